@@ -1,0 +1,197 @@
+/**
+ * cadre's one error family. Every error has a literal `code`, a stable `name`,
+ * an optional `cause`, and says whether retrying the same call could succeed.
+ * This module imports nothing so that any layer can use it without cycles.
+ */
+export type CadreErrorCode =
+  | 'WRONG_EXPECTED_REVISION'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'STORE_CLOSED'
+  | 'STORE_UNAVAILABLE'
+  | 'INVALID_INPUT'
+  | 'NOT_FOUND'
+  | 'BUDGET_EXCEEDED'
+  | 'INVALID_TRANSITION'
+  | 'NOT_SUBORDINATE'
+  | 'INBOX_FULL'
+  | 'MESSAGE_TOO_LARGE'
+  | 'RECIPIENT_UNAVAILABLE'
+  | 'WORKSPACE_ERROR'
+  | 'PATH_OUTSIDE_WORKSPACE'
+  | 'MERGE_CONFLICT'
+  | 'MODEL_ERROR'
+  | 'ABORTED'
+  | 'TIMEOUT'
+  | 'INVALID_GRAPH'
+  | 'CONFIG_ERROR'
+  | 'LEASE_HELD';
+
+export interface CadreErrorOptions {
+  readonly cause?: unknown;
+  readonly retryable?: boolean;
+}
+
+/** Base class: catch `CadreError` to handle anything cadre raises on purpose. */
+export class CadreError extends Error {
+  readonly code: CadreErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: CadreErrorCode, message: string, options: CadreErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.name = new.target.name;
+  }
+}
+
+/** Optimistic concurrency: the stream is not at the revision the writer expected. */
+export class WrongExpectedRevision extends CadreError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: string,
+    readonly actual: bigint | 'no_stream',
+    options: CadreErrorOptions = {},
+  ) {
+    super(
+      'WRONG_EXPECTED_REVISION',
+      `stream ${streamId}: expected revision ${expected}, actual ${String(actual)}`,
+      { retryable: true, ...options },
+    );
+  }
+}
+
+/** The same event id was appended before with different content or to another place. */
+export class IdempotencyConflict extends CadreError {
+  constructor(readonly streamId: string, readonly eventId: string) {
+    super('IDEMPOTENCY_CONFLICT', `event ${eventId} was already appended elsewhere than stream ${streamId} at the expected revision`);
+  }
+}
+
+/** Input that failed validation; `field` names the offending path, e.g. `budget` or `graph.nodes[2].id`. */
+export class InvalidInput extends CadreError {
+  constructor(readonly field: string, readonly reason: string, options: CadreErrorOptions = {}) {
+    super('INVALID_INPUT', `invalid ${field}: ${reason}`, options);
+  }
+}
+
+export class NotFound extends CadreError {
+  constructor(readonly what: string, readonly id: string) {
+    super('NOT_FOUND', `${what} ${id} not found`);
+  }
+}
+
+export class StoreClosed extends CadreError {
+  constructor() {
+    super('STORE_CLOSED', 'the event store is closed');
+  }
+}
+
+export class StoreUnavailable extends CadreError {
+  constructor(message: string, options: CadreErrorOptions = {}) {
+    super('STORE_UNAVAILABLE', message, { retryable: true, ...options });
+  }
+}
+
+/** A budget operation was refused; the numbers say why. */
+export class BudgetExceeded extends CadreError {
+  constructor(
+    readonly agentId: string,
+    readonly requested: number,
+    readonly available: number,
+    readonly operation: string,
+  ) {
+    super('BUDGET_EXCEEDED', `agent ${agentId}: ${operation} needs ${requested} tokens but only ${available} are available`);
+  }
+}
+
+export class InvalidTransition extends CadreError {
+  constructor(readonly agentId: string, readonly state: string, readonly command: string) {
+    super('INVALID_TRANSITION', `agent ${agentId} in state ${state} cannot accept ${command}`);
+  }
+}
+
+export class NotSubordinate extends CadreError {
+  constructor(readonly agentId: string, readonly targetId: string) {
+    super('NOT_SUBORDINATE', `agent ${targetId} is not a subordinate of ${agentId}`);
+  }
+}
+
+export class InboxFull extends CadreError {
+  constructor(readonly recipientId: string, readonly depth: number, readonly limit: number) {
+    super('INBOX_FULL', `inbox of agent ${recipientId} is full (${depth} of ${limit} messages pending)`, { retryable: true });
+  }
+}
+
+export class MessageTooLarge extends CadreError {
+  constructor(readonly bytes: number, readonly limit: number) {
+    super('MESSAGE_TOO_LARGE', `message payload is ${bytes} bytes, over the limit of ${limit}`);
+  }
+}
+
+export class RecipientUnavailable extends CadreError {
+  constructor(readonly recipientId: string, readonly reason: string) {
+    super('RECIPIENT_UNAVAILABLE', `cannot deliver to agent ${recipientId}: ${reason}`);
+  }
+}
+
+export class WorkspaceError extends CadreError {
+  constructor(message: string, options: CadreErrorOptions = {}) {
+    super('WORKSPACE_ERROR', message, options);
+  }
+}
+
+export class PathOutsideWorkspace extends CadreError {
+  constructor(readonly requested: string, readonly root: string) {
+    super('PATH_OUTSIDE_WORKSPACE', `path ${JSON.stringify(requested)} resolves outside the workspace ${root}`);
+  }
+}
+
+export class MergeConflict extends CadreError {
+  constructor(readonly branch: string, readonly into: string, readonly files: readonly string[]) {
+    super('MERGE_CONFLICT', `merging ${branch} into ${into} conflicts in ${files.join(', ') || 'unknown files'}`);
+  }
+}
+
+export class ModelError extends CadreError {
+  constructor(message: string, options: CadreErrorOptions & { readonly status?: number } = {}) {
+    super('MODEL_ERROR', message, options);
+    this.status = options.status;
+  }
+  readonly status: number | undefined;
+}
+
+export class Aborted extends CadreError {
+  constructor(reason = 'the operation was aborted') {
+    super('ABORTED', reason);
+  }
+}
+
+export class TimedOut extends CadreError {
+  constructor(readonly what: string, readonly afterMs: number) {
+    super('TIMEOUT', `${what} timed out after ${afterMs} ms`, { retryable: true });
+  }
+}
+
+export class InvalidGraph extends CadreError {
+  constructor(readonly problems: readonly string[]) {
+    super('INVALID_GRAPH', `invalid workflow graph: ${problems.join('; ')}`);
+  }
+}
+
+export class ConfigError extends CadreError {
+  constructor(readonly field: string, reason: string) {
+    super('CONFIG_ERROR', `invalid configuration ${field}: ${reason}`);
+  }
+}
+
+export class LeaseHeld extends CadreError {
+  constructor(readonly agentId: string, readonly owner: string) {
+    super('LEASE_HELD', `agent ${agentId} is live in worker ${owner}`, { retryable: true });
+  }
+}
+
+export const isCadreError = (e: unknown): e is CadreError => e instanceof CadreError;
+export const isWrongExpectedRevision = (e: unknown): e is WrongExpectedRevision => e instanceof WrongExpectedRevision;
+export const isBudgetExceeded = (e: unknown): e is BudgetExceeded => e instanceof BudgetExceeded;
+export const isInvalidInput = (e: unknown): e is InvalidInput => e instanceof InvalidInput;
+export const hasCode = (e: unknown, code: CadreErrorCode): e is CadreError => isCadreError(e) && e.code === code;

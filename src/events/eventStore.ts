@@ -1,0 +1,50 @@
+import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent } from './envelope.js';
+
+export interface AppendOptions {
+  readonly expectedRevision: ExpectedRevision;
+}
+
+export interface ReadStreamOptions {
+  /** Inclusive start revision; defaults to the first (forwards) or last (backwards) event. */
+  readonly from?: bigint;
+  readonly direction?: 'forwards' | 'backwards';
+  readonly limit?: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events strictly after this position. Defaults to the beginning. */
+  readonly fromPosition?: bigint;
+  readonly limit?: number;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive: deliver events strictly after this position. Defaults to the beginning. */
+  readonly fromPosition?: bigint;
+  /** Only streams whose id starts with one of these prefixes. */
+  readonly streamPrefixes?: readonly string[];
+}
+
+/** A live subscription: an async iterable that catches up and then follows new events. */
+export interface Subscription extends AsyncIterable<RecordedEvent> {
+  close(): Promise<void>;
+}
+
+/**
+ * The event store port. Adapters: Postgres (server or PGlite) and EventStoreDB/KurrentDB.
+ * One contract suite (tests/contract/eventStore.contract.ts) holds every adapter to it.
+ *
+ * @example
+ * const store = await createEventStore({ kind: 'pglite' });
+ * await store.append('agent-1', [event], { expectedRevision: 'no_stream' });
+ * for await (const e of store.subscribeToAll({ fromPosition: 0n })) console.log(e.type);
+ */
+export interface EventStore {
+  readonly kind: string;
+  append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  subscribeToAll(options?: SubscribeOptions): Subscription;
+  /** The position of the newest event a subscriber can see now (0n when empty). */
+  headPosition(): Promise<bigint>;
+  close(): Promise<void>;
+}

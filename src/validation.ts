@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import { InvalidInput } from './errors.js';
+
+/** Joins a zod issue path into the dotted/indexed form users see, e.g. `graph.nodes[2].id`. */
+export function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let out = root;
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? 'input' : out;
+}
+
+/**
+ * Parses untrusted input with a zod schema; on failure throws `InvalidInput` naming the first
+ * offending field (all issues are kept in the message).
+ *
+ * @example
+ * const spawn = parseInput(SpawnConfigSchema, userValue, 'spawn');
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root = ''): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const first = issues[0];
+  const field = first ? formatPath(root, first.path) : root || 'input';
+  const reason = issues.map((i) => (issues.length > 1 ? `${formatPath(root, i.path)}: ${i.message}` : i.message)).join('; ');
+  throw new InvalidInput(field, reason, { cause: result.error });
+}

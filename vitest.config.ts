@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// Tiers by file name (STYLE.md): *.unit.test.ts (pure, fast), *.int.test.ts (Postgres, git,
+// child processes), *.e2e.test.ts (CLI, dashboard in a browser). `npm test` runs all three.
+export default defineConfig({
+  test: {
+    globalSetup: ['tests/support/globalSetup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/**/*.d.ts'],
+      reporter: ['text-summary', 'text'],
+      thresholds: { lines: 80 },
+    },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.unit.test.ts'] } },
+      { extends: true, test: { name: 'int', include: ['tests/**/*.int.test.ts'], pool: 'forks', maxWorkers: 2 } },
+      { extends: true, test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'], pool: 'forks', maxWorkers: 1 } },
+    ],
+  },
+});
