@@ -1,0 +1,31 @@
+/**
+ * `npm run bench -- [eventstore|actors|projections|messages|workspaces ...] [--scale 0.2]`
+ * Each benchmark prints a table that compares cadre with the physical limit measured in the
+ * same run. With no name, all run.
+ */
+import { benchEventStore } from './eventstore.js';
+
+type Bench = (scale: number) => Promise<unknown>;
+
+const benches: Record<string, () => Promise<Bench>> = {
+  eventstore: async () => benchEventStore,
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const scaleIdx = args.indexOf('--scale');
+  const scale = scaleIdx >= 0 ? Number(args[scaleIdx + 1]) : 1;
+  const names = args.filter((a, i) => !a.startsWith('--') && i !== scaleIdx + 1);
+  const chosen = names.length > 0 ? names : Object.keys(benches);
+  for (const name of chosen) {
+    const load = benches[name];
+    if (!load) {
+      console.error(`unknown benchmark ${name}; choose from: ${Object.keys(benches).join(', ')}`);
+      process.exitCode = 2;
+      return;
+    }
+    await (await load())(scale);
+  }
+}
+
+await main();

@@ -1,0 +1,239 @@
+import { IdempotencyConflict, InvalidInput, StoreClosed, WrongExpectedRevision } from '../../../errors.js';
+import type { SqlClient } from '../../../infra/sql/sqlClient.js';
+import { assertIdentifier } from '../../../infra/sql/sqlClient.js';
+import { migrate } from '../../../infra/sql/migrate.js';
+import type { AppendResult, EventMetadata, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
+import { describeExpected } from '../../envelope.js';
+import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
+import { eventStoreMigrations, notifyChannel } from './schema.js';
+import { WakeSignal } from './wakeSignal.js';
+import { CoalescingNotifier } from './notifier.js';
+import { assertNoNul, validateAppend } from '../validateAppend.js';
+
+interface EventRow {
+  position: bigint;
+  stream_id: string;
+  revision: bigint;
+  event_id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export interface PostgresEventStoreOptions {
+  readonly sql: SqlClient;
+  /** Schema holding cadre's tables; tests use one per suite. Default `cadre`. */
+  readonly schema?: string;
+  /** Close the SqlClient when the store closes (true when the factory made it). */
+  readonly ownsClient?: boolean;
+  /** Fallback poll interval of live subscriptions, in ms (NOTIFY wakes them sooner). */
+  readonly pollIntervalMs?: number;
+  /** Tests only: start global positions at this offset (the contract suite uses > 2^53). */
+  readonly positionOffset?: bigint;
+}
+
+/** The Postgres adapter with the SQL client it runs on, for components that share the database. */
+export interface PostgresEventStore extends EventStore {
+  readonly sql: SqlClient;
+  readonly schema: string;
+}
+
+const MAX_ANY_RETRIES = 20;
+
+const toRecorded = (r: EventRow): RecordedEvent => ({
+  id: r.event_id,
+  type: r.type,
+  data: r.data,
+  metadata: r.metadata,
+  streamId: r.stream_id,
+  revision: r.revision,
+  position: r.position,
+});
+
+const expectedArgs = (e: ExpectedRevision): [string, string | null] =>
+  typeof e === 'bigint' ? ['exact', e.toString()] : [e, null];
+
+function sqlState(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+function sqlDetail(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'detail' in err ? String((err as { detail: unknown }).detail) : undefined;
+}
+
+/**
+ * One SQL implementation of the event store port for a Postgres server and for PGlite.
+ *
+ * @example
+ * const store = await openPostgresEventStore({ sql: createPgClient({ connectionString }) });
+ */
+export async function openPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+  const schema = assertIdentifier(options.schema ?? 'cadre');
+  const sql = options.sql;
+  await migrate(sql, schema, 'eventstore', eventStoreMigrations(schema));
+  if (options.positionOffset !== undefined) {
+    await sql.query(`UPDATE ${schema}.store_settings SET position_offset = $1 WHERE position_offset < $1`, [options.positionOffset.toString()]);
+  }
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const wake = new WakeSignal();
+  const notifier = new CoalescingNotifier(() => sql.query(`SELECT pg_notify($1, '')`, [notifyChannel(schema)]));
+  let unlisten: (() => Promise<void>) | undefined;
+  let listening: Promise<void> | undefined;
+  const subscriptions = new Set<{ close(): Promise<void> }>();
+  let closed = false;
+
+  const ensureListening = (): Promise<void> =>
+    (listening ??= sql.listen(notifyChannel(schema), () => wake.fire()).then((u) => {
+      unlisten = u;
+    }));
+
+  const assertOpen = (): void => {
+    if (closed) throw new StoreClosed();
+  };
+
+  const currentRevision = async (streamId: string): Promise<bigint | 'no_stream'> => {
+    const r = await sql.query<{ revision: bigint }>(
+      `SELECT revision FROM ${schema}.events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1`,
+      [streamId],
+    );
+    return r.rows[0]?.revision ?? 'no_stream';
+  };
+
+  async function append(streamId: string, events: readonly EventToAppend[], opts: AppendOptions): Promise<AppendResult> {
+    assertOpen();
+    validateAppend(streamId, events, opts.expectedRevision);
+    if (events.length === 0) {
+      const current = await currentRevision(streamId);
+      const rev = current === 'no_stream' ? -1n : current;
+      return { nextExpectedRevision: rev, position: 0n, idempotent: true };
+    }
+    const [kind, expected] = expectedArgs(opts.expectedRevision);
+    assertNoNul(events);
+    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await sql.query<{ last_revision: bigint; last_position: bigint; was_idempotent: boolean }>(
+          `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`,
+          [streamId, kind, expected, payload],
+        );
+        const row = r.rows[0]!;
+        wake.fire();
+        if (!row.was_idempotent) notifier.poke();
+        return { nextExpectedRevision: row.last_revision, position: row.last_position, idempotent: row.was_idempotent };
+      } catch (err) {
+        const code = sqlState(err);
+        if (code === 'CD001') {
+          const detail = sqlDetail(err) ?? 'unknown';
+          throw new WrongExpectedRevision(streamId, describeExpected(opts.expectedRevision), detail === 'no_stream' ? 'no_stream' : BigInt(detail), { cause: err });
+        }
+        if (code === 'CD002') throw new IdempotencyConflict(streamId, sqlDetail(err) ?? events[0]!.id);
+        if (code === 'CD003') throw new InvalidInput('events', 'more than 1,048,575 events in one transaction', { cause: err });
+        if (code === '23505') {
+          // A concurrent writer took the same revision (or the same event id) between our
+          // check and our insert. With 'any' or a retry of the same ids, trying again is right;
+          // with an exact expectation the stream has moved on.
+          if ((kind === 'any' || kind === 'stream_exists' || String(err).includes('events_event_id')) && attempt < MAX_ANY_RETRIES) continue;
+          throw new WrongExpectedRevision(streamId, describeExpected(opts.expectedRevision), await currentRevision(streamId), { cause: err });
+        }
+        throw err;
+      }
+    }
+  }
+
+  async function readStream(streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertOpen();
+    const backwards = opts.direction === 'backwards';
+    const limit = opts.limit ?? 1_000_000;
+    const params: unknown[] = [streamId, limit];
+    let where = 'stream_id = $1';
+    if (opts.from !== undefined) {
+      params.push(opts.from.toString());
+      where += backwards ? ' AND revision <= $3' : ' AND revision >= $3';
+    }
+    const r = await sql.query<EventRow>(
+      `SELECT position, stream_id, revision, event_id, type, data, metadata FROM ${schema}.events
+        WHERE ${where} ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $2`,
+      params,
+    );
+    return r.rows.map(toRecorded);
+  }
+
+  async function readAllFiltered(from: bigint, limit: number, prefixes?: readonly string[]): Promise<RecordedEvent[]> {
+    const params: unknown[] = [from.toString(), limit];
+    let filter = '';
+    if (prefixes && prefixes.length > 0) {
+      params.push(prefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'));
+      filter = ' AND stream_id LIKE ANY($3)';
+    }
+    // Only transactions older than every running one: a later commit can never land below.
+    const r = await sql.query<EventRow>(
+      `SELECT position, stream_id, revision, event_id, type, data, metadata FROM ${schema}.events
+        WHERE position > $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())${filter}
+        ORDER BY position LIMIT $2`,
+      params,
+    );
+    return r.rows.map(toRecorded);
+  }
+
+  function subscribeToAll(opts: SubscribeOptions = {}): Subscription {
+    assertOpen();
+    let position = opts.fromPosition ?? 0n;
+    let done = false;
+    const batchSize = 500;
+    const sub: Subscription = {
+      async close() {
+        done = true;
+        subscriptions.delete(sub);
+        wake.fire();
+      },
+      [Symbol.asyncIterator]: async function* () {
+        await ensureListening();
+        try {
+          while (!done && !closed) {
+            const seen = wake.version;
+            const batch = await readAllFiltered(position, batchSize, opts.streamPrefixes);
+            for (const e of batch) {
+              position = e.position;
+              yield e;
+              if (done || closed) return;
+            }
+            if (batch.length === batchSize || wake.version !== seen) continue;
+            await wake.wait(pollIntervalMs, seen);
+          }
+        } finally {
+          subscriptions.delete(sub);
+        }
+      },
+    };
+    subscriptions.add(sub);
+    return sub;
+  }
+
+  return {
+    kind: sql.kind,
+    sql,
+    schema,
+    append,
+    readStream,
+    readAll: (opts: ReadAllOptions = {}) => {
+      assertOpen();
+      return readAllFiltered(opts.fromPosition ?? 0n, opts.limit ?? 1000);
+    },
+    subscribeToAll,
+    async headPosition() {
+      assertOpen();
+      const r = await sql.query<{ p: bigint | null }>(
+        `SELECT max(position) AS p FROM ${schema}.events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+      );
+      return r.rows[0]?.p ?? 0n;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...subscriptions].map((s) => s.close()));
+      wake.fire();
+      await notifier.drain();
+      await unlisten?.().catch(() => {});
+      if (options.ownsClient) await sql.close();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { assertIdentifier } from '../../../infra/sql/sqlClient.js';
+
+/** Bits of a position below the transaction id: at most 2^20 - 1 events per transaction. */
+export const POSITION_SEQ_BITS = 20;
+
+export const notifyChannel = (schema: string): string => `${assertIdentifier(schema)}_events`;
+
+/**
+ * The event store's migrations. The global position is `offset + (xid << 20) + n`: the
+ * appending transaction's id in the high bits and the event's order inside the transaction in
+ * the low bits. Readers only see transactions older than the oldest one still running
+ * (`pg_snapshot_xmin`), so no event can ever become visible behind one already delivered, and
+ * position order is delivery order. The offset exists so the contract suite can prove that
+ * positions past 2^53 survive the round trip.
+ *
+ * The function does not NOTIFY: a transaction that notifies takes a database-wide lock at
+ * commit, which serialises every appender and defeats group commit. Writers notify after
+ * commit instead, coalesced (see notifier.ts).
+ */
+export function eventStoreMigrations(schema: string): string[] {
+  const s = assertIdentifier(schema);
+  return [
+    `
+CREATE TABLE ${s}.events (
+  position bigint PRIMARY KEY,
+  transaction_id xid8 NOT NULL,
+  stream_id text NOT NULL,
+  revision bigint NOT NULL,
+  event_id uuid NOT NULL,
+  type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT events_stream_revision UNIQUE (stream_id, revision)
+);
+CREATE UNIQUE INDEX events_event_id ON ${s}.events (event_id);
+CREATE TABLE ${s}.store_settings (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  position_offset bigint NOT NULL DEFAULT 0
+);
+INSERT INTO ${s}.store_settings (id) VALUES (true);
+CREATE FUNCTION ${s}.append_events(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (last_revision bigint, last_position bigint, was_idempotent boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_count int := jsonb_array_length(p_events);
+  v_first_id uuid := (p_events->0->>'id')::uuid;
+  v_first_stream text;
+  v_first_revision bigint;
+  v_matched int;
+  v_current bigint;
+  v_seq int;
+  v_base bigint;
+BEGIN
+  -- An append whose first event id is already stored is a retry: succeed without writing,
+  -- provided it is the same batch at the same place.
+  SELECT e.stream_id, e.revision INTO v_first_stream, v_first_revision FROM ${s}.events e WHERE e.event_id = v_first_id;
+  IF FOUND THEN
+    SELECT count(*)::int, max(e.revision), max(e.position) INTO v_matched, last_revision, last_position
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
+      JOIN ${s}.events e ON e.event_id = (x.ev->>'id')::uuid AND e.stream_id = p_stream AND e.revision = v_first_revision + x.n - 1;
+    IF v_first_stream = p_stream AND v_matched = v_count AND (
+         p_expected_kind IN ('any', 'stream_exists')
+      OR (p_expected_kind = 'no_stream' AND v_first_revision = 0)
+      OR (p_expected_kind = 'exact' AND v_first_revision = p_expected + 1)) THEN
+      was_idempotent := true;
+      RETURN NEXT;
+      RETURN;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'CD002', MESSAGE = 'idempotency conflict', DETAIL = v_first_id::text;
+  END IF;
+
+  SELECT e.revision INTO v_current FROM ${s}.events e WHERE e.stream_id = p_stream ORDER BY e.revision DESC LIMIT 1;
+  IF (p_expected_kind = 'no_stream' AND v_current IS NOT NULL)
+     OR (p_expected_kind = 'stream_exists' AND v_current IS NULL)
+     OR (p_expected_kind = 'exact' AND v_current IS DISTINCT FROM p_expected) THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD001', MESSAGE = 'wrong expected revision',
+      DETAIL = coalesce(v_current::text, 'no_stream');
+  END IF;
+
+  v_seq := coalesce(nullif(current_setting('cadre.append_seq', true), '')::int, 0);
+  IF v_seq + v_count >= 1048576 THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD003', MESSAGE = 'more than 1048575 events in one transaction';
+  END IF;
+  PERFORM set_config('cadre.append_seq', (v_seq + v_count)::text, true);
+  v_base := (SELECT position_offset FROM ${s}.store_settings) + ((pg_current_xact_id()::text::bigint) << 20) + v_seq;
+
+  WITH ins AS (
+    INSERT INTO ${s}.events (position, transaction_id, stream_id, revision, event_id, type, data, metadata)
+    SELECT v_base + x.n, pg_current_xact_id(), p_stream, coalesce(v_current, -1) + x.n,
+           (x.ev->>'id')::uuid, x.ev->>'type', x.ev->'data', x.ev->'metadata'
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
+    RETURNING revision, position)
+  SELECT max(ins.revision), max(ins.position) INTO last_revision, last_position FROM ins;
+  was_idempotent := false;
+  RETURN NEXT;
+END
+$$;
+`,
+  ];
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import type { EventToAppend, ExpectedRevision } from '../envelope.js';
+import { parseInput } from '../../validation.js';
+import { InvalidInput } from '../../errors.js';
+
+const MetadataSchema = z.looseObject({
+  correlationId: z.string().min(1),
+  causationId: z.string().min(1),
+  schemaVersion: z.number().int().positive(),
+  at: z.string().min(1),
+});
+
+const EventSchema = z.object({
+  id: z.uuid(),
+  type: z.string().min(1).max(200),
+  data: z.unknown().refine((d) => d !== undefined, 'data is required'),
+  metadata: MetadataSchema,
+});
+
+const StreamIdSchema = z.string().min(1).max(500).refine((s) => !s.includes('\u0000'), 'must not contain NUL');
+
+/** Checks what every adapter must refuse before touching storage, naming the bad field. */
+export function validateAppend(streamId: unknown, events: readonly EventToAppend[], expected: ExpectedRevision): void {
+  parseInput(StreamIdSchema, streamId, 'streamId');
+  if (!Array.isArray(events)) throw new InvalidInput('events', 'must be an array');
+  events.forEach((e, i) => parseInput(EventSchema, e, `events[${i}]`));
+  const ids = new Set(events.map((e) => e.id));
+  if (ids.size !== events.length) throw new InvalidInput('events', 'event ids must be unique within one append');
+  if (typeof expected === 'bigint' ? expected < -1n : !['no_stream', 'stream_exists', 'any'].includes(expected)) {
+    throw new InvalidInput('expectedRevision', `must be 'no_stream', 'stream_exists', 'any' or a revision >= 0, got ${String(expected)}`);
+  }
+}
+
+/** Postgres JSON cannot hold U+0000; refuse it up front, naming the event, instead of a driver error. */
+export function assertNoNul(events: readonly EventToAppend[]): void {
+  events.forEach((e, i) => {
+    if (JSON.stringify(e.data).includes('\\u0000')) throw new InvalidInput(`events[${i}].data`, 'contains a NUL character (\\u0000), which cannot be stored');
+    if (JSON.stringify(e.metadata).includes('\\u0000')) throw new InvalidInput(`events[${i}].metadata`, 'contains a NUL character (\\u0000), which cannot be stored');
+  });
+}

@@ -1,0 +1,111 @@
+import { InvalidInput } from '../../errors.js';
+import type { Plan, PlanNode } from './decompositionRequest.js';
+import { MAX_PLAN_NODES } from './decompositionRequest.js';
+import { slug } from './slug.js';
+
+/**
+ * The offline model's decomposition rules: no language model, just text rules, so the same
+ * task always yields the same graph.
+ *
+ * 1. Steps. The task is cut into sentences (`.`, `!`, `?`, `;`, newlines); each sentence is cut
+ *    again at "then" ("and then", ", then"). These pieces run one after another. A piece is
+ *    cut once more at " and " when both halves have at least two words ("build the API and
+ *    write tests" splits, "design and implement the API" does not); those halves run in parallel.
+ * 2. Roles, first keyword wins: test → tester; review → reviewer; design, plan, architect →
+ *    architect; implement, build, write, code, fix, add, create → implementer; else
+ *    implementer. A role that is not allowed falls back to implementer, else the first allowed role.
+ * 3. Graph. Each piece depends on every piece of the group before it: a chain, with fan-out and
+ *    fan-in around parallel halves. Ids are `<role-slug>-<n>`, n counting from 1 in task order.
+ * 4. Budget. 90% is shared equally (rounded down); 10% stays with the workflow agent.
+ * 5. At most MAX_PLAN_NODES nodes: pieces beyond that are folded into the last node's task.
+ */
+export const OFFLINE_PLAN_SHARE_PERCENT = 90;
+
+const ROLE_KEYWORDS: readonly (readonly [role: string, pattern: RegExp])[] = [
+  ['tester', /\btest/i],
+  ['reviewer', /\breview/i],
+  ['architect', /\b(design|plan|architect)/i],
+  ['implementer', /\b(implement|build|write|code|fix|add|create)/i],
+];
+
+/**
+ * Plans `task` for the allowed `roles` by the rules above.
+ *
+ * @example
+ * planFromTask('Design the API, then implement it and write tests. Review everything.',
+ *   ['architect', 'implementer', 'tester', 'reviewer']);
+ * // architect-1 → implementer-2, tester-3 → reviewer-4
+ */
+export function planFromTask(task: string, roles: readonly string[]): Plan {
+  if (roles.length === 0) throw new InvalidInput('roles', 'at least one role is required');
+  let groups = splitIntoGroups(task);
+  if (groups.length === 0) groups = [[task.trim() || 'Complete the task']];
+  groups = capNodes(groups, MAX_PLAN_NODES);
+  const total = groups.reduce((n, g) => n + g.length, 0);
+  const percent = Math.max(1, Math.floor(OFFLINE_PLAN_SHARE_PERCENT / total));
+
+  const nodes: PlanNode[] = [];
+  let previous: string[] = [];
+  for (const group of groups) {
+    const current: string[] = [];
+    for (const piece of group) {
+      const role = roleFor(piece, roles);
+      const id = `${slug(role)}-${nodes.length + 1}`;
+      nodes.push({ id, role, task: piece, budgetPercent: percent, dependencies: previous });
+      current.push(id);
+    }
+    previous = current;
+  }
+  return { nodes };
+}
+
+/** Sequential groups of parallel pieces. */
+function splitIntoGroups(task: string): string[][] {
+  return task
+    .split(/[.!?;]+(?:\s+|$)|\n+/)
+    .flatMap((sentence) => sentence.split(/\s*,?\s*\b(?:and\s+)?then\b,?\s*/i))
+    .map(clean)
+    .filter((piece) => piece.length > 0)
+    .map(splitParallel);
+}
+
+function splitParallel(piece: string): string[] {
+  const at = piece.search(/\s+and\s+/i);
+  if (at < 0) return [piece];
+  const left = clean(piece.slice(0, at));
+  const right = clean(piece.slice(at).replace(/^\s+and\s+/i, ''));
+  if (words(left) < 2 || words(right) < 2) return [piece];
+  return [left, ...splitParallel(right)];
+}
+
+function capNodes(groups: string[][], max: number): string[][] {
+  const out: string[][] = [];
+  let used = 0;
+  for (const group of groups) {
+    if (used + group.length <= max) {
+      out.push(group);
+      used += group.length;
+      continue;
+    }
+    const room = max - used;
+    const rest = group.slice(Math.max(0, room - 1));
+    const kept = group.slice(0, Math.max(0, room - 1));
+    const folded = [...rest, ...groups.slice(groups.indexOf(group) + 1).flat()].join('; ');
+    if (room > 0) out.push([...kept, folded]);
+    else {
+      const last = out[out.length - 1] ?? [];
+      last[last.length - 1] = `${last[last.length - 1] ?? ''}; ${folded}`;
+    }
+    break;
+  }
+  return out;
+}
+
+function roleFor(piece: string, roles: readonly string[]): string {
+  const wanted = ROLE_KEYWORDS.find(([, pattern]) => pattern.test(piece))?.[0] ?? 'implementer';
+  if (roles.includes(wanted)) return wanted;
+  return roles.includes('implementer') ? 'implementer' : (roles[0] ?? 'implementer');
+}
+
+const clean = (s: string): string => s.trim().replace(/^(?:and|,)\s+/i, '').replace(/[\s,]+$/, '');
+const words = (s: string): number => s.split(/\s+/).filter(Boolean).length;

@@ -1,0 +1,48 @@
+import type { SqlClient } from './sqlClient.js';
+import { assertIdentifier } from './sqlClient.js';
+
+/**
+ * Applies an ordered list of migrations for one component (the event store, the projections,
+ * ...) inside `schema`. The position in the list is the version: append new steps, never edit
+ * or reorder old ones. Concurrent starters are serialised by an advisory lock.
+ */
+export async function migrate(sql: SqlClient, schema: string, component: string, steps: readonly string[]): Promise<number> {
+  assertIdentifier(schema);
+  await sql.exec(`CREATE SCHEMA IF NOT EXISTS ${schema};
+    CREATE TABLE IF NOT EXISTS ${schema}.migrations (
+      component text NOT NULL, version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (component, version))`).catch(async (err: unknown) => {
+    // Two processes racing CREATE SCHEMA/TABLE IF NOT EXISTS can collide on the catalog;
+    // the loser simply finds it there on a second look.
+    const exists = await sql.query(`SELECT to_regclass($1) AS t`, [`${schema}.migrations`]);
+    if (!exists.rows[0]?.t) throw err;
+  });
+  return sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`cadre.migrate.${schema}.${component}`]);
+    const done = await tx.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schema}.migrations WHERE component = $1`, [component]);
+    const current = Number(done.rows[0]?.v ?? 0);
+    for (let i = current; i < steps.length; i++) {
+      for (const statement of splitStatements(steps[i]!)) await tx.query(statement);
+      await tx.query(`INSERT INTO ${schema}.migrations (component, version) VALUES ($1, $2)`, [component, i + 1]);
+    }
+    return steps.length;
+  });
+}
+
+/** Splits on `;` at the end of a line, keeping `$$ ... $$` function bodies whole. */
+export function splitStatements(script: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inDollar = false;
+  for (const line of script.split('\n')) {
+    const dollars = line.split('$$').length - 1;
+    if (dollars % 2 === 1) inDollar = !inDollar;
+    current += line + '\n';
+    if (!inDollar && /;\s*$/.test(line)) {
+      if (current.trim() !== ';') out.push(current.trim().replace(/;$/, ''));
+      current = '';
+    }
+  }
+  if (current.trim()) out.push(current.trim());
+  return out.filter((s) => s.length > 0);
+}

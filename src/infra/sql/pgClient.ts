@@ -1,0 +1,116 @@
+import pg from 'pg';
+import type { SqlClient, SqlQueryable, SqlResult } from './sqlClient.js';
+
+const INT8_OID = 20;
+
+// Per-client type parsers rather than pg's global registry, so embedding cadre never changes
+// how the host application's own `pg` pools parse BIGINT.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (v: string) => BigInt(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PgClientOptions {
+  readonly connectionString: string;
+  readonly max?: number;
+  readonly applicationName?: string;
+}
+
+/**
+ * A pool-backed SqlClient on a Postgres server. LISTEN uses a dedicated connection that
+ * reconnects after a drop (notifications are a latency hint only; readers also poll).
+ *
+ * @example
+ * const sql = createPgClient({ connectionString: 'postgres://localhost/cadre' });
+ */
+export function createPgClient(options: PgClientOptions): SqlClient {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'cadre',
+    types,
+  });
+  // An idle client that loses its connection emits 'error' on the pool; without a listener
+  // Node would crash the process. The next query simply gets a fresh connection.
+  pool.on('error', () => {});
+
+  const listeners = new Set<{ channel: string; cb: (p: string) => void }>();
+  let listenClient: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  let closed = false;
+
+  async function ensureListener(): Promise<pg.Client> {
+    if (listenClient) return listenClient;
+    connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: options.connectionString, types });
+      client.on('error', () => {
+        listenClient = undefined;
+        connecting = undefined;
+        if (!closed && listeners.size > 0) setTimeout(() => void ensureListener().catch(() => {}), 200);
+      });
+      client.on('notification', (n) => {
+        for (const l of listeners) if (l.channel === n.channel) l.cb(n.payload ?? '');
+      });
+      await client.connect();
+      for (const ch of new Set([...listeners].map((l) => l.channel))) await client.query(`LISTEN "${ch}"`);
+      listenClient = client;
+      return client;
+    })();
+    try {
+      return await connecting;
+    } finally {
+      connecting = undefined;
+    }
+  }
+
+  const run = async <Row>(q: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> => {
+    const r = await q.query(text, params as unknown[] | undefined);
+    return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
+  };
+
+  return {
+    kind: 'postgres',
+    query: (text, params) => run(pool, text, params),
+    async transaction(fn) {
+      const conn = await pool.connect();
+      const tx: SqlQueryable = { query: (text, params) => run(conn, text, params) };
+      try {
+        await conn.query('BEGIN');
+        const out = await fn(tx);
+        await conn.query('COMMIT');
+        conn.release();
+        return out;
+      } catch (err) {
+        // A broken connection must not go back to the pool.
+        try {
+          await conn.query('ROLLBACK');
+          conn.release();
+        } catch {
+          conn.release(true);
+        }
+        throw err;
+      }
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async listen(channel, cb) {
+      const entry = { channel, cb };
+      listeners.add(entry);
+      const client = await ensureListener();
+      await client.query(`LISTEN "${channel}"`);
+      return async () => {
+        listeners.delete(entry);
+        if (![...listeners].some((l) => l.channel === channel)) await listenClient?.query(`UNLISTEN "${channel}"`).catch(() => {});
+      };
+    },
+    async close() {
+      closed = true;
+      listeners.clear();
+      await listenClient?.end().catch(() => {});
+      await pool.end();
+    },
+  };
+}
