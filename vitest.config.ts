@@ -15,9 +15,9 @@ export default defineConfig({
       thresholds: { lines: 80 },
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/**/*.unit.test.ts'] } },
-      { extends: true, test: { name: 'int', include: ['tests/**/*.int.test.ts'], pool: 'forks', maxWorkers: 2 } },
-      { extends: true, test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'], pool: 'forks', maxWorkers: 1 } },
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.unit.test.ts'], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'int', include: ['tests/**/*.int.test.ts'], pool: 'forks', maxWorkers: 2, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'], pool: 'forks', maxWorkers: 1, sequence: { groupOrder: 2 } } },
     ],
   },
 });

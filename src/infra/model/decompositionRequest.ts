@@ -204,7 +204,9 @@ export function parsePlanToolInput(input: unknown, options: { readonly roles?: r
 
 /** A cycle as a path of ids (first = last), or undefined; unknown dependencies are ignored. */
 function findCycle(nodes: readonly PlanNode[]): string[] | undefined {
-  const deps = new Map(nodes.map((n) => [n.id, n.dependencies]));
+  // Duplicate ids (reported separately) pool their dependencies rather than hide a cycle.
+  const deps = new Map<string, string[]>();
+  for (const n of nodes) deps.set(n.id, [...(deps.get(n.id) ?? []), ...n.dependencies]);
   const state = new Map<string, 'visiting' | 'done'>();
   const path: string[] = [];
   const visit = (id: string): string[] | undefined => {

@@ -1,0 +1,251 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import { Aborted, ModelError } from '../../src/errors.js';
+import { createAnthropicProvider } from '../../src/infra/model/anthropicProvider.js';
+import type { AnthropicProviderOptions } from '../../src/infra/model/anthropicProvider.js';
+import type { RateLimiter } from '../../src/infra/model/rateLimiter.js';
+import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
+import type { FakeMessagesApi } from '../support/fakeMessagesApi.js';
+
+// The real SDK against a local Messages API. Every fetch the SDK makes passes through this
+// guard, so a call that would leave 127.0.0.1 fails the test instead of reaching the internet.
+const realFetch = globalThis.fetch;
+const fetched: string[] = [];
+let api: FakeMessagesApi;
+
+beforeAll(async () => {
+  api = await startFakeMessagesApi();
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    fetched.push(url.href);
+    if (url.hostname !== '127.0.0.1') throw new Error(`test tried to reach ${url.href}`);
+    return realFetch(input, init);
+  }) as typeof fetch;
+});
+afterEach(() => api.reset());
+afterAll(async () => {
+  globalThis.fetch = realFetch;
+  await api.close();
+});
+
+const provider = (options: Partial<AnthropicProviderOptions> = {}) =>
+  createAnthropicProvider({ apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 2, model: 'claude-sonnet-4-6', ...options });
+
+const tools = [
+  { name: 'write_file', description: 'Write a file', inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
+  { name: 'finish', description: 'Finish', inputSchema: { properties: { output: { type: 'string' } } } },
+];
+
+const request: ModelRequest = {
+  system: 'You are an implementer.',
+  messages: [
+    { role: 'user', content: [{ type: 'text', text: 'Write the README' }] },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write_file', input: { path: 'README.md' } }] },
+    { role: 'user', content: [{ type: 'tool_result', toolUseId: 'toolu_1', content: 'permission denied', isError: true }] },
+  ],
+  tools,
+  maxTokens: 1024,
+  toolChoice: { type: 'auto' },
+  agent: { id: 'agent-1', role: 'implementer', task: 'Write the README', hasWorkspace: true },
+};
+
+describe('anthropic provider (real SDK, local Messages API)', () => {
+  it('maps a tool-use turn both ways and sends nothing cadre-internal', async () => {
+    api.enqueue({
+      kind: 'message',
+      message: {
+        model: 'claude-sonnet-4-6-20990101',
+        content: [
+          { type: 'text', text: 'Retrying with another path.' },
+          { type: 'tool_use', id: 'toolu_2', name: 'write_file', input: { path: 'docs/README.md' } },
+        ],
+        usage: { input_tokens: 120, output_tokens: 30, cache_read_input_tokens: 50, cache_creation_input_tokens: 7 },
+      },
+    });
+    const reply = await provider().complete(request);
+
+    expect(reply).toEqual({
+      model: 'claude-sonnet-4-6-20990101',
+      content: [
+        { type: 'text', text: 'Retrying with another path.' },
+        { type: 'tool_use', id: 'toolu_2', name: 'write_file', input: { path: 'docs/README.md' } },
+      ],
+      stopReason: 'tool_use',
+      usage: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 50, cacheCreationTokens: 7 },
+    });
+    const [sent] = api.messageRequests();
+    // SDK 1.x sends the key as a bearer token; 0.x used x-api-key.
+    expect(sent!.headers.authorization ?? sent!.headers['x-api-key']).toMatch(/^(Bearer )?sk-ant-test$/);
+    expect(sent!.headers['anthropic-version']).toBeTruthy();
+    expect(sent!.body).toEqual({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 1024,
+      system: 'You are an implementer.',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Write the README' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write_file', input: { path: 'README.md' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'permission denied', is_error: true }] },
+      ],
+      tools: [
+        { name: 'write_file', description: 'Write a file', input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
+        { name: 'finish', description: 'Finish', input_schema: { type: 'object', properties: { output: { type: 'string' } } } },
+      ],
+      tool_choice: { type: 'auto' },
+    });
+  });
+
+  it('reports null cache counts as 0, a forced tool choice, and the request model over the default', async () => {
+    api.enqueue({ kind: 'message', message: { usage: { input_tokens: 3, output_tokens: 4, cache_read_input_tokens: null, cache_creation_input_tokens: null } } });
+    const reply = await provider().complete({ ...request, model: 'claude-haiku-4-5', toolChoice: { type: 'tool', name: 'finish' } });
+    expect(reply.usage).toEqual({ inputTokens: 3, outputTokens: 4, cacheReadTokens: 0, cacheCreationTokens: 0 });
+    expect(reply.stopReason).toBe('end_turn');
+    const body = api.messageRequests()[0]!.body as Record<string, unknown>;
+    expect(body.model).toBe('claude-haiku-4-5');
+    expect(body.tool_choice).toEqual({ type: 'tool', name: 'finish' });
+  });
+
+  it('omits system, tools and tool_choice when there are none, and caps max_tokens', async () => {
+    api.enqueue({ kind: 'message' });
+    await provider({ maxTokens: 256 }).complete({ system: '', messages: request.messages.slice(0, 1), tools: [], maxTokens: 4096, toolChoice: { type: 'any' } });
+    const body = api.messageRequests()[0]!.body as Record<string, unknown>;
+    expect(body).not.toHaveProperty('system');
+    expect(body).not.toHaveProperty('tools');
+    expect(body).not.toHaveProperty('tool_choice');
+    expect(body.max_tokens).toBe(256);
+  });
+
+  it('retries a 429 after the retry-after it was given, then succeeds', async () => {
+    api.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '0.3' } }, { kind: 'message', message: { content: [{ type: 'text', text: 'ok' }] } });
+    const started = Date.now();
+    const reply = await provider().complete(request);
+    const [first, second] = api.messageRequests();
+    expect(reply.content).toEqual([{ type: 'text', text: 'ok' }]);
+    expect(api.messageRequests()).toHaveLength(2);
+    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(280);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(second!.headers['x-stainless-retry-count']).toBe('1');
+  });
+
+  it('honours retry-after-ms on 5xx', async () => {
+    api.enqueue({ kind: 'error', status: 503, headers: { 'retry-after-ms': '20' } }, { kind: 'message' });
+    await provider().complete(request);
+    expect(api.messageRequests()).toHaveLength(2);
+  });
+
+  it('gives up on 529 after maxRetries with a retryable ModelError carrying the status', async () => {
+    const overloaded = { kind: 'error', status: 529, headers: { 'retry-after-ms': '5' } } as const;
+    api.enqueue(overloaded, overloaded, overloaded);
+    const error = await provider({ maxRetries: 2 }).complete(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelError);
+    expect(error).toMatchObject({ code: 'MODEL_ERROR', status: 529, retryable: true });
+    expect(api.messageRequests()).toHaveLength(3);
+  });
+
+  it('does not retry a 400 and says it is not retryable', async () => {
+    api.enqueue({ kind: 'error', status: 400, message: 'max_tokens: too large' });
+    const error = await provider().complete(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MODEL_ERROR', status: 400, retryable: false });
+    expect((error as Error).message).toContain('max_tokens: too large');
+    expect(api.messageRequests()).toHaveLength(1);
+  });
+
+  it('streams above the max_tokens threshold and reassembles tool input from input_json_delta', async () => {
+    const input = { path: 'src/server.ts', content: 'export const port = 8080;\n'.repeat(5) };
+    api.enqueue({
+      kind: 'message',
+      message: {
+        content: [{ type: 'text', text: 'Writing the server now.' }, { type: 'tool_use', id: 'toolu_s', name: 'write_file', input }],
+        usage: { input_tokens: 900, output_tokens: 77, cache_read_input_tokens: 100, cache_creation_input_tokens: 0 },
+      },
+    });
+    const reply = await provider().complete({ ...request, maxTokens: 20_000 });
+    expect((api.messageRequests()[0]!.body as { stream?: boolean }).stream).toBe(true);
+    expect(reply).toMatchObject({
+      content: [{ type: 'text', text: 'Writing the server now.' }, { type: 'tool_use', id: 'toolu_s', name: 'write_file', input }],
+      stopReason: 'tool_use',
+      usage: { inputTokens: 900, outputTokens: 77, cacheReadTokens: 100, cacheCreationTokens: 0 },
+    });
+  });
+
+  it('maps an overloaded error in the middle of a stream to a retryable 529', async () => {
+    api.enqueue({ kind: 'sse-error', type: 'overloaded_error' });
+    const error = await provider({ streamAboveMaxTokens: 0 }).complete(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MODEL_ERROR', status: 529, retryable: true });
+  });
+
+  it('rejects with Aborted promptly when aborted mid-call, and the server sees the disconnect', async () => {
+    api.enqueue({ kind: 'hang' });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    const error = await provider().complete(request, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Aborted);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await vi.waitFor(() => expect(api.messageRequests()[0]!.clientClosedEarly).toBe(true));
+  });
+
+  it('rejects with Aborted when aborted mid-stream', async () => {
+    api.enqueue({ kind: 'message', eventDelayMs: 40, message: { content: [{ type: 'text', text: 'x'.repeat(200) }] } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 120);
+    const error = await provider({ streamAboveMaxTokens: 0 }).complete(request, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Aborted);
+  });
+
+  it('rejects with Aborted during a retry back-off', async () => {
+    api.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '30' } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const error = await provider().complete(request, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Aborted);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('never calls when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(provider().complete(request, { signal: controller.signal })).rejects.toBeInstanceOf(Aborted);
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('turns a per-attempt timeout into a retryable ModelError', async () => {
+    api.enqueue({ kind: 'hang' });
+    const error = await provider({ timeoutMs: 100, maxRetries: 0 }).complete(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MODEL_ERROR', retryable: true });
+  });
+
+  it('asks the rate limiter before each call and settles it with the real usage', async () => {
+    const calls: string[] = [];
+    const limiter: RateLimiter = {
+      acquire: vi.fn(async () => {
+        calls.push(`acquire:${api.messageRequests().length}`);
+      }),
+      settle: vi.fn(),
+    };
+    api.enqueue({ kind: 'message', message: { usage: { input_tokens: 40, output_tokens: 10, cache_creation_input_tokens: 5 } } });
+    const model = provider({ rateLimiter: limiter });
+    await model.complete(request);
+    const estimate = model.estimateInputTokens(request);
+    expect(calls).toEqual(['acquire:0']);
+    expect(limiter.acquire).toHaveBeenCalledWith(estimate, undefined);
+    expect(limiter.settle).toHaveBeenCalledWith(40 + 5 + 10 - estimate);
+  });
+
+  it('estimates input conservatively (at least the characters / 3, plus tool-use overhead)', () => {
+    const chars = request.system.length + JSON.stringify(request.messages).length + JSON.stringify(request.tools).length;
+    expect(provider().estimateInputTokens(request)).toBeGreaterThanOrEqual(Math.ceil(chars / 3) + 300);
+  });
+
+  it('serves count_tokens to the plain SDK', async () => {
+    const client = new Anthropic({ apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 });
+    const counted = await client.messages.countTokens({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] });
+    expect(counted.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('never sent a request anywhere but 127.0.0.1', () => {
+    expect(fetched.length).toBeGreaterThan(10);
+    for (const url of fetched) expect(new URL(url).hostname).toBe('127.0.0.1');
+  });
+});

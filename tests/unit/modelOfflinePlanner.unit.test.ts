@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidGraph, InvalidInput } from '../../src/errors.js';
+import {
+  MAX_PLAN_NODES,
+  SUBMIT_PLAN_TOOL,
+  buildDecompositionRequest,
+  parsePlanToolInput,
+  readDecompositionRequest,
+} from '../../src/infra/model/decompositionRequest.js';
+import type { Plan } from '../../src/infra/model/decompositionRequest.js';
+import { planFromTask } from '../../src/infra/model/offlinePlanner.js';
+
+const ROLES = ['architect', 'implementer', 'tester', 'reviewer'];
+const deps = (plan: Plan): Record<string, readonly string[]> => Object.fromEntries(plan.nodes.map((n) => [n.id, n.dependencies]));
+
+describe('offline planner', () => {
+  it('chains sequential steps and fans out/in around parallel ones', () => {
+    const plan = planFromTask('Design the API, then implement the server and write tests for it. Review everything.', ROLES);
+    expect(plan.nodes.map((n) => [n.id, n.role, n.task])).toEqual([
+      ['architect-1', 'architect', 'Design the API'],
+      ['implementer-2', 'implementer', 'implement the server'],
+      ['tester-3', 'tester', 'write tests for it'],
+      ['reviewer-4', 'reviewer', 'Review everything'],
+    ]);
+    expect(deps(plan)).toEqual({
+      'architect-1': [],
+      'implementer-2': ['architect-1'],
+      'tester-3': ['architect-1'],
+      'reviewer-4': ['implementer-2', 'tester-3'],
+    });
+    expect(plan.nodes.every((n) => n.budgetPercent === 22)).toBe(true);
+  });
+
+  it('does not split "design and implement X" (a one-word half)', () => {
+    const plan = planFromTask('Design and implement a rate limiter', ROLES);
+    expect(plan.nodes).toEqual([{ id: 'architect-1', role: 'architect', task: 'Design and implement a rate limiter', budgetPercent: 90, dependencies: [] }]);
+  });
+
+  it('falls back to implementer, then to the first allowed role', () => {
+    expect(planFromTask('Test the parser', ['implementer']).nodes[0]!.role).toBe('implementer');
+    expect(planFromTask('Test the parser', ['writer']).nodes[0]).toMatchObject({ role: 'writer', id: 'writer-1' });
+    expect(() => planFromTask('x', [])).toThrow(InvalidInput);
+  });
+
+  it(`folds steps beyond ${MAX_PLAN_NODES} into the last node`, () => {
+    const task = Array.from({ length: 20 }, (_, i) => `Build part ${i + 1}`).join('. ');
+    const plan = planFromTask(task, ROLES);
+    expect(plan.nodes).toHaveLength(MAX_PLAN_NODES);
+    expect(plan.nodes.at(-1)!.task).toContain('Build part 20');
+  });
+
+  it('always yields a valid graph: acyclic, known roles, percents ≤ 100, deterministic', () => {
+    const word = fc.constantFrom('design', 'build', 'test', 'review', 'the', 'api', 'and', 'then', 'plan', 'code', 'docs', '.', ';', ',', '\n', 'write', 'x');
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 60 }).map((w) => w.join(' ')), fc.subarray(ROLES, { minLength: 1 }), (task, roles) => {
+        const plan = planFromTask(task, roles);
+        expect(parsePlanToolInput(plan, { roles })).toEqual(plan);
+        expect(plan.nodes.length).toBeGreaterThanOrEqual(1);
+        expect(plan.nodes.reduce((s, n) => s + n.budgetPercent, 0)).toBeLessThanOrEqual(100);
+        expect(planFromTask(task, roles)).toEqual(plan);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('decomposition request', () => {
+  it('forces submit_plan with a schema that enumerates the roles, and reads back', () => {
+    const request = buildDecompositionRequest({ task: 'Ship the feature', roles: ROLES, maxTokens: 2000, model: 'claude-haiku-4-5' });
+    expect(request.toolChoice).toEqual({ type: 'tool', name: SUBMIT_PLAN_TOOL });
+    expect(request.tools).toHaveLength(1);
+    expect(request.model).toBe('claude-haiku-4-5');
+    expect(JSON.stringify(request.tools[0]!.inputSchema)).toContain('"enum":["architect","implementer","tester","reviewer"]');
+    expect(readDecompositionRequest(request)).toEqual({ task: 'Ship the feature', roles: ROLES });
+    expect(readDecompositionRequest({ ...request, tools: [] })).toBeUndefined();
+  });
+
+  it('validates its own input, naming the field', () => {
+    expect(() => buildDecompositionRequest({ task: ' ', roles: ROLES, maxTokens: 10 })).toThrow(/decomposition\.task/);
+    expect(() => buildDecompositionRequest({ task: 't', roles: [], maxTokens: 10 })).toThrow(/decomposition\.roles/);
+  });
+});
+
+describe('parsePlanToolInput', () => {
+  const node = (id: string, dependencies: string[] = [], extra: Record<string, unknown> = {}) => ({
+    id, role: 'implementer', task: `do ${id}`, budgetPercent: 10, dependencies, ...extra,
+  });
+
+  it('names the malformed field', () => {
+    expect(() => parsePlanToolInput({ nodes: [node('a'), node('b', [], { budgetPercent: 'lots' })] })).toThrow(/plan\.nodes\[1\]\.budgetPercent/);
+    expect(() => parsePlanToolInput({ nodes: [] })).toThrow(InvalidInput);
+    expect(() => parsePlanToolInput('nope')).toThrow(InvalidInput);
+  });
+
+  it('reports every graph problem at once', () => {
+    const error = (() => {
+      try {
+        parsePlanToolInput(
+          { nodes: [node('a', ['c']), node('b', ['a', 'ghost']), node('c', ['b']), node('a'), node('d', ['d'], { role: 'poet', budgetPercent: 80 })] },
+          { roles: ['implementer'] },
+        );
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(InvalidGraph);
+    const problems = (error as InvalidGraph).problems.join('\n');
+    expect(problems).toContain('duplicate node id a');
+    expect(problems).toContain('unknown node ghost');
+    expect(problems).toContain('unknown role poet');
+    expect(problems).toContain('d depends on itself');
+    expect(problems).toContain('over 100');
+    expect(problems).toMatch(/cycle a -> c -> b -> a/);
+  });
+
+  it('defaults missing dependencies to none and accepts percents summing to 100', () => {
+    const plan = parsePlanToolInput({ nodes: [{ id: 'a', role: 'x', task: 't', budgetPercent: 33.3 }, node('b', ['a'], { budgetPercent: 66.7 })] });
+    expect(plan.nodes[0]!.dependencies).toEqual([]);
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRICES, costOf, priceOf } from '../../src/actors/pricing.js';
+
+const usage = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheCreationTokens = 0) => ({
+  inputTokens, outputTokens, cacheReadTokens, cacheCreationTokens,
+});
+
+describe('pricing', () => {
+  it('matches model families by the longest prefix', () => {
+    expect(priceOf('claude-sonnet-4-6')).toEqual({ input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 });
+    expect(priceOf('claude-opus-4-5-20251101')?.input).toBe(5);
+    expect(priceOf('claude-opus-4-1-20250805')?.input).toBe(15);
+    expect(priceOf('claude-opus-4-20250514')?.input).toBe(15);
+    expect(priceOf('claude-haiku-4-5')?.output).toBe(5);
+    expect(priceOf('claude-3-5-haiku-latest')?.input).toBe(0.8);
+    expect(priceOf('gpt-4')).toBeUndefined();
+  });
+
+  it('costs each kind of token at its own price', () => {
+    expect(costOf('claude-sonnet-4-6', usage(1_000_000, 0))).toBeCloseTo(3);
+    expect(costOf('claude-sonnet-4-6', usage(0, 1_000_000))).toBeCloseTo(15);
+    expect(costOf('claude-sonnet-4-6', usage(0, 0, 1_000_000))).toBeCloseTo(0.3);
+    expect(costOf('claude-sonnet-4-6', usage(0, 0, 0, 1_000_000))).toBeCloseTo(3.75);
+    expect(costOf('claude-haiku-4-5', usage(2000, 1000, 500, 100))).toBeCloseTo((2000 * 1 + 1000 * 5 + 500 * 0.1 + 100 * 1.25) / 1e6);
+  });
+
+  it('is free offline and for unknown models, and takes a custom table', () => {
+    expect(costOf('offline-rules-v1', usage(1e6, 1e6))).toBe(0);
+    expect(costOf('scripted', usage(1e6, 1e6))).toBe(0);
+    expect(costOf('mystery-model', usage(1e6, 1e6))).toBe(0);
+    const table = { ...DEFAULT_PRICES, 'claude-sonnet-4': { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 } };
+    expect(costOf('claude-sonnet-4-6', usage(1e6, 1e6), table)).toBe(3);
+  });
+});
