@@ -1,0 +1,237 @@
+import type { EventData } from '../events/catalogue.js';
+import type { BudgetLedger } from './budget.js';
+import { delegate, openLedger, reclaim, release, reserve, settle } from './budget.js';
+
+export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
+export type TerminalStatus = 'completed' | 'failed' | 'terminated';
+
+export interface ChildRecord {
+  readonly role: string;
+  readonly task: string;
+  readonly kind: 'agent' | 'workflow';
+  readonly budget: number;
+  readonly status: 'live' | TerminalStatus;
+  readonly output: string | null;
+  readonly toolUseId: string | null;
+  readonly nodeId: string | null;
+}
+
+export interface PendingCall {
+  readonly callId: string;
+  readonly turn: number;
+  readonly requestRef: string;
+  readonly reserved: number;
+}
+
+export interface PendingTool {
+  readonly name: string;
+  readonly input: unknown;
+}
+
+/** One transcript entry: what the model said, or what the tools answered. */
+export type TranscriptEntry =
+  | { readonly kind: 'assistant'; readonly content: EventData<'ModelReplied'>['content'] }
+  | { readonly kind: 'tool_results'; readonly results: ReadonlyArray<{ toolUseId: string; output: string; isError: boolean }> };
+
+export interface NodeState {
+  readonly status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
+  readonly childId: string | null;
+  readonly attempt: number;
+  readonly output: string | null;
+}
+
+export interface AgentResult {
+  readonly status: TerminalStatus;
+  readonly output: string | null;
+  readonly reason: string | null;
+  readonly cause: string | null;
+}
+
+/**
+ * Everything an agent knows, derived only from its own events. Pure data: it is the XState
+ * context, it is what snapshots store, and `state()` reads from it.
+ */
+export interface AgentContext {
+  readonly id: string;
+  readonly parentId: string | null;
+  readonly rootId: string;
+  readonly depth: number;
+  readonly kind: 'agent' | 'workflow';
+  readonly role: string;
+  readonly task: string;
+  readonly model: string | null;
+  readonly maxTurns: number;
+  readonly timeoutMs: number | null;
+  readonly workspaceRequest: { base?: string | undefined } | null;
+  readonly graph: unknown;
+  readonly nodeId: string | null;
+  readonly budget: BudgetLedger;
+  readonly costUsd: number;
+  readonly runRequested: boolean;
+  readonly deadline: string | null;
+  readonly timedOut: boolean;
+  readonly turn: number;
+  readonly pendingCall: PendingCall | null;
+  readonly pendingTools: Readonly<Record<string, PendingTool>>;
+  /** Tool results of the current turn, collected until every tool has returned. */
+  readonly turnResults: ReadonlyArray<{ toolUseId: string; output: string; isError: boolean }>;
+  readonly transcript: readonly TranscriptEntry[];
+  readonly lastText: string | null;
+  readonly children: Readonly<Record<string, ChildRecord>>;
+  readonly childOrder: readonly string[];
+  readonly workspace: { path: string; branch: string; baseBranch: string; baseCommit: string } | null;
+  readonly workspaceRemoved: boolean;
+  readonly lastCommit: string | null;
+  readonly merges: ReadonlyArray<{ childId: string; status: 'merged' | 'conflict'; files: readonly string[] }>;
+  readonly plan: { source: string; templateId: string | null; graph: unknown } | null;
+  readonly nodes: Readonly<Record<string, NodeState>>;
+  readonly messages: { readonly sent: number; readonly received: number; readonly acked: number };
+  readonly result: AgentResult | null;
+}
+
+export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
+  return {
+    id: d.agentId,
+    parentId: d.parentId,
+    rootId: d.rootId,
+    depth: d.depth,
+    kind: d.kind,
+    role: d.role,
+    task: d.task,
+    model: d.model,
+    maxTurns: d.maxTurns,
+    timeoutMs: d.timeoutMs,
+    workspaceRequest: d.workspace,
+    graph: d.graph ?? null,
+    nodeId: d.nodeId ?? null,
+    budget: openLedger(d.budget),
+    costUsd: 0,
+    runRequested: false,
+    deadline: null,
+    timedOut: false,
+    turn: 0,
+    pendingCall: null,
+    pendingTools: {},
+    turnResults: [],
+    transcript: [],
+    lastText: null,
+    children: {},
+    childOrder: [],
+    workspace: null,
+    workspaceRemoved: false,
+    lastCommit: null,
+    merges: [],
+    plan: null,
+    nodes: {},
+    messages: { sent: 0, received: 0, acked: 0 },
+    result: null,
+  };
+}
+
+const withBudget = (c: AgentContext, budget: BudgetLedger): AgentContext => ({ ...c, budget });
+
+/** Live children, in spawn order. */
+export const liveChildren = (c: AgentContext): string[] => c.childOrder.filter((id) => c.children[id]?.status === 'live');
+
+/**
+ * The context after one accepted event. The machine decides *whether* an event is accepted;
+ * this decides what it changes. Pure.
+ */
+export function evolve(c: AgentContext, e: { type: string; data: unknown }): AgentContext {
+  const ev = e as AnyEvent;
+  switch (ev.type) {
+    case 'AgentSpawned':
+      return initialContext(ev.data);
+    case 'AgentRunRequested':
+      return { ...c, runRequested: true };
+    case 'AgentStarted':
+      return { ...c, runRequested: true, deadline: ev.data.deadline };
+    case 'ChildSpawned': {
+      const d = ev.data;
+      const child: ChildRecord = { role: d.role, task: d.task, kind: d.kind, budget: d.budget, status: 'live', output: null, toolUseId: d.toolUseId ?? null, nodeId: d.nodeId ?? null };
+      return { ...c, children: { ...c.children, [d.childId]: child }, childOrder: [...c.childOrder, d.childId] };
+    }
+    case 'BudgetDelegated':
+      return withBudget(c, delegate(c.budget, ev.data.childId, ev.data.amount));
+    case 'ChildFinished': {
+      const prev = c.children[ev.data.childId];
+      if (!prev) return c;
+      return { ...c, children: { ...c.children, [ev.data.childId]: { ...prev, status: ev.data.status, output: ev.data.output } } };
+    }
+    case 'BudgetReclaimed':
+      return withBudget(c, reclaim(c.budget, ev.data.childId, ev.data.returned));
+    case 'BudgetReserved':
+      return withBudget(c, reserve(c.budget, ev.data.reservationId, ev.data.amount));
+    case 'BudgetSettled':
+      return { ...withBudget(c, settle(c.budget, ev.data.reservationId, ev.data.consumed)), costUsd: c.costUsd + ev.data.costUsd };
+    case 'BudgetReleased':
+      return withBudget(c, release(c.budget, ev.data.reservationId));
+    case 'ModelRequested':
+      return { ...c, turn: ev.data.turn + 1, pendingCall: { callId: ev.data.callId, turn: ev.data.turn, requestRef: ev.data.requestRef, reserved: ev.data.reserved } };
+    case 'ModelReplied': {
+      const text = ev.data.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
+      return {
+        ...c,
+        pendingCall: null,
+        transcript: [...c.transcript, { kind: 'assistant', content: ev.data.content }],
+        lastText: text.length > 0 ? text : c.lastText,
+      };
+    }
+    case 'ModelFailed':
+      return { ...c, pendingCall: null };
+    case 'ToolCalled':
+      return { ...c, pendingTools: { ...c.pendingTools, [ev.data.toolUseId]: { name: ev.data.name, input: ev.data.input } } };
+    case 'ToolReturned': {
+      const { [ev.data.toolUseId]: _done, ...rest } = c.pendingTools;
+      const turnResults = [...c.turnResults, { toolUseId: ev.data.toolUseId, output: ev.data.output, isError: ev.data.isError }];
+      if (Object.keys(rest).length > 0) return { ...c, pendingTools: rest, turnResults };
+      return { ...c, pendingTools: rest, turnResults: [], transcript: [...c.transcript, { kind: 'tool_results', results: turnResults }] };
+    }
+    case 'AgentCompleted':
+      return { ...c, result: { status: 'completed', output: ev.data.output, reason: null, cause: null } };
+    case 'AgentFailed':
+      return { ...c, result: { status: 'failed', output: ev.data.partialOutput, reason: ev.data.reason, cause: ev.data.cause } };
+    case 'AgentTerminated':
+      return { ...c, result: { status: 'terminated', output: c.lastText, reason: ev.data.reason, cause: 'fired' } };
+    case 'AgentTimedOut':
+      return { ...c, timedOut: true };
+    case 'MessageSent':
+      return { ...c, messages: { ...c.messages, sent: c.messages.sent + 1 } };
+    case 'MessageReceived':
+      return { ...c, messages: { ...c.messages, received: c.messages.received + 1 } };
+    case 'MessageAcked':
+      return { ...c, messages: { ...c.messages, acked: c.messages.acked + 1 } };
+    case 'WorkspaceCreated':
+      return { ...c, workspace: { path: ev.data.path, branch: ev.data.branch, baseBranch: ev.data.baseBranch, baseCommit: ev.data.baseCommit }, workspaceRemoved: false };
+    case 'WorkspaceCommitted':
+      return { ...c, lastCommit: ev.data.commit };
+    case 'WorkspaceMerged':
+      return { ...c, merges: [...c.merges, { childId: ev.data.childId, status: 'merged', files: ev.data.files }] };
+    case 'WorkspaceMergeConflicted':
+      return { ...c, merges: [...c.merges, { childId: ev.data.childId, status: 'conflict', files: ev.data.files }] };
+    case 'WorkspaceRemoved':
+      return { ...c, workspaceRemoved: true };
+    case 'WorkflowPlanned':
+      return { ...c, plan: { source: ev.data.source, templateId: ev.data.templateId, graph: ev.data.graph } };
+    case 'NodeStarted':
+      return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { status: 'running', childId: ev.data.childId, attempt: ev.data.attempt, output: null } } };
+    case 'NodeCompleted':
+      return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { ...c.nodes[ev.data.nodeId]!, status: 'completed', output: ev.data.output } } };
+    case 'NodeFailed': {
+      const prev = c.nodes[ev.data.nodeId];
+      const status = ev.data.willRetry ? 'pending' : 'failed';
+      return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { status, childId: prev?.childId ?? ev.data.childId, attempt: ev.data.attempt, output: null } } };
+    }
+    case 'NodeSkipped':
+      return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { status: 'skipped', childId: null, attempt: 0, output: null } } };
+    default:
+      return assertNever(ev);
+  }
+}
+
+type AnyEvent = { [T in keyof Events]: { type: T; data: Events[T] } }[keyof Events];
+type Events = { [T in import('../events/catalogue.js').EventType]: EventData<T> };
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(x)}`);
+}

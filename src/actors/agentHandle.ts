@@ -1,0 +1,74 @@
+import type { AgentRuntime, RunResult } from './runtime.js';
+import type { AgentState } from './replay.js';
+import type { BudgetStatus } from './budget.js';
+import { budgetStatus } from './budget.js';
+import type { SpawnConfig } from './spawnConfig.js';
+import type { ParsedEvent } from '../events/upcast.js';
+
+/** Messaging as the handle sees it; wired by the system when the queue is available. */
+export interface HandleMessaging {
+  send(from: string, to: string, payload: unknown, options?: { priority?: number; dedupeKey?: string }): Promise<{ messageId: string }>;
+  receive(recipient: string, options?: { max?: number; waitMs?: number; ack?: boolean }): Promise<unknown[]>;
+  ack(recipient: string, messageIds: readonly string[]): Promise<void>;
+}
+
+/**
+ * A handle to one agent. Cheap to make: it holds only the id; every call reads or writes
+ * through the runtime, so handles never go stale.
+ *
+ * @example
+ * const lead = await system.spawn({ role: 'lead', task: 'Ship the feature', budget: 50_000 });
+ * const dev = await lead.spawn({ role: 'implementer', task: 'Write the code', budget: 20_000 });
+ * const result = await lead.run();   // runs dev too, waits for both
+ * console.log(result.status, await lead.getBudgetStatus());
+ */
+export class AgentHandle {
+  constructor(
+    readonly id: string,
+    private readonly runtime: AgentRuntime,
+    private readonly messaging: HandleMessaging | null,
+  ) {}
+
+  /** Spawns a subordinate with part of this agent's budget. */
+  async spawn(config: SpawnConfig): Promise<AgentHandle> {
+    const childId = await this.runtime.spawnChild(this.id, config);
+    return new AgentHandle(childId, this.runtime, this.messaging);
+  }
+
+  /** Runs the agent (and its children not yet running) and resolves when it ends. Idempotent. */
+  run(): Promise<RunResult> {
+    return this.runtime.run(this.id);
+  }
+
+  state(): Promise<AgentState> {
+    return this.runtime.state(this.id);
+  }
+
+  async getBudgetStatus(): Promise<BudgetStatus> {
+    return budgetStatus((await this.runtime.context(this.id)).budget);
+  }
+
+  /** Terminates a subordinate's whole subtree; its unspent budget returns here. */
+  fire(childId: string, reason = 'fired'): Promise<void> {
+    return this.runtime.fire(this.id, childId, reason);
+  }
+
+  history(): Promise<ParsedEvent[]> {
+    return this.runtime.history(this.id);
+  }
+
+  async sendMessage(recipientId: string, payload: unknown, options: { priority?: number; dedupeKey?: string } = {}): Promise<{ messageId: string }> {
+    if (!this.messaging) throw new Error('messaging is not configured for this system');
+    return this.messaging.send(this.id, recipientId, payload, options);
+  }
+
+  async receiveMessages(options: { max?: number; waitMs?: number; ack?: boolean } = {}): Promise<unknown[]> {
+    if (!this.messaging) throw new Error('messaging is not configured for this system');
+    return this.messaging.receive(this.id, options);
+  }
+
+  async ack(messageIds: readonly string[]): Promise<void> {
+    if (!this.messaging) throw new Error('messaging is not configured for this system');
+    return this.messaging.ack(this.id, messageIds);
+  }
+}

@@ -1,0 +1,165 @@
+import { assign, setup } from 'xstate';
+import type { DomainEvent, EventOf } from '../events/catalogue.js';
+import { available } from './budget.js';
+import type { AgentContext, AgentStatus } from './agentContext.js';
+import { evolve, initialContext, liveChildren } from './agentContext.js';
+import type { EventData } from '../events/catalogue.js';
+
+/** Bump when the machine's states or context change shape: older snapshots are then ignored. */
+export const AGENT_MACHINE_VERSION = 1;
+
+const canEnd = ({ context }: { context: AgentContext }): boolean =>
+  liveChildren(context).length === 0 && context.budget.reserved === 0;
+
+/** Events any live agent may record whatever it is doing. */
+const anytime = {
+  ChildSpawned: { actions: 'apply' },
+  BudgetDelegated: { guard: 'fitsDelegation', actions: 'apply' },
+  ChildFinished: { guard: 'isLiveChild', actions: ['apply', 'childFinished'] },
+  BudgetReclaimed: { actions: 'apply' },
+  BudgetSettled: { actions: 'apply' },
+  BudgetReleased: { actions: 'apply' },
+  MessageSent: { actions: 'apply' },
+  MessageReceived: { actions: 'apply' },
+  MessageAcked: { actions: 'apply' },
+  WorkspaceCreated: { actions: 'apply' },
+  WorkspaceCommitted: { actions: 'apply' },
+  WorkspaceMerged: { actions: 'apply' },
+  WorkspaceMergeConflicted: { actions: 'apply' },
+  WorkflowPlanned: { actions: 'apply' },
+  NodeStarted: { actions: 'apply' },
+  NodeCompleted: { actions: 'apply' },
+  NodeFailed: { actions: 'apply' },
+  NodeSkipped: { actions: 'apply' },
+  AgentTimedOut: { actions: 'apply' },
+  AgentTerminated: { guard: 'canEnd', target: '#agent.terminated', actions: 'apply' },
+  AgentFailed: { guard: 'canEnd', target: '#agent.failed', actions: 'apply' },
+} as const;
+
+/** What an ended agent may still record: its workspace's fate and late bookkeeping. */
+const afterEnd = {
+  WorkspaceCommitted: { actions: 'apply' },
+  WorkspaceRemoved: { actions: 'apply' },
+  WorkspaceMerged: { actions: 'apply' },
+  WorkspaceMergeConflicted: { actions: 'apply' },
+  MessageAcked: { actions: 'apply' },
+} as const;
+
+/**
+ * The agent's behaviour as a pure XState machine. Its events are cadre's domain events: every
+ * event the machine accepts is exactly what gets stored. It performs no I/O: effects are named
+ * here (`continueWork`, `callModel`, `runTools`, `childFinished`, `agentEnded`) and supplied by
+ * the runtime through `machine.provide()`.
+ *
+ * @example
+ * const [s0] = initialTransition(agentMachine, spawnedData);
+ * const [s1, actions] = transition(agentMachine, s0, { type: 'AgentStarted', data: { deadline: null } });
+ */
+export const agentMachine = setup({
+  types: {
+    context: {} as AgentContext,
+    events: {} as DomainEvent,
+    input: {} as EventData<'AgentSpawned'>,
+  },
+  actions: {
+    apply: assign(({ context, event }) => evolve(context, event)),
+    continueWork: () => {},
+    callModel: () => {},
+    runTools: () => {},
+    childFinished: () => {},
+    agentEnded: () => {},
+  },
+  guards: {
+    canEnd,
+    fitsReservation: ({ context, event }) => (event as EventOf<'BudgetReserved'>).data.amount <= available(context.budget),
+    fitsDelegation: ({ context, event }) => (event as EventOf<'BudgetDelegated'>).data.amount <= available(context.budget),
+    isLiveChild: ({ context, event }) => context.children[(event as EventOf<'ChildFinished'>).data.childId]?.status === 'live',
+    isCurrentCall: ({ context, event }) => context.pendingCall?.callId === (event as EventOf<'ModelReplied'>).data.callId,
+    isLastPendingTool: ({ context, event }) => {
+      const id = (event as EventOf<'ToolReturned'>).data.toolUseId;
+      return id in context.pendingTools && Object.keys(context.pendingTools).length === 1;
+    },
+    isPendingTool: ({ context, event }) => (event as EventOf<'ToolReturned'>).data.toolUseId in context.pendingTools,
+    hasLiveChildren: ({ context }) => liveChildren(context).length > 0,
+    noLiveChildren: ({ context }) => liveChildren(context).length === 0,
+    isCurrentCallWithTools: ({ context, event }) => {
+      const e = event as EventOf<'ModelReplied'>;
+      return context.pendingCall?.callId === e.data.callId && e.data.content.some((b) => b.type === 'tool_use');
+    },
+  },
+}).createMachine({
+  id: 'agent',
+  context: ({ input }) => initialContext(input),
+  initial: 'spawned',
+  states: {
+    spawned: {
+      on: {
+        ...anytime,
+        AgentRunRequested: { actions: ['apply', 'continueWork'] },
+        AgentStarted: { target: 'running', actions: 'apply' },
+      },
+    },
+    running: {
+      initial: 'active',
+      on: anytime,
+      states: {
+        /** Deciding the next step: a model turn, a workflow step, or the end. */
+        active: {
+          entry: 'continueWork',
+          always: { guard: 'hasLiveChildren', target: 'awaitingChildren' },
+          on: {
+            BudgetReserved: { guard: 'fitsReservation', actions: 'apply' },
+            ModelRequested: { target: 'awaitingModel', actions: 'apply' },
+            AgentCompleted: { guard: 'canEnd', target: '#agent.completed', actions: 'apply' },
+          },
+        },
+        /** A model call is in flight (its reservation is held). */
+        awaitingModel: {
+          entry: 'callModel',
+          on: {
+            ModelReplied: [
+              { guard: 'isCurrentCallWithTools', target: 'usingTools', actions: 'apply' },
+              { guard: 'isCurrentCall', target: 'active', actions: 'apply' },
+            ],
+            ModelFailed: { guard: 'isCurrentCall', target: 'active', actions: 'apply' },
+          },
+        },
+        /** Tools the model asked for are running (a spawn waits for its child here). */
+        usingTools: {
+          entry: 'runTools',
+          on: {
+            ToolCalled: { actions: 'apply' },
+            ToolReturned: [
+              { guard: 'isLastPendingTool', target: 'active', actions: 'apply' },
+              { guard: 'isPendingTool', actions: 'apply' },
+            ],
+            AgentCompleted: { guard: 'canEnd', target: '#agent.completed', actions: 'apply' },
+          },
+        },
+        /** Subordinates (spawned by the caller, or a workflow's nodes) are still running. */
+        awaitingChildren: {
+          entry: 'continueWork',
+          always: { guard: 'noLiveChildren', target: 'active' },
+        },
+      },
+    },
+    completed: { entry: 'agentEnded', on: afterEnd },
+    failed: { entry: 'agentEnded', on: afterEnd },
+    terminated: { entry: 'agentEnded', on: afterEnd },
+  },
+});
+
+export type AgentMachine = typeof agentMachine;
+
+/** The status users see, from the machine's state value. */
+export function statusOf(value: unknown): AgentStatus {
+  if (value === 'spawned' || value === 'completed' || value === 'failed' || value === 'terminated') return value;
+  if (typeof value === 'object' && value !== null && 'running' in value) {
+    const sub = (value as { running: string }).running;
+    return sub === 'awaitingModel' || sub === 'awaitingChildren' ? 'waiting' : 'running';
+  }
+  return 'running';
+}
+
+export const isTerminalStatus = (s: AgentStatus): s is 'completed' | 'failed' | 'terminated' =>
+  s === 'completed' || s === 'failed' || s === 'terminated';

@@ -1,0 +1,62 @@
+import type { AgentSnapshot } from './replay.js';
+
+/** The runtime's in-memory record of one live actor. Only its mailbox mutates it. */
+export class LiveActor {
+  snapshot: AgentSnapshot;
+  /** Revision of the last stored event. */
+  revision: bigint;
+  eventsSinceSnapshot = 0;
+  /** Commands run one at a time, in arrival order. */
+  private mailbox: Promise<unknown> = Promise.resolve();
+  /** In-flight effects, so that reconciling twice never starts one twice. */
+  readonly inflight = {
+    starting: false,
+    deciding: false,
+    call: null as { callId: string; controller: AbortController } | null,
+    tools: new Set<string>(),
+    ending: false,
+    terminating: false,
+  };
+  timer: ReturnType<typeof setTimeout> | null = null;
+  private endWaiters: Array<() => void> = [];
+  private changeWaiters: Array<() => void> = [];
+
+  constructor(readonly id: string, snapshot: AgentSnapshot, revision: bigint) {
+    this.snapshot = snapshot;
+    this.revision = revision;
+  }
+
+  enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.mailbox.then(fn, fn);
+    this.mailbox = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves at the next stored change (or at once if `ready` already holds). */
+  waitFor(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (ready()) resolve();
+        else this.changeWaiters.push(check);
+      };
+      this.changeWaiters.push(check);
+    });
+  }
+
+  changed(): void {
+    const ws = this.changeWaiters;
+    this.changeWaiters = [];
+    for (const w of ws) w();
+  }
+
+  onEnd(): Promise<void> {
+    return new Promise((r) => this.endWaiters.push(r));
+  }
+
+  ended(): void {
+    const ws = this.endWaiters;
+    this.endWaiters = [];
+    for (const w of ws) w();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Ports the agent runtime needs besides the event store and the model. Postgres/PGlite
+ * implementations live in src/infra/postgres; tests may use them directly.
+ */
+
+export interface StoredSnapshot {
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly machineVersion: number;
+  readonly state: unknown;
+}
+
+export interface SnapshotStore {
+  load(streamId: string): Promise<StoredSnapshot | null>;
+  save(snapshot: StoredSnapshot): Promise<void>;
+}
+
+export interface ActorIndexEntry {
+  readonly agentId: string;
+  readonly parentId: string | null;
+  readonly rootId: string;
+  readonly status: 'live' | 'ended';
+}
+
+/**
+ * Which agents exist and which are still live: written before an agent's stream opens and when
+ * it ends, so recovery finds every live actor without scanning the whole store. It also holds
+ * the lease that makes one worker the only host of a live actor.
+ */
+export interface ActorIndex {
+  register(entry: Omit<ActorIndexEntry, 'status'>): Promise<void>;
+  markEnded(agentId: string): Promise<void>;
+  /** Forget an entry whose stream never got written (a spawn that failed before its first append). */
+  forget(agentId: string): Promise<void>;
+  listLive(): Promise<ActorIndexEntry[]>;
+  get(agentId: string): Promise<ActorIndexEntry | null>;
+  /** Take or renew leases for `ids` as `owner` until now + ttl; returns the ids this owner now holds. */
+  acquireLeases(owner: string, ids: readonly string[], ttlMs: number): Promise<string[]>;
+  releaseLeases(owner: string, ids?: readonly string[]): Promise<void>;
+  /** Live actors with no lease or an expired one. */
+  listUnleased(limit: number): Promise<string[]>;
+}
+
+/** Content-addressed storage for large payloads (prompts, replies, file contents). */
+export interface BlobStore {
+  /** Stores the JSON value once; returns `sha256:<hex>`. */
+  put(value: unknown): Promise<string>;
+  get(ref: string): Promise<unknown>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  /** A fresh uuid. */
+  uuid(): string;
+}
+
+/** The logging calls cadre makes (pino's shape). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLogger,
+};

@@ -1,0 +1,29 @@
+/** What the runtime asks of git worktrees (implemented by src/infra/workspace). */
+export interface WorkspaceInfo {
+  readonly path: string;
+  readonly branch: string;
+  readonly baseBranch: string;
+  readonly baseCommit: string;
+}
+
+export type MergeOutcome =
+  | { readonly status: 'merged'; readonly commit: string | null; readonly files: readonly string[] }
+  | { readonly status: 'conflict'; readonly files: readonly string[] }
+  | { readonly status: 'up_to_date' };
+
+export interface WorkspaceFilesPort {
+  read(path: string, options?: { maxBytes?: number }): Promise<string>;
+  write(path: string, content: string): Promise<void>;
+  list(dir?: string, options?: { recursive?: boolean; limit?: number }): Promise<string[]>;
+  search(pattern: string, options?: { glob?: string; limit?: number }): Promise<Array<{ path: string; line: number; text: string }>>;
+}
+
+export interface WorkspacePort {
+  create(agentId: string, options: { baseBranch?: string }): Promise<WorkspaceInfo>;
+  commit(agentId: string, message: string): Promise<{ commit: string; files: string[] } | null>;
+  merge(childAgentId: string, intoAgentId: string): Promise<MergeOutcome>;
+  remove(agentId: string, options: { deleteBranch: boolean }): Promise<{ removed: boolean }>;
+  files(agentId: string, path: string): WorkspaceFilesPort;
+  /** Run a command in the worktree (only when allowed by config). */
+  run?(agentId: string, path: string, command: string, args: readonly string[], timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+}

@@ -1,0 +1,754 @@
+import { transition } from 'xstate';
+import type { DomainEvent, EventData } from '../events/catalogue.js';
+import type { EventToAppend, RecordedEvent } from '../events/envelope.js';
+import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
+import { InvalidInput, InvalidTransition, NotFound, NotSubordinate, isCadreError, isWrongExpectedRevision } from '../errors.js';
+import { parseInput } from '../validation.js';
+import type { AgentContext, AgentResult } from './agentContext.js';
+import { liveChildren } from './agentContext.js';
+import { AGENT_MACHINE_VERSION, agentMachine, isTerminalStatus, statusOf } from './agentMachine.js';
+import { afterReply, affordableMaxTokens, completionEvents, failureEvents, MIN_OUTPUT_TOKENS, terminationEvents } from './agentDecisions.js';
+import { conversation, systemPrompt } from './agentPrompt.js';
+import { available, checkDelegate } from './budget.js';
+import { LiveActor } from './liveActor.js';
+import type { ModelRequest } from './ports/modelProvider.js';
+import { fold, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
+import type { RuntimeDeps } from './runtimeConfig.js';
+import { Slots } from './slots.js';
+import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawnConfig.js';
+import { agentStream } from './streams.js';
+import { runTool, type ToolContext } from './toolRunner.js';
+import { toolsFor } from './tools.js';
+
+export interface RunResult {
+  readonly status: 'completed' | 'failed' | 'terminated';
+  readonly output: string | null;
+  readonly budgetConsumed: number;
+  readonly reason: string | null;
+}
+
+interface ExecuteOptions {
+  readonly causationId?: string;
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * The actor runtime: persist, then act. A command becomes events through a decider; each event
+ * must be accepted by the agent machine's pure `transition()`; the batch is appended with the
+ * actor's revision as the expected revision; only then is the snapshot kept and the named
+ * effects run. Effects are reconcilers: they look at the stored state and do what it says is
+ * due, so the same code resumes work after a restart.
+ */
+export class AgentRuntime {
+  private readonly actors = new Map<string, LiveActor>();
+  private readonly loading = new Map<string, Promise<LiveActor>>();
+  private readonly slots: Slots;
+  private readonly effectful;
+  private closed = false;
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: RuntimeDeps) {
+    this.slots = new Slots(deps.config.maxConcurrentAgents);
+    const reconcileFrom = ({ context }: { context: AgentContext }): void => this.reconcileSoon(context.id);
+    this.effectful = agentMachine.provide({
+      actions: {
+        continueWork: reconcileFrom,
+        callModel: reconcileFrom,
+        runTools: reconcileFrom,
+        childFinished: reconcileFrom,
+        agentEnded: reconcileFrom,
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  /** The live actor for `id`, loaded from its snapshot and stream if needed. */
+  async actor(id: string): Promise<LiveActor> {
+    const cached = this.actors.get(id);
+    if (cached) return cached;
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.loadFromStore(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async loadFromStore(id: string): Promise<LiveActor> {
+    const stream = agentStream(id);
+    let base: AgentSnapshot | undefined;
+    let from = 0n;
+    const snap = await this.deps.snapshots.load(stream);
+    if (snap && snap.machineVersion === AGENT_MACHINE_VERSION) {
+      try {
+        base = restoreSnapshot(snap.state as never);
+        from = snap.revision + 1n;
+      } catch {
+        base = undefined; // an unreadable snapshot is only an optimisation: fold from 0
+      }
+    }
+    const recorded = await this.deps.store.readStream(stream, { from });
+    if (!base && recorded.length === 0) throw new NotFound('agent', id);
+    const events = recorded.map((r) => toDomain(parseRecorded(r)));
+    const snapshot = fold(events, base);
+    const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : from - 1n;
+    const actor = new LiveActor(id, this.adopt(snapshot), revision);
+    actor.eventsSinceSnapshot = recorded.length;
+    const existing = this.actors.get(id);
+    if (existing) return existing;
+    this.actors.set(id, actor);
+    return actor;
+  }
+
+  /**
+   * XState resolves action implementations through the snapshot's own machine, so a snapshot
+   * folded by the effect-free machine is re-homed on the one whose effects the runtime supplies.
+   */
+  private adopt(s: AgentSnapshot): AgentSnapshot {
+    return this.effectful.resolveState({ value: s.value as never, context: s.context });
+  }
+
+  // ---------------------------------------------------------------- the write path
+
+  /**
+   * Runs a decider against the actor's current state on its mailbox and stores what it returns.
+   * A concurrency conflict reloads the actor and decides again.
+   */
+  async execute(id: string, decide: (snapshot: AgentSnapshot) => DomainEvent[] | Promise<DomainEvent[]>, opts: ExecuteOptions = {}): Promise<DomainEvent[]> {
+    for (let attempt = 0; ; attempt++) {
+      const actor = await this.actor(id);
+      try {
+        return await actor.enqueue(async () => {
+          if (this.actors.get(id) !== actor) throw new StaleActor();
+          const events = await decide(actor.snapshot);
+          if (events.length === 0) return events;
+          let next = actor.snapshot;
+          const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
+          for (const e of events) {
+            if (!next.can(e)) throw new InvalidTransition(id, JSON.stringify(next.value), e.type);
+            const [after, acts] = transition(this.effectful, next, e);
+            next = after;
+            actions.push(...(acts as typeof actions));
+          }
+          const envelopes = events.map((e) => this.envelope(next.context, e, opts.causationId));
+          const res = await this.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
+          actor.snapshot = next;
+          actor.revision = res.nextExpectedRevision;
+          actor.eventsSinceSnapshot += events.length;
+          actor.changed();
+          if (actor.eventsSinceSnapshot >= this.deps.config.snapshotEvery) this.saveSnapshot(actor);
+          for (const a of actions) {
+            try {
+              (a.exec as ((info: unknown, params: unknown) => void) | undefined)?.(a.info, a.params);
+            } catch (err) {
+              this.deps.logger.error({ agentId: id, err }, 'effect failed to start');
+            }
+          }
+          return events;
+        });
+      } catch (err) {
+        if ((err instanceof StaleActor || isWrongExpectedRevision(err)) && attempt < MAX_CONFLICT_RETRIES) {
+          // Another writer moved the stream: forget our copy and decide again on the new state.
+          if (this.actors.get(id) === actor) this.actors.delete(id);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private envelope(c: AgentContext, e: DomainEvent, causationId?: string): EventToAppend {
+    return {
+      id: this.deps.ids.uuid(),
+      type: e.type,
+      data: e.data,
+      metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: 1, at: this.deps.clock.now().toISOString() },
+    };
+  }
+
+  private saveSnapshot(actor: LiveActor): void {
+    actor.eventsSinceSnapshot = 0;
+    this.track(
+      this.deps.snapshots
+        .save({ streamId: agentStream(actor.id), revision: actor.revision, machineVersion: AGENT_MACHINE_VERSION, state: persistable(actor.snapshot) })
+        .catch((err: unknown) => this.deps.logger.warn({ agentId: actor.id, err }, 'snapshot not saved')),
+    );
+  }
+
+  // ---------------------------------------------------------------- spawning
+
+  /** Spawns a root agent. */
+  async spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}): Promise<string> {
+    const c = parseInput(SpawnConfigSchema, config, 'spawn');
+    const id = c.id ?? this.deps.ids.uuid();
+    const data: EventData<'AgentSpawned'> = {
+      agentId: id,
+      parentId: null,
+      rootId: id,
+      depth: 0,
+      kind: 'agent',
+      role: c.role,
+      task: c.task,
+      budget: c.budget,
+      workspace: workspaceRequestOf(c),
+      timeoutMs: c.timeoutMs ?? this.deps.config.defaultTimeoutMs,
+      maxTurns: c.maxTurns ?? this.deps.config.defaultMaxTurns,
+      model: c.model ?? null,
+      ...extra,
+    };
+    await this.openStream(data);
+    return id;
+  }
+
+  /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
+  async spawnChild(parentId: string, config: SpawnConfig, extra: { toolUseId?: string; nodeId?: string; kind?: 'agent' | 'workflow'; graph?: unknown } = {}): Promise<string> {
+    const c = parseInput(SpawnConfigSchema, config, 'spawn');
+    const childId = c.id ?? (extra.toolUseId ? this.deps.ids.derive(parentId, extra.toolUseId) : this.deps.ids.uuid());
+    await this.execute(parentId, (s) => {
+      const ctx = s.context;
+      if (isTerminalStatus(statusOf(s.value))) throw new InvalidTransition(parentId, statusOf(s.value), 'spawn');
+      if (ctx.children[childId]) return []; // a retried spawn (same tool call)
+      const refusal = checkDelegate(parentId, ctx.budget, c.budget);
+      if (refusal) throw refusal;
+      return [
+        { type: 'ChildSpawned', data: { childId, role: c.role, task: c.task, budget: c.budget, kind: extra.kind ?? 'agent', ...(extra.toolUseId ? { toolUseId: extra.toolUseId } : {}), ...(extra.nodeId ? { nodeId: extra.nodeId } : {}) } },
+        { type: 'BudgetDelegated', data: { childId, amount: c.budget } },
+      ];
+    });
+    const parent = (await this.actor(parentId)).snapshot.context;
+    const ws = workspaceRequestOf(c) ?? (parent.workspace && config.workspace !== false ? {} : null);
+    await this.openStream({
+      agentId: childId,
+      parentId,
+      rootId: parent.rootId,
+      depth: parent.depth + 1,
+      kind: extra.kind ?? 'agent',
+      role: c.role,
+      task: c.task,
+      budget: c.budget,
+      workspace: ws,
+      timeoutMs: c.timeoutMs ?? this.deps.config.defaultTimeoutMs,
+      maxTurns: c.maxTurns ?? this.deps.config.defaultMaxTurns,
+      model: c.model ?? parent.model,
+      ...(extra.graph !== undefined ? { graph: extra.graph } : {}),
+      ...(extra.nodeId ? { nodeId: extra.nodeId } : {}),
+    });
+    return childId;
+  }
+
+  /** Writes an agent's first event. Idempotent: an existing stream for the same agent is fine. */
+  private async openStream(data: EventData<'AgentSpawned'>): Promise<void> {
+    await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId });
+    const event: DomainEvent = { type: 'AgentSpawned', data };
+    const envelope: EventToAppend = {
+      id: this.deps.ids.derive('spawn', data.agentId),
+      type: event.type,
+      data,
+      metadata: { correlationId: data.rootId, causationId: data.parentId ? `agent:${data.parentId}` : 'api:spawn', schemaVersion: 1, at: this.deps.clock.now().toISOString() },
+    };
+    try {
+      await this.deps.store.append(agentStream(data.agentId), [envelope], { expectedRevision: 'no_stream' });
+    } catch (err) {
+      if (isWrongExpectedRevision(err) && data.parentId) return; // already opened (recovery retry)
+      if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${data.agentId} already exists`);
+      throw err;
+    }
+    const snapshot = fold([event]);
+    if (!this.actors.has(data.agentId)) this.actors.set(data.agentId, new LiveActor(data.agentId, this.adopt(snapshot), 0n));
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Asks the agent to run (and its not-yet-running children), then waits for its end. */
+  async run(id: string): Promise<RunResult> {
+    const actor = await this.actor(id);
+    const status = statusOf(actor.snapshot.value);
+    if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) {
+      await this.execute(id, (s) => (statusOf(s.value) === 'spawned' && !s.context.runRequested ? [{ type: 'AgentRunRequested', data: {} }] : []), { causationId: 'api:run' });
+    }
+    return this.waitForEnd(id);
+  }
+
+  async waitForEnd(id: string): Promise<RunResult> {
+    for (;;) {
+      const actor = await this.actor(id);
+      const s = actor.snapshot;
+      if (isTerminalStatus(statusOf(s.value)) && !this.actors.has(id)) return runResult(s.context.result!, s.context);
+      if (isTerminalStatus(statusOf(s.value)) && actor.inflight.ending === false && s.context.result) {
+        // Ended and fully settled with the parent.
+        if (!s.context.parentId || (await this.parentKnowsEnd(s.context))) return runResult(s.context.result, s.context);
+      }
+      await Promise.race([actor.onEnd(), actor.waitFor(() => this.actors.get(id) !== actor)]);
+    }
+  }
+
+  private async parentKnowsEnd(c: AgentContext): Promise<boolean> {
+    if (!c.parentId) return true;
+    const parent = await this.actor(c.parentId).catch(() => null);
+    return !parent || parent.snapshot.context.children[c.id]?.status !== 'live';
+  }
+
+  async state(id: string): Promise<AgentState> {
+    const actor = await this.actor(id);
+    return stateView(actor.snapshot, actor.revision);
+  }
+
+  async context(id: string): Promise<AgentContext> {
+    return (await this.actor(id)).snapshot.context;
+  }
+
+  // ---------------------------------------------------------------- firing
+
+  /** Terminates `targetId`'s subtree if it lies under `byId`. */
+  async fire(byId: string, targetId: string, reason = 'fired'): Promise<void> {
+    if (byId === targetId || !(await this.isDescendant(targetId, byId))) throw new NotSubordinate(byId, targetId);
+    await this.terminateSubtree(targetId, reason, byId);
+  }
+
+  /** Terminates any agent and its subtree (the API's `system.terminate`, timeouts, cascades). */
+  async terminateSubtree(id: string, reason: string, by: string | null): Promise<void> {
+    const actor = await this.actor(id);
+    if (isTerminalStatus(statusOf(actor.snapshot.value))) return;
+    actor.inflight.terminating = true;
+    actor.inflight.call?.controller.abort();
+    // Children first, each recording why; the parent ends only when every child has reported.
+    const kids = liveChildren(actor.snapshot.context);
+    await Promise.all(kids.map((k) => this.terminateSubtree(k, `parent ${id} terminated: ${reason}`, id).catch((err: unknown) => this.deps.logger.error({ agentId: k, err }, 'cascade failed'))));
+    await Promise.all(kids.map((k) => this.ensureParentNotified(k)));
+    await this.execute(id, (s) => (isTerminalStatus(statusOf(s.value)) ? [] : terminationEvents(s.context, reason, by)), { causationId: by ? `agent:${by}` : 'api:terminate' });
+    await this.ensureParentNotified(id);
+  }
+
+  private async isDescendant(id: string, ancestor: string): Promise<boolean> {
+    let current: string | null = id;
+    for (let hops = 0; current && hops < 100_000; hops++) {
+      const entry = await this.deps.index.get(current);
+      if (!entry) return false;
+      if (entry.parentId === ancestor) return true;
+      current = entry.parentId;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- effects (reconcilers)
+
+  private reconcileSoon(id: string): void {
+    if (this.closed) return;
+    queueMicrotask(() => this.track(this.reconcile(id).catch((err: unknown) => this.onEffectError(id, err))));
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+    return p;
+  }
+
+  /** Does whatever the agent's stored state says is due, once. */
+  async reconcile(id: string): Promise<void> {
+    if (this.closed) return;
+    const actor = this.actors.get(id);
+    if (!actor) return;
+    const s = actor.snapshot;
+    const c = s.context;
+    const status = statusOf(s.value);
+    this.armTimer(actor);
+    if (isTerminalStatus(status)) return this.onEnded(actor);
+    if (actor.inflight.terminating) return;
+    const sub = typeof s.value === 'object' ? (s.value as { running?: string }).running : undefined;
+
+    if (status === 'spawned') {
+      if (c.runRequested && !actor.inflight.starting) {
+        actor.inflight.starting = true;
+        try {
+          await this.slots.acquire(id);
+          const deadline = c.timeoutMs ? new Date(this.deps.clock.now().getTime() + c.timeoutMs).toISOString() : null;
+          await this.execute(id, (x) => (statusOf(x.value) === 'spawned' ? [{ type: 'AgentStarted', data: { deadline } }] : []));
+        } finally {
+          actor.inflight.starting = false;
+        }
+      }
+      return;
+    }
+    if (sub === 'awaitingChildren') {
+      this.slots.release(id);
+      for (const child of liveChildren(c)) this.track(this.ensureChildRunning(id, child).catch((err: unknown) => this.onEffectError(child, err)));
+      return;
+    }
+    if (sub === 'active') return this.decideNext(actor);
+    if (sub === 'awaitingModel') return this.callModel(actor);
+    if (sub === 'usingTools') return this.runTools(actor);
+  }
+
+  private onEffectError(id: string, err: unknown): void {
+    if (this.closed) return;
+    this.deps.logger.error({ agentId: id, err: err instanceof Error ? { message: err.message, name: err.name } : err }, 'effect failed');
+    // An effect that cannot proceed fails the agent rather than leaving it hanging forever.
+    void this.execute(id, (s) => {
+      const st = statusOf(s.value);
+      if (isTerminalStatus(st) || liveChildren(s.context).length > 0) return [];
+      return failureEvents(s.context, 'error', err instanceof Error ? err.message : String(err));
+    }).catch(() => {});
+  }
+
+  /** Opens a missing child stream (crash between two appends) and makes sure it runs. */
+  private async ensureChildRunning(parentId: string, childId: string): Promise<void> {
+    const child = await this.actor(childId).catch(async (err: unknown) => {
+      if (!(err instanceof NotFound)) throw err;
+      await this.reopenChild(parentId, childId);
+      return this.actor(childId);
+    });
+    if (!child.snapshot.context.runRequested && statusOf(child.snapshot.value) === 'spawned') {
+      await this.execute(childId, (s) => (statusOf(s.value) === 'spawned' && !s.context.runRequested ? [{ type: 'AgentRunRequested', data: {} }] : []), { causationId: `agent:${parentId}` });
+    }
+    if (isTerminalStatus(statusOf(child.snapshot.value))) await this.ensureParentNotified(childId);
+  }
+
+  private async reopenChild(parentId: string, childId: string): Promise<void> {
+    const p = (await this.actor(parentId)).snapshot.context;
+    const rec = p.children[childId];
+    if (!rec) throw new NotFound('agent', childId);
+    await this.openStream({
+      agentId: childId,
+      parentId,
+      rootId: p.rootId,
+      depth: p.depth + 1,
+      kind: rec.kind,
+      role: rec.role,
+      task: rec.task,
+      budget: rec.budget,
+      workspace: p.workspace ? {} : null,
+      timeoutMs: this.deps.config.defaultTimeoutMs,
+      maxTurns: this.deps.config.defaultMaxTurns,
+      model: p.model,
+      ...(rec.nodeId ? { nodeId: rec.nodeId } : {}),
+    });
+  }
+
+  private async decideNext(actor: LiveActor): Promise<void> {
+    if (actor.inflight.deciding) return;
+    actor.inflight.deciding = true;
+    try {
+      await this.slots.acquire(actor.id);
+      const c = actor.snapshot.context;
+      if (c.workspaceRequest && !c.workspace && this.deps.workspaces) {
+        await this.openWorkspace(actor);
+        return;
+      }
+      if (c.kind === 'workflow' && this.workflowStep) {
+        await this.workflowStep(actor.id);
+        return;
+      }
+      await this.startTurn(actor.id);
+    } finally {
+      actor.inflight.deciding = false;
+    }
+  }
+
+  /** Set by the workflow module: advances a workflow agent's DAG. */
+  workflowStep: ((id: string) => Promise<void>) | null = null;
+
+  private async openWorkspace(actor: LiveActor): Promise<void> {
+    const c = actor.snapshot.context;
+    const parentBranch = c.parentId ? (await this.actor(c.parentId)).snapshot.context.workspace?.branch : undefined;
+    const base = c.workspaceRequest?.base ?? parentBranch;
+    const info = await this.deps.workspaces!.create(c.id, base ? { baseBranch: base } : {});
+    await this.execute(actor.id, (s) => (s.context.workspace ? [] : [{ type: 'WorkspaceCreated', data: { ...info } }]));
+  }
+
+  /** One model turn: reserve the worst case, record the request, and the effect makes the call. */
+  private async startTurn(id: string): Promise<void> {
+    await this.execute(id, async (s) => {
+      const sub = typeof s.value === 'object' ? (s.value as { running?: string }).running : undefined;
+      if (sub !== 'active') return [];
+      const c = s.context;
+      if (c.turn >= c.maxTurns) return failureEvents(c, 'max_turns', `stopped after ${c.maxTurns} turns without finishing`);
+      const tools = toolsFor({ workspace: c.workspace !== null && !!this.deps.workspaces, commands: this.deps.config.allowCommands, messages: !!this.deps.messages });
+      const draft: ModelRequest = {
+        ...(c.model ? { model: c.model } : {}),
+        system: systemPrompt(c),
+        messages: conversation(c),
+        tools,
+        maxTokens: this.deps.config.maxTokensPerCall,
+        agent: { id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null },
+      };
+      const input = this.deps.model.estimateInputTokens(draft);
+      const maxTokens = affordableMaxTokens(c, input, this.deps.config.maxTokensPerCall);
+      if (maxTokens < MIN_OUTPUT_TOKENS) {
+        return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}`);
+      }
+      const request: ModelRequest = { ...draft, maxTokens };
+      const requestRef = await this.deps.blobs.put(request);
+      const callId = this.deps.ids.derive(c.id, `call-${c.turn}`);
+      const reserved = input + maxTokens;
+      return [
+        { type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } },
+        { type: 'ModelRequested', data: { callId, turn: c.turn, provider: this.deps.model.name, model: c.model ?? this.deps.model.defaultModel, requestRef, reserved } },
+      ];
+    });
+  }
+
+  private async callModel(actor: LiveActor): Promise<void> {
+    const pending = actor.snapshot.context.pendingCall;
+    if (!pending || actor.inflight.call?.callId === pending.callId) return;
+    const controller = new AbortController();
+    actor.inflight.call = { callId: pending.callId, controller };
+    try {
+      await this.slots.acquire(actor.id);
+      const request = (await this.deps.blobs.get(pending.requestRef)) as ModelRequest;
+      let outcome: { ok: true; reply: Awaited<ReturnType<RuntimeDeps['model']['complete']>> } | { ok: false; err: unknown };
+      try {
+        outcome = { ok: true, reply: await this.deps.model.complete(request, { signal: controller.signal }) };
+      } catch (err) {
+        outcome = { ok: false, err };
+      }
+      if (controller.signal.aborted || this.closed) return; // fired or shutting down: the terminator releases
+      await this.execute(actor.id, (s) => {
+        const c = s.context;
+        if (c.pendingCall?.callId !== pending.callId) return [];
+        if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, this.deps.costOf(outcome.reply.model, outcome.reply.usage));
+        const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
+        const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
+        const afterFail: AgentContext = { ...c, pendingCall: null };
+        return [{ type: 'ModelFailed', data: { callId: pending.callId, error: message, retryable } }, ...failureEvents(afterFail, 'model_error', `model call failed: ${message}`)];
+      }, { causationId: `model:${pending.callId}` });
+    } finally {
+      if (actor.inflight.call?.callId === pending.callId) actor.inflight.call = null;
+    }
+  }
+
+  private async runTools(actor: LiveActor): Promise<void> {
+    const c = actor.snapshot.context;
+    for (const [toolUseId, tool] of Object.entries(c.pendingTools)) {
+      if (actor.inflight.tools.has(toolUseId)) continue;
+      actor.inflight.tools.add(toolUseId);
+      this.track(
+        this.runOneTool(actor, toolUseId, tool.name, tool.input)
+          .catch((err: unknown) => this.onEffectError(actor.id, err))
+          .finally(() => actor.inflight.tools.delete(toolUseId)),
+      );
+    }
+  }
+
+  private async runOneTool(actor: LiveActor, toolUseId: string, name: string, input: unknown): Promise<void> {
+    const waitsOnChild = name === 'spawn_agent';
+    if (waitsOnChild) this.slots.release(actor.id);
+    else await this.slots.acquire(actor.id);
+    const ctx: ToolContext = {
+      agentId: actor.id,
+      context: actor.snapshot.context,
+      toolUseId,
+      workspaces: this.deps.workspaces,
+      messages: this.deps.messages,
+      allowCommands: this.deps.config.allowCommands,
+      spawnAndWait: async (config) => {
+        const childId = await this.spawnChild(actor.id, config, { toolUseId });
+        await this.ensureChildRunning(actor.id, childId);
+        return this.waitForEnd(childId);
+      },
+      recordMessageSent: (data) => this.execute(actor.id, () => [{ type: 'MessageSent', data }]).then(() => undefined),
+      recordMessagesReceived: (msgs) =>
+        this.execute(actor.id, () => msgs.map((m) => ({ type: 'MessageReceived' as const, data: { messageId: m.messageId, from: m.from, attempt: m.attempt } }))).then(() => undefined),
+    };
+    const result = await runTool(name, input, ctx);
+    if (this.closed) return;
+    await this.execute(actor.id, (s) => {
+      const cur = s.context;
+      const pending = cur.pendingTools[toolUseId];
+      if (!pending || isTerminalStatus(statusOf(s.value))) return [];
+      const events: DomainEvent[] = [{ type: 'ToolReturned', data: { toolUseId, name, output: result.output, isError: result.isError } }];
+      const remaining = Object.keys(cur.pendingTools).filter((k) => k !== toolUseId);
+      if (remaining.length === 0 && liveChildren(cur).length === 0) {
+        const output = finishOutput(cur, { toolUseId, name, output: result.output, isError: result.isError });
+        if (output !== null) events.push(...completionEvents(cur, output));
+      }
+      return events;
+    }, { causationId: `tool:${toolUseId}` });
+  }
+
+  // ---------------------------------------------------------------- endings
+
+  private armTimer(actor: LiveActor): void {
+    const c = actor.snapshot.context;
+    if (actor.timer || !c.deadline || isTerminalStatus(statusOf(actor.snapshot.value))) return;
+    const ms = Math.max(0, new Date(c.deadline).getTime() - this.deps.clock.now().getTime());
+    // A durable timer: the deadline is in the stream, so a restart re-arms it.
+    actor.timer = setTimeout(() => {
+      actor.timer = null;
+      this.track(this.timeOut(actor.id).catch((err: unknown) => this.onEffectError(actor.id, err)));
+    }, Math.min(ms, 2 ** 31 - 1));
+    actor.timer.unref?.();
+  }
+
+  private async timeOut(id: string): Promise<void> {
+    const actor = await this.actor(id);
+    const c = actor.snapshot.context;
+    if (isTerminalStatus(statusOf(actor.snapshot.value)) || !c.deadline) return;
+    if (new Date(c.deadline).getTime() > this.deps.clock.now().getTime()) return this.armTimer(actor);
+    actor.inflight.terminating = true;
+    actor.inflight.call?.controller.abort();
+    const kids = liveChildren(c);
+    await Promise.all(kids.map((k) => this.terminateSubtree(k, `parent ${id} timed out`, id)));
+    await Promise.all(kids.map((k) => this.ensureParentNotified(k)));
+    await this.execute(id, (s) => {
+      if (isTerminalStatus(statusOf(s.value))) return [];
+      const after: AgentContext = { ...s.context, timedOut: true };
+      return [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }, ...failureEvents(after, 'timeout', `timed out at ${c.deadline}`)];
+    }, { causationId: 'timer' });
+  }
+
+  private async onEnded(actor: LiveActor): Promise<void> {
+    if (actor.inflight.ending) return;
+    actor.inflight.ending = true;
+    try {
+      this.slots.release(actor.id);
+      if (actor.timer) clearTimeout(actor.timer);
+      actor.timer = null;
+      await this.finishWorkspace(actor);
+      await this.ensureParentNotified(actor.id);
+      await this.deps.index.markEnded(actor.id);
+      if (actor.eventsSinceSnapshot > 0) this.saveSnapshot(actor);
+    } finally {
+      actor.inflight.ending = false;
+      actor.ended();
+      // Bounded memory: ended actors leave the live set; state() reloads them on demand.
+      if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
+      actor.changed();
+    }
+  }
+
+  /** Commits an ended agent's work; the parent merges it (see notifyParent); the policy cleans up. */
+  private async finishWorkspace(actor: LiveActor): Promise<void> {
+    const ws = this.deps.workspaces;
+    const c = actor.snapshot.context;
+    if (!ws || !c.workspace || c.workspaceRemoved) return;
+    if (!c.lastCommit && c.result?.status === 'completed') {
+      const committed = await ws.commit(c.id, `${c.role}: ${c.task.slice(0, 60)}`);
+      if (committed) await this.execute(c.id, (s) => (s.context.lastCommit ? [] : [{ type: 'WorkspaceCommitted', data: committed }]));
+    }
+  }
+
+  /** Records a child's end in its parent exactly once: ChildFinished and the budget reclaim. */
+  private async ensureParentNotified(childId: string): Promise<void> {
+    const child = await this.actor(childId);
+    const c = child.snapshot.context;
+    const status = statusOf(child.snapshot.value);
+    if (!c.parentId || !isTerminalStatus(status) || !c.result) return;
+    const parent = await this.actor(c.parentId);
+    if (parent.snapshot.context.children[childId]?.status !== 'live') return;
+    const merge = await this.mergeIntoParent(c, parent.snapshot.context);
+    await this.execute(c.parentId, (s) => {
+      const rec = s.context.children[childId];
+      if (!rec || rec.status !== 'live') return [];
+      const returned = Math.min(rec.budget, available(c.budget));
+      const events: DomainEvent[] = [
+        { type: 'ChildFinished', data: { childId, status: c.result!.status, output: c.result!.output } },
+        { type: 'BudgetReclaimed', data: { childId, allocated: rec.budget, returned, spent: rec.budget - returned } },
+      ];
+      if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: c.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
+      if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });
+      return events;
+    }, { causationId: `agent:${childId}` });
+    await this.cleanUpWorkspace(childId, c);
+  }
+
+  private async mergeIntoParent(child: AgentContext, parent: AgentContext) {
+    const ws = this.deps.workspaces;
+    if (!ws || !child.workspace || !parent.workspace || child.result?.status !== 'completed') return null;
+    if (parent.merges.some((m) => m.childId === child.id)) return null;
+    return ws.merge(child.id, parent.id);
+  }
+
+  private async cleanUpWorkspace(id: string, c: AgentContext): Promise<void> {
+    const ws = this.deps.workspaces;
+    if (!ws || !c.workspace || c.workspaceRemoved) return;
+    const policy = this.deps.config.cleanupPolicy;
+    const failed = c.result?.status !== 'completed';
+    if (policy === 'never' || (policy === 'on_failure' && failed)) return;
+    await ws.remove(id, { deleteBranch: false });
+    await this.execute(id, (s) => (s.context.workspaceRemoved ? [] : [{ type: 'WorkspaceRemoved', data: { path: c.workspace!.path, branchDeleted: false } }]));
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /**
+   * Rebuilds every live actor from its snapshot and stream and resumes what its state says was
+   * in flight: an unanswered model call is issued again, tools re-run (idempotently), children
+   * opened, parents told of ends they missed.
+   */
+  async recover(): Promise<{ recovered: number; ended: number }> {
+    const live = await this.deps.index.listLive();
+    let recovered = 0;
+    let ended = 0;
+    const queue = [...live];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let e = queue.shift(); e; e = queue.shift()) {
+          const actor = await this.actor(e.agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
+          if (!actor) {
+            await this.deps.index.forget(e.agentId);
+            continue;
+          }
+          if (isTerminalStatus(statusOf(actor.snapshot.value))) ended++;
+          else recovered++;
+        }
+      }),
+    );
+    for (const e of live) if (this.actors.has(e.agentId)) this.reconcileSoon(e.agentId);
+    return { recovered, ended };
+  }
+
+  /** Ids of the actors currently live in this process. */
+  liveIds(): string[] {
+    return [...this.actors.keys()];
+  }
+
+  get concurrency(): { running: number; waiting: number } {
+    return { running: this.slots.running, waiting: this.slots.waiting };
+  }
+
+  async history(id: string): Promise<ParsedEvent[]> {
+    const recorded = await this.deps.store.readStream(agentStream(id));
+    if (recorded.length === 0) throw new NotFound('agent', id);
+    return recorded.map(parseRecorded);
+  }
+
+  async replay(id: string, toRevision?: bigint): Promise<AgentState> {
+    const recorded: RecordedEvent[] = await this.deps.store.readStream(agentStream(id));
+    if (recorded.length === 0) throw new NotFound('agent', id);
+    const upTo = toRevision === undefined ? recorded : recorded.filter((r) => r.revision <= toRevision);
+    if (toRevision !== undefined && (toRevision < 0n || toRevision > recorded[recorded.length - 1]!.revision)) {
+      throw new InvalidInput('toRevision', `must be between 0 and ${recorded[recorded.length - 1]!.revision}`);
+    }
+    return stateView(fold(upTo.map((r) => toDomain(parseRecorded(r)))), upTo[upTo.length - 1]!.revision);
+  }
+
+  /** Stops effects and waits for those in flight to settle (no new work starts). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const a of this.actors.values()) {
+      if (a.timer) clearTimeout(a.timer);
+      a.inflight.call?.controller.abort();
+    }
+    await Promise.allSettled([...this.background]);
+  }
+}
+
+class StaleActor extends Error {}
+
+const toDomain = (e: ParsedEvent): DomainEvent => ({ type: e.type, data: e.data }) as DomainEvent;
+
+/** The output of this turn's successful `finish` call, if the model made one. */
+function finishOutput(c: AgentContext, last: { toolUseId: string; name: string; output: string; isError: boolean }): string | null {
+  if (last.name === 'finish' && !last.isError) return last.output;
+  const reply = c.transcript[c.transcript.length - 1];
+  if (!reply || reply.kind !== 'assistant') return null;
+  const finishIds = new Set(reply.content.filter((b) => b.type === 'tool_use' && b.name === 'finish').map((b) => (b as { id: string }).id));
+  const done = c.turnResults.find((r) => finishIds.has(r.toolUseId) && !r.isError);
+  return done ? done.output : null;
+}
+
+function runResult(r: AgentResult, c: AgentContext): RunResult {
+  return { status: r.status, output: r.output, budgetConsumed: c.budget.consumed + c.budget.spentBySubtree, reason: r.reason };
+}

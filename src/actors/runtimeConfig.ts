@@ -1,0 +1,31 @@
+import type { EventStore } from '../events/eventStore.js';
+import type { ModelProvider, ModelUsage } from './ports/modelProvider.js';
+import type { ActorIndex, BlobStore, Clock, IdGenerator, Logger, SnapshotStore } from './ports/runtimePorts.js';
+import type { WorkspacePort } from './ports/workspacePort.js';
+import type { MessagePort } from './ports/messagePort.js';
+
+export type CleanupPolicy = 'on_completion' | 'on_failure' | 'never';
+
+/** Everything the runtime needs, built by the composition root (src/system.ts). */
+export interface RuntimeDeps {
+  readonly store: EventStore;
+  readonly snapshots: SnapshotStore;
+  readonly index: ActorIndex;
+  readonly blobs: BlobStore;
+  readonly model: ModelProvider;
+  readonly workspaces: WorkspacePort | null;
+  readonly messages: MessagePort | null;
+  readonly clock: Clock;
+  readonly ids: IdGenerator & { derive(namespace: string, name: string): string };
+  readonly logger: Logger;
+  readonly costOf: (model: string, usage: ModelUsage) => number;
+  readonly config: {
+    readonly maxConcurrentAgents: number;
+    readonly defaultTimeoutMs: number | null;
+    readonly snapshotEvery: number;
+    readonly maxTokensPerCall: number;
+    readonly defaultMaxTurns: number;
+    readonly cleanupPolicy: CleanupPolicy;
+    readonly allowCommands: boolean;
+  };
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { AgentId, Tokens } from '../events/schemas/common.js';
+
+const WorkspaceOption = z.union([
+  z.boolean(),
+  z.object({ base: z.string().min(1).max(250).regex(/^[^\s~^:?*[\\]+$/, 'must be a valid branch name').optional() }),
+]);
+
+/**
+ * What a caller may ask of a new agent. `budget` is in tokens. `workspace: true` (or `{ base }`)
+ * gives it a git worktree; the seed's `workspaceConfig` is accepted as an alias.
+ */
+export const SpawnConfigSchema = z
+  .object({
+    id: AgentId.optional(),
+    role: z.string().trim().min(1, 'is required').max(200),
+    task: z.string().max(100_000).default(''),
+    budget: Tokens,
+    workspace: WorkspaceOption.optional(),
+    workspaceConfig: z.object({ base: z.string().optional(), baseBranch: z.string().optional() }).loose().optional(),
+    timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
+    maxTurns: z.number().int().min(1).max(1000).optional(),
+    model: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export type SpawnConfig = z.input<typeof SpawnConfigSchema>;
+export type ParsedSpawnConfig = z.output<typeof SpawnConfigSchema>;
+
+/** The worktree request a spawn config asks for, if any. */
+export function workspaceRequestOf(c: ParsedSpawnConfig): { base?: string } | null {
+  if (c.workspace === true) return {};
+  if (c.workspace && typeof c.workspace === 'object') return c.workspace.base ? { base: c.workspace.base } : {};
+  if (c.workspaceConfig) {
+    const base = c.workspaceConfig.base ?? c.workspaceConfig.baseBranch;
+    return base ? { base } : {};
+  }
+  return null;
+}

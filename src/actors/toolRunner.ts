@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { EventData } from '../events/catalogue.js';
+import { isCadreError } from '../errors.js';
+import type { AgentContext } from './agentContext.js';
+import type { MessagePort, ReceivedMessage } from './ports/messagePort.js';
+import type { WorkspacePort } from './ports/workspacePort.js';
+import type { SpawnConfig } from './spawnConfig.js';
+import type { RunResult } from './runtime.js';
+
+export interface ToolContext {
+  readonly agentId: string;
+  readonly context: AgentContext;
+  readonly toolUseId: string;
+  readonly workspaces: WorkspacePort | null;
+  readonly messages: MessagePort | null;
+  readonly allowCommands: boolean;
+  spawnAndWait(config: SpawnConfig): Promise<RunResult>;
+  recordMessageSent(data: EventData<'MessageSent'>): Promise<void>;
+  recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
+}
+
+export interface ToolResult {
+  readonly output: string;
+  readonly isError: boolean;
+}
+
+const MAX_TOOL_OUTPUT = 64_000;
+
+const inputs = {
+  read_file: z.object({ path: z.string().min(1) }),
+  write_file: z.object({ path: z.string().min(1), content: z.string().max(5_000_000) }),
+  list_files: z.object({ dir: z.string().optional() }),
+  search_files: z.object({ pattern: z.string().min(1).max(1000), glob: z.string().optional() }),
+  run_command: z.object({ command: z.string().min(1), args: z.array(z.string()).max(100).default([]) }),
+  spawn_agent: z.object({ role: z.string().min(1), task: z.string(), budget: z.number().int().positive() }),
+  send_message: z.object({ to: z.string().min(1), payload: z.unknown(), priority: z.number().int().min(0).max(9).optional() }),
+  receive_messages: z.object({ max: z.number().int().min(1).max(100).optional() }),
+  finish: z.object({ output: z.string() }),
+} as const;
+
+/**
+ * Runs one tool call for a model. Tool input comes from the model, so it is untrusted: it is
+ * zod-parsed, and file access goes through the workspace, which refuses paths outside it.
+ * Failures become error results the model can read, never exceptions that kill the agent.
+ */
+export async function runTool(name: string, rawInput: unknown, ctx: ToolContext): Promise<ToolResult> {
+  try {
+    const output = await dispatch(name, rawInput, ctx);
+    return { output: output.length > MAX_TOOL_OUTPUT ? `${output.slice(0, MAX_TOOL_OUTPUT)}\n[truncated]` : output, isError: false };
+  } catch (err) {
+    const message = err instanceof z.ZodError ? `invalid input for ${name}: ${err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}` : isCadreError(err) || err instanceof Error ? err.message : String(err);
+    return { output: message, isError: true };
+  }
+}
+
+async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Promise<string> {
+  const files = () => {
+    if (!ctx.workspaces || !ctx.context.workspace) throw new Error('this agent has no workspace');
+    return ctx.workspaces.files(ctx.agentId, ctx.context.workspace.path);
+  };
+  switch (name) {
+    case 'read_file':
+      return files().read(inputs.read_file.parse(rawInput).path, { maxBytes: 1_000_000 });
+    case 'write_file': {
+      const i = inputs.write_file.parse(rawInput);
+      await files().write(i.path, i.content);
+      return `wrote ${Buffer.byteLength(i.content)} bytes to ${i.path}`;
+    }
+    case 'list_files':
+      return (await files().list(inputs.list_files.parse(rawInput ?? {}).dir, { recursive: true, limit: 1000 })).join('\n');
+    case 'search_files': {
+      const i = inputs.search_files.parse(rawInput);
+      const hits = await files().search(i.pattern, { ...(i.glob ? { glob: i.glob } : {}), limit: 200 });
+      return hits.map((h) => `${h.path}:${h.line}: ${h.text}`).join('\n') || 'no matches';
+    }
+    case 'run_command': {
+      if (!ctx.allowCommands || !ctx.workspaces?.run || !ctx.context.workspace) throw new Error('running commands is disabled for this system');
+      const i = inputs.run_command.parse(rawInput);
+      const r = await ctx.workspaces.run(ctx.agentId, ctx.context.workspace.path, i.command, i.args, 30_000);
+      return `exit ${r.exitCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+    }
+    case 'spawn_agent': {
+      const i = inputs.spawn_agent.parse(rawInput);
+      const r = await ctx.spawnAndWait({ role: i.role, task: i.task, budget: i.budget });
+      return JSON.stringify({ status: r.status, output: r.output, tokensUsed: r.budgetConsumed });
+    }
+    case 'send_message': {
+      if (!ctx.messages) throw new Error('messaging is not available');
+      const i = inputs.send_message.parse(rawInput);
+      const prepared = await ctx.messages.prepare(ctx.agentId, i.to, i.payload, i.priority === undefined ? {} : { priority: i.priority });
+      await ctx.recordMessageSent({ messageId: prepared.messageId, to: i.to, payload: i.payload, priority: prepared.priority, dedupeKey: prepared.dedupeKey });
+      return `sent ${prepared.messageId} to ${i.to}`;
+    }
+    case 'receive_messages': {
+      if (!ctx.messages) throw new Error('messaging is not available');
+      const i = inputs.receive_messages.parse(rawInput ?? {});
+      const got = await ctx.messages.receive(ctx.agentId, { max: i.max ?? 10, waitMs: 0 });
+      if (got.length > 0) {
+        await ctx.recordMessagesReceived(got);
+        await ctx.messages.ack(ctx.agentId, got.map((m) => m.messageId));
+      }
+      return JSON.stringify(got.map((m) => ({ from: m.from, payload: m.payload, priority: m.priority })));
+    }
+    case 'finish':
+      return inputs.finish.parse(rawInput).output;
+    default:
+      throw new Error(`unknown tool ${name}`);
+  }
+}

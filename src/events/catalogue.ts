@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+import * as L from './schemas/lifecycle.js';
+import * as B from './schemas/budget.js';
+import * as M from './schemas/model.js';
+import * as Q from './schemas/messaging.js';
+import * as W from './schemas/workspace.js';
+import * as F from './schemas/workflow.js';
+
+/**
+ * Every event type cadre records, with its zod schema and current schema version. The docs'
+ * event catalogue is generated from this table, so it cannot drift.
+ */
+export const eventSchemas = {
+  AgentSpawned: { schema: L.AgentSpawned, version: 1, doc: 'Opens an agent stream: who it is, its parent, its budget.' },
+  AgentRunRequested: { schema: L.AgentRunRequested, version: 1, doc: 'Asked to run; starts when a concurrency slot is free.' },
+  AgentStarted: { schema: L.AgentStarted, version: 1, doc: 'Began running, with its deadline.' },
+  ChildSpawned: { schema: L.ChildSpawned, version: 1, doc: "Parent's record of a new subordinate." },
+  ChildFinished: { schema: L.ChildFinished, version: 1, doc: "Parent's record that a subordinate ended." },
+  AgentCompleted: { schema: L.AgentCompleted, version: 1, doc: 'Finished with an output; unspent budget returned.' },
+  AgentFailed: { schema: L.AgentFailed, version: 1, doc: 'Ended in failure (timeout, budget, model error, ...), with any partial output.' },
+  AgentTerminated: { schema: L.AgentTerminated, version: 1, doc: 'Fired (by its parent or a cascade).' },
+  AgentTimedOut: { schema: L.AgentTimedOut, version: 1, doc: 'The durable timer saw the deadline pass.' },
+  BudgetReserved: { schema: B.BudgetReserved, version: 1, doc: 'Worst case of a model call held before calling.' },
+  BudgetSettled: { schema: B.BudgetSettled, version: 1, doc: 'A reservation replaced by the real usage and cost.' },
+  BudgetReleased: { schema: B.BudgetReleased, version: 1, doc: 'A reservation given back (failed or aborted call).' },
+  BudgetDelegated: { schema: B.BudgetDelegated, version: 1, doc: 'Budget handed to a child.' },
+  BudgetReclaimed: { schema: B.BudgetReclaimed, version: 1, doc: "A finished child's unspent budget returned." },
+  ModelRequested: { schema: M.ModelRequested, version: 1, doc: 'A model call about to be made (request stored by hash).' },
+  ModelReplied: { schema: M.ModelReplied, version: 1, doc: "The model's reply, usage and cost." },
+  ModelFailed: { schema: M.ModelFailed, version: 1, doc: 'A model call failed after retries.' },
+  ToolCalled: { schema: M.ToolCalled, version: 1, doc: 'The model asked for a tool.' },
+  ToolReturned: { schema: M.ToolReturned, version: 1, doc: "A tool's result." },
+  MessageSent: { schema: Q.MessageSent, version: 1, doc: 'A message to another agent (feeds the queue).' },
+  MessageReceived: { schema: Q.MessageReceived, version: 1, doc: 'A message claimed by its recipient.' },
+  MessageAcked: { schema: Q.MessageAcked, version: 1, doc: 'A message acknowledged; it will not be redelivered.' },
+  WorkspaceCreated: { schema: W.WorkspaceCreated, version: 1, doc: 'A git worktree made for the agent.' },
+  WorkspaceCommitted: { schema: W.WorkspaceCommitted, version: 1, doc: "The agent's work committed on its branch." },
+  WorkspaceMerged: { schema: W.WorkspaceMerged, version: 1, doc: "A child's branch merged into this agent's." },
+  WorkspaceMergeConflicted: { schema: W.WorkspaceMergeConflicted, version: 1, doc: "A child's branch conflicted; nothing merged." },
+  WorkspaceRemoved: { schema: W.WorkspaceRemoved, version: 1, doc: 'The worktree removed per the cleanup policy.' },
+  WorkflowPlanned: { schema: F.WorkflowPlanned, version: 1, doc: "A workflow's accepted graph." },
+  NodeStarted: { schema: F.NodeStarted, version: 1, doc: 'A workflow node given to a child agent.' },
+  NodeCompleted: { schema: F.NodeCompleted, version: 1, doc: "A node's output, handed to its dependents." },
+  NodeFailed: { schema: F.NodeFailed, version: 1, doc: 'A node attempt failed; maybe retried.' },
+  NodeSkipped: { schema: F.NodeSkipped, version: 1, doc: 'A node not run because a dependency failed.' },
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]['schema']>;
+
+/** The discriminated union of every event's `{ type, data }`. */
+export type DomainEvent = { [T in EventType]: { readonly type: T; readonly data: EventData<T> } }[EventType];
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+
+export const isEventType = (t: string): t is EventType => Object.hasOwn(eventSchemas, t);

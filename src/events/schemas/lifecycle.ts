@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { AgentId, TerminalStatus, Tokens } from './common.js';
+
+export const WorkspaceRequest = z.object({ base: z.string().min(1).max(250).optional() });
+
+/** Opens every agent's stream. A root has `parentId: null`. */
+export const AgentSpawned = z.object({
+  agentId: AgentId,
+  parentId: AgentId.nullable(),
+  rootId: AgentId,
+  depth: z.number().int().nonnegative(),
+  kind: z.enum(['agent', 'workflow']),
+  role: z.string().min(1).max(200),
+  task: z.string().max(100_000),
+  budget: Tokens,
+  workspace: WorkspaceRequest.nullable(),
+  timeoutMs: z.number().int().positive().nullable(),
+  maxTurns: z.number().int().positive(),
+  model: z.string().max(200).nullable(),
+  /** Workflow agents carry their graph (validated before spawning). */
+  graph: z.unknown().optional(),
+  /** Id of the node this agent runs for, when a workflow spawned it. */
+  nodeId: z.string().max(200).optional(),
+});
+
+/** Asked to run; it starts when a slot under MAX_CONCURRENT_AGENTS frees up. */
+export const AgentRunRequested = z.object({});
+export const AgentStarted = z.object({ deadline: z.string().nullable() });
+
+/** In the parent's stream, in the same append as BudgetDelegated. */
+export const ChildSpawned = z.object({
+  childId: AgentId,
+  role: z.string(),
+  task: z.string(),
+  budget: Tokens,
+  kind: z.enum(['agent', 'workflow']),
+  /** The tool call that asked for it, when a model did. */
+  toolUseId: z.string().optional(),
+  nodeId: z.string().optional(),
+});
+
+/** In the parent's stream: a child reached a terminal state. Paired with BudgetReclaimed. */
+export const ChildFinished = z.object({
+  childId: AgentId,
+  status: TerminalStatus,
+  output: z.string().nullable(),
+});
+
+export const AgentCompleted = z.object({ output: z.string(), returned: Tokens });
+export const AgentFailed = z.object({
+  reason: z.string(),
+  partialOutput: z.string().nullable(),
+  returned: Tokens,
+  /** `timeout`, `budget_exhausted`, `max_turns`, `model_error`, `child_failed`, `error`. */
+  cause: z.string(),
+});
+export const AgentTerminated = z.object({ reason: z.string(), by: z.string().nullable(), returned: Tokens });
+/** Recorded by the durable timer when the agent's deadline passes. */
+export const AgentTimedOut = z.object({ deadline: z.string() });

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { Tokens } from './common.js';
+
+const Usage = z.object({ inputTokens: Tokens, outputTokens: Tokens, cacheReadTokens: Tokens, cacheCreationTokens: Tokens });
+const Block = z.union([
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
+]);
+
+/** A model call about to be made; `requestRef` is the content hash of the request in the blob table. */
+export const ModelRequested = z.object({
+  callId: z.string(),
+  turn: z.number().int().nonnegative(),
+  provider: z.string(),
+  model: z.string(),
+  requestRef: z.string(),
+  reserved: Tokens,
+});
+export const ModelReplied = z.object({
+  callId: z.string(),
+  model: z.string(),
+  content: z.array(Block),
+  stopReason: z.string(),
+  usage: Usage,
+  costUsd: z.number().nonnegative(),
+});
+export const ModelFailed = z.object({ callId: z.string(), error: z.string(), retryable: z.boolean() });
+export const ToolCalled = z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown() });
+export const ToolReturned = z.object({
+  toolUseId: z.string(),
+  name: z.string(),
+  /** The result text, or a blob reference (`blob:<sha256>`) when large. */
+  output: z.string(),
+  isError: z.boolean(),
+});

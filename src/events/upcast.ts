@@ -1,0 +1,36 @@
+import type { RecordedEvent } from './envelope.js';
+import { eventSchemas, isEventType, type DomainEvent } from './catalogue.js';
+import { InvalidInput } from '../errors.js';
+import { formatPath } from '../validation.js';
+
+/**
+ * Upcasters turn an old version of an event's data into the next version, on read. Stored
+ * events are never rewritten. Key: `${type}@${fromVersion}`.
+ */
+type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
+const upcasters: Record<string, Upcaster> = {};
+
+/** Registers an upcaster (used by tests and by future schema changes). */
+export function registerUpcaster(type: string, fromVersion: number, fn: Upcaster): void {
+  upcasters[`${type}@${fromVersion}`] = fn;
+}
+
+/** A recorded event as the current code understands it: upcast and zod-validated. */
+export type ParsedEvent = DomainEvent & Pick<RecordedEvent, 'id' | 'metadata' | 'streamId' | 'revision' | 'position'>;
+
+export function parseRecorded(e: RecordedEvent): ParsedEvent {
+  if (!isEventType(e.type)) throw new InvalidInput(`event ${e.streamId}@${e.revision}.type`, `unknown event type ${e.type}`);
+  const entry = eventSchemas[e.type];
+  let data = e.data as Record<string, unknown>;
+  for (let v = e.metadata.schemaVersion; v < entry.version; v++) {
+    const up = upcasters[`${e.type}@${v}`];
+    if (!up) throw new InvalidInput(`event ${e.streamId}@${e.revision}.metadata.schemaVersion`, `no upcaster for ${e.type} v${v}`);
+    data = up(data);
+  }
+  const parsed = entry.schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidInput(formatPath(`event ${e.streamId}@${e.revision}.data`, issue?.path ?? []), issue?.message ?? 'invalid');
+  }
+  return { type: e.type, data: parsed.data, id: e.id, metadata: e.metadata, streamId: e.streamId, revision: e.revision, position: e.position } as ParsedEvent;
+}

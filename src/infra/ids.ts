@@ -1,0 +1,16 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * Ids: random uuids, plus derived ones (a uuid-shaped hash of a namespace and a name) for
+ * things that must get the same id when retried after a crash, like a child spawned by a
+ * given tool call.
+ */
+export const systemIds = {
+  uuid: (): string => randomUUID(),
+  derive(namespace: string, name: string): string {
+    const h = createHash('sha256').update(`${namespace}\u0000${name}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  },
+};
+
+export const systemClock = { now: (): Date => new Date() };

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import type { SqlClient } from '../sql/sqlClient.js';
+import { assertIdentifier } from '../sql/sqlClient.js';
+import { migrate } from '../sql/migrate.js';
+import type { ActorIndex, ActorIndexEntry, BlobStore, SnapshotStore, StoredSnapshot } from '../../actors/ports/runtimePorts.js';
+import { InvalidInput, NotFound } from '../../errors.js';
+
+/** Tables the runtime keeps beside the events: snapshots, the actor index with leases, blobs. */
+export function runtimeMigrations(schema: string): string[] {
+  const s = assertIdentifier(schema);
+  return [
+    `
+CREATE TABLE ${s}.snapshots (
+  stream_id text PRIMARY KEY,
+  revision bigint NOT NULL,
+  machine_version int NOT NULL,
+  state jsonb NOT NULL,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE ${s}.actor_index (
+  agent_id text PRIMARY KEY,
+  parent_id text,
+  root_id text NOT NULL,
+  status text NOT NULL CHECK (status IN ('live', 'ended')),
+  lease_owner text,
+  lease_expires_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX actor_index_live ON ${s}.actor_index (agent_id) WHERE status = 'live';
+CREATE TABLE ${s}.blobs (
+  ref text PRIMARY KEY,
+  content jsonb NOT NULL,
+  bytes int NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  ];
+}
+
+export async function migrateRuntime(sql: SqlClient, schema: string): Promise<void> {
+  await migrate(sql, schema, 'runtime', runtimeMigrations(schema));
+}
+
+export function createSnapshotStore(sql: SqlClient, schema: string): SnapshotStore {
+  const s = assertIdentifier(schema);
+  return {
+    async load(streamId) {
+      const r = await sql.query<{ revision: bigint; machine_version: number; state: unknown }>(
+        `SELECT revision, machine_version, state FROM ${s}.snapshots WHERE stream_id = $1`,
+        [streamId],
+      );
+      const row = r.rows[0];
+      return row ? { streamId, revision: row.revision, machineVersion: row.machine_version, state: row.state } : null;
+    },
+    async save(snap: StoredSnapshot) {
+      await sql.query(
+        `INSERT INTO ${s}.snapshots (stream_id, revision, machine_version, state) VALUES ($1, $2, $3, $4::jsonb)
+         ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision, machine_version = EXCLUDED.machine_version,
+           state = EXCLUDED.state, saved_at = now()
+         WHERE ${s}.snapshots.revision < EXCLUDED.revision`,
+        [snap.streamId, snap.revision.toString(), snap.machineVersion, JSON.stringify(snap.state)],
+      );
+    },
+  };
+}
+
+export function createActorIndex(sql: SqlClient, schema: string): ActorIndex {
+  const s = assertIdentifier(schema);
+  type Row = { agent_id: string; parent_id: string | null; root_id: string; status: 'live' | 'ended' };
+  const toEntry = (r: Row): ActorIndexEntry => ({ agentId: r.agent_id, parentId: r.parent_id, rootId: r.root_id, status: r.status });
+  return {
+    async register(e) {
+      await sql.query(
+        `INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status) VALUES ($1, $2, $3, 'live') ON CONFLICT (agent_id) DO NOTHING`,
+        [e.agentId, e.parentId, e.rootId],
+      );
+    },
+    async markEnded(agentId) {
+      await sql.query(`UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE agent_id = $1`, [agentId]);
+    },
+    async forget(agentId) {
+      await sql.query(`DELETE FROM ${s}.actor_index WHERE agent_id = $1`, [agentId]);
+    },
+    async listLive() {
+      const r = await sql.query<Row>(`SELECT agent_id, parent_id, root_id, status FROM ${s}.actor_index WHERE status = 'live'`);
+      return r.rows.map(toEntry);
+    },
+    async get(agentId) {
+      const r = await sql.query<Row>(`SELECT agent_id, parent_id, root_id, status FROM ${s}.actor_index WHERE agent_id = $1`, [agentId]);
+      return r.rows[0] ? toEntry(r.rows[0]) : null;
+    },
+    async acquireLeases(owner, ids, ttlMs) {
+      if (ids.length === 0) return [];
+      const r = await sql.query<{ agent_id: string }>(
+        `UPDATE ${s}.actor_index SET lease_owner = $1, lease_expires_at = now() + ($3::int * interval '1 millisecond')
+          WHERE agent_id = ANY($2::text[]) AND status = 'live'
+            AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at < now())
+          RETURNING agent_id`,
+        [owner, ids, ttlMs],
+      );
+      return r.rows.map((x) => x.agent_id);
+    },
+    async releaseLeases(owner, ids) {
+      await sql.query(
+        `UPDATE ${s}.actor_index SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1 AND ($2::text[] IS NULL OR agent_id = ANY($2::text[]))`,
+        [owner, ids ?? null],
+      );
+    },
+    async listUnleased(limit) {
+      const r = await sql.query<{ agent_id: string }>(
+        `SELECT agent_id FROM ${s}.actor_index WHERE status = 'live' AND (lease_owner IS NULL OR lease_expires_at < now()) ORDER BY updated_at LIMIT $1`,
+        [limit],
+      );
+      return r.rows.map((x) => x.agent_id);
+    },
+  };
+}
+
+export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
+  const s = assertIdentifier(schema);
+  const cache = new Map<string, unknown>();
+  return {
+    async put(value) {
+      const json = JSON.stringify(value);
+      const ref = `sha256:${createHash('sha256').update(json).digest('hex')}`;
+      if (cache.has(ref)) return ref;
+      await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [ref, json, Buffer.byteLength(json)]);
+      remember(cache, ref, value);
+      return ref;
+    },
+    async get(ref) {
+      if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidInput('ref', `not a blob reference: ${ref}`);
+      if (cache.has(ref)) return cache.get(ref);
+      const r = await sql.query<{ content: unknown }>(`SELECT content FROM ${s}.blobs WHERE ref = $1`, [ref]);
+      if (!r.rows[0]) throw new NotFound('blob', ref);
+      remember(cache, ref, r.rows[0].content);
+      return r.rows[0].content;
+    },
+  };
+}
+
+/** A small bounded cache: recent prompts are re-read on the next turn. */
+function remember(cache: Map<string, unknown>, ref: string, value: unknown): void {
+  cache.set(ref, value);
+  if (cache.size > 500) cache.delete(cache.keys().next().value as string);
+}

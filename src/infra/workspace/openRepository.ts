@@ -1,0 +1,52 @@
+import { mkdir, realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { WorkspaceError } from '../../errors.js';
+import type { GitRunner } from './gitRunner.js';
+
+/** Where a repository and its cadre worktrees live, all as real paths. */
+export interface RepositoryInfo {
+  /** The main work tree. */
+  readonly root: string;
+  /** The git directory shared by all worktrees (the lock key). */
+  readonly commonDir: string;
+  /** The folder that holds one worktree per agent. */
+  readonly basePath: string;
+}
+
+/** True when `child` is strictly inside `parent` (both absolute, normalised). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * Checks that `repo` is a non-bare git repository and settles where worktrees go: by
+ * default `<repo>/../.cadre-worktrees/<repo-name>`, outside the work tree so the main
+ * checkout never sees agents' files as untracked (or `git add -A` them as embedded repos).
+ *
+ * @example
+ * const info = await openRepository(git, '/src/app');
+ * // { root: '/src/app', commonDir: '/src/app/.git', basePath: '/src/.cadre-worktrees/app' }
+ */
+export async function openRepository(git: GitRunner, repo: string, basePath?: string): Promise<RepositoryInfo> {
+  let repoReal: string;
+  try {
+    repoReal = await realpath(resolve(repo));
+  } catch (e) {
+    throw new WorkspaceError(`workspace repository ${repo} does not exist`, { cause: e });
+  }
+  const probe = await git.run(repoReal, ['rev-parse', '--is-bare-repository', '--git-common-dir'], { okCodes: [0, 128] });
+  if (probe.code !== 0) throw new WorkspaceError(`workspace repository ${repo} is not a git repository: ${probe.stderr.trim()}`);
+  const [bare, commonDirRaw] = probe.stdout.split('\n');
+  if (bare === 'true') throw new WorkspaceError(`workspace repository ${repo} is bare; cadre needs a repository with a work tree`);
+  const commonDir = await realpath(resolve(repoReal, commonDirRaw ?? '.git'));
+  // From a linked worktree, the main work tree is the one that owns the common git dir.
+  const root = basename(commonDir) === '.git' ? dirname(commonDir) : (await git.run(repoReal, ['rev-parse', '--show-toplevel'])).stdout.trim();
+
+  const base = resolve(basePath ?? join(dirname(root), '.cadre-worktrees', basename(root)));
+  if (base === root || isInside(root, base)) {
+    throw new WorkspaceError(`workspace basePath ${base} is inside the repository's work tree ${root}; choose a folder outside it`);
+  }
+  await mkdir(base, { recursive: true });
+  return { root, commonDir, basePath: await realpath(base) };
+}

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { WorkspaceError } from '../../errors.js';
+import { agentBranch } from './agentBranch.js';
+import {
+  agentPath, dropWorktree, findAgentEntry, listWorktrees, refExists, withRepoLock, withWorktreeLock, type WorkspaceContext,
+} from './workspaceContext.js';
+import type { RemoveResult } from './workspaceTypes.js';
+
+export interface RemoveOptions {
+  /** Also delete `agents/<id>` (and its stored base). Default false: the work stays reachable. */
+  readonly deleteBranch?: boolean;
+  /** Remove even with uncommitted changes or a lock. Default false: such a worktree is refused. */
+  readonly force?: boolean;
+}
+
+/**
+ * Removes an agent's worktree (and its branch when asked), then prunes git's records.
+ * Removing what is not there is not an error: `removed` says whether anything was.
+ *
+ * @example
+ * await removeWorkspace(ctx, 'a1', { deleteBranch: true }); // { removed: true, branchDeleted: true }
+ */
+export function removeWorkspace(ctx: WorkspaceContext, agentId: string, options: RemoveOptions = {}): Promise<RemoveResult> {
+  const path = agentPath(ctx, agentId);
+  return withWorktreeLock(ctx, path, () =>
+    withRepoLock(ctx, async () => {
+      const { git, repo } = ctx;
+      const entry = findAgentEntry(ctx, await listWorktrees(ctx), agentId);
+      let removed = false;
+      if (entry) {
+        if (!options.force && existsSync(entry.path)) {
+          const dirty = await git.run(entry.path, ['status', '--porcelain', '-z'], { okCodes: [0, 128] });
+          if (dirty.stdout !== '') throw new WorkspaceError(`worktree of agent ${agentId} at ${entry.path} has uncommitted changes; commit them or pass force`);
+        }
+        if (options.force || entry.prunable !== undefined) await dropWorktree(ctx, entry.path);
+        else await git.run(repo.root, ['worktree', 'remove', entry.path]);
+        removed = true;
+      } else if (existsSync(path)) {
+        await rm(path, { recursive: true, force: true });
+        removed = true;
+      }
+      let branchDeleted = false;
+      const branch = agentBranch(agentId);
+      if (options.deleteBranch && (await refExists(ctx, `refs/heads/${branch}`))) {
+        await git.run(repo.root, ['branch', '--quiet', '-D', branch]);
+        branchDeleted = true;
+      }
+      await git.run(repo.root, ['worktree', 'prune']);
+      ctx.log?.debug({ agentId, removed, branchDeleted }, 'worktree removed');
+      return { removed, branchDeleted };
+    }),
+  );
+}

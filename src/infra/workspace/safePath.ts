@@ -1,0 +1,112 @@
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { InvalidInput, NotFound, PathOutsideWorkspace, WorkspaceError } from '../../errors.js';
+
+/** A path inside a workspace after every check: its real location and its workspace-relative form. */
+export interface SafePath {
+  readonly real: string;
+  /** Relative to the root, `/`-separated; '' for the root itself. */
+  readonly rel: string;
+}
+
+const within = (root: string, p: string): boolean => {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
+const touchesGit = (rel: string): boolean => rel.split(sep).some((seg) => seg.toLowerCase() === '.git');
+
+/**
+ * Checks a requested path against the workspace without touching the disk: a string, no
+ * NUL byte, inside the root once `..` is resolved, not in `.git` (git's own files are not
+ * the agent's to read or change). Returns the absolute lexical path.
+ *
+ * @example
+ * lexicalPath('/ws', 'src/a.ts'); // '/ws/src/a.ts'
+ * lexicalPath('/ws', '../x');     // throws PathOutsideWorkspace
+ */
+export function lexicalPath(rootReal: string, requested: unknown): string {
+  if (typeof requested !== 'string') throw new InvalidInput('path', `expected a string, got ${typeof requested}`);
+  if (requested.includes('\0')) throw new InvalidInput('path', `${JSON.stringify(requested)} contains a NUL byte`);
+  const abs = resolve(rootReal, requested);
+  if (!within(rootReal, abs) || touchesGit(relative(rootReal, abs))) throw new PathOutsideWorkspace(requested, rootReal);
+  return abs;
+}
+
+function checked(rootReal: string, requested: string, real: string): SafePath {
+  if (!within(rootReal, real)) throw new PathOutsideWorkspace(requested, rootReal);
+  const rel = relative(rootReal, real);
+  if (touchesGit(rel)) throw new PathOutsideWorkspace(requested, rootReal);
+  return { real, rel: rel.split(sep).join('/') };
+}
+
+/**
+ * Resolves an existing path, following symlinks, and refuses it unless the real location
+ * is inside the workspace.
+ *
+ * @example
+ * await resolveExisting('/ws', 'link-to-etc/passwd'); // throws PathOutsideWorkspace
+ */
+export async function resolveExisting(rootReal: string, requested: string): Promise<SafePath> {
+  const abs = lexicalPath(rootReal, requested);
+  let real: string;
+  try {
+    real = await realpath(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A dangling symlink whose target would be outside is still an escape attempt.
+      await assertNoEscapingLink(rootReal, requested, abs);
+      throw new NotFound('file', requested);
+    }
+    throw new WorkspaceError(`cannot resolve ${JSON.stringify(requested)}: ${(e as Error).message}`, { cause: e });
+  }
+  return checked(rootReal, requested, real);
+}
+
+/**
+ * Resolves where a write to `requested` lands: an existing file (or a symlink to one) by its
+ * real path; a new one by the real path of its nearest existing ancestor plus the missing
+ * parts. Anything landing outside the workspace is refused.
+ *
+ * @example
+ * await resolveForWrite('/ws', 'new/dir/file.txt'); // { real: '/ws/new/dir/file.txt', rel: 'new/dir/file.txt' }
+ */
+export async function resolveForWrite(rootReal: string, requested: string): Promise<SafePath> {
+  const abs = lexicalPath(rootReal, requested);
+  let existing = abs;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      await lstat(existing);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new WorkspaceError(`cannot inspect ${JSON.stringify(requested)}: ${(e as Error).message}`, { cause: e });
+      missing.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+  }
+  let real: string;
+  try {
+    real = await realpath(existing);
+  } catch (e) {
+    // The nearest thing that exists is a dangling symlink: we cannot prove where it points.
+    await assertNoEscapingLink(rootReal, requested, existing);
+    throw new WorkspaceError(`cannot write ${JSON.stringify(requested)}: ${existing} is a dangling symlink`, { cause: e });
+  }
+  return checked(rootReal, requested, resolve(real, ...missing));
+}
+
+async function assertNoEscapingLink(rootReal: string, requested: string, abs: string): Promise<void> {
+  // Walk up: any component that is a symlink pointing outside makes the request an escape.
+  for (let p = abs; within(rootReal, p) && p !== rootReal; p = dirname(p)) {
+    try {
+      const st = await lstat(p);
+      if (st.isSymbolicLink()) {
+        const target = resolve(dirname(p), await readlink(p));
+        if (!within(rootReal, target)) throw new PathOutsideWorkspace(requested, rootReal);
+      }
+    } catch (e) {
+      if (e instanceof PathOutsideWorkspace) throw e;
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { InvalidInput, WorkspaceError } from '../../errors.js';
+import { parseInput } from '../../validation.js';
+import { globToRegExp } from './globPattern.js';
+import { resolveExisting, resolveForWrite, type SafePath } from './safePath.js';
+
+export interface FileContent {
+  /** Workspace-relative, `/`-separated. */
+  readonly path: string;
+  readonly content: string;
+  /** The file's full size. */
+  readonly bytes: number;
+  /** Only the first `maxBytes` were read. */
+  readonly truncated: boolean;
+}
+
+export interface FileEntry {
+  readonly path: string;
+  readonly type: 'file' | 'directory' | 'symlink' | 'other';
+}
+
+export interface SearchMatch {
+  readonly path: string;
+  /** 1-based line and column of the first match on the line. */
+  readonly line: number;
+  readonly column: number;
+  /** The line, cut at 400 characters. */
+  readonly text: string;
+}
+
+export interface SearchOptions {
+  /** Treat `pattern` as a JavaScript regular expression (default: a literal string). */
+  readonly regex?: boolean;
+  readonly ignoreCase?: boolean;
+  /** Only files whose relative path matches, e.g. `*.ts` or `src/**\/*.md`. */
+  readonly glob?: string;
+  /** Matches returned at most (default 100). */
+  readonly limit?: number;
+  /** Bigger files are skipped (default 1 MiB). */
+  readonly maxFileBytes?: number;
+}
+
+/** File access for an agent's tools, confined to one worktree. */
+export interface WorkspaceFiles {
+  readonly root: string;
+  read(path: string, options?: { maxBytes?: number }): Promise<FileContent>;
+  write(path: string, content: string | Uint8Array): Promise<{ path: string; bytes: number }>;
+  list(dir?: string, options?: { recursive?: boolean; limit?: number }): Promise<{ entries: FileEntry[]; truncated: boolean }>;
+  search(pattern: string, options?: SearchOptions): Promise<{ matches: SearchMatch[]; truncated: boolean }>;
+}
+
+const Limit = z.number().int().positive().max(1_000_000);
+const ReadOptions = z.object({ maxBytes: Limit.optional() }).strict();
+const ListOptions = z.object({ recursive: z.boolean().optional(), limit: Limit.optional() }).strict();
+const SearchOptionsSchema = z
+  .object({
+    regex: z.boolean().optional(),
+    ignoreCase: z.boolean().optional(),
+    glob: z.string().max(1000).optional(),
+    limit: Limit.optional(),
+    maxFileBytes: Limit.optional(),
+  })
+  .strict();
+
+// O_NOFOLLOW: if a symlink appears at the final component between our check and the open,
+// the open fails instead of writing through it.
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const MAX_LINE = 400;
+
+/**
+ * File access confined to the worktree at `root`. Every path is resolved (`..`, symlinks,
+ * the real path of the nearest existing folder for new files) and refused with
+ * PathOutsideWorkspace, naming the path, if it lands outside the root or in `.git`; a NUL
+ * byte is InvalidInput. Listing and search never follow symlinks or enter `.git`.
+ *
+ * @example
+ * const files = createWorkspaceFiles(ws.path);
+ * await files.write('src/hello.ts', 'export const hi = 1;\n');
+ * const { content } = await files.read('src/hello.ts');
+ * await files.read('../../etc/passwd'); // throws PathOutsideWorkspace
+ */
+export function createWorkspaceFiles(root: string): WorkspaceFiles {
+  let rootReal: Promise<string> | undefined;
+  const realRoot = (): Promise<string> =>
+    (rootReal ??= realpath(root).catch((e: unknown) => {
+      rootReal = undefined;
+      throw new WorkspaceError(`workspace ${root} does not exist`, { cause: e });
+    }));
+
+  return {
+    root,
+
+    async read(path, options = {}) {
+      const { maxBytes = 1024 * 1024 } = parseInput(ReadOptions, options, 'options');
+      const target = await resolveExisting(await realRoot(), path);
+      const handle = await openOrExplain(target, READ_FLAGS, path);
+      try {
+        const st = await handle.stat();
+        if (!st.isFile()) throw new WorkspaceError(`${JSON.stringify(path)} is not a regular file`);
+        const size = Math.min(st.size, maxBytes);
+        const buf = Buffer.alloc(size);
+        const { bytesRead } = await handle.read(buf, 0, size, 0);
+        return { path: target.rel, content: buf.subarray(0, bytesRead).toString('utf8'), bytes: st.size, truncated: st.size > maxBytes };
+      } finally {
+        await handle.close();
+      }
+    },
+
+    async write(path, content) {
+      const rootPath = await realRoot();
+      const target = await resolveForWrite(rootPath, path);
+      const parent = join(target.real, '..');
+      await mkdir(parent, { recursive: true });
+      // Re-check after creating folders: a symlink planted meanwhile must not redirect us.
+      await resolveForWrite(rootPath, target.rel);
+      const handle = await openOrExplain(target, WRITE_FLAGS, path);
+      try {
+        const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+        await handle.writeFile(data);
+        return { path: target.rel, bytes: data.byteLength };
+      } finally {
+        await handle.close();
+      }
+    },
+
+    async list(dir = '.', options = {}) {
+      const { recursive = false, limit = 1000 } = parseInput(ListOptions, options, 'options');
+      const rootPath = await realRoot();
+      const start = await resolveExisting(rootPath, dir);
+      const entries: FileEntry[] = [];
+      let truncated = false;
+      await walk(start, recursive, (entry) => {
+        if (entries.length >= limit) {
+          truncated = true;
+          return false;
+        }
+        entries.push(entry);
+        return true;
+      });
+      return { entries, truncated };
+    },
+
+    async search(pattern, options = {}) {
+      if (typeof pattern !== 'string' || pattern === '') throw new InvalidInput('pattern', 'expected a non-empty string');
+      const opts = parseInput(SearchOptionsSchema, options, 'options');
+      const matcher = compile(pattern, opts.regex ?? false, opts.ignoreCase ?? false);
+      const glob = opts.glob === undefined ? undefined : globToRegExp(opts.glob);
+      const limit = opts.limit ?? 100;
+      const maxFileBytes = opts.maxFileBytes ?? 1024 * 1024;
+      const rootPath = await realRoot();
+      const matches: SearchMatch[] = [];
+      let truncated = false;
+      const files: string[] = [];
+      await walk({ real: rootPath, rel: '' }, true, (e) => {
+        if (e.type === 'file' && (!glob || glob.test(e.path))) files.push(e.path);
+        return true;
+      });
+      for (const rel of files) {
+        const text = await readText(join(rootPath, rel), maxFileBytes);
+        if (text === undefined) continue;
+        const lines = text.split('\n');
+        for (let i = 0; i < lines.length; i++) {
+          const line = lines[i]!;
+          const at = line.search(matcher);
+          if (at < 0) continue;
+          if (matches.length >= limit) {
+            truncated = true;
+            return { matches, truncated };
+          }
+          matches.push({ path: rel, line: i + 1, column: at + 1, text: line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line });
+        }
+      }
+      return { matches, truncated };
+    },
+  };
+}
+
+function compile(pattern: string, regex: boolean, ignoreCase: boolean): RegExp {
+  const source = regex ? pattern : pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  try {
+    return new RegExp(source, ignoreCase ? 'i' : '');
+  } catch (e) {
+    throw new InvalidInput('pattern', `${JSON.stringify(pattern)} is not a valid regular expression: ${(e as Error).message}`);
+  }
+}
+
+async function openOrExplain(target: SafePath, flags: number, requested: string): Promise<FileHandle> {
+  try {
+    return await open(target.real, flags, 0o644);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new WorkspaceError(`${JSON.stringify(requested)} became a symlink while being opened; refused`, { cause: e });
+    if (code === 'EISDIR') throw new WorkspaceError(`${JSON.stringify(requested)} is a directory`, { cause: e });
+    throw new WorkspaceError(`cannot open ${JSON.stringify(requested)}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Walks a folder depth-first in name order without following symlinks or entering `.git`. */
+async function walk(start: SafePath, recursive: boolean, visit: (entry: FileEntry) => boolean): Promise<boolean> {
+  let dirents;
+  try {
+    dirents = await readdir(start.real, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new WorkspaceError(`${JSON.stringify(start.rel)} is not a directory`);
+    throw e;
+  }
+  dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const d of dirents) {
+    if (d.name.toLowerCase() === '.git') continue;
+    const rel = start.rel === '' ? d.name : `${start.rel}/${d.name}`;
+    const type: FileEntry['type'] = d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'directory' : d.isFile() ? 'file' : 'other';
+    if (!visit({ path: rel, type })) return false;
+    if (recursive && type === 'directory' && !(await walk({ real: join(start.real, d.name), rel }, true, visit))) return false;
+  }
+  return true;
+}
+
+/** A file's text, or undefined when it is too big or looks binary (a NUL in its first 8 KiB). */
+async function readText(path: string, maxBytes: number): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(path, READ_FLAGS);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.size > maxBytes) return undefined;
+    const buf = await handle.readFile();
+    if (buf.subarray(0, 8192).includes(0)) return undefined;
+    return buf.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

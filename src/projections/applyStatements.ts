@@ -1,0 +1,50 @@
+import type { SqlQueryable } from '../infra/sql/sqlClient.js';
+import type { SqlStatement } from './projection.js';
+
+/** Every `$n` followed by an explicit cast: the statement can run inside `projection_apply`. */
+export const castsEveryParam = (text: string): boolean => !/\$\d+(?!\d|::)/.test(text);
+
+/** A parameter as text (Postgres casts it back with the statement's explicit cast). */
+export function paramText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value);
+}
+
+/**
+ * Encodes statements for `projection_apply`: shared texts once, then `[textIndex, params]`
+ * pairs; `$n::type` becomes `($1[n])::type` over the one text[] argument.
+ */
+export function encodeBatch(statements: readonly SqlStatement[]): string {
+  const texts: string[] = [];
+  const index = new Map<string, number>();
+  const rows: [number, (string | null)[]][] = [];
+  for (const s of statements) {
+    let i = index.get(s.text);
+    if (i === undefined) {
+      i = texts.length;
+      index.set(s.text, i);
+      texts.push(s.text.replace(/\$(\d+)::/g, (_m, n: string) => `($1[${n}])::`));
+    }
+    rows.push([i, s.params.map(paramText)]);
+  }
+  return JSON.stringify({ t: texts, s: rows });
+}
+
+/** True when `projection_apply` can run all of them (one statement, hence atomic on its own). */
+export const canBatch = (statements: readonly SqlStatement[]): boolean => statements.every((s) => castsEveryParam(s.text));
+
+/**
+ * Applies statements in order on `q` (inside the caller's transaction): in one round trip when
+ * every statement follows the explicit-cast convention, else one query per statement.
+ */
+export async function applyStatements(q: SqlQueryable, schema: string, statements: readonly SqlStatement[]): Promise<void> {
+  if (statements.length === 0) return;
+  if (canBatch(statements)) {
+    await q.query(`SELECT ${schema}.projection_apply($1::jsonb)`, [encodeBatch(statements)]);
+    return;
+  }
+  for (const s of statements) await q.query(s.text, s.params.map(paramText));
+}

@@ -1,0 +1,112 @@
+import type { ParsedEvent } from '../../events/upcast.js';
+import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
+import { build } from '../sqlBuilder.js';
+
+const short = (s: string | null | undefined, max = 80): string => excerpt((s ?? '').replace(/\s+/g, ' ').trim(), max) ?? '';
+
+/** One line a person can read for each event. Pure; exhaustive over the catalogue. */
+export function summarize(e: ParsedEvent): string {
+  switch (e.type) {
+    case 'AgentSpawned':
+      return `spawned ${e.data.kind} ${e.data.role} with ${e.data.budget} tokens${e.data.parentId ? ` under ${e.data.parentId}` : ''}: ${short(e.data.task)}`;
+    case 'AgentRunRequested':
+      return 'run requested';
+    case 'AgentStarted':
+      return e.data.deadline ? `started (deadline ${e.data.deadline})` : 'started';
+    case 'ChildSpawned':
+      return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.budget} tokens)`;
+    case 'ChildFinished':
+      return `child ${e.data.childId} ${e.data.status}`;
+    case 'AgentCompleted':
+      return `completed, returned ${e.data.returned} tokens: ${short(e.data.output)}`;
+    case 'AgentFailed':
+      return `failed (${e.data.cause}), returned ${e.data.returned} tokens: ${short(e.data.reason)}`;
+    case 'AgentTerminated':
+      return `terminated${e.data.by ? ` by ${e.data.by}` : ''}, returned ${e.data.returned} tokens: ${short(e.data.reason)}`;
+    case 'AgentTimedOut':
+      return `timed out (deadline ${e.data.deadline})`;
+    case 'BudgetReserved':
+      return `reserved ${e.data.amount} tokens`;
+    case 'BudgetSettled':
+      return `settled ${e.data.consumed} tokens on ${e.data.model} ($${e.data.costUsd.toFixed(6)})`;
+    case 'BudgetReleased':
+      return `released reservation ${e.data.reservationId}: ${short(e.data.reason)}`;
+    case 'BudgetDelegated':
+      return `delegated ${e.data.amount} tokens to ${e.data.childId}`;
+    case 'BudgetReclaimed':
+      return `reclaimed ${e.data.returned} of ${e.data.allocated} tokens from ${e.data.childId}`;
+    case 'ModelRequested':
+      return `model call ${e.data.turn} to ${e.data.model}`;
+    case 'ModelReplied': {
+      const u = e.data.usage;
+      return `model replied (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out)`;
+    }
+    case 'ModelFailed':
+      return `model call failed${e.data.retryable ? ' (retryable)' : ''}: ${short(e.data.error)}`;
+    case 'ToolCalled':
+      return `tool ${e.data.name} called`;
+    case 'ToolReturned':
+      return `tool ${e.data.name} ${e.data.isError ? 'failed' : 'returned'}`;
+    case 'MessageSent':
+      return `message to ${e.data.to} (priority ${e.data.priority})`;
+    case 'MessageReceived':
+      return `message from ${e.data.from} received (attempt ${e.data.attempt})`;
+    case 'MessageAcked':
+      return `message ${e.data.messageId} acknowledged`;
+    case 'WorkspaceCreated':
+      return `workspace on ${e.data.branch} from ${e.data.baseBranch}`;
+    case 'WorkspaceCommitted':
+      return `committed ${e.data.commit.slice(0, 8)} (${e.data.files.length} files)`;
+    case 'WorkspaceMerged':
+      return `merged ${e.data.branch} (${e.data.files.length} files)`;
+    case 'WorkspaceMergeConflicted':
+      return `merge of ${e.data.branch} conflicted in ${e.data.files.length} files`;
+    case 'WorkspaceRemoved':
+      return 'workspace removed';
+    case 'WorkflowPlanned':
+      return `workflow planned from ${e.data.source}${e.data.templateId ? ` ${e.data.templateId}` : ''}`;
+    case 'NodeStarted':
+      return `node ${e.data.nodeId} started on ${e.data.childId} (attempt ${e.data.attempt})`;
+    case 'NodeCompleted':
+      return `node ${e.data.nodeId} completed`;
+    case 'NodeFailed':
+      return `node ${e.data.nodeId} failed${e.data.willRetry ? ', will retry' : ''}: ${short(e.data.reason)}`;
+    case 'NodeSkipped':
+      return `node ${e.data.nodeId} skipped: ${short(e.data.reason)}`;
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}
+
+/** The activity feed: one row per agent event, newest last by position. */
+export const activityProjection: Projection = {
+  name: 'activity',
+  version: 1,
+  tables: ['activity'],
+  migrations(schema, suffix) {
+    const t = physicalTable(schema, 'activity', suffix);
+    return [
+      `CREATE TABLE ${t} (
+        position bigint PRIMARY KEY,
+        agent_id text NOT NULL,
+        revision bigint NOT NULL,
+        type text NOT NULL,
+        summary text NOT NULL,
+        at timestamptz NOT NULL
+      )`,
+      `CREATE INDEX ${indexName('activity', suffix, 'agent')} ON ${t} (agent_id, position)`,
+      `CREATE INDEX ${indexName('activity', suffix, 'at')} ON ${t} (at)`,
+    ];
+  },
+  handle(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+    const agentId = agentIdOf(e.streamId);
+    if (agentId === null) return [];
+    return [
+      build((p) => `INSERT INTO ${tables.activity!} (position, agent_id, revision, type, summary, at)
+        VALUES (${p(e.position, 'bigint')}, ${p(agentId, 'text')}, ${p(e.revision, 'bigint')},
+          ${p(e.type, 'text')}, ${p(summarize(e), 'text')}, ${p(e.metadata.at, 'timestamptz')})`),
+    ];
+  },
+};

@@ -1,0 +1,181 @@
+import type { ParsedEvent } from '../../events/upcast.js';
+import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
+import { build, type Param } from '../sqlBuilder.js';
+
+/**
+ * The hierarchy: one row per agent with its place in the tree (parent, root, depth and a
+ * materialised path `/root/child/grandchild/`), status, timestamps and budget columns.
+ *
+ * Budget columns follow src/actors/budget.ts exactly: open reservations and live delegations
+ * are kept as small jsonb maps on the row so a settle or reclaim knows what it closes.
+ *
+ * Status is a generated column: `completed | failed | terminated` once a terminal event is
+ * applied; `spawned` until AgentStarted; then `waiting` while a model call is in flight
+ * (ModelRequested without its ModelReplied/ModelFailed) or children are live (ChildSpawned
+ * without ChildFinished), otherwise `running`. It mirrors the machine's awaitingModel /
+ * awaitingChildren states closely enough for reports; `agent.state()` is the exact answer.
+ */
+export const agentsProjection: Projection = {
+  name: 'agents',
+  version: 1,
+  tables: ['agents'],
+  migrations(schema, suffix) {
+    const t = physicalTable(schema, 'agents', suffix);
+    const ix = (what: string): string => indexName('agents', suffix, what);
+    return [
+      `CREATE TABLE ${t} (
+        agent_id text PRIMARY KEY,
+        parent_id text,
+        root_id text NOT NULL,
+        depth int NOT NULL,
+        path text COLLATE "C" NOT NULL,
+        kind text NOT NULL,
+        role text NOT NULL,
+        task text NOT NULL,
+        node_id text,
+        model text,
+        ended_status text,
+        status text GENERATED ALWAYS AS (CASE
+          WHEN ended_status IS NOT NULL THEN ended_status
+          WHEN started_at IS NULL THEN 'spawned'
+          WHEN calls_in_flight > 0 OR live_children > 0 THEN 'waiting'
+          ELSE 'running' END) STORED,
+        allocated bigint NOT NULL,
+        consumed bigint NOT NULL DEFAULT 0,
+        reserved bigint NOT NULL DEFAULT 0,
+        delegated bigint NOT NULL DEFAULT 0,
+        spent_by_subtree bigint NOT NULL DEFAULT 0,
+        reclaimed bigint NOT NULL DEFAULT 0,
+        available bigint GENERATED ALWAYS AS (greatest(0, allocated - consumed - reserved - delegated - spent_by_subtree)) STORED,
+        cost_usd numeric NOT NULL DEFAULT 0,
+        reservations jsonb NOT NULL DEFAULT '{}',
+        delegations jsonb NOT NULL DEFAULT '{}',
+        calls_in_flight int NOT NULL DEFAULT 0,
+        model_calls int NOT NULL DEFAULT 0,
+        live_children int NOT NULL DEFAULT 0,
+        children int NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL,
+        run_requested_at timestamptz,
+        started_at timestamptz,
+        deadline timestamptz,
+        ended_at timestamptz,
+        returned bigint,
+        output text,
+        failure_reason text,
+        failure_cause text,
+        terminated_by text,
+        last_revision bigint NOT NULL,
+        last_position bigint NOT NULL,
+        event_count bigint NOT NULL
+      )`,
+      `CREATE INDEX ${ix('parent')} ON ${t} (parent_id)`,
+      `CREATE INDEX ${ix('root_path')} ON ${t} (root_id, path)`,
+      `CREATE INDEX ${ix('path')} ON ${t} (path)`,
+      `CREATE INDEX ${ix('root_status')} ON ${t} (root_id, status)`,
+      `CREATE INDEX ${ix('status')} ON ${t} (status)`,
+      `CREATE INDEX ${ix('active')} ON ${t} (created_at) WHERE ended_status IS NULL`,
+    ];
+  },
+  handle: handleAgentEvent,
+};
+
+function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+  const t = tables.agents!;
+  if (e.type === 'AgentSpawned') {
+    const d = e.data;
+    return [
+      build((p) => {
+        const id = p(d.agentId, 'text');
+        const parent = p(d.parentId, 'text');
+        return `INSERT INTO ${t} (agent_id, parent_id, root_id, depth, path, kind, role, task, node_id, model, allocated,
+            created_at, last_revision, last_position, event_count)
+          SELECT ${id}, ${parent}, ${p(d.rootId, 'text')}, ${p(d.depth, 'int')},
+            coalesce((SELECT a.path FROM ${t} a WHERE a.agent_id = ${parent}), '/') || ${id} || '/',
+            ${p(d.kind, 'text')}, ${p(d.role, 'text')}, ${p(excerpt(d.task), 'text')}, ${p(d.nodeId, 'text')},
+            ${p(d.model, 'text')}, ${p(d.budget, 'bigint')}, ${p(e.metadata.at, 'timestamptz')},
+            ${p(e.revision, 'bigint')}, ${p(e.position, 'bigint')}, 1
+          ON CONFLICT (agent_id) DO NOTHING`;
+      }),
+    ];
+  }
+  const agentId = agentIdOf(e.streamId);
+  if (agentId === null) return [];
+  const touch = (set: (p: Param) => string = () => ''): SqlStatement[] => [
+    build((p) => {
+      const extra = set(p);
+      return `UPDATE ${t} SET ${extra === '' ? '' : `${extra}, `}last_revision = ${p(e.revision, 'bigint')},
+        last_position = ${p(e.position, 'bigint')}, event_count = event_count + 1 WHERE agent_id = ${p(agentId, 'text')}`;
+    }),
+  ];
+  const at = e.metadata.at;
+  switch (e.type) {
+    case 'AgentRunRequested':
+      return touch((p) => `run_requested_at = coalesce(run_requested_at, ${p(at, 'timestamptz')})`);
+    case 'AgentStarted':
+      return touch((p) => `started_at = coalesce(started_at, ${p(at, 'timestamptz')}), deadline = ${p(e.data.deadline, 'timestamptz')}`);
+    case 'ChildSpawned':
+      return touch(() => `children = children + 1, live_children = live_children + 1`);
+    case 'ChildFinished':
+      return touch(() => `live_children = greatest(0, live_children - 1)`);
+    case 'AgentCompleted':
+      return touch((p) => `ended_status = 'completed', ended_at = ${p(at, 'timestamptz')}, returned = ${p(e.data.returned, 'bigint')},
+        output = ${p(excerpt(e.data.output), 'text')}`);
+    case 'AgentFailed':
+      return touch((p) => `ended_status = 'failed', ended_at = ${p(at, 'timestamptz')}, returned = ${p(e.data.returned, 'bigint')},
+        output = ${p(excerpt(e.data.partialOutput), 'text')}, failure_reason = ${p(excerpt(e.data.reason), 'text')},
+        failure_cause = ${p(e.data.cause, 'text')}`);
+    case 'AgentTerminated':
+      return touch((p) => `ended_status = 'terminated', ended_at = ${p(at, 'timestamptz')}, returned = ${p(e.data.returned, 'bigint')},
+        failure_reason = ${p(excerpt(e.data.reason), 'text')}, terminated_by = ${p(e.data.by, 'text')}`);
+    case 'BudgetReserved':
+      return touch((p) => `reserved = reserved + ${p(e.data.amount, 'bigint')},
+        reservations = reservations || jsonb_build_object(${p(e.data.reservationId, 'text')}, ${p(e.data.amount, 'bigint')})`);
+    case 'BudgetSettled':
+    case 'BudgetReleased': {
+      const consumed = e.type === 'BudgetSettled' ? e.data.consumed : 0;
+      const cost = e.type === 'BudgetSettled' ? e.data.costUsd : 0;
+      return touch((p) => {
+        const id = p(e.data.reservationId, 'text');
+        return `reserved = reserved - coalesce((reservations ->> ${id})::bigint, 0), consumed = consumed + ${p(consumed, 'bigint')},
+          cost_usd = cost_usd + ${p(cost, 'numeric')}, reservations = reservations - ${id}`;
+      });
+    }
+    case 'BudgetDelegated':
+      return touch((p) => `delegated = delegated + ${p(e.data.amount, 'bigint')},
+        delegations = delegations || jsonb_build_object(${p(e.data.childId, 'text')}, ${p(e.data.amount, 'bigint')})`);
+    case 'BudgetReclaimed':
+      return touch((p) => {
+        // budget.ts `reclaim`: what the ledger delegated (not the event's copy) leaves `delegated`.
+        const held = `coalesce((delegations ->> ${p(e.data.childId, 'text')})::bigint, 0)`;
+        const back = `least(${p(e.data.returned, 'bigint')}, ${held})`;
+        return `delegated = delegated - ${held}, spent_by_subtree = spent_by_subtree + (${held} - ${back}),
+          reclaimed = reclaimed + ${back}, delegations = delegations - ${p(e.data.childId, 'text')}`;
+      });
+    case 'ModelRequested':
+      return touch(() => `calls_in_flight = calls_in_flight + 1, model_calls = model_calls + 1`);
+    case 'ModelReplied':
+    case 'ModelFailed':
+      return touch(() => `calls_in_flight = greatest(0, calls_in_flight - 1)`);
+    case 'AgentTimedOut':
+    case 'ToolCalled':
+    case 'ToolReturned':
+    case 'MessageSent':
+    case 'MessageReceived':
+    case 'MessageAcked':
+    case 'WorkspaceCreated':
+    case 'WorkspaceCommitted':
+    case 'WorkspaceMerged':
+    case 'WorkspaceMergeConflicted':
+    case 'WorkspaceRemoved':
+    case 'WorkflowPlanned':
+    case 'NodeStarted':
+    case 'NodeCompleted':
+    case 'NodeFailed':
+    case 'NodeSkipped':
+      return touch();
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import type { Projection } from '../projection.js';
+import { activityProjection } from './activity.js';
+import { agentsProjection } from './agents.js';
+import { budgetLedgerProjection } from './budgetLedger.js';
+import { workflowsProjection } from './workflows.js';
+
+export { activityProjection, summarize } from './activity.js';
+export { agentsProjection } from './agents.js';
+export { budgetLedgerProjection, type LedgerKind } from './budgetLedger.js';
+export { workflowsProjection } from './workflows.js';
+
+/**
+ * cadre's built-in read models. The list is composable: other components (the message queue,
+ * dead letters) add their own projections next to these.
+ *
+ * @example
+ * const runner = new ProjectionRunner({ store, sql, schema: 'cadre', projections: [...defaultProjections(), deadLetters] });
+ */
+export const defaultProjections = (): Projection[] => [agentsProjection, budgetLedgerProjection, workflowsProjection, activityProjection];

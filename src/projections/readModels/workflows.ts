@@ -1,0 +1,204 @@
+import type { ParsedEvent } from '../../events/upcast.js';
+import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
+import { build } from '../sqlBuilder.js';
+
+/** A node as the planned graph describes it; the graph is validated upstream, read leniently here. */
+interface PlannedNode {
+  readonly id: string;
+  readonly role: string | null;
+  readonly budgetPercent: number | null;
+  readonly dependencies: readonly string[];
+}
+
+function plannedNodes(graph: unknown): PlannedNode[] {
+  const nodes = (graph as { nodes?: unknown } | null)?.nodes;
+  if (!Array.isArray(nodes)) return [];
+  const out: PlannedNode[] = [];
+  for (const n of nodes as unknown[]) {
+    if (typeof n !== 'object' || n === null) continue;
+    const r = n as Record<string, unknown>;
+    if (typeof r.id !== 'string') continue;
+    out.push({
+      id: r.id,
+      role: typeof r.role === 'string' ? r.role : null,
+      budgetPercent: typeof r.budgetPercent === 'number' ? r.budgetPercent : null,
+      dependencies: Array.isArray(r.dependencies) ? r.dependencies.filter((d): d is string => typeof d === 'string') : [],
+    });
+  }
+  return out;
+}
+
+/**
+ * Workflow runs (one per workflow agent) and their nodes. Node counts on the run are recounted
+ * from the nodes after every node event, so they can never drift.
+ *
+ * Node status: `pending` (planned) → `running` → `completed` | `retrying` (failed, will retry) |
+ * `failed` | `skipped`.
+ */
+export const workflowsProjection: Projection = {
+  name: 'workflows',
+  version: 1,
+  tables: ['workflow_runs', 'workflow_nodes'],
+  migrations(schema, suffix) {
+    const runs = physicalTable(schema, 'workflow_runs', suffix);
+    const nodes = physicalTable(schema, 'workflow_nodes', suffix);
+    return [
+      `CREATE TABLE ${runs} (
+        run_id text PRIMARY KEY,
+        root_id text NOT NULL,
+        parent_id text,
+        role text NOT NULL,
+        task text NOT NULL,
+        budget bigint NOT NULL,
+        source text,
+        template_id text,
+        status text NOT NULL,
+        nodes_total int NOT NULL DEFAULT 0,
+        nodes_pending int NOT NULL DEFAULT 0,
+        nodes_running int NOT NULL DEFAULT 0,
+        nodes_completed int NOT NULL DEFAULT 0,
+        nodes_failed int NOT NULL DEFAULT 0,
+        nodes_skipped int NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL,
+        started_at timestamptz,
+        ended_at timestamptz,
+        last_position bigint NOT NULL
+      )`,
+      `CREATE INDEX ${indexName('workflow_runs', suffix, 'root')} ON ${runs} (root_id)`,
+      `CREATE INDEX ${indexName('workflow_runs', suffix, 'status')} ON ${runs} (status)`,
+      `CREATE TABLE ${nodes} (
+        run_id text NOT NULL,
+        node_id text NOT NULL,
+        role text,
+        budget_percent double precision,
+        dependencies jsonb NOT NULL DEFAULT '[]',
+        status text NOT NULL,
+        child_agent_id text,
+        attempt int NOT NULL DEFAULT 0,
+        budget bigint,
+        output_excerpt text,
+        error text,
+        started_at timestamptz,
+        ended_at timestamptz,
+        last_position bigint NOT NULL,
+        PRIMARY KEY (run_id, node_id)
+      )`,
+      `CREATE INDEX ${indexName('workflow_nodes', suffix, 'child')} ON ${nodes} (child_agent_id)`,
+    ];
+  },
+  handle: handleWorkflowEvent,
+};
+
+function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+  const runs = tables.workflow_runs!;
+  const nodes = tables.workflow_nodes!;
+  const at = e.metadata.at;
+  if (e.type === 'AgentSpawned') {
+    if (e.data.kind !== 'workflow') return [];
+    const d = e.data;
+    return [
+      build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, last_position)
+        VALUES (${p(d.agentId, 'text')}, ${p(d.rootId, 'text')}, ${p(d.parentId, 'text')}, ${p(d.role, 'text')},
+          ${p(excerpt(d.task), 'text')}, ${p(d.budget, 'bigint')}, 'spawned', ${p(at, 'timestamptz')}, ${p(e.position, 'bigint')})
+        ON CONFLICT (run_id) DO NOTHING`),
+    ];
+  }
+  const runId = agentIdOf(e.streamId);
+  if (runId === null) return [];
+  // Non-workflow agents have no run row: these updates then touch nothing.
+  const run = (set: (p: (v: unknown, type: string) => string) => string): SqlStatement =>
+    build((p) => `UPDATE ${runs} SET ${set(p)}, last_position = ${p(e.position, 'bigint')} WHERE run_id = ${p(runId, 'text')}`);
+  const recount = (): SqlStatement =>
+    build((p) => {
+      const id = p(runId, 'text');
+      const count = (status: string): string => `count(*) FILTER (WHERE status = '${status}')`;
+      return `UPDATE ${runs} r SET nodes_total = c.total, nodes_pending = c.pending, nodes_running = c.running,
+          nodes_completed = c.completed, nodes_failed = c.failed, nodes_skipped = c.skipped, last_position = ${p(e.position, 'bigint')}
+        FROM (SELECT count(*) AS total, ${count('pending')} AS pending, ${count('running')} + ${count('retrying')} AS running,
+            ${count('completed')} AS completed, ${count('failed')} AS failed, ${count('skipped')} AS skipped
+          FROM ${nodes} WHERE run_id = ${id}) c
+        WHERE r.run_id = ${id}`;
+    });
+  const node = (nodeId: string, insertStatus: string, set: (p: (v: unknown, type: string) => string) => string): SqlStatement =>
+    build((p) => `INSERT INTO ${nodes} AS n (run_id, node_id, status, last_position)
+        VALUES (${p(runId, 'text')}, ${p(nodeId, 'text')}, '${insertStatus}', ${p(e.position, 'bigint')})
+      ON CONFLICT (run_id, node_id) DO UPDATE SET ${set(p)}, last_position = excluded.last_position`);
+
+  switch (e.type) {
+    case 'WorkflowPlanned': {
+      const planned = plannedNodes(e.data.graph);
+      return [
+        run((p) => `source = ${p(e.data.source, 'text')}, template_id = ${p(e.data.templateId, 'text')}`),
+        ...planned.map((n) =>
+          build((p) => `INSERT INTO ${nodes} AS x (run_id, node_id, role, budget_percent, dependencies, status, last_position)
+              VALUES (${p(runId, 'text')}, ${p(n.id, 'text')}, ${p(n.role, 'text')}, ${p(n.budgetPercent, 'float8')},
+                ${p(JSON.stringify(n.dependencies), 'jsonb')}, 'pending', ${p(e.position, 'bigint')})
+            ON CONFLICT (run_id, node_id) DO UPDATE SET role = excluded.role, budget_percent = excluded.budget_percent,
+              dependencies = excluded.dependencies, last_position = excluded.last_position`),
+        ),
+        recount(),
+      ];
+    }
+    case 'NodeStarted':
+      return [
+        node(e.data.nodeId, 'running', (p) => `status = 'running', child_agent_id = ${p(e.data.childId, 'text')},
+          attempt = ${p(e.data.attempt, 'int')}, budget = ${p(e.data.budget, 'bigint')}, error = NULL,
+          started_at = coalesce(n.started_at, ${p(at, 'timestamptz')})`),
+        recount(),
+      ];
+    case 'NodeCompleted':
+      return [
+        node(e.data.nodeId, 'completed', (p) => `status = 'completed', child_agent_id = ${p(e.data.childId, 'text')},
+          output_excerpt = ${p(excerpt(e.data.output, 500), 'text')}, ended_at = ${p(at, 'timestamptz')}`),
+        recount(),
+      ];
+    case 'NodeFailed':
+      return [
+        node(e.data.nodeId, e.data.willRetry ? 'retrying' : 'failed', (p) => `status = ${p(e.data.willRetry ? 'retrying' : 'failed', 'text')},
+          child_agent_id = ${p(e.data.childId, 'text')}, attempt = ${p(e.data.attempt, 'int')},
+          error = ${p(excerpt(e.data.reason, 500), 'text')}, ended_at = ${p(e.data.willRetry ? null : at, 'timestamptz')}`),
+        recount(),
+      ];
+    case 'NodeSkipped':
+      return [
+        node(e.data.nodeId, 'skipped', (p) => `status = 'skipped', error = ${p(excerpt(e.data.reason, 500), 'text')},
+          ended_at = ${p(at, 'timestamptz')}`),
+        recount(),
+      ];
+    case 'AgentStarted':
+      return [run((p) => `status = 'running', started_at = coalesce(started_at, ${p(at, 'timestamptz')})`)];
+    case 'AgentCompleted':
+      return [run((p) => `status = 'completed', ended_at = ${p(at, 'timestamptz')}`)];
+    case 'AgentFailed':
+      return [run((p) => `status = 'failed', ended_at = ${p(at, 'timestamptz')}`)];
+    case 'AgentTerminated':
+      return [run((p) => `status = 'terminated', ended_at = ${p(at, 'timestamptz')}`)];
+    case 'AgentRunRequested':
+    case 'ChildSpawned':
+    case 'ChildFinished':
+    case 'AgentTimedOut':
+    case 'BudgetReserved':
+    case 'BudgetSettled':
+    case 'BudgetReleased':
+    case 'BudgetDelegated':
+    case 'BudgetReclaimed':
+    case 'ModelRequested':
+    case 'ModelReplied':
+    case 'ModelFailed':
+    case 'ToolCalled':
+    case 'ToolReturned':
+    case 'MessageSent':
+    case 'MessageReceived':
+    case 'MessageAcked':
+    case 'WorkspaceCreated':
+    case 'WorkspaceCommitted':
+    case 'WorkspaceMerged':
+    case 'WorkspaceMergeConflicted':
+    case 'WorkspaceRemoved':
+      return [];
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,373 @@
+import { z } from 'zod';
+import { TimedOut } from '../errors.js';
+import { AgentId } from '../events/schemas/common.js';
+import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
+import { parseInput } from '../validation.js';
+import type { LedgerKind } from './readModels/budgetLedger.js';
+
+export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
+export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
+
+/** One agent in a tree listing. Token amounts are numbers; positions stay bigint. */
+export interface TreeRow {
+  readonly agentId: string;
+  readonly parentId: string | null;
+  readonly rootId: string;
+  readonly depth: number;
+  readonly path: string;
+  readonly kind: 'agent' | 'workflow';
+  readonly role: string;
+  readonly status: AgentStatus;
+  readonly allocated: number;
+  readonly consumed: number;
+  readonly reserved: number;
+  readonly delegated: number;
+  readonly spentBySubtree: number;
+  readonly reclaimed: number;
+  readonly available: number;
+  readonly costUsd: number;
+  readonly children: number;
+  readonly createdAt: string;
+  readonly endedAt: string | null;
+}
+
+export interface AgentRow extends TreeRow {
+  readonly task: string;
+  readonly nodeId: string | null;
+  readonly model: string | null;
+  readonly liveChildren: number;
+  readonly callsInFlight: number;
+  readonly modelCalls: number;
+  readonly runRequestedAt: string | null;
+  readonly startedAt: string | null;
+  readonly deadline: string | null;
+  readonly returned: number | null;
+  /** Output (or partial output of a failure), truncated to 2,000 characters. */
+  readonly output: string | null;
+  readonly failureReason: string | null;
+  readonly failureCause: string | null;
+  readonly terminatedBy: string | null;
+  readonly lastRevision: bigint;
+  readonly lastPosition: bigint;
+  readonly eventCount: number;
+}
+
+export interface BudgetBalance {
+  readonly allocated: number;
+  readonly consumed: number;
+  readonly reserved: number;
+  readonly delegated: number;
+  readonly spentBySubtree: number;
+  readonly reclaimed: number;
+  readonly available: number;
+  readonly costUsd: number;
+}
+
+export interface BudgetReport extends BudgetBalance {
+  readonly agentId: string;
+  /** Totals over the agent and every descendant, when asked for with `{ subtree: true }`. */
+  readonly subtree: { readonly agents: number; readonly consumed: number; readonly reserved: number; readonly costUsd: number } | null;
+}
+
+export interface RoleCostRow {
+  readonly role: string;
+  readonly agents: number;
+  readonly consumed: number;
+  readonly costUsd: number;
+}
+
+export interface ActivityRow {
+  readonly position: bigint;
+  readonly agentId: string;
+  readonly revision: bigint;
+  readonly type: string;
+  readonly summary: string;
+  readonly at: string;
+}
+
+export interface LedgerRow {
+  readonly position: bigint;
+  readonly agentId: string;
+  readonly revision: bigint;
+  readonly kind: LedgerKind;
+  readonly amount: number;
+  readonly held: number;
+  readonly spent: number;
+  readonly ref: string | null;
+  readonly counterparty: string | null;
+  readonly model: string | null;
+  readonly costUsd: number;
+  readonly at: string;
+}
+
+export type StatusCounts = Readonly<Record<AgentStatus, number>>;
+
+export interface ReportsOptions {
+  /** Where the read models live (the runner's SqlClient). */
+  readonly sql: SqlQueryable;
+  readonly schema?: string;
+  /** Lets `waitFor` follow the runner in this process; without it, checkpoints are polled. */
+  readonly runner?: { waitFor(position: bigint, timeoutMs?: number): Promise<void> };
+}
+
+/** The queries behind `system.reports.*` (and the CLI). Every method validates its arguments. */
+export interface Reports {
+  /** The agent and its descendants, depth-first (parents before children, siblings by id). */
+  tree(rootId: string, options?: { maxDepth?: number }): Promise<TreeRow[]>;
+  agent(agentId: string): Promise<AgentRow | null>;
+  children(agentId: string): Promise<TreeRow[]>;
+  /** From the root down to the agent's parent. */
+  ancestors(agentId: string): Promise<TreeRow[]>;
+  budget(agentId: string, options?: { subtree?: boolean }): Promise<BudgetReport | null>;
+  /** Budget movements of one agent, oldest first. */
+  ledger(agentId: string, options?: { limit?: number }): Promise<LedgerRow[]>;
+  costByRole(rootId: string): Promise<RoleCostRow[]>;
+  /** Agents not yet ended (spawned, running or waiting), oldest first. */
+  active(options?: { limit?: number }): Promise<TreeRow[]>;
+  /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
+  activity(options?: { since?: bigint | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
+  statusCounts(rootId?: string): Promise<StatusCounts>;
+  waitFor(position: bigint, timeoutMs?: number): Promise<void>;
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(String(v)));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+type Row = Record<string, unknown>;
+
+const TREE_COLS = `a.agent_id, a.parent_id, a.root_id, a.depth, a.path, a.kind, a.role, a.status, a.allocated, a.consumed,
+  a.reserved, a.delegated, a.spent_by_subtree, a.reclaimed, a.available, a.cost_usd, a.children, a.created_at, a.ended_at`;
+
+function treeRow(r: Row): TreeRow {
+  return {
+    agentId: String(r.agent_id),
+    parentId: str(r.parent_id),
+    rootId: String(r.root_id),
+    depth: num(r.depth),
+    path: String(r.path),
+    kind: r.kind as TreeRow['kind'],
+    role: String(r.role),
+    status: r.status as AgentStatus,
+    allocated: num(r.allocated),
+    consumed: num(r.consumed),
+    reserved: num(r.reserved),
+    delegated: num(r.delegated),
+    spentBySubtree: num(r.spent_by_subtree),
+    reclaimed: num(r.reclaimed),
+    available: num(r.available),
+    costUsd: num(r.cost_usd),
+    children: num(r.children),
+    createdAt: iso(r.created_at),
+    endedAt: isoOrNull(r.ended_at),
+  };
+}
+
+function agentRow(r: Row): AgentRow {
+  return {
+    ...treeRow(r),
+    task: String(r.task),
+    nodeId: str(r.node_id),
+    model: str(r.model),
+    liveChildren: num(r.live_children),
+    callsInFlight: num(r.calls_in_flight),
+    modelCalls: num(r.model_calls),
+    runRequestedAt: isoOrNull(r.run_requested_at),
+    startedAt: isoOrNull(r.started_at),
+    deadline: isoOrNull(r.deadline),
+    returned: numOrNull(r.returned),
+    output: str(r.output),
+    failureReason: str(r.failure_reason),
+    failureCause: str(r.failure_cause),
+    terminatedBy: str(r.terminated_by),
+    lastRevision: big(r.last_revision),
+    lastPosition: big(r.last_position),
+    eventCount: num(r.event_count),
+  };
+}
+
+const Limit = z.number().int().min(1).max(100_000);
+const TreeOptions = z.object({ maxDepth: z.number().int().min(0).optional() }).strict();
+const BudgetOptions = z.object({ subtree: z.boolean().optional() }).strict();
+const LimitOptions = z.object({ limit: Limit.optional() }).strict();
+const ActivityOptions = z
+  .object({
+    since: z.union([z.bigint().nonnegative(), z.iso.datetime({ offset: true }), z.date()]).optional(),
+    limit: Limit.optional(),
+    agentId: AgentId.optional(),
+  })
+  .strict();
+const Position = z.bigint().nonnegative();
+const Timeout = z.number().int().positive().optional();
+
+/**
+ * Typed queries over the read models. They read the views the runner keeps pointed at the
+ * active table generation, so a rebuild never shows them a half-built table.
+ *
+ * @example
+ * const reports = createReports({ sql, schema: 'cadre', runner });
+ * await reports.waitFor(position);
+ * for (const row of await reports.tree(rootId)) console.log('  '.repeat(row.depth) + row.role, row.status);
+ */
+export function createReports(options: ReportsOptions): Reports {
+  const s = assertIdentifier(options.schema ?? 'cadre');
+  const sql = options.sql;
+  const id = (value: unknown, field: string): string => parseInput(AgentId, value, field);
+  // The subtree of `s` as a range over the C-collated path: `/a/b/` ≤ path < `/a/b0`.
+  const subtreeJoin = `FROM ${s}.agents s JOIN ${s}.agents a ON a.root_id = s.root_id AND a.path >= s.path AND a.path < left(s.path, -1) || '0'`;
+
+  return {
+    async tree(rootId, opts = {}) {
+      const root = id(rootId, 'rootId');
+      const o = parseInput(TreeOptions, opts, 'options');
+      const r = await sql.query<Row>(
+        `SELECT ${TREE_COLS} ${subtreeJoin} WHERE s.agent_id = $1 AND ($2::int IS NULL OR a.depth <= s.depth + $2::int) ORDER BY a.path`,
+        [root, o.maxDepth ?? null],
+      );
+      return r.rows.map(treeRow);
+    },
+    async agent(agentId) {
+      const r = await sql.query<Row>(`SELECT a.* FROM ${s}.agents a WHERE a.agent_id = $1`, [id(agentId, 'agentId')]);
+      return r.rows[0] ? agentRow(r.rows[0]) : null;
+    },
+    async children(agentId) {
+      const r = await sql.query<Row>(`SELECT ${TREE_COLS} FROM ${s}.agents a WHERE a.parent_id = $1 ORDER BY a.path`, [id(agentId, 'agentId')]);
+      return r.rows.map(treeRow);
+    },
+    async ancestors(agentId) {
+      const r = await sql.query<Row>(
+        `SELECT ${TREE_COLS} FROM ${s}.agents s JOIN ${s}.agents a
+           ON a.agent_id = ANY (string_to_array(trim(both '/' from s.path), '/')) AND a.agent_id <> s.agent_id
+         WHERE s.agent_id = $1 ORDER BY a.depth`,
+        [id(agentId, 'agentId')],
+      );
+      return r.rows.map(treeRow);
+    },
+    async budget(agentId, opts = {}) {
+      const agent = id(agentId, 'agentId');
+      const o = parseInput(BudgetOptions, opts, 'options');
+      const r = await sql.query<Row>(
+        `SELECT agent_id, allocated, consumed, reserved, delegated, spent_by_subtree, reclaimed, available, cost_usd
+           FROM ${s}.agents WHERE agent_id = $1`,
+        [agent],
+      );
+      const row = r.rows[0];
+      if (!row) return null;
+      let subtree: BudgetReport['subtree'] = null;
+      if (o.subtree) {
+        const t = await sql.query<Row>(
+          `SELECT count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.reserved), 0) AS reserved,
+              coalesce(sum(a.cost_usd), 0) AS cost_usd ${subtreeJoin} WHERE s.agent_id = $1`,
+          [agent],
+        );
+        const x = t.rows[0] ?? {};
+        subtree = { agents: num(x.agents), consumed: num(x.consumed), reserved: num(x.reserved), costUsd: num(x.cost_usd) };
+      }
+      return {
+        agentId: agent,
+        allocated: num(row.allocated),
+        consumed: num(row.consumed),
+        reserved: num(row.reserved),
+        delegated: num(row.delegated),
+        spentBySubtree: num(row.spent_by_subtree),
+        reclaimed: num(row.reclaimed),
+        available: num(row.available),
+        costUsd: num(row.cost_usd),
+        subtree,
+      };
+    },
+    async ledger(agentId, opts = {}) {
+      const agent = id(agentId, 'agentId');
+      const o = parseInput(LimitOptions, opts, 'options');
+      const r = await sql.query<Row>(
+        `SELECT * FROM ${s}.budget_ledger WHERE agent_id = $1 ORDER BY position LIMIT $2`,
+        [agent, o.limit ?? 1000],
+      );
+      return r.rows.map((x) => ({
+        position: big(x.position),
+        agentId: String(x.agent_id),
+        revision: big(x.revision),
+        kind: x.kind as LedgerKind,
+        amount: num(x.amount),
+        held: num(x.held),
+        spent: num(x.spent),
+        ref: str(x.ref),
+        counterparty: str(x.counterparty),
+        model: str(x.model),
+        costUsd: num(x.cost_usd),
+        at: iso(x.at),
+      }));
+    },
+    async costByRole(rootId) {
+      const r = await sql.query<Row>(
+        `SELECT a.role, count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.cost_usd), 0) AS cost_usd
+           ${subtreeJoin} WHERE s.agent_id = $1 GROUP BY a.role ORDER BY sum(a.consumed) DESC, a.role`,
+        [id(rootId, 'rootId')],
+      );
+      return r.rows.map((x) => ({ role: String(x.role), agents: num(x.agents), consumed: num(x.consumed), costUsd: num(x.cost_usd) }));
+    },
+    async active(opts = {}) {
+      const o = parseInput(LimitOptions, opts, 'options');
+      const r = await sql.query<Row>(
+        `SELECT ${TREE_COLS} FROM ${s}.agents a WHERE a.ended_status IS NULL ORDER BY a.created_at, a.agent_id LIMIT $1`,
+        [o.limit ?? 1000],
+      );
+      return r.rows.map(treeRow);
+    },
+    async activity(opts = {}) {
+      const o = parseInput(ActivityOptions, opts, 'options');
+      const limit = o.limit ?? 100;
+      const params: unknown[] = [limit];
+      const where: string[] = [];
+      if (o.agentId !== undefined) {
+        params.push(o.agentId);
+        where.push(`agent_id = $${params.length}`);
+      }
+      if (typeof o.since === 'bigint') {
+        params.push(o.since.toString());
+        where.push(`position > $${params.length}::bigint`);
+      } else if (o.since !== undefined) {
+        params.push(o.since instanceof Date ? o.since.toISOString() : o.since);
+        where.push(`at > $${params.length}::timestamptz`);
+      }
+      const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const text = o.since === undefined
+        ? `SELECT * FROM (SELECT * FROM ${s}.activity ${cond} ORDER BY position DESC LIMIT $1) x ORDER BY position`
+        : `SELECT * FROM ${s}.activity ${cond} ORDER BY position LIMIT $1`;
+      const r = await sql.query<Row>(text, params);
+      return r.rows.map((x) => ({
+        position: big(x.position),
+        agentId: String(x.agent_id),
+        revision: big(x.revision),
+        type: String(x.type),
+        summary: String(x.summary),
+        at: iso(x.at),
+      }));
+    },
+    async statusCounts(rootId) {
+      const root = rootId === undefined ? undefined : id(rootId, 'rootId');
+      const r = root === undefined
+        ? await sql.query<Row>(`SELECT status, count(*) AS n FROM ${s}.agents GROUP BY status`)
+        : await sql.query<Row>(`SELECT status, count(*) AS n FROM ${s}.agents WHERE root_id = $1 GROUP BY status`, [root]);
+      const counts = Object.fromEntries(AGENT_STATUSES.map((st) => [st, 0])) as Record<AgentStatus, number>;
+      for (const x of r.rows) counts[x.status as AgentStatus] = num(x.n);
+      return counts;
+    },
+    async waitFor(position, timeoutMs) {
+      const target = parseInput(Position, position, 'position');
+      const timeout = parseInput(Timeout, timeoutMs, 'timeoutMs') ?? 10_000;
+      if (options.runner) return options.runner.waitFor(target, timeout);
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const r = await sql.query<Row>(`SELECT min(position) AS p FROM ${s}.projection_checkpoints`);
+        const p = r.rows[0]?.p;
+        if (p !== null && p !== undefined && big(p) >= target) return;
+        if (Date.now() >= deadline) throw new TimedOut(`projections reaching position ${target}`, timeout);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}

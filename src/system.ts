@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { EventStore } from './events/eventStore.js';
+import { createEventStore } from './events/stores/createEventStore.js';
+import type { PostgresEventStore } from './events/stores/postgres/postgresEventStore.js';
+import { AgentRuntime, type RunResult } from './actors/runtime.js';
+import { AgentHandle } from './actors/agentHandle.js';
+import type { SpawnConfig } from './actors/spawnConfig.js';
+import type { AgentState } from './actors/replay.js';
+import type { ParsedEvent } from './events/upcast.js';
+import type { Clock, IdGenerator, Logger } from './actors/ports/runtimePorts.js';
+import type { ModelProvider } from './actors/ports/modelProvider.js';
+import type { WorkspacePort } from './actors/ports/workspacePort.js';
+import type { SqlClient } from './infra/sql/sqlClient.js';
+import { createPgClient } from './infra/sql/pgClient.js';
+import { createPgliteClient } from './infra/sql/pgliteClient.js';
+import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
+import { readEnv, type Env } from './infra/config.js';
+import { createLogger } from './infra/logger.js';
+import { systemClock, systemIds } from './infra/ids.js';
+import { createModelProvider } from './infra/model/createModelProvider.js';
+import { costOf } from './actors/pricing.js';
+import { parseInput } from './validation.js';
+import type { CleanupPolicy } from './actors/runtimeConfig.js';
+
+const StoreOption = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1) }),
+  z.object({ kind: z.literal('eventstoredb'), connectionString: z.string().min(1) }),
+]);
+
+export const SystemOptionsSchema = z
+  .object({
+    store: StoreOption.optional(),
+    projections: z.object({ connectionString: z.string().min(1) }).optional(),
+    model: z.union([z.object({ provider: z.enum(['anthropic', 'offline', 'scripted']) }).loose(), z.custom<ModelProvider>((v) => typeof v === 'object' && v !== null && 'complete' in v)]).optional(),
+    workspace: z.object({ repo: z.string().optional(), basePath: z.string().optional(), cleanup: z.enum(['on_completion', 'on_failure', 'never']).optional() }).optional(),
+    maxConcurrentAgents: z.number().int().positive().max(100_000).optional(),
+    defaultAgentTimeoutMs: z.number().int().positive().nullable().optional(),
+    snapshotEvery: z.number().int().positive().optional(),
+    maxTokensPerCall: z.number().int().positive().optional(),
+    maxTurns: z.number().int().positive().optional(),
+    allowCommands: z.boolean().optional(),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+    recover: z.boolean().optional(),
+    logger: z.custom<Logger>().optional(),
+    clock: z.custom<Clock>().optional(),
+    ids: z.custom<IdGenerator & { derive(ns: string, name: string): string }>().optional(),
+    workspacePort: z.custom<WorkspacePort>().optional(),
+    env: z.record(z.string(), z.string().optional()).optional(),
+  })
+  .strict();
+
+export type AgentSystemOptions = z.input<typeof SystemOptionsSchema>;
+
+/**
+ * A running cadre: the event store, the runtime with every live actor, and its adapters.
+ *
+ * @example
+ * const system = await createAgentSystem();            // embedded PGlite, offline model
+ * const agent = await system.spawn({ role: 'researcher', task: 'Summarise the repo', budget: 10_000 });
+ * console.log(await agent.run());
+ * await system.close();
+ */
+export interface AgentSystem {
+  readonly store: EventStore;
+  readonly runtime: AgentRuntime;
+  readonly model: ModelProvider;
+  readonly logger: Logger;
+  readonly sql: SqlClient;
+  readonly schema: string;
+  readonly env: Env;
+  spawn(config: SpawnConfig): Promise<AgentHandle>;
+  get(agentId: string): AgentHandle;
+  history(agentId: string): Promise<ParsedEvent[]>;
+  replay(agentId: string, options?: { toRevision?: bigint | number }): Promise<AgentState>;
+  /** Terminates any agent's subtree (an operator's kill switch). */
+  terminate(agentId: string, reason?: string): Promise<void>;
+  run(agentId: string): Promise<RunResult>;
+  close(): Promise<void>;
+  /** Hooks for the modules layered on top (workflows, messaging, reports). */
+  readonly extensions: Record<string, unknown>;
+}
+
+export async function createAgentSystem(options: AgentSystemOptions = {}): Promise<AgentSystem> {
+  const o = parseInput(SystemOptionsSchema, options, 'options');
+  const env = readEnv(o.env ?? process.env);
+  const logger = o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn');
+  const schema = o.schema ?? 'cadre';
+
+  const storeOpt = o.store ?? defaultStore(env);
+  if (storeOpt.kind === 'eventstoredb') throw new Error('the eventstoredb store is wired by the EventStoreDB module');
+  if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
+  const store: PostgresEventStore = await createEventStore(storeOpt.kind === 'postgres'
+    ? { kind: 'postgres', connectionString: storeOpt.connectionString, schema }
+    : { kind: 'pglite', schema, ...(storeOpt.dataDir ? { dataDir: resolve(storeOpt.dataDir) } : {}) });
+  const sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString }) : store.sql;
+  await migrateRuntime(sql, schema);
+
+  const model = o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never });
+  const runtime = new AgentRuntime({
+    store,
+    snapshots: createSnapshotStore(sql, schema),
+    index: createActorIndex(sql, schema),
+    blobs: createBlobStore(sql, schema),
+    model,
+    workspaces: o.workspacePort ?? null,
+    messages: null,
+    clock: o.clock ?? systemClock,
+    ids: o.ids ?? systemIds,
+    logger,
+    costOf: (m, u) => costOf(m, u),
+    config: {
+      maxConcurrentAgents: o.maxConcurrentAgents ?? env.MAX_CONCURRENT_AGENTS ?? 16,
+      defaultTimeoutMs: o.defaultAgentTimeoutMs !== undefined ? o.defaultAgentTimeoutMs : env.DEFAULT_AGENT_TIMEOUT ?? null,
+      snapshotEvery: o.snapshotEvery ?? 50,
+      maxTokensPerCall: o.maxTokensPerCall ?? 4096,
+      defaultMaxTurns: o.maxTurns ?? 20,
+      cleanupPolicy: (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy,
+      allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
+    },
+  });
+  if (o.recover !== false) await runtime.recover();
+
+  const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, null);
+  let closed = false;
+  return {
+    store,
+    runtime,
+    model,
+    logger,
+    sql,
+    schema,
+    env,
+    extensions: {},
+    async spawn(config) {
+      return handle(await runtime.spawnRoot(config));
+    },
+    get: handle,
+    history: (id) => runtime.history(id),
+    replay: (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : BigInt(opts.toRevision)),
+    terminate: (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, reason, null),
+    run: (id) => runtime.run(id),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runtime.close();
+      if (sql !== store.sql) await sql.close();
+      await store.close();
+    },
+  };
+}
+
+function defaultStore(env: Env): z.infer<typeof StoreOption> {
+  if (env.EVENT_STORE && /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\//.test(env.EVENT_STORE)) return { kind: 'eventstoredb', connectionString: env.EVENT_STORE };
+  if (env.DATABASE_URL) return { kind: 'postgres', connectionString: env.DATABASE_URL };
+  return { kind: 'pglite', dataDir: env.CADRE_DATA_DIR ?? '.cadre/db' };
+}
+
+function modelConfig(given: Record<string, unknown> | undefined, env: Env): Parameters<typeof createModelProvider>[0] {
+  if (given) return given as Parameters<typeof createModelProvider>[0];
+  if (env.ANTHROPIC_API_KEY) {
+    return { provider: 'anthropic', apiKey: env.ANTHROPIC_API_KEY, ...(env.CADRE_MODEL ? { model: env.CADRE_MODEL } : {}), ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) } as Parameters<typeof createModelProvider>[0];
+  }
+  return { provider: 'offline' };
+}

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentSystem } from '../../src/system.js';
+import { testSystem, type StoreKind } from '../support/system.js';
+import { InvalidInput, NotSubordinate, BudgetExceeded } from '../../src/errors.js';
+
+for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
+  describe(`agent runtime on ${kind}`, () => {
+    let system: AgentSystem;
+    beforeAll(async () => {
+      system = await testSystem(kind);
+    });
+    afterAll(() => system.close());
+
+    it('runs a root with children and conserves the budget', async () => {
+      const lead = await system.spawn({ role: 'lead', task: 'coordinate', budget: 100_000 });
+      const a = await lead.spawn({ role: 'worker', task: 'part a', budget: 20_000 });
+      const b = await lead.spawn({ role: 'worker', task: 'part b', budget: 20_000 });
+      const grand = await a.spawn({ role: 'helper', task: 'detail', budget: 5_000 });
+      const result = await lead.run();
+      expect(result.status).toBe('completed');
+      for (const h of [a, b, grand]) expect((await h.state()).status).toBe('completed');
+      const root = await lead.getBudgetStatus();
+      expect(root.delegated).toBe(0);
+      expect(root.reserved).toBe(0);
+      const consumed = (await Promise.all([lead, a, b, grand].map((h) => h.getBudgetStatus()))).reduce((n, s) => n + s.consumed, 0);
+      expect(consumed).toBeGreaterThan(0);
+      expect(root.allocated).toBe(consumed + root.available);
+      expect(result.budgetConsumed).toBe(consumed);
+    });
+
+    it('records history with correlation ids and replays any revision', async () => {
+      const agent = await system.spawn({ role: 'solo', task: 'think', budget: 10_000 });
+      await agent.run();
+      const history = await system.history(agent.id);
+      expect(history[0]!.type).toBe('AgentSpawned');
+      expect(history.map((e) => e.type)).toContain('ModelReplied');
+      expect(new Set(history.map((e) => e.metadata.correlationId))).toEqual(new Set([agent.id]));
+      const at0 = await system.replay(agent.id, { toRevision: 0 });
+      expect(at0.status).toBe('spawned');
+      const live = await agent.state();
+      const replayed = await system.replay(agent.id);
+      expect(replayed).toEqual(live);
+    });
+
+    it('fires a subtree children first and reclaims the unspent budget', async () => {
+      const lead = await system.spawn({ role: 'lead', task: 'x', budget: 50_000 });
+      const mid = await lead.spawn({ role: 'mid', task: 'y', budget: 30_000 });
+      const leaf = await mid.spawn({ role: 'leaf', task: 'z', budget: 10_000 });
+      await lead.fire(mid.id);
+      expect((await mid.state()).status).toBe('terminated');
+      expect((await leaf.state()).status).toBe('terminated');
+      const s = await lead.getBudgetStatus();
+      expect(s.delegated).toBe(0);
+      expect(s.available).toBe(50_000);
+      await expect(mid.fire(lead.id)).rejects.toBeInstanceOf(NotSubordinate);
+    });
+
+    it('refuses bad input and overspending, writing nothing', async () => {
+      await expect(system.spawn({ role: '', task: 'x', budget: 1 })).rejects.toBeInstanceOf(InvalidInput);
+      await expect(system.spawn({ role: 'r', task: 'x', budget: -5 })).rejects.toThrow(/budget/);
+      const lead = await system.spawn({ role: 'lead', task: 'x', budget: 1000 });
+      const err = await lead.spawn({ role: 'w', task: 'y', budget: 5000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BudgetExceeded);
+      expect((await lead.state()).children).toEqual([]);
+    });
+  });
+}

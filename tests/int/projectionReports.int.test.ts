@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresEventStore, type PostgresEventStore } from '../../src/events/stores/postgres/postgresEventStore.js';
+import type { EventToAppend } from '../../src/events/envelope.js';
+import type { SqlClient } from '../../src/infra/sql/sqlClient.js';
+import { ProjectionRunner } from '../../src/projections/runner.js';
+import { createReports, type Reports } from '../../src/projections/reports.js';
+import { defaultProjections } from '../../src/projections/readModels/index.js';
+import { isInvalidInput } from '../../src/errors.js';
+import { freshSchema, sqlTargets } from '../support/testDb.js';
+
+let tick = Date.parse('2026-01-01T00:00:00.000Z');
+const ev = (type: string, data: unknown): EventToAppend => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: { correlationId: 'run-1', causationId: 'cmd-1', schemaVersion: 1, at: new Date((tick += 1000)).toISOString() },
+});
+const spawned = (agentId: string, parentId: string | null, depth: number, budget: number, role: string, kind = 'agent') =>
+  ev('AgentSpawned', { agentId, parentId, rootId: 'root', depth, kind, role, task: `task of ${agentId}`, budget, workspace: null, timeoutMs: null, maxTurns: 10, model: null });
+
+describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
+  let sql: SqlClient;
+  let store: PostgresEventStore;
+  let runner: ProjectionRunner;
+  let reports: Reports;
+  const revs = new Map<string, bigint>();
+  let last = 0n;
+  let midPosition = 0n;
+  const append = async (agentId: string, ...events: EventToAppend[]) => {
+    const r = await store.append(`agent-${agentId}`, events, { expectedRevision: revs.get(agentId) ?? 'no_stream' });
+    revs.set(agentId, r.nextExpectedRevision);
+    last = r.position;
+  };
+
+  beforeAll(async () => {
+    sql = await target.open();
+    store = await openPostgresEventStore({ sql, schema: freshSchema('es'), pollIntervalMs: 20 });
+    runner = new ProjectionRunner({ store, sql, schema: freshSchema('pr'), projections: defaultProjections() });
+    reports = createReports({ sql, schema: runner.schema, runner });
+    await runner.start();
+    await append('root', spawned('root', null, 0, 1000, 'lead'), ev('AgentRunRequested', {}), ev('AgentStarted', { deadline: null }));
+    for (const [child, budget, role] of [['a', 300, 'coder'], ['b', 200, 'tester']] as const) {
+      await append('root', ev('ChildSpawned', { childId: child, role, task: 't', budget, kind: 'agent' }), ev('BudgetDelegated', { childId: child, amount: budget }));
+      await append(child, spawned(child, 'root', 1, budget, role));
+    }
+    await append('root',
+      ev('ModelRequested', { callId: 'c1', turn: 0, provider: 'offline', model: 'm', requestRef: 'x', reserved: 50 }), ev('BudgetReserved', { reservationId: 'r1', amount: 50 }));
+    await append('root',
+      ev('ModelReplied', { callId: 'c1', model: 'm', content: [], stopReason: 'end_turn', usage: { inputTokens: 20, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 }, costUsd: 0.01 }),
+      ev('BudgetSettled', { reservationId: 'r1', consumed: 30, model: 'm', costUsd: 0.01 }));
+    await append('a', ev('AgentStarted', { deadline: null }), ev('ChildSpawned', { childId: 'a1', role: 'coder', task: 't', budget: 100, kind: 'agent' }), ev('BudgetDelegated', { childId: 'a1', amount: 100 }));
+    await append('a1', spawned('a1', 'a', 2, 100, 'coder'), ev('AgentStarted', { deadline: null }), ev('BudgetReserved', { reservationId: 'r2', amount: 40 }));
+    midPosition = last;
+    await append('a1', ev('BudgetSettled', { reservationId: 'r2', consumed: 25, model: 'm', costUsd: 0.005 }), ev('AgentCompleted', { output: 'done a1', returned: 75 }));
+    await append('a', ev('ChildFinished', { childId: 'a1', status: 'completed', output: 'done a1' }), ev('BudgetReclaimed', { childId: 'a1', allocated: 100, returned: 75, spent: 25 }));
+    await append('a', ev('AgentCompleted', { output: 'done a', returned: 275 }));
+    await append('root', ev('ChildFinished', { childId: 'a', status: 'completed', output: 'done a' }), ev('BudgetReclaimed', { childId: 'a', allocated: 300, returned: 275, spent: 25 }));
+    await append('b', ev('AgentStarted', { deadline: null }),
+      ev('ModelRequested', { callId: 'c2', turn: 0, provider: 'offline', model: 'm', requestRef: 'y', reserved: 60 }), ev('BudgetReserved', { reservationId: 'r3', amount: 60 }));
+    await reports.waitFor(last);
+  });
+
+  afterAll(async () => {
+    await runner?.stop();
+    await store?.close();
+    await sql?.close();
+  });
+
+  it('lists the tree depth-first with statuses and budgets', async () => {
+    const tree = await reports.tree('root');
+    expect(tree.map((r) => [r.agentId, r.depth, r.path, r.status])).toEqual([
+      ['root', 0, '/root/', 'waiting'],
+      ['a', 1, '/root/a/', 'completed'],
+      ['a1', 2, '/root/a/a1/', 'completed'],
+      ['b', 1, '/root/b/', 'waiting'],
+    ]);
+    expect((await reports.tree('a')).map((r) => r.agentId)).toEqual(['a', 'a1']);
+    expect((await reports.tree('root', { maxDepth: 1 })).map((r) => r.agentId)).toEqual(['root', 'a', 'b']);
+    expect((await reports.children('root')).map((r) => r.agentId)).toEqual(['a', 'b']);
+    expect((await reports.ancestors('a1')).map((r) => r.agentId)).toEqual(['root', 'a']);
+    expect(await reports.tree('nobody')).toEqual([]);
+  });
+
+  it('reports budgets with the arithmetic of src/actors/budget.ts', async () => {
+    const root = await reports.budget('root', { subtree: true });
+    expect(root).toMatchObject({ allocated: 1000, consumed: 30, reserved: 0, delegated: 200, spentBySubtree: 25, reclaimed: 275, available: 745 });
+    expect(root?.costUsd).toBeCloseTo(0.01);
+    expect(root?.subtree).toMatchObject({ agents: 4, consumed: 55, reserved: 60 });
+    expect(root?.subtree?.costUsd).toBeCloseTo(0.015);
+    expect(await reports.budget('b')).toMatchObject({ allocated: 200, reserved: 60, available: 140, subtree: null });
+    expect(await reports.budget('nobody')).toBeNull();
+    const balances = await sql.query<Record<string, unknown>>(`SELECT * FROM ${runner.schema}.budget_balances WHERE agent_id = 'root'`);
+    expect(balances.rows[0]).toMatchObject({ allocated: 1000n, consumed: 30n, reserved: 0n, delegated: 200n, spent_by_subtree: 25n, reclaimed: 275n, available: 745n });
+    const ledger = await reports.ledger('root');
+    expect(ledger.map((l) => [l.kind, l.amount])).toEqual([
+      ['allocated', 1000], ['delegated', 300], ['delegated', 200], ['reserved', 50], ['settled', 30], ['reclaimed', 275],
+    ]);
+    expect(ledger.at(-1)).toMatchObject({ counterparty: 'a', held: 300, spent: 25 });
+  });
+
+  it('answers the agent, cost by role, active agents, status counts and activity', async () => {
+    const a1 = await reports.agent('a1');
+    expect(a1).toMatchObject({ agentId: 'a1', parentId: 'a', rootId: 'root', status: 'completed', output: 'done a1', returned: 75, consumed: 25 });
+    expect(a1!.eventCount).toBe(Number(a1!.lastRevision) + 1);
+    expect(typeof a1!.lastPosition).toBe('bigint');
+    expect(await reports.agent('nobody')).toBeNull();
+    const roles = await reports.costByRole('root');
+    expect(roles.map((r) => [r.role, r.agents, r.consumed])).toEqual([['lead', 1, 30], ['coder', 2, 25], ['tester', 1, 0]]);
+    expect((await reports.active()).map((r) => r.agentId)).toEqual(['root', 'b']);
+    expect(await reports.statusCounts('root')).toEqual({ spawned: 0, running: 0, waiting: 2, completed: 2, failed: 0, terminated: 0 });
+    expect((await reports.statusCounts()).completed).toBe(2);
+    const latest = await reports.activity({ limit: 2 });
+    expect(latest.map((r) => r.type)).toEqual(['ModelRequested', 'BudgetReserved']);
+    expect(latest[1]!.summary).toBe('reserved 60 tokens');
+    const after = await reports.activity({ since: midPosition });
+    expect(after[0]!.type).toBe('BudgetSettled');
+    expect(after.at(-1)!.position).toBe(last);
+    expect((await reports.activity({ agentId: 'a1', since: '2020-01-01T00:00:00Z' })).length).toBe(5);
+  });
+
+  it('rejects bad arguments naming the field', async () => {
+    const err = await reports.tree('bad id!').catch((e: unknown) => e);
+    expect(isInvalidInput(err) && err.field).toBe('rootId');
+    const err2 = await reports.activity({ limit: 0 }).catch((e: unknown) => e);
+    expect(isInvalidInput(err2) && err2.field).toBe('options.limit');
+    const err3 = await reports.budget('a', { subtree: 'yes' } as never).catch((e: unknown) => e);
+    expect(isInvalidInput(err3) && err3.field).toBe('options.subtree');
+  });
+
+  it('reports status with lag', async () => {
+    const status = await runner.status();
+    expect(status.map((s) => s.name)).toEqual(['agents', 'budget_ledger', 'workflows', 'activity']);
+    for (const s of status) expect(s).toMatchObject({ state: 'live', position: last, headPosition: last, lagEvents: 0, lagMs: 0, suffix: 'v1_r0' });
+  });
+});

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createWorkspaceFiles, type WorkspaceFiles } from '../../src/infra/workspace/workspaceFiles.js';
+import { InvalidInput, NotFound, PathOutsideWorkspace } from '../../src/errors.js';
+
+describe('workspace files stay inside the worktree', () => {
+  let dir: string;
+  let root: string;
+  let outside: string;
+  let files: WorkspaceFiles;
+
+  beforeAll(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cadre-files-')));
+    root = join(dir, 'ws');
+    outside = join(dir, 'outside');
+    mkdirSync(join(root, 'src'), { recursive: true });
+    mkdirSync(join(root, '.git'));
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'secret.txt'), 'secret\n');
+    writeFileSync(join(root, 'src', 'a.ts'), 'export const a = 1;\n// TODO: more\n');
+    writeFileSync(join(root, 'src', 'b.md'), 'TODO in markdown\n');
+    writeFileSync(join(root, '.git', 'config'), '[core]\n');
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'secret-link'));
+    symlinkSync(outside, join(root, 'outside-dir'));
+    symlinkSync(join(outside, 'not-yet.txt'), join(root, 'dangling'));
+    symlinkSync(join(root, 'src', 'a.ts'), join(root, 'inner-link'));
+    files = createWorkspaceFiles(root);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads, writes (creating folders), lists and searches inside', async () => {
+    expect((await files.read('src/a.ts')).content).toContain('export const a');
+    expect(await files.read('src/a.ts', { maxBytes: 6 })).toMatchObject({ content: 'export', truncated: true });
+    expect(await files.write('deep/new/file.txt', 'hello')).toEqual({ path: 'deep/new/file.txt', bytes: 5 });
+    expect(readFileSync(join(root, 'deep/new/file.txt'), 'utf8')).toBe('hello');
+    expect((await files.read('./src/../deep/new/file.txt')).content).toBe('hello');
+    expect((await files.read('inner-link')).path).toBe('src/a.ts');
+    await files.write('inner-link', 'export const a = 2;\n');
+    expect(readFileSync(join(root, 'src/a.ts'), 'utf8')).toBe('export const a = 2;\n');
+
+    const top = await files.list();
+    expect(top.entries.map((e) => e.path)).not.toContain('.git');
+    expect(top.entries.find((e) => e.path === 'outside-dir')?.type).toBe('symlink');
+    const all = await files.list('.', { recursive: true });
+    expect(all.entries.map((e) => e.path)).toContain('deep/new/file.txt');
+    expect(all.entries.some((e) => e.path.startsWith('outside-dir/'))).toBe(false);
+    expect((await files.list('.', { recursive: true, limit: 2 })).truncated).toBe(true);
+
+    const todo = await files.search('TODO');
+    expect(todo.matches.map((m) => `${m.path}:${m.line}`).sort()).toEqual(['src/b.md:1']);
+    expect((await files.search('T.DO', { regex: true, glob: '*.md' })).matches).toEqual([{ path: 'src/b.md', line: 1, column: 1, text: 'TODO in markdown' }]);
+    expect((await files.search('T.DO')).matches).toEqual([]);
+    expect((await files.search('secret')).matches).toEqual([]);
+    await expect(files.search('(', { regex: true })).rejects.toBeInstanceOf(InvalidInput);
+    await expect(files.read('missing.txt')).rejects.toBeInstanceOf(NotFound);
+  });
+
+  const escapes: Array<[string, string]> = [
+    ['../x', 'parent traversal'],
+    ['/etc/passwd', 'absolute path outside'],
+    ['a/../../b', 'traversal through a missing folder'],
+    ['src/../../outside/secret.txt', 'traversal to a sibling'],
+    ['secret-link', 'symlink to a file outside'],
+    ['outside-dir/secret.txt', 'symlinked folder pointing outside'],
+    ['outside-dir/new.txt', 'new file in a symlinked folder pointing outside'],
+    ['dangling', 'dangling symlink pointing outside'],
+    ['.git/config', 'git metadata'],
+    ['src/../.git/hooks/pre-commit', 'git metadata through ..'],
+  ];
+
+  it.each(escapes)('refuses %s (%s) for read and write, naming the path', async (path) => {
+    for (const attempt of [() => files.read(path), () => files.write(path, 'pwned')]) {
+      const error = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(PathOutsideWorkspace);
+      expect((error as Error).message).toContain(JSON.stringify(path));
+    }
+    expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('secret\n');
+    expect(existsSync(join(outside, 'new.txt'))).toBe(false);
+    expect(existsSync(join(outside, 'not-yet.txt'))).toBe(false);
+    expect(readFileSync(join(root, '.git', 'config'), 'utf8')).toBe('[core]\n');
+  });
+
+  it('refuses NUL bytes and listing outside', async () => {
+    for (const attempt of [() => files.read('a\0b'), () => files.write('src/a.ts\0.png', 'x')]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInput);
+      expect((error as Error).message).toContain('NUL');
+      expect((error as Error).message).toContain('\\u0000');
+    }
+    await expect(files.list('outside-dir')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    await expect(files.list('..')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    await expect(files.list('.git')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+  });
+});
