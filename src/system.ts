@@ -14,7 +14,6 @@ import type { ModelProvider } from './actors/ports/modelProvider.js';
 import type { WorkspacePort } from './actors/ports/workspacePort.js';
 import type { SqlClient } from './infra/sql/sqlClient.js';
 import { createPgClient } from './infra/sql/pgClient.js';
-import { createPgliteClient } from './infra/sql/pgliteClient.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { readEnv, type Env } from './infra/config.js';
 import { createLogger } from './infra/logger.js';

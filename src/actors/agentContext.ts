@@ -1,4 +1,4 @@
-import type { EventData } from '../events/catalogue.js';
+import type { EventData, EventType } from '../events/catalogue.js';
 import type { BudgetLedger } from './budget.js';
 import { delegate, openLedger, reclaim, release, reserve, settle } from './budget.js';
 
@@ -230,7 +230,7 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
 }
 
 type AnyEvent = { [T in keyof Events]: { type: T; data: Events[T] } }[keyof Events];
-type Events = { [T in import('../events/catalogue.js').EventType]: EventData<T> };
+type Events = { [T in EventType]: EventData<T> };
 
 function assertNever(x: never): never {
   throw new Error(`unhandled event ${JSON.stringify(x)}`);
