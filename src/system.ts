@@ -21,6 +21,7 @@ import { systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
+import { ConfigError } from './errors.js';
 import type { CleanupPolicy } from './actors/runtimeConfig.js';
 
 const StoreOption = z.discriminatedUnion('kind', [
@@ -89,12 +90,23 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const schema = o.schema ?? 'cadre';
 
   const storeOpt = o.store ?? defaultStore(env);
-  if (storeOpt.kind === 'eventstoredb') throw new Error('the eventstoredb store is wired by the EventStoreDB module');
   if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
-  const store: PostgresEventStore = await createEventStore(storeOpt.kind === 'postgres'
-    ? { kind: 'postgres', connectionString: storeOpt.connectionString, schema }
-    : { kind: 'pglite', schema, ...(storeOpt.dataDir ? { dataDir: resolve(storeOpt.dataDir) } : {}) });
-  const sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString }) : store.sql;
+  let store: EventStore;
+  let sql: SqlClient;
+  if (storeOpt.kind === 'eventstoredb') {
+    // Events in EventStoreDB; runtime tables and projections in Postgres (DESIGN.md).
+    const projectionsUrl = o.projections?.connectionString ?? env.DATABASE_URL;
+    if (!projectionsUrl) throw new ConfigError('projections.connectionString', 'an EventStoreDB store needs Postgres for projections: set DATABASE_URL');
+    store = await createEventStore({ kind: 'eventstoredb', connectionString: storeOpt.connectionString });
+    sql = createPgClient({ connectionString: projectionsUrl });
+  } else {
+    const pgStore: PostgresEventStore = await createEventStore(storeOpt.kind === 'postgres'
+      ? { kind: 'postgres', connectionString: storeOpt.connectionString, schema }
+      : { kind: 'pglite', schema, ...(storeOpt.dataDir ? { dataDir: resolve(storeOpt.dataDir) } : {}) });
+    store = pgStore;
+    sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString }) : pgStore.sql;
+  }
+  const ownsSql = !('sql' in store) || (store as PostgresEventStore).sql !== sql;
   await migrateRuntime(sql, schema);
 
   const model = o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never });
@@ -145,7 +157,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       if (closed) return;
       closed = true;
       await runtime.close();
-      if (sql !== store.sql) await sql.close();
+      if (ownsSql) await sql.close();
       await store.close();
     },
   };

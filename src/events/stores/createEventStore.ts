@@ -3,10 +3,12 @@ import { parseInput } from '../../validation.js';
 import { createPgClient } from '../../infra/sql/pgClient.js';
 import { createPgliteClient } from '../../infra/sql/pgliteClient.js';
 import { openPostgresEventStore, type PostgresEventStore } from './postgres/postgresEventStore.js';
+import { createEventStoreDbStore, type EventStoreDbStore } from './eventstoredb/eventStoreDbStore.js';
 
 export const EventStoreConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional() }),
   z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: z.string().optional() }),
+  z.object({ kind: z.literal('eventstoredb'), connectionString: z.string().min(1), streamPrefixes: z.array(z.string().min(1)).optional() }),
 ]);
 export type EventStoreConfig = z.input<typeof EventStoreConfigSchema>;
 
@@ -15,10 +17,14 @@ export type EventStoreConfig = z.input<typeof EventStoreConfigSchema>;
  *
  * @example
  * const store = await createEventStore({ kind: 'pglite', dataDir: '.cadre/db' });
+ * const esdb = await createEventStore({ kind: 'eventstoredb', connectionString: 'kurrentdb://127.0.0.1:2113?tls=false' });
  * const pgStore = await createEventStore({ kind: 'postgres', connectionString: process.env.DATABASE_URL! });
  */
-export async function createEventStore(config: EventStoreConfig): Promise<PostgresEventStore> {
+export async function createEventStore(config: EventStoreConfig & { kind: 'postgres' | 'pglite' }): Promise<PostgresEventStore>;
+export async function createEventStore(config: EventStoreConfig): Promise<PostgresEventStore | EventStoreDbStore>;
+export async function createEventStore(config: EventStoreConfig): Promise<PostgresEventStore | EventStoreDbStore> {
   const c = parseInput(EventStoreConfigSchema, config, 'store');
+  if (c.kind === 'eventstoredb') return createEventStoreDbStore(c.connectionString, c.streamPrefixes ? { streamPrefixes: c.streamPrefixes } : {});
   const sql = c.kind === 'postgres'
     ? createPgClient({ connectionString: c.connectionString, ...(c.poolSize ? { max: c.poolSize } : {}) })
     : await createPgliteClient(c.dataDir ? { dataDir: c.dataDir } : {});
