@@ -44,6 +44,8 @@ export const SystemOptionsSchema = z
     allowCommands: z.boolean().optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
+    /** Run as one of several workers sharing the store (leases per actor). */
+    worker: z.object({ owner: z.string().min(1), leaseTtlMs: z.number().int().positive().optional(), tickMs: z.number().int().positive().optional(), capacity: z.number().int().nonnegative().optional() }).optional(),
     logger: z.custom<Logger>().optional(),
     clock: z.custom<Clock>().optional(),
     ids: z.custom<IdGenerator & { derive(ns: string, name: string): string }>().optional(),
@@ -132,7 +134,11 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
     },
   });
-  if (o.recover !== false) await runtime.recover();
+  if (o.worker) {
+    await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? 5000, tickMs: o.worker.tickMs ?? 1000, capacity: o.worker.capacity ?? 10_000 });
+  } else if (o.recover !== false) {
+    await runtime.recover();
+  }
 
   const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, null);
   let closed = false;

@@ -17,7 +17,9 @@ export function fold(events: readonly DomainEvent[], from?: AgentSnapshot): Agen
   let actor;
   if (from) {
     // Restoring needs no input (the context comes from the snapshot); the types insist on one.
-    actor = createActor(agentMachine, { snapshot: from, input: from.context as never });
+    // Re-homed on the effect-free machine, so folding can never trigger the runtime's effects.
+    const inert = agentMachine.resolveState({ value: from.value as never, context: from.context });
+    actor = createActor(agentMachine, { snapshot: inert, input: from.context as never });
   } else {
     const first = events[0];
     if (!first || first.type !== 'AgentSpawned') throw new Error('an agent stream must open with AgentSpawned');

@@ -19,6 +19,9 @@ import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawn
 import { agentStream } from './streams.js';
 import { runTool, type ToolContext } from './toolRunner.js';
 import { toolsFor } from './tools.js';
+import { WorkerHost, type WorkerOptions } from './workerHost.js';
+import type { Subscription } from '../events/eventStore.js';
+import { agentIdOfStream, AGENT_STREAM_PREFIX } from './streams.js';
 
 export interface RunResult {
   readonly status: 'completed' | 'failed' | 'terminated';
@@ -47,6 +50,9 @@ export class AgentRuntime {
   private readonly effectful;
   private closed = false;
   private readonly background = new Set<Promise<unknown>>();
+  /** Set in worker mode: which live actors this process hosts. */
+  private worker: WorkerHost | null = null;
+  private following: Subscription | null = null;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.slots = new Slots(deps.config.maxConcurrentAgents);
@@ -255,6 +261,7 @@ export class AgentRuntime {
       if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${data.agentId} already exists`);
       throw err;
     }
+    if (this.worker) await this.worker.adopt(data.agentId);
     const snapshot = fold([event]);
     if (!this.actors.has(data.agentId)) this.actors.set(data.agentId, new LiveActor(data.agentId, this.adopt(snapshot), 0n));
   }
@@ -280,7 +287,12 @@ export class AgentRuntime {
         // Ended and fully settled with the parent.
         if (!s.context.parentId || (await this.parentKnowsEnd(s.context))) return runResult(s.context.result, s.context);
       }
-      await Promise.race([actor.onEnd(), actor.waitFor(() => this.actors.get(id) !== actor)]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const tick = new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), 1000)));
+      const woke = await Promise.race([actor.onEnd(), actor.waitFor(() => this.actors.get(id) !== actor), tick]);
+      clearTimeout(timer);
+      // Another process may host it: look at the store now and then, whatever the subscription says.
+      if (woke === 'tick' && this.worker && !this.worker.hosts(id)) await this.refresh(id);
     }
   }
 
@@ -336,6 +348,8 @@ export class AgentRuntime {
 
   private reconcileSoon(id: string): void {
     if (this.closed) return;
+    // In worker mode only the lease holder runs an actor's effects.
+    if (this.worker && !this.worker.hosts(id)) return;
     queueMicrotask(() => this.track(this.reconcile(id).catch((err: unknown) => this.onEffectError(id, err))));
   }
 
@@ -608,6 +622,7 @@ export class AgentRuntime {
       await this.finishWorkspace(actor);
       await this.ensureParentNotified(actor.id);
       await this.deps.index.markEnded(actor.id);
+      this.worker?.release(actor.id);
       if (actor.eventsSinceSnapshot > 0) this.saveSnapshot(actor);
     } finally {
       actor.inflight.ending = false;
@@ -699,6 +714,78 @@ export class AgentRuntime {
     return { recovered, ended };
   }
 
+  // ---------------------------------------------------------------- several workers
+
+  /**
+   * Worker mode: host only the actors this process holds leases for, claim free ones (new, or a
+   * dead worker's), and follow the store so writes made by other workers (a child in another
+   * worker reporting its end, say) refresh the actors cached here.
+   */
+  async startWorker(options: WorkerOptions): Promise<void> {
+    this.worker = new WorkerHost(
+      this.deps.index,
+      options,
+      this.deps.logger,
+      async (ids) => {
+        for (const id of ids) {
+          this.actors.delete(id); // reload: another worker may have written since we cached it
+          const actor = await this.actor(id).catch(() => null);
+          if (actor) this.reconcileSoon(id);
+          else this.worker?.release(id);
+        }
+      },
+      (ids) => {
+        for (const id of ids) {
+          this.actors.get(id)?.inflight.call?.controller.abort();
+          this.actors.delete(id);
+        }
+      },
+    );
+    this.follow();
+    await this.worker.tick();
+    this.worker.start();
+  }
+
+  /** Keeps cached actors in step with writes made by other processes. */
+  follow(): void {
+    if (this.following) return;
+    const sub = this.deps.store.subscribeToAll({ streamPrefixes: [AGENT_STREAM_PREFIX] });
+    this.following = sub;
+    void (async () => {
+      try {
+        const start = await this.deps.store.headPosition();
+        for await (const e of sub) {
+          if (e.position <= start) continue;
+          const id = agentIdOfStream(e.streamId);
+          const actor = id ? this.actors.get(id) : undefined;
+          if (!id || !actor || e.revision <= actor.revision) continue;
+          this.track(this.refresh(id).catch((err: unknown) => this.deps.logger.warn({ agentId: id, err: String(err) }, 'refresh failed')));
+        }
+      } catch (err) {
+        if (!this.closed) this.deps.logger.error({ err: String(err) }, 'store subscription ended');
+      }
+    })();
+  }
+
+  /** Folds events written elsewhere into a cached actor, then lets it react. */
+  private async refresh(id: string): Promise<void> {
+    const actor = this.actors.get(id);
+    if (!actor) return;
+    await actor.enqueue(async () => {
+      const tail = await this.deps.store.readStream(agentStream(id), { from: actor.revision + 1n });
+      if (tail.length === 0) return;
+      actor.snapshot = this.adopt(fold(tail.map((r) => toDomain(parseRecorded(r))), actor.snapshot));
+      actor.revision = tail[tail.length - 1]!.revision;
+      actor.changed();
+    });
+    this.reconcileSoon(id);
+    if (isTerminalStatus(statusOf(actor.snapshot.value)) && !(this.worker && this.worker.hosts(id))) actor.ended();
+  }
+
+  get hosted(): number {
+    return this.worker?.hostedCount ?? this.actors.size;
+  }
+
   /** Ids of the actors currently live in this process. */
   liveIds(): string[] {
     return [...this.actors.keys()];
@@ -727,6 +814,8 @@ export class AgentRuntime {
   /** Stops effects and waits for those in flight to settle (no new work starts). */
   async close(): Promise<void> {
     this.closed = true;
+    await this.following?.close();
+    await this.worker?.stop();
     for (const a of this.actors.values()) {
       if (a.timer) clearTimeout(a.timer);
       a.inflight.call?.controller.abort();

@@ -1,0 +1,88 @@
+import type { ActorIndex, Logger } from './ports/runtimePorts.js';
+
+export interface WorkerOptions {
+  /** This worker's unique name (host:pid:random is a good one). */
+  readonly owner: string;
+  /** A lease not renewed within this time is free for another worker to take. */
+  readonly leaseTtlMs: number;
+  /** How often leases are renewed and free actors claimed. */
+  readonly tickMs: number;
+  /** The most live actors this worker hosts. */
+  readonly capacity: number;
+}
+
+/**
+ * Leases make one worker the only host of a live actor: it renews them every tick, claims live
+ * actors nobody holds (new ones, or a dead worker's whose leases expired), and drops actors
+ * whose lease it lost. Correctness of writes never depends on the lease — every append carries
+ * the actor's expected revision — the lease only keeps two workers from both running effects.
+ */
+export class WorkerHost {
+  private readonly held = new Set<string>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private ticking: Promise<void> | null = null;
+
+  constructor(
+    private readonly index: ActorIndex,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    private readonly onClaimed: (ids: string[]) => Promise<void>,
+    private readonly onLost: (ids: string[]) => void,
+  ) {}
+
+  hosts(id: string): boolean {
+    return this.held.has(id);
+  }
+
+  get hostedCount(): number {
+    return this.held.size;
+  }
+
+  /** Takes the lease of an actor this worker just created. */
+  async adopt(id: string): Promise<boolean> {
+    if (this.held.size >= this.options.capacity) return false; // leave it for a worker with room
+    const got = await this.index.acquireLeases(this.options.owner, [id], this.options.leaseTtlMs);
+    if (got.includes(id)) this.held.add(id);
+    return got.includes(id);
+  }
+
+  release(id: string): void {
+    this.held.delete(id);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.options.tickMs);
+    this.timer.unref?.();
+  }
+
+  tick(): Promise<void> {
+    this.ticking ??= this.doTick().finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  private async doTick(): Promise<void> {
+    try {
+      const mine = [...this.held];
+      const renewed = new Set(await this.index.acquireLeases(this.options.owner, mine, this.options.leaseTtlMs));
+      const lost = mine.filter((id) => !renewed.has(id));
+      for (const id of lost) this.held.delete(id);
+      if (lost.length > 0) this.onLost(lost);
+      const room = this.options.capacity - this.held.size;
+      if (room <= 0) return;
+      const free = await this.index.listUnleased(room);
+      const claimed = await this.index.acquireLeases(this.options.owner, free, this.options.leaseTtlMs);
+      for (const id of claimed) this.held.add(id);
+      if (claimed.length > 0) await this.onClaimed(claimed);
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err), owner: this.options.owner }, 'lease tick failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await this.index.releaseLeases(this.options.owner).catch(() => {});
+    this.held.clear();
+  }
+}

@@ -1,0 +1,77 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createAgentSystem, type AgentSystem } from '../../src/system.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
+import { agentStream } from '../../src/actors/streams.js';
+
+const TERMINAL = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
+
+function startWorker(url: string, schema: string, owner: string): Promise<{ proc: ChildProcess; hosted: () => number }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'tests/support/workerProcess.ts', url, schema, owner], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let hosted = 0;
+  return new Promise((resolve, reject) => {
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) {
+        if (line.startsWith('ready')) resolve({ proc, hosted: () => hosted });
+        const m = /^hosting (\d+)/.exec(line);
+        if (m) hosted = Number(m[1]);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`worker ${owner} exited early (${code})`)));
+  });
+}
+
+describe('several workers on one Postgres store', () => {
+  const procs: ChildProcess[] = [];
+  let client: AgentSystem | undefined;
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await client?.close();
+  });
+
+  it('three workers run a 30-agent tree; one is SIGKILLed mid-run; the others finish it, each event written once', async () => {
+    const url = testPgUrl();
+    const schema = freshSchema('wrk');
+    // The client only writes: capacity 0 means it hosts nothing and the workers pick everything up.
+    client = await createAgentSystem({ store: { kind: 'postgres', connectionString: url }, schema, model: { provider: 'offline' }, env: {}, worker: { owner: 'client', capacity: 0 } });
+    const workers = await Promise.all(['w1', 'w2', 'w3'].map((w) => startWorker(url, schema, w)));
+    procs.push(...workers.map((w) => w.proc));
+
+    const root = await client.spawn({ role: 'lead', task: 'coordinate', budget: 1_000_000 });
+    const ids = [root.id];
+    const mids = [];
+    for (let i = 0; i < 5; i++) {
+      const m = await root.spawn({ role: 'mid', task: `area ${i}`, budget: 100_000 });
+      mids.push(m);
+      ids.push(m.id);
+    }
+    for (let i = 0; i < 24; i++) {
+      const leaf = await mids[i % 5]!.spawn({ role: 'leaf', task: `piece ${i}`, budget: 10_000 });
+      ids.push(leaf.id);
+    }
+    expect(ids).toHaveLength(30);
+    const done = root.run();
+    // Kill a worker once it hosts something and work is under way.
+    const deadline = Date.now() + 20_000;
+    while (workers[0]!.hosted() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 400));
+    workers[0]!.proc.kill('SIGKILL');
+    const result = await done;
+    expect(result.status).toBe('completed');
+
+    let consumed = 0;
+    for (const id of ids) {
+      const events = await client.store.readStream(agentStream(id));
+      expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => BigInt(i)));
+      expect(events.filter((e) => TERMINAL.has(e.type)), `one terminal event in ${id}`).toHaveLength(1);
+      const replies = events.filter((e) => e.type === 'ModelReplied').map((e) => (e.data as { callId: string }).callId);
+      expect(new Set(replies).size, `each model call answered once in ${id}`).toBe(replies.length);
+      const started = events.filter((e) => e.type === 'AgentStarted');
+      expect(started.length).toBe(1);
+      consumed += (await client.runtime.state(id)).budget.consumed;
+    }
+    const top = await root.getBudgetStatus();
+    expect(top.allocated).toBe(consumed + top.available);
+  }, 120_000);
+});
