@@ -298,7 +298,7 @@ describe.each(sqlTargets)('projections: incremental with crashes = rebuild from 
           }
         },
       ),
-      { numRuns: target.name === 'pglite' ? 12 : 15 },
+      { numRuns: 8 },
     );
     expect(runs).toBeGreaterThan(0);
   });

@@ -75,19 +75,26 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     query: (text, params) => run(pool, text, params),
     async transaction(fn) {
       const conn = await pool.connect();
+      // A connection dropped mid-transaction emits 'error'; without a listener Node crashes the
+      // process. The failed query rejects anyway, and the broken client is discarded below.
+      const onError = (): void => {};
+      conn.on('error', onError);
       const tx: SqlQueryable = { query: (text, params) => run(conn, text, params) };
       try {
         await conn.query('BEGIN');
         const out = await fn(tx);
         await conn.query('COMMIT');
+        conn.off('error', onError);
         conn.release();
         return out;
       } catch (err) {
         // A broken connection must not go back to the pool.
         try {
           await conn.query('ROLLBACK');
+          conn.off('error', onError);
           conn.release();
         } catch {
+          conn.off('error', onError);
           conn.release(true);
         }
         throw err;
