@@ -9,6 +9,7 @@ type Bench = (scale: number) => Promise<unknown>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   eventstore: async () => benchEventStore,
+  projections: async () => (await import('./projections.js')).benchProjections,
 };
 
 async function main(): Promise<void> {

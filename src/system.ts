@@ -22,6 +22,7 @@ import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
 import { ConfigError } from './errors.js';
+import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
 import type { CleanupPolicy } from './actors/runtimeConfig.js';
 
 const StoreOption = z.discriminatedUnion('kind', [
@@ -44,6 +45,8 @@ export const SystemOptionsSchema = z
     allowCommands: z.boolean().optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
+    /** Run the projection runner in this process (default true). */
+    runProjections: z.boolean().optional(),
     /** Run as one of several workers sharing the store (leases per actor). */
     worker: z.object({ owner: z.string().min(1), leaseTtlMs: z.number().int().positive().optional(), tickMs: z.number().int().positive().optional(), capacity: z.number().int().nonnegative().optional() }).optional(),
     logger: z.custom<Logger>().optional(),
@@ -73,6 +76,9 @@ export interface AgentSystem {
   readonly sql: SqlClient;
   readonly schema: string;
   readonly env: Env;
+  /** Queries over the Postgres read models (tree, budget, cost by role, activity, ...). */
+  readonly reports: Reports;
+  readonly projections: ProjectionRunner;
   spawn(config: SpawnConfig): Promise<AgentHandle>;
   get(agentId: string): AgentHandle;
   history(agentId: string): Promise<ParsedEvent[]>;
@@ -140,6 +146,10 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     await runtime.recover();
   }
 
+  const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger });
+  if (o.runProjections !== false) await projections.start();
+  const reports = createReports({ sql, schema, runner: projections });
+
   const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, null);
   let closed = false;
   return {
@@ -150,7 +160,9 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     sql,
     schema,
     env,
-    extensions: {},
+    reports,
+    projections,
+    extensions: { reports, projections },
     async spawn(config) {
       return handle(await runtime.spawnRoot(config));
     },
@@ -163,6 +175,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       if (closed) return;
       closed = true;
       await runtime.close();
+      await projections.stop();
       if (ownsSql) await sql.close();
       await store.close();
     },

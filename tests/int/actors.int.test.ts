@@ -55,6 +55,22 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       await expect(mid.fire(lead.id)).rejects.toBeInstanceOf(NotSubordinate);
     });
 
+    it('projections agree with the actors: tree, statuses and budgets', async () => {
+      const lead = await system.spawn({ role: 'lead', task: 'report me', budget: 40_000 });
+      const w = await lead.spawn({ role: 'worker', task: 'w', budget: 10_000 });
+      await lead.run();
+      await system.reports.waitFor(await system.store.headPosition());
+      const tree = await system.reports.tree(lead.id);
+      expect(tree.map((r) => r.agentId).sort()).toEqual([lead.id, w.id].sort());
+      for (const h of [lead, w]) {
+        const row = await system.reports.agent(h.id);
+        const s = await h.state();
+        expect(row?.status).toBe(s.status);
+        const b = await system.reports.budget(h.id);
+        expect(b).toMatchObject({ allocated: s.budget.allocated, consumed: s.budget.consumed, available: s.budget.available });
+      }
+    });
+
     it('refuses bad input and overspending, writing nothing', async () => {
       await expect(system.spawn({ role: '', task: 'x', budget: 1 })).rejects.toBeInstanceOf(InvalidInput);
       await expect(system.spawn({ role: 'r', task: 'x', budget: -5 })).rejects.toThrow(/budget/);
