@@ -22,6 +22,9 @@ import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
 import { ConfigError } from './errors.js';
+import { createWorkspacePort } from './infra/workspace/workspacePort.js';
+import { findGitRoot } from './infra/workspace/findGitRoot.js';
+import { attachWorkflows, decompose, loadTemplates, workflowsExtension, WorkflowHandle, type DecomposeOptions, type SpawnWorkflowRequest } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
 import type { CleanupPolicy } from './actors/runtimeConfig.js';
 
@@ -43,10 +46,14 @@ export const SystemOptionsSchema = z
     maxTokensPerCall: z.number().int().positive().optional(),
     maxTurns: z.number().int().positive().optional(),
     allowCommands: z.boolean().optional(),
+    /** Programs agents may run in their worktree when commands are allowed. */
+    allowedCommands: z.array(z.string().min(1)).optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
     /** Run the projection runner in this process (default true). */
     runProjections: z.boolean().optional(),
+    /** A folder of user workflow templates (JSON), besides the built-ins. */
+    templatesDir: z.string().min(1).optional(),
     /** Run as one of several workers sharing the store (leases per actor). */
     worker: z.object({ owner: z.string().min(1), leaseTtlMs: z.number().int().positive().optional(), tickMs: z.number().int().positive().optional(), capacity: z.number().int().nonnegative().optional() }).optional(),
     logger: z.custom<Logger>().optional(),
@@ -86,6 +93,10 @@ export interface AgentSystem {
   /** Terminates any agent's subtree (an operator's kill switch). */
   terminate(agentId: string, reason?: string): Promise<void>;
   run(agentId: string): Promise<RunResult>;
+  /** Spawns a workflow agent from a template or a graph. */
+  spawnWorkflow(request: SpawnWorkflowRequest): Promise<WorkflowHandle>;
+  /** Asks the model to decompose a task into a workflow graph, validates it, and spawns it. */
+  decompose(task: string, options: DecomposeOptions): Promise<WorkflowHandle>;
   close(): Promise<void>;
   /** Hooks for the modules layered on top (workflows, messaging, reports). */
   readonly extensions: Record<string, unknown>;
@@ -117,6 +128,10 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const ownsSql = !('sql' in store) || (store as PostgresEventStore).sql !== sql;
   await migrateRuntime(sql, schema);
 
+  const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
+  const workspaces = o.workspacePort ?? (repo
+    ? createWorkspacePort({ repo: resolve(repo), ...(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH ? { basePath: resolve((o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH)!) } : {}), allowedCommands: o.allowedCommands ?? ['node', 'npm', 'git', 'ls', 'cat'] })
+    : null);
   const model = o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never });
   const runtime = new AgentRuntime({
     store,
@@ -124,7 +139,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     index: createActorIndex(sql, schema),
     blobs: createBlobStore(sql, schema),
     model,
-    workspaces: o.workspacePort ?? null,
+    workspaces,
     messages: null,
     clock: o.clock ?? systemClock,
     ids: o.ids ?? systemIds,
@@ -140,10 +155,14 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
     },
   });
+  const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
+  const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
+  const workflowsExt = workflowsExtension(workflows, model);
   if (o.worker) {
     await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? 5000, tickMs: o.worker.tickMs ?? 1000, capacity: o.worker.capacity ?? 10_000 });
   } else if (o.recover !== false) {
     await runtime.recover();
+    await workflows.resume();
   }
 
   const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger });
@@ -162,7 +181,11 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     env,
     reports,
     projections,
-    extensions: { reports, projections },
+    extensions: { reports, projections, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
+    spawnWorkflow: (request) => workflowsExt.spawnWorkflow(request),
+    async decompose(task, options) {
+      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime);
+    },
     async spawn(config) {
       return handle(await runtime.spawnRoot(config));
     },
@@ -179,6 +202,17 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       if (ownsSql) await sql.close();
       await store.close();
     },
+  };
+}
+
+/** What the CLI's `workspaces` commands need: the manager when a repository is configured. */
+function workspacesExt(port: ReturnType<typeof createWorkspacePort> | WorkspacePort | null): unknown {
+  if (!port || !('manager' in port)) return undefined;
+  return {
+    list: async () => (await port.manager()).list(),
+    diff: async (agentId: string, o?: { maxBytes?: number }) => (await port.manager()).diff(agentId, o),
+    remove: async (agentId: string, o?: { deleteBranch?: boolean; force?: boolean }) => (await port.manager()).remove(agentId, o),
+    reconcile: async (...args: Parameters<Awaited<ReturnType<typeof port.manager>>['reconcile']>) => (await port.manager()).reconcile(...args),
   };
 }
 

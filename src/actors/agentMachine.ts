@@ -80,7 +80,8 @@ export const agentMachine = setup({
       return id in context.pendingTools && Object.keys(context.pendingTools).length === 1;
     },
     isPendingTool: ({ context, event }) => (event as EventOf<'ToolReturned'>).data.toolUseId in context.pendingTools,
-    hasLiveChildren: ({ context }) => liveChildren(context).length > 0,
+    // An agent that asked for a worktree opens it before its children start, so they branch from it.
+    readyToAwaitChildren: ({ context }) => liveChildren(context).length > 0 && (context.workspaceRequest === null || context.workspace !== null),
     noLiveChildren: ({ context }) => liveChildren(context).length === 0,
     isCurrentCallWithTools: ({ context, event }) => {
       const e = event as EventOf<'ModelReplied'>;
@@ -106,7 +107,7 @@ export const agentMachine = setup({
         /** Deciding the next step: a model turn, a workflow step, or the end. */
         active: {
           entry: 'continueWork',
-          always: { guard: 'hasLiveChildren', target: 'awaitingChildren' },
+          always: { guard: 'readyToAwaitChildren', target: 'awaitingChildren' },
           on: {
             BudgetReserved: { guard: 'fitsReservation', actions: 'apply' },
             ModelRequested: { target: 'awaitingModel', actions: 'apply' },

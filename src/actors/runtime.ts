@@ -224,7 +224,8 @@ export class AgentRuntime {
       ];
     });
     const parent = (await this.actor(parentId)).snapshot.context;
-    const ws = workspaceRequestOf(c) ?? (parent.workspace && config.workspace !== false ? {} : null);
+    // Children of an agent with a worktree get their own, branched from the parent's.
+    const ws = config.workspace === false ? null : workspaceRequestOf(c) ?? (parent.workspaceRequest ? {} : null);
     await this.openStream({
       agentId: childId,
       parentId,
@@ -448,6 +449,8 @@ export class AgentRuntime {
       const c = actor.snapshot.context;
       if (c.workspaceRequest && !c.workspace && this.deps.workspaces) {
         await this.openWorkspace(actor);
+        actor.inflight.deciding = false;
+        this.reconcileSoon(actor.id); // recording the workspace changes no state: look again
         return;
       }
       if (c.kind === 'workflow' && this.workflowStep) {
@@ -621,6 +624,8 @@ export class AgentRuntime {
       actor.timer = null;
       await this.finishWorkspace(actor);
       await this.ensureParentNotified(actor.id);
+      // A root has no parent to merge into: its worktree follows the cleanup policy now.
+      if (!actor.snapshot.context.parentId) await this.cleanUpWorkspace(actor.id, actor.snapshot.context);
       await this.deps.index.markEnded(actor.id);
       this.worker?.release(actor.id);
       if (actor.eventsSinceSnapshot > 0) this.saveSnapshot(actor);
@@ -672,7 +677,14 @@ export class AgentRuntime {
     const ws = this.deps.workspaces;
     if (!ws || !child.workspace || !parent.workspace || child.result?.status !== 'completed') return null;
     if (parent.merges.some((m) => m.childId === child.id)) return null;
-    return ws.merge(child.id, parent.id);
+    try {
+      return await ws.merge(child.id, parent.id);
+    } catch (err) {
+      // A merge that cannot run (say the parent's tree is mid-write) must never hold back the
+      // child's end or its budget: it is recorded as not merged, and the branch stays for review.
+      this.deps.logger.warn({ agentId: child.id, err: err instanceof Error ? err.message : String(err) }, 'merge not possible');
+      return { status: 'conflict' as const, files: [] };
+    }
   }
 
   private async cleanUpWorkspace(id: string, c: AgentContext): Promise<void> {
@@ -702,7 +714,9 @@ export class AgentRuntime {
         for (let e = queue.shift(); e; e = queue.shift()) {
           const actor = await this.actor(e.agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
           if (!actor) {
-            await this.deps.index.forget(e.agentId);
+            // Registered, never written: if the parent recorded the spawn, finish it; else forget it.
+            if (e.parentId && (await this.reopenIfRecorded(e.parentId, e.agentId))) recovered++;
+            else await this.deps.index.forget(e.agentId);
             continue;
           }
           if (isTerminalStatus(statusOf(actor.snapshot.value))) ended++;
@@ -710,8 +724,31 @@ export class AgentRuntime {
         }
       }),
     );
-    for (const e of live) if (this.actors.has(e.agentId)) this.reconcileSoon(e.agentId);
+    // A crash between the parent's ChildSpawned and the child's index entry: the parent's stream
+    // is the only record, so open the child as it says.
+    const reopened: string[] = [];
+    for (const a of [...this.actors.values()]) {
+      if (isTerminalStatus(statusOf(a.snapshot.value))) continue;
+      for (const childId of liveChildren(a.snapshot.context)) {
+        if (!this.actors.has(childId) && (await this.reopenIfRecorded(a.id, childId))) reopened.push(childId);
+      }
+    }
+    recovered += reopened.length;
+    for (const id of new Set([...live.map((e) => e.agentId), ...reopened])) if (this.actors.has(id)) this.reconcileSoon(id);
     return { recovered, ended };
+  }
+
+  /** Opens `childId`'s stream if it is missing and `parentId`'s stream records the spawn. */
+  private async reopenIfRecorded(parentId: string, childId: string): Promise<boolean> {
+    const exists = await this.actor(childId).then(
+      () => true,
+      (err: unknown) => (err instanceof NotFound ? false : Promise.reject(err)),
+    );
+    if (exists) return false;
+    const parent = await this.actor(parentId).catch(() => null);
+    if (!parent?.snapshot.context.children[childId]) return false;
+    await this.reopenChild(parentId, childId);
+    return true;
   }
 
   // ---------------------------------------------------------------- several workers

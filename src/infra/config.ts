@@ -18,6 +18,7 @@ const EnvSchema = z.object({
   WORKSPACE_REPO: z.string().min(1).optional(),
   WORKSPACE_BASE_PATH: z.string().min(1).optional(),
   WORKSPACE_CLEANUP_POLICY: z.enum(['on_completion', 'on_failure', 'never']).optional(),
+  CADRE_TEMPLATES_DIR: z.string().min(1).optional(),
   CADRE_ALLOW_COMMANDS: z.enum(['0', '1', 'true', 'false']).optional(),
 });
 

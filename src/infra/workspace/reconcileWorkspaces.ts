@@ -1,9 +1,10 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { agentIdOfBranch, AgentIdSchema } from './agentBranch.js';
+import { agentBranch, agentIdOfBranch, AgentIdSchema } from './agentBranch.js';
 import { shouldRemove, type AgentOutcome, type CleanupPolicy } from './cleanupPolicy.js';
 import { createWorkspace } from './createWorkspace.js';
 import { isInside } from './openRepository.js';
+import { removeHalfAddedWorktrees } from './halfAdded.js';
 import { removeStaleLocks } from './staleLocks.js';
 import { TEMP_MERGE_PREFIX } from './mergeWorkspace.js';
 import { dropWorktree, isHealthy, listWorktrees, withRepoLock, type WorkspaceContext } from './workspaceContext.js';
@@ -19,7 +20,7 @@ export interface ReconcileOptions {
   readonly outcomes?: ReadonlyMap<string, AgentOutcome>;
   /** Also delete removed orphans' branches (default false: committed work stays reachable). */
   readonly deleteBranches?: boolean;
-  /** Lock files older than this are from dead git processes and are deleted (default 30 s). */
+  /** Lock files and unfinished adds older than this are from dead git processes and are deleted (default 30 s). */
   readonly staleLockMs?: number;
 }
 
@@ -45,23 +46,22 @@ export async function reconcileWorkspaces(
   await withRepoLock(ctx, async () => {
     const locks = await removeStaleLocks(ctx.repo.commonDir, options.staleLockMs ?? 30_000);
     if (locks.length > 0) ctx.log?.warn({ locks }, 'removed stale git lock files');
+    const halfAdded = await removeHalfAddedWorktrees(ctx.repo.commonDir, basePath, options.staleLockMs ?? 30_000);
+    if (halfAdded.length > 0) ctx.log?.warn({ worktrees: halfAdded }, 'removed worktrees whose add was interrupted');
 
     const entries = (await listWorktrees(ctx)).filter((e) => isInside(basePath, resolve(e.path)));
     for (const e of entries) {
       const agentId = agentIdOfBranch(e.branch);
-      const halfAdded = e.locked === 'initializing';
-      if (agentId === undefined || halfAdded) {
-        // Temporary merge worktrees and interrupted adds are never worth keeping; a live
-        // agent's interrupted add is re-added below.
-        await dropWorktree(ctx, e.path);
-        if (agentId !== undefined && !live.has(agentId)) removed.push(agentId);
-        continue;
-      }
-      if (live.has(agentId)) continue;
+      const isLive = agentId !== undefined && live.has(agentId);
+      // Temporary merge worktrees and interrupted adds are never worth keeping; a live
+      // agent's interrupted add is re-added below from its branch.
+      if (agentId === undefined || e.locked === 'initializing') await dropWorktree(ctx, e.path);
+      if (agentId === undefined || isLive) continue;
       const outcome = options.outcomes?.get(agentId) ?? 'terminated';
-      if (!isHealthy(e) || shouldRemove(policy, outcome)) {
-        await dropWorktree(ctx, e.path);
-        if (options.deleteBranches) await ctx.git.run(ctx.repo.root, ['branch', '-D', e.branch!.slice('refs/heads/'.length)], { okCodes: [0, 1] });
+      const gone = e.locked === 'initializing' || !isHealthy(e);
+      if (gone || shouldRemove(policy, outcome)) {
+        if (!gone) await dropWorktree(ctx, e.path);
+        if (options.deleteBranches) await ctx.git.run(ctx.repo.root, ['branch', '--quiet', '-D', agentBranch(agentId)], { okCodes: [0, 1] });
         removed.push(agentId);
       } else {
         kept.push(agentId);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseInput } from '../../validation.js';
@@ -10,7 +10,7 @@ import { createWorkspace } from './createWorkspace.js';
 import { diffWorkspace } from './diffWorkspace.js';
 import { diskUsage } from './diskUsage.js';
 import { createGitRunner, type GitRunner } from './gitRunner.js';
-import { mergeWorkspace, type MergeTarget } from './mergeWorkspace.js';
+import { mergeWorkspace, TEMP_MERGE_PREFIX, type MergeTarget } from './mergeWorkspace.js';
 import { isInside, openRepository } from './openRepository.js';
 import { reconcileWorkspaces, type LiveAgent, type ReconcileOptions } from './reconcileWorkspaces.js';
 import { removeWorkspace, type RemoveOptions } from './removeWorkspace.js';
@@ -106,7 +106,8 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
       const entries = (await listWorktrees(ctx)).filter((e) => isInside(repo.basePath, resolve(e.path)));
       const managed = entries.flatMap((e) => {
         const agentId = agentIdOfBranch(e.branch);
-        return agentId === undefined ? [] : [{ entry: e, agentId }];
+        // A temporary merge worktree can sit on an agent branch for a moment: not the agent's.
+        return agentId === undefined || basename(e.path).startsWith(TEMP_MERGE_PREFIX) ? [] : [{ entry: e, agentId }];
       });
       return Promise.all(
         managed.map(async ({ entry, agentId }) => {

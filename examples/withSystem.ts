@@ -1,0 +1,24 @@
+import { createAgentSystem, type AgentSystem } from '../src/index.js';
+
+/**
+ * Examples take a system (the tests pass one on a fresh in-memory store) or make their own from
+ * the environment: embedded PGlite, offline model unless ANTHROPIC_API_KEY is set.
+ */
+export async function useSystem<T>(given: AgentSystem | undefined, fn: (system: AgentSystem) => Promise<T>): Promise<T> {
+  const system = given ?? (await createAgentSystem());
+  try {
+    return await fn(system);
+  } finally {
+    if (!given) await system.close();
+  }
+}
+
+/** Runs `main` when the file is executed directly (`npx tsx examples/<name>.ts`). */
+export function runIfMain(meta: ImportMeta, main: () => Promise<unknown>): void {
+  if (process.argv[1] && new URL(meta.url).pathname === process.argv[1]) {
+    main().then((r) => console.log(r), (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import { isCadreError } from '../errors.js';
+
+/** Exit codes scripts can rely on (docs/cli.md). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * An error the CLI itself raises: a one-line message, a hint, and the exit code.
+ *
+ * @example
+ * throw new CliError('no agent given', { exitCode: EXIT.usage, hint: 'cadre status <agent>' });
+ */
+export class CliError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint: string | null;
+  constructor(message: string, options: { exitCode?: ExitCode; hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CliError';
+    this.exitCode = options.exitCode ?? EXIT.failure;
+    this.hint = options.hint ?? null;
+  }
+}
+
+/** A module the lead has not wired into `system.extensions` yet (or that this store cannot offer). */
+export class NotAvailable extends CliError {
+  constructor(what: string, extension: string) {
+    super(`${what} is not available in this build (system.extensions.${extension} is not set)`, {
+      exitCode: EXIT.failure,
+      hint: 'this command needs the module wired into createAgentSystem(); see docs/cli.md',
+    });
+  }
+}
+
+const HINTS: Partial<Record<string, string>> = {
+  NOT_FOUND: 'list agents with `cadre tree`',
+  INVALID_INPUT: 'see `cadre <command> --help`',
+  CONFIG_ERROR: 'check the environment (.env.example lists every variable)',
+  BUDGET_EXCEEDED: 'give the agent a larger budget, or check `cadre budget <agent>`',
+  NOT_SUBORDINATE: 'an agent can only fire agents below it; see `cadre tree <root>`',
+  STORE_UNAVAILABLE: 'is the database reachable? check DATABASE_URL',
+  INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
+  LEASE_HELD: 'another worker hosts this agent; try again when it ends',
+};
+
+/** The exit code for any error: usage 2, not found 3, everything else 1. */
+export function exitCodeOf(err: unknown): ExitCode {
+  if (err instanceof CliError) return err.exitCode;
+  if (isCadreError(err)) {
+    if (err.code === 'NOT_FOUND') return EXIT.notFound;
+    if (err.code === 'INVALID_INPUT' || err.code === 'CONFIG_ERROR' || err.code === 'INVALID_GRAPH') return EXIT.usage;
+  }
+  return EXIT.failure;
+}
+
+/** One readable line (newlines folded) plus a hint line when there is one. */
+export function formatError(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  let hint: string | null = null;
+  if (err instanceof CliError) hint = err.hint;
+  else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
+  return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
+}

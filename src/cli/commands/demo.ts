@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { rmSync } from 'node:fs';
+import type { AgentSystem } from '../../system.js';
+import type { AgentNode } from '../../dashboard/agentTree.js';
+import { flatten } from '../../dashboard/agentTree.js';
+import { isCadreError } from '../../errors.js';
+import { parseCount, print, type CliContext } from '../context.js';
+import { createDemoRepo, filesPerBranch, type DemoRepo } from '../demoRepo.js';
+import { optionalExtension } from '../extensions.js';
+import { renderAgentTree } from '../render/agentTreeView.js';
+import { renderTable } from '../render/table.js';
+import { shortId, tokens, usd } from '../render/style.js';
+import { inspectHints, runWithLiveTree, summaryLine, type RunSummary } from '../runLive.js';
+
+const TASK = 'Add a slugify(text) function to src/text.js, with tests';
+
+/** Starts the job: a tdd-workflow when workflows are wired, else a hand-built team of the same roles. */
+async function startJob(system: AgentSystem, budget: number): Promise<{ id: string; run: () => Promise<{ status: string; output: string | null }>; kind: string }> {
+  const workspace = optionalExtension(system, 'workspaces') ? { workspace: true } : {};
+  const workflows = optionalExtension(system, 'workflows');
+  if (workflows) {
+    const spawn = (ws: object) => workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: TASK, budget, ...ws });
+    const wf = await spawn(workspace).catch((err: unknown) => (isCadreError(err) && err.code === 'INVALID_INPUT' && /workspace/.test(err.message) ? spawn({}) : Promise.reject(err)));
+    return { id: wf.id, run: () => wf.run(), kind: 'workflow tdd-workflow' };
+  }
+  const lead = await system.spawn({ role: 'lead', task: TASK, budget, ...workspace });
+  for (const [role, share, task] of [
+    ['architect', 0.15, 'Design the slugify() API and edge cases'],
+    ['tester', 0.25, 'Write failing tests for slugify()'],
+    ['implementer', 0.4, 'Implement slugify() until the tests pass'],
+    ['reviewer', 0.2, 'Review the change and summarise it'],
+  ] as const) await lead.spawn({ role, task, budget: Math.floor((budget * share) / 2), ...workspace });
+  return { id: lead.id, run: () => lead.run(), kind: 'hierarchical team (workflows not wired yet)' };
+}
+
+export function registerDemo(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('run a real multi-agent job on the embedded store: a tdd-workflow on a fresh git repository')
+    .option('--budget <tokens>', 'the job\'s token budget', '120000')
+    .option('--keep', 'keep the temporary git repository (its path is printed)')
+    .option('--json', 'print the summary as JSON (no live tree)')
+    .addHelpText('after', '\nNo server and no API key needed: the embedded PGlite store (.cadre/ or CADRE_DATA_DIR) and the\noffline model (Claude when ANTHROPIC_API_KEY is set).\n\nExamples:\n  cadre demo\n  npm run demo')
+    .action(async (opts: { budget: string; keep?: boolean; json?: boolean }) => {
+      const started = Date.now();
+      const budget = parseCount(opts.budget, '--budget', { min: 1000 });
+      const repo: DemoRepo = await createDemoRepo();
+      // Offline, each model call takes a moment so the live tree has something to show.
+      const offline = process.env.ANTHROPIC_API_KEY ? {} : { model: { provider: 'offline' as const, latencyMs: 250 } };
+      const system = await ctx.openSystem({ recover: false, workspace: { repo: repo.repo, basePath: repo.worktrees, cleanup: 'never' }, ...offline });
+      let summary: RunSummary | null = null;
+      let branches: Awaited<ReturnType<typeof filesPerBranch>> = [];
+      let kind = '';
+      try {
+        const model = system.env.ANTHROPIC_API_KEY ? `Claude (${system.env.CADRE_MODEL ?? 'default model'})` : 'the offline model (deterministic rules, not an LLM)';
+        if (!opts.json) ctx.output.out(`${ctx.style.bold('cadre demo')}: "${TASK}"\nstore ${system.store.kind}, model ${model}, repository ${repo.repo}\n`);
+        const job = await startJob(system, budget);
+        kind = job.kind;
+        summary = await runWithLiveTree(ctx, system, job.id, job.run, { quiet: Boolean(opts.json) });
+        branches = await filesPerBranch(repo.repo);
+      } finally {
+        await system.close();
+        if (!opts.keep) rmSync(repo.dir, { recursive: true, force: true });
+      }
+      const roleOf = new Map(flatten(summary.tree).map((n: AgentNode) => [n.id, n.nodeId ?? n.role]));
+      const wall = (Date.now() - started) / 1000;
+      print(ctx, opts.json, { ...summary, tree: summary.tree, kind, branches, wallSeconds: wall, repository: opts.keep ? repo.repo : null }, () => [
+        '',
+        ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n`,
+        `${ctx.style.bold(summaryLine(summary))}  (${kind})`,
+        '',
+        renderTable(flatten(summary.tree), [
+          { header: 'AGENT', value: (n) => `${'  '.repeat(n.depth)}${n.nodeId ?? n.role}` },
+          { header: 'ID', value: (n) => shortId(n.id) },
+          { header: 'STATUS', value: (n) => n.status },
+          { header: 'TOKENS', value: (n) => tokens(n.budget.consumed), align: 'right' },
+          { header: 'OF', value: (n) => tokens(n.budget.allocated), align: 'right' },
+          { header: 'COST', value: (n) => usd(n.costUsd), align: 'right' },
+        ]),
+        '',
+        branches.length === 0
+          ? 'files changed per branch: none (workspaces are not wired in this build)'
+          : `files changed per branch:\n${branches.map((b) => `  ${b.branch.replace(b.agentId, shortId(b.agentId))} (${roleOf.get(b.agentId) ?? '?'}): ${b.files.join(', ') || 'no changes'}`).join('\n')}`,
+        '',
+        inspectHints(summary.rootId),
+        opts.keep ? `repository kept at ${repo.repo}` : '',
+        `done in ${wall.toFixed(1)} s`,
+      ].filter((l, i, all) => l !== '' || all[i - 1] !== '').join('\n'));
+      if (summary.status !== 'completed') process.exitCode = 1;
+    });
+}

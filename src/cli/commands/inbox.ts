@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { NotAvailable } from '../cliError.js';
+import { requireExtension } from '../extensions.js';
+import { toJson } from '../output.js';
+
+export function registerInbox(program: Command, ctx: CliContext): void {
+  program
+    .command('inbox')
+    .argument('<agent>', 'recipient agent id')
+    .option('--limit <n>', 'at most n messages', '20')
+    .option('--claim', 'receive them (recorded as MessageReceived) instead of only looking')
+    .option('--json', 'print JSON')
+    .description("show an agent's pending messages, highest priority first")
+    .addHelpText('after', '\nExamples:\n  cadre inbox 01a2b3c4\n  cadre inbox 01a2b3c4 --claim --json')
+    .action(async (agent: string, opts: { limit: string; claim?: boolean; json?: boolean }) => {
+      const limit = parseCount(opts.limit, '--limit', { min: 1 });
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const messaging = requireExtension(system, 'messaging');
+        const id = await agentArg(system, agent);
+        let messages: unknown[];
+        if (!opts.claim && messaging.peek) messages = await messaging.peek(id, { limit });
+        else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: false });
+        else throw new NotAvailable('reading an inbox', 'messaging.peek');
+        print(ctx, opts.json, messages, () => (messages.length === 0 ? 'inbox is empty' : messages.map((m) => toJson(m).replace(/\n\s*/g, ' ')).join('\n')));
+      });
+    });
+}

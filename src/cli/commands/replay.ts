@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../cliError.js';
+import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { renderFields } from '../render/table.js';
+
+export function registerReplay(program: Command, ctx: CliContext): void {
+  program
+    .command('replay')
+    .argument('<agent>', 'agent id (or a unique prefix)')
+    .requiredOption('--to <revision>', 'the revision to stop at (0 is the spawn)')
+    .description("rebuild an agent's state as it was at a revision (pure replay, no model calls)")
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  cadre replay 019fd278 --to 3\n  cadre replay 019fd278 --to 0 --json')
+    .action(async (agent: string, opts: { to: string; json?: boolean }) => {
+      if (!/^\d+$/.test(opts.to)) throw new CliError(`invalid --to ${JSON.stringify(opts.to)}: expected a revision number (0, 1, 2, ...)`, { exitCode: EXIT.usage, hint: 'see the revisions with `cadre history <agent>`' });
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const id = await agentArg(system, agent);
+        const s = await system.replay(id, { toRevision: BigInt(opts.to) });
+        print(ctx, opts.json, s, () => renderFields([
+          ['agent', `${s.role} ${s.id}`],
+          ['at revision', s.revision],
+          ['status', ctx.style.status(s.status)],
+          ['turn', s.turn],
+          ['budget', `allocated ${s.budget.allocated}, consumed ${s.budget.consumed}, reserved ${s.budget.reserved}, delegated ${s.budget.delegated}, available ${s.budget.available}`],
+          ['cost', `$${s.costUsd.toFixed(4)}`],
+          ['children', s.children.map((c) => `${c.role}:${c.status}`).join(', ') || null],
+          ['result', s.result ? `${s.result.status}: ${s.result.output ?? s.result.reason ?? ''}` : null],
+        ]));
+      });
+    });
+}

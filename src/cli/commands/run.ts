@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../cliError.js';
+import { parseCount, print, type CliContext } from '../context.js';
+import { requireExtension, type WorkflowHandleLike } from '../extensions.js';
+import { renderAgentTree } from '../render/agentTreeView.js';
+import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
+
+interface RunOptions {
+  template?: string;
+  auto?: boolean;
+  budget: string;
+  workspace?: boolean;
+  json?: boolean;
+}
+
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .argument('<task>', 'what the workflow should achieve')
+    .description('run a workflow end to end, from a template or auto-decomposed, with a live tree')
+    .option('--template <id>', 'a workflow template (see `cadre templates list`)')
+    .option('--auto', 'let the model decompose the task into a graph')
+    .requiredOption('--budget <tokens>', 'token budget for the whole workflow')
+    .option('--workspace', 'give the nodes git worktrees (WORKSPACE_REPO or the repository here)')
+    .option('--json', 'print the result as JSON (no live tree)')
+    .addHelpText('after', '\nExamples:\n  cadre run "Add a slugify() helper" --template tdd-workflow --budget 100000\n  cadre run "Write a CLI for todo lists" --auto --budget 200000')
+    .action(async (task: string, opts: RunOptions) => {
+      if (Boolean(opts.template) === Boolean(opts.auto)) throw new CliError('give exactly one of --template <id> and --auto', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
+      if (!task.trim()) throw new CliError('the task must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
+      const budget = parseCount(opts.budget, '--budget', { min: 1 });
+      const system = await ctx.openSystem({ recover: false });
+      try {
+        const workflows = requireExtension(system, 'workflows');
+        const ws = opts.workspace ? { workspace: true } : {};
+        let wf: WorkflowHandleLike;
+        if (opts.template) wf = await workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws });
+        else if (workflows.spawnAuto) wf = await workflows.spawnAuto({ task, budget, ...ws });
+        else if (workflows.decompose) wf = await workflows.spawnWorkflow({ graph: await workflows.decompose(task, { budget }), task, budget, ...ws });
+        else throw new CliError('this build cannot auto-decompose (workflows.decompose is missing)', { hint: 'use --template <id>' });
+        const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
+        print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
+        if (summary.status !== 'completed') process.exitCode = EXIT.failure;
+      } finally {
+        await system.close();
+      }
+    });
+}

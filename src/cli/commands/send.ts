@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../cliError.js';
+import { agentArg, parseJsonArg, print, withSystem, type CliContext } from '../context.js';
+import { requireExtension } from '../extensions.js';
+
+export function registerSend(program: Command, ctx: CliContext): void {
+  program
+    .command('send')
+    .argument('<from>', 'sender agent id')
+    .argument('<to>', 'recipient agent id')
+    .argument('<json>', 'the payload, as JSON')
+    .option('--priority <0-9>', 'higher is delivered first', '0')
+    .option('--json', 'print JSON')
+    .description('send a durable message from one agent to another')
+    .addHelpText('after', `\nExamples:\n  cadre send 019fd278 01a2b3c4 '{"text":"please review"}' --priority 5`)
+    .action(async (from: string, to: string, raw: string, opts: { priority: string; json?: boolean }) => {
+      const payload = parseJsonArg(raw, '<json>');
+      const priority = Number(opts.priority);
+      if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new CliError(`invalid --priority ${JSON.stringify(opts.priority)}: expected 0 to 9`, { exitCode: EXIT.usage, hint: '--priority 5' });
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const messaging = requireExtension(system, 'messaging');
+        const r = await messaging.send(await agentArg(system, from), await agentArg(system, to), payload, { priority });
+        print(ctx, opts.json, r, () => `sent message ${r.messageId}`);
+      });
+    });
+}

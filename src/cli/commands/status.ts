@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { optionalExtension } from '../extensions.js';
+import { renderFields, renderTable } from '../render/table.js';
+import { budgetBar, usd } from '../render/style.js';
+
+export function registerStatus(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .argument('<agent>', 'agent id (or a unique prefix)')
+    .description("show an agent's state: status, budget, children, result")
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  cadre status 019fd278\n  cadre status 019fd278-932e-4780-875a-e6aca71ee2be --json')
+    .action(async (agent: string, opts: { json?: boolean }) => {
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const id = await agentArg(system, agent);
+        const s = await system.runtime.state(id);
+        const row = await optionalExtension(system, 'reports')?.agent(id).catch(() => null);
+        const b = s.budget;
+        const used = b.allocated - b.available;
+        print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
+          const head = renderFields([
+            ['agent', s.id],
+            ['role', `${s.role}${s.kind === 'workflow' ? ' (workflow)' : ''}`],
+            ['task', s.task],
+            ['status', ctx.style.status(s.status)],
+            ['parent', s.parentId],
+            ['root', s.rootId],
+            ['revision', s.revision],
+            ['turns', s.turn],
+            ['budget', `${budgetBar(used, b.allocated, 20)}  ${used} of ${b.allocated} used, ${b.available} available`],
+            ['  detail', `consumed ${b.consumed}, reserved ${b.reserved}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, reclaimed ${b.reclaimed}`],
+            ['cost', usd(s.costUsd)],
+            ['workspace', s.workspace ? `${s.workspace.branch} at ${s.workspace.path}` : null],
+            ['result', s.result ? `${s.result.status}${s.result.reason ? ` (${s.result.reason})` : ''}: ${s.result.output ?? ''}` : null],
+          ]);
+          const kids = s.children.length === 0 ? '' : `\n\nchildren\n${renderTable(s.children, [
+            { header: 'ID', value: (c) => c.id },
+            { header: 'ROLE', value: (c) => c.role },
+            { header: 'STATUS', value: (c) => c.status },
+            { header: 'BUDGET', value: (c) => c.budget, align: 'right' },
+          ])}`;
+          return head + kids;
+        });
+      });
+    });
+}

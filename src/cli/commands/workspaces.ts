@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { requireExtension } from '../extensions.js';
+import { renderTable } from '../render/table.js';
+
+const bytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
+
+export function registerWorkspaces(program: Command, ctx: CliContext): void {
+  const ws = program.command('workspaces').description("agents' git worktrees: list, clean up, diff");
+  ws.command('list')
+    .description('every cadre worktree with its branch and disk use')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  cadre workspaces list')
+    .action(async (opts: { json?: boolean }) => {
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const list = await requireExtension(system, 'workspaces').list();
+        print(ctx, opts.json, list, () => (list.length === 0 ? 'no worktrees' : `${renderTable(list, [
+          { header: 'AGENT', value: (w) => w.agentId },
+          { header: 'BRANCH', value: (w) => w.branch },
+          { header: 'DISK', value: (w) => bytes(w.diskBytes), align: 'right' },
+          { header: 'PATH', value: (w) => `${w.path}${w.exists ? '' : ' (missing)'}` },
+        ])}\n\ntotal ${bytes(list.reduce((a, w) => a + w.diskBytes, 0))}`));
+      });
+    });
+  ws.command('cleanup')
+    .description('remove the worktrees of agents that have ended (add --all for every one not live)')
+    .option('--dry-run', 'only say what would be removed')
+    .option('--keep-branches', 'keep the agents/<id> branches')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  cadre workspaces cleanup --dry-run\n  cadre workspaces cleanup')
+    .action(async (opts: { dryRun?: boolean; keepBranches?: boolean; json?: boolean }) => {
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const workspaces = requireExtension(system, 'workspaces');
+        const list = await workspaces.list();
+        const live = new Set((await system.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live'`)).rows.map((r) => r.agent_id));
+        const done = list.filter((w) => !live.has(w.agentId));
+        if (!opts.dryRun) for (const w of done) await workspaces.remove(w.agentId, { deleteBranch: !opts.keepBranches });
+        const freed = done.reduce((a, w) => a + w.diskBytes, 0);
+        print(ctx, opts.json, { removed: done.map((w) => w.agentId), kept: list.length - done.length, freedBytes: freed, dryRun: Boolean(opts.dryRun) },
+          () => `${opts.dryRun ? 'would remove' : 'removed'} ${done.length} worktree(s), ${bytes(freed)}; kept ${list.length - done.length} of live agents`);
+      });
+    });
+  ws.command('diff')
+    .argument('<agent>', 'agent id')
+    .description("what an agent changed on its branch, against the commit it started from")
+    .option('--stat', 'only the files and line counts')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  cadre workspaces diff 01a2b3c4 --stat')
+    .action(async (agent: string, opts: { stat?: boolean; json?: boolean }) => {
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const d = await requireExtension(system, 'workspaces').diff(await agentArg(system, agent));
+        print(ctx, opts.json, d, () => {
+          const stat = renderTable(d.files, [
+            { header: 'FILE', value: (f) => f.path },
+            { header: 'STATUS', value: (f) => f.status },
+            { header: '+', value: (f) => f.additions, align: 'right' },
+            { header: '-', value: (f) => f.deletions, align: 'right' },
+          ]);
+          return `${d.branch} (${d.baseCommit.slice(0, 10)}..${d.head.slice(0, 10)}): ${d.stat.files} files, +${d.stat.additions} -${d.stat.deletions}\n\n${stat}${opts.stat ? '' : `\n\n${d.patch}${d.truncated ? '\n… (truncated)' : ''}`}`;
+        });
+      });
+    });
+}

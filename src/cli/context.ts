@@ -1,0 +1,68 @@
+import { createAgentSystem, type AgentSystem, type AgentSystemOptions } from '../system.js';
+import { resolveAgentId } from '../dashboard/agentTree.js';
+import { CliError, EXIT } from './cliError.js';
+import { processOutput, toJson, type Output } from './output.js';
+import { createStyle, type Style } from './render/style.js';
+
+/**
+ * What every command gets: how to open the system, where to print, and the style to print in.
+ * Tests replace `openSystem` and `output`.
+ */
+export interface CliContext {
+  openSystem(options?: { recover?: boolean } & AgentSystemOptions): Promise<AgentSystem>;
+  readonly output: Output;
+  readonly style: Style;
+}
+
+export function defaultContext(output: Output = processOutput): CliContext {
+  return {
+    openSystem: (options = {}) => createAgentSystem(options),
+    output,
+    style: createStyle(output.isTTY && !process.env.NO_COLOR),
+  };
+}
+
+/**
+ * Opens the system, runs `fn`, closes it (also on error). Read commands open it with
+ * `recover: false`, so looking at agents never resumes their work.
+ */
+export async function withSystem<T>(ctx: CliContext, options: { recover?: boolean } & AgentSystemOptions, fn: (system: AgentSystem) => Promise<T>): Promise<T> {
+  const system = await ctx.openSystem(options);
+  try {
+    return await fn(system);
+  } finally {
+    await system.close();
+  }
+}
+
+/** Prints `value` as JSON when `--json` was given, else the human text `render()` builds. */
+export function print(ctx: CliContext, json: boolean | undefined, value: unknown, render: () => string): void {
+  ctx.output.out(json ? toJson(value) : render());
+}
+
+/** A positive integer option, or a usage error naming the option. */
+export function parseCount(value: string, name: string, { min = 0 }: { min?: number } = {}): number {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new CliError(`invalid ${name} ${JSON.stringify(value)}: expected a whole number${min > 0 ? ` ≥ ${min}` : ''}`, { exitCode: EXIT.usage, hint: `for example ${name} 10000` });
+  }
+  return n;
+}
+
+/** An agent id (or a unique prefix of one) as given on the command line. */
+export async function agentArg(system: AgentSystem, raw: string): Promise<string> {
+  const id = raw.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(id)) {
+    throw new CliError(`invalid agent id ${JSON.stringify(raw)}`, { exitCode: EXIT.usage, hint: 'agent ids look like 019fd278-932e-…; list them with `cadre tree`' });
+  }
+  return resolveAgentId(system, id);
+}
+
+/** Parses a JSON argument, or a usage error that says where it broke. */
+export function parseJsonArg(raw: string, name: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (err) {
+    throw new CliError(`invalid ${name}: not JSON (${err instanceof Error ? err.message : String(err)})`, { exitCode: EXIT.usage, hint: `quote it for the shell, e.g. '{"text":"hello"}'` });
+  }
+}

@@ -1,0 +1,45 @@
+import type { AgentNode } from '../../dashboard/agentTree.js';
+import { budgetBar, shortId, tokens, usd, type Style } from './style.js';
+
+interface Line {
+  readonly label: string;
+  readonly node: AgentNode;
+}
+
+function lines(root: AgentNode): Line[] {
+  const out: Line[] = [];
+  const walk = (n: AgentNode, prefix: string, childPrefix: string): void => {
+    const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
+    out.push({ label: `${prefix}${name}${n.kind === 'workflow' ? ' [workflow]' : ''}`, node: n });
+    n.children.forEach((c, i) => {
+      const last = i === n.children.length - 1;
+      walk(c, childPrefix + (last ? '└─ ' : '├─ '), childPrefix + (last ? '   ' : '│  '));
+    });
+  };
+  walk(root, '', '');
+  return out;
+}
+
+/**
+ * The agent tree as aligned text lines: role, short id, status, a budget bar (used of
+ * allocated), tokens used of allocated, and the subtree's cost.
+ *
+ * @example
+ * console.log(renderAgentTree(await agentTree(system, rootId), createStyle(false)));
+ * // lead            019fd278…8b2e  completed  █░░░░░░░░░░░   2%  1.1k/60k  $0
+ * // ├─ implementer  019fd278…91aa  completed  ░░░░░░░░░░░░   2%  327/20k   $0
+ */
+export function renderAgentTree(root: AgentNode, style: Style, options: { bar?: number } = {}): string {
+  const ls = lines(root);
+  const labelWidth = Math.max(...ls.map((l) => l.label.length));
+  const statusWidth = Math.max(...ls.map((l) => l.node.status.length));
+  const usageCells = ls.map((l) => `${tokens(l.node.used)}/${tokens(l.node.budget.allocated)}`);
+  const usageWidth = Math.max(...usageCells.map((c) => c.length));
+  return ls
+    .map((l, i) => {
+      const n = l.node;
+      const status = style.status(n.status) + ' '.repeat(statusWidth - n.status.length);
+      return [l.label.padEnd(labelWidth), style.dim(shortId(n.id)), status, budgetBar(n.used, n.budget.allocated, options.bar ?? 12), usageCells[i]!.padEnd(usageWidth), usd(n.subtreeCostUsd)].join('  ');
+    })
+    .join('\n');
+}

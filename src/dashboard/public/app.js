@@ -1,0 +1,166 @@
+// cadre dashboard: plain JS, no build step. Reads /api/*, follows /api/events (server-sent events).
+'use strict';
+const token = new URLSearchParams(location.search).get('token');
+const withToken = (path) => (token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else if (k === 'style') e.style.cssText = v; else if (k === 'text') e.textContent = v; else if (k.startsWith('data-')) e.setAttribute(k, v); else e[k] = v;
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+};
+const api = async (path) => {
+  const r = await fetch(withToken(path));
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
+  return r.json();
+};
+const fmtTokens = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+const fmtUsd = (n) => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+
+const state = { root: null, followNewest: true, selected: null, sliderTouched: false, maxRevision: 0, timeline: [] };
+
+async function loadRoots() {
+  const roots = await api('/api/roots?limit=30');
+  const select = $('#roots');
+  select.replaceChildren(...roots.map((r) => el('option', { value: r.id, text: `${r.id.slice(0, 8)}…${r.id.slice(-4)}${r.live ? ' (live)' : ''}` })));
+  const previous = state.root;
+  if (roots.length && (state.followNewest || !state.root)) state.root = roots[0].id;
+  if (state.root !== previous) state.selected = null;
+  if (state.root) select.value = state.root;
+}
+
+function renderNode(n, depth, into) {
+  const used = Math.max(0, n.budget.allocated - n.budget.available);
+  const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
+  const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
+  const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
+    el('span', { class: 'name', style: `padding-left:${depth * 1.1}rem` }, `${depth ? '└ ' : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
+    el('span', { class: 'badge', 'data-status': n.status, text: n.status }),
+    el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens used` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
+    el('span', { class: 'tokens', text: `${fmtTokens(used)}/${fmtTokens(n.budget.allocated)} · ${fmtUsd(n.subtreeCostUsd)}` }));
+  row.addEventListener('click', () => selectAgent(n.id));
+  into.push(row);
+  for (const c of n.children) renderNode(c, depth + 1, into);
+}
+
+async function loadTree() {
+  if (!state.root) return;
+  const tree = await api(`/api/tree/${encodeURIComponent(state.root)}`);
+  const rows = [];
+  renderNode(tree, 0, rows);
+  $('#tree').replaceChildren(...rows);
+  if (!state.selected) selectAgent(tree.id);
+}
+
+function renderPast(s) {
+  $('#past-status').textContent = s.status;
+  $('#past-status').dataset.status = s.status;
+  $('#past-revision').textContent = s.revision;
+  const b = s.budget;
+  $('#past-budget').textContent = `budget: ${b.allocated} allocated, ${b.consumed} consumed, ${b.reserved} reserved, ${b.delegated} delegated, ${b.available} available · turn ${s.turn} · ${fmtUsd(s.costUsd)}`;
+  $('#past-children').textContent = s.children.length ? `children: ${s.children.map((c) => `${c.role} ${c.status}`).join(', ')}` : 'no children yet';
+  for (const li of document.querySelectorAll('#timeline li')) li.classList.toggle('future', Number(li.dataset.revision) > Number(s.revision));
+}
+
+let replaySeq = 0;
+async function showRevision(rev) {
+  const seq = ++replaySeq;
+  $('#slider-label').textContent = `revision ${rev} of ${state.maxRevision}`;
+  const s = await api(`/api/agents/${encodeURIComponent(state.selected)}/replay?to=${rev}`);
+  if (seq === replaySeq) renderPast(s);
+}
+
+async function loadDetail() {
+  const id = state.selected;
+  if (!id) return;
+  const [s, events, ledger] = await Promise.all([api(`/api/agents/${id}`), api(`/api/agents/${id}/events`), api(`/api/agents/${id}/ledger`)]);
+  if (id !== state.selected) return;
+  $('#detail').hidden = false;
+  $('#agent-title').textContent = `${s.role} ${s.id}`;
+  const b = s.budget;
+  $('#agent-summary').replaceChildren(
+    el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
+    el('div', { text: `task: ${s.task}` }),
+    el('div', { text: `budget: ${b.allocated - b.available} of ${b.allocated} used (consumed ${b.consumed}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, available ${b.available})` }),
+    s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null);
+  state.timeline = events;
+  $('#timeline').replaceChildren(...events.map((e) => el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
+    el('span', { class: 't', text: `#${e.revision}` }), el('span', { class: 'type', text: e.type }), el('span', { text: e.summary }))));
+  $('#ledger tbody').replaceChildren(...ledger.rows.map((r) => el('tr', {},
+    el('td', { text: r.revision }), el('td', { text: r.kind }), el('td', { text: r.amount }), el('td', { text: (r.counterparty ?? '').slice(0, 8) }), el('td', { text: fmtUsd(Number(r.costUsd ?? 0)) }))));
+  const slider = $('#slider');
+  state.maxRevision = Number(s.revision);
+  slider.max = String(state.maxRevision);
+  if (!state.sliderTouched) {
+    slider.value = String(state.maxRevision);
+    $('#slider-label').textContent = `revision ${state.maxRevision} of ${state.maxRevision} (now)`;
+    renderPast(s);
+  }
+}
+
+function selectAgent(id) {
+  if (state.selected !== id) state.sliderTouched = false;
+  state.selected = id;
+  for (const n of document.querySelectorAll('.node')) n.classList.toggle('selected', n.dataset.agentId === id);
+  loadDetail().catch(showError);
+}
+
+async function loadDeadLetters() {
+  const d = await api('/api/dead-letters');
+  $('#dead-letters').replaceChildren(!d.available ? el('p', { class: 'empty', text: 'messaging is not enabled in this system' })
+    : d.items.length === 0 ? el('p', { class: 'empty', text: 'none' })
+    : el('ol', {}, ...d.items.map((m) => el('li', { text: JSON.stringify(m) }))));
+}
+
+function showError(err) {
+  console.error(err);
+  $('#conn').textContent = String(err.message ?? err).slice(0, 80);
+  $('#conn').dataset.state = 'down';
+}
+
+let refreshTimer = null;
+let rootsDirty = false;
+function scheduleRefresh() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(async () => {
+    refreshTimer = null;
+    try {
+      if (rootsDirty) { rootsDirty = false; await loadRoots(); }
+      await loadTree();
+      await loadDetail();
+    } catch (err) { showError(err); }
+  }, 150);
+}
+
+function connect() {
+  const es = new EventSource(withToken('/api/events'));
+  es.addEventListener('hello', () => { $('#conn').textContent = 'live'; $('#conn').dataset.state = 'live'; });
+  es.addEventListener('agent', (m) => {
+    const e = JSON.parse(m.data);
+    if (e.type === 'AgentSpawned') rootsDirty = true;
+    scheduleRefresh();
+  });
+  es.onerror = () => { $('#conn').textContent = 'reconnecting…'; $('#conn').dataset.state = 'down'; };
+}
+
+$('#roots').addEventListener('change', (ev) => {
+  state.root = ev.target.value;
+  state.followNewest = false;
+  state.selected = null;
+  loadTree().catch(showError);
+});
+$('#slider').addEventListener('input', (ev) => {
+  state.sliderTouched = Number(ev.target.value) !== state.maxRevision;
+  showRevision(Number(ev.target.value)).catch(showError);
+});
+
+(async () => {
+  try {
+    await loadRoots();
+    await loadTree();
+    await loadDeadLetters();
+  } catch (err) { showError(err); }
+  connect();
+})();

@@ -1,0 +1,182 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { AgentSystem } from '../system.js';
+import { InvalidInput, isCadreError } from '../errors.js';
+import { agentIdOfStream } from '../actors/streams.js';
+import { agentTree, listRoots, resolveAgentId } from './agentTree.js';
+import { isLoopback, requestToken, tokenMatches } from './auth.js';
+import { redact } from './redact.js';
+import { ledgerFromEvents, timelineEntry } from './timeline.js';
+
+export interface DashboardOptions {
+  readonly system: AgentSystem;
+  /** Default 127.0.0.1. Binding anywhere else requires `token`. */
+  readonly host?: string;
+  /** Default 4600; 0 picks a free port. */
+  readonly port?: number;
+  readonly token?: string;
+}
+
+export interface Dashboard {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+
+/** src/dashboard/public next to this file; from dist/, fall back to the package's src copy. */
+function publicDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'public'), join(here, '../../src/dashboard/public')];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(redact(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(text);
+}
+
+/**
+ * The dashboard: a static page and a JSON API under /api/, with server-sent events from the
+ * store's `$all` subscription. Bound to loopback unless a token is given; when a token is set,
+ * every request (the page, the API and the event stream) must carry it.
+ *
+ * @example
+ * const dash = await startDashboard({ system, port: 0 });
+ * console.log(dash.url); // http://127.0.0.1:54321/
+ * await dash.close();
+ */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const { system } = options;
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? null;
+  if (!isLoopback(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; give --token (or CADRE_DASHBOARD_TOKEN)`);
+  if (token !== null && token.length < 8) throw new InvalidInput('token', 'must be at least 8 characters');
+  const root = publicDir();
+  const streams = new Set<ServerResponse>();
+  const subscription = system.store.subscribeToAll({ fromPosition: await system.store.headPosition(), streamPrefixes: ['agent-'] });
+  let closed = false;
+
+  // One subscription feeds every open page: a compact notice per event; pages fetch what they show.
+  const pump = (async () => {
+    try {
+      for await (const e of subscription) {
+        const notice = `event: agent\ndata: ${JSON.stringify({ agentId: agentIdOfStream(e.streamId), type: e.type, revision: e.revision.toString(), position: e.position.toString() })}\n\n`;
+        for (const res of streams) res.write(notice);
+      }
+    } catch (err) {
+      if (!closed) system.logger.error({ err }, 'dashboard: subscription ended');
+    }
+  })();
+
+  const agentIdParam = async (raw: string): Promise<string> => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(raw)) throw new HttpError(400, 'invalid agent id');
+    return resolveAgentId(system, raw);
+  };
+
+  const api = async (path: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent); // ['api', ...]
+    if (parts[1] === 'events' && parts.length === 2) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ position: (await system.store.headPosition()).toString() })}\n\n`);
+      streams.add(res);
+      const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+      req.on('close', () => {
+        clearInterval(ping);
+        streams.delete(res);
+      });
+      return;
+    }
+    if (parts[1] === 'health') return sendJson(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
+    if (parts[1] === 'roots') {
+      const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
+      return sendJson(res, 200, await listRoots(system, limit));
+    }
+    if (parts[1] === 'tree' && parts[2]) return sendJson(res, 200, await agentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'dead-letters') {
+      const messaging = system.extensions.messaging as { deadLetters?: (o: { limit: number }) => Promise<unknown[]> } | undefined;
+      if (!messaging?.deadLetters) return sendJson(res, 200, { available: false, items: [] });
+      return sendJson(res, 200, { available: true, items: await messaging.deadLetters({ limit: 100 }) });
+    }
+    if (parts[1] === 'agents' && parts[2]) {
+      const id = await agentIdParam(parts[2]);
+      const sub = parts[3];
+      if (!sub) return sendJson(res, 200, await system.runtime.state(id));
+      if (sub === 'events') return sendJson(res, 200, (await system.history(id)).map(timelineEntry));
+      if (sub === 'replay') {
+        const to = url.searchParams.get('to');
+        if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
+        return sendJson(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
+      }
+      if (sub === 'ledger') {
+        const reports = system.extensions.reports as { ledger?: (id: string, o: { limit: number }) => Promise<unknown[]> } | undefined;
+        if (reports?.ledger) return sendJson(res, 200, { source: 'projection', rows: await reports.ledger(id, { limit: 500 }) });
+        return sendJson(res, 200, { source: 'events', rows: ledgerFromEvents(await system.history(id)) });
+      }
+    }
+    throw new HttpError(404, `no such endpoint ${path}`);
+  };
+
+  const serveStatic = async (path: string, res: ServerResponse): Promise<void> => {
+    const name = path === '/' ? 'index.html' : path.slice(1);
+    if (!/^[a-z0-9-]+\.(html|js|css|svg)$/.test(name)) throw new HttpError(404, 'not found');
+    const body = await readFile(join(root, name)).catch(() => null);
+    if (!body) throw new HttpError(404, 'not found');
+    res.writeHead(200, {
+      'content-type': TYPES[extname(name)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:",
+    });
+    res.end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://dashboard.local');
+    void (async () => {
+      try {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only dashboard: GET only');
+        if (token !== null && !tokenMatches(requestToken(req, url), token)) throw new HttpError(401, 'missing or wrong token');
+        if (url.pathname.startsWith('/api/')) await api(url.pathname, url, req, res);
+        else await serveStatic(url.pathname, res);
+      } catch (err) {
+        const status = err instanceof HttpError ? err.status : isCadreError(err) ? (err.code === 'NOT_FOUND' ? 404 : err.code === 'INVALID_INPUT' ? 400 : 500) : 500;
+        if (status === 500) system.logger.error({ err, path: url.pathname }, 'dashboard request failed');
+        if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
+        else res.end();
+      }
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4600, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}/`,
+    port,
+    async close() {
+      closed = true;
+      for (const res of streams) res.end();
+      streams.clear();
+      await subscription.close();
+      await pump;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import type { ParsedEvent } from '../events/upcast.js';
+
+/** One event as a person reads it: what happened, in a line, with the details kept. */
+export interface TimelineEntry {
+  readonly revision: string;
+  readonly position: string;
+  readonly at: string;
+  readonly type: string;
+  /** 'lifecycle' | 'budget' | 'model' | 'tool' | 'message' | 'workspace' | 'workflow' */
+  readonly category: string;
+  readonly summary: string;
+  readonly data: unknown;
+}
+
+const clip = (s: string, n = 160): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const json = (v: unknown): string => {
+  try {
+    return JSON.stringify(v) ?? 'null';
+  } catch {
+    return String(v);
+  }
+};
+
+/**
+ * Summarises an event: model turns show what the model said and which tools it called, tool
+ * calls show their input and result, budget events their amounts.
+ *
+ * @example
+ * (await system.history(id)).map(timelineEntry).forEach((e) => console.log(e.revision, e.summary));
+ */
+export function timelineEntry(e: ParsedEvent): TimelineEntry {
+  const base = { revision: e.revision.toString(), position: e.position.toString(), at: e.metadata.at, type: e.type, data: e.data };
+  const entry = (category: string, summary: string): TimelineEntry => ({ ...base, category, summary: clip(summary) });
+  switch (e.type) {
+    case 'AgentSpawned':
+      return entry('lifecycle', `spawned as ${e.data.role} with ${e.data.budget} tokens${e.data.parentId ? ` under ${e.data.parentId}` : ''}: ${e.data.task}`);
+    case 'AgentRunRequested':
+      return entry('lifecycle', 'asked to run');
+    case 'AgentStarted':
+      return entry('lifecycle', `started${e.data.deadline ? ` (deadline ${e.data.deadline})` : ''}`);
+    case 'ChildSpawned':
+      return entry('lifecycle', `spawned child ${e.data.role} ${e.data.childId} with ${e.data.budget} tokens`);
+    case 'ChildFinished':
+      return entry('lifecycle', `child ${e.data.childId} ${e.data.status}${e.data.output ? `: ${e.data.output}` : ''}`);
+    case 'AgentCompleted':
+      return entry('lifecycle', `completed: ${e.data.output ?? ''}`);
+    case 'AgentFailed':
+      return entry('lifecycle', `failed: ${e.data.reason}`);
+    case 'AgentTerminated':
+      return entry('lifecycle', `terminated: ${e.data.reason}`);
+    case 'AgentTimedOut':
+      return entry('lifecycle', 'timed out');
+    case 'BudgetReserved':
+      return entry('budget', `reserved ${e.data.amount} tokens`);
+    case 'BudgetSettled':
+      return entry('budget', `settled: ${e.data.consumed} tokens used, $${e.data.costUsd.toFixed(4)}`);
+    case 'BudgetReleased':
+      return entry('budget', `released a reservation (${e.data.reason})`);
+    case 'BudgetDelegated':
+      return entry('budget', `delegated ${e.data.amount} tokens to ${e.data.childId}`);
+    case 'BudgetReclaimed':
+      return entry('budget', `reclaimed ${e.data.returned} tokens from ${e.data.childId}`);
+    case 'ModelRequested':
+      return entry('model', `turn ${e.data.turn}: asked ${e.data.model} (${e.data.reserved} tokens reserved)`);
+    case 'ModelReplied': {
+      const said = e.data.content.map((b) => (b.type === 'text' ? b.text : `→ ${b.name}(${json(b.input)})`)).join(' ');
+      return entry('model', `model replied (${e.data.usage.inputTokens} in / ${e.data.usage.outputTokens} out): ${said}`);
+    }
+    case 'ModelFailed':
+      return entry('model', `model call failed: ${e.data.error}`);
+    case 'ToolCalled':
+      return entry('tool', `tool ${e.data.name}(${json(e.data.input)})`);
+    case 'ToolReturned':
+      return entry('tool', `${e.data.name} ${e.data.isError ? 'failed' : 'returned'}: ${e.data.output}`);
+    case 'MessageSent':
+      return entry('message', `sent message to ${e.data.to} (priority ${e.data.priority}): ${json(e.data.payload)}`);
+    case 'MessageReceived':
+      return entry('message', `received message ${e.data.messageId} from ${e.data.from} (attempt ${e.data.attempt})`);
+    case 'MessageAcked':
+      return entry('message', `acknowledged message ${e.data.messageId}`);
+    case 'WorkspaceCreated':
+      return entry('workspace', `worktree on ${e.data.branch} at ${e.data.path}`);
+    case 'WorkspaceCommitted':
+      return entry('workspace', `committed ${e.data.commit.slice(0, 10)}`);
+    case 'WorkspaceMerged':
+      return entry('workspace', `merged ${e.data.childId} (${e.data.files.length} files)`);
+    case 'WorkspaceMergeConflicted':
+      return entry('workspace', `merge conflict with ${e.data.childId} in ${e.data.files.join(', ')}`);
+    case 'WorkspaceRemoved':
+      return entry('workspace', 'worktree removed');
+    case 'WorkflowPlanned':
+      return entry('workflow', `planned (${e.data.source}${e.data.templateId ? ` ${e.data.templateId}` : ''})`);
+    case 'NodeStarted':
+      return entry('workflow', `node ${e.data.nodeId} started as ${e.data.childId} (attempt ${e.data.attempt})`);
+    case 'NodeCompleted':
+      return entry('workflow', `node ${e.data.nodeId} completed`);
+    case 'NodeFailed':
+      return entry('workflow', `node ${e.data.nodeId} failed${e.data.willRetry ? ', will retry' : ''}`);
+    case 'NodeSkipped':
+      return entry('workflow', `node ${e.data.nodeId} skipped`);
+    default:
+      return assertNever(e);
+  }
+}
+
+function assertNever(e: never): never {
+  throw new Error(`unhandled event ${json(e)}`);
+}
+
+/** One budget movement of an agent, derived from its own events (when no ledger projection is wired). */
+export interface LedgerEntry {
+  readonly revision: string;
+  readonly at: string;
+  readonly kind: 'allocated' | 'reserved' | 'settled' | 'released' | 'delegated' | 'reclaimed';
+  readonly amount: number;
+  readonly counterparty: string | null;
+  readonly costUsd: number;
+}
+
+export function ledgerFromEvents(events: readonly ParsedEvent[]): LedgerEntry[] {
+  const out: LedgerEntry[] = [];
+  for (const e of events) {
+    const row = (kind: LedgerEntry['kind'], amount: number, counterparty: string | null = null, costUsd = 0): void =>
+      void out.push({ revision: e.revision.toString(), at: e.metadata.at, kind, amount, counterparty, costUsd });
+    if (e.type === 'AgentSpawned') row('allocated', e.data.budget, e.data.parentId);
+    else if (e.type === 'BudgetReserved') row('reserved', e.data.amount);
+    else if (e.type === 'BudgetSettled') row('settled', e.data.consumed, null, e.data.costUsd);
+    else if (e.type === 'BudgetReleased') row('released', 0);
+    else if (e.type === 'BudgetDelegated') row('delegated', e.data.amount, e.data.childId);
+    else if (e.type === 'BudgetReclaimed') row('reclaimed', e.data.returned, e.data.childId);
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import type { WorkspaceFilesPort, WorkspacePort } from '../../actors/ports/workspacePort.js';
+import { WorkspaceError } from '../../errors.js';
+import { createWorkspaceManager, type WorkspaceManager, type WorkspaceManagerOptions } from './workspaceManager.js';
+import { createWorkspaceFiles } from './workspaceFiles.js';
+
+export interface WorkspacePortOptions extends WorkspaceManagerOptions {
+  /** Commands agents may run with `run_command` (by program name). Empty: none. */
+  readonly allowedCommands?: readonly string[];
+}
+
+/**
+ * The runtime's view of git worktrees, over the WorkspaceManager. The manager is opened on
+ * first use, so a system whose agents never ask for a workspace never needs a repository.
+ */
+export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePort & { manager(): Promise<WorkspaceManager> } {
+  let opening: Promise<WorkspaceManager> | undefined;
+  const manager = (): Promise<WorkspaceManager> => (opening ??= createWorkspaceManager(options));
+  const allowed = new Set(options.allowedCommands ?? []);
+  return {
+    manager,
+    async create(agentId, o) {
+      const info = await (await manager()).create(agentId, o);
+      return { path: info.path, branch: info.branch, baseBranch: info.baseBranch, baseCommit: info.baseCommit };
+    },
+    async commit(agentId, message) {
+      const r = await (await manager()).commit(agentId, message);
+      return r ? { commit: r.commit, files: [...r.files] } : null;
+    },
+    async merge(childId, intoId) {
+      const m = await manager();
+      // The target must be clean: checkpoint the parent's own work first (recorded by the caller
+      // through the returned commit when it matters; here it only keeps the merge safe).
+      await m.commit(intoId, `cadre: checkpoint before merging ${childId}`);
+      return m.merge(childId, intoId);
+    },
+    async remove(agentId, o) {
+      return (await manager()).remove(agentId, { deleteBranch: o.deleteBranch, force: true });
+    },
+    files(_agentId, path): WorkspaceFilesPort {
+      const f = createWorkspaceFiles(path);
+      return {
+        read: async (p, o) => (await f.read(p, o)).content,
+        write: async (p, content) => {
+          await f.write(p, content);
+        },
+        list: async (dir, o) => (await f.list(dir, o)).entries.filter((e) => e.type === 'file').map((e) => e.path),
+        search: async (pattern, o) => (await f.search(pattern, { regex: true, ...o })).matches.map((m) => ({ path: m.path, line: m.line, text: m.text })),
+      };
+    },
+    run(_agentId, cwd, command, args, timeoutMs) {
+      if (!allowed.has(command)) return Promise.reject(new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`));
+      return new Promise((resolve) => {
+        execFile(command, [...args], { cwd, timeout: timeoutMs, maxBuffer: 1_000_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, stdout, stderr) => {
+          const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;
+          resolve({ exitCode: code, stdout: String(stdout), stderr: String(stderr) + (err?.killed ? `\n[killed after ${timeoutMs} ms]` : '') });
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import type { DomainEvent } from '../events/catalogue.js';
+import type { ModelMessage, ModelProvider, ModelReply, ModelRequest } from '../actors/ports/modelProvider.js';
+import { totalTokens } from '../actors/ports/modelProvider.js';
+import { available } from '../actors/budget.js';
+import { failureEvents } from '../actors/agentDecisions.js';
+import { costOf } from '../actors/pricing.js';
+import { BudgetExceeded, InvalidGraph, InvalidInput } from '../errors.js';
+import { buildDecompositionRequest, parsePlanToolInput, SUBMIT_PLAN_TOOL } from '../infra/model/decompositionRequest.js';
+import { validateGraph, type WorkflowGraph } from './graph.js';
+import { workflowsOf, type RuntimeLike, type SpawnWorkflowOptions } from './workflowRuntime.js';
+
+export interface DecomposeOptions extends Omit<SpawnWorkflowOptions, 'task'> {
+  /** Roles the plan may use; default: every known role (built-in plus template roles). */
+  readonly roles?: readonly string[];
+  /** Output tokens asked for per planning call (capped by the budget); default 2048. */
+  readonly maxTokens?: number;
+  /** Model calls in all (the first, plus one retry with the validation errors); default 2. */
+  readonly attempts?: number;
+}
+
+/** Below this many output tokens a planning call is not worth making. */
+const MIN_PLAN_TOKENS = 64;
+
+/**
+ * Auto-decomposition: asks the model for a graph (a forced `submit_plan` tool call whose
+ * schema enumerates the roles), validates it, asks once more with the validation errors when
+ * it is invalid, and records the accepted plan (WorkflowPlanned, source `decomposition`) in the
+ * new workflow's stream before any node is spawned. Returns the workflow agent's id; it does
+ * not run it.
+ *
+ * Budget: each planning call is paid by the workflow. The machine only accepts
+ * BudgetReserved/ModelRequested once an agent runs, and the plan must exist before that, so
+ * each call is recorded as a BudgetSettled (its real usage and cost) in the still-spawned
+ * workflow's stream; node shares are then computed from what is left. When no valid plan
+ * comes back, the workflow is recorded as failed (`invalid_plan`) and the validation error is
+ * thrown.
+ *
+ * @example
+ * const id = await decompose(system, system.model, 'Design a cache, then implement it and write tests', { budget: 60_000 });
+ * const result = await runWorkflow(system, id);
+ */
+export async function decompose(target: RuntimeLike, model: ModelProvider, task: string, options: DecomposeOptions): Promise<string> {
+  const workflows = workflowsOf(target);
+  const runtime = workflows.runtime;
+  const roles = [...(options.roles ?? workflows.roles())];
+  if (roles.length === 0) throw new InvalidInput('roles', 'at least one role is required');
+  const id = await runtime.spawnRoot(
+    {
+      role: 'workflow',
+      task,
+      budget: options.budget,
+      ...(options.id ? { id: options.id } : {}),
+      ...(options.workspace !== undefined ? { workspace: options.workspace } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.model ? { model: options.model } : {}),
+    },
+    { kind: 'workflow' },
+  );
+  const record = (events: DomainEvent[]): Promise<unknown> => runtime.execute(id, () => events, { causationId: 'api:decompose' });
+  const fail = async (cause: string, reason: string): Promise<void> => {
+    await runtime.execute(id, (s) => (s.context.result ? [] : failureEvents(s.context, cause, reason)), { causationId: 'api:decompose' });
+  };
+
+  const attempts = options.attempts ?? 2;
+  let followUp: ModelMessage[] = [];
+  let lastError: unknown = null;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const context = await runtime.context(id);
+    const agent = { id, role: 'workflow', task, hasWorkspace: false };
+    const draft = buildDecompositionRequest({ task, roles, maxTokens: options.maxTokens ?? 2048, agent, ...(options.model ? { model: options.model } : {}) });
+    const withHistory: ModelRequest = { ...draft, messages: [...draft.messages, ...followUp] };
+    const input = model.estimateInputTokens(withHistory);
+    const maxTokens = Math.min(withHistory.maxTokens, available(context.budget) - input);
+    if (maxTokens < MIN_PLAN_TOKENS) {
+      const err = new BudgetExceeded(id, input + MIN_PLAN_TOKENS, available(context.budget), 'a decomposition call');
+      await fail('budget_exhausted', err.message);
+      throw err;
+    }
+    let reply: ModelReply;
+    try {
+      reply = await model.complete({ ...withHistory, maxTokens });
+    } catch (err) {
+      await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
+      throw err;
+    }
+    const settled: DomainEvent = {
+      type: 'BudgetSettled',
+      data: { reservationId: `decompose-${attempt}`, consumed: totalTokens(reply.usage), model: reply.model, costUsd: costOf(reply.model, reply.usage) },
+    };
+    const call = reply.content.find((b) => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
+    let graph: WorkflowGraph;
+    try {
+      graph = validateGraph(parsePlanToolInput(call?.type === 'tool_use' ? call.input : undefined, { roles }), { roles, field: 'plan' });
+    } catch (err) {
+      if (!(err instanceof InvalidGraph || err instanceof InvalidInput)) throw err;
+      await record([settled]);
+      lastError = err;
+      followUp = [...followUp, ...retryMessages(reply, err.message)];
+      continue;
+    }
+    await record([settled, { type: 'WorkflowPlanned', data: { source: 'decomposition', templateId: null, graph } }]);
+    return id;
+  }
+  await fail('invalid_plan', `no valid plan after ${attempts} attempts: ${(lastError as Error).message}`);
+  throw lastError;
+}
+
+/** The model's invalid answer and what was wrong with it, so the next call can correct it. */
+function retryMessages(reply: ModelReply, problems: string): ModelMessage[] {
+  const text = `The plan is invalid: ${problems}. Submit a corrected plan with the ${SUBMIT_PLAN_TOOL} tool.`;
+  const assistant: ModelMessage = { role: 'assistant', content: reply.content.length > 0 ? reply.content : [{ type: 'text', text: '(no answer)' }] };
+  // Every tool call of the answer gets its result (the API insists), the errors in each.
+  const calls = reply.content.filter((b) => b.type === 'tool_use');
+  if (calls.length === 0) return [assistant, { role: 'user', content: [{ type: 'text', text }] }];
+  return [assistant, { role: 'user', content: calls.map((b) => ({ type: 'tool_result' as const, toolUseId: b.id, content: text, isError: true })) }];
+}

@@ -1,0 +1,319 @@
+import type { AgentRuntime, RunResult } from '../actors/runtime.js';
+import type { AgentSnapshot } from '../actors/replay.js';
+import type { DomainEvent } from '../events/catalogue.js';
+import { liveChildren } from '../actors/agentContext.js';
+import { failureEvents } from '../actors/agentDecisions.js';
+import { silentLogger, type Logger } from '../actors/ports/runtimePorts.js';
+import { ConfigError, isCadreError } from '../errors.js';
+import { systemIds } from '../infra/ids.js';
+import { validateGraph, type WorkflowGraph } from './graph.js';
+import { nextStep, nodeState, type NodeStart, type WorkflowStep } from './scheduler.js';
+import { templateGraph, TemplateRegistry } from './templates.js';
+
+/**
+ * The glue between the pure scheduler and the actor runtime: it is the runtime's
+ * `workflowStep`, and it spawns, records and watches node children. Every decision is taken
+ * again on the actor's current state inside `runtime.execute`, and child ids are derived from
+ * (workflow, node, attempt), so a crash between any two appends never starts a node twice.
+ */
+
+/** What a workflow is made from: a template or a graph. */
+export type WorkflowSource = { readonly templateId: string } | { readonly graph: unknown };
+
+export interface SpawnWorkflowOptions {
+  readonly task: string;
+  /** Tokens for the whole workflow; nodes get their percents of it. */
+  readonly budget: number;
+  /** A git worktree for the workflow; node children then work in worktrees branched from it. */
+  readonly workspace?: boolean | { readonly base?: string };
+  /** A fixed id (idempotent retries by the caller); default: a fresh uuid. */
+  readonly id?: string;
+  readonly timeoutMs?: number;
+  readonly model?: string;
+}
+
+export interface WorkflowsOptions {
+  /** Templates for `{ templateId }` and the roles they add; default: none (built-in roles only). */
+  readonly templates?: TemplateRegistry;
+  readonly logger?: Logger;
+  /** Must derive the same ids as before a restart; default: the system's uuid-shaped hash. */
+  readonly ids?: { derive(namespace: string, name: string): string };
+}
+
+/** Anything that holds a runtime: the runtime itself or an AgentSystem. */
+export type RuntimeLike = AgentRuntime | { readonly runtime: AgentRuntime };
+export const runtimeOf = (r: RuntimeLike): AgentRuntime => ('runtime' in r && !('execute' in r) ? r.runtime : (r as AgentRuntime));
+
+const attached = new WeakMap<AgentRuntime, Workflows>();
+
+/**
+ * Makes a runtime run workflow agents: sets `runtime.workflowStep`. Call it before
+ * `runtime.recover()` so that recovered workflows step through the scheduler, and call
+ * `resume()` after it.
+ *
+ * @example
+ * const workflows = attachWorkflows(system.runtime, { templates: await loadTemplates(), logger });
+ * await system.runtime.recover();
+ * await workflows.resume();
+ * const id = await workflows.spawn({ templateId: 'tdd-workflow' }, { task: 'Add a slug helper', budget: 50_000 });
+ * await system.runtime.run(id);
+ */
+export function attachWorkflows(runtime: AgentRuntime, options: WorkflowsOptions = {}): Workflows {
+  const w = new Workflows(runtime, options);
+  attached.set(runtime, w);
+  runtime.workflowStep = (id) => w.step(id);
+  return w;
+}
+
+/** The workflows attached to a runtime; throws ConfigError when `attachWorkflows` was not called. */
+export function workflowsOf(target: RuntimeLike): Workflows {
+  const w = attached.get(runtimeOf(target));
+  if (!w) throw new ConfigError('workflows', 'workflows are not attached to this runtime: call attachWorkflows(runtime) first');
+  return w;
+}
+
+/**
+ * Spawns a workflow agent from a template or a graph (validated first: nothing is written for an
+ * invalid one) and records its plan. It does not run: call `runWorkflow`.
+ *
+ * @example
+ * const id = await spawnWorkflow(system, { templateId: 'backend-dev-workflow' }, { task: 'Add /health', budget: 40_000 });
+ */
+export function spawnWorkflow(target: RuntimeLike, source: WorkflowSource, options: SpawnWorkflowOptions): Promise<string> {
+  return workflowsOf(target).spawn(source, options);
+}
+
+/**
+ * Runs a workflow agent (idempotent: on a running one it waits) and resolves at its end.
+ *
+ * @example
+ * const result = await runWorkflow(system, id); // { status, output, budgetConsumed, reason }
+ */
+export function runWorkflow(target: RuntimeLike, id: string): Promise<RunResult> {
+  return runtimeOf(target).run(id);
+}
+
+interface Loop {
+  again: boolean;
+  done: Promise<void>;
+}
+
+export class Workflows {
+  readonly templates: TemplateRegistry;
+  private readonly logger: Logger;
+  private readonly ids: { derive(namespace: string, name: string): string };
+  private readonly loops = new Map<string, Loop>();
+  private readonly watched = new Set<string>();
+  private readonly reasons = new Map<string, string>();
+  private detached = false;
+
+  constructor(
+    readonly runtime: AgentRuntime,
+    options: WorkflowsOptions = {},
+  ) {
+    this.templates = options.templates ?? new TemplateRegistry();
+    this.logger = options.logger ?? silentLogger;
+    this.ids = options.ids ?? systemIds;
+  }
+
+  /** Roles a graph may use (built-in plus template roles). */
+  roles(): string[] {
+    return this.templates.roles();
+  }
+
+  /** The id of a node attempt's child: the same in every process, so a retried spawn is a no-op. */
+  childIdFor(workflowId: string, nodeId: string, attempt: number): string {
+    return this.ids.derive(workflowId, `node:${nodeId}#${attempt}`);
+  }
+
+  /** See `spawnWorkflow`. */
+  async spawn(source: WorkflowSource, options: SpawnWorkflowOptions): Promise<string> {
+    const template = 'templateId' in source ? this.templates.get(source.templateId) : null;
+    const graph: WorkflowGraph = template ? templateGraph(template) : validateGraph((source as { graph: unknown }).graph, { roles: this.roles() });
+    const id = await this.runtime.spawnRoot(
+      {
+        role: template?.id ?? 'workflow',
+        task: options.task,
+        budget: options.budget,
+        ...(options.id ? { id: options.id } : {}),
+        ...(options.workspace !== undefined ? { workspace: options.workspace } : {}),
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.model ? { model: options.model } : {}),
+      },
+      { kind: 'workflow', graph },
+    );
+    const planned: DomainEvent = { type: 'WorkflowPlanned', data: { source: template ? 'template' : 'graph', templateId: template?.id ?? null, graph } };
+    await this.runtime.execute(id, (s) => (s.context.plan ? [] : [planned]), { causationId: 'api:spawnWorkflow' });
+    return id;
+  }
+
+  /** Steps every live workflow of this process (after `runtime.recover()`). */
+  async resume(): Promise<void> {
+    const ids: string[] = [];
+    for (const id of this.runtime.liveIds()) {
+      const actor = await this.runtime.actor(id).catch(() => null);
+      if (actor?.snapshot.context.kind === 'workflow') ids.push(id);
+    }
+    await Promise.all(ids.map((id) => this.step(id).catch((err: unknown) => this.logger.error({ agentId: id, err: describe(err) }, 'workflow step failed'))));
+  }
+
+  /** Stops reacting (the runtime's hook is removed); in-flight steps finish. */
+  detach(): void {
+    this.detached = true;
+    if (this.runtime.workflowStep) this.runtime.workflowStep = null;
+    attached.delete(this.runtime);
+  }
+
+  /**
+   * Advances one workflow until nothing more can be done now. Calls for the same workflow
+   * coalesce: while a step runs, another request makes it go round once more.
+   */
+  step(id: string): Promise<void> {
+    const running = this.loops.get(id);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const loop: Loop = { again: false, done: Promise.resolve() };
+    this.loops.set(id, loop);
+    loop.done = this.loop(id, loop);
+    return loop.done;
+  }
+
+  private async loop(id: string, loop: Loop): Promise<void> {
+    try {
+      for (let rounds = 0; ; rounds++) {
+        loop.again = false;
+        const progressed = this.detached ? false : await this.stepOnce(id);
+        // Checked and cleared in the same tick, so a request arriving later starts a new loop.
+        if (!progressed && !loop.again) return;
+        if (rounds > 10_000) throw new Error(`workflow ${id} did not settle`);
+      }
+    } finally {
+      if (this.loops.get(id) === loop) this.loops.delete(id);
+    }
+  }
+
+  /** One decision on the current state; true when something was recorded or spawned. */
+  private async stepOnce(id: string): Promise<boolean> {
+    const actor = await this.runtime.actor(id);
+    const s = actor.snapshot;
+    const c = s.context;
+    if (c.kind !== 'workflow' || subState(s) === null) return false;
+    // Being fired or timed out: its children are ending on purpose, so nothing may be retried or started.
+    if (actor.inflight.terminating) return false;
+    if (!c.plan) return this.planFromSpawn(id);
+    const reasons = await this.failureReasons(s);
+    const decide = (snap: AgentSnapshot): WorkflowStep =>
+      nextStep({ context: snap.context, childIdFor: (n, a) => this.childIdFor(id, n, a), failureReasons: reasons, canEnd: canEnd(snap) });
+    const step = decide(s);
+    switch (step.kind) {
+      case 'record':
+      case 'end': {
+        const kind = step.kind;
+        await this.runtime.execute(id, (snap) => {
+          const again = decide(snap);
+          return again.kind === kind ? again.events : [];
+        }, { causationId: `workflow:${id}` });
+        return true;
+      }
+      case 'start':
+        for (const start of step.starts) await this.start(id, start);
+        return true;
+      case 'wait':
+        for (const nodeId of Object.keys(c.nodes)) {
+          const st = c.nodes[nodeId]!;
+          if (st.status === 'running' && st.childId && c.children[st.childId]?.status === 'live') this.watch(id, st.childId);
+        }
+        return false;
+      case 'plan_missing':
+        return false;
+      default:
+        return assertNever(step);
+    }
+  }
+
+  /** Spawns a node's child (a no-op if it exists), records NodeStarted, and runs it. */
+  private async start(id: string, start: NodeStart): Promise<void> {
+    if (!start.spawned) {
+      if ((await this.runtime.actor(id)).inflight.terminating) return;
+      await this.runtime.spawnChild(id, { id: start.childId, role: start.role, task: start.task, budget: start.budget }, { nodeId: start.nodeId });
+    }
+    await this.runtime.execute(id, (snap) => {
+      const st = nodeState(snap.context, start.nodeId);
+      const child = snap.context.children[start.childId];
+      if (st.status !== 'pending' || st.attempt !== start.attempt - 1 || !child) return [];
+      return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
+    }, { causationId: `workflow:${id}` });
+    this.logger.debug({ agentId: id, nodeId: start.nodeId, childId: start.childId, attempt: start.attempt }, 'workflow node started');
+    this.watch(id, start.childId);
+  }
+
+  /** Runs a node child and steps the workflow when it has ended (and the workflow knows). */
+  private watch(workflowId: string, childId: string): void {
+    if (this.watched.has(childId)) return;
+    this.watched.add(childId);
+    void this.runtime
+      .run(childId)
+      .then(() => this.step(workflowId))
+      .catch((err: unknown) => {
+        if (!this.detached) this.logger.error({ agentId: workflowId, childId, err: describe(err) }, 'workflow node watch failed');
+      })
+      .finally(() => this.watched.delete(childId));
+  }
+
+  /** The AgentFailed reason of node children that ended badly (read once from their streams). */
+  private async failureReasons(s: AgentSnapshot): Promise<Record<string, string>> {
+    const c = s.context;
+    const out: Record<string, string> = {};
+    for (const st of Object.values(c.nodes)) {
+      if (st.status !== 'running' || !st.childId) continue;
+      const child = c.children[st.childId];
+      if (!child || child.status === 'live' || child.status === 'completed') continue;
+      let reason = this.reasons.get(st.childId);
+      if (reason === undefined) {
+        const ended = await this.runtime.replay(st.childId).catch(() => null);
+        reason = ended?.result?.reason ?? `child agent ${child.status}`;
+        this.reasons.set(st.childId, reason);
+      }
+      out[st.childId] = reason;
+    }
+    return out;
+  }
+
+  /**
+   * Records the plan from the graph in AgentSpawned: only needed when the process died between
+   * spawning a workflow and recording its plan. The template id is read back from the role.
+   */
+  private async planFromSpawn(id: string): Promise<boolean> {
+    await this.runtime.execute(id, (snap) => {
+      const c = snap.context;
+      if (c.plan) return [];
+      let graph: WorkflowGraph;
+      try {
+        graph = validateGraph(c.graph, { field: 'graph' });
+      } catch (err) {
+        return canEnd(snap) ? failureEvents(c, 'error', `workflow has no valid plan: ${describe(err)}`) : [];
+      }
+      const templateId = c.role !== 'workflow' ? c.role : null;
+      return [{ type: 'WorkflowPlanned', data: { source: templateId ? 'template' : 'graph', templateId, graph } }];
+    }, { causationId: `workflow:${id}` });
+    return true;
+  }
+}
+
+/** `active` / `awaitingChildren` / ... while running; null before the start and after the end. */
+function subState(s: AgentSnapshot): string | null {
+  return typeof s.value === 'object' && s.value !== null && 'running' in s.value ? String((s.value as { running: string }).running) : null;
+}
+
+/** A workflow may record its end only where the machine accepts AgentCompleted. */
+function canEnd(s: AgentSnapshot): boolean {
+  return subState(s) === 'active' && liveChildren(s.context).length === 0 && s.context.budget.reserved === 0;
+}
+
+const describe = (err: unknown): string => (isCadreError(err) || err instanceof Error ? err.message : String(err));
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled workflow step ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,50 @@
+import type { ModelProvider } from '../actors/ports/modelProvider.js';
+import { decompose, type DecomposeOptions } from './decompose.js';
+import type { WorkflowProgress } from './progress.js';
+import type { WorkflowTemplate } from './templates.js';
+import { followWorkflow, readWorkflowProgress, type WatchOptions } from './watch.js';
+import { WorkflowHandle } from './workflowAgent.js';
+import type { Workflows } from './workflowRuntime.js';
+
+export interface SpawnWorkflowRequest {
+  readonly templateId?: string;
+  readonly graph?: unknown;
+  readonly task: string;
+  readonly budget: number;
+  readonly workspace?: boolean | { readonly base?: string };
+}
+
+/** What `system.extensions.workflows` holds: the shape the CLI and the dashboard use. */
+export interface WorkflowsExtension {
+  readonly workflows: Workflows;
+  spawnWorkflow(request: SpawnWorkflowRequest): Promise<WorkflowHandle>;
+  /** Auto-decomposition, then a handle to the planned (not yet running) workflow. */
+  spawnAuto(request: { task: string } & DecomposeOptions): Promise<WorkflowHandle>;
+  readonly templates: { list(): WorkflowTemplate[]; get(id: string): WorkflowTemplate | null };
+  progress(id: string): Promise<WorkflowProgress>;
+  follow(id: string, options?: WatchOptions): AsyncGenerator<WorkflowProgress, void, undefined>;
+}
+
+/**
+ * The workflows extension for the composition root to put in `system.extensions.workflows`.
+ *
+ * @example
+ * const workflows = attachWorkflows(runtime, { templates, logger });
+ * extensions.workflows = workflowsExtension(workflows, model);
+ */
+export function workflowsExtension(workflows: Workflows, model: ModelProvider): WorkflowsExtension {
+  const runtime = workflows.runtime;
+  return {
+    workflows,
+    async spawnWorkflow({ templateId, graph, ...options }) {
+      const source = templateId !== undefined ? { templateId } : { graph };
+      return new WorkflowHandle(await workflows.spawn(source, options), runtime);
+    },
+    async spawnAuto({ task, ...options }) {
+      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime);
+    },
+    templates: { list: () => workflows.templates.list(), get: (id) => workflows.templates.find(id) ?? null },
+    progress: (id) => readWorkflowProgress(runtime, id),
+    follow: (id, options) => followWorkflow(runtime, id, options),
+  };
+}

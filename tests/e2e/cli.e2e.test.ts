@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const dataDir = mkdtempSync(join(tmpdir(), 'cadre-cli-e2e-'));
+const BIN = join(process.cwd(), 'bin', 'cadre.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real bin against a temp CADRE_DATA_DIR, no DATABASE_URL, no API key. */
+async function cadre(...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CADRE_DATA_DIR: join(dataDir, 'db'), NO_COLOR: '1', LOG_LEVEL: 'error' };
+  delete env.DATABASE_URL;
+  delete env.EVENT_STORE;
+  delete env.ANTHROPIC_API_KEY;
+  try {
+    const { stdout, stderr } = await exec('node', [BIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('cadre CLI (the real bin)', () => {
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  let rootId = '';
+
+  it('runs the demo end to end and says how to inspect it', async () => {
+    const started = Date.now();
+    const r = await cadre('demo');
+    console.log(`[cli e2e] demo wall time ${((Date.now() - started) / 1000).toFixed(1)} s\n${r.stdout}`);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/completed: \d+ agents, [\d.k]+ tokens/);
+    expect(r.stdout).toContain('files changed per branch');
+    const m = /cadre history ([0-9a-f-]{36})/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    rootId = m![1]!;
+  }, 180_000);
+
+  it('tree --json, status, history and replay --to read what the demo recorded', async () => {
+    const tree = await cadre('tree', rootId, '--json');
+    expect(tree.code).toBe(0);
+    const parsed = JSON.parse(tree.stdout) as { id: string; status: string; children: Array<{ status: string }> };
+    expect(parsed.id).toBe(rootId);
+    expect(parsed.status).toBe('completed');
+    expect(parsed.children.length).toBeGreaterThanOrEqual(3);
+    expect(parsed.children.every((c) => c.status === 'completed')).toBe(true);
+
+    const status = await cadre('status', rootId.slice(0, 8));
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/status\s+completed/);
+
+    const history = await cadre('history', rootId, '--json');
+    expect(history.code).toBe(0);
+    const events = JSON.parse(history.stdout) as Array<{ type: string; revision: string }>;
+    expect(events[0]!.type).toBe('AgentSpawned');
+    expect(events.map((e) => e.type)).toContain('ModelReplied');
+
+    const replay = await cadre('replay', rootId, '--to', '0', '--json');
+    expect(replay.code).toBe(0);
+    expect((JSON.parse(replay.stdout) as { status: string; revision: string }).status).toBe('spawned');
+  }, 180_000);
+
+  it('bad input exits 2 with one line and a hint; unknown agents exit 3', async () => {
+    const bad = await cadre('replay', rootId, '--to', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toMatch(/^cadre: invalid --to "yesterday"/);
+    expect(bad.stderr).toContain('hint:');
+
+    const usage = await cadre('spawn', '--role', 'x');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.split('\n')[0]).toMatch(/^cadre: required option/);
+
+    const missing = await cadre('status', '00000000-0000-4000-8000-000000000000');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^cadre: agent 00000000-0000-4000-8000-000000000000 not found\n {2}hint:/);
+  }, 180_000);
+});

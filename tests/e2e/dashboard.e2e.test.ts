@@ -1,0 +1,129 @@
+import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import type { AgentSystem } from '../../src/system.js';
+import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import { testSystem } from '../support/system.js';
+
+/** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
+type Win = { document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } } };
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+
+describe('dashboard in a real browser', () => {
+  let system: AgentSystem;
+  let dash: Dashboard;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`chromium not found at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM_PATH); CI installs it in .ci/run`);
+    }
+    system = await testSystem('pglite', { model: { provider: 'offline', latencyMs: 150 } });
+    dash = await startDashboard({ system, port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await dash?.close();
+    await system?.close();
+  });
+
+  it('shows a tree appear and complete live, travels back in time, and renders a non-blank page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const errors: string[] = [];
+    // Browser-side code is passed as source text: the test project has no DOM typings.
+    const moveSlider = (v: number) => page.evaluate(`(() => { const s = document.querySelector('#slider'); s.value = '${v}'; s.dispatchEvent(new Event('input', { bubbles: true })); })()`);
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+
+    // Start the work while the page is open: a root with two children (a workflow when wired).
+    const lead = await system.spawn({ role: 'lead', task: 'Ship the dashboard demo', budget: 40_000 });
+    await lead.spawn({ role: 'implementer', task: 'Write the code', budget: 10_000 });
+    await lead.spawn({ role: 'tester', task: 'Write the tests', budget: 8_000 });
+    await page.waitForSelector(`.node[data-agent-id="${lead.id}"]`, { timeout: 15_000 });
+    const result = await lead.run();
+    expect(result.status).toBe('completed');
+
+    // Every node arrives and shows completed, through the server-sent events alone.
+    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelectorAll('.node[data-status="completed"]').length === 3, null, { timeout: 20_000 });
+    const roles = await page.$$eval('.node .name', (els) => els.map((e) => e.textContent ?? ''));
+    expect(roles.join(' ')).toMatch(/lead.*implementer.*tester/);
+
+    // The timeline reads as model turns and tool calls.
+    await page.click(`.node[data-agent-id="${lead.id}"]`);
+    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelectorAll('#timeline li').length > 5);
+    const timeline = await page.$$eval('#timeline li', (els) => els.map((e) => e.textContent ?? ''));
+    expect(timeline.some((t) => t.includes('ModelReplied'))).toBe(true);
+    expect(timeline.some((t) => t.includes('ToolCalled'))).toBe(true);
+    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelector('#past-status')?.textContent === 'completed');
+
+    // Time travel: revision 0 is the spawn.
+    await moveSlider(0);
+    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelector('#past-revision')?.textContent === '0');
+    expect(await page.textContent('#past-status')).toBe('spawned');
+    expect(await page.textContent('#past-budget')).toContain('40000 allocated');
+    const past = await system.replay(lead.id, { toRevision: 0 });
+    expect(past.status).toBe('spawned');
+
+    // A revision in the middle agrees with the server-side replay.
+    const mid = Math.floor(Number((await lead.state()).revision) / 2);
+    await moveSlider(mid);
+    await page.waitForFunction((v) => (globalThis as unknown as Win).document.querySelector('#past-revision')?.textContent === String(v), mid);
+    expect(await page.textContent('#past-status')).toBe((await system.replay(lead.id, { toRevision: mid })).status);
+
+    // Screenshot: saved, non-trivial, and with real content (many non-background pixels).
+    const file = join(tmpdir(), `cadre-dashboard-${Date.now()}.png`);
+    const png = await page.screenshot({ path: file, fullPage: true });
+    console.log(`[dashboard e2e] screenshot: ${file}`);
+    expect(statSync(file).size).toBeGreaterThan(20_000);
+    const inked = (await page.evaluate(`(async (b64) => {
+      const img = new Image();
+      img.src = 'data:image/png;base64,' + b64;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const g = canvas.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const data = g.getImageData(0, 0, img.width, img.height).data;
+      const bg = [data[0], data[1], data[2]];
+      let differ = 0;
+      const colours = new Set();
+      for (let i = 0; i < data.length; i += 4 * 7) {
+        if (Math.abs(data[i] - bg[0]) + Math.abs(data[i + 1] - bg[1]) + Math.abs(data[i + 2] - bg[2]) > 30) differ++;
+        colours.add((data[i] >> 4) * 256 + (data[i + 1] >> 4) * 16 + (data[i + 2] >> 4));
+      }
+      return { share: differ / (data.length / 28), colours: colours.size };
+    })(${JSON.stringify(png.toString('base64'))})`)) as { share: number; colours: number };
+    expect(inked.share).toBeGreaterThan(0.05);
+    expect(inked.colours).toBeGreaterThan(8);
+    const treeBox = await page.locator('#tree').boundingBox();
+    expect(treeBox!.height).toBeGreaterThan(60);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('requires a token off loopback, checks it on the API and the event stream, and never shows secrets', async () => {
+    await expect(startDashboard({ system, host: '0.0.0.0', port: 0 })).rejects.toThrow(/token/);
+    const guarded = await startDashboard({ system, host: '127.0.0.1', port: 0, token: 's3cret-token-123' });
+    try {
+      expect((await fetch(`${guarded.url}api/health`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}api/events`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}`, { headers: { authorization: 'Bearer wrong-token-000' } })).status).toBe(401);
+      const ok = await fetch(`${guarded.url}api/health`, { headers: { authorization: 'Bearer s3cret-token-123' } });
+      expect(ok.status).toBe(200);
+      const body = await ok.text();
+      expect(body).not.toContain('s3cret');
+      const sse = await fetch(`${guarded.url}api/events?token=s3cret-token-123`);
+      expect(sse.headers.get('content-type')).toContain('text/event-stream');
+      await sse.body?.cancel();
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentSystem } from '../../src/system.js';
+import { testSystem } from '../support/system.js';
+
+/** Every examples/NN-*.ts runs here on a fresh in-memory system so the examples never rot. */
+const dir = join(process.cwd(), 'examples');
+const files = readdirSync(dir).filter((f) => /^\d\d-.*\.ts$/.test(f)).sort();
+
+interface Example {
+  main(system?: AgentSystem): Promise<Record<string, unknown>>;
+  requires?: readonly string[];
+}
+
+/** What each example must show, beyond finishing. */
+const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
+  '01-first-agent.ts': (r) => expect(r.status).toBe('completed'),
+  '02-hierarchical-team.ts': (r) => {
+    expect(r.status).toBe('completed');
+    expect(r.grandchild).toBe('completed');
+  },
+  '03-workflow-from-template.ts': (r) => expect(r.status).toBe('completed'),
+  '04-message-passing.ts': (r) => expect((r.received as unknown[])[0]).toEqual({ text: 'urgent: start now' }),
+  '05-budget-tracking.ts': (r) => {
+    expect(r.delegatedAfterSpawn).toBe(25_000);
+    expect(r.delegatedAfterFire).toBe(15_000);
+    expect(r.conservation).toBe(true);
+  },
+  '06-audit-and-replay.ts': (r) => {
+    expect(r.statusAtSpawn).toBe('spawned');
+    expect(r.statusNow).toBe('completed');
+    expect(r.modelTurns).toBeGreaterThan(0);
+  },
+  '07-report-query.ts': (r) => expect((r.tree as string[]).length).toBe(3),
+};
+
+describe('examples', () => {
+  let system: AgentSystem | null = null;
+  afterEach(async () => {
+    await system?.close();
+    system = null;
+  });
+
+  it('has a check for every example', () => {
+    expect(files.length).toBeGreaterThanOrEqual(7);
+    for (const f of files) expect(Object.keys(CHECKS)).toContain(f);
+  });
+
+  for (const file of files) {
+    it(file, async (ctx) => {
+      const mod = (await import(join(dir, file))) as Example;
+      system = await testSystem('pglite');
+      const missing = (mod.requires ?? []).filter((name) => !(name in system!.extensions));
+      if (missing.length > 0) {
+        // Pending until the lead wires the module into createAgentSystem (see docs/cli.md); printed, never silent.
+        console.log(`[examples] PENDING ${file}: needs system.extensions.${missing.join(', ')}`);
+        ctx.skip();
+        return;
+      }
+      const result = await mod.main(system);
+      CHECKS[file]!(result);
+    }, 60_000);
+  }
+});

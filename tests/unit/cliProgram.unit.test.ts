@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import { CliError, EXIT, exitCodeOf, formatError, NotAvailable } from '../../src/cli/cliError.js';
+import { requireExtension } from '../../src/cli/extensions.js';
+import type { CliContext } from '../../src/cli/context.js';
+import { createStyle } from '../../src/cli/render/style.js';
+import { InvalidInput, NotFound, BudgetExceeded } from '../../src/errors.js';
+
+function context(): { ctx: CliContext; out: string[] } {
+  const out: string[] = [];
+  const ctx: CliContext = {
+    openSystem: () => Promise.reject(new Error('no system in unit tests')),
+    output: { out: (t) => void out.push(t), err: (t) => void out.push(t), isTTY: false, columns: 80 },
+    style: createStyle(false),
+  };
+  return { ctx, out };
+}
+
+const COMMANDS = ['demo', 'run', 'spawn', 'fire', 'send', 'inbox', 'tree', 'status', 'budget', 'history', 'replay', 'report', 'templates', 'workspaces', 'projections', 'migrate', 'worker', 'serve'];
+
+describe('cadre program', () => {
+  it('lists every command in --help, with examples', () => {
+    const help = buildProgram(context().ctx).helpInformation();
+    for (const c of COMMANDS) expect(help).toMatch(new RegExp(`\\n  ${c}\\b`));
+    const { ctx } = context();
+    const program = buildProgram(ctx);
+    for (const c of program.commands) {
+      const withSubs = c.commands.length > 0 ? c.commands : [c];
+      for (const s of withSubs) {
+        let text = '';
+        s.configureOutput({ writeOut: (t) => void (text += t) });
+        s.outputHelp();
+        expect(text, `${c.name()} ${s.name()}`).toContain('Examples:');
+      }
+    }
+  });
+
+  it('turns usage errors into exit code 2 with a hint, without touching the system', async () => {
+    const { ctx } = context();
+    const err = await buildProgram(ctx).parseAsync(['node', 'cadre', 'status']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect(exitCodeOf(err)).toBe(EXIT.usage);
+    expect(formatError(err)).toMatch(/^cadre: missing required argument 'agent'\n {2}hint: see `cadre status --help`$/);
+    const unknown = await buildProgram(ctx).parseAsync(['node', 'cadre', 'frobnicate']).catch((e: unknown) => e);
+    expect(exitCodeOf(unknown)).toBe(EXIT.usage);
+    const budget = await buildProgram(ctx).parseAsync(['node', 'cadre', 'spawn', '--role', 'r', '--task', 't', '--budget', 'lots']).catch((e: unknown) => e);
+    expect(formatError(budget)).toMatch(/^cadre: invalid --budget "lots"/);
+    const run = await buildProgram(ctx).parseAsync(['node', 'cadre', 'run', 'task', '--budget', '10']).catch((e: unknown) => e);
+    expect(formatError(run)).toContain('exactly one of --template');
+  });
+
+  it('maps cadre errors to exit codes: not found 3, bad input 2, anything else 1', () => {
+    expect(exitCodeOf(new NotFound('agent', 'x'))).toBe(3);
+    expect(exitCodeOf(new InvalidInput('budget', 'must be positive'))).toBe(2);
+    expect(exitCodeOf(new BudgetExceeded('a', 5, 1, 'x'))).toBe(1);
+    expect(exitCodeOf(new Error('boom'))).toBe(1);
+    expect(formatError(new Error('two\nlines'))).toBe('cadre: two lines');
+    expect(formatError(new NotFound('agent', 'x'))).toContain('hint: list agents with `cadre tree`');
+  });
+
+  it('says clearly when a module is not wired', () => {
+    expect(() => requireExtension({ extensions: {} }, 'messaging')).toThrow(NotAvailable);
+    expect(() => requireExtension({ extensions: {} }, 'workflows')).toThrow(/system\.extensions\.workflows is not set/);
+    const reports = {};
+    expect(requireExtension({ extensions: { reports } }, 'reports')).toBe(reports);
+  });
+});

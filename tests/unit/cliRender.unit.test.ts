@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { renderFields, renderTable } from '../../src/cli/render/table.js';
+import { budgetBar, createStyle, shortId, tokens, usd } from '../../src/cli/render/style.js';
+import { renderAgentTree } from '../../src/cli/render/agentTreeView.js';
+import { LiveTree } from '../../src/cli/render/liveTree.js';
+import type { AgentNode } from '../../src/dashboard/agentTree.js';
+import type { Output } from '../../src/cli/output.js';
+import { toJson } from '../../src/cli/output.js';
+import { redact } from '../../src/dashboard/redact.js';
+import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
+
+const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000): AgentNode => ({
+  id, role, kind: 'agent', task: '', status, parentId: null, depth: 0, revision: '3',
+  budget: { allocated, consumed: used, reserved: 0, delegated: 0, spentBySubtree: 0, reclaimed: 0, available: allocated - used },
+  used, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, children,
+});
+
+describe('cli renderers', () => {
+  it('aligns table columns, right-aligns numbers, and shows missing cells as -', () => {
+    const t = renderTable([{ a: 'x', n: 5 }, { a: 'longer', n: 123 }], [{ header: 'NAME', value: (r) => r.a }, { header: 'N', value: (r) => r.n }, { header: 'NOTE', value: () => null }]);
+    expect(t.split('\n')).toEqual(['NAME      N  NOTE', '──────  ───  ────', 'x         5  -', 'longer  123  -']);
+    expect(renderFields([['a', 1], ['long', null]])).toBe('a     1\nlong  -');
+  });
+
+  it('draws budget bars, tokens, money and ids compactly', () => {
+    expect(budgetBar(0, 100, 4)).toBe('░░░░   0%');
+    expect(budgetBar(50, 100, 4)).toBe('██░░  50%');
+    expect(budgetBar(200, 100, 4)).toBe('████ 100%');
+    expect(budgetBar(5, 0, 2)).toBe('░░   0%');
+    expect([tokens(999), tokens(1500), tokens(12_345), tokens(2_500_000)]).toEqual(['999', '1.5k', '12k', '2.5M']);
+    expect([usd(0), usd(0.001), usd(1.234)]).toEqual(['$0', '$0.0010', '$1.23']);
+    expect(shortId('019fd278-932e-4780-875a-e6aca71ee2be')).toBe('019fd278…e2be');
+  });
+
+  it('renders a tree with box-drawing branches and aligned columns', () => {
+    const tree = node('r', 'lead', 'running', [node('a', 'implementer', 'completed', [], 500), node('b', 'tester', 'spawned')]);
+    const lines = renderAgentTree(tree, createStyle(false), { bar: 4 }).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^├─ implementer {2}a {2}completed {2}██░░ {2}50% {2}500\/1\.0k {2}\$0\.50$/);
+    expect(lines[2]).toMatch(/^└─ tester/);
+  });
+
+  it('prints progress lines (no ANSI) when the output is not a terminal, once per status change', async () => {
+    const printed: string[] = [];
+    const out: Output = { out: (t) => void printed.push(t), err: () => undefined, isTTY: false, columns: 80 };
+    let status: AgentNode['status'] = 'running';
+    const live = new LiveTree(out, createStyle(false), async () => node('r', 'lead', status), { intervalMs: 5 });
+    live.start();
+    await new Promise((r) => setTimeout(r, 30));
+    status = 'completed';
+    await live.stop();
+    expect(printed.filter((l) => l.includes('running'))).toHaveLength(1);
+    expect(printed.filter((l) => l.includes('completed'))).toHaveLength(1);
+    expect(printed.join('')).not.toContain('\x1b[');
+  });
+
+  it('redraws in place with ANSI on a terminal', async () => {
+    const printed: string[] = [];
+    const out: Output = { out: (t) => void printed.push(t), err: () => undefined, isTTY: true, columns: 80 };
+    const live = new LiveTree(out, createStyle(false), async () => node('r', 'lead', 'running'), { intervalMs: 5 });
+    live.start();
+    await new Promise((r) => setTimeout(r, 30));
+    await live.stop();
+    expect(printed.length).toBeGreaterThan(1);
+    expect(printed[1]!.startsWith('\x1b[2A\x1b[0J')).toBe(true);
+  });
+
+  it('writes bigints as strings in JSON', () => {
+    expect(JSON.parse(toJson({ revision: 3n }))).toEqual({ revision: '3' });
+  });
+});
+
+describe('dashboard helpers', () => {
+  it('redacts secrets: keys, connection-string passwords, API-key-shaped strings; keeps token counts', () => {
+    const r = redact({ apiKey: 'abc', url: 'postgres://cadre:hunter2@db:5432/x', note: 'key sk-ant-api03-abcdefghijkl', usage: { inputTokens: 5 }, n: 1n });
+    expect(r).toEqual({ apiKey: '[redacted]', url: 'postgres://cadre:***@db:5432/x', note: 'key [redacted]', usage: { inputTokens: 5 }, n: '1' });
+  });
+
+  it('knows loopback hosts and compares tokens exactly', () => {
+    expect(['127.0.0.1', 'localhost', '::1'].every(isLoopback)).toBe(true);
+    expect(isLoopback('0.0.0.0')).toBe(false);
+    expect(tokenMatches('abc', 'abc')).toBe(true);
+    expect(tokenMatches('abd', 'abc')).toBe(false);
+    expect(tokenMatches(null, 'abc')).toBe(false);
+  });
+});

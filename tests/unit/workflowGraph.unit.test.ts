@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidGraph, InvalidInput } from '../../src/errors.js';
+import { findCycle, topologicalOrder, validateGraph } from '../../src/workflows/graph.js';
+import { BUILTIN_ROLES, knownRoles } from '../../src/workflows/roles.js';
+import { parseTemplate, TemplateRegistry } from '../../src/workflows/templates.js';
+
+const roles = [...BUILTIN_ROLES];
+const node = (id: string, dependencies: string[] = [], extra: Record<string, unknown> = {}) => ({ id, role: 'implementer', task: `do ${id}`, budgetPercent: 10, dependencies, ...extra });
+
+function problemsOf(graph: unknown): string[] {
+  try {
+    validateGraph(graph, { roles });
+  } catch (err) {
+    if (err instanceof InvalidGraph) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('workflow graph validation', () => {
+  it('accepts a valid graph and fills defaults', () => {
+    const g = validateGraph({ nodes: [node('a'), node('b', ['a'])] }, { roles });
+    expect(g.nodes[0]).toMatchObject({ retries: 0, onFailure: 'fail', dependencies: [] });
+    expect(topologicalOrder(g)).toEqual(['a', 'b']);
+  });
+
+  it('reports a cycle as a path', () => {
+    const p = problemsOf({ nodes: [node('a', ['c']), node('b', ['a']), node('c', ['b'])] });
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/graph\.nodes\[\*\]\.dependencies: dependency cycle a -> b -> c -> a/);
+    expect(findCycle([{ id: 'x', dependencies: ['y'] }, { id: 'y', dependencies: ['x'] }])).toEqual(['x', 'y', 'x']);
+  });
+
+  it('names the node and field of each problem', () => {
+    const p = problemsOf({
+      nodes: [node('a'), node('a'), node('b', ['zzz']), node('c', ['c']), { ...node('d'), role: 'wizard' }],
+    });
+    expect(p).toEqual([
+      'graph.nodes[1].id: duplicate node id "a"',
+      'graph.nodes[2].dependencies: node "b" depends on unknown node "zzz"',
+      'graph.nodes[3].dependencies: node "c" depends on itself',
+      expect.stringMatching(/^graph\.nodes\[4\]\.role: node "d" has unknown role "wizard" \(known: architect, /),
+    ]);
+  });
+
+  it('refuses percents over 100 in sum and out of range', () => {
+    expect(problemsOf({ nodes: [node('a', [], { budgetPercent: 60 }), node('b', [], { budgetPercent: 50 })] })).toEqual([
+      'graph.nodes[*].budgetPercent: percents sum to 110, over 100',
+    ]);
+    expect(problemsOf({ nodes: [node('a', [], { budgetPercent: 33.3 }), node('b', [], { budgetPercent: 33.3 }), node('c', [], { budgetPercent: 33.4 })] })).toEqual([]);
+    const err = (() => {
+      try {
+        validateGraph({ nodes: [node('a', [], { budgetPercent: 120 })] });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(InvalidInput);
+    expect((err as InvalidInput).field).toBe('graph.nodes[0].budgetPercent');
+  });
+
+  it('refuses malformed shapes with InvalidInput naming the field', () => {
+    expect(() => validateGraph({ nodes: [] })).toThrow(InvalidInput);
+    expect(() => validateGraph({ nodes: [{ ...node('a'), onFailure: 'ignore' }] })).toThrow(/graph\.nodes\[0\]\.onFailure/);
+    expect(() => validateGraph({ nodes: [{ ...node('a'), extra: 1 }] })).toThrow(/graph\.nodes\[0\]/);
+    expect(() => validateGraph('nope')).toThrow(InvalidInput);
+  });
+
+  it('knows built-in roles plus template roles', () => {
+    expect(knownRoles()).toEqual(roles);
+    const t = parseTemplate({ id: 'sec', name: 'Security', nodes: [{ id: 'audit', role: 'security-auditor', task: 'audit', budgetPercent: 50 }] }, 'sec.json', 'user');
+    const reg = new TemplateRegistry([t]);
+    expect(reg.roles()).toContain('security-auditor');
+    expect(() => validateGraph({ nodes: [{ ...node('x'), role: 'security-auditor' }] }, { roles: reg.roles() })).not.toThrow();
+  });
+});
+
+describe('template parsing', () => {
+  it('names the file and the field of a bad template', () => {
+    const bad = { id: 'x', name: 'X', nodes: [{ id: 'a', role: 'tester', task: 't', budgetPercent: 'ten' }] };
+    expect(() => parseTemplate(bad, 'user/x.json', 'user')).toThrow(/invalid user\/x\.json: nodes\[0\]\.budgetPercent/);
+    const cyclic = { id: 'x', name: 'X', nodes: [node('a', ['b']), node('b', ['a'])] };
+    expect(() => parseTemplate(cyclic, 'user/x.json', 'user')).toThrow(/user\/x\.json: nodes\[\*\]\.dependencies: dependency cycle/);
+    expect(() => parseTemplate({ id: 'Bad Id', name: 'X', nodes: [node('a')] }, 'y.json', 'user')).toThrow(/y\.json: id/);
+  });
+
+  it('lets later templates replace earlier ones with the same id', () => {
+    const a = parseTemplate({ id: 'same', name: 'A', nodes: [node('a')] }, 'a.json', 'builtin');
+    const b = parseTemplate({ id: 'same', name: 'B', nodes: [node('b')] }, 'b.json', 'user');
+    const reg = new TemplateRegistry([a, b]);
+    expect(reg.get('same').name).toBe('B');
+    expect(() => reg.get('missing')).toThrow(/workflow template missing not found/);
+  });
+});
