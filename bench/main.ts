@@ -9,6 +9,16 @@ type Bench = (scale: number) => Promise<unknown>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   eventstore: async () => benchEventStore,
+  messages: async () => (await import('./messages.js')).benchMessages,
+  workspaces: async () => {
+    const { benchWorkspaces } = await import('./workspaces.js');
+    return async (scale: number) => {
+      const rows = await benchWorkspaces({ iterations: Math.max(5, Math.round(50 * scale)) });
+      console.log('\nworkspaces (git worktrees, p50/p99 ms)');
+      console.table(rows);
+      return rows;
+    };
+  },
   projections: async () => (await import('./projections.js')).benchProjections,
 };
 

@@ -22,6 +22,7 @@ import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
 import { ConfigError } from './errors.js';
+import { createMessaging, type Messaging } from './messaging/index.js';
 import { createWorkspacePort } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
 import { attachWorkflows, decompose, loadTemplates, workflowsExtension, WorkflowHandle, type DecomposeOptions, type SpawnWorkflowRequest } from './workflows/index.js';
@@ -132,6 +133,17 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const workspaces = o.workspacePort ?? (repo
     ? createWorkspacePort({ repo: resolve(repo), ...(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH ? { basePath: resolve((o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH)!) } : {}), allowedCommands: o.allowedCommands ?? ['node', 'npm', 'git', 'ls', 'cat'] })
     : null);
+  // Messaging and the runtime need each other: messaging writes events through the runtime,
+  // the runtime's tools send through messaging. The runtime reference is bound just below.
+  let runtimeRef: AgentRuntime | undefined;
+  const messaging: Messaging = createMessaging({
+    runtime: { execute: (id, decide) => runtimeRef!.execute(id, decide), state: (id) => runtimeRef!.state(id) },
+    store,
+    sql,
+    schema,
+    logger: logger as never,
+    ids: o.ids ?? systemIds,
+  });
   const model = o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never });
   const runtime = new AgentRuntime({
     store,
@@ -140,7 +152,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     blobs: createBlobStore(sql, schema),
     model,
     workspaces,
-    messages: null,
+    messages: messaging.port,
     clock: o.clock ?? systemClock,
     ids: o.ids ?? systemIds,
     logger,
@@ -155,6 +167,8 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
     },
   });
+  runtimeRef = runtime;
+  await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsExt = workflowsExtension(workflows, model);
@@ -169,7 +183,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (o.runProjections !== false) await projections.start();
   const reports = createReports({ sql, schema, runner: projections });
 
-  const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, null);
+  const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, messaging.handle);
   let closed = false;
   return {
     store,
@@ -181,7 +195,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     env,
     reports,
     projections,
-    extensions: { reports, projections, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
+    extensions: { reports, projections, messaging, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
     spawnWorkflow: (request) => workflowsExt.spawnWorkflow(request),
     async decompose(task, options) {
       return new WorkflowHandle(await decompose(runtime, model, task, options), runtime);
@@ -197,6 +211,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     async close() {
       if (closed) return;
       closed = true;
+      await messaging.stop();
       await runtime.close();
       await projections.stop();
       if (ownsSql) await sql.close();

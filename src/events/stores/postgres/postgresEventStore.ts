@@ -188,6 +188,10 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       [Symbol.asyncIterator]: async function* () {
         await ensureListening();
         try {
+          // After a wake-up that found nothing, the new events are probably held back behind an
+          // older transaction still open (the xmin rule): look again soon, backing off, rather
+          // than sleeping a whole poll interval.
+          let retryMs = 0;
           while (!done && !closed) {
             const seen = wake.version;
             const batch = await readAllFiltered(position, batchSize, opts.streamPrefixes);
@@ -196,8 +200,18 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
               yield e;
               if (done || closed) return;
             }
-            if (batch.length === batchSize || wake.version !== seen) continue;
+            if (batch.length === batchSize || wake.version !== seen) {
+              retryMs = 1;
+              continue;
+            }
+            if (batch.length === 0 && retryMs > 0 && retryMs <= 64) {
+              await wake.wait(retryMs, seen);
+              retryMs *= 2;
+              continue;
+            }
+            retryMs = 0;
             await wake.wait(pollIntervalMs, seen);
+            if (wake.version !== seen) retryMs = 1;
           }
         } finally {
           subscriptions.delete(sub);

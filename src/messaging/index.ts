@@ -1,0 +1,12 @@
+/**
+ * Durable agent-to-agent messages (issue 6). See docs/messaging.md.
+ *
+ * @example
+ * const messaging = createMessaging({ runtime, store, sql, schema, logger, options: { inboxLimit: 500 } });
+ * await messaging.start();
+ */
+export { createMessaging } from './messaging.js';
+export type { Messaging, MessagingDeps, MessagingOptions, MessagingRuntime, ReceiveOptions, SendOptions } from './messaging.js';
+export type { DeadLetter } from './queueSql.js';
+export { checkPayload, findNonJson, DEFAULT_PRIORITY } from './payload.js';
+export { messagesChannel, messagingMigrations } from './schema.js';

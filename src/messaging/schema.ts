@@ -1,0 +1,100 @@
+import { assertIdentifier } from '../infra/sql/sqlClient.js';
+
+/** The NOTIFY channel on which materialised batches wake receivers (one per schema). */
+export const messagesChannel = (schema: string): string => `${assertIdentifier(schema)}_messages`;
+
+/**
+ * The queue's tables (ordered migrations; append only).
+ *
+ * - `messages`: one row per message id, created only by the projection of `MessageSent`.
+ *   `position` is the event's global position: send order. `state` moves
+ *   pending → inflight (claimed; visible again at `visible_at`) → acked | dead.
+ * - `message_checkpoint`: the global position the projection has applied, moved in the same
+ *   transaction as the rows.
+ * - `message_recipients_ended`: agents whose end the projection has seen; a message that
+ *   arrives for one of them is dead on arrival.
+ * - `messages_apply(...)`: one projected batch in one call (one round trip, so the transaction
+ *   that hides newer events from the store's readers stays short): checkpoint compare-and-set
+ *   (CD201 if another process moved it), rows, ends, acks, and the NOTIFYs.
+ */
+export function messagingMigrations(schema: string): string[] {
+  const s = assertIdentifier(schema);
+  return [
+    `
+CREATE TABLE ${s}.messages (
+  message_id text PRIMARY KEY,
+  sender text NOT NULL,
+  recipient text NOT NULL,
+  payload jsonb NOT NULL,
+  priority smallint NOT NULL,
+  dedupe_key text,
+  position bigint NOT NULL,
+  state text NOT NULL CHECK (state IN ('pending', 'inflight', 'acked', 'dead')),
+  attempts int NOT NULL DEFAULT 0,
+  visible_at timestamptz NOT NULL DEFAULT now(),
+  sent_at timestamptz NOT NULL,
+  acked_at timestamptz,
+  dead_at timestamptz,
+  dead_reason text
+);
+CREATE INDEX messages_ready ON ${s}.messages (recipient, priority DESC, position) WHERE state IN ('pending', 'inflight');
+CREATE INDEX messages_dead ON ${s}.messages (recipient, dead_at) WHERE state = 'dead';
+CREATE TABLE ${s}.message_checkpoint (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  position bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO ${s}.message_checkpoint (id, position) VALUES (true, 0);
+CREATE TABLE ${s}.message_recipients_ended (
+  agent_id text PRIMARY KEY,
+  status text NOT NULL,
+  position bigint NOT NULL
+);
+CREATE FUNCTION ${s}.messages_apply(p_expected bigint, p_to bigint, p_messages jsonb, p_ended jsonb, p_acks jsonb,
+                                    p_channel text, p_instance text, p_store_channel text)
+RETURNS TABLE (message_id text, recipient text, state text, dead_reason text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_woken text;
+BEGIN
+  -- Rows and checkpoint commit together, so a server crash can only roll both back and the
+  -- batch is projected again from its events: no need to wait for the WAL flush.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  UPDATE ${s}.message_checkpoint c SET position = p_to, updated_at = now() WHERE c.position = p_expected;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD201', MESSAGE = 'message projection checkpoint moved by another process';
+  END IF;
+  INSERT INTO ${s}.message_recipients_ended (agent_id, status, position)
+    SELECT x.agent_id, x.status, x.position FROM jsonb_to_recordset(p_ended) AS x(agent_id text, status text, position bigint)
+    ON CONFLICT (agent_id) DO NOTHING;
+  INSERT INTO ${s}.messages (message_id, sender, recipient, payload, priority, dedupe_key, position, state, sent_at, dead_at, dead_reason)
+    SELECT x.message_id, x.sender, x.recipient, x.payload, x.priority, x.dedupe_key, x.position,
+           CASE WHEN e.agent_id IS NULL THEN 'pending' ELSE 'dead' END, x.sent_at,
+           CASE WHEN e.agent_id IS NULL THEN NULL ELSE now() END,
+           CASE WHEN e.agent_id IS NULL THEN NULL ELSE 'recipient ' || e.status END
+      FROM jsonb_to_recordset(p_messages) AS x(message_id text, sender text, recipient text, payload jsonb, priority smallint,
+                                               dedupe_key text, position bigint, sent_at timestamptz)
+      LEFT JOIN ${s}.message_recipients_ended e ON e.agent_id = x.recipient
+    ON CONFLICT ON CONSTRAINT messages_pkey DO NOTHING;
+  UPDATE ${s}.messages m SET state = 'dead', dead_at = now(), dead_reason = 'recipient ' || e.status
+    FROM ${s}.message_recipients_ended e
+   WHERE e.agent_id IN (SELECT x.agent_id FROM jsonb_to_recordset(p_ended) AS x(agent_id text))
+     AND m.recipient = e.agent_id AND m.state IN ('pending', 'inflight');
+  UPDATE ${s}.messages m SET state = 'acked', acked_at = coalesce(m.acked_at, now())
+    FROM jsonb_to_recordset(p_acks) AS x(message_id text, recipient text)
+   WHERE m.message_id = x.message_id AND m.recipient = x.recipient AND m.state IN ('pending', 'inflight');
+  IF p_store_channel IS NOT NULL THEN
+    PERFORM pg_notify(p_store_channel, '');
+  END IF;
+  SELECT string_agg(DISTINCT m.recipient, ',') INTO v_woken FROM ${s}.messages m
+   WHERE m.message_id IN (SELECT x.message_id FROM jsonb_to_recordset(p_messages) AS x(message_id text)) AND m.state = 'pending';
+  IF v_woken IS NOT NULL THEN
+    PERFORM pg_notify(p_channel, p_instance || '|' || CASE WHEN length(v_woken) > 7000 THEN '*' ELSE v_woken END);
+  END IF;
+  RETURN QUERY SELECT m.message_id, m.recipient, m.state, m.dead_reason FROM ${s}.messages m
+   WHERE m.message_id IN (SELECT x.message_id FROM jsonb_to_recordset(p_messages) AS x(message_id text));
+END
+$$;
+`,
+  ];
+}

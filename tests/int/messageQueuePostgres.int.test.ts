@@ -1,0 +1,3 @@
+import { messageQueueContract } from '../contract/messageQueueContract.js';
+
+messageQueueContract({ name: 'postgres', concurrent: true });
