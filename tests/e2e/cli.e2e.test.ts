@@ -50,7 +50,7 @@ describe('cadre CLI (the real bin)', () => {
   it('tree --json, status, history and replay --to read what the demo recorded', async () => {
     const tree = await cadre('tree', rootId, '--json');
     expect(tree.code).toBe(0);
-    const parsed = JSON.parse(tree.stdout) as { id: string; status: string; children: Array<{ status: string }> };
+    const parsed = JSON.parse(tree.stdout) as { id: string; status: string; children: Array<{ id: string; status: string }> };
     expect(parsed.id).toBe(rootId);
     expect(parsed.status).toBe('completed');
     expect(parsed.children.length).toBeGreaterThanOrEqual(3);
@@ -64,7 +64,10 @@ describe('cadre CLI (the real bin)', () => {
     expect(history.code).toBe(0);
     const events = JSON.parse(history.stdout) as Array<{ type: string; revision: string }>;
     expect(events[0]!.type).toBe('AgentSpawned');
-    expect(events.map((e) => e.type)).toContain('ModelReplied');
+    // The demo's root is a workflow: it plans and delegates; its nodes talk to the model.
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['WorkflowPlanned', 'NodeStarted', 'NodeCompleted', 'AgentCompleted']));
+    const nodeHistory = await cadre('history', parsed.children[0]!.id, '--json');
+    expect((JSON.parse(nodeHistory.stdout) as Array<{ type: string }>).map((e) => e.type)).toContain('ModelReplied');
 
     const replay = await cadre('replay', rootId, '--to', '0', '--json');
     expect(replay.code).toBe(0);
