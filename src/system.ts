@@ -135,9 +135,9 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     : null);
   // Messaging and the runtime need each other: messaging writes events through the runtime,
   // the runtime's tools send through messaging. The runtime reference is bound just below.
-  let runtimeRef: AgentRuntime | undefined;
+  const runtimeRef: { current?: AgentRuntime } = {};
   const messaging: Messaging = createMessaging({
-    runtime: { execute: (id, decide) => runtimeRef!.execute(id, decide), state: (id) => runtimeRef!.state(id) },
+    runtime: { execute: (id, decide) => runtimeRef.current!.execute(id, decide), state: (id) => runtimeRef.current!.state(id) },
     store,
     sql,
     schema,
@@ -167,7 +167,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
     },
   });
-  runtimeRef = runtime;
+  runtimeRef.current = runtime;
   await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
