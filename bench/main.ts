@@ -9,6 +9,7 @@ type Bench = (scale: number) => Promise<unknown>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   eventstore: async () => benchEventStore,
+  actors: async () => (await import('./actors.js')).benchActors,
   messages: async () => (await import('./messages.js')).benchMessages,
   workspaces: async () => {
     const { benchWorkspaces } = await import('./workspaces.js');

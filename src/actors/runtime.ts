@@ -2,7 +2,7 @@ import { transition } from 'xstate';
 import type { DomainEvent, EventData } from '../events/catalogue.js';
 import type { EventToAppend, RecordedEvent } from '../events/envelope.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
-import { InvalidInput, InvalidTransition, NotFound, NotSubordinate, isCadreError, isWrongExpectedRevision } from '../errors.js';
+import { InvalidInput, InvalidTransition, NotFound, NotSubordinate, StoreClosed, isCadreError, isWrongExpectedRevision } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { AgentContext, AgentResult } from './agentContext.js';
 import { liveChildren } from './agentContext.js';
@@ -851,6 +851,8 @@ export class AgentRuntime {
   /** Stops effects and waits for those in flight to settle (no new work starts). */
   async close(): Promise<void> {
     this.closed = true;
+    // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
+    this.slots.close(new StoreClosed());
     await this.following?.close();
     await this.worker?.stop();
     for (const a of this.actors.values()) {

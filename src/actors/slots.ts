@@ -5,7 +5,8 @@
  */
 export class Slots {
   private readonly holders = new Set<string>();
-  private readonly queue: Array<{ id: string; grant: () => void }> = [];
+  private readonly queue: Array<{ id: string; grant: () => void; refuse: (err: Error) => void }> = [];
+  private closedWith: Error | null = null;
 
   constructor(private readonly limit: number) {}
 
@@ -21,14 +22,27 @@ export class Slots {
   }
 
   acquire(id: string): Promise<void> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.holders.has(id)) return Promise.resolve();
     const queued = this.queue.find((q) => q.id === id);
-    if (queued) return new Promise((r) => { const prev = queued.grant; queued.grant = () => { prev(); r(); }; });
+    if (queued) {
+      return new Promise((r, j) => {
+        const [prevGrant, prevRefuse] = [queued.grant, queued.refuse];
+        queued.grant = () => { prevGrant(); r(); };
+        queued.refuse = (err) => { prevRefuse(err); j(err); };
+      });
+    }
     if (this.holders.size < this.limit) {
       this.holders.add(id);
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.queue.push({ id, grant: resolve }));
+    return new Promise((resolve, refuse) => this.queue.push({ id, grant: resolve, refuse }));
+  }
+
+  /** Shutting down: every waiter is refused (so nothing waits forever), and so is every later ask. */
+  close(reason: Error): void {
+    this.closedWith = reason;
+    for (const q of this.queue.splice(0)) q.refuse(reason);
   }
 
   release(id: string): void {

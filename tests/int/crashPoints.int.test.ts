@@ -1,0 +1,150 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { AgentRuntime } from '../../src/actors/runtime.js';
+import type { EventStore } from '../../src/events/eventStore.js';
+import { createEventStore } from '../../src/events/stores/createEventStore.js';
+import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from '../../src/infra/postgres/runtimeTables.js';
+import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
+import { systemClock, systemIds } from '../../src/infra/ids.js';
+import { silentLogger } from '../../src/actors/ports/runtimePorts.js';
+import { costOf } from '../../src/actors/pricing.js';
+import { StoreUnavailable } from '../../src/errors.js';
+import type { AgentSystem } from '../../src/system.js';
+import { testSystem } from '../support/system.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
+import { checkTreeAtRest } from '../support/actorsInvariants.js';
+
+/**
+ * Crashes injected between any two appends: a store that dies after N appends (every later
+ * append fails, as if the process had stopped there), then a fresh system on the same schema
+ * recovers and finishes the run.
+ */
+
+/** A store that accepts `limit` appends, then behaves like a dead process: nothing more is written. */
+function dyingStore(inner: EventStore, limit: number, shouldDie: (streamId: string, types: string[]) => boolean = () => true): EventStore & { appends: number; dead: boolean } {
+  const s = {
+    kind: inner.kind,
+    appends: 0,
+    dead: false,
+    async append(streamId: string, events: Parameters<EventStore['append']>[1], opts: Parameters<EventStore['append']>[2]) {
+      if (s.dead || (s.appends >= limit && shouldDie(streamId, events.map((e) => e.type)))) {
+        s.dead = true;
+        throw new StoreUnavailable('injected crash');
+      }
+      s.appends++;
+      return inner.append(streamId, events, opts);
+    },
+    readStream: inner.readStream.bind(inner),
+    readAll: inner.readAll.bind(inner),
+    subscribeToAll: inner.subscribeToAll.bind(inner),
+    headPosition: inner.headPosition.bind(inner),
+    close: inner.close.bind(inner),
+  };
+  return s;
+}
+
+/** The composition root of src/system.ts, with the store wrapped. */
+async function crashingRuntime(schema: string, wrap: (s: EventStore) => EventStore): Promise<{ runtime: AgentRuntime; close(): Promise<void> }> {
+  const store = await createEventStore({ kind: 'postgres', connectionString: testPgUrl(), schema });
+  await migrateRuntime(store.sql, schema);
+  const runtime = new AgentRuntime({
+    store: wrap(store),
+    snapshots: createSnapshotStore(store.sql, schema),
+    index: createActorIndex(store.sql, schema),
+    blobs: createBlobStore(store.sql, schema),
+    model: createOfflineProvider({ latencyMs: 0 }),
+    workspaces: null,
+    messages: null,
+    clock: systemClock,
+    ids: systemIds,
+    logger: silentLogger,
+    costOf,
+    config: { maxConcurrentAgents: 2, defaultTimeoutMs: null, snapshotEvery: 5, maxTokensPerCall: 1024, defaultMaxTurns: 10, cleanupPolicy: 'never', allowCommands: false },
+  });
+  return {
+    runtime,
+    async close() {
+      // The crashed runtime may have effects stuck behind the dead store: give up on them.
+      await Promise.race([runtime.close(), new Promise((r) => setTimeout(r, 2_000))]);
+      await store.close();
+    },
+  };
+}
+
+/** The scenario: a 3-level tree, spawned and run. Returns the root id once it is known. */
+async function scenario(runtime: AgentRuntime, onRoot: (id: string) => void): Promise<void> {
+  const root = await runtime.spawnRoot({ role: 'lead', task: 'coordinate', budget: 60_000 });
+  onRoot(root);
+  const a = await runtime.spawnChild(root, { role: 'a', task: 'part a', budget: 15_000 });
+  await runtime.spawnChild(root, { role: 'b', task: 'part b', budget: 15_000 });
+  await runtime.spawnChild(a, { role: 'a1', task: 'detail', budget: 5_000 });
+  await runtime.run(root);
+}
+
+describe('crash between any two appends, then recovery', () => {
+  const systems: AgentSystem[] = [];
+  afterAll(async () => {
+    for (const s of systems) await s.close();
+  });
+
+  it('every crash point of a 3-level run is finished by recovery: one end per agent, nothing answered twice, budget conserved', async () => {
+    // A reference run counts the appends the scenario makes.
+    const ref = await crashingRuntime(freshSchema('ref'), (s) => dyingStore(s, Number.MAX_SAFE_INTEGER));
+    const refStore = (ref.runtime as unknown as { deps: { store: { appends: number } } }).deps.store;
+    await scenario(ref.runtime, () => {});
+    const total = refStore.appends;
+    await ref.close();
+    expect(total).toBeGreaterThan(20);
+
+    const stride = Number(process.env.CADRE_CRASH_STRIDE ?? 2);
+    const points: number[] = [];
+    for (let n = 1; n < total; n += stride) points.push(n);
+    for (const n of points) {
+      const schema = freshSchema('cp');
+      let rootId: string | null = null;
+      const crashed = await crashingRuntime(schema, (s) => dyingStore(s, n));
+      const dying = (crashed.runtime as unknown as { deps: { store: { dead: boolean } } }).deps.store;
+      const run = scenario(crashed.runtime, (id) => (rootId = id)).catch(() => {});
+      const deadline = Date.now() + 10_000;
+      while (!dying.dead && Date.now() < deadline) await Promise.race([run, new Promise((r) => setTimeout(r, 5))]);
+      expect(dying.dead, `crash point ${n} reached`).toBe(true);
+      await crashed.close();
+
+      const system = await testSystem('postgres', { schema, model: { provider: 'offline' }, maxConcurrentAgents: 2 });
+      systems.push(system);
+      expect(rootId).not.toBeNull();
+      const result = await system.run(rootId!);
+      expect(result.status, `crash point ${n}`).toBe('completed');
+      await checkTreeAtRest(system, rootId!);
+      await system.close();
+    }
+    console.log(`crash points exercised: ${points.length} of ${total - 1} (every ${stride}${stride === 1 ? 'st' : 'nd'} append)`);
+  });
+
+  for (const indexed of [true, false]) it(`a crash between ChildSpawned and the child stream (child ${indexed ? 'in' : 'not in'} the actor index): recovery opens the child without running anything`, async () => {
+    const schema = freshSchema('cs');
+    let rootId = '';
+    const crashed = await crashingRuntime(schema, (s) => dyingStore(s, 0, (_stream, types) => types[0] === 'AgentSpawned' && rootId !== ''));
+    rootId = await crashed.runtime.spawnRoot({ role: 'lead', task: 'x', budget: 10_000 });
+    await expect(crashed.runtime.spawnChild(rootId, { role: 'w', task: 'y', budget: 4_000 })).rejects.toBeInstanceOf(StoreUnavailable);
+    await crashed.close();
+    if (!indexed) {
+      // The crash came before the child's index entry too: only the parent's stream knows.
+      const store = await createEventStore({ kind: 'postgres', connectionString: testPgUrl(), schema });
+      await store.sql.query(`DELETE FROM ${schema}.actor_index WHERE agent_id <> $1`, [rootId]);
+      await store.close();
+    }
+
+    const system = await testSystem('postgres', { schema });
+    systems.push(system);
+    const parent = await system.get(rootId).state();
+    expect(parent.children).toHaveLength(1);
+    const childId = parent.children[0]!.id;
+    // Recovery alone (no run) has opened the child's stream with the delegated amount.
+    const child = await system.replay(childId);
+    expect(child).toMatchObject({ parentId: rootId, status: 'spawned', budget: { allocated: 4_000 } });
+    expect((await system.history(childId))[0]!.type).toBe('AgentSpawned');
+    const result = await system.run(rootId);
+    expect(result.status).toBe('completed');
+    await checkTreeAtRest(system, rootId);
+  });
+});
