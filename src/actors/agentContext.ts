@@ -68,6 +68,8 @@ export interface AgentContext {
   readonly budget: BudgetLedger;
   readonly costUsd: number;
   readonly runRequested: boolean;
+  /** AgentStarted recorded: the agent left `spawned`. */
+  readonly started: boolean;
   readonly deadline: string | null;
   readonly timedOut: boolean;
   readonly turn: number;
@@ -107,6 +109,7 @@ export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
     budget: openLedger(d.budget),
     costUsd: 0,
     runRequested: false,
+    started: false,
     deadline: null,
     timedOut: false,
     turn: 0,
@@ -145,7 +148,7 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'AgentRunRequested':
       return { ...c, runRequested: true };
     case 'AgentStarted':
-      return { ...c, runRequested: true, deadline: ev.data.deadline };
+      return { ...c, runRequested: true, started: true, deadline: ev.data.deadline };
     case 'ChildSpawned': {
       const d = ev.data;
       const child: ChildRecord = { role: d.role, task: d.task, kind: d.kind, budget: d.budget, status: 'live', output: null, toolUseId: d.toolUseId ?? null, nodeId: d.nodeId ?? null };

@@ -6,7 +6,7 @@ import { evolve, initialContext, liveChildren } from './agentContext.js';
 import type { EventData } from '../events/catalogue.js';
 
 /** Bump when the machine's states or context change shape: older snapshots are then ignored. */
-export const AGENT_MACHINE_VERSION = 1;
+export const AGENT_MACHINE_VERSION = 2;
 
 const canEnd = ({ context }: { context: AgentContext }): boolean =>
   liveChildren(context).length === 0 && context.budget.reserved === 0;
@@ -151,6 +151,21 @@ export const agentMachine = setup({
 });
 
 export type AgentMachine = typeof agentMachine;
+
+/**
+ * The state value the machine reaches for a context that ends a complete append (a batch).
+ * Every stored batch leaves the agent at rest, where its state is a function of its context;
+ * recovery uses this to restore thousands of actors without stepping the interpreter through
+ * every event (a unit test holds it equal to the machine's own fold).
+ */
+export function restingStateValue(c: AgentContext): 'spawned' | 'completed' | 'failed' | 'terminated' | { running: string } {
+  if (c.result) return c.result.status;
+  if (!c.started) return 'spawned';
+  if (c.pendingCall) return { running: 'awaitingModel' };
+  if (Object.keys(c.pendingTools).length > 0) return { running: 'usingTools' };
+  if (liveChildren(c).length > 0 && (c.workspaceRequest === null || c.workspace !== null)) return { running: 'awaitingChildren' };
+  return { running: 'active' };
+}
 
 /** The status users see, from the machine's state value. */
 export function statusOf(value: unknown): AgentStatus {

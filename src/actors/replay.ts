@@ -1,7 +1,8 @@
 import { createActor, type SnapshotFrom } from 'xstate';
 import type { DomainEvent, EventData } from '../events/catalogue.js';
 import type { AgentContext, AgentStatus, AgentResult } from './agentContext.js';
-import { agentMachine, statusOf } from './agentMachine.js';
+import { agentMachine, restingStateValue, statusOf } from './agentMachine.js';
+import { evolve, initialContext } from './agentContext.js';
 import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
 
@@ -31,6 +32,25 @@ export function fold(events: readonly DomainEvent[], from?: AgentSnapshot): Agen
   const snap = actor.getSnapshot();
   actor.stop();
   return snap;
+}
+
+/**
+ * The same snapshot as `fold` for a whole stream (or a snapshot plus whole batches), about ten
+ * times faster: the context is reduced with `evolve` and the state read off it. Only for
+ * histories that end on a batch boundary — recovery's case; `replay(toRevision)` uses `fold`.
+ */
+export function foldResting(events: readonly DomainEvent[], from?: AgentSnapshot): AgentSnapshot {
+  let context: AgentContext;
+  let rest = events;
+  if (from) context = from.context;
+  else {
+    const first = events[0];
+    if (!first || first.type !== 'AgentSpawned') throw new Error('an agent stream must open with AgentSpawned');
+    context = initialContext(first.data as EventData<'AgentSpawned'>);
+    rest = events.slice(1);
+  }
+  for (const e of rest) context = evolve(context, e);
+  return agentMachine.resolveState({ value: restingStateValue(context) as never, context });
 }
 
 /** Rebuilds a snapshot from its persisted form ({ value, context }). */

@@ -12,7 +12,7 @@ import { conversation, systemPrompt } from './agentPrompt.js';
 import { available, checkDelegate } from './budget.js';
 import { LiveActor } from './liveActor.js';
 import type { ModelRequest } from './ports/modelProvider.js';
-import { fold, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
+import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { Slots } from './slots.js';
 import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawnConfig.js';
@@ -35,6 +35,7 @@ interface ExecuteOptions {
 }
 
 const MAX_CONFLICT_RETRIES = 5;
+const RECOVERY_BATCH = 500;
 
 /**
  * The actor runtime: persist, then act. A command becomes events through a decider; each event
@@ -708,6 +709,7 @@ export class AgentRuntime {
     const live = await this.deps.index.listLive();
     let recovered = 0;
     let ended = 0;
+    for (let i = 0; i < live.length; i += RECOVERY_BATCH) await this.preload(live.slice(i, i + RECOVERY_BATCH).map((e) => e.agentId));
     const queue = [...live];
     await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -736,6 +738,42 @@ export class AgentRuntime {
     recovered += reopened.length;
     for (const id of new Set([...live.map((e) => e.agentId), ...reopened])) if (this.actors.has(id)) this.reconcileSoon(id);
     return { recovered, ended };
+  }
+
+  /**
+   * Loads many actors with two queries (their snapshots, then every stream's tail) instead of
+   * two per actor; actors already cached or missing are left to the one-by-one path.
+   */
+  private async preload(ids: readonly string[]): Promise<void> {
+    const todo = ids.filter((id) => !this.actors.has(id));
+    if (todo.length === 0) return;
+    const snaps = await this.deps.snapshots.loadMany(todo.map(agentStream));
+    const bases = new Map<string, { snapshot: AgentSnapshot; from: bigint }>();
+    for (const id of todo) {
+      const snap = snaps.get(agentStream(id));
+      if (!snap || snap.machineVersion !== AGENT_MACHINE_VERSION) continue;
+      try {
+        bases.set(id, { snapshot: restoreSnapshot(snap.state as never), from: snap.revision + 1n });
+      } catch {
+        // unreadable snapshot: fold from 0
+      }
+    }
+    const requests = todo.map((id) => ({ streamId: agentStream(id), from: bases.get(id)?.from ?? 0n }));
+    const tails = this.deps.store.readStreams
+      ? await this.deps.store.readStreams(requests)
+      : new Map(await Promise.all(requests.map(async (r) => [r.streamId, await this.deps.store.readStream(r.streamId, { from: r.from })] as const)));
+    for (const id of todo) {
+      const recorded = tails.get(agentStream(id)) ?? [];
+      const base = bases.get(id);
+      if (!base && recorded.length === 0) continue; // missing: handled by the caller
+      const events = recorded.map((r) => toDomain(parseRecorded(r)));
+      const snapshot = events.length === 0 && base ? base.snapshot : foldResting(events, base?.snapshot);
+      const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : base!.from - 1n;
+      if (this.actors.has(id)) continue;
+      const actor = new LiveActor(id, this.adopt(snapshot), revision);
+      actor.eventsSinceSnapshot = recorded.length;
+      this.actors.set(id, actor);
+    }
   }
 
   /** Opens `childId`'s stream if it is missing and `parentId`'s stream records the spawn. */

@@ -44,6 +44,11 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options?: SubscribeOptions): Subscription;
+  /**
+   * Optional: many streams in one round trip, each from its own revision (recovery loads
+   * thousands of actors at once). Adapters without it are read stream by stream.
+   */
+  readStreams?(requests: ReadonlyArray<{ streamId: string; from: bigint }>): Promise<Map<string, RecordedEvent[]>>;
   /** The position of the newest event a subscriber can see now (0n when empty). */
   headPosition(): Promise<bigint>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import type { DomainEvent, EventData } from '../../src/events/catalogue.js';
 import { agentMachine, statusOf } from '../../src/actors/agentMachine.js';
 import { evolve, initialContext, liveChildren } from '../../src/actors/agentContext.js';
 import { completionEvents, failureEvents, terminationEvents, afterReply } from '../../src/actors/agentDecisions.js';
-import { fold, persistable, restoreSnapshot, stateView, type AgentSnapshot } from '../../src/actors/replay.js';
+import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot } from '../../src/actors/replay.js';
 import { available } from '../../src/actors/budget.js';
 
 const spawned = (over: Partial<EventData<'AgentSpawned'>> = {}): EventData<'AgentSpawned'> => ({
@@ -228,6 +228,24 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
   }
   return events;
 }
+
+describe('foldResting (recovery fast path)', () => {
+  it('equals the machine fold for every history that ends on a batch boundary', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 60 }), (seed, length) => {
+        const all: DomainEvent[] = [E('AgentSpawned', spawned({ budget: 50_000 })), ...randomHistory(seed, length)];
+        const slow = fold(all);
+        const fast = foldResting(all);
+        expect(fast.value).toEqual(slow.value);
+        expect(fast.context).toEqual(slow.context);
+        const cut = Math.max(1, Math.floor(all.length / 2));
+        const mid = restoreSnapshot(JSON.parse(JSON.stringify(persistable(fold(all.slice(0, cut))))));
+        expect(foldResting(all.slice(cut), mid).context).toEqual(slow.context);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('fold', () => {
   it('equals applying transition() event by event, and a snapshot restored midway folds to the same state', () => {

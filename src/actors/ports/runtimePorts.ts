@@ -12,6 +12,7 @@ export interface StoredSnapshot {
 
 export interface SnapshotStore {
   load(streamId: string): Promise<StoredSnapshot | null>;
+  loadMany(streamIds: readonly string[]): Promise<Map<string, StoredSnapshot>>;
   save(snapshot: StoredSnapshot): Promise<void>;
 }
 

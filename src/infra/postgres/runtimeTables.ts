@@ -52,6 +52,13 @@ export function createSnapshotStore(sql: SqlClient, schema: string): SnapshotSto
       const row = r.rows[0];
       return row ? { streamId, revision: row.revision, machineVersion: row.machine_version, state: row.state } : null;
     },
+    async loadMany(streamIds) {
+      const r = await sql.query<{ stream_id: string; revision: bigint; machine_version: number; state: unknown }>(
+        `SELECT stream_id, revision, machine_version, state FROM ${s}.snapshots WHERE stream_id = ANY($1::text[])`,
+        [streamIds],
+      );
+      return new Map(r.rows.map((row) => [row.stream_id, { streamId: row.stream_id, revision: row.revision, machineVersion: row.machine_version, state: row.state }]));
+    },
     async save(snap: StoredSnapshot) {
       await sql.query(
         `INSERT INTO ${s}.snapshots (stream_id, revision, machine_version, state) VALUES ($1, $2, $3, $4::jsonb)

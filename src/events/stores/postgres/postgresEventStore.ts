@@ -222,12 +222,28 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     return sub;
   }
 
+  async function readStreams(requests: ReadonlyArray<{ streamId: string; from: bigint }>): Promise<Map<string, RecordedEvent[]>> {
+    assertOpen();
+    const out = new Map<string, RecordedEvent[]>(requests.map((r) => [r.streamId, []]));
+    if (requests.length === 0) return out;
+    const r = await sql.query<EventRow>(
+      `SELECT e.position, e.stream_id, e.revision, e.event_id, e.type, e.data, e.metadata
+         FROM unnest($1::text[], $2::bigint[]) AS q(stream_id, from_revision)
+         JOIN ${schema}.events e ON e.stream_id = q.stream_id AND e.revision >= q.from_revision
+        ORDER BY e.stream_id, e.revision`,
+      [requests.map((q) => q.streamId), requests.map((q) => q.from.toString())],
+    );
+    for (const row of r.rows) out.get(row.stream_id)?.push(toRecorded(row));
+    return out;
+  }
+
   return {
     kind: sql.kind,
     sql,
     schema,
     append,
     readStream,
+    readStreams,
     readAll: (opts: ReadAllOptions = {}) => {
       assertOpen();
       return readAllFiltered(opts.fromPosition ?? 0n, opts.limit ?? 1000);
