@@ -11,7 +11,7 @@ import { afterReply, affordableMaxTokens, completionEvents, failureEvents, MIN_O
 import { conversation, systemPrompt } from './agentPrompt.js';
 import { available, checkDelegate } from './budget.js';
 import { LiveActor } from './liveActor.js';
-import type { ModelRequest } from './ports/modelProvider.js';
+import type { ModelMessage, ModelRequest } from './ports/modelProvider.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { Slots } from './slots.js';
@@ -36,6 +36,9 @@ interface ExecuteOptions {
 
 const MAX_CONFLICT_RETRIES = 5;
 const RECOVERY_BATCH = 500;
+/** Tool results longer than this are stored in the blob table and referenced. */
+const INLINE_TOOL_OUTPUT = 2048;
+const BLOB_PREFIX = 'blob:';
 
 /**
  * The actor runtime: persist, then act. A command becomes events through a decider; each event
@@ -486,7 +489,7 @@ export class AgentRuntime {
       const draft: ModelRequest = {
         ...(c.model ? { model: c.model } : {}),
         system: systemPrompt(c),
-        messages: conversation(c),
+        messages: await this.resolveBlobs(conversation(c)),
         tools,
         maxTokens: this.deps.config.maxTokensPerCall,
         agent: { id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null },
@@ -505,6 +508,20 @@ export class AgentRuntime {
         { type: 'ModelRequested', data: { callId, turn: c.turn, provider: this.deps.model.name, model: c.model ?? this.deps.model.defaultModel, requestRef, reserved } },
       ];
     });
+  }
+
+  /** Replaces blob references in tool results with their content for the next prompt. */
+  private async resolveBlobs(messages: ModelMessage[]): Promise<ModelMessage[]> {
+    return Promise.all(
+      messages.map(async (m) => ({
+        ...m,
+        content: await Promise.all(
+          m.content.map(async (b) =>
+            b.type === 'tool_result' && b.content.startsWith(BLOB_PREFIX) ? { ...b, content: String(await this.deps.blobs.get(b.content.slice(BLOB_PREFIX.length))) } : b,
+          ),
+        ),
+      })),
+    );
   }
 
   private async callModel(actor: LiveActor): Promise<void> {
@@ -569,8 +586,13 @@ export class AgentRuntime {
       recordMessagesReceived: (msgs) =>
         this.execute(actor.id, () => msgs.map((m) => ({ type: 'MessageReceived' as const, data: { messageId: m.messageId, from: m.from, attempt: m.attempt } }))).then(() => undefined),
     };
-    const result = await runTool(name, input, ctx);
+    const raw = await runTool(name, input, ctx);
     if (this.closed) return;
+    // Large results (file contents, command output) live once in the blob table; the event
+    // keeps a reference, so streams stay small. The next prompt resolves it (startTurn).
+    const result = raw.output.length > INLINE_TOOL_OUTPUT && name !== 'finish'
+      ? { ...raw, output: `${BLOB_PREFIX}${await this.deps.blobs.put(raw.output)}` }
+      : raw;
     await this.execute(actor.id, (s) => {
       const cur = s.context;
       const pending = cur.pendingTools[toolUseId];
