@@ -122,7 +122,11 @@ export function eventStoreContract(target: ContractTarget): void {
         const s2 = stream();
         const a = await store.append(s1, testEvents(3), { expectedRevision: 'no_stream' });
         await store.append(s2, testEvents(3), { expectedRevision: 'no_stream' });
-        const head = await store.headPosition();
+        let head = await store.headPosition();
+        for (let i = 0; i < 100 && head < a.position; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          head = await store.headPosition();
+        }
         expect(head).toBeGreaterThanOrEqual(a.position);
         // readAll shows only transactions older than every open one, so on a database shared
         // with other writers our own events may take a moment to become readable.

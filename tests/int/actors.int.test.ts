@@ -59,6 +59,9 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       const lead = await system.spawn({ role: 'lead', task: 'report me', budget: 40_000 });
       const w = await lead.spawn({ role: 'worker', task: 'w', budget: 10_000 });
       await lead.run();
+      // Projections follow the store; on a database shared with other writers they may trail
+      // our own appends for a moment.
+      for (let i = 0; i < 200 && (await system.reports.agent(lead.id))?.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 25));
       await system.reports.waitFor(await system.store.headPosition());
       const tree = await system.reports.tree(lead.id);
       expect(tree.map((r) => r.agentId).sort()).toEqual([lead.id, w.id].sort());
