@@ -13,6 +13,7 @@ export default defineConfig({
       exclude: ['src/**/*.d.ts'],
       reporter: ['text-summary', 'text'],
       thresholds: { lines: 80 },
+      reportOnFailure: true,
     },
     projects: [
       { extends: true, test: { name: 'unit', include: ['tests/**/*.unit.test.ts'], sequence: { groupOrder: 0 } } },
