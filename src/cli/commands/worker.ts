@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import type { AgentSystem } from '../../system.js';
 import { parseCount, type CliContext } from '../context.js';
 import { optionalExtension } from '../extensions.js';
@@ -19,12 +21,20 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre worker\n  DATABASE_URL=postgres://… cadre worker   # several workers can share one store')
     .action(async (opts: { poll: string; once?: boolean }) => {
       const pollMs = parseCount(opts.poll, '--poll', { min: 50 });
-      const system = await ctx.openSystem({ recover: true });
+      // A long-running worker hosts actors by lease, so several can share one store and take
+      // over a dead one's actors; --once just recovers and drains this store by itself.
+      const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+      const system = await ctx.openSystem(opts.once ? { recover: true } : { worker: { owner, tickMs: Math.max(pollMs, 200) } });
+      if (!opts.once) ctx.output.err(`worker ${owner} started (Ctrl-C to stop)`);
       const stopping = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       try {
+        if (!opts.once) {
+          await stopping;
+          return;
+        }
         const ext = optionalExtension(system, 'worker');
         if (ext) {
           const w = await ext.start();
