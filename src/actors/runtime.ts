@@ -50,6 +50,8 @@ const BLOB_PREFIX = 'blob:';
 export class AgentRuntime {
   private readonly actors = new Map<string, LiveActor>();
   private readonly loading = new Map<string, Promise<LiveActor>>();
+  /** Children being spawned here: recorded in the parent, stream not yet opened. */
+  private readonly opening = new Map<string, Promise<void>>();
   private readonly slots: Slots;
   private readonly effectful;
   private closed = false;
@@ -78,6 +80,9 @@ export class AgentRuntime {
   async actor(id: string): Promise<LiveActor> {
     const cached = this.actors.get(id);
     if (cached) return cached;
+    // A child its parent already lists may be between the parent's append and its own first one.
+    const opening = this.opening.get(id);
+    if (opening) await opening.catch(() => {});
     let pending = this.loading.get(id);
     if (!pending) {
       pending = this.loadFromStore(id).finally(() => this.loading.delete(id));
@@ -216,6 +221,28 @@ export class AgentRuntime {
   async spawnChild(parentId: string, config: SpawnConfig, extra: { toolUseId?: string; nodeId?: string; kind?: 'agent' | 'workflow'; graph?: unknown } = {}): Promise<string> {
     const c = parseInput(SpawnConfigSchema, config, 'spawn');
     const childId = c.id ?? (extra.toolUseId ? this.deps.ids.derive(parentId, extra.toolUseId) : this.deps.ids.uuid());
+    if (this.opening.has(childId)) {
+      await this.opening.get(childId);
+      return childId;
+    }
+    let done!: () => void;
+    this.opening.set(childId, new Promise<void>((r) => (done = r)));
+    try {
+      await this.spawnChildStreams(parentId, childId, config, c, extra);
+    } finally {
+      this.opening.delete(childId);
+      done();
+    }
+    return childId;
+  }
+
+  private async spawnChildStreams(
+    parentId: string,
+    childId: string,
+    config: SpawnConfig,
+    c: ReturnType<typeof SpawnConfigSchema.parse>,
+    extra: { toolUseId?: string; nodeId?: string; kind?: 'agent' | 'workflow'; graph?: unknown },
+  ): Promise<void> {
     await this.execute(parentId, (s) => {
       const ctx = s.context;
       if (isTerminalStatus(statusOf(s.value))) throw new InvalidTransition(parentId, statusOf(s.value), 'spawn');
@@ -246,7 +273,6 @@ export class AgentRuntime {
       ...(extra.graph !== undefined ? { graph: extra.graph } : {}),
       ...(extra.nodeId ? { nodeId: extra.nodeId } : {}),
     });
-    return childId;
   }
 
   /** Writes an agent's first event. Idempotent: an existing stream for the same agent is fine. */
