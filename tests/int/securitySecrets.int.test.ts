@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { createAgentSystem, type AgentSystem } from '../../src/system.js';
+import { createLogger, redactUrl } from '../../src/infra/logger.js';
+import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
+import { freshSchema } from '../support/testDb.js';
+
+const SECRET = 'sk-ant-SENTINEL-never-log-me-0123456789';
+
+/**
+ * Secrets (the API key here) must never reach logs, stored events, blobs or error messages,
+ * even when the model path fails and everything is logged at debug level.
+ */
+describe('secrets stay secret', () => {
+  let api: FakeMessagesApi;
+  let system: AgentSystem;
+  const logs: string[] = [];
+  beforeAll(async () => {
+    api = await startFakeMessagesApi();
+    const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+    system = await createAgentSystem({
+      store: { kind: 'pglite' },
+      schema: freshSchema('sec'),
+      env: {},
+      logger: createLogger('debug', sink),
+      model: { provider: 'anthropic', apiKey: SECRET, baseURL: api.url, maxRetries: 0 },
+    });
+  });
+  afterAll(async () => {
+    await system.close();
+    await api.close();
+  });
+
+  it('a successful turn and a failing one leave no trace of the key', async () => {
+    api.enqueue({ kind: 'message', message: { content: [{ type: 'tool_use', id: 'toolu_1', name: 'finish', input: { output: 'done' } }], stopReason: 'tool_use' } });
+    const ok = await (await system.spawn({ role: 'solo', task: 'finish', budget: 20_000 })).run();
+    expect(ok.status).toBe('completed');
+    // The key did reach the API (so the test is real) ...
+    expect(JSON.stringify(api.messageRequests()[0]!.headers)).toContain(SECRET);
+
+    api.enqueue({ kind: 'error', status: 401, type: 'authentication_error', message: 'invalid x-api-key' });
+    const failed = await (await system.spawn({ role: 'solo', task: 'fail', budget: 20_000 })).run();
+    expect(failed.status).toBe('failed');
+    expect(failed.reason ?? '').not.toContain(SECRET);
+
+    // ... but nowhere in what cadre stores or logs.
+    const events = await system.store.readAll({ limit: 100_000 });
+    expect(JSON.stringify(events, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(SECRET);
+    const blobs = await system.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs`);
+    expect(JSON.stringify(blobs.rows)).not.toContain(SECRET);
+    expect(logs.join('')).not.toContain(SECRET);
+  });
+
+  it('redacts keys and connection-string passwords from log objects and urls', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', new Writable({ write(c, _e, d) { lines.push(String(c)); d(); } }));
+    log.info({ apiKey: SECRET, model: { apiKey: SECRET }, headers: { authorization: `Bearer ${SECRET}` }, connectionString: 'postgres://u:pw-SENTINEL@h/db' }, 'config');
+    expect(lines.join('')).not.toContain(SECRET);
+    expect(lines.join('')).not.toContain('pw-SENTINEL');
+    expect(redactUrl('postgres://user:pw-SENTINEL@127.0.0.1:5432/db')).toBe('postgres://user:***@127.0.0.1:5432/db');
+  });
+});
