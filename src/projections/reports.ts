@@ -3,13 +3,14 @@ import { TimedOut } from '../errors.js';
 import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
+import type { BudgetStatus } from '../actors/budget.js';
 import type { LedgerKind } from './readModels/budgetLedger.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
 
 /** One agent in a tree listing. Token amounts are numbers; positions stay bigint. */
-export interface TreeRow {
+export interface TreeRow extends BudgetStatus {
   readonly agentId: string;
   readonly parentId: string | null;
   readonly rootId: string;
@@ -18,13 +19,6 @@ export interface TreeRow {
   readonly kind: 'agent' | 'workflow';
   readonly role: string;
   readonly status: AgentStatus;
-  readonly allocated: number;
-  readonly consumed: number;
-  readonly reserved: number;
-  readonly delegated: number;
-  readonly spentBySubtree: number;
-  readonly reclaimed: number;
-  readonly available: number;
   readonly costUsd: number;
   readonly children: number;
   readonly createdAt: string;
@@ -52,14 +46,8 @@ export interface AgentRow extends TreeRow {
   readonly eventCount: number;
 }
 
-export interface BudgetBalance {
-  readonly allocated: number;
-  readonly consumed: number;
-  readonly reserved: number;
-  readonly delegated: number;
-  readonly spentBySubtree: number;
-  readonly reclaimed: number;
-  readonly available: number;
+/** The actors' own budget status (same arithmetic, src/actors/budget.ts) plus its cost. */
+export interface BudgetBalance extends BudgetStatus {
   readonly costUsd: number;
 }
 
