@@ -12,6 +12,16 @@ const types = {
   },
 };
 
+const CONNECTION_RETRIES = 6;
+
+/** Errors that mean "this connection is gone", not "this statement is wrong". */
+export function isConnectionLost(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  if (/^(57P0[123]|08\d{3}|53300)$/.test(code) || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /Connection terminated|connection.*(closed|ended)|Client has encountered a connection error/i.test(message);
+}
+
 export interface PgClientOptions {
   readonly connectionString: string;
   readonly max?: number;
@@ -70,9 +80,25 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
   };
 
+  /**
+   * A single autocommit statement whose connection died is tried again on a fresh one. cadre's
+   * statements are idempotent (appends by event id, upserts, guarded updates), so a statement
+   * that committed just before its connection dropped is harmless to repeat.
+   */
+  const runPooled = async <Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run<Row>(pool, text, params);
+      } catch (err) {
+        if (closed || attempt >= CONNECTION_RETRIES || !isConnectionLost(err)) throw err;
+        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      }
+    }
+  };
+
   return {
     kind: 'postgres',
-    query: (text, params) => run(pool, text, params),
+    query: (text, params) => runPooled(text, params),
     async transaction(fn) {
       const conn = await pool.connect();
       // A connection dropped mid-transaction emits 'error'; without a listener Node crashes the
