@@ -36,6 +36,8 @@ async function save(system: AgentSystem, name: string, description: string, root
   writeFileSync(`${dir}golden-${name}.json`, `${JSON.stringify(fixture, null, 2)}\n`);
 }
 
+// A recording tool, not a check: the replay check is tests/unit/actorsGolden.unit.test.ts.
+if (!record) console.log('[golden] recorder not run: set CADRE_RECORD_GOLDEN=1 to re-record tests/fixtures/golden-*.json');
 describe.runIf(record)('record golden histories', () => {
   it('records a solo run, a tree with a fire, and a budget-exhausted failure', async () => {
     const system = await testSystem('pglite', { model: createScriptedProvider(script), maxTokensPerCall: 400 });

@@ -127,7 +127,8 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       expect(wf.budget.allocated).toBe((await treeConsumed(system, id)) + wf.budget.available);
     });
 
-    describe.runIf(kind === 'pglite')('failure paths, validation, templates, decomposition', () => {
+    // These paths do not depend on the store; they run once, on PGlite.
+    if (kind === 'pglite') describe('failure paths, validation, templates, decomposition', () => {
       it('retries a node that failed once, and finishes with partial results past an optional one', async () => {
         const seen: string[] = [];
         model.use(createScriptedProvider((r) => {
