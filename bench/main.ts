@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [eventstore|actors|projections|messages|workspaces ...] [--scale 0.2]`
+ * `npm run bench -- [eventstore|actors|projections|messages|workspaces|load ...] [--scale 0.2]`
  * Each benchmark prints a table that compares cadre with the physical limit measured in the
  * same run. With no name, all run.
  */
@@ -21,13 +21,14 @@ const benches: Record<string, () => Promise<Bench>> = {
     };
   },
   projections: async () => (await import('./projections.js')).benchProjections,
+  load: async () => (await import('./load.js')).benchLoad,
 };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const scaleIdx = args.indexOf('--scale');
   const scale = scaleIdx >= 0 ? Number(args[scaleIdx + 1]) : 1;
-  const names = args.filter((a, i) => !a.startsWith('--') && i !== scaleIdx + 1);
+  const names = args.filter((a, i) => !a.startsWith('--') && (scaleIdx < 0 || i !== scaleIdx + 1));
   const chosen = names.length > 0 ? names : Object.keys(benches);
   for (const name of chosen) {
     const load = benches[name];

@@ -151,7 +151,12 @@ export async function benchProjections(scale = 1): Promise<BenchRow[]> {
     const budgetLeaf = await latencies(iterations, () => reports.budget(tree.leaf));
     const counts = await latencies(iterations, () => reports.statusCounts(tree.root));
     const agent = await latencies(iterations, () => reports.agent(tree.leaf));
-    const midSize = (await reports.tree(tree.mid)).length;
+    const midIds = (await reports.tree(tree.mid)).map((r) => r.agentId);
+    const midSize = midIds.length;
+    // The limit for a listing: the same rows fetched by primary key, the same columns, no subtree logic.
+    const cols = `agent_id, parent_id, root_id, depth, path, kind, role, status, allocated, consumed, reserved, delegated,
+      spent_by_subtree, reclaimed, available, cost_usd, children, created_at, ended_at`;
+    const rawMid = await latencies(iterations, () => sql.query(`SELECT ${cols} FROM cadre.agents WHERE agent_id = ANY($1::text[])`, [midIds]));
     const status = await runner.status();
     await runner.stop();
     await store.close();
@@ -164,7 +169,7 @@ export async function benchProjections(scale = 1): Promise<BenchRow[]> {
       { name: 'projection lag p50 (ms), steady ~800 events/s', value: ms(lag, 50) },
       { name: 'projection lag p99 (ms)', value: ms(lag, 99), goal: '< 50 ms' },
       { name: `reports.tree(root) p50 / p99 (ms), ${fmt(treeSize)} rows`, value: `${ms(treeFull, 50)} / ${ms(treeFull, 99)}` },
-      { name: `reports.tree(depth-3 subtree) p50 / p99 (ms), ${midSize} rows`, value: `${ms(treeMid, 50)} / ${ms(treeMid, 99)}`, goal: 'p99 < 10 ms' },
+      { name: `reports.tree(depth-3 subtree) p50 / p99 (ms), ${midSize} rows`, value: `${ms(treeMid, 50)} / ${ms(treeMid, 99)}`, limit: `${ms(rawMid, 50)} / ${ms(rawMid, 99)}`, ratio: ratio(percentile(treeMid, 99), percentile(rawMid, 99)), goal: 'a listing: at the fetch limit' },
       { name: 'reports.budget(root, { subtree }) p50 / p99 (ms)', value: `${ms(budgetRoot, 50)} / ${ms(budgetRoot, 99)}`, goal: 'p99 < 10 ms' },
       { name: 'reports.budget(leaf) p50 / p99 (ms)', value: `${ms(budgetLeaf, 50)} / ${ms(budgetLeaf, 99)}`, goal: 'p99 < 10 ms' },
       { name: 'reports.statusCounts(root) p50 / p99 (ms)', value: `${ms(counts, 50)} / ${ms(counts, 99)}`, goal: 'p99 < 10 ms' },

@@ -10,6 +10,7 @@ import type { SpawnConfig } from './actors/spawnConfig.js';
 import type { AgentState } from './actors/replay.js';
 import type { ParsedEvent } from './events/upcast.js';
 import type { Clock, IdGenerator, Logger } from './actors/ports/runtimePorts.js';
+import type { AgentContext } from './actors/agentContext.js';
 import type { ModelProvider } from './actors/ports/modelProvider.js';
 import type { WorkspacePort } from './actors/ports/workspacePort.js';
 import type { SqlClient } from './infra/sql/sqlClient.js';
@@ -21,7 +22,7 @@ import { systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, InvalidInput } from './errors.js';
 import { createMessaging, type Messaging } from './messaging/index.js';
 import { createWorkspacePort } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
@@ -49,6 +50,8 @@ export const SystemOptionsSchema = z
     allowCommands: z.boolean().optional(),
     /** Programs agents may run in their worktree when commands are allowed. */
     allowedCommands: z.array(z.string().min(1)).optional(),
+    /** How long one agent command may run before it is killed (default 30 s). */
+    commandTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
     /** Run the projection runner in this process (default true). */
@@ -148,7 +151,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const runtime = new AgentRuntime({
     store,
     snapshots: createSnapshotStore(sql, schema),
-    index: createActorIndex(sql, schema),
+    index: createActorIndex(sql, schema, { deferFlush: !ownsSql }),
     blobs: createBlobStore(sql, schema),
     model,
     workspaces,
@@ -165,6 +168,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       defaultMaxTurns: o.maxTurns ?? 20,
       cleanupPolicy: (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy,
       allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
+      commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
     },
   });
   runtimeRef.current = runtime;
@@ -175,7 +179,8 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (o.worker) {
     await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? 5000, tickMs: o.worker.tickMs ?? 1000, capacity: o.worker.capacity ?? 10_000 });
   } else if (o.recover !== false) {
-    await runtime.recover();
+    const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
+    await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger) } : {});
     await workflows.resume();
   }
 
@@ -205,7 +210,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     },
     get: handle,
     history: (id) => runtime.history(id),
-    replay: (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : BigInt(opts.toRevision)),
+    replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionOf(opts.toRevision)),
     terminate: (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, reason, null),
     run: (id) => runtime.run(id),
     async close() {
@@ -220,6 +225,23 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   };
 }
 
+/**
+ * Before recovery starts any effect: worktrees on disk made to agree with the streams. A process
+ * killed mid `git worktree add` or mid-merge leaves a half-added or temporary worktree that no
+ * event records; agents that recorded a worktree and are not yet settled keep theirs. Systems
+ * whose live agents never asked for a worktree never touch git here.
+ */
+async function reconcileWorktrees(contexts: readonly AgentContext[], port: ReturnType<typeof createWorkspacePort>, policy: CleanupPolicy, logger: Logger): Promise<void> {
+  if (!contexts.some((c) => c.workspaceRequest !== null)) return;
+  const live = new Map<string, { baseBranch?: string }>();
+  for (const c of contexts) if (c.workspace && !c.workspaceRemoved) live.set(c.id, c.workspace.baseBranch ? { baseBranch: c.workspace.baseBranch } : {});
+  // Git being unavailable must not stop the system from starting: agents' own workspace steps
+  // retry, and the next start reconciles again.
+  await (await port.manager())
+    .reconcile(live, policy)
+    .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'worktree reconciliation failed; continuing'));
+}
+
 /** What the CLI's `workspaces` commands need: the manager when a repository is configured. */
 function workspacesExt(port: ReturnType<typeof createWorkspacePort> | WorkspacePort | null): unknown {
   if (!port || !('manager' in port)) return undefined;
@@ -229,6 +251,13 @@ function workspacesExt(port: ReturnType<typeof createWorkspacePort> | WorkspaceP
     remove: async (agentId: string, o?: { deleteBranch?: boolean; force?: boolean }) => (await port.manager()).remove(agentId, o),
     reconcile: async (...args: Parameters<Awaited<ReturnType<typeof port.manager>>['reconcile']>) => (await port.manager()).reconcile(...args),
   };
+}
+
+/** `toRevision` as a bigint; a float, NaN or infinity is refused naming the field (BigInt() would throw a bare RangeError). */
+function revisionOf(r: unknown): bigint {
+  if (typeof r === 'bigint') return r;
+  if (typeof r === 'number' && Number.isSafeInteger(r)) return BigInt(r);
+  throw new InvalidInput('toRevision', 'must be an integer revision');
 }
 
 function defaultStore(env: Env): z.infer<typeof StoreOption> {

@@ -1,3 +1,4 @@
+import { storableReply } from './storableReply.js';
 import type { DomainEvent } from '../events/catalogue.js';
 import type { AgentContext } from './agentContext.js';
 import { liveChildren } from './agentContext.js';
@@ -38,7 +39,8 @@ export function completionEvents(c: AgentContext, output: string): DomainEvent[]
 }
 
 /** After a reply: settle the reservation, then either the tools it asked for or the end. */
-export function afterReply(c: AgentContext, callId: string, reply: ModelReply, costUsd: number): DomainEvent[] {
+export function afterReply(c: AgentContext, callId: string, raw: ModelReply, costUsd: number): DomainEvent[] {
+  const reply = storableReply(raw);
   const events: DomainEvent[] = [
     {
       type: 'ModelReplied',

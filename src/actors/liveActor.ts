@@ -26,8 +26,12 @@ export class LiveActor {
     this.revision = revision;
   }
 
+  /** Commands queued or running on the mailbox. */
+  busy = 0;
+
   enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.mailbox.then(fn, fn);
+    this.busy++;
+    const run = this.mailbox.then(fn, fn).finally(() => this.busy--);
     this.mailbox = run.catch(() => {});
     return run;
   }

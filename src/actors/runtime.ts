@@ -36,6 +36,8 @@ interface ExecuteOptions {
 
 const MAX_CONFLICT_RETRIES = 5;
 const RECOVERY_BATCH = 500;
+/** Attempts at an agent's end steps (commit, notify the parent, clean up): ~25 s of backoff in all. */
+const END_RETRIES = 8;
 /** Tool results longer than this are stored in the blob table and referenced. */
 const INLINE_TOOL_OUTPUT = 2048;
 const BLOB_PREFIX = 'blob:';
@@ -316,7 +318,10 @@ export class AgentRuntime {
       if (isTerminalStatus(statusOf(s.value)) && !this.actors.has(id)) return runResult(s.context.result!, s.context);
       if (isTerminalStatus(statusOf(s.value)) && actor.inflight.ending === false && s.context.result) {
         // Ended and fully settled with the parent.
-        if (!s.context.parentId || (await this.parentKnowsEnd(s.context))) return runResult(s.context.result, s.context);
+        if (!s.context.parentId || (await this.parentKnowsEnd(s.context))) {
+          this.evictIfEnded(actor);
+          return runResult(s.context.result, s.context);
+        }
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const tick = new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), 1000)));
@@ -335,11 +340,26 @@ export class AgentRuntime {
 
   async state(id: string): Promise<AgentState> {
     const actor = await this.actor(id);
+    this.evictIfEnded(actor);
     return stateView(actor.snapshot, actor.revision);
   }
 
   async context(id: string): Promise<AgentContext> {
-    return (await this.actor(id)).snapshot.context;
+    const actor = await this.actor(id);
+    this.evictIfEnded(actor);
+    return actor.snapshot.context;
+  }
+
+  /**
+   * Bounded memory: an ended actor loaded again (a state() call, a late event, a parent checking
+   * its child) leaves the cache once nothing is using it; the next use reloads it from its
+   * snapshot and stream.
+   */
+  private evictIfEnded(actor: LiveActor): void {
+    if (this.actors.get(actor.id) !== actor || actor.busy > 0 || actor.inflight.ending) return;
+    if (!isTerminalStatus(statusOf(actor.snapshot.value))) return;
+    this.actors.delete(actor.id);
+    actor.changed();
   }
 
   // ---------------------------------------------------------------- firing
@@ -501,7 +521,9 @@ export class AgentRuntime {
     const parentBranch = c.parentId ? (await this.actor(c.parentId)).snapshot.context.workspace?.branch : undefined;
     const base = c.workspaceRequest?.base ?? parentBranch;
     const info = await this.deps.workspaces!.create(c.id, base ? { baseBranch: base } : {});
-    await this.execute(actor.id, (s) => (s.context.workspace ? [] : [{ type: 'WorkspaceCreated', data: { ...info } }]));
+    await this.execute(actor.id, (s) => (s.context.workspace || isTerminalStatus(statusOf(s.value)) ? [] : [{ type: 'WorkspaceCreated', data: { ...info } }]));
+    // Ended (timed out, fired) while git was adding it: no event will ever name this worktree, so it goes now.
+    if (!(await this.actor(actor.id)).snapshot.context.workspace) await this.deps.workspaces!.remove(c.id, { deleteBranch: true });
   }
 
   /** One model turn: reserve the worst case, record the request, and the effect makes the call. */
@@ -603,6 +625,7 @@ export class AgentRuntime {
       workspaces: this.deps.workspaces,
       messages: this.deps.messages,
       allowCommands: this.deps.config.allowCommands,
+      commandTimeoutMs: this.deps.config.commandTimeoutMs,
       spawnAndWait: async (config) => {
         const childId = await this.spawnChild(actor.id, config, { toolUseId });
         await this.ensureChildRunning(actor.id, childId);
@@ -671,10 +694,22 @@ export class AgentRuntime {
       this.slots.release(actor.id);
       if (actor.timer) clearTimeout(actor.timer);
       actor.timer = null;
-      await this.finishWorkspace(actor);
-      await this.ensureParentNotified(actor.id);
-      // A root has no parent to merge into: its worktree follows the cleanup policy now.
-      if (!actor.snapshot.context.parentId) await this.cleanUpWorkspace(actor.id, actor.snapshot.context);
+      // Every step is idempotent (it checks the stream first), so a transient failure (git down,
+      // a lost connection) is retried as a whole; if it outlasts the retries the agent stays live
+      // in the index and the next recovery finishes the job.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.finishWorkspace(actor);
+          await this.ensureParentNotified(actor.id);
+          // After the parent merged it: the worktree follows the cleanup policy.
+          await this.cleanUpWorkspace(actor.id, (await this.actor(actor.id)).snapshot.context);
+          break;
+        } catch (err) {
+          if (this.closed || attempt >= END_RETRIES) throw err;
+          this.deps.logger.warn({ agentId: actor.id, attempt, err: err instanceof Error ? err.message : String(err) }, 'ending an agent failed; retrying');
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        }
+      }
       await this.deps.index.markEnded(actor.id);
       this.worker?.release(actor.id);
       if (actor.eventsSinceSnapshot > 0) this.saveSnapshot(actor);
@@ -719,7 +754,6 @@ export class AgentRuntime {
       if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });
       return events;
     }, { causationId: `agent:${childId}` });
-    await this.cleanUpWorkspace(childId, c);
   }
 
   private async mergeIntoParent(child: AgentContext, parent: AgentContext) {
@@ -738,7 +772,13 @@ export class AgentRuntime {
 
   private async cleanUpWorkspace(id: string, c: AgentContext): Promise<void> {
     const ws = this.deps.workspaces;
-    if (!ws || !c.workspace || c.workspaceRemoved) return;
+    if (!ws || c.workspaceRemoved) return;
+    if (!c.workspace) {
+      // Asked for one and ended without recording it (git failed half-way, or a timeout or fire
+      // came first): git may have added it all the same, and no event will ever name it.
+      if (c.workspaceRequest) await ws.remove(id, { deleteBranch: true });
+      return;
+    }
     const policy = this.deps.config.cleanupPolicy;
     const failed = c.result?.status !== 'completed';
     if (policy === 'never' || (policy === 'on_failure' && failed)) return;
@@ -753,7 +793,7 @@ export class AgentRuntime {
    * in flight: an unanswered model call is issued again, tools re-run (idempotently), children
    * opened, parents told of ends they missed.
    */
-  async recover(): Promise<{ recovered: number; ended: number }> {
+  async recover(options: { beforeResume?: (live: readonly AgentContext[]) => Promise<void> } = {}): Promise<{ recovered: number; ended: number }> {
     const live = await this.deps.index.listLive();
     let recovered = 0;
     let ended = 0;
@@ -784,7 +824,11 @@ export class AgentRuntime {
       }
     }
     recovered += reopened.length;
-    for (const id of new Set([...live.map((e) => e.agentId), ...reopened])) if (this.actors.has(id)) this.reconcileSoon(id);
+    const resuming = [...new Set([...live.map((e) => e.agentId), ...reopened])].filter((id) => this.actors.has(id));
+    // What must agree with the streams before any effect runs (worktrees on disk), from the
+    // contexts just loaded in batches.
+    await options.beforeResume?.(resuming.map((id) => this.actors.get(id)!.snapshot.context));
+    for (const id of resuming) this.reconcileSoon(id);
     return { recovered, ended };
   }
 

@@ -27,5 +27,7 @@ export interface RuntimeDeps {
     readonly defaultMaxTurns: number;
     readonly cleanupPolicy: CleanupPolicy;
     readonly allowCommands: boolean;
+    /** How long one `run_command` may run before it is killed. */
+    readonly commandTimeoutMs: number;
   };
 }

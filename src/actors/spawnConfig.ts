@@ -1,10 +1,29 @@
 import { z } from 'zod';
 import { AgentId, Tokens } from '../events/schemas/common.js';
 
-const WorkspaceOption = z.union([
-  z.boolean(),
-  z.object({ base: z.string().min(1).max(250).regex(/^[^\s~^:?*[\\]+$/, 'must be a valid branch name').optional() }),
-]);
+/**
+ * A base branch as `git check-ref-format` would accept it, refused here rather than by git later:
+ * no whitespace or control characters, none of `~^:?*[\\`, no `..`, `@{` or `//`, no leading `-`
+ * or `/`, and no component that starts with `.` or ends with `.lock`.
+ */
+const BranchName = z
+  .string()
+  .min(1)
+  .max(250)
+  .refine(
+    (b) =>
+      !/[\s\p{Cc}~^:?*[\\]/u.test(b) &&
+      !b.includes('..') &&
+      !b.includes('@{') &&
+      !b.includes('//') &&
+      !/^[-/]/.test(b) &&
+      !/[/.]$/.test(b) &&
+      !b.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock')) &&
+      b !== '@',
+    'must be a valid branch name',
+  );
+
+const WorkspaceOption = z.union([z.boolean(), z.object({ base: BranchName.optional() }).strict()]);
 
 /**
  * What a caller may ask of a new agent. `budget` is in tokens. `workspace: true` (or `{ base }`)
@@ -17,7 +36,7 @@ export const SpawnConfigSchema = z
     task: z.string().max(100_000).default(''),
     budget: Tokens,
     workspace: WorkspaceOption.optional(),
-    workspaceConfig: z.object({ base: z.string().optional(), baseBranch: z.string().optional() }).loose().optional(),
+    workspaceConfig: z.object({ base: BranchName.optional(), baseBranch: BranchName.optional() }).loose().optional(),
     timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
     maxTurns: z.number().int().min(1).max(1000).optional(),
     model: z.string().min(1).max(200).optional(),

@@ -14,6 +14,7 @@ export interface ToolContext {
   readonly workspaces: WorkspacePort | null;
   readonly messages: MessagePort | null;
   readonly allowCommands: boolean;
+  readonly commandTimeoutMs: number;
   spawnAndWait(config: SpawnConfig): Promise<RunResult>;
   recordMessageSent(data: EventData<'MessageSent'>): Promise<void>;
   recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
@@ -76,7 +77,7 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
     case 'run_command': {
       if (!ctx.allowCommands || !ctx.workspaces?.run || !ctx.context.workspace) throw new Error('running commands is disabled for this system');
       const i = inputs.run_command.parse(rawInput);
-      const r = await ctx.workspaces.run(ctx.agentId, ctx.context.workspace.path, i.command, i.args, 30_000);
+      const r = await ctx.workspaces.run(ctx.agentId, ctx.context.workspace.path, i.command, i.args, ctx.commandTimeoutMs);
       return `exit ${r.exitCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
     }
     case 'spawn_agent': {

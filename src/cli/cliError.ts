@@ -52,9 +52,17 @@ export function exitCodeOf(err: unknown): ExitCode {
   return EXIT.failure;
 }
 
-/** One readable line (newlines folded) plus a hint line when there is one. */
+/** A user-supplied value as an error message shows it: JSON-quoted and cut to `max` characters. */
+export function quoted(value: string, max = 80): string {
+  return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
+}
+
+const MAX_MESSAGE = 2000;
+
+/** One readable line (newlines folded, at most ~2,000 characters) plus a hint line when there is one. */
 export function formatError(err: unknown): string {
-  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  const full = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  const message = full.length > MAX_MESSAGE ? `${full.slice(0, MAX_MESSAGE)}…` : full;
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;

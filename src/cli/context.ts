@@ -1,6 +1,6 @@
 import { createAgentSystem, type AgentSystem, type AgentSystemOptions } from '../system.js';
 import { resolveAgentId } from '../dashboard/agentTree.js';
-import { CliError, EXIT } from './cliError.js';
+import { CliError, EXIT, quoted } from './cliError.js';
 import { processOutput, toJson, type Output } from './output.js';
 import { createStyle, type Style } from './render/style.js';
 
@@ -42,9 +42,10 @@ export function print(ctx: CliContext, json: boolean | undefined, value: unknown
 
 /** A positive integer option, or a usage error naming the option. */
 export function parseCount(value: string, name: string, { min = 0 }: { min?: number } = {}): number {
-  const n = Number(value.replace(/_/g, ''));
+  // Digits only (underscores allowed as separators): Number() would also take '-0', '0x10', '1e3' and ' 7 '.
+  const n = /^[0-9][0-9_]*$/.test(value) ? Number(value.replace(/_/g, '')) : NaN;
   if (!Number.isSafeInteger(n) || n < min) {
-    throw new CliError(`invalid ${name} ${JSON.stringify(value)}: expected a whole number${min > 0 ? ` ≥ ${min}` : ''}`, { exitCode: EXIT.usage, hint: `for example ${name} 10000` });
+    throw new CliError(`invalid ${name} ${quoted(value)}: expected a whole number${min > 0 ? ` ≥ ${min}` : ''}`, { exitCode: EXIT.usage, hint: `for example ${name} 10000` });
   }
   return n;
 }
@@ -53,7 +54,7 @@ export function parseCount(value: string, name: string, { min = 0 }: { min?: num
 export async function agentArg(system: AgentSystem, raw: string): Promise<string> {
   const id = raw.trim();
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(id)) {
-    throw new CliError(`invalid agent id ${JSON.stringify(raw)}`, { exitCode: EXIT.usage, hint: 'agent ids look like 019fd278-932e-…; list them with `cadre tree`' });
+    throw new CliError(`invalid agent id ${quoted(raw)}`, { exitCode: EXIT.usage, hint: 'agent ids look like 019fd278-932e-…; list them with `cadre tree`' });
   }
   return resolveAgentId(system, id);
 }

@@ -58,6 +58,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * console.log(dash.url); // http://127.0.0.1:54321/
  * await dash.close();
  */
+/** A URL path segment, decoded; a malformed escape (`%zz`) is the client's error, not ours. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed path segment ${JSON.stringify(segment.slice(0, 80))}`);
+  }
+}
+
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { system } = options;
   const host = options.host ?? '127.0.0.1';
@@ -87,7 +96,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   const api = async (path: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent); // ['api', ...]
+    const parts = path.split('/').filter(Boolean).map(decodeSegment); // ['api', ...]
     if (parts[1] === 'events' && parts.length === 2) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ position: (await system.store.headPosition()).toString() })}\n\n`);

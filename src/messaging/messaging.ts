@@ -175,6 +175,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   // The SQL store on this database wakes its subscriptions on its own channel (see projector).
   const storeSchema = (deps.store as { schema?: unknown }).schema;
   const storeChannel = (deps.store.kind === 'postgres' || deps.store.kind === 'pglite') && typeof storeSchema === 'string' ? notifyChannel(storeSchema) : null;
+  /** The store appends in this schema, so the outbox trigger (schema.ts) writes the rows. */
+  const outbox = storeChannel !== null && storeSchema === schema;
   const projector = new MessageProjector({ store: deps.store, sql, queue, channel, instanceId, logger: log, storeChannel, onApplied });
 
   /**
@@ -317,8 +319,16 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       gate.release(p.to, p.messageId);
       throw err;
     }
-    nudgeUntilMaterialised(p.messageId);
-    const state = await waiter.promise;
+    // With the outbox trigger the row committed with the event: wake the recipient now, here
+    // and in other processes. Without it (or if it is missing), wait for the projection.
+    const written = outbox ? await queue.exists(sql, p.messageId) : null;
+    if (written) {
+      waiter.cancel();
+      gate.release(p.to, p.messageId);
+      arrivals.fire(p.to);
+      void queue.notify(sql, channel, `${instanceId}|${p.to}`).catch(() => undefined);
+    } else nudgeUntilMaterialised(p.messageId);
+    const state = written ?? (await waiter.promise);
     if (!state) log.warn({ agentId: from, messageId: p.messageId }, 'message recorded but not yet receivable; it will be delivered');
     if (state?.state === 'dead' && state.deadReason?.startsWith('recipient ')) {
       throw new RecipientUnavailable(p.to, `${state.deadReason} before the message arrived (message ${p.messageId} is in the dead letters)`);

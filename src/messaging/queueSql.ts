@@ -237,12 +237,18 @@ export class QueueSql {
   async sweep(q: SqlQueryable, maxAttempts: number, recipient: string | null): Promise<string[]> {
     const r = await q.query<{ recipient: string }>(
       `WITH expired AS (
-         SELECT message_id FROM ${this.s}.messages
+         SELECT message_id, NULL::text AS ended FROM ${this.s}.messages
           WHERE state = 'inflight' AND attempts >= $1 AND visible_at <= now() AND ($2::text IS NULL OR recipient = $2)
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE SKIP LOCKED),
+       -- A send that committed while its recipient's end was being projected saw neither the other:
+       -- its row is pending for an agent that will never take it.
+       orphaned AS (
+         SELECT m.message_id, e.status AS ended FROM ${this.s}.messages m JOIN ${this.s}.message_recipients_ended e ON e.agent_id = m.recipient
+          WHERE m.state IN ('pending', 'inflight') AND ($2::text IS NULL OR m.recipient = $2)
+          FOR UPDATE OF m SKIP LOCKED)
        UPDATE ${this.s}.messages m SET state = 'dead', dead_at = now(),
-              dead_reason = 'not acknowledged after ' || m.attempts || ' deliveries'
-         FROM expired WHERE m.message_id = expired.message_id
+              dead_reason = coalesce('recipient ' || x.ended, 'not acknowledged after ' || m.attempts || ' deliveries')
+         FROM (SELECT * FROM expired UNION ALL SELECT * FROM orphaned) x WHERE m.message_id = x.message_id
        RETURNING m.recipient`,
       [maxAttempts, recipient],
     );

@@ -1,4 +1,5 @@
 import { assertIdentifier } from '../infra/sql/sqlClient.js';
+import { AGENT_STREAM_PREFIX } from '../actors/streams.js';
 
 /** The NOTIFY channel on which materialised batches wake receivers (one per schema). */
 export const messagesChannel = (schema: string): string => `${assertIdentifier(schema)}_messages`;
@@ -6,7 +7,8 @@ export const messagesChannel = (schema: string): string => `${assertIdentifier(s
 /**
  * The queue's tables (ordered migrations; append only).
  *
- * - `messages`: one row per message id, created only by the projection of `MessageSent`.
+ * - `messages`: one row per message id, created from `MessageSent`: by the outbox trigger in
+ *   the appending transaction when the store is in this schema, else by the projection.
  *   `position` is the event's global position: send order. `state` moves
  *   pending → inflight (claimed; visible again at `visible_at`) → acked | dead.
  * - `message_checkpoint`: the global position the projection has applied, moved in the same
@@ -93,6 +95,34 @@ BEGIN
   END IF;
   RETURN QUERY SELECT m.message_id, m.recipient, m.state, m.dead_reason FROM ${s}.messages m
    WHERE m.message_id IN (SELECT x.message_id FROM jsonb_to_recordset(p_messages) AS x(message_id text));
+END
+$$;
+`,
+    // The outbox: when the event store lives in this schema (Postgres, PGlite), a MessageSent
+    // becomes its queue row in the very transaction that appends it, so a message is receivable
+    // the moment its event commits. The projection above still applies every MessageSent
+    // (ON CONFLICT: no second row) and remains the only path for other stores.
+    `
+CREATE FUNCTION ${s}.messages_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${s}.messages (message_id, sender, recipient, payload, priority, dedupe_key, position, state, sent_at, dead_at, dead_reason)
+    SELECT NEW.data->>'messageId', substr(NEW.stream_id, ${AGENT_STREAM_PREFIX.length + 1}), NEW.data->>'to',
+           coalesce(NEW.data->'payload', 'null'::jsonb), (NEW.data->>'priority')::smallint, NEW.data->>'dedupeKey', NEW.position,
+           CASE WHEN e.agent_id IS NULL THEN 'pending' ELSE 'dead' END, (NEW.metadata->>'at')::timestamptz,
+           CASE WHEN e.agent_id IS NULL THEN NULL ELSE now() END,
+           CASE WHEN e.agent_id IS NULL THEN NULL ELSE 'recipient ' || e.status END
+      FROM (SELECT 1) AS one LEFT JOIN ${s}.message_recipients_ended e ON e.agent_id = NEW.data->>'to'
+    ON CONFLICT (message_id) DO NOTHING;
+  RETURN NULL;
+END
+$$;
+DO $$
+BEGIN
+  IF to_regclass('${s}.events') IS NOT NULL THEN
+    CREATE TRIGGER messages_outbox AFTER INSERT ON ${s}.events
+      FOR EACH ROW WHEN (NEW.type = 'MessageSent' AND NEW.stream_id LIKE '${AGENT_STREAM_PREFIX}%')
+      EXECUTE FUNCTION ${s}.messages_outbox();
+  END IF;
 END
 $$;
 `,

@@ -5,6 +5,7 @@ import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
 import type { BudgetStatus } from '../actors/budget.js';
 import type { LedgerKind } from './readModels/budgetLedger.js';
+import { PATH_KEY } from './readModels/agents.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
@@ -205,7 +206,10 @@ export function createReports(options: ReportsOptions): Reports {
   const sql = options.sql;
   const id = (value: unknown, field: string): string => parseInput(AgentId, value, field);
   // The subtree of `s` as a range over the C-collated path: `/a/b/` ≤ path < `/a/b0`.
-  const subtreeJoin = `FROM ${s}.agents s JOIN ${s}.agents a ON a.root_id = s.root_id AND a.path >= s.path AND a.path < left(s.path, -1) || '0'`;
+  // The path range is the subtree; the same range on left(path, PATH_KEY) is implied by it (a
+  // prefix cut keeps C-collation order) and is what the index can answer.
+  const subtreeJoin = `FROM ${s}.agents s JOIN ${s}.agents a ON a.root_id = s.root_id AND a.path >= s.path AND a.path < left(s.path, -1) || '0'
+    AND left(a.path, ${PATH_KEY}) >= left(s.path, ${PATH_KEY}) AND left(a.path, ${PATH_KEY}) <= left(left(s.path, -1) || '0', ${PATH_KEY})`;
 
   return {
     async tree(rootId, opts = {}) {
@@ -238,7 +242,7 @@ export function createReports(options: ReportsOptions): Reports {
       const agent = id(agentId, 'agentId');
       const o = parseInput(BudgetOptions, opts, 'options');
       const r = await sql.query<Row>(
-        `SELECT agent_id, allocated, consumed, reserved, delegated, spent_by_subtree, reclaimed, available, cost_usd
+        `SELECT agent_id, parent_id, allocated, consumed, reserved, delegated, spent_by_subtree, reclaimed, available, cost_usd
            FROM ${s}.agents WHERE agent_id = $1`,
         [agent],
       );
@@ -246,11 +250,14 @@ export function createReports(options: ReportsOptions): Reports {
       if (!row) return null;
       let subtree: BudgetReport['subtree'] = null;
       if (o.subtree) {
-        const t = await sql.query<Row>(
-          `SELECT count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.reserved), 0) AS reserved,
-              coalesce(sum(a.cost_usd), 0) AS cost_usd ${subtreeJoin} WHERE s.agent_id = $1`,
-          [agent],
-        );
+        // A whole tree has its totals kept as it changes; a subtree within one is summed.
+        const t = row.parent_id === null
+          ? await sql.query<Row>(`SELECT agents, consumed, reserved, cost_usd FROM ${s}.agent_tree_totals WHERE root_id = $1`, [agent])
+          : await sql.query<Row>(
+              `SELECT count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.reserved), 0) AS reserved,
+                  coalesce(sum(a.cost_usd), 0) AS cost_usd ${subtreeJoin} WHERE s.agent_id = $1`,
+              [agent],
+            );
         const x = t.rows[0] ?? {};
         subtree = { agents: num(x.agents), consumed: num(x.consumed), reserved: num(x.reserved), costUsd: num(x.cost_usd) };
       }
@@ -338,8 +345,8 @@ export function createReports(options: ReportsOptions): Reports {
     async statusCounts(rootId) {
       const root = rootId === undefined ? undefined : id(rootId, 'rootId');
       const r = root === undefined
-        ? await sql.query<Row>(`SELECT status, count(*) AS n FROM ${s}.agents GROUP BY status`)
-        : await sql.query<Row>(`SELECT status, count(*) AS n FROM ${s}.agents WHERE root_id = $1 GROUP BY status`, [root]);
+        ? await sql.query<Row>(`SELECT status, sum(n) AS n FROM ${s}.agent_status_counts GROUP BY status`)
+        : await sql.query<Row>(`SELECT status, n FROM ${s}.agent_status_counts WHERE root_id = $1`, [root]);
       const counts = Object.fromEntries(AGENT_STATUSES.map((st) => [st, 0])) as Record<AgentStatus, number>;
       for (const x of r.rows) counts[x.status as AgentStatus] = num(x.n);
       return counts;

@@ -174,7 +174,7 @@ export function eventStoreContract(target: ContractTarget): void {
       it('stores large and unicode payloads intact', async () => {
         const s = stream();
         const big = { text: 'x'.repeat(1_000_000), list: Array.from({ length: 5000 }, (_, i) => ({ i })) };
-        const uni = { text: 'héllo 世界 🚀 \u202e rtl \ud83d\udc69\u200d\ud83d\udcbb', quote: `'; DROP TABLE events; --`, ctrl: '\t\n\r\u0001' };
+        const uni = { text: 'héllo 世界 🚀 \u202e rtl \ud83d\udc69\u200d\ud83d\udcbb', quote: `'; DROP TABLE events; --`, ctrl: '\t\n\r\u0001', escapedNul: 'the text \\u0000 is not a NUL', deep: { k: ['\\\\u0000'] } };
         await store.append(s, [testEvent('Big', big), testEvent('Uni', uni)], { expectedRevision: 'no_stream' });
         const [b, u] = await store.readStream(s);
         expect(b!.data).toEqual(big);

@@ -44,5 +44,14 @@ describe(`a chain ${DEPTH} levels deep`, () => {
     const { ids } = await checkTreeAtRest(system, root.id);
     expect(ids).toHaveLength(DEPTH + 1);
     expect((await root.state()).budget).toMatchObject({ available: 10 * DEPTH + 10, delegated: 0, spentBySubtree: 0 });
+
+    // The hierarchy projection holds the whole chain: a path ~37 kB long at the leaf once went
+    // past the btree's 2.7 kB entry limit and stalled the runner.
+    await system.reports.waitFor(await system.store.headPosition(), 120_000);
+    const tree = await system.reports.tree(root.id);
+    expect(tree).toHaveLength(DEPTH + 1);
+    expect(tree.at(-1)).toMatchObject({ agentId: leaf.id, depth: DEPTH });
+    expect((await system.reports.tree(chain[DEPTH - 5]!.id)).map((r) => r.agentId)).toEqual(chain.slice(DEPTH - 5).map((h) => h.id));
+    expect((await system.reports.ancestors(leaf.id)).map((r) => r.agentId)).toEqual(chain.slice(0, DEPTH).map((h) => h.id));
   });
 });

@@ -58,7 +58,7 @@ async function crashingRuntime(schema: string, wrap: (s: EventStore) => EventSto
     ids: systemIds,
     logger: silentLogger,
     costOf,
-    config: { maxConcurrentAgents: 2, defaultTimeoutMs: null, snapshotEvery: 5, maxTokensPerCall: 1024, defaultMaxTurns: 10, cleanupPolicy: 'never', allowCommands: false },
+    config: { maxConcurrentAgents: 2, defaultTimeoutMs: null, snapshotEvery: 5, maxTokensPerCall: 1024, defaultMaxTurns: 10, cleanupPolicy: 'never', allowCommands: false, commandTimeoutMs: 30_000 },
   });
   return {
     runtime,

@@ -17,7 +17,11 @@ describe('faults: Postgres connections terminated mid-run', () => {
   afterAll(() => system?.close());
 
   it('a 16-agent tree finishes despite repeated connection kills', async () => {
-    system = await testSystem('postgres', { model: { provider: 'offline', latencyMs: 40 }, maxConcurrentAgents: 8 });
+    // A name of its own: other test files share this database, and their connections are not ours to kill.
+    const app = `cadre-conn-kill-${process.pid}`;
+    const url = new URL(testPgUrl());
+    url.searchParams.set('application_name', app);
+    system = await testSystem('postgres', { store: { kind: 'postgres', connectionString: url.toString() }, model: { provider: 'offline', latencyMs: 40 }, maxConcurrentAgents: 8 });
     const root = await system.spawn({ role: 'lead', task: 'coordinate', budget: 500_000 });
     const ids = [root.id];
     for (let i = 0; i < 3; i++) {
@@ -35,8 +39,8 @@ describe('faults: Postgres connections terminated mid-run', () => {
     for (let i = 0; i < 6 && !finished; i++) {
       await new Promise((r) => setTimeout(r, 150));
       const r = await admin.query(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'cadre' AND pid <> pg_backend_pid()`,
-        [db],
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()`,
+        [db, app],
       );
       kills += r.rows[0].n as number;
     }

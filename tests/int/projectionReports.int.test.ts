@@ -131,6 +131,6 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
   it('reports status with lag', async () => {
     const status = await runner.status();
     expect(status.map((s) => s.name)).toEqual(['agents', 'budget_ledger', 'workflows', 'activity']);
-    for (const s of status) expect(s).toMatchObject({ state: 'live', position: last, headPosition: last, lagEvents: 0, lagMs: 0, suffix: 'v1_r0' });
+    for (const s of status) expect(s).toMatchObject({ state: 'live', position: last, headPosition: last, lagEvents: 0, lagMs: 0, suffix: `v${s.version}_r0` });
   });
 });

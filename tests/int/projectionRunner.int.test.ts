@@ -121,9 +121,9 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     expect(new Set(seen)).toEqual(new Set([count]));
     expect(await tables(sql, schema)).toEqual(before);
     const status = await runner.status();
-    expect(status.find((s) => s.name === 'agents')?.suffix).toBe('v1_r2');
+    expect(status.find((s) => s.name === 'agents')?.suffix).toBe(`v${agentsProjection.version}_r2`);
     // The old generations are gone.
-    const old = await sql.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`${schema}.agents_v1_r0`]);
+    const old = await sql.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`${schema}.agents_v${agentsProjection.version}_r0`]);
     expect(old.rows[0]!.t).toBeNull();
     await runner.stop();
   });
@@ -135,14 +135,15 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     const { last } = await writeAgents(store, 20, 1, `vc${randomUUID().slice(0, 6)}_`);
     await first.waitFor(last);
     await first.stop();
-    const v2 = { ...agentsProjection, version: 2 };
+    const next = agentsProjection.version + 1;
+    const v2 = { ...agentsProjection, version: next };
     const second = new ProjectionRunner({ store, sql, schema, projections: [v2] });
     await second.start();
     await second.waitFor(last, 20_000);
     const [s] = await second.status();
-    expect(s).toMatchObject({ state: 'live', suffix: 'v2_r1', version: 2 });
+    expect(s).toMatchObject({ state: 'live', suffix: `v${next}_r1`, version: next });
     const cp = await sql.query<{ version: number }>(`SELECT version FROM ${schema}.projection_checkpoints WHERE name = 'agents'`);
-    expect(Number(cp.rows[0]!.version)).toBe(2);
+    expect(Number(cp.rows[0]!.version)).toBe(next);
     expect((await sql.query(`SELECT * FROM ${schema}.agents`)).rows.length).toBeGreaterThanOrEqual(20);
     await second.stop();
   });

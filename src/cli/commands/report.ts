@@ -38,7 +38,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre report\n  cadre report 019fd278 --json')
     .action(async (rootArg: string | undefined, opts: { json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
-        const root = rootArg ? await agentArg(system, rootArg) : null;
+        const root = rootArg !== undefined ? await agentArg(system, rootArg) : null;
         const reports = optionalExtension(system, 'reports');
         let report: Report;
         if (reports) {

@@ -25,7 +25,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--json', 'print the result as JSON (no live tree)')
     .addHelpText('after', '\nExamples:\n  cadre run "Add a slugify() helper" --template tdd-workflow --budget 100000\n  cadre run "Write a CLI for todo lists" --auto --budget 200000')
     .action(async (task: string, opts: RunOptions) => {
-      if (Boolean(opts.template) === Boolean(opts.auto)) throw new CliError('give exactly one of --template <id> and --auto', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
+      if ((opts.template !== undefined) === Boolean(opts.auto)) throw new CliError('give exactly one of --template <id> and --auto', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       if (!task.trim()) throw new CliError('the task must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       const budget = parseCount(opts.budget, '--budget', { min: 1 });
       const system = await ctx.openSystem({ recover: false });
@@ -33,7 +33,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         const workflows = requireExtension(system, 'workflows');
         const ws = opts.workspace ? { workspace: true } : {};
         let wf: WorkflowHandleLike;
-        if (opts.template) wf = await workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws });
+        if (opts.template !== undefined) wf = await workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws });
         else if (workflows.spawnAuto) wf = await workflows.spawnAuto({ task, budget, ...ws });
         else if (workflows.decompose) wf = await workflows.spawnWorkflow({ graph: await workflows.decompose(task, { budget }), task, budget, ...ws });
         else throw new CliError('this build cannot auto-decompose (workflows.decompose is missing)', { hint: 'use --template <id>' });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, EXIT } from '../cliError.js';
+import { CliError, EXIT, quoted } from '../cliError.js';
 import { agentArg, parseJsonArg, print, withSystem, type CliContext } from '../context.js';
 import { requireExtension } from '../extensions.js';
 
@@ -15,8 +15,8 @@ export function registerSend(program: Command, ctx: CliContext): void {
     .addHelpText('after', `\nExamples:\n  cadre send 019fd278 01a2b3c4 '{"text":"please review"}' --priority 5`)
     .action(async (from: string, to: string, raw: string, opts: { priority: string; json?: boolean }) => {
       const payload = parseJsonArg(raw, '<json>');
+      if (!/^[0-9]$/.test(opts.priority)) throw new CliError(`invalid --priority ${quoted(opts.priority)}: expected 0 to 9`, { exitCode: EXIT.usage, hint: '--priority 5' });
       const priority = Number(opts.priority);
-      if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new CliError(`invalid --priority ${JSON.stringify(opts.priority)}: expected 0 to 9`, { exitCode: EXIT.usage, hint: '--priority 5' });
       await withSystem(ctx, { recover: false }, async (system) => {
         const messaging = requireExtension(system, 'messaging');
         const r = await messaging.send(await agentArg(system, from), await agentArg(system, to), payload, { priority });

@@ -30,7 +30,7 @@ export function registerSpawn(program: Command, ctx: CliContext): void {
       if (!opts.role.trim()) throw new CliError('--role must not be empty', { exitCode: EXIT.usage, hint: 'e.g. --role researcher' });
       await withSystem(ctx, { recover: false }, async (system) => {
         const config = { role: opts.role, task: opts.task, budget, ...(opts.workspace ? { workspace: true } : {}) };
-        const handle = opts.parent ? await system.get(await agentArg(system, opts.parent)).spawn(config) : await system.spawn(config);
+        const handle = opts.parent !== undefined ? await system.get(await agentArg(system, opts.parent)).spawn(config) : await system.spawn(config);
         if (!opts.run) {
           const s = await handle.state();
           print(ctx, opts.json, s, () => `spawned ${s.role} ${s.id} with ${budget} tokens (status ${s.status})\nrun it with: cadre spawn ... --run, or a worker (cadre worker)`);

@@ -14,9 +14,9 @@ export function registerTree(program: Command, ctx: CliContext): void {
     .action(async (root: string | undefined, opts: { limit: string; json?: boolean }) => {
       const limit = parseCount(opts.limit, '--limit', { min: 1 });
       await withSystem(ctx, { recover: false }, async (system) => {
-        const ids = root ? [await agentArg(system, root)] : (await listRoots(system, limit)).map((r) => r.id);
+        const ids = root !== undefined ? [await agentArg(system, root)] : (await listRoots(system, limit)).map((r) => r.id);
         const trees = await Promise.all(ids.map((id) => agentTree(system, id)));
-        if (root) print(ctx, opts.json, trees[0], () => renderAgentTree(trees[0]!, ctx.style));
+        if (root !== undefined) print(ctx, opts.json, trees[0], () => renderAgentTree(trees[0]!, ctx.style));
         else {
           print(ctx, opts.json, trees, () => (trees.length === 0
             ? 'no agents yet — try `cadre demo` or `cadre spawn --role researcher --task "..." --budget 10000 --run`'

@@ -31,10 +31,16 @@ export function validateAppend(streamId: unknown, events: readonly EventToAppend
   }
 }
 
+/**
+ * An escaped U+0000 in JSON text: `\u0000` after an even number of backslashes. The literal
+ * text `\u0000` (a backslash the JSON escapes as `\\`) is ordinary data and is allowed.
+ */
+const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
 /** Postgres JSON cannot hold U+0000; refuse it up front, naming the event, instead of a driver error. */
 export function assertNoNul(events: readonly EventToAppend[]): void {
   events.forEach((e, i) => {
-    if (JSON.stringify(e.data).includes('\\u0000')) throw new InvalidInput(`events[${i}].data`, 'contains a NUL character (\\u0000), which cannot be stored');
-    if (JSON.stringify(e.metadata).includes('\\u0000')) throw new InvalidInput(`events[${i}].metadata`, 'contains a NUL character (\\u0000), which cannot be stored');
+    if (JSON_NUL.test(JSON.stringify(e.data))) throw new InvalidInput(`events[${i}].data`, 'contains a NUL character (U+0000), which cannot be stored');
+    if (JSON_NUL.test(JSON.stringify(e.metadata))) throw new InvalidInput(`events[${i}].metadata`, 'contains a NUL character (U+0000), which cannot be stored');
   });
 }

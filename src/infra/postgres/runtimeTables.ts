@@ -71,14 +71,23 @@ export function createSnapshotStore(sql: SqlClient, schema: string): SnapshotSto
   };
 }
 
-export function createActorIndex(sql: SqlClient, schema: string): ActorIndex {
+/**
+ * `deferFlush`: the event store writes to this same database, so the registration may commit
+ * without waiting for its WAL flush: the agent's first event is appended right after it with a
+ * synchronous commit, and flushing that commit's WAL flushes the earlier registration too (WAL is
+ * one sequence). A crash before that append can only lose a registration with no stream behind
+ * it. With another store (EventStoreDB) every write here waits for its flush.
+ */
+export function createActorIndex(sql: SqlClient, schema: string, options: { deferFlush?: boolean } = {}): ActorIndex {
   const s = assertIdentifier(schema);
+  const deferred = options.deferFlush ? `WITH deferred AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) ` : '';
   type Row = { agent_id: string; parent_id: string | null; root_id: string; status: 'live' | 'ended' };
   const toEntry = (r: Row): ActorIndexEntry => ({ agentId: r.agent_id, parentId: r.parent_id, rootId: r.root_id, status: r.status });
   return {
     async register(e) {
       await sql.query(
-        `INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status) VALUES ($1, $2, $3, 'live') ON CONFLICT (agent_id) DO NOTHING`,
+        `${deferred}INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status)
+           SELECT $1, $2, $3, 'live'${deferred ? ' FROM deferred' : ''} ON CONFLICT (agent_id) DO NOTHING`,
         [e.agentId, e.parentId, e.rootId],
       );
     },

