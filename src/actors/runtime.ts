@@ -34,7 +34,12 @@ interface ExecuteOptions {
   readonly causationId?: string;
 }
 
-const MAX_CONFLICT_RETRIES = 5;
+/**
+ * Conflicts a command may lose before it fails. Each conflict means another writer's append won,
+ * so progress is made; a writer with a queue of commands for the same actor can win many times in
+ * a row, hence the generous bound and the growing, jittered pause between tries.
+ */
+const MAX_CONFLICT_RETRIES = 100;
 const RECOVERY_BATCH = 500;
 /** Attempts at an agent's end steps (commit, notify the parent, clean up): ~25 s of backoff in all. */
 const END_RETRIES = 8;
@@ -134,7 +139,7 @@ export class AgentRuntime {
    * A concurrency conflict reloads the actor and decides again.
    */
   async execute(id: string, decide: (snapshot: AgentSnapshot) => DomainEvent[] | Promise<DomainEvent[]>, opts: ExecuteOptions = {}): Promise<DomainEvent[]> {
-    for (let attempt = 0; ; attempt++) {
+    for (let conflicts = 0; ; ) {
       const actor = await this.actor(id);
       try {
         return await actor.enqueue(async () => {
@@ -166,9 +171,14 @@ export class AgentRuntime {
           return events;
         });
       } catch (err) {
-        if ((err instanceof StaleActor || isWrongExpectedRevision(err)) && attempt < MAX_CONFLICT_RETRIES) {
+        // Queued behind a command that met a conflict: the copy it was queued on is gone, so it
+        // decides again on the reloaded one. This is not a conflict of its own.
+        if (err instanceof StaleActor) continue;
+        if (isWrongExpectedRevision(err) && conflicts < MAX_CONFLICT_RETRIES) {
           // Another writer moved the stream: forget our copy and decide again on the new state.
           if (this.actors.get(id) === actor) this.actors.delete(id);
+          conflicts++;
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
           continue;
         }
         throw err;
