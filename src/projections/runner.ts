@@ -85,6 +85,9 @@ const LAG_EVENTS_CAP = 1000;
 const suffixFor = (version: number, generation: number): string => `v${version}_r${generation}`;
 const generationOf = (suffix: string | null): number => Number(/_r(\d+)$/.exec(suffix ?? '')?.[1] ?? -1);
 
+/** SQLSTATE raised by the checkpoint compare-and-set (runnerSchema.ts) when another runner moved it. */
+const CHECKPOINT_MOVED = 'CD101';
+const movedByAnotherRunner = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === CHECKPOINT_MOVED;
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 /**
@@ -353,6 +356,14 @@ export class ProjectionRunner {
         await this.follow(from);
       } catch (err) {
         if (this.stopping) break;
+        if (movedByAnotherRunner(err)) {
+          // Another process applied this batch first (the checkpoint compare-and-set did its job):
+          // nothing failed; pick up from the checkpoints it wrote, at once.
+          this.log.debug({ err: errorText(err) }, 'another runner applied the batch; resuming from its checkpoints');
+          await this.lock.run(() => this.reloadCheckpoints());
+          this.wakeWaiters();
+          continue;
+        }
         this.failures++;
         this.lastError = errorText(err);
         const delay = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(this.failures - 1, 16));
