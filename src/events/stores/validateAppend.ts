@@ -37,8 +37,13 @@ export function validateAppend(streamId: unknown, events: readonly EventToAppend
  */
 const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
-/** Postgres JSON cannot hold U+0000; refuse it up front, naming the event, instead of a driver error. */
-export function assertNoNul(events: readonly EventToAppend[]): void {
+/**
+ * Postgres JSON cannot hold U+0000; refuse it up front, naming the event, instead of a driver
+ * error. `serialized` (the events as the adapter will send them) is checked in one pass; only
+ * when it holds a NUL are the events looked at one by one to name the field.
+ */
+export function assertNoNul(events: readonly EventToAppend[], serialized?: string): void {
+  if (serialized !== undefined && !JSON_NUL.test(serialized)) return;
   events.forEach((e, i) => {
     if (JSON_NUL.test(JSON.stringify(e.data))) throw new InvalidInput(`events[${i}].data`, 'contains a NUL character (U+0000), which cannot be stored');
     if (JSON_NUL.test(JSON.stringify(e.metadata))) throw new InvalidInput(`events[${i}].metadata`, 'contains a NUL character (U+0000), which cannot be stored');

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlClient, SqlQueryable, SqlResult } from './sqlClient.js';
+import type { QueryOptions, SqlClient, SqlQueryable, SqlResult } from './sqlClient.js';
 
 const INT8_OID = 20;
 
@@ -76,8 +76,9 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     }
   }
 
-  const run = async <Row>(q: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> => {
-    const r = await q.query(text, params as unknown[] | undefined);
+  const run = async <Row>(q: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>> => {
+    const values = params as unknown[] | undefined;
+    const r = options?.prepareAs ? await q.query({ name: options.prepareAs, text, values }) : await q.query(text, values);
     return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
   };
 
@@ -86,10 +87,10 @@ export function createPgClient(options: PgClientOptions): SqlClient {
    * statements are idempotent (appends by event id, upserts, guarded updates), so a statement
    * that committed just before its connection dropped is harmless to repeat.
    */
-  const runPooled = async <Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> => {
+  const runPooled = async <Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await run<Row>(pool, text, params);
+        return await run<Row>(pool, text, params, options);
       } catch (err) {
         if (closed || attempt >= CONNECTION_RETRIES || !isConnectionLost(err)) throw err;
         await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
@@ -99,14 +100,14 @@ export function createPgClient(options: PgClientOptions): SqlClient {
 
   return {
     kind: 'postgres',
-    query: (text, params) => runPooled(text, params),
+    query: (text, params, options) => runPooled(text, params, options),
     async transaction(fn) {
       const conn = await pool.connect();
       // A connection dropped mid-transaction emits 'error'; without a listener Node crashes the
       // process. The failed query rejects anyway, and the broken client is discarded below.
       const onError = (): void => {};
       conn.on('error', onError);
-      const tx: SqlQueryable = { query: (text, params) => run(conn, text, params) };
+      const tx: SqlQueryable = { query: (text, params, options) => run(conn, text, params, options) };
       try {
         await conn.query('BEGIN');
         const out = await fn(tx);

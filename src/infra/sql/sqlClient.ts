@@ -8,8 +8,17 @@ export interface SqlResult<Row> {
   readonly rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Prepare the statement once per connection under this name and reuse it (Postgres server;
+   * PGlite ignores it). Only for hot statements whose result shape never changes while the
+   * process runs: a prepared SELECT on a view that a rebuild swaps would fail.
+   */
+  readonly prepareAs?: string;
+}
+
 export interface SqlQueryable {
-  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>>;
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>>;
 }
 
 export interface SqlClient extends SqlQueryable {

@@ -107,13 +107,15 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       return { nextExpectedRevision: rev, position: 0n, idempotent: true };
     }
     const [kind, expected] = expectedArgs(opts.expectedRevision);
-    assertNoNul(events);
     const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+    assertNoNul(events, payload);
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await sql.query<{ last_revision: bigint; last_position: bigint; was_idempotent: boolean }>(
           `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`,
           [streamId, kind, expected, payload],
+          // The hottest statement in cadre: parsed and planned once per connection.
+          { prepareAs: `cadre_append_${schema}` },
         );
         const row = r.rows[0]!;
         wake.fire();
