@@ -7,6 +7,7 @@ import type { MessagePort, ReceivedMessage } from '../actors/ports/messagePort.j
 import type { Logger } from '../actors/ports/runtimePorts.js';
 import type { AgentSnapshot } from '../actors/replay.js';
 import { isTerminalStatus, statusOf } from '../actors/agentMachine.js';
+import { CoalescingNotifier } from '../infra/sql/coalescingNotifier.js';
 import { migrate } from '../infra/sql/migrate.js';
 import { assertIdentifier, type SqlClient } from '../infra/sql/sqlClient.js';
 import { systemIds } from '../infra/ids.js';
@@ -107,6 +108,8 @@ const positiveInt = (v: number | undefined, fallback: number, field: string, min
 const CAPACITY_POLL_MS = 100;
 /** A reservation whose MessageSent never got recorded (a crashed tool call) stops counting after this. */
 const RESERVATION_TTL_MS = 30_000;
+/** Recipient lists longer than this (of Postgres's 8,000-byte NOTIFY payload) become '*'. */
+const NOTIFY_PAYLOAD_MAX = 7_000;
 
 /**
  * Durable agent-to-agent messages: `MessageSent` in the sender's stream is the truth, the
@@ -175,8 +178,20 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   // The SQL store on this database wakes its subscriptions on its own channel (see projector).
   const storeSchema = (deps.store as { schema?: unknown }).schema;
   const storeChannel = (deps.store.kind === 'postgres' || deps.store.kind === 'pglite') && typeof storeSchema === 'string' ? notifyChannel(storeSchema) : null;
-  /** The store appends in this schema, so the outbox trigger (schema.ts) writes the rows. */
-  const outbox = storeChannel !== null && storeSchema === schema;
+  /**
+   * Set at start when the store appends in this schema and the outbox trigger (schema.ts) is in
+   * place: from this position on, the row of every MessageSent commits with its event.
+   */
+  let outboxSince: bigint | null = null;
+  /**
+   * Receivers in other processes learn of outbox-written messages from one NOTIFY per few ms
+   * naming their recipients (a NOTIFY is a commit of its own: one per message would cost as much
+   * as the sends). Past what fits in a payload, everyone is woken.
+   */
+  const remoteArrivals = new CoalescingNotifier((recipients) => {
+    const list = [...recipients].join(',');
+    return queue.notify(sql, channel, `${instanceId}|${list.length <= NOTIFY_PAYLOAD_MAX ? list : '*'}`);
+  });
   const projector = new MessageProjector({ store: deps.store, sql, queue, channel, instanceId, logger: log, storeChannel, onApplied });
 
   /**
@@ -307,7 +322,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   async function sendOnce(from: string, toRaw: unknown, payload: unknown, options: SendOptions): Promise<{ messageId: string }> {
     const p = await prepare(from, toRaw, payload, options);
     if (p.existing) return { messageId: p.messageId };
-    const waiter = waitMaterialised(p.messageId, cfg.materialiseTimeoutMs);
+    // Without the outbox trigger the projection writes the row: listen for it before appending.
+    const waiter = outboxSince === null ? waitMaterialised(p.messageId, cfg.materialiseTimeoutMs) : null;
     try {
       await runtime.execute(from, (s) => {
         const status = statusOf(s.value);
@@ -315,20 +331,21 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         return [{ type: 'MessageSent', data: { messageId: p.messageId, to: p.to, payload, priority: p.priority, dedupeKey: p.dedupeKey } }];
       });
     } catch (err) {
-      waiter.cancel();
+      waiter?.cancel();
       gate.release(p.to, p.messageId);
       throw err;
     }
-    // With the outbox trigger the row committed with the event: wake the recipient now, here
-    // and in other processes. Without it (or if it is missing), wait for the projection.
-    const written = outbox ? await queue.exists(sql, p.messageId) : null;
-    if (written) {
-      waiter.cancel();
+    if (!waiter) {
+      // The row committed with the event: wake the recipient now, here and (coalesced) in other
+      // processes. A recipient that ended between the check above and this commit finds it
+      // dead-lettered ('recipient <status>'), not lost.
       gate.release(p.to, p.messageId);
       arrivals.fire(p.to);
-      void queue.notify(sql, channel, `${instanceId}|${p.to}`).catch(() => undefined);
-    } else nudgeUntilMaterialised(p.messageId);
-    const state = written ?? (await waiter.promise);
+      remoteArrivals.poke(p.to);
+      return { messageId: p.messageId };
+    }
+    nudgeUntilMaterialised(p.messageId);
+    const state = await waiter.promise;
     if (!state) log.warn({ agentId: from, messageId: p.messageId }, 'message recorded but not yet receivable; it will be delivered');
     if (state?.state === 'dead' && state.deadReason?.startsWith('recipient ')) {
       throw new RecipientUnavailable(p.to, `${state.deadReason} before the message arrived (message ${p.messageId} is in the dead letters)`);
@@ -348,15 +365,16 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   }
 
   /** Claims deliverable messages; ones out of deliveries are dead-lettered on the way. */
-  async function claim(recipient: string, max: number): Promise<ReceivedMessage[]> {
-    const out: ReceivedMessage[] = [];
+  async function claim(recipient: string, max: number): Promise<{ got: ReceivedMessage[]; nextVisibleInMs: number | null }> {
+    const got: ReceivedMessage[] = [];
     for (;;) {
-      const rows = await queue.claim(sql, recipient, max - out.length, cfg.maxAttempts, cfg.visibilityTimeoutMs);
+      const { rows, nextVisibleInMs } = await queue.claim(sql, recipient, max - got.length, cfg.maxAttempts, cfg.visibilityTimeoutMs);
       const live = rows.filter((r) => !r.dead);
-      for (const r of live) out.push({ messageId: r.messageId, from: r.from, payload: r.payload, priority: r.priority, attempt: r.attempt });
-      if (live.length === rows.length) return out;
+      for (const r of live) got.push({ messageId: r.messageId, from: r.from, payload: r.payload, priority: r.priority, attempt: r.attempt });
+      // Only dead-lettered rows this time: look again (unless nothing was claimed at all).
+      if (live.length === rows.length) return { got, nextVisibleInMs: got.length === 0 ? nextVisibleInMs : null };
       capacity.fire(recipient);
-      if (out.length >= max) return out;
+      if (got.length >= max) return { got, nextVisibleInMs: null };
     }
   }
 
@@ -370,7 +388,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     if (status === 'completed' || status === 'failed' || status === 'terminated') throw new RecipientUnavailable(recipient, `the agent has ${status === 'terminated' ? 'been terminated' : status}`);
     for (;;) {
       const seen = arrivals.current;
-      const got = await claim(recipient, max);
+      const { got, nextVisibleInMs: nextVisible } = await claim(recipient, max);
       if (got.length > 0) {
         if (record) {
           await runtime.execute(recipient, (s) => {
@@ -384,7 +402,6 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       }
       const left = deadline - now();
       if (left <= 0 || stopped) return [];
-      const nextVisible = await queue.nextVisibleInMs(sql, recipient);
       await arrivals.wait(recipient, seen, Math.min(left, nextVisible === null ? left : nextVisible + 1));
     }
   }
@@ -446,6 +463,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async start() {
       if (started) return;
       await migrate(sql, schema, 'messaging', messagingMigrations(schema));
+      outboxSince = storeChannel !== null && storeSchema === schema ? await queue.outboxSince(sql) : null;
+      projector.outboxSince = outboxSince;
       unlisten = await sql.listen(channel, onNotify);
       started = true;
       stopped = false;
@@ -465,6 +484,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       capacity.fireAll();
       for (const id of [...materialised.keys()]) settle(null, id);
       await projector.stop();
+      await remoteArrivals.drain();
       await checking;
       await unlisten?.().catch(() => undefined);
     },

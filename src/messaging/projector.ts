@@ -34,6 +34,7 @@ export interface ProjectorOptions {
   readonly onApplied: (batch: AppliedBatch) => void;
 }
 
+
 const TERMINAL: Record<string, string> = { AgentCompleted: 'completed', AgentFailed: 'failed', AgentTerminated: 'terminated' };
 /** A batch of only unrelated events moves the checkpoint at most this often. */
 const IDLE_CHECKPOINT_EVERY = 1000;
@@ -41,8 +42,12 @@ const IDLE_CHECKPOINT_EVERY = 1000;
 const nextTurn = (): Promise<'idle'> => new Promise((resolve) => setImmediate(() => resolve('idle')));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Splits a batch of recorded events into the statements the queue needs. Pure. */
-export function planBatch(events: readonly RecordedEvent[], log?: Logger): { messages: MessageToMaterialise[]; ended: RecipientEnded[]; acks: { recipient: string; messageId: string }[] } {
+/**
+ * Splits a batch of recorded events into the statements the queue needs. Pure. From
+ * `outboxSince` on, the outbox trigger wrote each `MessageSent`'s row and every ack updated its
+ * row before `MessageAcked` was recorded, so only ends are left to apply.
+ */
+export function planBatch(events: readonly RecordedEvent[], log?: Logger, outboxSince: bigint | null = null): { messages: MessageToMaterialise[]; ended: RecipientEnded[]; acks: { recipient: string; messageId: string }[] } {
   const messages: MessageToMaterialise[] = [];
   const ended: RecipientEnded[] = [];
   const acks: { recipient: string; messageId: string }[] = [];
@@ -50,6 +55,7 @@ export function planBatch(events: readonly RecordedEvent[], log?: Logger): { mes
   for (const e of events) {
     const agentId = agentIdOfStream(e.streamId);
     if (!agentId) continue;
+    if ((e.type === 'MessageSent' || e.type === 'MessageAcked') && outboxSince !== null && e.position >= outboxSince) continue;
     if (e.type === 'MessageSent') {
       const parsed = MessageSent.safeParse(e.data);
       if (!parsed.success) {
@@ -92,6 +98,8 @@ export class MessageProjector {
   private applied = 0n;
   private sinceCheckpoint = 0;
   private readonly batchSize: number;
+  /** Set before start() when the outbox trigger writes rows in this schema (see planBatch). */
+  outboxSince: bigint | null = null;
 
   constructor(private readonly o: ProjectorOptions) {
     this.batchSize = o.batchSize ?? 500;
@@ -179,7 +187,7 @@ export class MessageProjector {
   }
 
   private async apply(events: readonly RecordedEvent[]): Promise<void> {
-    const plan = planBatch(events, this.o.logger);
+    const plan = planBatch(events, this.o.logger, this.outboxSince);
     const last = events[events.length - 1]!.position;
     const relevant = plan.messages.length + plan.ended.length + plan.acks.length > 0;
     if (!relevant) {
@@ -200,7 +208,8 @@ export class MessageProjector {
     });
     const result: AppliedBatch = {
       messages,
-      woken: [...new Set(messages.filter((m) => m.state === 'pending').map((m) => m.recipient))],
+      // A row the outbox wrote was announced by its sender already.
+      woken: [...new Set(messages.filter((m) => m.inserted && m.state === 'pending').map((m) => m.recipient))],
       freed: plan.ended.map((e) => e.agentId),
     };
     this.stored = last;

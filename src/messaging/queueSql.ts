@@ -26,6 +26,11 @@ export interface MessageState {
   readonly deadReason: string | null;
 }
 
+/** A message of a projected batch; `inserted`: this batch wrote its row (the outbox had not). */
+export interface AppliedMessage extends MessageState {
+  readonly inserted: boolean;
+}
+
 export interface ClaimedRow {
   readonly messageId: string;
   readonly from: string;
@@ -34,6 +39,12 @@ export interface ClaimedRow {
   readonly position: bigint;
   readonly attempt: number;
   readonly dead: boolean;
+}
+
+export interface ClaimResult {
+  readonly rows: ClaimedRow[];
+  /** With nothing claimed: ms until a message in flight becomes visible again (null: none is). */
+  readonly nextVisibleInMs: number | null;
 }
 
 /** A message that will not be delivered, and why (reports and the CLI list these). */
@@ -81,7 +92,7 @@ export class QueueSql {
   async applyBatch(
     q: SqlQueryable,
     b: { expected: bigint; to: bigint; messages: readonly MessageToMaterialise[]; ended: readonly RecipientEnded[]; acks: readonly { recipient: string; messageId: string }[]; channel: string; instanceId: string; storeChannel: string | null },
-  ): Promise<MessageState[]> {
+  ): Promise<AppliedMessage[]> {
     const messages = b.messages.map((m) => ({
       message_id: m.messageId, sender: m.sender, recipient: m.recipient, payload: m.payload, priority: m.priority,
       dedupe_key: m.dedupeKey, position: m.position.toString(), sent_at: m.sentAt,
@@ -89,15 +100,23 @@ export class QueueSql {
     const ended = b.ended.map((e) => ({ agent_id: e.agentId, status: e.status, position: e.position.toString() }));
     const acks = b.acks.map((a) => ({ message_id: a.messageId, recipient: a.recipient }));
     try {
-      const r = await q.query<{ message_id: string; recipient: string; state: MessageState['state']; dead_reason: string | null }>(
+      const r = await q.query<{ message_id: string; recipient: string; state: MessageState['state']; dead_reason: string | null; inserted: boolean }>(
         `SELECT * FROM ${this.s}.messages_apply($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7, $8)`,
         [b.expected.toString(), b.to.toString(), JSON.stringify(messages), JSON.stringify(ended), JSON.stringify(acks), b.channel, b.instanceId, b.storeChannel],
       );
-      return r.rows.map((x) => ({ messageId: x.message_id, recipient: x.recipient, state: x.state, deadReason: x.dead_reason }));
+      return r.rows.map((x) => ({ messageId: x.message_id, recipient: x.recipient, state: x.state, deadReason: x.dead_reason, inserted: x.inserted }));
     } catch (err) {
       if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'CD201') throw new CheckpointMoved();
       throw err;
     }
+  }
+
+  /** Where the outbox trigger took over writing rows, or null if this schema has none. */
+  async outboxSince(q: SqlQueryable): Promise<bigint | null> {
+    const table = await q.query<{ t: string | null }>(`SELECT to_regclass('${this.s}.message_outbox')::text AS t`);
+    if (!table.rows[0]?.t) return null;
+    const r = await q.query<{ since_position: bigint }>(`SELECT since_position FROM ${this.s}.message_outbox`);
+    return r.rows[0]?.since_position ?? null;
   }
 
   async recordEnded(q: SqlQueryable, ended: readonly RecipientEnded[]): Promise<void> {
@@ -177,14 +196,19 @@ export class QueueSql {
    * Claims up to `max` of the recipient's deliverable messages, best first, skipping rows other
    * receivers hold. A message already delivered `maxAttempts` times is dead-lettered instead.
    */
-  async claim(q: SqlQueryable, recipient: string, max: number, maxAttempts: number, visibilityMs: number): Promise<ClaimedRow[]> {
-    const r = await q.query<{ message_id: string; sender: string; payload: unknown; priority: number; position: bigint; attempts: number; state: string }>(
+  async claim(q: SqlQueryable, recipient: string, max: number, maxAttempts: number, visibilityMs: number): Promise<ClaimResult> {
+    type Out = { message_id: string | null; sender: string; payload: unknown; priority: number; position: bigint; attempts: number; state: string; next_visible_ms: number | null };
+    // One round trip whether or not anything is deliverable: with nothing to claim, the last
+    // branch says when the next claimed-but-unacknowledged message becomes visible again (the
+    // receiver's timer). Both branches read the same snapshot, taken before the update.
+    const r = await q.query<Out>(
       `WITH picked AS (
          SELECT message_id FROM ${this.s}.messages
           WHERE recipient = $1 AND state IN ('pending', 'inflight') AND (state = 'pending' OR visible_at <= now())
           ORDER BY priority DESC, position ASC
           LIMIT $2
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE SKIP LOCKED),
+       claimed AS (
        UPDATE ${this.s}.messages m SET
          state = CASE WHEN m.attempts >= $3 THEN 'dead' ELSE 'inflight' END,
          attempts = CASE WHEN m.attempts >= $3 THEN m.attempts ELSE m.attempts + 1 END,
@@ -192,22 +216,21 @@ export class QueueSql {
          dead_at = CASE WHEN m.attempts >= $3 THEN now() END,
          dead_reason = CASE WHEN m.attempts >= $3 THEN 'not acknowledged after ' || m.attempts || ' deliveries' END
          FROM picked WHERE m.message_id = picked.message_id
-       RETURNING m.message_id, m.sender, m.payload, m.priority, m.position, m.attempts, m.state`,
+       RETURNING m.message_id, m.sender, m.payload, m.priority, m.position, m.attempts, m.state)
+       SELECT claimed.*, NULL::float8 AS next_visible_ms FROM claimed
+       UNION ALL
+       SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              (SELECT (extract(epoch FROM (min(visible_at) - now())) * 1000)::float8
+                 FROM ${this.s}.messages WHERE recipient = $1 AND state = 'inflight')
+        WHERE NOT EXISTS (SELECT 1 FROM claimed)`,
       [recipient, max, maxAttempts, visibilityMs],
     );
-    return r.rows
+    const rows = r.rows
+      .filter((x): x is Out & { message_id: string } => x.message_id !== null)
       .map((x) => ({ messageId: x.message_id, from: x.sender, payload: x.payload, priority: x.priority, position: x.position, attempt: x.attempts, dead: x.state === 'dead' }))
       .sort((a, b) => b.priority - a.priority || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
-  }
-
-  /** Milliseconds until the recipient's next claimed-but-unacked message becomes visible again. */
-  async nextVisibleInMs(q: SqlQueryable, recipient: string): Promise<number | null> {
-    const r = await q.query<{ ms: number | null }>(
-      `SELECT (extract(epoch FROM (min(visible_at) - now())) * 1000)::float8 AS ms FROM ${this.s}.messages WHERE recipient = $1 AND state = 'inflight'`,
-      [recipient],
-    );
-    const ms = r.rows[0]?.ms;
-    return ms === null || ms === undefined ? null : Math.max(0, ms);
+    const ms = rows.length === 0 ? r.rows[0]?.next_visible_ms : null;
+    return { rows, nextVisibleInMs: ms === null || ms === undefined ? null : Math.max(0, ms) };
   }
 
   /** Marks claimed messages acknowledged; returns the ids that were in flight (acked now, once). */

@@ -100,9 +100,62 @@ $$;
 `,
     // The outbox: when the event store lives in this schema (Postgres, PGlite), a MessageSent
     // becomes its queue row in the very transaction that appends it, so a message is receivable
-    // the moment its event commits. The projection above still applies every MessageSent
-    // (ON CONFLICT: no second row) and remains the only path for other stores.
+    // the moment its event commits. The projection then leaves MessageSent (and MessageAcked,
+    // whose row the ack itself updated) from `message_outbox.since_position` on to it, and
+    // remains the only path for other stores.
     `
+-- The projection wakes receivers only for the rows it wrote itself: a row the outbox wrote was
+-- announced by its sender, and a NOTIFY inside this transaction is a database-wide lock at commit.
+DROP FUNCTION ${s}.messages_apply(bigint, bigint, jsonb, jsonb, jsonb, text, text, text);
+CREATE FUNCTION ${s}.messages_apply(p_expected bigint, p_to bigint, p_messages jsonb, p_ended jsonb, p_acks jsonb,
+                                    p_channel text, p_instance text, p_store_channel text)
+RETURNS TABLE (message_id text, recipient text, state text, dead_reason text, inserted boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_woken text;
+  v_inserted text[];
+BEGIN
+  -- Rows and checkpoint commit together, so a server crash can only roll both back and the
+  -- batch is projected again from its events: no need to wait for the WAL flush.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  UPDATE ${s}.message_checkpoint c SET position = p_to, updated_at = now() WHERE c.position = p_expected;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD201', MESSAGE = 'message projection checkpoint moved by another process';
+  END IF;
+  INSERT INTO ${s}.message_recipients_ended (agent_id, status, position)
+    SELECT x.agent_id, x.status, x.position FROM jsonb_to_recordset(p_ended) AS x(agent_id text, status text, position bigint)
+    ON CONFLICT (agent_id) DO NOTHING;
+  WITH ins AS (
+    INSERT INTO ${s}.messages AS m (message_id, sender, recipient, payload, priority, dedupe_key, position, state, sent_at, dead_at, dead_reason)
+      SELECT x.message_id, x.sender, x.recipient, x.payload, x.priority, x.dedupe_key, x.position,
+             CASE WHEN e.agent_id IS NULL THEN 'pending' ELSE 'dead' END, x.sent_at,
+             CASE WHEN e.agent_id IS NULL THEN NULL ELSE now() END,
+             CASE WHEN e.agent_id IS NULL THEN NULL ELSE 'recipient ' || e.status END
+        FROM jsonb_to_recordset(p_messages) AS x(message_id text, sender text, recipient text, payload jsonb, priority smallint,
+                                                 dedupe_key text, position bigint, sent_at timestamptz)
+        LEFT JOIN ${s}.message_recipients_ended e ON e.agent_id = x.recipient
+      ON CONFLICT ON CONSTRAINT messages_pkey DO NOTHING
+      RETURNING m.message_id)
+  SELECT coalesce(array_agg(ins.message_id), '{}') INTO v_inserted FROM ins;
+  UPDATE ${s}.messages m SET state = 'dead', dead_at = now(), dead_reason = 'recipient ' || e.status
+    FROM ${s}.message_recipients_ended e
+   WHERE e.agent_id IN (SELECT x.agent_id FROM jsonb_to_recordset(p_ended) AS x(agent_id text))
+     AND m.recipient = e.agent_id AND m.state IN ('pending', 'inflight');
+  UPDATE ${s}.messages m SET state = 'acked', acked_at = coalesce(m.acked_at, now())
+    FROM jsonb_to_recordset(p_acks) AS x(message_id text, recipient text)
+   WHERE m.message_id = x.message_id AND m.recipient = x.recipient AND m.state IN ('pending', 'inflight');
+  IF p_store_channel IS NOT NULL THEN
+    PERFORM pg_notify(p_store_channel, '');
+  END IF;
+  SELECT string_agg(DISTINCT m.recipient, ',') INTO v_woken FROM ${s}.messages m
+   WHERE m.message_id = ANY (v_inserted) AND m.state = 'pending';
+  IF v_woken IS NOT NULL THEN
+    PERFORM pg_notify(p_channel, p_instance || '|' || CASE WHEN length(v_woken) > 7000 THEN '*' ELSE v_woken END);
+  END IF;
+  RETURN QUERY SELECT m.message_id, m.recipient, m.state, m.dead_reason, m.message_id = ANY (v_inserted) FROM ${s}.messages m
+   WHERE m.message_id IN (SELECT x.message_id FROM jsonb_to_recordset(p_messages) AS x(message_id text));
+END
+$$;
 CREATE FUNCTION ${s}.messages_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO ${s}.messages (message_id, sender, recipient, payload, priority, dedupe_key, position, state, sent_at, dead_at, dead_reason)
@@ -122,6 +175,16 @@ BEGIN
     CREATE TRIGGER messages_outbox AFTER INSERT ON ${s}.events
       FOR EACH ROW WHEN (NEW.type = 'MessageSent' AND NEW.stream_id LIKE '${AGENT_STREAM_PREFIX}%')
       EXECUTE FUNCTION ${s}.messages_outbox();
+    -- From which position on the trigger has written every row. CREATE TRIGGER waited for every
+    -- transaction that had inserted into the table, and holds off new inserters until this
+    -- commits, so any transaction with an id at or past this snapshot's xmax inserts with the
+    -- trigger in place (positions are offset + (xid << 20) + n). Below it, the projection writes.
+    CREATE TABLE ${s}.message_outbox (
+      id boolean PRIMARY KEY DEFAULT true CHECK (id),
+      since_position bigint NOT NULL
+    );
+    INSERT INTO ${s}.message_outbox (since_position)
+      SELECT st.position_offset + ((pg_snapshot_xmax(pg_current_snapshot())::text::bigint) << 20) FROM ${s}.store_settings st;
   END IF;
 END
 $$;

@@ -7,7 +7,7 @@ import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
 import { eventStoreMigrations, notifyChannel } from './schema.js';
 import { WakeSignal } from './wakeSignal.js';
-import { CoalescingNotifier } from './notifier.js';
+import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
 import { assertNoNul, validateAppend } from '../validateAppend.js';
 
 interface EventRow {

@@ -1,29 +1,32 @@
 /**
- * Tells other processes "something was appended" without putting NOTIFY inside the append
- * transaction, and without a NOTIFY per append.
+ * Tells other processes "something happened" (an append, a message for these recipients)
+ * without putting NOTIFY inside the writing transaction, and without a NOTIFY per write.
  *
  * Why throttle: a NOTIFY is a transaction of its own that needs a transaction id, so each one is
  * a WAL-flushed commit — as costly as the append it announces. One per append halved the append
  * rate (measured: 53% of the raw commit rate). So at most one NOTIFY is sent per
  * `minIntervalMs`: the first poke after a quiet spell is sent at once (no added latency for
  * sparse appends), pokes during a burst collapse into one trailing NOTIFY at the end of the
- * interval. Notifications are only a latency hint: subscribers also poll, and subscribers in this
- * process are woken directly.
+ * interval, naming every key poked since the last one. Notifications are only a latency hint:
+ * listeners also poll or time out, and listeners in this process are woken directly.
  */
 export class CoalescingNotifier {
   private inFlight: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private dirty = false;
+  private keys = new Set<string>();
   private lastSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly send: () => Promise<unknown>,
+    private readonly send: (keys: ReadonlySet<string>) => Promise<unknown>,
     private readonly minIntervalMs = 3,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  poke(): void {
+  /** Something happened; `key` (a recipient, say) is passed on with the next NOTIFY. */
+  poke(key?: string): void {
     this.dirty = true;
+    if (key !== undefined) this.keys.add(key);
     this.schedule();
   }
 
@@ -44,8 +47,10 @@ export class CoalescingNotifier {
   private flush(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    const keys = this.keys;
+    this.keys = new Set();
     this.lastSentAt = this.now();
-    this.inFlight = this.send()
+    this.inFlight = this.send(keys)
       .then(
         () => undefined,
         () => undefined,
