@@ -84,6 +84,31 @@ export function eventStoreContract(target: ContractTarget): void {
         expect(await store.readStream(s)).toHaveLength(2);
       });
 
+      it('of many concurrent appends, each stands or falls on its own', async () => {
+        // Fired at once they may share one round trip and commit (group commit): a refused one
+        // or an idempotent retry among them must not change what happens to the others.
+        const existing = stream();
+        const first = testEvents(2);
+        await store.append(existing, first, { expectedRevision: 'no_stream' });
+        const fresh = Array.from({ length: 30 }, () => stream());
+        const outcomes = await Promise.allSettled([
+          ...fresh.map((s) => store.append(s, testEvents(2), { expectedRevision: 'no_stream' })),
+          store.append(existing, testEvents(1), { expectedRevision: 0n }),
+          store.append(existing, testEvents(1), { expectedRevision: 'no_stream' }),
+          store.append(existing, first, { expectedRevision: 'no_stream' }),
+          store.append(stream(), [first[0]!], { expectedRevision: 'no_stream' }),
+        ]);
+        const [wrongRevision, streamExists, retry, idConflict] = outcomes.slice(30);
+        expect(outcomes.slice(0, 30).every((o) => o.status === 'fulfilled' && o.value.nextExpectedRevision === 1n && !o.value.idempotent)).toBe(true);
+        expect(wrongRevision).toMatchObject({ status: 'rejected', reason: expect.any(WrongExpectedRevision) });
+        expect(((wrongRevision as PromiseRejectedResult).reason as WrongExpectedRevision).actual).toBe(1n);
+        expect(streamExists).toMatchObject({ status: 'rejected', reason: expect.any(WrongExpectedRevision) });
+        expect(retry).toMatchObject({ status: 'fulfilled', value: { idempotent: true, nextExpectedRevision: 1n } });
+        expect(idConflict).toMatchObject({ status: 'rejected', reason: expect.any(IdempotencyConflict) });
+        for (const s of fresh) expect((await store.readStream(s)).map((e) => e.revision)).toEqual([0n, 1n]);
+        expect((await store.readStream(existing)).map((e) => e.id)).toEqual(first.map((e) => e.id));
+      });
+
       it('concurrent writers with any all land, gap-free', async () => {
         const s = stream();
         await Promise.all(Array.from({ length: 8 }, () => store.append(s, testEvents(2), { expectedRevision: 'any' })));

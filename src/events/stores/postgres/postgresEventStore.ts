@@ -9,6 +9,7 @@ import { eventStoreMigrations, notifyChannel } from './schema.js';
 import { WakeSignal } from './wakeSignal.js';
 import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
 import { assertNoNul, validateAppend } from '../validateAppend.js';
+import { GroupCommit, type Outcome } from './groupCommit.js';
 
 interface EventRow {
   position: bigint;
@@ -98,6 +99,84 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     return r.rows[0]?.revision ?? 'no_stream';
   };
 
+  /** One append, prepared and validated, waiting for its round trip. */
+  interface PendingAppend {
+    readonly streamId: string;
+    readonly kind: string;
+    readonly expected: string | null;
+    readonly expectedRevision: ExpectedRevision;
+    readonly payload: string;
+    readonly firstId: string;
+  }
+
+  const refusal = (a: PendingAppend, status: string, detail: string | null, cause?: unknown): Error => {
+    if (status === 'wrong_revision' || status === 'CD001') {
+      const d = detail ?? 'unknown';
+      return new WrongExpectedRevision(a.streamId, describeExpected(a.expectedRevision), d === 'no_stream' ? 'no_stream' : BigInt(d), cause ? { cause } : undefined);
+    }
+    if (status === 'idempotency_conflict' || status === 'CD002') return new IdempotencyConflict(a.streamId, detail ?? a.firstId);
+    return new InvalidInput('events', 'more than 1,048,575 events in one transaction', cause ? { cause } : undefined);
+  };
+
+  /** One append in its own call (and transaction), with the store's errors mapped to ours. */
+  async function appendOne(a: PendingAppend): Promise<AppendResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await sql.query<{ last_revision: bigint; last_position: bigint; was_idempotent: boolean }>(
+          `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`,
+          [a.streamId, a.kind, a.expected, a.payload],
+          // The hottest statement in cadre: parsed and planned once per connection.
+          { prepareAs: `cadre_append_${schema}` },
+        );
+        const row = r.rows[0]!;
+        return { nextExpectedRevision: row.last_revision, position: row.last_position, idempotent: row.was_idempotent };
+      } catch (err) {
+        const code = sqlState(err);
+        if (code === 'CD001' || code === 'CD002' || code === 'CD003') throw refusal(a, code, sqlDetail(err) ?? null, err);
+        if (code === '23505') {
+          // A concurrent writer took the same revision (or the same event id) between our
+          // check and our insert. With 'any' or a retry of the same ids, trying again is right;
+          // with an exact expectation the stream has moved on.
+          if ((a.kind === 'any' || a.kind === 'stream_exists' || String(err).includes('events_event_id')) && attempt < MAX_ANY_RETRIES) continue;
+          throw new WrongExpectedRevision(a.streamId, describeExpected(a.expectedRevision), await currentRevision(a.streamId), { cause: err });
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Several appends in one call and one commit (group commit). If the call fails as a whole (a
+   * unique violation from a writer elsewhere, a lost connection), each append is tried again on
+   * its own: appends are idempotent by event id, so one that did commit is reported as such.
+   */
+  async function appendMany(items: readonly PendingAppend[]): Promise<Outcome<AppendResult>[]> {
+    const settle = (p: Promise<AppendResult>): Promise<Outcome<AppendResult>> => p.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
+    if (items.length === 1) return [await settle(appendOne(items[0]!))];
+    const batch = `[${items.map((a) => `{"s":${JSON.stringify(a.streamId)},"k":"${a.kind}","e":${a.expected === null ? 'null' : `"${a.expected}"`},"v":${a.payload}}`).join(',')}]`;
+    type Row = { idx: number; status: string; last_revision: bigint | null; last_position: bigint | null; detail: string | null };
+    let rows: Row[];
+    try {
+      rows = (await sql.query<Row>(`SELECT * FROM ${schema}.append_batch($1::jsonb)`, [batch], { prepareAs: `cadre_append_batch_${schema}` })).rows;
+    } catch {
+      const out: Outcome<AppendResult>[] = [];
+      for (const a of items) out.push(await settle(appendOne(a)));
+      return out;
+    }
+    const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));
+    return items.map((a, i): Outcome<AppendResult> => {
+      const r = byIdx.get(i + 1);
+      if (!r) return { ok: false, error: new Error(`append_batch returned no outcome for append ${i + 1}`) };
+      if (r.status === 'ok' || r.status === 'idempotent') {
+        return { ok: true, value: { nextExpectedRevision: r.last_revision!, position: r.last_position!, idempotent: r.status === 'idempotent' } };
+      }
+      return { ok: false, error: refusal(a, r.status, r.detail) };
+    });
+  }
+
+  // Appends that arrive while earlier ones are on the wire share the next round trip and commit.
+  const appends = new GroupCommit<PendingAppend, AppendResult>(appendMany, { maxBatch: 100, maxInFlight: 4 });
+
   async function append(streamId: string, events: readonly EventToAppend[], opts: AppendOptions): Promise<AppendResult> {
     assertOpen();
     validateAppend(streamId, events, opts.expectedRevision);
@@ -109,36 +188,10 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     const [kind, expected] = expectedArgs(opts.expectedRevision);
     const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
     assertNoNul(events, payload);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const r = await sql.query<{ last_revision: bigint; last_position: bigint; was_idempotent: boolean }>(
-          `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`,
-          [streamId, kind, expected, payload],
-          // The hottest statement in cadre: parsed and planned once per connection.
-          { prepareAs: `cadre_append_${schema}` },
-        );
-        const row = r.rows[0]!;
-        wake.fire();
-        if (!row.was_idempotent) notifier.poke();
-        return { nextExpectedRevision: row.last_revision, position: row.last_position, idempotent: row.was_idempotent };
-      } catch (err) {
-        const code = sqlState(err);
-        if (code === 'CD001') {
-          const detail = sqlDetail(err) ?? 'unknown';
-          throw new WrongExpectedRevision(streamId, describeExpected(opts.expectedRevision), detail === 'no_stream' ? 'no_stream' : BigInt(detail), { cause: err });
-        }
-        if (code === 'CD002') throw new IdempotencyConflict(streamId, sqlDetail(err) ?? events[0]!.id);
-        if (code === 'CD003') throw new InvalidInput('events', 'more than 1,048,575 events in one transaction', { cause: err });
-        if (code === '23505') {
-          // A concurrent writer took the same revision (or the same event id) between our
-          // check and our insert. With 'any' or a retry of the same ids, trying again is right;
-          // with an exact expectation the stream has moved on.
-          if ((kind === 'any' || kind === 'stream_exists' || String(err).includes('events_event_id')) && attempt < MAX_ANY_RETRIES) continue;
-          throw new WrongExpectedRevision(streamId, describeExpected(opts.expectedRevision), await currentRevision(streamId), { cause: err });
-        }
-        throw err;
-      }
-    }
+    const result = await appends.submit({ streamId, kind, expected, expectedRevision: opts.expectedRevision, payload, firstId: events[0]!.id });
+    wake.fire();
+    if (!result.idempotent) notifier.poke();
+    return result;
   }
 
   async function readStream(streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -97,5 +97,107 @@ BEGIN
 END
 $$;
 `,
+    // Group commit. `append_one` is the append without the raising: it returns what happened,
+    // so `append_batch` can run many appends (to any streams) in one round trip and one commit
+    // and report each one's outcome; `append_events` keeps its contract on top of it.
+    `
+CREATE FUNCTION ${s}.append_one(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (status text, last_revision bigint, last_position bigint, detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_count int := jsonb_array_length(p_events);
+  v_first_id uuid := (p_events->0->>'id')::uuid;
+  v_first_stream text;
+  v_first_revision bigint;
+  v_matched int;
+  v_current bigint;
+  v_seq int;
+BEGIN
+  -- An append whose first event id is already stored is a retry: it succeeds without writing,
+  -- provided it is the same batch at the same place.
+  SELECT e.stream_id, e.revision INTO v_first_stream, v_first_revision FROM ${s}.events e WHERE e.event_id = v_first_id;
+  IF FOUND THEN
+    SELECT count(*)::int, max(e.revision), max(e.position) INTO v_matched, last_revision, last_position
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
+      JOIN ${s}.events e ON e.event_id = (x.ev->>'id')::uuid AND e.stream_id = p_stream AND e.revision = v_first_revision + x.n - 1;
+    IF v_first_stream = p_stream AND v_matched = v_count AND (
+         p_expected_kind IN ('any', 'stream_exists')
+      OR (p_expected_kind = 'no_stream' AND v_first_revision = 0)
+      OR (p_expected_kind = 'exact' AND v_first_revision = p_expected + 1)) THEN
+      status := 'idempotent';
+    ELSE
+      status := 'idempotency_conflict'; detail := v_first_id::text; last_revision := NULL; last_position := NULL;
+    END IF;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+
+  SELECT e.revision INTO v_current FROM ${s}.events e WHERE e.stream_id = p_stream ORDER BY e.revision DESC LIMIT 1;
+  IF (p_expected_kind = 'no_stream' AND v_current IS NOT NULL)
+     OR (p_expected_kind = 'stream_exists' AND v_current IS NULL)
+     OR (p_expected_kind = 'exact' AND v_current IS DISTINCT FROM p_expected) THEN
+    status := 'wrong_revision'; detail := coalesce(v_current::text, 'no_stream');
+    RETURN NEXT;
+    RETURN;
+  END IF;
+
+  v_seq := coalesce(nullif(current_setting('cadre.append_seq', true), '')::int, 0);
+  IF v_seq + v_count >= 1048576 THEN
+    status := 'too_many';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  PERFORM set_config('cadre.append_seq', (v_seq + v_count)::text, true);
+  WITH ins AS (
+    INSERT INTO ${s}.events (position, transaction_id, stream_id, revision, event_id, type, data, metadata)
+    SELECT st.position_offset + ((pg_current_xact_id()::text::bigint) << 20) + v_seq + x.n, pg_current_xact_id(), p_stream,
+           coalesce(v_current, -1) + x.n, (x.ev->>'id')::uuid, x.ev->>'type', x.ev->'data', x.ev->'metadata'
+      FROM ${s}.store_settings st, jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
+    RETURNING revision, position)
+  SELECT max(ins.revision), max(ins.position) INTO last_revision, last_position FROM ins;
+  status := 'ok';
+  RETURN NEXT;
+END
+$$;
+CREATE OR REPLACE FUNCTION ${s}.append_events(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (last_revision bigint, last_position bigint, was_idempotent boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+BEGIN
+  SELECT * INTO r FROM ${s}.append_one(p_stream, p_expected_kind, p_expected, p_events);
+  IF r.status = 'wrong_revision' THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD001', MESSAGE = 'wrong expected revision', DETAIL = r.detail;
+  ELSIF r.status = 'idempotency_conflict' THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD002', MESSAGE = 'idempotency conflict', DETAIL = r.detail;
+  ELSIF r.status = 'too_many' THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD003', MESSAGE = 'more than 1048575 events in one transaction';
+  END IF;
+  last_revision := r.last_revision;
+  last_position := r.last_position;
+  was_idempotent := r.status = 'idempotent';
+  RETURN NEXT;
+END
+$$;
+-- p_batch: [{ s: stream, k: expected kind, e: expected revision or null, v: events }, ...].
+-- Appends run in order, so two to one stream in a batch see each other. One result row per
+-- append, by its 1-based index. A refused append (wrong revision, ...) writes nothing and does
+-- not stop the others; an error (a unique violation from a writer elsewhere) rolls back the
+-- whole batch, and the caller then appends one by one.
+CREATE FUNCTION ${s}.append_batch(p_batch jsonb)
+RETURNS TABLE (idx int, status text, last_revision bigint, last_position bigint, detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  a record;
+  r record;
+BEGIN
+  FOR a IN SELECT x.item, x.n FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS x(item, n) LOOP
+    SELECT * INTO r FROM ${s}.append_one(a.item->>'s', a.item->>'k', (a.item->>'e')::bigint, a.item->'v');
+    idx := a.n; status := r.status; last_revision := r.last_revision; last_position := r.last_position; detail := r.detail;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+`,
   ];
 }
