@@ -237,9 +237,11 @@ async function reconcileWorktrees(contexts: readonly AgentContext[], port: Retur
   for (const c of contexts) if (c.workspace && !c.workspaceRemoved) live.set(c.id, c.workspace.baseBranch ? { baseBranch: c.workspace.baseBranch } : {});
   // Git being unavailable must not stop the system from starting: agents' own workspace steps
   // retry, and the next start reconciles again.
-  await (await port.manager())
-    .reconcile(live, policy)
-    .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'worktree reconciliation failed; continuing'));
+  try {
+    await (await port.manager()).reconcile(live, policy);
+  } catch (err) {
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'worktree reconciliation failed; continuing');
+  }
 }
 
 /** What the CLI's `workspaces` commands need: the manager when a repository is configured. */

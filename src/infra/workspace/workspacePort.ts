@@ -16,7 +16,12 @@ export interface WorkspacePortOptions extends WorkspaceManagerOptions {
  */
 export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePort & { manager(): Promise<WorkspaceManager> } {
   let opening: Promise<WorkspaceManager> | undefined;
-  const manager = (): Promise<WorkspaceManager> => (opening ??= createWorkspaceManager(options));
+  // A failed open (git down for a moment, say) is forgotten, so the next use tries again.
+  const manager = (): Promise<WorkspaceManager> =>
+    (opening ??= createWorkspaceManager(options).catch((err: unknown) => {
+      opening = undefined;
+      throw err;
+    }));
   const allowed = new Set(options.allowedCommands ?? []);
   return {
     manager,
