@@ -5,6 +5,14 @@ import { openPostgresEventStore } from '../src/events/stores/postgres/postgresEv
 import type { EventToAppend } from '../src/events/envelope.js';
 import { benchDatabase, fmt, percentile, printTable, rate, ratio, sortNumbers, type BenchRow } from './support.js';
 
+const ROUNDS = 5;
+
+/** The round whose ratio (second / first) is the median of all rounds. */
+function medianRound(rounds: Array<[number, number]>): [number, number] {
+  const sorted = [...rounds].sort((x, y) => x[1] / x[0] - y[1] / y[0]);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 const event = (i: number): EventToAppend => ({
   id: randomUUID(),
   type: 'BenchHappened',
@@ -24,25 +32,39 @@ export async function benchEventStore(scale = 1): Promise<BenchRow[]> {
     const raw = new pg.Pool({ connectionString: db.url, max: 8 });
     await raw.query('CREATE TABLE raw_events (id bigserial PRIMARY KEY, stream_id text, data jsonb)');
     const payload = JSON.stringify(event(0).data);
-    const raw1 = await rate(n, 1, () => raw.query('INSERT INTO raw_events (stream_id, data) VALUES ($1, $2)', ['s', payload]));
-    const raw8 = await rate(n * 2, 8, () => raw.query('INSERT INTO raw_events (stream_id, data) VALUES ($1, $2)', ['s', payload]));
-    const batches = Math.round(60 * scale);
-    const rawBatch = 100 * (await rate(batches, 1, () =>
-      raw.query('INSERT INTO raw_events (stream_id, data) SELECT $1, d FROM unnest($2::jsonb[]) AS d', ['s', Array(100).fill(payload)]),
-    ));
-    await raw.end();
-
     const store = await openPostgresEventStore({ sql: createPgClient({ connectionString: db.url, max: 8 }), ownsClient: true, schema: 'cadre' });
     const revs = new Map<string, bigint>();
     const appendOne = async (stream: string) => {
       const r = await store.append(stream, [event(0)], { expectedRevision: revs.get(stream) ?? 'no_stream' });
       revs.set(stream, r.nextExpectedRevision);
     };
-    const app1 = await rate(n, 1, () => appendOne('agent-bench-1'));
-    const app8 = await rate(n * 2, 8, (_i, w) => appendOne(`agent-bench-8-${w}`));
-    const appBatch = 100 * (await rate(batches, 1, async () => {
-      await store.append(`agent-batch-${randomUUID()}`, Array.from({ length: 100 }, (_, i) => event(i)), { expectedRevision: 'no_stream' });
-    }));
+    const batches = Math.round(60 * scale);
+    // Each pair (raw limit, cadre) is measured back to back, in several rounds: the machine's
+    // speed drifts (other work, checkpoints), and a ratio of neighbours is fairer than one of
+    // distant runs. The table reports the median round of each.
+    const pairs = {
+      one: [] as Array<[number, number]>,
+      eight: [] as Array<[number, number]>,
+      batch: [] as Array<[number, number]>,
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      pairs.one.push([
+        await rate(n, 1, () => raw.query('INSERT INTO raw_events (stream_id, data) VALUES ($1, $2)', ['s', payload])),
+        await rate(n, 1, () => appendOne(`agent-bench-1-${round}`)),
+      ]);
+      pairs.eight.push([
+        await rate(n * 2, 8, () => raw.query('INSERT INTO raw_events (stream_id, data) VALUES ($1, $2)', ['s', payload])),
+        await rate(n * 2, 8, (_i, w) => appendOne(`agent-bench-8-${round}-${w}`)),
+      ]);
+      pairs.batch.push([
+        100 * (await rate(batches, 1, () => raw.query('INSERT INTO raw_events (stream_id, data) SELECT $1, d FROM unnest($2::jsonb[]) AS d', ['s', Array(100).fill(payload)]))),
+        100 * (await rate(batches, 1, () => store.append(`agent-batch-${randomUUID()}`, Array.from({ length: 100 }, (_, i) => event(i)), { expectedRevision: 'no_stream' }))),
+      ]);
+    }
+    await raw.end();
+    const [raw1, app1] = medianRound(pairs.one);
+    const [raw8, app8] = medianRound(pairs.eight);
+    const [rawBatch, appBatch] = medianRound(pairs.batch);
 
     // Delivery latency: a subscriber on its own pool (woken by NOTIFY, not in-process).
     const reader = await openPostgresEventStore({ sql: createPgClient({ connectionString: db.url, max: 2 }), ownsClient: true, schema: 'cadre' });
@@ -73,7 +95,7 @@ export async function benchEventStore(scale = 1): Promise<BenchRow[]> {
     const lat = sortNumbers([...receivedAt].map(([id, t]) => Math.max(0, t - (committedAt.get(id) ?? t))));
 
     rows.push(
-      { name: 'raw INSERT commits/s, 1 connection', value: fmt(raw1) },
+      { name: `raw INSERT commits/s, 1 connection (median of ${ROUNDS} rounds)`, value: fmt(raw1) },
       { name: 'raw INSERT commits/s, 8 connections', value: fmt(raw8) },
       { name: 'raw batched INSERT rows/s (100/tx)', value: fmt(rawBatch) },
       { name: 'cadre append/s, 1 event, 1 writer', value: fmt(app1), limit: fmt(raw1), ratio: ratio(app1, raw1), goal: '>= 80%' },
