@@ -57,7 +57,10 @@ export function buildProgram(ctx: CliContext): Command {
   const exitOverride = (cmd: Command): void => {
     cmd.exitOverride((err: CommanderError) => {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') throw err;
-      const where = cmd.name() === 'cadre' ? 'cadre' : `cadre ${cmd.name()}`;
+      // The full path (`cadre projections rebuild`), not the last word alone.
+      const names: string[] = [];
+      for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+      const where = names.join(' ');
       throw new CliError(err.message.replace(/^error: /, ''), { exitCode: EXIT.usage, hint: `see \`${where} --help\`` });
     });
     cmd.commands.forEach(exitOverride);

@@ -41,6 +41,8 @@ describe('cadre program', () => {
     expect(err).toBeInstanceOf(CliError);
     expect(exitCodeOf(err)).toBe(EXIT.usage);
     expect(formatError(err)).toMatch(/^cadre: missing required argument 'agent'\n {2}hint: see `cadre status --help`$/);
+    const nested = await buildProgram(ctx).parseAsync(['node', 'cadre', 'projections', 'rebuild']).catch((e: unknown) => e);
+    expect(formatError(nested)).toMatch(/hint: see `cadre projections rebuild --help`$/);
     const unknown = await buildProgram(ctx).parseAsync(['node', 'cadre', 'frobnicate']).catch((e: unknown) => e);
     expect(exitCodeOf(unknown)).toBe(EXIT.usage);
     const budget = await buildProgram(ctx).parseAsync(['node', 'cadre', 'spawn', '--role', 'r', '--task', 't', '--budget', 'lots']).catch((e: unknown) => e);
