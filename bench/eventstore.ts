@@ -39,6 +39,31 @@ export async function benchEventStore(scale = 1): Promise<BenchRow[]> {
       revs.set(stream, r.nextExpectedRevision);
     };
     const batches = Math.round(60 * scale);
+    // A second reference: the same rows cadre stores (its columns, its three unique indexes),
+    // inserted raw. What an append costs beyond this is its own logic (the expected-revision
+    // check, the position rule, the batch unpacking), not the shape of an event.
+    await raw.query('CREATE TABLE raw_event_rows (LIKE cadre.events INCLUDING ALL)');
+    let rawPosition = 0;
+    const rawRows = (count: number) => {
+      const es = Array.from({ length: count }, (_, i) => event(i));
+      const base = rawPosition;
+      rawPosition += count;
+      return raw.query(
+        `INSERT INTO raw_event_rows (position, transaction_id, stream_id, revision, event_id, type, data, metadata)
+         SELECT $1::bigint + n, pg_current_xact_id(), $2, n - 1, id, t, d, m
+           FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS x(id, t, d, m, n)`,
+        [String(base), `agent-${randomUUID()}`, es.map((e) => e.id), es.map((e) => e.type), es.map((e) => JSON.stringify(e.data)), es.map((e) => JSON.stringify(e.metadata))],
+      );
+    };
+    const rawRow = () => {
+      const e = event(0);
+      return raw.query(
+        `INSERT INTO raw_event_rows (position, transaction_id, stream_id, revision, event_id, type, data, metadata)
+         VALUES ($1, pg_current_xact_id(), $2, 0, $3, $4, $5, $6)`,
+        [String(++rawPosition), `agent-${randomUUID()}`, e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)],
+      );
+    };
+    const eventRows = { one: [] as number[], batch: [] as number[] };
     // Each pair (raw limit, cadre) is measured back to back, in several rounds: the machine's
     // speed drifts (other work, checkpoints), and a ratio of neighbours is fairer than one of
     // distant runs. The table reports the median round of each.
@@ -60,8 +85,11 @@ export async function benchEventStore(scale = 1): Promise<BenchRow[]> {
         100 * (await rate(batches, 1, () => raw.query('INSERT INTO raw_events (stream_id, data) SELECT $1, d FROM unnest($2::jsonb[]) AS d', ['s', Array(100).fill(payload)]))),
         100 * (await rate(batches, 1, () => store.append(`agent-batch-${randomUUID()}`, Array.from({ length: 100 }, (_, i) => event(i)), { expectedRevision: 'no_stream' }))),
       ]);
+      eventRows.one.push(await rate(n, 1, rawRow));
+      eventRows.batch.push(100 * (await rate(batches, 1, () => rawRows(100))));
     }
     await raw.end();
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const [raw1, app1] = medianRound(pairs.one);
     const [raw8, app8] = medianRound(pairs.eight);
     const [rawBatch, appBatch] = medianRound(pairs.batch);
@@ -101,6 +129,9 @@ export async function benchEventStore(scale = 1): Promise<BenchRow[]> {
       { name: 'cadre append/s, 1 event, 1 writer', value: fmt(app1), limit: fmt(raw1), ratio: ratio(app1, raw1), goal: '>= 80%' },
       { name: 'cadre append/s, 1 event, 8 writers', value: fmt(app8), limit: fmt(raw8), ratio: ratio(app8, raw8), goal: '>= 80%' },
       { name: 'cadre events/s, batches of 100', value: fmt(appBatch), limit: fmt(rawBatch), ratio: ratio(appBatch, rawBatch), goal: '>= 50%' },
+      { name: 'raw INSERT of cadre event rows/s, 1 per tx, 1 conn', value: fmt(median(eventRows.one)), limit: fmt(raw1), ratio: ratio(median(eventRows.one), raw1) },
+      { name: 'raw INSERT of cadre event rows/s, 100 per tx', value: fmt(median(eventRows.batch)), limit: fmt(rawBatch), ratio: ratio(median(eventRows.batch), rawBatch) },
+      { name: 'cadre vs raw event rows: 1 event / batches of 100', value: `${ratio(app1, median(eventRows.one))} / ${ratio(appBatch, median(eventRows.batch))}` },
       { name: 'subscription delivery p50 (ms)', value: fmt(percentile(lat, 50), 2) },
       { name: 'subscription delivery p99 (ms)', value: fmt(percentile(lat, 99), 2), goal: '< 10 ms' },
       { name: 'delivered / appended', value: `${receivedAt.size} / ${samples}` },
