@@ -45,6 +45,18 @@ describe('GroupCommit', () => {
     expect(f.batches.flat()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it('stops a batch at maxWeight, and a heavy item goes alone', async () => {
+    const f = controlledFlush();
+    const gc = new GroupCommit(f.flush, { maxBatch: 10, maxInFlight: 1, weigh: (n: number) => n, maxWeight: 10 });
+    const all = [0, 4, 5, 3, 20, 1].map((n) => gc.submit(n));
+    while (f.release.length > 0) {
+      f.release.shift()!();
+      await tick();
+    }
+    await Promise.all(all);
+    expect(f.batches).toEqual([[0], [4, 5], [3], [20], [1]]);
+  });
+
   it('a flush that fails as a whole rejects every item in it, and the next batch still runs', async () => {
     let calls = 0;
     const gc = new GroupCommit<number, number>(async (items) => {

@@ -22,7 +22,13 @@ export class GroupCommit<In, Out> {
 
   constructor(
     private readonly flush: (items: readonly In[]) => Promise<readonly Outcome<Out>[]>,
-    private readonly options: { readonly maxBatch: number; readonly maxInFlight: number },
+    private readonly options: {
+      readonly maxBatch: number;
+      readonly maxInFlight: number;
+      /** With `maxWeight`: a batch stops growing at this total (say, bytes); a heavier item goes alone. */
+      readonly weigh?: (item: In) => number;
+      readonly maxWeight?: number;
+    },
   ) {}
 
   submit(input: In): Promise<Out> {
@@ -32,9 +38,22 @@ export class GroupCommit<In, Out> {
     });
   }
 
+  /** How many queued items the next batch takes: by count, then by weight (always at least one). */
+  private batchLength(): number {
+    const { maxBatch, weigh, maxWeight } = this.options;
+    const limit = Math.min(maxBatch, this.queue.length);
+    if (!weigh || maxWeight === undefined) return limit;
+    let total = 0;
+    for (let i = 0; i < limit; i++) {
+      total += weigh(this.queue[i]!.input);
+      if (total > maxWeight) return Math.max(1, i);
+    }
+    return limit;
+  }
+
   private pump(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.queue.splice(0, this.batchLength());
       this.inFlight++;
       this.flush(batch.map((w) => w.input))
         .then(

@@ -174,8 +174,9 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     });
   }
 
-  // Appends that arrive while earlier ones are on the wire share the next round trip and commit.
-  const appends = new GroupCommit<PendingAppend, AppendResult>(appendMany, { maxBatch: 100, maxInFlight: 4 });
+  // Appends that arrive while earlier ones are on the wire share the next round trip and commit,
+  // up to 100 appends or 4 MB of events in one statement.
+  const appends = new GroupCommit<PendingAppend, AppendResult>(appendMany, { maxBatch: 100, maxInFlight: 4, weigh: (a) => a.payload.length, maxWeight: 4_000_000 });
 
   async function append(streamId: string, events: readonly EventToAppend[], opts: AppendOptions): Promise<AppendResult> {
     assertOpen();
