@@ -16,7 +16,7 @@ import { parseInput } from '../validation.js';
 import { InboxGate } from './inboxGate.js';
 import { KeyedSignal } from './keyedSignal.js';
 import { DEFAULT_PRIORITY, ReceiveOptionsSchema, RecipientSchema, SendOptionsSchema, checkPayload } from './payload.js';
-import { MessageProjector, type AppliedBatch } from './projector.js';
+import { MessageProjector, type AppliedBatch, type OutboxedMessage } from './projector.js';
 import { QueueSql, type DeadLetter, type MessageState } from './queueSql.js';
 import { messagesChannel, messagingMigrations } from './schema.js';
 
@@ -110,6 +110,8 @@ const CAPACITY_POLL_MS = 100;
 const RESERVATION_TTL_MS = 30_000;
 /** Recipient lists longer than this (of Postgres's 8,000-byte NOTIFY payload) become '*'. */
 const NOTIFY_PAYLOAD_MAX = 7_000;
+/** Outbox sends remembered until the projector sees them (see `sentHere`). */
+const SENT_HERE_MAX = 100_000;
 
 /**
  * Durable agent-to-agent messages: `MessageSent` in the sender's stream is the truth, the
@@ -192,7 +194,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     const list = [...recipients].join(',');
     return queue.notify(sql, channel, `${instanceId}|${list.length <= NOTIFY_PAYLOAD_MAX ? list : '*'}`);
   });
-  const projector = new MessageProjector({ store: deps.store, sql, queue, channel, instanceId, logger: log, storeChannel, onApplied });
+  /** Outbox sends from this process not yet seen by the projector: their receivers were woken at send. */
+  const sentHere = new Set<string>();
+  const onOutboxed = (messages: readonly OutboxedMessage[]): void => {
+    for (const m of messages) if (!sentHere.delete(m.messageId)) arrivals.fire(m.recipient);
+  };
+  const projector = new MessageProjector({ store: deps.store, sql, queue, channel, instanceId, logger: log, storeChannel, onApplied, onOutboxed });
 
   /**
    * A committed send not yet materialised may sit behind another transaction that was open when
@@ -324,6 +331,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     if (p.existing) return { messageId: p.messageId };
     // Without the outbox trigger the projection writes the row: listen for it before appending.
     const waiter = outboxSince === null ? waitMaterialised(p.messageId, cfg.materialiseTimeoutMs) : null;
+    if (!waiter) {
+      // Bounded: should the projector stop following, forgetting costs only a spurious wake-up.
+      if (sentHere.size >= SENT_HERE_MAX) sentHere.clear();
+      sentHere.add(p.messageId);
+    }
     try {
       await runtime.execute(from, (s) => {
         const status = statusOf(s.value);
@@ -332,6 +344,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       });
     } catch (err) {
       waiter?.cancel();
+      sentHere.delete(p.messageId);
       gate.release(p.to, p.messageId);
       throw err;
     }

@@ -32,6 +32,18 @@ export interface ProjectorOptions {
    */
   readonly storeChannel?: string | null;
   readonly onApplied: (batch: AppliedBatch) => void;
+  /**
+   * Outbox-written messages seen in the store, whoever sent them: a wake-up hint for receivers in
+   * this process that needs no SQL, so a message reaches them even if its sender's NOTIFY never
+   * went out (the sender died right after committing).
+   */
+  readonly onOutboxed?: (messages: readonly OutboxedMessage[]) => void;
+}
+
+/** A message whose row the outbox trigger wrote with its MessageSent. */
+export interface OutboxedMessage {
+  readonly messageId: string;
+  readonly recipient: string;
 }
 
 
@@ -47,15 +59,24 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * `outboxSince` on, the outbox trigger wrote each `MessageSent`'s row and every ack updated its
  * row before `MessageAcked` was recorded, so only ends are left to apply.
  */
-export function planBatch(events: readonly RecordedEvent[], log?: Logger, outboxSince: bigint | null = null): { messages: MessageToMaterialise[]; ended: RecipientEnded[]; acks: { recipient: string; messageId: string }[] } {
+export function planBatch(
+  events: readonly RecordedEvent[],
+  log?: Logger,
+  outboxSince: bigint | null = null,
+): { messages: MessageToMaterialise[]; ended: RecipientEnded[]; acks: { recipient: string; messageId: string }[]; outboxed: OutboxedMessage[] } {
   const messages: MessageToMaterialise[] = [];
   const ended: RecipientEnded[] = [];
   const acks: { recipient: string; messageId: string }[] = [];
+  const outboxed: OutboxedMessage[] = [];
   const seen = new Set<string>();
   for (const e of events) {
     const agentId = agentIdOfStream(e.streamId);
     if (!agentId) continue;
-    if ((e.type === 'MessageSent' || e.type === 'MessageAcked') && outboxSince !== null && e.position >= outboxSince) continue;
+    if ((e.type === 'MessageSent' || e.type === 'MessageAcked') && outboxSince !== null && e.position >= outboxSince) {
+      const sent = e.type === 'MessageSent' ? MessageSent.safeParse(e.data) : null;
+      if (sent?.success) outboxed.push({ messageId: sent.data.messageId, recipient: sent.data.to });
+      continue;
+    }
     if (e.type === 'MessageSent') {
       const parsed = MessageSent.safeParse(e.data);
       if (!parsed.success) {
@@ -81,7 +102,7 @@ export function planBatch(events: readonly RecordedEvent[], log?: Logger, outbox
       ended.push({ agentId, status: TERMINAL[e.type]!, position: e.position });
     }
   }
-  return { messages, ended, acks };
+  return { messages, ended, acks, outboxed };
 }
 
 /**
@@ -188,6 +209,7 @@ export class MessageProjector {
 
   private async apply(events: readonly RecordedEvent[]): Promise<void> {
     const plan = planBatch(events, this.o.logger, this.outboxSince);
+    if (plan.outboxed.length > 0) this.o.onOutboxed?.(plan.outboxed);
     const last = events[events.length - 1]!.position;
     const relevant = plan.messages.length + plan.ended.length + plan.acks.length > 0;
     if (!relevant) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,6 +183,20 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       const t1 = Date.now();
       expect(await mq.receive(b, { waitMs: 200 })).toEqual([]);
       expect(Date.now() - t1).toBeGreaterThanOrEqual(190);
+    });
+
+    it('long-polls: a message recorded by a sender that died before waking anyone still wakes the receiver', async () => {
+      // The sender's process appended MessageSent and was gone before any signal or NOTIFY:
+      // here, the event is recorded straight through the runtime, bypassing messaging.
+      const [a, b] = [await spawn(), await spawn()];
+      const t0 = Date.now();
+      const waiting = mq.receive(b, { waitMs: 8000 });
+      await sleep(150);
+      const messageId = randomUUID();
+      await system.runtime.execute(a, () => [{ type: 'MessageSent', data: { messageId, to: b, payload: { orphan: true }, priority: 5, dedupeKey: null } }]);
+      const got = await waiting;
+      expect(got.map((m) => m.messageId)).toEqual([messageId]);
+      expect(Date.now() - t0).toBeLessThan(4000);
     });
 
     it('backpressure: a full inbox refuses after the timeout, naming recipient and depth', async () => {
