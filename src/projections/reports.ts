@@ -121,15 +121,20 @@ export interface Reports {
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : typeof v === 'string' && ISO_UTC.test(v) ? v : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(String(v)));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 type Row = Record<string, unknown>;
 
+/** A timestamp as `Date#toISOString()` writes it, made by Postgres: listings skip the driver's slow date parsing. */
+const isoText = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 const TREE_COLS = `a.agent_id, a.parent_id, a.root_id, a.depth, a.path, a.kind, a.role, a.status, a.allocated, a.consumed,
-  a.reserved, a.delegated, a.spent_by_subtree, a.reclaimed, a.available, a.cost_usd, a.children, a.created_at, a.ended_at`;
+  a.reserved, a.delegated, a.spent_by_subtree, a.reclaimed, a.available, a.cost_usd, a.children,
+  ${isoText('a.created_at')} AS created_at, ${isoText('a.ended_at')} AS ended_at`;
 
 function treeRow(r: Row): TreeRow {
   return {

@@ -80,6 +80,13 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
     expect((await reports.children('root')).map((r) => r.agentId)).toEqual(['a', 'b']);
     expect((await reports.ancestors('a1')).map((r) => r.agentId)).toEqual(['root', 'a']);
     expect(await reports.tree('nobody')).toEqual([]);
+    // Listings format timestamps in SQL, agent() through the driver's Date: the same strings.
+    for (const row of tree) {
+      const one = await reports.agent(row.agentId);
+      expect([row.createdAt, row.endedAt]).toEqual([one!.createdAt, one!.endedAt]);
+      expect(row.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
+    expect(tree.find((r) => r.agentId === 'a')!.endedAt).not.toBeNull();
   });
 
   it('reports budgets with the arithmetic of src/actors/budget.ts', async () => {
