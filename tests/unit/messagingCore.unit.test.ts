@@ -135,5 +135,21 @@ describe('planBatch', () => {
     expect(plan.messages).toEqual([{ messageId: 'm1', sender: 'a', recipient: 'b', payload: { x: 1 }, priority: 3, dedupeKey: null, position: 10n, sentAt: '2026-01-01T00:00:00.000Z' }]);
     expect(plan.acks).toEqual([{ recipient: 'b', messageId: 'm0' }]);
     expect(plan.ended).toEqual([{ agentId: 'b', status: 'terminated', position: 13n }, { agentId: 'c', status: 'completed', position: 14n }]);
+    expect(plan.outboxed).toEqual([]);
+  });
+
+  it('from the outbox position on, leaves sends and acks to the trigger and the ack, and names the sends', () => {
+    const sent = (id: string, to: string) => ({ messageId: id, to, payload: null, priority: 5, dedupeKey: null });
+    const plan = planBatch([
+      rec('agent-a', 'MessageSent', sent('before', 'b'), 99n),
+      rec('agent-b', 'MessageAcked', { messageId: 'before' }, 99n),
+      rec('agent-a', 'MessageSent', sent('after', 'c'), 100n),
+      rec('agent-c', 'MessageAcked', { messageId: 'after' }, 101n),
+      rec('agent-c', 'AgentCompleted', { output: '', returned: 0 }, 102n),
+    ], undefined, 100n);
+    expect(plan.messages.map((m) => m.messageId)).toEqual(['before']);
+    expect(plan.acks).toEqual([{ recipient: 'b', messageId: 'before' }]);
+    expect(plan.outboxed).toEqual([{ messageId: 'after', recipient: 'c' }]);
+    expect(plan.ended).toEqual([{ agentId: 'c', status: 'completed', position: 102n }]);
   });
 });
