@@ -43,6 +43,8 @@ const MAX_CONFLICT_RETRIES = 100;
 const RECOVERY_BATCH = 500;
 /** Attempts at an agent's end steps (commit, notify the parent, clean up): ~25 s of backoff in all. */
 const END_RETRIES = 8;
+/** After the attempts above fail, the pause before a single process tries the whole ending again. */
+const END_RETRY_PAUSE_MS = 30_000;
 /** Tool results longer than this are stored in the blob table and referenced. */
 const INLINE_TOOL_OUTPUT = 2048;
 const BLOB_PREFIX = 'blob:';
@@ -66,6 +68,7 @@ export class AgentRuntime {
   /** Set in worker mode: which live actors this process hosts. */
   private worker: WorkerHost | null = null;
   private following: Subscription | null = null;
+  private followStarted = false;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.slots = new Slots(deps.config.maxConcurrentAgents);
@@ -142,7 +145,7 @@ export class AgentRuntime {
     for (let conflicts = 0; ; ) {
       const actor = await this.actor(id);
       try {
-        return await actor.enqueue(async () => {
+        const stored = await actor.enqueue(async () => {
           if (this.actors.get(id) !== actor) throw new StaleActor();
           const events = await decide(actor.snapshot);
           if (events.length === 0) return events;
@@ -170,6 +173,10 @@ export class AgentRuntime {
           }
           return events;
         });
+        // The reload after a conflict folded in other writers' events, whose effects (a child's
+        // end waking its parent, say) ran only where they were written: react to them here too.
+        if (conflicts > 0) this.reconcileSoon(id);
+        return stored;
       } catch (err) {
         // Queued behind a command that met a conflict: the copy it was queued on is gone, so it
         // decides again on the reloaded one. This is not a conflict of its own.
@@ -349,15 +356,28 @@ export class AgentRuntime {
   }
 
   async state(id: string): Promise<AgentState> {
-    const actor = await this.actor(id);
+    const actor = await this.current(id);
     this.evictIfEnded(actor);
     return stateView(actor.snapshot, actor.revision);
   }
 
   async context(id: string): Promise<AgentContext> {
-    const actor = await this.actor(id);
+    const actor = await this.current(id);
     this.evictIfEnded(actor);
     return actor.snapshot.context;
+  }
+
+  /**
+   * The actor as its stream stands now. With several workers, other processes write to actors
+   * cached here (a child's end, a parent's run request) and the store subscription brings those
+   * writes in a moment later; a read must not answer from before them.
+   */
+  private async current(id: string): Promise<LiveActor> {
+    const actor = await this.actor(id);
+    if (!this.worker) return actor; // the only writer: the cache is the stream
+    // What it brings in is then not news to the subscription: react to it here.
+    if (await this.catchUp(actor)) this.reconcileSoon(id);
+    return actor;
   }
 
   /**
@@ -706,7 +726,7 @@ export class AgentRuntime {
       actor.timer = null;
       // Every step is idempotent (it checks the stream first), so a transient failure (git down,
       // a lost connection) is retried as a whole; if it outlasts the retries the agent stays live
-      // in the index and the next recovery finishes the job.
+      // in the index and the whole ending is tried again later (retryEndLater).
       for (let attempt = 1; ; attempt++) {
         try {
           await this.finishWorkspace(actor);
@@ -715,6 +735,7 @@ export class AgentRuntime {
           await this.cleanUpWorkspace(actor.id, (await this.actor(actor.id)).snapshot.context);
           break;
         } catch (err) {
+          if (!this.closed && attempt >= END_RETRIES) this.retryEndLater(actor.id);
           if (this.closed || attempt >= END_RETRIES) throw err;
           this.deps.logger.warn({ agentId: actor.id, attempt, err: err instanceof Error ? err.message : String(err) }, 'ending an agent failed; retrying');
           await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
@@ -730,6 +751,20 @@ export class AgentRuntime {
       if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
       actor.changed();
     }
+  }
+
+  /**
+   * An ending that failed every attempt must not be forgotten while its parent waits: a worker
+   * lets the lease lapse so that whichever worker claims the agent next ends it again; a single
+   * process tries again after a pause.
+   */
+  private retryEndLater(id: string): void {
+    if (this.worker) return this.worker.release(id);
+    const timer = setTimeout(() => {
+      if (this.closed) return;
+      this.track(this.actor(id).then(() => this.reconcileSoon(id)).catch((err: unknown) => this.onEffectError(id, err)));
+    }, END_RETRY_PAUSE_MS);
+    timer.unref?.();
   }
 
   /** Commits an ended agent's work; the parent merges it (see notifyParent); the policy cleans up. */
@@ -915,6 +950,7 @@ export class AgentRuntime {
         for (const id of ids) {
           this.actors.get(id)?.inflight.call?.controller.abort();
           this.actors.delete(id);
+          this.slots.release(id); // its new host does its work now
         }
       },
     );
@@ -923,40 +959,68 @@ export class AgentRuntime {
     this.worker.start();
   }
 
-  /** Keeps cached actors in step with writes made by other processes. */
+  /**
+   * Keeps cached actors in step with writes made by other processes. The subscription starts at
+   * the head (what is older is in the streams any load reads) and, should it fail (a lost
+   * connection), starts again from the last event it delivered, so no write is ever missed.
+   */
   follow(): void {
-    if (this.following) return;
-    const sub = this.deps.store.subscribeToAll({ streamPrefixes: [AGENT_STREAM_PREFIX] });
-    this.following = sub;
+    if (this.followStarted) return;
+    this.followStarted = true;
     void (async () => {
-      try {
-        const start = await this.deps.store.headPosition();
-        for await (const e of sub) {
-          if (e.position <= start) continue;
-          const id = agentIdOfStream(e.streamId);
-          const actor = id ? this.actors.get(id) : undefined;
-          if (!id || !actor || e.revision <= actor.revision) continue;
-          this.track(this.refresh(id).catch((err: unknown) => this.deps.logger.warn({ agentId: id, err: String(err) }, 'refresh failed')));
+      let from: bigint | null = null;
+      for (let failures = 0; !this.closed; ) {
+        try {
+          from ??= await this.deps.store.headPosition();
+          const sub = this.deps.store.subscribeToAll({ fromPosition: from, streamPrefixes: [AGENT_STREAM_PREFIX] });
+          this.following = sub;
+          if (this.closed) await sub.close();
+          for await (const e of sub) {
+            from = e.position;
+            failures = 0;
+            this.onWrittenElsewhere(e.streamId, e.revision);
+          }
+          return; // closed
+        } catch (err) {
+          if (this.closed) return;
+          failures++;
+          this.deps.logger.warn({ err: String(err), failures }, 'store subscription failed; subscribing again');
+          await new Promise((r) => setTimeout(r, Math.min(5000, 50 * 2 ** failures)).unref?.());
         }
-      } catch (err) {
-        if (!this.closed) this.deps.logger.error({ err: String(err) }, 'store subscription ended');
       }
     })();
+  }
+
+  private onWrittenElsewhere(streamId: string, revision: bigint): void {
+    const id = agentIdOfStream(streamId);
+    if (!id) return;
+    const actor = this.actors.get(id);
+    // Being loaded: the load may have read the stream just before this event.
+    const loading = actor ? undefined : this.loading.get(id);
+    if (loading) this.track(loading.then(() => this.refresh(id)).catch(() => {}));
+    if (!actor || revision <= actor.revision) return;
+    this.track(this.refresh(id).catch((err: unknown) => this.deps.logger.warn({ agentId: id, err: String(err) }, 'refresh failed')));
   }
 
   /** Folds events written elsewhere into a cached actor, then lets it react. */
   private async refresh(id: string): Promise<void> {
     const actor = this.actors.get(id);
     if (!actor) return;
-    await actor.enqueue(async () => {
-      const tail = await this.deps.store.readStream(agentStream(id), { from: actor.revision + 1n });
-      if (tail.length === 0) return;
+    await this.catchUp(actor);
+    this.reconcileSoon(id);
+    if (isTerminalStatus(statusOf(actor.snapshot.value)) && !(this.worker && this.worker.hosts(id))) actor.ended();
+  }
+
+  /** Reads what the stream holds past the cached revision, on the actor's mailbox; true if there was any. */
+  private catchUp(actor: LiveActor): Promise<boolean> {
+    return actor.enqueue(async () => {
+      const tail = await this.deps.store.readStream(agentStream(actor.id), { from: actor.revision + 1n });
+      if (tail.length === 0) return false;
       actor.snapshot = this.adopt(fold(tail.map((r) => toDomain(parseRecorded(r))), actor.snapshot));
       actor.revision = tail[tail.length - 1]!.revision;
       actor.changed();
+      return true;
     });
-    this.reconcileSoon(id);
-    if (isTerminalStatus(statusOf(actor.snapshot.value)) && !(this.worker && this.worker.hosts(id))) actor.ended();
   }
 
   get hosted(): number {

@@ -1,16 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgentRuntime } from '../../src/actors/runtime.js';
+import type { AgentRuntime } from '../../src/actors/runtime.js';
 import type { EventStore } from '../../src/events/eventStore.js';
 import { createEventStore } from '../../src/events/stores/createEventStore.js';
-import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from '../../src/infra/postgres/runtimeTables.js';
-import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
-import { systemClock, systemIds } from '../../src/infra/ids.js';
-import { silentLogger } from '../../src/actors/ports/runtimePorts.js';
-import { costOf } from '../../src/actors/pricing.js';
 import { StoreUnavailable } from '../../src/errors.js';
 import type { AgentSystem } from '../../src/system.js';
 import { testSystem } from '../support/system.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
+import { composeRuntime } from '../support/runtime.js';
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
 
 /**
@@ -42,34 +38,6 @@ function dyingStore(inner: EventStore, limit: number, shouldDie: (streamId: stri
   return s;
 }
 
-/** The composition root of src/system.ts, with the store wrapped. */
-async function crashingRuntime(schema: string, wrap: (s: EventStore) => EventStore): Promise<{ runtime: AgentRuntime; close(): Promise<void> }> {
-  const store = await createEventStore({ kind: 'postgres', connectionString: testPgUrl(), schema });
-  await migrateRuntime(store.sql, schema);
-  const runtime = new AgentRuntime({
-    store: wrap(store),
-    snapshots: createSnapshotStore(store.sql, schema),
-    index: createActorIndex(store.sql, schema),
-    blobs: createBlobStore(store.sql, schema),
-    model: createOfflineProvider({ latencyMs: 0 }),
-    workspaces: null,
-    messages: null,
-    clock: systemClock,
-    ids: systemIds,
-    logger: silentLogger,
-    costOf,
-    config: { maxConcurrentAgents: 2, defaultTimeoutMs: null, snapshotEvery: 5, maxTokensPerCall: 1024, defaultMaxTurns: 10, cleanupPolicy: 'never', allowCommands: false, commandTimeoutMs: 30_000 },
-  });
-  return {
-    runtime,
-    async close() {
-      // The crashed runtime may have effects stuck behind the dead store: give up on them.
-      await Promise.race([runtime.close(), new Promise((r) => setTimeout(r, 2_000))]);
-      await store.close();
-    },
-  };
-}
-
 /** The scenario: a 3-level tree, spawned and run. Returns the root id once it is known. */
 async function scenario(runtime: AgentRuntime, onRoot: (id: string) => void): Promise<void> {
   const root = await runtime.spawnRoot({ role: 'lead', task: 'coordinate', budget: 60_000 });
@@ -88,7 +56,7 @@ describe('crash between any two appends, then recovery', () => {
 
   it('every crash point of a 3-level run is finished by recovery: one end per agent, nothing answered twice, budget conserved', async () => {
     // A reference run counts the appends the scenario makes.
-    const ref = await crashingRuntime(freshSchema('ref'), (s) => dyingStore(s, Number.MAX_SAFE_INTEGER));
+    const ref = await composeRuntime(freshSchema('ref'), (s) => dyingStore(s, Number.MAX_SAFE_INTEGER));
     const refStore = (ref.runtime as unknown as { deps: { store: { appends: number } } }).deps.store;
     await scenario(ref.runtime, () => {});
     const total = refStore.appends;
@@ -101,7 +69,7 @@ describe('crash between any two appends, then recovery', () => {
     for (const n of points) {
       const schema = freshSchema('cp');
       let rootId: string | null = null;
-      const crashed = await crashingRuntime(schema, (s) => dyingStore(s, n));
+      const crashed = await composeRuntime(schema, (s) => dyingStore(s, n));
       const dying = (crashed.runtime as unknown as { deps: { store: { dead: boolean } } }).deps.store;
       const run = scenario(crashed.runtime, (id) => (rootId = id)).catch(() => {});
       const deadline = Date.now() + 10_000;
@@ -123,7 +91,7 @@ describe('crash between any two appends, then recovery', () => {
   for (const indexed of [true, false]) it(`a crash between ChildSpawned and the child stream (child ${indexed ? 'in' : 'not in'} the actor index): recovery opens the child without running anything`, async () => {
     const schema = freshSchema('cs');
     let rootId = '';
-    const crashed = await crashingRuntime(schema, (s) => dyingStore(s, 0, (_stream, types) => types[0] === 'AgentSpawned' && rootId !== ''));
+    const crashed = await composeRuntime(schema, (s) => dyingStore(s, 0, (_stream, types) => types[0] === 'AgentSpawned' && rootId !== ''));
     rootId = await crashed.runtime.spawnRoot({ role: 'lead', task: 'x', budget: 10_000 });
     await expect(crashed.runtime.spawnChild(rootId, { role: 'w', task: 'y', budget: 4_000 })).rejects.toBeInstanceOf(StoreUnavailable);
     await crashed.close();

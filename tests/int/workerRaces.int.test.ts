@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventStore, Subscription } from '../../src/events/eventStore.js';
+import type { AgentRuntime } from '../../src/actors/runtime.js';
+import { composeRuntime } from '../support/runtime.js';
+import { freshSchema } from '../support/testDb.js';
+
+/**
+ * Races between workers that share a store, made deterministic: one worker's store subscription
+ * is held back (as on a loaded machine, where another worker's write reaches it late) so each
+ * test can act in the window before it arrives.
+ */
+
+/** The store as it is, except that subscriptions deliver nothing until `release()`. */
+function laggingSubscriptions(inner: EventStore): { store: EventStore; release(): void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const store: EventStore = {
+    kind: inner.kind,
+    append: inner.append.bind(inner),
+    readStream: inner.readStream.bind(inner),
+    ...(inner.readStreams ? { readStreams: inner.readStreams.bind(inner) } : {}),
+    readAll: inner.readAll.bind(inner),
+    headPosition: inner.headPosition.bind(inner),
+    close: inner.close.bind(inner),
+    subscribeToAll(opts): Subscription {
+      const sub = inner.subscribeToAll(opts);
+      return {
+        close: () => sub.close(),
+        async *[Symbol.asyncIterator]() {
+          for await (const e of sub) {
+            await gate;
+            yield e;
+          }
+        },
+      };
+    },
+  };
+  return { store, release };
+}
+
+const WORKER = { leaseTtlMs: 60_000, tickMs: 100, capacity: 100 };
+
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('two workers on one store', () => {
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0)) await c();
+  });
+
+  /** Worker A hosts a lead whose store subscription lags; worker B hosts its one child. */
+  async function leadAndChild(): Promise<{ a: AgentRuntime; b: AgentRuntime; release(): void; lead: string; child: string; leadDone: Promise<unknown> }> {
+    const schema = freshSchema('race');
+    let lag!: ReturnType<typeof laggingSubscriptions>;
+    const a = await composeRuntime(schema, (s) => (lag = laggingSubscriptions(s)).store);
+    const b = await composeRuntime(schema);
+    closers.push(a.close, b.close);
+    await a.runtime.startWorker({ owner: 'a', ...WORKER });
+    await b.runtime.startWorker({ owner: 'b', ...WORKER });
+    const lead = await a.runtime.spawnRoot({ role: 'lead', task: 'wait for the part', budget: 20_000 });
+    const child = await b.runtime.spawnChild(lead, { role: 'part', task: 'do the part', budget: 5_000 });
+    const leadDone = a.runtime.run(lead);
+    // B hosts the child: A's run request reaches it and it runs to its end, telling the lead.
+    expect((await within(b.runtime.waitForEnd(child), 15_000, 'the child')).status).toBe('completed');
+    return { a: a.runtime, b: b.runtime, release: lag.release, lead, child, leadDone };
+  }
+
+  it('a read answers from the stream, not from a cached copy the subscription has not yet brought up to date', async () => {
+    const { a, release, lead, child, leadDone } = await leadAndChild();
+    // A cached both when it ran the lead; the subscription that would refresh them is held back.
+    expect((await a.state(child)).status).toBe('completed');
+    const leadState = await a.state(lead);
+    expect(leadState.children.find((c) => c.id === child)?.status).toBe('completed');
+    const budget = (await a.context(lead)).budget;
+    expect(budget.delegated).toBe(0);
+    expect(budget.reclaimed + budget.spentBySubtree).toBe(5_000);
+    // What the read brought in is acted on as well: the lead, hosted here, goes on.
+    expect(((await within(leadDone, 15_000, 'the lead')) as { status: string }).status).toBe('completed');
+    release();
+  });
+
+  it('a worker whose write loses the race to another worker\'s reacts to what that write says', async () => {
+    const { a, release, lead, child, leadDone } = await leadAndChild();
+    // A's own try at recording the child's end (as its reconciler does when it finds the child
+    // ended) meets B's record of it: the conflict reloads the lead, and there is nothing to add.
+    const written = await a.execute(lead, (s) => {
+      const rec = s.context.children[child];
+      if (rec?.status !== 'live') return [];
+      return [
+        { type: 'ChildFinished', data: { childId: child, status: 'completed', output: 'done' } },
+        { type: 'BudgetReclaimed', data: { childId: child, allocated: rec.budget, returned: rec.budget, spent: 0 } },
+      ];
+    });
+    expect(written).toEqual([]);
+    // The subscription's news of B's write comes now, when A's copy already holds it: only the
+    // reload itself can have woken the lead.
+    release();
+    const result = (await within(leadDone, 15_000, 'the lead')) as { status: string };
+    expect(result.status).toBe('completed');
+  });
+});
