@@ -69,6 +69,7 @@ export class AgentRuntime {
   private worker: WorkerHost | null = null;
   private following: Subscription | null = null;
   private followStarted = false;
+  private sweeper: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.slots = new Slots(deps.config.maxConcurrentAgents);
@@ -957,6 +958,27 @@ export class AgentRuntime {
     this.follow();
     await this.worker.tick();
     this.worker.start();
+    this.sweeper = setInterval(() => void this.track(this.sweepWaiting().catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'sweep failed'))), options.leaseTtlMs);
+    this.sweeper.unref?.();
+  }
+
+  /**
+   * The safety net under the subscription: a hosted actor that waits on other processes' writes
+   * (a run request, its children's ends) is compared with its stream once per lease period, so a
+   * wake-up lost anyway (a refresh that failed while Postgres restarted) delays it, never strands it.
+   */
+  private async sweepWaiting(): Promise<void> {
+    const waiting = [...this.actors.values()].filter((a) => {
+      if (a.busy > 0 || !this.worker?.hosts(a.id)) return false;
+      const v = a.snapshot.value;
+      return v === 'spawned' || (typeof v === 'object' && (v as { running?: string }).running === 'awaitingChildren');
+    });
+    if (waiting.length === 0) return;
+    const requests = waiting.map((a) => ({ streamId: agentStream(a.id), from: a.revision + 1n }));
+    const tails = this.deps.store.readStreams
+      ? await this.deps.store.readStreams(requests)
+      : new Map(await Promise.all(requests.map(async (r) => [r.streamId, await this.deps.store.readStream(r.streamId, { from: r.from, limit: 1 })] as const)));
+    for (const a of waiting) if ((tails.get(agentStream(a.id))?.length ?? 0) > 0) await this.refresh(a.id);
   }
 
   /**
@@ -1055,6 +1077,7 @@ export class AgentRuntime {
   /** Stops effects and waits for those in flight to settle (no new work starts). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
     this.slots.close(new StoreClosed());
     await this.following?.close();

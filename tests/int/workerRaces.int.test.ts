@@ -57,14 +57,14 @@ describe('two workers on one store', () => {
   });
 
   /** Worker A hosts a lead whose store subscription lags; worker B hosts its one child. */
-  async function leadAndChild(): Promise<{ a: AgentRuntime; b: AgentRuntime; release(): void; lead: string; child: string; leadDone: Promise<unknown> }> {
+  async function leadAndChild(worker = WORKER): Promise<{ a: AgentRuntime; b: AgentRuntime; release(): void; lead: string; child: string; leadDone: Promise<unknown> }> {
     const schema = freshSchema('race');
     let lag!: ReturnType<typeof laggingSubscriptions>;
     const a = await composeRuntime(schema, (s) => (lag = laggingSubscriptions(s)).store);
     const b = await composeRuntime(schema);
     closers.push(a.close, b.close);
-    await a.runtime.startWorker({ owner: 'a', ...WORKER });
-    await b.runtime.startWorker({ owner: 'b', ...WORKER });
+    await a.runtime.startWorker({ owner: 'a', ...worker });
+    await b.runtime.startWorker({ owner: 'b', ...worker });
     const lead = await a.runtime.spawnRoot({ role: 'lead', task: 'wait for the part', budget: 20_000 });
     const child = await b.runtime.spawnChild(lead, { role: 'part', task: 'do the part', budget: 5_000 });
     const leadDone = a.runtime.run(lead);
@@ -103,6 +103,13 @@ describe('two workers on one store', () => {
     // The subscription's news of B's write comes now, when A's copy already holds it: only the
     // reload itself can have woken the lead.
     release();
+    const result = (await within(leadDone, 15_000, 'the lead')) as { status: string };
+    expect(result.status).toBe('completed');
+  });
+
+  it('a worker that never hears of another worker\'s write still finds it within a lease period', async () => {
+    // The subscription stays silent for good (as if every refresh it asked for had failed).
+    const { leadDone } = await leadAndChild({ ...WORKER, leaseTtlMs: 500 });
     const result = (await within(leadDone, 15_000, 'the lead')) as { status: string };
     expect(result.status).toBe('completed');
   });
