@@ -176,7 +176,7 @@ export class AgentRuntime {
         });
         // The reload after a conflict folded in other writers' events, whose effects (a child's
         // end waking its parent, say) ran only where they were written: react to them here too.
-        if (conflicts > 0) this.reconcileSoon(id);
+        if (conflicts > 0 && this.worker) this.reconcileSoon(id);
         return stored;
       } catch (err) {
         // Queued behind a command that met a conflict: the copy it was queued on is gone, so it
@@ -955,7 +955,7 @@ export class AgentRuntime {
         }
       },
     );
-    this.follow();
+    await this.follow();
     await this.worker.tick();
     this.worker.start();
     this.sweeper = setInterval(() => void this.track(this.sweepWaiting().catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'sweep failed'))), options.leaseTtlMs);
@@ -986,14 +986,14 @@ export class AgentRuntime {
    * the head (what is older is in the streams any load reads) and, should it fail (a lost
    * connection), starts again from the last event it delivered, so no write is ever missed.
    */
-  follow(): void {
+  async follow(): Promise<void> {
     if (this.followStarted) return;
     this.followStarted = true;
+    // Taken before any actor is loaded here, so no write can fall between a load and the start.
+    let from = await this.deps.store.headPosition();
     void (async () => {
-      let from: bigint | null = null;
       for (let failures = 0; !this.closed; ) {
         try {
-          from ??= await this.deps.store.headPosition();
           const sub = this.deps.store.subscribeToAll({ fromPosition: from, streamPrefixes: [AGENT_STREAM_PREFIX] });
           this.following = sub;
           if (this.closed) await sub.close();
