@@ -297,7 +297,7 @@ export class AgentRuntime {
 
   /** Writes an agent's first event. Idempotent: an existing stream for the same agent is fine. */
   private async openStream(data: EventData<'AgentSpawned'>): Promise<void> {
-    await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId });
+    await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId }, this.worker?.leaseForNew());
     const event: DomainEvent = { type: 'AgentSpawned', data };
     const envelope: EventToAppend = {
       id: this.deps.ids.derive('spawn', data.agentId),
@@ -944,7 +944,9 @@ export class AgentRuntime {
           this.actors.delete(id); // reload: another worker may have written since we cached it
           const actor = await this.actor(id).catch(() => null);
           if (actor) this.reconcileSoon(id);
-          else this.worker?.release(id);
+          // Not readable yet (registered, first event not written) or not at all: let it go at
+          // once rather than hold its lease until it lapses with nobody running it.
+          else await this.worker?.giveUp(id).catch(() => {});
         }
       },
       (ids) => {

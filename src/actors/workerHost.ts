@@ -38,7 +38,12 @@ export class WorkerHost {
     return this.held.size;
   }
 
-  /** Takes the lease of an actor this worker just created. */
+  /** The lease a new actor is registered with, if this worker has room for it. */
+  leaseForNew(): { owner: string; ttlMs: number } | undefined {
+    return this.held.size < this.options.capacity ? { owner: this.options.owner, ttlMs: this.options.leaseTtlMs } : undefined;
+  }
+
+  /** Takes (or renews) the lease of an actor this worker just created. */
   async adopt(id: string): Promise<boolean> {
     if (this.held.size >= this.options.capacity) return false; // leave it for a worker with room
     const got = await this.index.acquireLeases(this.options.owner, [id], this.options.leaseTtlMs);
@@ -48,6 +53,12 @@ export class WorkerHost {
 
   release(id: string): void {
     this.held.delete(id);
+  }
+
+  /** Stops hosting `id` and frees its lease at once, for any worker to claim. */
+  async giveUp(id: string): Promise<void> {
+    this.held.delete(id);
+    await this.index.releaseLeases(this.options.owner, [id]);
   }
 
   start(): void {

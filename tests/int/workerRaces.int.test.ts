@@ -113,4 +113,19 @@ describe('two workers on one store', () => {
     const result = (await within(leadDone, 15_000, 'the lead')) as { status: string };
     expect(result.status).toBe('completed');
   });
+
+  it('an actor being created is leased to its creator from its first row on: a busy neighbour cannot claim it half-made', async () => {
+    const schema = freshSchema('race');
+    const a = await composeRuntime(schema);
+    const b = await composeRuntime(schema);
+    closers.push(a.close, b.close);
+    // A claims free actors every millisecond: any moment an entry sits unleased, it takes it.
+    await a.runtime.startWorker({ owner: 'a', ...WORKER, tickMs: 1 });
+    await b.runtime.startWorker({ owner: 'b', ...WORKER });
+    const lead = await b.runtime.spawnRoot({ role: 'lead', task: 'fan out', budget: 100_000 });
+    for (let i = 0; i < 20; i++) await b.runtime.spawnChild(lead, { role: 'part', task: `part ${i}`, budget: 2_000 });
+    // Leases last a minute here: an actor orphaned by a half-made claim would stall the run.
+    const result = await within(b.runtime.run(lead), 20_000, 'the fan-out');
+    expect(result.status).toBe('completed');
+  });
 });

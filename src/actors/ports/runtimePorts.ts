@@ -29,7 +29,11 @@ export interface ActorIndexEntry {
  * the lease that makes one worker the only host of a live actor.
  */
 export interface ActorIndex {
-  register(entry: Omit<ActorIndexEntry, 'status'>): Promise<void>;
+  /**
+   * Records a new live actor. With `lease`, the entry is born leased to that owner, so no other
+   * worker can claim it in the moment between this and the actor's first event.
+   */
+  register(entry: Omit<ActorIndexEntry, 'status'>, lease?: { readonly owner: string; readonly ttlMs: number }): Promise<void>;
   markEnded(agentId: string): Promise<void>;
   /** Forget an entry whose stream never got written (a spawn that failed before its first append). */
   forget(agentId: string): Promise<void>;

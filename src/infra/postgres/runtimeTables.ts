@@ -84,11 +84,12 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { defe
   type Row = { agent_id: string; parent_id: string | null; root_id: string; status: 'live' | 'ended' };
   const toEntry = (r: Row): ActorIndexEntry => ({ agentId: r.agent_id, parentId: r.parent_id, rootId: r.root_id, status: r.status });
   return {
-    async register(e) {
+    async register(e, lease) {
       await sql.query(
-        `${deferred}INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status)
-           SELECT $1, $2, $3, 'live'${deferred ? ' FROM deferred' : ''} ON CONFLICT (agent_id) DO NOTHING`,
-        [e.agentId, e.parentId, e.rootId],
+        `${deferred}INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
+           SELECT $1, $2, $3, 'live', $4::text, CASE WHEN $4::text IS NULL THEN NULL ELSE now() + ($5::int * interval '1 millisecond') END${deferred ? ' FROM deferred' : ''}
+           ON CONFLICT (agent_id) DO NOTHING`,
+        [e.agentId, e.parentId, e.rootId, lease?.owner ?? null, lease?.ttlMs ?? 0],
       );
     },
     async markEnded(agentId) {
