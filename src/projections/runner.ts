@@ -432,13 +432,19 @@ export class ProjectionRunner {
     await this.lock.run(async () => {
       const targets = [...this.entries.values()].filter((e) => e.state !== 'stale' && e.position < last);
       if (targets.length > 0) {
-        const statements: SqlStatement[] = [];
+        // Runners in several processes apply the same events. Taking one lock per schema first
+        // makes them queue instead of deadlocking on read-model rows locked in different orders,
+        // and moving the checkpoints next lets a runner that queued behind another fail at once
+        // (CD101, then it reloads) rather than after redoing the other's work.
+        const statements: SqlStatement[] = [this.appliersLock()];
         for (const t of targets) {
-          for (const e of events) if (e.position > t.position) statements.push(...t.projection.handle(e, t.tables));
           statements.push({
             text: `SELECT ${this.schema}.projection_advance($1::text, $2::bigint, $3::bigint, $4::text)`,
             params: [t.projection.name, t.position, last, t.suffix],
           });
+        }
+        for (const t of targets) {
+          for (const e of events) if (e.position > t.position) statements.push(...t.projection.handle(e, t.tables));
         }
         await this.commit(statements);
         for (const t of targets) t.position = last;
@@ -446,6 +452,11 @@ export class ProjectionRunner {
       if (last > this.liveCursor) this.liveCursor = last;
     });
     this.wakeWaiters();
+  }
+
+  /** Held to the end of the transaction by whoever writes this schema's live read models. */
+  private appliersLock(): SqlStatement {
+    return { text: 'SELECT pg_advisory_xact_lock(hashtext($1::text))', params: [`cadre.projections:${this.schema}`] };
   }
 
   /** One statement when possible (atomic by itself, one round trip), else one transaction. */
@@ -510,7 +521,8 @@ export class ProjectionRunner {
       }
       const old = entry.suffix;
       const versionChanged = entry.state === 'stale';
-      await this.commit(statementsFor(tail), async (tx) => {
+      // Behind the same lock as live applies (in any process) to the tables it drops.
+      await this.commit([this.appliersLock(), ...statementsFor(tail)], async (tx) => {
         // Lock in the order readers do (derived views, then table views, each down to its
         // tables), so a reader and the swap queue up instead of deadlocking.
         const views = [...(p.views?.(this.schema) ?? []).map((v) => v.name), ...p.tables];
