@@ -140,55 +140,63 @@ export class AgentRuntime {
 
   /**
    * Runs a decider against the actor's current state on its mailbox and stores what it returns.
-   * A concurrency conflict reloads the actor and decides again.
+   * A concurrency conflict folds in what the other writer stored and decides again, on the same
+   * copy: its in-flight effects (a model call, running tools, the deadline timer) stay known, so
+   * reacting to the new state never starts them twice.
    */
   async execute(id: string, decide: (snapshot: AgentSnapshot) => DomainEvent[] | Promise<DomainEvent[]>, opts: ExecuteOptions = {}): Promise<DomainEvent[]> {
-    for (let conflicts = 0; ; ) {
+    for (;;) {
       const actor = await this.actor(id);
+      let conflicts = 0;
       try {
         const stored = await actor.enqueue(async () => {
-          if (this.actors.get(id) !== actor) throw new StaleActor();
-          const events = await decide(actor.snapshot);
-          if (events.length === 0) return events;
-          let next = actor.snapshot;
-          const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
-          for (const e of events) {
-            if (!next.can(e)) throw new InvalidTransition(id, JSON.stringify(next.value), e.type);
-            const [after, acts] = transition(this.effectful, next, e);
-            next = after;
-            actions.push(...(acts as typeof actions));
-          }
-          const envelopes = events.map((e) => this.envelope(next.context, e, opts.causationId));
-          const res = await this.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
-          actor.snapshot = next;
-          actor.revision = res.nextExpectedRevision;
-          actor.eventsSinceSnapshot += events.length;
-          actor.changed();
-          if (actor.eventsSinceSnapshot >= this.deps.config.snapshotEvery) this.saveSnapshot(actor);
-          for (const a of actions) {
-            try {
-              (a.exec as ((info: unknown, params: unknown) => void) | undefined)?.(a.info, a.params);
-            } catch (err) {
-              this.deps.logger.error({ agentId: id, err }, 'effect failed to start');
+          for (;;) {
+            if (this.actors.get(id) !== actor) throw new StaleActor();
+            const events = await decide(actor.snapshot);
+            if (events.length === 0) return events;
+            let next = actor.snapshot;
+            const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
+            for (const e of events) {
+              if (!next.can(e)) throw new InvalidTransition(id, JSON.stringify(next.value), e.type);
+              const [after, acts] = transition(this.effectful, next, e);
+              next = after;
+              actions.push(...(acts as typeof actions));
             }
+            const envelopes = events.map((e) => this.envelope(next.context, e, opts.causationId));
+            let res;
+            try {
+              res = await this.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
+            } catch (err) {
+              if (!isWrongExpectedRevision(err) || conflicts >= MAX_CONFLICT_RETRIES) throw err;
+              conflicts++;
+              await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
+              await this.foldTail(actor);
+              continue;
+            }
+            actor.snapshot = next;
+            actor.revision = res.nextExpectedRevision;
+            actor.eventsSinceSnapshot += events.length;
+            actor.changed();
+            if (actor.eventsSinceSnapshot >= this.deps.config.snapshotEvery) this.saveSnapshot(actor);
+            for (const a of actions) {
+              try {
+                (a.exec as ((info: unknown, params: unknown) => void) | undefined)?.(a.info, a.params);
+              } catch (err) {
+                this.deps.logger.error({ agentId: id, err }, 'effect failed to start');
+              }
+            }
+            return events;
           }
-          return events;
         });
-        // The reload after a conflict folded in other writers' events, whose effects (a child's
-        // end waking its parent, say) ran only where they were written: react to them here too.
+        // The other writers' events folded in above ran their effects only where they were
+        // written (a child's end waking its parent, say), and the subscription will not bring
+        // them again: react to them here.
         if (conflicts > 0 && this.worker) this.reconcileSoon(id);
         return stored;
       } catch (err) {
-        // Queued behind a command that met a conflict: the copy it was queued on is gone, so it
-        // decides again on the reloaded one. This is not a conflict of its own.
+        // The copy was replaced while this command waited (a lease claimed or lost): decide
+        // again on the one now cached.
         if (err instanceof StaleActor) continue;
-        if (isWrongExpectedRevision(err) && conflicts < MAX_CONFLICT_RETRIES) {
-          // Another writer moved the stream: forget our copy and decide again on the new state.
-          if (this.actors.get(id) === actor) this.actors.delete(id);
-          conflicts++;
-          await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
-          continue;
-        }
         throw err;
       }
     }
@@ -951,7 +959,9 @@ export class AgentRuntime {
       },
       (ids) => {
         for (const id of ids) {
-          this.actors.get(id)?.inflight.call?.controller.abort();
+          const lost = this.actors.get(id);
+          lost?.inflight.call?.controller.abort();
+          if (lost?.timer) clearTimeout(lost.timer); // its deadline is the new host's to keep
           this.actors.delete(id);
           this.slots.release(id); // its new host does its work now
         }
@@ -1037,14 +1047,17 @@ export class AgentRuntime {
 
   /** Reads what the stream holds past the cached revision, on the actor's mailbox; true if there was any. */
   private catchUp(actor: LiveActor): Promise<boolean> {
-    return actor.enqueue(async () => {
-      const tail = await this.deps.store.readStream(agentStream(actor.id), { from: actor.revision + 1n });
-      if (tail.length === 0) return false;
-      actor.snapshot = this.adopt(fold(tail.map((r) => toDomain(parseRecorded(r))), actor.snapshot));
-      actor.revision = tail[tail.length - 1]!.revision;
-      actor.changed();
-      return true;
-    });
+    return actor.enqueue(() => this.foldTail(actor));
+  }
+
+  /** Folds the stream's tail into the cached copy; only from inside the actor's mailbox. */
+  private async foldTail(actor: LiveActor): Promise<boolean> {
+    const tail = await this.deps.store.readStream(agentStream(actor.id), { from: actor.revision + 1n });
+    if (tail.length === 0) return false;
+    actor.snapshot = this.adopt(fold(tail.map((r) => toDomain(parseRecorded(r))), actor.snapshot));
+    actor.revision = tail[tail.length - 1]!.revision;
+    actor.changed();
+    return true;
   }
 
   get hosted(): number {
