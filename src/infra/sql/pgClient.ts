@@ -39,8 +39,9 @@ export function createPgClient(options: PgClientOptions): SqlClient {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    // An application_name in the connection string (to tell processes apart in pg_stat_activity) wins.
-    ...(hasApplicationName(options.connectionString) ? {} : { application_name: options.applicationName ?? 'cadre' }),
+    // pg lets an application_name in the connection string (to tell processes apart in
+    // pg_stat_activity) win over this one.
+    application_name: options.applicationName ?? 'cadre',
     types,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
@@ -148,13 +149,4 @@ export function createPgClient(options: PgClientOptions): SqlClient {
       await pool.end();
     },
   };
-}
-
-function hasApplicationName(connectionString: string | undefined): boolean {
-  if (!connectionString) return false;
-  try {
-    return new URL(connectionString).searchParams.has('application_name');
-  } catch {
-    return false;
-  }
 }

@@ -146,9 +146,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   }
 
   /**
-   * Several appends in one call and one commit (group commit). If the call fails as a whole (a
-   * unique violation from a writer elsewhere, a lost connection), each append is tried again on
-   * its own: appends are idempotent by event id, so one that did commit is reported as such.
+   * Several appends in one call and one commit (group commit). If the database refuses the call
+   * as a whole because it lost a race (a unique violation from a writer elsewhere, a deadlock or
+   * serialization failure), each append is tried again on its own: appends are idempotent by
+   * event id, so one that did commit is reported as such. Any other failure (the database
+   * unreachable after the client's own retries) fails every append of the batch at once, rather
+   * than waiting out the same outage once per append.
    */
   async function appendMany(items: readonly PendingAppend[]): Promise<Outcome<AppendResult>[]> {
     const settle = (p: Promise<AppendResult>): Promise<Outcome<AppendResult>> => p.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
@@ -158,7 +161,9 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     let rows: Row[];
     try {
       rows = (await sql.query<Row>(`SELECT * FROM ${schema}.append_batch($1::jsonb)`, [batch], { prepareAs: `cadre_append_batch_${schema}` })).rows;
-    } catch {
+    } catch (err) {
+      const lostRace = /^(23|40)/.test(sqlState(err) ?? '');
+      if (!lostRace) throw err;
       const out: Outcome<AppendResult>[] = [];
       for (const a of items) out.push(await settle(appendOne(a)));
       return out;

@@ -15,7 +15,7 @@ export const notifyChannel = (schema: string): string => `${assertIdentifier(sch
  *
  * The function does not NOTIFY: a transaction that notifies takes a database-wide lock at
  * commit, which serialises every appender and defeats group commit. Writers notify after
- * commit instead, coalesced (see notifier.ts).
+ * commit instead, coalesced (see src/infra/sql/coalescingNotifier.ts).
  */
 export function eventStoreMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
