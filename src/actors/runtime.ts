@@ -68,7 +68,6 @@ export class AgentRuntime {
   /** Set in worker mode: which live actors this process hosts. */
   private worker: WorkerHost | null = null;
   private following: Subscription | null = null;
-  private followStarted = false;
   private sweeper: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly deps: RuntimeDeps) {
@@ -998,9 +997,7 @@ export class AgentRuntime {
    * the head (what is older is in the streams any load reads) and, should it fail (a lost
    * connection), starts again from the last event it delivered, so no write is ever missed.
    */
-  async follow(): Promise<void> {
-    if (this.followStarted) return;
-    this.followStarted = true;
+  private async follow(): Promise<void> {
     // Taken before any actor is loaded here, so no write can fall between a load and the start.
     let from = await this.deps.store.headPosition();
     void (async () => {

@@ -1,5 +1,6 @@
 import { assertIdentifier } from '../infra/sql/sqlClient.js';
 import { AGENT_STREAM_PREFIX } from '../actors/streams.js';
+import { POSITION_SEQ_BITS } from '../events/stores/postgres/schema.js';
 
 /** The NOTIFY channel on which materialised batches wake receivers (one per schema). */
 export const messagesChannel = (schema: string): string => `${assertIdentifier(schema)}_messages`;
@@ -178,13 +179,13 @@ BEGIN
     -- From which position on the trigger has written every row. CREATE TRIGGER waited for every
     -- transaction that had inserted into the table, and holds off new inserters until this
     -- commits, so any transaction with an id at or past this snapshot's xmax inserts with the
-    -- trigger in place (positions are offset + (xid << 20) + n). Below it, the projection writes.
+    -- trigger in place (positions are offset + (xid << ${POSITION_SEQ_BITS}) + n). Below it, the projection writes.
     CREATE TABLE ${s}.message_outbox (
       id boolean PRIMARY KEY DEFAULT true CHECK (id),
       since_position bigint NOT NULL
     );
     INSERT INTO ${s}.message_outbox (since_position)
-      SELECT st.position_offset + ((pg_snapshot_xmax(pg_current_snapshot())::text::bigint) << 20) FROM ${s}.store_settings st;
+      SELECT st.position_offset + ((pg_snapshot_xmax(pg_current_snapshot())::text::bigint) << ${POSITION_SEQ_BITS}) FROM ${s}.store_settings st;
   END IF;
 END
 $$;

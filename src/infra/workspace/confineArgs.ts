@@ -1,11 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { WorkspaceError } from '../../errors.js';
+import { within } from './safePath.js';
 
-const inside = (root: string, p: string): boolean => {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-};
 
 /**
  * Refuses command arguments that name a place outside the worktree: absolute paths, `~`, `..`
@@ -29,8 +26,8 @@ export function confineArgs(cwd: string, args: readonly string[]): void {
       if (c === '' || (c.startsWith('-') && c === arg)) continue;
       const escapes =
         c.startsWith('~') ||
-        !inside(root, resolve(root, c)) ||
-        (existsSync(resolve(root, c)) && !inside(root, realpathSync(resolve(root, c))));
+        !within(root, resolve(root, c)) ||
+        (existsSync(resolve(root, c)) && !within(root, realpathSync(resolve(root, c))));
       if (escapes) throw new WorkspaceError(`argument ${i} ${JSON.stringify(arg.slice(0, 200))} names a path outside the worktree`);
     }
   }

@@ -9,7 +9,8 @@ export interface SafePath {
   readonly rel: string;
 }
 
-const within = (root: string, p: string): boolean => {
+/** True when `p` is `root` or lies under it (both absolute). */
+export const within = (root: string, p: string): boolean => {
   const rel = relative(root, p);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 };
