@@ -304,7 +304,7 @@ export class AgentRuntime {
 
   /** Writes an agent's first event. Idempotent: an existing stream for the same agent is fine. */
   private async openStream(data: EventData<'AgentSpawned'>): Promise<void> {
-    await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId }, this.worker?.leaseForNew());
+    await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId }, this.worker?.leaseForNew(data.agentId));
     const event: DomainEvent = { type: 'AgentSpawned', data };
     const envelope: EventToAppend = {
       id: this.deps.ids.derive('spawn', data.agentId),
@@ -315,6 +315,8 @@ export class AgentRuntime {
     try {
       await this.deps.store.append(agentStream(data.agentId), [envelope], { expectedRevision: 'no_stream' });
     } catch (err) {
+      // Not opened here: the room taken for it goes back (whoever opened it hosts it).
+      this.worker?.release(data.agentId);
       if (isWrongExpectedRevision(err) && data.parentId) return; // already opened (recovery retry)
       if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${data.agentId} already exists`);
       throw err;

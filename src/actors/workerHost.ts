@@ -38,17 +38,24 @@ export class WorkerHost {
     return this.held.size;
   }
 
-  /** The lease a new actor is registered with, if this worker has room for it. */
-  leaseForNew(): { owner: string; ttlMs: number } | undefined {
-    return this.held.size < this.options.capacity ? { owner: this.options.owner, ttlMs: this.options.leaseTtlMs } : undefined;
+  /**
+   * The lease a new actor `id` is registered with, if this worker has room for it. The room is
+   * taken at once, so concurrent spawns cannot all be leased here past the capacity; adopt()
+   * confirms it once the actor's first event is written (or release() gives it back).
+   */
+  leaseForNew(id: string): { owner: string; ttlMs: number } | undefined {
+    if (this.held.size >= this.options.capacity) return undefined;
+    this.held.add(id);
+    return { owner: this.options.owner, ttlMs: this.options.leaseTtlMs };
   }
 
   /** Takes (or renews) the lease of an actor this worker just created. */
   async adopt(id: string): Promise<boolean> {
-    if (this.held.size >= this.options.capacity) return false; // leave it for a worker with room
-    const got = await this.index.acquireLeases(this.options.owner, [id], this.options.leaseTtlMs);
-    if (got.includes(id)) this.held.add(id);
-    return got.includes(id);
+    if (!this.held.has(id) && this.held.size >= this.options.capacity) return false; // leave it for a worker with room
+    const got = (await this.index.acquireLeases(this.options.owner, [id], this.options.leaseTtlMs)).includes(id);
+    if (got) this.held.add(id);
+    else this.held.delete(id);
+    return got;
   }
 
   release(id: string): void {

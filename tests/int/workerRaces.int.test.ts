@@ -130,4 +130,19 @@ describe('two workers on one store', () => {
     const result = await within(b.runtime.run(lead), 20_000, 'the fan-out');
     expect(result.status).toBe('completed');
   });
+
+  it('a worker at capacity leases only what it has room for from a burst of spawns; a neighbour runs the rest', async () => {
+    const schema = freshSchema('race');
+    const a = await composeRuntime(schema);
+    const b = await composeRuntime(schema);
+    closers.push(a.close, b.close);
+    await a.runtime.startWorker({ owner: 'a', ...WORKER });
+    await b.runtime.startWorker({ owner: 'b', ...WORKER, capacity: 2 });
+    // Spawned at once: every registration happens before any of them is confirmed.
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => b.runtime.spawnRoot({ role: 'solo', task: `job ${i}`, budget: 5_000 })));
+    expect(b.runtime.hosted).toBeLessThanOrEqual(2);
+    // Leases last a minute: one held in the store beyond B's room would stall its agent.
+    const results = await within(Promise.all(ids.map((id) => b.runtime.run(id))), 20_000, 'the burst');
+    expect(results.every((r) => r.status === 'completed')).toBe(true);
+  });
 });
