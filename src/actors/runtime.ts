@@ -906,9 +906,7 @@ export class AgentRuntime {
       }
     }
     const requests = todo.map((id) => ({ streamId: agentStream(id), from: bases.get(id)?.from ?? 0n }));
-    const tails = this.deps.store.readStreams
-      ? await this.deps.store.readStreams(requests)
-      : new Map(await Promise.all(requests.map(async (r) => [r.streamId, await this.deps.store.readStream(r.streamId, { from: r.from })] as const)));
+    const tails = await this.readTails(requests);
     for (const id of todo) {
       const recorded = tails.get(agentStream(id)) ?? [];
       const base = bases.get(id);
@@ -971,7 +969,10 @@ export class AgentRuntime {
     await this.follow();
     await this.worker.tick();
     this.worker.start();
-    this.sweeper = setInterval(() => void this.track(this.sweepWaiting().catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'sweep failed'))), options.leaseTtlMs);
+    let sweeping: Promise<void> | null = null; // one sweep at a time, however slow the store
+    this.sweeper = setInterval(() => {
+      sweeping ??= this.track(this.sweepWaiting().catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'sweep failed'))).finally(() => (sweeping = null));
+    }, options.leaseTtlMs);
     this.sweeper.unref?.();
   }
 
@@ -987,11 +988,14 @@ export class AgentRuntime {
       return v === 'spawned' || (typeof v === 'object' && (v as { running?: string }).running === 'awaitingChildren');
     });
     if (waiting.length === 0) return;
-    const requests = waiting.map((a) => ({ streamId: agentStream(a.id), from: a.revision + 1n }));
-    const tails = this.deps.store.readStreams
-      ? await this.deps.store.readStreams(requests)
-      : new Map(await Promise.all(requests.map(async (r) => [r.streamId, await this.deps.store.readStream(r.streamId, { from: r.from, limit: 1 })] as const)));
+    const tails = await this.readTails(waiting.map((a) => ({ streamId: agentStream(a.id), from: a.revision + 1n })));
     for (const a of waiting) if ((tails.get(agentStream(a.id))?.length ?? 0) > 0) await this.refresh(a.id);
+  }
+
+  /** Many streams' tails, each from its own revision: one query where the store can, else one read each. */
+  private async readTails(requests: ReadonlyArray<{ streamId: string; from: bigint }>): Promise<Map<string, RecordedEvent[]>> {
+    if (this.deps.store.readStreams) return this.deps.store.readStreams(requests);
+    return new Map(await Promise.all(requests.map(async (r) => [r.streamId, await this.deps.store.readStream(r.streamId, { from: r.from })] as const)));
   }
 
   /**
