@@ -383,8 +383,11 @@ export class AgentRuntime {
    * writes in a moment later; a read must not answer from before them.
    */
   private async current(id: string): Promise<LiveActor> {
+    // A load started by this call reads the stream as it stands; a cached copy or a load
+    // already under way may be older than the latest write.
+    const mayLag = this.actors.has(id) || this.loading.has(id);
     const actor = await this.actor(id);
-    if (!this.worker) return actor; // the only writer: the cache is the stream
+    if (!this.worker || !mayLag) return actor; // the only writer, or just read from the stream
     // What it brings in is then not news to the subscription: react to it here.
     if (await this.catchUp(actor)) this.reconcileSoon(id);
     return actor;
