@@ -43,6 +43,11 @@ export interface Projection {
   /** CREATE TABLE / CREATE INDEX statements for one generation of tables. */
   migrations(schema: string, suffix: string): string[];
   /**
+   * DROP statements for what a generation owns besides its tables (say a trigger function,
+   * which dropping a table leaves behind); run whenever the generation's tables are dropped.
+   */
+  teardown?(schema: string, suffix: string): string[];
+  /**
    * Derived views over the projection's own public table views (e.g. balances), recreated
    * after every swap. `sql` must be a `CREATE OR REPLACE VIEW <schema>.<name> ...`.
    */

@@ -304,6 +304,7 @@ export class ProjectionRunner {
 
   private async dropTables(tx: SqlQueryable, p: Projection, suffix: string): Promise<void> {
     for (const t of p.tables) await tx.query(`DROP TABLE IF EXISTS ${physicalTable(this.schema, t, suffix)}`);
+    for (const statement of p.teardown?.(this.schema, suffix) ?? []) await tx.query(statement);
   }
 
   /** Readers' views `<schema>.<table>` → the generation `suffix`; derived views recreated. */

@@ -18,6 +18,9 @@ import { build, type Param } from '../sqlBuilder.js';
 /** Characters of the materialised path the subtree index keeps (ids are ASCII, so bytes too). */
 export const PATH_KEY = 1024;
 
+/** The trigger function one generation's tables use to keep the per-tree totals. */
+const totalsFunction = (schema: string, suffix: string): string => `${schema}.${indexName('agents', suffix, 'tree_totals')}`;
+
 export const agentsProjection: Projection = {
   name: 'agents',
   version: 3,
@@ -26,7 +29,7 @@ export const agentsProjection: Projection = {
     const t = physicalTable(schema, 'agents', suffix);
     const counts = physicalTable(schema, 'agent_status_counts', suffix);
     const totals = physicalTable(schema, 'agent_tree_totals', suffix);
-    const fn = `${schema}.${indexName('agents', suffix, 'tree_totals')}`;
+    const fn = totalsFunction(schema, suffix);
     const ix = (what: string): string => indexName('agents', suffix, what);
     return [
       `CREATE TABLE ${t} (
@@ -111,6 +114,7 @@ export const agentsProjection: Projection = {
          EXECUTE FUNCTION ${fn}()`,
     ];
   },
+  teardown: (schema, suffix) => [`DROP FUNCTION IF EXISTS ${totalsFunction(schema, suffix)}()`],
   handle: handleAgentEvent,
 };
 
