@@ -12,13 +12,11 @@ import { InvalidInput, StoreUnavailable, WrongExpectedRevision } from '../../src
 import { normalizeConnectionString, redactConnectionString } from '../../src/events/stores/eventstoredb/connectionString.js';
 import { isStreamNotFound, mapClientError } from '../../src/events/stores/eventstoredb/mapError.js';
 import {
-  CLAIM_STREAM_PREFIX,
+  LEGACY_CLAIM_STREAM_PREFIX,
   NON_SYSTEM_STREAM_REGEX,
-  claimStreamFor,
   commitPositionOf,
   isCadreRecord,
   judgeRetry,
-  parsePlacement,
   toEventData,
   toReadPosition,
   toRecordedEvent,
@@ -74,9 +72,10 @@ describe('eventstoredb mapping: positions', () => {
 });
 
 describe('eventstoredb mapping: events', () => {
-  it('turns our event into a JSON event with its id, type, data and metadata', () => {
+  it('turns our event into a JSON event with its id (lower-case), type, data and metadata', () => {
     const e = testEvent('Thing', { x: [1, 2] });
     expect(toEventData(e)).toEqual({ id: e.id, contentType: 'application/json', type: 'Thing', data: { x: [1, 2] }, metadata: e.metadata });
+    expect(toEventData({ ...e, id: e.id.toUpperCase() }).id).toBe(e.id.toLowerCase());
   });
 
   it('turns a resolved record into a RecordedEvent', () => {
@@ -105,7 +104,7 @@ describe('eventstoredb mapping: events', () => {
     expect(isCadreRecord(resolved())).toBe(true);
     expect(isCadreRecord(resolved({ type: '$metadata' }))).toBe(false);
     expect(isCadreRecord(resolved({ streamId: '$stats-127.0.0.1:2113' }))).toBe(false);
-    expect(isCadreRecord(resolved({ streamId: claimStreamFor('x') }))).toBe(false);
+    expect(isCadreRecord(resolved({ streamId: `${LEGACY_CLAIM_STREAM_PREFIX}x` }))).toBe(false);
     expect(isCadreRecord({ ...resolved(), link: resolved().event } as AllStreamResolvedEvent)).toBe(false);
     expect(isCadreRecord({} as AllStreamResolvedEvent)).toBe(false);
   });
@@ -116,32 +115,22 @@ describe('eventstoredb mapping: events', () => {
     expect(re.test('wf-9')).toBe(true);
     expect(re.test('$all')).toBe(false);
     expect(re.test('$$agent-1')).toBe(false);
-    expect(re.test(`${CLAIM_STREAM_PREFIX}abc`)).toBe(false);
+    expect(re.test(`${LEGACY_CLAIM_STREAM_PREFIX}abc`)).toBe(false);
   });
 });
 
-describe('eventstoredb mapping: retried appends', () => {
-  const at = (streamId: string, revision: bigint) => ({ streamId, revision });
-  it('a retry of the same batch at a place its expectation allows is idempotent', () => {
-    expect(judgeRetry('s', ['a', 'b'], 'no_stream', at('s', 0n), ['a', 'b'])).toBe('idempotent');
-    expect(judgeRetry('s', ['a', 'b'], 4n, at('s', 5n), ['a', 'b'])).toBe('idempotent');
-    expect(judgeRetry('s', ['a'], 'any', at('s', 9n), ['a'])).toBe('idempotent');
-    expect(judgeRetry('s', ['a'], 'stream_exists', at('s', 9n), ['a'])).toBe('idempotent');
+describe('eventstoredb mapping: refused appends', () => {
+  it('the same batch where it was meant to go is idempotent, whatever the case of its ids', () => {
+    expect(judgeRetry(['a', 'b'], ['a', 'b'])).toBe('idempotent');
+    expect(judgeRetry(['6F1C0B54-3F4E-4A55-9D55-0D7D2F1B9A10'], ['6f1c0b54-3f4e-4a55-9d55-0d7d2f1b9a10'])).toBe('idempotent');
   });
 
-  it('the same ids elsewhere, in another shape or at another place conflict', () => {
-    expect(judgeRetry('t', ['a', 'b'], 'no_stream', at('s', 0n), [])).toBe('conflict');
-    expect(judgeRetry('s', ['a', 'c'], 'any', at('s', 0n), ['a', 'b'])).toBe('conflict');
-    expect(judgeRetry('s', ['a', 'b'], 'any', at('s', 0n), ['a'])).toBe('conflict');
-    expect(judgeRetry('s', ['a', 'b'], 5n, at('s', 0n), ['a', 'b'])).toBe('conflict');
-    expect(judgeRetry('s', ['a'], 'no_stream', at('s', 3n), ['a'])).toBe('conflict');
-  });
-
-  it('reads claims only in the shape this adapter writes', () => {
-    expect(parsePlacement({ streamId: 'agent-1', revision: '12' })).toEqual({ streamId: 'agent-1', revision: 12n });
-    expect(parsePlacement({ streamId: 'agent-1', revision: 12 })).toBeUndefined();
-    expect(parsePlacement({ streamId: 'agent-1', revision: '-1' })).toBeUndefined();
-    expect(parsePlacement('x')).toBeUndefined();
+  it('some of its ids there in another shape conflict; none of them there is an ordinary refusal', () => {
+    expect(judgeRetry(['a', 'c'], ['a', 'b'])).toBe('conflict');
+    expect(judgeRetry(['a', 'b'], ['a'])).toBe('conflict');
+    expect(judgeRetry(['b'], ['a', 'b'])).toBe('conflict');
+    expect(judgeRetry(['a'], ['x'])).toBe('none');
+    expect(judgeRetry(['a'], [])).toBe('none');
   });
 });
 
@@ -175,6 +164,20 @@ describe('eventstoredb mapping: errors', () => {
     expect(big.message).toContain('1048576');
     const denied = mapClientError(new AccessDeniedError(), ctx) as StoreUnavailable;
     expect(denied).toBeInstanceOf(StoreUnavailable);
+    expect(denied.retryable).toBe(false);
+  });
+
+  it('the bridge\'s messages for a server gone away on an open connection are retryable, in any case', () => {
+    for (const message of ['Server-side error: status: Unavailable, message: "error trying to connect"', 'Deadline exceeded', 'Connection is closed.', 'status: UNAVAILABLE', 'Unavailable']) {
+      const mapped = mapClientError(new UnknownError({ message } as never), ctx);
+      expect(mapped, message).toBeInstanceOf(StoreUnavailable);
+      expect((mapped as StoreUnavailable).retryable).toBe(true);
+    }
+  });
+
+  it('access denied on $all names the ACL it needs', () => {
+    const denied = mapClientError(new AccessDeniedError(), { operation: 'readAll', readsAll: true }) as StoreUnavailable;
+    expect(denied.message).toMatch(/\$all/);
     expect(denied.retryable).toBe(false);
   });
 

@@ -1,49 +1,49 @@
-import { KurrentDBClient, streamNameFilter } from '@kurrent/kurrentdb-client';
-import type { AllStreamResolvedEvent, AllStreamSubscription, Filter } from '@kurrent/kurrentdb-client';
-import { IdempotencyConflict, InvalidInput, StoreClosed, StoreUnavailable } from '../../../errors.js';
-import type { AppendResult, EventToAppend, RecordedEvent } from '../../envelope.js';
+import { KurrentDBClient, WrongExpectedVersionError, streamNameFilter } from '@kurrent/kurrentdb-client';
+import type { AllStreamResolvedEvent, AllStreamSubscription, Filter, Position, ReadPosition } from '@kurrent/kurrentdb-client';
+import { IdempotencyConflict, InvalidInput, StoreClosed, StoreUnavailable, WrongExpectedRevision } from '../../../errors.js';
+import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
+import type { Logger } from '../../../actors/ports/runtimePorts.js';
+import { createLogger } from '../../../infra/logger.js';
 import { assertNoNul, validateAppend } from '../validateAppend.js';
-import { normalizeConnectionString, redactConnectionString } from './connectionString.js';
+import { normalizeConnectionString } from './connectionString.js';
 import { clientErrorType, isStreamNotFound, mapClientError } from './mapError.js';
 import type { ErrorContext } from './mapError.js';
-import {
-  CLAIM_EVENT_TYPE,
-  NON_SYSTEM_STREAM_REGEX,
-  claimStreamFor,
-  commitPositionOf,
-  isCadreRecord,
-  judgeRetry,
-  parsePlacement,
-  toEventData,
-  toReadPosition,
-  toRecordedEvent,
-  toStreamState,
-} from './mapping.js';
-import type { StoredPlacement } from './mapping.js';
+import { NON_SYSTEM_STREAM_REGEX, commitPositionOf, isCadreRecord, judgeRetry, toCadreEvent, toEventData, toReadPosition, toStreamState } from './mapping.js';
 
 export interface EventStoreDbStoreOptions {
   /** `kurrentdb://`, `kurrent://`, `esdb://` or a `+discover` form, e.g. `kurrentdb://127.0.0.1:2113?tls=false`. */
   readonly connectionString: string;
-  /** Prefixes a subscription follows when the caller names none. Default `['agent-']` (DESIGN.md: one stream per actor). */
-  readonly streamPrefixes?: readonly string[];
   /**
-   * Record, per event id, the stream it went to, so that the same id appended to another stream
-   * is refused (`IdempotencyConflict`) and a retry reports `idempotent: true`. KurrentDB only
-   * deduplicates ids within one stream. Costs one small write per event. Default true.
+   * Prefixes a subscription follows when the caller names none. Default: none, i.e. every
+   * non-system stream, as the port says (and as `readAll` and `headPosition` read).
    */
-  readonly eventIdClaims?: boolean;
+  readonly streamPrefixes?: readonly string[];
   /** Check the server answers before returning the store. Default true. */
   readonly verifyConnection?: boolean;
+  /** Where skipped foreign records are reported. Default: a pino logger at `warn` on stderr. */
+  readonly logger?: Logger;
+  /** Streams `readStreams` reads at once on the one connection. Default 16. */
+  readonly readConcurrency?: number;
 }
+
+/**
+ * The subset of the official client the adapter uses: a real `KurrentDBClient` in production, a
+ * fake with the client's own result shapes and error classes in unit tests.
+ */
+export type KurrentClientPort = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
 
 /** The KurrentDB adapter with the client it runs on. */
 export interface EventStoreDbStore extends EventStore {
-  readonly client: KurrentDBClient;
+  readonly client: KurrentClientPort;
+  readStreams(requests: ReadonlyArray<{ streamId: string; from: bigint }>): Promise<Map<string, RecordedEvent[]>>;
 }
 
-const DEFAULT_PREFIXES: readonly string[] = ['agent-'];
 const READ_ALL_DEFAULT_LIMIT = 1000;
+const HEAD_PAGE = 100;
+const DEFAULT_READ_CONCURRENCY = 16;
+// Read-backs must see the append just acknowledged: in a cluster only the leader is sure to.
+const ON_LEADER = { requiresLeader: true } as const;
 
 const nonSystemFilter = (): Filter => streamNameFilter({ regex: NON_SYSTEM_STREAM_REGEX });
 
@@ -60,11 +60,11 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
   let client: KurrentDBClient;
   try {
     client = KurrentDBClient.connectionString(connectionString);
-  } catch (cause) {
-    const reason = cause instanceof Error ? redactConnectionString(cause.message) : 'could not be parsed';
-    throw new InvalidInput('connectionString', reason, { cause });
+  } catch (err) {
+    // No `cause`: the client's ParseError carries the whole connection string, password included.
+    throw new InvalidInput('connectionString', describeParseError(err));
   }
-  const store = buildStore(client, options);
+  const store = eventStoreDbStoreOn(client, options);
   if (options.verifyConnection ?? true) {
     try {
       await store.headPosition();
@@ -74,6 +74,14 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     }
   }
   return store;
+}
+
+/** Where and what the client's parser expected, never the text it read (it may be the password). */
+function describeParseError(err: unknown): string {
+  const location = typeof err === 'object' && err !== null ? (err as { location?: unknown }).location : undefined;
+  const expected = typeof err === 'object' && err !== null ? (err as { expected?: unknown }).expected : undefined;
+  const at = Array.isArray(location) && typeof location[0] === 'number' ? ` at character ${location[0]}` : '';
+  return typeof expected === 'string' ? `could not be parsed${at}: expected ${expected}` : 'could not be parsed';
 }
 
 /**
@@ -87,9 +95,27 @@ export function createEventStoreDbStore(connectionString: string, options: Omit<
   return openEventStoreDbStore({ ...options, connectionString });
 }
 
-function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions): EventStoreDbStore {
-  const claims = options.eventIdClaims ?? true;
-  const defaultPrefixes = options.streamPrefixes ?? DEFAULT_PREFIXES;
+/** The store's replies to a refused append: what is stored where the batch was meant to go decides. */
+function expectedFirstRevision(expected: ExpectedRevision): bigint | undefined {
+  if (typeof expected === 'bigint') return expected + 1n;
+  return expected === 'no_stream' ? 0n : undefined;
+}
+
+/**
+ * The port on a client. `openEventStoreDbStore` hands it the official client; tests hand it a fake
+ * built from the client's own result shapes and error classes.
+ *
+ * @example
+ * const store = eventStoreDbStoreOn(KurrentDBClient.connectionString(url), {});
+ */
+export function eventStoreDbStoreOn(client: KurrentClientPort, options: Omit<EventStoreDbStoreOptions, 'connectionString'>): EventStoreDbStore {
+  const defaultPrefixes = options.streamPrefixes ?? [];
+  const readConcurrency = Math.max(1, options.readConcurrency ?? DEFAULT_READ_CONCURRENCY);
+  let logger = options.logger;
+  const onForeign = (where: string, reason: string): void => {
+    logger ??= createLogger('warn');
+    logger.warn({ record: where, reason }, 'KurrentDB: skipped a record cadre did not write');
+  };
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
@@ -100,7 +126,7 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
     throw mapClientError(err, ctx);
   };
 
-  async function readStreamRaw(streamId: string, opts: ReadStreamOptions): Promise<RecordedEvent[]> {
+  async function readStreamRaw(streamId: string, opts: ReadStreamOptions, extra: { requiresLeader?: boolean } = {}): Promise<RecordedEvent[]> {
     const backwards = opts.direction === 'backwards';
     if (opts.limit !== undefined && opts.limit <= 0) return [];
     if (opts.from !== undefined && opts.from < 0n) throw new InvalidInput('from', `must be >= 0, got ${opts.from}`);
@@ -110,9 +136,11 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
         direction: backwards ? 'backwards' : 'forwards',
         fromRevision: opts.from ?? (backwards ? 'end' : 'start'),
         maxCount: opts.limit ?? Number.MAX_SAFE_INTEGER,
+        ...extra,
       });
       for await (const resolved of reader) {
-        if (resolved.event) out.push(toRecordedEvent(resolved));
+        const e = toCadreEvent(resolved, onForeign);
+        if (e) out.push(e);
       }
     } catch (err) {
       if (isStreamNotFound(err)) return [];
@@ -122,36 +150,29 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
   }
 
   async function lastRevision(streamId: string): Promise<bigint> {
-    const [last] = await readStreamRaw(streamId, { direction: 'backwards', limit: 1 });
+    const [last] = await readStreamRaw(streamId, { direction: 'backwards', limit: 1 }, ON_LEADER);
     return last?.revision ?? -1n;
   }
 
-  async function readClaim(eventId: string): Promise<StoredPlacement | undefined> {
-    try {
-      for await (const resolved of client.readStream(claimStreamFor(eventId), { maxCount: 1 })) {
-        return parsePlacement(resolved.event?.data);
-      }
-    } catch (err) {
-      if (isStreamNotFound(err)) return undefined;
-      fail(err, { operation: 'append (event id lookup)' });
-    }
-    return undefined;
-  }
-
-  async function writeClaims(streamId: string, events: readonly EventToAppend[], firstRevision: bigint): Promise<void> {
-    await Promise.all(events.map(async (e, i) => {
-      try {
-        await client.appendToStream(
-          claimStreamFor(e.id),
-          { contentType: 'application/json', id: crypto.randomUUID(), type: CLAIM_EVENT_TYPE, data: { streamId, revision: (firstRevision + BigInt(i)).toString() }, metadata: undefined },
-          { streamState: 'no_stream' },
-        );
-      } catch (err) {
-        // Already claimed: this batch was written before and its claim survived.
-        if (clientErrorType(err) === 'wrong-expected-version') return;
-        fail(err, { streamId, operation: 'append (event id claim)' });
-      }
-    }));
+  /**
+   * A refused append: a retry whose first try was written answers `idempotent: true` (the server
+   * deduplicates an exact-revision or `no_stream` retry itself, so this is the rarer case of a retry
+   * that raced its first try); some of its ids stored in another shape is an `IdempotencyConflict`;
+   * otherwise the refusal stands. An `any` / `stream_exists` append is refused on an existing
+   * stream only when the server found part of the batch already stored ("corrupted idempotency").
+   */
+  async function judgeRefusal(streamId: string, ids: readonly string[], expected: ExpectedRevision, err: unknown): Promise<AppendResult> {
+    const refused = mapClientError(err, { streamId, expected, operation: 'append' });
+    if (!(refused instanceof WrongExpectedRevision) || refused.actual === 'no_stream') throw refused;
+    const first = expectedFirstRevision(expected);
+    if (first === undefined) throw new IdempotencyConflict(streamId, ids[0]!);
+    if (first > refused.actual) throw refused;
+    const stored = await readStreamRaw(streamId, { from: first, limit: ids.length }, ON_LEADER);
+    const verdict = judgeRetry(ids, stored.map((e) => e.id));
+    if (verdict === 'conflict') throw new IdempotencyConflict(streamId, ids[0]!);
+    if (verdict === 'none') throw refused;
+    const last = stored[stored.length - 1]!;
+    return { nextExpectedRevision: last.revision, position: last.position, idempotent: true };
   }
 
   async function append(streamId: string, events: readonly EventToAppend[], opts: AppendOptions): Promise<AppendResult> {
@@ -161,34 +182,44 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
       return { nextExpectedRevision: await lastRevision(streamId), position: 0n, idempotent: true };
     }
     assertNoNul(events);
+    const ids = events.map((e) => e.id.toLowerCase());
+    if (new Set(ids).size !== ids.length) throw new InvalidInput('events', 'event ids must be unique within one append (KurrentDB compares them case-insensitively)');
     const expected = opts.expectedRevision;
-    if (claims) {
-      const placement = await readClaim(events[0]!.id);
-      if (placement) {
-        const stored = placement.streamId === streamId
-          ? await readStreamRaw(streamId, { from: placement.revision, limit: events.length })
-          : [];
-        const verdict = judgeRetry(streamId, events.map((e) => e.id), expected, placement, stored.map((e) => e.id));
-        if (verdict === 'conflict') throw new IdempotencyConflict(streamId, events[0]!.id);
-        const last = stored[stored.length - 1]!;
-        return { nextExpectedRevision: last.revision, position: last.position, idempotent: true };
-      }
-    }
     let next: bigint;
     try {
       const result = await client.appendToStream(streamId, events.map(toEventData), { streamState: toStreamState(expected) });
+      if (!result.success) {
+        // `throwOnAppendFailure=false` in the connection string: the client resolves a refusal
+        // instead of throwing it, with the stream's revision (-1 when there is no stream).
+        const current = result.nextExpectedRevision;
+        throw new WrongExpectedVersionError(undefined, { streamName: streamId, expected: toStreamState(expected), current: current < 0n ? 'no_stream' : current });
+      }
       next = result.nextExpectedRevision;
     } catch (err) {
+      if (clientErrorType(err) === 'wrong-expected-version') return judgeRefusal(streamId, ids, expected, err);
       return fail(err, { streamId, expected, operation: 'append' });
     }
-    if (claims) await writeClaims(streamId, events, next - BigInt(events.length) + 1n);
-    // The position is read back rather than taken from the append reply, so that it is by
-    // construction the one readStream, readAll and subscriptions report for that event (and the
-    // one an idempotent retry reports).
-    const [last] = await readStreamRaw(streamId, { from: next, limit: 1 });
+    // The position is read back (on the leader, which has the write) rather than taken from the
+    // append reply, so that it is by construction the one readStream, readAll and subscriptions
+    // report for that event.
+    const [last] = await readStreamRaw(streamId, { from: next, limit: 1 }, ON_LEADER);
     if (!last) throw new StoreUnavailable(`KurrentDB acknowledged the append to ${streamId} but revision ${next} cannot be read back`);
-    const position = last.position;
-    return { nextExpectedRevision: next, position, idempotent: false };
+    return { nextExpectedRevision: next, position: last.position, idempotent: false };
+  }
+
+  /** Many streams, each from its own revision, at most `readConcurrency` reads in flight. */
+  async function readStreams(requests: ReadonlyArray<{ streamId: string; from: bigint }>): Promise<Map<string, RecordedEvent[]>> {
+    assertOpen();
+    const out = new Map<string, RecordedEvent[]>(requests.map((r) => [r.streamId, []]));
+    let nextIndex = 0;
+    const worker = async (): Promise<void> => {
+      while (nextIndex < requests.length) {
+        const r = requests[nextIndex++]!;
+        out.set(r.streamId, await readStreamRaw(r.streamId, { from: r.from }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(readConcurrency, requests.length) }, worker));
+    return out;
   }
 
   /** `$all` forwards, strictly after `from`, cadre's events only, paging past what the filter keeps out. */
@@ -206,11 +237,12 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
           const p = commitPositionOf(resolved);
           if (p === undefined || p <= cursor) continue;
           furthest = p;
-          if (isCadreRecord(resolved)) out.push(toRecordedEvent(resolved));
+          const e = toCadreEvent(resolved, onForeign);
+          if (e) out.push(e);
           if (out.length === limit) break;
         }
       } catch (err) {
-        fail(err, { operation: 'readAll' });
+        fail(err, { operation: 'readAll', readsAll: true });
       }
       if (seen < page || furthest === cursor) break;
       cursor = furthest;
@@ -218,16 +250,33 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
     return out;
   }
 
+  /**
+   * The newest non-system, non-link record's position, paging backwards past links and `$` events
+   * until one is found or the log's start is reached (only then 0n, so "subscribe from head" never
+   * replays the whole log because the newest records were bookkeeping).
+   */
   async function headPosition(): Promise<bigint> {
     assertOpen();
+    let from: ReadPosition = 'end';
+    let below: bigint | undefined;
     try {
-      for await (const resolved of client.readAll({ direction: 'backwards', fromPosition: 'end', maxCount: 20, filter: nonSystemFilter() })) {
-        if (isCadreRecord(resolved)) return commitPositionOf(resolved) ?? 0n;
+      for (;;) {
+        let seen = 0;
+        let oldest: Position | undefined;
+        for await (const resolved of client.readAll({ direction: 'backwards', fromPosition: from, maxCount: HEAD_PAGE, filter: nonSystemFilter() })) {
+          seen++;
+          const p = commitPositionOf(resolved);
+          if (p === undefined || (below !== undefined && p >= below)) continue;
+          if (isCadreRecord(resolved)) return p;
+          oldest = (resolved.event ?? resolved.link)?.position ?? { commit: p, prepare: p };
+        }
+        if (seen < HEAD_PAGE || oldest === undefined) return 0n;
+        from = oldest;
+        below = oldest.commit;
       }
     } catch (err) {
-      fail(err, { operation: 'headPosition' });
+      return fail(err, { operation: 'headPosition', readsAll: true });
     }
-    return 0n;
   }
 
   function subscribeToAll(opts: SubscribeOptions = {}): Subscription {
@@ -259,16 +308,21 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
             if (done || closed) return;
             const p = commitPositionOf(resolved);
             // The server starts after `from`; the check keeps the port's exclusive promise anyway.
-            if (p === undefined || p <= from || !isCadreRecord(resolved)) continue;
-            yield toRecordedEvent(resolved);
+            if (p === undefined || p <= from) continue;
+            const e = toCadreEvent(resolved, onForeign);
+            if (e) yield e;
           }
         } catch (err) {
           if (done || closed) return;
-          fail(err, { operation: 'subscribeToAll' });
+          fail(err, { operation: 'subscribeToAll', readsAll: true });
         } finally {
           subscriptions.delete(sub);
           await stop();
         }
+        // The server (or the client, on a dropped connection it took for a cancellation) ended the
+        // stream without an error, and nobody called close(): to the caller that is a lost
+        // subscription, not the end of the log, so it must resubscribe.
+        if (!done && !closed) throw new StoreUnavailable('KurrentDB ended the $all subscription without an error; resubscribe from the last position delivered');
       },
     };
     subscriptions.add(sub);
@@ -289,6 +343,7 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
       if (limit <= 0) return Promise.resolve([]);
       return readAllAfter(opts.fromPosition ?? 0n, limit);
     },
+    readStreams,
     subscribeToAll,
     headPosition,
     async close() {

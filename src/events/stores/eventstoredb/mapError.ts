@@ -7,6 +7,8 @@ export interface ErrorContext {
   readonly streamId?: string;
   readonly expected?: ExpectedRevision;
   readonly operation: string;
+  /** True when the operation reads `$all` (readAll, headPosition, subscribeToAll): access denied then names the ACL. */
+  readonly readsAll?: boolean;
 }
 
 // gRPC status codes that mean "the server could not be reached or did not answer in time".
@@ -34,8 +36,14 @@ function isUnreachable(err: object): boolean {
   const code = field(err, 'code');
   if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED || code === GRPC_RESOURCE_EXHAUSTED) return true;
   const message = field(err, 'message');
-  return typeof message === 'string' && /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|No connection established|UNAVAILABLE/.test(message);
+  return typeof message === 'string' && UNREACHABLE_MESSAGE.test(message);
 }
+
+// Client 1.3.1 reads through @kurrent/bridge (Rust), which turns only connection-setup failures
+// into UnavailableError: on an open connection a gRPC Unavailable arrives as
+// UnknownError("Server-side error: …"), a deadline as "Deadline exceeded", a dropped connection
+// as "Connection is closed." (strings from the bridge's binary). All mean "try again".
+const UNREACHABLE_MESSAGE = /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|No connection established|unavailable|Server-side error|Deadline exceeded|Connection is closed|connection reset|broken pipe/i;
 
 const actualOf = (value: unknown): bigint | 'no_stream' => {
   if (typeof value === 'bigint') return value;
@@ -72,7 +80,12 @@ export function mapClientError(err: unknown, ctx: ErrorContext): unknown {
     case 'invalid-argument':
       return new InvalidInput(ctx.operation, message || 'refused by the client as an invalid argument', { cause: err });
     case 'access-denied':
-      return new StoreUnavailable(`KurrentDB refused ${ctx.operation}: access denied (check the credentials in the connection string)`, { cause: err, retryable: false });
+      return new StoreUnavailable(
+        ctx.readsAll
+          ? `KurrentDB refused ${ctx.operation}: access denied reading $all. cadre reads $all; by default only $admins and $ops may. Connect as such a user or grant this user read on $all (docs/eventstoredb.md, "Users and ACLs")`
+          : `KurrentDB refused ${ctx.operation}: access denied (check the credentials in the connection string and the stream's ACL)`,
+        { cause: err, retryable: false },
+      );
     default:
       if (isUnreachable(err)) {
         return new StoreUnavailable(`KurrentDB is unavailable during ${ctx.operation}: ${message || type || 'no answer'}`, { cause: err });

@@ -3,20 +3,17 @@ import { InvalidInput, StoreUnavailable } from '../../../errors.js';
 import type { EventMetadata, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
 
 /**
- * Streams that record which stream holds an event id (KurrentDB has no global index by event id;
- * see docs/eventstoredb.md). They are the adapter's bookkeeping: never returned by reads or
- * subscriptions.
+ * Streams in which earlier versions of this adapter kept per-event-id claims (`cadre-event-id-<id>`). They are
+ * no longer written (see docs/eventstoredb.md), but a database may still hold them: every read,
+ * `headPosition` and subscription keeps them out.
  */
-export const CLAIM_STREAM_PREFIX = 'cadre-event-id-';
-export const CLAIM_EVENT_TYPE = 'CadreEventIdClaimed';
+export const LEGACY_CLAIM_STREAM_PREFIX = 'cadre-event-id-';
 
-/** Server-side filter for `$all` reads: no `$`-prefixed (system) streams, no claim streams. */
-export const NON_SYSTEM_STREAM_REGEX = `^(?!\\$|${CLAIM_STREAM_PREFIX})`;
+/** Server-side filter for `$all` reads: no `$`-prefixed (system) streams, no legacy claim streams. */
+export const NON_SYSTEM_STREAM_REGEX = `^(?!\\$|${LEGACY_CLAIM_STREAM_PREFIX})`;
 
 // Older servers answer stream reads with this sentinel instead of a commit position.
 const NO_POSITION = 2n ** 64n - 1n;
-
-export const claimStreamFor = (eventId: string): string => `${CLAIM_STREAM_PREFIX}${eventId}`;
 
 /**
  * Our expected revision → the client's stream state. The names match one to one; a revision is
@@ -59,10 +56,13 @@ export function toReadPosition(position: bigint): ReadPosition {
   return position === 0n ? 'start' : { commit: position, prepare: position };
 }
 
-/** Our event → the client's JSON event: same id, type and data; our metadata as its metadata. */
+/**
+ * Our event → the client's JSON event: same type and data, our metadata as its metadata, the id in
+ * lower case (KurrentDB returns ids lower-case, so a retry compares equal however the caller spelt it).
+ */
 export function toEventData(e: EventToAppend): EventData {
   return {
-    id: e.id,
+    id: e.id.toLowerCase(),
     contentType: 'application/json',
     type: e.type,
     // The client JSON-encodes any value; its types only name objects, arrays and strings.
@@ -77,11 +77,11 @@ export function commitPositionOf(resolved: ResolvedEvent | AllStreamResolvedEven
   return p === undefined || p < 0n || p >= NO_POSITION ? undefined : p;
 }
 
-/** True for the events cadre reads back: not system events, not links, not claim bookkeeping. */
+/** True for the records cadre may read back: not system events, not links, not legacy claim bookkeeping. */
 export function isCadreRecord(resolved: ResolvedEvent | AllStreamResolvedEvent): boolean {
   const e = resolved.event;
   if (!e || resolved.link) return false;
-  return !e.type.startsWith('$') && !e.streamId.startsWith('$') && !e.streamId.startsWith(CLAIM_STREAM_PREFIX);
+  return !e.type.startsWith('$') && !e.streamId.startsWith('$') && !e.streamId.startsWith(LEGACY_CLAIM_STREAM_PREFIX);
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -124,37 +124,40 @@ export function toRecordedEvent(resolved: ResolvedEvent | AllStreamResolvedEvent
   };
 }
 
-/** Where the first id of an append already sits, according to its claim. */
-export interface StoredPlacement {
-  readonly streamId: string;
-  readonly revision: bigint;
+/**
+ * An append refused with wrong-expected-version, judged by the events stored where the batch was
+ * meant to go (read at expected + 1, as many as the batch): `'idempotent'` when they are this batch,
+ * id for id (a retry whose first try was written), `'conflict'` when some of this batch's ids are
+ * there in another shape, `'none'` when none are (an ordinary concurrency conflict). Ids compare
+ * case-insensitively, as KurrentDB stores them lower-case.
+ *
+ * @example
+ * judgeRetry(['a', 'b'], ['a', 'b']); // 'idempotent'
+ * judgeRetry(['a', 'c'], ['a', 'b']); // 'conflict'
+ * judgeRetry(['a'], ['x']); // 'none'
+ */
+export function judgeRetry(ids: readonly string[], storedIds: readonly string[]): 'idempotent' | 'conflict' | 'none' {
+  const mine = ids.map((id) => id.toLowerCase());
+  const stored = storedIds.map((id) => id.toLowerCase());
+  if (stored.length === mine.length && mine.every((id, i) => stored[i] === id)) return 'idempotent';
+  const there = new Set(stored);
+  return mine.some((id) => there.has(id)) ? 'conflict' : 'none';
 }
 
 /**
- * A retried append whose first id is already stored: `'idempotent'` when it is the same batch
- * (`storedIds`, read from the stream at the claimed revision) in the same stream at a place its
- * expectation allows, else `'conflict'`. The same rule as the Postgres adapter.
- *
- * @example
- * judgeRetry('agent-1', ['a', 'b'], 'no_stream', { streamId: 'agent-1', revision: 0n }, ['a', 'b']); // 'idempotent'
+ * A record from a `$all` or stream read → the RecordedEvent cadre reads, or undefined for what is
+ * not cadre's: system events, links, legacy claims, and (reported to `onForeign`) events whose
+ * data or metadata cadre cannot have written. On a shared database one foreign event must not stop
+ * `readAll`, a rebuild or a subscription at its position for ever, so it is skipped, not thrown.
  */
-export function judgeRetry(
-  streamId: string,
-  ids: readonly string[],
-  expected: ExpectedRevision,
-  placement: StoredPlacement,
-  storedIds: readonly string[],
-): 'idempotent' | 'conflict' {
-  if (placement.streamId !== streamId) return 'conflict';
-  if (storedIds.length !== ids.length || ids.some((id, i) => storedIds[i] !== id)) return 'conflict';
-  const first = placement.revision;
-  const allowed = typeof expected === 'bigint' ? first === expected + 1n : expected === 'no_stream' ? first === 0n : true;
-  return allowed ? 'idempotent' : 'conflict';
-}
-
-/** Parses a claim event's data; undefined when it is not one this adapter wrote. */
-export function parsePlacement(data: unknown): StoredPlacement | undefined {
-  if (!isPlainObject(data) || typeof data.streamId !== 'string' || typeof data.revision !== 'string') return undefined;
-  if (!/^\d+$/.test(data.revision)) return undefined;
-  return { streamId: data.streamId, revision: BigInt(data.revision) };
+export function toCadreEvent(resolved: ResolvedEvent | AllStreamResolvedEvent, onForeign: (where: string, reason: string) => void): RecordedEvent | undefined {
+  if (!isCadreRecord(resolved)) return undefined;
+  try {
+    return toRecordedEvent(resolved);
+  } catch (err) {
+    if (!(err instanceof InvalidInput)) throw err;
+    const e = resolved.event!;
+    onForeign(`${e.streamId}@${e.revision}`, err.message);
+    return undefined;
+  }
 }
