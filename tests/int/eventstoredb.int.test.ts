@@ -25,6 +25,7 @@ if (url) {
     // Every contract test writes to streams named with a fresh uuid, so one server serves them all.
     open: () => openEventStoreDbStore({ connectionString: url }),
     noPositionOffset: 'KurrentDB assigns $all positions itself (byte offsets in its log); they cannot be started past 2^53 on demand',
+    perStreamIdempotency: 'KurrentDB has no index by event id and the adapter keeps none (docs/eventstoredb.md, "Idempotent appends")',
   });
 } else {
   console.log('EventStoreDB contract suite not run: EVENTSTORE_URL is not set (no EventStoreDB server can run on this machine; see docs/eventstoredb.md)');

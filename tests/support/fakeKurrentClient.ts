@@ -34,6 +34,12 @@ export class FakeKurrentClient implements KurrentClientPort {
   maxInFlight = 0;
   disposed = false;
   private position = 1000n;
+  private waiters: Array<() => void> = [];
+
+  /** Resolves at the next write (or when `stop` is called through the returned trigger). */
+  private changed(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
 
   /** Puts a raw record in the log, as another writer (or the server) would. */
   put(streamId: string, type: string, data: unknown, metadata: Uint8Array | unknown, opts: { id?: string; link?: boolean } = {}): bigint {
@@ -53,6 +59,9 @@ export class FakeKurrentClient implements KurrentClientPort {
         position: { commit: this.position, prepare: this.position },
       },
     });
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
     return this.position;
   }
 
@@ -81,16 +90,14 @@ export class FakeKurrentClient implements KurrentClientPort {
     const existing = this.streamRecords(streamName);
     const current = existing.length === 0 ? undefined : BigInt(existing.length - 1);
     const ids = batch.map((e) => e.id!.toLowerCase());
-    const at = (first: bigint): 'same' | 'partial' | 'none' => {
+    const at = (first: bigint): 'same' | 'other' => {
       const there = existing.slice(Number(first), Number(first) + ids.length).map((r) => r.record.id);
-      if (there.length === ids.length && there.every((id, i) => id === ids[i])) return 'same';
-      return there.length > 0 && there[0] === ids[0] ? 'partial' : 'none';
+      return there.length === ids.length && there.every((id, i) => id === ids[i]) ? 'same' : 'other';
     };
     const refuse = (): AppendResult => {
       if (!this.throwOnAppendFailure) return { success: false, nextExpectedRevision: current ?? -1n, position: undefined };
       throw new WrongExpectedVersionError(undefined, { streamName, expected: state, current: current ?? 'no_stream' });
     };
-    const done = (): AppendResult => ({ success: true, nextExpectedRevision: current!, position: undefined });
     let first: bigint | undefined;
     if (state === 'no_stream') first = 0n;
     else if (typeof state === 'bigint') first = state + 1n;
@@ -120,24 +127,25 @@ export class FakeKurrentClient implements KurrentClientPort {
 
   readStream = ((streamName: string, options: { direction?: string; fromRevision?: bigint | 'start' | 'end'; maxCount?: number | bigint; requiresLeader?: boolean } = {}) => {
     this.take('readStream', streamName, options);
-    const self = this;
-    return (async function* () {
-      self.inFlight++;
-      self.maxInFlight = Math.max(self.maxInFlight, self.inFlight);
-      try {
-        // Yield to the event loop first, as a network read does, so concurrent reads overlap.
-        await new Promise((r) => setImmediate(r));
-        const records = self.streamRecords(streamName);
-        if (records.length === 0) throw new StreamNotFoundError(undefined, streamName);
-        const backwards = options.direction === 'backwards';
-        const from = options.fromRevision === undefined || options.fromRevision === 'start' ? 0n : options.fromRevision === 'end' ? BigInt(records.length - 1) : options.fromRevision;
-        const ordered = backwards ? records.filter((r) => r.record.revision <= from).reverse() : records.filter((r) => r.record.revision >= from);
-        for (const raw of ordered.slice(0, Number(options.maxCount ?? Number.MAX_SAFE_INTEGER))) yield self.resolve(raw);
-      } finally {
-        self.inFlight--;
-      }
-    })();
+    return this.streamReader(streamName, options);
   }) as unknown as KurrentClientPort['readStream'];
+
+  private async *streamReader(streamName: string, options: { direction?: string; fromRevision?: bigint | 'start' | 'end'; maxCount?: number | bigint }): AsyncGenerator<AllStreamResolvedEvent> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      // Yield to the event loop first, as a network read does, so concurrent reads overlap.
+      await new Promise((r) => setImmediate(r));
+      const records = this.streamRecords(streamName);
+      if (records.length === 0) throw new StreamNotFoundError(undefined, streamName);
+      const backwards = options.direction === 'backwards';
+      const from = options.fromRevision === undefined || options.fromRevision === 'start' ? 0n : options.fromRevision === 'end' ? BigInt(records.length - 1) : options.fromRevision;
+      const ordered = backwards ? records.filter((r) => r.record.revision <= from).reverse() : records.filter((r) => r.record.revision >= from);
+      for (const raw of ordered.slice(0, Number(options.maxCount ?? Number.MAX_SAFE_INTEGER))) yield this.resolve(raw);
+    } finally {
+      this.inFlight--;
+    }
+  }
 
   private matches(filter: Filter | undefined, streamId: string): boolean {
     if (!filter) return true;
@@ -159,10 +167,9 @@ export class FakeKurrentClient implements KurrentClientPort {
   readAll = ((options: { direction?: string; fromPosition?: ReadPosition; maxCount?: number | bigint; filter?: Filter; requiresLeader?: boolean } = {}) => {
     this.take('readAll', undefined, options);
     const records = this.allFrom(options.fromPosition, options.direction === 'backwards', options.filter).slice(0, Number(options.maxCount ?? Number.MAX_SAFE_INTEGER));
-    const self = this;
-    return (async function* () {
-      for (const raw of records) yield self.resolve(raw);
-    })();
+    return (async function* (resolve: (raw: Raw) => AllStreamResolvedEvent) {
+      for (const raw of records) yield resolve(raw);
+    })((raw) => this.resolve(raw));
   }) as unknown as KurrentClientPort['readAll'];
 
   /** What a subscription delivers once it has caught up: by default it stays open until unsubscribed. */
@@ -170,22 +177,36 @@ export class FakeKurrentClient implements KurrentClientPort {
 
   subscribeToAll = ((options: { fromPosition?: ReadPosition; filter?: Filter } = {}) => {
     this.take('subscribeToAll', undefined, options);
-    const records = this.allFrom(options.fromPosition, false, options.filter);
-    const self = this;
-    let stop: () => void = () => {};
-    const stopped = new Promise<void>((r) => (stop = r));
-    const iterate = async function* () {
-      for (const raw of records) yield self.resolve(raw);
-      // The server ends the stream without an error (as a dropped connection looks to the client).
-      if (self.subscriptionEndsAfterCatchUp) return;
-      await stopped;
+    const from = options.fromPosition === undefined || options.fromPosition === 'start' ? -1n : options.fromPosition === 'end' ? this.position : options.fromPosition.commit;
+    const state = { stopped: false, stop: () => {} };
+    const iterate = () => this.follow(from, options.filter, state);
+    const end = (): void => {
+      state.stopped = true;
+      state.stop();
     };
     return {
       [Symbol.asyncIterator]: iterate,
-      unsubscribe: async () => stop(),
-      destroy: () => stop(),
+      unsubscribe: async () => end(),
+      destroy: () => end(),
     };
   }) as unknown as KurrentClientPort['subscribeToAll'];
+
+  /** Catch up, then follow live: the server starts after `from` and sends each new record once. */
+  private async *follow(from: bigint, filter: Filter | undefined, state: { stopped: boolean; stop: () => void }): AsyncGenerator<AllStreamResolvedEvent> {
+    let i = 0;
+    for (;;) {
+      while (!state.stopped && i < this.log.length) {
+        const raw = this.log[i++]!;
+        if (raw.record.position!.commit > from && this.matches(filter, raw.record.streamId)) yield this.resolve(raw);
+      }
+      // The server ends the stream without an error (as a dropped connection looks to the client).
+      if (state.stopped || this.subscriptionEndsAfterCatchUp) return;
+      await new Promise<void>((r) => {
+        state.stop = r;
+        void this.changed().then(r);
+      });
+    }
+  }
 
   dispose = async (): Promise<void> => {
     this.disposed = true;
