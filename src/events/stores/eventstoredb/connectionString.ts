@@ -5,11 +5,6 @@ const SCHEMES = ['kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i;
 
-/** Hides `user:password@` so that no error message ever carries a secret. */
-export function redactConnectionString(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?]*@/i, '$1***@');
-}
-
 /**
  * Checks a KurrentDB/EventStoreDB connection string before the client sees it and returns the
  * form to hand to it: `esdb://` and `esdb+discover://` become `kurrentdb://` and

@@ -95,7 +95,7 @@ export function createEventStoreDbStore(connectionString: string, options: Omit<
   return openEventStoreDbStore({ ...options, connectionString });
 }
 
-/** The store's replies to a refused append: what is stored where the batch was meant to go decides. */
+/** The revision a batch appended at `expected` would start at; undefined for `any` / `stream_exists`, which name no place. */
 function expectedFirstRevision(expected: ExpectedRevision): bigint | undefined {
   if (typeof expected === 'bigint') return expected + 1n;
   return expected === 'no_stream' ? 0n : undefined;
