@@ -31,3 +31,17 @@ export function normalizeConnectionString(value: unknown): string {
   const target = scheme === 'esdb' ? 'kurrentdb' : scheme === 'esdb+discover' ? 'kurrentdb+discover' : scheme;
   return `${target}://${rest}`;
 }
+
+/**
+ * Why the client refused a connection string: where and what its parser expected, never the text
+ * it read there (that may be the password).
+ *
+ * @example
+ * describeParseError(parseError); // 'could not be parsed at character 39: expected true or false'
+ */
+export function describeParseError(err: unknown): string {
+  const location = typeof err === 'object' && err !== null ? (err as { location?: unknown }).location : undefined;
+  const expected = typeof err === 'object' && err !== null ? (err as { expected?: unknown }).expected : undefined;
+  const at = Array.isArray(location) && typeof location[0] === 'number' ? ` at character ${location[0]}` : '';
+  return typeof expected === 'string' ? `could not be parsed${at}: expected ${expected}` : 'could not be parsed';
+}

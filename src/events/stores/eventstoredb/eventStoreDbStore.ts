@@ -1,14 +1,15 @@
 import { KurrentDBClient, WrongExpectedVersionError, streamNameFilter } from '@kurrent/kurrentdb-client';
-import type { AllStreamResolvedEvent, AllStreamSubscription, Filter, Position, ReadPosition } from '@kurrent/kurrentdb-client';
+import type { Filter, Position, ReadPosition } from '@kurrent/kurrentdb-client';
 import { IdempotencyConflict, InvalidInput, StoreClosed, StoreUnavailable, WrongExpectedRevision } from '../../../errors.js';
 import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
 import type { Logger } from '../../../actors/ports/runtimePorts.js';
 import { createLogger } from '../../../infra/logger.js';
 import { assertNoNul, validateAppend } from '../validateAppend.js';
-import { normalizeConnectionString } from './connectionString.js';
+import { describeParseError, normalizeConnectionString } from './connectionString.js';
 import { clientErrorType, isStreamNotFound, mapClientError } from './mapError.js';
 import type { ErrorContext } from './mapError.js';
+import { openAllSubscription } from './allSubscription.js';
 import { NON_SYSTEM_STREAM_REGEX, commitPositionOf, isCadreRecord, judgeRetry, toCadreEvent, toEventData, toReadPosition, toStreamState } from './mapping.js';
 
 export interface EventStoreDbStoreOptions {
@@ -74,14 +75,6 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     }
   }
   return store;
-}
-
-/** Where and what the client's parser expected, never the text it read (it may be the password). */
-function describeParseError(err: unknown): string {
-  const location = typeof err === 'object' && err !== null ? (err as { location?: unknown }).location : undefined;
-  const expected = typeof err === 'object' && err !== null ? (err as { expected?: unknown }).expected : undefined;
-  const at = Array.isArray(location) && typeof location[0] === 'number' ? ` at character ${location[0]}` : '';
-  return typeof expected === 'string' ? `could not be parsed${at}: expected ${expected}` : 'could not be parsed';
 }
 
 /**
@@ -281,50 +274,9 @@ export function eventStoreDbStoreOn(client: KurrentClientPort, options: Omit<Eve
 
   function subscribeToAll(opts: SubscribeOptions = {}): Subscription {
     assertOpen();
-    const from = opts.fromPosition ?? 0n;
-    const start = toReadPosition(from);
     const prefixes = [...(opts.streamPrefixes ?? defaultPrefixes)];
     const filter = prefixes.length > 0 ? streamNameFilter({ prefixes }) : nonSystemFilter();
-    let inner: AllStreamSubscription | undefined;
-    let done = false;
-    const stop = async (): Promise<void> => {
-      const s = inner;
-      if (!s) return;
-      await s.unsubscribe().catch(() => {});
-      s.destroy();
-    };
-    const sub: Subscription = {
-      async close() {
-        if (done) return;
-        done = true;
-        subscriptions.delete(sub);
-        await stop();
-      },
-      [Symbol.asyncIterator]: async function* () {
-        if (done || closed) return;
-        inner = client.subscribeToAll({ fromPosition: start, filter });
-        try {
-          for await (const resolved of inner as AsyncIterable<AllStreamResolvedEvent>) {
-            if (done || closed) return;
-            const p = commitPositionOf(resolved);
-            // The server starts after `from`; the check keeps the port's exclusive promise anyway.
-            if (p === undefined || p <= from) continue;
-            const e = toCadreEvent(resolved, onForeign);
-            if (e) yield e;
-          }
-        } catch (err) {
-          if (done || closed) return;
-          fail(err, { operation: 'subscribeToAll', readsAll: true });
-        } finally {
-          subscriptions.delete(sub);
-          await stop();
-        }
-        // The server (or the client, on a dropped connection it took for a cancellation) ended the
-        // stream without an error, and nobody called close(): to the caller that is a lost
-        // subscription, not the end of the log, so it must resubscribe.
-        if (!done && !closed) throw new StoreUnavailable('KurrentDB ended the $all subscription without an error; resubscribe from the last position delivered');
-      },
-    };
+    const sub = openAllSubscription({ client, storeClosed: () => closed, onEnd: (s) => subscriptions.delete(s), onForeign }, opts.fromPosition ?? 0n, filter);
     subscriptions.add(sub);
     return sub;
   }
