@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shouldRemove, type AgentOutcome, type CleanupPolicy } from '../../src/infra/workspace/cleanupPolicy.js';
+import { shouldRemove, type AgentOutcome, type CleanupPolicy } from '../../src/actors/cleanupPolicy.js';
 import { globToRegExp } from '../../src/infra/workspace/globPattern.js';
 import { parseWorktreeList, splitNul } from '../../src/infra/workspace/worktreeList.js';
 import { agentIdOfBranch, parseAgentId } from '../../src/infra/workspace/agentBranch.js';
@@ -13,7 +13,7 @@ describe('shouldRemove', () => {
     ['on_completion', 'terminated', true],
     ['on_failure', 'completed', true],
     ['on_failure', 'failed', false],
-    ['on_failure', 'terminated', true],
+    ['on_failure', 'terminated', false],
     ['never', 'completed', false],
     ['never', 'failed', false],
     ['never', 'terminated', false],
