@@ -22,13 +22,13 @@ import { systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
-import { ConfigError, InvalidInput } from './errors.js';
+import { ConfigError, InvalidInput, NotFound } from './errors.js';
 import { createMessaging, type Messaging } from './messaging/index.js';
 import { createWorkspacePort } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
 import { attachWorkflows, decompose, loadTemplates, workflowsExtension, WorkflowHandle, type DecomposeOptions, type SpawnWorkflowRequest } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
-import type { CleanupPolicy } from './actors/runtimeConfig.js';
+import type { AgentOutcome, CleanupPolicy } from './actors/cleanupPolicy.js';
 
 const StoreOption = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional() }),
@@ -180,7 +180,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? 5000, tickMs: o.worker.tickMs ?? 1000, capacity: o.worker.capacity ?? 10_000 });
   } else if (o.recover !== false) {
     const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
-    await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger) } : {});
+    await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger, (id) => outcomeOf(runtime, id)) } : {});
     await workflows.resume();
   }
 
@@ -231,17 +231,39 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
  * event records; agents that recorded a worktree and are not yet settled keep theirs. Systems
  * whose live agents never asked for a worktree never touch git here.
  */
-async function reconcileWorktrees(contexts: readonly AgentContext[], port: ReturnType<typeof createWorkspacePort>, policy: CleanupPolicy, logger: Logger): Promise<void> {
+async function reconcileWorktrees(
+  contexts: readonly AgentContext[],
+  port: ReturnType<typeof createWorkspacePort>,
+  policy: CleanupPolicy,
+  logger: Logger,
+  outcome: (agentId: string) => Promise<AgentOutcome | undefined>,
+): Promise<void> {
   if (!contexts.some((c) => c.workspaceRequest !== null)) return;
   const live = new Map<string, { baseBranch?: string }>();
   for (const c of contexts) if (c.workspace && !c.workspaceRemoved) live.set(c.id, c.workspace.baseBranch ? { baseBranch: c.workspace.baseBranch } : {});
   // Git being unavailable must not stop the system from starting: agents' own workspace steps
   // retry, and the next start reconciles again.
   try {
-    await (await port.manager()).reconcile(live, policy);
+    const manager = await port.manager();
+    // An orphan (a worktree no live agent holds) is judged by how its agent ended, read from its
+    // events, so a worktree the policy kept at the agent's end is kept at every start too.
+    const outcomes = new Map<string, AgentOutcome>();
+    for (const w of await manager.list()) {
+      if (live.has(w.agentId)) continue;
+      const o = await outcome(w.agentId);
+      if (o) outcomes.set(w.agentId, o);
+    }
+    await manager.reconcile(live, policy, { outcomes });
   } catch (err) {
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'worktree reconciliation failed; continuing');
   }
+}
+
+/** How an agent ended, from its events; undefined if it has not ended or this store has no such agent. */
+async function outcomeOf(runtime: AgentRuntime, agentId: string): Promise<AgentOutcome | undefined> {
+  const state = await runtime.state(agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
+  const status = state?.status;
+  return status === 'completed' || status === 'failed' || status === 'terminated' ? status : undefined;
 }
 
 /** What the CLI's `workspaces` commands need: the manager when a repository is configured. */

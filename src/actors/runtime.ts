@@ -14,6 +14,7 @@ import { LiveActor } from './liveActor.js';
 import type { ModelMessage, ModelRequest } from './ports/modelProvider.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
+import { shouldRemove } from './cleanupPolicy.js';
 import { Slots } from './slots.js';
 import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawnConfig.js';
 import { agentStream } from './streams.js';
@@ -837,9 +838,7 @@ export class AgentRuntime {
       if (c.workspaceRequest) await ws.remove(id, { deleteBranch: true });
       return;
     }
-    const policy = this.deps.config.cleanupPolicy;
-    const failed = c.result?.status !== 'completed';
-    if (policy === 'never' || (policy === 'on_failure' && failed)) return;
+    if (!c.result || !shouldRemove(this.deps.config.cleanupPolicy, c.result.status)) return;
     await ws.remove(id, { deleteBranch: false });
     await this.execute(id, (s) => (s.context.workspaceRemoved ? [] : [{ type: 'WorkspaceRemoved', data: { path: c.workspace!.path, branchDeleted: false } }]));
   }

@@ -3,8 +3,9 @@ import type { ModelProvider, ModelUsage } from './ports/modelProvider.js';
 import type { ActorIndex, BlobStore, Clock, IdGenerator, Logger, SnapshotStore } from './ports/runtimePorts.js';
 import type { WorkspacePort } from './ports/workspacePort.js';
 import type { MessagePort } from './ports/messagePort.js';
+import type { CleanupPolicy } from './cleanupPolicy.js';
 
-export type CleanupPolicy = 'on_completion' | 'on_failure' | 'never';
+export type { CleanupPolicy } from './cleanupPolicy.js';
 
 /** Everything the runtime needs, built by the composition root (src/system.ts). */
 export interface RuntimeDeps {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentSystem } from '../../src/system.js';
+import type { SqlClient } from '../../src/infra/sql/sqlClient.js';
 import { createMessaging, type Messaging, type MessagingOptions } from '../../src/messaging/index.js';
 import { InboxFull, InvalidInput, MessageTooLarge, RecipientUnavailable } from '../../src/errors.js';
 import { silentLogger } from '../../src/actors/ports/runtimePorts.js';
@@ -26,9 +27,40 @@ export interface MessageQueueTarget {
 /** The options every contract test runs with unless it says otherwise: small, fast bounds. */
 export const contractOptions: MessagingOptions = { inboxLimit: 20, sendTimeoutMs: 300, visibilityTimeoutMs: 600, maxAttempts: 3 };
 
-export function openMessaging(system: AgentSystem, options: MessagingOptions = contractOptions, queueSchema = system.schema): Messaging {
-  return createMessaging({ runtime: system.runtime, store: system.store, sql: system.sql, schema: queueSchema, logger: silentLogger, options });
+export function openMessaging(system: AgentSystem, options: MessagingOptions = contractOptions, queueSchema = system.schema, sql: SqlClient = system.sql): Messaging {
+  return createMessaging({ runtime: system.runtime, store: system.store, sql, schema: queueSchema, logger: silentLogger, options });
 }
+
+/**
+ * The system's SQL client, telling a test when a statement about one recipient has run: the
+ * explicit signal that a receiver has looked (and now waits) or a sender has found the inbox
+ * full (and now waits), instead of a sleep that hopes it has.
+ */
+function watchedSql(sql: SqlClient): { sql: SqlClient; after(recipient: string, statement: RegExp): Promise<void> } {
+  const waiting: Array<{ recipient: string; statement: RegExp; done: () => void }> = [];
+  const watched: SqlClient = {
+    kind: sql.kind,
+    async query(text, params, options) {
+      const r = await sql.query(text, params, options);
+      for (const w of [...waiting]) {
+        if (params?.[0] === w.recipient && w.statement.test(text)) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.done();
+        }
+      }
+      return r as never;
+    },
+    transaction: (fn) => sql.transaction(fn),
+    exec: (text) => sql.exec(text),
+    listen: (channel, onNotify) => sql.listen(channel, onNotify),
+    close: () => sql.close(),
+  };
+  return { sql: watched, after: (recipient, statement) => new Promise((done) => waiting.push({ recipient, statement, done })) };
+}
+/** The queue's claim of a recipient's messages (a receive looking). */
+const CLAIM = /FOR UPDATE SKIP LOCKED/;
+/** The inbox depth check a sender makes before it sends. */
+const DEPTH = /SELECT count\(\*\) AS n FROM \S+\.messages WHERE recipient = \$1/;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -49,9 +81,10 @@ export function messageQueueContract(target: MessageQueueTarget): void {
   describe(`message queue contract: ${target.name}${target.projected ? ' (queue projected, no outbox)' : ''}`, () => {
     let system: AgentSystem;
     let mq: Messaging;
+    let sql: ReturnType<typeof watchedSql>;
     const spawn = async (role = 'peer'): Promise<string> => (await system.spawn({ role, task: 'exchange messages', budget: 1000 })).id;
     const queueSchema = (): string => (target.projected ? `${system.schema}_queue` : system.schema);
-    const open = (options?: MessagingOptions): Messaging => openMessaging(system, options, queueSchema());
+    const open = (options?: MessagingOptions): Messaging => openMessaging(system, options, queueSchema(), sql.sql);
     const reopen = async (options?: MessagingOptions): Promise<void> => {
       await mq.stop();
       mq = open(options);
@@ -65,6 +98,7 @@ export function messageQueueContract(target: MessageQueueTarget): void {
 
     beforeAll(async () => {
       system = await testSystem(target.name, systemOptions);
+      sql = watchedSql(system.sql);
       mq = open();
       await mq.start();
     });
@@ -173,13 +207,13 @@ export function messageQueueContract(target: MessageQueueTarget): void {
 
     it('long-polls: a waiting receiver wakes when a message arrives', async () => {
       const [a, b] = [await spawn(), await spawn()];
-      const t0 = Date.now();
-      const waiting = mq.receive(b, { waitMs: 5000 });
-      await sleep(150);
+      const looked = sql.after(b, CLAIM);
+      // A 10-minute wait: only the send can end it within the test's time.
+      const waiting = mq.receive(b, { waitMs: 600_000 });
+      await looked; // the receiver found nothing and waits
       await mq.send(a, b, { wake: true });
       const got = await waiting;
       expect(got.map((m) => m.payload)).toEqual([{ wake: true }]);
-      expect(Date.now() - t0).toBeLessThan(2000);
       const t1 = Date.now();
       expect(await mq.receive(b, { waitMs: 200 })).toEqual([]);
       expect(Date.now() - t1).toBeGreaterThanOrEqual(190);
@@ -189,14 +223,13 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       // The sender's process appended MessageSent and was gone before any signal or NOTIFY:
       // here, the event is recorded straight through the runtime, bypassing messaging.
       const [a, b] = [await spawn(), await spawn()];
-      const t0 = Date.now();
-      const waiting = mq.receive(b, { waitMs: 8000 });
-      await sleep(150);
+      const looked = sql.after(b, CLAIM);
+      const waiting = mq.receive(b, { waitMs: 600_000 });
+      await looked;
       const messageId = randomUUID();
       await system.runtime.execute(a, () => [{ type: 'MessageSent', data: { messageId, to: b, payload: { orphan: true }, priority: 5, dedupeKey: null } }]);
       const got = await waiting;
       expect(got.map((m) => m.messageId)).toEqual([messageId]);
-      expect(Date.now() - t0).toBeLessThan(4000);
     });
 
     it('backpressure: a full inbox refuses after the timeout, naming recipient and depth', async () => {
@@ -214,8 +247,9 @@ export function messageQueueContract(target: MessageQueueTarget): void {
     it('backpressure: a sender waits for room and goes through when the recipient acks', async () => {
       const [a, b] = [await spawn(), await spawn()];
       for (let i = 0; i < 20; i++) await mq.send(a, b, i);
-      const waiting = mq.send(a, b, 'late', { timeoutMs: 5000 });
-      await sleep(100);
+      const full = sql.after(b, DEPTH);
+      const waiting = mq.send(a, b, 'late', { timeoutMs: 600_000 });
+      await full; // the sender found the inbox full and waits for room
       const [m] = await mq.receive(b, { max: 1 });
       await mq.ack(b, [m!.messageId]);
       await expect(waiting).resolves.toMatchObject({ messageId: expect.any(String) });

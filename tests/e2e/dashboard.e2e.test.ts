@@ -1,17 +1,16 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { AgentSystem } from '../../src/system.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { testSystem } from '../support/system.js';
+import { launchChromium } from '../support/browser.js';
 
 /** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
 type Win = { document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } } };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 
 describe('dashboard in a real browser', () => {
   let system: AgentSystem;
@@ -19,12 +18,11 @@ describe('dashboard in a real browser', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`chromium not found at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM_PATH); CI installs it in .ci/run`);
-    }
     system = await testSystem('pglite', { model: { provider: 'offline', latencyMs: 150 } });
     dash = await startDashboard({ system, port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    const launched = await launchChromium();
+    browser = launched.browser;
+    console.log(`[dashboard e2e] browser: ${launched.source}`);
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@
  * projections equal to a rebuild from position 0, and no worktree left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +22,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
+import { terminateBackends } from '../support/terminateBackends.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../support/embeddedPostgres.js';
 import { createTempRepo, type TempRepo } from '../support/gitRepo.js';
 import { faultSchedule, type FaultEvent } from './faultPlan.js';
@@ -37,10 +38,15 @@ export interface SeedReport {
   readonly sigkills: number;
   readonly connectionsKilled: number;
   readonly pgRestarts: number;
+  /** Outages during which at least one git command failed. */
   readonly gitOutages: number;
+  /** Git commands that failed by injection. */
+  readonly gitFailures: number;
+  /** Model calls that threw an injected error. */
   readonly modelErrors: number;
+  /** Model calls that hung until aborted (or until their process was killed). */
   readonly modelHangs: number;
-  /** Faults scheduled after the run had already finished (not injected). */
+  /** Faults scheduled that did not happen: the run had finished, or no git command met the outage. */
   readonly missed: number;
   /** Worker processes that died on their own (a fault the process did not survive), then recovered. */
   readonly unexpectedExits: number;
@@ -114,12 +120,12 @@ function startWorker(env: NodeJS.ProcessEnv): Child {
   return child;
 }
 
-/** A `git` that fails while `flag` exists and is the real one otherwise. */
-function gitShim(dir: string, flag: string): string {
+/** A `git` that fails while `flag` exists (logging each failure to `log`) and is the real one otherwise. */
+function gitShim(dir: string, flag: string, log: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
   const real = process.env.CADRE_REAL_GIT ?? '/usr/bin/git';
-  writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ -e '${flag}' ]; then echo "fatal: injected git failure" >&2; exit 128; fi\nexec '${real}' "$@"\n`);
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ -e '${flag}' ]; then echo git >> '${log}'; echo "fatal: injected git failure" >&2; exit 128; fi\nexec '${real}' "$@"\n`);
   chmodSync(join(bin, 'git'), 0o755);
   return bin;
 }
@@ -144,12 +150,15 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
   const scratch = join(tmpdir(), `cadre-faults-${process.pid}-${seed}-${Date.now().toString(36)}`);
   mkdirSync(scratch, { recursive: true });
   const flag = join(scratch, 'git-down');
-  const env: NodeJS.ProcessEnv = { ...process.env, FAULT_PG_URL: url, FAULT_SCHEMA: schema, FAULT_SEED: String(seed) };
+  // One line per fault as it is injected (model errors and hangs in the workers, git failures in
+  // the shim): the report counts what happened, not what was scheduled.
+  const injections = join(scratch, 'injected.log');
+  const env: NodeJS.ProcessEnv = { ...process.env, FAULT_PG_URL: url, FAULT_SCHEMA: schema, FAULT_SEED: String(seed), FAULT_INJECTIONS: injections };
   if (git) {
     repo = createTempRepo({ prefix: 'cadre-faults-git-' });
     env.FAULT_REPO = repo.path;
     env.FAULT_WORKTREES = repo.basePath;
-    env.PATH = `${gitShim(scratch, flag)}:${process.env.PATH ?? ''}`;
+    env.PATH = `${gitShim(scratch, flag, injections)}:${process.env.PATH ?? ''}`;
   }
   const counts = { sigkills: 0, connectionsKilled: 0, pgRestarts: 0, gitOutages: 0, missed: 0, unexpectedExits: 0, sent: 0 };
   try {
@@ -170,17 +179,26 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
       switch (fault.kind) {
         case 'sigkill': {
           child.proc.kill('SIGKILL');
-          await child.exited;
+          const killed = await child.exited;
           counts.sent += child.sent;
-          counts.sigkills++;
+          // The worker may have finished on its own between the check above and the kill.
+          if (killed.signal === 'SIGKILL' && killed.done === null) counts.sigkills++;
+          else counts.missed++;
           log(`seed ${seed}: SIGKILL at ${Math.round(performance.now() - started)} ms, recovering in a fresh process`);
           child = startWorker({ ...env, FAULT_MODE: 'recover', FAULT_ROOT: rootId });
           watchEnd(child);
           break;
         }
         case 'pg-terminate': {
-          const n = await terminateBackends(server.url, db);
+          // A worker that is starting (after a SIGKILL) has no connections yet: try again until
+          // some are really terminated, so the fault happens instead of being counted.
+          let n = await killConnections(server.url, db);
+          for (let i = 0; n === 0 && !finished && i < 200; i++) {
+            await sleep(50);
+            n = await killConnections(server.url, db);
+          }
           counts.connectionsKilled += n;
+          if (n === 0) counts.missed++;
           log(`seed ${seed}: ${n} connections terminated`);
           break;
         }
@@ -191,11 +209,17 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
           break;
         }
         case 'git-fail': {
+          const before = injectedFaults(injections).gitFailures;
           writeFileSync(flag, 'down');
           await sleep(800);
+          // Down until some git command has run into it (bounded), so the outage happens.
+          for (let i = 0; injectedFaults(injections).gitFailures === before && !finished && i < 200; i++) await sleep(50);
           rmSync(flag, { force: true });
-          counts.gitOutages++;
-          log(`seed ${seed}: git failed for 800 ms`);
+          // An outage no git command ran into did not happen.
+          const failed = injectedFaults(injections).gitFailures - before;
+          if (failed > 0) counts.gitOutages++;
+          else counts.missed++;
+          log(`seed ${seed}: git down, ${failed} git commands failed`);
           break;
         }
       }
@@ -215,7 +239,7 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
       child = startWorker({ ...env, FAULT_MODE: 'recover', FAULT_ROOT: rootId });
     }
     const checked = await verify(url, schema, rootId, repo);
-    const modelFaults = await countModelFaults(url, schema);
+    const injected = injectedFaults(injections);
     return {
       seed,
       git,
@@ -223,8 +247,9 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
       agents: checked.agents,
       events: checked.events,
       ...counts,
-      modelErrors: modelFaults.errors,
-      modelHangs: modelFaults.hangs,
+      modelErrors: injected.modelErrors,
+      modelHangs: injected.modelHangs,
+      gitFailures: injected.gitFailures,
       messagesSent: checked.messages.sent,
       messagesAcked: checked.messages.acked,
       messagesDead: checked.messages.dead,
@@ -238,34 +263,21 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
 }
 
 /** Kills this system's connections in this database only, never the admin's or another database's. */
-async function terminateBackends(adminUrl: string, db: string): Promise<number> {
+async function killConnections(adminUrl: string, db: string): Promise<number> {
   const c = new pg.Client({ connectionString: adminUrl, application_name: 'cadre-faults' });
   await c.connect();
   try {
-    const r = await c.query<{ n: number }>(
-      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'cadre' AND pid <> pg_backend_pid()`,
-      [db],
-    );
-    return r.rows[0]!.n;
+    return await terminateBackends(c, db, 'cadre');
   } finally {
     await c.end();
   }
 }
 
-/** Injected model faults as the streams recorded them: failed calls by message. */
-async function countModelFaults(url: string, schema: string): Promise<{ errors: number; hangs: number }> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query<{ errors: number; hangs: number }>(
-      `SELECT count(*) FILTER (WHERE data->>'error' LIKE '%provider unavailable%')::int AS errors,
-              (SELECT count(*) FROM ${schema}.events WHERE type = 'AgentTimedOut')::int AS hangs
-         FROM ${schema}.events WHERE type = 'ModelFailed'`,
-    );
-    return r.rows[0]!;
-  } finally {
-    await c.end();
-  }
+/** How many faults of each kind the worker processes and the git shim logged as they injected them. */
+function injectedFaults(log: string): { modelErrors: number; modelHangs: number; gitFailures: number } {
+  const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
+  const n = (kind: string): number => lines.filter((l) => l === kind).length;
+  return { modelErrors: n('model-error'), modelHangs: n('model-hang'), gitFailures: n('git') };
 }
 
 interface Verified {

@@ -6,8 +6,9 @@
  * process, lets recovery resume it, and runs it to its end.
  *
  * env: FAULT_PG_URL, FAULT_SCHEMA, FAULT_SEED, FAULT_MODE, FAULT_ROOT (recover), FAULT_REPO,
- * FAULT_WORKTREES (optional). stdout: one JSON line per milestone.
+ * FAULT_WORKTREES, FAULT_INJECTIONS (optional). stdout: one JSON line per milestone.
  */
+import { appendFileSync } from 'node:fs';
 import { createAgentSystem } from '../../src/system.js';
 import { createModelProvider } from '../../src/infra/model/createModelProvider.js';
 import { workflowsOf } from '../../src/workflows/workflowRuntime.js';
@@ -21,7 +22,12 @@ const mode = env.FAULT_MODE ?? 'start';
 
 const inner = createModelProvider({ provider: 'offline', latencyMs: 3 });
 // A different stream of faults after a restart, so recovery meets faults of its own.
-const model = faultyModel(inner, { seed: seed * 7919 + (mode === 'start' ? 0 : 1), errorRate: 0.05, hangRate: 0.03 });
+// Each injection is logged synchronously, so a SIGKILL right after one cannot lose it.
+const log = env.FAULT_INJECTIONS;
+const model = faultyModel(inner, {
+  seed: seed * 7919 + (mode === 'start' ? 0 : 1), errorRate: 0.05, hangRate: 0.03,
+  ...(log ? { onInject: (kind: string) => appendFileSync(log, `${kind}\n`) } : {}),
+});
 
 const system = await createAgentSystem({
   store: { kind: 'postgres', connectionString: env.FAULT_PG_URL! },

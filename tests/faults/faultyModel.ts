@@ -8,6 +8,8 @@ export interface FaultyModelOptions {
   readonly errorRate: number;
   /** Share of calls that never answer: they end only when the runtime aborts them (timeout, fire, close). */
   readonly hangRate: number;
+  /** Told of each fault as it is injected (the harness logs it: only what happened is counted). */
+  readonly onInject?: (kind: 'model-error' | 'model-hang') => void;
 }
 
 export interface FaultyModel extends ModelProvider {
@@ -31,10 +33,12 @@ export function faultyModel(inner: ModelProvider, o: FaultyModelOptions): Faulty
       const draw = random();
       if (draw < o.errorRate) {
         injected.errors++;
+        o.onInject?.('model-error');
         throw new ModelError('injected fault: provider unavailable', { retryable: true });
       }
       if (draw < o.errorRate + o.hangRate) {
         injected.hangs++;
+        o.onInject?.('model-hang');
         return new Promise((_resolve, reject) => {
           const signal = options?.signal;
           const end = (): void => {

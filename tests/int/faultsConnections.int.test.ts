@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { AgentSystem } from '../../src/system.js';
 import { testSystem } from '../support/system.js';
 import { testPgUrl } from '../support/testDb.js';
+import { terminateBackends } from '../support/terminateBackends.js';
 import { agentStream } from '../../src/actors/streams.js';
 
 const TERMINAL = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
@@ -38,11 +39,7 @@ describe('faults: Postgres connections terminated mid-run', () => {
     void done.finally(() => (finished = true));
     for (let i = 0; i < 6 && !finished; i++) {
       await new Promise((r) => setTimeout(r, 150));
-      const r = await admin.query(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()`,
-        [db, app],
-      );
-      kills += r.rows[0].n as number;
+      kills += await terminateBackends(admin, db, app);
     }
     await admin.end();
     const result = await done;

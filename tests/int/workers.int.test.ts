@@ -52,11 +52,32 @@ describe('several workers on one Postgres store', () => {
     }
     expect(ids).toHaveLength(30);
     const done = root.run();
-    // Kill a worker once it hosts something and work is under way.
-    const deadline = Date.now() + 20_000;
-    while (workers[0]!.hosted() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 400));
+    // Kill a worker once it hosts agents whose work is under way (started, not yet ended).
+    const underWayOn = async (owner: string): Promise<string[]> => {
+      const leased = (await client!.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live' AND lease_owner = $1`, [owner])).rows.map((r) => r.agent_id);
+      const out: string[] = [];
+      for (const id of leased) {
+        const types = (await client!.store.readStream(agentStream(id))).map((e) => e.type);
+        if (types.includes('AgentStarted') && !types.some((t) => TERMINAL.has(t))) out.push(id);
+      }
+      return out;
+    };
+    let held: string[] = [];
+    for (let i = 0; i < 400 && held.length === 0; i++) {
+      held = await underWayOn('w1');
+      if (held.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(held.length, 'agents under way on the worker about to be killed').toBeGreaterThan(0);
+    const w1Exit = new Promise((r) => workers[0]!.proc.once('exit', r));
     workers[0]!.proc.kill('SIGKILL');
+    await w1Exit;
+    // What the killed worker's agents had recorded when it died, and which were still under way.
+    const atKill = new Map<string, number>();
+    for (const id of held) {
+      const events = await client.store.readStream(agentStream(id));
+      if (!events.some((e) => TERMINAL.has(e.type))) atKill.set(id, events.length);
+    }
+    expect(atKill.size, 'agents the killed worker left under way').toBeGreaterThan(0);
     // On a hang, say where every agent stands before the test times out.
     const watchdog = setTimeout(() => {
       void Promise.all(ids.map(async (id) => {
@@ -82,5 +103,13 @@ describe('several workers on one Postgres store', () => {
     }
     const top = await root.getBudgetStatus();
     expect(top.allocated).toBe(consumed + top.available);
+    // Another worker took over each agent the killed one left under way: its stream went on
+    // after the kill and ended (only an agent's host writes its stream; w1 is dead and the
+    // client hosts nothing).
+    for (const [id, n] of atKill) {
+      const events = await client.store.readStream(agentStream(id));
+      expect(events.length, `${id} continued after its worker died`).toBeGreaterThan(n);
+      expect(events.slice(n).some((e) => TERMINAL.has(e.type)), `${id} ended on another worker`).toBe(true);
+    }
   });
 });

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkspaceManager, type WorkspaceManager } from '../../src/infra/workspace/workspaceManager.js';
-import { shouldRemove, type AgentOutcome, type CleanupPolicy } from '../../src/infra/workspace/cleanupPolicy.js';
 import { InvalidInput, WorkspaceError } from '../../src/errors.js';
 import { createTempRepo, type TempRepo } from '../support/gitRepo.js';
 
@@ -27,25 +26,6 @@ describe('workspace lifecycle', () => {
     const again = await Promise.all(ids.slice(0, 5).map((id) => ws.create(id)));
     expect(again.map((i) => i.status)).toEqual(Array(5).fill('existing'));
     expect(again[0]!.baseCommit).toBe(infos[0]!.baseCommit);
-  });
-
-  it('applies cleanup policies at the end of an agent', async () => {
-    const cases: Array<[CleanupPolicy, AgentOutcome]> = [
-      ['on_completion', 'completed'],
-      ['on_completion', 'failed'],
-      ['on_failure', 'failed'],
-      ['on_failure', 'terminated'],
-      ['never', 'completed'],
-    ];
-    for (const [i, [policy, outcome]] of cases.entries()) {
-      const id = `end${i}`;
-      await ws.create(id);
-      writeFileSync(join(ws.pathOf(id), 'out.txt'), outcome);
-      await ws.commit(id, 'final');
-      if (shouldRemove(policy, outcome)) await ws.remove(id);
-      expect(existsSync(ws.pathOf(id))).toBe(!shouldRemove(policy, outcome));
-    }
-    expect((await ws.list()).map((l) => l.agentId).sort()).toEqual(['end2', 'end4']);
   });
 
   it('removes worktrees, deletes branches only when asked, refuses dirty ones unless forced', async () => {

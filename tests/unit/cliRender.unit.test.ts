@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { renderFields, renderTable } from '../../src/cli/render/table.js';
 import { budgetBar, createStyle, shortId, tokens, usd } from '../../src/cli/render/style.js';
 import { renderAgentTree } from '../../src/cli/render/agentTreeView.js';
@@ -16,6 +16,8 @@ const node = (id: string, role: string, status: AgentNode['status'], children: A
 });
 
 describe('cli renderers', () => {
+  afterEach(() => void vi.useRealTimers());
+
   it('aligns table columns, right-aligns numbers, and shows missing cells as -', () => {
     const t = renderTable([{ a: 'x', n: 5 }, { a: 'longer', n: 123 }], [{ header: 'NAME', value: (r) => r.a }, { header: 'N', value: (r) => r.n }, { header: 'NOTE', value: () => null }]);
     expect(t.split('\n')).toEqual(['NAME      N  NOTE', '──────  ───  ────', 'x         5  -', 'longer  123  -']);
@@ -41,12 +43,13 @@ describe('cli renderers', () => {
   });
 
   it('prints progress lines (no ANSI) when the output is not a terminal, once per status change', async () => {
+    vi.useFakeTimers();
     const printed: string[] = [];
     const out: Output = { out: (t) => void printed.push(t), err: () => undefined, isTTY: false, columns: 80 };
     let status: AgentNode['status'] = 'running';
     const live = new LiveTree(out, createStyle(false), async () => node('r', 'lead', status), { intervalMs: 5 });
     live.start();
-    await new Promise((r) => setTimeout(r, 30));
+    await vi.advanceTimersByTimeAsync(30); // six ticks of 5 ms, all while running
     status = 'completed';
     await live.stop();
     expect(printed.filter((l) => l.includes('running'))).toHaveLength(1);
@@ -55,11 +58,12 @@ describe('cli renderers', () => {
   });
 
   it('redraws in place with ANSI on a terminal', async () => {
+    vi.useFakeTimers();
     const printed: string[] = [];
     const out: Output = { out: (t) => void printed.push(t), err: () => undefined, isTTY: true, columns: 80 };
     const live = new LiveTree(out, createStyle(false), async () => node('r', 'lead', 'running'), { intervalMs: 5 });
     live.start();
-    await new Promise((r) => setTimeout(r, 30));
+    await vi.advanceTimersByTimeAsync(30);
     await live.stop();
     expect(printed.length).toBeGreaterThan(1);
     expect(printed[1]!.startsWith('\x1b[2A\x1b[0J')).toBe(true);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { checkPayload, findNonJson } from '../../src/messaging/payload.js';
 import { KeyedSignal } from '../../src/messaging/keyedSignal.js';
@@ -58,13 +58,19 @@ describe('payload validation', () => {
 });
 
 describe('KeyedSignal', () => {
+  afterEach(() => void vi.useRealTimers());
+
   it('returns at once when the key fired after the version a waiter saw', async () => {
+    vi.useFakeTimers();
     const s = new KeyedSignal();
     const seen = s.current;
     s.fire('a');
-    const t0 = Date.now();
-    await s.wait('a', seen, 5000);
-    expect(Date.now() - t0).toBeLessThan(50);
+    let returned = false;
+    const waiting = s.wait('a', seen, 5000).then(() => void (returned = true));
+    // No time passes on fake timers: only the fired key can let it return.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(returned).toBe(true);
+    await waiting;
   });
 
   it('wakes only the waiters of the fired key, and everyone on fireAll', async () => {
@@ -80,11 +86,16 @@ describe('KeyedSignal', () => {
     expect(woke).toEqual(['a', 'b']);
   });
 
-  it('times out', async () => {
+  it('times out, not before', async () => {
+    vi.useFakeTimers();
     const s = new KeyedSignal();
-    const t0 = Date.now();
-    await s.wait('x', s.current, 30);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    let returned = false;
+    const waiting = s.wait('x', s.current, 30).then(() => void (returned = true));
+    await vi.advanceTimersByTimeAsync(29);
+    expect(returned).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(returned).toBe(true);
+    await waiting;
   });
 });
 
@@ -104,13 +115,23 @@ describe('InboxGate', () => {
   it('runs check-then-reserve alone per recipient', async () => {
     const g = new InboxGate(() => 0);
     const order: string[] = [];
-    const slow = (name: string) => g.exclusive('r', async () => {
-      order.push(`${name}+`);
-      await new Promise((r) => setTimeout(r, 10));
-      order.push(`${name}-`);
+    // `a` holds the recipient until the test lets it go: `b` must wait, `other` must not.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const a = g.exclusive('r', async () => {
+      order.push('a+');
+      await held;
+      order.push('a-');
     });
-    await Promise.all([slow('a'), slow('b'), g.exclusive('other', async () => void order.push('o'))]);
-    expect(order.filter((x) => x !== 'o')).toEqual(['a+', 'a-', 'b+', 'b-']);
+    const b = g.exclusive('r', async () => {
+      order.push('b+');
+      order.push('b-');
+    });
+    await g.exclusive('other', async () => void order.push('o'));
+    expect(order).toEqual(['a+', 'o']);
+    release();
+    await Promise.all([a, b]);
+    expect(order).toEqual(['a+', 'o', 'a-', 'b+', 'b-']);
   });
 });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ModelMessage, ModelReply, ModelRequest, ModelToolSpec } from '../../src/actors/ports/modelProvider.js';
 import { Aborted, InvalidInput, ModelError } from '../../src/errors.js';
 import { buildDecompositionRequest, parsePlanToolInput } from '../../src/infra/model/decompositionRequest.js';
@@ -146,17 +146,32 @@ describe('offline provider', () => {
     expect(reply.usage.outputTokens).toBeLessThanOrEqual(12);
   });
 
-  it('waits latencyMs and honours an abort during the wait', async () => {
-    const slow = createOfflineProvider({ latencyMs: 200 });
-    const started = Date.now();
-    await slow.complete(firstTurn({ maxTokens: 100 }));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  describe('latency', () => {
+    afterEach(() => void vi.useRealTimers());
 
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 20);
-    const t0 = Date.now();
-    await expect(slow.complete(firstTurn(), { signal: controller.signal })).rejects.toBeInstanceOf(Aborted);
-    expect(Date.now() - t0).toBeLessThan(150);
+    it('waits latencyMs (on fake timers: answers at 200 ms, not before)', async () => {
+      vi.useFakeTimers();
+      const slow = createOfflineProvider({ latencyMs: 200 });
+      let answered = false;
+      const reply = slow.complete(firstTurn({ maxTokens: 100 })).then((r) => ((answered = true), r));
+      await vi.advanceTimersByTimeAsync(199);
+      expect(answered).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(answered).toBe(true);
+      expect((await reply).stopReason).toBeDefined();
+    });
+
+    it('honours an abort during the wait: rejects at the abort, with no timer advanced', async () => {
+      vi.useFakeTimers();
+      const slow = createOfflineProvider({ latencyMs: 200 });
+      const controller = new AbortController();
+      const call = slow.complete(firstTurn(), { signal: controller.signal });
+      const settled = expect(call).rejects.toBeInstanceOf(Aborted);
+      await vi.advanceTimersByTimeAsync(20);
+      controller.abort();
+      await settled;
+      expect(vi.getTimerCount()).toBe(0);
+    });
   });
 
   it('rejects an already aborted call and a non-positive maxTokens', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shouldRemove, type AgentOutcome, type CleanupPolicy } from '../../src/infra/workspace/cleanupPolicy.js';
+import { shouldRemove, type AgentOutcome, type CleanupPolicy } from '../../src/actors/cleanupPolicy.js';
 import { globToRegExp } from '../../src/infra/workspace/globPattern.js';
 import { parseWorktreeList, splitNul } from '../../src/infra/workspace/worktreeList.js';
 import { agentIdOfBranch, parseAgentId } from '../../src/infra/workspace/agentBranch.js';
@@ -13,7 +13,7 @@ describe('shouldRemove', () => {
     ['on_completion', 'terminated', true],
     ['on_failure', 'completed', true],
     ['on_failure', 'failed', false],
-    ['on_failure', 'terminated', true],
+    ['on_failure', 'terminated', false],
     ['never', 'completed', false],
     ['never', 'failed', false],
     ['never', 'terminated', false],
@@ -71,19 +71,26 @@ describe('createKeyedLocks', () => {
     let inside = 0;
     let maxInside = 0;
     const order: number[] = [];
+    // The first holder keeps the key until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     const job = (i: number) =>
       locks.withLock('k', async () => {
         inside++;
         maxInside = Math.max(maxInside, inside);
-        await new Promise((r) => setTimeout(r, 2));
+        if (i === 0) await held;
+        else await Promise.resolve();
         order.push(i);
         inside--;
       });
-    let other = false;
-    await Promise.all([job(0), job(1), job(2), locks.withLock('other', async () => void (other = inside > 0))]);
+    const jobs = [job(0), job(1), job(2)];
+    // Another key runs while `k` is held.
+    expect(await locks.withLock('other', async () => inside)).toBe(1);
+    expect(order).toEqual([]);
+    release();
+    await Promise.all(jobs);
     expect(maxInside).toBe(1);
     expect(order).toEqual([0, 1, 2]);
-    expect(other).toBe(true);
     await expect(locks.withLock('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await locks.withLock('k', async () => 'still works')).toBe('still works');
     expect(locks.activeKeys()).toEqual([]);

@@ -16,7 +16,7 @@ export interface LiveAgent {
 }
 
 export interface ReconcileOptions {
-  /** How orphans ended, from their events; an orphan not listed counts as `terminated`. */
+  /** How orphans ended, from their events (start-up reads them); an orphan not listed counts as `terminated`. */
   readonly outcomes?: ReadonlyMap<string, AgentOutcome>;
   /** Also delete removed orphans' branches (default false: committed work stays reachable). */
   readonly deleteBranches?: boolean;
