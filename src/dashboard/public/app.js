@@ -1,7 +1,7 @@
 // cadre dashboard: plain JS, no build step. Reads /api/*, follows /api/events (server-sent events).
 'use strict';
-const token = new URLSearchParams(location.search).get('token');
-const withToken = (path) => (token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
+// The token (when the server wants one) travels in an HttpOnly cookie the server set when the page
+// was opened with ?token=; same-origin fetches and EventSource send it on their own.
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -12,7 +12,15 @@ const el = (tag, attrs = {}, ...children) => {
   return e;
 };
 const api = async (path) => {
-  const r = await fetch(withToken(path));
+  const r = await fetch(path);
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
+  return r.json();
+};
+// Actions are POSTs carrying the CSRF token only a same-origin page can read (SECURITY.md).
+let csrf = null;
+const act = async (path) => {
+  csrf ??= (await api('/api/session')).csrf;
+  const r = await fetch(path, { method: 'POST', headers: { 'x-cadre-csrf': csrf } });
   if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
   return r.json();
 };
@@ -84,7 +92,8 @@ async function loadDetail() {
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     el('div', { text: `task: ${s.task}` }),
     el('div', { text: `budget: ${b.allocated - b.available} of ${b.allocated} used (consumed ${b.consumed}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, available ${b.available})` }),
-    s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null);
+    s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null,
+    s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }));
   state.timeline = events;
   $('#timeline').replaceChildren(...events.map((e) => el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
     el('span', { class: 't', text: `#${e.revision}` }), el('span', { class: 'type', text: e.type }), el('span', { text: e.summary }))));
@@ -135,7 +144,7 @@ function scheduleRefresh() {
 }
 
 function connect() {
-  const es = new EventSource(withToken('/api/events'));
+  const es = new EventSource('/api/events');
   es.addEventListener('hello', () => { $('#conn').textContent = 'live'; $('#conn').dataset.state = 'live'; });
   es.addEventListener('agent', (m) => {
     const e = JSON.parse(m.data);
