@@ -12,7 +12,8 @@ import { isLoopback, requestToken, tokenCookie, tokenMatches } from './auth.js';
 import { allowedHosts, hostAllowed } from './hostCheck.js';
 import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
 import { newCsrfToken, stateChangeRefusal } from './sameOrigin.js';
-import { redact } from './redact.js';
+import type { Redactor } from '../infra/redact.js';
+import { stringifyJson } from '../infra/stringifyJson.js';
 import { ledgerFromEvents, timelineEntry } from './timeline.js';
 
 export interface DashboardOptions {
@@ -48,8 +49,8 @@ class HttpError extends Error {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(redact(body));
+function sendJson(res: ServerResponse, status: number, body: unknown, redactor: Redactor): void {
+  const text = stringifyJson(redactor.value(body));
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(text);
 }
@@ -83,6 +84,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (token !== null && token.length < 8) throw new InvalidInput('token', 'must be at least 8 characters');
   const root = publicDir();
   const csrf = newCsrfToken();
+  // The system's redactor knows the configured secrets; the token joins them (logs included).
+  const redactor = system.redactor;
+  redactor.addSecret(token);
+  const send = (res: ServerResponse, status: number, body: unknown): void => sendJson(res, status, body, redactor);
   const streams = new Set<ServerResponse>();
   const subscription = system.store.subscribeToAll({ fromPosition: await system.store.headPosition(), streamPrefixes: ['agent-'] });
   let closed = false;
@@ -118,17 +123,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       });
       return;
     }
-    if (parts[1] === 'session' && parts.length === 2) return sendJson(res, 200, { csrf });
-    if (parts[1] === 'health') return sendJson(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
+    if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
+    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
     if (parts[1] === 'roots') {
       const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
-      return sendJson(res, 200, await listRoots(system, limit));
+      return send(res, 200, await listRoots(system, limit));
     }
-    if (parts[1] === 'tree' && parts[2]) return sendJson(res, 200, await agentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'tree' && parts[2]) return send(res, 200, await agentTree(system, await agentIdParam(parts[2])));
     if (parts[1] === 'dead-letters') {
       const messaging = system.extensions.messaging as { deadLetters?: (o: { limit: number }) => Promise<unknown[]> } | undefined;
-      if (!messaging?.deadLetters) return sendJson(res, 200, { available: false, items: [] });
-      return sendJson(res, 200, { available: true, items: await messaging.deadLetters({ limit: 100 }) });
+      if (!messaging?.deadLetters) return send(res, 200, { available: false, items: [] });
+      return send(res, 200, { available: true, items: await messaging.deadLetters({ limit: 100 }) });
     }
     if (parts[1] === 'agents' && parts[2]) {
       const id = await agentIdParam(parts[2]);
@@ -138,20 +143,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const refused = stateChangeRefusal(req, csrf);
         if (refused) throw new HttpError(refused.status, refused.message);
         await system.terminate(id, 'terminated from the dashboard');
-        return sendJson(res, 200, { ok: true, state: await system.runtime.state(id) });
+        return send(res, 200, { ok: true, state: await system.runtime.state(id) });
       }
       if (sub === 'terminate') throw new HttpError(405, 'state-changing routes take POST only');
-      if (!sub) return sendJson(res, 200, await system.runtime.state(id));
-      if (sub === 'events') return sendJson(res, 200, (await system.history(id)).map(timelineEntry));
+      if (!sub) return send(res, 200, await system.runtime.state(id));
+      if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
         if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
-        return sendJson(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
+        return send(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
       }
       if (sub === 'ledger') {
         const reports = system.extensions.reports as { ledger?: (id: string, o: { limit: number }) => Promise<unknown[]> } | undefined;
-        if (reports?.ledger) return sendJson(res, 200, { source: 'projection', rows: await reports.ledger(id, { limit: 500 }) });
-        return sendJson(res, 200, { source: 'events', rows: ledgerFromEvents(await system.history(id)) });
+        if (reports?.ledger) return send(res, 200, { source: 'projection', rows: await reports.ledger(id, { limit: 500 }) });
+        return send(res, 200, { source: 'events', rows: ledgerFromEvents(await system.history(id)) });
       }
     }
     throw new HttpError(404, `no such endpoint ${path}`);
@@ -193,7 +198,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       } catch (err) {
         const status = err instanceof HttpError ? err.status : isCadreError(err) ? (err.code === 'NOT_FOUND' ? 404 : err.code === 'INVALID_INPUT' ? 400 : 500) : 500;
         if (status === 500) system.logger.error({ err, path: url.pathname }, 'dashboard request failed');
-        if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
+        if (!res.headersSent) send(res, status, { error: err instanceof Error ? err.message : String(err) });
         else res.end();
       }
     })();
