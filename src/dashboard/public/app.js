@@ -39,26 +39,35 @@ async function loadRoots() {
   if (state.root) select.value = state.root;
 }
 
-function renderNode(n, depth, into) {
+function renderRow(n, depth) {
   const used = Math.max(0, n.budget.allocated - n.budget.available);
   const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
   const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
   const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
-    el('span', { class: 'name', style: `padding-left:${depth * 1.1}rem` }, `${depth ? '└ ' : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
+    el('span', { class: 'name', style: `padding-left:${Math.min(depth, 40) * 1.1}rem` }, `${depth ? '└ ' : ''}${depth > 40 ? `[${depth}] ` : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
     el('span', { class: 'badge', 'data-status': n.status, text: n.status }),
     el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens used` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
     el('span', { class: 'tokens', text: `${fmtTokens(used)}/${fmtTokens(n.budget.allocated)} · ${fmtUsd(n.subtreeCostUsd)}` }));
   row.addEventListener('click', () => selectAgent(n.id));
-  into.push(row);
-  for (const c of n.children) renderNode(c, depth + 1, into);
+  return row;
+}
+
+// Depth-first with an explicit stack: a tree can be thousands of levels deep.
+function renderTree(root) {
+  const rows = [];
+  const stack = [[root, 0]];
+  while (stack.length) {
+    const [n, depth] = stack.pop();
+    rows.push(renderRow(n, depth));
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i], depth + 1]);
+  }
+  return rows;
 }
 
 async function loadTree() {
   if (!state.root) return;
   const tree = await api(`/api/tree/${encodeURIComponent(state.root)}`);
-  const rows = [];
-  renderNode(tree, 0, rows);
-  $('#tree').replaceChildren(...rows);
+  $('#tree').replaceChildren(...renderTree(tree));
   if (!state.selected) selectAgent(tree.id);
 }
 
