@@ -20,6 +20,7 @@ import { readEnv, type Env } from './infra/config.js';
 import { createLogger, redactingLogger } from './infra/logger.js';
 import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
+import { parseTerminationReason } from './actors/terminationReason.js';
 import { systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
@@ -223,7 +224,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     get: handle,
     history: (id) => runtime.history(id),
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionOf(opts.toRevision)),
-    terminate: (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, reason, null),
+    terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
     run: (id) => runtime.run(id),
     async close() {
       if (closed) return;

@@ -3,7 +3,7 @@ import type { AllStreamResolvedEvent, AllStreamSubscription, Filter } from '@kur
 import { IdempotencyConflict, InvalidInput, StoreClosed, StoreUnavailable } from '../../../errors.js';
 import type { AppendResult, EventToAppend, RecordedEvent } from '../../envelope.js';
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
-import { assertNoNul, validateAppend } from '../validateAppend.js';
+import { assertStorable, validateAppend } from '../validateAppend.js';
 import { normalizeConnectionString, redactConnectionString } from './connectionString.js';
 import { clientErrorType, isStreamNotFound, mapClientError } from './mapError.js';
 import type { ErrorContext } from './mapError.js';
@@ -160,7 +160,7 @@ function buildStore(client: KurrentDBClient, options: EventStoreDbStoreOptions):
     if (events.length === 0) {
       return { nextExpectedRevision: await lastRevision(streamId), position: 0n, idempotent: true };
     }
-    assertNoNul(events);
+    assertStorable(events);
     const expected = opts.expectedRevision;
     if (claims) {
       const placement = await readClaim(events[0]!.id);
