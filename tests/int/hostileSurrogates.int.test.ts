@@ -35,7 +35,7 @@ describe('unpaired surrogates', () => {
   let script: (i: number) => ModelReply = () => ({ model: 'scripted', stopReason: 'end_turn', usage, content: [{ type: 'text', text: 'done' }] });
 
   beforeAll(async () => {
-    system = await testSystem('postgres', { model: { provider: 'scripted', replies: (_req, i) => script(i) } });
+    system = await testSystem('postgres', { model: { provider: 'scripted', replies: (_req: unknown, i: number) => script(i) } });
     parent = await system.spawn({ role: 'lead', task: 'hold the budget', budget: 100_000 });
   });
   afterAll(() => system?.close());
