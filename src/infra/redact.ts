@@ -70,7 +70,8 @@ export function createRedactor(secrets: readonly (string | null | undefined)[] =
       if (v instanceof Error) {
         const e = v as Error & { cause?: unknown };
         const fields: [string, unknown][] = [['type', e.name], ['message', e.message], ['stack', e.stack], ...Object.entries(e)];
-        if (e.cause !== undefined && !Object.prototype.hasOwnProperty.call(e, 'cause')) fields.push(['cause', e.cause]);
+        // `new Error(m, { cause })` makes `cause` non-enumerable; the SDK's echoed body sits there.
+        if (e.cause !== undefined && !Object.prototype.propertyIsEnumerable.call(e, 'cause')) fields.push(['cause', e.cause]);
         return { out: {}, entries: fields };
       }
       return { out: {}, entries: Object.entries(v) };
