@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AgentSystem } from '../../src/system.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { DASHBOARD_LIMITS } from '../../src/dashboard/connectionLimits.js';
@@ -110,6 +114,37 @@ describe('hostile HTTP against the dashboard', () => {
           expect(await statusOf(victim)).toBe('terminated');
         },
       });
+    }
+  });
+
+  it('cadre serve warns that --token shows in ps, and refuses a forged Host', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
+    const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
+    const child = spawn('node', [bin, 'serve', '--port', '0', '--token', TOKEN], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CADRE_DATA_DIR: join(dir, 'db'), NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const url = await new Promise<URL>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /dashboard: (http:\/\/\S+?)(\?|\s)/.exec(out);
+          if (m) resolve(new URL(m[1]!));
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      expect(stderr).toMatch(/--token is visible .*CADRE_DASHBOARD_TOKEN/);
+      const port = Number(url.port);
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      expect((await httpRequest(port, '/api/roots', { headers: { host: `attacker.example:${port}`, ...auth } })).status).toBe(421);
+      expect((await httpRequest(port, '/api/roots', { headers: { host: `127.0.0.1:${port}`, ...auth } })).status).toBe(200);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
