@@ -17,7 +17,10 @@ import type { SqlClient } from './infra/sql/sqlClient.js';
 import { createPgClient } from './infra/sql/pgClient.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { readEnv, type Env } from './infra/config.js';
-import { createLogger } from './infra/logger.js';
+import { createLogger, redactingLogger } from './infra/logger.js';
+import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
+import { redactingModel } from './infra/model/redactingModel.js';
+import { parseTerminationReason } from './actors/terminationReason.js';
 import { systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
@@ -87,6 +90,8 @@ export interface AgentSystem {
   readonly sql: SqlClient;
   readonly schema: string;
   readonly env: Env;
+  /** Removes the configured secrets and secret-shaped strings from text and values (src/infra/redact.ts). */
+  readonly redactor: Redactor;
   /** Queries over the Postgres read models (tree, budget, cost by role, activity, ...). */
   readonly reports: Reports;
   readonly projections: ProjectionRunner;
@@ -109,10 +114,16 @@ export interface AgentSystem {
 export async function createAgentSystem(options: AgentSystemOptions = {}): Promise<AgentSystem> {
   const o = parseInput(SystemOptionsSchema, options, 'options');
   const env = readEnv(o.env ?? process.env);
-  const logger = o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn');
   const schema = o.schema ?? 'cadre';
-
   const storeOpt = o.store ?? defaultStore(env);
+  const givenModel = o.model && !('complete' in o.model) ? (o.model as { apiKey?: string; baseURL?: string }) : undefined;
+  // Every secret cadre was configured with, removed by value from errors, events and logs.
+  const redactor = createRedactor([
+    env.ANTHROPIC_API_KEY, givenModel?.apiKey, env.CADRE_DASHBOARD_TOKEN,
+    ...urlPassword(env.DATABASE_URL), ...urlPassword(env.EVENT_STORE), ...urlPassword(env.ANTHROPIC_BASE_URL), ...urlPassword(givenModel?.baseURL),
+    ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
+  ]);
+  const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor), redactor);
   if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
   let store: EventStore;
   let sql: SqlClient;
@@ -147,7 +158,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     logger: logger as never,
     ids: o.ids ?? systemIds,
   });
-  const model = o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never });
+  const model = redactingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never }), redactor);
   const runtime = new AgentRuntime({
     store,
     snapshots: createSnapshotStore(sql, schema),
@@ -160,6 +171,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ids: o.ids ?? systemIds,
     logger,
     costOf: (m, u) => costOf(m, u),
+    redact: (text) => redactor.text(text),
     config: {
       maxConcurrentAgents: o.maxConcurrentAgents ?? env.MAX_CONCURRENT_AGENTS ?? 16,
       defaultTimeoutMs: o.defaultAgentTimeoutMs !== undefined ? o.defaultAgentTimeoutMs : env.DEFAULT_AGENT_TIMEOUT ?? null,
@@ -198,6 +210,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     sql,
     schema,
     env,
+    redactor,
     reports,
     projections,
     extensions: { reports, projections, messaging, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
@@ -211,7 +224,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     get: handle,
     history: (id) => runtime.history(id),
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionOf(opts.toRevision)),
-    terminate: (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, reason, null),
+    terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
     run: (id) => runtime.run(id),
     async close() {
       if (closed) return;

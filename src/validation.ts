@@ -1,5 +1,19 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InvalidInput } from './errors.js';
+
+/**
+ * A UTF-16 surrogate without its partner. JavaScript strings can hold one; UTF-8, JSON in
+ * Postgres and most tools cannot ("invalid input syntax for type json").
+ */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether a string can be stored as JSON in Postgres: no U+0000, no unpaired surrogate. */
+export const isStorableText = (s: string): boolean => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+
+export const NOT_STORABLE = 'contains U+0000 or an unpaired UTF-16 surrogate, which cannot be stored';
+
+/** Free text from a caller that will be stored (roles, tasks, reasons), refused naming the field when it cannot be. */
+export const storableText = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
 
 /** Joins a zod issue path into the dotted/indexed form users see, e.g. `graph.nodes[2].id`. */
 export function formatPath(root: string, path: readonly PropertyKey[]): string {

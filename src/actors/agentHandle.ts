@@ -4,6 +4,7 @@ import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
 import type { SpawnConfig } from './spawnConfig.js';
 import type { ParsedEvent } from '../events/upcast.js';
+import { parseTerminationReason } from './terminationReason.js';
 
 /** Messaging as the handle sees it; wired by the system when the queue is available. */
 export interface HandleMessaging {
@@ -49,8 +50,8 @@ export class AgentHandle {
   }
 
   /** Terminates a subordinate's whole subtree; its unspent budget returns here. */
-  fire(childId: string, reason = 'fired'): Promise<void> {
-    return this.runtime.fire(this.id, childId, reason);
+  async fire(childId: string, reason = 'fired'): Promise<void> {
+    return this.runtime.fire(this.id, childId, parseTerminationReason(reason));
   }
 
   history(): Promise<ParsedEvent[]> {

@@ -66,6 +66,7 @@ export class AgentRuntime {
   private readonly effectful;
   private closed = false;
   private readonly background = new Set<Promise<unknown>>();
+  private readonly redact = (text: string): string => (this.deps.redact ? this.deps.redact(text) : text);
   /** Set in worker mode: which live actors this process hosts. */
   private worker: WorkerHost | null = null;
   private following: Subscription | null = null;
@@ -497,7 +498,7 @@ export class AgentRuntime {
     void this.execute(id, (s) => {
       const st = statusOf(s.value);
       if (isTerminalStatus(st) || liveChildren(s.context).length > 0) return [];
-      return failureEvents(s.context, 'error', err instanceof Error ? err.message : String(err));
+      return failureEvents(s.context, 'error', this.redact(err instanceof Error ? err.message : String(err)));
     }).catch(() => {});
   }
 
@@ -635,7 +636,7 @@ export class AgentRuntime {
         const c = s.context;
         if (c.pendingCall?.callId !== pending.callId) return [];
         if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, this.deps.costOf(outcome.reply.model, outcome.reply.usage));
-        const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
+        const message = this.redact(outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
         const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
         const afterFail: AgentContext = { ...c, pendingCall: null };
         return [{ type: 'ModelFailed', data: { callId: pending.callId, error: message, retryable } }, ...failureEvents(afterFail, 'model_error', `model call failed: ${message}`)];
@@ -670,6 +671,7 @@ export class AgentRuntime {
       messages: this.deps.messages,
       allowCommands: this.deps.config.allowCommands,
       commandTimeoutMs: this.deps.config.commandTimeoutMs,
+      redact: this.redact,
       spawnAndWait: async (config) => {
         const childId = await this.spawnChild(actor.id, config, { toolUseId });
         await this.ensureChildRunning(actor.id, childId);

@@ -20,6 +20,8 @@ export interface RuntimeDeps {
   readonly ids: IdGenerator & { derive(namespace: string, name: string): string };
   readonly logger: Logger;
   readonly costOf: (model: string, usage: ModelUsage) => number;
+  /** Removes secrets from text before it is recorded (tool results, failure reasons); default: none. */
+  readonly redact?: (text: string) => string;
   readonly config: {
     readonly maxConcurrentAgents: number;
     readonly defaultTimeoutMs: number | null;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentId, Tokens } from '../events/schemas/common.js';
+import { isStorableText, NOT_STORABLE, storableText } from '../validation.js';
 
 /**
  * A base branch as `git check-ref-format` would accept it, refused here rather than by git later:
@@ -32,14 +33,14 @@ const WorkspaceOption = z.union([z.boolean(), z.object({ base: BranchName.option
 export const SpawnConfigSchema = z
   .object({
     id: AgentId.optional(),
-    role: z.string().trim().min(1, 'is required').max(200),
-    task: z.string().max(100_000).default(''),
+    role: z.string().trim().min(1, 'is required').max(200).refine(isStorableText, NOT_STORABLE),
+    task: storableText(100_000).default(''),
     budget: Tokens,
     workspace: WorkspaceOption.optional(),
     workspaceConfig: z.object({ base: BranchName.optional(), baseBranch: BranchName.optional() }).loose().optional(),
     timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
     maxTurns: z.number().int().min(1).max(1000).optional(),
-    model: z.string().min(1).max(200).optional(),
+    model: z.string().min(1).max(200).refine(isStorableText, NOT_STORABLE).optional(),
   })
   .strict();
 

@@ -15,6 +15,8 @@ export interface ToolContext {
   readonly messages: MessagePort | null;
   readonly allowCommands: boolean;
   readonly commandTimeoutMs: number;
+  /** Applied to every result before it is recorded and shown to the model (a `cat` of a key file, an echoed error). */
+  readonly redact?: (text: string) => string;
   spawnAndWait(config: SpawnConfig): Promise<RunResult>;
   recordMessageSent(data: EventData<'MessageSent'>): Promise<void>;
   recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
@@ -45,12 +47,13 @@ const inputs = {
  * Failures become error results the model can read, never exceptions that kill the agent.
  */
 export async function runTool(name: string, rawInput: unknown, ctx: ToolContext): Promise<ToolResult> {
+  const redact = ctx.redact ?? ((t: string) => t);
   try {
-    const output = await dispatch(name, rawInput, ctx);
+    const output = redact(await dispatch(name, rawInput, ctx));
     return { output: output.length > MAX_TOOL_OUTPUT ? `${output.slice(0, MAX_TOOL_OUTPUT)}\n[truncated]` : output, isError: false };
   } catch (err) {
     const message = err instanceof z.ZodError ? `invalid input for ${name}: ${err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}` : isCadreError(err) || err instanceof Error ? err.message : String(err);
-    return { output: message, isError: true };
+    return { output: redact(message), isError: true };
   }
 }
 

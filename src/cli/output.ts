@@ -1,3 +1,5 @@
+import { stringifyJson } from '../infra/stringifyJson.js';
+
 /** Where commands write: injectable so unit tests can capture it. */
 export interface Output {
   out(text: string): void;
@@ -19,5 +21,5 @@ export const processOutput: Output = {
 
 /** JSON with bigints as strings (positions and revisions), pretty for people, one value per call. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  return stringifyJson(value, 2);
 }

@@ -37,34 +37,59 @@ export interface AgentNode {
  */
 export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: string, options: { maxAgents?: number } = {}): Promise<AgentNode> {
   const max = options.maxAgents ?? 5_000;
+  // Breadth-first, a level at a time, and sums folded bottom-up from the last level: a chain
+  // thousands deep is as easy as a wide tree (no recursion, no promise nested per level).
+  interface Pending { readonly state: AgentState; readonly nodeId: string | null; readonly children: Mutable<AgentNode>[] }
+  const order: { node: Mutable<AgentNode>; pending: Pending }[] = [];
+  let level: { id: string; nodeId: string | null; attach: Mutable<AgentNode>[] | null }[] = [{ id: rootId, nodeId: null, attach: null }];
   let seen = 0;
-  const build = async (id: string, nodeId: string | null): Promise<AgentNode> => {
-    seen++;
-    const s = await system.runtime.state(id);
-    const kids = seen + s.children.length > max ? [] : s.children;
-    const children = await Promise.all(kids.map((c) => build(c.id, nodeIdOf(s, c.id))));
-    const own = { consumed: s.budget.consumed, cost: s.costUsd };
-    return {
-      id: s.id,
-      role: s.role,
-      kind: s.kind,
-      task: s.task,
-      status: s.status,
-      parentId: s.parentId,
-      depth: s.depth,
-      revision: s.revision.toString(),
-      budget: s.budget,
-      used: Math.max(0, s.budget.allocated - s.budget.available),
-      costUsd: s.costUsd,
-      subtreeCostUsd: own.cost + children.reduce((a, c) => a + c.subtreeCostUsd, 0),
-      subtreeConsumed: own.consumed + children.reduce((a, c) => a + c.subtreeConsumed, 0),
-      nodeId,
-      workspace: s.workspace,
-      output: s.result?.output ?? null,
-      children,
-    };
+  let root: Mutable<AgentNode> | null = null;
+  while (level.length > 0) {
+    const states = await Promise.all(level.map((l) => system.runtime.state(l.id)));
+    const next: typeof level = [];
+    states.forEach((s, i) => {
+      seen++;
+      const pending: Pending = { state: s, nodeId: level[i]!.nodeId, children: [] };
+      const node = toNode(pending);
+      order.push({ node, pending });
+      if (level[i]!.attach) level[i]!.attach!.push(node);
+      else root = node;
+      const kids = seen + next.length + s.children.length > max ? [] : s.children;
+      for (const c of kids) next.push({ id: c.id, nodeId: nodeIdOf(s, c.id), attach: node.children });
+    });
+    level = next;
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!.node;
+    n.subtreeCostUsd = n.costUsd + n.children.reduce((a, c) => a + c.subtreeCostUsd, 0);
+    n.subtreeConsumed = n.budget.consumed + n.children.reduce((a, c) => a + c.subtreeConsumed, 0);
+  }
+  return root!;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? Mutable<E>[] : T[K] };
+
+function toNode(p: { readonly state: AgentState; readonly nodeId: string | null; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
+  const s = p.state;
+  return {
+    id: s.id,
+    role: s.role,
+    kind: s.kind,
+    task: s.task,
+    status: s.status,
+    parentId: s.parentId,
+    depth: s.depth,
+    revision: s.revision.toString(),
+    budget: s.budget,
+    used: Math.max(0, s.budget.allocated - s.budget.available),
+    costUsd: s.costUsd,
+    subtreeCostUsd: s.costUsd,
+    subtreeConsumed: s.budget.consumed,
+    nodeId: p.nodeId,
+    workspace: s.workspace,
+    output: s.result?.output ?? null,
+    children: p.children,
   };
-  return build(rootId, null);
 }
 
 function nodeIdOf(parent: AgentState, childId: string): string | null {
@@ -72,14 +97,15 @@ function nodeIdOf(parent: AgentState, childId: string): string | null {
   return null;
 }
 
-/** Depth-first, parents before children. */
+/** Depth-first, parents before children (an explicit stack: trees can be thousands deep). */
 export function flatten(root: AgentNode): AgentNode[] {
   const out: AgentNode[] = [];
-  const walk = (n: AgentNode): void => {
+  const stack: AgentNode[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
     out.push(n);
-    n.children.forEach(walk);
-  };
-  walk(root);
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+  }
   return out;
 }
 

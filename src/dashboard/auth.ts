@@ -12,12 +12,34 @@ export function tokenMatches(given: string | null, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** The cookie a browser carries once it has opened the page with `?token=`. */
+export const TOKEN_COOKIE = 'cadre_token';
+
+/** `Set-Cookie` for the token: unreadable by scripts, never sent by another site's pages. */
+export const tokenCookie = (token: string): string => `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+
+function cookieValue(req: IncomingMessage, name: string): string | null {
+  const header = req.headers.cookie;
+  if (typeof header !== 'string') return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
 /**
- * The token a request carries: `Authorization: Bearer <token>`, or `?token=` (EventSource
- * cannot set headers, so the page passes it in the URL it was opened with).
+ * The token a request carries: `Authorization: Bearer <token>` (scripts), the `cadre_token`
+ * cookie (a browser, after opening the page once with `?token=`), or `?token=` itself.
  */
 export function requestToken(req: IncomingMessage, url: URL): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
-  return url.searchParams.get('token');
+  return url.searchParams.get('token') ?? cookieValue(req, TOKEN_COOKIE);
 }

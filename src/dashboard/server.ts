@@ -8,8 +8,12 @@ import type { AgentSystem } from '../system.js';
 import { InvalidInput, isCadreError } from '../errors.js';
 import { agentIdOfStream } from '../actors/streams.js';
 import { agentTree, listRoots, resolveAgentId } from './agentTree.js';
-import { isLoopback, requestToken, tokenMatches } from './auth.js';
-import { redact } from './redact.js';
+import { isLoopback, requestToken, tokenCookie, tokenMatches } from './auth.js';
+import { allowedHosts, hostAllowed } from './hostCheck.js';
+import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
+import { newCsrfToken, stateChangeRefusal } from './sameOrigin.js';
+import type { Redactor } from '../infra/redact.js';
+import { stringifyJson } from '../infra/stringifyJson.js';
 import { ledgerFromEvents, timelineEntry } from './timeline.js';
 
 export interface DashboardOptions {
@@ -20,6 +24,9 @@ export interface DashboardOptions {
   readonly port?: number;
   readonly token?: string;
 }
+
+/** Static files hold no data: the page loads them with relative URLs that carry no token. */
+const isStaticPath = (path: string): boolean => !path.startsWith('/api/');
 
 export interface Dashboard {
   readonly url: string;
@@ -42,8 +49,8 @@ class HttpError extends Error {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(redact(body));
+function sendJson(res: ServerResponse, status: number, body: unknown, redactor: Redactor): void {
+  const text = stringifyJson(redactor.value(body));
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(text);
 }
@@ -51,7 +58,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /**
  * The dashboard: a static page and a JSON API under /api/, with server-sent events from the
  * store's `$all` subscription. Bound to loopback unless a token is given; when a token is set,
- * every request (the page, the API and the event stream) must carry it.
+ * every API request and the event stream must carry it (header, or the cookie `?token=` sets).
+ * Every request must name this server in `Host` (421 otherwise: DNS rebinding). State-changing
+ * routes follow `stateChangeRefusal`'s rule (POST, same origin, CSRF token).
  *
  * @example
  * const dash = await startDashboard({ system, port: 0 });
@@ -74,6 +83,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!isLoopback(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; give --token (or CADRE_DASHBOARD_TOKEN)`);
   if (token !== null && token.length < 8) throw new InvalidInput('token', 'must be at least 8 characters');
   const root = publicDir();
+  const csrf = newCsrfToken();
+  // The system's redactor knows the configured secrets; the token joins them (logs included).
+  const redactor = system.redactor;
+  redactor.addSecret(token);
+  const send = (res: ServerResponse, status: number, body: unknown): void => sendJson(res, status, body, redactor);
   const streams = new Set<ServerResponse>();
   const subscription = system.store.subscribeToAll({ fromPosition: await system.store.headPosition(), streamPrefixes: ['agent-'] });
   let closed = false;
@@ -98,6 +112,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const api = async (path: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const parts = path.split('/').filter(Boolean).map(decodeSegment); // ['api', ...]
     if (parts[1] === 'events' && parts.length === 2) {
+      if (streams.size >= DASHBOARD_LIMITS.maxEventStreams) throw new HttpError(503, 'too many open event streams');
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ position: (await system.store.headPosition()).toString() })}\n\n`);
       streams.add(res);
@@ -108,31 +123,40 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       });
       return;
     }
-    if (parts[1] === 'health') return sendJson(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
+    if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
+    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
     if (parts[1] === 'roots') {
       const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
-      return sendJson(res, 200, await listRoots(system, limit));
+      return send(res, 200, await listRoots(system, limit));
     }
-    if (parts[1] === 'tree' && parts[2]) return sendJson(res, 200, await agentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'tree' && parts[2]) return send(res, 200, await agentTree(system, await agentIdParam(parts[2])));
     if (parts[1] === 'dead-letters') {
       const messaging = system.extensions.messaging as { deadLetters?: (o: { limit: number }) => Promise<unknown[]> } | undefined;
-      if (!messaging?.deadLetters) return sendJson(res, 200, { available: false, items: [] });
-      return sendJson(res, 200, { available: true, items: await messaging.deadLetters({ limit: 100 }) });
+      if (!messaging?.deadLetters) return send(res, 200, { available: false, items: [] });
+      return send(res, 200, { available: true, items: await messaging.deadLetters({ limit: 100 }) });
     }
     if (parts[1] === 'agents' && parts[2]) {
       const id = await agentIdParam(parts[2]);
       const sub = parts[3];
-      if (!sub) return sendJson(res, 200, await system.runtime.state(id));
-      if (sub === 'events') return sendJson(res, 200, (await system.history(id)).map(timelineEntry));
+      if (req.method === 'POST') {
+        if (sub !== 'terminate' || parts.length !== 4) throw new HttpError(405, 'no such action');
+        const refused = stateChangeRefusal(req, csrf);
+        if (refused) throw new HttpError(refused.status, refused.message);
+        await system.terminate(id, 'terminated from the dashboard');
+        return send(res, 200, { ok: true, state: await system.runtime.state(id) });
+      }
+      if (sub === 'terminate') throw new HttpError(405, 'state-changing routes take POST only');
+      if (!sub) return send(res, 200, await system.runtime.state(id));
+      if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
         if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
-        return sendJson(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
+        return send(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
       }
       if (sub === 'ledger') {
         const reports = system.extensions.reports as { ledger?: (id: string, o: { limit: number }) => Promise<unknown[]> } | undefined;
-        if (reports?.ledger) return sendJson(res, 200, { source: 'projection', rows: await reports.ledger(id, { limit: 500 }) });
-        return sendJson(res, 200, { source: 'events', rows: ledgerFromEvents(await system.history(id)) });
+        if (reports?.ledger) return send(res, 200, { source: 'projection', rows: await reports.ledger(id, { limit: 500 }) });
+        return send(res, 200, { source: 'events', rows: ledgerFromEvents(await system.history(id)) });
       }
     }
     throw new HttpError(404, `no such endpoint ${path}`);
@@ -152,28 +176,41 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     res.end(body);
   };
 
-  const server = createServer((req, res) => {
+  let hosts: ReadonlySet<string> | null = new Set();
+  const isAction = (req: IncomingMessage, url: URL): boolean => req.method === 'POST' && /^\/api\/agents\/[^/]+\/[^/]+$/.test(url.pathname);
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard.local');
     void (async () => {
       try {
-        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only dashboard: GET only');
-        if (token !== null && !tokenMatches(requestToken(req, url), token)) throw new HttpError(401, 'missing or wrong token');
+        if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(421, 'this server does not answer for that Host');
+        if (req.method !== 'GET' && req.method !== 'HEAD' && !isAction(req, url)) throw new HttpError(405, 'GET only, except the action routes (POST)');
+        if (token !== null && isStaticPath(url.pathname) && url.searchParams.has('token')) {
+          // One-time `?token=`: trade it for an HttpOnly cookie and drop it from the address bar.
+          if (!tokenMatches(url.searchParams.get('token'), token)) throw new HttpError(401, 'wrong token');
+          url.searchParams.delete('token');
+          res.writeHead(303, { location: `${url.pathname}${url.search}`, 'set-cookie': tokenCookie(token), 'cache-control': 'no-store' });
+          res.end();
+          return;
+        }
+        if (token !== null && !isStaticPath(url.pathname) && !tokenMatches(requestToken(req, url), token)) throw new HttpError(401, 'missing or wrong token');
         if (url.pathname.startsWith('/api/')) await api(url.pathname, url, req, res);
         else await serveStatic(url.pathname, res);
       } catch (err) {
         const status = err instanceof HttpError ? err.status : isCadreError(err) ? (err.code === 'NOT_FOUND' ? 404 : err.code === 'INVALID_INPUT' ? 400 : 500) : 500;
         if (status === 500) system.logger.error({ err, path: url.pathname }, 'dashboard request failed');
-        if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
+        if (!res.headersSent) send(res, status, { error: err instanceof Error ? err.message : String(err) });
         else res.end();
       }
     })();
   });
 
+  limitConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4600, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/`,

@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   WORKSPACE_CLEANUP_POLICY: z.enum(['on_completion', 'on_failure', 'never']).optional(),
   CADRE_TEMPLATES_DIR: z.string().min(1).optional(),
   CADRE_ALLOW_COMMANDS: z.enum(['0', '1', 'true', 'false']).optional(),
+  CADRE_DASHBOARD_TOKEN: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { Logger } from '../actors/ports/runtimePorts.js';
+import { patternRedactor, type Redactor } from './redact.js';
 
 /** Paths pino blanks out wherever they appear in a log object. */
 export const REDACT_PATHS = [
@@ -10,15 +11,41 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * pino JSON logs with secrets redacted. Connection strings are also scrubbed of passwords in
- * messages by `redactUrl` before they are logged or shown.
+ * pino JSON logs with secrets redacted twice: by key (pino `redact`), and every finished line
+ * passed through `redactor` before it is written (key-shaped strings, bearer tokens, URL
+ * passwords, and the configured secrets' values when the redactor knows them), so a secret
+ * inside a message, an error's text or its stack never reaches the log.
  */
-export function createLogger(level: string = 'info', destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string = 'info', destination?: pino.DestinationStream, redactor: Redactor = patternRedactor): Logger {
   const opts = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { app: 'cadre' } };
-  return (destination ? pino(opts, destination) : pino(opts, pino.destination(2))) as unknown as Logger;
+  const inner = destination ?? pino.destination(2);
+  const out: pino.DestinationStream = { write: (line: string) => inner.write(redactor.text(line)) };
+  return pino(opts, out) as unknown as Logger;
 }
 
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)([^@]+)@/, '$1***@');
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * A logger (any, the caller's own included) whose objects and messages pass through `redactor`
+ * first: the system wraps every logger it is given, so the configured secrets' exact values are
+ * removed even from a logger cadre did not create.
+ */
+export function redactingLogger(inner: Logger, redactor: Redactor): Logger {
+  const enabled = (level: Level): boolean => {
+    const check = (inner as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled;
+    return typeof check === 'function' ? check.call(inner, level) : true;
+  };
+  const at = (level: Level) => (obj: object, msg?: string): void => {
+    if (!enabled(level)) return;
+    const clean = redactor.value(obj) as object;
+    if (msg === undefined) inner[level](clean);
+    else inner[level](clean, redactor.text(msg));
+  };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (bindings) => redactingLogger(inner.child(redactor.value(bindings) as Record<string, unknown>), redactor),
+  };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MessageTooLarge } from '../errors.js';
 import { AgentId } from '../events/schemas/common.js';
-import { parseInput } from '../validation.js';
+import { isStorableText, NOT_STORABLE, parseInput } from '../validation.js';
 
 /** Where a value stops being JSON, and why. */
 export interface NotJson {
@@ -20,8 +20,8 @@ const isPlainObject = (v: object): boolean => {
 /**
  * Finds the first part of `value` that would not survive a JSON round trip unchanged:
  * functions, bigints, symbols, `undefined` (also as a property or array hole), non-finite
- * numbers, class instances (Date, Map, ...), cycles, and U+0000, which Postgres JSON cannot
- * hold. Pure; walks iteratively so deep values cannot overflow the stack.
+ * numbers, class instances (Date, Map, ...), cycles, and U+0000 or unpaired surrogates, which
+ * Postgres JSON cannot hold. Pure; walks iteratively so deep values cannot overflow the stack.
  */
 export function findNonJson(value: unknown): NotJson | null {
   // Frames link to their parent instead of copying paths, so depth costs O(depth), not O(depth²).
@@ -43,7 +43,7 @@ export function findNonJson(value: unknown): NotJson | null {
     const v = f.v;
     switch (typeof v) {
       case 'string':
-        if (v.includes('\u0000')) return fail(f, 'contains U+0000, which cannot be stored');
+        if (!isStorableText(v)) return fail(f, NOT_STORABLE);
         continue;
       case 'boolean':
         continue;
@@ -81,7 +81,7 @@ export function findNonJson(value: unknown): NotJson | null {
     const keys = Object.keys(obj);
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i]!;
-      if (k.includes('\u0000')) return fail(f, 'key contains U+0000, which cannot be stored', k);
+      if (!isStorableText(k)) return fail(f, `key ${NOT_STORABLE}`, k);
       stack.push({ v: (obj as Record<string, unknown>)[k], parent: f, key: k, depth: f.depth + 1 });
     }
   }

@@ -112,7 +112,8 @@ describe('dashboard in a real browser', () => {
     try {
       expect((await fetch(`${guarded.url}api/health`)).status).toBe(401);
       expect((await fetch(`${guarded.url}api/events`)).status).toBe(401);
-      expect((await fetch(`${guarded.url}`, { headers: { authorization: 'Bearer wrong-token-000' } })).status).toBe(401);
+      expect((await fetch(`${guarded.url}api/roots`, { headers: { authorization: 'Bearer wrong-token-000' } })).status).toBe(401);
+      expect((await fetch(`${guarded.url}app.js`)).status).toBe(200); // code, no data: a browser loads it without the token
       const ok = await fetch(`${guarded.url}api/health`, { headers: { authorization: 'Bearer s3cret-token-123' } });
       expect(ok.status).toBe(200);
       const body = await ok.text();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { createAgentSystem, type AgentSystem } from '../../src/system.js';
-import { createLogger, redactUrl } from '../../src/infra/logger.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { patternRedactor } from '../../src/infra/redact.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freshSchema } from '../support/testDb.js';
 import { startDashboard } from '../../src/dashboard/server.js';
@@ -72,6 +73,6 @@ describe('secrets stay secret', () => {
     log.info({ apiKey: SECRET, model: { apiKey: SECRET }, headers: { authorization: `Bearer ${SECRET}` }, connectionString: 'postgres://u:pw-SENTINEL@h/db' }, 'config');
     expect(lines.join('')).not.toContain(SECRET);
     expect(lines.join('')).not.toContain('pw-SENTINEL');
-    expect(redactUrl('postgres://user:pw-SENTINEL@127.0.0.1:5432/db')).toBe('postgres://user:***@127.0.0.1:5432/db');
+    expect(patternRedactor.text('postgres://user:pw-SENTINEL@127.0.0.1:5432/db')).toBe('postgres://user:***@127.0.0.1:5432/db');
   });
 });

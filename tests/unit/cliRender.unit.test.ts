@@ -6,7 +6,7 @@ import { LiveTree } from '../../src/cli/render/liveTree.js';
 import type { AgentNode } from '../../src/dashboard/agentTree.js';
 import type { Output } from '../../src/cli/output.js';
 import { toJson } from '../../src/cli/output.js';
-import { redact } from '../../src/dashboard/redact.js';
+import { patternRedactor } from '../../src/infra/redact.js';
 import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
 
 const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000): AgentNode => ({
@@ -76,7 +76,7 @@ describe('cli renderers', () => {
 
 describe('dashboard helpers', () => {
   it('redacts secrets: keys, connection-string passwords, API-key-shaped strings; keeps token counts', () => {
-    const r = redact({ apiKey: 'abc', url: 'postgres://cadre:hunter2@db:5432/x', note: 'key sk-ant-api03-abcdefghijkl', usage: { inputTokens: 5 }, n: 1n });
+    const r = patternRedactor.value({ apiKey: 'abc', url: 'postgres://cadre:hunter2@db:5432/x', note: 'key sk-ant-api03-abcdefghijkl', usage: { inputTokens: 5 }, n: 1n });
     expect(r).toEqual({ apiKey: '[redacted]', url: 'postgres://cadre:***@db:5432/x', note: 'key [redacted]', usage: { inputTokens: 5 }, n: '1' });
   });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startDashboard } from '../../dashboard/server.js';
+import { readEnv } from '../../infra/config.js';
 import { CliError, EXIT } from '../cliError.js';
 import { parseCount, type CliContext } from '../context.js';
 
@@ -7,19 +8,20 @@ export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
     .description('the dashboard: a live agent tree, timelines, time travel, budgets, dead letters')
-    .option('--host <host>', 'interface to bind (anything but loopback needs --token)', '127.0.0.1')
+    .option('--host <host>', 'interface to bind (anything but loopback needs a token: CADRE_DASHBOARD_TOKEN)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '4600')
-    .option('--token <token>', 'require this bearer token on every request (or CADRE_DASHBOARD_TOKEN)')
+    .option('--token <token>', 'require this token (prefer CADRE_DASHBOARD_TOKEN: a command line is visible to every user in `ps`)')
     .option('--no-recover', 'only look: do not resume live agents in this process')
-    .addHelpText('after', '\nExamples:\n  cadre serve\n  cadre serve --host 0.0.0.0 --port 8080 --token "$(openssl rand -hex 16)"')
+    .addHelpText('after', '\nExamples:\n  cadre serve\n  CADRE_DASHBOARD_TOKEN="$(openssl rand -hex 16)" cadre serve --host 0.0.0.0 --port 8080\n\nWith a token, open the page once as http://host:port/?token=<token>: the server trades it for an\nHttpOnly cookie and drops it from the address bar.')
     .action(async (opts: { host: string; port: string; token?: string; recover: boolean }) => {
       const port = parseCount(opts.port, '--port');
-      const token = opts.token ?? process.env.CADRE_DASHBOARD_TOKEN;
+      if (opts.token !== undefined) ctx.output.err('cadre: warning: --token is visible to every user of this machine (ps, /proc); set CADRE_DASHBOARD_TOKEN instead');
+      const token = opts.token ?? readEnv().CADRE_DASHBOARD_TOKEN;
       if (port > 65535) throw new CliError(`invalid --port ${port}`, { exitCode: EXIT.usage, hint: '--port 4600' });
       const system = await ctx.openSystem({ recover: opts.recover });
       try {
         const dash = await startDashboard({ system, host: opts.host, port, ...(token ? { token } : {}) });
-        ctx.output.out(`dashboard: ${dash.url}${token ? '?token=…' : ''}   (Ctrl-C to stop)`);
+        ctx.output.out(`dashboard: ${dash.url}${token ? '?token=<token> (once; then a cookie)' : ''}   (Ctrl-C to stop)`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

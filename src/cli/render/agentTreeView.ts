@@ -6,17 +6,23 @@ interface Line {
   readonly node: AgentNode;
 }
 
+/** Past this many levels the guides stop widening (a 3,000-deep chain would be 9,000 columns) and lines show their level. */
+const MAX_GUIDE_DEPTH = 40;
+
 function lines(root: AgentNode): Line[] {
   const out: Line[] = [];
-  const walk = (n: AgentNode, prefix: string, childPrefix: string): void => {
+  // An explicit stack, not recursion: trees can be thousands deep.
+  const stack: { n: AgentNode; prefix: string; childPrefix: string; level: number }[] = [{ n: root, prefix: '', childPrefix: '', level: 0 }];
+  while (stack.length > 0) {
+    const { n, prefix, childPrefix, level } = stack.pop()!;
     const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
-    out.push({ label: `${prefix}${name}${n.kind === 'workflow' ? ' [workflow]' : ''}`, node: n });
-    n.children.forEach((c, i) => {
+    out.push({ label: `${prefix}${level > MAX_GUIDE_DEPTH ? `[${level}] ` : ''}${name}${n.kind === 'workflow' ? ' [workflow]' : ''}`, node: n });
+    for (let i = n.children.length - 1; i >= 0; i--) {
       const last = i === n.children.length - 1;
-      walk(c, childPrefix + (last ? '└─ ' : '├─ '), childPrefix + (last ? '   ' : '│  '));
-    });
-  };
-  walk(root, '', '');
+      const grow = level < MAX_GUIDE_DEPTH;
+      stack.push({ n: n.children[i]!, prefix: childPrefix + (last ? '└─ ' : '├─ '), childPrefix: grow ? childPrefix + (last ? '   ' : '│  ') : childPrefix, level: level + 1 });
+    }
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 // cadre dashboard: plain JS, no build step. Reads /api/*, follows /api/events (server-sent events).
 'use strict';
-const token = new URLSearchParams(location.search).get('token');
-const withToken = (path) => (token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
+// The token (when the server wants one) travels in an HttpOnly cookie the server set when the page
+// was opened with ?token=; same-origin fetches and EventSource send it on their own.
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -12,7 +12,15 @@ const el = (tag, attrs = {}, ...children) => {
   return e;
 };
 const api = async (path) => {
-  const r = await fetch(withToken(path));
+  const r = await fetch(path);
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
+  return r.json();
+};
+// Actions are POSTs carrying the CSRF token only a same-origin page can read (SECURITY.md).
+let csrf = null;
+const act = async (path) => {
+  csrf ??= (await api('/api/session')).csrf;
+  const r = await fetch(path, { method: 'POST', headers: { 'x-cadre-csrf': csrf } });
   if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
   return r.json();
 };
@@ -31,26 +39,35 @@ async function loadRoots() {
   if (state.root) select.value = state.root;
 }
 
-function renderNode(n, depth, into) {
+function renderRow(n, depth) {
   const used = Math.max(0, n.budget.allocated - n.budget.available);
   const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
   const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
   const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
-    el('span', { class: 'name', style: `padding-left:${depth * 1.1}rem` }, `${depth ? '└ ' : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
+    el('span', { class: 'name', style: `padding-left:${Math.min(depth, 40) * 1.1}rem` }, `${depth ? '└ ' : ''}${depth > 40 ? `[${depth}] ` : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
     el('span', { class: 'badge', 'data-status': n.status, text: n.status }),
     el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens used` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
     el('span', { class: 'tokens', text: `${fmtTokens(used)}/${fmtTokens(n.budget.allocated)} · ${fmtUsd(n.subtreeCostUsd)}` }));
   row.addEventListener('click', () => selectAgent(n.id));
-  into.push(row);
-  for (const c of n.children) renderNode(c, depth + 1, into);
+  return row;
+}
+
+// Depth-first with an explicit stack: a tree can be thousands of levels deep.
+function renderTree(root) {
+  const rows = [];
+  const stack = [[root, 0]];
+  while (stack.length) {
+    const [n, depth] = stack.pop();
+    rows.push(renderRow(n, depth));
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i], depth + 1]);
+  }
+  return rows;
 }
 
 async function loadTree() {
   if (!state.root) return;
   const tree = await api(`/api/tree/${encodeURIComponent(state.root)}`);
-  const rows = [];
-  renderNode(tree, 0, rows);
-  $('#tree').replaceChildren(...rows);
+  $('#tree').replaceChildren(...renderTree(tree));
   if (!state.selected) selectAgent(tree.id);
 }
 
@@ -84,7 +101,8 @@ async function loadDetail() {
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     el('div', { text: `task: ${s.task}` }),
     el('div', { text: `budget: ${b.allocated - b.available} of ${b.allocated} used (consumed ${b.consumed}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, available ${b.available})` }),
-    s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null);
+    s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null,
+    s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }));
   state.timeline = events;
   $('#timeline').replaceChildren(...events.map((e) => el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
     el('span', { class: 't', text: `#${e.revision}` }), el('span', { class: 'type', text: e.type }), el('span', { text: e.summary }))));
@@ -135,7 +153,7 @@ function scheduleRefresh() {
 }
 
 function connect() {
-  const es = new EventSource(withToken('/api/events'));
+  const es = new EventSource('/api/events');
   es.addEventListener('hello', () => { $('#conn').textContent = 'live'; $('#conn').dataset.state = 'live'; });
   es.addEventListener('agent', (m) => {
     const e = JSON.parse(m.data);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EventToAppend, ExpectedRevision } from '../envelope.js';
-import { parseInput } from '../../validation.js';
+import { NOT_STORABLE, parseInput } from '../../validation.js';
 import { InvalidInput } from '../../errors.js';
 
 const MetadataSchema = z.looseObject({
@@ -32,20 +32,22 @@ export function validateAppend(streamId: unknown, events: readonly EventToAppend
 }
 
 /**
- * An escaped U+0000 in JSON text: `\u0000` after an even number of backslashes. The literal
- * text `\u0000` (a backslash the JSON escapes as `\\`) is ordinary data and is allowed.
+ * An escaped U+0000 or unpaired surrogate in JSON text (`\u0000`, `\ud800`: JSON.stringify
+ * escapes a lone surrogate and writes a paired one raw) after an even number of backslashes. The
+ * literal text `\u0000` (a backslash the JSON escapes as `\\`) is ordinary data and is allowed.
  */
-const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+const JSON_UNSTORABLE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /**
- * Postgres JSON cannot hold U+0000; refuse it up front, naming the event, instead of a driver
- * error. `serialized` (the events as the adapter will send them) is checked in one pass; only
- * when it holds a NUL are the events looked at one by one to name the field.
+ * Postgres JSON cannot hold U+0000 or an unpaired UTF-16 surrogate; refuse them up front, naming
+ * the event, instead of a driver error ("invalid input syntax for type json") naming nothing.
+ * `serialized` (the events as the adapter will send them) is checked in one pass; only when it
+ * holds one are the events looked at one by one to name the field.
  */
-export function assertNoNul(events: readonly EventToAppend[], serialized?: string): void {
-  if (serialized !== undefined && !JSON_NUL.test(serialized)) return;
+export function assertStorable(events: readonly EventToAppend[], serialized?: string): void {
+  if (serialized !== undefined && !JSON_UNSTORABLE.test(serialized)) return;
   events.forEach((e, i) => {
-    if (JSON_NUL.test(JSON.stringify(e.data))) throw new InvalidInput(`events[${i}].data`, 'contains a NUL character (U+0000), which cannot be stored');
-    if (JSON_NUL.test(JSON.stringify(e.metadata))) throw new InvalidInput(`events[${i}].metadata`, 'contains a NUL character (U+0000), which cannot be stored');
+    if (JSON_UNSTORABLE.test(JSON.stringify(e.data))) throw new InvalidInput(`events[${i}].data`, NOT_STORABLE);
+    if (JSON_UNSTORABLE.test(JSON.stringify(e.metadata))) throw new InvalidInput(`events[${i}].metadata`, NOT_STORABLE);
   });
 }

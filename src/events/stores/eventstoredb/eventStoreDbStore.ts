@@ -5,7 +5,7 @@ import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent } fro
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
 import type { Logger } from '../../../actors/ports/runtimePorts.js';
 import { createLogger } from '../../../infra/logger.js';
-import { assertNoNul, validateAppend } from '../validateAppend.js';
+import { assertStorable, validateAppend } from '../validateAppend.js';
 import { describeParseError, normalizeConnectionString } from './connectionString.js';
 import { clientErrorType, isStreamNotFound, mapClientError } from './mapError.js';
 import type { ErrorContext } from './mapError.js';
@@ -174,7 +174,7 @@ export function eventStoreDbStoreOn(client: KurrentClientPort, options: Omit<Eve
     if (events.length === 0) {
       return { nextExpectedRevision: await lastRevision(streamId), position: 0n, idempotent: true };
     }
-    assertNoNul(events);
+    assertStorable(events);
     const ids = events.map((e) => e.id.toLowerCase());
     if (new Set(ids).size !== ids.length) throw new InvalidInput('events', 'event ids must be unique within one append (KurrentDB compares them case-insensitively)');
     const expected = opts.expectedRevision;

@@ -8,7 +8,7 @@ import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, Subs
 import { eventStoreMigrations, notifyChannel } from './schema.js';
 import { WakeSignal } from './wakeSignal.js';
 import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
-import { assertNoNul, validateAppend } from '../validateAppend.js';
+import { assertStorable, validateAppend } from '../validateAppend.js';
 import { GroupCommit, type Outcome } from './groupCommit.js';
 
 interface EventRow {
@@ -193,7 +193,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     }
     const [kind, expected] = expectedArgs(opts.expectedRevision);
     const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
-    assertNoNul(events, payload);
+    assertStorable(events, payload);
     const result = await appends.submit({ streamId, kind, expected, expectedRevision: opts.expectedRevision, payload, firstId: events[0]!.id });
     wake.fire();
     if (!result.idempotent) notifier.poke();

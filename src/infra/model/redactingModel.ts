@@ -1,0 +1,39 @@
+import type { ModelProvider } from '../../actors/ports/modelProvider.js';
+import type { Redactor } from '../redact.js';
+
+/**
+ * A provider whose errors carry no secret: an API or a proxy that echoes the key
+ * (`invalid x-api-key: sk-ant-…`) or a base URL with credentials would otherwise put it in the
+ * agent's failure reason, its events and the logs. The error keeps its class and fields
+ * (`retryable`); only its text is redacted, before anyone can record it.
+ */
+export function redactingModel(model: ModelProvider, redactor: Redactor): ModelProvider {
+  const clean = (err: unknown): unknown => {
+    if (err instanceof Error) {
+      err.message = redactor.text(err.message);
+      if (err.stack) err.stack = redactor.text(err.stack);
+      // The SDK's error (with the echoed body) hangs off `cause`; nothing downstream needs it.
+      if ('cause' in err && err.cause instanceof Error) clean(err.cause);
+    }
+    return err;
+  };
+  return {
+    get name() {
+      return model.name;
+    },
+    get isLLM() {
+      return model.isLLM;
+    },
+    get defaultModel() {
+      return model.defaultModel;
+    },
+    estimateInputTokens: (request) => model.estimateInputTokens(request),
+    complete: async (request, options) => {
+      try {
+        return await model.complete(request, options);
+      } catch (err) {
+        throw clean(err);
+      }
+    },
+  };
+}

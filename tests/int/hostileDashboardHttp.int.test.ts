@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AgentSystem } from '../../src/system.js';
+import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import { DASHBOARD_LIMITS } from '../../src/dashboard/connectionLimits.js';
+import { testSystem } from '../support/system.js';
+import { httpRequest } from '../support/httpRequest.js';
+import { assertStateChangingRoute } from '../support/stateChangingRoute.js';
+
+/**
+ * The dashboard attacked the way a browser or a local process can: a rebinding page's forged
+ * Host, a browser loading the token-protected page, a flood of half-open connections, and
+ * cross-site requests against a state-changing route.
+ */
+const TOKEN = 'a-test-token-of-some-length';
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+describe('hostile HTTP against the dashboard', () => {
+  let system: AgentSystem;
+  let open: Dashboard;
+  let guarded: Dashboard;
+  let agentId: string;
+  beforeAll(async () => {
+    system = await testSystem('pglite', { model: { provider: 'offline', latencyMs: 0 } });
+    agentId = (await system.spawn({ role: 'lead', task: 'a secret plan', budget: 1000 })).id;
+    open = await startDashboard({ system, port: 0 });
+    guarded = await startDashboard({ system, port: 0, token: TOKEN });
+  });
+  afterAll(async () => {
+    await open?.close();
+    await guarded?.close();
+    await system?.close();
+  });
+
+  it('refuses a forged Host (DNS rebinding) with 421 and answers its own names', async () => {
+    const p = open.port;
+    for (const host of [`attacker.example:${p}`, 'attacker.example', `127.0.0.1.attacker.example:${p}`, `127.0.0.1:${p + 1}`, `localhost:${p}.evil`, `0.0.0.0:${p}`]) {
+      for (const path of ['/api/roots', `/api/agents/${agentId}`, '/', '/app.js']) {
+        const r = await httpRequest(p, path, { headers: { host } });
+        expect(r.status, `Host ${JSON.stringify(host)} ${path}`).toBe(421);
+        expect(r.body).not.toContain('secret plan');
+      }
+    }
+    for (const host of [`127.0.0.1:${p}`, `localhost:${p}`, `LOCALHOST:${p}`, `[::1]:${p}`]) {
+      const r = await httpRequest(p, `/api/agents/${agentId}`, { headers: { host } });
+      expect(r.status, host).toBe(200);
+      expect(r.body).toContain('secret plan');
+    }
+  });
+
+  it('serves the page and its assets to a browser without the token, trades ?token= for an HttpOnly cookie, and keeps the data behind it', async () => {
+    const p = guarded.port;
+    const host = { host: `127.0.0.1:${p}` };
+    for (const asset of ['/', '/index.html', '/app.js', '/style.css']) expect((await httpRequest(p, asset, { headers: host })).status, asset).toBe(200);
+    for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/events', '/api/session']) expect((await httpRequest(p, api, { headers: host })).status, api).toBe(401);
+    expect((await httpRequest(p, '/?token=wrong-token-000', { headers: host })).status).toBe(401);
+    const opened = await httpRequest(p, `/?token=${TOKEN}&x=1`, { headers: host });
+    expect(opened.status).toBe(303);
+    expect(opened.headers.location).toBe('/?x=1');
+    const cookie = String(opened.headers['set-cookie']);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const jar = cookie.split(';')[0]!;
+    const withCookie = await httpRequest(p, `/api/agents/${agentId}`, { headers: { ...host, cookie: `other=1; ${jar}` } });
+    expect(withCookie.status).toBe(200);
+    expect(withCookie.body).toContain('secret plan');
+    expect((await httpRequest(p, `/api/agents/${agentId}`, { headers: { ...host, cookie: 'cadre_token=wrong-token-000' } })).status).toBe(401);
+  });
+
+  it('keeps answering, with a bounded number of descriptors, under a flood of half-open connections', { timeout: 60_000 }, async () => {
+    const p = open.port;
+    const flood = 1_500;
+    const before = openFds();
+    const sockets: Socket[] = [];
+    try {
+      await Promise.all(Array.from({ length: flood }, (_, i) => new Promise<void>((resolve) => {
+        const s = connect(p, '127.0.0.1', () => {
+          // Half of them start a request and never finish it; the other half send nothing.
+          if (i % 2 === 0) s.write('GET /api/roots HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+          resolve();
+        });
+        s.on('error', () => resolve());
+        sockets.push(s);
+      })));
+      // Accepts are in order: once this request is answered, every flood socket has been accepted.
+      const r = await httpRequest(p, `/api/agents/${agentId}`, { headers: { host: `127.0.0.1:${p}` } });
+      expect(r.status).toBe(200);
+      const held = openFds() - before - sockets.filter((s) => !s.destroyed).length;
+      // The server's side of the flood: at most its cap (without it: one descriptor per socket).
+      expect(held).toBeLessThanOrEqual(DASHBOARD_LIMITS.maxConnections + 8);
+      console.log(`[hostile] dashboard under ${flood} half-open sockets: answered 200, server-side descriptors ${held} (cap ${DASHBOARD_LIMITS.maxConnections})`);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    expect((await httpRequest(p, '/api/health', { headers: { host: `127.0.0.1:${p}` } })).status).toBe(200);
+  });
+
+  it('holds the rule for state-changing routes on terminate, with and without a token', async () => {
+    const statusOf = async (id: string): Promise<string> => (await system.runtime.state(id)).status;
+    for (const dash of [open, guarded]) {
+      const victim = (await system.spawn({ role: 'victim', task: 'stay alive', budget: 100 })).id;
+      await assertStateChangingRoute({
+        port: dash.port,
+        path: `/api/agents/${victim}/terminate`,
+        ...(dash === guarded ? { token: TOKEN } : {}),
+        observe: async () => ({ status: await statusOf(victim), head: await system.store.headPosition() }),
+        accepted: async (answer) => {
+          expect(answer.status, answer.body).toBe(200);
+          expect(await statusOf(victim)).toBe('terminated');
+        },
+      });
+    }
+  });
+
+  it('cadre serve warns that --token shows in ps, and refuses a forged Host', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
+    const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
+    const child = spawn('node', [bin, 'serve', '--port', '0', '--token', TOKEN], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CADRE_DATA_DIR: join(dir, 'db'), NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const url = await new Promise<URL>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /dashboard: (http:\/\/\S+?)(\?|\s)/.exec(out);
+          if (m) resolve(new URL(m[1]!));
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      expect(stderr).toMatch(/--token is visible .*CADRE_DASHBOARD_TOKEN/);
+      const port = Number(url.port);
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      expect((await httpRequest(port, '/api/roots', { headers: { host: `attacker.example:${port}`, ...auth } })).status).toBe(421);
+      expect((await httpRequest(port, '/api/roots', { headers: { host: `127.0.0.1:${port}`, ...auth } })).status).toBe(200);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgentSystem } from '../../src/system.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
+import { freshSchema } from '../support/testDb.js';
+import { runCadre } from '../support/cadreBin.js';
+import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+
+/**
+ * A Messages API (or a proxy in front of it) that echoes the key back in its error, and a base
+ * URL carrying credentials: the real SDK against the local Messages API server. The key and the
+ * password must not reach the agent's failure reason, its events, the debug log or the CLI.
+ * The key here has no `sk-ant-` shape, so only redaction by the configured value can catch it.
+ */
+const KEY = 'proxy-key-SENTINEL-7f3a9c2e11';
+const PASSWORD = 'pw-SENTINEL-b81d';
+
+const jsonOf = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
+
+describe('secrets echoed back by the model API', () => {
+  let api: FakeMessagesApi;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    api = await startFakeMessagesApi();
+  });
+  afterAll(async () => {
+    await api.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('an error echoing the key leaves no trace in the reason, the events or the log', async () => {
+    const logs: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+    const system = await createAgentSystem({
+      store: { kind: 'pglite' }, schema: freshSchema('sec'), env: {}, logger: createLogger('debug', sink),
+      model: { provider: 'anthropic', apiKey: KEY, baseURL: api.url, maxRetries: 0 },
+    });
+    try {
+      api.enqueue({ kind: 'error', status: 401, type: 'authentication_error', message: `invalid x-api-key: ${KEY}` });
+      const agent = await system.spawn({ role: 'solo', task: 'fail', budget: 20_000 });
+      const result = await agent.run();
+      expect(result.status).toBe('failed');
+      expect(result.reason).toMatch(/invalid x-api-key: \[redacted\]/); // the error itself still reads
+      expect(JSON.stringify(api.messageRequests().at(-1)!.headers)).toContain(KEY); // the key was really sent
+      expect(result.reason).not.toContain(KEY);
+      expect(jsonOf(await system.store.readAll({ limit: 100_000 }))).not.toContain(KEY);
+      expect(jsonOf(await system.runtime.state(agent.id))).not.toContain(KEY);
+      expect(logs.join('').length).toBeGreaterThan(0);
+      expect(logs.join('')).not.toContain(KEY);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a base URL with credentials keeps its password out of the reason, the events and the log', async () => {
+    const logs: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+    const withCreds = api.url.replace('://', `://proxyuser:${PASSWORD}@`);
+    const system = await createAgentSystem({
+      store: { kind: 'pglite' }, schema: freshSchema('sec'), env: {}, logger: createLogger('debug', sink),
+      model: { provider: 'anthropic', apiKey: KEY, baseURL: withCreds, maxRetries: 0 },
+    });
+    try {
+      const result = await (await system.spawn({ role: 'solo', task: 'fail', budget: 20_000 })).run();
+      expect(result.status).toBe('failed');
+      expect(result.reason).not.toContain(PASSWORD);
+      expect(jsonOf(await system.store.readAll({ limit: 100_000 }))).not.toContain(PASSWORD);
+      expect(logs.join('')).not.toContain(PASSWORD);
+      expect(logs.join('')).not.toContain(KEY);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a tool result that echoes the key (a scripted model asks for it) is stored and shown to the model without it', async () => {
+    const seen: string[] = [];
+    const system = await createAgentSystem({
+      store: { kind: 'pglite' }, schema: freshSchema('sec'), env: { ANTHROPIC_API_KEY: KEY },
+      model: { provider: 'scripted', replies: (request: ModelRequest, i: number): ModelReply => {
+        seen.push(JSON.stringify(request.messages));
+        const usage = { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheCreationTokens: 0 };
+        return i === 0
+          ? { model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'tool_use', id: 'toolu_1', name: 'send_message', input: { to: KEY, payload: 1 } }] }
+          : { model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'tool_use', id: 'toolu_2', name: 'finish', input: { output: 'done' } }] };
+      } },
+    });
+    try {
+      const agent = await system.spawn({ role: 'solo', task: 'leak', budget: 20_000 });
+      expect((await agent.run()).status).toBe('completed');
+      const returned = (await system.history(agent.id)).filter((e) => e.type === 'ToolReturned');
+      expect(jsonOf(returned[0]!.data)).toMatch(/\[redacted\]/); // the error did name the recipient
+      const holding = (await system.store.readAll({ limit: 100_000 })).filter((e) => jsonOf(e.data).includes(KEY)).map((e) => e.type);
+      expect(holding).toEqual(['ModelReplied', 'ToolCalled']); // only the model's own call holds it, not its result
+      expect(seen.at(-1)!.split(KEY).length).toBe(2);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('the CLI run by a user shows the failure without the key, at debug level', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-secrets-'));
+    dirs.push(dir);
+    api.enqueue({ kind: 'error', status: 401, type: 'authentication_error', message: `invalid x-api-key: ${KEY}` });
+    const r = await runCadre(['spawn', '--role', 'solo', '--task', 'fail', '--budget', '20000', '--run'], {
+      CADRE_DATA_DIR: join(dir, 'db'), ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url, LOG_LEVEL: 'debug',
+    });
+    const all = `${r.stdout}\n${r.stderr}`;
+    expect(all).toMatch(/x-api-key/); // it did fail on the echoed error, and said so
+    expect(all).not.toContain(KEY);
+  });
+});
