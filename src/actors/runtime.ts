@@ -14,7 +14,7 @@ import { LiveActor } from './liveActor.js';
 import type { ModelMessage, ModelRequest } from './ports/modelProvider.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
-import { Slots } from './slots.js';
+import { Slots, SlotWithdrawn } from './slots.js';
 import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawnConfig.js';
 import { agentStream } from './streams.js';
 import { runTool, type ToolContext } from './toolRunner.js';
@@ -491,6 +491,8 @@ export class AgentRuntime {
 
   private onEffectError(id: string, err: unknown): void {
     if (this.closed) return;
+    // Its slot was given up while it waited for one: whatever is still due starts again from the state.
+    if (err instanceof SlotWithdrawn) return this.reconcileSoon(id);
     this.deps.logger.error({ agentId: id, err: err instanceof Error ? { message: err.message, name: err.name } : err }, 'effect failed');
     // An effect that cannot proceed fails the agent rather than leaving it hanging forever.
     void this.execute(id, (s) => {
