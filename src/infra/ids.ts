@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /**
  * Ids: random uuids, plus derived ones (a uuid-shaped hash of a namespace and a name) for
@@ -14,3 +15,6 @@ export const systemIds = {
 };
 
 export const systemClock = { now: (): Date => new Date() };
+
+/** A name no other process shares, for the leases this process holds: host:pid:random. */
+export const processOwnerName = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
