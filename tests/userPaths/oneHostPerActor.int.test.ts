@@ -18,6 +18,8 @@ let env: Record<string, string>;
 const started: CliProcess[] = [];
 /** Resolves at the n-th model request the server receives. */
 let arrivals: Array<{ n: number; resolve: () => void }> = [];
+/** Replies wait for this too (a test holds them until another process is up). */
+let held: Promise<unknown> = Promise.resolve();
 
 beforeEach(async () => {
   api = await startFakeMessagesApi();
@@ -26,7 +28,7 @@ beforeEach(async () => {
     calls++;
     for (const a of arrivals.filter((x) => x.n <= calls)) a.resolve();
     arrivals = arrivals.filter((x) => x.n > calls);
-    return { kind: 'message', delayMs: REPLY_DELAY_MS, message: { content: [{ type: 'tool_use', id: `toolu_${calls}`, name: 'finish', input: { output: `done ${calls}` } }], stopReason: 'tool_use', usage: { input_tokens: 300, output_tokens: 40 } } };
+    return { kind: 'message', delayMs: REPLY_DELAY_MS, until: held, message: { content: [{ type: 'tool_use', id: `toolu_${calls}`, name: 'finish', input: { output: `done ${calls}` } }], stopReason: 'tool_use', usage: { input_tokens: 300, output_tokens: 40 } } };
   });
   db = await freshDatabase();
   env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
@@ -41,6 +43,7 @@ afterEach(async () => {
     await p.exited;
   }
   arrivals = [];
+  held = Promise.resolve();
   await api.close();
   await db.drop();
 });
@@ -105,11 +108,15 @@ describe('one host per actor: CLI, worker and serve on one Postgres store', () =
   });
 
   it("cadre serve started while a CLI run waits on the model: serve does not run the CLI run's agent too", { timeout: 120_000 }, async () => {
+    let release!: () => void;
+    held = new Promise<void>((r) => (release = r));
     const run = cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']);
     await modelRequest(1);
     // Serve recovers live agents as it starts: the one the CLI is running is not its to run.
+    // The CLI's model call is answered only once serve is up.
     const serve = cli(['serve', '--port', '0']);
     await serve.line(/dashboard: /);
+    release();
     await finished(run);
     expect(await tally()).toEqual({ recorded: 1, requests: 1 });
   });
