@@ -11,6 +11,9 @@ import { freshDatabase, runCli, startCli, type CliProcess } from '../support/cli
 
 /** Long enough that a second host starts the same call while the first still waits for it. */
 const REPLY_DELAY_MS = 2500;
+/** Longer than a lease's time to live (5 s): the holder must keep renewing while it waits. */
+const SLOWER_THAN_A_LEASE_MS = 7000;
+let replyDelayMs = REPLY_DELAY_MS;
 
 let api: FakeMessagesApi;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -28,7 +31,7 @@ beforeEach(async () => {
     calls++;
     for (const a of arrivals.filter((x) => x.n <= calls)) a.resolve();
     arrivals = arrivals.filter((x) => x.n > calls);
-    return { kind: 'message', delayMs: REPLY_DELAY_MS, until: held, message: { content: [{ type: 'tool_use', id: `toolu_${calls}`, name: 'finish', input: { output: `done ${calls}` } }], stopReason: 'tool_use', usage: { input_tokens: 300, output_tokens: 40 } } };
+    return { kind: 'message', delayMs: replyDelayMs, until: held, message: { content: [{ type: 'tool_use', id: `toolu_${calls}`, name: 'finish', input: { output: `done ${calls}` } }], stopReason: 'tool_use', usage: { input_tokens: 300, output_tokens: 40 } } };
   });
   db = await freshDatabase();
   env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
@@ -44,6 +47,7 @@ afterEach(async () => {
   }
   arrivals = [];
   held = Promise.resolve();
+  replyDelayMs = REPLY_DELAY_MS;
   await api.close();
   await db.drop();
 });
@@ -78,6 +82,13 @@ const jsonOf = <T>(output: string): T => JSON.parse(output.slice(output.indexOf(
 
 describe('one host per actor: CLI, worker and serve on one Postgres store', () => {
   it('cadre spawn --run beside a cadre worker: one request per recorded model call', { timeout: 120_000 }, async () => {
+    await worker();
+    await finished(cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']));
+    expect(await tally()).toEqual({ recorded: 1, requests: 1 });
+  });
+
+  it('a model call slower than the lease TTL: the CLI keeps its lease, the worker beside it never takes the agent over', { timeout: 120_000 }, async () => {
+    replyDelayMs = SLOWER_THAN_A_LEASE_MS;
     await worker();
     await finished(cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']));
     expect(await tally()).toEqual({ recorded: 1, requests: 1 });
