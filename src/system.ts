@@ -18,7 +18,7 @@ import { createPgClient } from './infra/sql/pgClient.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { readEnv, type Env } from './infra/config.js';
 import { createLogger } from './infra/logger.js';
-import { processOwnerName, systemClock, systemIds } from './infra/ids.js';
+import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
@@ -187,7 +187,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     // Leases for everyone (docs/architecture.md, "Several workers"): a plain system hosts what it
     // creates or runs, never what another process holds, so a worker beside it cannot run the
     // same actor too. Recovering, it becomes a host that also takes over free actors.
-    await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false });
+    await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
     if (o.recover !== false) {
       const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
       await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger) } : {});

@@ -503,8 +503,9 @@ export class AgentRuntime {
 
   private onEffectError(id: string, err: unknown): void {
     if (this.closed) return;
-    // Its slot was given up while it waited for one: whatever is still due starts again from the state.
-    if (err instanceof SlotWithdrawn) return this.reconcileSoon(id);
+    // It gave its slot up while it waited for one (it now waits for children, or ended): that
+    // effect is no longer due, and whatever becomes due starts with the actor's next change.
+    if (err instanceof SlotWithdrawn) return;
     this.deps.logger.error({ agentId: id, err: err instanceof Error ? { message: err.message, name: err.name } : err }, 'effect failed');
     // An effect that cannot proceed fails the agent rather than leaving it hanging forever.
     void this.execute(id, (s) => {
@@ -870,7 +871,7 @@ export class AgentRuntime {
   async recover(options: { beforeResume?: (live: readonly AgentContext[]) => Promise<void> } = {}): Promise<{ recovered: number; ended: number }> {
     const listed = await this.deps.index.listLive();
     // Only what this process can lease: another live process's actors stay with it.
-    const mine = this.worker ? new Set(await this.worker.claim(listed.map((e) => e.agentId))) : null;
+    const mine = this.worker ? await this.worker.claimRecoverable(listed.map((e) => e.agentId)) : null;
     const live = mine ? listed.filter((e) => mine.has(e.agentId)) : listed;
     let recovered = 0;
     let ended = 0;
@@ -904,7 +905,12 @@ export class AgentRuntime {
     const resuming = [...new Set([...live.map((e) => e.agentId), ...reopened])].filter((id) => this.actors.has(id));
     // What must agree with the streams before any effect runs (worktrees on disk), from the
     // contexts just loaded in batches.
-    await options.beforeResume?.(resuming.map((id) => this.actors.get(id)!.snapshot.context));
+    // Other processes' live actors count as live there too (their worktrees are in use), though
+    // they are not resumed here.
+    const elsewhere = listed.map((e) => e.agentId).filter((id) => !resuming.includes(id));
+    if (options.beforeResume && elsewhere.length > 0) await this.preload(elsewhere);
+    const keep = [...resuming, ...elsewhere].flatMap((id) => this.actors.get(id)?.snapshot.context ?? []);
+    await options.beforeResume?.(keep);
     for (const id of resuming) this.reconcileSoon(id);
     // A recovering host: actors whose host is gone but whose lease has not lapsed yet are taken
     // over (by whichever claiming host is first) once it has.

@@ -15,6 +15,8 @@ export interface WorkerOptions {
    * what it creates or is asked to run, so it never takes work another process left to workers.
    */
   readonly claimFree?: boolean;
+  /** True for a lease owner known to be dead (a process of this machine that no longer runs). */
+  readonly isDead?: (owner: string) => boolean;
 }
 
 /**
@@ -61,6 +63,18 @@ export class WorkerHost {
     const got = wanted.length === 0 ? [] : await this.index.acquireLeases(this.options.owner, wanted, this.options.leaseTtlMs);
     for (const id of got) this.held.add(id);
     return [...ids.filter((id) => this.held.has(id))];
+  }
+
+  /**
+   * Recovery's claim: first frees the leases of holders known to be dead (a killed process on
+   * this machine: `isDead`), so a restart right after a crash recovers its actors at once, with
+   * worktrees reconciled and workflows resumed; then takes what is free. Leases of holders that
+   * may be alive stay theirs; if they lapse, the claiming ticks take the actors over.
+   */
+  async claimRecoverable(ids: readonly string[]): Promise<Set<string>> {
+    const isDead = this.options.isDead;
+    if (isDead) for (const owner of await this.index.leaseOwners()) if (owner !== this.options.owner && isDead(owner)) await this.index.releaseLeases(owner);
+    return new Set(await this.claim(ids));
   }
 
   hosts(id: string): boolean {
