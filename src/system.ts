@@ -21,7 +21,7 @@ import { createLogger, redactingLogger } from './infra/logger.js';
 import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
 import { parseTerminationReason } from './actors/terminationReason.js';
-import { systemClock, systemIds } from './infra/ids.js';
+import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
@@ -70,6 +70,11 @@ export const SystemOptionsSchema = z
     env: z.record(z.string(), z.string().optional()).optional(),
   })
   .strict();
+
+/** A lease not renewed for this long is free for another process to take (a killed process's). */
+const LEASE_TTL_MS = 5000;
+/** How often a process renews its leases (and a claiming host looks for free actors). */
+const LEASE_TICK_MS = 1000;
 
 export type AgentSystemOptions = z.input<typeof SystemOptionsSchema>;
 
@@ -189,11 +194,17 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsExt = workflowsExtension(workflows, model);
   if (o.worker) {
-    await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? 5000, tickMs: o.worker.tickMs ?? 1000, capacity: o.worker.capacity ?? 10_000 });
-  } else if (o.recover !== false) {
-    const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
-    await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger, (id) => outcomeOf(runtime, id)) } : {});
-    await workflows.resume();
+    await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? LEASE_TTL_MS, tickMs: o.worker.tickMs ?? LEASE_TICK_MS, capacity: o.worker.capacity ?? 10_000 });
+  } else {
+    // Leases for everyone (docs/architecture.md, "Several workers"): a plain system hosts what it
+    // creates or runs, never what another process holds, so a worker beside it cannot run the
+    // same actor too. Recovering, it becomes a host that also takes over free actors.
+    await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
+    if (o.recover !== false) {
+      const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
+      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger, (id) => outcomeOf(runtime, id)) } : {});
+      await workflows.resume();
+    }
   }
 
   const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger });

@@ -48,6 +48,11 @@ export class LiveActor {
     });
   }
 
+  /** Resolves at the next stored change. */
+  nextChange(): Promise<void> {
+    return new Promise((resolve) => this.changeWaiters.push(resolve));
+  }
+
   changed(): void {
     const ws = this.changeWaiters;
     this.changeWaiters = [];

@@ -15,7 +15,7 @@ import type { ModelMessage, ModelRequest } from './ports/modelProvider.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { shouldRemove } from './cleanupPolicy.js';
-import { Slots } from './slots.js';
+import { Slots, SlotWithdrawn } from './slots.js';
 import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawnConfig.js';
 import { agentStream } from './streams.js';
 import { runTool, type ToolContext } from './toolRunner.js';
@@ -330,14 +330,26 @@ export class AgentRuntime {
 
   // ---------------------------------------------------------------- running
 
-  /** Asks the agent to run (and its not-yet-running children), then waits for its end. */
+  /**
+   * Asks the agent to run (and its not-yet-running children), then waits for its end. An agent
+   * nobody hosts is hosted here; one another process hosts runs there, and this follows the store.
+   */
   async run(id: string): Promise<RunResult> {
-    const actor = await this.actor(id);
+    if (this.worker && !this.worker.hosts(id)) {
+      const actor = await this.actor(id);
+      if (!isTerminalStatus(statusOf(actor.snapshot.value)) && (await this.worker.claim([id])).includes(id)) await this.hostClaimed([id]);
+    }
+    await this.requestRun(id);
+    return this.waitForEnd(id);
+  }
+
+  /** Records the run request (once); whichever process holds the agent's lease runs it. */
+  async requestRun(id: string): Promise<void> {
+    const actor = await this.current(id);
     const status = statusOf(actor.snapshot.value);
     if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) {
       await this.execute(id, (s) => (statusOf(s.value) === 'spawned' && !s.context.runRequested ? [{ type: 'AgentRunRequested', data: {} }] : []), { causationId: 'api:run' });
     }
-    return this.waitForEnd(id);
   }
 
   async waitForEnd(id: string): Promise<RunResult> {
@@ -352,12 +364,10 @@ export class AgentRuntime {
           return runResult(s.context.result, s.context);
         }
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const tick = new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), 1000)));
-      const woke = await Promise.race([actor.onEnd(), actor.waitFor(() => this.actors.get(id) !== actor), tick]);
-      clearTimeout(timer);
-      // Another process may host it: look at the store now and then, whatever the subscription says.
-      if (woke === 'tick' && this.worker && !this.worker.hosts(id)) await this.refresh(id);
+      // Its host (here or in another process, whose writes the store subscription folds in)
+      // changes it; an ended child waits for its parent to record the end.
+      const parent = s.context.parentId && isTerminalStatus(statusOf(s.value)) ? this.actors.get(s.context.parentId) : undefined;
+      await Promise.race([actor.onEnd(), actor.nextChange(), actor.waitFor(() => this.actors.get(id) !== actor), ...(parent ? [parent.nextChange()] : [])]);
     }
   }
 
@@ -458,6 +468,8 @@ export class AgentRuntime {
   /** Does whatever the agent's stored state says is due, once. */
   async reconcile(id: string): Promise<void> {
     if (this.closed) return;
+    // Only the lease holder calls the model, runs tools or touches a worktree for an actor.
+    if (this.worker && !this.worker.hosts(id)) return;
     const actor = this.actors.get(id);
     if (!actor) return;
     const s = actor.snapshot;
@@ -493,6 +505,9 @@ export class AgentRuntime {
 
   private onEffectError(id: string, err: unknown): void {
     if (this.closed) return;
+    // It gave its slot up while it waited for one (it now waits for children, or ended): that
+    // effect is no longer due, and whatever becomes due starts with the actor's next change.
+    if (err instanceof SlotWithdrawn) return;
     this.deps.logger.error({ agentId: id, err: err instanceof Error ? { message: err.message, name: err.name } : err }, 'effect failed');
     // An effect that cannot proceed fails the agent rather than leaving it hanging forever.
     void this.execute(id, (s) => {
@@ -631,7 +646,8 @@ export class AgentRuntime {
       } catch (err) {
         outcome = { ok: false, err };
       }
-      if (controller.signal.aborted || this.closed) return; // fired or shutting down: the terminator releases
+      // Fired, shutting down, or the lease lost (onLost aborts): whoever holds the agent now records its turn.
+      if (controller.signal.aborted || this.closed) return;
       await this.execute(actor.id, (s) => {
         const c = s.context;
         if (c.pendingCall?.callId !== pending.callId) return [];
@@ -682,7 +698,8 @@ export class AgentRuntime {
         this.execute(actor.id, () => msgs.map((m) => ({ type: 'MessageReceived' as const, data: { messageId: m.messageId, from: m.from, attempt: m.attempt } }))).then(() => undefined),
     };
     const raw = await runTool(name, input, ctx);
-    if (this.closed) return;
+    // Shutting down, or the lease lapsed while the tool ran: the new host runs it again and records it.
+    if (this.closed || (this.worker && !this.worker.hosts(actor.id))) return;
     // Large results (file contents, command output) live once in the blob table; the event
     // keeps a reference, so streams stay small. The next prompt resolves it (startTurn).
     const result = raw.output.length > INLINE_TOOL_OUTPUT && name !== 'finish'
@@ -775,7 +792,7 @@ export class AgentRuntime {
    * process tries again after a pause.
    */
   private retryEndLater(id: string): void {
-    if (this.worker) return this.worker.release(id);
+    if (this.worker?.claimsFree) return this.worker.release(id);
     const timer = setTimeout(() => {
       if (this.closed) return;
       this.track(this.actor(id).then(() => this.reconcileSoon(id)).catch((err: unknown) => this.onEffectError(id, err)));
@@ -853,7 +870,10 @@ export class AgentRuntime {
    * opened, parents told of ends they missed.
    */
   async recover(options: { beforeResume?: (live: readonly AgentContext[]) => Promise<void> } = {}): Promise<{ recovered: number; ended: number }> {
-    const live = await this.deps.index.listLive();
+    const listed = await this.deps.index.listLive();
+    // Only what this process can lease: another live process's actors stay with it.
+    const mine = this.worker ? await this.worker.claimRecoverable(listed.map((e) => e.agentId)) : null;
+    const live = mine ? listed.filter((e) => mine.has(e.agentId)) : listed;
     let recovered = 0;
     let ended = 0;
     for (let i = 0; i < live.length; i += RECOVERY_BATCH) await this.preload(live.slice(i, i + RECOVERY_BATCH).map((e) => e.agentId));
@@ -886,8 +906,16 @@ export class AgentRuntime {
     const resuming = [...new Set([...live.map((e) => e.agentId), ...reopened])].filter((id) => this.actors.has(id));
     // What must agree with the streams before any effect runs (worktrees on disk), from the
     // contexts just loaded in batches.
-    await options.beforeResume?.(resuming.map((id) => this.actors.get(id)!.snapshot.context));
+    // Other processes' live actors count as live there too (their worktrees are in use), though
+    // they are not resumed here.
+    const elsewhere = listed.map((e) => e.agentId).filter((id) => !resuming.includes(id));
+    if (options.beforeResume && elsewhere.length > 0) await this.preload(elsewhere);
+    const keep = [...resuming, ...elsewhere].flatMap((id) => this.actors.get(id)?.snapshot.context ?? []);
+    await options.beforeResume?.(keep);
     for (const id of resuming) this.reconcileSoon(id);
+    // A recovering host: actors whose host is gone but whose lease has not lapsed yet are taken
+    // over (by whichever claiming host is first) once it has.
+    this.worker?.startClaiming();
     return { recovered, ended };
   }
 
@@ -950,22 +978,14 @@ export class AgentRuntime {
       this.deps.index,
       options,
       this.deps.logger,
-      async (ids) => {
-        for (const id of ids) {
-          this.actors.delete(id); // reload: another worker may have written since we cached it
-          const actor = await this.actor(id).catch(() => null);
-          if (actor) this.reconcileSoon(id);
-          // Not readable yet (registered, first event not written) or not at all: let it go at
-          // once rather than hold its lease until it lapses with nobody running it.
-          else await this.worker?.giveUp(id).catch(() => {});
-        }
-      },
+      (ids) => this.hostClaimed(ids),
       (ids) => {
         for (const id of ids) {
           const lost = this.actors.get(id);
           lost?.inflight.call?.controller.abort();
           if (lost?.timer) clearTimeout(lost.timer); // its deadline is the new host's to keep
           this.actors.delete(id);
+          lost?.changed(); // a run() waiting on this copy follows the new host's through a fresh one
           this.slots.release(id); // its new host does its work now
         }
       },
@@ -978,6 +998,22 @@ export class AgentRuntime {
       sweeping ??= this.track(this.sweepWaiting().catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'sweep failed'))).finally(() => (sweeping = null));
     }, options.leaseTtlMs);
     this.sweeper.unref?.();
+  }
+
+  /** Starts hosting actors whose leases were just taken here: reload them and do what is due. */
+  private async hostClaimed(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      // Reload: another process may have written since it was cached. Whoever waits on the old
+      // copy (a run() following it) looks again, at the one hosted now.
+      const old = this.actors.get(id);
+      this.actors.delete(id);
+      old?.changed();
+      const actor = await this.actor(id).catch(() => null);
+      if (actor) this.reconcileSoon(id);
+      // Not readable yet (registered, first event not written) or not at all: let it go at
+      // once rather than hold its lease until it lapses with nobody running it.
+      else await this.worker?.giveUp(id).catch(() => {});
+    }
   }
 
   /**
@@ -1067,6 +1103,11 @@ export class AgentRuntime {
     return true;
   }
 
+  /** The process hosting `id` now (its lease owner), or null if nobody holds its lease. */
+  leaseHolder(id: string): Promise<string | null> {
+    return this.deps.index.leaseHolder(id);
+  }
+
   get hosted(): number {
     return this.worker?.hostedCount ?? this.actors.size;
   }
@@ -1103,12 +1144,14 @@ export class AgentRuntime {
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
     this.slots.close(new StoreClosed());
     await this.following?.close();
-    await this.worker?.stop();
     for (const a of this.actors.values()) {
       if (a.timer) clearTimeout(a.timer);
       a.inflight.call?.controller.abort();
     }
     await Promise.allSettled([...this.background]);
+    // Released only now: until the effects above have settled, no other process may take the
+    // actors over (it would run what is still running here).
+    await this.worker?.stop();
   }
 }
 

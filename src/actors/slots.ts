@@ -3,6 +3,16 @@
  * wait in FIFO order. An agent gives its slot up while it only waits for its children, so a
  * deep tree can never deadlock on slots its own ancestors hold.
  */
+/**
+ * An ask for a slot withdrawn because its actor gave its slot up meanwhile (it now waits for
+ * children, or ended): the asker stops and the actor's state is looked at again.
+ */
+export class SlotWithdrawn extends Error {
+  constructor(readonly agentId: string) {
+    super(`slot ask for ${agentId} withdrawn`);
+  }
+}
+
 export class Slots {
   private readonly holders = new Set<string>();
   private readonly queue: Array<{ id: string; grant: () => void; refuse: (err: Error) => void }> = [];
@@ -47,7 +57,9 @@ export class Slots {
 
   release(id: string): void {
     const idx = this.queue.findIndex((q) => q.id === id);
-    if (idx >= 0) this.queue.splice(idx, 1);
+    // Settled, never dropped: a dropped ask left its effect (and close(), which waits for every
+    // effect) waiting forever once more agents asked than there were slots.
+    if (idx >= 0) this.queue.splice(idx, 1)[0]!.refuse(new SlotWithdrawn(id));
     if (!this.holders.delete(id)) return;
     while (this.holders.size < this.limit && this.queue.length > 0) {
       const next = this.queue.shift()!;

@@ -9,18 +9,29 @@ export interface WorkerOptions {
   readonly tickMs: number;
   /** The most live actors this worker hosts. */
   readonly capacity: number;
+  /**
+   * Whether it claims live actors nobody holds (new ones, a dead process's). A `cadre worker`
+   * and a recovering host (`cadre serve`) do; a plain process (`cadre run`, a script) holds only
+   * what it creates or is asked to run, so it never takes work another process left to workers.
+   */
+  readonly claimFree?: boolean;
+  /** True for a lease owner known to be dead (a process of this machine that no longer runs). */
+  readonly isDead?: (owner: string) => boolean;
 }
 
 /**
- * Leases make one worker the only host of a live actor: it renews them every tick, claims live
- * actors nobody holds (new ones, or a dead worker's whose leases expired), and drops actors
- * whose lease it lost. Correctness of writes never depends on the lease — every append carries
- * the actor's expected revision — the lease only keeps two workers from both running effects.
+ * Leases make one process the only host of a live actor: every process that runs effects (a
+ * worker, `cadre serve`, a plain `cadre run` or script) holds one per actor it hosts. It renews
+ * them every tick, claims live actors nobody holds when `claimFree` (new ones, or a dead
+ * process's whose leases expired), and drops actors whose lease it lost. Correctness of writes
+ * never depends on the lease — every append carries the actor's expected revision — the lease
+ * keeps two processes from both running effects (a model call, a tool, a worktree).
  */
 export class WorkerHost {
   private readonly held = new Set<string>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking: Promise<void> | null = null;
+  private claimFree: boolean;
 
   constructor(
     private readonly index: ActorIndex,
@@ -28,7 +39,43 @@ export class WorkerHost {
     private readonly logger: Logger,
     private readonly onClaimed: (ids: string[]) => Promise<void>,
     private readonly onLost: (ids: string[]) => void,
-  ) {}
+  ) {
+    this.claimFree = options.claimFree ?? true;
+  }
+
+  /** Whether free actors are claimed on every tick. */
+  get claimsFree(): boolean {
+    return this.claimFree;
+  }
+
+  /** From now on, claim free actors too (a recovering host, once its own recovery is done). */
+  startClaiming(): void {
+    this.claimFree = true;
+  }
+
+  /**
+   * Takes the leases of those of `ids` that are free (or already this host's), within the
+   * capacity; returns the ids now held. The caller loads and reconciles them.
+   */
+  async claim(ids: readonly string[]): Promise<string[]> {
+    const room = Math.max(0, this.options.capacity - this.held.size);
+    const wanted = ids.filter((id) => !this.held.has(id)).slice(0, room);
+    const got = wanted.length === 0 ? [] : await this.index.acquireLeases(this.options.owner, wanted, this.options.leaseTtlMs);
+    for (const id of got) this.held.add(id);
+    return [...ids.filter((id) => this.held.has(id))];
+  }
+
+  /**
+   * Recovery's claim: first frees the leases of holders known to be dead (a killed process on
+   * this machine: `isDead`), so a restart right after a crash recovers its actors at once, with
+   * worktrees reconciled and workflows resumed; then takes what is free. Leases of holders that
+   * may be alive stay theirs; if they lapse, the claiming ticks take the actors over.
+   */
+  async claimRecoverable(ids: readonly string[]): Promise<Set<string>> {
+    const isDead = this.options.isDead;
+    if (isDead) for (const owner of await this.index.leaseOwners()) if (owner !== this.options.owner && isDead(owner)) await this.index.releaseLeases(owner);
+    return new Set(await this.claim(ids));
+  }
 
   hosts(id: string): boolean {
     return this.held.has(id);
@@ -81,12 +128,12 @@ export class WorkerHost {
   private async doTick(): Promise<void> {
     try {
       const mine = [...this.held];
-      const renewed = new Set(await this.index.acquireLeases(this.options.owner, mine, this.options.leaseTtlMs));
+      const renewed = new Set(mine.length === 0 ? [] : await this.index.acquireLeases(this.options.owner, mine, this.options.leaseTtlMs));
       const lost = mine.filter((id) => !renewed.has(id));
       for (const id of lost) this.held.delete(id);
       if (lost.length > 0) this.onLost(lost);
       const room = this.options.capacity - this.held.size;
-      if (room <= 0) return;
+      if (room <= 0 || !this.claimFree) return;
       const free = await this.index.listUnleased(room);
       const claimed = await this.index.acquireLeases(this.options.owner, free, this.options.leaseTtlMs);
       for (const id of claimed) this.held.add(id);

@@ -14,6 +14,7 @@ import { registerRun } from './commands/run.js';
 import { registerSend } from './commands/send.js';
 import { registerServe } from './commands/serve.js';
 import { registerSpawn } from './commands/spawn.js';
+import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerTemplates } from './commands/templates.js';
 import { registerTree } from './commands/tree.js';
@@ -50,7 +51,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXAMPLES)
     .configureOutput({ writeOut: (s) => ctx.output.out(s.replace(/\n$/, '')), writeErr: () => undefined, outputError: () => undefined });
-  for (const register of [registerDemo, registerRun, registerSpawn, registerFire, registerSend, registerInbox, registerTree, registerStatus, registerBudget,
+  for (const register of [registerDemo, registerRun, registerSpawn, registerStart, registerFire, registerSend, registerInbox, registerTree, registerStatus, registerBudget,
     registerHistory, registerReplay, registerReport, registerTemplates, registerWorkspaces, registerProjections, registerMigrate, registerWorker, registerServe]) {
     register(program, ctx);
   }

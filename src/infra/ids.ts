@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /**
  * Ids: random uuids, plus derived ones (a uuid-shaped hash of a namespace and a name) for
@@ -14,3 +15,22 @@ export const systemIds = {
 };
 
 export const systemClock = { now: (): Date => new Date() };
+
+/** A name no other process shares, for the leases this process holds: host:pid:random. */
+export const processOwnerName = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+/**
+ * Whether `owner` (a processOwnerName) names a process of this machine that no longer runs. Only
+ * ever true for this host's own pids, so an owner elsewhere — or a pid taken again since — is
+ * never mistaken for dead: its leases simply lapse.
+ */
+export function isDeadLocalOwner(owner: string): boolean {
+  const m = /^(.*):(\d+):[0-9a-f]{8}$/.exec(owner);
+  if (!m || m[1] !== hostname() || Number(m[2]) === process.pid) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

@@ -29,6 +29,8 @@ export interface FakeMessageInit {
 interface Timing {
   /** Wait before answering at all. */
   readonly delayMs?: number;
+  /** Then wait for this too (a test holds a reply until something else has happened). */
+  readonly until?: Promise<unknown>;
 }
 
 export type FakeResponse =
@@ -151,6 +153,7 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
     const response = queue.shift() ?? fallback(recorded);
     if (response.kind === 'hang') return;
     if (response.delayMs) await sleep(response.delayMs);
+    if (response.until) await response.until;
     if (res.destroyed) return;
     const wantsStream = (recorded.body as { stream?: unknown } | undefined)?.stream === true;
     switch (response.kind) {

@@ -44,6 +44,10 @@ export interface ActorIndex {
   releaseLeases(owner: string, ids?: readonly string[]): Promise<void>;
   /** Live actors with no lease or an expired one. */
   listUnleased(limit: number): Promise<string[]>;
+  /** The owners holding leases on live actors now. */
+  leaseOwners(): Promise<string[]>;
+  /** Who holds a live lease on `agentId` now (null: nobody, or it lapsed). */
+  leaseHolder(agentId: string): Promise<string | null>;
 }
 
 /** Content-addressed storage for large payloads (prompts, replies, file contents). */

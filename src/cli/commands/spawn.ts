@@ -33,7 +33,7 @@ export function registerSpawn(program: Command, ctx: CliContext): void {
         const handle = opts.parent !== undefined ? await system.get(await agentArg(system, opts.parent)).spawn(config) : await system.spawn(config);
         if (!opts.run) {
           const s = await handle.state();
-          print(ctx, opts.json, s, () => `spawned ${s.role} ${s.id} with ${budget} tokens (status ${s.status})\nrun it with: cadre spawn ... --run, or a worker (cadre worker)`);
+          print(ctx, opts.json, s, () => `spawned ${s.role} ${s.id} with ${budget} tokens (status ${s.status})\nstart it with: cadre start ${s.id}   (a worker — cadre worker — runs it; add --wait to run it here)`);
           return;
         }
         const summary = await runWithLiveTree(ctx, system, handle.id, () => handle.run(), { quiet: Boolean(opts.json) });

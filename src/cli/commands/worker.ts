@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { processOwnerName } from '../../infra/ids.js';
 import type { AgentSystem } from '../../system.js';
 import { parseCount, type CliContext } from '../context.js';
 import { optionalExtension } from '../extensions.js';
@@ -23,7 +22,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const pollMs = parseCount(opts.poll, '--poll', { min: 50 });
       // A long-running worker hosts actors by lease, so several can share one store and take
       // over a dead one's actors; --once just recovers and drains this store by itself.
-      const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+      const owner = processOwnerName();
       const system = await ctx.openSystem(opts.once ? { recover: true } : { worker: { owner, tickMs: Math.max(pollMs, 200) } });
       if (!opts.once) ctx.output.err(`worker ${owner} started (Ctrl-C to stop)`);
       const stopping = new Promise<void>((resolve) => {

@@ -123,6 +123,14 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { defe
         [owner, ids ?? null],
       );
     },
+    async leaseOwners() {
+      const r = await sql.query<{ lease_owner: string }>(`SELECT DISTINCT lease_owner FROM ${s}.actor_index WHERE status = 'live' AND lease_owner IS NOT NULL AND lease_expires_at >= now()`);
+      return r.rows.map((x) => x.lease_owner);
+    },
+    async leaseHolder(agentId) {
+      const r = await sql.query<{ lease_owner: string }>(`SELECT lease_owner FROM ${s}.actor_index WHERE agent_id = $1 AND status = 'live' AND lease_expires_at >= now()`, [agentId]);
+      return r.rows[0]?.lease_owner ?? null;
+    },
     async listUnleased(limit) {
       const r = await sql.query<{ agent_id: string }>(
         `SELECT agent_id FROM ${s}.actor_index WHERE status = 'live' AND (lease_owner IS NULL OR lease_expires_at < now()) ORDER BY updated_at LIMIT $1`,
