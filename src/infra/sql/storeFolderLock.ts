@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, realpathSync, unlinkSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { StoreLocked, type StoreHolder } from '../../errors.js';
@@ -58,13 +58,13 @@ function readsAddress(folder: string): string {
   return join(dir, `${hashOf(folder)}.sock`);
 }
 
-/** This process as a holder: the program and its leading words (options, which may carry secrets, left out). */
+/** This process as a holder: the program and its subcommand (arguments and options, which may carry a task or a secret, left out: any local user can ask). */
 function thisCommand(): string {
   const [script, ...args] = process.argv.slice(1);
   const words = [basename(script ?? 'node').replace(/\.(c|m)?[jt]s$/, '')];
   for (const a of args) {
-    if (a.startsWith('-') || words.length >= 3) break;
-    words.push(a.length > 40 ? `${a.slice(0, 40)}…` : a);
+    if (a.startsWith('-') || words.length >= 2) break;
+    words.push(a.slice(0, 40));
   }
   return words.join(' ');
 }
