@@ -62,7 +62,7 @@ describe('one process owns an embedded store', () => {
     expect(await agentsIn(db)).toBe(1 + TDD_AGENTS); // through the dashboard's process
     await again.stop();
     expect(await agentsIn(db)).toBe(1 + TDD_AGENTS); // and still there once it has closed
-  }, 600_000);
+  }, 900_000);
 
   it('two `cadre run` at once on one folder: one is refused clearly, the other\'s work is all there', async () => {
     const db = tempStore();
@@ -72,7 +72,7 @@ describe('one process owns an embedded store', () => {
     for (const r of runs.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(LOCKED);
     expect(ok.length).toBeGreaterThanOrEqual(1);
     expect(await agentsIn(db)).toBe(TDD_AGENTS * ok.length);
-  }, 600_000);
+  }, 900_000);
 
   it('a holder killed with SIGKILL frees the folder: the next process takes it and finds everything written before', async () => {
     const db = tempStore();
@@ -85,5 +85,5 @@ describe('one process owns an embedded store', () => {
     const second = await cadre(db, 'spawn', '--role', 'second', '--task', 't', '--budget', '1000', '--run');
     expect(second.code, second.stderr).toBe(0);
     expect(await agentsIn(db)).toBe(2);
-  }, 600_000);
+  }, 900_000);
 });

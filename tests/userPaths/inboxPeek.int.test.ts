@@ -37,5 +37,5 @@ describe('cadre inbox without --claim only looks', () => {
     expect(claimed).toEqual([expect.objectContaining({ payload: { text: 'hello' }, attempt: 1 })]);
     const after = JSON.parse(await ok('history', to, '--json')) as { type: string }[];
     expect(after.filter((e) => e.type === 'MessageReceived')).toHaveLength(1);
-  }, 600_000);
+  }, 900_000);
 });
