@@ -24,7 +24,8 @@ export type CadreErrorCode =
   | 'TIMEOUT'
   | 'INVALID_GRAPH'
   | 'CONFIG_ERROR'
-  | 'LEASE_HELD';
+  | 'LEASE_HELD'
+  | 'STORE_LOCKED';
 
 export interface CadreErrorOptions {
   readonly cause?: unknown;
@@ -195,3 +196,26 @@ export const isWrongExpectedRevision = (e: unknown): e is WrongExpectedRevision 
 export const isBudgetExceeded = (e: unknown): e is BudgetExceeded => e instanceof BudgetExceeded;
 export const isInvalidInput = (e: unknown): e is InvalidInput => e instanceof InvalidInput;
 export const hasCode = (e: unknown, code: CadreErrorCode): e is CadreError => isCadreError(e) && e.code === code;
+
+/** Who holds an embedded store's folder (see src/infra/sql/storeFolderLock.ts). */
+export interface StoreHolder {
+  readonly pid: number;
+  readonly command: string;
+  readonly folder: string;
+}
+
+/**
+ * An embedded (PGlite) store's folder is open in another process. PGlite is one process's
+ * database: a second process opening the folder would write its own view and the last to close
+ * would win, so it is refused instead.
+ */
+export class StoreLocked extends CadreError {
+  constructor(readonly holder: StoreHolder) {
+    super(
+      'STORE_LOCKED',
+      `the embedded store ${holder.folder} is in use by process ${holder.pid} (${holder.command}); ` +
+        'stop that process first, or set DATABASE_URL to a Postgres server, which several processes can share',
+      { retryable: true },
+    );
+  }
+}

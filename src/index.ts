@@ -20,6 +20,7 @@ export type { EventStore, Subscription, AppendOptions, ReadAllOptions, ReadStrea
 export type { EventToAppend, RecordedEvent, EventMetadata, ExpectedRevision, AppendResult } from './events/envelope.js';
 export { eventSchemas, type DomainEvent, type EventType } from './events/catalogue.js';
 export type { ParsedEvent } from './events/upcast.js';
+export type { PeekedMessage, DeadLetter } from './messaging/index.js';
 export type { ModelProvider, ModelRequest, ModelReply, ModelUsage } from './actors/ports/modelProvider.js';
 export { createOfflineProvider } from './infra/model/offlineProvider.js';
 export { createAnthropicProvider } from './infra/model/anthropicProvider.js';

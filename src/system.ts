@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { EventStore } from './events/eventStore.js';
 import { createEventStore } from './events/stores/createEventStore.js';
-import type { PostgresEventStore } from './events/stores/postgres/postgresEventStore.js';
+import { openPostgresEventStore, type PostgresEventStore } from './events/stores/postgres/postgresEventStore.js';
 import { AgentRuntime, type RunResult } from './actors/runtime.js';
 import { AgentHandle } from './actors/agentHandle.js';
 import type { SpawnConfig } from './actors/spawnConfig.js';
@@ -25,7 +25,8 @@ import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './in
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
-import { ConfigError, InvalidInput, NotFound } from './errors.js';
+import { ConfigError, InvalidInput, NotFound, StoreLocked } from './errors.js';
+import { connectToHolder } from './infra/sql/forwardingClient.js';
 import { createMessaging, type Messaging } from './messaging/index.js';
 import { createWorkspacePort } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
@@ -57,6 +58,12 @@ export const SystemOptionsSchema = z
     commandTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
+    /**
+     * Only read (the CLI's tree, status, history…). When another process holds the embedded
+     * store's folder, reads go through that process instead of failing with `StoreLocked`;
+     * nothing is migrated, recovered, projected or started, and writes are refused.
+     */
+    readOnly: z.boolean().optional(),
     /** Run the projection runner in this process (default true). */
     runProjections: z.boolean().optional(),
     /** A folder of user workflow templates (JSON), besides the built-ins. */
@@ -132,6 +139,8 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
   let store: EventStore;
   let sql: SqlClient;
+  /** Another process holds the embedded store: this one only reads, through it. */
+  let readThroughHolder = false;
   if (storeOpt.kind === 'eventstoredb') {
     // Events in EventStoreDB; runtime tables and projections in Postgres (DESIGN.md).
     const projectionsUrl = o.projections?.connectionString ?? env.DATABASE_URL;
@@ -139,14 +148,15 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     store = await createEventStore({ kind: 'eventstoredb', connectionString: storeOpt.connectionString });
     sql = createPgClient({ connectionString: projectionsUrl });
   } else {
-    const pgStore: PostgresEventStore = await createEventStore(storeOpt.kind === 'postgres'
-      ? { kind: 'postgres', connectionString: storeOpt.connectionString, schema }
-      : { kind: 'pglite', schema, ...(storeOpt.dataDir ? { dataDir: resolve(storeOpt.dataDir) } : {}) });
+    const pgStore: PostgresEventStore = storeOpt.kind === 'postgres'
+      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema })
+      : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
+    readThroughHolder = isForwarded(pgStore);
     store = pgStore;
     sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString }) : pgStore.sql;
   }
   const ownsSql = !('sql' in store) || (store as PostgresEventStore).sql !== sql;
-  await migrateRuntime(sql, schema);
+  if (!readThroughHolder) await migrateRuntime(sql, schema);
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
   const workspaces = o.workspacePort ?? (repo
@@ -189,11 +199,13 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     },
   });
   runtimeRef.current = runtime;
-  await messaging.start();
+  if (!readThroughHolder) await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsExt = workflowsExtension(workflows, model);
-  if (o.worker) {
+  if (readThroughHolder) {
+    // Only looking: the holder runs, recovers and projects.
+  } else if (o.worker) {
     await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? LEASE_TTL_MS, tickMs: o.worker.tickMs ?? LEASE_TICK_MS, capacity: o.worker.capacity ?? 10_000 });
   } else {
     // Leases for everyone (docs/architecture.md, "Several workers"): a plain system hosts what it
@@ -208,7 +220,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   }
 
   const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger });
-  if (o.runProjections !== false) await projections.start();
+  if (o.runProjections !== false && !readThroughHolder) await projections.start();
   const reports = createReports({ sql, schema, runner: projections });
 
   const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, messaging.handle);
@@ -306,6 +318,35 @@ function revisionOf(r: unknown): bigint {
   if (typeof r === 'bigint') return r;
   if (typeof r === 'number' && Number.isSafeInteger(r)) return BigInt(r);
   throw new InvalidInput('toRevision', 'must be an integer revision');
+}
+
+const forwarded = new WeakSet<PostgresEventStore>();
+const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
+
+/**
+ * The embedded store in `dataDir`, locked to this process (storeFolderLock.ts). When another
+ * process holds it, a reader goes through that process; anyone else gets `StoreLocked`, which
+ * names the folder, the holder and what to do. A holder that closes between the two steps frees
+ * the folder, so the open is tried again (a few times: each try either wins or finds a holder).
+ */
+async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}) });
+    } catch (err) {
+      if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
+      let sql: SqlClient;
+      try {
+        sql = await connectToHolder(dataDir);
+      } catch (gone) {
+        if (attempt < 3) continue;
+        throw gone;
+      }
+      const store = await openPostgresEventStore({ sql, ownsClient: true, schema, migrate: false });
+      forwarded.add(store);
+      return store;
+    }
+  }
 }
 
 function defaultStore(env: Env): z.infer<typeof StoreOption> {

@@ -5,11 +5,13 @@ import { budgetStatus } from './budget.js';
 import type { SpawnConfig } from './spawnConfig.js';
 import type { ParsedEvent } from '../events/upcast.js';
 import { parseTerminationReason } from './terminationReason.js';
+import type { PeekedMessage } from '../messaging/queueSql.js';
 
 /** Messaging as the handle sees it; wired by the system when the queue is available. */
 export interface HandleMessaging {
   send(from: string, to: string, payload: unknown, options?: { priority?: number; dedupeKey?: string }): Promise<{ messageId: string }>;
   receive(recipient: string, options?: { max?: number; waitMs?: number; ack?: boolean }): Promise<unknown[]>;
+  peek(recipient: string, options?: { limit?: number }): Promise<PeekedMessage[]>;
   ack(recipient: string, messageIds: readonly string[]): Promise<void>;
 }
 
@@ -66,6 +68,15 @@ export class AgentHandle {
   async receiveMessages(options: { max?: number; waitMs?: number; ack?: boolean } = {}): Promise<unknown[]> {
     if (!this.messaging) throw new Error('messaging is not configured for this system');
     return this.messaging.receive(this.id, options);
+  }
+
+  /**
+   * This agent's waiting messages, best first, without receiving them: nothing is recorded, no
+   * delivery attempt is used, and a later `receiveMessages()` gets the same messages.
+   */
+  async peekMessages(options: { limit?: number } = {}): Promise<PeekedMessage[]> {
+    if (!this.messaging) throw new Error('messaging is not configured for this system');
+    return this.messaging.peek(this.id, options);
   }
 
   async ack(messageIds: readonly string[]): Promise<void> {

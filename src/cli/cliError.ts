@@ -40,6 +40,7 @@ const HINTS: Partial<Record<string, string>> = {
   STORE_UNAVAILABLE: 'is the database reachable? check DATABASE_URL',
   INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
   LEASE_HELD: 'another worker hosts this agent; try again when it ends',
+  STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox) still work: they go through that process',
 };
 
 /** The exit code for any error: usage 2, not found 3, everything else 1. */

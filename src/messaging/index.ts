@@ -6,7 +6,7 @@
  * await messaging.start();
  */
 export { createMessaging } from './messaging.js';
-export type { Messaging, MessagingDeps, MessagingOptions, MessagingRuntime, ReceiveOptions, SendOptions } from './messaging.js';
-export type { DeadLetter } from './queueSql.js';
+export type { Messaging, MessagingDeps, MessagingOptions, MessagingRuntime, PeekOptions, ReceiveOptions, SendOptions } from './messaging.js';
+export type { DeadLetter, PeekedMessage } from './queueSql.js';
 export { checkPayload, findNonJson, DEFAULT_PRIORITY } from './payload.js';
 export { messagesChannel, messagingMigrations } from './schema.js';

@@ -15,9 +15,9 @@ import { notifyChannel } from '../events/stores/postgres/schema.js';
 import { parseInput } from '../validation.js';
 import { InboxGate } from './inboxGate.js';
 import { KeyedSignal } from './keyedSignal.js';
-import { DEFAULT_PRIORITY, ReceiveOptionsSchema, RecipientSchema, SendOptionsSchema, checkPayload } from './payload.js';
+import { DEFAULT_PRIORITY, PeekOptionsSchema, ReceiveOptionsSchema, RecipientSchema, SendOptionsSchema, checkPayload } from './payload.js';
 import { MessageProjector, type AppliedBatch, type OutboxedMessage } from './projector.js';
-import { QueueSql, type DeadLetter, type MessageState } from './queueSql.js';
+import { QueueSql, type DeadLetter, type MessageState, type PeekedMessage } from './queueSql.js';
 import { messagesChannel, messagingMigrations } from './schema.js';
 
 /** What messaging needs of the actor runtime (AgentRuntime has it). */
@@ -60,6 +60,11 @@ export interface SendOptions {
   readonly timeoutMs?: number;
 }
 
+export interface PeekOptions {
+  /** Most messages to show. Default 10, at most 1,000. */
+  readonly limit?: number;
+}
+
 export interface ReceiveOptions {
   /** Most messages to take. Default 10. */
   readonly max?: number;
@@ -77,6 +82,11 @@ export interface Messaging {
   readonly handle: HandleMessaging;
   send(from: string, to: string, payload: unknown, options?: SendOptions): Promise<{ messageId: string }>;
   receive(recipient: string, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
+  /**
+   * The messages `receive` would take now, best first, without taking them: no event is
+   * recorded, no delivery attempt counted, no visibility changed. Works in a read-only system.
+   */
+  peek(recipient: string, options?: PeekOptions): Promise<PeekedMessage[]>;
   /** Acknowledges claimed messages; returns the ids acknowledged by this call. */
   ack(recipient: string, messageIds: readonly string[]): Promise<string[]>;
   /** Messages that will not be delivered, oldest first. */
@@ -419,6 +429,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
   }
 
+  async function peek(recipientRaw: string, options: PeekOptions = {}): Promise<PeekedMessage[]> {
+    const recipient = parseInput(RecipientSchema, recipientRaw, 'recipient');
+    const { limit } = parseInput(PeekOptionsSchema, options, 'options');
+    return queue.peek(sql, recipient, limit ?? 10);
+  }
+
   async function ack(recipientRaw: string, messageIds: readonly string[]): Promise<string[]> {
     assertRunning();
     const recipient = parseInput(RecipientSchema, recipientRaw, 'recipient');
@@ -448,6 +464,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   const handle: HandleMessaging = {
     send: (from, to, payload, options) => send(from, to, payload, options),
+    peek: (recipient, options) => peek(recipient, options),
     receive: (recipient, options) => receive(recipient, options),
     async ack(recipient, messageIds) {
       await ack(recipient, messageIds);
@@ -459,6 +476,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     handle,
     send,
     receive: (recipient, options) => receive(recipient, options),
+    peek,
     ack,
     async deadLetters(query = {}) {
       const recipient = query.recipient === undefined ? null : parseInput(RecipientSchema, query.recipient, 'recipient');

@@ -112,6 +112,8 @@ export const ReceiveOptionsSchema = z
   })
   .strict();
 
+export const PeekOptionsSchema = z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict();
+
 export const RecipientSchema = AgentId;
 
 const encoder = new TextEncoder();

@@ -47,6 +47,19 @@ export interface ClaimResult {
   readonly nextVisibleInMs: number | null;
 }
 
+/** A message waiting in an inbox, as a look (`peek`) sees it: nothing about it changes. */
+export interface PeekedMessage {
+  readonly messageId: string;
+  readonly from: string;
+  readonly payload: unknown;
+  readonly priority: number;
+  /** Deliveries so far (a claim that was not acknowledged in time counts one). */
+  readonly attempts: number;
+  /** pending: never claimed; inflight: claimed, its visibility timeout has run out. */
+  readonly state: 'pending' | 'inflight';
+  readonly sentAt: Date;
+}
+
 /** A message that will not be delivered, and why (reports and the CLI list these). */
 export interface DeadLetter {
   readonly messageId: string;
@@ -231,6 +244,20 @@ export class QueueSql {
       .sort((a, b) => b.priority - a.priority || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     const ms = rows.length === 0 ? r.rows[0]?.next_visible_ms : null;
     return { rows, nextVisibleInMs: ms === null || ms === undefined ? null : Math.max(0, ms) };
+  }
+
+  /**
+   * The messages a claim would take now, in the order it would take them, read only: no lock,
+   * no attempt counted, no visibility changed (`claim` without its UPDATE).
+   */
+  async peek(q: SqlQueryable, recipient: string, limit: number): Promise<PeekedMessage[]> {
+    const r = await q.query<{ message_id: string; sender: string; payload: unknown; priority: number; attempts: number; state: 'pending' | 'inflight'; sent_at: Date }>(
+      `SELECT message_id, sender, payload, priority, attempts, state, sent_at FROM ${this.s}.messages
+        WHERE recipient = $1 AND state IN ('pending', 'inflight') AND (state = 'pending' OR visible_at <= now())
+        ORDER BY priority DESC, position ASC LIMIT $2`,
+      [recipient, limit],
+    );
+    return r.rows.map((x) => ({ messageId: x.message_id, from: x.sender, payload: x.payload, priority: x.priority, attempts: x.attempts, state: x.state, sentAt: new Date(x.sent_at) }));
   }
 
   /** Marks claimed messages acknowledged; returns the ids that were in flight (acked now, once). */

@@ -13,7 +13,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre budget 019fd278\n  cadre budget 019fd278 --subtree --json')
     .action(async (agent: string, opts: { subtree?: boolean; json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
         const s = await system.runtime.state(id);
         const b = s.budget;

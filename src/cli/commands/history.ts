@@ -14,7 +14,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre history 019fd278\n  cadre history 019fd278 --type ModelReplied ToolCalled\n  cadre history 019fd278 --json | jq \'.[].type\'')
     .action(async (agent: string, opts: { type?: string[]; limit?: string; json?: boolean }) => {
       const limit = opts.limit === undefined ? null : parseCount(opts.limit, '--limit', { min: 1 });
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
         let events = await system.history(id);
         if (opts.type) events = events.filter((e) => opts.type!.includes(e.type));

@@ -15,13 +15,17 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre inbox 01a2b3c4\n  cadre inbox 01a2b3c4 --claim --json')
     .action(async (agent: string, opts: { limit: string; claim?: boolean; json?: boolean }) => {
       const limit = parseCount(opts.limit, '--limit', { min: 1 });
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: !opts.claim }, async (system) => {
         const messaging = requireExtension(system, 'messaging');
         const id = await agentArg(system, agent);
         let messages: unknown[];
-        if (!opts.claim && messaging.peek) messages = await messaging.peek(id, { limit });
-        else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: false });
-        else throw new NotAvailable('reading an inbox', 'messaging.peek');
+        // Looking never claims: a look that received would record MessageReceived, use up a
+        // delivery attempt and, after a few looks, dead-letter the messages.
+        if (!opts.claim) {
+          if (!messaging.peek) throw new NotAvailable('looking at an inbox', 'messaging.peek');
+          messages = await messaging.peek(id, { limit });
+        } else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: false });
+        else throw new NotAvailable('claiming messages', 'messaging.receive');
         print(ctx, opts.json, messages, () => (messages.length === 0 ? 'inbox is empty' : messages.map((m) => toJson(m).replace(/\n\s*/g, ' ')).join('\n')));
       });
     });

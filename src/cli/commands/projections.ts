@@ -10,7 +10,7 @@ export function registerProjections(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre projections status --json')
     .action(async (opts: { json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const rows = await requireExtension(system, 'projections').status();
         print(ctx, opts.json, rows, () => renderTable(rows, [
           { header: 'NAME', value: (r) => r.name },

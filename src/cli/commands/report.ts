@@ -37,7 +37,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre report\n  cadre report 019fd278 --json')
     .action(async (rootArg: string | undefined, opts: { json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const root = rootArg !== undefined ? await agentArg(system, rootArg) : null;
         const reports = optionalExtension(system, 'reports');
         let report: Report;

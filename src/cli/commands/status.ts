@@ -12,7 +12,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre status 019fd278\n  cadre status 019fd278-932e-4780-875a-e6aca71ee2be --json')
     .action(async (agent: string, opts: { json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
         const s = await system.runtime.state(id);
         const row = await optionalExtension(system, 'reports')?.agent(id).catch(() => null);

@@ -25,7 +25,7 @@ function builtInTemplates(): TemplateSummary[] {
 export function registerTemplates(program: Command, ctx: CliContext): void {
   const templates = program.command('templates').description('list and show workflow templates');
   const load = async (): Promise<readonly TemplateSummary[]> =>
-    withSystem(ctx, { recover: false }, async (system) => {
+    withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
       const wf = optionalExtension(system, 'workflows');
       return wf ? await wf.templates.list() : builtInTemplates();
     });

@@ -12,7 +12,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre workspaces list')
     .action(async (opts: { json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const list = await requireExtension(system, 'workspaces').list();
         print(ctx, opts.json, list, () => (list.length === 0 ? 'no worktrees' : `${renderTable(list, [
           { header: 'AGENT', value: (w) => w.agentId },

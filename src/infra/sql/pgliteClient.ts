@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlResult } from './sqlClient.js';
+import { acquireStoreFolder, type StoreFolderLock } from './storeFolderLock.js';
 
 const INT8_OID = 20;
 
@@ -12,16 +13,37 @@ export interface PgliteClientOptions {
  * Postgres in-process (PGlite, WASM): the zero-setup default. One connection, so transactions
  * are serialised; everything else behaves like the server.
  *
+ * A folder is one process's database: it is locked before PGlite opens it (a second process gets
+ * `StoreLocked`, see storeFolderLock.ts), and while it is open this process answers other
+ * processes' read-only queries on it (forwardingClient.ts).
+ *
  * @example
  * const sql = await createPgliteClient({ dataDir: '.cadre/db' });
  */
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
-  const db = await PGlite.create(options.dataDir ?? 'memory://', {
-    parsers: { [INT8_OID]: (v: string) => BigInt(v) },
-  });
+  const lock: StoreFolderLock | null = options.dataDir ? await acquireStoreFolder(options.dataDir) : null;
+  let db: PGlite;
+  try {
+    db = await PGlite.create(options.dataDir ?? 'memory://', {
+      parsers: { [INT8_OID]: (v: string) => BigInt(v) },
+    });
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
   const toResult = <Row>(r: { rows: unknown[]; affectedRows?: number }): SqlResult<Row> => ({
     rows: r.rows as Row[],
     rowCount: r.affectedRows ?? r.rows.length,
+  });
+  // Another process's query runs in a READ ONLY transaction: Postgres itself refuses any write
+  // in it (INSERT, UPDATE, DDL, nextval, NOTIFY, SELECT FOR UPDATE), whatever the text says.
+  await lock?.serveReads(async (req) => {
+    const { op, text, params } = (req ?? {}) as { op?: unknown; text?: unknown; params?: unknown };
+    if (op !== 'query' || typeof text !== 'string' || !Array.isArray(params)) throw new Error('expected { op: "query", text, params }');
+    return db.transaction(async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      return toResult(await tx.query(text, params as unknown[]));
+    });
   });
   return {
     kind: 'pglite',
@@ -42,6 +64,8 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
     },
     async close() {
       if (!db.closed) await db.close();
+      // Only once PGlite has written everything may another process open the folder.
+      await lock?.release();
     },
   };
 }

@@ -31,6 +31,8 @@ export interface PostgresEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** Tests only: start global positions at this offset (the contract suite uses > 2^53). */
   readonly positionOffset?: bigint;
+  /** Apply the migrations first (default true); false for a reader whose client cannot write. */
+  readonly migrate?: boolean;
 }
 
 /** The Postgres adapter with the SQL client it runs on, for components that share the database. */
@@ -70,7 +72,7 @@ function sqlDetail(err: unknown): string | undefined {
 export async function openPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
   const schema = assertIdentifier(options.schema ?? 'cadre');
   const sql = options.sql;
-  await migrate(sql, schema, 'eventstore', eventStoreMigrations(schema));
+  if (options.migrate !== false) await migrate(sql, schema, 'eventstore', eventStoreMigrations(schema));
   if (options.positionOffset !== undefined) {
     await sql.query(`UPDATE ${schema}.store_settings SET position_offset = $1 WHERE position_offset < $1`, [options.positionOffset.toString()]);
   }
