@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRepoWithEscape, type TempRepo } from '../support/gitRepo.js';
 import type { HostileSpec } from '../support/hostileAgentProcess.js';
@@ -33,8 +33,8 @@ interface Outcome {
   events: Array<{ type: string; data: Record<string, unknown> }>;
   workspace: string;
   raw: string;
-  /** The output of the tool call `n` of turn 0. */
-  out(n: number): { isError: boolean; output: string };
+  /** The output of the tool call `n` of turn `turn` (default 0). */
+  out(n: number, turn?: number): { isError: boolean; output: string };
 }
 
 async function runHostile(spec: Omit<HostileSpec, 'repo' | 'basePath'>, repo: TempRepo): Promise<Outcome> {
@@ -53,7 +53,7 @@ async function runHostile(spec: Omit<HostileSpec, 'repo' | 'basePath'>, repo: Te
   const line = stdout.trim().split('\n').pop()!;
   const parsed = JSON.parse(line) as Omit<Outcome, 'raw' | 'out'>;
   const returned = parsed.events.filter((e) => e.type === 'ToolReturned').map((e) => e.data as { toolUseId: string; isError: boolean; output: string });
-  return { ...parsed, raw: stdout + stderr, out: (n) => returned.find((r) => r.toolUseId === `toolu_0_${n}`)! };
+  return { ...parsed, raw: stdout + stderr, out: (n, turn = 0) => returned.find((r) => r.toolUseId === `toolu_${turn}_${n}`)! };
 }
 
 /** Every file under `dir` (worktrees, the repository, its .git) whose bytes contain `needle`. */
@@ -169,4 +169,51 @@ describe('a hostile model against the command sandbox (issue 17)', () => {
     for (const p of pids) expect(alive(p), `pid ${p}`).toBe(false);
     expectNothingEscaped(repo, r);
   });
+
+  it('fresh attack with git allowed: a symlink made by git apply, shared refs, options hidden in clusters', { timeout: 60_000 }, async () => {
+    const repo = freshRepo();
+    const keyFile = join(repo.outside, '..', `${repo.outside.split('/').pop()}-key`);
+    writeFileSync(keyFile, SECRET);
+    const patch = `diff --git a/s b/s\nnew file mode 120000\n--- /dev/null\n+++ b/s\n@@ -0,0 +1 @@\n+${keyFile}\n\\ No newline at end of file\n`;
+    const mainBefore = repo.git(['rev-parse', 'main']);
+    try {
+      const r = await runHostile(
+        {
+          allowCommands: true,
+          allowedCommands: ['git', 'cat', 'head', 'wc'],
+          turns: [
+            [write('p.diff', patch)],
+            [
+              write('p0', ''),
+              cmd('git', 'apply', 'p.diff'),
+              cmd('cat', 's'),
+              cmd('head', '-c', '100', 's'),
+              { name: 'read_file', input: { path: 's' } },
+              { name: 'search_files', input: { pattern: 'sk-ant' } },
+              cmd('git', 'add', 's'),
+              cmd('git', 'commit', '-qm', 'link'),
+              cmd('git', 'branch', '-f', 'main', 'HEAD'),
+              cmd('git', 'branch', '-fD', 'main'),
+              cmd('git', 'checkout', '-B', 'main'),
+              cmd('git', 'grep', '-iOsh p.diff', 'x'),
+              cmd('git', 'apply', '--unsafe-paths', 'p.diff'),
+              cmd('git', 'show', 'HEAD:s'),
+            ],
+          ],
+        },
+        repo,
+      );
+      expect(r.result.status).toBe('completed');
+      expect(r.out(1, 1).output).toMatch(/^exit 0/);
+      for (const n of [2, 3]) expect(r.out(n, 1).output, String(n)).toMatch(/outside the worktree/);
+      expect(r.out(4, 1).output).toMatch(/outside|symlink|refused/i);
+      for (const n of [8, 9, 10, 11, 12]) expect(r.out(n, 1).output, String(n)).toMatch(/not allowed for agents/);
+      expect(r.raw.replaceAll(keyFile, '')).not.toContain(SECRET);
+      expect(repo.git(['rev-parse', 'main'])).toBe(mainBefore);
+      expect(readdirSync(repo.outside)).toEqual([]);
+    } finally {
+      rmSync(keyFile, { force: true });
+    }
+  });
 });
+
