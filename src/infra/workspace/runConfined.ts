@@ -6,8 +6,17 @@ export interface ConfinedResult {
   readonly stderr: string;
 }
 
+export interface ConfinedOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly timeoutMs: number;
+  readonly maxOutput?: number;
+  /** Runs in the command's turn, right before the spawn; throwing refuses the command. */
+  readonly check?: () => void;
+}
+
 export interface ConfinedRunner {
-  run(program: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; maxOutput?: number }): Promise<ConfinedResult>;
+  run(program: string, args: readonly string[], options: ConfinedOptions): Promise<ConfinedResult>;
   /** Kills every process group still running (the agent or the system is ending). */
   killAll(): void;
 }
@@ -21,6 +30,11 @@ export interface ConfinedRunner {
  */
 export function createConfinedRunner(): ConfinedRunner {
   const live = new Set<ChildProcess>();
+  // One command at a time per runner (one runner per agent): the argument check looks at the
+  // files an argument names *before* the program opens them, so a command running alongside
+  // (`git apply` of a patch that makes `s` a symlink to a key file, next to `cat s`, both from
+  // one model turn) must not be able to change them in between. Found by attacking it.
+  let queue: Promise<unknown> = Promise.resolve();
   const killGroup = (child: ChildProcess): void => {
     if (child.pid === undefined) return;
     try {
@@ -30,7 +44,18 @@ export function createConfinedRunner(): ConfinedRunner {
     }
   };
   return {
-    run(program, args, { cwd, env, timeoutMs, maxOutput = 1_000_000 }) {
+    run(program, args, options) {
+      const turn = queue.then(() => runOne(program, args, options));
+      queue = turn.catch(() => undefined);
+      return turn;
+    },
+    killAll() {
+      for (const child of live) killGroup(child);
+    },
+  };
+
+  function runOne(program: string, args: readonly string[], { cwd, env, timeoutMs, maxOutput = 1_000_000, check }: ConfinedOptions): Promise<ConfinedResult> {
+      check?.();
       return new Promise((resolve) => {
         const child = spawn(program, [...args], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
         live.add(child);
@@ -64,9 +89,5 @@ export function createConfinedRunner(): ConfinedRunner {
           resolve({ exitCode, stdout, stderr: stderr + note });
         });
       });
-    },
-    killAll() {
-      for (const child of live) killGroup(child);
-    },
-  };
+  }
 }

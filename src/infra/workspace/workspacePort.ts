@@ -76,11 +76,6 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
     },
     run(agentId, cwd, command, args, timeoutMs) {
       if (!allowed.has(command)) return Promise.reject(new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`));
-      try {
-        confineArgs(cwd, args);
-      } catch (err) {
-        return Promise.reject(err);
-      }
       let argv: string[];
       try {
         argv = command === 'git' ? agentGitArgs(args) : [...args];
@@ -90,7 +85,7 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       const env = command === 'git' ? gitSafeEnv(PATH, cwd) : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
-      return runner.run(command, argv, { cwd, env, timeoutMs });
+      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => confineArgs(cwd, args) });
     },
   };
 }
