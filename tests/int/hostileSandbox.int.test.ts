@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRepoWithEscape, type TempRepo } from '../support/gitRepo.js';
@@ -15,7 +15,11 @@ import type { HostileSpec } from '../support/hostileAgentProcess.js';
  */
 const SECRET = 'sk-ant-api03-HOSTILE-SANDBOX-SECRET-0000';
 const repos: Array<TempRepo & { outside: string }> = [];
-afterAll(() => repos.forEach((r) => r.cleanup()));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  repos.forEach((r) => r.cleanup());
+});
 
 function freshRepo() {
   const repo = createRepoWithEscape('cadre-hostile-sbx-');
@@ -44,6 +48,7 @@ async function runHostile(spec: Omit<HostileSpec, 'repo' | 'basePath'>, repo: Te
   env.LOG_LEVEL = 'silent';
   const full: HostileSpec = { ...spec, repo: repo.path, basePath: repo.basePath };
   const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/hostileAgentProcess.ts', JSON.stringify(full)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -167,6 +172,28 @@ describe('a hostile model against the command sandbox (issue 17)', () => {
     const pids = [0, 1].map((n) => Number(/--- stdout\n(\d+)/.exec(r.out(n).output)?.[1]));
     expect(pids.every((p) => p > 0)).toBe(true);
     for (const p of pids) expect(alive(p), `pid ${p}`).toBe(false);
+    expectNothingEscaped(repo, r);
+  });
+
+  // Without the kill at the agent's end, the command (600 s limit) holds the process open and the test times out.
+  it('a command still running when its agent ends (timeout) is killed with its group', { timeout: 60_000 }, async () => {
+    const repo = freshRepo();
+    const r = await runHostile(
+      { allowCommands: true, allowedCommands: ['sh'], commandTimeoutMs: 600_000, agentTimeoutMs: 4000, turns: [[cmd('sh', '-c', 'echo $$ > pid.txt; sleep 601 >devnull 2>&1 & sleep 600 >devnull')]] },
+      repo,
+    );
+    expect(r.result.status).not.toBe('completed');
+    const pgid = Number(readFileSync(join(r.workspace, 'pid.txt'), 'utf8'));
+    expect(pgid).toBeGreaterThan(0);
+    // Every process of the command's group (the shell and both sleeps) is gone.
+    const group = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[2] === String(pgid);
+      } catch {
+        return false;
+      }
+    });
+    expect(group.filter((p) => alive(Number(p)))).toEqual([]);
     expectNothingEscaped(repo, r);
   });
 
