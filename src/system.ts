@@ -28,7 +28,7 @@ import { parseInput } from './validation.js';
 import { ConfigError, InvalidInput, NotFound, StoreLocked } from './errors.js';
 import { connectToHolder } from './infra/sql/forwardingClient.js';
 import { createMessaging, type Messaging } from './messaging/index.js';
-import { createWorkspacePort } from './infra/workspace/workspacePort.js';
+import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
 import { attachWorkflows, decompose, loadTemplates, workflowsExtension, WorkflowHandle, type DecomposeOptions, type SpawnWorkflowRequest } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
@@ -160,7 +160,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
   const workspaces = o.workspacePort ?? (repo
-    ? createWorkspacePort({ repo: resolve(repo), ...(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH ? { basePath: resolve((o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH)!) } : {}), allowedCommands: o.allowedCommands ?? ['node', 'npm', 'git', 'ls', 'cat'] })
+    ? createWorkspacePort({ repo: resolve(repo), ...(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH ? { basePath: resolve((o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH)!) } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
     : null);
   // Messaging and the runtime need each other: messaging writes events through the runtime,
   // the runtime's tools send through messaging. The runtime reference is bound just below.
@@ -174,6 +174,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ids: o.ids ?? systemIds,
   });
   const model = redactingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never }), redactor);
+  const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
   const runtime = new AgentRuntime({
     store,
     snapshots: createSnapshotStore(sql, schema),
@@ -194,11 +195,15 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       maxTokensPerCall: o.maxTokensPerCall ?? 4096,
       defaultMaxTurns: o.maxTurns ?? 20,
       cleanupPolicy: (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy,
-      allowCommands: o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true'),
+      allowCommands,
       commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
     },
   });
   runtimeRef.current = runtime;
+  if (allowCommands && workspaces && env.ANTHROPIC_API_KEY && !env.ANTHROPIC_API_KEY_FILE) {
+    // Deleting it from process.env would not help: /proc/<pid>/environ keeps the start-up copy.
+    logger.warn({ allowCommands: true }, 'agent commands are on and ANTHROPIC_API_KEY is in this process\'s environment: any allowed program that runs code could read it from /proc; use ANTHROPIC_API_KEY_FILE, or run workers in a container or as another user (SECURITY.md)');
+  }
   if (!readThroughHolder) await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
@@ -254,6 +259,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       closed = true;
       await messaging.stop();
       await runtime.close();
+      workspaces?.stop?.();
       await projections.stop();
       if (ownsSql) await sql.close();
       await store.close();

@@ -804,6 +804,7 @@ export class AgentRuntime {
   private async finishWorkspace(actor: LiveActor): Promise<void> {
     const ws = this.deps.workspaces;
     const c = actor.snapshot.context;
+    ws?.stop?.(c.id); // its commands end with it, background children included
     if (!ws || !c.workspace || c.workspaceRemoved) return;
     if (!c.lastCommit && c.result?.status === 'completed') {
       const committed = await ws.commit(c.id, `${c.role}: ${c.task.slice(0, 60)}`);

@@ -33,7 +33,7 @@ const inputs = {
   read_file: z.object({ path: z.string().min(1) }),
   write_file: z.object({ path: z.string().min(1), content: z.string().max(5_000_000) }),
   list_files: z.object({ dir: z.string().optional() }),
-  search_files: z.object({ pattern: z.string().min(1).max(1000), glob: z.string().optional() }),
+  search_files: z.object({ pattern: z.string().min(1).max(1000), glob: z.string().optional(), regex: z.boolean().optional() }),
   run_command: z.object({ command: z.string().min(1), args: z.array(z.string()).max(100).default([]) }),
   spawn_agent: z.object({ role: z.string().min(1), task: z.string(), budget: z.number().int().positive() }),
   send_message: z.object({ to: z.string().min(1), payload: z.unknown(), priority: z.number().int().min(0).max(9).optional() }),
@@ -74,7 +74,7 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
       return (await files().list(inputs.list_files.parse(rawInput ?? {}).dir, { recursive: true, limit: 1000 })).join('\n');
     case 'search_files': {
       const i = inputs.search_files.parse(rawInput);
-      const hits = await files().search(i.pattern, { ...(i.glob ? { glob: i.glob } : {}), limit: 200 });
+      const hits = await files().search(i.pattern, { ...(i.glob ? { glob: i.glob } : {}), ...(i.regex ? { regex: true } : {}), limit: 200 });
       return hits.map((h) => `${h.path}:${h.line}: ${h.text}`).join('\n') || 'no matches';
     }
     case 'run_command': {

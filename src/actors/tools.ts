@@ -28,8 +28,8 @@ export const TOOL_SPECS: Record<string, ModelToolSpec> = {
   list_files: { name: 'list_files', description: 'List files in your workspace (recursively).', inputSchema: obj({ dir: { type: 'string' } }, []) },
   search_files: {
     name: 'search_files',
-    description: 'Search your workspace files for a regular expression.',
-    inputSchema: obj({ pattern: { type: 'string' }, glob: { type: 'string' } }, ['pattern']),
+    description: 'Search your workspace files for a literal string, or an RE2 regular expression with regex: true.',
+    inputSchema: obj({ pattern: { type: 'string' }, glob: { type: 'string' }, regex: { type: 'boolean' } }, ['pattern']),
   },
   run_command: {
     name: 'run_command',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
@@ -9,6 +10,8 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   EVENT_STORE: z.string().min(1).optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  /** A file holding the key (the `*_FILE` convention of Docker secrets): the key then never sits in cadre's environment, where any program cadre starts could read it from /proc. */
+  ANTHROPIC_API_KEY_FILE: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
   CADRE_MODEL: z.string().min(1).optional(),
   CADRE_DATA_DIR: z.string().min(1).optional(),
@@ -36,5 +39,20 @@ export function readEnv(env: Record<string, string | undefined> = process.env): 
     const issue = r.error.issues[0]!;
     throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
   }
-  return r.data;
+  return withKeyFile(r.data);
+}
+
+/** Reads `ANTHROPIC_API_KEY_FILE` once, into `ANTHROPIC_API_KEY`; errors name the variable. */
+function withKeyFile(env: Env): Env {
+  const file = env.ANTHROPIC_API_KEY_FILE;
+  if (file === undefined) return env;
+  if (env.ANTHROPIC_API_KEY !== undefined) throw new ConfigError('ANTHROPIC_API_KEY_FILE', 'set either ANTHROPIC_API_KEY or ANTHROPIC_API_KEY_FILE, not both');
+  let key: string;
+  try {
+    key = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError('ANTHROPIC_API_KEY_FILE', `cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (key === '') throw new ConfigError('ANTHROPIC_API_KEY_FILE', `${JSON.stringify(file)} is empty`);
+  return { ...env, ANTHROPIC_API_KEY: key };
 }

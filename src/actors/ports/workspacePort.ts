@@ -15,7 +15,7 @@ export interface WorkspaceFilesPort {
   read(path: string, options?: { maxBytes?: number }): Promise<string>;
   write(path: string, content: string): Promise<void>;
   list(dir?: string, options?: { recursive?: boolean; limit?: number }): Promise<string[]>;
-  search(pattern: string, options?: { glob?: string; limit?: number }): Promise<Array<{ path: string; line: number; text: string }>>;
+  search(pattern: string, options?: { glob?: string; limit?: number; regex?: boolean }): Promise<Array<{ path: string; line: number; text: string }>>;
 }
 
 export interface WorkspacePort {
@@ -26,4 +26,6 @@ export interface WorkspacePort {
   files(agentId: string, path: string): WorkspaceFilesPort;
   /** Run a command in the worktree (only when allowed by config). */
   run?(agentId: string, path: string, command: string, args: readonly string[], timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Kill the commands still running for an agent that ended (or, without an id, for everyone: the system is closing). */
+  stop?(agentId?: string): void;
 }

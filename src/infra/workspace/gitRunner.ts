@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { WorkspaceError } from '../../errors.js';
+import { DRIVER_KEYS, gitSafeEnv, gitSafetyConfig, mergeDrivers, neutraliseDrivers } from './gitSafety.js';
 
 /** What one git invocation produced. */
 export interface GitResult {
@@ -39,18 +40,9 @@ export const CADRE_AUTHOR = { name: 'cadre', email: 'agents@cadre.local' } as co
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/**
- * The environment git runs in: the caller's minus every `GIT_*` variable (run from inside
- * a hook, `GIT_DIR`/`GIT_INDEX_FILE` would silently redirect our commands to another
- * repository), with English messages so the few we match on are stable, and no prompts.
- */
-function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('GIT_')) env[k] = v;
-  }
-  return { ...env, LC_ALL: 'C', LANGUAGE: 'C', GIT_TERMINAL_PROMPT: '0', GIT_MERGE_AUTOEDIT: 'no' };
-}
+// Subcommands that may run a filter (`filter.<x>.clean/smudge`) named by a path's attributes:
+// before them, the filters the repository's config defines are emptied (see gitSafety.ts).
+const FILTERING = new Set(['add', 'commit', 'diff', 'merge', 'worktree', 'status', 'reset', 'checkout', 'switch', 'restore', 'stash', 'clean']);
 
 /**
  * A git runner that reports exit codes, pins cadre's author, turns off automatic gc (it
@@ -68,20 +60,18 @@ export function createGitRunner(options: GitRunnerOptions = {}): GitRunner {
   const config = [
     `user.name=${CADRE_AUTHOR.name}`,
     `user.email=${CADRE_AUTHOR.email}`,
-    'commit.gpgSign=false',
-    'tag.gpgSign=false',
     'gc.auto=0',
     'maintenance.auto=false',
     'rerere.enabled=false',
     'core.quotePath=false',
     'advice.detachedHead=false',
-    ...(options.hooks ? [] : ['core.hooksPath=/dev/null']),
-  ].flatMap((c) => ['-c', c]);
-  const env = gitEnv();
+  ].flatMap((c) => ['-c', c]).concat(gitSafetyConfig({ hooks: options.hooks ?? false }));
+  // No secret of cadre's reaches git or anything git might start (see gitSafety.ts).
+  const env = gitSafeEnv(process.env.PATH, '/nonexistent');
   const binary = options.binary ?? 'git';
   const slots = createSemaphore(options.maxProcesses ?? 16);
 
-  const once = (cwd: string, args: readonly string[]): Promise<GitResult> =>
+  const spawnGit = (cwd: string, args: readonly string[]): Promise<GitResult> =>
     slots.run(
       () =>
         new Promise((resolveResult, reject) => {
@@ -93,6 +83,20 @@ export function createGitRunner(options: GitRunnerOptions = {}): GitRunner {
           });
         }),
     );
+
+  // Whatever an agent planted in the shared config (a filter on `* filter=x`, a merge driver)
+  // must not run in cadre's own add, diff, commit or merge: filters are emptied, textconv and
+  // external diff are off for every diff, and a merge with a configured driver is refused.
+  const once = async (cwd: string, args: readonly string[]): Promise<GitResult> => {
+    const sub = args[0] ?? '';
+    if (!FILTERING.has(sub)) return spawnGit(cwd, args);
+    const listing = (await spawnGit(cwd, ['config', '--get-regexp', DRIVER_KEYS])).stdout;
+    if (sub === 'merge' && args[1] !== '--abort' && mergeDrivers(listing).length > 0) {
+      throw new WorkspaceError(`refusing to merge in ${cwd}: the repository's config names merge drivers (${mergeDrivers(listing).join(', ')}), which would run a program`);
+    }
+    const extra = sub === 'diff' ? ['diff', '--no-textconv', '--no-ext-diff', ...args.slice(1)] : args;
+    return spawnGit(cwd, [...neutraliseDrivers(listing), ...extra]);
+  };
 
   return {
     async run(cwd, args, runOptions = {}) {

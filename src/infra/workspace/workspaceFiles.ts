@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { RE2JS } from 're2js';
 import { InvalidInput, WorkspaceError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { globToRegExp } from './globPattern.js';
@@ -32,7 +33,7 @@ export interface SearchMatch {
 }
 
 export interface SearchOptions {
-  /** Treat `pattern` as a JavaScript regular expression (default: a literal string). */
+  /** Treat `pattern` as an RE2 regular expression, matched in linear time (default: a literal string). */
   readonly regex?: boolean;
   readonly ignoreCase?: boolean;
   /** Only files whose relative path matches, e.g. `*.ts` or `src/**\/*.md`. */
@@ -165,7 +166,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
         const lines = text.split('\n');
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i]!;
-          const at = line.search(matcher);
+          const at = matcher(line);
           if (at < 0) continue;
           if (matches.length >= limit) {
             truncated = true;
@@ -179,13 +180,27 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
   };
 }
 
-function compile(pattern: string, regex: boolean, ignoreCase: boolean): RegExp {
-  const source = regex ? pattern : pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  try {
-    return new RegExp(source, ignoreCase ? 'i' : '');
-  } catch (e) {
-    throw new InvalidInput('pattern', `${JSON.stringify(pattern)} is not a valid regular expression: ${(e as Error).message}`);
+/**
+ * A line matcher returning the first match's index or -1. Regular expressions go to RE2 (re2js,
+ * pure JavaScript): matching is linear in the line, so a model's `^(a+)+$` cannot hold the event
+ * loop the way V8's backtracking engine did (16.5 s on 32 characters). Backreferences and
+ * lookaround, which need backtracking, are refused as invalid.
+ */
+function compile(pattern: string, regex: boolean, ignoreCase: boolean): (line: string) => number {
+  if (!regex) {
+    const needle = ignoreCase ? pattern.toLowerCase() : pattern;
+    return (line) => (ignoreCase ? line.toLowerCase() : line).indexOf(needle);
   }
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  } catch (e) {
+    throw new InvalidInput('pattern', `${JSON.stringify(pattern.slice(0, 200))} is not a valid RE2 regular expression: ${(e as Error).message.slice(0, 200)}`);
+  }
+  return (line) => {
+    const m = re.matcher(line);
+    return m.find() ? m.start() : -1;
+  };
 }
 
 async function openOrExplain(target: SafePath, flags: number, requested: string): Promise<FileHandle> {

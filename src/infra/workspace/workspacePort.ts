@@ -1,9 +1,19 @@
-import { execFile } from 'node:child_process';
 import type { WorkspaceFilesPort, WorkspacePort } from '../../actors/ports/workspacePort.js';
 import { WorkspaceError } from '../../errors.js';
 import { createWorkspaceManager, type WorkspaceManager, type WorkspaceManagerOptions } from './workspaceManager.js';
 import { createWorkspaceFiles } from './workspaceFiles.js';
 import { confineArgs } from './confineArgs.js';
+import { agentGitArgs } from './agentGitArgs.js';
+import { gitSafeEnv } from './gitSafety.js';
+import { createConfinedRunner, type ConfinedRunner } from './runConfined.js';
+
+/**
+ * The programs `run_command` may start when commands are on and no list is given: ones that only
+ * read the files their arguments name. No interpreter, package manager, shell or git: each runs
+ * whatever code it is handed (`node -e` can read `/proc/<ppid>/environ`, cadre's environment,
+ * without naming a path), so no argument check can confine them (SECURITY.md).
+ */
+export const DEFAULT_ALLOWED_COMMANDS: readonly string[] = ['ls', 'cat', 'head', 'tail', 'wc'];
 
 export interface WorkspacePortOptions extends WorkspaceManagerOptions {
   /** Commands agents may run with `run_command` (by program name). Empty: none. */
@@ -23,6 +33,9 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       throw err;
     }));
   const allowed = new Set(options.allowedCommands ?? []);
+  const runners = new Map<string, ConfinedRunner>();
+  // Only PATH (and a HOME inside the worktree) reaches a command: none of cadre's variables.
+  const PATH = process.env.PATH ?? '/usr/bin:/bin';
   return {
     manager,
     async create(agentId, o) {
@@ -51,22 +64,28 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
           await f.write(p, content);
         },
         list: async (dir, o) => (await f.list(dir, o)).entries.filter((e) => e.type === 'file').map((e) => e.path),
-        search: async (pattern, o) => (await f.search(pattern, { regex: true, ...o })).matches.map((m) => ({ path: m.path, line: m.line, text: m.text })),
+        search: async (pattern, o) => (await f.search(pattern, o)).matches.map((m) => ({ path: m.path, line: m.line, text: m.text })),
       };
     },
-    run(_agentId, cwd, command, args, timeoutMs) {
+    stop(agentId) {
+      for (const [id, r] of runners) {
+        if (agentId !== undefined && id !== agentId) continue;
+        r.killAll();
+        runners.delete(id);
+      }
+    },
+    run(agentId, cwd, command, args, timeoutMs) {
       if (!allowed.has(command)) return Promise.reject(new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`));
+      let argv: string[];
       try {
-        confineArgs(cwd, args);
+        argv = command === 'git' ? agentGitArgs(args) : [...args];
       } catch (err) {
         return Promise.reject(err);
       }
-      return new Promise((resolve) => {
-        execFile(command, [...args], { cwd, timeout: timeoutMs, maxBuffer: 1_000_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, stdout, stderr) => {
-          const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;
-          resolve({ exitCode: code, stdout: String(stdout), stderr: String(stderr) + (err?.killed ? `\n[killed after ${timeoutMs} ms]` : '') });
-        });
-      });
+      const env = command === 'git' ? gitSafeEnv(PATH, cwd) : { PATH, HOME: cwd, LC_ALL: 'C' };
+      let runner = runners.get(agentId);
+      if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
+      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => confineArgs(cwd, args) });
     },
   };
 }

@@ -1,0 +1,45 @@
+import { WorkspaceError } from '../../errors.js';
+import { gitSafetyConfig } from './gitSafety.js';
+
+// The git subcommands an agent may run when a user allow-lists `git`: ones that read or change
+// the worktree and its branch. Not here, so refused: everything that writes config (`config`,
+// `remote`, `submodule`, `sparse-checkout`, `worktree`, `init`, `clone`), talks to another
+// repository (`fetch`, `pull`, `push`, `ls-remote`, `archive --remote`), or runs a program by
+// design (`bisect run`, `rebase --exec`, `difftool`, `mergetool`, `filter-branch`, aliases).
+// Refs are shared by every worktree: `checkout`/`switch` (then `reset` or `commit` on a user's
+// branch), `stash` and `notes` are left out, and `branch`/`tag` may only list or create.
+const SUBCOMMANDS = new Set([
+  'status', 'log', 'show', 'diff', 'add', 'rm', 'mv', 'restore', 'commit', 'branch',
+  'grep', 'ls-files', 'rev-parse', 'blame', 'reset', 'tag', 'merge', 'cherry-pick', 'revert',
+  'shortlog', 'describe', 'cat-file', 'ls-tree', 'apply', 'format-patch', 'archive', 'clean',
+]);
+
+// Options of `branch` and `tag` that move, delete or rename a ref another worktree (the user's
+// checkout) may be using; short ones also inside a cluster (`-fD`).
+const REF_WRITES = /^(--(delete|force|move|copy|set-upstream-to|unset-upstream|edit-description|track)|-[a-zA-Z]*[dDfmMcCu])/;
+
+// Options of allowed subcommands that run a program or reach another repository.
+// `-O` may end a cluster of short options (`-iOsh x.sh`), so any single-dash argument holding an O.
+const REFUSED_OPTIONS = /^(--exec|--upload-pack|--receive-pack|--remote|--open-files-in-pager|-[a-zA-Z]*O|--textconv|--ext-diff|--filters|--config-env|--git-dir|--work-tree|--namespace|--super-prefix|--template|--recurse-submodules|--unsafe-paths|-c$)/;
+
+/**
+ * The argument list git runs with for an agent: the safety overrides first, then the agent's
+ * subcommand and arguments — refused unless the first argument is an allow-listed subcommand
+ * (so no global option such as `-c`, `--config-env`, `-C`, `--git-dir`, `--exec-path`, and no
+ * alias) and no argument is an option that runs a program (`--exec`, `--upload-pack`, `-O`…).
+ *
+ * @example
+ * agentGitArgs(['status', '--short']); // ['-c', 'core.fsmonitor=false', …, 'status', '--short']
+ * agentGitArgs(['-c', 'alias.x=!id', 'x']); // throws WorkspaceError
+ */
+export function agentGitArgs(args: readonly string[]): string[] {
+  const sub = args[0] ?? '';
+  if (!SUBCOMMANDS.has(sub)) {
+    throw new WorkspaceError(`git ${JSON.stringify(sub.slice(0, 100))} is not allowed for agents (allowed: ${[...SUBCOMMANDS].join(', ')}; no global options, no aliases)`);
+  }
+  for (const [i, a] of args.entries()) {
+    if (i > 0 && (sub === 'branch' || sub === 'tag') && REF_WRITES.test(a)) throw new WorkspaceError(`git ${sub} argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it moves or deletes a shared ref`);
+    if (i > 0 && REFUSED_OPTIONS.test(a)) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it runs a program or reaches outside the worktree`);
+  }
+  return [...gitSafetyConfig(), ...args];
+}
