@@ -209,7 +209,7 @@ async function snapshot(sql: SqlClient, schema: string): Promise<Record<string, 
 
 const toStatus = (r: Record<string, unknown>): BudgetStatus => ({
   allocated: Number(r.allocated), consumed: Number(r.consumed), reserved: Number(r.reserved), delegated: Number(r.delegated),
-  spentBySubtree: Number(r.spent_by_subtree), reclaimed: Number(r.reclaimed), available: Number(r.available),
+  spentBySubtree: Number(r.spent_by_subtree), reclaimed: Number(r.reclaimed), available: Number(r.available), overspent: Number(r.overspent ?? 0),
 });
 
 describe.each(sqlTargets)('projections: incremental with crashes = rebuild from 0 ($name)', (target) => {
