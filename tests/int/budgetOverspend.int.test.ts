@@ -3,6 +3,7 @@ import type { AgentSystem } from '../../src/system.js';
 import type { BudgetStatus } from '../../src/actors/budget.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { testSystem } from '../support/system.js';
+import { checkLiveEqualsReplay, checkStreams } from '../support/actorsInvariants.js';
 
 /** allocated + overspent = consumed + reserved + delegated + spentBySubtree + available. */
 const holds = (b: BudgetStatus): void =>
@@ -52,6 +53,9 @@ async function overspendThroughTheApi(system: AgentSystem): Promise<void> {
   holds(kid!);
   const ledger = await system.reports.ledger(child.id);
   expect(ledger.find((r) => r.kind === 'overspent')).toMatchObject({ amount: 20_100 - reserved });
+  // The project's own invariants: every event accepted by the machine, each answered once, replay = live.
+  await checkStreams(system, [lead.id, child.id]);
+  await checkLiveEqualsReplay(system, [lead.id, child.id]);
 }
 
 describe('a budget is a hard cap (postgres)', () => {
@@ -81,6 +85,19 @@ describe('a budget is a hard cap (postgres)', () => {
       await overspendThroughTheApi(system);
       const sent = api.messageRequests()[0]!.body as { max_tokens: number };
       expect(sent.max_tokens).toBeLessThan(10_000);
+    });
+
+    it('does not call at all when the input bound alone exceeds what is left (4,000 CJK characters, 10,000 tokens)', async () => {
+      api.reset();
+      system = await testSystem('postgres', { model: { provider: 'anthropic', apiKey: 'sk-test', baseURL: api.url, maxRetries: 0 } });
+      // 12,000 UTF-8 bytes: likely 4,000–6,000 tokens, which characters ÷ 3 put at ~1,300 and so called.
+      const agent = await system.spawn({ role: 'translator', task: '漢'.repeat(4_000), budget: 10_000 });
+      const result = await agent.run();
+      expect(result).toMatchObject({ status: 'failed', budgetConsumed: 0 });
+      expect(api.messageRequests()).toHaveLength(0);
+      const history = await agent.history();
+      expect(history.some((e) => e.type === 'BudgetReserved')).toBe(false);
+      expect(history.at(-1)?.type === 'AgentFailed' && history.at(-1)?.data).toMatchObject({ cause: 'budget_exhausted', returned: 10_000 });
     });
   });
 });

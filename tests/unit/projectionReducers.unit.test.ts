@@ -89,7 +89,7 @@ describe('projection reducers', () => {
       budgetLedgerProjection.handle(parsed(t), names(budgetLedgerProjection)).map((s) => [t, /'(\w+)',/.exec(s.text.split('SELECT')[1]!)?.[1]]));
     expect(kinds).toEqual([
       ['AgentSpawned', 'allocated'], ['BudgetReserved', 'reserved'], ['BudgetSettled', 'settled'], ['BudgetReleased', 'released'],
-      ['BudgetDelegated', 'delegated'], ['BudgetReclaimed', 'reclaimed'],
+      ['BudgetDelegated', 'delegated'], ['BudgetReclaimed', 'reclaimed'], ['BudgetOverspent', 'overspent'],
     ]);
   });
 
