@@ -803,7 +803,6 @@ export class AgentRuntime {
     await this.execute(c.parentId, (s) => {
       const rec = s.context.children[childId];
       if (!rec || rec.status !== 'live') return [];
-      const returned = Math.min(rec.budget, available(c.budget));
       const events: DomainEvent[] = [
         { type: 'ChildFinished', data: { childId, status: c.result!.status, output: c.result!.output } },
         reclaimEvent(childId, rec.budget, c.budget),
