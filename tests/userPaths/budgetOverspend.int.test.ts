@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCadre, type CliRun } from '../support/cadreCli.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
-
-const exec = promisify(execFile);
-const BIN = join(process.cwd(), 'bin', 'cadre.js');
 
 /**
  * Issue 16, case 3, as a user meets it: the CLI against a Messages API (here the local one)
@@ -18,20 +14,14 @@ describe('user path: a provider overspends a child budget (cadre spawn --run, bu
   let api: FakeMessagesApi;
   let dataDir: string;
 
-  async function cadre(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function cadre(...args: string[]): Promise<CliRun> {
     const env: NodeJS.ProcessEnv = {
       ...process.env, CADRE_DATA_DIR: join(dataDir, 'db'), NO_COLOR: '1', LOG_LEVEL: 'error',
       ANTHROPIC_API_KEY: 'sk-test-user-path', ANTHROPIC_BASE_URL: api.url,
     };
     delete env.DATABASE_URL;
     delete env.EVENT_STORE;
-    try {
-      const { stdout, stderr } = await exec('node', [BIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
+    return runCadre(args, env);
   }
 
   beforeAll(async () => {
