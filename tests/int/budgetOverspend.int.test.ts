@@ -3,6 +3,7 @@ import type { AgentSystem } from '../../src/system.js';
 import type { BudgetStatus } from '../../src/actors/budget.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { testSystem } from '../support/system.js';
+import { BudgetExceeded } from '../../src/errors.js';
 import { checkLiveEqualsReplay, checkStreams } from '../support/actorsInvariants.js';
 
 /** allocated + overspent = consumed + reserved + delegated + spentBySubtree + available. */
@@ -68,6 +69,20 @@ describe('a budget is a hard cap (postgres)', () => {
   it('the offline model told to report 20,100 tokens: recorded, charged up the chain, failed budget_exceeded', async () => {
     system = await testSystem('postgres', { model: { provider: 'offline', usage: { input: 20_000, output: 100 } } });
     await overspendThroughTheApi(system);
+  });
+
+  it('a decomposition call that reports more than it could use: recorded, the workflow failed budget_exceeded', async () => {
+    system = await testSystem('postgres', { model: { provider: 'offline', usage: { input: 20_000, output: 100 } } });
+    const err = await system.decompose('Design it, build it, test it', { budget: 10_000, id: 'wf-overspent' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BudgetExceeded);
+    const history = await system.history('wf-overspent');
+    expect(history.find((e) => e.type === 'BudgetSettled')?.data).toMatchObject({ consumed: 20_100 });
+    expect(history.find((e) => e.type === 'BudgetOverspent')?.data).toMatchObject({ consumed: 20_100 });
+    expect(history.at(-1)?.type === 'AgentFailed' && history.at(-1)?.data).toMatchObject({ cause: 'budget_exceeded' });
+    const b = (await system.runtime.state('wf-overspent')).budget;
+    expect(b).toMatchObject({ consumed: 20_100, available: 0, overspent: 10_100 });
+    holds(b);
+    expect(history.some((e) => e.type === 'WorkflowPlanned')).toBe(false);
   });
 
   describe('the real SDK against a Messages API that reports more usage than was reserved', () => {
