@@ -141,7 +141,7 @@ export function generateHistory(seed: number, steps: number): Append[] {
         if (rand() < 0.75) {
           // Now and then a provider reports more than was reserved: an overspend, charged up the chain.
           const over = rand() < 0.15;
-          const used = over ? int(c.amount + 1, c.amount * 3 + 1) : int(0, c.amount);
+          const used = over ? c.amount + int(1, a.ledger.allocated + 1) : int(0, c.amount);
           const cost = Math.round(used * 3) / 1e6;
           push(a, ev('ModelReplied', { callId: c.callId, model: 'm', content: [{ type: 'text', text: 'ok' }], stopReason: 'end_turn',
             usage: { inputTokens: used, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, costUsd: cost }),
