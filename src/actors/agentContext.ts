@@ -162,7 +162,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return { ...c, children: { ...c.children, [ev.data.childId]: { ...prev, status: ev.data.status, output: ev.data.output } } };
     }
     case 'BudgetReclaimed':
-      return withBudget(c, reclaim(c.budget, ev.data.childId, ev.data.returned));
+      return withBudget(c, reclaim(c.budget, ev.data.childId, ev.data.returned, ev.data.overspent));
+    case 'BudgetOverspent':
+      return c; // a record: the BudgetSettled beside it already charged the real usage
     case 'BudgetReserved':
       return withBudget(c, reserve(c.budget, ev.data.reservationId, ev.data.amount));
     case 'BudgetSettled':

@@ -3,8 +3,8 @@ import type { DomainEvent } from '../events/catalogue.js';
 import type { AgentContext } from './agentContext.js';
 import { liveChildren } from './agentContext.js';
 import type { BudgetLedger } from './budget.js';
-import { available, release } from './budget.js';
-import type { ModelReply, ModelUsage } from './ports/modelProvider.js';
+import { available, overspent, release, settle } from './budget.js';
+import type { ModelReply } from './ports/modelProvider.js';
 import { totalTokens } from './ports/modelProvider.js';
 
 /**
@@ -38,16 +38,28 @@ export function completionEvents(c: AgentContext, output: string): DomainEvent[]
   return [...events, { type: 'AgentCompleted', data: { output, returned: available(ledger) } }];
 }
 
-/** After a reply: settle the reservation, then either the tools it asked for or the end. */
+/**
+ * After a reply: settle the reservation with the real usage (always: usage is never lost),
+ * then either the tools it asked for or the end. A reply that used more than its reservation
+ * held is an overspend: the excess is recorded on its own (BudgetOverspent) and the agent ends
+ * failed with cause `budget_exceeded`, its tool calls not run (the cap is hard).
+ */
 export function afterReply(c: AgentContext, callId: string, raw: ModelReply, costUsd: number): DomainEvent[] {
   const reply = storableReply(raw);
+  const consumed = totalTokens(reply.usage);
   const events: DomainEvent[] = [
     {
       type: 'ModelReplied',
       data: { callId, model: reply.model, content: reply.content.map((b) => ({ ...b })), stopReason: reply.stopReason, usage: { ...reply.usage }, costUsd },
     },
-    { type: 'BudgetSettled', data: { reservationId: callId, consumed: totalTokens(reply.usage), model: reply.model, costUsd } },
+    { type: 'BudgetSettled', data: { reservationId: callId, consumed, model: reply.model, costUsd } },
   ];
+  const held = c.budget.reservations[callId] ?? 0;
+  const settled: AgentContext = { ...c, pendingCall: null, budget: settle(c.budget, callId, consumed) };
+  if (consumed > held) {
+    events.push({ type: 'BudgetOverspent', data: { reservationId: callId, reserved: held, consumed, excess: consumed - held } });
+    return [...events, ...failureEvents(settled, 'budget_exceeded', `budget exceeded: the model reported ${consumed} tokens for a call that reserved ${held}`)];
+  }
   const toolUses = reply.content.filter((b) => b.type === 'tool_use');
   if (toolUses.length > 0) {
     for (const t of toolUses) events.push({ type: 'ToolCalled', data: { toolUseId: t.id, name: t.name, input: t.input } });
@@ -55,15 +67,19 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   }
   if (reply.stopReason === 'max_tokens') return events; // next turn continues
   const text = reply.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n').trim();
-  const settled: AgentContext = { ...c, budget: settleLedger(c.budget, callId, reply.usage) };
   if (liveChildren(settled).length > 0) return events;
   return [...events, ...completionEvents(settled, text)];
 }
 
-function settleLedger(b: BudgetLedger, callId: string, usage: ModelUsage): BudgetLedger {
-  const held = b.reservations[callId] ?? 0;
-  const { [callId]: _gone, ...rest } = b.reservations;
-  return { ...b, reserved: b.reserved - held, consumed: b.consumed + totalTokens(usage), reservations: rest };
+/**
+ * The parent's record of what a child that ended gave back and spent. `overspent` is what the
+ * child's subtree spent past its allocation (0 unless a provider overspent below): the parent
+ * is charged for it too, so every ledger up the chain adds up.
+ */
+export function reclaimEvent(childId: string, allocated: number, child: BudgetLedger): DomainEvent {
+  const returned = Math.min(allocated, available(child));
+  const over = overspent(child);
+  return { type: 'BudgetReclaimed', data: { childId, allocated, returned, spent: allocated - returned + over, overspent: over } };
 }
 
 /** The largest output a call may ask for: what the budget leaves after the input estimate. */

@@ -19,6 +19,7 @@ const anytime = {
   BudgetReclaimed: { actions: 'apply' },
   BudgetSettled: { actions: 'apply' },
   BudgetReleased: { actions: 'apply' },
+  BudgetOverspent: { actions: 'apply' },
   MessageSent: { actions: 'apply' },
   MessageReceived: { actions: 'apply' },
   MessageAcked: { actions: 'apply' },

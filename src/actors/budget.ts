@@ -25,6 +25,12 @@ export interface BudgetStatus {
   readonly spentBySubtree: number;
   readonly reclaimed: number;
   readonly available: number;
+  /**
+   * How far spending went past `allocated` (a provider that reported more usage than was
+   * reserved, here or in a child's subtree). With it every balance adds up:
+   * `allocated + overspent = consumed + reserved + delegated + spentBySubtree + available`.
+   */
+  readonly overspent: number;
 }
 
 export const openLedger = (allocated: number): BudgetLedger => ({
@@ -42,6 +48,15 @@ export const openLedger = (allocated: number): BudgetLedger => ({
 export const available = (b: BudgetLedger): number =>
   Math.max(0, b.allocated - b.consumed - b.reserved - b.delegated - b.spentBySubtree);
 
+/**
+ * What was spent beyond `allocated`: `consumed + reserved + delegated + spentBySubtree −
+ * allocated`, never below 0. `available` and `overspent` are the two sides of one difference,
+ * so `allocated + overspent = consumed + reserved + delegated + spentBySubtree + available`
+ * holds for every ledger (budget.unit.test.ts checks it with random overspends).
+ */
+export const overspent = (b: Pick<BudgetLedger, 'allocated' | 'consumed' | 'reserved' | 'delegated' | 'spentBySubtree'>): number =>
+  Math.max(0, b.consumed + b.reserved + b.delegated + b.spentBySubtree - b.allocated);
+
 export const budgetStatus = (b: BudgetLedger): BudgetStatus => ({
   allocated: b.allocated,
   consumed: b.consumed,
@@ -50,6 +65,7 @@ export const budgetStatus = (b: BudgetLedger): BudgetStatus => ({
   spentBySubtree: b.spentBySubtree,
   reclaimed: b.reclaimed,
   available: available(b),
+  overspent: overspent(b),
 });
 
 /** Refusal or nothing: used by deciders before they emit an event. */
@@ -84,15 +100,19 @@ export const delegate = (b: BudgetLedger, childId: string, amount: number): Budg
   delegations: { ...b.delegations, [childId]: amount },
 });
 
-/** A child ended and gave back `returned` of what it was allocated; the rest it spent. */
-export function reclaim(b: BudgetLedger, childId: string, returned: number): BudgetLedger {
+/**
+ * A child ended and gave back `returned` of what it was allocated; the rest it spent, and
+ * `childOverspent` (its `overspent` when it ended) it spent beyond that: the subtree's whole
+ * spending is charged here, so an overspend below shows up the chain.
+ */
+export function reclaim(b: BudgetLedger, childId: string, returned: number, childOverspent = 0): BudgetLedger {
   const allocated = b.delegations[childId] ?? 0;
   const { [childId]: _gone, ...rest } = b.delegations;
   const back = Math.min(returned, allocated);
   return {
     ...b,
     delegated: b.delegated - allocated,
-    spentBySubtree: b.spentBySubtree + (allocated - back),
+    spentBySubtree: b.spentBySubtree + (allocated - back) + childOverspent,
     reclaimed: b.reclaimed + back,
     delegations: rest,
   };

@@ -1,5 +1,5 @@
 import { transition } from 'xstate';
-import type { DomainEvent, EventData } from '../events/catalogue.js';
+import { eventSchemas, type DomainEvent, type EventData } from '../events/catalogue.js';
 import type { EventToAppend, RecordedEvent } from '../events/envelope.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
 import { InvalidInput, InvalidTransition, NotFound, NotSubordinate, StoreClosed, isCadreError, isWrongExpectedRevision } from '../errors.js';
@@ -7,7 +7,7 @@ import { parseInput } from '../validation.js';
 import type { AgentContext, AgentResult } from './agentContext.js';
 import { liveChildren } from './agentContext.js';
 import { AGENT_MACHINE_VERSION, agentMachine, isTerminalStatus, statusOf } from './agentMachine.js';
-import { afterReply, affordableMaxTokens, completionEvents, failureEvents, MIN_OUTPUT_TOKENS, terminationEvents } from './agentDecisions.js';
+import { afterReply, affordableMaxTokens, completionEvents, failureEvents, MIN_OUTPUT_TOKENS, reclaimEvent, terminationEvents } from './agentDecisions.js';
 import { conversation, systemPrompt } from './agentPrompt.js';
 import { available, checkDelegate } from './budget.js';
 import { LiveActor } from './liveActor.js';
@@ -208,7 +208,7 @@ export class AgentRuntime {
       id: this.deps.ids.uuid(),
       type: e.type,
       data: e.data,
-      metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: 1, at: this.deps.clock.now().toISOString() },
+      metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: this.deps.clock.now().toISOString() },
     };
   }
 
@@ -824,10 +824,9 @@ export class AgentRuntime {
     await this.execute(c.parentId, (s) => {
       const rec = s.context.children[childId];
       if (!rec || rec.status !== 'live') return [];
-      const returned = Math.min(rec.budget, available(c.budget));
       const events: DomainEvent[] = [
         { type: 'ChildFinished', data: { childId, status: c.result!.status, output: c.result!.output } },
-        { type: 'BudgetReclaimed', data: { childId, allocated: rec.budget, returned, spent: rec.budget - returned } },
+        reclaimEvent(childId, rec.budget, c.budget),
       ];
       if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: c.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
       if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });

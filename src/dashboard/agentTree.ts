@@ -14,7 +14,7 @@ export interface AgentNode {
   readonly depth: number;
   readonly revision: string;
   readonly budget: BudgetStatus;
-  /** allocated − available: what this agent and its subtree have used or hold. */
+  /** allocated + overspent − available: what this agent and its subtree have used or hold. */
   readonly used: number;
   readonly costUsd: number;
   /** Cost of this agent and every descendant. */
@@ -81,7 +81,7 @@ function toNode(p: { readonly state: AgentState; readonly nodeId: string | null;
     depth: s.depth,
     revision: s.revision.toString(),
     budget: s.budget,
-    used: Math.max(0, s.budget.allocated - s.budget.available),
+    used: s.budget.allocated + s.budget.overspent - s.budget.available,
     costUsd: s.costUsd,
     subtreeCostUsd: s.costUsd,
     subtreeConsumed: s.budget.consumed,

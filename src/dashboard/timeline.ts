@@ -59,7 +59,9 @@ export function timelineEntry(e: ParsedEvent): TimelineEntry {
     case 'BudgetDelegated':
       return entry('budget', `delegated ${e.data.amount} tokens to ${e.data.childId}`);
     case 'BudgetReclaimed':
-      return entry('budget', `reclaimed ${e.data.returned} tokens from ${e.data.childId}`);
+      return entry('budget', `reclaimed ${e.data.returned} tokens from ${e.data.childId}${e.data.overspent > 0 ? ` (its subtree overspent ${e.data.overspent})` : ''}`);
+    case 'BudgetOverspent':
+      return entry('budget', `OVERSPENT ${e.data.excess} tokens: used ${e.data.consumed}, reserved ${e.data.reserved}`);
     case 'ModelRequested':
       return entry('model', `turn ${e.data.turn}: asked ${e.data.model} (${e.data.reserved} tokens reserved)`);
     case 'ModelReplied': {
@@ -111,7 +113,7 @@ function assertNever(e: never): never {
 export interface LedgerEntry {
   readonly revision: string;
   readonly at: string;
-  readonly kind: 'allocated' | 'reserved' | 'settled' | 'released' | 'delegated' | 'reclaimed';
+  readonly kind: 'allocated' | 'reserved' | 'settled' | 'released' | 'delegated' | 'reclaimed' | 'overspent';
   readonly amount: number;
   readonly counterparty: string | null;
   readonly costUsd: number;
@@ -128,6 +130,7 @@ export function ledgerFromEvents(events: readonly ParsedEvent[]): LedgerEntry[] 
     else if (e.type === 'BudgetReleased') row('released', 0);
     else if (e.type === 'BudgetDelegated') row('delegated', e.data.amount, e.data.childId);
     else if (e.type === 'BudgetReclaimed') row('reclaimed', e.data.returned, e.data.childId);
+    else if (e.type === 'BudgetOverspent') row('overspent', e.data.excess);
   }
   return out;
 }

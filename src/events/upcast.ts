@@ -8,7 +8,10 @@ import { formatPath } from '../validation.js';
  * events are never rewritten. Key: `${type}@${fromVersion}`.
  */
 type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
-const upcasters: Record<string, Upcaster> = {};
+const upcasters: Record<string, Upcaster> = {
+  // v2 added `overspent`; before it no child could overspend, so a v1 reclaim carries none.
+  'BudgetReclaimed@1': (data) => ({ overspent: 0, ...data }),
+};
 
 /** Registers an upcaster (used by tests and by future schema changes). */
 export function registerUpcaster(type: string, fromVersion: number, fn: Upcaster): void {

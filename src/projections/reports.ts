@@ -3,7 +3,7 @@ import { TimedOut } from '../errors.js';
 import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
-import type { BudgetStatus } from '../actors/budget.js';
+import { overspent, type BudgetStatus } from '../actors/budget.js';
 import type { LedgerKind } from './readModels/budgetLedger.js';
 import { PATH_KEY } from './readModels/agents.js';
 
@@ -129,6 +129,10 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 
 type Row = Record<string, unknown>;
 
+/** budget.ts `overspent` over a read-model row: one arithmetic for actors and projections. */
+const overspentOfRow = (r: Row): number =>
+  overspent({ allocated: num(r.allocated), consumed: num(r.consumed), reserved: num(r.reserved), delegated: num(r.delegated), spentBySubtree: num(r.spent_by_subtree) });
+
 /** A timestamp as `Date#toISOString()` writes it, made by Postgres: listings skip the driver's slow date parsing. */
 const isoText = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -153,6 +157,7 @@ function treeRow(r: Row): TreeRow {
     spentBySubtree: num(r.spent_by_subtree),
     reclaimed: num(r.reclaimed),
     available: num(r.available),
+    overspent: overspentOfRow(r),
     costUsd: num(r.cost_usd),
     children: num(r.children),
     createdAt: iso(r.created_at),
@@ -275,6 +280,7 @@ export function createReports(options: ReportsOptions): Reports {
         spentBySubtree: num(row.spent_by_subtree),
         reclaimed: num(row.reclaimed),
         available: num(row.available),
+        overspent: overspentOfRow(row),
         costUsd: num(row.cost_usd),
         subtree,
       };

@@ -83,10 +83,21 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
       throw err;
     }
+    const reservationId = `decompose-${attempt}`;
+    const consumed = totalTokens(reply.usage);
     const settled: DomainEvent = {
       type: 'BudgetSettled',
-      data: { reservationId: `decompose-${attempt}`, consumed: totalTokens(reply.usage), model: reply.model, costUsd: costOf(reply.model, reply.usage) },
+      data: { reservationId, consumed, model: reply.model, costUsd: costOf(reply.model, reply.usage) },
     };
+    // The same hard cap as an agent's turn (agentDecisions.afterReply): the whole usage is
+    // recorded, the excess over what the call could use has its own event, and the workflow fails.
+    const held = input + maxTokens;
+    if (consumed > held) {
+      await record([settled, { type: 'BudgetOverspent', data: { reservationId, reserved: held, consumed, excess: consumed - held } }]);
+      const err = new BudgetExceeded(id, consumed, held, 'a decomposition call (the model reported more than it could use)');
+      await fail('budget_exceeded', err.message);
+      throw err;
+    }
     const call = reply.content.find((b) => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
     let graph: WorkflowGraph;
     try {

@@ -1,19 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCadre, type CliRun as Run } from '../support/cadreCli.js';
 
-const exec = promisify(execFile);
 const dataDir = mkdtempSync(join(tmpdir(), 'cadre-cli-e2e-'));
-const BIN = join(process.cwd(), 'bin', 'cadre.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the real bin against a temp CADRE_DATA_DIR, no DATABASE_URL, no API key. */
 async function cadre(...args: string[]): Promise<Run> {
@@ -21,13 +12,7 @@ async function cadre(...args: string[]): Promise<Run> {
   delete env.DATABASE_URL;
   delete env.EVENT_STORE;
   delete env.ANTHROPIC_API_KEY;
-  try {
-    const { stdout, stderr } = await exec('node', [BIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+  return runCadre(args, env);
 }
 
 describe('cadre CLI (the real bin)', () => {

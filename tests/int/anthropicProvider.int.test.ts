@@ -227,10 +227,19 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     api.enqueue({ kind: 'message', message: { usage: { input_tokens: 40, output_tokens: 10, cache_creation_input_tokens: 5 } } });
     const model = provider({ rateLimiter: limiter });
     await model.complete(request);
-    const estimate = model.estimateInputTokens(request);
+    // The limiter takes the likely count (characters ÷ 3), not the budget's never-low bound:
+    // over-asking a tokens-per-minute bucket by 3× would stall it.
+    const likely = (limiter.acquire as ReturnType<typeof vi.fn>).mock.calls[0]![0] as number;
     expect(calls).toEqual(['acquire:0']);
-    expect(limiter.acquire).toHaveBeenCalledWith(estimate, undefined);
-    expect(limiter.settle).toHaveBeenCalledWith(40 + 5 + 10 - estimate);
+    expect(likely).toBeLessThan(model.estimateInputTokens(request));
+    expect(limiter.acquire).toHaveBeenCalledWith(likely, undefined);
+    expect(limiter.settle).toHaveBeenCalledWith(40 + 5 + 10 - likely);
+  });
+
+  it('bounds input for budgets by UTF-8 bytes, so non-Latin text is never under-reserved', () => {
+    const cjk = { ...request, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: '漢'.repeat(3_000) }] }] };
+    // A CJK character is 3 UTF-8 bytes and at least a token's worth of text: characters ÷ 3 counted it as a third.
+    expect(provider().estimateInputTokens(cjk)).toBeGreaterThanOrEqual(9_000 + Buffer.byteLength(request.system) + Buffer.byteLength(JSON.stringify(request.tools)));
   });
 
   it('estimates input conservatively (at least the characters / 3, plus tool-use overhead)', () => {

@@ -5,7 +5,7 @@ import type { EventToAppend } from '../../src/events/envelope.js';
 import type { SqlClient } from '../../src/infra/sql/sqlClient.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { defaultProjections } from '../../src/projections/readModels/index.js';
-import { available, budgetStatus, delegate, openLedger, reclaim, release, reserve, settle, type BudgetLedger, type BudgetStatus } from '../../src/actors/budget.js';
+import { available, budgetStatus, delegate, openLedger, overspent, reclaim, release, reserve, settle, type BudgetLedger, type BudgetStatus } from '../../src/actors/budget.js';
 import { freshSchema, sqlTargets } from '../support/testDb.js';
 
 // ---- a small deterministic generator of realistic agent histories ----------------------------
@@ -18,7 +18,7 @@ const mulberry32 = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
-type BudgetData = { budget: number; reservationId: string; consumed: number; childId: string; amount: number; returned: number };
+type BudgetData = { budget: number; reservationId: string; consumed: number; childId: string; amount: number; returned: number; overspent?: number };
 
 interface Append {
   readonly stream: string;
@@ -53,7 +53,7 @@ export function foldBudgets(appends: readonly Append[]): Map<string, BudgetLedge
       else if (e.type === 'BudgetSettled') ledgers.set(id, settle(b, d.reservationId, d.consumed));
       else if (e.type === 'BudgetReleased') ledgers.set(id, release(b, d.reservationId));
       else if (e.type === 'BudgetDelegated') ledgers.set(id, delegate(b, d.childId, d.amount));
-      else if (e.type === 'BudgetReclaimed') ledgers.set(id, reclaim(b, d.childId, d.returned));
+      else if (e.type === 'BudgetReclaimed') ledgers.set(id, reclaim(b, d.childId, d.returned, d.overspent ?? 0));
     }
   }
   return ledgers;
@@ -88,7 +88,7 @@ export function generateHistory(seed: number, steps: number): Append[] {
       if (e.type === 'BudgetSettled') agent.ledger = settle(agent.ledger, d.reservationId, d.consumed);
       if (e.type === 'BudgetReleased') agent.ledger = release(agent.ledger, d.reservationId);
       if (e.type === 'BudgetDelegated') agent.ledger = delegate(agent.ledger, d.childId, d.amount);
-      if (e.type === 'BudgetReclaimed') agent.ledger = reclaim(agent.ledger, d.childId, d.returned);
+      if (e.type === 'BudgetReclaimed') agent.ledger = reclaim(agent.ledger, d.childId, d.returned, d.overspent ?? 0);
     }
   };
   const spawn = (parent: SimAgent | null, budget: number, kind: 'agent' | 'workflow', nodeId: string | null) => {
@@ -139,11 +139,14 @@ export function generateHistory(seed: number, steps: number): Append[] {
         const c = a.call!;
         a.call = null;
         if (rand() < 0.75) {
-          const used = int(0, c.amount);
+          // Now and then a provider reports more than was reserved: an overspend, charged up the chain.
+          const over = rand() < 0.15;
+          const used = over ? c.amount + int(1, a.ledger.allocated + 1) : int(0, c.amount);
           const cost = Math.round(used * 3) / 1e6;
           push(a, ev('ModelReplied', { callId: c.callId, model: 'm', content: [{ type: 'text', text: 'ok' }], stopReason: 'end_turn',
             usage: { inputTokens: used, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, costUsd: cost }),
           ev('BudgetSettled', { reservationId: c.resId, consumed: used, model: 'm', costUsd: cost }));
+          if (over) push(a, ev('BudgetOverspent', { reservationId: c.resId, reserved: c.amount, consumed: used, excess: used - c.amount }));
         } else {
           push(a, ev('ModelFailed', { callId: c.callId, error: 'overloaded', retryable: false }), ev('BudgetReleased', { reservationId: c.resId, reason: 'call failed' }));
         }
@@ -169,7 +172,7 @@ export function generateHistory(seed: number, steps: number): Append[] {
           const status = terminal.type === 'AgentCompleted' ? 'completed' : terminal.type === 'AgentFailed' ? 'failed' : 'terminated';
           const allocated = p.ledger.delegations[a.id] ?? 0;
           const events = [ev('ChildFinished', { childId: a.id, status, output: null }),
-            ev('BudgetReclaimed', { childId: a.id, allocated, returned, spent: allocated - Math.min(returned, allocated) })];
+            ev('BudgetReclaimed', { childId: a.id, allocated, returned, spent: allocated - Math.min(returned, allocated) + overspent(a.ledger), overspent: overspent(a.ledger) })];
           if (a.nodeId) {
             events.push(status === 'completed' ? ev('NodeCompleted', { nodeId: a.nodeId, childId: a.id, output: 'node out' })
               : ev('NodeFailed', { nodeId: a.nodeId, childId: a.id, attempt: 1, reason: 'child failed', willRetry: false }));
@@ -207,10 +210,11 @@ async function snapshot(sql: SqlClient, schema: string): Promise<Record<string, 
   return out;
 }
 
-const toStatus = (r: Record<string, unknown>): BudgetStatus => ({
-  allocated: Number(r.allocated), consumed: Number(r.consumed), reserved: Number(r.reserved), delegated: Number(r.delegated),
-  spentBySubtree: Number(r.spent_by_subtree), reclaimed: Number(r.reclaimed), available: Number(r.available),
-});
+/** A row's budget; `overspent` is the view's own column, or (agents rows have none) derived as the reports do. */
+function toStatus(r: Record<string, unknown>): BudgetStatus {
+  const b = { allocated: Number(r.allocated), consumed: Number(r.consumed), reserved: Number(r.reserved), delegated: Number(r.delegated), spentBySubtree: Number(r.spent_by_subtree) };
+  return { ...b, reclaimed: Number(r.reclaimed), available: Number(r.available), overspent: r.overspent === undefined ? overspent(b) : Number(r.overspent) };
+}
 
 describe.each(sqlTargets)('projections: incremental with crashes = rebuild from 0 ($name)', (target) => {
   let sql: SqlClient;

@@ -98,7 +98,7 @@ describe('two workers on one store', () => {
       if (rec?.status !== 'live') return [];
       return [
         { type: 'ChildFinished', data: { childId: child, status: 'completed', output: 'done' } },
-        { type: 'BudgetReclaimed', data: { childId: child, allocated: rec.budget, returned: rec.budget, spent: 0 } },
+        { type: 'BudgetReclaimed', data: { childId: child, allocated: rec.budget, returned: rec.budget, spent: 0, overspent: 0 } },
       ];
     });
     expect(written).toEqual([]);

@@ -70,7 +70,7 @@ describe('agent machine acceptance rules', () => {
     expect(statusOf(withChild.value)).toBe('waiting');
     expect(withChild.can(E('AgentTerminated', { reason: 'x', by: null, returned: 0 }))).toBe(false);
     expect(withChild.can(E('AgentFailed', { reason: 'x', cause: 'error', partialOutput: null, returned: 0 }))).toBe(false);
-    const finished = step(withChild, E('ChildFinished', { childId: 'c1', status: 'completed', output: 'done' }), E('BudgetReclaimed', { childId: 'c1', allocated: 100, returned: 40, spent: 60 }));
+    const finished = step(withChild, E('ChildFinished', { childId: 'c1', status: 'completed', output: 'done' }), E('BudgetReclaimed', { childId: 'c1', allocated: 100, returned: 40, spent: 60, overspent: 0 }));
     expect(finished.value).toEqual({ running: 'active' });
     expect(finished.can(E('AgentCompleted', { output: 'x', returned: 0 }))).toBe(true);
 
@@ -168,7 +168,7 @@ describe('evolve', () => {
     c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu' }));
     c = evolve(c, E('BudgetDelegated', { childId: 'c1', amount: 200 }));
     c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null }));
-    c = evolve(c, E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50 }));
+    c = evolve(c, E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
     expect(c.children.c1).toMatchObject({ status: 'terminated', toolUseId: 'tu' });
     expect(c.budget).toMatchObject({ delegated: 0, spentBySubtree: 50, reclaimed: 150 });
     expect(available(c.budget)).toBe(450);
@@ -209,7 +209,7 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
       const id = live[rnd(live.length)]!;
       const given = c.children[id]!.budget;
       const returned = rnd(given + 1);
-      push(E('ChildFinished', { childId: id, status: (['completed', 'failed', 'terminated'] as const)[rnd(3)]!, output: null }), E('BudgetReclaimed', { childId: id, allocated: given, returned, spent: given - returned }));
+      push(E('ChildFinished', { childId: id, status: (['completed', 'failed', 'terminated'] as const)[rnd(3)]!, output: null }), E('BudgetReclaimed', { childId: id, allocated: given, returned, spent: given - returned, overspent: 0 }));
     } else if (sub === 'active') {
       const id = `k${k++}`;
       const amount = 1 + rnd(Math.max(1, available(c.budget)));

@@ -7,6 +7,7 @@ import {
   checkReserve,
   delegate,
   openLedger,
+  overspent,
   reclaim,
   release,
   reserve,
@@ -138,7 +139,7 @@ describe('budget arithmetic', () => {
     let b = delegate(openLedger(1000), 'c1', 600);
     expect(budgetStatus(b)).toMatchObject({ delegated: 600, available: 400 });
     b = reclaim(b, 'c1', 250);
-    expect(budgetStatus(b)).toEqual({ allocated: 1000, consumed: 0, reserved: 0, delegated: 0, spentBySubtree: 350, reclaimed: 250, available: 650 });
+    expect(budgetStatus(b)).toEqual({ allocated: 1000, consumed: 0, reserved: 0, delegated: 0, spentBySubtree: 350, overspent: 0, reclaimed: 250, available: 650 });
     // A second reclaim of the same child changes nothing: it is no longer delegated to.
     expect(reclaim(b, 'c1', 600)).toEqual({ ...b, delegations: {} });
   });
@@ -158,5 +159,64 @@ describe('budget arithmetic', () => {
     b = release(b, 'b');
     expect(budgetStatus(b)).toMatchObject({ consumed: 120, reserved: 0, available: 880 });
     expect(b.reservations).toEqual({});
+  });
+});
+
+/** Every token is somewhere, overspend included: the line `cadre budget` and `status` print. */
+const conserves = (b: BudgetLedger): void => {
+  const s = budgetStatus(b);
+  expect(s.allocated + s.overspent).toBe(s.consumed + s.reserved + s.delegated + s.spentBySubtree + s.available);
+  expect(Math.min(s.available, s.overspent)).toBe(0); // one side of the difference or the other
+};
+
+/** A child that reserves up to what it has, then is told (by a lying provider) it used `factor` times that. */
+function childRun(allocated: number, calls: ReadonlyArray<{ ask: number; factor: number }>): BudgetLedger {
+  let b = openLedger(allocated);
+  calls.forEach(({ ask, factor }, i) => {
+    const amount = Math.min(ask, available(b));
+    if (checkReserve('c', b, amount)) return;
+    b = reserve(b, `r${i}`, amount);
+    conserves(b);
+    b = settle(b, `r${i}`, Math.floor(amount * factor));
+    conserves(b);
+  });
+  return b;
+}
+
+describe('budget arithmetic with overspends', () => {
+  it('allocated + overspent = consumed + reserved + delegated + spentBySubtree + available, in every agent and up the chain', () => {
+    const call = fc.record({ ask: fc.integer({ min: 0, max: 8_000 }), factor: fc.double({ min: 0, max: 4, noNaN: true }) });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 50_000 }),
+        fc.array(fc.record({ share: fc.double({ min: 0, max: 1, noNaN: true }), calls: fc.array(call, { maxLength: 5 }) }), { maxLength: 5 }),
+        fc.array(call, { maxLength: 4 }),
+        (allocated, children, ownCalls) => {
+          let root = childRun(allocated, ownCalls);
+          let subtreeConsumed = root.consumed;
+          children.forEach((kid, i) => {
+            const given = Math.floor(available(root) * kid.share);
+            if (checkDelegate('root', root, given)) return;
+            root = delegate(root, `c${i}`, given);
+            conserves(root);
+            const child = childRun(given, kid.calls);
+            subtreeConsumed += child.consumed;
+            // The runtime's reclaimEvent: what the child had left comes back, its overspend is charged here.
+            root = reclaim(root, `c${i}`, Math.min(given, available(child)), overspent(child));
+            conserves(root);
+          });
+          // Nothing in flight: the root's line over the whole tree (cadre budget --subtree).
+          expect(root.allocated + overspent(root)).toBe(subtreeConsumed + available(root));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a 10,000 child told it used 20,100 owes 10,100, and its parent of 50,000 has 29,900 left', () => {
+    const child = settle(reserve(openLedger(10_000), 'r', 9_000), 'r', 20_100);
+    expect(budgetStatus(child)).toMatchObject({ consumed: 20_100, available: 0, overspent: 10_100 });
+    const parent = reclaim(delegate(openLedger(50_000), 'c', 10_000), 'c', available(child), overspent(child));
+    expect(budgetStatus(parent)).toMatchObject({ spentBySubtree: 20_100, available: 29_900, overspent: 0 });
   });
 });

@@ -20,7 +20,8 @@ const samples: Record<EventType, unknown> = {
   BudgetSettled: { reservationId: 'r1', consumed: 30, model: 'm', costUsd: 0.25 },
   BudgetReleased: { reservationId: 'r1', reason: 'failed' },
   BudgetDelegated: { childId: 'c1', amount: 10 },
-  BudgetReclaimed: { childId: 'c1', allocated: 10, returned: 4, spent: 6 },
+  BudgetReclaimed: { childId: 'c1', allocated: 10, returned: 4, spent: 6, overspent: 0 },
+  BudgetOverspent: { reservationId: 'r1', reserved: 10, consumed: 15, excess: 5 },
   ModelRequested: { callId: 'k', turn: 0, provider: 'offline', model: 'm', requestRef: 'h', reserved: 40 },
   ModelReplied: { callId: 'k', model: 'm', content: [], stopReason: 'end_turn', usage, costUsd: 0 },
   ModelFailed: { callId: 'k', error: 'e', retryable: true },
@@ -88,7 +89,7 @@ describe('projection reducers', () => {
       budgetLedgerProjection.handle(parsed(t), names(budgetLedgerProjection)).map((s) => [t, /'(\w+)',/.exec(s.text.split('SELECT')[1]!)?.[1]]));
     expect(kinds).toEqual([
       ['AgentSpawned', 'allocated'], ['BudgetReserved', 'reserved'], ['BudgetSettled', 'settled'], ['BudgetReleased', 'released'],
-      ['BudgetDelegated', 'delegated'], ['BudgetReclaimed', 'reclaimed'],
+      ['BudgetDelegated', 'delegated'], ['BudgetReclaimed', 'reclaimed'], ['BudgetOverspent', 'overspent'],
     ]);
   });
 

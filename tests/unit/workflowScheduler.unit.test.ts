@@ -56,7 +56,7 @@ function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, bu
       const spent = Math.min(o.spent, budget);
       c = apply(c, [
         { type: 'ChildFinished', data: { childId: done!.childId, status: o.status, output: `${o.status} ${done!.nodeId}#${done!.attempt}` } },
-        { type: 'BudgetReclaimed', data: { childId: done!.childId, allocated: budget, returned: budget - spent, spent } },
+        { type: 'BudgetReclaimed', data: { childId: done!.childId, allocated: budget, returned: budget - spent, spent, overspent: 0 } },
       ]);
     } else throw new Error(`unexpected ${step.kind}`);
   }

@@ -70,7 +70,12 @@ export interface ModelProvider {
   readonly isLLM: boolean;
   readonly defaultModel: string;
   complete(request: ModelRequest, options?: ModelCallOptions): Promise<ModelReply>;
-  /** A conservative (never low) estimate of the request's input tokens, for budget reservations. */
+  /**
+   * An input-token count never below what the provider will report for this request: the
+   * runtime reserves it plus the clamped max_tokens, so a truthful provider cannot overspend
+   * (Claude: src/infra/model/inputTokenBound.ts; offline and scripted models report usage
+   * from their own estimate or script). A reply that reports more is an overspend.
+   */
   estimateInputTokens(request: ModelRequest): number;
 }
 

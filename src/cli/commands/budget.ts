@@ -3,6 +3,7 @@ import { agentTree, flatten } from '../../dashboard/agentTree.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, shortId, usd } from '../render/style.js';
+import { conservationLine } from '../render/conservationLine.js';
 
 export function registerBudget(program: Command, ctx: CliContext): void {
   program
@@ -27,7 +28,9 @@ export function registerBudget(program: Command, ctx: CliContext): void {
             ['spent by subtree', b.spentBySubtree],
             ['reclaimed', b.reclaimed],
             ['available', b.available],
-            ['used', budgetBar(b.allocated - b.available, b.allocated, 24)],
+            ['overspent', b.overspent],
+            ['used', budgetBar(b.allocated + b.overspent - b.available, b.allocated, 24)],
+            ['conservation', conservationLine(b)],
             ['cost', usd(s.costUsd)],
           ]));
           return;
@@ -43,8 +46,9 @@ export function registerBudget(program: Command, ctx: CliContext): void {
           { header: 'RESERVED', value: (r) => r.reserved, align: 'right' },
           { header: 'DELEGATED', value: (r) => r.delegated, align: 'right' },
           { header: 'AVAILABLE', value: (r) => r.available, align: 'right' },
+          { header: 'OVERSPENT', value: (r) => r.overspent, align: 'right' },
           { header: 'COST', value: (r) => usd(r.costUsd), align: 'right' },
-        ])}\n\nsubtree: ${subtree.agents} agents, ${subtree.consumed} tokens consumed, ${subtree.reserved} reserved, ${usd(subtree.costUsd)}; conservation: ${b.allocated} allocated = ${subtree.consumed} consumed + ${b.available} available${b.reserved + b.delegated > 0 ? ' + work in flight' : ''}`);
+        ])}\n\nsubtree: ${subtree.agents} agents, ${subtree.consumed} tokens consumed, ${subtree.reserved} reserved, ${usd(subtree.costUsd)}; conservation: ${conservationLine(b, subtree.consumed)}`);
       });
     });
 }

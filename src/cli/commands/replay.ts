@@ -21,7 +21,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
           ['at revision', s.revision],
           ['status', ctx.style.status(s.status)],
           ['turn', s.turn],
-          ['budget', `allocated ${s.budget.allocated}, consumed ${s.budget.consumed}, reserved ${s.budget.reserved}, delegated ${s.budget.delegated}, available ${s.budget.available}`],
+          ['budget', `allocated ${s.budget.allocated}, consumed ${s.budget.consumed}, reserved ${s.budget.reserved}, delegated ${s.budget.delegated}, available ${s.budget.available}, overspent ${s.budget.overspent}`],
           ['cost', `$${s.costUsd.toFixed(4)}`],
           ['children', s.children.map((c) => `${c.role}:${c.status}`).join(', ') || null],
           ['result', s.result ? `${s.result.status}: ${s.result.output ?? s.result.reason ?? ''}` : null],

@@ -3,6 +3,7 @@ import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { optionalExtension } from '../extensions.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, usd } from '../render/style.js';
+import { conservationLine } from '../render/conservationLine.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
@@ -17,7 +18,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const s = await system.runtime.state(id);
         const row = await optionalExtension(system, 'reports')?.agent(id).catch(() => null);
         const b = s.budget;
-        const used = b.allocated - b.available;
+        const used = b.allocated + b.overspent - b.available;
         print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
           const head = renderFields([
             ['agent', s.id],
@@ -28,8 +29,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['root', s.rootId],
             ['revision', s.revision],
             ['turns', s.turn],
-            ['budget', `${budgetBar(used, b.allocated, 20)}  ${used} of ${b.allocated} used, ${b.available} available`],
+            ['budget', `${budgetBar(used, b.allocated, 20)}  ${used} of ${b.allocated} used, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
             ['  detail', `consumed ${b.consumed}, reserved ${b.reserved}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, reclaimed ${b.reclaimed}`],
+            ['  conservation', conservationLine(b)],
             ['cost', usd(s.costUsd)],
             ['workspace', s.workspace ? `${s.workspace.branch} at ${s.workspace.path}` : null],
             ['result', s.result ? `${s.result.status}${s.result.reason ? ` (${s.result.reason})` : ''}: ${s.result.output ?? ''}` : null],

@@ -40,7 +40,7 @@ async function loadRoots() {
 }
 
 function renderRow(n, depth) {
-  const used = Math.max(0, n.budget.allocated - n.budget.available);
+  const used = n.budget.allocated + (n.budget.overspent ?? 0) - n.budget.available;
   const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
   const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
   const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
@@ -76,7 +76,7 @@ function renderPast(s) {
   $('#past-status').dataset.status = s.status;
   $('#past-revision').textContent = s.revision;
   const b = s.budget;
-  $('#past-budget').textContent = `budget: ${b.allocated} allocated, ${b.consumed} consumed, ${b.reserved} reserved, ${b.delegated} delegated, ${b.available} available · turn ${s.turn} · ${fmtUsd(s.costUsd)}`;
+  $('#past-budget').textContent = `budget: ${b.allocated} allocated, ${b.consumed} consumed, ${b.reserved} reserved, ${b.delegated} delegated, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''} · turn ${s.turn} · ${fmtUsd(s.costUsd)}`;
   $('#past-children').textContent = s.children.length ? `children: ${s.children.map((c) => `${c.role} ${c.status}`).join(', ')}` : 'no children yet';
   for (const li of document.querySelectorAll('#timeline li')) li.classList.toggle('future', Number(li.dataset.revision) > Number(s.revision));
 }
@@ -100,7 +100,7 @@ async function loadDetail() {
   $('#agent-summary').replaceChildren(
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     el('div', { text: `task: ${s.task}` }),
-    el('div', { text: `budget: ${b.allocated - b.available} of ${b.allocated} used (consumed ${b.consumed}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, available ${b.available})` }),
+    el('div', { text: `budget: ${b.allocated + (b.overspent ?? 0) - b.available} of ${b.allocated} used (consumed ${b.consumed}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, available ${b.available}${b.overspent > 0 ? `, OVERSPENT ${b.overspent}` : ''})` }),
     s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null,
     s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }));
   state.timeline = events;

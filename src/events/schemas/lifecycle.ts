@@ -51,7 +51,7 @@ export const AgentFailed = z.object({
   reason: z.string(),
   partialOutput: z.string().nullable(),
   returned: Tokens,
-  /** `timeout`, `budget_exhausted`, `max_turns`, `model_error`, `child_failed`, `error`. */
+  /** `timeout`, `budget_exhausted` (a call would not fit), `budget_exceeded` (a reply overspent), `max_turns`, `model_error`, `child_failed`, `error`. */
   cause: z.string(),
 });
 export const AgentTerminated = z.object({ reason: z.string(), by: z.string().nullable(), returned: Tokens });

@@ -12,6 +12,7 @@ import type {
 import { Aborted, ModelError, isCadreError } from '../../errors.js';
 import { abortReason } from './abortableSleep.js';
 import { estimateInputTokens } from './estimateInputTokens.js';
+import { inputTokenBound } from './inputTokenBound.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { createRateLimiter } from './rateLimiter.js';
 
@@ -73,6 +74,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     ...(log ? { logger: log.child({ component: 'anthropic-sdk' }), logLevel: 'warn' as const } : {}),
   });
   const limiter = options.rateLimiter ?? createRateLimiter(options.rateLimit ?? {});
+  // The rate limiter wants a likely count (over-asking would stall a tokens-per-minute limit);
+  // the budget wants one that is never low (inputTokenBound): two questions, two answers.
   const estimate = (request: ModelRequest): number =>
     estimateInputTokens(request, request.tools.length > 0 ? TOOL_USE_PROMPT_TOKENS : 0);
 
@@ -80,7 +83,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     name: 'anthropic',
     isLLM: true,
     defaultModel,
-    estimateInputTokens: estimate,
+    estimateInputTokens: inputTokenBound,
     async complete(request, callOptions = {}) {
       const { signal } = callOptions;
       const reserved = estimate(request);

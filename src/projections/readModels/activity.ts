@@ -34,7 +34,9 @@ export function summarize(e: ParsedEvent): string {
     case 'BudgetDelegated':
       return `delegated ${e.data.amount} tokens to ${e.data.childId}`;
     case 'BudgetReclaimed':
-      return `reclaimed ${e.data.returned} of ${e.data.allocated} tokens from ${e.data.childId}`;
+      return `reclaimed ${e.data.returned} of ${e.data.allocated} tokens from ${e.data.childId}${e.data.overspent > 0 ? `; its subtree overspent ${e.data.overspent}` : ''}`;
+    case 'BudgetOverspent':
+      return `overspent ${e.data.excess} tokens: used ${e.data.consumed}, reserved ${e.data.reserved}`;
     case 'ModelRequested':
       return `model call ${e.data.turn} to ${e.data.model}`;
     case 'ModelReplied': {

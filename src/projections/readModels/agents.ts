@@ -187,7 +187,8 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
         // budget.ts `reclaim`: what the ledger delegated (not the event's copy) leaves `delegated`.
         const held = `coalesce((delegations ->> ${p(e.data.childId, 'text')})::bigint, 0)`;
         const back = `least(${p(e.data.returned, 'bigint')}, ${held})`;
-        return `delegated = delegated - ${held}, spent_by_subtree = spent_by_subtree + (${held} - ${back}),
+        // ... and what the child's subtree overspent is charged here too (v2's `overspent`).
+        return `delegated = delegated - ${held}, spent_by_subtree = spent_by_subtree + (${held} - ${back}) + ${p(e.data.overspent, 'bigint')},
           reclaimed = reclaimed + ${back}, delegations = delegations - ${p(e.data.childId, 'text')}`;
       });
     case 'ModelRequested':
@@ -196,6 +197,7 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'ModelFailed':
       return touch(() => `calls_in_flight = greatest(0, calls_in_flight - 1)`);
     case 'AgentTimedOut':
+    case 'BudgetOverspent': // a record: BudgetSettled already charged the real usage
     case 'ToolCalled':
     case 'ToolReturned':
     case 'MessageSent':

@@ -3,7 +3,7 @@ import { agentIdOf, indexName, physicalTable, type Projection, type SqlStatement
 import { build } from '../sqlBuilder.js';
 
 /** The kinds of budget movement the ledger records. */
-export type LedgerKind = 'allocated' | 'reserved' | 'settled' | 'released' | 'delegated' | 'reclaimed';
+export type LedgerKind = 'allocated' | 'reserved' | 'settled' | 'released' | 'delegated' | 'reclaimed' | 'overspent';
 
 /**
  * The budget ledger: one row per budget movement, keyed by the event's global position.
@@ -14,7 +14,9 @@ export type LedgerKind = 'allocated' | 'reserved' | 'settled' | 'released' | 'de
  * - `released`: a reservation of `amount` went back unused (`held` = `amount`);
  * - `delegated`: `amount` handed to child `counterparty`;
  * - `reclaimed`: child `counterparty` ended; its delegation of `held` closes, `amount` came
- *   back and `spent` stayed spent in its subtree.
+ *   back and `spent` stayed spent in its subtree (with what the subtree overspent, v2);
+ * - `overspent`: a reply used `amount` more than its reservation `ref` held. A record only: the
+ *   `settled` row already carries the whole usage, so no balance sums it.
  *
  * `held` is looked up in the ledger itself (the newest open reservation or delegation with that
  * reference), exactly as src/actors/budget.ts does with its maps, so the balances view
@@ -60,6 +62,7 @@ export const budgetLedgerProjection: Projection = {
         SELECT agent_id, ${allocated} AS allocated, ${consumed} AS consumed, ${reserved} AS reserved,
           ${delegated} AS delegated, ${spent} AS spent_by_subtree, ${sum('amount', 'reclaimed')} AS reclaimed,
           greatest(0, ${allocated} - ${consumed} - ${reserved} - ${delegated} - ${spent})::bigint AS available,
+          greatest(0, ${consumed} + ${reserved} + ${delegated} + ${spent} - ${allocated})::bigint AS overspent,
           coalesce(sum(cost_usd), 0) AS cost_usd, count(*)::bigint AS movements, max(position) AS last_position
         FROM ${l} GROUP BY agent_id`,
     }];
@@ -117,11 +120,13 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
         const child = p(e.data.childId, 'text');
         const held = openAmount(t, agent, 'counterparty', child, 'delegated', `'reclaimed'`);
         return {
-          kind: 'reclaimed', amount: 'x.back', held: 'x.held', spent: 'x.held - x.back', party: child,
+          kind: 'reclaimed', amount: 'x.back', held: 'x.held', spent: `x.held - x.back + ${p(e.data.overspent, 'bigint')}`, party: child,
           // budget.ts `reclaim`: back = min(returned, what was delegated); computed once here.
           from: ` FROM (SELECT h.held, least(${p(e.data.returned, 'bigint')}, h.held) AS back FROM (SELECT ${held} AS held) h) x`,
         };
       });
+    case 'BudgetOverspent':
+      return insert((p) => ({ kind: 'overspent', amount: p(e.data.excess, 'bigint'), held: p(e.data.reserved, 'bigint'), ref: p(e.data.reservationId, 'text') }));
     case 'AgentRunRequested':
     case 'AgentStarted':
     case 'ChildSpawned':

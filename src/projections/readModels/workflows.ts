@@ -182,6 +182,7 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
     case 'BudgetReleased':
     case 'BudgetDelegated':
     case 'BudgetReclaimed':
+    case 'BudgetOverspent':
     case 'ModelRequested':
     case 'ModelReplied':
     case 'ModelFailed':

@@ -1,0 +1,26 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+export const CADRE_BIN = join(process.cwd(), 'bin', 'cadre.js');
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real bin (`node bin/cadre.js …`) as a user would, in its own process, with `env`
+ * as its whole environment; a non-zero exit is returned, not thrown.
+ */
+export async function runCadre(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await exec('node', [CADRE_BIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}

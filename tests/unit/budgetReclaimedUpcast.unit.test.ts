@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { parseRecorded } from '../../src/events/upcast.js';
+import { eventSchemas } from '../../src/events/catalogue.js';
+import type { RecordedEvent } from '../../src/events/envelope.js';
+import { InvalidInput } from '../../src/errors.js';
+import { evolve, initialContext } from '../../src/actors/agentContext.js';
+import { budgetStatus } from '../../src/actors/budget.js';
+
+const recorded = (schemaVersion: number, data: unknown): RecordedEvent => ({
+  id: '00000000-0000-4000-8000-000000000001',
+  type: 'BudgetReclaimed',
+  data,
+  metadata: { correlationId: 'root', causationId: 'agent:c1', schemaVersion, at: '2026-11-23T22:59:44.432Z' },
+  streamId: 'agent-root',
+  revision: 3n,
+  position: 9n,
+});
+
+describe('BudgetReclaimed v1 → v2 (overspent added)', () => {
+  it('is at version 2 in the catalogue', () => {
+    expect(eventSchemas.BudgetReclaimed.version).toBe(2);
+  });
+
+  it('reads a v1 event (the shape recorded before overspends existed) with overspent 0, and folds it as before', () => {
+    const e = parseRecorded(recorded(1, { childId: 'c1', allocated: 1000, returned: 400, spent: 600 }));
+    expect(e.data).toEqual({ childId: 'c1', allocated: 1000, returned: 400, spent: 600, overspent: 0 });
+    let c = initialContext({ agentId: 'root', parentId: null, rootId: 'root', depth: 0, kind: 'agent', role: 'lead', task: 't', budget: 5000, workspace: null, timeoutMs: null, maxTurns: 5, model: null });
+    c = evolve(c, { type: 'BudgetDelegated', data: { childId: 'c1', amount: 1000 } });
+    c = evolve(c, e);
+    expect(budgetStatus(c.budget)).toMatchObject({ spentBySubtree: 600, reclaimed: 400, available: 4400, overspent: 0 });
+  });
+
+  it('keeps a v2 event\'s overspent, and refuses a v2 event without one, naming the field', () => {
+    expect(parseRecorded(recorded(2, { childId: 'c1', allocated: 1000, returned: 0, spent: 1500, overspent: 500 })).data).toMatchObject({ overspent: 500 });
+    expect(() => parseRecorded(recorded(2, { childId: 'c1', allocated: 1000, returned: 0, spent: 1000 }))).toThrow(InvalidInput);
+    expect(() => parseRecorded(recorded(2, { childId: 'c1', allocated: 1000, returned: 0, spent: 1000 }))).toThrow(/overspent/);
+  });
+});
