@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { testPgUrl } from './testDb.js';
+import { CADRE_BIN } from './cadreCli.js';
 
-const BIN = join(process.cwd(), 'bin', 'cadre.js');
 
 /** One `node bin/cadre.js …` child process, with its output kept and lines to wait for. */
 export interface CliProcess {
@@ -21,7 +20,7 @@ export interface CliProcess {
 export function startCli(args: readonly string[], env: Readonly<Record<string, string>>): CliProcess {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'CADRE_DATA_DIR', 'CADRE_MODEL']) delete base[k];
-  const child = spawn('node', [BIN, ...args], { env: { ...base, NO_COLOR: '1', LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [CADRE_BIN, ...args], { env: { ...base, NO_COLOR: '1', LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
   const check = (): void => {
