@@ -202,6 +202,8 @@ export interface StoreHolder {
   readonly pid: number;
   readonly command: string;
   readonly folder: string;
+  /** A read command that holds the folder only for a moment (it found it free): a writer waits for it instead of being refused. */
+  readonly brief?: boolean;
 }
 
 /**

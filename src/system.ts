@@ -338,7 +338,7 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
 async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}) });
+      return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
     } catch (err) {
       if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
       let sql: SqlClient;

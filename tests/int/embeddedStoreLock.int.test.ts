@@ -29,6 +29,29 @@ describe('embedded store folder lock', () => {
     await again.release();
   });
 
+  it('a writer waits for a brief holder (a read command that found the folder free) instead of being refused; not past its wait', async () => {
+    const folder = join(dir, 'brief');
+    const reader = await acquireStoreFolder(folder, { brief: true });
+    let taken = false;
+    const writer = acquireStoreFolder(folder).then((l) => {
+      taken = true;
+      return l;
+    });
+    // Still waiting while the reader holds the folder: asked who holds it, the reader answers.
+    expect(await holderOf(folder)).toMatchObject({ pid: process.pid, brief: true });
+    expect(taken).toBe(false);
+    await reader.release();
+    const lock = await writer;
+    expect(await holderOf(folder)).toMatchObject({ pid: process.pid });
+    expect((await holderOf(folder))!.brief).toBeUndefined();
+    // A writer is never brief: another writer is refused at once, and a brief wait has its end.
+    await expect(acquireStoreFolder(folder)).rejects.toBeInstanceOf(StoreLocked);
+    await lock.release();
+    const held = await acquireStoreFolder(folder, { brief: true });
+    await expect(acquireStoreFolder(folder, { briefWaitMs: 300 })).rejects.toBeInstanceOf(StoreLocked);
+    await held.release();
+  });
+
   it('readers query through the holder: bigint, Date, bytes and JSON come back typed; every write is refused', async () => {
     const folder = join(dir, 'b');
     const holder = await createPgliteClient({ dataDir: folder });

@@ -7,7 +7,7 @@ import { createEventStoreDbStore, type EventStoreDbStore } from './eventstoredb/
 
 export const EventStoreConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional() }),
-  z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: z.string().optional() }),
+  z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: z.string().optional(), brief: z.boolean().optional() }),
   z.object({ kind: z.literal('eventstoredb'), connectionString: z.string().min(1), streamPrefixes: z.array(z.string().min(1)).optional() }),
 ]);
 export type EventStoreConfig = z.input<typeof EventStoreConfigSchema>;
@@ -27,7 +27,7 @@ export async function createEventStore(config: EventStoreConfig): Promise<Postgr
   if (c.kind === 'eventstoredb') return createEventStoreDbStore(c.connectionString, c.streamPrefixes ? { streamPrefixes: c.streamPrefixes } : {});
   const sql = c.kind === 'postgres'
     ? createPgClient({ connectionString: c.connectionString, ...(c.poolSize ? { max: c.poolSize } : {}) })
-    : await createPgliteClient(c.dataDir ? { dataDir: c.dataDir } : {});
+    : await createPgliteClient({ ...(c.dataDir ? { dataDir: c.dataDir } : {}), ...(c.brief ? { brief: true } : {}) });
   try {
     return await openPostgresEventStore({ sql, ownsClient: true, ...(c.schema ? { schema: c.schema } : {}) });
   } catch (err) {

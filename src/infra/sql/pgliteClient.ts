@@ -7,6 +7,8 @@ const INT8_OID = 20;
 export interface PgliteClientOptions {
   /** A directory for a persistent database; absent: in memory. */
   readonly dataDir?: string;
+  /** Only reading, briefly: a writer that finds the folder held by this process waits instead of being refused. */
+  readonly brief?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface PgliteClientOptions {
  * const sql = await createPgliteClient({ dataDir: '.cadre/db' });
  */
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
-  const lock: StoreFolderLock | null = options.dataDir ? await acquireStoreFolder(options.dataDir) : null;
+  const lock: StoreFolderLock | null = options.dataDir ? await acquireStoreFolder(options.dataDir, { brief: options.brief === true }) : null;
   let db: PGlite;
   try {
     db = await PGlite.create(options.dataDir ?? 'memory://', {

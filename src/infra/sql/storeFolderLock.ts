@@ -104,16 +104,40 @@ export async function holderReadsAddress(folder: string): Promise<string> {
   }
 }
 
+export interface AcquireOptions {
+  /** This process only reads, for a moment (a read command that found the folder free). */
+  readonly brief?: boolean;
+  /** How long a writer waits for a brief holder to let go before it is refused (default 30 s). */
+  readonly briefWaitMs?: number;
+}
+
 /**
- * Takes `folder` for this process, or throws `StoreLocked` naming the holder.
+ * Takes `folder` for this process, or throws `StoreLocked` naming the holder. A writer that finds
+ * a brief holder (a `cadre tree` that happened to open the folder first) waits for it: being
+ * refused because a read command ran at the same moment would be a surprise.
  *
  * @example
  * const lock = await acquireStoreFolder('.cadre/db');
  * try { ... open PGlite ... } finally { await lock.release(); }
  */
-export async function acquireStoreFolder(folderGiven: string): Promise<StoreFolderLock> {
+export async function acquireStoreFolder(folderGiven: string, options: AcquireOptions = {}): Promise<StoreFolderLock> {
+  const deadline = Date.now() + (options.briefWaitMs ?? 30_000);
+  for (;;) {
+    try {
+      return await tryAcquire(folderGiven, options.brief === true);
+    } catch (err) {
+      // pid 0: the holder was closing when asked (the name still bound, nobody answering); try again.
+      const waitable = err instanceof StoreLocked && ((err.holder.brief === true && !options.brief) || err.holder.pid === 0) && Date.now() < deadline;
+      if (!waitable) throw err;
+      // A lock wait, not synchronisation in a test: the holder gives no notice when it closes.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function tryAcquire(folderGiven: string, brief: boolean): Promise<StoreFolderLock> {
   const folder = canonical(folderGiven);
-  const me: StoreHolder = { pid: process.pid, command: thisCommand(), folder };
+  const me: StoreHolder = { pid: process.pid, command: thisCommand(), folder, ...(brief ? { brief } : {}) };
   let readsAt: string | null = null;
   let ready!: (address: string) => void;
   let failed!: (err: Error) => void;
