@@ -116,8 +116,11 @@ describe('a restart in the middle of a turn', () => {
     void agent.run().catch(() => {});
     for (let i = 0; i < 200 && stalled === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(stalled).toBe(1);
+    // The first process stops with its call unanswered (close() abandons it for recovery and lets
+    // the lease go; while it lived, its lease kept every other process from running the agent).
+    await first.close();
     const scripted = createScriptedProvider([tool('f', 'finish', { output: 'done after restart' })]);
-    // A second process on the same store takes over (the first one's call never answers).
+    // A second process on the same store takes over and asks the model once more.
     const second = await testSystem('postgres', { model: scripted, schema: first.schema });
     const result = await second.run(agent.id);
     expect(result.status).toBe('completed');
@@ -126,6 +129,5 @@ describe('a restart in the middle of a turn', () => {
     expect(types.filter((t) => t === 'ModelRequested')).toHaveLength(1);
     expect(types.filter((t) => t === 'ModelReplied')).toHaveLength(1);
     await second.close();
-    await first.close();
   });
 });
