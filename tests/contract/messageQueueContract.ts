@@ -381,6 +381,7 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       await system.close();
 
       system = await testSystem(target.name, systemOptions);
+      sql = watchedSql(system.sql); // the new process's client: the old one is closed
       mq = open({ ...contractOptions, visibilityTimeoutMs: 200 });
       await mq.start();
       expect(await mq.queueDepth(b)).toBe(3);
