@@ -6,7 +6,7 @@
  * process, lets recovery resume it, and runs it to its end.
  *
  * env: FAULT_PG_URL, FAULT_SCHEMA, FAULT_SEED, FAULT_MODE, FAULT_ROOT (recover), FAULT_REPO,
- * FAULT_WORKTREES, FAULT_INJECTIONS (optional). stdout: one JSON line per milestone.
+ * FAULT_WORKTREES, FAULT_INJECTIONS, FAULT_AGENT_TIMEOUT_MS (optional). stdout: one JSON line per milestone.
  */
 import { appendFileSync } from 'node:fs';
 import { createAgentSystem } from '../../src/system.js';
@@ -35,7 +35,11 @@ const system = await createAgentSystem({
   model,
   maxConcurrentAgents: 12,
   // Hanging model calls end here: the node times out, fails, and the workflow retries it.
-  defaultAgentTimeoutMs: 2500,
+  // Worktree seeds get longer: every `git worktree add` takes the repository's lock in turn, and
+  // with 12 agents starting at once on a loaded 2-core machine (CI runs other files beside this
+  // one) the last waited past 2.5 s on all three attempts, so whole layers were skipped
+  // (reproduced with two busy loops beside the suite: 29 agents instead of 51+).
+  defaultAgentTimeoutMs: Number(env.FAULT_AGENT_TIMEOUT_MS ?? 2500),
   ...(env.FAULT_REPO ? { workspace: { repo: env.FAULT_REPO, basePath: env.FAULT_WORKTREES!, cleanup: 'on_completion' as const } } : {}),
   env: {},
 });

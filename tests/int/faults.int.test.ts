@@ -23,11 +23,11 @@ describe('fault injection: nothing lost or doubled', () => {
 
   for (let seed = FROM; seed < FROM + SEEDS; seed++) {
     const git = seed % 2 === 0;
-    it(`seed ${seed}${git ? ' (worktrees, git outage)' : ' (Postgres restart)'}`, { timeout: 300_000 }, async () => {
+    it(`seed ${seed}${git ? ' (worktrees, git outage)' : ' (Postgres restart)'}`, { timeout: 400_000 }, async () => {
       const r = await suite.runSeed(seed, { git, spanMs: 4000 });
       reports.push(r);
       expect(r.status).toBe('completed');
-      expect(r.agents).toBeGreaterThanOrEqual(51);
+      expect(r.agents, `every node ran; node outcomes:\n${r.nodeOutcomes.join('\n')}`).toBeGreaterThanOrEqual(51);
       // Faults that happened, not faults that were scheduled: the kill killed a running worker,
       // connections were really terminated, git commands really failed, the model really erred.
       expect(r.sigkills, 'SIGKILLs of a running worker').toBeGreaterThanOrEqual(1);
