@@ -16,7 +16,7 @@ import type { WorkspacePort } from './actors/ports/workspacePort.js';
 import type { SqlClient } from './infra/sql/sqlClient.js';
 import { createPgClient } from './infra/sql/pgClient.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
-import { readEnv, type Env } from './infra/config.js';
+import { EVENTSTOREDB_URL, readEnv, type Env } from './infra/config.js';
 import { createLogger, redactingLogger } from './infra/logger.js';
 import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
@@ -356,7 +356,7 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
 }
 
 function defaultStore(env: Env): z.infer<typeof StoreOption> {
-  if (env.EVENT_STORE && /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\//.test(env.EVENT_STORE)) return { kind: 'eventstoredb', connectionString: env.EVENT_STORE };
+  if (env.EVENT_STORE && EVENTSTOREDB_URL.test(env.EVENT_STORE)) return { kind: 'eventstoredb', connectionString: env.EVENT_STORE };
   if (env.DATABASE_URL) return { kind: 'postgres', connectionString: env.DATABASE_URL };
   return { kind: 'pglite', dataDir: env.CADRE_DATA_DIR ?? '.cadre/db' };
 }

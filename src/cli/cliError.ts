@@ -1,4 +1,4 @@
-import { isCadreError } from '../errors.js';
+import { NotFound, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
@@ -31,13 +31,20 @@ export class NotAvailable extends CliError {
   }
 }
 
+/** Where to list what was not found, by what it was. */
+const NOT_FOUND_HINTS: Partial<Record<string, string>> = {
+  projection: 'list projections with `cadre projections status`',
+  'projection checkpoint': 'list projections with `cadre projections status`',
+  'workflow template': 'list templates with `cadre templates list`',
+};
+
 const HINTS: Partial<Record<string, string>> = {
   NOT_FOUND: 'list agents with `cadre tree`',
   INVALID_INPUT: 'see `cadre <command> --help`',
   CONFIG_ERROR: 'check the environment (.env.example lists every variable)',
   BUDGET_EXCEEDED: 'give the agent a larger budget, or check `cadre budget <agent>`',
   NOT_SUBORDINATE: 'an agent can only fire agents below it; see `cadre tree <root>`',
-  STORE_UNAVAILABLE: 'is the database reachable? check DATABASE_URL',
+  STORE_UNAVAILABLE: 'is the store reachable? check DATABASE_URL (and EVENT_STORE, when set)',
   INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
   LEASE_HELD: 'another worker hosts this agent; try again when it ends',
   STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox) still work: they go through that process',
@@ -66,6 +73,7 @@ export function formatError(err: unknown): string {
   const message = full.length > MAX_MESSAGE ? `${full.slice(0, MAX_MESSAGE)}…` : full;
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
+  else if (err instanceof NotFound) hint = NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? null;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
 }

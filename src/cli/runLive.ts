@@ -3,6 +3,7 @@ import { agentTree, flatten, type AgentNode } from '../dashboard/agentTree.js';
 import type { CliContext } from './context.js';
 import { LiveTree } from './render/liveTree.js';
 import { tokens, usd } from './render/style.js';
+import { plural } from './render/plural.js';
 
 export interface RunSummary {
   readonly rootId: string;
@@ -12,6 +13,8 @@ export interface RunSummary {
   readonly tokens: number;
   readonly costUsd: number;
   readonly seconds: number;
+  /** Every agent of the tree that failed or was terminated, with its reason. */
+  readonly failures: ReadonlyArray<{ readonly id: string; readonly role: string; readonly status: string; readonly reason: string | null }>;
   readonly tree: AgentNode;
 }
 
@@ -39,13 +42,22 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
     tokens: all.reduce((a, n) => a + n.budget.consumed, 0),
     costUsd: all.reduce((a, n) => a + n.costUsd, 0),
     seconds: (Date.now() - started) / 1000,
+    failures: all.filter((n) => n.status === 'failed' || n.status === 'terminated').map((n) => ({ id: n.id, role: n.role, status: n.status, reason: n.reason })),
     tree,
   };
 }
 
+/** The totals, then one line per agent that failed or was terminated, saying why. */
 export function summaryLine(s: RunSummary): string {
-  return `${s.status}: ${s.agents} agents, ${tokens(s.tokens)} tokens, ${usd(s.costUsd)}, ${s.seconds.toFixed(1)} s`;
+  const why = s.failures.map((f) => `\n  ${f.status} ${f.role} ${f.id}: ${oneLine(f.reason ?? 'no reason recorded')}`);
+  return `${s.status}: ${plural(s.agents, 'agent')}, ${tokens(s.tokens)} tokens, ${usd(s.costUsd)}, ${s.seconds.toFixed(1)} s${why.join('')}`;
 }
+
+/** A reason on one line, cut to what a terminal shows. */
+const oneLine = (t: string): string => {
+  const flat = t.replace(/\s*\n\s*/g, ' ');
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+};
 
 /** Where to look next. */
 export function inspectHints(rootId: string): string {

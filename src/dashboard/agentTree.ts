@@ -1,7 +1,10 @@
 import type { AgentSystem } from '../system.js';
 import type { AgentState } from '../actors/replay.js';
 import type { BudgetStatus } from '../actors/budget.js';
-import { NotFound } from '../errors.js';
+import { InvalidInput, NotFound } from '../errors.js';
+
+/** The shortest id prefix looked up: shorter ones match too many agents to mean one. */
+const MIN_PREFIX = 4;
 
 /** One agent in a tree view: its state summarised, its children nested. */
 export interface AgentNode {
@@ -24,6 +27,8 @@ export interface AgentNode {
   readonly nodeId: string | null;
   readonly workspace: { path: string; branch: string } | null;
   readonly output: string | null;
+  /** Why it failed or was terminated (`budget_exceeded`, `timeout`, a model error…); null otherwise. */
+  readonly reason: string | null;
   readonly children: AgentNode[];
 }
 
@@ -88,6 +93,7 @@ function toNode(p: { readonly state: AgentState; readonly nodeId: string | null;
     nodeId: p.nodeId,
     workspace: s.workspace,
     output: s.result?.output ?? null,
+    reason: s.result?.reason ?? null,
     children: p.children,
   };
 }
@@ -131,12 +137,13 @@ export async function listRoots(system: Pick<AgentSystem, 'sql' | 'schema'>, lim
 /** Resolves a unique id prefix (at least 4 characters) to a full agent id; exact ids pass through. */
 export async function resolveAgentId(system: Pick<AgentSystem, 'sql' | 'schema'>, idOrPrefix: string): Promise<string> {
   const exact = await system.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id = $1`, [idOrPrefix]);
-  if (exact.rows.length > 0 || idOrPrefix.length < 4) return idOrPrefix;
+  if (exact.rows.length > 0) return idOrPrefix;
+  if (idOrPrefix.length < MIN_PREFIX) throw new InvalidInput('agent', `no agent has the id ${JSON.stringify(idOrPrefix)}, and a prefix needs at least ${MIN_PREFIX} characters`);
   const r = await system.sql.query<{ agent_id: string }>(
     `SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id LIKE $1 || '%' ORDER BY agent_id LIMIT 2`,
     [idOrPrefix.replace(/[%_\\]/g, '')],
   );
   if (r.rows.length === 1) return r.rows[0]!.agent_id;
   if (r.rows.length === 0) throw new NotFound('agent', idOrPrefix);
-  return idOrPrefix;
+  throw new InvalidInput('agent', `the prefix ${JSON.stringify(idOrPrefix)} matches more than one agent (${r.rows[0]!.agent_id}, ${r.rows[1]!.agent_id}, …): give more of the id`);
 }

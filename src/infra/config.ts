@@ -1,6 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+
+/** The URL schemes of a KurrentDB/EventStoreDB connection string. */
+export const EVENTSTOREDB_URL = /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\//;
+const EVENT_STORE_VALUE = /^(postgres|(esdb|esdb\+discover|kurrentdb|kurrent):\/\/.+)$/;
 
 /**
  * The environment, validated. This is the only place cadre reads `process.env`; everything
@@ -8,7 +13,8 @@ import { ConfigError } from '../errors.js';
  */
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
-  EVENT_STORE: z.string().min(1).optional(),
+  /** `postgres` (the default) or a KurrentDB/EventStoreDB URL; anything else is a typo, never a silent fall back to PGlite. */
+  EVENT_STORE: z.string().regex(EVENT_STORE_VALUE, 'expected "postgres" or a kurrentdb://, kurrent://, esdb:// or esdb+discover:// URL').optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   /** A file holding the key (the `*_FILE` convention of Docker secrets): the key then never sits in cadre's environment, where any program cadre starts could read it from /proc. */
   ANTHROPIC_API_KEY_FILE: z.string().min(1).optional(),
@@ -55,4 +61,25 @@ function withKeyFile(env: Env): Env {
   }
   if (key === '') throw new ConfigError('ANTHROPIC_API_KEY_FILE', `${JSON.stringify(file)} is empty`);
   return { ...env, ANTHROPIC_API_KEY: key };
+}
+
+/**
+ * Loads `file` (the CLI's `.env` in the working directory) into `target`: a variable already set
+ * there wins, as with Docker and dotenv. Returns the names it set. No file, nothing to do.
+ */
+export function loadDotEnv(file: string, target: Record<string, string | undefined> = process.env): string[] {
+  if (!existsSync(file)) return [];
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (e) {
+    throw new ConfigError('.env', `cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const set: string[] = [];
+  for (const [key, value] of Object.entries(parsed)) {
+    if (target[key] !== undefined) continue;
+    target[key] = value;
+    set.push(key);
+  }
+  return set;
 }

@@ -76,6 +76,10 @@ export function createRedactor(secrets: readonly (string | null | undefined)[] =
       }
       return { out: {}, entries: Object.entries(v) };
     };
+    // A Date has no own entries: opened like an object it became `{}` (the dashboard's dead letters'
+    // sentAt); it is what JSON makes of it, its ISO string.
+    const dateText = (d: Date): string => (Number.isNaN(d.getTime()) ? 'Invalid Date' : d.toISOString());
+    if (input instanceof Date) return dateText(input);
     if (input === null || typeof input !== 'object') return leaf(input);
     const seen = new Set<object>();
     const root = open(input);
@@ -87,6 +91,7 @@ export function createRedactor(secrets: readonly (string | null | undefined)[] =
         let put: unknown;
         if (!Array.isArray(out) && SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number')) put = REDACTED;
         else if (v === null || typeof v !== 'object') put = leaf(v);
+        else if (v instanceof Date) put = dateText(v);
         else if (seen.has(v)) put = '[seen]';
         else {
           seen.add(v);

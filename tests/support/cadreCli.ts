@@ -13,11 +13,11 @@ export interface CliRun {
 
 /**
  * Runs the real bin (`node bin/cadre.js …`) as a user would, in its own process, with `env`
- * as its whole environment; a non-zero exit is returned, not thrown.
+ * as its whole environment (and `cwd`, default this one); a non-zero exit is returned, not thrown.
  */
-export async function runCadre(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+export async function runCadre(args: readonly string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await exec('node', [CADRE_BIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await exec('node', [CADRE_BIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20, ...options });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -6,13 +6,14 @@ import { LiveTree } from '../../src/cli/render/liveTree.js';
 import type { AgentNode } from '../../src/dashboard/agentTree.js';
 import type { Output } from '../../src/cli/output.js';
 import { toJson } from '../../src/cli/output.js';
+import { summaryLine } from '../../src/cli/runLive.js';
 import { patternRedactor } from '../../src/infra/redact.js';
 import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
 
 const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000): AgentNode => ({
   id, role, kind: 'agent', task: '', status, parentId: null, depth: 0, revision: '3',
   budget: { allocated, consumed: used, reserved: 0, delegated: 0, spentBySubtree: 0, reclaimed: 0, available: allocated - used, overspent: 0 },
-  used, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, children,
+  used, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, reason: null, children,
 });
 
 describe('cli renderers', () => {
@@ -88,3 +89,21 @@ describe('dashboard helpers', () => {
     expect(tokenMatches(null, 'abc')).toBe(false);
   });
 });
+
+describe('the run summary', () => {
+  it('says why each failed or terminated agent ended, one line each', () => {
+    const base = { rootId: 'r', output: null, agents: 3, tokens: 1200, costUsd: 0, seconds: 1.25, tree: node('r', 'lead', 'failed') };
+    expect(summaryLine({ ...base, status: 'completed', failures: [] })).toBe('completed: 3 agents, 1.2k tokens, $0, 1.3 s');
+    const text = summaryLine({ ...base, status: 'failed', failures: [
+      { id: 'c1', role: 'dev', status: 'failed', reason: 'budget_exceeded: reported 20100 tokens,\nreserved 10000' },
+      { id: 'c2', role: 'qa', status: 'terminated', reason: null },
+    ] });
+    expect(text.split('\n')).toEqual([
+      'failed: 3 agents, 1.2k tokens, $0, 1.3 s',
+      '  failed dev c1: budget_exceeded: reported 20100 tokens, reserved 10000',
+      '  terminated qa c2: no reason recorded',
+    ]);
+    expect(summaryLine({ ...base, agents: 1, status: 'completed', failures: [] })).toMatch(/^completed: 1 agent,/);
+  });
+});
+

@@ -38,4 +38,12 @@ describe('redaction', () => {
     for (let i = 0; i < 20_000; i++) back = (back as { d: unknown[] }).d[0];
     expect(back).toBe('[redacted]');
   });
+
+  it('keeps dates as JSON would write them (a dead letter\'s sentAt was {})', () => {
+    const r = createRedactor([]);
+    const sentAt = new Date('2026-12-03T10:00:00.000Z');
+    expect(r.value({ sentAt, rows: [{ at: sentAt }] })).toEqual({ sentAt: '2026-12-03T10:00:00.000Z', rows: [{ at: '2026-12-03T10:00:00.000Z' }] });
+    expect(r.value(sentAt)).toBe('2026-12-03T10:00:00.000Z');
+    expect(r.value({ bad: new Date(NaN) })).toEqual({ bad: 'Invalid Date' });
+  });
 });

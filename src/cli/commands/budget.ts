@@ -4,6 +4,7 @@ import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, shortId, usd } from '../render/style.js';
 import { conservationLine } from '../render/conservationLine.js';
+import { plural } from '../render/plural.js';
 
 export function registerBudget(program: Command, ctx: CliContext): void {
   program
@@ -48,7 +49,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
           { header: 'AVAILABLE', value: (r) => r.available, align: 'right' },
           { header: 'OVERSPENT', value: (r) => r.overspent, align: 'right' },
           { header: 'COST', value: (r) => usd(r.costUsd), align: 'right' },
-        ])}\n\nsubtree: ${subtree.agents} agents, ${subtree.consumed} tokens consumed, ${subtree.reserved} reserved, ${usd(subtree.costUsd)}; conservation: ${conservationLine(b, subtree.consumed)}`);
+        ])}\n\nsubtree: ${plural(subtree.agents, 'agent')}, ${subtree.consumed} tokens consumed, ${subtree.reserved} reserved, ${usd(subtree.costUsd)}; conservation: ${conservationLine(b, subtree.consumed)}`);
       });
     });
 }

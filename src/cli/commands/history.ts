@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { timelineEntry } from '../../dashboard/timeline.js';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
+import { CliError, EXIT, quoted } from '../cliError.js';
+import { isEventType } from '../../events/catalogue.js';
 
 export function registerHistory(program: Command, ctx: CliContext): void {
   program
@@ -17,9 +19,15 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
         let events = await system.history(id);
-        if (opts.type) events = events.filter((e) => opts.type!.includes(e.type));
+        const types = opts.type;
+        if (types) {
+          // A misspelt type is a typo to name, not an empty history to show.
+          const unknown = types.filter((t) => !isEventType(t));
+          if (unknown.length > 0) throw new CliError(`unknown event type ${unknown.map((t) => quoted(t)).join(', ')}`, { exitCode: EXIT.usage, hint: 'the types are listed in docs/events.md (e.g. ModelReplied, ToolCalled)' });
+          events = events.filter((e) => types.includes(e.type));
+        }
         if (limit !== null) events = events.slice(-limit);
-        print(ctx, opts.json, events, () => renderTable(events.map(timelineEntry), [
+        print(ctx, opts.json, events, () => events.length === 0 ? `no ${types ? `${types.join(' or ')} ` : ''}events` : renderTable(events.map(timelineEntry), [
           { header: 'REV', value: (e) => e.revision, align: 'right' },
           { header: 'AT', value: (e) => e.at.slice(11, 23) },
           { header: 'TYPE', value: (e) => e.type },

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { agentTree, flatten, listRoots } from '../../dashboard/agentTree.js';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
+import { plural } from '../render/plural.js';
 
 export function registerTree(program: Command, ctx: CliContext): void {
   program
@@ -20,7 +21,7 @@ export function registerTree(program: Command, ctx: CliContext): void {
         else {
           print(ctx, opts.json, trees, () => (trees.length === 0
             ? 'no agents yet — try `cadre demo` or `cadre spawn --role researcher --task "..." --budget 10000 --run`'
-            : trees.map((t) => `${renderAgentTree(t, ctx.style)}\n${ctx.style.dim(`  ${flatten(t).length} agents, root ${t.id}`)}`).join('\n\n')));
+            : trees.map((t) => `${renderAgentTree(t, ctx.style)}\n${ctx.style.dim(`  ${plural(flatten(t).length, 'agent')}, root ${t.id}`)}`).join('\n\n')));
         }
       });
     });

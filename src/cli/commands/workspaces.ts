@@ -23,7 +23,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
       });
     });
   ws.command('cleanup')
-    .description('remove the worktrees of agents that have ended (add --all for every one not live)')
+    .description('remove the worktrees (and agents/<id> branches) of every agent that is not live')
     .option('--dry-run', 'only say what would be removed')
     .option('--keep-branches', 'keep the agents/<id> branches')
     .option('--json', 'print JSON')

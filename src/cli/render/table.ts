@@ -8,6 +8,9 @@ export interface Column<Row> {
 // eslint-disable-next-line no-control-regex -- ANSI colour codes take no width on screen
 const visibleLength = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, "").length;
 
+/** A cell on one line: line breaks shown as ⏎, tabs as a space. */
+const oneLine = (s: string): string => s.replace(/\r\n|\r|\n/g, ' ⏎ ').replace(/\t/g, ' ');
+
 function pad(s: string, width: number, align: 'left' | 'right'): string {
   const fill = ' '.repeat(Math.max(0, width - visibleLength(s)));
   return align === 'right' ? fill + s : s + fill;
@@ -25,7 +28,8 @@ function pad(s: string, width: number, align: 'left' | 'right'): string {
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[]): string {
   const cells = rows.map((r) => columns.map((c) => {
     const v = c.value(r);
-    return v === null || v === undefined ? '-' : String(v);
+    // One row per line: a task or output with newlines (or tabs) in it would break the columns.
+    return v === null || v === undefined ? '-' : oneLine(String(v));
   }));
   const aligns = columns.map((c, i) => c.align ?? (rows.length > 0 && rows.every((r) => typeof c.value(r) === 'number' || typeof c.value(r) === 'bigint') && i > 0 ? 'right' : 'left'));
   const widths = columns.map((c, i) => Math.max(visibleLength(c.header), ...cells.map((row) => visibleLength(row[i]!))));

@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CADRE_BIN, runCadre, type CliRun } from '../support/cadreCli.js';
+
+/**
+ * The rough edges a newcomer hit in their first hour (issue 18), through the real bin: bare
+ * `cadre`, a closed pipe, a misspelt EVENT_STORE, a `.env` file, `send`'s default priority, short
+ * id prefixes, hints that point at the right list, and counts in English.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'cadre-newcomer-'));
+const dataDir = join(scratch, 'db');
+
+function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'error', ...extra };
+  for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'CADRE_DATA_DIR']) if (!(k in extra)) delete env[k];
+  return env;
+}
+const cadre = (...args: string[]): Promise<CliRun> => runCadre(args, baseEnv({ CADRE_DATA_DIR: dataDir }));
+
+describe('a newcomer at the CLI', () => {
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('bare `cadre` prints the help on stdout and exits 0', async () => {
+    const r = await cadre();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: cadre');
+    expect(r.stdout).toContain('Examples:');
+    expect(r.stderr).toBe('');
+  }, 60_000);
+
+  it('a reader that closes the pipe before cadre writes (`cadre fire --help | true`) gets no stack trace, exit 0', async () => {
+    // `true` exits without reading, long before cadre has started: the write always meets a closed
+    // pipe (with `| head` it does only when the output outgrows the pipe's buffer). Without the fix:
+    // "Error: write EPIPE" with a stack, exit 1.
+    const { stderr } = await promisify(execFile)('bash', ['-o', 'pipefail', '-c', `node '${CADRE_BIN}' fire --help | true`], { env: baseEnv() });
+    expect(stderr).toBe('');
+  }, 60_000);
+
+  it('a misspelt EVENT_STORE is refused naming it, instead of falling back to the embedded store', async () => {
+    const folder = join(scratch, 'never');
+    const r = await runCadre(['tree'], baseEnv({ EVENT_STORE: 'kurentdb://127.0.0.1:2113', CADRE_DATA_DIR: folder }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('EVENT_STORE');
+    expect(r.stderr).toContain('kurrentdb://');
+    expect(existsSync(folder)).toBe(false);
+  }, 60_000);
+
+  it('reads a .env in the working directory; the real environment wins over it', async () => {
+    const project = join(scratch, 'project');
+    const fromFile = join(scratch, 'from-dotenv');
+    const fromEnv = join(scratch, 'from-env');
+    mkdirSync(project);
+    writeFileSync(join(project, '.env'), `# a comment\nCADRE_DATA_DIR=${fromFile}\nLOG_LEVEL=error\n`);
+    const a = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100'], baseEnv(), { cwd: project });
+    expect(a.code, a.stderr).toBe(0);
+    expect(existsSync(fromFile)).toBe(true);
+    const b = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100'], baseEnv({ CADRE_DATA_DIR: fromEnv }), { cwd: project });
+    expect(b.code, b.stderr).toBe(0);
+    expect(existsSync(fromEnv)).toBe(true);
+  }, 120_000);
+
+  it('send defaults to the API\'s priority (5); ids need 4 characters; counts read "1 agent"; not-found hints point at the right list', async () => {
+    const spawn = async (role: string): Promise<string> => {
+      const r = await cadre('spawn', '--role', role, '--task', 't', '--budget', '100', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { id: string }).id;
+    };
+    const from = await spawn('lead');
+    const to = await spawn('dev');
+    const sent = await cadre('send', from, to, '{"text":"hi"}', '--json');
+    expect(sent.code, sent.stderr).toBe(0);
+    expect((JSON.parse(sent.stdout) as { priority: number }).priority).toBe(5);
+    const inbox = await cadre('inbox', to, '--json');
+    expect((JSON.parse(inbox.stdout) as Array<{ priority: number }>).map((m) => m.priority)).toEqual([5]);
+
+    const short = await cadre('status', to.slice(0, 3));
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('at least 4 characters');
+
+    const tree = await cadre('tree');
+    expect(tree.stdout).toContain(`1 agent, root ${to}`);
+
+    const nope = await cadre('projections', 'rebuild', 'nope');
+    expect(nope.code).toBe(3);
+    expect(nope.stderr).toContain('cadre projections status');
+    expect(nope.stderr).not.toContain('cadre tree');
+  }, 180_000);
+
+  it('history keeps one event per line with newlines in a task, says when a --type filter leaves nothing, and names an unknown type', async () => {
+    const spawned = await cadre('spawn', '--role', 'r', '--task', 'line one\nline two\n\tline three', '--budget', '100', '--json');
+    expect(spawned.code, spawned.stderr).toBe(0);
+    const id = (JSON.parse(spawned.stdout) as { id: string }).id;
+    const events = JSON.parse((await cadre('history', id, '--json')).stdout) as unknown[];
+    const table = await cadre('history', id);
+    expect(table.stdout.trimEnd().split('\n')).toHaveLength(events.length + 2);
+    expect(table.stdout).toContain('line one ⏎ line two');
+
+    const none = await cadre('history', id, '--type', 'ModelReplied');
+    expect(none.code).toBe(0);
+    expect(none.stdout.trim()).toBe('no ModelReplied events');
+    const typo = await cadre('history', id, '--type', 'ModelReply');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown event type "ModelReply"');
+  }, 120_000);
+});
