@@ -135,7 +135,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ...urlPassword(env.DATABASE_URL), ...urlPassword(env.EVENT_STORE), ...urlPassword(env.ANTHROPIC_BASE_URL), ...urlPassword(givenModel?.baseURL),
     ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
   ]);
-  const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor), redactor);
+  const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor, env.LOG_FORMAT ?? 'json'), redactor);
   if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
   let store: EventStore;
   let sql: SqlClient;

@@ -14,6 +14,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 try {
   loadDotEnv(join(process.cwd(), '.env'));
+  // Log lines a person reads: one line each, not pino's JSON with stacks (LOG_FORMAT=json for tools).
+  process.env.LOG_FORMAT ??= 'human';
   // Bare `cadre` shows the help (on stdout, exit 0) instead of commander's "(outputHelp)" error.
   const argv = process.argv.length > 2 ? process.argv : [...process.argv, '--help'];
   await buildProgram(ctx).parseAsync(argv);

@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   MAX_CONCURRENT_AGENTS: z.coerce.number().int().positive().max(100_000).optional(),
   DEFAULT_AGENT_TIMEOUT: z.coerce.number().int().positive().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** `json` (pino lines, the library's default) or `human` (one readable line each, the CLI's default). */
+  LOG_FORMAT: z.enum(['json', 'human']).optional(),
   WORKSPACE_REPO: z.string().min(1).optional(),
   WORKSPACE_BASE_PATH: z.string().min(1).optional(),
   WORKSPACE_CLEANUP_POLICY: z.enum(['on_completion', 'on_failure', 'never']).optional(),

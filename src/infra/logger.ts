@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Logger } from '../actors/ports/runtimePorts.js';
 import { patternRedactor, type Redactor } from './redact.js';
+import { humanLogLine } from './humanLogLine.js';
 
 /** Paths pino blanks out wherever they appear in a log object. */
 export const REDACT_PATHS = [
@@ -14,12 +15,14 @@ export const REDACT_PATHS = [
  * pino JSON logs with secrets redacted twice: by key (pino `redact`), and every finished line
  * passed through `redactor` before it is written (key-shaped strings, bearer tokens, URL
  * passwords, and the configured secrets' values when the redactor knows them), so a secret
- * inside a message, an error's text or its stack never reaches the log.
+ * inside a message, an error's text or its stack never reaches the log. `human` writes each line
+ * as one readable line instead of JSON (the CLI's default).
  */
-export function createLogger(level: string = 'info', destination?: pino.DestinationStream, redactor: Redactor = patternRedactor): Logger {
+export function createLogger(level: string = 'info', destination?: pino.DestinationStream, redactor: Redactor = patternRedactor, format: 'json' | 'human' = 'json'): Logger {
   const opts = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { app: 'cadre' } };
   const inner = destination ?? pino.destination(2);
-  const out: pino.DestinationStream = { write: (line: string) => inner.write(redactor.text(line)) };
+  const shape = format === 'human' ? humanLogLine : (line: string): string => line;
+  const out: pino.DestinationStream = { write: (line: string) => inner.write(redactor.text(shape(line))) };
   return pino(opts, out) as unknown as Logger;
 }
 

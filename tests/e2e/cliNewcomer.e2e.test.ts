@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CADRE_BIN, runCadre, type CliRun } from '../support/cadreCli.js';
+import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 
 /**
  * The rough edges a newcomer hit in their first hour (issue 18), through the real bin: bare
@@ -106,4 +107,23 @@ describe('a newcomer at the CLI', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown event type "ModelReply"');
   }, 120_000);
+
+  it('a model that answers 429 shows one readable warning and the failed agent\'s reason, not JSON with a stack', async () => {
+    const api = await startFakeMessagesApi();
+    try {
+      api.setFallback(() => ({ kind: 'error', status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit', headers: { 'retry-after': '0', 'x-should-retry': 'false' } }));
+      const r = await runCadre(['spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run'],
+        baseEnv({ CADRE_DATA_DIR: join(scratch, 'db429'), ANTHROPIC_API_KEY: 'sk-ant-api03-not-a-real-key', ANTHROPIC_BASE_URL: api.url, LOG_LEVEL: 'warn' }));
+      expect(r.code).toBe(1);
+      const said = 'model API error 429 (rate_limit_error): Number of request tokens has exceeded your per-minute rate limit';
+      expect(r.stderr).not.toContain('{"level"');
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
+      expect(r.stderr.split(said)).toHaveLength(2); // said once, the body not repeated
+      expect(r.stderr).toContain(`cadre warn: model call failed: ${said}`);
+      expect(r.stdout).toMatch(new RegExp(`failed: 1 agent,.*\\n  failed solo [0-9a-f-]{36}: model call failed: ${said.replace(/[()]/g, '\\$&')}`));
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
 });
+

@@ -103,7 +103,10 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
         return reply;
       } catch (error) {
         const mapped = toCadreError(error, signal);
-        log?.warn({ model: params.model, err: mapped, ms: Date.now() - started }, 'model call failed');
+        // The message says it all (status, type, the API's words); the error object — its stack, and
+        // pino's "message: cause message", which repeated the body — only at debug.
+        log?.warn({ model: params.model, err: mapped.message, ms: Date.now() - started }, 'model call failed');
+        log?.debug({ model: params.model, err: mapped }, 'model call failed (detail)');
         throw mapped;
       }
     },
@@ -194,6 +197,17 @@ const STATUS_OF_TYPE: Readonly<Record<string, number>> = {
   timeout_error: 504,
 };
 
+/**
+ * What the API said, once: ` (rate_limit_error): Number of request tokens…` from the error body
+ * the SDK parsed; its own message is "429 {the whole body}", which repeated the status and JSON.
+ */
+function apiErrorText(error: InstanceType<typeof APIError>): string {
+  const body = (error as { error?: unknown }).error as { error?: { type?: unknown; message?: unknown } } | undefined;
+  const inner = body?.error;
+  if (inner && typeof inner.message === 'string') return `${typeof inner.type === 'string' ? ` (${inner.type})` : ''}: ${inner.message}`;
+  return `: ${error.message}`;
+}
+
 /** SDK errors → cadre's error family; the SDK error stays as `cause`. */
 export function toCadreError(error: unknown, signal?: AbortSignal): Error {
   if (isCadreError(error)) return error;
@@ -202,7 +216,7 @@ export function toCadreError(error: unknown, signal?: AbortSignal): Error {
   if (error instanceof APIConnectionError) return new ModelError(`cannot reach the model API: ${error.message}`, { retryable: true, cause: error });
   if (error instanceof APIError) {
     const status = error.status ?? (error.type ? STATUS_OF_TYPE[error.type] : undefined);
-    return new ModelError(`model API error${status === undefined ? '' : ` ${status}`}: ${error.message}`, {
+    return new ModelError(`model API error${status === undefined ? '' : ` ${status}`}${apiErrorText(error)}`, {
       ...(status === undefined ? {} : { status }),
       retryable: status !== undefined && isRetryableStatus(status),
       cause: error,
