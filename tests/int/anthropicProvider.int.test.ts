@@ -7,6 +7,7 @@ import type { AnthropicProviderOptions } from '../../src/infra/model/anthropicPr
 import type { RateLimiter } from '../../src/infra/model/rateLimiter.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import type { FakeMessagesApi } from '../support/fakeMessagesApi.js';
+import { testSystem } from '../support/system.js';
 
 // The real SDK against a local Messages API. Every fetch the SDK makes passes through this
 // guard, so a call that would leave 127.0.0.1 fails the test instead of reaching the internet.
@@ -31,6 +32,9 @@ afterAll(async () => {
 
 const provider = (options: Partial<AnthropicProviderOptions> = {}) =>
   createAnthropicProvider({ apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 2, model: 'claude-sonnet-4-6', ...options });
+
+/** The key a request carried: SDK 1.x sends it as a bearer token, 0.x as x-api-key. */
+const keyOf = (r: { headers: Record<string, string | string[] | undefined> }): unknown => (r.headers.authorization as string | undefined)?.replace(/^Bearer /, '') ?? r.headers['x-api-key'];
 
 const tools = [
   { name: 'write_file', description: 'Write a file', inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
@@ -75,8 +79,7 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
       usage: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 50, cacheCreationTokens: 7 },
     });
     const [sent] = api.messageRequests();
-    // SDK 1.x sends the key as a bearer token; 0.x used x-api-key.
-    expect(sent!.headers.authorization ?? sent!.headers['x-api-key']).toMatch(/^(Bearer )?sk-ant-test$/);
+    expect(keyOf(sent!)).toBe('sk-ant-test');
     expect(sent!.headers['anthropic-version']).toBeTruthy();
     expect(sent!.body).toEqual({
       model: 'claude-sonnet-4-6',
@@ -147,6 +150,8 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     const error = await provider().complete(request).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'MODEL_ERROR', status: 400, retryable: false });
     expect((error as Error).message).toContain('max_tokens: too large');
+    expect((error as Error).message.split('max_tokens: too large')).toHaveLength(2); // said once, not the SDK's "400 {body}" again
+    expect((error as Error).message).toMatch(/^model API error 400 \(\w+\): max_tokens: too large$/);
     expect(api.messageRequests()).toHaveLength(1);
   });
 
@@ -251,6 +256,38 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     const client = new Anthropic({ apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 });
     const counted = await client.messages.countTokens({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] });
     expect(counted.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('createAgentSystem: a model option without a key takes the key, base URL and model from the environment', async () => {
+    api.enqueue({ kind: 'message', message: { content: [{ type: 'text', text: 'done' }], usage: { input_tokens: 10, output_tokens: 2 } } });
+    const system = await testSystem('pglite', {
+      model: { provider: 'anthropic', maxTokens: 300, maxRetries: 0 },
+      env: { ANTHROPIC_API_KEY: 'sk-ant-from-the-env', ANTHROPIC_BASE_URL: api.url, CADRE_MODEL: 'claude-from-env' },
+    });
+    try {
+      const agent = await system.spawn({ role: 'solo', task: 'say done', budget: 5000 });
+      expect((await agent.run()).status).toBe('completed');
+    } finally {
+      await system.close();
+    }
+    const [sent] = api.messageRequests();
+    expect(keyOf(sent!)).toBe('sk-ant-from-the-env');
+    expect(sent!.body).toMatchObject({ model: 'claude-from-env' });
+    expect((sent!.body as { max_tokens: number }).max_tokens).toBeLessThanOrEqual(300);
+  });
+
+  it('an explicit key in the model option wins over the environment', async () => {
+    api.enqueue({ kind: 'message', message: { content: [{ type: 'text', text: 'done' }], usage: { input_tokens: 10, output_tokens: 2 } } });
+    const system = await testSystem('pglite', {
+      model: { provider: 'anthropic', apiKey: 'sk-ant-explicit', baseURL: api.url, maxRetries: 0 },
+      env: { ANTHROPIC_API_KEY: 'sk-ant-from-the-env' },
+    });
+    try {
+      await (await system.spawn({ role: 'solo', task: 'say done', budget: 5000 })).run();
+    } finally {
+      await system.close();
+    }
+    expect(keyOf(api.messageRequests()[0]!)).toBe('sk-ant-explicit');
   });
 
   it('never sent a request anywhere but 127.0.0.1', () => {
