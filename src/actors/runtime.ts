@@ -223,9 +223,17 @@ export class AgentRuntime {
 
   // ---------------------------------------------------------------- spawning
 
+  /** A worktree asked for where there is no repository is refused, never silently skipped. */
+  private checkWorkspaceAvailable(request: unknown): void {
+    if (request && !this.deps.workspaces) {
+      throw new InvalidInput('workspace', 'no git repository to make a worktree in: run inside a git checkout, or set WORKSPACE_REPO (createAgentSystem: workspace.repo)');
+    }
+  }
+
   /** Spawns a root agent. */
   async spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}): Promise<string> {
     const c = parseInput(SpawnConfigSchema, config, 'spawn');
+    this.checkWorkspaceAvailable(workspaceRequestOf(c));
     const id = c.id ?? this.deps.ids.uuid();
     const data: EventData<'AgentSpawned'> = {
       agentId: id,

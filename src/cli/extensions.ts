@@ -2,7 +2,7 @@ import type { AgentSystem } from '../system.js';
 import type { Reports } from '../projections/reports.js';
 import type { ProjectionStatus } from '../projections/runner.js';
 import type { WorkspaceDiff, WorkspaceListing } from '../infra/workspace/workspaceTypes.js';
-import { NotAvailable } from './cliError.js';
+import { CliError, EXIT, NotAvailable } from './cliError.js';
 
 /**
  * What the CLI and the dashboard use of the modules layered on the runtime. They live in
@@ -86,6 +86,8 @@ export function optionalExtension<K extends keyof Extensions>(system: Pick<Agent
 /** The extension, or a `NotAvailable` error the CLI prints as one line with a hint. */
 export function requireExtension<K extends keyof Extensions>(system: Pick<AgentSystem, 'extensions'>, name: K): Extensions[K] {
   const ext = optionalExtension(system, name);
-  if (!ext) throw new NotAvailable(WHAT[name], name);
-  return ext;
+  if (ext) return ext;
+  // The one module that is missing for a reason of the user's: there is no repository.
+  if (name === 'workspaces') throw new CliError('no git repository here, so there are no worktrees', { exitCode: EXIT.failure, hint: 'run cadre inside a git checkout, or set WORKSPACE_REPO to one' });
+  throw new NotAvailable(WHAT[name], name);
 }

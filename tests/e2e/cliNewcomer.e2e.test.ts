@@ -125,5 +125,22 @@ describe('a newcomer at the CLI', () => {
       await api.close();
     }
   }, 120_000);
+
+  it('outside a git repository, --workspace is refused saying how to set WORKSPACE_REPO, and workspaces list says why it has nothing', async () => {
+    const outside = join(scratch, 'not-a-repo');
+    mkdirSync(outside);
+    const env = baseEnv({ CADRE_DATA_DIR: join(scratch, 'db-outside'), GIT_CEILING_DIRECTORIES: scratch });
+    delete env.WORKSPACE_REPO;
+    const spawned = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100', '--workspace'], env, { cwd: outside });
+    expect(spawned.code).toBe(2);
+    expect(spawned.stderr).toContain('workspace');
+    expect(spawned.stderr).toContain('WORKSPACE_REPO');
+    const tree = await runCadre(['tree', '--json'], env, { cwd: outside });
+    expect(JSON.parse(tree.stdout || '[]')).toEqual([]); // nothing was spawned without its worktree
+    const list = await runCadre(['workspaces', 'list'], env, { cwd: outside });
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain('no git repository here');
+    expect(list.stderr).not.toContain('not available in this build');
+  }, 120_000);
 });
 
