@@ -21,6 +21,7 @@ export type { EventToAppend, RecordedEvent, EventMetadata, ExpectedRevision, App
 export { eventSchemas, type DomainEvent, type EventType } from './events/catalogue.js';
 export type { ParsedEvent } from './events/upcast.js';
 export type { PeekedMessage, DeadLetter } from './messaging/index.js';
+export type { ReceivedMessage } from './actors/ports/messagePort.js';
 export type { ModelProvider, ModelRequest, ModelReply, ModelUsage } from './actors/ports/modelProvider.js';
 export { createOfflineProvider } from './infra/model/offlineProvider.js';
 export { createAnthropicProvider } from './infra/model/anthropicProvider.js';

@@ -6,11 +6,12 @@ import type { SpawnConfig } from './spawnConfig.js';
 import type { ParsedEvent } from '../events/upcast.js';
 import { parseTerminationReason } from './terminationReason.js';
 import type { PeekedMessage } from '../messaging/queueSql.js';
+import type { ReceivedMessage } from './ports/messagePort.js';
 
 /** Messaging as the handle sees it; wired by the system when the queue is available. */
 export interface HandleMessaging {
   send(from: string, to: string, payload: unknown, options?: { priority?: number; dedupeKey?: string }): Promise<{ messageId: string }>;
-  receive(recipient: string, options?: { max?: number; waitMs?: number; ack?: boolean }): Promise<unknown[]>;
+  receive(recipient: string, options?: { max?: number; waitMs?: number; ack?: boolean }): Promise<ReceivedMessage[]>;
   peek(recipient: string, options?: { limit?: number }): Promise<PeekedMessage[]>;
   ack(recipient: string, messageIds: readonly string[]): Promise<void>;
 }
@@ -65,7 +66,8 @@ export class AgentHandle {
     return this.messaging.send(this.id, recipientId, payload, options);
   }
 
-  async receiveMessages(options: { max?: number; waitMs?: number; ack?: boolean } = {}): Promise<unknown[]> {
+  /** Claims this agent's next messages, best first: `{ messageId, from, payload, priority, attempt }` each. */
+  async receiveMessages(options: { max?: number; waitMs?: number; ack?: boolean } = {}): Promise<ReceivedMessage[]> {
     if (!this.messaging) throw new Error('messaging is not configured for this system');
     return this.messaging.receive(this.id, options);
   }
