@@ -62,7 +62,8 @@ export class TemplateRegistry {
   /** Later templates with the same id replace earlier ones (user templates come last). */
   constructor(templates: readonly WorkflowTemplate[] = []) {
     const m = new Map<string, WorkflowTemplate>();
-    for (const t of templates) m.set(t.id, t);
+    // Ids match case-insensitively: the seed writes `TDD-workflow` for `tdd-workflow`.
+    for (const t of templates) m.set(t.id.toLowerCase(), t);
     this.byId = m;
   }
 
@@ -71,12 +72,12 @@ export class TemplateRegistry {
   }
 
   find(id: string): WorkflowTemplate | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id.toLowerCase());
   }
 
-  /** @throws NotFound when no template has this id. */
+  /** @throws NotFound when no template has this id (in any case). */
   get(id: string): WorkflowTemplate {
-    const t = this.byId.get(id);
+    const t = this.find(id);
     if (!t) throw new NotFound('workflow template', id);
     return t;
   }

@@ -7,6 +7,7 @@ import type { AgentNode } from '../../src/dashboard/agentTree.js';
 import type { Output } from '../../src/cli/output.js';
 import { toJson } from '../../src/cli/output.js';
 import { summaryLine } from '../../src/cli/runLive.js';
+import { templateStages } from '../../src/cli/render/templateStages.js';
 import { patternRedactor } from '../../src/infra/redact.js';
 import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
 
@@ -107,3 +108,15 @@ describe('the run summary', () => {
   });
 });
 
+
+describe('templateStages', () => {
+  it('puts nodes that run in parallel in one stage, in order of depth', () => {
+    const n = (id: string, role: string, dependencies: string[] = []) => ({ id, role, dependencies });
+    expect(templateStages([n('a', 'architect'), n('i', 'implementer', ['a']), n('t', 'tester', ['a']), n('r', 'reviewer', ['i', 't'])]))
+      .toBe('architect → (implementer | tester) → reviewer');
+    // Listed out of order, and a node two levels down beside a shorter chain.
+    expect(templateStages([n('r', 'reviewer', ['x', 'a']), n('x', 'tester', ['a']), n('a', 'architect')])).toBe('architect → tester → reviewer');
+    expect(templateStages([n('a', 'a'), n('b', 'b'), n('c', 'c')])).toBe('(a | b | c)');
+    expect(templateStages([])).toBe('');
+  });
+});

@@ -91,4 +91,11 @@ describe('template parsing', () => {
     expect(reg.get('same').name).toBe('B');
     expect(() => reg.get('missing')).toThrow(/workflow template missing not found/);
   });
+
+  it('finds a template whatever the case of its id (the seed writes TDD-workflow)', () => {
+    const t = parseTemplate({ id: 'tdd-workflow', name: 'TDD', nodes: [node('a')] }, 't.json', 'builtin');
+    const reg = new TemplateRegistry([t]);
+    for (const id of ['tdd-workflow', 'TDD-workflow', 'TDD-WORKFLOW']) expect(reg.get(id).id, id).toBe('tdd-workflow');
+    expect(reg.find('Tdd-Workflow')?.name).toBe('TDD');
+  });
 });

@@ -6,6 +6,7 @@ import { CliError, EXIT } from '../cliError.js';
 import { print, withSystem, type CliContext } from '../context.js';
 import { optionalExtension, type TemplateSummary } from '../extensions.js';
 import { renderTable } from '../render/table.js';
+import { templateStages } from '../render/templateStages.js';
 
 /** The package's templates/ folder (src/cli/commands → ../../../templates, also from dist/). */
 function builtInTemplates(): TemplateSummary[] {
@@ -38,7 +39,7 @@ export function registerTemplates(program: Command, ctx: CliContext): void {
       const list = await load();
       print(ctx, opts.json, list, () => (list.length === 0 ? 'no templates found' : renderTable(list, [
         { header: 'ID', value: (t) => t.id },
-        { header: 'NODES', value: (t) => t.nodes?.map((n) => n.role).join(' → ') ?? '' },
+        { header: 'NODES', value: (t) => templateStages(t.nodes ?? []) },
         { header: 'DESCRIPTION', value: (t) => t.description ?? t.name ?? '' },
       ])));
     });
@@ -49,7 +50,7 @@ export function registerTemplates(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre templates show tdd-workflow')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const t = (await load()).find((x) => x.id === id);
+      const t = (await load()).find((x) => x.id.toLowerCase() === id.toLowerCase());
       if (!t) throw new CliError(`template ${id} not found`, { exitCode: EXIT.notFound, hint: 'see `cadre templates list`' });
       print(ctx, opts.json, t, () => `${t.id}${t.description ? ` — ${t.description}` : ''}\n\n${renderTable(t.nodes ?? [], [
         { header: 'NODE', value: (n) => n.id },
