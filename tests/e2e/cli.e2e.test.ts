@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCadre, type CliRun as Run } from '../support/cadreCli.js';
+import { tokens } from '../../src/cli/render/style.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cadre-cli-e2e-'));
 
@@ -27,6 +28,12 @@ describe('cadre CLI (the real bin)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/completed: \d+ agents, [\d.k]+ tokens/);
     expect(r.stdout).toContain('files changed per branch');
+    // The summary table's workflow row counts what its subtree spent, as the totals line does
+    // (it said 0 beside a tree row of 16k).
+    const total = /completed: \d+ agents, ([\d.k]+) tokens/.exec(r.stdout)![1];
+    const rows = r.stdout.split('\n');
+    const rootRow = rows[rows.findIndex((l) => l.startsWith('AGENT ')) + 2]!;
+    expect(rootRow.trim().split(/\s+/)[3], rootRow).toBe(total);
     const m = /cadre history ([0-9a-f-]{36})/.exec(r.stdout);
     expect(m).not.toBeNull();
     rootId = m![1]!;
@@ -44,6 +51,11 @@ describe('cadre CLI (the real bin)', () => {
     const status = await cadre('status', rootId.slice(0, 8));
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/status\s+completed/);
+    // The workflow spent through its nodes: its cost line says what the subtree used.
+    const treeTokens = (JSON.parse((await cadre('tree', rootId, '--json')).stdout) as { subtreeConsumed: number }).subtreeConsumed;
+    expect(treeTokens).toBeGreaterThan(0);
+    expect(status.stdout).toMatch(/cost\s+\$[\d.]+ with its subtree/);
+    expect(status.stdout).toContain(`with its subtree (${tokens(treeTokens)} tokens)`);
 
     const history = await cadre('history', rootId, '--json');
     expect(history.code).toBe(0);

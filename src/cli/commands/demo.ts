@@ -75,10 +75,13 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           { header: 'AGENT', value: (n) => `${'  '.repeat(n.depth)}${n.nodeId ?? n.role}` },
           { header: 'ID', value: (n) => shortId(n.id) },
           { header: 'STATUS', value: (n) => n.status },
-          { header: 'TOKENS', value: (n) => tokens(n.budget.consumed), align: 'right' },
+          // With the subtree, as the tree above and the totals count them (the workflow row said 0
+          // beside a tree row of 16k: a workflow spends through its nodes).
+          { header: 'TOKENS', value: (n) => tokens(n.subtreeConsumed), align: 'right' },
           { header: 'OF', value: (n) => tokens(n.budget.allocated), align: 'right' },
-          { header: 'COST', value: (n) => usd(n.costUsd), align: 'right' },
+          { header: 'COST', value: (n) => usd(n.subtreeCostUsd), align: 'right' },
         ]),
+        'tokens and cost of each agent include its subtree',
         '',
         branches.length === 0
           ? 'files changed per branch: none (workspaces are not wired in this build)'

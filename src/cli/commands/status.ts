@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { optionalExtension } from '../extensions.js';
 import { renderFields, renderTable } from '../render/table.js';
-import { budgetBar, usd } from '../render/style.js';
+import { budgetBar, tokens, usd } from '../render/style.js';
+import { agentTree } from '../../dashboard/agentTree.js';
 import { conservationLine } from '../render/conservationLine.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -19,6 +20,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const row = await optionalExtension(system, 'reports')?.agent(id).catch(() => null);
         const b = s.budget;
         const used = b.allocated + b.overspent - b.available;
+        // A workflow (any parent) spends through its children: show what the whole subtree cost too.
+        const subtree = s.children.length > 0 ? await agentTree(system, id) : null;
         print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
           const head = renderFields([
             ['agent', s.id],
@@ -32,7 +35,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['budget', `${budgetBar(used, b.allocated, 20)}  ${used} of ${b.allocated} used, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
             ['  detail', `consumed ${b.consumed}, reserved ${b.reserved}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, reclaimed ${b.reclaimed}`],
             ['  conservation', conservationLine(b)],
-            ['cost', usd(s.costUsd)],
+            ['cost', subtree ? `${usd(subtree.subtreeCostUsd)} with its subtree (${tokens(subtree.subtreeConsumed)} tokens); ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],
             ['workspace', s.workspace ? `${s.workspace.branch} at ${s.workspace.path}` : null],
             ['result', s.result ? `${s.result.status}${s.result.reason ? ` (${s.result.reason})` : ''}: ${s.result.output ?? ''}` : null],
           ]);
