@@ -1,4 +1,4 @@
-import { createAgentSystem, type AgentSystem, type AgentSystemOptions } from '../system.js';
+import type { AgentSystem, AgentSystemOptions } from '../system.js';
 import { resolveAgentId } from '../dashboard/agentTree.js';
 import { CliError, EXIT, quoted } from './cliError.js';
 import { processOutput, toJson, type Output } from './output.js';
@@ -16,7 +16,9 @@ export interface CliContext {
 
 export function defaultContext(output: Output = processOutput): CliContext {
   return {
-    openSystem: (options = {}) => createAgentSystem(options),
+    // Loaded when a command opens the system, not at start: the system pulls in the store
+    // adapters, the SDK and the model, which --help, --version and usage errors never need.
+    openSystem: async (options = {}) => (await import('../system.js')).createAgentSystem(options),
     output,
     style: createStyle(output.isTTY && !process.env.NO_COLOR),
   };

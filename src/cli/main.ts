@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadDotEnv } from '../infra/config.js';
+import { loadDotEnv } from '../infra/loadDotEnv.js';
 import { exitCodeOf, formatError } from './cliError.js';
 import { defaultContext } from './context.js';
 import { buildProgram, isHelpExit } from './program.js';

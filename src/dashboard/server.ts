@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +35,9 @@ export interface Dashboard {
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 
-/** src/dashboard/public next to this file; from dist/, fall back to the package's src copy. */
+/** The page, next to this file: src/dashboard/public, or its copy in dist/ made by the build. */
 function publicDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'public'), join(here, '../../src/dashboard/public')];
-  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
+  return join(dirname(fileURLToPath(import.meta.url)), 'public');
 }
 
 class HttpError extends Error {

@@ -8,5 +8,6 @@
 export { createMessaging } from './messaging.js';
 export type { Messaging, MessagingDeps, MessagingOptions, MessagingRuntime, PeekOptions, ReceiveOptions, SendOptions } from './messaging.js';
 export type { DeadLetter, PeekedMessage } from './queueSql.js';
-export { checkPayload, findNonJson, DEFAULT_PRIORITY } from './payload.js';
+export { checkPayload, findNonJson } from './payload.js';
+export { DEFAULT_PRIORITY } from './priority.js';
 export { messagesChannel, messagingMigrations } from './schema.js';

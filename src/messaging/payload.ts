@@ -94,8 +94,6 @@ export const JsonPayload = z.unknown().superRefine((v, ctx) => {
   if (bad) ctx.addIssue({ code: 'custom', path: [...bad.path], message: bad.reason });
 });
 
-export const DEFAULT_PRIORITY = 5;
-
 export const SendOptionsSchema = z
   .object({
     priority: z.number().int().min(0).max(9).optional(),

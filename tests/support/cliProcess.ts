@@ -17,10 +17,11 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function startCli(args: readonly string[], env: Readonly<Record<string, string>>): CliProcess {
+/** `bin` and `cwd` run another install of cadre (a packed tarball's) from another folder. */
+export function startCli(args: readonly string[], env: Readonly<Record<string, string>>, options: { bin?: string; cwd?: string } = {}): CliProcess {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'CADRE_DATA_DIR', 'CADRE_MODEL']) delete base[k];
-  const child = spawn('node', [CADRE_BIN, ...args], { env: { ...base, NO_COLOR: '1', LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [options.bin ?? CADRE_BIN, ...args], { env: { ...base, NO_COLOR: '1', LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
   let text = '';
   const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
   const check = (): void => {

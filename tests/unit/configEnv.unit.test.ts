@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDotEnv, readEnv } from '../../src/infra/config.js';
+import { readEnv } from '../../src/infra/config.js';
+import { loadDotEnv } from '../../src/infra/loadDotEnv.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cadre-dotenv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

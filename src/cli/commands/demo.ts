@@ -11,7 +11,6 @@ import { renderAgentTree } from '../render/agentTreeView.js';
 import { renderTable } from '../render/table.js';
 import { shortId, tokens, usd } from '../render/style.js';
 import { inspectHints, runWithLiveTree, summaryLine, type RunSummary } from '../runLive.js';
-import { readEnv } from '../../infra/config.js';
 
 const TASK = 'Add a slugify(text) function to src/text.js, with tests';
 
@@ -48,6 +47,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const repo: DemoRepo = await createDemoRepo();
       // Offline, each model call takes a moment so the live tree has something to show.
       // Through the config, so a key in ANTHROPIC_API_KEY_FILE counts too (process.env alone missed it).
+      const { readEnv } = await import('../../infra/config.js');
       const offline = readEnv().ANTHROPIC_API_KEY ? {} : { model: { provider: 'offline' as const, latencyMs: 250 } };
       const system = await ctx.openSystem({ recover: false, workspace: { repo: repo.repo, basePath: repo.worktrees, cleanup: 'never' }, ...offline });
       let summary: RunSummary | null = null;

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { timelineEntry } from '../../dashboard/timeline.js';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { CliError, EXIT, quoted } from '../cliError.js';
-import { isEventType } from '../../events/catalogue.js';
 
 export function registerHistory(program: Command, ctx: CliContext): void {
   program
@@ -17,6 +15,8 @@ export function registerHistory(program: Command, ctx: CliContext): void {
     .action(async (agent: string, opts: { type?: string[]; limit?: string; json?: boolean }) => {
       const limit = opts.limit === undefined ? null : parseCount(opts.limit, '--limit', { min: 1 });
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+        // Loaded here, not at start: the catalogue brings every event schema (zod).
+        const [{ isEventType }, { timelineEntry }] = await Promise.all([import('../../events/catalogue.js'), import('../../dashboard/timeline.js')]);
         const id = await agentArg(system, agent);
         let events = await system.history(id);
         const types = opts.type;

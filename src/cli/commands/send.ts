@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliError, EXIT, quoted } from '../cliError.js';
 import { agentArg, parseJsonArg, print, withSystem, type CliContext } from '../context.js';
 import { requireExtension } from '../extensions.js';
-import { DEFAULT_PRIORITY } from '../../messaging/payload.js';
+import { DEFAULT_PRIORITY } from '../../messaging/priority.js';
 
 export function registerSend(program: Command, ctx: CliContext): void {
   program

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { startDashboard } from '../../dashboard/server.js';
-import { readEnv } from '../../infra/config.js';
 import { CliError, EXIT } from '../cliError.js';
 import { parseCount, type CliContext } from '../context.js';
 
@@ -16,10 +14,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .action(async (opts: { host: string; port: string; token?: string; recover: boolean }) => {
       const port = parseCount(opts.port, '--port');
       if (opts.token !== undefined) ctx.output.err('cadre: warning: --token is visible to every user of this machine (ps, /proc); set CADRE_DASHBOARD_TOKEN instead');
+      const { readEnv } = await import('../../infra/config.js');
       const token = opts.token ?? readEnv().CADRE_DASHBOARD_TOKEN;
       if (port > 65535) throw new CliError(`invalid --port ${port}`, { exitCode: EXIT.usage, hint: '--port 4600' });
       const system = await ctx.openSystem({ recover: opts.recover });
       try {
+        const { startDashboard } = await import('../../dashboard/server.js');
         const dash = await startDashboard({ system, host: opts.host, port, ...(token ? { token } : {}) });
         ctx.output.out(`dashboard: ${dash.url}${token ? '?token=<token> (once; then a cookie)' : ''}   (Ctrl-C to stop)`);
         await new Promise<void>((resolve) => {

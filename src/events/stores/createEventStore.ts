@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { parseInput } from '../../validation.js';
 import { createPgClient } from '../../infra/sql/pgClient.js';
-import { createPgliteClient } from '../../infra/sql/pgliteClient.js';
 import { openPostgresEventStore, type PostgresEventStore } from './postgres/postgresEventStore.js';
-import { createEventStoreDbStore, type EventStoreDbStore } from './eventstoredb/eventStoreDbStore.js';
+import type { EventStoreDbStore } from './eventstoredb/eventStoreDbStore.js';
 
 export const EventStoreConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional() }),
@@ -24,10 +23,12 @@ export async function createEventStore(config: EventStoreConfig & { kind: 'postg
 export async function createEventStore(config: EventStoreConfig): Promise<PostgresEventStore | EventStoreDbStore>;
 export async function createEventStore(config: EventStoreConfig): Promise<PostgresEventStore | EventStoreDbStore> {
   const c = parseInput(EventStoreConfigSchema, config, 'store');
-  if (c.kind === 'eventstoredb') return createEventStoreDbStore(c.connectionString, c.streamPrefixes ? { streamPrefixes: c.streamPrefixes } : {});
+  // Each store's client is loaded when chosen: the KurrentDB client (gRPC) and PGlite (WASM) are
+  // heavy, and a process uses one store.
+  if (c.kind === 'eventstoredb') return (await import('./eventstoredb/eventStoreDbStore.js')).createEventStoreDbStore(c.connectionString, c.streamPrefixes ? { streamPrefixes: c.streamPrefixes } : {});
   const sql = c.kind === 'postgres'
     ? createPgClient({ connectionString: c.connectionString, ...(c.poolSize ? { max: c.poolSize } : {}) })
-    : await createPgliteClient({ ...(c.dataDir ? { dataDir: c.dataDir } : {}), ...(c.brief ? { brief: true } : {}) });
+    : await (await import('../../infra/sql/pgliteClient.js')).createPgliteClient({ ...(c.dataDir ? { dataDir: c.dataDir } : {}), ...(c.brief ? { brief: true } : {}) });
   try {
     return await openPostgresEventStore({ sql, ownsClient: true, ...(c.schema ? { schema: c.schema } : {}) });
   } catch (err) {

@@ -1,4 +1,8 @@
-import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AnthropicError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import type * as AnthropicSdk from '@anthropic-ai/sdk';
+
+/** The SDK module, loaded on the first call: it is ~250 modules, which commands that never call a model should not pay for. */
+type Sdk = typeof AnthropicSdk;
 import type { Logger } from 'pino';
 import type {
   ModelContentBlock,
@@ -66,13 +70,18 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
   const defaultModel = options.model ?? DEFAULT_ANTHROPIC_MODEL;
   const streamAbove = options.streamAboveMaxTokens ?? DEFAULT_STREAM_ABOVE_MAX_TOKENS;
   const log = options.logger?.child({ component: 'model', provider: 'anthropic' });
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    baseURL: options.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL,
-    maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
-    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    ...(log ? { logger: log.child({ component: 'anthropic-sdk' }), logLevel: 'warn' as const } : {}),
-  });
+  let loaded: Promise<{ sdk: Sdk; client: Anthropic }> | null = null;
+  const load = (): Promise<{ sdk: Sdk; client: Anthropic }> =>
+    (loaded ??= import('@anthropic-ai/sdk').then((sdk) => ({
+      sdk,
+      client: new sdk.default({
+        apiKey: options.apiKey,
+        baseURL: options.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL,
+        maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+        ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+        ...(log ? { logger: log.child({ component: 'anthropic-sdk' }), logLevel: 'warn' as const } : {}),
+      }),
+    })));
   const limiter = options.rateLimiter ?? createRateLimiter(options.rateLimit ?? {});
   // The rate limiter wants a likely count (over-asking would stall a tokens-per-minute limit);
   // the budget wants one that is never low (inputTokenBound): two questions, two answers.
@@ -90,6 +99,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
       await limiter.acquire(reserved, signal);
       const params = toMessageParams(request, defaultModel, options.maxTokens);
       const started = Date.now();
+      const { sdk, client } = await load();
       try {
         const message =
           params.max_tokens > streamAbove
@@ -102,7 +112,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
         log?.debug({ model: reply.model, stopReason: reply.stopReason, usage: reply.usage, ms: Date.now() - started }, 'model call');
         return reply;
       } catch (error) {
-        const mapped = toCadreError(error, signal);
+        const mapped = toCadreError(sdk, error, signal);
         // The message says it all (status, type, the API's words); the error object — its stack, and
         // pino's "message: cause message", which repeated the body — only at debug.
         log?.warn({ model: params.model, err: mapped.message, ms: Date.now() - started }, 'model call failed');
@@ -201,7 +211,7 @@ const STATUS_OF_TYPE: Readonly<Record<string, number>> = {
  * What the API said, once: ` (rate_limit_error): Number of request tokens…` from the error body
  * the SDK parsed; its own message is "429 {the whole body}", which repeated the status and JSON.
  */
-function apiErrorText(error: InstanceType<typeof APIError>): string {
+function apiErrorText(error: InstanceType<Sdk['APIError']>): string {
   const body = (error as { error?: unknown }).error as { error?: { type?: unknown; message?: unknown } } | undefined;
   const inner = body?.error;
   if (inner && typeof inner.message === 'string') return `${typeof inner.type === 'string' ? ` (${inner.type})` : ''}: ${inner.message}`;
@@ -209,7 +219,8 @@ function apiErrorText(error: InstanceType<typeof APIError>): string {
 }
 
 /** SDK errors → cadre's error family; the SDK error stays as `cause`. */
-export function toCadreError(error: unknown, signal?: AbortSignal): Error {
+export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal): Error {
+  const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AnthropicError } = sdk;
   if (isCadreError(error)) return error;
   if (error instanceof APIUserAbortError || signal?.aborted) return new Aborted(abortReason(signal) ?? 'the model call was aborted');
   if (error instanceof APIConnectionTimeoutError) return new ModelError('the model call timed out', { retryable: true, cause: error });

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { InvalidInput, WorkspaceError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { globToRegExp } from './globPattern.js';
@@ -148,7 +148,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
     async search(pattern, options = {}) {
       if (typeof pattern !== 'string' || pattern === '') throw new InvalidInput('pattern', 'expected a non-empty string');
       const opts = parseInput(SearchOptionsSchema, options, 'options');
-      const matcher = compile(pattern, opts.regex ?? false, opts.ignoreCase ?? false);
+      const matcher = await compile(pattern, opts.regex ?? false, opts.ignoreCase ?? false);
       const glob = opts.glob === undefined ? undefined : globToRegExp(opts.glob);
       const limit = opts.limit ?? 100;
       const maxFileBytes = opts.maxFileBytes ?? 1024 * 1024;
@@ -186,14 +186,16 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
  * loop the way V8's backtracking engine did (16.5 s on 32 characters). Backreferences and
  * lookaround, which need backtracking, are refused as invalid.
  */
-function compile(pattern: string, regex: boolean, ignoreCase: boolean): (line: string) => number {
+async function compile(pattern: string, regex: boolean, ignoreCase: boolean): Promise<(line: string) => number> {
   if (!regex) {
     const needle = ignoreCase ? pattern.toLowerCase() : pattern;
     return (line) => (ignoreCase ? line.toLowerCase() : line).indexOf(needle);
   }
+  // Loaded on the first regex search, not with every process that opens a workspace.
+  const { RE2JS: RE2 } = await import('re2js');
   let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    re = RE2.compile(pattern, ignoreCase ? RE2.CASE_INSENSITIVE : 0);
   } catch (e) {
     throw new InvalidInput('pattern', `${JSON.stringify(pattern.slice(0, 200))} is not a valid RE2 regular expression: ${(e as Error).message.slice(0, 200)}`);
   }

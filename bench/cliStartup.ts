@@ -1,0 +1,69 @@
+/**
+ * How long a person waits for `cadre`: the built CLI's start-up for --version, --help and read
+ * commands on both stores, against a bare `node` start (the physical limit) and commander's own
+ * --version (a peer: the argument parser cadre uses, with nothing of cadre behind it), measured
+ * in the same run. `npm run bench -- cli`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchDatabase, fmt, percentile, printTable, ratio, sortNumbers, type BenchRow } from './support.js';
+
+const BIN = join(process.cwd(), 'bin', 'cadre.js');
+
+/** Median and p90 wall time of `node args` over `runs` runs (one warm-up first). */
+function startTimes(args: readonly string[], env: NodeJS.ProcessEnv, runs: number): { p50: number; p90: number } {
+  const samples: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const t = performance.now();
+    const r = spawnSync('node', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${String(r.stderr)}`);
+    if (i > 0) samples.push(performance.now() - t);
+  }
+  sortNumbers(samples);
+  return { p50: percentile(samples, 50), p90: percentile(samples, 90) };
+}
+
+export async function benchCliStartup(scale = 1): Promise<BenchRow[]> {
+  // The bench measures the build, so it makes one (bin/cadre.js runs the source when it is stale).
+  execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+  const runs = Math.max(5, Math.round(20 * scale));
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
+  const dataDir = mkdtempSync(join(tmpdir(), 'cadre-bench-cli-'));
+  const embedded = { ...base, CADRE_DATA_DIR: dataDir };
+  const db = await benchDatabase();
+  const postgres = { ...base, DATABASE_URL: db.url };
+  try {
+    // Something to read: the demo's run on each store.
+    for (const env of [embedded, postgres]) execFileSync('node', [BIN, 'demo'], { env, stdio: 'ignore' });
+    const root = (env: NodeJS.ProcessEnv): string => (JSON.parse(execFileSync('node', [BIN, 'tree', '--json'], { env }).toString()) as Array<{ id: string }>)[0]!.id;
+    const rootPg = root(postgres);
+    const rootEmbedded = root(embedded);
+
+    const node = startTimes(['-e', '0'], base, runs);
+    const commander = startTimes(['--input-type=module', '-e', `const { Command } = await import(${JSON.stringify(join(process.cwd(), 'node_modules/commander/esm.mjs'))}); new Command().version('1').exitOverride(() => {}).configureOutput({ writeOut: () => {} }).parse(['node', 'x', '--version']);`], base, runs);
+    const pglite = startTimes(['--input-type=module', '-e', `const { PGlite } = await import(${JSON.stringify(join(process.cwd(), 'node_modules/@electric-sql/pglite/dist/index.js'))}); const db = await PGlite.create(${JSON.stringify(dataDir)}); await db.query('select 1'); await db.close();`], base, runs);
+
+    const rows: BenchRow[] = [
+      { name: 'node -e 0 (physical limit)', value: `${fmt(node.p50)} ms`, limit: `${fmt(node.p50)} ms` },
+      { name: 'commander alone, --version (peer)', value: `${fmt(commander.p50)} ms`, limit: `${fmt(node.p50)} ms`, ratio: ratio(commander.p50, node.p50) },
+    ];
+    const measure = (name: string, args: string[], env: NodeJS.ProcessEnv, limit: number, limitName: string, goalMs: number): void => {
+      const t = startTimes([BIN, ...args], env, runs);
+      rows.push({ name: `${name} p50 (p90 ${fmt(t.p90)})`, value: `${fmt(t.p50)} ms`, limit: `${fmt(limit)} ms ${limitName}`, ratio: ratio(t.p50, limit), goal: `< ${fmt(goalMs)} ms ${t.p50 < goalMs ? 'met' : 'MISSED'}` });
+    };
+    measure('cadre --version', ['--version'], base, node.p50, 'node', 2 * node.p50);
+    measure('cadre --help', ['--help'], base, node.p50, 'node', 2 * node.p50);
+    measure('cadre tree, Postgres', ['tree'], postgres, node.p50, 'node', 300);
+    measure('cadre status <root>, Postgres', ['status', rootPg], postgres, node.p50, 'node', 300);
+    rows.push({ name: 'PGlite opens the folder, select 1', value: `${fmt(pglite.p50)} ms`, limit: `${fmt(node.p50)} ms node`, ratio: ratio(pglite.p50, node.p50) });
+    measure('cadre tree, embedded', ['tree'], embedded, pglite.p50, 'PGlite open', 1200);
+    measure('cadre status <root>, embedded', ['status', rootEmbedded], embedded, pglite.p50, 'PGlite open', 1200);
+    printTable(`CLI start-up (built, ${runs} runs each; ${db.source})`, rows);
+    return rows;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    await db.cleanup();
+  }
+}

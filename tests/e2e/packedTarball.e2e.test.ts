@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCli } from '../support/cliProcess.js';
+
+const exec = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'cadre-packed-'));
+const app = join(work, 'app');
+const bin = join(app, 'node_modules', 'cadre', 'bin', 'cadre.js');
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * What a user gets from `npm install cadre`: the packed tarball (built by `prepare`) installed
+ * into an empty folder, with none of the repository around it — no src/, no dev dependencies
+ * (tsx among them), so the CLI must run from dist/ and the dashboard must find its page there.
+ */
+describe('the packed tarball, installed into an empty folder', () => {
+  it('installs, runs cadre demo, and cadre serve answers / and its assets', async () => {
+    const { stdout } = await exec('npm', ['pack', '--silent', '--pack-destination', work], { cwd: process.cwd(), maxBuffer: 16 << 20, timeout: 300_000 });
+    const tarball = join(work, stdout.trim().split('\n').pop()!);
+    writeFileSync(join(work, 'package.json'), '{}');
+    await exec('mkdir', ['-p', app]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    // The registry is reachable only through npm's cache on some machines: prefer it.
+    await exec('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', tarball], { cwd: app, maxBuffer: 16 << 20, timeout: 600_000 });
+    expect(readdirSync(join(app, 'node_modules', 'cadre'))).not.toContain('src');
+    expect(readdirSync(join(app, 'node_modules'))).not.toContain('tsx');
+
+    const env = { CADRE_DATA_DIR: join(work, 'data'), HOME: work };
+    const demo = startCli(['demo'], env, { bin, cwd: app });
+    expect(await demo.exited, demo.output()).toBe(0);
+    expect(demo.output()).toMatch(/completed: \d+ agents/);
+
+    const serve = startCli(['serve', '--port', '0', '--no-recover'], env, { bin, cwd: app });
+    try {
+      const url = /dashboard: (http:\/\/\S+)/.exec(await serve.line(/dashboard: http/))![1]!;
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      for (const asset of ['app.js', 'style.css']) expect((await fetch(new URL(asset, url))).status, asset).toBe(200);
+      const roots = await fetch(new URL('api/roots', url));
+      expect(roots.status).toBe(200);
+      expect(await roots.json()).toHaveLength(1); // the demo's one run
+    } finally {
+      serve.kill();
+      await serve.exited;
+    }
+  }, 900_000);
+});
