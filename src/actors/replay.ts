@@ -65,6 +65,8 @@ export interface ChildSummary {
   readonly role: string;
   readonly status: 'live' | 'completed' | 'failed' | 'terminated';
   readonly budget: number;
+  /** It ended and this agent took back its unspent tokens (and was charged its overspend). */
+  readonly budgetReturned: boolean;
 }
 
 /** What `agent.state()` and `system.replay()` return. */
@@ -104,7 +106,7 @@ export function stateView(s: AgentSnapshot, revision: bigint): AgentState {
     costUsd: c.costUsd,
     children: c.childOrder.map((id) => {
       const ch = c.children[id]!;
-      return { id, role: ch.role, status: ch.status, budget: ch.budget };
+      return { id, role: ch.role, status: ch.status, budget: ch.budget, budgetReturned: ch.status !== 'live' && !(id in c.budget.delegations) };
     }),
     result: c.result,
     turn: c.turn,

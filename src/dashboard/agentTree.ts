@@ -17,8 +17,16 @@ export interface AgentNode {
   readonly depth: number;
   readonly revision: string;
   readonly budget: BudgetStatus;
-  /** allocated + overspent − available: what this agent and its subtree have used or hold. */
+  /**
+   * Tokens this agent and its subtree consumed (what the bars show): it only grows. Tokens
+   * delegated to children or reserved for a call in flight are not used yet.
+   */
   readonly used: number;
+  /**
+   * For an ended agent whose parent has taken back its unspent tokens: how many. They are in
+   * the parent's `available` now, so a view that sums `available` counts them there. Else null.
+   */
+  readonly returned: number | null;
   readonly costUsd: number;
   /** Cost of this agent and every descendant. */
   readonly subtreeCostUsd: number;
@@ -44,9 +52,9 @@ export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: st
   const max = options.maxAgents ?? 5_000;
   // Breadth-first, a level at a time, and sums folded bottom-up from the last level: a chain
   // thousands deep is as easy as a wide tree (no recursion, no promise nested per level).
-  interface Pending { readonly state: AgentState; readonly nodeId: string | null; readonly children: Mutable<AgentNode>[] }
+  interface Pending { readonly state: AgentState; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }
   const order: { node: Mutable<AgentNode>; pending: Pending }[] = [];
-  let level: { id: string; nodeId: string | null; attach: Mutable<AgentNode>[] | null }[] = [{ id: rootId, nodeId: null, attach: null }];
+  let level: { id: string; nodeId: string | null; returned: boolean; attach: Mutable<AgentNode>[] | null }[] = [{ id: rootId, nodeId: null, returned: false, attach: null }];
   let seen = 0;
   let root: Mutable<AgentNode> | null = null;
   while (level.length > 0) {
@@ -54,13 +62,13 @@ export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: st
     const next: typeof level = [];
     states.forEach((s, i) => {
       seen++;
-      const pending: Pending = { state: s, nodeId: level[i]!.nodeId, children: [] };
+      const pending: Pending = { state: s, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] };
       const node = toNode(pending);
       order.push({ node, pending });
       if (level[i]!.attach) level[i]!.attach!.push(node);
       else root = node;
       const kids = seen + next.length + s.children.length > max ? [] : s.children;
-      for (const c of kids) next.push({ id: c.id, nodeId: nodeIdOf(s, c.id), attach: node.children });
+      for (const c of kids) next.push({ id: c.id, nodeId: nodeIdOf(s, c.id), returned: c.budgetReturned, attach: node.children });
     });
     level = next;
   }
@@ -68,13 +76,14 @@ export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: st
     const n = order[i]!.node;
     n.subtreeCostUsd = n.costUsd + n.children.reduce((a, c) => a + c.subtreeCostUsd, 0);
     n.subtreeConsumed = n.budget.consumed + n.children.reduce((a, c) => a + c.subtreeConsumed, 0);
+    n.used = n.subtreeConsumed;
   }
   return root!;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? Mutable<E>[] : T[K] };
 
-function toNode(p: { readonly state: AgentState; readonly nodeId: string | null; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
+function toNode(p: { readonly state: AgentState; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
   const s = p.state;
   return {
     id: s.id,
@@ -86,7 +95,8 @@ function toNode(p: { readonly state: AgentState; readonly nodeId: string | null;
     depth: s.depth,
     revision: s.revision.toString(),
     budget: s.budget,
-    used: s.budget.allocated + s.budget.overspent - s.budget.available,
+    used: s.budget.consumed,
+    returned: p.returned ? s.budget.available : null,
     costUsd: s.costUsd,
     subtreeCostUsd: s.costUsd,
     subtreeConsumed: s.budget.consumed,

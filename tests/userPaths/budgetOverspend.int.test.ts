@@ -46,6 +46,17 @@ describe('user path: a provider overspends a child budget (cadre spawn --run, bu
     return lines;
   }
 
+  /** The budget --subtree table's summable columns, added up. */
+  function columnSums(text: string): Record<string, number> {
+    const lines = text.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('AGENT '));
+    const names = lines[header]!.trim().split(/\s+/);
+    const body = lines.slice(header + 2);
+    const rows = body.slice(0, body.indexOf('')).map((l) => l.trim().split(/\s+/).slice(-names.length + 1));
+    const at = (col: string): number => rows.reduce((a, r) => a + Number(r[names.indexOf(col) - 1]), 0);
+    return { CONSUMED: at('CONSUMED'), RESERVED: at('RESERVED'), AVAILABLE: at('AVAILABLE') };
+  }
+
   it('prints balances that add up, with the overspend shown, and the child failed budget_exceeded', async () => {
     const root = await cadre('spawn', '--role', 'lead', '--task', 'delegate', '--budget', '50000', '--json');
     expect(root.stderr).toBe('');
@@ -60,13 +71,15 @@ describe('user path: a provider overspends a child budget (cadre spawn --run, bu
     const subtree = await cadre('budget', rootId, '--subtree');
     expect(subtree.stderr).toBe('');
     const [line] = conservationLines(subtree.stdout);
-    expect(line).toContain('50000 allocated = 20100 consumed + 29900 available');
+    expect(line).toContain('subtree: 50000 allocated = 20100 consumed + 29900 available');
     expect(subtree.stdout).toMatch(/OVERSPENT/);
+    // ALLOCATED CONSUMED RESERVED AVAILABLE RETURNED OVERSPENT: the worker's overspend was charged to the lead.
     expect(subtree.stdout).toMatch(/worker \S+\s+failed\s+10000\s+20100\s+0\s+0\s+0\s+10100/);
+    expect(columnSums(subtree.stdout)).toEqual({ CONSUMED: 20100, RESERVED: 0, AVAILABLE: 29900 });
 
     const status = await cadre('status', childState.id);
     expect(status.stderr).toBe('');
-    expect(status.stdout).toContain('20100 of 10000 used, 0 available, 10100 OVERSPENT');
+    expect(status.stdout).toContain('20100 of 10000 consumed, 0 available, 10100 OVERSPENT');
     expect(conservationLines(status.stdout)).toEqual([expect.stringContaining('10000 allocated + 10100 overspent = 20100 consumed + 0 available')]);
 
     const rootStatus = await cadre('status', rootId);

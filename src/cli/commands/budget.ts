@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { agentTree, flatten } from '../../dashboard/agentTree.js';
+import { subtreeBalance } from '../../dashboard/subtreeBalance.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, shortId, usd } from '../render/style.js';
-import { conservationLine } from '../render/conservationLine.js';
+import { conservationLine, subtreeBalanceLine } from '../render/conservationLine.js';
 import { plural } from '../render/plural.js';
 
 export function registerBudget(program: Command, ctx: CliContext): void {
@@ -36,20 +37,27 @@ export function registerBudget(program: Command, ctx: CliContext): void {
           ]));
           return;
         }
-        const agents = flatten(await agentTree(system, id));
-        const subtree = { agents: agents.length, consumed: agents.reduce((a, n) => a + n.budget.consumed, 0), reserved: agents.reduce((a, n) => a + n.budget.reserved, 0), costUsd: agents.reduce((a, n) => a + n.costUsd, 0) };
-        const rows = agents.map((n) => ({ agentId: n.id, role: n.role, depth: n.depth, status: n.status, ...n.budget, costUsd: n.costUsd }));
+        const root = await agentTree(system, id);
+        const agents = flatten(root);
+        const rows = agents.map((n) => ({
+          agentId: n.id, role: n.role, depth: n.depth, status: n.status, ...n.budget,
+          // An ended agent's unspent tokens went back to its parent: counted there, once.
+          available: n.returned === null ? n.budget.available : 0,
+          returned: n.returned ?? 0,
+          costUsd: n.costUsd,
+        }));
+        const subtree = subtreeBalance(root);
         print(ctx, opts.json, { agentId: id, ...b, costUsd: s.costUsd, subtree, agents: rows }, () => `${renderTable(rows, [
           { header: 'AGENT', value: (r) => `${'  '.repeat(r.depth - s.depth)}${r.role} ${shortId(r.agentId)}` },
           { header: 'STATUS', value: (r) => r.status },
           { header: 'ALLOCATED', value: (r) => r.allocated, align: 'right' },
           { header: 'CONSUMED', value: (r) => r.consumed, align: 'right' },
           { header: 'RESERVED', value: (r) => r.reserved, align: 'right' },
-          { header: 'DELEGATED', value: (r) => r.delegated, align: 'right' },
           { header: 'AVAILABLE', value: (r) => r.available, align: 'right' },
+          { header: 'RETURNED', value: (r) => r.returned, align: 'right' },
           { header: 'OVERSPENT', value: (r) => r.overspent, align: 'right' },
           { header: 'COST', value: (r) => usd(r.costUsd), align: 'right' },
-        ])}\n\nsubtree: ${plural(subtree.agents, 'agent')}, ${subtree.consumed} tokens consumed, ${subtree.reserved} reserved, ${usd(subtree.costUsd)}; conservation: ${conservationLine(b, subtree.consumed)}`);
+        ])}\n\n${subtreeBalanceLine(subtree)}\n${plural(subtree.agents, 'agent')}, ${usd(subtree.costUsd)}. ALLOCATED is each agent's grant from its parent (a parent's includes its children's); CONSUMED, RESERVED and AVAILABLE sum to the line above; RETURNED is what an ended agent gave back, counted in its parent's AVAILABLE.`);
       });
     });
 }

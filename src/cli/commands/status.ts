@@ -19,7 +19,6 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const s = await system.runtime.state(id);
         const row = await optionalExtension(system, 'reports')?.agent(id).catch(() => null);
         const b = s.budget;
-        const used = b.allocated + b.overspent - b.available;
         // A workflow (any parent) spends through its children: show what the whole subtree cost too.
         const subtree = s.children.length > 0 ? await agentTree(system, id) : null;
         print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
@@ -32,7 +31,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['root', s.rootId],
             ['revision', s.revision],
             ['turns', s.turn],
-            ['budget', `${budgetBar(used, b.allocated, 20)}  ${used} of ${b.allocated} used, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
+            // Consumed, as the tree's bars: tokens delegated to children or reserved are not spent yet.
+            ['budget', `${budgetBar(subtree?.used ?? b.consumed, b.allocated, 20)}  ${subtree?.used ?? b.consumed} of ${b.allocated} consumed${subtree ? ' by it and its subtree' : ''}, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
             ['  detail', `consumed ${b.consumed}, reserved ${b.reserved}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, reclaimed ${b.reclaimed}`],
             ['  conservation', conservationLine(b)],
             ['cost', subtree ? `${usd(subtree.subtreeCostUsd)} with its subtree (${tokens(subtree.subtreeConsumed)} tokens); ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],

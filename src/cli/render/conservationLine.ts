@@ -5,17 +5,28 @@ import type { BudgetStatus } from '../../actors/budget.js';
  * `allocated + overspent = consumed + reserved + delegated + spent by subtree + available`
  * (budget.ts `overspent`). Terms that are 0 are left out, except `available`.
  *
- * With `subtreeConsumed` (the agent and every descendant) and nothing in flight (no
- * reservation, no live child), every descendant has ended and `spentBySubtree` is exactly
- * what they consumed, so the line reads `allocated [+ overspent] = consumed + available`.
- *
  * @example
  * conservationLine(status) // "10000 allocated + 10100 overspent = 20100 consumed + 0 available"
  */
-export function conservationLine(b: BudgetStatus, subtreeConsumed?: number): string {
+export function conservationLine(b: BudgetStatus): string {
   const left = `${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} overspent` : ''}`;
-  if (subtreeConsumed !== undefined && b.reserved === 0 && b.delegated === 0) return `${left} = ${subtreeConsumed} consumed + ${b.available} available`;
   const terms: Array<[number, string]> = [[b.consumed, 'consumed'], [b.reserved, 'reserved'], [b.delegated, 'delegated'], [b.spentBySubtree, 'spent by subtree']];
   const right = terms.filter(([n], i) => i === 0 || n > 0).map(([n, what]) => `${n} ${what}`);
   return `${left} = ${[...right, `${b.available} available`].join(' + ')}`;
+}
+
+/**
+ * A whole subtree's balance, from the sums of its rows: `allocated [+ overspent] = consumed +
+ * reserved + available`, where consumed and reserved are every agent's, available counts only
+ * agents that still hold theirs (an ended agent's went to its parent), and overspent is what no
+ * ancestor has been charged yet. Delegations cancel out: a child's grant is its parent's
+ * `delegated`. Holds because every ledger conserves (budget.ts `overspent`).
+ *
+ * @example
+ * subtreeBalanceLine({ allocated: 50000, overspent: 0, consumed: 20100, reserved: 0, available: 29900 })
+ * // "subtree: 50000 allocated = 20100 consumed + 29900 available"
+ */
+export function subtreeBalanceLine(t: { allocated: number; overspent: number; consumed: number; reserved: number; available: number }): string {
+  const left = `${t.allocated} allocated${t.overspent > 0 ? ` + ${t.overspent} overspent` : ''}`;
+  return `subtree: ${left} = ${t.consumed} consumed${t.reserved > 0 ? ` + ${t.reserved} reserved` : ''} + ${t.available} available`;
 }

@@ -40,13 +40,13 @@ async function loadRoots() {
 }
 
 function renderRow(n, depth) {
-  const used = n.budget.allocated + (n.budget.overspent ?? 0) - n.budget.available;
+  const used = n.used; // consumed by it and its subtree
   const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
   const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
   const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
     el('span', { class: 'name', style: `padding-left:${Math.min(depth, 40) * 1.1}rem` }, `${depth ? '└ ' : ''}${depth > 40 ? `[${depth}] ` : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
     el('span', { class: 'badge', 'data-status': n.status, text: n.status }),
-    el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens used` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
+    el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens consumed by it and its subtree` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
     el('span', { class: 'tokens', text: `${fmtTokens(used)}/${fmtTokens(n.budget.allocated)} · ${fmtUsd(n.subtreeCostUsd)}` }));
   row.addEventListener('click', () => selectAgent(n.id));
   return row;
@@ -100,7 +100,7 @@ async function loadDetail() {
   $('#agent-summary').replaceChildren(
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     el('div', { text: `task: ${s.task}` }),
-    el('div', { text: `budget: ${b.allocated + (b.overspent ?? 0) - b.available} of ${b.allocated} used (consumed ${b.consumed}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, available ${b.available}${b.overspent > 0 ? `, OVERSPENT ${b.overspent}` : ''})` }),
+    el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} available` }),
     s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null,
     s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }));
   state.timeline = events;

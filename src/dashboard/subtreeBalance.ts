@@ -1,0 +1,41 @@
+import { flatten, type AgentNode } from './agentTree.js';
+
+/** A subtree's budget in one balance: `allocated + overspent = consumed + reserved + available`. */
+export interface SubtreeBalance {
+  readonly agents: number;
+  /** The subtree root's grant. */
+  readonly allocated: number;
+  /** Spending past the grants that no ancestor has been charged yet. */
+  readonly overspent: number;
+  /** Every agent's. */
+  readonly consumed: number;
+  /** Every agent's (calls in flight). */
+  readonly reserved: number;
+  /** What agents still hold; an ended agent's unspent tokens count once, in its parent. */
+  readonly available: number;
+  readonly costUsd: number;
+}
+
+/**
+ * Sums a subtree so that it balances. Delegations cancel out (a child's grant is its parent's
+ * `delegated`), and an agent whose parent took back its remainder (`returned`) counts neither
+ * that remainder nor its overspend — both are in the parent's ledger now. Every ledger conserves
+ * (budget.ts `overspent`), so the sums do too.
+ *
+ * @example
+ * const b = subtreeBalance(await agentTree(system, lead.id));
+ * b.allocated + b.overspent === b.consumed + b.reserved + b.available; // true
+ */
+export function subtreeBalance(root: AgentNode): SubtreeBalance {
+  const agents = flatten(root);
+  let overspent = 0, consumed = 0, reserved = 0, available = 0, costUsd = 0;
+  for (const n of agents) {
+    consumed += n.budget.consumed;
+    reserved += n.budget.reserved;
+    costUsd += n.costUsd;
+    if (n.returned !== null) continue;
+    available += n.budget.available;
+    overspent += n.budget.overspent;
+  }
+  return { agents: agents.length, allocated: root.budget.allocated, overspent, consumed, reserved, available, costUsd };
+}
