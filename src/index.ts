@@ -10,6 +10,14 @@
  */
 export { createAgentSystem, type AgentSystem, type AgentSystemOptions } from './system.js';
 export { AgentHandle } from './actors/agentHandle.js';
+export { Agent, WorkflowAgent } from './agent.js';
+export { useDefaultSystem, configureDefaultSystem } from './defaultSystem.js';
+export { WorkflowHandle } from './workflows/workflowAgent.js';
+export type { SpawnWorkflowRequest } from './workflows/workflowsExtension.js';
+export type { DecomposeOptions } from './workflows/decompose.js';
+export type { WorkflowProgress, WorkflowNodeProgress } from './workflows/progress.js';
+export type { WorkflowGraphInput, WorkflowNodeInput } from './workflows/graph.js';
+export type { Reports } from './projections/index.js';
 export type { RunResult } from './actors/runtime.js';
 export type { AgentState, ChildSummary } from './actors/replay.js';
 export type { BudgetStatus } from './actors/budget.js';

@@ -159,8 +159,9 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (!readThroughHolder) await migrateRuntime(sql, schema);
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
+  const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);
   const workspaces = o.workspacePort ?? (repo
-    ? createWorkspacePort({ repo: resolve(repo), ...(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH ? { basePath: resolve((o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH)!) } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
+    ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
     : null);
   // Messaging and the runtime need each other: messaging writes events through the runtime,
   // the runtime's tools send through messaging. The runtime reference is bound just below.
@@ -197,6 +198,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       cleanupPolicy: (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy,
       allowCommands,
       commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
+      worktreeBase: base,
     },
   });
   runtimeRef.current = runtime;
@@ -378,4 +380,10 @@ function modelConfig(given: Record<string, unknown> | undefined, env: Env): Para
   }
   if (env.ANTHROPIC_API_KEY) return { provider: 'anthropic', ...fromEnv } as Parameters<typeof createModelProvider>[0];
   return { provider: 'offline' };
+}
+
+/** The configured worktree folder, and a test for a caller's path naming it (relative to the working directory). */
+function worktreeBase(configured: string | undefined): { path: string | null; accepts(path: string): boolean } {
+  const path = configured ? resolve(configured) : null;
+  return { path, accepts: (p) => path !== null && resolve(p) === path };
 }

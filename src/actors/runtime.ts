@@ -16,7 +16,7 @@ import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentS
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { shouldRemove } from './cleanupPolicy.js';
 import { Slots, SlotWithdrawn } from './slots.js';
-import { SpawnConfigSchema, workspaceRequestOf, type SpawnConfig } from './spawnConfig.js';
+import { SpawnConfigSchema, workspaceRequestOf, worktreeRefused, type SpawnConfig } from './spawnConfig.js';
 import { agentStream } from './streams.js';
 import { runTool, type ToolContext } from './toolRunner.js';
 import { toolsFor } from './tools.js';
@@ -224,16 +224,23 @@ export class AgentRuntime {
   // ---------------------------------------------------------------- spawning
 
   /** A worktree asked for where there is no repository is refused, never silently skipped. */
-  private checkWorkspaceAvailable(request: unknown): void {
+  private checkWorkspaceAvailable(c: ReturnType<typeof SpawnConfigSchema.parse>, request: unknown): void {
     if (request && !this.deps.workspaces) {
       throw new InvalidInput('workspace', 'no git repository to make a worktree in: run inside a git checkout, or set WORKSPACE_REPO (createAgentSystem: workspace.repo)');
+    }
+    // One place for a system's worktrees (start-up reconciles that folder): a different one is
+    // refused, not silently ignored.
+    const asked = c.workspaceConfig?.basePath;
+    const configured = this.deps.config.worktreeBase?.path ?? null;
+    if (asked !== undefined && request && !this.deps.config.worktreeBase?.accepts(asked)) {
+      throw new InvalidInput('workspaceConfig.basePath', `this system puts worktrees ${configured ? `under ${configured}` : 'in its default folder beside the repository'}; set WORKSPACE_BASE_PATH (createAgentSystem: workspace.basePath) to ${JSON.stringify(asked)} to put them there`);
     }
   }
 
   /** Spawns a root agent. */
   async spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}): Promise<string> {
     const c = parseInput(SpawnConfigSchema, config, 'spawn');
-    this.checkWorkspaceAvailable(workspaceRequestOf(c));
+    this.checkWorkspaceAvailable(c, workspaceRequestOf(c));
     const id = c.id ?? this.deps.ids.uuid();
     const data: EventData<'AgentSpawned'> = {
       agentId: id,
@@ -257,6 +264,7 @@ export class AgentRuntime {
   /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
   async spawnChild(parentId: string, config: SpawnConfig, extra: { toolUseId?: string; nodeId?: string; kind?: 'agent' | 'workflow'; graph?: unknown } = {}): Promise<string> {
     const c = parseInput(SpawnConfigSchema, config, 'spawn');
+    this.checkWorkspaceAvailable(c, worktreeRefused(c) ? null : workspaceRequestOf(c));
     const childId = c.id ?? (extra.toolUseId ? this.deps.ids.derive(parentId, extra.toolUseId) : this.deps.ids.uuid());
     if (this.opening.has(childId)) {
       await this.opening.get(childId);
@@ -293,7 +301,7 @@ export class AgentRuntime {
     });
     const parent = (await this.actor(parentId)).snapshot.context;
     // Children of an agent with a worktree get their own, branched from the parent's.
-    const ws = config.workspace === false ? null : workspaceRequestOf(c) ?? (parent.workspaceRequest ? {} : null);
+    const ws = worktreeRefused(c) ? null : workspaceRequestOf(c) ?? (parent.workspaceRequest ? {} : null);
     await this.openStream({
       agentId: childId,
       parentId,

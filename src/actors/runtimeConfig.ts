@@ -32,5 +32,10 @@ export interface RuntimeDeps {
     readonly allowCommands: boolean;
     /** How long one `run_command` may run before it is killed. */
     readonly commandTimeoutMs: number;
+    /**
+     * Where worktrees go: the configured folder (absolute; null: the default beside the
+     * repository), and whether a caller's path names it (resolved by the adapter, not here).
+     */
+    readonly worktreeBase?: { readonly path: string | null; accepts(path: string): boolean };
   };
 }

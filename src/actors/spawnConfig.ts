@@ -27,6 +27,15 @@ const BranchName = z
 const WorkspaceOption = z.union([z.boolean(), z.object({ base: BranchName.optional() }).strict()]);
 
 /**
+ * The seed's spelling of a worktree request: `isolationEnabled: false` asks for none (not even
+ * the one a child inherits), `basePath` says where worktrees go — the system's, so one that
+ * differs is refused rather than ignored (the runtime checks it against its configuration).
+ */
+const WorkspaceConfig = z
+  .object({ base: BranchName.optional(), baseBranch: BranchName.optional(), basePath: z.string().min(1).max(4096).optional(), isolationEnabled: z.boolean().optional() })
+  .strict();
+
+/**
  * What a caller may ask of a new agent. `budget` is in tokens. `workspace: true` (or `{ base }`)
  * gives it a git worktree; the seed's `workspaceConfig` is accepted as an alias.
  */
@@ -37,7 +46,7 @@ export const SpawnConfigSchema = z
     task: storableText(100_000).default(''),
     budget: Tokens,
     workspace: WorkspaceOption.optional(),
-    workspaceConfig: z.object({ base: BranchName.optional(), baseBranch: BranchName.optional() }).loose().optional(),
+    workspaceConfig: WorkspaceConfig.optional(),
     timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
     maxTurns: z.number().int().min(1).max(1000).optional(),
     model: z.string().min(1).max(200).refine(isStorableText, NOT_STORABLE).optional(),
@@ -49,6 +58,7 @@ export type ParsedSpawnConfig = z.output<typeof SpawnConfigSchema>;
 
 /** The worktree request a spawn config asks for, if any. */
 export function workspaceRequestOf(c: ParsedSpawnConfig): { base?: string } | null {
+  if (worktreeRefused(c)) return null;
   if (c.workspace === true) return {};
   if (c.workspace && typeof c.workspace === 'object') return c.workspace.base ? { base: c.workspace.base } : {};
   if (c.workspaceConfig) {
@@ -57,3 +67,6 @@ export function workspaceRequestOf(c: ParsedSpawnConfig): { base?: string } | nu
   }
   return null;
 }
+
+/** True when the caller said no worktree (`workspace: false`, `workspaceConfig.isolationEnabled: false`), inherited or not. */
+export const worktreeRefused = (c: ParsedSpawnConfig): boolean => c.workspace === false || c.workspaceConfig?.isolationEnabled === false;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidGraph } from '../errors.js';
 import { parseInput } from '../validation.js';
+import { withNodeDefaults } from './nodeDefaults.js';
 
 /**
  * A workflow graph and its validation. Pure (zod only): nothing here touches the store, the
@@ -52,7 +53,7 @@ export interface ValidateGraphOptions {
  */
 export function validateGraph(input: unknown, options: ValidateGraphOptions = {}): WorkflowGraph {
   const root = options.field ?? 'graph';
-  const graph = parseInput(WorkflowGraphSchema, input, root);
+  const graph = parseInput(WorkflowGraphSchema, withNodeDefaults(input), root);
   const problems = graphProblems(graph, options.roles, `${root}.`);
   if (problems.length > 0) throw new InvalidGraph(problems);
   return graph;
@@ -67,7 +68,7 @@ export function graphProblems(graph: WorkflowGraph, roles: readonly string[] | u
   const at = (i: number, field: string): string => `${prefix}nodes[${i}].${field}`;
   const seen = new Set<string>();
   graph.nodes.forEach((n, i) => {
-    if (seen.has(n.id)) problems.push(`${at(i, 'id')}: duplicate node id "${n.id}"`);
+    if (seen.has(n.id)) problems.push(`${at(i, 'id')}: duplicate node id "${n.id}"${n.id === n.role ? ' (a node without an id takes its role as id: give each an "id")' : ''}`);
     seen.add(n.id);
   });
   graph.nodes.forEach((n, i) => {

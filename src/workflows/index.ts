@@ -14,5 +14,5 @@ export type { WorkflowSource, SpawnWorkflowOptions, WorkflowsOptions, RuntimeLik
 export { decompose, type DecomposeOptions } from './decompose.js';
 export { progressOf, type WorkflowProgress, type WorkflowNodeProgress, type NodeProgressStatus } from './progress.js';
 export { readWorkflowProgress, followWorkflow, watchWorkflow, type WatchOptions, type WorkflowWatch } from './watch.js';
-export { WorkflowAgent, WorkflowHandle, type WorkflowHost } from './workflowAgent.js';
+export { WorkflowHandle } from './workflowAgent.js';
 export { workflowsExtension, type WorkflowsExtension, type SpawnWorkflowRequest } from './workflowsExtension.js';

@@ -3,6 +3,7 @@ import { InvalidGraph, InvalidInput, NotFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { graphProblems, WorkflowNodeSchema, type WorkflowGraph } from './graph.js';
 import { knownRoles } from './roles.js';
+import { withNodeDefaults } from './nodeDefaults.js';
 
 /**
  * Workflow templates: named, reusable graphs stored as JSON. This module parses and holds
@@ -35,7 +36,7 @@ export interface WorkflowTemplate extends z.output<typeof WorkflowTemplateSchema
 export function parseTemplate(raw: unknown, file: string, origin: 'builtin' | 'user'): WorkflowTemplate {
   let parsed: z.output<typeof WorkflowTemplateSchema>;
   try {
-    parsed = parseInput(WorkflowTemplateSchema, raw, '');
+    parsed = parseInput(WorkflowTemplateSchema, withNodeDefaults(raw), '');
   } catch (err) {
     if (err instanceof InvalidInput) throw new InvalidInput(`${file}: ${err.field}`, err.reason, { cause: err });
     throw err;

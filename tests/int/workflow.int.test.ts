@@ -8,8 +8,10 @@ import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js'
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { ModelError, InvalidGraph, InvalidInput, NotFound } from '../../src/errors.js';
 import { testSystem, type StoreKind } from '../support/system.js';
+import { WorkflowAgent } from '../../src/agent.js';
+import { useDefaultSystem } from '../../src/defaultSystem.js';
 import {
-  attachWorkflows, decompose, loadTemplates, runWorkflow, spawnWorkflow, watchWorkflow, WorkflowAgent, WorkflowHandle,
+  attachWorkflows, decompose, loadTemplates, runWorkflow, spawnWorkflow, watchWorkflow,
   workflowsExtension, workflowsOf, type TemplateRegistry, type WorkflowProgress, type Workflows,
 } from '../../src/workflows/index.js';
 
@@ -326,16 +328,16 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       });
 
       it('spawns from a template through the seed-style static on a default system', async () => {
-        WorkflowAgent.useDefaultSystem(() => system);
+        useDefaultSystem(system);
         try {
           const wf = await WorkflowAgent.spawnFromTemplate({ templateId: 'bugfix-workflow', task: 'Fix the off-by-one in paging', budget: 50_000 });
-          expect(wf).toBeInstanceOf(WorkflowHandle);
+          expect(wf).toBeInstanceOf(WorkflowAgent);
           expect((await wf.run()).status).toBe('completed');
           const p = await wf.progress();
           expect(p.templateId).toBe('bugfix-workflow');
           expect(p.nodes.map((n) => n.id)).toEqual(['reproduce', 'diagnose', 'fix', 'regression', 'review']);
         } finally {
-          WorkflowAgent.useDefaultSystem(null);
+          useDefaultSystem(null);
         }
       });
     });

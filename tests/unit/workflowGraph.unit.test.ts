@@ -76,6 +76,27 @@ describe('workflow graph validation', () => {
 });
 
 describe('template parsing', () => {
+  it("accepts the seed's shape: nodes named by role, dependencies by role, no tasks", () => {
+    const seed = {
+      id: 'tdd-workflow',
+      name: 'Test-Driven Development',
+      nodes: [
+        { role: 'architect', budgetPercent: 15, dependencies: [] },
+        { role: 'tester', budgetPercent: 25, dependencies: ['architect'] },
+        { role: 'implementer', budgetPercent: 40, dependencies: ['tester'] },
+        { role: 'reviewer', budgetPercent: 20, dependencies: ['implementer'] },
+      ],
+    };
+    const t = parseTemplate(seed, 'seed.json', 'user');
+    expect(t.nodes.map((n) => [n.id, n.dependencies])).toEqual([['architect', []], ['tester', ['architect']], ['implementer', ['tester']], ['reviewer', ['implementer']]]);
+    expect(t.nodes[1]!.task).toBe("Do the tester's part of the workflow's task.");
+    expect(topologicalOrder({ nodes: t.nodes })).toEqual(['architect', 'tester', 'implementer', 'reviewer']);
+    // The same shape as a graph, and a role used twice without ids: told to add them.
+    expect(validateGraph({ nodes: seed.nodes }, { roles }).nodes).toHaveLength(4);
+    const twice = problemsOf({ nodes: [{ role: 'tester', budgetPercent: 10 }, { role: 'tester', budgetPercent: 10 }] });
+    expect(twice).toEqual([expect.stringMatching(/^graph\.nodes\[1\]\.id: duplicate node id "tester" \(a node without an id takes its role as id: give each an "id"\)/)]);
+  });
+
   it('names the file and the field of a bad template', () => {
     const bad = { id: 'x', name: 'X', nodes: [{ id: 'a', role: 'tester', task: 't', budgetPercent: 'ten' }] };
     expect(() => parseTemplate(bad, 'user/x.json', 'user')).toThrow(/invalid user\/x\.json: nodes\[0\]\.budgetPercent/);
