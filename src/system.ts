@@ -209,7 +209,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (!readThroughHolder) await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
-  const workflowsExt = workflowsExtension(workflows, model);
+  const workflowsExt = workflowsExtension(workflows, model, messaging.handle);
   if (readThroughHolder) {
     // Only looking: the holder runs, recovers and projects.
   } else if (o.worker) {
@@ -246,7 +246,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     extensions: { reports, projections, messaging, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
     spawnWorkflow: (request) => workflowsExt.spawnWorkflow(request),
     async decompose(task, options) {
-      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime);
+      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime, messaging.handle);
     },
     async spawn(config) {
       return handle(await runtime.spawnRoot(config));

@@ -66,7 +66,7 @@ export class AgentHandle {
     return this.messaging.send(this.id, recipientId, payload, options);
   }
 
-  /** Claims this agent's next messages, best first: `{ messageId, from, payload, priority, attempt }` each. */
+  /** Claims this agent's next messages, best first: `{ messageId, from, payload, priority, attempt, sentAt }` each. */
   async receiveMessages(options: { max?: number; waitMs?: number; ack?: boolean } = {}): Promise<ReceivedMessage[]> {
     if (!this.messaging) throw new Error('messaging is not configured for this system');
     return this.messaging.receive(this.id, options);

@@ -394,7 +394,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     for (;;) {
       const { rows, nextVisibleInMs } = await queue.claim(sql, recipient, max - got.length, cfg.maxAttempts, cfg.visibilityTimeoutMs);
       const live = rows.filter((r) => !r.dead);
-      for (const r of live) got.push({ messageId: r.messageId, from: r.from, payload: r.payload, priority: r.priority, attempt: r.attempt });
+      for (const r of live) got.push({ messageId: r.messageId, from: r.from, payload: r.payload, priority: r.priority, attempt: r.attempt, sentAt: r.sentAt });
       // Only dead-lettered rows this time: look again (unless nothing was claimed at all).
       if (live.length === rows.length) return { got, nextVisibleInMs: got.length === 0 ? nextVisibleInMs : null };
       capacity.fire(recipient);

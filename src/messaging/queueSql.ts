@@ -38,6 +38,7 @@ export interface ClaimedRow {
   readonly priority: number;
   readonly position: bigint;
   readonly attempt: number;
+  readonly sentAt: Date;
   readonly dead: boolean;
 }
 
@@ -210,7 +211,7 @@ export class QueueSql {
    * receivers hold. A message already delivered `maxAttempts` times is dead-lettered instead.
    */
   async claim(q: SqlQueryable, recipient: string, max: number, maxAttempts: number, visibilityMs: number): Promise<ClaimResult> {
-    type Out = { message_id: string | null; sender: string; payload: unknown; priority: number; position: bigint; attempts: number; state: string; next_visible_ms: number | null };
+    type Out = { message_id: string | null; sender: string; payload: unknown; priority: number; position: bigint; attempts: number; state: string; sent_at: Date; next_visible_ms: number | null };
     // One round trip whether or not anything is deliverable: with nothing to claim, the last
     // branch says when the next claimed-but-unacknowledged message becomes visible again (the
     // receiver's timer). Both branches read the same snapshot, taken before the update.
@@ -229,10 +230,10 @@ export class QueueSql {
          dead_at = CASE WHEN m.attempts >= $3 THEN now() END,
          dead_reason = CASE WHEN m.attempts >= $3 THEN 'not acknowledged after ' || m.attempts || ' deliveries' END
          FROM picked WHERE m.message_id = picked.message_id
-       RETURNING m.message_id, m.sender, m.payload, m.priority, m.position, m.attempts, m.state)
+       RETURNING m.message_id, m.sender, m.payload, m.priority, m.position, m.attempts, m.state, m.sent_at)
        SELECT claimed.*, NULL::float8 AS next_visible_ms FROM claimed
        UNION ALL
-       SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
               (SELECT (extract(epoch FROM (min(visible_at) - now())) * 1000)::float8
                  FROM ${this.s}.messages WHERE recipient = $1 AND state = 'inflight')
         WHERE NOT EXISTS (SELECT 1 FROM claimed)`,
@@ -240,7 +241,7 @@ export class QueueSql {
     );
     const rows = r.rows
       .filter((x): x is Out & { message_id: string } => x.message_id !== null)
-      .map((x) => ({ messageId: x.message_id, from: x.sender, payload: x.payload, priority: x.priority, position: x.position, attempt: x.attempts, dead: x.state === 'dead' }))
+      .map((x) => ({ messageId: x.message_id, from: x.sender, payload: x.payload, priority: x.priority, position: x.position, attempt: x.attempts, sentAt: new Date(x.sent_at), dead: x.state === 'dead' }))
       .sort((a, b) => b.priority - a.priority || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     const ms = rows.length === 0 ? r.rows[0]?.next_visible_ms : null;
     return { rows, nextVisibleInMs: ms === null || ms === undefined ? null : Math.max(0, ms) };

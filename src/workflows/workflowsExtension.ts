@@ -1,4 +1,5 @@
 import type { ModelProvider } from '../actors/ports/modelProvider.js';
+import type { HandleMessaging } from '../actors/agentHandle.js';
 import { decompose, type DecomposeOptions } from './decompose.js';
 import type { WorkflowProgress } from './progress.js';
 import type { WorkflowTemplate } from './templates.js';
@@ -30,18 +31,18 @@ export interface WorkflowsExtension {
  *
  * @example
  * const workflows = attachWorkflows(runtime, { templates, logger });
- * extensions.workflows = workflowsExtension(workflows, model);
+ * extensions.workflows = workflowsExtension(workflows, model, messaging.handle);
  */
-export function workflowsExtension(workflows: Workflows, model: ModelProvider): WorkflowsExtension {
+export function workflowsExtension(workflows: Workflows, model: ModelProvider, messaging: HandleMessaging | null = null): WorkflowsExtension {
   const runtime = workflows.runtime;
   return {
     workflows,
     async spawnWorkflow({ templateId, graph, ...options }) {
       const source = templateId !== undefined ? { templateId } : { graph };
-      return new WorkflowHandle(await workflows.spawn(source, options), runtime);
+      return new WorkflowHandle(await workflows.spawn(source, options), runtime, messaging);
     },
     async spawnAuto({ task, ...options }) {
-      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime);
+      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime, messaging);
     },
     templates: { list: () => workflows.templates.list(), get: (id) => workflows.templates.find(id) ?? null },
     progress: (id) => readWorkflowProgress(runtime, id),

@@ -64,7 +64,7 @@ describe('a newcomer at the CLI', () => {
     expect(existsSync(fromEnv)).toBe(true);
   }, 120_000);
 
-  it('send defaults to the API\'s priority (5); ids need 4 characters; counts read "1 agent"; not-found hints point at the right list', async () => {
+  it('send defaults to the API\'s priority (5); budget 0 as in the API; ids need 4 characters; counts read "1 agent"; not-found hints point at the right list', async () => {
     const spawn = async (role: string): Promise<string> => {
       const r = await cadre('spawn', '--role', role, '--task', 't', '--budget', '100', '--json');
       expect(r.code, r.stderr).toBe(0);
@@ -84,6 +84,11 @@ describe('a newcomer at the CLI', () => {
 
     const tree = await cadre('tree');
     expect(tree.stdout).toContain(`1 agent, root ${to}`);
+
+    // A budget of 0, as the API takes it (the CLI refused it): the agent ends without a call.
+    const zero = await cadre('spawn', '--role', 'idle', '--task', 't', '--budget', '0', '--run', '--json');
+    expect(zero.stderr).not.toContain('invalid --budget');
+    expect((JSON.parse(zero.stdout) as { state: { status: string; budget: { allocated: number; consumed: number } } }).state).toMatchObject({ status: 'failed', budget: { allocated: 0, consumed: 0 } });
 
     const nope = await cadre('projections', 'rebuild', 'nope');
     expect(nope.code).toBe(3);

@@ -5,6 +5,8 @@ export interface ReceivedMessage {
   readonly payload: unknown;
   readonly priority: number;
   readonly attempt: number;
+  /** When the sender's MessageSent was recorded. */
+  readonly sentAt: Date;
 }
 
 export interface MessagePort {

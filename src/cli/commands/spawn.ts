@@ -26,7 +26,7 @@ export function registerSpawn(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre spawn --role researcher --task "Summarise README.md" --budget 10000 --run\n  cadre spawn --role tester --task "Write tests" --budget 2000 --parent 019fd278')
     .action(async (opts: SpawnOptions) => {
-      const budget = parseCount(opts.budget, '--budget', { min: 1 });
+      const budget = parseCount(opts.budget, '--budget'); // 0 as in the API: the agent ends budget_exhausted without a call
       if (!opts.role.trim()) throw new CliError('--role must not be empty', { exitCode: EXIT.usage, hint: 'e.g. --role researcher' });
       await withSystem(ctx, { recover: false }, async (system) => {
         const config = { role: opts.role, task: opts.task, budget, ...(opts.workspace ? { workspace: true } : {}) };
