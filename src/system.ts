@@ -101,7 +101,6 @@ export interface AgentSystem {
   readonly logger: Logger;
   readonly sql: SqlClient;
   readonly schema: string;
-  readonly env: Env;
   /** Removes the configured secrets and secret-shaped strings from text and values (src/infra/redact.ts). */
   readonly redactor: Redactor;
   /** Queries over the Postgres read models (tree, budget, cost by role, activity, ...). */
@@ -239,7 +238,6 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     logger,
     sql,
     schema,
-    env,
     redactor,
     reports,
     projections,

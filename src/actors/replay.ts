@@ -79,8 +79,8 @@ export interface AgentState {
   readonly rootId: string;
   readonly depth: number;
   readonly status: AgentStatus;
-  /** Revision of the last event folded in. */
-  readonly revision: bigint;
+  /** Revision of the last event folded in: a plain number, so the state is JSON as it is (exact below 2^53). */
+  readonly revision: number;
   readonly budget: BudgetStatus;
   readonly costUsd: number;
   readonly children: readonly ChildSummary[];
@@ -101,7 +101,7 @@ export function stateView(s: AgentSnapshot, revision: bigint): AgentState {
     rootId: c.rootId,
     depth: c.depth,
     status: statusOf(s.value),
-    revision,
+    revision: Number(revision),
     budget: budgetStatus(c.budget),
     costUsd: c.costUsd,
     children: c.childOrder.map((id) => {

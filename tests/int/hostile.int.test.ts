@@ -167,7 +167,7 @@ describe('hostile input is refused, nothing is written, the system keeps serving
     const last = (await parent.state()).revision;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.integer({ max: -1 }), fc.bigInt({ min: last + 1n, max: 2n ** 70n }), fc.constantFrom(1.5, Number.NaN, Infinity, -0.1, 2 ** 80)),
+        fc.oneof(fc.integer({ max: -1 }), fc.bigInt({ min: BigInt(last) + 1n, max: 2n ** 70n }), fc.constantFrom(1.5, Number.NaN, Infinity, -0.1, 2 ** 80)),
         async (toRevision) => {
           count('replay');
           await expectRefused(system.replay(parent.id, { toRevision }), 'toRevision');

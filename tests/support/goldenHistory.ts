@@ -6,8 +6,8 @@ export interface GoldenStream {
   readonly agentId: string;
   /** Recorded events exactly as the store returned them (bigints as strings). */
   readonly events: ReadonlyArray<Omit<RecordedEvent, 'revision' | 'position'> & { revision: string; position: string }>;
-  /** `stateView` of the folded stream (revision as a string). */
-  readonly expected: Omit<AgentState, 'revision'> & { revision: string };
+  /** `stateView` of the folded stream. */
+  readonly expected: AgentState;
 }
 
 export interface GoldenFixture {

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AgentHandle, ReceivedMessage } from '../../src/index.js';
+import type { AgentHandle, AgentState, AgentSystem, ReceivedMessage } from '../../src/index.js';
 
 /** Types users see at the package entry; `npm run typecheck` fails when one widens to unknown. */
 describe('public types', () => {
@@ -9,5 +9,17 @@ describe('public types', () => {
     expectTypeOf<Got['from']>().toEqualTypeOf<string>();
     expectTypeOf<Got['priority']>().toEqualTypeOf<number>();
     expectTypeOf<Got['attempt']>().toEqualTypeOf<number>();
+  });
+
+  it('receiveMessages says when each message was sent', () => {
+    expectTypeOf<ReceivedMessage['sentAt']>().toEqualTypeOf<Date>();
+  });
+
+  it('the system does not hand out its environment (the API key is in it)', () => {
+    expectTypeOf<AgentSystem>().not.toHaveProperty('env');
+  });
+
+  it('state() is JSON as it is: its revision is a number', () => {
+    expectTypeOf<AgentState['revision']>().toEqualTypeOf<number>();
   });
 });

@@ -54,7 +54,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       let branches: Awaited<ReturnType<typeof filesPerBranch>> = [];
       let kind = '';
       try {
-        const model = system.env.ANTHROPIC_API_KEY ? `Claude (${system.env.CADRE_MODEL ?? 'default model'})` : 'the offline model (deterministic rules, not an LLM)';
+        const model = system.model.isLLM ? `Claude (${system.model.defaultModel})` : 'the offline model (deterministic rules, not an LLM)';
         if (!opts.json) ctx.output.out(`${ctx.style.bold('cadre demo')}: "${TASK}"\nstore ${system.store.kind}, model ${model}, repository ${repo.repo}\n`);
         const job = await startJob(system, budget);
         kind = job.kind;
