@@ -1,4 +1,5 @@
 import { stringifyJson } from '../infra/stringifyJson.js';
+import { terminalSafe } from './render/terminalSafe.js';
 
 /** Where commands write: injectable so unit tests can capture it. */
 export interface Output {
@@ -8,9 +9,10 @@ export interface Output {
   readonly columns: number;
 }
 
+/** What a person's terminal (or a pipe into one) gets: model and user text cannot drive it (terminalSafe). */
 export const processOutput: Output = {
-  out: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: (text) => void process.stdout.write(line(terminalSafe(text))),
+  err: (text) => void process.stderr.write(line(terminalSafe(text))),
   get isTTY() {
     return Boolean(process.stdout.isTTY);
   },
@@ -19,7 +21,11 @@ export const processOutput: Output = {
   },
 };
 
+const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
+
 /** JSON with bigints as strings (positions and revisions), pretty for people, one value per call. */
 export function toJson(value: unknown): string {
-  return stringifyJson(value, 2);
+  // DEL and the C1 controls as \u escapes (JSON.stringify leaves them raw): the same value once
+  // parsed, and nothing for terminalSafe to replace, so --json output stays exact.
+  return stringifyJson(value, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

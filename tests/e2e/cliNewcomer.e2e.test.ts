@@ -113,6 +113,29 @@ describe('a newcomer at the CLI', () => {
     expect(typo.stderr).toContain('unknown event type "ModelReply"');
   }, 120_000);
 
+  it("a model's escape sequences reach the terminal as visible text, not as commands (title, links, clipboard)", async () => {
+    const api = await startFakeMessagesApi();
+    try {
+      const reply = 'DONE \u001b]0;PWNED-TITLE\u0007\u001b[2J\u001b]52;c;cHduZWQ=\u0007';
+      api.setFallback(() => ({ kind: 'message', message: { content: [{ type: 'text', text: reply }], stopReason: 'end_turn', usage: { input_tokens: 10, output_tokens: 5 } } }));
+      const env = baseEnv({ CADRE_DATA_DIR: join(scratch, 'dbesc'), ANTHROPIC_API_KEY: 'sk-ant-api03-not-a-real-key', ANTHROPIC_BASE_URL: api.url });
+      const run = await runCadre(['spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run'], env);
+      expect(run.code, run.stderr).toBe(0);
+      const id = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(run.stdout)![0];
+      const status = await runCadre(['status', id], env);
+      for (const out of [run.stdout, status.stdout]) {
+        expect(out).toContain('DONE ␛]0;PWNED-TITLE␇');
+        expect(out).not.toContain('\u001b]');
+        expect(out).not.toContain('\u0007');
+      }
+      // JSON keeps the reply exactly (escaped by JSON itself).
+      const json = await runCadre(['status', id, '--json'], env);
+      expect((JSON.parse(json.stdout) as { result: { output: string } }).result.output).toBe(reply);
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
+
   it('a model that answers 429 shows one readable warning and the failed agent\'s reason, not JSON with a stack', async () => {
     const api = await startFakeMessagesApi();
     try {

@@ -242,5 +242,38 @@ describe('a hostile model against the command sandbox (issue 17)', () => {
       rmSync(keyFile, { force: true });
     }
   });
-});
 
+  it('second fresh attack: abbreviated long options (git expands --open-files, --forc, --del) and a backtracking glob', { timeout: 120_000 }, async () => {
+    const repo = freshRepo();
+    const mainBefore = repo.git(['rev-parse', 'main']);
+    const r = await runHostile(
+      {
+        allowCommands: true,
+        allowedCommands: ['git'],
+        turns: [
+          [write('hello.txt', 'hello'), write('a'.repeat(200), 'hello')],
+          [
+            cmd('git', 'grep', '--open-files=touch pwned-a', 'hello'),
+            cmd('git', 'grep', '--open=touch pwned-b', 'hello'),
+            cmd('git', 'branch', '--forc', 'main', 'HEAD'),
+            cmd('git', 'branch', '--del', 'main'),
+            cmd('git', 'branch', '--mov', 'main', 'moved'),
+            cmd('git', 'tag', '--del', 'v1'),
+            cmd('git', 'diff', '--text'),
+            // git itself refuses an abbreviation that got past the check (the environment says so).
+            cmd('git', 'grep', '--line-num', 'hello'),
+            // 40 stars against a 200-letter name: a V8 RegExp backtracked for minutes on the main thread.
+            { name: 'search_files', input: { pattern: 'hello', glob: `${'*a'.repeat(40)}b` } },
+          ],
+        ],
+      },
+      repo,
+    );
+    expect(r.result.status).toBe('completed');
+    for (const n of [0, 1, 2, 3, 4, 5]) expect(r.out(n, 1).output, String(n)).toMatch(/not allowed for agents/);
+    expect(r.out(6, 1).output).toMatch(/^exit 0/);
+    expect(r.out(7, 1).output).toMatch(/abbreviated/);
+    expect(r.out(8, 1)).toMatchObject({ isError: false });
+    expect(repo.git(['rev-parse', 'main'])).toBe(mainBefore);
+  });
+});

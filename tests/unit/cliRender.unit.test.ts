@@ -120,3 +120,20 @@ describe('templateStages', () => {
     expect(templateStages([])).toBe('');
   });
 });
+
+describe('terminalSafe', () => {
+  it("shows a model's escape sequences instead of obeying them, and keeps cadre's own", async () => {
+    const { terminalSafe } = await import('../../src/cli/render/terminalSafe.js');
+    const hostile = 'DONE \u001b]0;PWNED-TITLE\u0007\u001b[2J\u001b[31mred\u001b]8;;http://evil/\u0007link\u001b]52;c;cHduZWQ=\u0007\r\u009b';
+    const safe = terminalSafe(hostile);
+    // eslint-disable-next-line no-control-regex
+    expect(safe).not.toMatch(/\u001b\]|\u0007|\u001b\[2J|\r|\u009b/);
+    expect(safe).toBe('DONE ␛]0;PWNED-TITLE␇␛[2J\u001b[31mred␛]8;;http://evil/␇link␛]52;c;cHduZWQ=␇␍\ufffd');
+    // --json goes through it too, and must come out exact: every control character is escaped there.
+    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007' };
+    expect(terminalSafe(toJson(value))).toBe(toJson(value));
+    expect(JSON.parse(toJson(value))).toEqual(value);
+    const ours = `\u001b[1mbold\u001b[0m\n\t\u001b[3A\u001b[0Jtree`;
+    expect(terminalSafe(ours)).toBe(ours);
+  });
+});

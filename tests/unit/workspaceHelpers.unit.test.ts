@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shouldRemove, type AgentOutcome, type CleanupPolicy } from '../../src/actors/cleanupPolicy.js';
-import { globToRegExp } from '../../src/infra/workspace/globPattern.js';
+import { globMatcher } from '../../src/infra/workspace/globPattern.js';
 import { parseWorktreeList, splitNul } from '../../src/infra/workspace/worktreeList.js';
 import { agentIdOfBranch, parseAgentId } from '../../src/infra/workspace/agentBranch.js';
 import { createKeyedLocks } from '../../src/infra/workspace/repoLock.js';
@@ -23,7 +23,7 @@ describe('shouldRemove', () => {
   });
 });
 
-describe('globToRegExp', () => {
+describe('globMatcher', () => {
   it.each([
     ['*.ts', 'a.ts', true],
     ['*.ts', 'src/deep/a.ts', true],
@@ -37,8 +37,15 @@ describe('globToRegExp', () => {
     ['[ab].md', 'c.md', false],
     ['[!ab].md', 'c.md', true],
     ['a+b.md', 'a+b.md', true],
-  ])('%s matches %s: %s', (glob, path, expected) => {
-    expect(globToRegExp(glob).test(path)).toBe(expected);
+  ])('%s matches %s: %s', async (glob, path, expected) => {
+    expect((await globMatcher(glob)).test(path)).toBe(expected);
+  });
+
+  it('is linear: 40 stars against a name of 200 letters answers at once (a V8 RegExp backtracked for minutes)', async () => {
+    const m = await globMatcher(`${'*a'.repeat(40)}b`);
+    const started = performance.now();
+    expect(m.test('a'.repeat(200))).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 

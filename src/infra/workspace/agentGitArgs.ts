@@ -14,13 +14,31 @@ const SUBCOMMANDS = new Set([
   'shortlog', 'describe', 'cat-file', 'ls-tree', 'apply', 'format-patch', 'archive', 'clean',
 ]);
 
-// Options of `branch` and `tag` that move, delete or rename a ref another worktree (the user's
-// checkout) may be using; short ones also inside a cluster (`-fD`).
-const REF_WRITES = /^(--(delete|force|move|copy|set-upstream-to|unset-upstream|edit-description|track)|-[a-zA-Z]*[dDfmMcCu])/;
+// Long options of `branch` and `tag` that move, delete or rename a ref another worktree (the
+// user's checkout) may be using; and short ones, also inside a cluster (`-fD`).
+const REF_WRITE_OPTIONS = ['delete', 'force', 'move', 'copy', 'set-upstream-to', 'unset-upstream', 'edit-description', 'track'];
+const REF_WRITE_SHORT = /^-[a-zA-Z]*[dDfmMcCu]/;
 
-// Options of allowed subcommands that run a program or reach another repository.
+// Long options of allowed subcommands that run a program or reach another repository.
+const REFUSED_LONG = ['exec', 'upload-pack', 'receive-pack', 'remote', 'open-files-in-pager', 'textconv', 'ext-diff', 'filters', 'config-env', 'git-dir', 'work-tree', 'namespace', 'super-prefix', 'template', 'recurse-submodules', 'unsafe-paths'];
 // `-O` may end a cluster of short options (`-iOsh x.sh`), so any single-dash argument holding an O.
-const REFUSED_OPTIONS = /^(--exec|--upload-pack|--receive-pack|--remote|--open-files-in-pager|-[a-zA-Z]*O|--textconv|--ext-diff|--filters|--config-env|--git-dir|--work-tree|--namespace|--super-prefix|--template|--recurse-submodules|--unsafe-paths|-c$)/;
+const REFUSED_SHORT = /^(-[a-zA-Z]*O|-c$)/;
+
+/**
+ * True when `arg` is one of `names` as git would read it: the whole name or any prefix of it
+ * (git expands a unique prefix: `--open-files=x` is `--open-files-in-pager=x`), with or without
+ * `=value`. Names refused as prefixes too, so an abbreviation cannot slip past; git is also told
+ * to refuse abbreviations (gitSafeEnv), belt and braces.
+ */
+function isLongOption(arg: string, names: readonly string[]): boolean {
+  if (!arg.startsWith('--') || arg.length < 3) return false;
+  const name = arg.slice(2).split('=')[0]!;
+  if (COMPLETE_SAFE.has(name)) return false;
+  return names.some((n) => n.startsWith(name) || name.startsWith(n));
+}
+
+// Whole option names that happen to begin a refused one (`--text`, `textconv`) and are harmless.
+const COMPLETE_SAFE = new Set(['text', 'name-only', 'name-status']);
 
 /**
  * The argument list git runs with for an agent: the safety overrides first, then the agent's
@@ -38,8 +56,8 @@ export function agentGitArgs(args: readonly string[]): string[] {
     throw new WorkspaceError(`git ${JSON.stringify(sub.slice(0, 100))} is not allowed for agents (allowed: ${[...SUBCOMMANDS].join(', ')}; no global options, no aliases)`);
   }
   for (const [i, a] of args.entries()) {
-    if (i > 0 && (sub === 'branch' || sub === 'tag') && REF_WRITES.test(a)) throw new WorkspaceError(`git ${sub} argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it moves or deletes a shared ref`);
-    if (i > 0 && REFUSED_OPTIONS.test(a)) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it runs a program or reaches outside the worktree`);
+    if (i > 0 && (sub === 'branch' || sub === 'tag') && (isLongOption(a, REF_WRITE_OPTIONS) || REF_WRITE_SHORT.test(a))) throw new WorkspaceError(`git ${sub} argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it moves or deletes a shared ref`);
+    if (i > 0 && (isLongOption(a, REFUSED_LONG) || REFUSED_SHORT.test(a))) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it runs a program or reaches outside the worktree`);
   }
   return [...gitSafetyConfig(), ...args];
 }

@@ -20,6 +20,10 @@ export function gitSafeEnv(path: string | undefined, home: string): NodeJS.Proce
     GIT_TERMINAL_PROMPT: '0',
     GIT_MERGE_AUTOEDIT: 'no',
     GIT_OPTIONAL_LOCKS: '0',
+    // git takes any unique prefix of a long option (`--open-files` for `--open-files-in-pager`,
+    // `--forc` for `--force`): an agent used that past the option checks (found by attacking).
+    // With this, git dies on an abbreviation instead (parse-options.c; git 2.39 checked).
+    GIT_TEST_DISALLOW_ABBREVIATED_OPTIONS: '1',
   };
 }
 

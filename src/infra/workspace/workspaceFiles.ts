@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { RE2JS } from 're2js';
 import { InvalidInput, WorkspaceError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { globToRegExp } from './globPattern.js';
+import { globMatcher } from './globPattern.js';
 import { resolveExisting, resolveForWrite, type SafePath } from './safePath.js';
 
 export interface FileContent {
@@ -149,7 +149,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
       if (typeof pattern !== 'string' || pattern === '') throw new InvalidInput('pattern', 'expected a non-empty string');
       const opts = parseInput(SearchOptionsSchema, options, 'options');
       const matcher = await compile(pattern, opts.regex ?? false, opts.ignoreCase ?? false);
-      const glob = opts.glob === undefined ? undefined : globToRegExp(opts.glob);
+      const glob = opts.glob === undefined ? undefined : await globMatcher(opts.glob);
       const limit = opts.limit ?? 100;
       const maxFileBytes = opts.maxFileBytes ?? 1024 * 1024;
       const rootPath = await realRoot();

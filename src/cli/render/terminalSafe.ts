@@ -1,0 +1,20 @@
+/**
+ * Text made safe to write to a terminal: cadre's own escape sequences (colours, and the live
+ * tree's "cursor up n lines, clear below") pass; every other control character — ESC starting
+ * anything else, BEL, CR, the C1 range — is shown as its Unicode control picture (␛, ␇, ␍) or
+ * U+FFFD. A model's reply printed by `status` or `spawn --run` carried OSC sequences that set
+ * the window title, drew fake hyperlinks, cleared the screen, or (OSC 52) wrote the clipboard
+ * (found by attacking). Newlines and tabs stay.
+ *
+ * @example
+ * terminalSafe('DONE \u001b]0;PWNED\u0007'); // 'DONE ␛]0;PWNED␇'
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROL, (m) => (m.length > 1 ? m : picture(m.charCodeAt(0))));
+}
+
+// Checked left to right: cadre's sequences first (kept whole), then any single control character.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /\x1b\[[0-9;]*m|\x1b\[[0-9]+A|\x1b\[0J|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+const picture = (code: number): string => (code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : '\ufffd');
