@@ -123,7 +123,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
     if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
     if (parts[1] === 'roots') {
-      const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
+      // A whole number 1-100, or refused naming it ('1.5' reached Postgres as a bigint: a 500).
+      const raw = url.searchParams.get('limit');
+      const limit = raw === null ? 20 : /^[0-9]{1,3}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 100 ? Number(raw) : null;
+      if (limit === null) throw new HttpError(400, `invalid limit ${JSON.stringify(raw!.slice(0, 20))}: expected a whole number from 1 to 100`);
       return send(res, 200, await listRoots(system, limit));
     }
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await agentTree(system, await agentIdParam(parts[2])));

@@ -61,7 +61,7 @@ export function timelineEntry(e: ParsedEvent): TimelineEntry {
     case 'BudgetReclaimed':
       return entry('budget', `reclaimed ${e.data.returned} tokens from ${e.data.childId}${e.data.overspent > 0 ? ` (its subtree overspent ${e.data.overspent})` : ''}`);
     case 'BudgetOverspent':
-      return entry('budget', `OVERSPENT ${e.data.excess} tokens: used ${e.data.consumed}, reserved ${e.data.reserved}`);
+      return entry('budget', `OVERSPENT: a call used ${e.data.consumed} tokens where ${e.data.reserved} were reserved, ${e.data.excess} over its reservation (the ledger's overspent counts past the allocation)`);
     case 'ModelRequested':
       return entry('model', `turn ${e.data.turn}: asked ${e.data.model} (${e.data.reserved} tokens reserved)`);
     case 'ModelReplied': {

@@ -20,7 +20,8 @@ import { topologicalOrder, validateGraph, type WorkflowGraph, type WorkflowNode 
  *   pending ones are skipped, running ones finish, then the workflow fails.
  *   `onFailure: 'continue'` makes a node optional: its failure only degrades its dependents.
  * - A failed attempt is retried while attempts ≤ retries and a retry budget of at least
- *   MIN_NODE_BUDGET tokens is left.
+ *   MIN_NODE_BUDGET tokens is left, unless it failed `budget_exceeded` (its provider reported
+ *   more than it was given; a retry spent past its share again).
  * - Budgets: a node's share is floor(base × budgetPercent / 100) where base is the workflow's
  *   allocation less what the workflow itself consumed (its decomposition call). A start is capped
  *   so that nodes not started yet keep their shares; the unassigned remainder stays with the
@@ -56,6 +57,8 @@ export interface SchedulerInput {
   readonly childIdFor: (nodeId: string, attempt: number) => string;
   /** Why a failed child failed, by child id (its AgentFailed reason), when known. */
   readonly failureReasons?: Readonly<Record<string, string>>;
+  /** Why, as a cause (`budget_exceeded`, `timeout`…), by child id, when known. */
+  readonly failureCauses?: Readonly<Record<string, string>>;
   /** The workflow may record its end now (running.active, no live child, nothing reserved). */
   readonly canEnd: boolean;
 }
@@ -116,7 +119,9 @@ export function nextStep(input: SchedulerInput): WorkflowStep {
     }
     const reason = input.failureReasons?.[st.childId] ?? `child agent ${child.status}`;
     const retryBudget = Math.min(nodeShare(base, n), Math.max(0, spare - owed(n.id)));
-    const willRetry = !failedRequired && st.attempt <= n.retries && retryBudget >= MIN_NODE_BUDGET;
+    // A provider that reported more than the node was given would do it again: no retry on that.
+    const retryable = input.failureCauses?.[st.childId] !== 'budget_exceeded';
+    const willRetry = retryable && !failedRequired && st.attempt <= n.retries && retryBudget >= MIN_NODE_BUDGET;
     if (willRetry) spare -= retryBudget;
     outcomes.push({ type: 'NodeFailed', data: { nodeId: n.id, childId: st.childId, attempt: st.attempt, reason, willRetry } });
   }

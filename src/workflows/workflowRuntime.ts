@@ -104,7 +104,7 @@ export class Workflows {
   private readonly ids: { derive(namespace: string, name: string): string };
   private readonly loops = new Map<string, Loop>();
   private readonly watched = new Set<string>();
-  private readonly reasons = new Map<string, string>();
+  private readonly reasons = new Map<string, { reason: string; cause: string | null }>();
   private detached = false;
 
   constructor(
@@ -203,9 +203,11 @@ export class Workflows {
     // Being fired or timed out: its children are ending on purpose, so nothing may be retried or started.
     if (actor.inflight.terminating) return false;
     if (!c.plan) return this.planFromSpawn(id);
-    const reasons = await this.failureReasons(s);
+    const failures = await this.failures(s);
+    const failureReasons = Object.fromEntries(Object.entries(failures).map(([k, f]) => [k, f.reason]));
+    const failureCauses = Object.fromEntries(Object.entries(failures).flatMap(([k, f]) => (f.cause ? [[k, f.cause]] : [])));
     const decide = (snap: AgentSnapshot): WorkflowStep =>
-      nextStep({ context: snap.context, childIdFor: (n, a) => this.childIdFor(id, n, a), failureReasons: reasons, canEnd: canEnd(snap) });
+      nextStep({ context: snap.context, childIdFor: (n, a) => this.childIdFor(id, n, a), failureReasons, failureCauses, canEnd: canEnd(snap) });
     const step = decide(s);
     switch (step.kind) {
       case 'record':
@@ -262,21 +264,21 @@ export class Workflows {
       .finally(() => this.watched.delete(childId));
   }
 
-  /** The AgentFailed reason of node children that ended badly (read once from their streams). */
-  private async failureReasons(s: AgentSnapshot): Promise<Record<string, string>> {
+  /** The AgentFailed reason and cause of node children that ended badly (read once from their streams). */
+  private async failures(s: AgentSnapshot): Promise<Record<string, { reason: string; cause: string | null }>> {
     const c = s.context;
-    const out: Record<string, string> = {};
+    const out: Record<string, { reason: string; cause: string | null }> = {};
     for (const st of Object.values(c.nodes)) {
       if (st.status !== 'running' || !st.childId) continue;
       const child = c.children[st.childId];
       if (!child || child.status === 'live' || child.status === 'completed') continue;
-      let reason = this.reasons.get(st.childId);
-      if (reason === undefined) {
+      let failure = this.reasons.get(st.childId);
+      if (failure === undefined) {
         const ended = await this.runtime.replay(st.childId).catch(() => null);
-        reason = ended?.result?.reason ?? `child agent ${child.status}`;
-        this.reasons.set(st.childId, reason);
+        failure = { reason: ended?.result?.reason ?? `child agent ${child.status}`, cause: ended?.result?.cause ?? null };
+        this.reasons.set(st.childId, failure);
       }
-      out[st.childId] = reason;
+      out[st.childId] = failure;
     }
     return out;
   }

@@ -53,6 +53,15 @@ describe('hostile HTTP against the dashboard', () => {
     }
   });
 
+  it('refuses a bad ?limit naming it (1.5 reached Postgres: a 500; abc and 0 were ignored, -1 taken)', async () => {
+    for (const bad of ['1.5', 'abc', '0', '-1', '101', '1e2']) {
+      const r = await httpRequest(open.port, `/api/roots?limit=${bad}`, { headers: { host: `127.0.0.1:${open.port}` } });
+      expect(r.status, bad).toBe(400);
+      expect(r.body, bad).toContain('invalid limit');
+    }
+    expect((await httpRequest(open.port, '/api/roots?limit=1', { headers: { host: `127.0.0.1:${open.port}` } })).status).toBe(200);
+  });
+
   it('serves the page and its assets to a browser without the token, trades ?token= for an HttpOnly cookie, and keeps the data behind it', async () => {
     const p = guarded.port;
     const host = { host: `127.0.0.1:${p}` };

@@ -29,13 +29,13 @@ interface Outcome {
  * Runs the scheduler against a simulated world: started children finish in the order `pick`
  * chooses, with the outcome `decide` gives. Records what happened for the assertions.
  */
-function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, budget: number) => Outcome, pick: (n: number) => number = () => 0) {
+function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, budget: number) => Outcome, pick: (n: number) => number = () => 0, causes: Record<string, string> = {}) {
   let c = c0;
   const live: Array<{ childId: string; nodeId: string; attempt: number }> = [];
   const started: Array<{ nodeId: string; attempt: number; budget: number; concurrent: number; task: string }> = [];
   for (let i = 0; i < 1000; i++) {
     if (c.result) return { c, started };
-    const step = nextStep({ context: c, childIdFor, canEnd: liveChildren(c).length === 0 });
+    const step = nextStep({ context: c, childIdFor, canEnd: liveChildren(c).length === 0, failureCauses: causes });
     if (step.kind === 'record' || step.kind === 'end') c = apply(c, step.events);
     else if (step.kind === 'start') {
       for (const s of step.starts) {
@@ -96,6 +96,14 @@ describe('workflow scheduler', () => {
     expect(started.map((s) => `${s.nodeId}#${s.attempt}:${s.budget}`)).toEqual(['a#1:5000', 'a#2:5000']);
     expect(c.nodes.a).toMatchObject({ status: 'completed', attempt: 2, childId: 'a-2' });
     expect(c.result?.status).toBe('completed');
+  });
+
+  it('does not retry a node that failed budget_exceeded (its provider reported more than it was given)', () => {
+    const c0 = workflow({ nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 50, retries: 2 }] });
+    const { c, started } = simulate(c0, () => ({ status: 'failed', spent: 5000 }), () => 0, { 'a-1': 'budget_exceeded' });
+    expect(started.map((s) => `${s.nodeId}#${s.attempt}`)).toEqual(['a#1']);
+    expect(c.nodes.a).toMatchObject({ status: 'failed', attempt: 1 });
+    expect(c.result?.status).toBe('failed');
   });
 
   it('fails the workflow when a required node fails for good, skipping what had not started', () => {

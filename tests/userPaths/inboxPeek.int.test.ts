@@ -20,7 +20,7 @@ describe('cadre inbox without --claim only looks', () => {
   };
   const spawnAgent = async (role: string): Promise<string> => (JSON.parse(await ok('spawn', '--role', role, '--task', 't', '--budget', '1000', '--json')) as { id: string }).id;
 
-  it('six looks change nothing; one claim then delivers the message on its first attempt', async () => {
+  it('six looks change nothing; one claim then delivers the message on its first attempt and acknowledges it', async () => {
     const from = await spawnAgent('sender');
     const to = await spawnAgent('receiver');
     await ok('send', from, to, '{"text":"hello"}', '--priority', '5');
@@ -37,5 +37,9 @@ describe('cadre inbox without --claim only looks', () => {
     expect(claimed).toEqual([expect.objectContaining({ payload: { text: 'hello' }, attempt: 1 })]);
     const after = JSON.parse(await ok('history', to, '--json')) as { type: string }[];
     expect(after.filter((e) => e.type === 'MessageReceived')).toHaveLength(1);
+    // A claim takes them: acknowledged, gone for good (unacknowledged, it came back after 30 s,
+    // each claim used a delivery, and the fifth dead-lettered it).
+    expect(JSON.parse(await ok('inbox', to, '--json'))).toEqual([]);
+    expect(after.filter((e) => e.type === 'MessageAcked')).toHaveLength(1);
   }, 900_000);
 });

@@ -115,6 +115,9 @@ describe('one host per actor: CLI, worker and serve on one Postgres store', () =
     await finished(wait);
     expect(jsonOf<{ status: string }>(wait.output()).status).toBe('completed');
     expect(await tally()).toEqual({ recorded: 1, requests: 1 });
+    // Started again once it has completed: nothing to run, said so (it said "run requested").
+    const again = await runCli(['start', id, '--json'], env);
+    expect(jsonOf<{ runRequested: boolean; status: string }>(again.output)).toMatchObject({ runRequested: false, status: 'completed' });
     expect(w.output()).not.toMatch(/error/i);
   });
 

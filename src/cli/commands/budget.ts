@@ -31,7 +31,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
             ['reclaimed', b.reclaimed],
             ['available', b.available],
             ['overspent', b.overspent],
-            ['used', budgetBar(b.allocated + b.overspent - b.available, b.allocated, 24)],
+            ['consumed of allocated', budgetBar(b.consumed, b.allocated, 24)],
             ['conservation', conservationLine(b)],
             ['cost', usd(s.costUsd)],
           ]));

@@ -9,7 +9,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .command('inbox')
     .argument('<agent>', 'recipient agent id')
     .option('--limit <n>', 'at most n messages', '20')
-    .option('--claim', 'receive them (recorded as MessageReceived) instead of only looking')
+    .option('--claim', 'take them: received (recorded as MessageReceived) and acknowledged, so they leave the inbox')
     .option('--json', 'print JSON')
     .description("show an agent's pending messages, highest priority first")
     .addHelpText('after', '\nExamples:\n  cadre inbox 01a2b3c4\n  cadre inbox 01a2b3c4 --claim --json')
@@ -24,7 +24,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
         if (!opts.claim) {
           if (!messaging.peek) throw new NotAvailable('looking at an inbox', 'messaging.peek');
           messages = await messaging.peek(id, { limit });
-        } else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: false });
+        } else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: true }); // a claim that never acked came back, used up its deliveries and was dead-lettered
         else throw new NotAvailable('claiming messages', 'messaging.receive');
         print(ctx, opts.json, messages, () => (messages.length === 0 ? 'inbox is empty' : messages.map((m) => toJson(m).replace(/\n\s*/g, ' ')).join('\n')));
       });

@@ -26,6 +26,13 @@ export function registerStart(program: Command, ctx: CliContext): void {
           if (summary.status !== 'completed') process.exitCode = EXIT.failure;
           return;
         }
+        const before = await system.runtime.state(id);
+        if (['completed', 'failed', 'terminated'].includes(before.status)) {
+          // Nothing to run, and nothing recorded: say so instead of "run requested".
+          print(ctx, opts.json, { agentId: id, status: before.status, runRequested: false, hostedBy: null }, () => `${before.role} ${id} has already ${before.status === 'terminated' ? 'been terminated' : before.status}: nothing to run
+see it with: cadre status ${id}`);
+          return;
+        }
         await system.runtime.requestRun(id);
         const s = await system.runtime.state(id);
         const holder = await system.runtime.leaseHolder(id);
