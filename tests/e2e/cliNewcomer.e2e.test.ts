@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CADRE_BIN, runCadre, type CliRun } from '../support/cadreCli.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
+import { createTempRepo } from '../support/gitRepo.js';
 
 /**
  * The rough edges a newcomer hit in their first hour (issue 18), through the real bin: bare
@@ -135,6 +136,27 @@ describe('a newcomer at the CLI', () => {
       await api.close();
     }
   }, 120_000);
+
+  it('workspaces cleanup keeps a branch that holds an agent\'s work (it deleted the only copy), and says so', async () => {
+    const repo = createTempRepo({ prefix: 'cadre-newcomer-ws-' });
+    try {
+      const env = baseEnv({ CADRE_DATA_DIR: join(scratch, 'dbws'), WORKSPACE_REPO: repo.path, WORKSPACE_BASE_PATH: repo.basePath, WORKSPACE_CLEANUP_POLICY: 'never' });
+      const run = await runCadre(['spawn', '--role', 'writer', '--task', 'Write NOTES.md', '--budget', '10000', '--workspace', '--run', '--json'], env);
+      expect(run.code, run.stderr).toBe(0);
+      const id = (JSON.parse(run.stdout) as { state: { id: string } }).state.id;
+      const branch = `agents/${id}`;
+      expect(repo.git(['branch', '--list', branch])).toContain(branch);
+      expect((await runCadre(['workspaces', 'diff', id, '--json'], env)).stdout).toMatch(/"files": [1-9]/);
+
+      const dry = await runCadre(['workspaces', 'cleanup', '--dry-run'], env);
+      expect(dry.stdout).toContain(`would keep 1 branch holding work: ${branch}`);
+      const cleanup = await runCadre(['workspaces', 'cleanup'], env);
+      expect(cleanup.stdout).toMatch(/removed 1 worktree, .*\nkept 1 branch holding work/);
+      expect(repo.git(['branch', '--list', branch])).toContain(branch); // the work is still there
+    } finally {
+      repo.cleanup();
+    }
+  }, 180_000);
 
   it('a model that answers 429 shows one readable warning and the failed agent\'s reason, not JSON with a stack', async () => {
     const api = await startFakeMessagesApi();

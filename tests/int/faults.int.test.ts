@@ -23,7 +23,7 @@ describe('fault injection: nothing lost or doubled', () => {
 
   for (let seed = FROM; seed < FROM + SEEDS; seed++) {
     const git = seed % 2 === 0;
-    it(`seed ${seed}${git ? ' (worktrees, git outage)' : ' (Postgres restart)'}`, { timeout: 400_000 }, async () => {
+    it(`seed ${seed}${git ? ' (worktrees, git outage)' : ' (Postgres restart)'}`, { timeout: 540_000 }, async () => {
       const r = await suite.runSeed(seed, { git, spanMs: 4000 });
       reports.push(r);
       expect(r.status).toBe('completed');

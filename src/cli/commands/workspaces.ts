@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { plural } from '../render/plural.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { requireExtension } from '../extensions.js';
 import { renderTable } from '../render/table.js';
@@ -23,21 +24,28 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
       });
     });
   ws.command('cleanup')
-    .description('remove the worktrees (and agents/<id> branches) of every agent that is not live')
+    .description('remove the worktrees of every agent that is not live, and the agents/<id> branches that hold no work')
     .option('--dry-run', 'only say what would be removed')
-    .option('--keep-branches', 'keep the agents/<id> branches')
+    .option('--delete-branches', 'also delete branches that hold commits (their work is lost unless merged somewhere)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  cadre workspaces cleanup --dry-run\n  cadre workspaces cleanup')
-    .action(async (opts: { dryRun?: boolean; keepBranches?: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nA branch whose agent committed something is kept unless --delete-branches: it may be the only copy\nof that work (see it with cadre workspaces diff <agent>).\n\nExamples:\n  cadre workspaces cleanup --dry-run\n  cadre workspaces cleanup')
+    .action(async (opts: { dryRun?: boolean; deleteBranches?: boolean; json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
         const workspaces = requireExtension(system, 'workspaces');
         const list = await workspaces.list();
         const live = new Set((await system.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live'`)).rows.map((r) => r.agent_id));
         const done = list.filter((w) => !live.has(w.agentId));
-        if (!opts.dryRun) for (const w of done) await workspaces.remove(w.agentId, { deleteBranch: !opts.keepBranches });
+        // A branch with commits of its own may be the only copy of an agent's work: kept unless asked.
+        const holdsWork = async (agentId: string): Promise<boolean> => (await workspaces.diff(agentId).then((d) => d.stat.files > 0, () => true));
+        const plan = await Promise.all(done.map(async (w) => ({ ...w, deleteBranch: Boolean(opts.deleteBranches) || !(await holdsWork(w.agentId)) })));
+        if (!opts.dryRun) for (const w of plan) await workspaces.remove(w.agentId, { deleteBranch: w.deleteBranch });
         const freed = done.reduce((a, w) => a + w.diskBytes, 0);
-        print(ctx, opts.json, { removed: done.map((w) => w.agentId), kept: list.length - done.length, freedBytes: freed, dryRun: Boolean(opts.dryRun) },
-          () => `${opts.dryRun ? 'would remove' : 'removed'} ${done.length} worktree(s), ${bytes(freed)}; kept ${list.length - done.length} of live agents`);
+        const keptBranches = plan.filter((w) => !w.deleteBranch).map((w) => w.branch);
+        print(ctx, opts.json, { removed: done.map((w) => w.agentId), kept: list.length - done.length, keptBranches, freedBytes: freed, dryRun: Boolean(opts.dryRun) },
+          () => [
+            `${opts.dryRun ? 'would remove' : 'removed'} ${plural(done.length, 'worktree')}, ${bytes(freed)}; kept ${list.length - done.length} of live agents`,
+            ...(keptBranches.length > 0 ? [`${opts.dryRun ? 'would keep' : 'kept'} ${`${keptBranches.length} ${keptBranches.length === 1 ? 'branch' : 'branches'}`} holding work: ${keptBranches.join(', ')} (--delete-branches to delete them)`] : []),
+          ].join('\n'));
       });
     });
   ws.command('diff')
