@@ -12,7 +12,8 @@ export class LiveActor {
   readonly inflight = {
     starting: false,
     deciding: false,
-    call: null as { callId: string; controller: AbortController } | null,
+    /** The model call under way; `sent` once the request has gone to the model (it may be billed). */
+    call: null as { callId: string; controller: AbortController; sent?: boolean } | null,
     tools: new Set<string>(),
     ending: false,
     terminating: false,

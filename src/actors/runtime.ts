@@ -65,6 +65,8 @@ export class AgentRuntime {
   private readonly slots: Slots;
   private readonly effectful;
   private closed = false;
+  /** Closing: calls already sent may finish and be recorded, nothing new starts. */
+  private stopping = false;
   private readonly background = new Set<Promise<unknown>>();
   private readonly redact = (text: string): string => (this.deps.redact ? this.deps.redact(text) : text);
   /** Set in worker mode: which live actors this process hosts. */
@@ -483,7 +485,7 @@ export class AgentRuntime {
 
   /** Does whatever the agent's stored state says is due, once. */
   async reconcile(id: string): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.stopping) return;
     // Only the lease holder calls the model, runs tools or touches a worktree for an actor.
     if (this.worker && !this.worker.hosts(id)) return;
     const actor = this.actors.get(id);
@@ -655,7 +657,9 @@ export class AgentRuntime {
     actor.inflight.call = { callId: pending.callId, controller };
     try {
       await this.slots.acquire(actor.id);
+      if (this.stopping) return; // not sent: the next host sends it
       const request = (await this.deps.blobs.get(pending.requestRef)) as ModelRequest;
+      if (actor.inflight.call?.callId === pending.callId) actor.inflight.call.sent = true;
       let outcome: { ok: true; reply: Awaited<ReturnType<RuntimeDeps['model']['complete']>> } | { ok: false; err: unknown };
       try {
         outcome = { ok: true, reply: await this.deps.model.complete(request, { signal: controller.signal }) };
@@ -1155,6 +1159,12 @@ export class AgentRuntime {
 
   /** Stops effects and waits for those in flight to settle (no new work starts). */
   async close(): Promise<void> {
+    // A call already sent is let finish and recorded (up to closeDrainMs): aborted, the next host
+    // would ask the model again and the provider bill both, while cadre records one (a new user
+    // stopping `cadre serve` mid-call saw 2 requests for 1 recorded call). Nothing new starts.
+    this.stopping = true;
+    const until = Date.now() + (this.deps.config.closeDrainMs ?? 5_000);
+    while (Date.now() < until && [...this.actors.values()].some((a) => a.inflight.call?.sent)) await new Promise((r) => setTimeout(r, 20));
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.

@@ -36,6 +36,8 @@ export interface RuntimeDeps {
      * Where worktrees go: the configured folder (absolute; null: the default beside the
      * repository), and whether a caller's path names it (resolved by the adapter, not here).
      */
+    /** How long close() lets model calls already sent finish and be recorded; default 5000. */
+    readonly closeDrainMs?: number;
     readonly worktreeBase?: { readonly path: string | null; accepts(path: string): boolean };
   };
 }
