@@ -207,6 +207,9 @@ export class ProjectionRunner {
 
   /** Position, lag in events and in ms, and state of every projection. */
   async status(): Promise<ProjectionStatus[]> {
+    // Not running here (a reader beside the process that holds an embedded store): the positions
+    // are the checkpoints the running process keeps, not the 0 this runner started with.
+    if (!this.started) await this.reloadCheckpoints().catch(() => undefined);
     const head = await this.store.headPosition();
     const out: ProjectionStatus[] = [];
     const lagCache = new Map<bigint, { events: number; ms: number }>();

@@ -60,6 +60,15 @@ describe('one process owns an embedded store', () => {
     expect(run.code, run.stderr).toBe(0);
     const again = await serve(db);
     expect(await agentsIn(db)).toBe(1 + TDD_AGENTS); // through the dashboard's process
+    // projections status through the holder reports the holder's checkpoints, not position 0.
+    // (The holder's runner catches up on start: asked again while any is still at 0, up to 10 times.)
+    let positions: Array<{ name: string; position: string }> = [];
+    for (let i = 0; i < 10 && (positions.length === 0 || positions.some((p) => BigInt(p.position) === 0n)); i++) {
+      const status = await cadre(db, 'projections', 'status', '--json');
+      expect(status.code, status.stderr).toBe(0);
+      positions = JSON.parse(status.stdout) as typeof positions;
+    }
+    for (const p of positions) expect(BigInt(p.position), p.name).toBeGreaterThan(0n);
     await again.stop();
     expect(await agentsIn(db)).toBe(1 + TDD_AGENTS); // and still there once it has closed
   }, 900_000);
