@@ -9,6 +9,7 @@ export type CadreErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_UNAVAILABLE'
   | 'INVALID_INPUT'
+  | 'PLAN_REJECTED'
   | 'NOT_FOUND'
   | 'BUDGET_EXCEEDED'
   | 'INVALID_TRANSITION'
@@ -170,6 +171,16 @@ export class Aborted extends CadreError {
 export class TimedOut extends CadreError {
   constructor(readonly what: string, readonly afterMs: number) {
     super('TIMEOUT', `${what} timed out after ${afterMs} ms`, { retryable: true });
+  }
+}
+
+/**
+ * The model gave no valid workflow plan: the workflow agent was recorded as failed
+ * (`invalid_plan`) and its history holds the answers. Not the caller's input: exit 1, not 2.
+ */
+export class PlanRejected extends CadreError {
+  constructor(readonly workflowId: string, attempts: number, readonly lastProblem: Error) {
+    super('PLAN_REJECTED', `no valid workflow plan from the model after ${attempts} attempt(s); workflow ${workflowId} failed (invalid_plan): ${lastProblem.message}`, { cause: lastProblem });
   }
 }
 

@@ -1,4 +1,4 @@
-import { NotFound, isCadreError } from '../errors.js';
+import { NotFound, PlanRejected, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
@@ -40,7 +40,7 @@ const NOT_FOUND_HINTS: Partial<Record<string, string>> = {
 
 const HINTS: Partial<Record<string, string>> = {
   NOT_FOUND: 'list agents with `cadre tree`',
-  INVALID_INPUT: 'see `cadre <command> --help`',
+  INVALID_INPUT: "the value named above is the one to fix; each command's --help lists its options",
   CONFIG_ERROR: 'check the environment (.env.example lists every variable)',
   BUDGET_EXCEEDED: 'give the agent a larger budget, or check `cadre budget <agent>`',
   NOT_SUBORDINATE: 'an agent can only fire agents below it; see `cadre tree <root>`',
@@ -74,6 +74,7 @@ export function formatError(err: unknown): string {
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
   else if (err instanceof NotFound) hint = NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? null;
+  else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
 }

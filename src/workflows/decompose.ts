@@ -4,7 +4,7 @@ import { totalTokens } from '../actors/ports/modelProvider.js';
 import { available } from '../actors/budget.js';
 import { failureEvents } from '../actors/agentDecisions.js';
 import { costOf } from '../actors/pricing.js';
-import { BudgetExceeded, InvalidGraph, InvalidInput } from '../errors.js';
+import { BudgetExceeded, InvalidGraph, InvalidInput, PlanRejected } from '../errors.js';
 import { buildDecompositionRequest, parsePlanToolInput, SUBMIT_PLAN_TOOL } from '../infra/model/decompositionRequest.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
 import { workflowsOf, type RuntimeLike, type SpawnWorkflowOptions } from './workflowRuntime.js';
@@ -32,8 +32,8 @@ const MIN_PLAN_TOKENS = 64;
  * BudgetReserved/ModelRequested once an agent runs, and the plan must exist before that, so
  * each call is recorded as a BudgetSettled (its real usage and cost) in the still-spawned
  * workflow's stream; node shares are then computed from what is left. When no valid plan
- * comes back, the workflow is recorded as failed (`invalid_plan`) and the validation error is
- * thrown.
+ * comes back, the workflow is recorded as failed (`invalid_plan`) and `PlanRejected` is thrown,
+ * naming it, with the last validation error as its cause.
  *
  * @example
  * const id = await decompose(system, system.model, 'Design a cache, then implement it and write tests', { budget: 60_000 });
@@ -113,7 +113,7 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
     return id;
   }
   await fail('invalid_plan', `no valid plan after ${attempts} attempts: ${(lastError as Error).message}`);
-  throw lastError;
+  throw new PlanRejected(id, attempts, lastError as Error);
 }
 
 /** The model's invalid answer and what was wrong with it, so the next call can correct it. */

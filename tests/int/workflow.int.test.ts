@@ -6,7 +6,7 @@ import type { AgentSystem } from '../../src/system.js';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
-import { ModelError, InvalidGraph, InvalidInput, NotFound } from '../../src/errors.js';
+import { ModelError, InvalidGraph, InvalidInput, NotFound, PlanRejected } from '../../src/errors.js';
 import { testSystem, type StoreKind } from '../support/system.js';
 import { WorkflowAgent } from '../../src/agent.js';
 import { useDefaultSystem } from '../../src/defaultSystem.js';
@@ -307,7 +307,9 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         // Invalid twice: the workflow is recorded as failed and the error thrown.
         const bad = createScriptedProvider(() => plan([{ id: 'x', role: 'wizard', task: 'X', budgetPercent: 10, dependencies: [] }]));
         const err = await decompose(system, bad, 'Build another', { budget: 20_000, id: 'wf-bad-plan' }).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(InvalidGraph);
+        expect(err).toBeInstanceOf(PlanRejected);
+        expect((err as PlanRejected).workflowId).toBe('wf-bad-plan');
+        expect((err as PlanRejected).lastProblem).toBeInstanceOf(InvalidGraph);
         expect(bad.requests).toHaveLength(2);
         expect((await system.replay('wf-bad-plan')).result).toMatchObject({ status: 'failed', cause: 'invalid_plan' });
       });

@@ -4,7 +4,7 @@ import { CliError, EXIT, exitCodeOf, formatError, NotAvailable } from '../../src
 import { requireExtension } from '../../src/cli/extensions.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { createStyle } from '../../src/cli/render/style.js';
-import { InvalidInput, NotFound, BudgetExceeded } from '../../src/errors.js';
+import { InvalidGraph, InvalidInput, NotFound, BudgetExceeded, PlanRejected } from '../../src/errors.js';
 
 function context(): { ctx: CliContext; out: string[] } {
   const out: string[] = [];
@@ -65,5 +65,13 @@ describe('cadre program', () => {
     expect(() => requireExtension({ extensions: {} }, 'workflows')).toThrow(/system\.extensions\.workflows is not set/);
     const reports = {};
     expect(requireExtension({ extensions: { reports } }, 'reports')).toBe(reports);
+  });
+
+  it('a model that gives no valid plan is a failure, not bad usage: exit 1, the workflow named, no placeholder in the hint', () => {
+    const err = new PlanRejected('wf-123', 2, new InvalidGraph(['plan.nodes[0].role: unknown role "wizard"']));
+    expect(exitCodeOf(err)).toBe(EXIT.failure);
+    expect(formatError(err)).toContain('workflow wf-123 failed (invalid_plan)');
+    expect(formatError(err)).toContain('hint: the model\'s answers are in `cadre history wf-123`');
+    expect(formatError(new InvalidInput('budget', 'too large'))).not.toContain('<command>');
   });
 });
