@@ -266,7 +266,7 @@ export class AgentRuntime {
   /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
   async spawnChild(parentId: string, config: SpawnConfig, extra: { toolUseId?: string; nodeId?: string; kind?: 'agent' | 'workflow'; graph?: unknown } = {}): Promise<string> {
     const c = parseInput(SpawnConfigSchema, config, 'spawn');
-    this.checkWorkspaceAvailable(c, worktreeRefused(c) ? null : workspaceRequestOf(c));
+    this.checkWorkspaceAvailable(c, workspaceRequestOf(c));
     const childId = c.id ?? (extra.toolUseId ? this.deps.ids.derive(parentId, extra.toolUseId) : this.deps.ids.uuid());
     if (this.opening.has(childId)) {
       await this.opening.get(childId);

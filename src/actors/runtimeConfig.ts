@@ -32,12 +32,12 @@ export interface RuntimeDeps {
     readonly allowCommands: boolean;
     /** How long one `run_command` may run before it is killed. */
     readonly commandTimeoutMs: number;
+    /** How long close() lets model calls already sent finish and be recorded; default 5000. */
+    readonly closeDrainMs?: number;
     /**
      * Where worktrees go: the configured folder (absolute; null: the default beside the
      * repository), and whether a caller's path names it (resolved by the adapter, not here).
      */
-    /** How long close() lets model calls already sent finish and be recorded; default 5000. */
-    readonly closeDrainMs?: number;
     readonly worktreeBase?: { readonly path: string | null; accepts(path: string): boolean };
   };
 }

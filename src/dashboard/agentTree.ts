@@ -18,11 +18,6 @@ export interface AgentNode {
   readonly revision: string;
   readonly budget: BudgetStatus;
   /**
-   * Tokens this agent and its subtree consumed (what the bars show): it only grows. Tokens
-   * delegated to children or reserved for a call in flight are not used yet.
-   */
-  readonly used: number;
-  /**
    * For an ended agent whose parent has taken back its unspent tokens: how many. They are in
    * the parent's `available` now, so a view that sums `available` counts them there. Else null.
    */
@@ -30,7 +25,10 @@ export interface AgentNode {
   readonly costUsd: number;
   /** Cost of this agent and every descendant. */
   readonly subtreeCostUsd: number;
-  /** Tokens consumed by this agent and every descendant. */
+  /**
+   * Tokens consumed by this agent and every descendant: what the bars show, and it only grows
+   * (tokens delegated to children or reserved for a call in flight are not spent yet).
+   */
   readonly subtreeConsumed: number;
   readonly nodeId: string | null;
   readonly workspace: { path: string; branch: string } | null;
@@ -76,7 +74,6 @@ export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: st
     const n = order[i]!.node;
     n.subtreeCostUsd = n.costUsd + n.children.reduce((a, c) => a + c.subtreeCostUsd, 0);
     n.subtreeConsumed = n.budget.consumed + n.children.reduce((a, c) => a + c.subtreeConsumed, 0);
-    n.used = n.subtreeConsumed;
   }
   return root!;
 }
@@ -95,7 +92,6 @@ function toNode(p: { readonly state: AgentState; readonly nodeId: string | null;
     depth: s.depth,
     revision: s.revision.toString(),
     budget: s.budget,
-    used: s.budget.consumed,
     returned: p.returned ? s.budget.available : null,
     costUsd: s.costUsd,
     subtreeCostUsd: s.costUsd,

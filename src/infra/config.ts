@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
 /** The URL schemes of a KurrentDB/EventStoreDB connection string. */
-export const EVENTSTOREDB_URL = /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\//;
-const EVENT_STORE_VALUE = /^(postgres|(esdb|esdb\+discover|kurrentdb|kurrent):\/\/.+)$/;
+export const EVENTSTOREDB_URL = /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\/./;
 
 /**
  * The environment, validated. This is the only place cadre reads `process.env`; everything
@@ -13,7 +12,7 @@ const EVENT_STORE_VALUE = /^(postgres|(esdb|esdb\+discover|kurrentdb|kurrent):\/
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   /** `postgres` (the default) or a KurrentDB/EventStoreDB URL; anything else is a typo, never a silent fall back to PGlite. */
-  EVENT_STORE: z.string().regex(EVENT_STORE_VALUE, 'expected "postgres" or a kurrentdb://, kurrent://, esdb:// or esdb+discover:// URL').optional(),
+  EVENT_STORE: z.string().refine((v) => v === 'postgres' || EVENTSTOREDB_URL.test(v), 'expected "postgres" or a kurrentdb://, kurrent://, esdb:// or esdb+discover:// URL').optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   /** A file holding the key (the `*_FILE` convention of Docker secrets): the key then never sits in cadre's environment, where any program cadre starts could read it from /proc. */
   ANTHROPIC_API_KEY_FILE: z.string().min(1).optional(),

@@ -34,10 +34,10 @@ describe('a subtree balances (budget --subtree, tree bars)', () => {
     const tree = await agentTree(system, lead.id);
     const byRole = new Map(flatten(tree).map((n) => [n.role, n]));
     expect(byRole.get('idle')).toMatchObject({ status: 'terminated', returned: 5_000, budget: { available: 5_000 } });
-    expect(byRole.get('worker')).toMatchObject({ returned: 0, used: 20_100, budget: { overspent: 10_100 } });
-    expect(byRole.get('planner')).toMatchObject({ returned: null, used: 20_100, budget: { delegated: 0, spentBySubtree: 20_100, available: 0, overspent: 8_100 } });
+    expect(byRole.get('worker')).toMatchObject({ returned: 0, subtreeConsumed: 20_100, budget: { overspent: 10_100 } });
+    expect(byRole.get('planner')).toMatchObject({ returned: null, subtreeConsumed: 20_100, budget: { delegated: 0, spentBySubtree: 20_100, available: 0, overspent: 8_100 } });
     // The lead has delegated 21,000 and consumed nothing: its bar shows what its subtree consumed, not 21,000.
-    expect(byRole.get('lead')).toMatchObject({ used: 20_100, budget: { delegated: 21_000, available: 29_000 } });
+    expect(byRole.get('lead')).toMatchObject({ subtreeConsumed: 20_100, budget: { delegated: 21_000, available: 29_000 } });
     const midway = subtreeBalance(tree);
     expect(midway).toMatchObject({ agents: 6, allocated: 50_000, overspent: 8_100, consumed: 20_100, reserved: 0, available: 29_000 + 0 + 6_000 + 3_000 }); // the idle agent's 5,000 once, in the lead's 29,000
     balances(midway);

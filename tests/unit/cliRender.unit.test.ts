@@ -14,7 +14,7 @@ import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
 const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000): AgentNode => ({
   id, role, kind: 'agent', task: '', status, parentId: null, depth: 0, revision: '3',
   budget: { allocated, consumed: used, reserved: 0, delegated: 0, spentBySubtree: 0, reclaimed: 0, available: allocated - used, overspent: 0 },
-  used, returned: null, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, reason: null, children,
+  returned: null, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, reason: null, children,
 });
 
 describe('cli renderers', () => {

@@ -32,7 +32,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['revision', s.revision],
             ['turns', s.turn],
             // Consumed, as the tree's bars: tokens delegated to children or reserved are not spent yet.
-            ['budget', `${budgetBar(subtree?.used ?? b.consumed, b.allocated, 20)}  ${subtree?.used ?? b.consumed} of ${b.allocated} consumed${subtree ? ' by it and its subtree' : ''}, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
+            ['budget', `${budgetBar(subtree?.subtreeConsumed ?? b.consumed, b.allocated, 20)}  ${subtree?.subtreeConsumed ?? b.consumed} of ${b.allocated} consumed${subtree ? ' by it and its subtree' : ''}, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
             ['  detail', `consumed ${b.consumed}, reserved ${b.reserved}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, reclaimed ${b.reclaimed}`],
             ['  conservation', conservationLine(b)],
             ['cost', subtree ? `${usd(subtree.subtreeCostUsd)} with its subtree (${tokens(subtree.subtreeConsumed)} tokens); ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],

@@ -44,7 +44,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
         print(ctx, opts.json, { removed: done.map((w) => w.agentId), kept: list.length - done.length, keptBranches, freedBytes: freed, dryRun: Boolean(opts.dryRun) },
           () => [
             `${opts.dryRun ? 'would remove' : 'removed'} ${plural(done.length, 'worktree')}, ${bytes(freed)}; kept ${list.length - done.length} of live agents`,
-            ...(keptBranches.length > 0 ? [`${opts.dryRun ? 'would keep' : 'kept'} ${`${keptBranches.length} ${keptBranches.length === 1 ? 'branch' : 'branches'}`} holding work: ${keptBranches.join(', ')} (--delete-branches to delete them)`] : []),
+            ...(keptBranches.length > 0 ? [`${opts.dryRun ? 'would keep' : 'kept'} ${plural(keptBranches.length, 'branch', 'branches')} holding work: ${keptBranches.join(', ')} (--delete-branches to delete them)`] : []),
           ].join('\n'));
       });
     });

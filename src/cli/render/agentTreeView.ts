@@ -39,13 +39,13 @@ export function renderAgentTree(root: AgentNode, style: Style, options: { bar?: 
   const ls = lines(root);
   const labelWidth = Math.max(...ls.map((l) => l.label.length));
   const statusWidth = Math.max(...ls.map((l) => l.node.status.length));
-  const usageCells = ls.map((l) => `${tokens(l.node.used)}/${tokens(l.node.budget.allocated)}`);
+  const usageCells = ls.map((l) => `${tokens(l.node.subtreeConsumed)}/${tokens(l.node.budget.allocated)}`);
   const usageWidth = Math.max(...usageCells.map((c) => c.length));
   return ls
     .map((l, i) => {
       const n = l.node;
       const status = style.status(n.status) + ' '.repeat(statusWidth - n.status.length);
-      return [l.label.padEnd(labelWidth), style.dim(shortId(n.id)), status, budgetBar(n.used, n.budget.allocated, options.bar ?? 12), usageCells[i]!.padEnd(usageWidth), usd(n.subtreeCostUsd)].join('  ');
+      return [l.label.padEnd(labelWidth), style.dim(shortId(n.id)), status, budgetBar(n.subtreeConsumed, n.budget.allocated, options.bar ?? 12), usageCells[i]!.padEnd(usageWidth), usd(n.subtreeCostUsd)].join('  ');
     })
     .join('\n');
 }

@@ -67,7 +67,7 @@ export class LiveTree {
         this.statuses.set(n.id, key);
         const t = `${((Date.now() - this.started) / 1000).toFixed(1)}s`.padStart(6);
         const indent = '  '.repeat(Math.max(0, n.depth - root.depth));
-        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${n.status}  ${tokens(n.used)}/${tokens(n.budget.allocated)} tokens`);
+        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${n.status}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
       }
     }
     return root;

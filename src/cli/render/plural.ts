@@ -1,2 +1,2 @@
-/** `1 agent`, `2 agents`: a count with its noun (regular English plurals only). */
-export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+/** `1 agent`, `2 agents`, `2 branches`: a count with its noun (give the plural when it is not noun + s). */
+export const plural = (n: number, noun: string, nouns = `${noun}s`): string => `${n} ${n === 1 ? noun : nouns}`;

@@ -40,7 +40,7 @@ async function loadRoots() {
 }
 
 function renderRow(n, depth) {
-  const used = n.used; // consumed by it and its subtree
+  const used = n.subtreeConsumed; // it only grows: delegated and reserved tokens are not spent yet
   const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
   const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
   const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
