@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { TimedOut } from '../errors.js';
+import { InvalidInput, TimedOut } from '../errors.js';
+import { revisionArg } from '../events/safeNumber.js';
 import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
@@ -96,7 +97,7 @@ export interface ReportsOptions {
   readonly sql: SqlQueryable;
   readonly schema?: string;
   /** Lets `waitFor` follow the runner in this process; without it, checkpoints are polled. */
-  readonly runner?: { waitFor(position: bigint, timeoutMs?: number): Promise<void> };
+  readonly runner?: { waitFor(position: bigint | number, timeoutMs?: number): Promise<void> };
 }
 
 /** The queries behind `system.reports.*` (and the CLI). Every method validates its arguments. */
@@ -116,7 +117,8 @@ export interface Reports {
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
   activity(options?: { since?: bigint | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
   statusCounts(rootId?: string): Promise<StatusCounts>;
-  waitFor(position: bigint, timeoutMs?: number): Promise<void>;
+  /** Resolves once every projection has applied `position` (a number or a bigint): read your writes. */
+  waitFor(position: bigint | number, timeoutMs?: number): Promise<void>;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -199,7 +201,6 @@ const ActivityOptions = z
     agentId: AgentId.optional(),
   })
   .strict();
-const Position = z.bigint().nonnegative();
 const Timeout = z.number().int().positive().optional();
 
 /**
@@ -363,7 +364,8 @@ export function createReports(options: ReportsOptions): Reports {
       return counts;
     },
     async waitFor(position, timeoutMs) {
-      const target = parseInput(Position, position, 'position');
+      const target = revisionArg(position, 'position');
+      if (target < 0n) throw new InvalidInput('position', 'must be 0 or more');
       const timeout = parseInput(Timeout, timeoutMs, 'timeoutMs') ?? 10_000;
       if (options.runner) return options.runner.waitFor(target, timeout);
       const deadline = Date.now() + timeout;

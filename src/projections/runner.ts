@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { EventStore, Subscription } from '../events/eventStore.js';
 import { isEventType } from '../events/catalogue.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
+import { revisionArg } from '../events/safeNumber.js';
 import { migrate } from '../infra/sql/migrate.js';
 import { assertIdentifier, type SqlClient, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { applyStatements, canBatch } from './applyStatements.js';
@@ -187,7 +188,8 @@ export class ProjectionRunner {
    * Resolves once every projection has applied all events up to `position` (read your writes).
    * Rejects with `TimedOut` after `timeoutMs`.
    */
-  waitFor(position: bigint, timeoutMs = 10_000): Promise<void> {
+  waitFor(at: bigint | number, timeoutMs = 10_000): Promise<void> {
+    const position = revisionArg(at, 'position');
     if (this.reached(position)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
