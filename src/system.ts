@@ -97,7 +97,7 @@ export type AgentSystemOptions = z.input<typeof SystemOptionsSchema>;
  * await system.close();
  */
 export interface AgentSystem {
-  /** The event store: the low-level port, where revisions and positions are bigint (docs/api.md). */
+  /** The event store: the low-level port, where revisions and positions stay bigint (README, "Using it from code"). */
   readonly store: EventStore;
   readonly model: ModelProvider;
   readonly logger: Logger;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInput, TimedOut } from '../errors.js';
-import { revisionArg } from '../events/safeNumber.js';
+import { revisionArg, toSafeNumber } from '../events/safeNumber.js';
 import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
@@ -11,7 +11,7 @@ import { PATH_KEY } from './readModels/agents.js';
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
 
-/** One agent in a tree listing. Token amounts are numbers; positions stay bigint. */
+/** One agent in a tree listing. Token amounts, revisions and positions are numbers (JSON-safe). */
 export interface TreeRow extends BudgetStatus {
   readonly agentId: string;
   readonly parentId: string | null;
@@ -43,8 +43,8 @@ export interface AgentRow extends TreeRow {
   readonly failureReason: string | null;
   readonly failureCause: string | null;
   readonly terminatedBy: string | null;
-  readonly lastRevision: bigint;
-  readonly lastPosition: bigint;
+  readonly lastRevision: number;
+  readonly lastPosition: number;
   readonly eventCount: number;
 }
 
@@ -67,18 +67,18 @@ export interface RoleCostRow {
 }
 
 export interface ActivityRow {
-  readonly position: bigint;
+  readonly position: number;
   readonly agentId: string;
-  readonly revision: bigint;
+  readonly revision: number;
   readonly type: string;
   readonly summary: string;
   readonly at: string;
 }
 
 export interface LedgerRow {
-  readonly position: bigint;
+  readonly position: number;
   readonly agentId: string;
-  readonly revision: bigint;
+  readonly revision: number;
   readonly kind: LedgerKind;
   readonly amount: number;
   readonly held: number;
@@ -115,7 +115,7 @@ export interface Reports {
   /** Agents not yet ended (spawned, running or waiting), oldest first. */
   active(options?: { limit?: number }): Promise<TreeRow[]>;
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
-  activity(options?: { since?: bigint | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
+  activity(options?: { since?: bigint | number | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
   statusCounts(rootId?: string): Promise<StatusCounts>;
   /** Resolves once every projection has applied `position` (a number or a bigint): read your writes. */
   waitFor(position: bigint | number, timeoutMs?: number): Promise<void>;
@@ -127,6 +127,8 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : typeof v === 'string' && ISO_UTC.test(v) ? v : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(String(v)));
+/** A revision or position read back as a number (exact, or refused naming the field). */
+const safe = (v: unknown, field: string): number => toSafeNumber(big(v), field);
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 type Row = Record<string, unknown>;
@@ -184,8 +186,8 @@ function agentRow(r: Row): AgentRow {
     failureReason: str(r.failure_reason),
     failureCause: str(r.failure_cause),
     terminatedBy: str(r.terminated_by),
-    lastRevision: big(r.last_revision),
-    lastPosition: big(r.last_position),
+    lastRevision: safe(r.last_revision, 'lastRevision'),
+    lastPosition: safe(r.last_position, 'lastPosition'),
     eventCount: num(r.event_count),
   };
 }
@@ -196,7 +198,7 @@ const BudgetOptions = z.object({ subtree: z.boolean().optional() }).strict();
 const LimitOptions = z.object({ limit: Limit.optional() }).strict();
 const ActivityOptions = z
   .object({
-    since: z.union([z.bigint().nonnegative(), z.iso.datetime({ offset: true }), z.date()]).optional(),
+    since: z.union([z.bigint().nonnegative(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.iso.datetime({ offset: true }), z.date()]).optional(),
     limit: Limit.optional(),
     agentId: AgentId.optional(),
   })
@@ -294,9 +296,9 @@ export function createReports(options: ReportsOptions): Reports {
         [agent, o.limit ?? 1000],
       );
       return r.rows.map((x) => ({
-        position: big(x.position),
+        position: safe(x.position, 'position'),
         agentId: String(x.agent_id),
-        revision: big(x.revision),
+        revision: safe(x.revision, 'revision'),
         kind: x.kind as LedgerKind,
         amount: num(x.amount),
         held: num(x.held),
@@ -333,7 +335,7 @@ export function createReports(options: ReportsOptions): Reports {
         params.push(o.agentId);
         where.push(`agent_id = $${params.length}`);
       }
-      if (typeof o.since === 'bigint') {
+      if (typeof o.since === 'bigint' || typeof o.since === 'number') {
         params.push(o.since.toString());
         where.push(`position > $${params.length}::bigint`);
       } else if (o.since !== undefined) {
@@ -346,9 +348,9 @@ export function createReports(options: ReportsOptions): Reports {
         : `SELECT * FROM ${s}.activity ${cond} ORDER BY position LIMIT $1`;
       const r = await sql.query<Row>(text, params);
       return r.rows.map((x) => ({
-        position: big(x.position),
+        position: safe(x.position, 'position'),
         agentId: String(x.agent_id),
-        revision: big(x.revision),
+        revision: safe(x.revision, 'revision'),
         type: String(x.type),
         summary: String(x.summary),
         at: iso(x.at),
