@@ -72,7 +72,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         'tokens and cost of each agent include its subtree',
         '',
         branches.length === 0
-          ? 'files changed per branch: none (workspaces are not wired in this build)'
+          ? 'files changed per branch: none (no agent made a worktree)'
           : `files changed per branch:\n${branches.map((b) => `  ${b.branch.replace(b.agentId, shortId(b.agentId))} (${roleOf.get(b.agentId) ?? '?'}): ${b.files.join(', ') || 'no changes'}`).join('\n')}`,
         '',
         inspectHints(summary.rootId),

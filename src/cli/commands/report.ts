@@ -12,12 +12,11 @@ interface Report {
   readonly active: Array<{ agentId: string; role: string; status: string }>;
 }
 
-
 export function registerReport(program: Command, ctx: CliContext): void {
   program
     .command('report')
     .argument('[root]', 'limit the report to one tree')
-    .description('status counts, cost by role and active agents (from the projections when wired)')
+    .description('status counts, cost by role and active agents, from the projections')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre report\n  cadre report 019fd278 --json')
     .action(async (rootArg: string | undefined, opts: { json?: boolean }) => {
