@@ -70,7 +70,7 @@ function history(id: string, requestRef: string): DomainEvent[] {
 
 /** Writes `n` actors' streams in bulk, registers them live, and optionally a snapshot each. */
 async function seed(sys: AgentSystem, n: number, snapshots: boolean): Promise<void> {
-  const ref = await createBlobStore(sys.sql, sys.schema).put({ system: 'bench', messages: [], tools: [], maxTokens: 1000 });
+  const ref = await createBlobStore(sys.internal.sql, sys.schema).put({ system: 'bench', messages: [], tools: [], maxTokens: 1000 });
   const ids = Array.from({ length: n }, () => randomUUID());
   await rate(n, 8, async (i) => {
     const id = ids[i]!;
@@ -81,11 +81,11 @@ async function seed(sys: AgentSystem, n: number, snapshots: boolean): Promise<vo
   const s = sys.schema;
   for (let i = 0; i < n; i += 5_000) {
     const chunk = ids.slice(i, i + 5_000);
-    await sys.sql.query(`INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status) SELECT a, NULL, a, 'live' FROM unnest($1::text[]) AS a`, [chunk]);
+    await sys.internal.sql.query(`INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status) SELECT a, NULL, a, 'live' FROM unnest($1::text[]) AS a`, [chunk]);
     if (snapshots) {
       // Snapshot at revision 15 (as snapshotEvery=16 would): recovery folds the last 4 events.
       const states = chunk.map((id) => JSON.stringify(persistable(fold(history(id, ref).slice(0, 16)))));
-      await sys.sql.query(
+      await sys.internal.sql.query(
         `INSERT INTO ${s}.snapshots (stream_id, revision, machine_version, state)
          SELECT 'agent-' || a, 15, $3, st::jsonb FROM unnest($1::text[], $2::text[]) AS x(a, st)`,
         [chunk, states, AGENT_MACHINE_VERSION],
@@ -104,7 +104,7 @@ async function recovery(url: string, n: number, snapshots: boolean): Promise<{ m
   const t0 = performance.now();
   const sys = await open(url, schema, { recover: true, model });
   const ms = performance.now() - t0;
-  const live = sys.runtime.liveIds().length;
+  const live = sys.internal.runtime.liveIds().length;
   await new Promise((r) => setTimeout(r, 50));
   const calls = model.calls;
   progress(`recovered ${live} in ${Math.round(ms)} ms; closing`);

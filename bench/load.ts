@@ -126,13 +126,13 @@ export async function benchLoad(scale = 1): Promise<BenchRow[]> {
     }
 
     // Nothing lost.
-    const q = async (text: string): Promise<number> => Number((await system.sql.query<{ n: string }>(text)).rows[0]!.n);
+    const q = async (text: string): Promise<number> => Number((await system.internal.sql.query<{ n: string }>(text)).rows[0]!.n);
     const sentEvents = await q(`SELECT count(*) AS n FROM cadre.events WHERE type = 'MessageSent'`);
     const rowsTotal = await q(`SELECT count(*) AS n FROM cadre.messages`);
     const open = await q(`SELECT count(*) AS n FROM cadre.messages WHERE state IN ('pending', 'inflight')`);
     const acked = await q(`SELECT count(*) AS n FROM cadre.messages WHERE state = 'acked'`);
     const ackEvents = await q(`SELECT count(*) AS n FROM cadre.events WHERE type = 'MessageAcked'`);
-    const endsPerChild = await system.sql.query<{ ends: string; n: string }>(
+    const endsPerChild = await system.internal.sql.query<{ ends: string; n: string }>(
       `SELECT ends, count(*) AS n FROM (
          SELECT e.stream_id, count(*) FILTER (WHERE e.type IN ('AgentCompleted', 'AgentFailed', 'AgentTerminated')) AS ends
            FROM cadre.events e WHERE e.stream_id IN (SELECT 'agent-' || (data->>'childId') FROM cadre.events WHERE type = 'ChildSpawned')
@@ -151,7 +151,7 @@ export async function benchLoad(scale = 1): Promise<BenchRow[]> {
     await sleep(500);
     gc();
     const heapAfterEnd = process.memoryUsage().heapUsed;
-    const stillLive = system.runtime.liveIds().length;
+    const stillLive = system.internal.runtime.liveIds().length;
     await system.close();
 
     const send = sortNumbers(sendMs);

@@ -74,14 +74,14 @@ export async function benchMessages(scale = 1): Promise<BenchRow[]> {
     const runtime: MessagingRuntime = {
       // Times the commit of MessageSent (execute resolves right after the append returns).
       async execute(id, decide) {
-        const events = await system.runtime.execute(id, decide);
+        const events = await system.internal.runtime.execute(id, decide);
         const first = events[0];
         if (first?.type === 'MessageSent') committedAt.set(first.data.messageId, performance.now());
         return events;
       },
-      state: (id) => system.runtime.state(id),
+      state: (id) => system.internal.runtime.state(id),
     };
-    const mq = createMessaging({ runtime, store: system.store, sql: system.sql, schema: system.schema, logger: silentLogger, options: { inboxLimit: 1000 } });
+    const mq = createMessaging({ runtime, store: system.store, sql: system.internal.sql, schema: system.schema, logger: silentLogger, options: { inboxLimit: 1000 } });
     await mq.start();
 
     const agents: string[] = [];

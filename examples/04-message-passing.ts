@@ -1,15 +1,12 @@
 /**
  * Message passing: one agent sends a durable message, another receives it (highest priority
- * first) and acknowledges it. Needs the messaging module wired into the system.
+ * first) and acknowledges it.
  */
 import type { AgentSystem } from '../src/index.js';
 import { runIfMain, useSystem } from './withSystem.js';
 
-export const requires = ['messaging'] as const;
-
 export async function main(given?: AgentSystem) {
   return useSystem(given, async (system) => {
-    if (!system.extensions.messaging) throw new Error('messaging is not wired into this system (system.extensions.messaging)');
     const lead = await system.spawn({ role: 'lead', task: 'Coordinate', budget: 20_000 });
     const worker = await lead.spawn({ role: 'worker', task: 'Wait for instructions', budget: 5_000 });
     await lead.sendMessage(worker.id, { text: 'low priority note' }, { priority: 1 });

@@ -1,18 +1,13 @@
 /**
  * A report query: the projections answer "what does the tree look like" and "where did the budget
- * go" from Postgres read models. Needs the reports module (`system.extensions.reports`, which is
- * `system.reports` once wired) and its projection runner.
+ * go" from Postgres read models (`system.reports`), kept by the projection runner.
  */
 import type { AgentSystem } from '../src/index.js';
-import type { Reports } from '../src/projections/index.js';
 import { runIfMain, useSystem } from './withSystem.js';
-
-export const requires = ['reports'] as const;
 
 export async function main(given?: AgentSystem) {
   return useSystem(given, async (system) => {
-    const reports = system.extensions.reports as Reports | undefined;
-    if (!reports) throw new Error('reports are not wired into this system (system.extensions.reports)');
+    const reports = system.reports;
     const lead = await system.spawn({ role: 'lead', task: 'Audit the repo', budget: 30_000 });
     await lead.spawn({ role: 'reviewer', task: 'Review security', budget: 8_000 });
     await lead.spawn({ role: 'reviewer', task: 'Review style', budget: 8_000 });

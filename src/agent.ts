@@ -2,11 +2,10 @@ import type { RunResult } from './actors/runtime.js';
 import type { AgentState } from './actors/replay.js';
 import type { BudgetStatus } from './actors/budget.js';
 import type { SpawnConfig } from './actors/spawnConfig.js';
-import type { ParsedEvent } from './events/upcast.js';
+import type { HistoryEvent } from './events/historyEvent.js';
 import type { PeekedMessage } from './messaging/index.js';
 import type { ReceivedMessage } from './actors/ports/messagePort.js';
 import type { WorkflowProgress } from './workflows/progress.js';
-import { readWorkflowProgress } from './workflows/watch.js';
 import { configureDefaultSystem, withDefaultSystem } from './defaultSystem.js';
 
 /**
@@ -64,7 +63,7 @@ export class Agent {
     return withDefaultSystem((s) => s.get(this.id).state());
   }
 
-  history(): Promise<ParsedEvent[]> {
+  history(): Promise<HistoryEvent[]> {
     return withDefaultSystem((s) => s.get(this.id).history());
   }
 }
@@ -93,7 +92,7 @@ export class WorkflowAgent extends Agent {
   }
 
   progress(): Promise<WorkflowProgress> {
-    return withDefaultSystem((s) => readWorkflowProgress(s.runtime, this.id));
+    return withDefaultSystem((s) => s.workflows.progress(this.id));
   }
 }
 

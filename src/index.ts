@@ -8,27 +8,38 @@
  * const result = await lead.run();
  * await system.close();
  */
-export { createAgentSystem, type AgentSystem, type AgentSystemOptions } from './system.js';
+export { createAgentSystem, type AgentSystem, type AgentSystemOptions, type SystemInternals } from './system.js';
 export { AgentHandle } from './actors/agentHandle.js';
 export { Agent, WorkflowAgent } from './agent.js';
 export { useDefaultSystem, configureDefaultSystem } from './defaultSystem.js';
 export { WorkflowHandle } from './workflows/workflowAgent.js';
-export type { SpawnWorkflowRequest } from './workflows/workflowsExtension.js';
+export type { SpawnWorkflowRequest, WorkflowsApi } from './workflows/workflowsApi.js';
+export type { WorkflowTemplate } from './workflows/templates.js';
+export type { WatchOptions } from './workflows/watch.js';
 export type { DecomposeOptions } from './workflows/decompose.js';
 export type { WorkflowProgress, WorkflowNodeProgress } from './workflows/progress.js';
 export type { WorkflowGraphInput, WorkflowNodeInput } from './workflows/graph.js';
-export type { Reports } from './projections/index.js';
+export type {
+  Reports, TreeRow, AgentRow, BudgetReport, BudgetBalance, RoleCostRow, ActivityRow, LedgerRow, LedgerKind, StatusCounts,
+  ProjectionRunner, ProjectionStatus, ProjectionState,
+} from './projections/index.js';
 export type { RunResult } from './actors/runtime.js';
 export type { AgentState, ChildSummary } from './actors/replay.js';
 export type { BudgetStatus } from './actors/budget.js';
 export type { SpawnConfig } from './actors/spawnConfig.js';
-export type { AgentStatus } from './actors/agentContext.js';
+export type { AgentStatus, AgentResult, NodeState } from './actors/agentContext.js';
 export { createEventStore, type EventStoreConfig } from './events/stores/createEventStore.js';
 export type { EventStore, Subscription, AppendOptions, ReadAllOptions, ReadStreamOptions, SubscribeOptions } from './events/eventStore.js';
 export type { EventToAppend, RecordedEvent, EventMetadata, ExpectedRevision, AppendResult } from './events/envelope.js';
 export { eventSchemas, type DomainEvent, type EventType } from './events/catalogue.js';
-export type { ParsedEvent } from './events/upcast.js';
-export type { PeekedMessage, DeadLetter } from './messaging/index.js';
+export type { HistoryEvent } from './events/historyEvent.js';
+export type { Messaging, SendOptions, ReceiveOptions, PeekOptions, PeekedMessage, DeadLetter } from './messaging/index.js';
+export type { Workspaces } from './infra/workspace/workspaces.js';
+export type { WorkspacePort, WorkspaceInfo, WorkspaceFilesPort, MergeOutcome } from './actors/ports/workspacePort.js';
+export type { WorkspaceListing, WorkspaceDiff, DiffFile, RemoveResult } from './infra/workspace/workspaceTypes.js';
+export type { RemoveOptions } from './infra/workspace/removeWorkspace.js';
+export type { Redactor } from './infra/redact.js';
+export type { Logger, Clock, IdGenerator } from './actors/ports/runtimePorts.js';
 export type { ReceivedMessage } from './actors/ports/messagePort.js';
 export type { ModelProvider, ModelRequest, ModelReply, ModelUsage } from './actors/ports/modelProvider.js';
 export { createOfflineProvider } from './infra/model/offlineProvider.js';

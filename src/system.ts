@@ -8,7 +8,8 @@ import { AgentRuntime, type RunResult } from './actors/runtime.js';
 import { AgentHandle } from './actors/agentHandle.js';
 import type { SpawnConfig } from './actors/spawnConfig.js';
 import type { AgentState } from './actors/replay.js';
-import type { ParsedEvent } from './events/upcast.js';
+import type { HistoryEvent } from './events/historyEvent.js';
+import { revisionArg } from './events/safeNumber.js';
 import type { Clock, IdGenerator, Logger } from './actors/ports/runtimePorts.js';
 import type { AgentContext } from './actors/agentContext.js';
 import type { ModelProvider } from './actors/ports/modelProvider.js';
@@ -25,12 +26,13 @@ import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './in
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
-import { ConfigError, InvalidInput, NotFound, StoreLocked } from './errors.js';
+import { ConfigError, NotFound, StoreLocked } from './errors.js';
 import { connectToHolder } from './infra/sql/forwardingClient.js';
-import { createMessaging, type Messaging } from './messaging/index.js';
+import { createMessaging, type Messaging, type MessagingService } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
-import { attachWorkflows, decompose, loadTemplates, workflowsExtension, WorkflowHandle, type DecomposeOptions, type SpawnWorkflowRequest } from './workflows/index.js';
+import { createWorkspaces, type Workspaces } from './infra/workspace/workspaces.js';
+import { attachWorkflows, createWorkflowsApi, loadTemplates, type DecomposeOptions, type SpawnWorkflowRequest, type WorkflowHandle, type WorkflowsApi } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
 import type { AgentOutcome, CleanupPolicy } from './actors/cleanupPolicy.js';
 
@@ -95,20 +97,34 @@ export type AgentSystemOptions = z.input<typeof SystemOptionsSchema>;
  * await system.close();
  */
 export interface AgentSystem {
+  /** The event store: the low-level port, where revisions and positions stay bigint (README, "Using it from code"). */
   readonly store: EventStore;
-  readonly runtime: AgentRuntime;
   readonly model: ModelProvider;
   readonly logger: Logger;
-  readonly sql: SqlClient;
+  /** The Postgres schema of cadre's tables. */
   readonly schema: string;
   /** Removes the configured secrets and secret-shaped strings from text and values (src/infra/redact.ts). */
   readonly redactor: Redactor;
   /** Queries over the Postgres read models (tree, budget, cost by role, activity, ...). */
   readonly reports: Reports;
+  /** The projection runner: status (position, lag) and rebuilds of the read models. */
   readonly projections: ProjectionRunner;
+  /** Workflows: spawn from a template, a graph or the model's plan; templates; progress. */
+  readonly workflows: WorkflowsApi;
+  /** Durable messages between agents; the inbox and dead-letter queries. */
+  readonly messaging: Messaging;
+  /** Agents' git worktrees; with no repository its methods refuse, saying why. */
+  readonly workspaces: Workspaces;
+  /**
+   * The raw SQL client and the actor runtime, for cadre's own CLI, dashboard, tests and
+   * benchmarks. Unstable: not part of the public API, may change in any release (not semver).
+   */
+  readonly internal: SystemInternals;
   spawn(config: SpawnConfig): Promise<AgentHandle>;
   get(agentId: string): AgentHandle;
-  history(agentId: string): Promise<ParsedEvent[]>;
+  /** The agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */
+  history(agentId: string): Promise<HistoryEvent[]>;
+  /** The agent's state as it was at `toRevision` (a number or a bigint; default: now). */
   replay(agentId: string, options?: { toRevision?: bigint | number }): Promise<AgentState>;
   /** Terminates any agent's subtree (an operator's kill switch). */
   terminate(agentId: string, reason?: string): Promise<void>;
@@ -118,8 +134,12 @@ export interface AgentSystem {
   /** Asks the model to decompose a task into a workflow graph, validates it, and spawns it. */
   decompose(task: string, options: DecomposeOptions): Promise<WorkflowHandle>;
   close(): Promise<void>;
-  /** Hooks for the modules layered on top (workflows, messaging, reports). */
-  readonly extensions: Record<string, unknown>;
+}
+
+/** `system.internal`: unstable, for cadre's own tools; not covered by semver. */
+export interface SystemInternals {
+  readonly sql: SqlClient;
+  readonly runtime: AgentRuntime;
 }
 
 export async function createAgentSystem(options: AgentSystemOptions = {}): Promise<AgentSystem> {
@@ -165,7 +185,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   // Messaging and the runtime need each other: messaging writes events through the runtime,
   // the runtime's tools send through messaging. The runtime reference is bound just below.
   const runtimeRef: { current?: AgentRuntime } = {};
-  const messaging: Messaging = createMessaging({
+  const messaging: MessagingService = createMessaging({
     runtime: { execute: (id, decide) => runtimeRef.current!.execute(id, decide), state: (id) => runtimeRef.current!.state(id) },
     store,
     sql,
@@ -208,7 +228,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (!readThroughHolder) await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
-  const workflowsExt = workflowsExtension(workflows, model, messaging.handle);
+  const workflowsApi = createWorkflowsApi(workflows, model, messaging.handle);
   if (readThroughHolder) {
     // Only looking: the holder runs, recovers and projects.
   } else if (o.worker) {
@@ -233,25 +253,24 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   let closed = false;
   return {
     store,
-    runtime,
     model,
     logger,
-    sql,
     schema,
     redactor,
     reports,
     projections,
-    extensions: { reports, projections, messaging, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
-    spawnWorkflow: (request) => workflowsExt.spawnWorkflow(request),
-    async decompose(task, options) {
-      return new WorkflowHandle(await decompose(runtime, model, task, options), runtime, messaging.handle);
-    },
+    workflows: workflowsApi,
+    messaging: messagingApi(messaging),
+    workspaces: createWorkspaces(repo ? resolve(repo) : null, workspaces && 'manager' in workspaces ? (workspaces as ReturnType<typeof createWorkspacePort>).manager : null),
+    internal: { sql, runtime },
+    spawnWorkflow: (request) => workflowsApi.spawnWorkflow(request),
+    decompose: (task, options) => workflowsApi.spawnAuto({ task, ...options }),
     async spawn(config) {
       return handle(await runtime.spawnRoot(config));
     },
     get: handle,
     history: (id) => runtime.history(id),
-    replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionOf(opts.toRevision)),
+    replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionArg(opts.toRevision, 'toRevision')),
     terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
     run: (id) => runtime.run(id),
     async close() {
@@ -308,22 +327,9 @@ async function outcomeOf(runtime: AgentRuntime, agentId: string): Promise<AgentO
   return status === 'completed' || status === 'failed' || status === 'terminated' ? status : undefined;
 }
 
-/** What the CLI's `workspaces` commands need: the manager when a repository is configured. */
-function workspacesExt(port: ReturnType<typeof createWorkspacePort> | WorkspacePort | null): unknown {
-  if (!port || !('manager' in port)) return undefined;
-  return {
-    list: async () => (await port.manager()).list(),
-    diff: async (agentId: string, o?: { maxBytes?: number }) => (await port.manager()).diff(agentId, o),
-    remove: async (agentId: string, o?: { deleteBranch?: boolean; force?: boolean }) => (await port.manager()).remove(agentId, o),
-    reconcile: async (...args: Parameters<Awaited<ReturnType<typeof port.manager>>['reconcile']>) => (await port.manager()).reconcile(...args),
-  };
-}
-
-/** `toRevision` as a bigint; a float, NaN or infinity is refused naming the field (BigInt() would throw a bare RangeError). */
-function revisionOf(r: unknown): bigint {
-  if (typeof r === 'bigint') return r;
-  if (typeof r === 'number' && Number.isSafeInteger(r)) return BigInt(r);
-  throw new InvalidInput('toRevision', 'must be an integer revision');
+/** `system.messaging`: the queue's operations, without the wiring and lifecycle the system owns. */
+function messagingApi(m: MessagingService): Messaging {
+  return { send: m.send, receive: m.receive, peek: m.peek, ack: m.ack, deadLetters: m.deadLetters, queueDepth: m.queueDepth };
 }
 
 const forwarded = new WeakSet<PostgresEventStore>();

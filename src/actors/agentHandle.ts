@@ -3,7 +3,7 @@ import type { AgentState } from './replay.js';
 import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
 import type { SpawnConfig } from './spawnConfig.js';
-import type { ParsedEvent } from '../events/upcast.js';
+import type { HistoryEvent } from '../events/historyEvent.js';
 import { parseTerminationReason } from './terminationReason.js';
 import type { PeekedMessage } from '../messaging/queueSql.js';
 import type { ReceivedMessage } from './ports/messagePort.js';
@@ -57,7 +57,8 @@ export class AgentHandle {
     return this.runtime.fire(this.id, childId, parseTerminationReason(reason));
   }
 
-  history(): Promise<ParsedEvent[]> {
+  /** This agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */
+  history(): Promise<HistoryEvent[]> {
     return this.runtime.history(this.id);
   }
 

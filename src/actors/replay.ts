@@ -5,6 +5,7 @@ import { agentMachine, restingStateValue, statusOf } from './agentMachine.js';
 import { evolve, initialContext } from './agentContext.js';
 import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
+import { toSafeNumber } from '../events/safeNumber.js';
 
 export type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 
@@ -101,7 +102,7 @@ export function stateView(s: AgentSnapshot, revision: bigint): AgentState {
     rootId: c.rootId,
     depth: c.depth,
     status: statusOf(s.value),
-    revision: Number(revision),
+    revision: toSafeNumber(revision, 'revision'),
     budget: budgetStatus(c.budget),
     costUsd: c.costUsd,
     children: c.childOrder.map((id) => {

@@ -2,6 +2,7 @@ import { transition } from 'xstate';
 import { eventSchemas, type DomainEvent, type EventData } from '../events/catalogue.js';
 import type { EventToAppend, RecordedEvent } from '../events/envelope.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
+import { toHistoryEvent, type HistoryEvent } from '../events/historyEvent.js';
 import { InvalidInput, InvalidTransition, NotFound, NotSubordinate, StoreClosed, isCadreError, isWrongExpectedRevision } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { AgentContext, AgentResult } from './agentContext.js';
@@ -1141,10 +1142,10 @@ export class AgentRuntime {
     return { running: this.slots.running, waiting: this.slots.waiting };
   }
 
-  async history(id: string): Promise<ParsedEvent[]> {
+  async history(id: string): Promise<HistoryEvent[]> {
     const recorded = await this.deps.store.readStream(agentStream(id));
     if (recorded.length === 0) throw new NotFound('agent', id);
-    return recorded.map(parseRecorded);
+    return recorded.map((r) => toHistoryEvent(parseRecorded(r)));
   }
 
   async replay(id: string, toRevision?: bigint): Promise<AgentState> {

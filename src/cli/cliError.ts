@@ -21,16 +21,6 @@ export class CliError extends Error {
   }
 }
 
-/** A module the lead has not wired into `system.extensions` yet (or that this store cannot offer). */
-export class NotAvailable extends CliError {
-  constructor(what: string, extension: string) {
-    super(`${what} is not available in this build (system.extensions.${extension} is not set)`, {
-      exitCode: EXIT.failure,
-      hint: 'this command needs the module wired into createAgentSystem(); see docs/cli.md',
-    });
-  }
-}
-
 /** Where to list what was not found, by what it was. */
 const NOT_FOUND_HINTS: Partial<Record<string, string>> = {
   projection: 'list projections with `cadre projections status`',

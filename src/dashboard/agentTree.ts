@@ -46,7 +46,7 @@ export interface AgentNode {
  * const root = await agentTree(system, lead.id);
  * console.log(flatten(root).map((n) => `${'  '.repeat(n.depth)}${n.role} ${n.status}`).join('\n'));
  */
-export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: string, options: { maxAgents?: number } = {}): Promise<AgentNode> {
+export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: string, options: { maxAgents?: number } = {}): Promise<AgentNode> {
   const max = options.maxAgents ?? 5_000;
   // Breadth-first, a level at a time, and sums folded bottom-up from the last level: a chain
   // thousands deep is as easy as a wide tree (no recursion, no promise nested per level).
@@ -56,7 +56,7 @@ export async function agentTree(system: Pick<AgentSystem, 'runtime'>, rootId: st
   let seen = 0;
   let root: Mutable<AgentNode> | null = null;
   while (level.length > 0) {
-    const states = await Promise.all(level.map((l) => system.runtime.state(l.id)));
+    const states = await Promise.all(level.map((l) => system.internal.runtime.state(l.id)));
     const next: typeof level = [];
     states.forEach((s, i) => {
       seen++;
@@ -128,8 +128,8 @@ export interface RootSummary {
 }
 
 /** The most recent root agents, newest first (from the runtime's actor index). */
-export async function listRoots(system: Pick<AgentSystem, 'sql' | 'schema'>, limit = 20): Promise<RootSummary[]> {
-  const r = await system.sql.query<{ agent_id: string; status: string; updated_at: unknown }>(
+export async function listRoots(system: Pick<AgentSystem, 'internal' | 'schema'>, limit = 20): Promise<RootSummary[]> {
+  const r = await system.internal.sql.query<{ agent_id: string; status: string; updated_at: unknown }>(
     `SELECT agent_id, status, updated_at FROM ${system.schema}.actor_index WHERE parent_id IS NULL ORDER BY updated_at DESC, agent_id LIMIT $1`,
     [limit],
   );
@@ -141,11 +141,11 @@ export async function listRoots(system: Pick<AgentSystem, 'sql' | 'schema'>, lim
 }
 
 /** Resolves a unique id prefix (at least 4 characters) to a full agent id; exact ids pass through. */
-export async function resolveAgentId(system: Pick<AgentSystem, 'sql' | 'schema'>, idOrPrefix: string): Promise<string> {
-  const exact = await system.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id = $1`, [idOrPrefix]);
+export async function resolveAgentId(system: Pick<AgentSystem, 'internal' | 'schema'>, idOrPrefix: string): Promise<string> {
+  const exact = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id = $1`, [idOrPrefix]);
   if (exact.rows.length > 0) return idOrPrefix;
   if (idOrPrefix.length < MIN_PREFIX) throw new InvalidInput('agent', `no agent has the id ${JSON.stringify(idOrPrefix)}, and a prefix needs at least ${MIN_PREFIX} characters`);
-  const r = await system.sql.query<{ agent_id: string }>(
+  const r = await system.internal.sql.query<{ agent_id: string }>(
     `SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id LIKE $1 || '%' ORDER BY agent_id LIMIT 2`,
     [idOrPrefix.replace(/[%_\\]/g, '')],
   );

@@ -13,7 +13,7 @@ import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
 import { newCsrfToken, stateChangeRefusal } from './sameOrigin.js';
 import type { Redactor } from '../infra/redact.js';
 import { stringifyJson } from '../infra/stringifyJson.js';
-import { ledgerFromEvents, timelineEntry } from './timeline.js';
+import { timelineEntry } from './timeline.js';
 
 export interface DashboardOptions {
   readonly system: AgentSystem;
@@ -121,7 +121,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
-    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.runtime.liveIds().length, extensions: Object.keys(system.extensions) });
+    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.internal.runtime.liveIds().length });
     if (parts[1] === 'roots') {
       // A whole number 1-100, or refused naming it ('1.5' reached Postgres as a bigint: a 500).
       const raw = url.searchParams.get('limit');
@@ -131,9 +131,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await agentTree(system, await agentIdParam(parts[2])));
     if (parts[1] === 'dead-letters') {
-      const messaging = system.extensions.messaging as { deadLetters?: (o: { limit: number }) => Promise<unknown[]> } | undefined;
-      if (!messaging?.deadLetters) return send(res, 200, { available: false, items: [] });
-      return send(res, 200, { available: true, items: await messaging.deadLetters({ limit: 100 }) });
+      return send(res, 200, { items: await system.messaging.deadLetters({ limit: 100 }) });
     }
     if (parts[1] === 'agents' && parts[2]) {
       const id = await agentIdParam(parts[2]);
@@ -143,21 +141,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const refused = stateChangeRefusal(req, csrf);
         if (refused) throw new HttpError(refused.status, refused.message);
         await system.terminate(id, 'terminated from the dashboard');
-        return send(res, 200, { ok: true, state: await system.runtime.state(id) });
+        return send(res, 200, { ok: true, state: await system.internal.runtime.state(id) });
       }
       if (sub === 'terminate') throw new HttpError(405, 'state-changing routes take POST only');
-      if (!sub) return send(res, 200, await system.runtime.state(id));
+      if (!sub) return send(res, 200, await system.internal.runtime.state(id));
       if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
         if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
         return send(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
       }
-      if (sub === 'ledger') {
-        const reports = system.extensions.reports as { ledger?: (id: string, o: { limit: number }) => Promise<unknown[]> } | undefined;
-        if (reports?.ledger) return send(res, 200, { source: 'projection', rows: await reports.ledger(id, { limit: 500 }) });
-        return send(res, 200, { source: 'events', rows: ledgerFromEvents(await system.history(id)) });
-      }
+      if (sub === 'ledger') return send(res, 200, { source: 'projection', rows: await system.reports.ledger(id, { limit: 500 }) });
     }
     throw new HttpError(404, `no such endpoint ${path}`);
   };

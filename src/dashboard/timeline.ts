@@ -1,4 +1,4 @@
-import type { ParsedEvent } from '../events/upcast.js';
+import type { HistoryEvent } from '../events/historyEvent.js';
 
 /** One event as a person reads it: what happened, in a line, with the details kept. */
 export interface TimelineEntry {
@@ -28,7 +28,7 @@ const json = (v: unknown): string => {
  * @example
  * (await system.history(id)).map(timelineEntry).forEach((e) => console.log(e.revision, e.summary));
  */
-export function timelineEntry(e: ParsedEvent): TimelineEntry {
+export function timelineEntry(e: HistoryEvent): TimelineEntry {
   const base = { revision: e.revision.toString(), position: e.position.toString(), at: e.metadata.at, type: e.type, data: e.data };
   const entry = (category: string, summary: string): TimelineEntry => ({ ...base, category, summary: clip(summary) });
   switch (e.type) {
@@ -107,30 +107,4 @@ export function timelineEntry(e: ParsedEvent): TimelineEntry {
 
 function assertNever(e: never): never {
   throw new Error(`unhandled event ${json(e)}`);
-}
-
-/** One budget movement of an agent, derived from its own events (when no ledger projection is wired). */
-export interface LedgerEntry {
-  readonly revision: string;
-  readonly at: string;
-  readonly kind: 'allocated' | 'reserved' | 'settled' | 'released' | 'delegated' | 'reclaimed' | 'overspent';
-  readonly amount: number;
-  readonly counterparty: string | null;
-  readonly costUsd: number;
-}
-
-export function ledgerFromEvents(events: readonly ParsedEvent[]): LedgerEntry[] {
-  const out: LedgerEntry[] = [];
-  for (const e of events) {
-    const row = (kind: LedgerEntry['kind'], amount: number, counterparty: string | null = null, costUsd = 0): void =>
-      void out.push({ revision: e.revision.toString(), at: e.metadata.at, kind, amount, counterparty, costUsd });
-    if (e.type === 'AgentSpawned') row('allocated', e.data.budget, e.data.parentId);
-    else if (e.type === 'BudgetReserved') row('reserved', e.data.amount);
-    else if (e.type === 'BudgetSettled') row('settled', e.data.consumed, null, e.data.costUsd);
-    else if (e.type === 'BudgetReleased') row('released', 0);
-    else if (e.type === 'BudgetDelegated') row('delegated', e.data.amount, e.data.childId);
-    else if (e.type === 'BudgetReclaimed') row('reclaimed', e.data.returned, e.data.childId);
-    else if (e.type === 'BudgetOverspent') row('overspent', e.data.excess);
-  }
-  return out;
 }

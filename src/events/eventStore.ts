@@ -1,5 +1,10 @@
 import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent } from './envelope.js';
 
+// Revisions and positions are bigint throughout this port: it is the store contract, and a
+// Postgres position (offset + transaction id << 20) or a KurrentDB commit position can pass 2^53,
+// where a number would silently round. The system's API converts them to numbers at its edge
+// (src/events/historyEvent.ts, src/events/safeNumber.ts), refusing any it cannot give exactly.
+
 export interface AppendOptions {
   readonly expectedRevision: ExpectedRevision;
 }

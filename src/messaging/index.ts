@@ -6,7 +6,7 @@
  * await messaging.start();
  */
 export { createMessaging } from './messaging.js';
-export type { Messaging, MessagingDeps, MessagingOptions, MessagingRuntime, PeekOptions, ReceiveOptions, SendOptions } from './messaging.js';
+export type { Messaging, MessagingService, MessagingDeps, MessagingOptions, MessagingRuntime, PeekOptions, ReceiveOptions, SendOptions } from './messaging.js';
 export type { DeadLetter, PeekedMessage } from './queueSql.js';
 export { checkPayload, findNonJson } from './payload.js';
 export { DEFAULT_PRIORITY } from './priority.js';

@@ -75,12 +75,16 @@ export interface ReceiveOptions {
   readonly ack?: boolean;
 }
 
-/** The running queue: the port for agents' tools, the API for handles, and operator queries. */
+/**
+ * `system.messaging`: durable messages between agents, and the operator's queries over the queue
+ * (what `cadre send`, `cadre inbox` and the dashboard's dead letters use).
+ *
+ * @example
+ * await system.messaging.send(leadId, devId, { task: 'review PR 12' }, { priority: 7 });
+ * const waiting = await system.messaging.peek(devId);            // records nothing
+ * const dead = await system.messaging.deadLetters({ limit: 20 });
+ */
 export interface Messaging {
-  /** For the runtime (`deps.messages`): tools prepare, the runtime records. */
-  readonly port: MessagePort;
-  /** For `AgentHandle`: send, receive and ack record their own events. */
-  readonly handle: HandleMessaging;
   send(from: string, to: string, payload: unknown, options?: SendOptions): Promise<{ messageId: string }>;
   receive(recipient: string, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
   /**
@@ -94,6 +98,14 @@ export interface Messaging {
   deadLetters(query?: { recipient?: string; limit?: number }): Promise<DeadLetter[]>;
   /** Pending + in-flight messages of an agent (what counts against its inbox bound). */
   queueDepth(agentId: string): Promise<number>;
+}
+
+/** The running queue as the composition root holds it: `Messaging` plus the wiring and the lifecycle. */
+export interface MessagingService extends Messaging {
+  /** For the runtime (`deps.messages`): tools prepare, the runtime records. */
+  readonly port: MessagePort;
+  /** For `AgentHandle`: send, receive and ack record their own events. */
+  readonly handle: HandleMessaging;
   /** The global position the queue projection has applied. */
   readonly position: bigint;
   start(): Promise<void>;
@@ -137,7 +149,7 @@ const SENT_HERE_MAX = 100_000;
  * await messaging.ack(devId, [msg!.messageId]);
  * await messaging.stop();
  */
-export function createMessaging(deps: MessagingDeps): Messaging {
+export function createMessaging(deps: MessagingDeps): MessagingService {
   const schema = assertIdentifier(deps.schema);
   const o = deps.options ?? {};
   const cfg = {

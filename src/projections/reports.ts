@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { TimedOut } from '../errors.js';
+import { InvalidInput, TimedOut } from '../errors.js';
+import { revisionArg, toSafeNumber } from '../events/safeNumber.js';
 import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
@@ -10,7 +11,7 @@ import { PATH_KEY } from './readModels/agents.js';
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
 
-/** One agent in a tree listing. Token amounts are numbers; positions stay bigint. */
+/** One agent in a tree listing. Token amounts, revisions and positions are numbers (JSON-safe). */
 export interface TreeRow extends BudgetStatus {
   readonly agentId: string;
   readonly parentId: string | null;
@@ -42,8 +43,8 @@ export interface AgentRow extends TreeRow {
   readonly failureReason: string | null;
   readonly failureCause: string | null;
   readonly terminatedBy: string | null;
-  readonly lastRevision: bigint;
-  readonly lastPosition: bigint;
+  readonly lastRevision: number;
+  readonly lastPosition: number;
   readonly eventCount: number;
 }
 
@@ -66,18 +67,18 @@ export interface RoleCostRow {
 }
 
 export interface ActivityRow {
-  readonly position: bigint;
+  readonly position: number;
   readonly agentId: string;
-  readonly revision: bigint;
+  readonly revision: number;
   readonly type: string;
   readonly summary: string;
   readonly at: string;
 }
 
 export interface LedgerRow {
-  readonly position: bigint;
+  readonly position: number;
   readonly agentId: string;
-  readonly revision: bigint;
+  readonly revision: number;
   readonly kind: LedgerKind;
   readonly amount: number;
   readonly held: number;
@@ -96,7 +97,7 @@ export interface ReportsOptions {
   readonly sql: SqlQueryable;
   readonly schema?: string;
   /** Lets `waitFor` follow the runner in this process; without it, checkpoints are polled. */
-  readonly runner?: { waitFor(position: bigint, timeoutMs?: number): Promise<void> };
+  readonly runner?: { waitFor(position: bigint | number, timeoutMs?: number): Promise<void> };
 }
 
 /** The queries behind `system.reports.*` (and the CLI). Every method validates its arguments. */
@@ -114,9 +115,10 @@ export interface Reports {
   /** Agents not yet ended (spawned, running or waiting), oldest first. */
   active(options?: { limit?: number }): Promise<TreeRow[]>;
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
-  activity(options?: { since?: bigint | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
+  activity(options?: { since?: bigint | number | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
   statusCounts(rootId?: string): Promise<StatusCounts>;
-  waitFor(position: bigint, timeoutMs?: number): Promise<void>;
+  /** Resolves once every projection has applied `position` (a number or a bigint): read your writes. */
+  waitFor(position: bigint | number, timeoutMs?: number): Promise<void>;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -125,6 +127,8 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : typeof v === 'string' && ISO_UTC.test(v) ? v : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(String(v)));
+/** A revision or position read back as a number (exact, or refused naming the field). */
+const safe = (v: unknown, field: string): number => toSafeNumber(big(v), field);
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 type Row = Record<string, unknown>;
@@ -182,8 +186,8 @@ function agentRow(r: Row): AgentRow {
     failureReason: str(r.failure_reason),
     failureCause: str(r.failure_cause),
     terminatedBy: str(r.terminated_by),
-    lastRevision: big(r.last_revision),
-    lastPosition: big(r.last_position),
+    lastRevision: safe(r.last_revision, 'lastRevision'),
+    lastPosition: safe(r.last_position, 'lastPosition'),
     eventCount: num(r.event_count),
   };
 }
@@ -194,12 +198,11 @@ const BudgetOptions = z.object({ subtree: z.boolean().optional() }).strict();
 const LimitOptions = z.object({ limit: Limit.optional() }).strict();
 const ActivityOptions = z
   .object({
-    since: z.union([z.bigint().nonnegative(), z.iso.datetime({ offset: true }), z.date()]).optional(),
+    since: z.union([z.bigint().nonnegative(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.iso.datetime({ offset: true }), z.date()]).optional(),
     limit: Limit.optional(),
     agentId: AgentId.optional(),
   })
   .strict();
-const Position = z.bigint().nonnegative();
 const Timeout = z.number().int().positive().optional();
 
 /**
@@ -293,9 +296,9 @@ export function createReports(options: ReportsOptions): Reports {
         [agent, o.limit ?? 1000],
       );
       return r.rows.map((x) => ({
-        position: big(x.position),
+        position: safe(x.position, 'position'),
         agentId: String(x.agent_id),
-        revision: big(x.revision),
+        revision: safe(x.revision, 'revision'),
         kind: x.kind as LedgerKind,
         amount: num(x.amount),
         held: num(x.held),
@@ -332,7 +335,7 @@ export function createReports(options: ReportsOptions): Reports {
         params.push(o.agentId);
         where.push(`agent_id = $${params.length}`);
       }
-      if (typeof o.since === 'bigint') {
+      if (typeof o.since === 'bigint' || typeof o.since === 'number') {
         params.push(o.since.toString());
         where.push(`position > $${params.length}::bigint`);
       } else if (o.since !== undefined) {
@@ -345,9 +348,9 @@ export function createReports(options: ReportsOptions): Reports {
         : `SELECT * FROM ${s}.activity ${cond} ORDER BY position LIMIT $1`;
       const r = await sql.query<Row>(text, params);
       return r.rows.map((x) => ({
-        position: big(x.position),
+        position: safe(x.position, 'position'),
         agentId: String(x.agent_id),
-        revision: big(x.revision),
+        revision: safe(x.revision, 'revision'),
         type: String(x.type),
         summary: String(x.summary),
         at: iso(x.at),
@@ -363,7 +366,8 @@ export function createReports(options: ReportsOptions): Reports {
       return counts;
     },
     async waitFor(position, timeoutMs) {
-      const target = parseInput(Position, position, 'position');
+      const target = revisionArg(position, 'position');
+      if (target < 0n) throw new InvalidInput('position', 'must be 0 or more');
       const timeout = parseInput(Timeout, timeoutMs, 'timeoutMs') ?? 10_000;
       if (options.runner) return options.runner.waitFor(target, timeout);
       const deadline = Date.now() + timeout;

@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { EventStore, Subscription } from '../events/eventStore.js';
 import { isEventType } from '../events/catalogue.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
+import { revisionArg, toSafeNumber } from '../events/safeNumber.js';
 import { migrate } from '../infra/sql/migrate.js';
 import { assertIdentifier, type SqlClient, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { applyStatements, canBatch } from './applyStatements.js';
@@ -45,16 +46,16 @@ export interface ProjectionStatus {
   readonly state: ProjectionState;
   /** Suffix of the tables readers see, e.g. `v1_r0`. */
   readonly suffix: string;
-  /** Global position applied so far (checkpoint). */
-  readonly position: bigint;
-  readonly headPosition: bigint;
+  /** Global position applied so far (checkpoint); a number, like every position in API results. */
+  readonly position: number;
+  readonly headPosition: number;
   /** Events recorded after the checkpoint, counted up to `lagEventsCap` (then `lagEventsCapped`). */
   readonly lagEvents: number;
   readonly lagEventsCapped: boolean;
   /** How long the oldest unapplied event has waited (0 when caught up). */
   readonly lagMs: number;
   /** Set while a rebuild is under way. */
-  readonly rebuild: { readonly suffix: string; readonly position: bigint } | null;
+  readonly rebuild: { readonly suffix: string; readonly position: number } | null;
   readonly lastError: string | null;
 }
 
@@ -187,7 +188,8 @@ export class ProjectionRunner {
    * Resolves once every projection has applied all events up to `position` (read your writes).
    * Rejects with `TimedOut` after `timeoutMs`.
    */
-  waitFor(position: bigint, timeoutMs = 10_000): Promise<void> {
+  waitFor(at: bigint | number, timeoutMs = 10_000): Promise<void> {
+    const position = revisionArg(at, 'position');
     if (this.reached(position)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -229,12 +231,12 @@ export class ProjectionRunner {
         version: e.projection.version,
         state: e.state,
         suffix: e.suffix,
-        position: e.position,
-        headPosition: head,
+        position: toSafeNumber(e.position, 'position'),
+        headPosition: toSafeNumber(head, 'headPosition'),
         lagEvents: Math.min(lag.events, LAG_EVENTS_CAP),
         lagEventsCapped: lag.events > LAG_EVENTS_CAP,
         lagMs: lag.ms,
-        rebuild: e.rebuild ? { suffix: e.rebuild.suffix, position: e.rebuild.position } : null,
+        rebuild: e.rebuild ? { suffix: e.rebuild.suffix, position: toSafeNumber(e.rebuild.position, 'rebuild.position') } : null,
         lastError: this.lastError,
       });
     }

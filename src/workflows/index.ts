@@ -15,4 +15,4 @@ export { decompose, type DecomposeOptions } from './decompose.js';
 export { progressOf, type WorkflowProgress, type WorkflowNodeProgress, type NodeProgressStatus } from './progress.js';
 export { readWorkflowProgress, followWorkflow, watchWorkflow, type WatchOptions, type WorkflowWatch } from './watch.js';
 export { WorkflowHandle } from './workflowAgent.js';
-export { workflowsExtension, type WorkflowsExtension, type SpawnWorkflowRequest } from './workflowsExtension.js';
+export { createWorkflowsApi, type WorkflowsApi, type SpawnWorkflowRequest } from './workflowsApi.js';

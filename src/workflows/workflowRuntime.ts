@@ -40,9 +40,12 @@ export interface WorkflowsOptions {
   readonly ids?: { derive(namespace: string, name: string): string };
 }
 
-/** Anything that holds a runtime: the runtime itself or an AgentSystem. */
-export type RuntimeLike = AgentRuntime | { readonly runtime: AgentRuntime };
-export const runtimeOf = (r: RuntimeLike): AgentRuntime => ('runtime' in r && !('execute' in r) ? r.runtime : (r as AgentRuntime));
+/** Anything that holds a runtime: the runtime itself, an AgentSystem (`system.internal.runtime`), or `{ runtime }`. */
+export type RuntimeLike = AgentRuntime | { readonly runtime: AgentRuntime } | { readonly internal: { readonly runtime: AgentRuntime } };
+export const runtimeOf = (r: RuntimeLike): AgentRuntime => {
+  if ('internal' in r) return r.internal.runtime;
+  return 'runtime' in r && !('execute' in r) ? r.runtime : (r as AgentRuntime);
+};
 
 const attached = new WeakMap<AgentRuntime, Workflows>();
 
@@ -52,11 +55,11 @@ const attached = new WeakMap<AgentRuntime, Workflows>();
  * `resume()` after it.
  *
  * @example
- * const workflows = attachWorkflows(system.runtime, { templates: await loadTemplates(), logger });
- * await system.runtime.recover();
+ * const workflows = attachWorkflows(runtime, { templates: await loadTemplates(), logger });
+ * await runtime.recover();
  * await workflows.resume();
  * const id = await workflows.spawn({ templateId: 'tdd-workflow' }, { task: 'Add a slug helper', budget: 50_000 });
- * await system.runtime.run(id);
+ * await runtime.run(id);
  */
 export function attachWorkflows(runtime: AgentRuntime, options: WorkflowsOptions = {}): Workflows {
   const w = new Workflows(runtime, options);

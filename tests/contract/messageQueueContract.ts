@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentSystem } from '../../src/system.js';
 import type { SqlClient } from '../../src/infra/sql/sqlClient.js';
-import { createMessaging, type Messaging, type MessagingOptions } from '../../src/messaging/index.js';
+import { createMessaging, type MessagingService, type MessagingOptions } from '../../src/messaging/index.js';
 import { InboxFull, InvalidInput, MessageTooLarge, RecipientUnavailable } from '../../src/errors.js';
 import { silentLogger } from '../../src/actors/ports/runtimePorts.js';
 import { freshSchema } from '../support/testDb.js';
@@ -27,8 +27,8 @@ export interface MessageQueueTarget {
 /** The options every contract test runs with unless it says otherwise: small, fast bounds. */
 export const contractOptions: MessagingOptions = { inboxLimit: 20, sendTimeoutMs: 300, visibilityTimeoutMs: 600, maxAttempts: 3 };
 
-export function openMessaging(system: AgentSystem, options: MessagingOptions = contractOptions, queueSchema = system.schema, sql: SqlClient = system.sql): Messaging {
-  return createMessaging({ runtime: system.runtime, store: system.store, sql, schema: queueSchema, logger: silentLogger, options });
+export function openMessaging(system: AgentSystem, options: MessagingOptions = contractOptions, queueSchema = system.schema, sql: SqlClient = system.internal.sql): MessagingService {
+  return createMessaging({ runtime: system.internal.runtime, store: system.store, sql, schema: queueSchema, logger: silentLogger, options });
 }
 
 /**
@@ -80,11 +80,11 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 export function messageQueueContract(target: MessageQueueTarget): void {
   describe(`message queue contract: ${target.name}${target.projected ? ' (queue projected, no outbox)' : ''}`, () => {
     let system: AgentSystem;
-    let mq: Messaging;
+    let mq: MessagingService;
     let sql: ReturnType<typeof watchedSql>;
     const spawn = async (role = 'peer'): Promise<string> => (await system.spawn({ role, task: 'exchange messages', budget: 1000 })).id;
     const queueSchema = (): string => (target.projected ? `${system.schema}_queue` : system.schema);
-    const open = (options?: MessagingOptions): Messaging => openMessaging(system, options, queueSchema(), sql.sql);
+    const open = (options?: MessagingOptions): MessagingService => openMessaging(system, options, queueSchema(), sql.sql);
     const reopen = async (options?: MessagingOptions): Promise<void> => {
       await mq.stop();
       mq = open(options);
@@ -98,7 +98,7 @@ export function messageQueueContract(target: MessageQueueTarget): void {
 
     beforeAll(async () => {
       system = await testSystem(target.name, systemOptions);
-      sql = watchedSql(system.sql);
+      sql = watchedSql(system.internal.sql);
       mq = open();
       await mq.start();
     });
@@ -227,7 +227,7 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       const waiting = mq.receive(b, { waitMs: 600_000 });
       await looked;
       const messageId = randomUUID();
-      await system.runtime.execute(a, () => [{ type: 'MessageSent', data: { messageId, to: b, payload: { orphan: true }, priority: 5, dedupeKey: null } }]);
+      await system.internal.runtime.execute(a, () => [{ type: 'MessageSent', data: { messageId, to: b, payload: { orphan: true }, priority: 5, dedupeKey: null } }]);
       const got = await waiting;
       expect(got.map((m) => m.messageId)).toEqual([messageId]);
     });
@@ -381,7 +381,7 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       await system.close();
 
       system = await testSystem(target.name, systemOptions);
-      sql = watchedSql(system.sql); // the new process's client: the old one is closed
+      sql = watchedSql(system.internal.sql); // the new process's client: the old one is closed
       mq = open({ ...contractOptions, visibilityTimeoutMs: 200 });
       await mq.start();
       expect(await mq.queueDepth(b)).toBe(3);

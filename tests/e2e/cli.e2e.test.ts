@@ -59,8 +59,10 @@ describe('cadre CLI (the real bin)', () => {
 
     const history = await cadre('history', rootId, '--json');
     expect(history.code).toBe(0);
-    const events = JSON.parse(history.stdout) as Array<{ type: string; revision: string }>;
+    const events = JSON.parse(history.stdout) as Array<{ type: string; revision: number; position: number }>;
     expect(events[0]!.type).toBe('AgentSpawned');
+    expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i)); // numbers, as the API gives them
+    expect(events.every((e, i) => typeof e.position === 'number' && (i === 0 || e.position > events[i - 1]!.position))).toBe(true);
     // The demo's root is a workflow: it plans and delegates; its nodes talk to the model.
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['WorkflowPlanned', 'NodeStarted', 'NodeCompleted', 'AgentCompleted']));
     const nodeHistory = await cadre('history', parsed.children[0]!.id, '--json');
@@ -68,7 +70,7 @@ describe('cadre CLI (the real bin)', () => {
 
     const replay = await cadre('replay', rootId, '--to', '0', '--json');
     expect(replay.code).toBe(0);
-    expect((JSON.parse(replay.stdout) as { status: string; revision: string }).status).toBe('spawned');
+    expect(JSON.parse(replay.stdout) as { status: string; revision: number }).toMatchObject({ status: 'spawned', revision: 0 });
   }, 180_000);
 
   it('bad input exits 2 with one line and a hint; unknown agents exit 3', async () => {

@@ -302,18 +302,18 @@ async function verify(url: string, schema: string, rootId: string, repo: TempRep
     const root = await system.replay(rootId);
     const { ids } = await checkTreeAtRest(system, rootId);
     // Only the tree's streams exist: nothing half-spawned, nothing written twice under another id.
-    const streams = await system.sql.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM ${schema}.events`);
+    const streams = await system.internal.sql.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM ${schema}.events`);
     expect(streams.rows.map((r) => r.stream_id.replace(/^agent-/, '')).sort(), 'streams = tree').toEqual([...ids].sort());
-    const events = await system.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
+    const events = await system.internal.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
 
     const messages = await settledMessages(system, schema);
     await expectProjectionsEqualRebuild(system, schema);
     if (repo) {
       const history = async (agentId: string): Promise<string> =>
-        (await system.sql.query<{ type: string }>(`SELECT type FROM ${schema}.events WHERE stream_id = $1 ORDER BY revision`, [`agent-${agentId}`])).rows.map((r) => r.type).join(' ');
-      await expectNoOrphanWorktrees(repo, await system.sql.query<{ type: string; stream_id: string }>(`SELECT type, stream_id FROM ${schema}.events WHERE type IN ('WorkspaceCreated', 'WorkspaceRemoved')`), history);
+        (await system.internal.sql.query<{ type: string }>(`SELECT type FROM ${schema}.events WHERE stream_id = $1 ORDER BY revision`, [`agent-${agentId}`])).rows.map((r) => r.type).join(' ');
+      await expectNoOrphanWorktrees(repo, await system.internal.sql.query<{ type: string; stream_id: string }>(`SELECT type, stream_id FROM ${schema}.events WHERE type IN ('WorkspaceCreated', 'WorkspaceRemoved')`), history);
     }
-    const outcomes = await system.sql.query<{ type: string; data: { nodeId: string; attempt?: number; reason: string; willRetry?: boolean } }>(
+    const outcomes = await system.internal.sql.query<{ type: string; data: { nodeId: string; attempt?: number; reason: string; willRetry?: boolean } }>(
       `SELECT type, data FROM ${schema}.events WHERE stream_id = $1 AND type IN ('NodeFailed', 'NodeSkipped') ORDER BY revision`,
       [`agent-${rootId}`],
     );
@@ -326,13 +326,13 @@ async function verify(url: string, schema: string, rootId: string, repo: TempRep
 
 /** Every MessageSent is a queue row, and every row is acknowledged or dead-lettered. */
 async function settledMessages(system: AgentSystem, schema: string): Promise<{ sent: number; acked: number; dead: number }> {
-  const sent = Number((await system.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events WHERE type = 'MessageSent'`)).rows[0]!.n);
+  const sent = Number((await system.internal.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events WHERE type = 'MessageSent'`)).rows[0]!.n);
   let rows: { state: string; n: number }[] = [];
   // What the system's periodic sweep does (it runs every visibility timeout): dead-letter what
   // ran out of deliveries or whose recipient ended while the send was committing.
-  await (system.extensions.messaging as { deadLetters(q: { limit: number }): Promise<unknown[]> }).deadLetters({ limit: 1 });
+  await system.messaging.deadLetters({ limit: 1 });
   for (let i = 0; i < 100; i++) {
-    rows = (await system.sql.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ${schema}.messages GROUP BY state`)).rows;
+    rows = (await system.internal.sql.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ${schema}.messages GROUP BY state`)).rows;
     const total = rows.reduce((s, r) => s + r.n, 0);
     const open = rows.filter((r) => r.state === 'pending' || r.state === 'inflight').reduce((s, r) => s + r.n, 0);
     if (total === sent && open === 0) break;
@@ -341,7 +341,7 @@ async function settledMessages(system: AgentSystem, schema: string): Promise<{ s
   const by = (s: string): number => rows.find((r) => r.state === s)?.n ?? 0;
   expect(by('acked') + by('dead') + by('pending') + by('inflight'), 'queue rows = MessageSent events').toBe(sent);
   if (by('pending') + by('inflight') > 0) {
-    const open = await system.sql.query(
+    const open = await system.internal.sql.query(
       `SELECT m.message_id, m.sender, m.recipient, m.state, m.attempts, m.position, e.status AS ended, e.position AS ended_at,
               (SELECT string_agg(type, ' ' ORDER BY revision) FROM ${schema}.events WHERE stream_id = 'agent-' || m.recipient) AS recipient_events
          FROM ${schema}.messages m LEFT JOIN ${schema}.message_recipients_ended e ON e.agent_id = m.recipient
@@ -361,7 +361,7 @@ const READ_MODELS = [
 async function dump(system: AgentSystem, schema: string): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const [view, key] of READ_MODELS) {
-    const r = await system.sql.query(`SELECT * FROM ${schema}.${view} ORDER BY ${key}`);
+    const r = await system.internal.sql.query(`SELECT * FROM ${schema}.${view} ORDER BY ${key}`);
     out[view] = r.rows.map((row) => normalise(row));
   }
   return out;

@@ -48,7 +48,7 @@ say({ up: mode });
 let rootId = env.FAULT_ROOT ?? '';
 if (mode === 'start') {
   // The workflow itself has a long limit; its nodes get the short default above.
-  rootId = await workflowsOf(system.runtime).spawn({ graph: fiftyNodeGraph(seed) }, { task: `fault seed ${seed}`, budget: 2_000_000, timeoutMs: 10 * 60_000, ...(env.FAULT_REPO ? { workspace: true } : {}) });
+  rootId = await workflowsOf(system.internal.runtime).spawn({ graph: fiftyNodeGraph(seed) }, { task: `fault seed ${seed}`, budget: 2_000_000, timeoutMs: 10 * 60_000, ...(env.FAULT_REPO ? { workspace: true } : {}) });
   say({ root: rootId });
 }
 
@@ -58,7 +58,7 @@ let stop = false;
 const messages = (async () => {
   while (!stop) {
     await new Promise((r) => setTimeout(r, 40));
-    const ctx = await system.runtime.context(rootId).catch(() => null);
+    const ctx = await system.internal.runtime.context(rootId).catch(() => null);
     if (!ctx) continue;
     const kids = Object.entries(ctx.children).filter(([, c]) => c.status === 'live').map(([id]) => id);
     if (kids.length === 0) continue;

@@ -42,6 +42,34 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       expect(replayed).toEqual(live);
     });
 
+    it('history, state and replay are JSON as they are: revisions and positions are exact numbers; replay takes a number or a bigint', async () => {
+      const agent = await system.spawn({ role: 'solo', task: 'think', budget: 10_000 });
+      await agent.run();
+      const history = await system.history(agent.id);
+      expect(JSON.parse(JSON.stringify(history))).toEqual(history);
+      expect(history.map((e) => e.revision)).toEqual(history.map((_, i) => i));
+      // The same positions the store holds as bigints, not rounded on the way.
+      const stored = await system.store.readStream(`agent-${agent.id}`);
+      expect(history.map((e) => BigInt(e.position))).toEqual(stored.map((r) => r.position));
+      expect(await agent.history()).toEqual(history);
+
+      const state = await agent.state();
+      expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+      expect(state.revision).toBe(history.length - 1);
+      const byNumber = await system.replay(agent.id, { toRevision: 1 });
+      expect(byNumber.revision).toBe(1);
+      expect(JSON.parse(JSON.stringify(byNumber))).toEqual(byNumber);
+      expect(await system.replay(agent.id, { toRevision: 1n })).toEqual(byNumber);
+
+      // 2^53 as a number may already be rounded (2 ** 53 + 1 === 2 ** 53): refused, naming the field.
+      const err = await system.replay(agent.id, { toRevision: 2 ** 53 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidInput);
+      expect((err as InvalidInput).field).toBe('toRevision');
+      expect((err as InvalidInput).message).toContain('2^53');
+      // Read-your-writes takes a history position as it comes (a number).
+      await system.reports.waitFor(history.at(-1)!.position);
+    });
+
     it('fires a subtree children first and reclaims the unspent budget', async () => {
       const lead = await system.spawn({ role: 'lead', task: 'x', budget: 50_000 });
       const mid = await lead.spawn({ role: 'mid', task: 'y', budget: 30_000 });

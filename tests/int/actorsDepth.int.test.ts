@@ -35,7 +35,7 @@ describe(`a chain ${DEPTH} levels deep`, () => {
     expect(end.slice(-1)).toEqual(['AgentTerminated']);
 
     // Children first: each agent's AgentTerminated comes after its child's.
-    const at = new Map<string, bigint>();
+    const at = new Map<string, number>();
     for (const h of chain.slice(1)) at.set(h.id, (await system.history(h.id)).find((e) => e.type === 'AgentTerminated')!.position);
     for (let i = 1; i < DEPTH; i++) expect(at.get(chain[i]!.id)! > at.get(chain[i + 1]!.id)!).toBe(true);
 

@@ -28,7 +28,7 @@ describe('finished agents leave memory', () => {
         expect((await c.run()).status).toBe('completed');
       }
     }
-    const live = new Set(system.runtime.liveIds());
+    const live = new Set(system.internal.runtime.liveIds());
     expect(ids.filter((id) => live.has(id)), 'finished children still cached').toEqual([]);
     expect(live.has(parent.id)).toBe(true);
     expect((await parent.state()).budget).toMatchObject({ delegated: 0, reserved: 0 });

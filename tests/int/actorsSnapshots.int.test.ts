@@ -26,7 +26,7 @@ describe('recovery with snapshots', () => {
 
     const stream = `agent-${lead.id}`;
     const probe = await open(schema);
-    const snap = await probe.sql.query<{ revision: string; machine_version: number; state: { value: unknown; context: Record<string, unknown> } }>(
+    const snap = await probe.internal.sql.query<{ revision: string; machine_version: number; state: { value: unknown; context: Record<string, unknown> } }>(
       `SELECT revision::text AS revision, machine_version, state FROM ${schema}.snapshots WHERE stream_id = $1`, [stream]);
     expect(snap.rows[0]?.machine_version).toBe(AGENT_MACHINE_VERSION);
     expect(await probe.get(lead.id).state()).toEqual(truth);
@@ -37,7 +37,7 @@ describe('recovery with snapshots', () => {
     const tampered = { ...saved.state, context: { ...saved.state.context, role: 'from-snapshot' } };
     const write = async (version: number): Promise<void> => {
       const s = await testSystem('postgres', { schema, recover: false });
-      await s.sql.query(`UPDATE ${schema}.snapshots SET machine_version = $2, state = $3::jsonb, revision = $4 WHERE stream_id = $1`, [stream, version, JSON.stringify(tampered), truth.revision.toString()]);
+      await s.internal.sql.query(`UPDATE ${schema}.snapshots SET machine_version = $2, state = $3::jsonb, revision = $4 WHERE stream_id = $1`, [stream, version, JSON.stringify(tampered), truth.revision.toString()]);
       await s.close();
     };
     await write(AGENT_MACHINE_VERSION);

@@ -42,7 +42,7 @@ describe('the agent loop: a coordinator and two workers that write files and mes
         // Wait until the sibling exists, then message it.
         let sibling: string | undefined;
         for (let i = 0; i < 100 && !sibling; i++) {
-          sibling = (await system.runtime.state(coordinatorId)).children.find((c) => c.role === siblingRole)?.id;
+          sibling = (await system.internal.runtime.state(coordinatorId)).children.find((c) => c.role === siblingRole)?.id;
           if (!sibling) await new Promise((r) => setTimeout(r, 20));
         }
         return tool(`s-${mine}`, 'send_message', { to: sibling, payload: { from: mine, text: `hello from ${mine}` } });
@@ -78,7 +78,7 @@ describe('the agent loop: a coordinator and two workers that write files and mes
       expect(readRef).toMatch(/^blob:sha256:[0-9a-f]{64}$/);
       expect(JSON.stringify(read.data).length).toBeLessThan(300);
       // The blob table holds the whole output, under the hash of its own content.
-      const blob = (await system.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs WHERE ref = $1`, [readRef.slice(5)])).rows[0]?.content;
+      const blob = (await system.internal.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs WHERE ref = $1`, [readRef.slice(5)])).rows[0]?.content;
       expect(JSON.stringify(blob)).toContain(big);
       expect(`sha256:${createHash('sha256').update(JSON.stringify(blob)).digest('hex')}`).toBe(readRef.slice(5));
       expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['MessageSent', 'MessageReceived', 'WorkspaceCommitted']));
@@ -93,7 +93,7 @@ describe('the agent loop: a coordinator and two workers that write files and mes
       const d = e.data as { requestRef?: string; output?: string };
       return [d.requestRef, d.output?.startsWith('blob:') ? d.output.slice(5) : undefined].filter((r): r is string => !!r);
     });
-    const blobBytes = (await Promise.all(refs.map(async (r) => JSON.stringify((await system.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs WHERE ref = $1`, [r])).rows[0]!.content).length))).reduce((a, b) => a + b, 0);
+    const blobBytes = (await Promise.all(refs.map(async (r) => JSON.stringify((await system.internal.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs WHERE ref = $1`, [r])).rows[0]!.content).length))).reduce((a, b) => a + b, 0);
     console.log(`[bytes per turn] ${turns} turns: stream ${Math.round(streamBytes / turns)} B/turn with the blob table, ${Math.round((streamBytes + blobBytes) / turns)} B/turn if inline`);
     // What the blob table keeps out of the stream is at least the 10 kB file read back.
     expect(blobBytes).toBeGreaterThan(big.length);

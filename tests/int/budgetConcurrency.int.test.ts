@@ -50,7 +50,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
 
       const workerCalls = (): number => model.requests.filter((r) => r.agent?.role === 'worker').length;
       await until(async () => {
-        const c = await system.runtime.context(lead.id);
+        const c = await system.internal.runtime.context(lead.id);
         return Object.keys(c.children).length === 10 && Object.keys(c.pendingTools).length === 10;
       });
       await until(async () => workerCalls() === 10);

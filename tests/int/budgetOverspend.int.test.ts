@@ -40,10 +40,10 @@ async function overspendThroughTheApi(system: AgentSystem): Promise<void> {
   const l = await lead.getBudgetStatus();
   expect(l).toMatchObject({ allocated: 50_000, spentBySubtree: 20_100, available: 29_900, overspent: 0 });
   holds(l);
-  expect((await system.runtime.state(lead.id)).budget).toEqual(l);
+  expect((await system.internal.runtime.state(lead.id)).budget).toEqual(l);
 
   // The read models see the same numbers.
-  const last = [...(await lead.history()), ...history].reduce((m, e) => (e.position > m ? e.position : m), 0n);
+  const last = [...(await lead.history()), ...history].reduce((m, e) => (e.position > m ? e.position : m), 0);
   await system.reports.waitFor(last);
   const rep = await system.reports.budget(lead.id, { subtree: true });
   expect(rep).toMatchObject({ allocated: 50_000, spentBySubtree: 20_100, available: 29_900, overspent: 0 });
@@ -79,7 +79,7 @@ describe('a budget is a hard cap (postgres)', () => {
     expect(history.find((e) => e.type === 'BudgetSettled')?.data).toMatchObject({ consumed: 20_100 });
     expect(history.find((e) => e.type === 'BudgetOverspent')?.data).toMatchObject({ consumed: 20_100 });
     expect(history.at(-1)?.type === 'AgentFailed' && history.at(-1)?.data).toMatchObject({ cause: 'budget_exceeded' });
-    const b = (await system.runtime.state('wf-overspent')).budget;
+    const b = (await system.internal.runtime.state('wf-overspent')).budget;
     expect(b).toMatchObject({ consumed: 20_100, available: 0, overspent: 10_100 });
     holds(b);
     expect(history.some((e) => e.type === 'WorkflowPlanned')).toBe(false);

@@ -97,7 +97,7 @@ describe('embedded store folder lock', () => {
 
       const reader = await createAgentSystem({ store: { kind: 'pglite', dataDir: folder }, env, readOnly: true });
       try {
-        expect((await reader.runtime.state(b.id)).role).toBe('b');
+        expect((await reader.internal.runtime.state(b.id)).role).toBe('b');
         const before = (await reader.history(b.id)).length;
         for (let i = 0; i < 6; i++) expect(await reader.get(b.id).peekMessages()).toEqual([expect.objectContaining({ from: a.id, payload: { text: 'hi' }, attempts: 0, state: 'pending' })]);
         expect((await holder.history(b.id)).length).toBe(before);

@@ -10,7 +10,6 @@ const files = readdirSync(dir).filter((f) => /^\d\d-.*\.ts$/.test(f)).sort();
 
 interface Example {
   main(system?: AgentSystem): Promise<Record<string, unknown>>;
-  requires?: readonly string[];
 }
 
 /** What each example must show, beyond finishing. */
@@ -51,9 +50,6 @@ describe('examples', () => {
     it(file, async () => {
       const mod = (await import(join(dir, file))) as Example;
       system = await testSystem('pglite');
-      const missing = (mod.requires ?? []).filter((name) => !(name in system!.extensions));
-      // Every module an example needs is wired into createAgentSystem; a missing one is a failure.
-      expect(missing, `${file} needs system.extensions.${missing.join(', ')}`).toEqual([]);
       const result = await mod.main(system);
       CHECKS[file]!(result);
     }, 60_000);

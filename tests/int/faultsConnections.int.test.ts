@@ -50,7 +50,7 @@ describe('faults: Postgres connections terminated mid-run', () => {
       const events = await system.store.readStream(agentStream(id));
       expect(events.filter((e) => TERMINAL.has(e.type)), id).toHaveLength(1);
       expect(events.find((e) => TERMINAL.has(e.type))!.type).toBe('AgentCompleted');
-      consumed += (await system.runtime.state(id)).budget.consumed;
+      consumed += (await system.internal.runtime.state(id)).budget.consumed;
     }
     const top = await root.getBudgetStatus();
     expect(top.allocated).toBe(consumed + top.available);

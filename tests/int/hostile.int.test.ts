@@ -107,7 +107,7 @@ describe('hostile input is refused, nothing is written, the system keeps serving
       }),
       { numRuns: Math.ceil(RUNS / 2) },
     );
-    const tables = await system.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${system.schema}.events`);
+    const tables = await system.internal.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${system.schema}.events`);
     expect(tables.rows[0]!.n).toBeGreaterThan(0);
   });
 

@@ -110,7 +110,7 @@ describe('hostile HTTP against the dashboard', () => {
   });
 
   it('holds the rule for state-changing routes on terminate, with and without a token', async () => {
-    const statusOf = async (id: string): Promise<string> => (await system.runtime.state(id)).status;
+    const statusOf = async (id: string): Promise<string> => (await system.internal.runtime.state(id)).status;
     for (const dash of [open, guarded]) {
       const victim = (await system.spawn({ role: 'victim', task: 'stay alive', budget: 100 })).id;
       await assertStateChangingRoute({

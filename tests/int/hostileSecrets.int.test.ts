@@ -48,7 +48,7 @@ describe('secrets echoed back by the model API', () => {
       expect(JSON.stringify(api.messageRequests().at(-1)!.headers)).toContain(KEY); // the key was really sent
       expect(result.reason).not.toContain(KEY);
       expect(jsonOf(await system.store.readAll({ limit: 100_000 }))).not.toContain(KEY);
-      expect(jsonOf(await system.runtime.state(agent.id))).not.toContain(KEY);
+      expect(jsonOf(await system.internal.runtime.state(agent.id))).not.toContain(KEY);
       expect(logs.join('').length).toBeGreaterThan(0);
       expect(logs.join('')).not.toContain(KEY);
     } finally {

@@ -78,7 +78,7 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     for (let i = 0; i < 3; i++) last = (await store.append(`agent-u${i}`, [ev('ThingFromTheFuture', { i })], { expectedRevision: 'no_stream' })).position;
     await runner.waitFor(last);
     expect(infos.filter((o) => (o as { type?: string }).type === 'ThingFromTheFuture')).toHaveLength(1);
-    expect((await runner.status()).every((s) => s.position >= last)).toBe(true);
+    expect((await runner.status()).every((s) => s.position >= Number(last))).toBe(true);
     const err = await runner.waitFor(last + 1n, 50).catch((e: unknown) => e);
     expect(hasCode(err, 'TIMEOUT')).toBe(true);
     await runner.stop();

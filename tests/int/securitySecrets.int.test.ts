@@ -49,7 +49,7 @@ describe('secrets stay secret', () => {
     // ... but nowhere in what cadre stores or logs.
     const events = await system.store.readAll({ limit: 100_000 });
     expect(JSON.stringify(events, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(SECRET);
-    const blobs = await system.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs`);
+    const blobs = await system.internal.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs`);
     expect(JSON.stringify(blobs.rows)).not.toContain(SECRET);
     expect(logs.join('')).not.toContain(SECRET);
 

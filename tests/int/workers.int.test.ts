@@ -54,7 +54,7 @@ describe('several workers on one Postgres store', () => {
     const done = root.run();
     // Kill a worker once it hosts agents whose work is under way (started, not yet ended).
     const underWayOn = async (owner: string): Promise<string[]> => {
-      const leased = (await client!.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live' AND lease_owner = $1`, [owner])).rows.map((r) => r.agent_id);
+      const leased = (await client!.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live' AND lease_owner = $1`, [owner])).rows.map((r) => r.agent_id);
       const out: string[] = [];
       for (const id of leased) {
         const types = (await client!.store.readStream(agentStream(id))).map((e) => e.type);
@@ -82,7 +82,7 @@ describe('several workers on one Postgres store', () => {
     const watchdog = setTimeout(() => {
       void Promise.all(ids.map(async (id) => {
         const ev = await client!.store.readStream(agentStream(id));
-        const lease = await client!.sql.query<{ status: string; lease_owner: string | null }>(`SELECT status, lease_owner FROM ${schema}.actor_index WHERE agent_id = $1`, [id]);
+        const lease = await client!.internal.sql.query<{ status: string; lease_owner: string | null }>(`SELECT status, lease_owner FROM ${schema}.actor_index WHERE agent_id = $1`, [id]);
         return `${id.slice(0, 8)} ${lease.rows[0]?.status}/${lease.rows[0]?.lease_owner} ${ev.map((e) => e.type).slice(-4).join(',')}`;
       })).then((lines) => console.log(`[workers] still running after 90 s (alive: ${workers.map((w, i) => `w${i + 1}=${w.proc.exitCode === null}`).join(' ')}):\n${lines.join('\n')}`));
     }, 90_000);
@@ -99,7 +99,7 @@ describe('several workers on one Postgres store', () => {
       expect(new Set(replies).size, `each model call answered once in ${id}`).toBe(replies.length);
       const started = events.filter((e) => e.type === 'AgentStarted');
       expect(started.length).toBe(1);
-      consumed += (await client.runtime.state(id)).budget.consumed;
+      consumed += (await client.internal.runtime.state(id)).budget.consumed;
     }
     const top = await root.getBudgetStatus();
     expect(top.allocated).toBe(consumed + top.available);

@@ -12,7 +12,7 @@ import { WorkflowAgent } from '../../src/agent.js';
 import { useDefaultSystem } from '../../src/defaultSystem.js';
 import {
   attachWorkflows, decompose, loadTemplates, runWorkflow, spawnWorkflow, watchWorkflow,
-  workflowsExtension, workflowsOf, type TemplateRegistry, type WorkflowProgress, type Workflows,
+  createWorkflowsApi, workflowsOf, type TemplateRegistry, type WorkflowProgress, type Workflows,
 } from '../../src/workflows/index.js';
 
 const usage = { inputTokens: 100, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
@@ -29,8 +29,8 @@ async function treeConsumed(system: AgentSystem, id: string): Promise<number> {
 }
 
 async function attached(system: AgentSystem, templates: TemplateRegistry): Promise<Workflows> {
-  const w = attachWorkflows(system.runtime, { templates });
-  await system.runtime.recover();
+  const w = attachWorkflows(system.internal.runtime, { templates });
+  await system.internal.runtime.recover();
   await w.resume();
   return w;
 }
@@ -66,7 +66,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
     });
     afterEach(() => {
       model.use(null);
-      attachWorkflows(system.runtime, { templates });
+      attachWorkflows(system.internal.runtime, { templates });
     });
     afterAll(() => system.close());
 
@@ -233,7 +233,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
           expect(registry.list().map((t) => t.id)).toEqual(['audit-workflow', 'backend-dev-workflow', 'bugfix-workflow', 'docs-workflow', 'research-report', 'tdd-workflow']);
           expect(registry.get('audit-workflow').origin).toBe('user');
           expect(registry.roles()).toContain('security-auditor');
-          const w = attachWorkflows(system.runtime, { templates: registry });
+          const w = attachWorkflows(system.internal.runtime, { templates: registry });
           expect(w.roles()).toContain('security-auditor');
           const id = await spawnWorkflow(system, { templateId: 'audit-workflow' }, { task: 'Audit the login code', budget: 10_000 });
           expect((await runWorkflow(system, id)).status).toBe('completed');
@@ -252,11 +252,11 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       });
 
       it('adopts a node child spawned before a crash rather than starting the node twice', async () => {
-        const w = attachWorkflows(system.runtime, { templates });
+        const w = attachWorkflows(system.internal.runtime, { templates });
         const id = await spawnWorkflow(system, { graph: { nodes: [{ id: 'only', role: 'tester', task: 'Only', budgetPercent: 50 }] } }, { task: 't', budget: 8000 });
         // As if a process died right after spawning the child, before NodeStarted.
         const childId = w.childIdFor(id, 'only', 1);
-        await system.runtime.spawnChild(id, { id: childId, role: 'tester', task: 'Only', budget: 4000 }, { nodeId: 'only' });
+        await system.internal.runtime.spawnChild(id, { id: childId, role: 'tester', task: 'Only', budget: 4000 }, { nodeId: 'only' });
         expect((await runWorkflow(system, id)).status).toBe('completed');
         const history = await system.history(id);
         expect(history.filter((e) => e.type === 'ChildSpawned')).toHaveLength(1);
@@ -314,8 +314,8 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect((await system.replay('wf-bad-plan')).result).toMatchObject({ status: 'failed', cause: 'invalid_plan' });
       });
 
-      it('offers the extension the CLI uses: spawn, auto-decomposition, templates, a live feed', async () => {
-        const ext = workflowsExtension(workflowsOf(system), system.model);
+      it('offers what the CLI uses (system.workflows): spawn, auto-decomposition, templates, a live feed', async () => {
+        const ext = createWorkflowsApi(workflowsOf(system), system.model);
         expect(ext.templates.get('nope')).toBeNull();
         expect(ext.templates.get('tdd-workflow')?.nodes).toHaveLength(4);
         const wf = await ext.spawnAuto({ task: 'Write the notes and then review them', budget: 30_000 });

@@ -18,10 +18,10 @@ import { createAgentSystem } from ${JSON.stringify(systemModule)};
 import { attachWorkflows, followWorkflow, loadTemplates } from ${JSON.stringify(workflowsModule)};
 const [url, schema] = process.argv.slice(2);
 const system = await createAgentSystem({ store: { kind: 'postgres', connectionString: url }, schema, model: { provider: 'offline', latencyMs: 250 }, env: {}, recover: false });
-const workflows = attachWorkflows(system.runtime, { templates: await loadTemplates() });
+const workflows = attachWorkflows(system.internal.runtime, { templates: await loadTemplates() });
 const id = await workflows.spawn({ templateId: 'tdd-workflow' }, { task: 'Add a slug helper', budget: 40000 });
 process.stdout.write('spawned ' + id + '\\n');
-void system.runtime.run(id);
+void system.internal.runtime.run(id);
 for await (const p of followWorkflow(system, id, { intervalMs: 10 })) {
   process.stdout.write('nodes ' + JSON.stringify(Object.fromEntries(p.nodes.map((n) => [n.id, n.status]))) + '\\n');
 }
@@ -73,8 +73,8 @@ describe('workflow recovery on postgres', () => {
     const lengths = new Map<string, number>();
     for (const [, n] of doneBefore) lengths.set(n.childId!, (await system.history(n.childId!)).length);
 
-    const workflows = attachWorkflows(system.runtime, { templates: await loadTemplates() });
-    await system.runtime.recover();
+    const workflows = attachWorkflows(system.internal.runtime, { templates: await loadTemplates() });
+    await system.internal.runtime.recover();
     await workflows.resume();
     const result = await system.run(workflowId);
     expect(result.status).toBe('completed');

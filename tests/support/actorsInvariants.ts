@@ -1,18 +1,18 @@
 import { expect } from 'vitest';
 import { createActor } from 'xstate';
 import type { DomainEvent, EventData } from '../../src/events/catalogue.js';
-import type { ParsedEvent } from '../../src/events/upcast.js';
+import type { HistoryEvent } from '../../src/events/historyEvent.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../../src/actors/agentMachine.js';
 import { fold, type AgentState } from '../../src/actors/replay.js';
 import type { AgentContext } from '../../src/actors/agentContext.js';
 
 /** What the invariant checks need of a system: its recorded histories and the two state views. */
 export interface Inspectable {
-  history(agentId: string): Promise<ParsedEvent[]>;
+  history(agentId: string): Promise<HistoryEvent[]>;
   replay(agentId: string, options?: { toRevision?: bigint | number }): Promise<AgentState>;
   get(agentId: string): { state(): Promise<AgentState> };
   /** The live actor's whole context (transcript, pending call and tools, reservations, children). */
-  runtime: { context(agentId: string): Promise<AgentContext> };
+  internal: { runtime: { context(agentId: string): Promise<AgentContext> } };
 }
 
 const TERMINAL = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
@@ -31,7 +31,7 @@ export async function treeOf(sys: Inspectable, rootId: string): Promise<string[]
 }
 
 export interface StreamFacts {
-  readonly histories: Map<string, ParsedEvent[]>;
+  readonly histories: Map<string, HistoryEvent[]>;
   /** Raw balance (`allocated − consumed − reserved − delegated − spentBySubtree`) after the last event. */
   readonly finalRaw: Map<string, number>;
 }
@@ -46,14 +46,14 @@ export interface StreamFacts {
  *   ChildFinished and one BudgetReclaimed per child.
  */
 export async function checkStreams(sys: Inspectable, ids: readonly string[]): Promise<StreamFacts> {
-  const histories = new Map<string, ParsedEvent[]>();
+  const histories = new Map<string, HistoryEvent[]>();
   const finalRaw = new Map<string, number>();
   const seenIds = new Set<string>();
   for (const id of ids) {
     const h = await sys.history(id);
     histories.set(id, h);
     h.forEach((e, i) => {
-      expect(e.revision, `${id} revision`).toBe(BigInt(i));
+      expect(e.revision, `${id} revision`).toBe(i);
       expect(seenIds.has(e.id), `event id ${e.id} doubled`).toBe(false);
       seenIds.add(e.id);
     });
@@ -107,7 +107,7 @@ export async function checkLiveEqualsReplay(sys: Inspectable, ids: readonly stri
 async function liveAt(sys: Inspectable, id: string): Promise<{ state: AgentState; context: AgentContext }> {
   for (;;) {
     const state = await sys.get(id).state();
-    const context = await sys.runtime.context(id);
+    const context = await sys.internal.runtime.context(id);
     if ((await sys.get(id).state()).revision === state.revision) return { state, context };
   }
 }

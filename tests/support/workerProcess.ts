@@ -13,5 +13,5 @@ const system = await createAgentSystem({
   worker: { owner: owner!, leaseTtlMs: 1500, tickMs: 300 },
 });
 process.stdout.write(`ready ${owner}\n`);
-setInterval(() => process.stdout.write(`hosting ${system.runtime.hosted}\n`), 500);
+setInterval(() => process.stdout.write(`hosting ${system.internal.runtime.hosted}\n`), 500);
 process.on('SIGTERM', () => void system.close().then(() => process.exit(0)));

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
-import { CliError, EXIT, exitCodeOf, formatError, NotAvailable } from '../../src/cli/cliError.js';
-import { requireExtension } from '../../src/cli/extensions.js';
+import { CliError, EXIT, exitCodeOf, formatError } from '../../src/cli/cliError.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { createStyle } from '../../src/cli/render/style.js';
 import { InvalidGraph, InvalidInput, NotFound, BudgetExceeded, PlanRejected } from '../../src/errors.js';
@@ -58,13 +57,6 @@ describe('cadre program', () => {
     expect(exitCodeOf(new Error('boom'))).toBe(1);
     expect(formatError(new Error('two\nlines'))).toBe('cadre: two lines');
     expect(formatError(new NotFound('agent', 'x'))).toContain('hint: list agents with `cadre tree`');
-  });
-
-  it('says clearly when a module is not wired', () => {
-    expect(() => requireExtension({ extensions: {} }, 'messaging')).toThrow(NotAvailable);
-    expect(() => requireExtension({ extensions: {} }, 'workflows')).toThrow(/system\.extensions\.workflows is not set/);
-    const reports = {};
-    expect(requireExtension({ extensions: { reports } }, 'reports')).toBe(reports);
   });
 
   it('a model that gives no valid plan is a failure, not bad usage: exit 1, the workflow named, no placeholder in the hint', () => {

@@ -18,7 +18,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
     .action(async (agent: string, opts: { subtree?: boolean; json?: boolean }) => {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
-        const s = await system.runtime.state(id);
+        const s = await system.internal.runtime.state(id);
         const b = s.budget;
         if (!opts.subtree) {
           print(ctx, opts.json, { agentId: id, ...b, costUsd: s.costUsd }, () => renderFields([

@@ -6,7 +6,6 @@ import { flatten } from '../../dashboard/agentTree.js';
 import { isCadreError } from '../../errors.js';
 import { parseCount, print, type CliContext } from '../context.js';
 import { createDemoRepo, filesPerBranch, type DemoRepo } from '../demoRepo.js';
-import { optionalExtension } from '../extensions.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { renderTable } from '../render/table.js';
 import { shortId, tokens, usd } from '../render/style.js';
@@ -14,23 +13,12 @@ import { inspectHints, runWithLiveTree, summaryLine, type RunSummary } from '../
 
 const TASK = 'Add a slugify(text) function to src/text.js, with tests';
 
-/** Starts the job: a tdd-workflow when workflows are wired, else a hand-built team of the same roles. */
+/** Starts the job: a tdd-workflow, in worktrees when there is a repository. */
 async function startJob(system: AgentSystem, budget: number): Promise<{ id: string; run: () => Promise<{ status: string; output: string | null }>; kind: string }> {
-  const workspace = optionalExtension(system, 'workspaces') ? { workspace: true } : {};
-  const workflows = optionalExtension(system, 'workflows');
-  if (workflows) {
-    const spawn = (ws: object) => workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: TASK, budget, ...ws });
-    const wf = await spawn(workspace).catch((err: unknown) => (isCadreError(err) && err.code === 'INVALID_INPUT' && /workspace/.test(err.message) ? spawn({}) : Promise.reject(err)));
-    return { id: wf.id, run: () => wf.run(), kind: 'workflow tdd-workflow' };
-  }
-  const lead = await system.spawn({ role: 'lead', task: TASK, budget, ...workspace });
-  for (const [role, share, task] of [
-    ['architect', 0.15, 'Design the slugify() API and edge cases'],
-    ['tester', 0.25, 'Write failing tests for slugify()'],
-    ['implementer', 0.4, 'Implement slugify() until the tests pass'],
-    ['reviewer', 0.2, 'Review the change and summarise it'],
-  ] as const) await lead.spawn({ role, task, budget: Math.floor((budget * share) / 2), ...workspace });
-  return { id: lead.id, run: () => lead.run(), kind: 'hierarchical team (workflows not wired yet)' };
+  const workspace = system.workspaces.repo !== null ? { workspace: true } : {};
+  const spawn = (ws: object) => system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: TASK, budget, ...ws });
+  const wf = await spawn(workspace).catch((err: unknown) => (isCadreError(err) && err.code === 'INVALID_INPUT' && /workspace/.test(err.message) ? spawn({}) : Promise.reject(err)));
+  return { id: wf.id, run: () => wf.run(), kind: 'workflow tdd-workflow' };
 }
 
 export function registerDemo(program: Command, ctx: CliContext): void {
@@ -84,7 +72,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         'tokens and cost of each agent include its subtree',
         '',
         branches.length === 0
-          ? 'files changed per branch: none (workspaces are not wired in this build)'
+          ? 'files changed per branch: none (no agent made a worktree)'
           : `files changed per branch:\n${branches.map((b) => `  ${b.branch.replace(b.agentId, shortId(b.agentId))} (${roleOf.get(b.agentId) ?? '?'}): ${b.files.join(', ') || 'no changes'}`).join('\n')}`,
         '',
         inspectHints(summary.rootId),

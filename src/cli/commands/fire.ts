@@ -13,9 +13,9 @@ export function registerFire(program: Command, ctx: CliContext): void {
     .action(async (agent: string, opts: { by?: string; reason: string; json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
         const id = await agentArg(system, agent);
-        if (opts.by !== undefined) await system.runtime.fire(await agentArg(system, opts.by), id, opts.reason);
+        if (opts.by !== undefined) await system.internal.runtime.fire(await agentArg(system, opts.by), id, opts.reason);
         else await system.terminate(id, opts.reason);
-        const s = await system.runtime.state(id);
+        const s = await system.internal.runtime.state(id);
         print(ctx, opts.json, { agentId: id, status: s.status, returned: s.budget.available }, () => `${s.role} ${id} is ${s.status}`);
       });
     });

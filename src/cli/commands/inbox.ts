@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
-import { NotAvailable } from '../cliError.js';
-import { requireExtension } from '../extensions.js';
 import { toJson } from '../output.js';
 
 export function registerInbox(program: Command, ctx: CliContext): void {
@@ -16,16 +14,11 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .action(async (agent: string, opts: { limit: string; claim?: boolean; json?: boolean }) => {
       const limit = parseCount(opts.limit, '--limit', { min: 1 });
       await withSystem(ctx, { recover: false, readOnly: !opts.claim }, async (system) => {
-        const messaging = requireExtension(system, 'messaging');
         const id = await agentArg(system, agent);
-        let messages: unknown[];
         // Looking never claims: a look that received would record MessageReceived, use up a
-        // delivery attempt and, after a few looks, dead-letter the messages.
-        if (!opts.claim) {
-          if (!messaging.peek) throw new NotAvailable('looking at an inbox', 'messaging.peek');
-          messages = await messaging.peek(id, { limit });
-        } else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: true }); // a claim that never acked came back, used up its deliveries and was dead-lettered
-        else throw new NotAvailable('claiming messages', 'messaging.receive');
+        // delivery attempt and, after a few looks, dead-letter the messages. A claim acks at once:
+        // one that never acked came back, used up its deliveries and was dead-lettered.
+        const messages: unknown[] = opts.claim ? await system.messaging.receive(id, { max: limit, ack: true }) : await system.messaging.peek(id, { limit });
         print(ctx, opts.json, messages, () => (messages.length === 0 ? 'inbox is empty' : messages.map((m) => toJson(m).replace(/\n\s*/g, ' ')).join('\n')));
       });
     });

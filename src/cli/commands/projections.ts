@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { print, withSystem, type CliContext } from '../context.js';
-import { requireExtension } from '../extensions.js';
 import { renderTable } from '../render/table.js';
 
 export function registerProjections(program: Command, ctx: CliContext): void {
@@ -11,7 +10,7 @@ export function registerProjections(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre projections status --json')
     .action(async (opts: { json?: boolean }) => {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
-        const rows = await requireExtension(system, 'projections').status();
+        const rows = await system.projections.status();
         print(ctx, opts.json, rows, () => renderTable(rows, [
           { header: 'NAME', value: (r) => r.name },
           { header: 'VERSION', value: (r) => r.version, align: 'right' },
@@ -31,7 +30,7 @@ export function registerProjections(program: Command, ctx: CliContext): void {
     .action(async (name: string, opts: { json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
         const started = Date.now();
-        await requireExtension(system, 'projections').rebuild(name);
+        await system.projections.rebuild(name);
         print(ctx, opts.json, { name, rebuilt: true, ms: Date.now() - started }, () => `rebuilt ${name} in ${Date.now() - started} ms`);
       });
     });

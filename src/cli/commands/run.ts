@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../cliError.js';
 import { parseCount, print, type CliContext } from '../context.js';
-import { requireExtension, type WorkflowHandleLike } from '../extensions.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
 
@@ -30,13 +29,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const budget = parseCount(opts.budget, '--budget', { min: 1 });
       const system = await ctx.openSystem({ recover: false });
       try {
-        const workflows = requireExtension(system, 'workflows');
         const ws = opts.workspace ? { workspace: true } : {};
-        let wf: WorkflowHandleLike;
-        if (opts.template !== undefined) wf = await workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws });
-        else if (workflows.spawnAuto) wf = await workflows.spawnAuto({ task, budget, ...ws });
-        else if (workflows.decompose) wf = await workflows.spawnWorkflow({ graph: await workflows.decompose(task, { budget }), task, budget, ...ws });
-        else throw new CliError('this build cannot auto-decompose (workflows.decompose is missing)', { hint: 'use --template <id>' });
+        const wf = opts.template !== undefined
+          ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws })
+          : await system.workflows.spawnAuto({ task, budget, ...ws });
         const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
         print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
         if (summary.status !== 'completed') process.exitCode = EXIT.failure;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, EXIT, quoted } from '../cliError.js';
 import { agentArg, parseJsonArg, print, withSystem, type CliContext } from '../context.js';
-import { requireExtension } from '../extensions.js';
 import { DEFAULT_PRIORITY } from '../../messaging/priority.js';
 
 export function registerSend(program: Command, ctx: CliContext): void {
@@ -19,8 +18,7 @@ export function registerSend(program: Command, ctx: CliContext): void {
       if (opts.priority !== undefined && !/^[0-9]$/.test(opts.priority)) throw new CliError(`invalid --priority ${quoted(opts.priority)}: expected 0 to 9`, { exitCode: EXIT.usage, hint: '--priority 5' });
       const priority = opts.priority === undefined ? DEFAULT_PRIORITY : Number(opts.priority);
       await withSystem(ctx, { recover: false }, async (system) => {
-        const messaging = requireExtension(system, 'messaging');
-        const r = await messaging.send(await agentArg(system, from), await agentArg(system, to), payload, { priority });
+        const r = await system.messaging.send(await agentArg(system, from), await agentArg(system, to), payload, { priority });
         print(ctx, opts.json, { ...r, priority }, () => `sent message ${r.messageId} (priority ${priority})`);
       });
     });

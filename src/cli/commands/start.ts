@@ -26,16 +26,16 @@ export function registerStart(program: Command, ctx: CliContext): void {
           if (summary.status !== 'completed') process.exitCode = EXIT.failure;
           return;
         }
-        const before = await system.runtime.state(id);
+        const before = await system.internal.runtime.state(id);
         if (['completed', 'failed', 'terminated'].includes(before.status)) {
           // Nothing to run, and nothing recorded: say so instead of "run requested".
           print(ctx, opts.json, { agentId: id, status: before.status, runRequested: false, hostedBy: null }, () => `${before.role} ${id} has already ${before.status === 'terminated' ? 'been terminated' : before.status}: nothing to run
 see it with: cadre status ${id}`);
           return;
         }
-        await system.runtime.requestRun(id);
-        const s = await system.runtime.state(id);
-        const holder = await system.runtime.leaseHolder(id);
+        await system.internal.runtime.requestRun(id);
+        const s = await system.internal.runtime.state(id);
+        const holder = await system.internal.runtime.leaseHolder(id);
         print(ctx, opts.json, { agentId: id, status: s.status, runRequested: true, hostedBy: holder }, () =>
           holder
             ? `run requested for ${s.role} ${id}: ${holder} runs it\nfollow it with: cadre tree ${id}`

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
-import { optionalExtension } from '../extensions.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
 import { agentTree } from '../../dashboard/agentTree.js';
@@ -16,8 +15,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .action(async (agent: string, opts: { json?: boolean }) => {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
-        const s = await system.runtime.state(id);
-        const row = await optionalExtension(system, 'reports')?.agent(id).catch(() => null);
+        const s = await system.internal.runtime.state(id);
+        const row = await system.reports.agent(id).catch(() => null);
         const b = s.budget;
         // A workflow (any parent) spends through its children: show what the whole subtree cost too.
         const subtree = s.children.length > 0 ? await agentTree(system, id) : null;

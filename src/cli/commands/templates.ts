@@ -1,35 +1,14 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from '../cliError.js';
 import { print, withSystem, type CliContext } from '../context.js';
-import { optionalExtension, type TemplateSummary } from '../extensions.js';
 import { renderTable } from '../render/table.js';
+import type { WorkflowTemplate } from '../../workflows/templates.js';
 import { templateStages } from '../render/templateStages.js';
-
-/** The package's templates/ folder (src/cli/commands → ../../../templates, also from dist/). */
-function builtInTemplates(): TemplateSummary[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dir = [join(here, '../../../templates'), join(here, '../../../../templates')].find((d) => existsSync(d));
-  if (!dir) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => {
-    try {
-      const t = JSON.parse(readFileSync(join(dir, f), 'utf8')) as TemplateSummary;
-      return [{ ...t, id: t.id ?? f.replace(/\.json$/, '') }];
-    } catch {
-      return [];
-    }
-  });
-}
 
 export function registerTemplates(program: Command, ctx: CliContext): void {
   const templates = program.command('templates').description('list and show workflow templates');
-  const load = async (): Promise<readonly TemplateSummary[]> =>
-    withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
-      const wf = optionalExtension(system, 'workflows');
-      return wf ? await wf.templates.list() : builtInTemplates();
-    });
+  const load = async (): Promise<readonly WorkflowTemplate[]> =>
+    withSystem(ctx, { recover: false, readOnly: true }, async (system) => system.workflows.templates.list());
   templates
     .command('list')
     .description('every template: built-ins and the ones in your templates folder')

@@ -2,12 +2,11 @@ import type { Command } from 'commander';
 import { processOwnerName } from '../../infra/ids.js';
 import type { AgentSystem } from '../../system.js';
 import { parseCount, type CliContext } from '../context.js';
-import { optionalExtension } from '../extensions.js';
 
 /** Live agents in the index that this process does not host yet. */
 async function unhosted(system: AgentSystem): Promise<string[]> {
-  const hosted = new Set(system.runtime.liveIds());
-  const r = await system.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live' ORDER BY updated_at LIMIT 500`);
+  const hosted = new Set(system.internal.runtime.liveIds());
+  const r = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live' ORDER BY updated_at LIMIT 500`);
   return r.rows.map((x) => x.agent_id).filter((id) => !hosted.has(id));
 }
 
@@ -34,21 +33,13 @@ export function registerWorker(program: Command, ctx: CliContext): void {
           await stopping;
           return;
         }
-        const ext = optionalExtension(system, 'worker');
-        if (ext) {
-          const w = await ext.start();
-          ctx.output.err('worker started (Ctrl-C to stop)');
-          await stopping;
-          await w.stop();
-          return;
-        }
-        ctx.output.err(`worker: hosting ${system.runtime.liveIds().length} recovered agent(s)${opts.once ? '' : ' (Ctrl-C to stop)'}`);
+        ctx.output.err(`worker: hosting ${system.internal.runtime.liveIds().length} recovered agent(s)${opts.once ? '' : ' (Ctrl-C to stop)'}`);
         let stop = false;
         void stopping.then(() => (stop = true));
         while (!stop) {
           for (const id of await unhosted(system)) {
-            await system.runtime.actor(id).catch(() => null);
-            await system.runtime.reconcile(id).catch((err: unknown) => system.logger.error({ agentId: id, err }, 'worker: reconcile failed'));
+            await system.internal.runtime.actor(id).catch(() => null);
+            await system.internal.runtime.reconcile(id).catch((err: unknown) => system.logger.error({ agentId: id, err }, 'worker: reconcile failed'));
           }
           if (opts.once && (await unhostedOrRunning(system)) === 0) break;
           await Promise.race([new Promise((r) => setTimeout(r, pollMs)), stopping]);
@@ -60,12 +51,12 @@ export function registerWorker(program: Command, ctx: CliContext): void {
 }
 
 async function unhostedOrRunning(system: AgentSystem): Promise<number> {
-  const c = system.runtime.concurrency;
+  const c = system.internal.runtime.concurrency;
   if (c.running + c.waiting > 0) return 1;
-  const r = await system.sql.query<{ n: number | bigint }>(`SELECT count(*)::int AS n FROM ${system.schema}.actor_index WHERE status = 'live'`);
+  const r = await system.internal.sql.query<{ n: number | bigint }>(`SELECT count(*)::int AS n FROM ${system.schema}.actor_index WHERE status = 'live'`);
   const live = Number(r.rows[0]?.n ?? 0);
   if (live === 0) return 0;
   // Live agents nobody asked to run stay live; only those with work in flight keep --once going.
-  const states = await Promise.all(system.runtime.liveIds().map((id) => system.runtime.state(id).catch(() => null)));
+  const states = await Promise.all(system.internal.runtime.liveIds().map((id) => system.internal.runtime.state(id).catch(() => null)));
   return states.filter((s) => s && (s.status === 'running' || s.status === 'waiting')).length;
 }

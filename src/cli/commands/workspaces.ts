@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { plural } from '../render/plural.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
-import { requireExtension } from '../extensions.js';
 import { renderTable } from '../render/table.js';
 
 const bytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
@@ -14,7 +13,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre workspaces list')
     .action(async (opts: { json?: boolean }) => {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
-        const list = await requireExtension(system, 'workspaces').list();
+        const list = await system.workspaces.list();
         print(ctx, opts.json, list, () => (list.length === 0 ? 'no worktrees' : `${renderTable(list, [
           { header: 'AGENT', value: (w) => w.agentId },
           { header: 'BRANCH', value: (w) => w.branch },
@@ -31,9 +30,9 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nA branch whose agent committed something is kept unless --delete-branches: it may be the only copy\nof that work (see it with cadre workspaces diff <agent>).\n\nExamples:\n  cadre workspaces cleanup --dry-run\n  cadre workspaces cleanup')
     .action(async (opts: { dryRun?: boolean; deleteBranches?: boolean; json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
-        const workspaces = requireExtension(system, 'workspaces');
+        const workspaces = system.workspaces;
         const list = await workspaces.list();
-        const live = new Set((await system.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live'`)).rows.map((r) => r.agent_id));
+        const live = new Set((await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live'`)).rows.map((r) => r.agent_id));
         const done = list.filter((w) => !live.has(w.agentId));
         // A branch with commits of its own may be the only copy of an agent's work: kept unless asked.
         const holdsWork = async (agentId: string): Promise<boolean> => (await workspaces.diff(agentId).then((d) => d.stat.files > 0, () => true));
@@ -56,7 +55,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre workspaces diff 01a2b3c4 --stat')
     .action(async (agent: string, opts: { stat?: boolean; json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
-        const d = await requireExtension(system, 'workspaces').diff(await agentArg(system, agent));
+        const d = await system.workspaces.diff(await agentArg(system, agent));
         print(ctx, opts.json, d, () => {
           const stat = renderTable(d.files, [
             { header: 'FILE', value: (f) => f.path },

@@ -127,8 +127,7 @@ function selectAgent(id) {
 
 async function loadDeadLetters() {
   const d = await api('/api/dead-letters');
-  $('#dead-letters').replaceChildren(!d.available ? el('p', { class: 'empty', text: 'messaging is not enabled in this system' })
-    : d.items.length === 0 ? el('p', { class: 'empty', text: 'none' })
+  $('#dead-letters').replaceChildren(d.items.length === 0 ? el('p', { class: 'empty', text: 'none' })
     : el('ol', {}, ...d.items.map((m) => el('li', { text: JSON.stringify(m) }))));
 }
 

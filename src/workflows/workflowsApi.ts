@@ -15,9 +15,15 @@ export interface SpawnWorkflowRequest {
   readonly workspace?: boolean | { readonly base?: string };
 }
 
-/** What `system.extensions.workflows` holds: the shape the CLI and the dashboard use. */
-export interface WorkflowsExtension {
-  readonly workflows: Workflows;
+/**
+ * `system.workflows`: spawn workflows from templates, graphs or the model's plan; list templates;
+ * follow a run's progress.
+ *
+ * @example
+ * const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add slugify()', budget: 100_000 });
+ * for await (const p of system.workflows.follow(wf.id)) console.log(p.status, p.nodes.map((n) => n.status));
+ */
+export interface WorkflowsApi {
   spawnWorkflow(request: SpawnWorkflowRequest): Promise<WorkflowHandle>;
   /** Auto-decomposition, then a handle to the planned (not yet running) workflow. */
   spawnAuto(request: { task: string } & DecomposeOptions): Promise<WorkflowHandle>;
@@ -27,16 +33,15 @@ export interface WorkflowsExtension {
 }
 
 /**
- * The workflows extension for the composition root to put in `system.extensions.workflows`.
+ * What the composition root puts in `system.workflows`.
  *
  * @example
  * const workflows = attachWorkflows(runtime, { templates, logger });
- * extensions.workflows = workflowsExtension(workflows, model, messaging.handle);
+ * const api = createWorkflowsApi(workflows, model, messaging.handle);
  */
-export function workflowsExtension(workflows: Workflows, model: ModelProvider, messaging: HandleMessaging | null = null): WorkflowsExtension {
+export function createWorkflowsApi(workflows: Workflows, model: ModelProvider, messaging: HandleMessaging | null = null): WorkflowsApi {
   const runtime = workflows.runtime;
   return {
-    workflows,
     async spawnWorkflow({ templateId, graph, ...options }) {
       const source = templateId !== undefined ? { templateId } : { graph };
       return new WorkflowHandle(await workflows.spawn(source, options), runtime, messaging);
