@@ -1,0 +1,45 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCadre } from '../support/cadreCli.js';
+import { createTempRepo } from '../support/gitRepo.js';
+
+/**
+ * What a second newcomer still tripped over (issue 18), through the real bin: folders made for
+ * worktrees nobody asked for, a live line that said "waiting" during a model call, numbers too
+ * large for their option, empty tasks, `replay` without `--to`, and a raw-JSON inbox.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'cadre-newcomer-again-'));
+
+function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'error', ...extra };
+  for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'CADRE_DATA_DIR', 'WORKSPACE_REPO', 'WORKSPACE_BASE_PATH']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+describe('a newcomer at the CLI, again', () => {
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('makes no worktree folder until a worktree is made: not for a plain run, nor for listing or cleaning up', async () => {
+    const repo = createTempRepo({ prefix: 'cadre-lazy-base-' });
+    try {
+      const env = baseEnv({ CADRE_DATA_DIR: join(scratch, 'dblazy'), WORKSPACE_BASE_PATH: repo.basePath });
+      const run = await runCadre(['run', 'Add a helper', '--template', 'tdd-workflow', '--budget', '100000'], env, { cwd: repo.path });
+      expect(run.code, run.stderr).toBe(0);
+      for (const args of [['workspaces', 'list'], ['workspaces', 'cleanup', '--dry-run'], ['workspaces', 'cleanup']]) {
+        const r = await runCadre(args, env, { cwd: repo.path });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      }
+      expect(existsSync(repo.basePath)).toBe(false);
+      // The default folder beside the repository, likewise.
+      expect(existsSync(join(repo.dir, '.cadre-worktrees'))).toBe(false);
+
+      const ws = await runCadre(['spawn', '--role', 'writer', '--task', 'Write NOTES.md', '--budget', '10000', '--workspace', '--run', '--json'], env, { cwd: repo.path });
+      expect(ws.code, ws.stderr).toBe(0);
+      expect(existsSync(repo.basePath)).toBe(true); // made when the first worktree was
+    } finally {
+      repo.cleanup();
+    }
+  }, 240_000);
+});
