@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCadre } from '../support/cadreCli.js';
+import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { createTempRepo } from '../support/gitRepo.js';
 
 /**
@@ -42,4 +43,20 @@ describe('a newcomer at the CLI, again', () => {
       repo.cleanup();
     }
   }, 240_000);
+
+  it('the live progress says "calling model" during a model call (it said "waiting"), and writes no control codes into a pipe', async () => {
+    const api = await startFakeMessagesApi();
+    try {
+      api.setFallback(() => ({ kind: 'message', delayMs: 1500, message: { content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage: { input_tokens: 10, output_tokens: 5 } } }));
+      const env = baseEnv({ CADRE_DATA_DIR: join(scratch, 'dblive'), ANTHROPIC_API_KEY: 'sk-ant-api03-not-a-real-key', ANTHROPIC_BASE_URL: api.url });
+      const r = await runCadre(['spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^ +[0-9.]+s {2}solo \S+ calling model {2}0\/10k tokens$/m);
+      expect(r.stdout).toMatch(/^ +[0-9.]+s {2}solo \S+ completed /m);
+      expect(r.stdout).not.toMatch(/ waiting /);
+      expect(r.stdout).not.toContain('\u001b');
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
 });
