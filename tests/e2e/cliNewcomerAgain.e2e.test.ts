@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCadre } from '../support/cadreCli.js';
+import { runCadre, type CliRun } from '../support/cadreCli.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { createTempRepo } from '../support/gitRepo.js';
 
@@ -18,6 +18,8 @@ function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'CADRE_DATA_DIR', 'WORKSPACE_REPO', 'WORKSPACE_BASE_PATH']) if (!(k in extra)) delete env[k];
   return env;
 }
+
+const cadre = (...args: string[]): Promise<CliRun> => runCadre(args, baseEnv({ CADRE_DATA_DIR: join(scratch, 'db') }));
 
 describe('a newcomer at the CLI, again', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -59,4 +61,24 @@ describe('a newcomer at the CLI, again', () => {
       await api.close();
     }
   }, 120_000);
+
+  it('a number too large for its option says so and gives the maximum (it said "not a whole number"), for every numeric option', async () => {
+    const max = String(Number.MAX_SAFE_INTEGER);
+    const cases: Array<[string[], string]> = [
+      [['spawn', '--role', 'r', '--task', 't', '--budget', '99999999999999999999'], `invalid --budget "99999999999999999999": too large, at most ${max}`],
+      [['spawn', '--role', 'r', '--task', 't', '--budget', '1e30'], `invalid --budget "1e30": too large, at most ${max}`],
+      [['run', 'x', '--template', 'tdd-workflow', '--budget', '1e30'], `invalid --budget "1e30": too large, at most ${max}`],
+      [['inbox', 'abcd', '--limit', '5000'], 'invalid --limit "5000": too large, at most 1000'],
+      [['tree', '--limit', '99999999999999999999'], `invalid --limit "99999999999999999999": too large, at most ${max}`],
+      [['serve', '--port', '70000'], 'invalid --port "70000": too large, at most 65535'],
+      [['worker', '--poll', '99999999999'], 'invalid --poll "99999999999": too large, at most 2147483647'],
+      [['send', 'abcd', 'efgh', '{}', '--priority', '10'], 'invalid --priority "10": expected 0 to 9'],
+      [['spawn', '--role', 'r', '--task', 't', '--budget', '1.5'], 'invalid --budget "1.5": expected a whole number written in digits'],
+    ];
+    for (const [args, said] of cases) {
+      const r = await cadre(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(said);
+    }
+  }, 240_000);
 });

@@ -14,7 +14,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .description("show an agent's pending messages, highest priority first")
     .addHelpText('after', '\nExamples:\n  cadre inbox 01a2b3c4\n  cadre inbox 01a2b3c4 --claim --json')
     .action(async (agent: string, opts: { limit: string; claim?: boolean; json?: boolean }) => {
-      const limit = parseCount(opts.limit, '--limit', { min: 1 });
+      const limit = parseCount(opts.limit, '--limit', { min: 1, max: 1000 }); // the API's bound (messaging peek and receive)
       await withSystem(ctx, { recover: false, readOnly: !opts.claim }, async (system) => {
         const messaging = requireExtension(system, 'messaging');
         const id = await agentArg(system, agent);
