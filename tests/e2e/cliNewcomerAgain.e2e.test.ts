@@ -81,4 +81,18 @@ describe('a newcomer at the CLI, again', () => {
       expect(r.stderr, args.join(' ')).toContain(said);
     }
   }, 240_000);
+
+  it('an empty or blank task is refused naming the field, by run and spawn', async () => {
+    for (const [args, field] of [
+      [['spawn', '--role', 'r', '--task', '', '--budget', '100'], '--task must not be empty'],
+      [['spawn', '--role', 'r', '--task', '  \t ', '--budget', '100'], '--task must not be empty'],
+      [['run', '', '--template', 'tdd-workflow', '--budget', '100'], '<task> must not be empty'],
+      [['run', '   ', '--auto', '--budget', '100'], '<task> must not be empty'],
+    ] as const) {
+      const r = await cadre(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(field);
+    }
+    expect(JSON.parse((await cadre('tree', '--json')).stdout || '[]')).toEqual([]); // nothing was spawned
+  }, 120_000)
 });
