@@ -72,6 +72,7 @@ describe('a newcomer at the CLI, again', () => {
       [['tree', '--limit', '99999999999999999999'], `invalid --limit "99999999999999999999": too large, at most ${max}`],
       [['serve', '--port', '70000'], 'invalid --port "70000": too large, at most 65535'],
       [['worker', '--poll', '99999999999'], 'invalid --poll "99999999999": too large, at most 2147483647'],
+      [['replay', 'abcd', '--to', '99999999999999999999'], `invalid --to "99999999999999999999": too large, at most ${max}`],
       [['send', 'abcd', 'efgh', '{}', '--priority', '10'], 'invalid --priority "10": expected 0 to 9'],
       [['spawn', '--role', 'r', '--task', 't', '--budget', '1.5'], 'invalid --budget "1.5": expected a whole number written in digits'],
     ];
@@ -94,5 +95,17 @@ describe('a newcomer at the CLI, again', () => {
       expect(r.stderr).toContain(field);
     }
     expect(JSON.parse((await cadre('tree', '--json')).stdout || '[]')).toEqual([]); // nothing was spawned
-  }, 120_000)
+  }, 120_000);
+  it('replay without --to is the state now (the latest revision); --help says so', async () => {
+    const spawned = await cadre('spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run', '--json');
+    expect(spawned.code, spawned.stderr).toBe(0);
+    const to = (JSON.parse(spawned.stdout) as { state: { id: string } }).state.id;
+    const status = JSON.parse((await cadre('status', to, '--json')).stdout) as { revision: number; status: string };
+    expect(status.revision).toBeGreaterThan(2);
+    const now = await cadre('replay', to, '--json');
+    expect(now.code, now.stderr).toBe(0);
+    expect(JSON.parse(now.stdout)).toMatchObject({ revision: status.revision, status: status.status });
+    expect((await cadre('replay', to)).stdout).toMatch(new RegExp(`at revision +${status.revision}\\n`));
+    expect((await cadre('replay', '--help')).stdout).toContain('default: the latest');
+  }, 120_000);
 });
