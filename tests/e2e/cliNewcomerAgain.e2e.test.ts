@@ -96,6 +96,31 @@ describe('a newcomer at the CLI, again', () => {
     }
     expect(JSON.parse((await cadre('tree', '--json')).stdout || '[]')).toEqual([]); // nothing was spawned
   }, 120_000);
+
+  it('inbox prints a table (id, from, priority, sent at, attempt, payload preview), --json the messages', async () => {
+    const spawn = async (role: string): Promise<string> => {
+      const r = await cadre('spawn', '--role', role, '--task', 't', '--budget', '100', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { id: string }).id;
+    };
+    const from = await spawn('lead');
+    const to = await spawn('dev');
+    expect((await cadre('send', from, to, '{"text":"low"}', '--priority', '1')).code).toBe(0);
+    expect((await cadre('send', from, to, JSON.stringify({ text: `urgent\n${'x'.repeat(200)}` }), '--priority', '9')).code).toBe(0);
+
+    const table = await cadre('inbox', to);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID +FROM +PRI +SENT AT +ATTEMPT +PAYLOAD$/);
+    expect(lines[2]).toMatch(new RegExp(`^\\S+ +${from.slice(0, 8)}…${from.slice(-4)} +9 +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +0 +\\{"text":"urgent\\\\nxxx+…$`));
+    expect(lines[3]).toMatch(/ 1 .* 0 +\{"text":"low"\}$/);
+    expect(lines[5]).toContain('2 messages pending, highest priority first');
+    expect(table.stdout).not.toContain('"messageId"'); // not raw JSON
+    const json = JSON.parse((await cadre('inbox', to, '--json')).stdout) as Array<{ priority: number; payload: { text: string } }>;
+    expect(json.map((m) => m.priority)).toEqual([9, 1]);
+    expect(json[0]!.payload.text).toHaveLength(207); // whole
+  }, 180_000);
+
   it('replay without --to is the state now (the latest revision); --help says so', async () => {
     const spawned = await cadre('spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run', '--json');
     expect(spawned.code, spawned.stderr).toBe(0);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { NotAvailable } from '../cliError.js';
 import { requireExtension } from '../extensions.js';
-import { toJson } from '../output.js';
+import { renderInbox, type InboxMessage } from '../render/inboxTable.js';
 
 export function registerInbox(program: Command, ctx: CliContext): void {
   program
@@ -26,7 +26,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
           messages = await messaging.peek(id, { limit });
         } else if (messaging.receive) messages = await messaging.receive(id, { max: limit, ack: true }); // a claim that never acked came back, used up its deliveries and was dead-lettered
         else throw new NotAvailable('claiming messages', 'messaging.receive');
-        print(ctx, opts.json, messages, () => (messages.length === 0 ? 'inbox is empty' : messages.map((m) => toJson(m).replace(/\n\s*/g, ' ')).join('\n')));
+        print(ctx, opts.json, messages, () => renderInbox(messages as InboxMessage[], { claimed: Boolean(opts.claim) }));
       });
     });
 }
