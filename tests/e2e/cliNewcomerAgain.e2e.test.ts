@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCadre, type CliRun } from '../support/cadreCli.js';
+import { runCadre, spawnWithCli, type CliRun } from '../support/cadreCli.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { createTempRepo } from '../support/gitRepo.js';
 
@@ -98,13 +98,8 @@ describe('a newcomer at the CLI, again', () => {
   }, 120_000);
 
   it('inbox prints a table (id, from, priority, sent at, attempt, payload preview), --json the messages', async () => {
-    const spawn = async (role: string): Promise<string> => {
-      const r = await cadre('spawn', '--role', role, '--task', 't', '--budget', '100', '--json');
-      expect(r.code, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as { id: string }).id;
-    };
-    const from = await spawn('lead');
-    const to = await spawn('dev');
+    const from = await spawnWithCli(cadre, 'lead');
+    const to = await spawnWithCli(cadre, 'dev');
     expect((await cadre('send', from, to, '{"text":"low"}', '--priority', '1')).code).toBe(0);
     expect((await cadre('send', from, to, JSON.stringify({ text: `urgent\n${'x'.repeat(200)}` }), '--priority', '9')).code).toBe(0);
 
