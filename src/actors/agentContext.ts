@@ -137,6 +137,24 @@ const withBudget = (c: AgentContext, budget: BudgetLedger): AgentContext => ({ .
 export const liveChildren = (c: AgentContext): string[] => c.childOrder.filter((id) => c.children[id]?.status === 'live');
 
 /**
+ * What a running agent is doing, in words for the live views: `status` says "waiting" both
+ * during a model call and while children work, which told a user nothing. Read off the context
+ * as the machine's resting state is (agentMachine's restingStateValue); null before it starts
+ * and once it ended, when the status says it all.
+ *
+ * @example
+ * activityOf(context) // 'calling model' | 'running tools' | 'waiting for 2 children' | 'thinking' | null
+ */
+export function activityOf(c: AgentContext): string | null {
+  if (c.result || !c.started) return null;
+  if (c.pendingCall) return 'calling model';
+  if (Object.keys(c.pendingTools).length > 0) return 'running tools';
+  const children = liveChildren(c).length;
+  if (children > 0 && (c.workspaceRequest === null || c.workspace !== null)) return `waiting for ${children} ${children === 1 ? 'child' : 'children'}`;
+  return 'thinking';
+}
+
+/**
  * The context after one accepted event. The machine decides *whether* an event is accepted;
  * this decides what it changes. Pure.
  */

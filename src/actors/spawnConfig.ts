@@ -43,7 +43,8 @@ export const SpawnConfigSchema = z
   .object({
     id: AgentId.optional(),
     role: z.string().trim().min(1, 'is required').max(200).refine(isStorableText, NOT_STORABLE),
-    task: storableText(100_000).default(''),
+    // Given, it must say something: `--task ""` made an agent with nothing to do (found by a new user).
+    task: storableText(100_000).refine((t) => t.trim() !== '', 'must not be empty').default(''),
     budget: Tokens,
     workspace: WorkspaceOption.optional(),
     workspaceConfig: WorkspaceConfig.optional(),

@@ -42,14 +42,27 @@ export function print(ctx: CliContext, json: boolean | undefined, value: unknown
   ctx.output.out(json ? toJson(value) : render());
 }
 
-/** A positive integer option, or a usage error naming the option. */
-export function parseCount(value: string, name: string, { min = 0 }: { min?: number } = {}): number {
-  // Digits only (underscores allowed as separators): Number() would also take '-0', '0x10', '1e3' and ' 7 '.
-  const n = /^[0-9][0-9_]*$/.test(value) ? Number(value.replace(/_/g, '')) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new CliError(`invalid ${name} ${quoted(value)}: expected a whole number${min > 0 ? ` ≥ ${min}` : ''}`, { exitCode: EXIT.usage, hint: `for example ${name} 10000` });
+/**
+ * A whole-number option in [min, max], or a usage error naming the option and the bound it broke:
+ * `--budget 99999999999999999999` said "expected a whole number" (it is one, only too large).
+ *
+ * @example
+ * parseCount('10_000', '--budget', { min: 1 }) // 10000
+ * parseCount('1e30', '--budget')               // CliError: invalid --budget "1e30": too large, at most 9007199254740991
+ */
+export function parseCount(value: string, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}): number {
+  const usage = (why: string): CliError => new CliError(`invalid ${name} ${quoted(value)}: ${why}`, { exitCode: EXIT.usage, hint: `for example ${name} ${Math.min(max, Math.max(min, 10000))}` });
+  // Digits only (underscores allowed as separators): Number() would also take '-0', '0x10' and ' 7 '.
+  if (/^[0-9][0-9_]*$/.test(value)) {
+    const digits = BigInt(value.replace(/_/g, '')); // exact, however long: Number() rounds past 2^53
+    if (digits > BigInt(max)) throw usage(`too large, at most ${max}`);
+    if (digits < BigInt(min)) throw usage(`too small, at least ${min}`);
+    return Number(digits);
   }
-  return n;
+  // 1e30 is a number, only not one this option takes: say which way it is out.
+  const n = Number(value.trim());
+  if (/^[0-9.]+e\+?[0-9]+$/i.test(value.trim()) && Number.isFinite(n) && n > max) throw usage(`too large, at most ${max}`);
+  throw usage(`expected a whole number written in digits, ${min} to ${max}`);
 }
 
 /** An agent id (or a unique prefix of one) as given on the command line. */

@@ -7,6 +7,8 @@ export interface Output {
   err(text: string): void;
   readonly isTTY: boolean;
   readonly columns: number;
+  /** The terminal's height, when it has one. */
+  readonly rows?: number;
 }
 
 /** What a person's terminal (or a pipe into one) gets: model and user text cannot drive it (terminalSafe). */
@@ -18,6 +20,9 @@ export const processOutput: Output = {
   },
   get columns() {
     return process.stdout.columns ?? 100;
+  },
+  get rows() {
+    return process.stdout.rows;
   },
 };
 

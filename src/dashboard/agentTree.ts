@@ -2,6 +2,7 @@ import type { AgentSystem } from '../system.js';
 import type { AgentState } from '../actors/replay.js';
 import type { BudgetStatus } from '../actors/budget.js';
 import { InvalidInput, NotFound } from '../errors.js';
+import { activityOf } from '../actors/agentContext.js';
 
 /** The shortest id prefix looked up: shorter ones match too many agents to mean one. */
 const MIN_PREFIX = 4;
@@ -13,6 +14,8 @@ export interface AgentNode {
   readonly kind: 'agent' | 'workflow';
   readonly task: string;
   readonly status: AgentState['status'];
+  /** What it is doing while it runs (`calling model`, `running tools`, `waiting for 2 children`); null once ended. */
+  readonly activity: string | null;
   readonly parentId: string | null;
   readonly depth: number;
   readonly revision: string;
@@ -50,17 +53,19 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
   const max = options.maxAgents ?? 5_000;
   // Breadth-first, a level at a time, and sums folded bottom-up from the last level: a chain
   // thousands deep is as easy as a wide tree (no recursion, no promise nested per level).
-  interface Pending { readonly state: AgentState; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }
+  interface Pending { readonly state: AgentState; readonly activity: string | null; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }
   const order: { node: Mutable<AgentNode>; pending: Pending }[] = [];
   let level: { id: string; nodeId: string | null; returned: boolean; attach: Mutable<AgentNode>[] | null }[] = [{ id: rootId, nodeId: null, returned: false, attach: null }];
   let seen = 0;
   let root: Mutable<AgentNode> | null = null;
   while (level.length > 0) {
     const states = await Promise.all(level.map((l) => system.internal.runtime.state(l.id)));
+    // Ended agents need no context read: they are doing nothing.
+    const activities = await Promise.all(states.map(async (s) => (s.status === 'completed' || s.status === 'failed' || s.status === 'terminated' ? null : activityOf(await system.internal.runtime.context(s.id)))));
     const next: typeof level = [];
     states.forEach((s, i) => {
       seen++;
-      const pending: Pending = { state: s, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] };
+      const pending: Pending = { state: s, activity: activities[i] ?? null, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] };
       const node = toNode(pending);
       order.push({ node, pending });
       if (level[i]!.attach) level[i]!.attach!.push(node);
@@ -80,7 +85,7 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? Mutable<E>[] : T[K] };
 
-function toNode(p: { readonly state: AgentState; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
+function toNode(p: { readonly state: AgentState; readonly activity: string | null; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
   const s = p.state;
   return {
     id: s.id,
@@ -88,6 +93,7 @@ function toNode(p: { readonly state: AgentState; readonly nodeId: string | null;
     kind: s.kind,
     task: s.task,
     status: s.status,
+    activity: p.activity,
     parentId: s.parentId,
     depth: s.depth,
     revision: s.revision.toString(),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CADRE_BIN, runCadre, type CliRun } from '../support/cadreCli.js';
+import { CADRE_BIN, runCadre, spawnWithCli, type CliRun } from '../support/cadreCli.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { createTempRepo } from '../support/gitRepo.js';
 
@@ -66,13 +66,8 @@ describe('a newcomer at the CLI', () => {
   }, 120_000);
 
   it('send defaults to the API\'s priority (5); budget 0 as in the API; ids need 4 characters; counts read "1 agent"; not-found hints point at the right list', async () => {
-    const spawn = async (role: string): Promise<string> => {
-      const r = await cadre('spawn', '--role', role, '--task', 't', '--budget', '100', '--json');
-      expect(r.code, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as { id: string }).id;
-    };
-    const from = await spawn('lead');
-    const to = await spawn('dev');
+    const from = await spawnWithCli(cadre, 'lead');
+    const to = await spawnWithCli(cadre, 'dev');
     const sent = await cadre('send', from, to, '{"text":"hi"}', '--json');
     expect(sent.code, sent.stderr).toBe(0);
     expect((JSON.parse(sent.stdout) as { priority: number }).priority).toBe(5);

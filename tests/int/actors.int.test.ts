@@ -105,6 +105,9 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
     it('refuses bad input and overspending, writing nothing', async () => {
       await expect(system.spawn({ role: '', task: 'x', budget: 1 })).rejects.toBeInstanceOf(InvalidInput);
       await expect(system.spawn({ role: 'r', task: 'x', budget: -5 })).rejects.toThrow(/budget/);
+      // An empty or blank task, as the CLI refuses it: named, nothing written (a new user's `--task ""` made an agent with nothing to do).
+      for (const task of ['', ' \n\t']) await expect(system.spawn({ role: 'r', task, budget: 1 })).rejects.toThrow(/spawn\.task: must not be empty/);
+      await expect(system.spawnWorkflow({ templateId: 'tdd-workflow', task: '  ', budget: 1000 })).rejects.toThrow(/task: must not be empty/);
       const lead = await system.spawn({ role: 'lead', task: 'x', budget: 1000 });
       const err = await lead.spawn({ role: 'w', task: 'y', budget: 5000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BudgetExceeded);

@@ -24,3 +24,13 @@ export async function runCadre(args: readonly string[], env: NodeJS.ProcessEnv, 
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }
+
+/**
+ * Spawns an idle agent through the CLI (`cadre spawn --role <role> … --json`) and returns its id;
+ * throws with cadre's stderr when it fails.
+ */
+export async function spawnWithCli(cadre: (...args: string[]) => Promise<CliRun>, role: string): Promise<string> {
+  const r = await cadre('spawn', '--role', role, '--task', 't', '--budget', '100', '--json');
+  if (r.code !== 0) throw new Error(`cadre spawn exited ${r.code}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { id: string }).id;
+}

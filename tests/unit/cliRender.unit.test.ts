@@ -11,8 +11,8 @@ import { templateStages } from '../../src/cli/render/templateStages.js';
 import { patternRedactor } from '../../src/infra/redact.js';
 import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
 
-const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000): AgentNode => ({
-  id, role, kind: 'agent', task: '', status, parentId: null, depth: 0, revision: '3',
+const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000, activity: string | null = null): AgentNode => ({
+  id, role, kind: 'agent', task: '', status, activity, parentId: null, depth: 0, revision: '3',
   budget: { allocated, consumed: used, reserved: 0, delegated: 0, spentBySubtree: 0, reclaimed: 0, available: allocated - used, overspent: 0 },
   returned: null, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, reason: null, children,
 });
@@ -69,6 +69,66 @@ describe('cli renderers', () => {
     await live.stop();
     expect(printed.length).toBeGreaterThan(1);
     expect(printed[1]!.startsWith('\x1b[2A\x1b[0J')).toBe(true);
+  });
+
+  it('says what a running agent is doing (a model call is not "waiting"), on a terminal and in progress lines', async () => {
+    vi.useFakeTimers();
+    const tree = node('r', 'lead', 'waiting', [node('a', 'dev', 'waiting', [], 0, 1000, 'calling model')], 0, 1000, 'waiting for 1 child');
+    expect(renderAgentTree(tree, createStyle(false), { bar: 4 })).toMatch(/^lead +r +waiting for 1 child .*\n└─ dev +a +calling model /);
+    const printed: string[] = [];
+    const out: Output = { out: (t) => void printed.push(t), err: () => undefined, isTTY: false, columns: 80 };
+    let activity = 'calling model';
+    const live = new LiveTree(out, createStyle(false), async () => node('r', 'lead', 'waiting', [], 0, 1000, activity), { intervalMs: 5 });
+    live.start();
+    await vi.advanceTimersByTimeAsync(20);
+    activity = 'running tools';
+    await vi.advanceTimersByTimeAsync(20);
+    await live.stop();
+    expect(printed.map((l) => l.replace(/^ *[0-9.]+s {2}/, ''))).toEqual(['lead r calling model  0/1.0k tokens', 'lead r running tools  0/1.0k tokens']);
+  });
+
+  it('on a narrow, short terminal every frame fits: lines cut to the width, the tree to the height, so cursor-up erases all of it', async () => {
+    vi.useFakeTimers();
+    const printed: string[] = [];
+    const out: Output = { out: (t) => void printed.push(t), err: () => undefined, isTTY: true, columns: 30, rows: 6 };
+    const kids = Array.from({ length: 8 }, (_, i) => node(`c${i}`, `a-rather-long-role-name-${i}`, 'running', [], 0, 1000, 'calling model'));
+    const live = new LiveTree(out, createStyle(true), async () => node('r', 'lead', 'waiting', kids, 0, 1000, 'waiting for 8 children'), { intervalMs: 5 });
+    live.start();
+    await vi.advanceTimersByTimeAsync(12);
+    await live.stop();
+    // eslint-disable-next-line no-control-regex
+    const visible = (s: string): string => s.replace(/\x1b\[[0-9;]*[mAJ]/g, '');
+    for (const frame of printed) {
+      const lines = frame.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(5);
+      for (const l of lines) expect([...visible(l)].length).toBeLessThanOrEqual(29);
+    }
+    expect(printed[0]).toContain('… and 6 more agents');
+    expect(printed[1]!.startsWith(`\x1b[${printed[0]!.split('\n').length}A\x1b[0J`)).toBe(true);
+  });
+
+  it('skips a tick while the last frame is still being read, instead of queueing reads behind it', async () => {
+    vi.useFakeTimers();
+    let reads = 0;
+    const out: Output = { out: () => undefined, err: () => undefined, isTTY: false, columns: 80 };
+    const live = new LiveTree(out, createStyle(false), async () => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 50)); // a slow read: ten ticks long
+      return node('r', 'lead', 'running');
+    }, { intervalMs: 5 });
+    live.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(reads).toBeLessThanOrEqual(3);
+    const stopping = live.stop();
+    await vi.advanceTimersByTimeAsync(200);
+    await stopping;
+  });
+
+  it('cuts a line to a width, colour codes kept and not counted', async () => {
+    const { fitWidth } = await import('../../src/cli/render/fitWidth.js');
+    expect(fitWidth('\x1b[2mabcdef\x1b[0m', 4)).toBe('\x1b[2mabc…\x1b[0m');
+    expect(fitWidth('abc', 3)).toBe('abc');
+    expect(fitWidth('ab\x1b[31mcd\x1b[0mef', 5)).toBe('ab\x1b[31mcd\x1b[0m…');
   });
 
   it('writes bigints as strings in JSON', () => {

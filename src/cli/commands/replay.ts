@@ -1,21 +1,20 @@
 import type { Command } from 'commander';
-import { CliError, EXIT, quoted } from '../cliError.js';
-import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { renderFields } from '../render/table.js';
 
 export function registerReplay(program: Command, ctx: CliContext): void {
   program
     .command('replay')
     .argument('<agent>', 'agent id (or a unique prefix)')
-    .requiredOption('--to <revision>', 'the revision to stop at (0 is the spawn)')
-    .description("rebuild an agent's state as it was at a revision (pure replay, no model calls)")
+    .option('--to <revision>', 'the revision to stop at (0 is the spawn; default: the latest, its state now)')
+    .description("rebuild an agent's state as it was at a revision (pure replay, no model calls); without --to, as it is now")
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  cadre replay 019fd278 --to 3\n  cadre replay 019fd278 --to 0 --json')
-    .action(async (agent: string, opts: { to: string; json?: boolean }) => {
-      if (!/^\d+$/.test(opts.to)) throw new CliError(`invalid --to ${quoted(opts.to)}: expected a revision number (0, 1, 2, ...)`, { exitCode: EXIT.usage, hint: 'see the revisions with `cadre history <agent>`' });
+    .addHelpText('after', '\nExamples:\n  cadre replay 019fd278          # its state now, rebuilt from every event\n  cadre replay 019fd278 --to 3\n  cadre replay 019fd278 --to 0 --json')
+    .action(async (agent: string, opts: { to?: string; json?: boolean }) => {
+      const to = opts.to === undefined ? undefined : parseCount(opts.to, '--to');
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const id = await agentArg(system, agent);
-        const s = await system.replay(id, { toRevision: BigInt(opts.to) });
+        const s = await system.replay(id, to === undefined ? {} : { toRevision: to });
         print(ctx, opts.json, s, () => renderFields([
           ['agent', `${s.role} ${s.id}`],
           ['at revision', s.revision],

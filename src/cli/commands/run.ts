@@ -25,7 +25,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre run "Add a slugify() helper" --template tdd-workflow --budget 100000\n  cadre run "Write a CLI for todo lists" --auto --budget 200000')
     .action(async (task: string, opts: RunOptions) => {
       if ((opts.template !== undefined) === Boolean(opts.auto)) throw new CliError('give exactly one of --template <id> and --auto', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
-      if (!task.trim()) throw new CliError('the task must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
+      if (!task.trim()) throw new CliError('<task> must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       const budget = parseCount(opts.budget, '--budget', { min: 1 });
       const system = await ctx.openSystem({ recover: false });
       try {

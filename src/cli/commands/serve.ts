@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { CliError, EXIT } from '../cliError.js';
 import { parseCount, type CliContext } from '../context.js';
 
 export function registerServe(program: Command, ctx: CliContext): void {
@@ -12,11 +11,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--no-recover', 'only look: do not resume live agents in this process')
     .addHelpText('after', '\nExamples:\n  cadre serve\n  CADRE_DASHBOARD_TOKEN="$(openssl rand -hex 16)" cadre serve --host 0.0.0.0 --port 8080\n\nWith a token, open the page once as http://host:port/?token=<token>: the server trades it for an\nHttpOnly cookie and drops it from the address bar.')
     .action(async (opts: { host: string; port: string; token?: string; recover: boolean }) => {
-      const port = parseCount(opts.port, '--port');
+      const port = parseCount(opts.port, '--port', { max: 65535 });
       if (opts.token !== undefined) ctx.output.err('cadre: warning: --token is visible to every user of this machine (ps, /proc); set CADRE_DASHBOARD_TOKEN instead');
       const { readEnv } = await import('../../infra/config.js');
       const token = opts.token ?? readEnv().CADRE_DASHBOARD_TOKEN;
-      if (port > 65535) throw new CliError(`invalid --port ${port}`, { exitCode: EXIT.usage, hint: '--port 4600' });
       const system = await ctx.openSystem({ recover: opts.recover });
       try {
         const { startDashboard } = await import('../../dashboard/server.js');

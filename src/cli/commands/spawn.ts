@@ -28,6 +28,7 @@ export function registerSpawn(program: Command, ctx: CliContext): void {
     .action(async (opts: SpawnOptions) => {
       const budget = parseCount(opts.budget, '--budget'); // 0 as in the API: the agent ends budget_exhausted without a call
       if (!opts.role.trim()) throw new CliError('--role must not be empty', { exitCode: EXIT.usage, hint: 'e.g. --role researcher' });
+      if (!opts.task.trim()) throw new CliError('--task must not be empty', { exitCode: EXIT.usage, hint: 'e.g. --task "Summarise README.md"' });
       await withSystem(ctx, { recover: false }, async (system) => {
         const config = { role: opts.role, task: opts.task, budget, ...(opts.workspace ? { workspace: true } : {}) };
         const handle = opts.parent !== undefined ? await system.get(await agentArg(system, opts.parent)).spawn(config) : await system.spawn(config);

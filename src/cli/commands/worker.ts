@@ -3,6 +3,9 @@ import { processOwnerName } from '../../infra/ids.js';
 import type { AgentSystem } from '../../system.js';
 import { parseCount, type CliContext } from '../context.js';
 
+/** The longest delay Node's timers take: past it they fire after 1 ms, a busy loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Live agents in the index that this process does not host yet. */
 async function unhosted(system: AgentSystem): Promise<string[]> {
   const hosted = new Set(system.internal.runtime.liveIds());
@@ -18,7 +21,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .option('--once', 'recover, finish the work in flight, then exit')
     .addHelpText('after', '\nExamples:\n  cadre worker\n  DATABASE_URL=postgres://… cadre worker   # several workers can share one store')
     .action(async (opts: { poll: string; once?: boolean }) => {
-      const pollMs = parseCount(opts.poll, '--poll', { min: 50 });
+      const pollMs = parseCount(opts.poll, '--poll', { min: 50, max: MAX_TIMER_MS });
       // A long-running worker hosts actors by lease, so several can share one store and take
       // over a dead one's actors; --once just recovers and drains this store by itself.
       const owner = processOwnerName();

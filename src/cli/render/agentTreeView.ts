@@ -26,8 +26,11 @@ function lines(root: AgentNode): Line[] {
   return out;
 }
 
+/** What an agent is doing while it runs (`calling model`), else its status: coloured by its status either way. */
+export const doing = (n: Pick<AgentNode, 'status' | 'activity'>): string => n.activity ?? n.status;
+
 /**
- * The agent tree as aligned text lines: role, short id, status, a budget bar (used of
+ * The agent tree as aligned text lines: role, short id, status (what it is doing while it runs), a budget bar (used of
  * allocated), tokens used of allocated, and the subtree's cost.
  *
  * @example
@@ -38,13 +41,13 @@ function lines(root: AgentNode): Line[] {
 export function renderAgentTree(root: AgentNode, style: Style, options: { bar?: number } = {}): string {
   const ls = lines(root);
   const labelWidth = Math.max(...ls.map((l) => l.label.length));
-  const statusWidth = Math.max(...ls.map((l) => l.node.status.length));
+  const statusWidth = Math.max(...ls.map((l) => doing(l.node).length));
   const usageCells = ls.map((l) => `${tokens(l.node.subtreeConsumed)}/${tokens(l.node.budget.allocated)}`);
   const usageWidth = Math.max(...usageCells.map((c) => c.length));
   return ls
     .map((l, i) => {
       const n = l.node;
-      const status = style.status(n.status) + ' '.repeat(statusWidth - n.status.length);
+      const status = style.status(n.status, doing(n)) + ' '.repeat(statusWidth - doing(n).length);
       return [l.label.padEnd(labelWidth), style.dim(shortId(n.id)), status, budgetBar(n.subtreeConsumed, n.budget.allocated, options.bar ?? 12), usageCells[i]!.padEnd(usageWidth), usd(n.subtreeCostUsd)].join('  ');
     })
     .join('\n');

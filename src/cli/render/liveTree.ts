@@ -1,13 +1,16 @@
 import type { AgentNode } from '../../dashboard/agentTree.js';
 import { flatten } from '../../dashboard/agentTree.js';
 import type { Output } from '../output.js';
-import { renderAgentTree } from './agentTreeView.js';
+import { doing, renderAgentTree } from './agentTreeView.js';
+import { fitWidth } from './fitWidth.js';
 import { shortId, tokens, type Style } from './style.js';
 
 /**
- * Shows a tree while it works. On a terminal it redraws in place with ANSI (cursor up, clear
- * below); otherwise it prints one progress line per agent whose status changes, so logs and CI
- * output stay readable.
+ * Shows a tree while it works, saying what each agent is doing (`calling model`, `running tools`,
+ * `waiting for 2 children`). On a terminal it redraws in place with ANSI (cursor up, clear
+ * below), each line cut to the terminal's width: a wrapped line takes two rows, and cursor-up by
+ * the line count then left rows of old frames behind. Otherwise it prints one progress line per
+ * agent whose activity changes, with no control codes, so logs and CI output stay readable.
  *
  * @example
  * const live = new LiveTree(output, style, () => agentTree(system, root.id));
@@ -19,6 +22,7 @@ export class LiveTree {
   private readonly statuses = new Map<string, string>();
   private readonly started = Date.now();
   private drawing: Promise<void> = Promise.resolve();
+  private busy = false;
 
   constructor(
     private readonly output: Output,
@@ -33,7 +37,13 @@ export class LiveTree {
 
   start(): void {
     const tick = (): void => {
-      this.drawing = this.drawing.then(() => this.draw()).then(() => undefined, () => undefined);
+      // A tick that finds the last frame still being read is skipped: queued behind it, slow
+      // reads piled up and the view fell further and further behind the run.
+      if (this.busy) return;
+      this.busy = true;
+      this.drawing = this.draw().then(() => undefined, () => undefined).finally(() => {
+        this.busy = false;
+      });
     };
     tick();
     this.timer = setInterval(tick, this.options.intervalMs ?? (this.ansi ? 150 : 250));
@@ -55,19 +65,24 @@ export class LiveTree {
       return null;
     }
     if (this.ansi) {
-      const text = renderAgentTree(root, this.style);
-      const clear = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[0J` : '';
       const elapsed = this.style.dim(`  ${((Date.now() - this.started) / 1000).toFixed(1)} s`);
-      this.output.out(`${clear}${text}\n${elapsed}`);
-      this.drawnLines = text.split('\n').length + 1;
+      // One column short of the width: a line that fills the last column wraps on some terminals.
+      // And no taller than the screen: cursor-up stops at its top row, leaving the rest behind.
+      let tree = renderAgentTree(root, this.style).split('\n');
+      const rows = this.output.rows ?? Infinity;
+      if (tree.length + 1 > rows - 1) tree = [...tree.slice(0, Math.max(0, rows - 3)), this.style.dim(`  … and ${tree.length - Math.max(0, rows - 3)} more agents`)];
+      const lines = [...tree, elapsed].map((l) => fitWidth(l, Math.max(1, this.output.columns - 1)));
+      const clear = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[0J` : '';
+      this.output.out(`${clear}${lines.join('\n')}`);
+      this.drawnLines = lines.length;
     } else {
       for (const n of flatten(root)) {
-        const key = `${n.status}`;
+        const key = doing(n);
         if (this.statuses.get(n.id) === key) continue;
         this.statuses.set(n.id, key);
         const t = `${((Date.now() - this.started) / 1000).toFixed(1)}s`.padStart(6);
         const indent = '  '.repeat(Math.max(0, n.depth - root.depth));
-        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${n.status}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
+        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${key}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
       }
     }
     return root;

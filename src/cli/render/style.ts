@@ -2,7 +2,8 @@
 export interface Style {
   readonly bold: (s: string) => string;
   readonly dim: (s: string) => string;
-  readonly status: (status: string) => string;
+  /** `text` (default: the status itself) in the status's colour. */
+  readonly status: (status: string, text?: string) => string;
 }
 
 const wrap = (code: string) => (s: string): string => `\x1b[${code}m${s}\x1b[0m`;
@@ -12,8 +13,8 @@ const STATUS_COLOURS: Record<string, string> = {
 };
 
 export function createStyle(colour: boolean): Style {
-  if (!colour) return { bold: (s) => s, dim: (s) => s, status: (s) => s };
-  return { bold: wrap('1'), dim: wrap('2'), status: (s) => wrap(STATUS_COLOURS[s] ?? '0')(s) };
+  if (!colour) return { bold: (s) => s, dim: (s) => s, status: (s, text = s) => text };
+  return { bold: wrap('1'), dim: wrap('2'), status: (s, text = s) => wrap(STATUS_COLOURS[s] ?? '0')(text) };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   withRepoLock, writeBase, type WorkspaceContext,
 } from './workspaceContext.js';
 import type { WorkspaceInfo } from './workspaceTypes.js';
+import { ensureBasePath } from './openRepository.js';
 
 /**
  * Gives `agentId` a worktree on `agents/<agentId>`, idempotently: a healthy one is returned
@@ -37,6 +38,7 @@ async function addFresh(ctx: WorkspaceContext, agentId: string, baseName: string
   const branch = agentBranch(agentId);
   const path = agentPath(ctx, agentId);
   if (existsSync(path)) return undefined;
+  await ensureBasePath(ctx.repo);
   try {
     await ctx.git.run(ctx.repo.root, ['worktree', 'add', '--quiet', '-b', branch, path, baseCommit]);
   } catch (e) {
@@ -80,6 +82,7 @@ async function createLocked(ctx: WorkspaceContext, agentId: string, baseBranch: 
     const baseName = baseBranch ?? base?.branch ?? (await currentBranch(ctx));
     const baseCommit = base?.commit ?? (await mergeBase(ctx, branch, baseName));
     if (!base) await writeBase(ctx, agentId, baseCommit, baseName);
+    await ensureBasePath(repo);
     await git.run(repo.root, ['worktree', 'add', '--quiet', path, branch]);
     ctx.log?.info({ agentId, path, branch }, 'worktree recreated from its branch');
     return { agentId, path, branch, baseBranch: baseName, baseCommit, status: 'recreated' };
@@ -87,6 +90,7 @@ async function createLocked(ctx: WorkspaceContext, agentId: string, baseBranch: 
 
   const baseName = baseBranch ?? (await currentBranch(ctx));
   const baseCommit = await resolveCommit(ctx, baseName, 'base');
+  await ensureBasePath(repo);
   await git.run(repo.root, ['worktree', 'add', '--quiet', '-b', branch, path, baseCommit]);
   await writeBase(ctx, agentId, baseCommit, baseName);
   ctx.log?.debug({ agentId, path, branch, baseCommit }, 'worktree created');

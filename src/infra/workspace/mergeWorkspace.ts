@@ -8,6 +8,7 @@ import {
 } from './workspaceContext.js';
 import type { MergeResult } from './workspaceTypes.js';
 import { splitNul } from './worktreeList.js';
+import { ensureBasePath } from './openRepository.js';
 
 /** Where to merge: another agent's worktree, or a named branch. */
 export type MergeTarget = string | { readonly branch: string };
@@ -44,6 +45,7 @@ export async function mergeWorkspace(ctx: WorkspaceContext, childId: string, tar
   }
   return withRepoLock(ctx, async () => {
     const temp = join(ctx.repo.basePath, `${TEMP_MERGE_PREFIX}${randomUUID()}`);
+    await ensureBasePath(ctx.repo);
     await ctx.git.run(ctx.repo.root, ['worktree', 'add', '--quiet', temp, branch]);
     try {
       return await mergeIn(ctx, temp, childBranch, branch);

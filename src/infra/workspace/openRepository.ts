@@ -23,6 +23,8 @@ export function isInside(parent: string, child: string): boolean {
  * Checks that `repo` is a non-bare git repository and settles where worktrees go: by
  * default `<repo>/../.cadre-worktrees/<repo-name>`, outside the work tree so the main
  * checkout never sees agents' files as untracked (or `git add -A` them as embedded repos).
+ * Creates nothing: the folder is made by `ensureBasePath` when the first worktree is added
+ * (opening the manager to list or clean up left an empty folder beside every repository).
  *
  * @example
  * const info = await openRepository(git, '/src/app');
@@ -47,6 +49,21 @@ export async function openRepository(git: GitRunner, repo: string, basePath?: st
   if (base === root || isInside(root, base)) {
     throw new WorkspaceError(`workspace basePath ${base} is inside the repository's work tree ${root}; choose a folder outside it`);
   }
-  await mkdir(base, { recursive: true });
-  return { root, commonDir, basePath: await realpath(base) };
+  return { root, commonDir, basePath: await realpathOfMissing(base) };
+}
+
+/** Makes the worktree folder, just before a worktree (or a temporary merge worktree) goes in it. */
+export async function ensureBasePath(repo: RepositoryInfo): Promise<void> {
+  await mkdir(repo.basePath, { recursive: true });
+}
+
+/** The real path `path` will have: its deepest existing ancestor resolved through symlinks, the rest appended. */
+async function realpathOfMissing(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (err) {
+    const parent = dirname(path);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) throw err;
+    return join(await realpathOfMissing(parent), basename(path));
+  }
 }

@@ -71,7 +71,9 @@ export async function reconcileWorkspaces(
 
     // Folders in basePath git does not know: leftovers of adds killed before registering.
     const known = new Set((await listWorktrees(ctx)).map((e) => resolve(e.path)));
-    for (const name of await readdir(basePath)) {
+    // No folder yet: no worktree was ever added here.
+    const names = await readdir(basePath).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+    for (const name of names) {
       const full = join(basePath, name);
       if (known.has(full)) continue;
       const ours = name.startsWith(TEMP_MERGE_PREFIX) || AgentIdSchema.safeParse(name).success;
