@@ -30,6 +30,7 @@ import { connectToHolder } from './infra/sql/forwardingClient.js';
 import { createMessaging, type Messaging } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
+import type { AgentEnd, CleanupOptions } from './infra/workspace/cleanupWorkspaces.js';
 import { attachWorkflows, decompose, loadTemplates, workflowsExtension, WorkflowHandle, type DecomposeOptions, type SpawnWorkflowRequest } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
 import type { AgentOutcome, CleanupPolicy } from './actors/cleanupPolicy.js';
@@ -159,6 +160,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
   const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);
+  const cleanupPolicy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
   const workspaces = o.workspacePort ?? (repo
     ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
     : null);
@@ -194,7 +196,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       snapshotEvery: o.snapshotEvery ?? 50,
       maxTokensPerCall: o.maxTokensPerCall ?? 4096,
       defaultMaxTurns: o.maxTurns ?? 20,
-      cleanupPolicy: (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy,
+      cleanupPolicy,
       allowCommands,
       commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
       worktreeBase: base,
@@ -219,8 +221,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     // same actor too. Recovering, it becomes a host that also takes over free actors.
     await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
     if (o.recover !== false) {
-      const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
-      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger, (id) => outcomeOf(runtime, id)) } : {});
+      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, cleanupPolicy, logger, (id) => outcomeOf(runtime, id)) } : {});
       await workflows.resume();
     }
   }
@@ -241,7 +242,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     redactor,
     reports,
     projections,
-    extensions: { reports, projections, messaging, workflows: workflowsExt, workspaces: workspacesExt(workspaces) },
+    extensions: { reports, projections, messaging, workflows: workflowsExt, workspaces: workspacesExt(workspaces, cleanupPolicy, (id) => endOf(runtime, id)) },
     spawnWorkflow: (request) => workflowsExt.spawnWorkflow(request),
     async decompose(task, options) {
       return new WorkflowHandle(await decompose(runtime, model, task, options), runtime, messaging.handle);
@@ -303,19 +304,27 @@ async function reconcileWorktrees(
 
 /** How an agent ended, from its events; undefined if it has not ended or this store has no such agent. */
 async function outcomeOf(runtime: AgentRuntime, agentId: string): Promise<AgentOutcome | undefined> {
-  const state = await runtime.state(agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
-  const status = state?.status;
-  return status === 'completed' || status === 'failed' || status === 'terminated' ? status : undefined;
+  const end = await endOf(runtime, agentId);
+  return end === 'live' || end === 'unknown' ? undefined : end;
 }
 
-/** What the CLI's `workspaces` commands need: the manager when a repository is configured. */
-function workspacesExt(port: ReturnType<typeof createWorkspacePort> | WorkspacePort | null): unknown {
+/** How an agent stands, from its events: its outcome, `live` until it has one, `unknown` if this store has no such agent. */
+async function endOf(runtime: AgentRuntime, agentId: string): Promise<AgentEnd> {
+  const state = await runtime.state(agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
+  if (!state) return 'unknown';
+  const status = state.status;
+  return status === 'completed' || status === 'failed' || status === 'terminated' ? status : 'live';
+}
+
+/** What the CLI's `workspaces` commands need: the manager when a repository is configured; cleanup follows the configured policy. */
+function workspacesExt(port: ReturnType<typeof createWorkspacePort> | WorkspacePort | null, policy: CleanupPolicy, end: (agentId: string) => Promise<AgentEnd>): unknown {
   if (!port || !('manager' in port)) return undefined;
   return {
     list: async () => (await port.manager()).list(),
     diff: async (agentId: string, o?: { maxBytes?: number }) => (await port.manager()).diff(agentId, o),
     remove: async (agentId: string, o?: { deleteBranch?: boolean; force?: boolean }) => (await port.manager()).remove(agentId, o),
     reconcile: async (...args: Parameters<Awaited<ReturnType<typeof port.manager>>['reconcile']>) => (await port.manager()).reconcile(...args),
+    cleanup: async (o?: CleanupOptions) => (await port.manager()).cleanup(policy, end, o),
   };
 }
 

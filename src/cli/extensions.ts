@@ -1,7 +1,7 @@
 import type { AgentSystem } from '../system.js';
 import type { Reports } from '../projections/reports.js';
 import type { ProjectionStatus } from '../projections/runner.js';
-import type { WorkspaceDiff, WorkspaceListing } from '../infra/workspace/workspaceTypes.js';
+import type { CleanupResult, WorkspaceDiff, WorkspaceListing } from '../infra/workspace/workspaceTypes.js';
 import { CliError, EXIT, NotAvailable } from './cliError.js';
 
 /**
@@ -52,6 +52,8 @@ export interface WorkspacesExtension {
   list(): Promise<WorkspaceListing[]>;
   diff(agentId: string, options?: { maxBytes?: number }): Promise<WorkspaceDiff>;
   remove(agentId: string, options?: { deleteBranch?: boolean; force?: boolean }): Promise<{ removed: boolean }>;
+  /** Ended agents' worktrees and merged branches, removed as the configured cleanup policy says. */
+  cleanup(options?: { dryRun?: boolean; deleteBranches?: boolean }): Promise<CleanupResult>;
 }
 
 export interface WorkerExtension {
