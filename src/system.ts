@@ -32,6 +32,7 @@ import { createMessaging, type Messaging, type MessagingService } from './messag
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
 import { createWorkspaces, type Workspaces } from './infra/workspace/workspaces.js';
+import type { AgentEnd } from './infra/workspace/cleanupWorkspaces.js';
 import { attachWorkflows, createWorkflowsApi, loadTemplates, type DecomposeOptions, type SpawnWorkflowRequest, type WorkflowHandle, type WorkflowsApi } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections, type Reports } from './projections/index.js';
 import type { AgentOutcome, CleanupPolicy } from './actors/cleanupPolicy.js';
@@ -179,6 +180,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
   const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);
+  const cleanupPolicy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
   const workspaces = o.workspacePort ?? (repo
     ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
     : null);
@@ -214,7 +216,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       snapshotEvery: o.snapshotEvery ?? 50,
       maxTokensPerCall: o.maxTokensPerCall ?? 4096,
       defaultMaxTurns: o.maxTurns ?? 20,
-      cleanupPolicy: (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy,
+      cleanupPolicy,
       allowCommands,
       commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
       worktreeBase: base,
@@ -239,8 +241,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     // same actor too. Recovering, it becomes a host that also takes over free actors.
     await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
     if (o.recover !== false) {
-      const policy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
-      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, policy, logger, (id) => outcomeOf(runtime, id)) } : {});
+      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, cleanupPolicy, logger, (id) => outcomeOf(runtime, id)) } : {});
       await workflows.resume();
     }
   }
@@ -261,7 +262,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     projections,
     workflows: workflowsApi,
     messaging: messagingApi(messaging),
-    workspaces: createWorkspaces(repo ? resolve(repo) : null, workspaces && 'manager' in workspaces ? (workspaces as ReturnType<typeof createWorkspacePort>).manager : null),
+    workspaces: createWorkspaces(repo ? resolve(repo) : null, workspaces && 'manager' in workspaces ? (workspaces as ReturnType<typeof createWorkspacePort>).manager : null, { policy: cleanupPolicy, endOf: (id) => endOf(runtime, id) }),
     internal: { sql, runtime },
     spawnWorkflow: (request) => workflowsApi.spawnWorkflow(request),
     decompose: (task, options) => workflowsApi.spawnAuto({ task, ...options }),
@@ -322,14 +323,21 @@ async function reconcileWorktrees(
 
 /** How an agent ended, from its events; undefined if it has not ended or this store has no such agent. */
 async function outcomeOf(runtime: AgentRuntime, agentId: string): Promise<AgentOutcome | undefined> {
-  const state = await runtime.state(agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
-  const status = state?.status;
-  return status === 'completed' || status === 'failed' || status === 'terminated' ? status : undefined;
+  const end = await endOf(runtime, agentId);
+  return end === 'live' || end === 'unknown' ? undefined : end;
 }
 
 /** `system.messaging`: the queue's operations, without the wiring and lifecycle the system owns. */
 function messagingApi(m: MessagingService): Messaging {
   return { send: m.send, receive: m.receive, peek: m.peek, ack: m.ack, deadLetters: m.deadLetters, queueDepth: m.queueDepth };
+}
+
+/** How an agent stands, from its events: its outcome, `live` until it has one, `unknown` if this store has no such agent. */
+async function endOf(runtime: AgentRuntime, agentId: string): Promise<AgentEnd> {
+  const state = await runtime.state(agentId).catch((err: unknown) => (err instanceof NotFound ? null : Promise.reject(err)));
+  if (!state) return 'unknown';
+  const status = state.status;
+  return status === 'completed' || status === 'failed' || status === 'terminated' ? status : 'live';
 }
 
 const forwarded = new WeakSet<PostgresEventStore>();

@@ -143,10 +143,12 @@ describe('a newcomer at the CLI', () => {
       expect(repo.git(['branch', '--list', branch])).toContain(branch);
       expect((await runCadre(['workspaces', 'diff', id, '--json'], env)).stdout).toMatch(/"files": [1-9]/);
 
-      const dry = await runCadre(['workspaces', 'cleanup', '--dry-run'], env);
-      expect(dry.stdout).toContain(`would keep 1 branch holding work: ${branch}`);
-      const cleanup = await runCadre(['workspaces', 'cleanup'], env);
-      expect(cleanup.stdout).toMatch(/removed 1 worktree, .*\nkept 1 branch holding work/);
+      // The run kept the worktree (policy never); cleanup under on_completion lets it go, not the work.
+      const cleanupEnv = { ...env, WORKSPACE_CLEANUP_POLICY: 'on_completion' };
+      const dry = await runCadre(['workspaces', 'cleanup', '--dry-run'], cleanupEnv);
+      expect(dry.stdout).toContain(`would keep 1 branch:\n  branch   ${branch} (agent completed; holds commits no other branch has)`);
+      const cleanup = await runCadre(['workspaces', 'cleanup'], cleanupEnv);
+      expect(cleanup.stdout).toMatch(/^removed 1 worktree \(.*\), policy on_completion:\n.*\nkept 1 branch:/);
       expect(repo.git(['branch', '--list', branch])).toContain(branch); // the work is still there
     } finally {
       repo.cleanup();

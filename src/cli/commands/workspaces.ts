@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { plural } from '../render/plural.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
+import type { CleanupEntry, CleanupResult } from '../../infra/workspace/workspaceTypes.js';
 
 const bytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
 
@@ -23,28 +24,26 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
       });
     });
   ws.command('cleanup')
-    .description('remove the worktrees of every agent that is not live, and the agents/<id> branches that hold no work')
-    .option('--dry-run', 'only say what would be removed')
-    .option('--delete-branches', 'also delete branches that hold commits (their work is lost unless merged somewhere)')
+    .description("remove ended agents' worktrees and their agents/<id> branches whose work is merged, as the cleanup policy says")
+    .option('--dry-run', 'only list what would be removed and what would be kept, with the reasons')
+    .option('--delete-branches', 'also delete branches holding commits no other branch has (their work is lost)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nA branch whose agent committed something is kept unless --delete-branches: it may be the only copy\nof that work (see it with cadre workspaces diff <agent>).\n\nExamples:\n  cadre workspaces cleanup --dry-run\n  cadre workspaces cleanup')
+    .addHelpText('after', `
+Follows WORKSPACE_CLEANUP_POLICY, as the runtime does at an agent's end: on_completion (the
+default) removes every ended agent's, on_failure keeps those of agents that failed or were
+terminated, never keeps all. Agents that have not ended are never touched. A branch is deleted
+when another branch holds all its commits (merged into main, say, or into its parent's branch);
+one holding commits no other branch has is kept unless --delete-branches: it may be the only
+copy of that work (see it with cadre workspaces diff <agent>).
+
+Examples:
+  cadre workspaces cleanup --dry-run
+  cadre workspaces cleanup
+  WORKSPACE_CLEANUP_POLICY=on_completion cadre workspaces cleanup   # also what on_failure kept`)
     .action(async (opts: { dryRun?: boolean; deleteBranches?: boolean; json?: boolean }) => {
       await withSystem(ctx, { recover: false }, async (system) => {
-        const workspaces = system.workspaces;
-        const list = await workspaces.list();
-        const live = new Set((await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE status = 'live'`)).rows.map((r) => r.agent_id));
-        const done = list.filter((w) => !live.has(w.agentId));
-        // A branch with commits of its own may be the only copy of an agent's work: kept unless asked.
-        const holdsWork = async (agentId: string): Promise<boolean> => (await workspaces.diff(agentId).then((d) => d.stat.files > 0, () => true));
-        const plan = await Promise.all(done.map(async (w) => ({ ...w, deleteBranch: Boolean(opts.deleteBranches) || !(await holdsWork(w.agentId)) })));
-        if (!opts.dryRun) for (const w of plan) await workspaces.remove(w.agentId, { deleteBranch: w.deleteBranch });
-        const freed = done.reduce((a, w) => a + w.diskBytes, 0);
-        const keptBranches = plan.filter((w) => !w.deleteBranch).map((w) => w.branch);
-        print(ctx, opts.json, { removed: done.map((w) => w.agentId), kept: list.length - done.length, keptBranches, freedBytes: freed, dryRun: Boolean(opts.dryRun) },
-          () => [
-            `${opts.dryRun ? 'would remove' : 'removed'} ${plural(done.length, 'worktree')}, ${bytes(freed)}; kept ${list.length - done.length} of live agents`,
-            ...(keptBranches.length > 0 ? [`${opts.dryRun ? 'would keep' : 'kept'} ${plural(keptBranches.length, 'branch', 'branches')} holding work: ${keptBranches.join(', ')} (--delete-branches to delete them)`] : []),
-          ].join('\n'));
+        const r = await system.workspaces.cleanup({ dryRun: Boolean(opts.dryRun), deleteBranches: Boolean(opts.deleteBranches) });
+        print(ctx, opts.json, r, () => renderCleanup(r));
       });
     });
   ws.command('diff')
@@ -67,4 +66,25 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
         });
       });
     });
+}
+
+/** What cleanup removed (or would) and kept, one line per worktree or branch with its reason. */
+function renderCleanup(r: CleanupResult): string {
+  const count = (list: readonly CleanupEntry[]): string => {
+    const worktrees = list.filter((e) => e.kind === 'worktree');
+    const branches = list.filter((e) => e.kind === 'branch');
+    const disk = worktrees.reduce((a, e) => a + (e.diskBytes ?? 0), 0);
+    return [
+      ...(worktrees.length > 0 ? [`${plural(worktrees.length, 'worktree')} (${bytes(disk)})`] : []),
+      ...(branches.length > 0 ? [plural(branches.length, 'branch', 'branches')] : []),
+    ].join(' and ');
+  };
+  const line = (e: CleanupEntry): string => `  ${e.kind === 'worktree' ? 'worktree' : 'branch  '} ${e.name} (${e.detail})`;
+  const removed = r.entries.filter((e) => e.action === 'remove');
+  const kept = r.entries.filter((e) => e.action === 'keep');
+  const out = [removed.length > 0 ? `${r.dryRun ? 'would remove' : 'removed'} ${count(removed)}, policy ${r.policy}:` : `nothing to remove, policy ${r.policy}`, ...removed.map(line)];
+  if (kept.length > 0) out.push(`${r.dryRun ? 'would keep' : 'kept'} ${count(kept)}:`, ...kept.map(line));
+  if (kept.some((e) => e.reason === 'unmerged')) out.push('(cadre workspaces diff <agent> shows a branch\'s work; --delete-branches deletes unmerged branches)');
+  if (r.live.length > 0) out.push(`left alone: ${plural(r.live.length, 'live agent')}`);
+  return out.join('\n');
 }

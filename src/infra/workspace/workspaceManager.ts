@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseInput } from '../../validation.js';
 import { agentIdOfBranch, parseAgentId, parseBaseRef } from './agentBranch.js';
 import { CleanupPolicySchema, type CleanupPolicy } from './cleanupPolicy.js';
+import { cleanupWorkspaces, type AgentEnd, type CleanupOptions } from './cleanupWorkspaces.js';
 import { commitWorkspace } from './commitWorkspace.js';
 import { createWorkspace } from './createWorkspace.js';
 import { diffWorkspace } from './diffWorkspace.js';
@@ -17,7 +18,7 @@ import { removeWorkspace, type RemoveOptions } from './removeWorkspace.js';
 import { repoLocks, type KeyedLocks } from './repoLock.js';
 import { listWorktrees, type WorkspaceContext } from './workspaceContext.js';
 import type {
-  CommitResult, MergeResult, ReconcileResult, RemoveResult, WorkspaceDiff, WorkspaceInfo, WorkspaceListing,
+  CleanupResult, CommitResult, MergeResult, ReconcileResult, RemoveResult, WorkspaceDiff, WorkspaceInfo, WorkspaceListing,
 } from './workspaceTypes.js';
 
 export interface WorkspaceManagerOptions {
@@ -48,6 +49,8 @@ export interface WorkspaceManager {
   remove(agentId: string, options?: RemoveOptions): Promise<RemoveResult>;
   list(): Promise<WorkspaceListing[]>;
   reconcile(live: ReadonlyMap<string, LiveAgent>, policy: CleanupPolicy, options?: ReconcileOptions): Promise<ReconcileResult>;
+  /** Removes ended agents' worktrees and merged branches as `policy` says; `endOf` reads how each agent stands. */
+  cleanup(policy: CleanupPolicy, endOf: (agentId: string) => Promise<AgentEnd>, options?: CleanupOptions): Promise<CleanupResult>;
   /** The folder of an agent's worktree, whether or not it exists yet. */
   pathOf(agentId: string): string;
 }
@@ -126,6 +129,9 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
     async reconcile(live, policy, opts = {}) {
       for (const id of live.keys()) parseAgentId(id, 'liveAgents');
       return reconcileWorkspaces(ctx, live, parseInput(CleanupPolicySchema, policy, 'policy'), opts);
+    },
+    async cleanup(policy, endOf, opts = {}) {
+      return cleanupWorkspaces(ctx, parseInput(CleanupPolicySchema, policy, 'policy'), endOf, opts);
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { CleanupPolicy } from './cleanupPolicy.js';
+
 /** Plain data the workspace manager returns; the runtime records it in events as is. */
 
 /** Result of `create`: what `WorkspaceCreated` records. */
@@ -71,4 +73,33 @@ export interface ReconcileResult {
   readonly recreated: readonly string[];
   /** Orphans kept because the policy says so. */
   readonly kept: readonly string[];
+}
+
+/** One thing `cleanup` removed (or would remove, in a dry run) or kept, and why. */
+export interface CleanupEntry {
+  readonly agentId: string;
+  readonly kind: 'worktree' | 'branch';
+  /** The worktree's folder or the branch's name. */
+  readonly name: string;
+  readonly action: 'remove' | 'keep';
+  /**
+   * `ended`: the agent ended and the policy lets its worktree go; `merged`: another branch holds
+   * every commit of the branch; `no_commits`: the branch has none of its own; `unmerged`: it holds
+   * commits no other branch has; `policy`: the policy keeps this agent's; `uncommitted`: its
+   * worktree has changes nobody committed.
+   */
+  readonly reason: 'ended' | 'merged' | 'no_commits' | 'unmerged' | 'policy' | 'uncommitted';
+  /** The reason in words, e.g. "merged into main". */
+  readonly detail: string;
+  /** Worktrees only: bytes on disk. */
+  readonly diskBytes?: number;
+}
+
+/** Result of `cleanup`. */
+export interface CleanupResult {
+  readonly policy: CleanupPolicy;
+  readonly dryRun: boolean;
+  readonly entries: readonly CleanupEntry[];
+  /** Agents that have not ended: their worktrees and branches were left alone. */
+  readonly live: readonly string[];
 }
