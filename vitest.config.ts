@@ -1,8 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Tiers by file name (STYLE.md): *.unit.test.ts (pure, fast), *.int.test.ts (Postgres, git,
 // child processes), *.e2e.test.ts (CLI, dashboard in a browser). `npm test` runs all three.
 export default defineConfig({
+  // Examples import from 'cadre' as a user's program does; here that is the source (tsconfig paths too).
+  resolve: { alias: { cadre: fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
   test: {
     globalSetup: ['tests/support/globalSetup.ts'],
     testTimeout: 60_000,

@@ -1,5 +1,5 @@
 /** A first agent: spawn it with a budget, run it, read its result and budget. */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

@@ -1,5 +1,5 @@
 /** A hierarchical team: a lead delegates part of its budget to subordinates; running the lead runs them. */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

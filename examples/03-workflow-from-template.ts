@@ -2,7 +2,7 @@
  * A workflow from a template: tdd-workflow runs architect → tester → implementer → reviewer, each
  * node a child agent with its share of the budget.
  */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

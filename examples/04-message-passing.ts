@@ -2,7 +2,7 @@
  * Message passing: one agent sends a durable message, another receives it (highest priority
  * first) and acknowledges it.
  */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

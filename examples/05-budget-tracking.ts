@@ -2,7 +2,7 @@
  * Budget tracking: delegation moves tokens into `delegated`; firing a child returns what it did
  * not spend; at rest, allocated = consumed over the tree + available (conservation).
  */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

@@ -3,7 +3,7 @@
  * (model turns, tool calls, budget moves) and replay rebuilds its state at any revision without
  * calling the model again.
  */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

@@ -2,7 +2,7 @@
  * A report query: the projections answer "what does the tree look like" and "where did the budget
  * go" from Postgres read models (`system.reports`), kept by the projection runner.
  */
-import type { AgentSystem } from '../src/index.js';
+import type { AgentSystem } from 'cadre';
 import { runIfMain, useSystem } from './withSystem.js';
 
 export async function main(given?: AgentSystem) {

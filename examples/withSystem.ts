@@ -1,4 +1,4 @@
-import { createAgentSystem, type AgentSystem } from '../src/index.js';
+import { createAgentSystem, type AgentSystem } from 'cadre';
 
 /**
  * Examples take a system (the tests pass one on a fresh in-memory store) or make their own from

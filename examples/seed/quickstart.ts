@@ -8,7 +8,7 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, WorkflowAgent } from '../../src/index.js';
+import { Agent, WorkflowAgent } from 'cadre';
 
 const basePath = process.env.SEED_WORKTREES ?? '/tmp/agent-workspaces';
 

@@ -24,6 +24,8 @@ describe("the seed document's examples, pasted into a script", () => {
     const env = {
       PATH: process.env.PATH ?? '', HOME: work, NO_COLOR: '1', LOG_LEVEL: 'error',
       CADRE_DATA_DIR: join(work, 'db'), WORKSPACE_REPO: repo.path, SEED_WORKTREES: worktrees, CADRE_TEMPLATES_DIR: join(work, 'templates'),
+      // The script imports 'cadre'; tsx maps it to the source through the repository's tsconfig paths.
+      TSX_TSCONFIG_PATH: join(process.cwd(), 'tsconfig.json'),
     };
     const started = Date.now();
     const { stdout } = await exec('node', ['--import', join(process.cwd(), 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs'), join(process.cwd(), 'examples', 'seed', 'quickstart.ts')], { env, cwd: work, timeout: 240_000, maxBuffer: 16 << 20 });
