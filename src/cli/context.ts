@@ -25,6 +25,14 @@ export function defaultContext(output: Output = processOutput): CliContext {
 }
 
 /**
+ * How commands that only read agents' streams (tree, status, budget, history, replay) open the
+ * system: no recovery, no hosting, no projection runner or message delivery started. They read
+ * streams and the actor index, which writers keep current; the projection runner and the
+ * delivery were start-up time (most of it on the embedded store) for nothing they show.
+ */
+export const READ_STREAMS = { recover: false, readOnly: true, runProjections: false, runMessaging: false } as const;
+
+/**
  * Opens the system, runs `fn`, closes it (also on error). Read commands open it with
  * `recover: false`, so looking at agents never resumes their work.
  */

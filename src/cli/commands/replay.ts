@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, EXIT, quoted } from '../cliError.js';
-import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields } from '../render/table.js';
 
 export function registerReplay(program: Command, ctx: CliContext): void {
@@ -13,7 +13,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre replay 019fd278 --to 3\n  cadre replay 019fd278 --to 0 --json')
     .action(async (agent: string, opts: { to: string; json?: boolean }) => {
       if (!/^\d+$/.test(opts.to)) throw new CliError(`invalid --to ${quoted(opts.to)}: expected a revision number (0, 1, 2, ...)`, { exitCode: EXIT.usage, hint: 'see the revisions with `cadre history <agent>`' });
-      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+      await withSystem(ctx, READ_STREAMS, async (system) => {
         const id = await agentArg(system, agent);
         const s = await system.replay(id, { toRevision: BigInt(opts.to) });
         print(ctx, opts.json, s, () => renderFields([
