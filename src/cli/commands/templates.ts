@@ -8,10 +8,10 @@ import { optionalExtension, type TemplateSummary } from '../extensions.js';
 import { renderTable } from '../render/table.js';
 import { templateStages } from '../render/templateStages.js';
 
-/** The package's templates/ folder (src/cli/commands → ../../../templates, also from dist/). */
+/** The package's templates/ folder (src/cli/commands → ../../../templates, also from dist/; dist/bundle → ../../templates). */
 function builtInTemplates(): TemplateSummary[] {
   const here = dirname(fileURLToPath(import.meta.url));
-  const dir = [join(here, '../../../templates'), join(here, '../../../../templates')].find((d) => existsSync(d));
+  const dir = [join(here, '../../../templates'), join(here, '../../../../templates'), join(here, '../../templates')].find((d) => existsSync(d));
   if (!dir) return [];
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => {
     try {
