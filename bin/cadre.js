@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, made by `npm run build`, which `npm ci` runs through `prepare`)
+// Runs the built CLI (dist/bundle/, made by `npm run build`, which `npm ci` runs through `prepare`)
 // unless the source is newer than it: then the TypeScript source through tsx (a dev dependency),
 // so a checkout being edited never runs a stale build. An installed package has no src/ and
 // always runs dist/.
@@ -8,7 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'cli', 'main.js');
+// The bundle (scripts/bundleCli.mjs) starts faster than the compiled modules it is made from.
+const built = [join(root, 'dist', 'bundle', 'main.js'), join(root, 'dist', 'cli', 'main.js')].find((f) => existsSync(f)) ?? '';
 const source = join(root, 'src');
 
 /** True when some file under src/ changed after dist/ was built (a few ms for ~350 files). */

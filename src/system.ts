@@ -69,6 +69,8 @@ export const SystemOptionsSchema = z
     readOnly: z.boolean().optional(),
     /** Run the projection runner in this process (default true). */
     runProjections: z.boolean().optional(),
+    /** Start messaging's delivery (outbox projector, sweeps) in this process (default true); sending and peeking still work, against tables another process keeps current. */
+    runMessaging: z.boolean().optional(),
     /** A folder of user workflow templates (JSON), besides the built-ins. */
     templatesDir: z.string().min(1).optional(),
     /** Run as one of several workers sharing the store (leases per actor). */
@@ -227,12 +229,12 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     // Deleting it from process.env would not help: /proc/<pid>/environ keeps the start-up copy.
     logger.warn({ allowCommands: true }, 'agent commands are on and ANTHROPIC_API_KEY is in this process\'s environment: any allowed program that runs code could read it from /proc; use ANTHROPIC_API_KEY_FILE, or run workers in a container or as another user (SECURITY.md)');
   }
-  if (!readThroughHolder) await messaging.start();
+  if (!readThroughHolder && o.runMessaging !== false) await messaging.start();
   const templates = await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsApi = createWorkflowsApi(workflows, model, messaging.handle);
-  if (readThroughHolder) {
-    // Only looking: the holder runs, recovers and projects.
+  if (readThroughHolder || o.readOnly) {
+    // Only looking: this process hosts no actor (a holder or a worker runs, recovers and projects).
   } else if (o.worker) {
     await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? LEASE_TTL_MS, tickMs: o.worker.tickMs ?? LEASE_TICK_MS, capacity: o.worker.capacity ?? 10_000 });
   } else {

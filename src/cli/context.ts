@@ -18,11 +18,26 @@ export function defaultContext(output: Output = processOutput): CliContext {
   return {
     // Loaded when a command opens the system, not at start: the system pulls in the store
     // adapters, the SDK and the model, which --help, --version and usage errors never need.
-    openSystem: async (options = {}) => (await import('../system.js')).createAgentSystem(options),
+    openSystem: async (options = {}) => {
+      // A read opens the embedded store (PGlite, WebAssembly) for a moment: V8's baseline
+      // compiler alone spends about a third less CPU than baseline plus the optimising tier-up,
+      // whose work a short read never lives to use. Process-wide, and set before PGlite is
+      // compiled, so only for a command that only reads (never `serve`, `run` or a worker).
+      if (options.readOnly) (await import('node:v8')).setFlagsFromString('--liftoff-only');
+      return (await import('../system.js')).createAgentSystem(options);
+    },
     output,
     style: createStyle(output.isTTY && !process.env.NO_COLOR),
   };
 }
+
+/**
+ * How commands that only read agents' streams (tree, status, budget, history, replay) open the
+ * system: no recovery, no hosting, no projection runner or message delivery started. They read
+ * streams and the actor index, which writers keep current; the projection runner and the
+ * delivery were start-up time (most of it on the embedded store) for nothing they show.
+ */
+export const READ_STREAMS = { recover: false, readOnly: true, runProjections: false, runMessaging: false } as const;
 
 /**
  * Opens the system, runs `fn`, closes it (also on error). Read commands open it with

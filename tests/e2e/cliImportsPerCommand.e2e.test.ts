@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CADRE_BIN } from '../support/cadreCli.js';
@@ -8,11 +9,19 @@ import { freshDatabase } from '../support/cliProcess.js';
 const exec = promisify(execFile);
 const TRACER = join(process.cwd(), 'tests', 'support', 'traceImports.mjs');
 
-/** The packages `cadre <args>` loaded, by name (node_modules/<name> or node_modules/@scope/name). */
+/**
+ * The packages `cadre <args>` loaded, by name: from node_modules/<name> (or @scope/name), and
+ * those bundled into the chunks of dist/bundle it loaded (the build lists them per chunk).
+ */
 async function packagesLoaded(args: string[], env: Record<string, string>): Promise<Set<string>> {
   const { stderr } = await exec('node', ['--import', TRACER, CADRE_BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', ...env }, maxBuffer: 64 << 20, timeout: 120_000 });
   const names = new Set<string>();
   for (const m of stderr.matchAll(/^loaded .*?\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)) names.add(m[1]!);
+  const chunks = stderr.match(/^loaded .*\/dist\/bundle\/[^/\s]+\.js$/gm) ?? [];
+  if (chunks.length > 0) {
+    const inside = JSON.parse(readFileSync(join(process.cwd(), 'dist', 'bundle', 'packages.json'), 'utf8')) as Record<string, string[]>;
+    for (const line of chunks) for (const name of inside[basename(line)] ?? []) names.add(name);
+  }
   return names;
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { agentTree, flatten } from '../../dashboard/agentTree.js';
 import { subtreeBalance } from '../../dashboard/subtreeBalance.js';
-import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, shortId, usd } from '../render/style.js';
 import { conservationLine, subtreeBalanceLine } from '../render/conservationLine.js';
@@ -16,7 +16,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre budget 019fd278\n  cadre budget 019fd278 --subtree --json')
     .action(async (agent: string, opts: { subtree?: boolean; json?: boolean }) => {
-      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+      await withSystem(ctx, READ_STREAMS, async (system) => {
         const id = await agentArg(system, agent);
         const s = await system.internal.runtime.state(id);
         const b = s.budget;

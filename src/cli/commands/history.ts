@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { CliError, EXIT, quoted } from '../cliError.js';
 
@@ -14,7 +14,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre history 019fd278\n  cadre history 019fd278 --type ModelReplied ToolCalled\n  cadre history 019fd278 --json | jq \'.[].type\'')
     .action(async (agent: string, opts: { type?: string[]; limit?: string; json?: boolean }) => {
       const limit = opts.limit === undefined ? null : parseCount(opts.limit, '--limit', { min: 1 });
-      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+      await withSystem(ctx, READ_STREAMS, async (system) => {
         // Loaded here, not at start: the catalogue brings every event schema (zod).
         const [{ isEventType }, { timelineEntry }] = await Promise.all([import('../../events/catalogue.js'), import('../../dashboard/timeline.js')]);
         const id = await agentArg(system, agent);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields } from '../render/table.js';
 
 export function registerReplay(program: Command, ctx: CliContext): void {
@@ -12,7 +12,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre replay 019fd278          # its state now, rebuilt from every event\n  cadre replay 019fd278 --to 3\n  cadre replay 019fd278 --to 0 --json')
     .action(async (agent: string, opts: { to?: string; json?: boolean }) => {
       const to = opts.to === undefined ? undefined : parseCount(opts.to, '--to');
-      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+      await withSystem(ctx, READ_STREAMS, async (system) => {
         const id = await agentArg(system, agent);
         const s = await system.replay(id, to === undefined ? {} : { toRevision: to });
         print(ctx, opts.json, s, () => renderFields([

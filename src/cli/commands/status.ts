@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
 import { agentTree } from '../../dashboard/agentTree.js';
@@ -13,7 +13,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre status 019fd278\n  cadre status 019fd278-932e-4780-875a-e6aca71ee2be --json')
     .action(async (agent: string, opts: { json?: boolean }) => {
-      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+      await withSystem(ctx, READ_STREAMS, async (system) => {
         const id = await agentArg(system, agent);
         const s = await system.internal.runtime.state(id);
         const row = await system.reports.agent(id).catch(() => null);

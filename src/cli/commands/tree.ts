@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { agentTree, flatten, listRoots } from '../../dashboard/agentTree.js';
-import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { plural } from '../render/plural.js';
 
@@ -14,7 +14,7 @@ export function registerTree(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre tree\n  cadre tree 019fd278 --json')
     .action(async (root: string | undefined, opts: { limit: string; json?: boolean }) => {
       const limit = parseCount(opts.limit, '--limit', { min: 1 });
-      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+      await withSystem(ctx, READ_STREAMS, async (system) => {
         const ids = root !== undefined ? [await agentArg(system, root)] : (await listRoots(system, limit)).map((r) => r.id);
         const trees = await Promise.all(ids.map((id) => agentTree(system, id)));
         if (root !== undefined) print(ctx, opts.json, trees[0], () => renderAgentTree(trees[0]!, ctx.style));
