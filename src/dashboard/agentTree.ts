@@ -159,3 +159,24 @@ export async function resolveAgentId(system: Pick<AgentSystem, 'internal' | 'sch
   if (r.rows.length === 0) throw new NotFound('agent', idOrPrefix);
   throw new InvalidInput('agent', `the prefix ${JSON.stringify(idOrPrefix)} matches more than one agent (${r.rows[0]!.agent_id}, ${r.rows[1]!.agent_id}, …): give more of the id`);
 }
+
+/** A root as the dashboard's tree picker shows it: who it is and how it stands, not just an id. */
+export interface RootChoice extends RootSummary {
+  readonly role: string;
+  readonly kind: AgentState['kind'];
+  readonly task: string;
+  readonly status: AgentState['status'];
+}
+
+/**
+ * `listRoots` with each root's role, kind, task and status (one state read per root).
+ *
+ * @example
+ * (await describeRoots(system, await listRoots(system, 30))).map((r) => `${r.role} ${r.status}`);
+ */
+export async function describeRoots(system: Pick<AgentSystem, 'internal'>, roots: readonly RootSummary[]): Promise<RootChoice[]> {
+  return Promise.all(roots.map(async (r) => {
+    const s = await system.internal.runtime.state(r.id);
+    return { ...r, role: s.role, kind: s.kind, task: s.task, status: s.status };
+  }));
+}

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { AgentSystem } from '../system.js';
 import { InvalidInput, isCadreError } from '../errors.js';
 import { agentIdOfStream } from '../actors/streams.js';
-import { agentTree, listRoots, resolveAgentId } from './agentTree.js';
+import { agentTree, describeRoots, listRoots, resolveAgentId } from './agentTree.js';
 import { isLoopback, requestToken, tokenCookie, tokenMatches } from './auth.js';
 import { allowedHosts, hostAllowed } from './hostCheck.js';
 import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
@@ -14,6 +14,8 @@ import { newCsrfToken, stateChangeRefusal } from './sameOrigin.js';
 import type { Redactor } from '../infra/redact.js';
 import { stringifyJson } from '../infra/stringifyJson.js';
 import { timelineEntry } from './timeline.js';
+import { subtreeBalanceAt } from './subtreeBalanceAt.js';
+import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 
 export interface DashboardOptions {
   readonly system: AgentSystem;
@@ -127,7 +129,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const raw = url.searchParams.get('limit');
       const limit = raw === null ? 20 : /^[0-9]{1,3}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 100 ? Number(raw) : null;
       if (limit === null) throw new HttpError(400, `invalid limit ${JSON.stringify(raw!.slice(0, 20))}: expected a whole number from 1 to 100`);
-      return send(res, 200, await listRoots(system, limit));
+      return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
     }
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await agentTree(system, await agentIdParam(parts[2])));
     if (parts[1] === 'dead-letters') {
@@ -149,7 +151,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
         if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
-        return send(res, 200, await system.replay(id, { toRevision: BigInt(to) }));
+        // The agent as it was, and its subtree's balance then, in `cadre budget --subtree`'s words.
+        const past = await subtreeBalanceAt(system, id, Number(to));
+        return send(res, 200, { ...past.state, subtree: { ...past.subtree, line: subtreeBalanceLine(past.subtree) } });
       }
       if (sub === 'ledger') return send(res, 200, { source: 'projection', rows: await system.reports.ledger(id, { limit: 500 }) });
     }

@@ -1,4 +1,5 @@
 import { flatten, type AgentNode } from './agentTree.js';
+import type { BudgetStatus } from '../actors/budget.js';
 
 /** A subtree's budget in one balance: `allocated + overspent = consumed + reserved + available`. */
 export interface SubtreeBalance {
@@ -16,6 +17,13 @@ export interface SubtreeBalance {
   readonly costUsd: number;
 }
 
+/** What the sum needs of each agent; `returned` is non-null once its parent took back its remainder. */
+export interface BalanceRow {
+  readonly budget: BudgetStatus;
+  readonly returned: number | null;
+  readonly costUsd: number;
+}
+
 /**
  * Sums a subtree so that it balances. Delegations cancel out (a child's grant is its parent's
  * `delegated`), and an agent whose parent took back its remainder (`returned`) counts neither
@@ -27,7 +35,17 @@ export interface SubtreeBalance {
  * b.allocated + b.overspent === b.consumed + b.reserved + b.available; // true
  */
 export function subtreeBalance(root: AgentNode): SubtreeBalance {
-  const agents = flatten(root);
+  return sumBalance(root.budget.allocated, flatten(root));
+}
+
+/**
+ * The same sum over rows gathered any other way (the subtree as it was at a revision,
+ * `subtreeBalanceAt`); `allocated` is the subtree root's grant.
+ *
+ * @example
+ * sumBalance(root.budget.allocated, [root, ...descendants]);
+ */
+export function sumBalance(allocated: number, agents: readonly BalanceRow[]): SubtreeBalance {
   let overspent = 0, consumed = 0, reserved = 0, available = 0, costUsd = 0;
   for (const n of agents) {
     consumed += n.budget.consumed;
@@ -37,5 +55,5 @@ export function subtreeBalance(root: AgentNode): SubtreeBalance {
     available += n.budget.available;
     overspent += n.budget.overspent;
   }
-  return { agents: agents.length, allocated: root.budget.allocated, overspent, consumed, reserved, available, costUsd };
+  return { agents: agents.length, allocated, overspent, consumed, reserved, available, costUsd };
 }

@@ -7,9 +7,20 @@ import type { AgentSystem } from '../../src/system.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { testSystem } from '../support/system.js';
 import { launchChromium } from '../support/browser.js';
+import { agentTree } from '../../src/dashboard/agentTree.js';
+import { subtreeBalance } from '../../src/dashboard/subtreeBalance.js';
+import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 
 /** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
 type Win = { document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } } };
+
+/** The time-travel box's balance, `cadre budget --subtree`'s line: its numbers, or a throw naming the text. */
+function parseSubtreeLine(text: string): { allocated: number; overspent: number; consumed: number; reserved: number; available: number } {
+  const m = /subtree: (\d+) allocated(?: \+ (\d+) overspent)? = (\d+) consumed(?: \+ (\d+) reserved)? \+ (\d+) available/.exec(text);
+  if (!m) throw new Error(`no subtree balance line in ${JSON.stringify(text)}`);
+  return { allocated: Number(m[1]), overspent: Number(m[2] ?? 0), consumed: Number(m[3]), reserved: Number(m[4] ?? 0), available: Number(m[5]) };
+}
+const sums = (b: ReturnType<typeof parseSubtreeLine>): boolean => b.allocated + b.overspent === b.consumed + b.reserved + b.available;
 
 
 describe('dashboard in a real browser', () => {
@@ -61,11 +72,37 @@ describe('dashboard in a real browser', () => {
     expect(timeline.some((t) => t.includes('ToolCalled'))).toBe(true);
     await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelector('#past-status')?.textContent === 'completed');
 
+    // No stray "null" under the result (replaceChildren once turned a null child into that text).
+    const summary = await page.$eval('#agent-summary', (e) => (e as unknown as { innerText: string }).innerText);
+    expect(summary).toContain('result: completed');
+    expect(summary.split('\n').map((l) => l.trim())).not.toContain('null');
+
+    // The tree picker names each root by role, task and status, not by id alone.
+    const options = await page.$$eval('#roots option', (els) => els.map((e) => e.textContent ?? ''));
+    expect(options[0]).toContain('lead');
+    expect(options[0]).toContain('Ship the dashboard demo');
+    expect(options[0]).toContain('completed');
+
+    // Now: the subtree's balance adds up and is the one `cadre budget --subtree` prints.
+    const now = parseSubtreeLine((await page.textContent('#past-budget')) ?? '');
+    expect(sums(now)).toBe(true);
+    expect(now.consumed).toBeGreaterThan(0);
+    const cli = subtreeBalance(await agentTree(system, lead.id));
+    expect(now).toEqual({ allocated: cli.allocated, overspent: cli.overspent, consumed: cli.consumed, reserved: cli.reserved, available: cli.available });
+
+    // Every revision in between balances too, children mid-run included.
+    const last = Number((await lead.state()).revision);
+    for (let r = 0; r <= last; r++) {
+      const past = (await (await fetch(`${dash.url}api/agents/${lead.id}/replay?to=${r}`)).json()) as { subtree: { line: string } };
+      expect(sums(parseSubtreeLine(past.subtree.line)), `revision ${r}: ${past.subtree.line}`).toBe(true);
+    }
+
     // Time travel: revision 0 is the spawn.
     await moveSlider(0);
     await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelector('#past-revision')?.textContent === '0');
     expect(await page.textContent('#past-status')).toBe('spawned');
     expect(await page.textContent('#past-budget')).toContain('40000 allocated');
+    expect(parseSubtreeLine((await page.textContent('#past-budget')) ?? '')).toEqual({ allocated: 40_000, overspent: 0, consumed: 0, reserved: 0, available: 40_000 });
     const past = await system.replay(lead.id, { toRevision: 0 });
     expect(past.status).toBe('spawned');
 
@@ -74,6 +111,7 @@ describe('dashboard in a real browser', () => {
     await moveSlider(mid);
     await page.waitForFunction((v) => (globalThis as unknown as Win).document.querySelector('#past-revision')?.textContent === String(v), mid);
     expect(await page.textContent('#past-status')).toBe((await system.replay(lead.id, { toRevision: mid })).status);
+    expect(sums(parseSubtreeLine((await page.textContent('#past-budget')) ?? ''))).toBe(true);
 
     // Screenshot: saved, non-trivial, and with real content (many non-background pixels).
     const file = join(tmpdir(), `cadre-dashboard-${Date.now()}.png`);
@@ -125,4 +163,69 @@ describe('dashboard in a real browser', () => {
       await guarded.close();
     }
   });
+});
+
+describe('dashboard: an agent\'s output is hostile text', () => {
+  const usage = { inputTokens: 40, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  // Markdown with HTML in every construct the page renders: headings, list items, code, paragraphs.
+  const output = [
+    '## survey <img src=x onerror="window.__pwned=1">',
+    '- first <script>window.__pwned=2</script>',
+    '- second `<b>not bold</b>`',
+    '',
+    'line one <iframe src="javascript:window.__pwned=3"></iframe>',
+    'line two',
+    '```',
+    '</code></pre><svg onload="window.__pwned=4"></svg>',
+    '```',
+  ].join('\n');
+  let system: AgentSystem;
+  let dash: Dashboard;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const model = createScriptedProvider([{ model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'tool_use', id: 'fin', name: 'finish', input: { output } }] }]);
+    system = await testSystem('pglite', { model });
+    dash = await startDashboard({ system, port: 0 });
+    browser = (await launchChromium()).browser;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await dash?.close();
+    await system?.close();
+  });
+
+  it('renders its markdown as text nodes: headings, lists, code and line breaks, and no element it names', async () => {
+    const agent = await system.spawn({ role: 'surveyor', task: 'Survey <img src=x onerror="window.__pwned=5">', budget: 20_000 });
+    expect((await agent.run()).status).toBe('completed');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    await page.waitForSelector('#agent-summary .md', { timeout: 15_000 });
+
+    const md = await page.$eval('#agent-summary .md', (e) => {
+      const el = e as unknown as { innerText: string; querySelectorAll(s: string): ArrayLike<{ tagName: string; textContent: string | null }> };
+      return { text: el.innerText, tags: Array.from(el.querySelectorAll('*')).map((n) => `${n.tagName.toLowerCase()}:${n.textContent ?? ''}`) };
+    });
+    // The structure the subset builds, each with the hostile text as its text.
+    expect(md.tags).toContain('h5:survey <img src=x onerror="window.__pwned=1">');
+    expect(md.tags).toContain('li:first <script>window.__pwned=2</script>');
+    expect(md.tags).toContain('code:<b>not bold</b>');
+    expect(md.tags).toContain('code:</code></pre><svg onload="window.__pwned=4"></svg>');
+    expect(md.tags.filter((t) => /^(h5|ul|li|p|pre|code):/.test(t))).toHaveLength(md.tags.length);
+    // A paragraph keeps its line breaks.
+    expect(md.text).toMatch(/line one <iframe src="javascript:window.__pwned=3"><\/iframe>\nline two/);
+
+    // Nothing the text names became an element anywhere on the page, and nothing ran.
+    // (The page's own markup has two <b> labels in the time-travel box: none elsewhere.)
+    const injected = await page.evaluate('document.querySelectorAll("img, script:not([src]), iframe, svg, #agent-summary b, #timeline b, #tree b, header b").length');
+    expect(injected).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    const option = await page.$eval('#roots option', (e) => e.textContent ?? '');
+    expect(option).toContain('surveyor');
+    expect(option).toContain('<img src=x');
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

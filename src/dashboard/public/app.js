@@ -24,15 +24,58 @@ const act = async (path) => {
   if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
   return r.json();
 };
+// Model and agent text is hostile (SECURITY.md): it becomes DOM nodes through textContent only.
+// A minimal markdown subset — headings, lists, fenced code, `code`, paragraphs with their line
+// breaks — and nothing else: no links, no images, no HTML.
+const inlineCode = (text) => text.split('`').map((part, i) => (i % 2 ? el('code', { text: part }) : part));
+function renderMarkdown(text) {
+  const out = el('div', { class: 'md' });
+  const lines = String(text).split(/\r?\n/);
+  let para = null;
+  let list = null;
+  const close = () => { para = null; list = null; };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (/^\s*```/.test(line)) {
+      close();
+      const body = [];
+      while (++i < lines.length && !/^\s*```/.test(lines[i])) body.push(lines[i]);
+      out.append(el('pre', {}, el('code', { text: body.join('\n') })));
+      continue;
+    }
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (heading) {
+      close();
+      out.append(el(`h${Math.min(6, heading[1].length + 3)}`, {}, ...inlineCode(heading[2])));
+      continue;
+    }
+    const item = /^\s*(?:([-*+])|(\d{1,9})[.)])\s+(.*)$/.exec(line);
+    if (item) {
+      para = null;
+      const tag = item[1] ? 'ul' : 'ol';
+      if (!list || list.tagName.toLowerCase() !== tag) { list = el(tag); out.append(list); }
+      list.append(el('li', {}, ...inlineCode(item[3])));
+      continue;
+    }
+    if (line.trim() === '') { close(); continue; }
+    list = null;
+    if (para) para.append('\n', ...inlineCode(line));
+    else { para = el('p', {}, ...inlineCode(line)); out.append(para); }
+  }
+  return out;
+}
+
 const fmtTokens = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const fmtUsd = (n) => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
 
-const state = { root: null, followNewest: true, selected: null, sliderTouched: false, maxRevision: 0, timeline: [] };
+const state = { rootIds: new Set(), root: null, followNewest: true, selected: null, sliderTouched: false, maxRevision: 0, timeline: [] };
 
 async function loadRoots() {
   const roots = await api('/api/roots?limit=30');
   const select = $('#roots');
-  select.replaceChildren(...roots.map((r) => el('option', { value: r.id, text: `${r.id.slice(0, 8)}…${r.id.slice(-4)}${r.live ? ' (live)' : ''}` })));
+  state.rootIds = new Set(roots.map((r) => r.id));
+  const clip = (t, n) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
+  select.replaceChildren(...roots.map((r) => el('option', { value: r.id, title: r.task, 'data-role': r.role, text: `${r.role} · ${clip(r.task.replace(/\s+/g, ' '), 48)} · ${r.status}${r.live ? ' (live)' : ''} · ${r.id.slice(0, 8)}` })));
   const previous = state.root;
   if (roots.length && (state.followNewest || !state.root)) state.root = roots[0].id;
   if (state.root !== previous) state.selected = null;
@@ -75,8 +118,9 @@ function renderPast(s) {
   $('#past-status').textContent = s.status;
   $('#past-status').dataset.status = s.status;
   $('#past-revision').textContent = s.revision;
-  const b = s.budget;
-  $('#past-budget').textContent = `budget: ${b.allocated} allocated, ${b.consumed} consumed, ${b.reserved} reserved, ${b.delegated} delegated, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''} · turn ${s.turn} · ${fmtUsd(s.costUsd)}`;
+  // The whole subtree as it was then, in `cadre budget --subtree`'s words: the terms add up.
+  const t = s.subtree;
+  $('#past-budget').textContent = `${t.line} · ${t.agents} agent${t.agents === 1 ? '' : 's'}, ${fmtUsd(t.costUsd)} · turn ${s.turn}`;
   $('#past-children').textContent = s.children.length ? `children: ${s.children.map((c) => `${c.role} ${c.status}`).join(', ')}` : 'no children yet';
   for (const li of document.querySelectorAll('#timeline li')) li.classList.toggle('future', Number(li.dataset.revision) > Number(s.revision));
 }
@@ -84,7 +128,7 @@ function renderPast(s) {
 let replaySeq = 0;
 async function showRevision(rev) {
   const seq = ++replaySeq;
-  $('#slider-label').textContent = `revision ${rev} of ${state.maxRevision}`;
+  $('#slider-label').textContent = `revision ${rev} of ${state.maxRevision}${rev === state.maxRevision ? ' (now)' : ''}`;
   const s = await api(`/api/agents/${encodeURIComponent(state.selected)}/replay?to=${rev}`);
   if (seq === replaySeq) renderPast(s);
 }
@@ -97,12 +141,14 @@ async function loadDetail() {
   $('#detail').hidden = false;
   $('#agent-title').textContent = `${s.role} ${s.id}`;
   const b = s.budget;
-  $('#agent-summary').replaceChildren(
+  // replaceChildren turns a null into the text "null": keep only real nodes.
+  $('#agent-summary').replaceChildren(...[
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     el('div', { text: `task: ${s.task}` }),
     el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} available` }),
-    s.result ? el('div', { text: `result: ${s.result.status} — ${s.result.output ?? s.result.reason ?? ''}` }) : null,
-    s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }));
+    s.result ? el('div', { class: 'result' }, el('div', { text: `result: ${s.result.status}` }), renderMarkdown(s.result.output ?? s.result.reason ?? '')) : null,
+    s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }),
+  ].filter((c) => c != null));
   state.timeline = events;
   $('#timeline').replaceChildren(...events.map((e) => el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
     el('span', { class: 't', text: `#${e.revision}` }), el('span', { class: 'type', text: e.type }), el('span', { text: e.summary }))));
@@ -113,8 +159,7 @@ async function loadDetail() {
   slider.max = String(state.maxRevision);
   if (!state.sliderTouched) {
     slider.value = String(state.maxRevision);
-    $('#slider-label').textContent = `revision ${state.maxRevision} of ${state.maxRevision} (now)`;
-    renderPast(s);
+    await showRevision(state.maxRevision);
   }
 }
 
@@ -156,7 +201,8 @@ function connect() {
   es.addEventListener('hello', () => { $('#conn').textContent = 'live'; $('#conn').dataset.state = 'live'; });
   es.addEventListener('agent', (m) => {
     const e = JSON.parse(m.data);
-    if (e.type === 'AgentSpawned') rootsDirty = true;
+    // The picker shows each root's status too: a new agent may be a new root, a root's own event may change it.
+    if (e.type === 'AgentSpawned' || state.rootIds.has(e.agentId)) rootsDirty = true;
     scheduleRefresh();
   });
   es.onerror = () => { $('#conn').textContent = 'reconnecting…'; $('#conn').dataset.state = 'down'; };
