@@ -16,6 +16,7 @@ import { stringifyJson } from '../infra/stringifyJson.js';
 import { timelineEntry } from './timeline.js';
 import { subtreeBalanceAt } from './subtreeBalanceAt.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
+import { toSafeNumber } from '../events/safeNumber.js';
 
 export interface DashboardOptions {
   readonly system: AgentSystem;
@@ -95,7 +96,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const pump = (async () => {
     try {
       for await (const e of subscription) {
-        const notice = `event: agent\ndata: ${JSON.stringify({ agentId: agentIdOfStream(e.streamId), type: e.type, revision: e.revision.toString(), position: e.position.toString() })}\n\n`;
+        const notice = `event: agent\ndata: ${JSON.stringify({ agentId: agentIdOfStream(e.streamId), type: e.type, revision: toSafeNumber(e.revision, 'revision'), position: toSafeNumber(e.position, 'position') })}\n\n`;
         for (const res of streams) res.write(notice);
       }
     } catch (err) {
@@ -113,7 +114,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (parts[1] === 'events' && parts.length === 2) {
       if (streams.size >= DASHBOARD_LIMITS.maxEventStreams) throw new HttpError(503, 'too many open event streams');
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ position: (await system.store.headPosition()).toString() })}\n\n`);
+      res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ position: toSafeNumber(await system.store.headPosition(), 'position') })}\n\n`);
       streams.add(res);
       const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
       req.on('close', () => {
@@ -123,7 +124,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
-    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: await system.store.headPosition(), live: system.internal.runtime.liveIds().length });
+    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: toSafeNumber(await system.store.headPosition(), 'head'), live: system.internal.runtime.liveIds().length });
     if (parts[1] === 'roots') {
       // A whole number 1-100, or refused naming it ('1.5' reached Postgres as a bigint: a 500).
       const raw = url.searchParams.get('limit');

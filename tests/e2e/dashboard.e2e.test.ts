@@ -156,9 +156,14 @@ describe('dashboard in a real browser', () => {
       expect(ok.status).toBe(200);
       const body = await ok.text();
       expect(body).not.toContain('s3cret');
+      expect(typeof (JSON.parse(body) as { head: unknown }).head).toBe('number'); // positions are numbers in every API result
       const sse = await fetch(`${guarded.url}api/events?token=s3cret-token-123`);
       expect(sse.headers.get('content-type')).toContain('text/event-stream');
-      await sse.body?.cancel();
+      const reader = sse.body!.getReader();
+      let text = '';
+      while (!text.includes('event: hello')) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toMatch(/event: hello\ndata: \{"position":\d+\}/);
+      await reader.cancel();
     } finally {
       await guarded.close();
     }
