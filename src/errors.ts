@@ -89,8 +89,12 @@ export class StoreClosed extends CadreError {
 }
 
 export class StoreUnavailable extends CadreError {
-  constructor(message: string, options: CadreErrorOptions = {}) {
-    super('STORE_UNAVAILABLE', message, { retryable: true, ...options });
+  /** What to check, when the thrower knows which store it is (the CLI prints it as the hint). */
+  readonly hint: string | undefined;
+  constructor(message: string, options: CadreErrorOptions & { readonly hint?: string } = {}) {
+    const { hint, ...rest } = options;
+    super('STORE_UNAVAILABLE', message, { retryable: true, ...rest });
+    this.hint = hint;
   }
 }
 

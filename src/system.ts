@@ -27,7 +27,7 @@ import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
 import { ConfigError, NotFound, StoreLocked } from './errors.js';
-import { connectToHolder } from './infra/sql/forwardingClient.js';
+import { openEmbeddedReader } from './infra/sql/embeddedReader.js';
 import { createMessaging, type Messaging, type MessagingService } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
@@ -345,27 +345,18 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
 
 /**
  * The embedded store in `dataDir`, locked to this process (storeFolderLock.ts). When another
- * process holds it, a reader goes through that process; anyone else gets `StoreLocked`, which
- * names the folder, the holder and what to do. A holder that closes between the two steps frees
- * the folder, so the open is tried again (a few times: each try either wins or finds a holder).
+ * process holds it, a reader goes through that process (and follows the store to its next
+ * holder when that one exits, embeddedReader.ts); anyone else gets `StoreLocked`, which names
+ * the folder, the holder and what to do.
  */
 async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
-    } catch (err) {
-      if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
-      let sql: SqlClient;
-      try {
-        sql = await connectToHolder(dataDir);
-      } catch (gone) {
-        if (attempt < 3) continue;
-        throw gone;
-      }
-      const store = await openPostgresEventStore({ sql, ownsClient: true, schema, migrate: false });
-      forwarded.add(store);
-      return store;
-    }
+  try {
+    return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
+  } catch (err) {
+    if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
+    const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
+    forwarded.add(store);
+    return store;
   }
 }
 

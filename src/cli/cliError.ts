@@ -1,4 +1,4 @@
-import { NotFound, PlanRejected, isCadreError } from '../errors.js';
+import { NotFound, PlanRejected, StoreUnavailable, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
@@ -64,6 +64,7 @@ export function formatError(err: unknown): string {
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
   else if (err instanceof NotFound) hint = NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? null;
+  else if (err instanceof StoreUnavailable && err.hint) hint = err.hint;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
