@@ -166,14 +166,14 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     const projectionsUrl = o.projections?.connectionString ?? env.DATABASE_URL;
     if (!projectionsUrl) throw new ConfigError('projections.connectionString', 'an EventStoreDB store needs Postgres for projections: set DATABASE_URL');
     store = await createEventStore({ kind: 'eventstoredb', connectionString: storeOpt.connectionString });
-    sql = createPgClient({ connectionString: projectionsUrl });
+    sql = createPgClient({ connectionString: projectionsUrl, source: o.projections ? 'projections.connectionString' : 'DATABASE_URL' });
   } else {
     const pgStore: PostgresEventStore = storeOpt.kind === 'postgres'
-      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema })
+      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL' })
       : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
     readThroughHolder = isForwarded(pgStore);
     store = pgStore;
-    sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString }) : pgStore.sql;
+    sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString, source: 'projections.connectionString' }) : pgStore.sql;
   }
   const ownsSql = !('sql' in store) || (store as PostgresEventStore).sql !== sql;
   if (!readThroughHolder) await migrateRuntime(sql, schema);

@@ -8,8 +8,8 @@ const MAX_REROUTES = 10;
 /** How long reaching the store may keep finding holders that close before answering. */
 const REACH_MS = 30_000;
 
-/** The hint for an embedded store that cannot be reached (no server, so not DATABASE_URL). */
-export const EMBEDDED_HINT = 'another cadre process holds the embedded store and kept closing; run the command again, or use a Postgres server (DATABASE_URL) for many processes at once';
+/** The hint for an embedded store that cannot be reached (no server here, so not DATABASE_URL). */
+export const EMBEDDED_HINT = 'another cadre process holds the embedded store and stopped answering; run the command again once it has exited';
 
 /**
  * A read-only SqlClient on an embedded (PGlite) store that another process held when this one
