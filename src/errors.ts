@@ -82,6 +82,13 @@ export class NotFound extends CadreError {
   }
 }
 
+/** A read found no store: the embedded store's folder holds none yet, and reading never creates one. */
+export class StoreNotFound extends CadreError {
+  constructor(readonly folder: string) {
+    super('NOT_FOUND', `no cadre store in ${folder} yet`);
+  }
+}
+
 export class StoreClosed extends CadreError {
   constructor() {
     super('STORE_CLOSED', 'the event store is closed');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { EventStore } from './events/eventStore.js';
 import { createEventStore } from './events/stores/createEventStore.js';
 import { openPostgresEventStore, type PostgresEventStore } from './events/stores/postgres/postgresEventStore.js';
@@ -26,7 +26,8 @@ import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './in
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
-import { ConfigError, NotFound, StoreLocked } from './errors.js';
+import { ConfigError, NotFound, StoreLocked, StoreNotFound } from './errors.js';
+import { holderOf } from './infra/sql/storeFolderLock.js';
 import { openEmbeddedReader } from './infra/sql/embeddedReader.js';
 import { createMessaging, type Messaging, type MessagingService } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
@@ -64,7 +65,8 @@ export const SystemOptionsSchema = z
     /**
      * Only read (the CLI's tree, status, history…). When another process holds the embedded
      * store's folder, reads go through that process instead of failing with `StoreLocked`;
-     * nothing is migrated, recovered, projected or started, and writes are refused.
+     * nothing is migrated, recovered, projected or started, and writes are refused. An embedded
+     * store's folder that holds no store yet is not created: `StoreNotFound`.
      */
     readOnly: z.boolean().optional(),
     /** Run the projection runner in this process (default true). */
@@ -156,7 +158,6 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
   ]);
   const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor, env.LOG_FORMAT ?? 'json'), redactor);
-  if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
   let store: EventStore;
   let sql: SqlClient;
   /** Another process holds the embedded store: this one only reads, through it. */
@@ -350,6 +351,12 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
  * the folder, the holder and what to do.
  */
 async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
+  if (dataDir) {
+    // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
+    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
+    if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+  }
   try {
     return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
   } catch (err) {

@@ -75,7 +75,7 @@ describe('one process owns an embedded store', () => {
 
   it('two `cadre run` at once on one folder: one is refused clearly, the other\'s work is all there', async () => {
     const db = tempStore();
-    await cadre(db, 'templates', 'list'); // creates the store, so both runs below only race for the lock
+    await cadre(db, 'migrate'); // creates the store, so both runs below only race for the lock
     const runs = await Promise.all([1, 2].map((n) => cadre(db, 'run', `task ${n}`, '--template', 'tdd-workflow', '--budget', '50000')));
     const ok = runs.filter((r) => r.code === 0);
     for (const r of runs.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(LOCKED);

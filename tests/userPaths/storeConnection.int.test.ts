@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,4 +66,47 @@ describe('connecting to the store, as a new user meets it', () => {
     expect(r.stderr).toMatch(/hint: is KurrentDB running and reachable\? check its connection string \(EVENT_STORE\)/);
     expect(r.stderr).not.toContain('changeit-99');
   }, 60_000);
+});
+
+describe('a read command where there is no store yet', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'cadre-nostore-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  // The user's own repository: no CADRE_DATA_DIR, so the store would be ./.cadre/db.
+  const read = (...args: string[]) => runCadre(args, env({}), { cwd: folder });
+
+  it('tree lists nothing and says where the store would be, exit 0; status is a clear not found, exit 3; neither creates .cadre', async () => {
+    const tree = await read('tree');
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(tree.stdout).toContain(`no agents: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
+    expect(tree.stdout).toMatch(/CADRE_DATA_DIR.*DATABASE_URL/);
+    const json = await read('tree', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([]);
+
+    const status = await read('status', 'abcd1234');
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain(`cadre: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
+    expect(status.stderr).toMatch(/hint: commands that write \(spawn, run, demo\) create it/);
+
+    // Templates need no store: still listed.
+    const templates = await read('templates', 'list');
+    expect(templates.code, templates.stderr).toBe(0);
+    expect(templates.stdout).toContain('tdd-workflow');
+
+    expect(existsSync(join(folder, '.cadre'))).toBe(false);
+    expect(readdirSync(folder)).toEqual([]);
+  }, 120_000);
+
+  it('an empty folder named by CADRE_DATA_DIR is left as it is; a command that writes then creates the store there', async () => {
+    const dataDir = join(folder, 'empty-db');
+    mkdirSync(dataDir);
+    const tree = await runCadre(['tree'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(readdirSync(dataDir)).toEqual([]);
+    const spawned = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
+    expect(spawned.code, spawned.stderr).toBe(0);
+    const after = await runCadre(['tree', '--json'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toHaveLength(1);
+  }, 120_000);
 });
