@@ -82,6 +82,13 @@ export class NotFound extends CadreError {
   }
 }
 
+/** A read found no store: the embedded store's folder holds none yet, and reading never creates one. */
+export class StoreNotFound extends CadreError {
+  constructor(readonly folder: string) {
+    super('NOT_FOUND', `no cadre store in ${folder} yet`);
+  }
+}
+
 export class StoreClosed extends CadreError {
   constructor() {
     super('STORE_CLOSED', 'the event store is closed');
@@ -89,8 +96,12 @@ export class StoreClosed extends CadreError {
 }
 
 export class StoreUnavailable extends CadreError {
-  constructor(message: string, options: CadreErrorOptions = {}) {
-    super('STORE_UNAVAILABLE', message, { retryable: true, ...options });
+  /** What to check, when the thrower knows which store it is (the CLI prints it as the hint). */
+  readonly hint: string | undefined;
+  constructor(message: string, options: CadreErrorOptions & { readonly hint?: string } = {}) {
+    const { hint, ...rest } = options;
+    super('STORE_UNAVAILABLE', message, { retryable: true, ...rest });
+    this.hint = hint;
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { EventStore } from './events/eventStore.js';
 import { createEventStore } from './events/stores/createEventStore.js';
 import { openPostgresEventStore, type PostgresEventStore } from './events/stores/postgres/postgresEventStore.js';
@@ -26,8 +26,9 @@ import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './in
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import { costOf } from './actors/pricing.js';
 import { parseInput } from './validation.js';
-import { ConfigError, NotFound, StoreLocked } from './errors.js';
-import { connectToHolder } from './infra/sql/forwardingClient.js';
+import { ConfigError, NotFound, StoreLocked, StoreNotFound } from './errors.js';
+import { holderOf } from './infra/sql/storeFolderLock.js';
+import { openEmbeddedReader } from './infra/sql/embeddedReader.js';
 import { createMessaging, type Messaging, type MessagingService } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
@@ -64,7 +65,8 @@ export const SystemOptionsSchema = z
     /**
      * Only read (the CLI's tree, status, history…). When another process holds the embedded
      * store's folder, reads go through that process instead of failing with `StoreLocked`;
-     * nothing is migrated, recovered, projected or started, and writes are refused.
+     * nothing is migrated, recovered, projected or started, and writes are refused. An embedded
+     * store's folder that holds no store yet is not created: `StoreNotFound`.
      */
     readOnly: z.boolean().optional(),
     /** Run the projection runner in this process (default true). */
@@ -158,7 +160,6 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
   ]);
   const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor, env.LOG_FORMAT ?? 'json'), redactor);
-  if (storeOpt.kind === 'pglite' && storeOpt.dataDir) mkdirSync(resolve(storeOpt.dataDir), { recursive: true });
   let store: EventStore;
   let sql: SqlClient;
   /** Another process holds the embedded store: this one only reads, through it. */
@@ -168,14 +169,14 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     const projectionsUrl = o.projections?.connectionString ?? env.DATABASE_URL;
     if (!projectionsUrl) throw new ConfigError('projections.connectionString', 'an EventStoreDB store needs Postgres for projections: set DATABASE_URL');
     store = await createEventStore({ kind: 'eventstoredb', connectionString: storeOpt.connectionString });
-    sql = createPgClient({ connectionString: projectionsUrl });
+    sql = createPgClient({ connectionString: projectionsUrl, source: o.projections ? 'projections.connectionString' : 'DATABASE_URL' });
   } else {
     const pgStore: PostgresEventStore = storeOpt.kind === 'postgres'
-      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema })
+      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL' })
       : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
     readThroughHolder = isForwarded(pgStore);
     store = pgStore;
-    sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString }) : pgStore.sql;
+    sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString, source: 'projections.connectionString' }) : pgStore.sql;
   }
   const ownsSql = !('sql' in store) || (store as PostgresEventStore).sql !== sql;
   if (!readThroughHolder) await migrateRuntime(sql, schema);
@@ -347,27 +348,24 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
 
 /**
  * The embedded store in `dataDir`, locked to this process (storeFolderLock.ts). When another
- * process holds it, a reader goes through that process; anyone else gets `StoreLocked`, which
- * names the folder, the holder and what to do. A holder that closes between the two steps frees
- * the folder, so the open is tried again (a few times: each try either wins or finds a holder).
+ * process holds it, a reader goes through that process (and follows the store to its next
+ * holder when that one exits, embeddedReader.ts); anyone else gets `StoreLocked`, which names
+ * the folder, the holder and what to do.
  */
 async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
-    } catch (err) {
-      if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
-      let sql: SqlClient;
-      try {
-        sql = await connectToHolder(dataDir);
-      } catch (gone) {
-        if (attempt < 3) continue;
-        throw gone;
-      }
-      const store = await openPostgresEventStore({ sql, ownsClient: true, schema, migrate: false });
-      forwarded.add(store);
-      return store;
-    }
+  if (dataDir) {
+    // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
+    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
+    if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+  }
+  try {
+    return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
+  } catch (err) {
+    if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
+    const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
+    forwarded.add(store);
+    return store;
   }
 }
 

@@ -1,4 +1,4 @@
-import { NotFound, PlanRejected, isCadreError } from '../errors.js';
+import { NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
@@ -40,6 +40,9 @@ const HINTS: Partial<Record<string, string>> = {
   STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox) still work: they go through that process',
 };
 
+/** Where a store would be, and what makes one (a read never does). */
+export const NO_STORE_HINT = 'commands that write (spawn, run, demo) create it; CADRE_DATA_DIR names the folder (default .cadre/db), or set DATABASE_URL to use a Postgres server';
+
 /** The exit code for any error: usage 2, not found 3, everything else 1. */
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
@@ -64,6 +67,8 @@ export function formatError(err: unknown): string {
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
   else if (err instanceof NotFound) hint = NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? null;
+  else if (err instanceof StoreUnavailable && err.hint) hint = err.hint;
+  else if (err instanceof StoreNotFound) hint = NO_STORE_HINT;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;

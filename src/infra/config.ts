@@ -5,12 +5,25 @@ import { ConfigError } from '../errors.js';
 /** The URL schemes of a KurrentDB/EventStoreDB connection string. */
 export const EVENTSTOREDB_URL = /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\/./;
 
+/** What pg can connect to: a postgres(ql):// URL with a host, `socket:` or a socket folder path. */
+function isPostgresUrl(v: string): boolean {
+  if (v.startsWith('/') || v.startsWith('socket:')) return true;
+  if (!/^postgres(ql)?:\/\//i.test(v)) return false;
+  try {
+    new URL(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The environment, validated. This is the only place cadre reads `process.env`; everything
  * else gets a parsed config passed in (DESIGN.md, Configuration; .env.example documents it).
  */
 const EnvSchema = z.object({
-  DATABASE_URL: z.string().min(1).optional(),
+  /** A postgres:// (or postgresql://) URL, or a socket folder; anything else was a DNS error naming a host called "base". */
+  DATABASE_URL: z.string().refine(isPostgresUrl, 'expected a Postgres URL such as postgres://user:password@localhost:5432/cadre').optional(),
   /** `postgres` (the default) or a KurrentDB/EventStoreDB URL; anything else is a typo, never a silent fall back to PGlite. */
   EVENT_STORE: z.string().refine((v) => v === 'postgres' || EVENTSTOREDB_URL.test(v), 'expected "postgres" or a kurrentdb://, kurrent://, esdb:// or esdb+discover:// URL').optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

@@ -6,6 +6,7 @@ import { createAgentSystem, StoreLocked } from '../../src/index.js';
 import { acquireStoreFolder, holderOf } from '../../src/infra/sql/storeFolderLock.js';
 import { createPgliteClient } from '../../src/infra/sql/pgliteClient.js';
 import { connectToHolder } from '../../src/infra/sql/forwardingClient.js';
+import { openEmbeddedReader } from '../../src/infra/sql/embeddedReader.js';
 
 /** The embedded store's folder lock and the holder's read-only query socket (issue 16, case 1). */
 describe('embedded store folder lock', () => {
@@ -83,6 +84,29 @@ describe('embedded store folder lock', () => {
     const next = await createPgliteClient({ dataDir: folder });
     expect((await next.query<{ c: bigint }>('SELECT count(*) AS c FROM t')).rows[0]!.c).toBe(1n);
     await next.close();
+  });
+
+  it('a reader whose holder closes follows the store: the next query takes the folder (or goes to its new holder) and gets the same rows', async () => {
+    const folder = join(dir, 'handover');
+    const holder = await createPgliteClient({ dataDir: folder });
+    await holder.exec(`CREATE TABLE t (n int); INSERT INTO t VALUES (1), (2), (3)`);
+    const reader = await openEmbeddedReader(folder);
+    const reader2 = await openEmbeddedReader(folder);
+    try {
+      expect((await reader.query<{ s: number }>('SELECT sum(n)::int AS s FROM t')).rows).toEqual([{ s: 6 }]);
+      // A query in flight when its holder goes: its connection drops; it is answered elsewhere.
+      const inFlight = reader2.query<{ s: number }>('SELECT sum(n)::int AS s FROM t, pg_sleep(0.2)');
+      await holder.close();
+      expect((await inFlight).rows).toEqual([{ s: 6 }]);
+      expect((await reader.query<{ s: number }>('SELECT sum(n)::int AS s FROM t')).rows).toEqual([{ s: 6 }]);
+      // A statement's own error is not a lost holder: it comes back as it is, not retried.
+      await expect(reader.query('SELECT * FROM missing_table')).rejects.toMatchObject({ code: '42P01' });
+      await expect(reader.exec('DELETE FROM t')).rejects.toThrow(/read-only/);
+    } finally {
+      // The one that took the folder over is a brief holder: it serves the other until it closes.
+      await Promise.all([reader.close(), reader2.close()]);
+    }
+    expect(await holderOf(folder)).toBeNull();
   });
 
   it('createAgentSystem(): a second system on a held folder gets StoreLocked; a read-only one reads through the holder; peekMessages writes nothing', async () => {

@@ -3,7 +3,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import { CliError, EXIT, exitCodeOf, formatError } from '../../src/cli/cliError.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { createStyle } from '../../src/cli/render/style.js';
-import { InvalidGraph, InvalidInput, NotFound, BudgetExceeded, PlanRejected } from '../../src/errors.js';
+import { InvalidGraph, InvalidInput, NotFound, BudgetExceeded, PlanRejected, StoreUnavailable } from '../../src/errors.js';
 
 function context(): { ctx: CliContext; out: string[] } {
   const out: string[] = [];
@@ -57,6 +57,11 @@ describe('cadre program', () => {
     expect(exitCodeOf(new Error('boom'))).toBe(1);
     expect(formatError(new Error('two\nlines'))).toBe('cadre: two lines');
     expect(formatError(new NotFound('agent', 'x'))).toContain('hint: list agents with `cadre tree`');
+  });
+
+  it('a store error that knows its store gives its own hint (an embedded store\'s never sends the user to DATABASE_URL)', () => {
+    expect(formatError(new StoreUnavailable('the process holding the embedded store went away', { hint: 'run the command again' }))).toBe('cadre: the process holding the embedded store went away\n  hint: run the command again');
+    expect(formatError(new StoreUnavailable('no answer'))).toContain('hint: is the store reachable? check DATABASE_URL');
   });
 
   it('a model that gives no valid plan is a failure, not bad usage: exit 1, the workflow named, no placeholder in the hint', () => {

@@ -75,12 +75,31 @@ describe('one process owns an embedded store', () => {
 
   it('two `cadre run` at once on one folder: one is refused clearly, the other\'s work is all there', async () => {
     const db = tempStore();
-    await cadre(db, 'templates', 'list'); // creates the store, so both runs below only race for the lock
+    await cadre(db, 'migrate'); // creates the store, so both runs below only race for the lock
     const runs = await Promise.all([1, 2].map((n) => cadre(db, 'run', `task ${n}`, '--template', 'tdd-workflow', '--budget', '50000')));
     const ok = runs.filter((r) => r.code === 0);
     for (const r of runs.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(LOCKED);
     expect(ok.length).toBeGreaterThanOrEqual(1);
     expect(await agentsIn(db)).toBe(TDD_AGENTS * ok.length);
+  }, 900_000);
+
+  it('read commands started close together on one folder all succeed, though each that found it free exits when done', async () => {
+    const db = tempStore();
+    const spawned = await cadre(db, 'spawn', '--role', 'looked-at', '--task', 't', '--budget', '1000', '--json');
+    expect(spawned.code, spawned.stderr).toBe(0);
+    const id = (JSON.parse(spawned.stdout) as { id: string }).id;
+    // The user's shells: `cadre status <id> & sleep 0.5; cadre budget <id>`, and trees 0.3 s apart.
+    // The first to start holds the folder and exits when its command is done, under the others' reads.
+    const commands = [['status', id, '--json'], ['budget', id, '--json'], ['tree', id, '--json'], ['tree', id, '--json'], ['status', id, '--json'], ['tree', id, '--json'], ['budget', id, '--json'], ['tree', id, '--json']];
+    const runs = await Promise.all(commands.map(async (args, i) => {
+      await new Promise((r) => setTimeout(r, i * 300)); // staggered starts, the load under test
+      return { args, r: await cadre(db, ...args) };
+    }));
+    for (const { args, r } of runs) {
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(JSON.stringify(JSON.parse(r.stdout)), args.join(' ')).toContain(id);
+    }
   }, 900_000);
 
   it('a holder killed with SIGKILL frees the folder: the next process takes it and finds everything written before', async () => {

@@ -4,11 +4,19 @@ import { print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import type { WorkflowTemplate } from '../../workflows/templates.js';
 import { templateStages } from '../render/templateStages.js';
+import { resolve } from 'node:path';
+import { StoreNotFound } from '../../errors.js';
+import { readEnv } from '../../infra/config.js';
+import { listTemplates } from '../../workflows/templateLoader.js';
 
 export function registerTemplates(program: Command, ctx: CliContext): void {
   const templates = program.command('templates').description('list and show workflow templates');
+  // Templates need no store: where there is none yet, the folders are read directly (as the system would).
   const load = async (): Promise<readonly WorkflowTemplate[]> =>
-    withSystem(ctx, { recover: false, readOnly: true }, async (system) => system.workflows.templates.list());
+    withSystem(ctx, { recover: false, readOnly: true }, async (system) => system.workflows.templates.list()).catch(async (err: unknown) => {
+      if (!(err instanceof StoreNotFound)) throw err;
+      return listTemplates({ userDir: resolve(readEnv().CADRE_TEMPLATES_DIR ?? '.cadre/templates') });
+    });
   templates
     .command('list')
     .description('every template: built-ins and the ones in your templates folder')

@@ -5,7 +5,7 @@ import { openPostgresEventStore, type PostgresEventStore } from './postgres/post
 import type { EventStoreDbStore } from './eventstoredb/eventStoreDbStore.js';
 
 export const EventStoreConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional() }),
+  z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional(), source: z.string().min(1).optional() }),
   z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: z.string().optional(), brief: z.boolean().optional() }),
   z.object({ kind: z.literal('eventstoredb'), connectionString: z.string().min(1), streamPrefixes: z.array(z.string().min(1)).optional() }),
 ]);
@@ -27,7 +27,7 @@ export async function createEventStore(config: EventStoreConfig): Promise<Postgr
   // heavy, and a process uses one store.
   if (c.kind === 'eventstoredb') return (await import('./eventstoredb/eventStoreDbStore.js')).createEventStoreDbStore(c.connectionString, c.streamPrefixes ? { streamPrefixes: c.streamPrefixes } : {});
   const sql = c.kind === 'postgres'
-    ? createPgClient({ connectionString: c.connectionString, ...(c.poolSize ? { max: c.poolSize } : {}) })
+    ? createPgClient({ connectionString: c.connectionString, ...(c.poolSize ? { max: c.poolSize } : {}), ...(c.source ? { source: c.source } : {}) })
     : await (await import('../../infra/sql/pgliteClient.js')).createPgliteClient({ ...(c.dataDir ? { dataDir: c.dataDir } : {}), ...(c.brief ? { brief: true } : {}) });
   try {
     return await openPostgresEventStore({ sql, ownsClient: true, ...(c.schema ? { schema: c.schema } : {}) });

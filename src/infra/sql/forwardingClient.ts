@@ -23,9 +23,8 @@ export async function connectToHolder(folder: string): Promise<SqlClient> {
 
 export function forwardingClient(conn: RpcConnection): SqlClient {
   let closed = false;
-  return {
-    kind: 'pglite',
-    async query<Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> {
+  return queryOnlyClient(
+    async <Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> => {
       try {
         return (await conn.call({ op: 'query', text, params: params ?? [] })) as SqlResult<Row>;
       } catch (err) {
@@ -34,6 +33,22 @@ export function forwardingClient(conn: RpcConnection): SqlClient {
         throw new StoreUnavailable(`the process holding the embedded store went away: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
     },
+    async () => {
+      if (closed) return;
+      closed = true;
+      conn.close();
+    },
+  );
+}
+
+/**
+ * A SqlClient that only queries: transactions and `exec` are refused (only the holder writes to
+ * its folder), `listen` hears nothing (readers of cadre's tables poll when they wait).
+ */
+export function queryOnlyClient(query: SqlClient['query'], close: () => Promise<void>): SqlClient {
+  return {
+    kind: 'pglite',
+    query,
     transaction() {
       return Promise.reject(new Error(READ_ONLY));
     },
@@ -43,10 +58,6 @@ export function forwardingClient(conn: RpcConnection): SqlClient {
     async listen() {
       return async () => {};
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      conn.close();
-    },
+    close,
   };
 }

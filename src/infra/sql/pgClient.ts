@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { StoreUnavailable } from '../../errors.js';
 import type { QueryOptions, SqlClient, SqlQueryable, SqlResult } from './sqlClient.js';
 
 const INT8_OID = 20;
@@ -26,6 +27,50 @@ export interface PgClientOptions {
   readonly connectionString: string;
   readonly max?: number;
   readonly applicationName?: string;
+  /** Where the connection string came from (`DATABASE_URL`), named when connecting fails. */
+  readonly source?: string;
+}
+
+/** Why connecting failed, by the code Node or Postgres gave; absent: not a failure to connect. */
+const CONNECT_FAILURES: Partial<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS lookup failed)',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOENT: 'no Postgres socket there',
+  ECONNRESET: 'connection reset',
+};
+
+/** `host:port` (or the socket folder) of a connection string, never its user or password. */
+function target(connectionString: string): string {
+  if (connectionString.startsWith('/')) return connectionString;
+  try {
+    const u = new URL(connectionString);
+    const host = u.searchParams.get('host') ?? (u.hostname || 'localhost');
+    return host.startsWith('/') ? host : `${host}:${u.port || '5432'}`;
+  } catch {
+    return 'the configured address';
+  }
+}
+
+/**
+ * A failure to connect, as our error: where, from which setting, why, and what to check (pg's
+ * own `connect ECONNREFUSED 127.0.0.1:5499` named neither the setting nor what to do). Other
+ * errors come back as they are.
+ */
+export function connectFailure(err: unknown, connectionString: string, source = 'the connection string'): unknown {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const at = target(connectionString);
+  const why = CONNECT_FAILURES[code];
+  if (why) return new StoreUnavailable(`cannot connect to Postgres at ${at} (${source}): ${why}`, { cause: err, hint: `is Postgres running at ${at}? check ${source}` });
+  const message = err instanceof Error ? err.message : String(err);
+  // 28P01/28000: refused login; 3D000: no such database. The server's message names the user or
+  // database, never the password.
+  if (code === '28P01' || code === '28000') return new StoreUnavailable(`cannot connect to Postgres at ${at} (${source}): ${message}`, { cause: err, hint: `check the user and password in ${source}` });
+  if (code === '3D000') return new StoreUnavailable(`cannot connect to Postgres at ${at} (${source}): ${message}`, { cause: err, hint: `create it (createdb <name>) or fix the database name in ${source}` });
+  return err;
 }
 
 /**
@@ -36,6 +81,7 @@ export interface PgClientOptions {
  * const sql = createPgClient({ connectionString: 'postgres://localhost/cadre' });
  */
 export function createPgClient(options: PgClientOptions): SqlClient {
+  const { connectionString, source } = options;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
@@ -93,7 +139,7 @@ export function createPgClient(options: PgClientOptions): SqlClient {
       try {
         return await run<Row>(pool, text, params, options);
       } catch (err) {
-        if (closed || attempt >= CONNECTION_RETRIES || !isConnectionLost(err)) throw err;
+        if (closed || attempt >= CONNECTION_RETRIES || !isConnectionLost(err)) throw connectFailure(err, connectionString, source);
         await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
       }
     }
@@ -103,7 +149,7 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     kind: 'postgres',
     query: (text, params, options) => runPooled(text, params, options),
     async transaction(fn) {
-      const conn = await pool.connect();
+      const conn = await pool.connect().catch((err: unknown) => Promise.reject(connectFailure(err, connectionString, source)));
       // A connection dropped mid-transaction emits 'error'; without a listener Node crashes the
       // process. The failed query rejects anyway, and the broken client is discarded below.
       const onError = (): void => {};
@@ -130,7 +176,7 @@ export function createPgClient(options: PgClientOptions): SqlClient {
       }
     },
     async exec(sql) {
-      await pool.query(sql);
+      await pool.query(sql).catch((err: unknown) => Promise.reject(connectFailure(err, connectionString, source)));
     },
     async listen(channel, cb) {
       const entry = { channel, cb };

@@ -4,6 +4,9 @@ import { acquireStoreFolder, type StoreFolderLock } from './storeFolderLock.js';
 
 const INT8_OID = 20;
 
+/** How long a brief holder, done with its own command, keeps serving connected readers. */
+const BRIEF_DRAIN_MS = 10_000;
+
 export interface PgliteClientOptions {
   /** A directory for a persistent database; absent: in memory. */
   readonly dataDir?: string;
@@ -65,6 +68,11 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
       return unlisten;
     },
     async close() {
+      // Readers first: a forwarded query cut off here is retried by its reader elsewhere
+      // (embeddedReader.ts), where one answered by a closing PGlite would fail as SQL. A brief
+      // holder (a read command) first serves the readers already connected until they are done:
+      // each would otherwise open PGlite in turn to take over (see embeddedReader.ts).
+      await lock?.stopReads(options.brief ? { drainMs: BRIEF_DRAIN_MS } : {});
       if (!db.closed) await db.close();
       // Only once PGlite has written everything may another process open the folder.
       await lock?.release();

@@ -34,12 +34,19 @@ function onLines(socket: net.Socket, onLine: (line: string) => void): void {
   });
 }
 
-/** A server answering each line with `handle`'s result; `close()` also drops open connections. */
-export function rpcServer(handle: RpcHandler): { server: net.Server; close(): Promise<void> } {
+/**
+ * A server answering each line with `handle`'s result; `idle(ms)` waits (at most `ms`) until no
+ * client is connected; `close()` also drops open connections.
+ */
+export function rpcServer(handle: RpcHandler): { server: net.Server; idle(maxMs: number): Promise<void>; close(): Promise<void> } {
   const sockets = new Set<net.Socket>();
+  const idleWaiters = new Set<() => void>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) for (const w of idleWaiters) w();
+    });
     socket.on('error', () => socket.destroy());
     onLines(socket, (line) => {
       let id = -1;
@@ -55,6 +62,16 @@ export function rpcServer(handle: RpcHandler): { server: net.Server; close(): Pr
   });
   return {
     server,
+    idle: (maxMs) => new Promise<void>((resolve) => {
+      if (sockets.size === 0) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        idleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      idleWaiters.add(done);
+    }),
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());

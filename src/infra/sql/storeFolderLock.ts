@@ -27,6 +27,12 @@ export interface StoreFolderLock {
   readonly folder: string;
   /** Serves `handle` on a private socket and tells readers where it is. */
   serveReads(handle: RpcHandler): Promise<void>;
+  /**
+   * Stops answering readers; the lock stays held. With `drainMs`, first keeps answering until no
+   * reader is connected, for at most that long; connections still open then drop (their readers
+   * go to the next holder, embeddedReader.ts).
+   */
+  stopReads(options?: { drainMs?: number }): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -174,6 +180,21 @@ async function tryAcquire(folderGiven: string, brief: boolean): Promise<StoreFol
   // Readers' connections must not keep this process alive, nor the lock on its own.
   lock.server.unref();
   let reads: ReturnType<typeof rpcServer> | null = null;
+  const stopReads = async (options: { drainMs?: number } = {}): Promise<void> => {
+    if (reads && options.drainMs) await reads.idle(options.drainMs);
+    failed(new Error('the store holder closed'));
+    const open = reads;
+    reads = null;
+    if (open) await open.close();
+    if (readsAt) {
+      try {
+        unlinkSync(readsAt);
+      } catch {
+        /* gone */
+      }
+      readsAt = null;
+    }
+  };
   return {
     folder,
     async serveReads(handle) {
@@ -191,16 +212,9 @@ async function tryAcquire(folderGiven: string, brief: boolean): Promise<StoreFol
       readsAt = at;
       ready(at);
     },
+    stopReads,
     async release() {
-      failed(new Error('the store holder closed'));
-      if (reads) await reads.close();
-      if (readsAt) {
-        try {
-          unlinkSync(readsAt);
-        } catch {
-          /* gone */
-        }
-      }
+      await stopReads();
       await lock.close();
       if (process.platform !== 'linux') {
         try {

@@ -88,7 +88,7 @@ export function mapClientError(err: unknown, ctx: ErrorContext): unknown {
       );
     default:
       if (isUnreachable(err)) {
-        return new StoreUnavailable(`KurrentDB is unavailable during ${ctx.operation}: ${message || type || 'no answer'}`, { cause: err });
+        return new StoreUnavailable(`KurrentDB is unavailable during ${ctx.operation}: ${message || type || 'no answer'}`, { cause: err, hint: 'is KurrentDB running and reachable? check its connection string (EVENT_STORE)' });
       }
       return err;
   }

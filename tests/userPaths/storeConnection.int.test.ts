@@ -1,0 +1,112 @@
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCadre } from '../support/cadreCli.js';
+
+/**
+ * A new user's first contact with a store through the real bin: a DATABASE_URL that is wrong in
+ * each of the usual ways, and a read command in a folder with no store yet. Each error names the
+ * setting and comes with a hint (docs/cli.md), and never shows a password.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'cadre-storeconn-'));
+
+function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'error', ...extra };
+  for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'CADRE_DATA_DIR']) if (!(k in extra)) delete e[k];
+  return e;
+}
+
+/** A local port nobody listens on (taken, then let go). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('connecting to the store, as a new user meets it', () => {
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('a DATABASE_URL that is not a URL is refused naming DATABASE_URL (it was a DNS error about a host "base")', async () => {
+    const r = await runCadre(['tree'], env({ DATABASE_URL: 'not-a-url' }), { cwd: scratch });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^cadre: invalid configuration DATABASE_URL: expected a Postgres URL/);
+    expect(r.stderr).toMatch(/\n {2}hint: /);
+    expect(r.stderr).not.toMatch(/ENOTFOUND|getaddrinfo|base/);
+  }, 60_000);
+
+  it('nobody listening: says where, from which setting and why, with a hint; the password is never shown', async () => {
+    const port = await closedPort();
+    const r = await runCadre(['tree'], env({ DATABASE_URL: `postgres://bob:s3cret-pass-42@127.0.0.1:${port}/nope` }), { cwd: scratch });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cadre: cannot connect to Postgres at 127.0.0.1:${port} (DATABASE_URL): connection refused`);
+    expect(r.stderr).toContain(`hint: is Postgres running at 127.0.0.1:${port}? check DATABASE_URL`);
+    expect(r.stderr).not.toContain('s3cret-pass-42');
+    expect(r.stderr).not.toContain('ECONNREFUSED');
+  }, 60_000);
+
+  it('a host that does not resolve is named as such', async () => {
+    const r = await runCadre(['status', 'abcd1234'], env({ DATABASE_URL: 'postgres://bob:s3cret-pass-42@no-such-host.invalid:5432/cadre' }), { cwd: scratch });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cadre: cannot connect to Postgres at no-such-host.invalid:5432 (DATABASE_URL): host not found');
+    expect(r.stderr).toMatch(/hint: .*check DATABASE_URL/);
+    expect(r.stderr).not.toContain('s3cret-pass-42');
+  }, 60_000);
+
+  it('an unreachable KurrentDB (EVENT_STORE) gets a hint about KurrentDB and EVENT_STORE', async () => {
+    const url = process.env.DATABASE_URL;
+    if (!url) throw new Error('needs Postgres for projections: the global setup provides DATABASE_URL');
+    const port = await closedPort();
+    const r = await runCadre(['tree'], env({ DATABASE_URL: url, EVENT_STORE: `kurrentdb://admin:changeit-99@127.0.0.1:${port}?tls=false` }), { cwd: scratch });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/KurrentDB is unavailable/);
+    expect(r.stderr).toMatch(/hint: is KurrentDB running and reachable\? check its connection string \(EVENT_STORE\)/);
+    expect(r.stderr).not.toContain('changeit-99');
+  }, 60_000);
+});
+
+describe('a read command where there is no store yet', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'cadre-nostore-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  // The user's own repository: no CADRE_DATA_DIR, so the store would be ./.cadre/db.
+  const read = (...args: string[]) => runCadre(args, env({}), { cwd: folder });
+
+  it('tree lists nothing and says where the store would be, exit 0; status is a clear not found, exit 3; neither creates .cadre', async () => {
+    const tree = await read('tree');
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(tree.stdout).toContain(`no agents: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
+    expect(tree.stdout).toMatch(/CADRE_DATA_DIR.*DATABASE_URL/);
+    const json = await read('tree', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([]);
+
+    const status = await read('status', 'abcd1234');
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain(`cadre: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
+    expect(status.stderr).toMatch(/hint: commands that write \(spawn, run, demo\) create it/);
+
+    // Templates need no store: still listed.
+    const templates = await read('templates', 'list');
+    expect(templates.code, templates.stderr).toBe(0);
+    expect(templates.stdout).toContain('tdd-workflow');
+
+    expect(existsSync(join(folder, '.cadre'))).toBe(false);
+    expect(readdirSync(folder)).toEqual([]);
+  }, 120_000);
+
+  it('an empty folder named by CADRE_DATA_DIR is left as it is; a command that writes then creates the store there', async () => {
+    const dataDir = join(folder, 'empty-db');
+    mkdirSync(dataDir);
+    const tree = await runCadre(['tree'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(readdirSync(dataDir)).toEqual([]);
+    const spawned = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
+    expect(spawned.code, spawned.stderr).toBe(0);
+    const after = await runCadre(['tree', '--json'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toHaveLength(1);
+  }, 120_000);
+});
