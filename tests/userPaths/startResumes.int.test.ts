@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freshDatabase, runCli, startCli, type CliProcess } from '../support/cliProcess.js';
+import { countingModel, jsonOf, tally as tallyOf } from '../support/countingModel.js';
 
 /** Slow enough to interrupt a call mid-flight, quicker than close()'s drain (5 s). */
 const REPLY_DELAY_MS = 2500;
@@ -15,17 +16,13 @@ let api: FakeMessagesApi;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let env: Record<string, string>;
 const started: CliProcess[] = [];
-let arrivals: Array<{ n: number; resolve: () => void }> = [];
+/** Resolves at the n-th model request the server receives. */
+let modelRequest: (n: number) => Promise<void>;
 
 beforeEach(async () => {
   api = await startFakeMessagesApi();
-  let calls = 0;
-  api.setFallback(() => {
-    calls++;
-    for (const a of arrivals.filter((x) => x.n <= calls)) a.resolve();
-    arrivals = arrivals.filter((x) => x.n > calls);
-    return { kind: 'message', delayMs: REPLY_DELAY_MS, message: { content: [{ type: 'tool_use', id: `toolu_${calls}`, name: 'finish', input: { output: `done ${calls}` } }], stopReason: 'tool_use', usage: { input_tokens: 300, output_tokens: 40 } } };
-  });
+  const model = countingModel(api, { delayMs: () => REPLY_DELAY_MS });
+  modelRequest = (n) => model.request(n);
   db = await freshDatabase();
   env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
   const migrated = await runCli(['migrate'], env);
@@ -37,7 +34,6 @@ afterEach(async () => {
     p.kill('SIGKILL');
     await p.exited;
   }
-  arrivals = [];
   await api.close();
   await db.drop();
 });
@@ -48,22 +44,13 @@ function cli(args: string[]): CliProcess {
   return p;
 }
 
-const modelRequest = (n: number): Promise<void> => new Promise((resolve) => arrivals.push({ n, resolve }));
-
-/** The JSON document a `--json` command printed. */
-const jsonOf = <T>(output: string): T => JSON.parse(output.slice(output.indexOf('{'))) as T;
-
 async function spawned(args: string[]): Promise<string> {
   const r = await runCli(['spawn', ...args, '--json'], env);
   expect(r.code, r.output).toBe(0);
   return jsonOf<{ id: string }>(r.output).id;
 }
 
-/** Model calls the history records, and requests the Messages API received. */
-async function tally(): Promise<{ recorded: number; requests: number }> {
-  const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cadre.events WHERE type = 'ModelRequested'`);
-  return { recorded: row!.n, requests: api.messageRequests().length };
-}
+const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(db, api);
 
 async function statuses(): Promise<Record<string, string>> {
   const rows = await db.query<{ agent_id: string; status: string }>(`SELECT agent_id, status FROM cadre.actor_index`);
