@@ -350,16 +350,20 @@ export class AgentRuntime {
   // ---------------------------------------------------------------- running
 
   /**
-   * Asks the agent to run (and its not-yet-running children), then waits for its end. An agent
-   * nobody hosts is hosted here; one another process hosts runs there, and this follows the store.
+   * Asks the agent to run (and its not-yet-running children), then waits for its end. What of its
+   * subtree nobody hosts is hosted here until it ends (the agent, children never started, a dead
+   * process's actors), as a worker would; what another process hosts runs there, and this follows
+   * the store.
    */
   async run(id: string): Promise<RunResult> {
-    if (this.worker && !this.worker.hosts(id)) {
-      const actor = await this.actor(id);
-      if (!isTerminalStatus(statusOf(actor.snapshot.value)) && (await this.worker.claim([id])).includes(id)) await this.hostClaimed([id]);
+    await this.actor(id); // NotFound before anything is claimed
+    const stopHosting = this.worker ? await this.worker.hostSubtree(id) : null;
+    try {
+      await this.requestRun(id);
+      return await this.waitForEnd(id);
+    } finally {
+      stopHosting?.();
     }
-    await this.requestRun(id);
-    return this.waitForEnd(id);
   }
 
   /** Records the run request (once); whichever process holds the agent's lease runs it. */

@@ -12,12 +12,16 @@ export interface WorkerOptions {
   /**
    * Whether it claims live actors nobody holds (new ones, a dead process's). A `cadre worker`
    * and a recovering host (`cadre serve`) do; a plain process (`cadre run`, a script) holds only
-   * what it creates or is asked to run, so it never takes work another process left to workers.
+   * what it creates and, while it runs an agent, what is free in that agent's subtree
+   * (hostSubtree), so it never takes work another process left to workers outside it.
    */
   readonly claimFree?: boolean;
   /** True for a lease owner known to be dead (a process of this machine that no longer runs). */
   readonly isDead?: (owner: string) => boolean;
 }
+
+/** The most free actors of the hosted subtrees one tick takes. */
+const SUBTREE_BATCH = 500;
 
 /**
  * Leases make one process the only host of a live actor: every process that runs effects (a
@@ -32,6 +36,8 @@ export class WorkerHost {
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking: Promise<void> | null = null;
   private claimFree: boolean;
+  /** Agents whose subtrees a plain process hosts while it runs them (ids, each with its count of runs). */
+  private readonly subtrees = new Map<string, number>();
 
   constructor(
     private readonly index: ActorIndex,
@@ -54,6 +60,24 @@ export class WorkerHost {
   }
 
   /**
+   * Claims, like a worker but only within `id`'s subtree, what is free there (the agent itself,
+   * children nobody runs, a dead process's actors), now and on every tick until the returned
+   * function is called. A plain process running an agent uses it so the agent's children run too.
+   */
+  async hostSubtree(id: string): Promise<() => void> {
+    this.subtrees.set(id, (this.subtrees.get(id) ?? 0) + 1);
+    await this.freeDeadOwners();
+    // A tick already under way may have listed before the scope was added: one after it has not.
+    await this.ticking;
+    await this.tick();
+    return () => {
+      const n = (this.subtrees.get(id) ?? 1) - 1;
+      if (n > 0) this.subtrees.set(id, n);
+      else this.subtrees.delete(id);
+    };
+  }
+
+  /**
    * Takes the leases of those of `ids` that are free (or already this host's), within the
    * capacity; returns the ids now held. The caller loads and reconciles them.
    */
@@ -72,9 +96,13 @@ export class WorkerHost {
    * may be alive stay theirs; if they lapse, the claiming ticks take the actors over.
    */
   async claimRecoverable(ids: readonly string[]): Promise<Set<string>> {
+    await this.freeDeadOwners();
+    return new Set(await this.claim(ids));
+  }
+
+  private async freeDeadOwners(): Promise<void> {
     const isDead = this.options.isDead;
     if (isDead) for (const owner of await this.index.leaseOwners()) if (owner !== this.options.owner && isDead(owner)) await this.index.releaseLeases(owner);
-    return new Set(await this.claim(ids));
   }
 
   hosts(id: string): boolean {
@@ -133,9 +161,10 @@ export class WorkerHost {
       for (const id of lost) this.held.delete(id);
       if (lost.length > 0) this.onLost(lost);
       const room = this.options.capacity - this.held.size;
-      if (room <= 0 || !this.claimFree) return;
-      const free = await this.index.listUnleased(room);
-      const claimed = await this.index.acquireLeases(this.options.owner, free, this.options.leaseTtlMs);
+      if (room <= 0 || (!this.claimFree && this.subtrees.size === 0)) return;
+      const free = this.claimFree ? await this.index.listUnleased(room) : await this.index.listUnleased(Math.min(room, SUBTREE_BATCH), [...this.subtrees.keys()]);
+      // Only what is new here: claim() may have taken one of them while this tick listed.
+      const claimed = (await this.index.acquireLeases(this.options.owner, free.filter((id) => !this.held.has(id)), this.options.leaseTtlMs)).filter((id) => !this.held.has(id));
       for (const id of claimed) this.held.add(id);
       if (claimed.length > 0) await this.onClaimed(claimed);
     } catch (err) {

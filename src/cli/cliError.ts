@@ -1,7 +1,7 @@
 import { NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, interrupted: 130, terminated: 143 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**
@@ -18,6 +18,17 @@ export class CliError extends Error {
     this.name = 'CliError';
     this.exitCode = options.exitCode ?? EXIT.failure;
     this.hint = options.hint ?? null;
+  }
+}
+
+/**
+ * The command was stopped by Ctrl-C (or SIGTERM) and has already said what it left: main sets
+ * the exit code (130, or 143) and prints nothing more.
+ */
+export class Interrupted extends CliError {
+  constructor(signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`, { exitCode: signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted });
+    this.name = 'Interrupted';
   }
 }
 

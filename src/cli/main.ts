@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadDotEnv } from '../infra/loadDotEnv.js';
-import { exitCodeOf, formatError } from './cliError.js';
+import { Interrupted, exitCodeOf, formatError } from './cliError.js';
 import { defaultContext } from './context.js';
 import { buildProgram, isHelpExit } from './program.js';
 
@@ -21,7 +21,7 @@ try {
   await buildProgram(ctx).parseAsync(argv);
 } catch (err) {
   if (!isHelpExit(err)) {
-    ctx.output.err(formatError(err));
+    if (!(err instanceof Interrupted)) ctx.output.err(formatError(err));
     process.exitCode = exitCodeOf(err);
   }
 }

@@ -1,5 +1,6 @@
 import type { AgentSystem } from '../system.js';
 import { agentTree, flatten, type AgentNode } from '../dashboard/agentTree.js';
+import { Interrupted } from './cliError.js';
 import type { CliContext } from './context.js';
 import { LiveTree } from './render/liveTree.js';
 import { tokens, usd } from './render/style.js';
@@ -20,17 +21,30 @@ export interface RunSummary {
 
 /**
  * Runs `run()` while a live tree of `rootId` redraws; returns the final tree and totals.
- * With `quiet` (e.g. `--json`), nothing is drawn.
+ * With `quiet` (e.g. `--json`), nothing is drawn. Ctrl-C (or SIGTERM) stops waiting: one line on
+ * stderr says what was left unfinished and how to resume it, then `Interrupted` is thrown, so the
+ * caller's `system.close()` lets a model call already sent finish and be recorded, and frees the
+ * leases for whoever resumes the tree. A second Ctrl-C quits at once.
  */
 export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, rootId: string, run: () => Promise<{ status: string; output: string | null }>, options: { quiet?: boolean } = {}): Promise<RunSummary> {
   const started = Date.now();
   const live = options.quiet ? null : new LiveTree(ctx.output, ctx.style, () => agentTree(system, rootId));
   live?.start();
-  let result: { status: string; output: string | null };
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const interrupted = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result: { status: string; output: string | null } | NodeJS.Signals;
   try {
-    result = await run();
+    result = await Promise.race([run(), interrupted]);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await live?.stop();
+  }
+  if (typeof result === 'string') {
+    ctx.output.err(await leftBehind(system, rootId));
+    throw new Interrupted(result);
   }
   const tree = await agentTree(system, rootId);
   const all = flatten(tree);
@@ -45,6 +59,16 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
     failures: all.filter((n) => n.status === 'failed' || n.status === 'terminated').map((n) => ({ id: n.id, role: n.role, status: n.status, reason: n.reason })),
     tree,
   };
+}
+
+/** What an interrupted run leaves: the tree's agents that have not ended, and how to go on. */
+async function leftBehind(system: AgentSystem, rootId: string): Promise<string> {
+  const tree = await agentTree(system, rootId).catch(() => null);
+  const open = tree ? flatten(tree).filter((n) => !['completed', 'failed', 'terminated'].includes(n.status)) : [];
+  if (tree && open.length === 0) return `interrupted: ${tree.role} ${rootId} has ${tree.status}; nothing left to resume`;
+  const others = open.filter((n) => n.id !== rootId).length;
+  const what = tree ? `${tree.role} ${rootId} (${tree.status})${others > 0 ? ` and ${plural(others, 'agent')} under it` : ''}` : rootId;
+  return `interrupted: ${what} left unfinished; resume with cadre start ${rootId} --wait, or run cadre worker`;
 }
 
 /** The totals, then one line per agent that failed or was terminated, saying why. */

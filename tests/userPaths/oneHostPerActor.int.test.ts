@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freshDatabase, runCli, startCli, type CliProcess } from '../support/cliProcess.js';
+import { countingModel, jsonOf, tally as tallyOf } from '../support/countingModel.js';
 
 /** Long enough that a second host starts the same call while the first still waits for it. */
 const REPLY_DELAY_MS = 2500;
@@ -20,19 +21,14 @@ let db: Awaited<ReturnType<typeof freshDatabase>>;
 let env: Record<string, string>;
 const started: CliProcess[] = [];
 /** Resolves at the n-th model request the server receives. */
-let arrivals: Array<{ n: number; resolve: () => void }> = [];
+let modelRequest: (n: number) => Promise<void>;
 /** Replies wait for this too (a test holds them until another process is up). */
 let held: Promise<unknown> = Promise.resolve();
 
 beforeEach(async () => {
   api = await startFakeMessagesApi();
-  let calls = 0;
-  api.setFallback(() => {
-    calls++;
-    for (const a of arrivals.filter((x) => x.n <= calls)) a.resolve();
-    arrivals = arrivals.filter((x) => x.n > calls);
-    return { kind: 'message', delayMs: replyDelayMs, until: held, message: { content: [{ type: 'tool_use', id: `toolu_${calls}`, name: 'finish', input: { output: `done ${calls}` } }], stopReason: 'tool_use', usage: { input_tokens: 300, output_tokens: 40 } } };
-  });
+  const model = countingModel(api, { delayMs: () => replyDelayMs, until: () => held });
+  modelRequest = (n) => model.request(n);
   db = await freshDatabase();
   env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
   // Migrated once up front, so processes started side by side never race to create the tables.
@@ -45,7 +41,6 @@ afterEach(async () => {
     p.kill('SIGKILL');
     await p.exited;
   }
-  arrivals = [];
   held = Promise.resolve();
   replyDelayMs = REPLY_DELAY_MS;
   await api.close();
@@ -58,27 +53,18 @@ function cli(args: string[]): CliProcess {
   return p;
 }
 
-const modelRequest = (n: number): Promise<void> => new Promise((resolve) => arrivals.push({ n, resolve }));
-
 async function worker(): Promise<CliProcess> {
   const w = cli(['worker', '--poll', '200']);
   await w.line(/worker .* started/);
   return w;
 }
 
-/** Model calls the history records, and requests the Messages API received. */
-async function tally(): Promise<{ recorded: number; requests: number }> {
-  const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cadre.events WHERE type = 'ModelRequested'`);
-  return { recorded: row!.n, requests: api.messageRequests().length };
-}
+const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(db, api);
 
 async function finished(p: CliProcess): Promise<void> {
   const code = await p.exited;
   expect(code, p.output()).toBe(0);
 }
-
-/** The JSON document a `--json` command printed. */
-const jsonOf = <T>(output: string): T => JSON.parse(output.slice(output.indexOf('{'))) as T;
 
 describe('one host per actor: CLI, worker and serve on one Postgres store', () => {
   it('cadre spawn --run beside a cadre worker: one request per recorded model call', { timeout: 120_000 }, async () => {

@@ -42,8 +42,11 @@ export interface ActorIndex {
   /** Take or renew leases for `ids` as `owner` until now + ttl; returns the ids this owner now holds. */
   acquireLeases(owner: string, ids: readonly string[], ttlMs: number): Promise<string[]>;
   releaseLeases(owner: string, ids?: readonly string[]): Promise<void>;
-  /** Live actors with no lease or an expired one. */
-  listUnleased(limit: number): Promise<string[]>;
+  /**
+   * Live actors with no lease or an expired one; with `within`, only those in the subtrees of
+   * these agents (the agents themselves included).
+   */
+  listUnleased(limit: number, within?: readonly string[]): Promise<string[]>;
   /** The owners holding leases on live actors now. */
   leaseOwners(): Promise<string[]>;
   /** Who holds a live lease on `agentId` now (null: nobody, or it lapsed). */

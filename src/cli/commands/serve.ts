@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseCount, type CliContext } from '../context.js';
+import { stoppedLine } from './worker.js';
 
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -16,6 +17,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { readEnv } = await import('../../infra/config.js');
       const token = opts.token ?? readEnv().CADRE_DASHBOARD_TOKEN;
       const system = await ctx.openSystem({ recover: opts.recover });
+      let hosted: number | null = null;
       try {
         const { startDashboard } = await import('../../dashboard/server.js');
         const dash = await startDashboard({ system, host: opts.host, port, ...(token ? { token } : {}) });
@@ -24,9 +26,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
+        hosted = opts.recover ? system.internal.runtime.hosted : 0;
         await dash.close();
       } finally {
         await system.close();
       }
+      // Said once close() has let calls in flight finish and freed the leases.
+      if (hosted !== null) ctx.output.err(stoppedLine('dashboard', hosted));
     });
 }

@@ -6,14 +6,14 @@ import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
 /**
  * Starts an agent spawned without `--run`. By default it only records the run request
  * (AgentRunRequested): the process holding the agent's lease — a `cadre worker` or `cadre serve`
- * — runs it. With `--wait` this process runs it itself when nobody holds it, or follows the
- * holder's run until the end.
+ * — runs it. With `--wait` this process runs what of its subtree nobody holds (children never
+ * started, an interrupted run's agents) and follows the rest to the end.
  */
 export function registerStart(program: Command, ctx: CliContext): void {
   program
     .command('start')
     .argument('<agent>', 'an agent spawned without --run')
-    .option('--wait', 'wait for its end with a live tree (runs it here if no worker holds it)')
+    .option('--wait', 'wait for its end with a live tree (runs it and its subtree here where no worker holds them)')
     .option('--json', 'print JSON')
     .description('ask an agent to run: a worker (cadre worker) or cadre serve picks it up')
     .addHelpText('after', '\nExamples:\n  cadre start 01a2b3c4          # a worker runs it\n  cadre start 01a2b3c4 --wait   # run it here (or follow the worker running it)')

@@ -27,30 +27,43 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const owner = processOwnerName();
       const system = await ctx.openSystem(opts.once ? { recover: true } : { worker: { owner, tickMs: Math.max(pollMs, 200) } });
       if (!opts.once) ctx.output.err(`worker ${owner} started (Ctrl-C to stop)`);
+      let stopped = false;
       const stopping = new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+        const stop = (): void => {
+          stopped = true;
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
       });
+      let hosted = 0;
       try {
-        if (!opts.once) {
-          await stopping;
-          return;
-        }
-        ctx.output.err(`worker: hosting ${system.internal.runtime.liveIds().length} recovered agent(s)${opts.once ? '' : ' (Ctrl-C to stop)'}`);
-        let stop = false;
-        void stopping.then(() => (stop = true));
-        while (!stop) {
-          for (const id of await unhosted(system)) {
-            await system.internal.runtime.actor(id).catch(() => null);
-            await system.internal.runtime.reconcile(id).catch((err: unknown) => system.logger.error({ agentId: id, err }, 'worker: reconcile failed'));
+        if (!opts.once) await stopping;
+        else {
+          ctx.output.err(`worker: hosting ${system.internal.runtime.liveIds().length} recovered agent(s)`);
+          while (!stopped) {
+            for (const id of await unhosted(system)) {
+              await system.internal.runtime.actor(id).catch(() => null);
+              await system.internal.runtime.reconcile(id).catch((err: unknown) => system.logger.error({ agentId: id, err }, 'worker: reconcile failed'));
+            }
+            if ((await unhostedOrRunning(system)) === 0) break;
+            await Promise.race([new Promise((r) => setTimeout(r, pollMs)), stopping]);
           }
-          if (opts.once && (await unhostedOrRunning(system)) === 0) break;
-          await Promise.race([new Promise((r) => setTimeout(r, pollMs)), stopping]);
         }
+        hosted = system.internal.runtime.hosted;
       } finally {
         await system.close();
       }
+      // Said once close() has let calls in flight finish and freed the leases.
+      if (stopped) ctx.output.err(stoppedLine(`worker ${owner}`, hosted));
     });
+}
+
+/** What a host stopped by Ctrl-C leaves, and where it goes on. */
+export function stoppedLine(who: string, hosted: number): string {
+  return hosted > 0
+    ? `${who} stopped; ${hosted === 1 ? 'the agent it hosted resumes' : `the ${hosted} agents it hosted resume`} at the next start (cadre worker, cadre serve, or cadre start <id> --wait)`
+    : `${who} stopped`;
 }
 
 async function unhostedOrRunning(system: AgentSystem): Promise<number> {

@@ -131,11 +131,18 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { defe
       const r = await sql.query<{ lease_owner: string }>(`SELECT lease_owner FROM ${s}.actor_index WHERE agent_id = $1 AND status = 'live' AND lease_expires_at >= now()`, [agentId]);
       return r.rows[0]?.lease_owner ?? null;
     },
-    async listUnleased(limit) {
-      const r = await sql.query<{ agent_id: string }>(
-        `SELECT agent_id FROM ${s}.actor_index WHERE status = 'live' AND (lease_owner IS NULL OR lease_expires_at < now()) ORDER BY updated_at LIMIT $1`,
-        [limit],
-      );
+    async listUnleased(limit, within) {
+      const free = `status = 'live' AND (lease_owner IS NULL OR lease_expires_at < now())`;
+      const r = within
+        ? await sql.query<{ agent_id: string }>(
+            `WITH RECURSIVE sub AS (
+               SELECT agent_id FROM ${s}.actor_index WHERE agent_id = ANY($2::text[]) AND status = 'live'
+               UNION SELECT a.agent_id FROM ${s}.actor_index a JOIN sub ON a.parent_id = sub.agent_id WHERE a.status = 'live'
+             )
+             SELECT agent_id FROM ${s}.actor_index WHERE agent_id IN (SELECT agent_id FROM sub) AND ${free} ORDER BY updated_at LIMIT $1`,
+            [limit, within],
+          )
+        : await sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${s}.actor_index WHERE ${free} ORDER BY updated_at LIMIT $1`, [limit]);
       return r.rows.map((x) => x.agent_id);
     },
   };

@@ -1,0 +1,112 @@
+/**
+ * `cadre start <id> --wait` hosts the agent's whole subtree as a worker would (a new user's
+ * findings): a child spawned without `--run`, and a workflow interrupted by Ctrl-C, both finish
+ * with it; and Ctrl-C says what it left and exits 130. Through the real CLI on one Postgres
+ * database, with the real Anthropic SDK talking to a local Messages API that counts requests.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
+import { freshDatabase, runCli, startCli, type CliProcess } from '../support/cliProcess.js';
+import { countingModel, jsonOf, tally as tallyOf } from '../support/countingModel.js';
+
+/** Slow enough to interrupt a call mid-flight, quicker than close()'s drain (5 s). */
+const REPLY_DELAY_MS = 2500;
+
+let api: FakeMessagesApi;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let env: Record<string, string>;
+const started: CliProcess[] = [];
+/** Resolves at the n-th model request the server receives. */
+let modelRequest: (n: number) => Promise<void>;
+
+beforeEach(async () => {
+  api = await startFakeMessagesApi();
+  const model = countingModel(api, { delayMs: () => REPLY_DELAY_MS });
+  modelRequest = (n) => model.request(n);
+  db = await freshDatabase();
+  env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
+  const migrated = await runCli(['migrate'], env);
+  expect(migrated.code, migrated.output).toBe(0);
+});
+
+afterEach(async () => {
+  for (const p of started.splice(0)) {
+    p.kill('SIGKILL');
+    await p.exited;
+  }
+  await api.close();
+  await db.drop();
+});
+
+function cli(args: string[]): CliProcess {
+  const p = startCli(args, env);
+  started.push(p);
+  return p;
+}
+
+async function spawned(args: string[]): Promise<string> {
+  const r = await runCli(['spawn', ...args, '--json'], env);
+  expect(r.code, r.output).toBe(0);
+  return jsonOf<{ id: string }>(r.output).id;
+}
+
+const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(db, api);
+
+async function statuses(): Promise<Record<string, string>> {
+  const rows = await db.query<{ agent_id: string; status: string }>(`SELECT agent_id, status FROM cadre.actor_index`);
+  return Object.fromEntries(rows.map((r) => [r.agent_id, r.status]));
+}
+
+describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () => {
+  it('a child spawned without --run: start <parent> --wait runs both to their end', { timeout: 120_000 }, async () => {
+    const lead = await spawned(['--role', 'lead', '--task', 'lead2', '--budget', '20000']);
+    const child = await spawned(['--role', 'dev', '--task', 'child2', '--budget', '3000', '--parent', lead]);
+    const wait = cli(['start', lead, '--wait', '--json']);
+    const code = await Promise.race([wait.exited, new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+    expect(code, wait.output()).toBe(0);
+    expect(jsonOf<{ status: string }>(wait.output()).status).toBe('completed');
+    const childState = await runCli(['status', child, '--json'], env);
+    expect(jsonOf<{ status: string }>(childState.output).status).toBe('completed');
+    expect(await statuses()).toEqual({ [lead]: 'ended', [child]: 'ended' });
+    const t = await tally();
+    expect(t.recorded).toBe(2);
+    expect(t.requests).toBe(t.recorded);
+  });
+
+  it('a workflow interrupted by Ctrl-C mid model call: one line, exit 130, and start --wait finishes it with one request per recorded call', { timeout: 180_000 }, async () => {
+    const run = cli(['run', 'Build a parser', '--template', 'tdd-workflow', '--budget', '50000']);
+    await modelRequest(1); // design waits on the model
+    run.kill('SIGINT');
+    const line = await run.line(/^interrupted: /);
+    expect(line).toMatch(/^interrupted: \S+ (\S+) \(waiting\) and \d+ agents? under it left unfinished; resume with cadre start \1 --wait, or run cadre worker$/);
+    expect(await run.exited, run.output()).toBe(130);
+    const id = /cadre start (\S+) --wait/.exec(line)![1]!;
+    const resumed = cli(['start', id, '--wait', '--json']);
+    const code = await Promise.race([resumed.exited, new Promise((r) => setTimeout(() => r('still running after 90 s'), 90_000))]);
+    expect(code, resumed.output()).toBe(0);
+    expect(jsonOf<{ status: string }>(resumed.output()).status).toBe('completed');
+    expect(Object.values(await statuses()).every((s) => s === 'ended')).toBe(true);
+    // The call in flight at Ctrl-C was let finish and recorded: nothing was asked twice.
+    const t = await tally();
+    expect(t.recorded).toBeGreaterThan(1);
+    expect(t.requests).toBe(t.recorded);
+  });
+
+  it('Ctrl-C on spawn --run says what it left and exits 130; on a worker, that it stopped', { timeout: 120_000 }, async () => {
+    const run = cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']);
+    await modelRequest(1);
+    run.kill('SIGINT');
+    expect(await run.exited, run.output()).toBe(130);
+    expect(run.output()).toMatch(/^interrupted: r (\S+) \((running|waiting)\) left unfinished; resume with cadre start \1 --wait, or run cadre worker$/m);
+
+    // A worker running an agent, stopped by Ctrl-C mid-call, says so.
+    const worker = cli(['worker', '--poll', '200']);
+    await worker.line(/worker .* started/);
+    const other = await spawned(['--role', 'r', '--task', 't', '--budget', '10000']);
+    expect((await runCli(['start', other], env)).code).toBe(0);
+    await modelRequest(2);
+    worker.kill('SIGINT');
+    expect(await worker.exited, worker.output()).toBe(0);
+    expect(worker.output()).toMatch(/^worker \S+ stopped; the (agent it hosted resumes|\d+ agents it hosted resume) at the next start/m);
+  });
+});
