@@ -34,6 +34,9 @@ CREATE TABLE ${s}.blobs (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 `,
+    // A process running an agent claims the free actors of its subtree every lease tick
+    // (listUnleased within): the recursive walk goes down parent_id among live rows.
+    `CREATE INDEX actor_index_live_parent ON ${s}.actor_index (parent_id) WHERE status = 'live';`,
   ];
 }
 
