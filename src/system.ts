@@ -172,14 +172,14 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     sql = createPgClient({ connectionString: projectionsUrl, source: o.projections ? 'projections.connectionString' : 'DATABASE_URL' });
   } else {
     const pgStore: PostgresEventStore = storeOpt.kind === 'postgres'
-      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL' })
+      ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL', ...(o.readOnly === true ? { readOnly: true } : {}) })
       : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
     readThroughHolder = isForwarded(pgStore);
     store = pgStore;
     sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString, source: 'projections.connectionString' }) : pgStore.sql;
   }
   const ownsSql = !('sql' in store) || (store as PostgresEventStore).sql !== sql;
-  if (!readThroughHolder) await migrateRuntime(sql, schema);
+  if (!readThroughHolder) await migrateRuntime(sql, schema, { onlyIfBehind: o.readOnly === true });
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
   const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);

@@ -59,7 +59,7 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
   let seen = 0;
   let root: Mutable<AgentNode> | null = null;
   while (level.length > 0) {
-    const states = await Promise.all(level.map((l) => system.internal.runtime.state(l.id)));
+    const states = await system.internal.runtime.states(level.map((l) => l.id));
     // Ended agents need no context read: they are doing nothing.
     const activities = await Promise.all(states.map(async (s) => (s.status === 'completed' || s.status === 'failed' || s.status === 'terminated' ? null : activityOf(await system.internal.runtime.context(s.id)))));
     const next: typeof level = [];

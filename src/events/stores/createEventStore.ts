@@ -5,7 +5,7 @@ import { openPostgresEventStore, type PostgresEventStore } from './postgres/post
 import type { EventStoreDbStore } from './eventstoredb/eventStoreDbStore.js';
 
 export const EventStoreConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional(), source: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().optional(), poolSize: z.number().int().positive().optional(), source: z.string().min(1).optional(), readOnly: z.boolean().optional() }),
   z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional(), schema: z.string().optional(), brief: z.boolean().optional() }),
   z.object({ kind: z.literal('eventstoredb'), connectionString: z.string().min(1), streamPrefixes: z.array(z.string().min(1)).optional() }),
 ]);
@@ -30,7 +30,9 @@ export async function createEventStore(config: EventStoreConfig): Promise<Postgr
     ? createPgClient({ connectionString: c.connectionString, ...(c.poolSize ? { max: c.poolSize } : {}), ...(c.source ? { source: c.source } : {}) })
     : await (await import('../../infra/sql/pgliteClient.js')).createPgliteClient({ ...(c.dataDir ? { dataDir: c.dataDir } : {}), ...(c.brief ? { brief: true } : {}) });
   try {
-    return await openPostgresEventStore({ sql, ownsClient: true, ...(c.schema ? { schema: c.schema } : {}) });
+    // A reader migrates only a schema that is missing or behind (migrate.ts).
+    const migrate = c.kind === 'postgres' && c.readOnly ? 'ifBehind' as const : true;
+    return await openPostgresEventStore({ sql, ownsClient: true, migrate, ...(c.schema ? { schema: c.schema } : {}) });
   } catch (err) {
     await sql.close();
     throw err;

@@ -40,8 +40,8 @@ CREATE TABLE ${s}.blobs (
   ];
 }
 
-export async function migrateRuntime(sql: SqlClient, schema: string): Promise<void> {
-  await migrate(sql, schema, 'runtime', runtimeMigrations(schema));
+export async function migrateRuntime(sql: SqlClient, schema: string, options: { readonly onlyIfBehind?: boolean } = {}): Promise<void> {
+  await migrate(sql, schema, 'runtime', runtimeMigrations(schema), options);
 }
 
 export function createSnapshotStore(sql: SqlClient, schema: string): SnapshotStore {

@@ -5,9 +5,15 @@ import { assertIdentifier } from './sqlClient.js';
  * Applies an ordered list of migrations for one component (the event store, the projections,
  * ...) inside `schema`. The position in the list is the version: append new steps, never edit
  * or reorder old ones. Concurrent starters are serialised by an advisory lock.
+ *
+ * `onlyIfBehind` (for readers) first asks for the applied version in one query and stops there
+ * when it is current: no DDL, no transaction, no lock. A version is recorded in the transaction
+ * that applies its step, so "current" cannot be seen before the step is. A missing or older
+ * schema falls through to migrating as writers do.
  */
-export async function migrate(sql: SqlClient, schema: string, component: string, steps: readonly string[]): Promise<number> {
+export async function migrate(sql: SqlClient, schema: string, component: string, steps: readonly string[], options: { readonly onlyIfBehind?: boolean } = {}): Promise<number> {
   assertIdentifier(schema);
+  if (options.onlyIfBehind && (await appliedVersion(sql, schema, component)) === steps.length) return steps.length;
   await sql.exec(`CREATE SCHEMA IF NOT EXISTS ${schema};
     CREATE TABLE IF NOT EXISTS ${schema}.migrations (
       component text NOT NULL, version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
@@ -27,6 +33,18 @@ export async function migrate(sql: SqlClient, schema: string, component: string,
     }
     return steps.length;
   });
+}
+
+/** The component's applied version, or null when the schema or its migrations table does not exist yet. */
+async function appliedVersion(sql: SqlClient, schema: string, component: string): Promise<number | null> {
+  try {
+    const done = await sql.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schema}.migrations WHERE component = $1`, [component]);
+    return Number(done.rows[0]?.v ?? 0);
+  } catch (err) {
+    // 42P01: no such table (a fresh database); anything else is a real failure.
+    if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '42P01') return null;
+    throw err;
+  }
 }
 
 /** Splits on `;` at the end of a line, keeping `$$ ... $$` function bodies whole. */

@@ -31,8 +31,8 @@ export interface PostgresEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** Tests only: start global positions at this offset (the contract suite uses > 2^53). */
   readonly positionOffset?: bigint;
-  /** Apply the migrations first (default true); false for a reader whose client cannot write. */
-  readonly migrate?: boolean;
+  /** Apply the migrations first (default true); 'ifBehind' for a reader (only a missing or older schema); false for a reader whose client cannot write. */
+  readonly migrate?: boolean | 'ifBehind';
 }
 
 /** The Postgres adapter with the SQL client it runs on, for components that share the database. */
@@ -72,7 +72,7 @@ function sqlDetail(err: unknown): string | undefined {
 export async function openPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
   const schema = assertIdentifier(options.schema ?? 'cadre');
   const sql = options.sql;
-  if (options.migrate !== false) await migrate(sql, schema, 'eventstore', eventStoreMigrations(schema));
+  if (options.migrate !== false) await migrate(sql, schema, 'eventstore', eventStoreMigrations(schema), { onlyIfBehind: options.migrate === 'ifBehind' });
   if (options.positionOffset !== undefined) {
     await sql.query(`UPDATE ${schema}.store_settings SET position_offset = $1 WHERE position_offset < $1`, [options.positionOffset.toString()]);
   }
