@@ -1,22 +1,20 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../cliError.js';
-import { print, withSystem, type CliContext } from '../context.js';
+import { print, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import type { WorkflowTemplate } from '../../workflows/templates.js';
 import { templateStages } from '../render/templateStages.js';
 import { resolve } from 'node:path';
-import { StoreNotFound } from '../../errors.js';
-import { readEnv } from '../../infra/config.js';
-import { listTemplates } from '../../workflows/templateLoader.js';
 
 export function registerTemplates(program: Command, ctx: CliContext): void {
   const templates = program.command('templates').description('list and show workflow templates');
-  // Templates need no store: where there is none yet, the folders are read directly (as the system would).
-  const load = async (): Promise<readonly WorkflowTemplate[]> =>
-    withSystem(ctx, { recover: false, readOnly: true }, async (system) => system.workflows.templates.list()).catch(async (err: unknown) => {
-      if (!(err instanceof StoreNotFound)) throw err;
-      return listTemplates({ userDir: resolve(readEnv().CADRE_TEMPLATES_DIR ?? '.cadre/templates') });
-    });
+  // Templates are files, not stored: read the folders the system would (the built-ins and
+  // CADRE_TEMPLATES_DIR) without opening a store, so this works before there is one and takes no
+  // PGlite start. Loaded here, not at start: the loader brings zod, which --help never needs.
+  const load = async (): Promise<readonly WorkflowTemplate[]> => {
+    const [{ readEnv }, { listTemplates }] = await Promise.all([import('../../infra/config.js'), import('../../workflows/templateLoader.js')]);
+    return listTemplates({ userDir: resolve(readEnv().CADRE_TEMPLATES_DIR ?? '.cadre/templates') });
+  };
   templates
     .command('list')
     .description('every template: built-ins and the ones in your templates folder')

@@ -1,6 +1,5 @@
 import { StoreLocked, StoreUnavailable } from '../../errors.js';
 import { connectToHolder, queryOnlyClient } from './forwardingClient.js';
-import { createPgliteClient } from './pgliteClient.js';
 import type { SqlClient, SqlResult } from './sqlClient.js';
 
 /** How many times one query follows the store to its next holder before giving up. */
@@ -76,7 +75,7 @@ async function reach(folder: string): Promise<SqlClient> {
     } catch (gone) {
       try {
         // Brief: a writer that wants the folder waits for this read instead of being refused.
-        return await createPgliteClient({ dataDir: folder, brief: true });
+        return await (await import('./pgliteClient.js')).createPgliteClient({ dataDir: folder, brief: true }); // PGlite only when this process takes the folder
       } catch (err) {
         if (!(err instanceof StoreLocked)) throw err;
         // Held, though its holder would not answer: it is closing (or someone took the folder
