@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCadre, type CliRun } from '../support/cadreCli.js';
+
+/**
+ * A third newcomer's findings, through the real bin: errors in user words with a hint that says
+ * what to do, and the numbers the user can act on.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'cadre-newcomer-polish-'));
+
+function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'error', ...extra };
+  for (const k of ['DATABASE_URL', 'EVENT_STORE', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'CADRE_DATA_DIR', 'WORKSPACE_REPO', 'WORKSPACE_BASE_PATH', 'CADRE_MODEL', 'DEFAULT_AGENT_TIMEOUT']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+const cadre = (...args: string[]): Promise<CliRun> => runCadre(args, baseEnv({ CADRE_DATA_DIR: join(scratch, 'db') }));
+
+async function json<T>(r: CliRun): Promise<T> {
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+describe('a newcomer at the CLI, a third time', () => {
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('an ended agent, a revision out of range and a short id are refused in user words, each with a hint', async () => {
+    const done = (await json<{ rootId: string }>(await cadre('spawn', '--role', 'solo', '--task', 't', '--budget', '20000', '--run', '--json'))).rootId;
+    const other = (await json<{ id: string }>(await cadre('spawn', '--role', 'other', '--task', 't', '--budget', '100', '--json'))).id;
+
+    const send = await cadre('send', done, other, '{"text":"hi"}');
+    expect(send.code).toBe(1);
+    expect(send.stderr).toContain(`cadre: agent ${done} has completed: it cannot send messages\n  hint: `);
+    expect(send.stderr).not.toContain('sendMessage');
+
+    const spawn = await cadre('spawn', '--role', 'r', '--task', 't', '--budget', '10', '--parent', done);
+    expect(spawn.code).toBe(1);
+    expect(spawn.stderr).toContain(`cadre: agent ${done} has completed: it cannot spawn children\n  hint: `);
+
+    const replay = await cadre('replay', done, '--to', '999');
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toMatch(/^cadre: invalid --to 999: must be between 0 and \d+\n {2}hint: revision 0 is the spawn; `cadre history \S+` lists the revisions/);
+    expect(replay.stderr).not.toContain('toRevision');
+
+    const status = await cadre('status', 'abc');
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain('hint: agent ids look like 019fd278-932e-…');
+    expect(status.stderr).toContain('`cadre tree`');
+  }, 120_000);
+
+  it('a child budget larger than its parent has left is bad input (exit 2): it says how much is available and to pass a smaller --budget', async () => {
+    const parent = (await json<{ id: string }>(await cadre('spawn', '--role', 'lead', '--task', 't', '--budget', '15000', '--json'))).id;
+    const r = await cadre('spawn', '--role', 'r', '--task', 't', '--budget', '50000', '--parent', parent);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs 50000 tokens but only 15000 are available');
+    expect(r.stderr).toContain('pass a smaller --budget (at most 15000)');
+    expect(r.stderr).not.toContain('larger budget');
+  }, 60_000);
+});
