@@ -77,7 +77,8 @@ export class InvalidInput extends CadreError {
 }
 
 export class NotFound extends CadreError {
-  constructor(readonly what: string, readonly id: string) {
+  /** `suggestion`: the nearest known id when `id` looks like a typo of it (a "did you mean" hint). */
+  constructor(readonly what: string, readonly id: string, readonly suggestion?: string) {
     super('NOT_FOUND', `${what} ${id} not found`);
   }
 }

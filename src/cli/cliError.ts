@@ -73,7 +73,7 @@ export function formatError(err: unknown): string {
   const message = full.length > MAX_MESSAGE ? `${full.slice(0, MAX_MESSAGE)}…` : full;
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
-  else if (err instanceof NotFound) hint = NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? null;
+  else if (err instanceof NotFound) hint = `${err.suggestion ? `did you mean ${err.suggestion}? ` : ''}${NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? ''}`;
   else if (err instanceof InvalidInput && FIELD_HINTS[err.field]) hint = FIELD_HINTS[err.field] ?? null;
   else if (isOverDelegation(err)) hint = `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;

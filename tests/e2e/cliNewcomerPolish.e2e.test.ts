@@ -58,4 +58,14 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(r.stderr).toContain('pass a smaller --budget (at most 15000)');
     expect(r.stderr).not.toContain('larger budget');
   }, 60_000);
+
+  it('a misspelt event type or template gets the nearest known name as a suggestion', async () => {
+    const id = (await json<{ id: string }>(await cadre('spawn', '--role', 'solo', '--task', 't', '--budget', '100', '--json'))).id;
+    const history = await cadre('history', id, '--type', 'BudgetSetled');
+    expect(history.code).toBe(2);
+    expect(history.stderr).toContain('hint: did you mean BudgetSettled? ');
+    const run = await cadre('run', 'Add a helper', '--template', 'tdd-workflw', '--budget', '100000');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('hint: did you mean tdd-workflow? list templates with `cadre templates list`');
+  }, 60_000);
 });
