@@ -12,7 +12,7 @@ import { afterReply, affordableMaxTokens, completionEvents, failureEvents, MIN_O
 import { conversation, systemPrompt } from './agentPrompt.js';
 import { available, checkDelegate } from './budget.js';
 import { LiveActor } from './liveActor.js';
-import type { ModelMessage, ModelRequest } from './ports/modelProvider.js';
+import type { ModelMessage, ModelRequest, ModelUsage } from './ports/modelProvider.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { shouldRemove } from './cleanupPolicy.js';
@@ -400,6 +400,11 @@ export class AgentRuntime {
     const actor = await this.current(id);
     this.evictIfEnded(actor);
     return stateView(actor.snapshot, actor.revision);
+  }
+
+  /** What `usage` on `model` cost in US dollars, by the price table this runtime was given. */
+  costOf(model: string, usage: ModelUsage): number {
+    return this.deps.costOf(model, usage);
   }
 
   async context(id: string): Promise<AgentContext> {

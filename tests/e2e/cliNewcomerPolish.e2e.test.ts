@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCadre, type CliRun } from '../support/cadreCli.js';
+import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 
 /**
  * A third newcomer's findings, through the real bin: errors in user words with a hint that says
@@ -68,4 +69,18 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('hint: did you mean tdd-workflow? list templates with `cadre templates list`');
   }, 60_000);
+
+  it('a model with no known price is said once (a warning line), not costed at $0 silently', async () => {
+    const api = await startFakeMessagesApi();
+    try {
+      api.setFallback(() => ({ kind: 'message', message: { model: 'claude-nonexistent-9', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage: { input_tokens: 10, output_tokens: 5 } } }));
+      const env = baseEnv({ CADRE_DATA_DIR: join(scratch, 'dbprice'), ANTHROPIC_API_KEY: 'sk-ant-api03-not-a-real-key', ANTHROPIC_BASE_URL: api.url, CADRE_MODEL: 'claude-nonexistent-9', LOG_LEVEL: 'warn' });
+      const r = await runCadre(['run', 'Add a helper', '--template', 'tdd-workflow', '--budget', '100000'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const said = r.stderr.split('\n').filter((l) => l.includes('no price is known'));
+      expect(said).toEqual(['cadre warn: no price is known for model claude-nonexistent-9: its cost is shown as $0 (tokens are still counted and budgeted; docs/cli.md lists the priced models)']);
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
 });
