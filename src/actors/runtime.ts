@@ -629,7 +629,7 @@ export class AgentRuntime {
       const input = this.deps.model.estimateInputTokens(draft);
       const maxTokens = affordableMaxTokens(c, input, this.deps.config.maxTokensPerCall);
       if (maxTokens < MIN_OUTPUT_TOKENS) {
-        return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}`);
+        return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
       }
       const request: ModelRequest = { ...draft, maxTokens };
       const requestRef = await this.deps.blobs.put(request);

@@ -83,4 +83,16 @@ describe('a newcomer at the CLI, a third time', () => {
       await api.close();
     }
   }, 120_000);
+
+  it("the demo's minimum --budget is one it completes with, and a turn it cannot afford says to give a larger --budget", async () => {
+    const small = await cadre('demo', '--budget', '29999');
+    expect(small.code).toBe(2);
+    expect(small.stderr).toContain('invalid --budget "29999": too small, at least 30000');
+    const least = await runCadre(['demo', '--budget', '30000', '--json'], baseEnv({ CADRE_DATA_DIR: join(scratch, 'dbdemo') }), { cwd: scratch });
+    expect(least.code, least.stdout + least.stderr).toBe(0);
+
+    const solo = await cadre('spawn', '--role', 'solo', '--task', 't', '--budget', '300', '--run');
+    expect(solo.code).toBe(1);
+    expect(solo.stdout).toMatch(/budget exhausted: 300 tokens left, a turn needs about \d+: run it again with a larger --budget/);
+  }, 180_000);
 });
