@@ -13,6 +13,7 @@ import { conversation, systemPrompt } from './agentPrompt.js';
 import { available, checkDelegate } from './budget.js';
 import { LiveActor } from './liveActor.js';
 import type { ModelMessage, ModelRequest, ModelUsage } from './ports/modelProvider.js';
+import { timeoutReason } from './timeoutReason.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { shouldRemove } from './cleanupPolicy.js';
@@ -772,7 +773,7 @@ export class AgentRuntime {
     await this.execute(id, (s) => {
       if (isTerminalStatus(statusOf(s.value))) return [];
       const after: AgentContext = { ...s.context, timedOut: true };
-      return [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }, ...failureEvents(after, 'timeout', `timed out at ${c.deadline}`)];
+      return [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }, ...failureEvents(after, 'timeout', timeoutReason(c.timeoutMs, this.deps.config.defaultTimeoutMs))];
     }, { causationId: 'timer' });
   }
 

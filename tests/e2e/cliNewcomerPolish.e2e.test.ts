@@ -95,4 +95,22 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(solo.code).toBe(1);
     expect(solo.stdout).toMatch(/budget exhausted: 300 tokens left, a turn needs about \d+: run it again with a larger --budget/);
   }, 180_000);
+
+  it('a timeout names its limit and setting; a 429 from the model ends with a hint', async () => {
+    const api = await startFakeMessagesApi();
+    try {
+      const env = { ANTHROPIC_API_KEY: 'sk-ant-api03-not-a-real-key', ANTHROPIC_BASE_URL: api.url };
+      api.setFallback(() => ({ kind: 'message', delayMs: 6000, message: { model: 'claude-sonnet-4-6', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn' } }));
+      const slow = await runCadre(['spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run'], baseEnv({ ...env, CADRE_DATA_DIR: join(scratch, 'dbtimeout'), DEFAULT_AGENT_TIMEOUT: '3000' }));
+      expect(slow.code).toBe(1);
+      expect(slow.stdout).toMatch(/failed solo \S+: timed out after 3 s \(DEFAULT_AGENT_TIMEOUT\)/);
+
+      api.setFallback(() => ({ kind: 'error', status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit', headers: { 'retry-after': '0', 'x-should-retry': 'false' } }));
+      const limited = await runCadre(['spawn', '--role', 'solo', '--task', 't', '--budget', '10000', '--run'], baseEnv({ ...env, CADRE_DATA_DIR: join(scratch, 'db429') }));
+      expect(limited.code).toBe(1);
+      expect(limited.stdout).toMatch(/model API error 429 \(rate_limit_error\).*\n {2}hint: rate limited by the model API: retry later, or lower MAX_CONCURRENT_AGENTS/);
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
 });
