@@ -113,4 +113,38 @@ describe('a newcomer at the CLI, a third time', () => {
       await api.close();
     }
   }, 120_000);
+
+  it('views agree: budget counts a workflow subtree as tree does, status gives a child the status tree gives it, piped progress names each agent once and ends children before the root', async () => {
+    const run = await cadre('run', 'Add a helper', '--template', 'tdd-workflow', '--budget', '120000');
+    expect(run.code, run.stderr).toBe(0);
+    const progress = run.stdout.split('\n\n')[0]!.split('\n');
+    const names = new Map<string, Set<string>>();
+    for (const line of progress) {
+      const m = /^ +[0-9.]+s +(\S+) (\S+) /.exec(line);
+      if (m) names.set(m[2]!, (names.get(m[2]!) ?? new Set()).add(m[1]!));
+    }
+    expect(names.size).toBe(5);
+    for (const [id, said] of names) expect([...said], id).toHaveLength(1);
+    const rootEnd = progress.findIndex((l) => /^ +[0-9.]+s {2}tdd-workflow \S+ completed/.test(l));
+    for (const node of ['design', 'tests', 'implement', 'review']) {
+      const end = progress.findIndex((l) => new RegExp(`^ +[0-9.]+s {4}${node} \\S+ completed`).test(l));
+      expect(end, node).toBeGreaterThan(-1);
+      expect(end, node).toBeLessThan(rootEnd);
+    }
+
+    const root = /cadre tree (\S+)/.exec(run.stdout)![1]!;
+    const tree = await json<{ subtreeConsumed: number }>(await cadre('tree', root, '--json'));
+    const budget = await json<{ consumed: number; subtreeConsumed: number }>(await cadre('budget', root, '--json'));
+    expect(budget.subtreeConsumed).toBe(tree.subtreeConsumed);
+    expect(budget.subtreeConsumed).toBeGreaterThan(0);
+    const text = await cadre('budget', root);
+    expect(text.stdout).toContain(`consumed               ${tree.subtreeConsumed} by it and its subtree`);
+    expect(text.stdout).not.toMatch(/consumed of allocated +░+ +0%/);
+
+    const lead = (await json<{ id: string }>(await cadre('spawn', '--role', 'lead', '--task', 't', '--budget', '1000', '--json'))).id;
+    const child = (await json<{ id: string }>(await cadre('spawn', '--role', 'helper', '--task', 't', '--budget', '100', '--parent', lead, '--json'))).id;
+    const status = await cadre('status', lead);
+    expect(status.stdout).toMatch(new RegExp(`${child} +helper +spawned `));
+    expect(status.stdout).not.toContain(' live ');
+  }, 120_000);
 });
