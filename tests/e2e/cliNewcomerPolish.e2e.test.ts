@@ -132,6 +132,12 @@ describe('a newcomer at the CLI, a third time', () => {
       expect(end, node).toBeLessThan(rootEnd);
     }
 
+    // Each node's section is its own output: the review's no longer repeats the design (and the tests, …).
+    const review = run.stdout.split('## review (reviewer): completed\n')[1]!.split('\n\n')[0]!;
+    expect(review).not.toContain('Inputs from the nodes');
+    expect(review).not.toContain('architect');
+    expect(review.length).toBeLessThan(400);
+
     const root = /cadre tree (\S+)/.exec(run.stdout)![1]!;
     const tree = await json<{ subtreeConsumed: number }>(await cadre('tree', root, '--json'));
     const budget = await json<{ consumed: number; subtreeConsumed: number }>(await cadre('budget', root, '--json'));
