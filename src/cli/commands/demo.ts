@@ -17,7 +17,8 @@ const TASK = 'Add a slugify(text) function to src/text.js, with tests';
 /**
  * The least --budget the demo completes with: measured on 2026-12-04, the offline model's
  * tdd-workflow needs 27,000 tokens (26,300 failed: the design node could not afford a turn);
- * rounded up for headroom. Less would pass the check and fail part-way.
+ * rounded up for headroom. Less would pass the check and fail part-way. (Measured before node
+ * outputs stopped quoting upstream ones, which shortened later nodes' prompts: it now needs less.)
  */
 export const DEMO_MIN_BUDGET = 30_000;
 
