@@ -77,7 +77,8 @@ export class InvalidInput extends CadreError {
 }
 
 export class NotFound extends CadreError {
-  constructor(readonly what: string, readonly id: string) {
+  /** `suggestion`: the nearest known id when `id` looks like a typo of it (a "did you mean" hint). */
+  constructor(readonly what: string, readonly id: string, readonly suggestion?: string) {
     super('NOT_FOUND', `${what} ${id} not found`);
   }
 }
@@ -105,6 +106,9 @@ export class StoreUnavailable extends CadreError {
   }
 }
 
+/** `BudgetExceeded.operation` for a spawn that asked its parent for more than it has: the caller's input. */
+export const DELEGATING_TO_A_CHILD = 'delegating to a child';
+
 /** A budget operation was refused; the numbers say why. */
 export class BudgetExceeded extends CadreError {
   constructor(
@@ -117,9 +121,28 @@ export class BudgetExceeded extends CadreError {
   }
 }
 
+/** What a refused command would have done, in the words a user reads (`cannot <this>`). */
+const REFUSED_COMMAND: Partial<Record<string, string>> = {
+  sendMessage: 'send messages',
+  spawn: 'spawn children',
+};
+
+const ENDED_STATE: Partial<Record<string, string>> = { completed: 'has completed', failed: 'has failed', terminated: 'was terminated' };
+
+/**
+ * The agent's state does not allow the command, e.g. a completed agent asked to spawn. The message
+ * names the state and the refused action in user words; `state` and `command` keep the internal names.
+ */
 export class InvalidTransition extends CadreError {
   constructor(readonly agentId: string, readonly state: string, readonly command: string) {
-    super('INVALID_TRANSITION', `agent ${agentId} in state ${state} cannot accept ${command}`);
+    const ended = ENDED_STATE[state];
+    const action = REFUSED_COMMAND[command];
+    super(
+      'INVALID_TRANSITION',
+      ended && action
+        ? `agent ${agentId} ${ended}: it cannot ${action}`
+        : `agent ${agentId} in state ${state} cannot accept ${command}`,
+    );
   }
 }
 

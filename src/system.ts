@@ -24,7 +24,7 @@ import { redactingModel } from './infra/model/redactingModel.js';
 import { parseTerminationReason } from './actors/terminationReason.js';
 import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
-import { costOf } from './actors/pricing.js';
+import { costOfWarningUnpriced } from './actors/pricing.js';
 import { parseInput } from './validation.js';
 import { ConfigError, NotFound, StoreLocked, StoreNotFound } from './errors.js';
 import { holderOf } from './infra/sql/storeFolderLock.js';
@@ -211,7 +211,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     clock: o.clock ?? systemClock,
     ids: o.ids ?? systemIds,
     logger,
-    costOf: (m, u) => costOf(m, u),
+    costOf: costOfWarningUnpriced((m) => logger.warn({ model: m }, `no price is known for model ${m}: its cost is shown as $0 (tokens are still counted and budgeted; docs/cli.md lists the priced models)`)),
     redact: (text) => redactor.text(text),
     config: {
       maxConcurrentAgents: o.maxConcurrentAgents ?? env.MAX_CONCURRENT_AGENTS ?? 16,

@@ -1,4 +1,4 @@
-import { BudgetExceeded } from '../errors.js';
+import { BudgetExceeded, DELEGATING_TO_A_CHILD } from '../errors.js';
 
 /**
  * An agent's token budget, in integers. Pure arithmetic: every operation is a function from
@@ -74,7 +74,7 @@ export function checkReserve(agentId: string, b: BudgetLedger, amount: number): 
 }
 
 export function checkDelegate(agentId: string, b: BudgetLedger, amount: number): BudgetExceeded | null {
-  return amount > available(b) ? new BudgetExceeded(agentId, amount, available(b), 'delegating to a child') : null;
+  return amount > available(b) ? new BudgetExceeded(agentId, amount, available(b), DELEGATING_TO_A_CHILD) : null;
 }
 
 export const reserve = (b: BudgetLedger, id: string, amount: number): BudgetLedger => ({

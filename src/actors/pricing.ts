@@ -73,3 +73,23 @@ export function costOf(model: string, usage: ModelUsage, table: PriceTable = DEF
     1_000_000
   );
 }
+
+/**
+ * `costOf` that calls `warn(model)` the first time it is asked about a model with no price in
+ * `table` (once per model name for the function's life, i.e. once per process for the CLI):
+ * such a model's calls cost $0 in every report, which should not pass silently.
+ *
+ * @example
+ * const cost = costOfWarningUnpriced((m) => log.warn({ model: m }, `no price is known for model ${m}`));
+ * cost('claude-nonexistent-9', usage); // 0, and warns once
+ */
+export function costOfWarningUnpriced(warn: (model: string) => void, table: PriceTable = DEFAULT_PRICES): (model: string, usage: ModelUsage) => number {
+  const warned = new Set<string>();
+  return (model, usage) => {
+    if (priceOf(model, table) === undefined && !warned.has(model)) {
+      warned.add(model);
+      warn(model);
+    }
+    return costOf(model, usage, table);
+  };
+}

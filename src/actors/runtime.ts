@@ -12,7 +12,8 @@ import { afterReply, affordableMaxTokens, completionEvents, failureEvents, MIN_O
 import { conversation, systemPrompt } from './agentPrompt.js';
 import { available, checkDelegate } from './budget.js';
 import { LiveActor } from './liveActor.js';
-import type { ModelMessage, ModelRequest } from './ports/modelProvider.js';
+import type { ModelMessage, ModelRequest, ModelUsage } from './ports/modelProvider.js';
+import { timeoutReason } from './timeoutReason.js';
 import { fold, foldResting, persistable, restoreSnapshot, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import { shouldRemove } from './cleanupPolicy.js';
@@ -417,6 +418,11 @@ export class AgentRuntime {
     return Promise.all(ids.map((id) => this.state(id)));
   }
 
+  /** What `usage` on `model` cost in US dollars, by the price table this runtime was given. */
+  costOf(model: string, usage: ModelUsage): number {
+    return this.deps.costOf(model, usage);
+  }
+
   async context(id: string): Promise<AgentContext> {
     const actor = await this.current(id);
     this.evictIfEnded(actor);
@@ -639,7 +645,7 @@ export class AgentRuntime {
       const input = this.deps.model.estimateInputTokens(draft);
       const maxTokens = affordableMaxTokens(c, input, this.deps.config.maxTokensPerCall);
       if (maxTokens < MIN_OUTPUT_TOKENS) {
-        return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}`);
+        return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
       }
       const request: ModelRequest = { ...draft, maxTokens };
       const requestRef = await this.deps.blobs.put(request);
@@ -782,7 +788,7 @@ export class AgentRuntime {
     await this.execute(id, (s) => {
       if (isTerminalStatus(statusOf(s.value))) return [];
       const after: AgentContext = { ...s.context, timedOut: true };
-      return [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }, ...failureEvents(after, 'timeout', `timed out at ${c.deadline}`)];
+      return [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }, ...failureEvents(after, 'timeout', timeoutReason(c.timeoutMs, this.deps.config.defaultTimeoutMs))];
     }, { causationId: 'timer' });
   }
 

@@ -1,4 +1,4 @@
-import { NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
+import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, interrupted: 130, terminated: 143 } as const;
@@ -39,6 +39,11 @@ const NOT_FOUND_HINTS: Partial<Record<string, string>> = {
   'workflow template': 'list templates with `cadre templates list`',
 };
 
+/** What to do about an invalid value, by the field it names, where the generic hint says too little. */
+const FIELD_HINTS: Partial<Record<string, string>> = {
+  agent: 'agent ids look like 019fd278-932e-… (a unique prefix of 4 or more characters will do); list them with `cadre tree`',
+};
+
 const HINTS: Partial<Record<string, string>> = {
   NOT_FOUND: 'list agents with `cadre tree`',
   INVALID_INPUT: "the value named above is the one to fix; each command's --help lists its options",
@@ -47,6 +52,7 @@ const HINTS: Partial<Record<string, string>> = {
   NOT_SUBORDINATE: 'an agent can only fire agents below it; see `cadre tree <root>`',
   STORE_UNAVAILABLE: 'is the store reachable? check DATABASE_URL (and EVENT_STORE, when set)',
   INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
+  INVALID_TRANSITION: 'an agent that has ended takes no more commands; `cadre status <agent>` shows its state, `cadre spawn` starts a new one',
   LEASE_HELD: 'another worker hosts this agent; try again when it ends',
   STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox) still work: they go through that process',
 };
@@ -54,11 +60,15 @@ const HINTS: Partial<Record<string, string>> = {
 /** Where a store would be, and what makes one (a read never does). */
 export const NO_STORE_HINT = 'commands that write (spawn, run, demo) create it; CADRE_DATA_DIR names the folder (default .cadre/db), or set DATABASE_URL to use a Postgres server';
 
+const isOverDelegation = (err: unknown): err is BudgetExceeded => err instanceof BudgetExceeded && err.operation === DELEGATING_TO_A_CHILD;
+
 /** The exit code for any error: usage 2, not found 3, everything else 1. */
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (isCadreError(err)) {
     if (err.code === 'NOT_FOUND') return EXIT.notFound;
+    // A child's budget larger than its parent has left is the caller's number to change.
+    if (isOverDelegation(err)) return EXIT.usage;
     if (err.code === 'INVALID_INPUT' || err.code === 'CONFIG_ERROR' || err.code === 'INVALID_GRAPH') return EXIT.usage;
   }
   return EXIT.failure;
@@ -77,9 +87,11 @@ export function formatError(err: unknown): string {
   const message = full.length > MAX_MESSAGE ? `${full.slice(0, MAX_MESSAGE)}…` : full;
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
-  else if (err instanceof NotFound) hint = NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? null;
+  else if (err instanceof NotFound) hint = `${err.suggestion ? `did you mean ${err.suggestion}? ` : ''}${NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? ''}`;
   else if (err instanceof StoreUnavailable && err.hint) hint = err.hint;
   else if (err instanceof StoreNotFound) hint = NO_STORE_HINT;
+  else if (err instanceof InvalidInput && FIELD_HINTS[err.field]) hint = FIELD_HINTS[err.field] ?? null;
+  else if (isOverDelegation(err)) hint = `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;

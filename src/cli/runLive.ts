@@ -74,7 +74,9 @@ async function leftBehind(system: AgentSystem, rootId: string): Promise<string> 
 /** The totals, then one line per agent that failed or was terminated, saying why. */
 export function summaryLine(s: RunSummary): string {
   const why = s.failures.map((f) => `\n  ${f.status} ${f.role} ${f.id}: ${oneLine(f.reason ?? 'no reason recorded')}`);
-  return `${s.status}: ${plural(s.agents, 'agent')}, ${tokens(s.tokens)} tokens, ${usd(s.costUsd)}, ${s.seconds.toFixed(1)} s${why.join('')}`;
+  const rateLimited = s.failures.some((f) => f.reason?.includes('model API error 429'));
+  const hint = rateLimited ? '\n  hint: rate limited by the model API: retry later, or lower MAX_CONCURRENT_AGENTS so fewer calls run at once' : '';
+  return `${s.status}: ${plural(s.agents, 'agent')}, ${tokens(s.tokens)} tokens, ${usd(s.costUsd)}, ${s.seconds.toFixed(1)} s${why.join('')}${hint}`;
 }
 
 /** A reason on one line, cut to what a terminal shows. */

@@ -3,7 +3,6 @@ import type { ModelMessage, ModelProvider, ModelReply, ModelRequest } from '../a
 import { totalTokens } from '../actors/ports/modelProvider.js';
 import { available } from '../actors/budget.js';
 import { failureEvents } from '../actors/agentDecisions.js';
-import { costOf } from '../actors/pricing.js';
 import { BudgetExceeded, InvalidGraph, InvalidInput, PlanRejected } from '../errors.js';
 import { buildDecompositionRequest, parsePlanToolInput, SUBMIT_PLAN_TOOL } from '../infra/model/decompositionRequest.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
@@ -87,7 +86,7 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
     const consumed = totalTokens(reply.usage);
     const settled: DomainEvent = {
       type: 'BudgetSettled',
-      data: { reservationId, consumed, model: reply.model, costUsd: costOf(reply.model, reply.usage) },
+      data: { reservationId, consumed, model: reply.model, costUsd: runtime.costOf(reply.model, reply.usage) },
     };
     // The same hard cap as an agent's turn (agentDecisions.afterReply): the whole usage is
     // recorded, the excess over what the call could use has its own event, and the workflow fails.

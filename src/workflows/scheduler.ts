@@ -32,6 +32,7 @@ export const MIN_NODE_BUDGET = 1;
 /** Longest excerpt of a dependency's output, and of the workflow task, put in a node's task. */
 const MAX_INPUTS_CHARS = 60_000;
 const MAX_WORKFLOW_TASK_CHARS = 15_000;
+const MAX_NODE_OUTPUT_CHARS = 2_000;
 
 export interface NodeStart {
   readonly nodeId: string;
@@ -209,7 +210,8 @@ export function combinedOutput(c: AgentContext, order: readonly WorkflowNode[]):
   for (const n of order) {
     const st = nodeState(c, n.id);
     const out = st.status === 'completed' ? st.output : st.childId ? (c.children[st.childId]?.output ?? null) : null;
-    lines.push('', `## ${n.id} (${n.role}): ${st.status}${st.attempt > 1 ? ` after ${st.attempt} attempts` : ''}`, out?.trim() ? out : '(no output)');
+    // Each node's own output, cut to a screenful: the whole of it is the node's (`cadre status <child>`).
+    lines.push('', `## ${n.id} (${n.role}): ${st.status}${st.attempt > 1 ? ` after ${st.attempt} attempts` : ''}`, out?.trim() ? cut(out, MAX_NODE_OUTPUT_CHARS) : '(no output)');
   }
   return lines.join('\n');
 }

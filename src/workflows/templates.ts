@@ -4,6 +4,7 @@ import { parseInput } from '../validation.js';
 import { graphProblems, WorkflowNodeSchema, type WorkflowGraph } from './graph.js';
 import { knownRoles } from './roles.js';
 import { withNodeDefaults } from './nodeDefaults.js';
+import { nearestName } from '../nearestName.js';
 
 /**
  * Workflow templates: named, reusable graphs stored as JSON. This module parses and holds
@@ -79,7 +80,7 @@ export class TemplateRegistry {
   /** @throws NotFound when no template has this id (in any case). */
   get(id: string): WorkflowTemplate {
     const t = this.find(id);
-    if (!t) throw new NotFound('workflow template', id);
+    if (!t) throw new NotFound('workflow template', id, nearestName(id, this.list().map((x) => x.id)));
     return t;
   }
 

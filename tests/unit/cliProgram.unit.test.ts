@@ -3,7 +3,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import { CliError, EXIT, exitCodeOf, formatError } from '../../src/cli/cliError.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { createStyle } from '../../src/cli/render/style.js';
-import { InvalidGraph, InvalidInput, NotFound, BudgetExceeded, PlanRejected, StoreUnavailable } from '../../src/errors.js';
+import { InvalidGraph, InvalidInput, InvalidTransition, NotFound, BudgetExceeded, DELEGATING_TO_A_CHILD, PlanRejected, StoreUnavailable } from '../../src/errors.js';
 
 function context(): { ctx: CliContext; out: string[] } {
   const out: string[] = [];
@@ -54,6 +54,10 @@ describe('cadre program', () => {
     expect(exitCodeOf(new NotFound('agent', 'x'))).toBe(3);
     expect(exitCodeOf(new InvalidInput('budget', 'must be positive'))).toBe(2);
     expect(exitCodeOf(new BudgetExceeded('a', 5, 1, 'x'))).toBe(1);
+    // A child's budget over what its parent has left is the caller's number: bad input.
+    expect(exitCodeOf(new BudgetExceeded('a', 5, 1, DELEGATING_TO_A_CHILD))).toBe(2);
+    expect(formatError(new BudgetExceeded('a', 5, 1, DELEGATING_TO_A_CHILD))).toContain('hint: agent a has 1 tokens available: pass a smaller --budget (at most 1)');
+    expect(formatError(new InvalidTransition('a', 'completed', 'spawn'))).toMatch(/^cadre: agent a has completed: it cannot spawn children\n {2}hint: /);
     expect(exitCodeOf(new Error('boom'))).toBe(1);
     expect(formatError(new Error('two\nlines'))).toBe('cadre: two lines');
     expect(formatError(new NotFound('agent', 'x'))).toContain('hint: list agents with `cadre tree`');

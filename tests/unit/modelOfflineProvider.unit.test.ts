@@ -83,6 +83,14 @@ describe('offline provider', () => {
     expect(reply.content).toEqual([{ type: 'text', text: '[offline rule-based model, not an LLM] tester finished "Test it".' }]);
   });
 
+  it("quotes only its task's first paragraph, not a workflow node's upstream outputs (each output held every upstream one)", async () => {
+    const task = 'Review the change.\n\nWorkflow task: Ship it\n\nInputs from the nodes this one depends on:\n--- design (architect, completed) ---\nthe design text';
+    const reply = await model.complete(firstTurn({ tools: [], agent: { id: 'a', role: 'reviewer', task, hasWorkspace: true } }));
+    expect(reply.content).toEqual([{ type: 'text', text: '[offline rule-based model, not an LLM] reviewer finished "Review the change.".' }]);
+    const long = await model.complete(firstTurn({ tools: [], agent: { id: 'a', role: 'r', task: 'x'.repeat(500), hasWorkspace: true } }));
+    expect(long.content).toEqual([{ type: 'text', text: `[offline rule-based model, not an LLM] r finished "${'x'.repeat(159)}…".` }]);
+  });
+
   it('answers a forced submit_plan with a valid plan for the allowed roles', async () => {
     const roles = ['architect', 'implementer', 'tester'];
     const request = buildDecompositionRequest({ task: 'Design the schema, then build the API and write tests for the API.', roles, maxTokens: 4096 });

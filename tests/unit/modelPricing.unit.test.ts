@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PRICES, costOf, priceOf } from '../../src/actors/pricing.js';
+import { DEFAULT_PRICES, costOf, costOfWarningUnpriced, priceOf } from '../../src/actors/pricing.js';
 
 const usage = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheCreationTokens = 0) => ({
   inputTokens, outputTokens, cacheReadTokens, cacheCreationTokens,
@@ -30,5 +30,16 @@ describe('pricing', () => {
     expect(costOf('mystery-model', usage(1e6, 1e6))).toBe(0);
     const table = { ...DEFAULT_PRICES, 'claude-sonnet-4': { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 } };
     expect(costOf('claude-sonnet-4-6', usage(1e6, 1e6), table)).toBe(3);
+  });
+
+  it('says once per model name when a model has no price (its cost is $0)', () => {
+    const warned: string[] = [];
+    const cost = costOfWarningUnpriced((m) => warned.push(m));
+    expect(cost('claude-nonexistent-9', usage(1e6, 1e6))).toBe(0);
+    expect(cost('claude-nonexistent-9', usage(1e6, 1e6))).toBe(0);
+    expect(cost('claude-sonnet-4-6', usage(1e6, 0))).toBeCloseTo(3);
+    expect(cost('offline-rules-v1', usage(1, 1))).toBe(0);
+    expect(cost('mystery-model', usage(1, 1))).toBe(0);
+    expect(warned).toEqual(['claude-nonexistent-9', 'mystery-model']);
   });
 });

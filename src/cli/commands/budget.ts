@@ -21,19 +21,23 @@ export function registerBudget(program: Command, ctx: CliContext): void {
         const s = await system.internal.runtime.state(id);
         const b = s.budget;
         if (!opts.subtree) {
-          print(ctx, opts.json, { agentId: id, ...b, costUsd: s.costUsd }, () => renderFields([
+          // A workflow (any parent) spends through its children: count its subtree as tree and status do.
+          const tree = s.children.length > 0 ? await agentTree(system, id) : null;
+          const spent = tree?.subtreeConsumed ?? b.consumed;
+          const withSubtree = tree ? { subtreeConsumed: tree.subtreeConsumed, subtreeCostUsd: tree.subtreeCostUsd } : {};
+          print(ctx, opts.json, { agentId: id, ...b, costUsd: s.costUsd, ...withSubtree }, () => renderFields([
             ['agent', `${s.role} ${id}`],
             ['allocated', b.allocated],
-            ['consumed', b.consumed],
+            ['consumed', tree ? `${tree.subtreeConsumed} by it and its subtree (${b.consumed} by its own calls)` : b.consumed],
             ['reserved', b.reserved],
             ['delegated', b.delegated],
             ['spent by subtree', b.spentBySubtree],
             ['reclaimed', b.reclaimed],
             ['available', b.available],
             ['overspent', b.overspent],
-            ['consumed of allocated', budgetBar(b.consumed, b.allocated, 24)],
+            ['consumed of allocated', budgetBar(spent, b.allocated, 24)],
             ['conservation', conservationLine(b)],
-            ['cost', usd(s.costUsd)],
+            ['cost', tree ? `${usd(tree.subtreeCostUsd)} with its subtree; ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],
           ]));
           return;
         }

@@ -14,6 +14,14 @@ import { inspectHints, runWithLiveTree, summaryLine, type RunSummary } from '../
 const TASK = 'Add a slugify(text) function to src/text.js, with tests';
 
 /** Starts the job: a tdd-workflow, in worktrees when there is a repository. */
+/**
+ * The least --budget the demo completes with: measured on 2026-12-04, the offline model's
+ * tdd-workflow needs 27,000 tokens (26,300 failed: the design node could not afford a turn);
+ * rounded up for headroom. Less would pass the check and fail part-way. (Measured before node
+ * outputs stopped quoting upstream ones, which shortened later nodes' prompts: it now needs less.)
+ */
+export const DEMO_MIN_BUDGET = 30_000;
+
 async function startJob(system: AgentSystem, budget: number): Promise<{ id: string; run: () => Promise<{ status: string; output: string | null }>; kind: string }> {
   const workspace = system.workspaces.repo !== null ? { workspace: true } : {};
   const spawn = (ws: object) => system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: TASK, budget, ...ws });
@@ -25,13 +33,13 @@ export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description('run a real multi-agent job on the embedded store: a tdd-workflow on a fresh git repository')
-    .option('--budget <tokens>', 'the job\'s token budget', '120000')
+    .option('--budget <tokens>', `the job's token budget (at least ${DEMO_MIN_BUDGET})`, '120000')
     .option('--keep', 'keep the temporary git repository (its path is printed)')
     .option('--json', 'print the summary as JSON (no live tree)')
     .addHelpText('after', '\nNo server and no API key needed: the embedded PGlite store (.cadre/ or CADRE_DATA_DIR) and the\noffline model (Claude when ANTHROPIC_API_KEY is set).\n\nExamples:\n  cadre demo\n  npm run demo')
     .action(async (opts: { budget: string; keep?: boolean; json?: boolean }) => {
       const started = Date.now();
-      const budget = parseCount(opts.budget, '--budget', { min: 1000 });
+      const budget = parseCount(opts.budget, '--budget', { min: DEMO_MIN_BUDGET });
       const repo: DemoRepo = await createDemoRepo();
       // Offline, each model call takes a moment so the live tree has something to show.
       // Through the config, so a key in ANTHROPIC_API_KEY_FILE counts too (process.env alone missed it).

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { CliError, EXIT, quoted } from '../cliError.js';
+import { nearestName } from '../../nearestName.js';
 
 export function registerHistory(program: Command, ctx: CliContext): void {
   program
@@ -16,14 +17,18 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       const limit = opts.limit === undefined ? null : parseCount(opts.limit, '--limit', { min: 1 });
       await withSystem(ctx, READ_STREAMS, async (system) => {
         // Loaded here, not at start: the catalogue brings every event schema (zod).
-        const [{ isEventType }, { timelineEntry }] = await Promise.all([import('../../events/catalogue.js'), import('../../dashboard/timeline.js')]);
+        const [{ isEventType, eventSchemas }, { timelineEntry }] = await Promise.all([import('../../events/catalogue.js'), import('../../dashboard/timeline.js')]);
         const id = await agentArg(system, agent);
         let events = await system.history(id);
         const types = opts.type;
         if (types) {
           // A misspelt type is a typo to name, not an empty history to show.
           const unknown = types.filter((t) => !isEventType(t));
-          if (unknown.length > 0) throw new CliError(`unknown event type ${unknown.map((t) => quoted(t)).join(', ')}`, { exitCode: EXIT.usage, hint: 'the types are listed in docs/events.md (e.g. ModelReplied, ToolCalled)' });
+          if (unknown.length > 0) {
+            const guesses = unknown.map((t) => nearestName(t, Object.keys(eventSchemas))).filter((g) => g !== undefined);
+            const guess = guesses.length > 0 ? `did you mean ${guesses.join(', ')}? ` : '';
+            throw new CliError(`unknown event type ${unknown.map((t) => quoted(t)).join(', ')}`, { exitCode: EXIT.usage, hint: `${guess}the types are listed in docs/events.md (e.g. ModelReplied, ToolCalled)` });
+          }
           events = events.filter((e) => types.includes(e.type));
         }
         if (limit !== null) events = events.slice(-limit);

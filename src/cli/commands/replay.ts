@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields } from '../render/table.js';
+import { CliError, EXIT } from '../cliError.js';
+import { InvalidInput } from '../../errors.js';
 
 export function registerReplay(program: Command, ctx: CliContext): void {
   program
@@ -14,7 +16,13 @@ export function registerReplay(program: Command, ctx: CliContext): void {
       const to = opts.to === undefined ? undefined : parseCount(opts.to, '--to');
       await withSystem(ctx, READ_STREAMS, async (system) => {
         const id = await agentArg(system, agent);
-        const s = await system.replay(id, to === undefined ? {} : { toRevision: to });
+        const s = await system.replay(id, to === undefined ? {} : { toRevision: to }).catch((err: unknown) => {
+          // The user typed --to, not the API's toRevision: name what they typed.
+          if (err instanceof InvalidInput && err.field === 'toRevision') {
+            throw new CliError(`invalid --to ${to}: ${err.reason}`, { exitCode: EXIT.usage, hint: `revision 0 is the spawn; \`cadre history ${agent}\` lists the revisions`, cause: err });
+          }
+          throw err;
+        });
         print(ctx, opts.json, s, () => renderFields([
           ['agent', `${s.role} ${s.id}`],
           ['at revision', s.revision],

@@ -41,7 +41,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           const kids = s.children.length === 0 ? '' : `\n\nchildren\n${renderTable(s.children, [
             { header: 'ID', value: (c) => c.id },
             { header: 'ROLE', value: (c) => c.role },
-            { header: 'STATUS', value: (c) => c.status },
+            // The child's own status, as tree shows it (the parent's record says only live or ended).
+            { header: 'STATUS', value: (c) => subtree?.children.find((n) => n.id === c.id)?.status ?? c.status },
             { header: 'BUDGET', value: (c) => c.budget, align: 'right' },
           ])}`;
           return head + kids;

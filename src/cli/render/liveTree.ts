@@ -76,13 +76,26 @@ export class LiveTree {
       this.output.out(`${clear}${lines.join('\n')}`);
       this.drawnLines = lines.length;
     } else {
-      for (const n of flatten(root)) {
+      const all = flatten(root);
+      const byId = new Map(all.map((n) => [n.id, n]));
+      const changed: AgentNode[] = [];
+      for (const n of all) {
+        // A workflow's child gets its node id a moment after it is spawned: wait for it rather
+        // than name the agent by its role first and by its node id after.
+        const ended = n.status === 'completed' || n.status === 'failed' || n.status === 'terminated';
+        if (n.nodeId === null && !ended && byId.get(n.parentId ?? '')?.kind === 'workflow') continue;
         const key = doing(n);
         if (this.statuses.get(n.id) === key) continue;
         this.statuses.set(n.id, key);
+        changed.push(n);
+      }
+      // Agents that ended in the same moment: children before their parent, as they ended.
+      const endedFirst = (n: AgentNode): number => (n.status === 'completed' || n.status === 'failed' || n.status === 'terminated' ? -n.depth : Number.MIN_SAFE_INTEGER);
+      changed.sort((a, b) => endedFirst(a) - endedFirst(b));
+      for (const n of changed) {
         const t = `${((Date.now() - this.started) / 1000).toFixed(1)}s`.padStart(6);
         const indent = '  '.repeat(Math.max(0, n.depth - root.depth));
-        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${key}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
+        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${doing(n)}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
       }
     }
     return root;

@@ -228,10 +228,22 @@ function noteFor(request: ModelRequest, role: string, task: string): string {
 }
 
 function summaryFor(role: string, task: string, attempt: { path: string; error?: string } | undefined): string {
-  const head = `[offline rule-based model, not an LLM] ${role} finished "${oneLine(task)}"`;
+  const head = `[offline rule-based model, not an LLM] ${role} finished "${ownTask(task)}"`;
   if (attempt === undefined) return `${head}.`;
   if (attempt.error !== undefined) return `${head}; writing ${attempt.path} failed: ${oneLine(attempt.error)}.`;
   return `${head}; notes in ${attempt.path}.`;
 }
 
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+const MAX_QUOTED_TASK = 160;
+
+/**
+ * The task as its summary quotes it: its first paragraph, on one line, cut short. A workflow
+ * node's task goes on with the workflow's task and its dependencies' outputs; quoting all of it
+ * made each output hold every upstream one, and the review's the design text three times.
+ */
+function ownTask(task: string): string {
+  const first = oneLine(task.split(/\n\s*\n/)[0] ?? '');
+  return first.length <= MAX_QUOTED_TASK ? first : `${first.slice(0, MAX_QUOTED_TASK - 1)}…`;
+}
