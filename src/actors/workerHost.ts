@@ -36,6 +36,14 @@ export class WorkerHost {
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking: Promise<void> | null = null;
   private claimFree: boolean;
+  /**
+   * New actors whose lease is being written with their index row (leaseForNew, until adopt or
+   * release). Their room is taken, but a tick must not renew them: before the row exists the
+   * renewal finds nothing, and counting that as a lost lease dropped the actor from `held` while
+   * its row went in leased here, so a tick could fill the room and adopt() then turned it away,
+   * its stored lease left to lapse (60 s in workerRaces' burst test) with nobody running it.
+   */
+  private readonly pending = new Set<string>();
   /** Agents whose subtrees a plain process hosts while it runs them (ids, each with its count of runs). */
   private readonly subtrees = new Map<string, number>();
 
@@ -121,11 +129,13 @@ export class WorkerHost {
   leaseForNew(id: string): { owner: string; ttlMs: number } | undefined {
     if (this.held.size >= this.options.capacity) return undefined;
     this.held.add(id);
+    this.pending.add(id);
     return { owner: this.options.owner, ttlMs: this.options.leaseTtlMs };
   }
 
   /** Takes (or renews) the lease of an actor this worker just created. */
   async adopt(id: string): Promise<boolean> {
+    this.pending.delete(id);
     if (!this.held.has(id) && this.held.size >= this.options.capacity) return false; // leave it for a worker with room
     const got = (await this.index.acquireLeases(this.options.owner, [id], this.options.leaseTtlMs)).includes(id);
     if (got) this.held.add(id);
@@ -134,6 +144,7 @@ export class WorkerHost {
   }
 
   release(id: string): void {
+    this.pending.delete(id);
     this.held.delete(id);
   }
 
@@ -155,7 +166,7 @@ export class WorkerHost {
 
   private async doTick(): Promise<void> {
     try {
-      const mine = [...this.held];
+      const mine = [...this.held].filter((id) => !this.pending.has(id));
       const renewed = new Set(mine.length === 0 ? [] : await this.index.acquireLeases(this.options.owner, mine, this.options.leaseTtlMs));
       const lost = mine.filter((id) => !renewed.has(id));
       for (const id of lost) this.held.delete(id);
@@ -178,5 +189,6 @@ export class WorkerHost {
     await this.ticking;
     await this.index.releaseLeases(this.options.owner).catch(() => {});
     this.held.clear();
+    this.pending.clear();
   }
 }
