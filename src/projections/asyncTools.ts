@@ -37,3 +37,6 @@ export class Signal {
 
 /** Resolves with `'idle'` once the event loop has had a turn (nothing more was ready). */
 export const nextTurn = (): Promise<'idle'> => new Promise((resolve) => setImmediate(() => resolve('idle')));
+
+/** Resolves with `'idle'` after `ms` (a stopping runner closes the subscription, which ends the wait sooner). */
+export const afterMs = (ms: number): Promise<'idle'> => new Promise((resolve) => setTimeout(() => resolve('idle'), ms));

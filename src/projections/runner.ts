@@ -7,7 +7,7 @@ import { revisionArg, toSafeNumber } from '../events/safeNumber.js';
 import { migrate } from '../infra/sql/migrate.js';
 import { assertIdentifier, type SqlClient, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { applyStatements, canBatch } from './applyStatements.js';
-import { Mutex, Signal, nextTurn } from './asyncTools.js';
+import { Mutex, Signal, afterMs, nextTurn } from './asyncTools.js';
 import { physicalTable, tableNames, type Projection, type SqlStatement, type TableNames } from './projection.js';
 import { runnerMigrations } from './runnerSchema.js';
 
@@ -33,6 +33,12 @@ export interface ProjectionRunnerOptions {
   readonly logger?: ProjectionLogger;
   /** Milliseconds since the epoch; lag in ms is measured with it. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * How long a batch waits for more events after its first, in ms. Default 5: a 4-node workflow
+   * applied a transaction per append (9 per agent step, each updating every projection's
+   * checkpoint); read models lag by at most this much more. 0 takes only what is ready.
+   */
+  readonly lingerMs?: number;
   /** Backoff after a failure: first and longest wait, in ms. Default 50 and 5,000. */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
 }
@@ -110,6 +116,7 @@ export class ProjectionRunner {
   private readonly store: EventStore;
   private readonly sql: SqlClient;
   private readonly batchSize: number;
+  private readonly lingerMs: number;
   private readonly log: ProjectionLogger;
   private readonly now: () => number;
   private readonly retryInitialMs: number;
@@ -135,6 +142,8 @@ export class ProjectionRunner {
     this.sql = options.sql;
     this.batchSize = options.batchSize ?? 500;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidInput('batchSize', 'must be a positive integer');
+    this.lingerMs = options.lingerMs ?? 5;
+    if (!Number.isFinite(this.lingerMs) || this.lingerMs < 0) throw new InvalidInput('lingerMs', 'must be a number of ms, 0 or more');
     this.log = options.logger ?? silent;
     this.now = options.now ?? Date.now;
     this.retryInitialMs = options.retry?.initialMs ?? 50;
@@ -392,10 +401,12 @@ export class ProjectionRunner {
         pending = undefined;
         if (first.done) return;
         const batch: RecordedEvent[] = [first.value];
-        // Take what the subscription has ready; a batch never waits for more events.
+        // Take what the subscription has ready, and what arrives within `lingerMs` of the first
+        // event: one transaction per few ms rather than one per append (see lingerMs).
+        const until = this.lingerMs > 0 ? afterMs(this.lingerMs) : nextTurn();
         while (batch.length < this.batchSize) {
           pending = it.next();
-          const next = await Promise.race([pending, nextTurn()]);
+          const next = await Promise.race([pending, until]);
           if (next === 'idle') break;
           pending = undefined;
           if (next.done) break;
