@@ -326,7 +326,7 @@ export class AgentRuntime {
 
   /** Writes an agent's first event. Idempotent: an existing stream for the same agent is fine. */
   private async openStream(data: EventData<'AgentSpawned'>): Promise<void> {
-    await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId }, this.worker?.leaseForNew(data.agentId));
+    const leased = await this.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId }, this.worker?.leaseForNew(data.agentId));
     const event: DomainEvent = { type: 'AgentSpawned', data };
     const envelope: EventToAppend = {
       id: this.deps.ids.derive('spawn', data.agentId),
@@ -343,7 +343,7 @@ export class AgentRuntime {
       if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${data.agentId} already exists`);
       throw err;
     }
-    if (this.worker) await this.worker.adopt(data.agentId);
+    if (this.worker) await this.worker.adopt(data.agentId, leased);
     const snapshot = fold([event]);
     if (!this.actors.has(data.agentId)) this.actors.set(data.agentId, new LiveActor(data.agentId, this.adopt(snapshot), 0n));
   }

@@ -74,10 +74,14 @@ export class WorkerHost {
    */
   async hostSubtree(id: string): Promise<() => void> {
     this.subtrees.set(id, (this.subtrees.get(id) ?? 0) + 1);
-    await this.freeDeadOwners();
-    // A tick already under way may have listed before the scope was added: one after it has not.
-    await this.ticking;
-    await this.tick();
+    // Hosted here already (a child this process just spawned, say): what its subtree has that
+    // nobody hosts is taken on the next tick; asking now cost three queries per workflow node.
+    if (!this.held.has(id) || this.pending.has(id)) {
+      await this.freeDeadOwners();
+      // A tick already under way may have listed before the scope was added: one after it has not.
+      await this.ticking;
+      await this.tick();
+    }
     return () => {
       const n = (this.subtrees.get(id) ?? 1) - 1;
       if (n > 0) this.subtrees.set(id, n);
@@ -133,9 +137,15 @@ export class WorkerHost {
     return { owner: this.options.owner, ttlMs: this.options.leaseTtlMs };
   }
 
-  /** Takes (or renews) the lease of an actor this worker just created. */
-  async adopt(id: string): Promise<boolean> {
-    this.pending.delete(id);
+  /**
+   * Takes (or renews) the lease of an actor this worker just created. `leased`: its index entry
+   * was written with this worker's lease (leaseForNew), which is then ours without asking again
+   * (one UPDATE per spawn saved); otherwise the entry was there before (a spawn retried after a
+   * crash) and the lease is taken as for any other actor.
+   */
+  async adopt(id: string, leased = false): Promise<boolean> {
+    const wasPending = this.pending.delete(id);
+    if (leased && wasPending && this.held.has(id)) return true;
     if (!this.held.has(id) && this.held.size >= this.options.capacity) return false; // leave it for a worker with room
     const got = (await this.index.acquireLeases(this.options.owner, [id], this.options.leaseTtlMs)).includes(id);
     if (got) this.held.add(id);

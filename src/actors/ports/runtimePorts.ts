@@ -31,9 +31,10 @@ export interface ActorIndexEntry {
 export interface ActorIndex {
   /**
    * Records a new live actor. With `lease`, the entry is born leased to that owner, so no other
-   * worker can claim it in the moment between this and the actor's first event.
+   * worker can claim it in the moment between this and the actor's first event. True when this
+   * call wrote the entry (with `lease`: the owner holds it); false when it was there already.
    */
-  register(entry: Omit<ActorIndexEntry, 'status'>, lease?: { readonly owner: string; readonly ttlMs: number }): Promise<void>;
+  register(entry: Omit<ActorIndexEntry, 'status'>, lease?: { readonly owner: string; readonly ttlMs: number }): Promise<boolean>;
   markEnded(agentId: string): Promise<void>;
   /** Forget an entry whose stream never got written (a spawn that failed before its first append). */
   forget(agentId: string): Promise<void>;

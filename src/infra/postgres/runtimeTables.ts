@@ -88,12 +88,13 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { defe
   const toEntry = (r: Row): ActorIndexEntry => ({ agentId: r.agent_id, parentId: r.parent_id, rootId: r.root_id, status: r.status });
   return {
     async register(e, lease) {
-      await sql.query(
+      const r = await sql.query(
         `${deferred}INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
            SELECT $1, $2, $3, 'live', $4::text, CASE WHEN $4::text IS NULL THEN NULL ELSE now() + ($5::int * interval '1 millisecond') END${deferred ? ' FROM deferred' : ''}
            ON CONFLICT (agent_id) DO NOTHING`,
         [e.agentId, e.parentId, e.rootId, lease?.owner ?? null, lease?.ttlMs ?? 0],
       );
+      return r.rowCount === 1;
     },
     async markEnded(agentId) {
       await sql.query(`UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE agent_id = $1`, [agentId]);
