@@ -24,7 +24,11 @@ export type LedgerKind = 'allocated' | 'reserved' | 'settled' | 'released' | 'de
  */
 export const budgetLedgerProjection: Projection = {
   name: 'budget_ledger',
-  version: 1,
+  // v2: budget_balances gained `overspent` (812fee5) in the middle of its columns, which
+  // CREATE OR REPLACE VIEW cannot do to a v1 view: every rebuild of a store projected before
+  // then failed at the swap (tests/int/oldStoreOpens.int.test.ts). A new version rebuilds such a
+  // store once, dropping the old view for the new shape.
+  version: 2,
   tables: ['budget_ledger'],
   migrations(schema, suffix) {
     const t = physicalTable(schema, 'budget_ledger', suffix);

@@ -6,6 +6,7 @@ import { migrate } from '../../../infra/sql/migrate.js';
 import type { AppendResult, EventMetadata, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
 import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
+import { adoptRestoredEvents } from './restoredStore.js';
 import { eventStoreMigrations, notifyChannel } from './schema.js';
 import { WakeSignal } from './wakeSignal.js';
 import { SharedTail } from './sharedTail.js';
@@ -77,6 +78,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   const schema = assertIdentifier(options.schema ?? 'cadre');
   const sql = options.sql;
   if (options.migrate !== false) await migrate(sql, schema, 'eventstore', eventStoreMigrations(schema), { onlyIfBehind: options.migrate === 'ifBehind' });
+  // A writer adopts events restored from another server's dump (restoredStore.ts).
+  if (options.migrate === undefined || options.migrate === true) await adoptRestoredEvents(sql, schema);
   if (options.positionOffset !== undefined) {
     await sql.query(`UPDATE ${schema}.store_settings SET position_offset = $1 WHERE position_offset < $1`, [options.positionOffset.toString()]);
   }
