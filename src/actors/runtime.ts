@@ -217,7 +217,7 @@ export class AgentRuntime {
     rt.closed = true;
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
     rt.slots.close(new StoreClosed());
-    for (const stop of rt.onClose) await stop();
+    await Promise.all(rt.onClose.map((stop) => stop()));
     for (const a of rt.actors.values()) {
       if (a.timer) clearTimeout(a.timer);
       a.inflight.call?.controller.abort();
