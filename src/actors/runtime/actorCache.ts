@@ -5,6 +5,7 @@ import { NotFound } from '../../errors.js';
 import { AGENT_MACHINE_VERSION, isTerminalStatus, statusOf } from '../agentMachine.js';
 import { LiveActor } from '../liveActor.js';
 import { fold, foldResting, restoreSnapshot, type AgentSnapshot } from '../replay.js';
+import type { StoredSnapshot } from '../ports/runtimePorts.js';
 import { agentStream } from '../streams.js';
 import type { RuntimeContext } from './runtimeContext.js';
 
@@ -25,27 +26,33 @@ export async function loadActor(rt: RuntimeContext, id: string): Promise<LiveAct
 
 async function loadFromStore(rt: RuntimeContext, id: string): Promise<LiveActor> {
   const stream = agentStream(id);
-  let base: AgentSnapshot | undefined;
-  let from = 0n;
-  const snap = await rt.deps.snapshots.load(stream);
-  if (snap && snap.machineVersion === AGENT_MACHINE_VERSION) {
-    try {
-      base = restoreSnapshot(snap.state as never);
-      from = snap.revision + 1n;
-    } catch {
-      base = undefined; // an unreadable snapshot is only an optimisation: fold from 0
-    }
-  }
+  const base = snapshotBase(await rt.deps.snapshots.load(stream));
+  const from = base?.from ?? 0n;
   const recorded = await rt.deps.store.readStream(stream, { from });
   if (!base && recorded.length === 0) throw new NotFound('agent', id);
-  const events = recorded.map((r) => toDomain(parseRecorded(r)));
-  const snapshot = fold(events, base);
-  const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : from - 1n;
-  const actor = new LiveActor(id, adopt(rt, snapshot), revision);
-  actor.eventsSinceSnapshot = recorded.length;
+  const snapshot = fold(recorded.map((r) => toDomain(parseRecorded(r))), base?.snapshot);
+  const actor = liveActor(rt, id, snapshot, recorded, from);
   const existing = rt.actors.get(id);
   if (existing) return existing;
   rt.actors.set(id, actor);
+  return actor;
+}
+
+/** A stored snapshot to fold on from: of this machine version and readable, else none (fold from 0). */
+function snapshotBase(snap: StoredSnapshot | null | undefined): { snapshot: AgentSnapshot; from: bigint } | undefined {
+  if (!snap || snap.machineVersion !== AGENT_MACHINE_VERSION) return undefined;
+  try {
+    return { snapshot: restoreSnapshot(snap.state as never), from: snap.revision + 1n };
+  } catch {
+    return undefined; // an unreadable snapshot is only an optimisation
+  }
+}
+
+/** The cached copy of a loaded actor: `recorded` is what was folded on top of the base read up to `from`. */
+function liveActor(rt: RuntimeContext, id: string, snapshot: AgentSnapshot, recorded: readonly RecordedEvent[], from: bigint): LiveActor {
+  const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : from - 1n;
+  const actor = new LiveActor(id, adopt(rt, snapshot), revision);
+  actor.eventsSinceSnapshot = recorded.length;
   return actor;
 }
 
@@ -57,16 +64,7 @@ export async function preload(rt: RuntimeContext, ids: readonly string[]): Promi
   const todo = ids.filter((id) => !rt.actors.has(id));
   if (todo.length === 0) return;
   const snaps = await rt.deps.snapshots.loadMany(todo.map(agentStream));
-  const bases = new Map<string, { snapshot: AgentSnapshot; from: bigint }>();
-  for (const id of todo) {
-    const snap = snaps.get(agentStream(id));
-    if (!snap || snap.machineVersion !== AGENT_MACHINE_VERSION) continue;
-    try {
-      bases.set(id, { snapshot: restoreSnapshot(snap.state as never), from: snap.revision + 1n });
-    } catch {
-      // unreadable snapshot: fold from 0
-    }
-  }
+  const bases = new Map(todo.map((id) => [id, snapshotBase(snaps.get(agentStream(id)))] as const));
   const requests = todo.map((id) => ({ streamId: agentStream(id), from: bases.get(id)?.from ?? 0n }));
   const tails = await readTails(rt, requests);
   for (const id of todo) {
@@ -75,11 +73,8 @@ export async function preload(rt: RuntimeContext, ids: readonly string[]): Promi
     if (!base && recorded.length === 0) continue; // missing: handled by the caller
     const events = recorded.map((r) => toDomain(parseRecorded(r)));
     const snapshot = events.length === 0 && base ? base.snapshot : foldResting(events, base?.snapshot);
-    const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : base!.from - 1n;
     if (rt.actors.has(id)) continue;
-    const actor = new LiveActor(id, adopt(rt, snapshot), revision);
-    actor.eventsSinceSnapshot = recorded.length;
-    rt.actors.set(id, actor);
+    rt.actors.set(id, liveActor(rt, id, snapshot, recorded, base?.from ?? 0n));
   }
 }
 
