@@ -7,7 +7,7 @@ import type { WorkerHost } from '../workerHost.js';
 /**
  * What the runtime's parts share: its ports, the cache of live actors and the few flags that
  * say whether it is running. The parts are functions over this object; the facade
- * (`AgentRuntime`) owns it, and only the parts named in a field's comment mutate it.
+ * (`AgentRuntime`) owns it and sets the closing flags; the other fields say who changes them.
  */
 export interface RuntimeContext {
   readonly deps: RuntimeDeps;
