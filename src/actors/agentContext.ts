@@ -14,6 +14,8 @@ export interface ChildRecord {
   readonly output: string | null;
   readonly toolUseId: string | null;
   readonly nodeId: string | null;
+  /** What the child's stream is opened with besides the fields above; null if recorded by ChildSpawned v1. */
+  readonly spec: EventData<'ChildSpawned'>['spec'];
 }
 
 export interface PendingCall {
@@ -169,7 +171,7 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return { ...c, runRequested: true, started: true, deadline: ev.data.deadline };
     case 'ChildSpawned': {
       const d = ev.data;
-      const child: ChildRecord = { role: d.role, task: d.task, kind: d.kind, budget: d.budget, status: 'live', output: null, toolUseId: d.toolUseId ?? null, nodeId: d.nodeId ?? null };
+      const child: ChildRecord = { role: d.role, task: d.task, kind: d.kind, budget: d.budget, status: 'live', output: null, toolUseId: d.toolUseId ?? null, nodeId: d.nodeId ?? null, spec: d.spec };
       return { ...c, children: { ...c.children, [d.childId]: child }, childOrder: [...c.childOrder, d.childId] };
     }
     case 'BudgetDelegated':

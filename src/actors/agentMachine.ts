@@ -6,7 +6,7 @@ import { evolve, initialContext, liveChildren } from './agentContext.js';
 import type { EventData } from '../events/catalogue.js';
 
 /** Bump when the machine's states or context change shape: older snapshots are then ignored. */
-export const AGENT_MACHINE_VERSION = 2;
+export const AGENT_MACHINE_VERSION = 3;
 
 const canEnd = ({ context }: { context: AgentContext }): boolean =>
   liveChildren(context).length === 0 && context.budget.reserved === 0;
@@ -49,8 +49,9 @@ const afterEnd = {
 /**
  * The agent's behaviour as a pure XState machine. Its events are cadre's domain events: every
  * event the machine accepts is exactly what gets stored. It performs no I/O: effects are named
- * here (`continueWork`, `callModel`, `runTools`, `childFinished`, `agentEnded`) and supplied by
- * the runtime through `machine.provide()`.
+ * here, one per thing that becomes due (`startRun`, `decideNext`, `callModel`, `runTools`,
+ * `awaitChildren`, `childFinished`, `agentEnded`), and supplied by the runtime through
+ * `machine.provide()`.
  *
  * @example
  * const [s0] = initialTransition(agentMachine, spawnedData);
@@ -64,9 +65,11 @@ export const agentMachine = setup({
   },
   actions: {
     apply: assign(({ context, event }) => evolve(context, event)),
-    continueWork: () => {},
+    startRun: () => {},
+    decideNext: () => {},
     callModel: () => {},
     runTools: () => {},
+    awaitChildren: () => {},
     childFinished: () => {},
     agentEnded: () => {},
   },
@@ -97,7 +100,7 @@ export const agentMachine = setup({
     spawned: {
       on: {
         ...anytime,
-        AgentRunRequested: { actions: ['apply', 'continueWork'] },
+        AgentRunRequested: { actions: ['apply', 'startRun'] },
         AgentStarted: { target: 'running', actions: 'apply' },
       },
     },
@@ -107,7 +110,7 @@ export const agentMachine = setup({
       states: {
         /** Deciding the next step: a model turn, a workflow step, or the end. */
         active: {
-          entry: 'continueWork',
+          entry: 'decideNext',
           always: { guard: 'readyToAwaitChildren', target: 'awaitingChildren' },
           on: {
             BudgetReserved: { guard: 'fitsReservation', actions: 'apply' },
@@ -140,7 +143,7 @@ export const agentMachine = setup({
         },
         /** Subordinates (spawned by the caller, or a workflow's nodes) are still running. */
         awaitingChildren: {
-          entry: 'continueWork',
+          entry: 'awaitChildren',
           always: { guard: 'noLiveChildren', target: 'active' },
         },
       },

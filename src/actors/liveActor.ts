@@ -8,14 +8,22 @@ export class LiveActor {
   eventsSinceSnapshot = 0;
   /** Commands run one at a time, in arrival order. */
   private mailbox: Promise<unknown> = Promise.resolve();
-  /** In-flight effects, so that reconciling twice never starts one twice. */
+  /**
+   * In-flight effects, so that reconciling twice never starts one twice: an effect (in
+   * src/actors/runtime/) sets its entry before its first await and clears it when it settles.
+   */
   readonly inflight = {
+    /** `startRun`: waiting for a slot or recording AgentStarted. */
     starting: false,
+    /** `decideNext`: opening the worktree, a workflow step, or recording the next model request. */
     deciding: false,
-    /** The model call under way; `sent` once the request has gone to the model (it may be billed). */
+    /** `callModel`: the call under way; `sent` once the request has gone to the model (it may be billed). */
     call: null as { callId: string; controller: AbortController; sent?: boolean } | null,
+    /** `runTools`: the tool calls (by toolUseId) running now. */
     tools: new Set<string>(),
+    /** `agentEnded`: the ending (commit, tell the parent, clean up) under way. */
     ending: false,
+    /** Being timed out or terminated: no new effect starts, only the ending. Never cleared. */
     terminating: false,
   };
   timer: ReturnType<typeof setTimeout> | null = null;

@@ -14,7 +14,7 @@ export const eventSchemas = {
   AgentSpawned: { schema: L.AgentSpawned, version: 1, doc: 'Opens an agent stream: who it is, its parent, its budget.' },
   AgentRunRequested: { schema: L.AgentRunRequested, version: 1, doc: 'Asked to run; starts when a concurrency slot is free.' },
   AgentStarted: { schema: L.AgentStarted, version: 1, doc: 'Began running, with its deadline.' },
-  ChildSpawned: { schema: L.ChildSpawned, version: 1, doc: "Parent's record of a new subordinate." },
+  ChildSpawned: { schema: L.ChildSpawned, version: 2, doc: "Parent's record of a new subordinate; v2 adds its spec (timeout, turns, model, worktree, graph)." },
   ChildFinished: { schema: L.ChildFinished, version: 1, doc: "Parent's record that a subordinate ended." },
   AgentCompleted: { schema: L.AgentCompleted, version: 1, doc: 'Finished with an output; unspent budget returned.' },
   AgentFailed: { schema: L.AgentFailed, version: 1, doc: 'Ended in failure (timeout, budget, model error, ...), with any partial output.' },

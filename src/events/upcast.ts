@@ -11,6 +11,8 @@ type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
 const upcasters: Record<string, Upcaster> = {
   // v2 added `overspent`; before it no child could overspend, so a v1 reclaim carries none.
   'BudgetReclaimed@1': (data) => ({ overspent: 0, ...data }),
+  // v2 added the child's `spec`; a v1 record kept none, so a child reopened from it gets defaults.
+  'ChildSpawned@1': (data) => ({ spec: null, ...data }),
 };
 
 /** Registers an upcaster (used by tests and by future schema changes). */

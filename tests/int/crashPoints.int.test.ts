@@ -115,4 +115,21 @@ describe('crash between any two appends, then recovery', () => {
     expect(result.status).toBe('completed');
     await checkTreeAtRest(system, rootId);
   });
+
+  it('a child reopened after that crash is opened with the spec its parent recorded (timeout, turns, model), not with defaults', async () => {
+    const schema = freshSchema('cspec');
+    let rootId = '';
+    const crashed = await composeRuntime(schema, (s) => dyingStore(s, 0, (_stream, types) => types[0] === 'AgentSpawned' && rootId !== ''));
+    rootId = await crashed.runtime.spawnRoot({ role: 'lead', task: 'x', budget: 10_000, model: 'root-model' });
+    const spec = { role: 'w', task: 'y', budget: 4_000, timeoutMs: 123_000, maxTurns: 7, model: 'child-model' };
+    await expect(crashed.runtime.spawnChild(rootId, spec)).rejects.toBeInstanceOf(StoreUnavailable);
+    await crashed.close();
+
+    const system = await testSystem('postgres', { schema });
+    systems.push(system);
+    const childId = (await system.get(rootId).state()).children[0]!.id;
+    const opened = (await system.history(childId))[0]!;
+    expect(opened.type).toBe('AgentSpawned');
+    expect(opened.data).toMatchObject({ parentId: rootId, rootId, depth: 1, role: 'w', task: 'y', budget: 4_000, timeoutMs: 123_000, maxTurns: 7, model: 'child-model', workspace: null });
+  });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventToAppend } from '../../src/events/envelope.js';
+import type { EventToAppend, RecordedEvent } from '../../src/events/envelope.js';
 
 /** A well-formed event with a fresh id, for store tests. */
 export function testEvent(type = 'TestHappened', data: unknown = { n: 1 }, id: string = randomUUID()): EventToAppend {
@@ -10,6 +10,17 @@ export function testEvent(type = 'TestHappened', data: unknown = { n: 1 }, id: s
     metadata: { correlationId: 'corr-1', causationId: 'cause-1', schemaVersion: 1, at: '2026-01-01T00:00:00.000Z' },
   };
 }
+
+/** An event as a store returns it, written at `schemaVersion`: what an upcaster test reads. */
+export const recordedEvent = (type: string, schemaVersion: number, data: unknown): RecordedEvent => ({
+  id: '00000000-0000-4000-8000-000000000001',
+  type,
+  data,
+  metadata: { correlationId: 'root', causationId: 'agent:c1', schemaVersion, at: '2026-11-23T22:59:44.432Z' },
+  streamId: 'agent-root',
+  revision: 3n,
+  position: 9n,
+});
 
 export const testEvents = (n: number, type = 'TestHappened'): EventToAppend[] =>
   Array.from({ length: n }, (_, i) => testEvent(type, { i }));

@@ -57,7 +57,7 @@ describe('agent machine acceptance rules', () => {
   it('refuses a delegation over the available balance', () => {
     const s = start();
     const spawn = (id: string, amount: number) => [
-      E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent' }),
+      E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null }),
       E('BudgetDelegated', { childId: id, amount }),
     ];
     const one = step(s, ...spawn('c1', 700));
@@ -66,7 +66,7 @@ describe('agent machine acceptance rules', () => {
   });
 
   it('refuses to end with live children or open reservations', () => {
-    const withChild = step(running(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent' }), E('BudgetDelegated', { childId: 'c1', amount: 100 }));
+    const withChild = step(running(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null }), E('BudgetDelegated', { childId: 'c1', amount: 100 }));
     expect(statusOf(withChild.value)).toBe('waiting');
     expect(withChild.can(E('AgentTerminated', { reason: 'x', by: null, returned: 0 }))).toBe(false);
     expect(withChild.can(E('AgentFailed', { reason: 'x', cause: 'error', partialOutput: null, returned: 0 }))).toBe(false);
@@ -93,7 +93,7 @@ describe('agent machine acceptance rules', () => {
   });
 
   it('refuses a ChildFinished for an unknown or already finished child, and tool results nobody asked for', () => {
-    const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent' }), E('BudgetDelegated', { childId: 'c1', amount: 100 }));
+    const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null }), E('BudgetDelegated', { childId: 'c1', amount: 100 }));
     expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null }))).toBe(false);
     const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null }));
     expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null }))).toBe(false);
@@ -107,7 +107,7 @@ describe('agent machine acceptance rules', () => {
   it('a terminal agent accepts no further lifecycle or budget event', () => {
     const ended = step(running(), ...completionEvents(running().context, 'out'));
     expect(statusOf(ended.value)).toBe('completed');
-    for (const e of [E('AgentStarted', { deadline: null }), E('BudgetReserved', { reservationId: 'r', amount: 1 }), E('AgentTerminated', { reason: 'x', by: null, returned: 0 }), E('ChildSpawned', { childId: 'c', role: 'w', task: '', budget: 1, kind: 'agent' })]) {
+    for (const e of [E('AgentStarted', { deadline: null }), E('BudgetReserved', { reservationId: 'r', amount: 1 }), E('AgentTerminated', { reason: 'x', by: null, returned: 0 }), E('ChildSpawned', { childId: 'c', role: 'w', task: '', budget: 1, kind: 'agent', spec: null })]) {
       expect(ended.can(e)).toBe(false);
     }
   });
@@ -139,7 +139,7 @@ describe('evolve', () => {
   it('is pure: it never mutates its input', () => {
     const c0 = initialContext(spawned());
     const frozen = JSON.stringify(c0);
-    const c1 = evolve(c0, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 10, kind: 'agent' }));
+    const c1 = evolve(c0, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 10, kind: 'agent', spec: null }));
     evolve(c1, E('BudgetDelegated', { childId: 'c1', amount: 10 }));
     expect(JSON.stringify(c0)).toBe(frozen);
     expect(liveChildren(c1)).toEqual(['c1']);
@@ -165,7 +165,7 @@ describe('evolve', () => {
 
   it('records a child once and its end with the reclaim', () => {
     let c = initialContext(spawned({ budget: 500 }));
-    c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu' }));
+    c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu', spec: null }));
     c = evolve(c, E('BudgetDelegated', { childId: 'c1', amount: 200 }));
     c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null }));
     c = evolve(c, E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
@@ -204,7 +204,7 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
     if (choice === 0) {
       const id = `c${k++}`;
       const amount = rnd(3000);
-      push(E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent' }), E('BudgetDelegated', { childId: id, amount }));
+      push(E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null }), E('BudgetDelegated', { childId: id, amount }));
     } else if (choice === 1 && live.length > 0) {
       const id = live[rnd(live.length)]!;
       const given = c.children[id]!.budget;
@@ -275,8 +275,8 @@ describe('fold', () => {
     const ran: string[] = [];
     const effect = (name: string) => () => { ran.push(name); };
     const counting = agentMachine.provide({ actions: {
-      continueWork: effect('continueWork'), callModel: effect('callModel'), runTools: effect('runTools'),
-      childFinished: effect('childFinished'), agentEnded: effect('agentEnded'),
+      startRun: effect('startRun'), decideNext: effect('decideNext'), callModel: effect('callModel'), runTools: effect('runTools'),
+      awaitChildren: effect('awaitChildren'), childFinished: effect('childFinished'), agentEnded: effect('agentEnded'),
     } });
     const first = [E('AgentRunRequested', {}), E('AgentStarted', { deadline: null }), ...request('k', 0, 10)];
     const settle = (id: string) => E('BudgetSettled', { reservationId: id, consumed: 15, model: 'm', costUsd: 0 });

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecorded } from '../../src/events/upcast.js';
 import { eventSchemas } from '../../src/events/catalogue.js';
-import type { RecordedEvent } from '../../src/events/envelope.js';
 import { InvalidInput } from '../../src/errors.js';
 import { evolve, initialContext } from '../../src/actors/agentContext.js';
 import { budgetStatus } from '../../src/actors/budget.js';
+import { recordedEvent } from '../support/events.js';
 
-const recorded = (schemaVersion: number, data: unknown): RecordedEvent => ({
-  id: '00000000-0000-4000-8000-000000000001',
-  type: 'BudgetReclaimed',
-  data,
-  metadata: { correlationId: 'root', causationId: 'agent:c1', schemaVersion, at: '2026-11-23T22:59:44.432Z' },
-  streamId: 'agent-root',
-  revision: 3n,
-  position: 9n,
-});
+const recorded = (schemaVersion: number, data: unknown) => recordedEvent('BudgetReclaimed', schemaVersion, data);
 
 describe('BudgetReclaimed v1 → v2 (overspent added)', () => {
   it('is at version 2 in the catalogue', () => {

@@ -10,7 +10,7 @@ const samples: Record<EventType, unknown> = {
   AgentSpawned: { agentId: 'a1', parentId: 'p', rootId: 'p', depth: 1, kind: 'workflow', role: 'coder', task: 'do it', budget: 500, workspace: null, timeoutMs: null, maxTurns: 3, model: null },
   AgentRunRequested: {},
   AgentStarted: { deadline: null },
-  ChildSpawned: { childId: 'c1', role: 'r', task: 't', budget: 10, kind: 'agent' },
+  ChildSpawned: { childId: 'c1', role: 'r', task: 't', budget: 10, kind: 'agent', spec: null },
   ChildFinished: { childId: 'c1', status: 'completed', output: null },
   AgentCompleted: { output: 'done', returned: 5 },
   AgentFailed: { reason: 'x', partialOutput: null, returned: 5, cause: 'timeout' },

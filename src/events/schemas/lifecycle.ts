@@ -27,6 +27,13 @@ export const AgentSpawned = z.object({
 export const AgentRunRequested = z.object({});
 export const AgentStarted = z.object({ deadline: z.string().nullable() });
 
+/**
+ * The rest of a child's AgentSpawned, as its parent resolved it (defaults applied): with the
+ * fields beside it in ChildSpawned, a child whose stream a crash left unopened is opened exactly
+ * as it was asked for.
+ */
+export const ChildSpec = AgentSpawned.pick({ workspace: true, timeoutMs: true, maxTurns: true, model: true, graph: true });
+
 /** In the parent's stream, in the same append as BudgetDelegated. */
 export const ChildSpawned = z.object({
   childId: AgentId,
@@ -37,6 +44,8 @@ export const ChildSpawned = z.object({
   /** The tool call that asked for it, when a model did. */
   toolUseId: z.string().optional(),
   nodeId: z.string().optional(),
+  /** v2: the child's spec; null when recorded by v1, which kept only the fields above. */
+  spec: ChildSpec.nullable(),
 });
 
 /** In the parent's stream: a child reached a terminal state. Paired with BudgetReclaimed. */

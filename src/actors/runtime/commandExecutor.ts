@@ -1,0 +1,113 @@
+import { transition } from 'xstate';
+import { eventSchemas, type DomainEvent } from '../../events/catalogue.js';
+import type { EventToAppend } from '../../events/envelope.js';
+import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
+import type { AgentContext } from '../agentContext.js';
+import { AGENT_MACHINE_VERSION } from '../agentMachine.js';
+import type { LiveActor } from '../liveActor.js';
+import { persistable, type AgentSnapshot } from '../replay.js';
+import { agentStream } from '../streams.js';
+import { foldTail, loadActor } from './actorCache.js';
+import { track, type RuntimeContext } from './runtimeContext.js';
+
+export interface ExecuteOptions {
+  readonly causationId?: string;
+}
+
+/** What a command decides: the events to store, given the actor's current state. */
+export type Decide = (snapshot: AgentSnapshot) => DomainEvent[] | Promise<DomainEvent[]>;
+
+/**
+ * Conflicts a command may lose before it fails. Each conflict means another writer's append won,
+ * so progress is made; a writer with a queue of commands for the same actor can win many times in
+ * a row, hence the generous bound and the growing, jittered pause between tries.
+ */
+const MAX_CONFLICT_RETRIES = 100;
+
+/**
+ * The write path. Runs a decider against the actor's current state on its mailbox; each event
+ * must be accepted by the machine's pure `transition()`; the batch is appended with the actor's
+ * revision as the expected revision; only then is the snapshot kept and the named effects run.
+ * A concurrency conflict folds in what the other writer stored and decides again, on the same
+ * copy: its in-flight effects (a model call, running tools, the deadline timer) stay known, so
+ * reacting to the new state never starts them twice.
+ */
+export async function execute(rt: RuntimeContext, id: string, decide: Decide, opts: ExecuteOptions = {}): Promise<DomainEvent[]> {
+  for (;;) {
+    const actor = await loadActor(rt, id);
+    let conflicts = 0;
+    try {
+      const stored = await actor.enqueue(async () => {
+        for (;;) {
+          if (rt.actors.get(id) !== actor) throw new StaleActor();
+          const events = await decide(actor.snapshot);
+          if (events.length === 0) return events;
+          let next = actor.snapshot;
+          const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
+          for (const e of events) {
+            if (!next.can(e)) throw new InvalidTransition(id, JSON.stringify(next.value), e.type);
+            const [after, acts] = transition(rt.effectful, next, e);
+            next = after;
+            actions.push(...(acts as typeof actions));
+          }
+          const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
+          let res;
+          try {
+            res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
+          } catch (err) {
+            if (!isWrongExpectedRevision(err) || conflicts >= MAX_CONFLICT_RETRIES) throw err;
+            conflicts++;
+            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
+            await foldTail(rt, actor);
+            continue;
+          }
+          actor.snapshot = next;
+          actor.revision = res.nextExpectedRevision;
+          actor.eventsSinceSnapshot += events.length;
+          actor.changed();
+          if (actor.eventsSinceSnapshot >= rt.deps.config.snapshotEvery) saveSnapshot(rt, actor);
+          for (const a of actions) {
+            try {
+              (a.exec as ((info: unknown, params: unknown) => void) | undefined)?.(a.info, a.params);
+            } catch (err) {
+              rt.deps.logger.error({ agentId: id, err }, 'effect failed to start');
+            }
+          }
+          return events;
+        }
+      });
+      // The other writers' events folded in above ran their effects only where they were
+      // written (a child's end waking its parent, say), and the subscription will not bring
+      // them again: react to them here.
+      if (conflicts > 0 && rt.worker) rt.reconcileSoon(id);
+      return stored;
+    } catch (err) {
+      // The copy was replaced while this command waited (a lease claimed or lost): decide
+      // again on the one now cached.
+      if (err instanceof StaleActor) continue;
+      throw err;
+    }
+  }
+}
+
+function envelope(rt: RuntimeContext, c: AgentContext, e: DomainEvent, causationId?: string): EventToAppend {
+  return {
+    id: rt.deps.ids.uuid(),
+    type: e.type,
+    data: e.data,
+    metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: rt.deps.clock.now().toISOString() },
+  };
+}
+
+/** Keeps the actor's snapshot (in the background: it is only an optimisation for loading). */
+export function saveSnapshot(rt: RuntimeContext, actor: LiveActor): void {
+  actor.eventsSinceSnapshot = 0;
+  track(
+    rt,
+    rt.deps.snapshots
+      .save({ streamId: agentStream(actor.id), revision: actor.revision, machineVersion: AGENT_MACHINE_VERSION, state: persistable(actor.snapshot) })
+      .catch((err: unknown) => rt.deps.logger.warn({ agentId: actor.id, err }, 'snapshot not saved')),
+  );
+}
+
+class StaleActor extends Error {}

@@ -1,0 +1,145 @@
+import { liveChildren } from '../agentContext.js';
+import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
+import type { LiveActor } from '../liveActor.js';
+import type { AgentSnapshot } from '../replay.js';
+import { execute } from './commandExecutor.js';
+import { onEffectError, runInBackground } from './effectFailure.js';
+import { onEnded } from './ending.js';
+import { callModel, startTurn } from './modelTurn.js';
+import { hostsHere, runningSub, track, type RuntimeContext } from './runtimeContext.js';
+import { ensureChildRunning } from './spawning.js';
+import { armTimer } from './terminations.js';
+import { runTools } from './toolEffects.js';
+import { openWorkspace } from './workspaceEffects.js';
+
+/** The effects the agent machine names, each what one of its actions says is due. */
+export type EffectName = 'startRun' | 'decideNext' | 'callModel' | 'runTools' | 'awaitChildren' | 'agentEnded';
+
+/**
+ * Each effect is a reconciler: it does what the actor's stored state says is due and is safe to
+ * run again (`LiveActor.inflight` keeps one already under way from starting twice).
+ */
+const effects: Record<EffectName, (rt: RuntimeContext, actor: LiveActor) => Promise<void> | void> = {
+  startRun,
+  decideNext,
+  callModel,
+  runTools,
+  awaitChildren,
+  agentEnded: onEnded,
+};
+
+/**
+ * The effect a resting state says is due. After a restart (or a reload, or events another
+ * process wrote) no action fires: this is how the runtime knows what to resume.
+ */
+export function dueEffect(s: AgentSnapshot): EffectName | null {
+  const status = statusOf(s.value);
+  if (isTerminalStatus(status)) return 'agentEnded';
+  if (status === 'spawned') return s.context.runRequested ? 'startRun' : null;
+  switch (runningSub(s.value)) {
+    case 'active':
+      return 'decideNext';
+    case 'awaitingModel':
+      return 'callModel';
+    case 'usingTools':
+      return 'runTools';
+    case 'awaitingChildren':
+      return 'awaitChildren';
+    default:
+      return null;
+  }
+}
+
+/**
+ * Gives the runtime's machine its effects: each named action runs its effect. `childFinished`
+ * names no effect of its own: a parent whose child ended does what its state now says is due.
+ */
+export function wireEffects(rt: RuntimeContext): void {
+  const soon = (name: EffectName) => ({ context }: { context: { id: string } }) => schedule(rt, context.id, name);
+  rt.effectful = agentMachine.provide({
+    actions: {
+      startRun: soon('startRun'),
+      decideNext: soon('decideNext'),
+      callModel: soon('callModel'),
+      runTools: soon('runTools'),
+      awaitChildren: soon('awaitChildren'),
+      agentEnded: soon('agentEnded'),
+      childFinished: ({ context }) => schedule(rt, context.id, null),
+    },
+  });
+  rt.reconcileSoon = (id) => schedule(rt, id, null);
+}
+
+/** Does whatever the agent's stored state says is due, once (the recovery path). */
+export function reconcile(rt: RuntimeContext, id: string): Promise<void> {
+  return runEffect(rt, id, null);
+}
+
+function schedule(rt: RuntimeContext, id: string, named: EffectName | null): void {
+  if (rt.closed) return;
+  // In worker mode only the lease holder runs an actor's effects.
+  if (!hostsHere(rt, id)) return;
+  queueMicrotask(() => track(rt, runEffect(rt, id, named).catch((err: unknown) => onEffectError(rt, id, err))));
+}
+
+/**
+ * Runs the effect an action named (`named`), or with none named (a restart, a reload, another
+ * process's writes, a child's end) the one the state says is due. A named effect whose state has
+ * moved on by now is not due any more: a later event of the same batch entered another state,
+ * whose own action runs what is due there (a reply and the end in one batch: only the end runs).
+ */
+async function runEffect(rt: RuntimeContext, id: string, named: EffectName | null): Promise<void> {
+  if (rt.closed || rt.stopping) return;
+  // Only the lease holder calls the model, runs tools or touches a worktree for an actor.
+  if (!hostsHere(rt, id)) return;
+  const actor = rt.actors.get(id);
+  if (!actor) return;
+  armTimer(rt, actor);
+  const due = dueEffect(actor.snapshot);
+  if (!due || (named !== null && named !== due)) return;
+  // Being terminated: nothing new starts; only its ending is still due.
+  if (due !== 'agentEnded' && actor.inflight.terminating) return;
+  await effects[due](rt, actor);
+}
+
+async function startRun(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  const c = actor.snapshot.context;
+  if (!c.runRequested || actor.inflight.starting) return;
+  actor.inflight.starting = true;
+  try {
+    await rt.slots.acquire(actor.id);
+    const deadline = c.timeoutMs ? new Date(rt.deps.clock.now().getTime() + c.timeoutMs).toISOString() : null;
+    await execute(rt, actor.id, (x) => (statusOf(x.value) === 'spawned' ? [{ type: 'AgentStarted', data: { deadline } }] : []));
+  } finally {
+    actor.inflight.starting = false;
+  }
+}
+
+/** The next step of a running agent: its worktree first, then a workflow step or a model turn. */
+async function decideNext(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  if (actor.inflight.deciding) return;
+  actor.inflight.deciding = true;
+  try {
+    await rt.slots.acquire(actor.id);
+    const c = actor.snapshot.context;
+    if (c.workspaceRequest && !c.workspace && rt.deps.workspaces) {
+      await openWorkspace(rt, actor);
+      actor.inflight.deciding = false;
+      rt.reconcileSoon(actor.id); // recording the workspace changes no state: look again
+      return;
+    }
+    if (c.kind === 'workflow' && rt.workflowStep) {
+      await rt.workflowStep(actor.id);
+      return;
+    }
+    await startTurn(rt, actor.id);
+  } finally {
+    actor.inflight.deciding = false;
+  }
+}
+
+/** Waiting for children: its slot goes to them, and each is opened (if a crash left it unopened) and run. */
+function awaitChildren(rt: RuntimeContext, actor: LiveActor): void {
+  rt.slots.release(actor.id);
+  for (const child of liveChildren(actor.snapshot.context)) void runInBackground(rt, child, ensureChildRunning(rt, actor.id, child));
+}

@@ -1,0 +1,90 @@
+import type { DomainEvent } from '../../events/catalogue.js';
+import { reclaimEvent } from '../agentDecisions.js';
+import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import type { LiveActor } from '../liveActor.js';
+import { loadActor } from './actorCache.js';
+import { execute, saveSnapshot } from './commandExecutor.js';
+import { runInBackground } from './effectFailure.js';
+import type { RuntimeContext } from './runtimeContext.js';
+import { cleanUpWorkspace, finishWorkspace, mergeIntoParent } from './workspaceEffects.js';
+
+/** Attempts at an agent's end steps (commit, notify the parent, clean up): ~25 s of backoff in all. */
+const END_RETRIES = 8;
+/** After the attempts above fail, the pause before a single process tries the whole ending again. */
+const END_RETRY_PAUSE_MS = 30_000;
+
+/**
+ * What an ended agent does, once (`agentEnded`): commit its worktree, tell its parent, clean up,
+ * mark it ended in the index and let its lease and its place in the cache go.
+ */
+export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  if (actor.inflight.ending) return;
+  actor.inflight.ending = true;
+  try {
+    rt.slots.release(actor.id);
+    if (actor.timer) clearTimeout(actor.timer);
+    actor.timer = null;
+    // Every step is idempotent (it checks the stream first), so a transient failure (git down,
+    // a lost connection) is retried as a whole; if it outlasts the retries the agent stays live
+    // in the index and the whole ending is tried again later (retryEndLater).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await finishWorkspace(rt, actor);
+        await ensureParentNotified(rt, actor.id);
+        // After the parent merged it: the worktree follows the cleanup policy.
+        await cleanUpWorkspace(rt, actor.id, (await loadActor(rt, actor.id)).snapshot.context);
+        break;
+      } catch (err) {
+        if (!rt.closed && attempt >= END_RETRIES) retryEndLater(rt, actor.id);
+        if (rt.closed || attempt >= END_RETRIES) throw err;
+        rt.deps.logger.warn({ agentId: actor.id, attempt, err: err instanceof Error ? err.message : String(err) }, 'ending an agent failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+      }
+    }
+    await rt.deps.index.markEnded(actor.id);
+    rt.worker?.release(actor.id);
+    if (actor.eventsSinceSnapshot > 0) saveSnapshot(rt, actor);
+  } finally {
+    actor.inflight.ending = false;
+    actor.ended();
+    // Bounded memory: ended actors leave the live set; state() reloads them on demand.
+    if (rt.actors.get(actor.id) === actor) rt.actors.delete(actor.id);
+    actor.changed();
+  }
+}
+
+/**
+ * An ending that failed every attempt must not be forgotten while its parent waits: a worker
+ * lets the lease lapse so that whichever worker claims the agent next ends it again; a single
+ * process tries again after a pause.
+ */
+function retryEndLater(rt: RuntimeContext, id: string): void {
+  if (rt.worker?.claimsFree) return rt.worker.release(id);
+  const timer = setTimeout(() => {
+    if (rt.closed) return;
+    void runInBackground(rt, id, loadActor(rt, id).then(() => rt.reconcileSoon(id)));
+  }, END_RETRY_PAUSE_MS);
+  timer.unref?.();
+}
+
+/** Records a child's end in its parent exactly once: ChildFinished and the budget reclaim. */
+export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
+  const child = await loadActor(rt, childId);
+  const c = child.snapshot.context;
+  const status = statusOf(child.snapshot.value);
+  if (!c.parentId || !isTerminalStatus(status) || !c.result) return;
+  const parent = await loadActor(rt, c.parentId);
+  if (parent.snapshot.context.children[childId]?.status !== 'live') return;
+  const merge = await mergeIntoParent(rt, c, parent.snapshot.context);
+  await execute(rt, c.parentId, (s) => {
+    const rec = s.context.children[childId];
+    if (!rec || rec.status !== 'live') return [];
+    const events: DomainEvent[] = [
+      { type: 'ChildFinished', data: { childId, status: c.result!.status, output: c.result!.output } },
+      reclaimEvent(childId, rec.budget, c.budget),
+    ];
+    if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: c.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
+    if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });
+    return events;
+  }, { causationId: `agent:${childId}` });
+}

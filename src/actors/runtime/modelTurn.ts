@@ -1,0 +1,80 @@
+import { isCadreError } from '../../errors.js';
+import type { AgentContext } from '../agentContext.js';
+import { afterReply, affordableMaxTokens, failureEvents, MIN_OUTPUT_TOKENS } from '../agentDecisions.js';
+import { conversation, systemPrompt } from '../agentPrompt.js';
+import { available } from '../budget.js';
+import type { LiveActor } from '../liveActor.js';
+import type { ModelRequest } from '../ports/modelProvider.js';
+import type { RuntimeDeps } from '../runtimeConfig.js';
+import { toolsFor } from '../tools.js';
+import { execute } from './commandExecutor.js';
+import { redact, runningSub, type RuntimeContext } from './runtimeContext.js';
+import { resolveBlobs } from './toolOutputBlobs.js';
+
+/** One model turn: reserve the worst case, record the request, and the effect makes the call. */
+export async function startTurn(rt: RuntimeContext, id: string): Promise<void> {
+  const { deps } = rt;
+  await execute(rt, id, async (s) => {
+    if (runningSub(s.value) !== 'active') return [];
+    const c = s.context;
+    if (c.turn >= c.maxTurns) return failureEvents(c, 'max_turns', `stopped after ${c.maxTurns} turns without finishing`);
+    const tools = toolsFor({ workspace: c.workspace !== null && !!deps.workspaces, commands: deps.config.allowCommands, messages: !!deps.messages });
+    const draft: ModelRequest = {
+      ...(c.model ? { model: c.model } : {}),
+      system: systemPrompt(c),
+      messages: await resolveBlobs(rt, conversation(c)),
+      tools,
+      maxTokens: deps.config.maxTokensPerCall,
+      agent: { id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null },
+    };
+    const input = deps.model.estimateInputTokens(draft);
+    const maxTokens = affordableMaxTokens(c, input, deps.config.maxTokensPerCall);
+    if (maxTokens < MIN_OUTPUT_TOKENS) {
+      return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
+    }
+    const request: ModelRequest = { ...draft, maxTokens };
+    const requestRef = await deps.blobs.put(request);
+    const callId = deps.ids.derive(c.id, `call-${c.turn}`);
+    const reserved = input + maxTokens;
+    return [
+      { type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } },
+      { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved } },
+    ];
+  });
+}
+
+/**
+ * Makes the recorded model call (`callModel`) and records its reply or failure. At most one call
+ * per callId is under way here (`inflight.call`); once it is `sent`, close() lets it finish.
+ */
+export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  const pending = actor.snapshot.context.pendingCall;
+  if (!pending || actor.inflight.call?.callId === pending.callId) return;
+  const controller = new AbortController();
+  actor.inflight.call = { callId: pending.callId, controller };
+  try {
+    await rt.slots.acquire(actor.id);
+    if (rt.stopping) return; // not sent: the next host sends it
+    const request = (await rt.deps.blobs.get(pending.requestRef)) as ModelRequest;
+    if (actor.inflight.call?.callId === pending.callId) actor.inflight.call.sent = true;
+    let outcome: { ok: true; reply: Awaited<ReturnType<RuntimeDeps['model']['complete']>> } | { ok: false; err: unknown };
+    try {
+      outcome = { ok: true, reply: await rt.deps.model.complete(request, { signal: controller.signal }) };
+    } catch (err) {
+      outcome = { ok: false, err };
+    }
+    // Fired, shutting down, or the lease lost (onLost aborts): whoever holds the agent now records its turn.
+    if (controller.signal.aborted || rt.closed) return;
+    await execute(rt, actor.id, (s) => {
+      const c = s.context;
+      if (c.pendingCall?.callId !== pending.callId) return [];
+      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage));
+      const message = redact(rt, outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
+      const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
+      const afterFail: AgentContext = { ...c, pendingCall: null };
+      return [{ type: 'ModelFailed', data: { callId: pending.callId, error: message, retryable } }, ...failureEvents(afterFail, 'model_error', `model call failed: ${message}`)];
+    }, { causationId: `model:${pending.callId}` });
+  } finally {
+    if (actor.inflight.call?.callId === pending.callId) actor.inflight.call = null;
+  }
+}

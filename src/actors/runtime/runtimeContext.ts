@@ -1,0 +1,74 @@
+import { agentMachine, type AgentMachine } from '../agentMachine.js';
+import type { LiveActor } from '../liveActor.js';
+import type { RuntimeDeps } from '../runtimeConfig.js';
+import { Slots } from '../slots.js';
+import type { WorkerHost } from '../workerHost.js';
+
+/**
+ * What the runtime's parts share: its ports, the cache of live actors and the few flags that
+ * say whether it is running. The parts are functions over this object; the facade
+ * (`AgentRuntime`) owns it and sets the closing flags; the other fields say who changes them.
+ */
+export interface RuntimeContext {
+  readonly deps: RuntimeDeps;
+  /** Live actors by id (actorCache loads them; spawning, ending and workerMode add or drop them). */
+  readonly actors: Map<string, LiveActor>;
+  /** Loads under way, so that two callers share one. */
+  readonly loading: Map<string, Promise<LiveActor>>;
+  /** Children being spawned here: recorded in the parent, stream not yet opened. */
+  readonly opening: Map<string, Promise<void>>;
+  readonly slots: Slots;
+  /** The agent machine with the runtime's effects supplied (set once, by effects.ts's wireEffects). */
+  effectful: AgentMachine;
+  /** Closed: no effect runs and no new one starts. */
+  closed: boolean;
+  /** Closing: calls already sent may finish and be recorded, nothing new starts. */
+  stopping: boolean;
+  /** Set in worker mode: which live actors this process hosts. */
+  worker: WorkerHost | null;
+  /** Effects running in the background; close() waits for them. */
+  readonly background: Set<Promise<unknown>>;
+  /** What close() stops once nothing new can start (worker mode's sweep and store subscription). */
+  readonly onClose: Array<() => void | Promise<void>>;
+  /** Set by the workflow module: advances a workflow agent's DAG. */
+  workflowStep: ((id: string) => Promise<void>) | null;
+  /**
+   * Looks at what `id`'s state says is due, soon (effects.ts supplies it; a hook, since most
+   * parts change state and effects.ts calls most parts).
+   */
+  reconcileSoon: (id: string) => void;
+}
+
+export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
+  return {
+    deps,
+    actors: new Map(),
+    loading: new Map(),
+    opening: new Map(),
+    slots: new Slots(deps.config.maxConcurrentAgents),
+    effectful: agentMachine,
+    closed: false,
+    stopping: false,
+    worker: null,
+    background: new Set(),
+    onClose: [],
+    workflowStep: null,
+    reconcileSoon: () => {},
+  };
+}
+
+/** Keeps `p` among the background effects close() waits for. */
+export function track<T>(rt: RuntimeContext, p: Promise<T>): Promise<T> {
+  rt.background.add(p);
+  void p.finally(() => rt.background.delete(p));
+  return p;
+}
+
+/** `text` with secrets removed, as the composition root asked. */
+export const redact = (rt: RuntimeContext, text: string): string => (rt.deps.redact ? rt.deps.redact(text) : text);
+
+/** Whether this process runs `id`'s effects: always, unless a worker whose lease it is not. */
+export const hostsHere = (rt: RuntimeContext, id: string): boolean => !rt.worker || rt.worker.hosts(id);
+
+/** The running sub-state (`active`, `awaitingModel`, ...) of a snapshot value, if running. */
+export const runningSub = (value: unknown): string | undefined => (typeof value === 'object' && value !== null ? (value as { running?: string }).running : undefined);

@@ -1,0 +1,81 @@
+import type { DomainEvent } from '../../events/catalogue.js';
+import { liveChildren, type AgentContext } from '../agentContext.js';
+import { completionEvents } from '../agentDecisions.js';
+import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import type { LiveActor } from '../liveActor.js';
+import { runTool, type ToolContext } from '../toolRunner.js';
+import { execute } from './commandExecutor.js';
+import { onEffectError } from './effectFailure.js';
+import { redact, track, type RuntimeContext } from './runtimeContext.js';
+import { ensureChildRunning, spawnChild } from './spawning.js';
+import { offloadToolOutput } from './toolOutputBlobs.js';
+import { waitForEnd } from './waitForEnd.js';
+
+/**
+ * Runs the tools the model asked for (`runTools`), each once: a tool already running here
+ * (`inflight.tools`) is not started again.
+ */
+export function runTools(rt: RuntimeContext, actor: LiveActor): void {
+  const c = actor.snapshot.context;
+  for (const [toolUseId, tool] of Object.entries(c.pendingTools)) {
+    if (actor.inflight.tools.has(toolUseId)) continue;
+    actor.inflight.tools.add(toolUseId);
+    track(
+      rt,
+      runOneTool(rt, actor, toolUseId, tool.name, tool.input)
+        .catch((err: unknown) => onEffectError(rt, actor.id, err))
+        .finally(() => actor.inflight.tools.delete(toolUseId)),
+    );
+  }
+}
+
+async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: string, name: string, input: unknown): Promise<void> {
+  const { deps } = rt;
+  const waitsOnChild = name === 'spawn_agent';
+  if (waitsOnChild) rt.slots.release(actor.id);
+  else await rt.slots.acquire(actor.id);
+  const ctx: ToolContext = {
+    agentId: actor.id,
+    context: actor.snapshot.context,
+    toolUseId,
+    workspaces: deps.workspaces,
+    messages: deps.messages,
+    allowCommands: deps.config.allowCommands,
+    commandTimeoutMs: deps.config.commandTimeoutMs,
+    redact: (text) => redact(rt, text),
+    spawnAndWait: async (config) => {
+      const childId = await spawnChild(rt, actor.id, config, { toolUseId });
+      await ensureChildRunning(rt, actor.id, childId);
+      return waitForEnd(rt, childId);
+    },
+    recordMessageSent: (data) => execute(rt, actor.id, () => [{ type: 'MessageSent', data }]).then(() => undefined),
+    recordMessagesReceived: (msgs) =>
+      execute(rt, actor.id, () => msgs.map((m) => ({ type: 'MessageReceived' as const, data: { messageId: m.messageId, from: m.from, attempt: m.attempt } }))).then(() => undefined),
+  };
+  const raw = await runTool(name, input, ctx);
+  // Shutting down, or the lease lapsed while the tool ran: the new host runs it again and records it.
+  if (rt.closed || (rt.worker && !rt.worker.hosts(actor.id))) return;
+  const result = await offloadToolOutput(rt, name, raw);
+  await execute(rt, actor.id, (s) => {
+    const cur = s.context;
+    const pending = cur.pendingTools[toolUseId];
+    if (!pending || isTerminalStatus(statusOf(s.value))) return [];
+    const events: DomainEvent[] = [{ type: 'ToolReturned', data: { toolUseId, name, output: result.output, isError: result.isError } }];
+    const remaining = Object.keys(cur.pendingTools).filter((k) => k !== toolUseId);
+    if (remaining.length === 0 && liveChildren(cur).length === 0) {
+      const output = finishOutput(cur, { toolUseId, name, output: result.output, isError: result.isError });
+      if (output !== null) events.push(...completionEvents(cur, output));
+    }
+    return events;
+  }, { causationId: `tool:${toolUseId}` });
+}
+
+/** The output of this turn's successful `finish` call, if the model made one. */
+function finishOutput(c: AgentContext, last: { toolUseId: string; name: string; output: string; isError: boolean }): string | null {
+  if (last.name === 'finish' && !last.isError) return last.output;
+  const reply = c.transcript[c.transcript.length - 1];
+  if (!reply || reply.kind !== 'assistant') return null;
+  const finishIds = new Set(reply.content.filter((b) => b.type === 'tool_use' && b.name === 'finish').map((b) => (b as { id: string }).id));
+  const done = c.turnResults.find((r) => finishIds.has(r.toolUseId) && !r.isError);
+  return done ? done.output : null;
+}

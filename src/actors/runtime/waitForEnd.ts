@@ -1,0 +1,41 @@
+import type { AgentContext, AgentResult } from '../agentContext.js';
+import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import { evictIfEnded, loadActor } from './actorCache.js';
+import type { RuntimeContext } from './runtimeContext.js';
+
+export interface RunResult {
+  readonly status: 'completed' | 'failed' | 'terminated';
+  readonly output: string | null;
+  readonly budgetConsumed: number;
+  readonly reason: string | null;
+}
+
+/** Waits until `id` has ended and settled with its parent (its end recorded there), then reports how. */
+export async function waitForEnd(rt: RuntimeContext, id: string): Promise<RunResult> {
+  for (;;) {
+    const actor = await loadActor(rt, id);
+    const s = actor.snapshot;
+    if (isTerminalStatus(statusOf(s.value)) && !rt.actors.has(id)) return runResult(s.context.result!, s.context);
+    if (isTerminalStatus(statusOf(s.value)) && actor.inflight.ending === false && s.context.result) {
+      // Ended and fully settled with the parent.
+      if (!s.context.parentId || (await parentKnowsEnd(rt, s.context))) {
+        evictIfEnded(rt, actor);
+        return runResult(s.context.result, s.context);
+      }
+    }
+    // Its host (here or in another process, whose writes the store subscription folds in)
+    // changes it; an ended child waits for its parent to record the end.
+    const parent = s.context.parentId && isTerminalStatus(statusOf(s.value)) ? rt.actors.get(s.context.parentId) : undefined;
+    await Promise.race([actor.onEnd(), actor.nextChange(), actor.waitFor(() => rt.actors.get(id) !== actor), ...(parent ? [parent.nextChange()] : [])]);
+  }
+}
+
+async function parentKnowsEnd(rt: RuntimeContext, c: AgentContext): Promise<boolean> {
+  if (!c.parentId) return true;
+  const parent = await loadActor(rt, c.parentId).catch(() => null);
+  return !parent || parent.snapshot.context.children[c.id]?.status !== 'live';
+}
+
+function runResult(r: AgentResult, c: AgentContext): RunResult {
+  return { status: r.status, output: r.output, budgetConsumed: c.budget.consumed + c.budget.spentBySubtree, reason: r.reason };
+}

@@ -1,0 +1,66 @@
+import type { AgentContext } from '../agentContext.js';
+import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import { shouldRemove } from '../cleanupPolicy.js';
+import type { LiveActor } from '../liveActor.js';
+import { loadActor } from './actorCache.js';
+import { execute } from './commandExecutor.js';
+import type { RuntimeContext } from './runtimeContext.js';
+
+/**
+ * An agent's git worktree over its life: made before its first step (branched from its parent's),
+ * committed when it ends, merged into its parent's, removed as the cleanup policy says. Each step
+ * checks the stream first, so any of them may be tried again.
+ */
+
+/** Makes the worktree an agent asked for and records it. */
+export async function openWorkspace(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  const c = actor.snapshot.context;
+  const parentBranch = c.parentId ? (await loadActor(rt, c.parentId)).snapshot.context.workspace?.branch : undefined;
+  const base = c.workspaceRequest?.base ?? parentBranch;
+  const info = await rt.deps.workspaces!.create(c.id, base ? { baseBranch: base } : {});
+  await execute(rt, actor.id, (s) => (s.context.workspace || isTerminalStatus(statusOf(s.value)) ? [] : [{ type: 'WorkspaceCreated', data: { ...info } }]));
+  // Ended (timed out, fired) while git was adding it: no event will ever name this worktree, so it goes now.
+  if (!(await loadActor(rt, actor.id)).snapshot.context.workspace) await rt.deps.workspaces!.remove(c.id, { deleteBranch: true });
+}
+
+/** Commits an ended agent's work; the parent merges it (see mergeIntoParent); the policy cleans up. */
+export async function finishWorkspace(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  const ws = rt.deps.workspaces;
+  const c = actor.snapshot.context;
+  ws?.stop?.(c.id); // its commands end with it, background children included
+  if (!ws || !c.workspace || c.workspaceRemoved) return;
+  if (!c.lastCommit && c.result?.status === 'completed') {
+    const committed = await ws.commit(c.id, `${c.role}: ${c.task.slice(0, 60)}`);
+    if (committed) await execute(rt, c.id, (s) => (s.context.lastCommit ? [] : [{ type: 'WorkspaceCommitted', data: committed }]));
+  }
+}
+
+/** Merges a completed child's branch into its parent's worktree, once; null if there is nothing to merge. */
+export async function mergeIntoParent(rt: RuntimeContext, child: AgentContext, parent: AgentContext) {
+  const ws = rt.deps.workspaces;
+  if (!ws || !child.workspace || !parent.workspace || child.result?.status !== 'completed') return null;
+  if (parent.merges.some((m) => m.childId === child.id)) return null;
+  try {
+    return await ws.merge(child.id, parent.id);
+  } catch (err) {
+    // A merge that cannot run (say the parent's tree is mid-write) must never hold back the
+    // child's end or its budget: it is recorded as not merged, and the branch stays for review.
+    rt.deps.logger.warn({ agentId: child.id, err: err instanceof Error ? err.message : String(err) }, 'merge not possible');
+    return { status: 'conflict' as const, files: [] };
+  }
+}
+
+/** Removes an ended agent's worktree if the cleanup policy says so (or if it was never recorded). */
+export async function cleanUpWorkspace(rt: RuntimeContext, id: string, c: AgentContext): Promise<void> {
+  const ws = rt.deps.workspaces;
+  if (!ws || c.workspaceRemoved) return;
+  if (!c.workspace) {
+    // Asked for one and ended without recording it (git failed half-way, or a timeout or fire
+    // came first): git may have added it all the same, and no event will ever name it.
+    if (c.workspaceRequest) await ws.remove(id, { deleteBranch: true });
+    return;
+  }
+  if (!c.result || !shouldRemove(rt.deps.config.cleanupPolicy, c.result.status)) return;
+  await ws.remove(id, { deleteBranch: false });
+  await execute(rt, id, (s) => (s.context.workspaceRemoved ? [] : [{ type: 'WorkspaceRemoved', data: { path: c.workspace!.path, branchDeleted: false } }]));
+}

@@ -1,0 +1,89 @@
+import type { EventData } from '../events/catalogue.js';
+import type { AgentContext } from './agentContext.js';
+import { workspaceRequestOf, worktreeRefused, type ParsedSpawnConfig } from './spawnConfig.js';
+
+/** What an agent is asked to be: its AgentSpawned without its place in the tree. */
+export type AgentSpec = Omit<EventData<'AgentSpawned'>, 'agentId' | 'parentId' | 'rootId' | 'depth'>;
+
+/** The system's defaults for what a spawn config leaves out. */
+export interface SpecDefaults {
+  readonly defaultTimeoutMs: number | null;
+  readonly defaultMaxTurns: number;
+}
+
+/** What a caller adds to a spawn config: a workflow's kind and graph, the node it runs for. */
+export interface SpawnExtra {
+  readonly kind?: 'agent' | 'workflow';
+  readonly graph?: unknown;
+  readonly nodeId?: string;
+}
+
+/**
+ * A spawn config resolved into a spec: defaults applied, and a child inherits its parent's model
+ * and, unless it refuses one, a worktree when its parent asked for one (branched from the
+ * parent's).
+ *
+ * @example
+ * resolveSpec(SpawnConfigSchema.parse({ role: 'coder', task: 't', budget: 1000 }), null, config, {})
+ */
+export function resolveSpec(c: ParsedSpawnConfig, parent: AgentContext | null, defaults: SpecDefaults, extra: SpawnExtra): AgentSpec {
+  return {
+    kind: extra.kind ?? 'agent',
+    role: c.role,
+    task: c.task,
+    budget: c.budget,
+    workspace: worktreeRefused(c) ? null : workspaceRequestOf(c) ?? (parent?.workspaceRequest ? {} : null),
+    timeoutMs: c.timeoutMs ?? defaults.defaultTimeoutMs,
+    maxTurns: c.maxTurns ?? defaults.defaultMaxTurns,
+    model: c.model ?? parent?.model ?? null,
+    ...(extra.graph !== undefined ? { graph: extra.graph } : {}),
+    ...(extra.nodeId ? { nodeId: extra.nodeId } : {}),
+  };
+}
+
+/**
+ * The one builder of AgentSpawned: a root (no parent) heads its own tree; a child sits one level
+ * below its parent, in its tree.
+ *
+ * @example
+ * agentSpawned(childId, parentContext, recordedSpec(parentContext, childId, config)!)
+ */
+export function agentSpawned(agentId: string, parent: AgentContext | null, spec: AgentSpec): EventData<'AgentSpawned'> {
+  return { agentId, parentId: parent?.id ?? null, rootId: parent?.rootId ?? agentId, depth: parent ? parent.depth + 1 : 0, ...spec };
+}
+
+/**
+ * A parent's record of a new child, carrying its whole spec so that the child's stream can be
+ * opened from it alone (after a crash between the two appends, too).
+ *
+ * @example
+ * { type: 'ChildSpawned', data: childSpawned(childId, spec, toolUseId) }
+ */
+export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: string): EventData<'ChildSpawned'> {
+  const { kind, role, task, budget, nodeId, workspace, timeoutMs, maxTurns, model, graph } = spec;
+  return {
+    childId,
+    role,
+    task,
+    budget,
+    kind,
+    ...(toolUseId ? { toolUseId } : {}),
+    ...(nodeId ? { nodeId } : {}),
+    spec: { workspace, timeoutMs, maxTurns, model, ...(graph !== undefined ? { graph } : {}) },
+  };
+}
+
+/**
+ * The spec `parent` recorded for `childId`, or null if it records no such child. A record from
+ * before ChildSpawned v2 kept no spec: the child gets what reopening gave it then (the system's
+ * defaults, the parent's model, a worktree if the parent has one).
+ *
+ * @example
+ * const spec = recordedSpec(parent, childId, config); if (spec) open(agentSpawned(childId, parent, spec));
+ */
+export function recordedSpec(parent: AgentContext, childId: string, defaults: SpecDefaults): AgentSpec | null {
+  const rec = parent.children[childId];
+  if (!rec) return null;
+  const rest = rec.spec ?? { workspace: parent.workspace ? {} : null, timeoutMs: defaults.defaultTimeoutMs, maxTurns: defaults.defaultMaxTurns, model: parent.model };
+  return { kind: rec.kind, role: rec.role, task: rec.task, budget: rec.budget, ...rest, ...(rec.nodeId ? { nodeId: rec.nodeId } : {}) };
+}
