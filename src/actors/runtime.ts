@@ -90,6 +90,11 @@ export class AgentRuntime {
 
   /** Records the run request (once); whichever process holds the agent's lease runs it. */
   async requestRun(id: string): Promise<void> {
+    // Asked already, or ended: both only ever become true, so a cached copy that says so is
+    // current enough (a workflow asked each node child twice: a stream read per agent step).
+    const cached = this.rt.actors.get(id)?.snapshot;
+    if (cached && (cached.context.runRequested || isTerminalStatus(statusOf(cached.value)))) return;
+    if (this.rt.recentlyEnded.has(id)) return;
     const actor = await currentActor(this.rt, id);
     const status = statusOf(actor.snapshot.value);
     if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) {

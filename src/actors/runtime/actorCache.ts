@@ -26,7 +26,9 @@ export async function loadActor(rt: RuntimeContext, id: string): Promise<LiveAct
 
 async function loadFromStore(rt: RuntimeContext, id: string): Promise<LiveActor> {
   const stream = agentStream(id);
-  const base = snapshotBase(await rt.deps.snapshots.load(stream));
+  const recent = rt.recentlyEnded.get(id);
+  // Whatever was written after it (another process, a late event) is in the tail read below.
+  const base = recent ? { snapshot: recent.snapshot, from: recent.revision + 1n } : snapshotBase(await rt.deps.snapshots.load(stream));
   const from = base?.from ?? 0n;
   const recorded = await rt.deps.store.readStream(stream, { from });
   if (!base && recorded.length === 0) throw new NotFound('agent', id);
@@ -131,8 +133,20 @@ export async function currentActor(rt: RuntimeContext, id: string): Promise<Live
 export function evictIfEnded(rt: RuntimeContext, actor: LiveActor): void {
   if (rt.actors.get(actor.id) !== actor || actor.busy > 0 || actor.inflight.ending) return;
   if (!isTerminalStatus(statusOf(actor.snapshot.value))) return;
-  rt.actors.delete(actor.id);
+  dropEnded(rt, actor);
   actor.changed();
+}
+
+/** How many ended actors' states `recentlyEnded` keeps (a few MB at most). */
+const RECENTLY_ENDED = 1000;
+
+/** Drops an ended actor from the live set, remembering its state for a cheap reload. */
+export function dropEnded(rt: RuntimeContext, actor: LiveActor): void {
+  if (rt.actors.get(actor.id) !== actor) return;
+  rt.actors.delete(actor.id);
+  rt.recentlyEnded.delete(actor.id);
+  rt.recentlyEnded.set(actor.id, { snapshot: actor.snapshot, revision: actor.revision });
+  if (rt.recentlyEnded.size > RECENTLY_ENDED) rt.recentlyEnded.delete(rt.recentlyEnded.keys().next().value!);
 }
 
 export const toDomain = (e: ParsedEvent): DomainEvent => ({ type: e.type, data: e.data }) as DomainEvent;

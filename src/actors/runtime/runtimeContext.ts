@@ -1,5 +1,6 @@
 import { agentMachine, type AgentMachine } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
+import type { AgentSnapshot } from '../replay.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
 import { Slots } from '../slots.js';
 import type { WorkerHost } from '../workerHost.js';
@@ -13,6 +14,12 @@ export interface RuntimeContext {
   readonly deps: RuntimeDeps;
   /** Live actors by id (actorCache loads them; spawning, ending and workerMode add or drop them). */
   readonly actors: Map<string, LiveActor>;
+  /**
+   * The last ended actors dropped from `actors` (their state and revision), bounded: reloading
+   * one reads only its stream's tail after that revision, not its snapshot and whole stream (a
+   * workflow reads each node child once more after it ended: 6 queries per agent step).
+   */
+  readonly recentlyEnded: Map<string, { readonly snapshot: AgentSnapshot; readonly revision: bigint }>;
   /** Loads under way, so that two callers share one. */
   readonly loading: Map<string, Promise<LiveActor>>;
   /** Children being spawned here: recorded in the parent, stream not yet opened. */
@@ -43,6 +50,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
   return {
     deps,
     actors: new Map(),
+    recentlyEnded: new Map(),
     loading: new Map(),
     opening: new Map(),
     slots: new Slots(deps.config.maxConcurrentAgents),

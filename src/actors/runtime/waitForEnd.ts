@@ -13,6 +13,9 @@ export interface RunResult {
 /** Waits until `id` has ended and settled with its parent (its end recorded there), then reports how. */
 export async function waitForEnd(rt: RuntimeContext, id: string): Promise<RunResult> {
   for (;;) {
+    // Ended, settled with its parent and dropped from the live set: an end is final.
+    const ended = rt.actors.has(id) ? undefined : rt.recentlyEnded.get(id)?.snapshot;
+    if (ended?.context.result) return runResult(ended.context.result, ended.context);
     const actor = await loadActor(rt, id);
     const s = actor.snapshot;
     if (isTerminalStatus(statusOf(s.value)) && !rt.actors.has(id)) return runResult(s.context.result!, s.context);
