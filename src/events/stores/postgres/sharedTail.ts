@@ -13,6 +13,8 @@ export interface SharedTailOptions {
   /** Most events kept for subscribers that lag; older ones are read from the table again. */
   readonly capacity?: number;
   readonly batchSize?: number;
+  /** Least time between two reads, in ms (default 3): subscribers see events up to this much later. */
+  readonly minGapMs?: number;
 }
 
 /**
@@ -34,6 +36,8 @@ export class SharedTail {
   private endAt = 0n;
   private starting: Promise<void> | undefined;
   private polling = false;
+  private lastReadAt = Number.NEGATIVE_INFINITY;
+  private readonly minGapMs: number;
   private failures = 0;
   private lastError: unknown;
   private waiting = 0;
@@ -46,6 +50,7 @@ export class SharedTail {
   constructor(private readonly o: SharedTailOptions) {
     this.capacity = o.capacity ?? 10_000;
     this.batchSize = o.batchSize ?? 500;
+    this.minGapMs = o.minGapMs ?? 3;
   }
 
   /** A subscription's place, used to drop buffered events every subscription has passed. */
@@ -140,9 +145,13 @@ export class SharedTail {
     let retryMs = 0;
     try {
       while (this.waiting > 0 && !this.closed && this.startAt !== undefined) {
+        // Appends a few ms apart share a read (an agent step appends about every 2 ms).
+        const gap = this.lastReadAt + this.minGapMs - performance.now();
+        if (gap > 0) await new Promise((r) => setTimeout(r, gap));
         const seen = this.o.wake.version;
         let got: RecordedEvent[];
         try {
+          this.lastReadAt = performance.now();
           got = await this.o.read(this.endAt, this.batchSize);
         } catch (err) {
           // Every waiter gets the error (its consumer retries as it would have on its own read).
