@@ -74,7 +74,7 @@ describe('a read command where there is no store yet', () => {
   // The user's own repository: no CADRE_DATA_DIR, so the store would be ./.cadre/db.
   const read = (...args: string[]) => runCadre(args, env({}), { cwd: folder });
 
-  it('tree lists nothing and says where the store would be, exit 0; status is a clear not found, exit 3; neither creates .cadre', async () => {
+  it('tree, report, projections status and workspaces list list nothing and say where the store would be, exit 0; status is a clear not found, exit 3; neither creates .cadre', async () => {
     const tree = await read('tree');
     expect(tree.code, tree.stderr).toBe(0);
     expect(tree.stdout).toContain(`no agents: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
@@ -87,6 +87,21 @@ describe('a read command where there is no store yet', () => {
     expect(status.code).toBe(3);
     expect(status.stderr).toContain(`cadre: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
     expect(status.stderr).toMatch(/hint: commands that write \(spawn, run, demo\) create it/);
+
+    // The other listings: empty, exit 0, with the same explanation.
+    for (const [args, empty, nothing] of [
+      [['report', '--json'], { source: 'projections', root: null, statusCounts: {}, costByRole: [], active: [] }, null],
+      [['projections', 'status', '--json'], [], null],
+      [['workspaces', 'list', '--json'], [], null],
+      [['report'], null, 'no agents'],
+      [['projections', 'status'], null, 'no projections'],
+      [['workspaces', 'list'], null, 'no worktrees'],
+    ] as const) {
+      const r = await read(...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      if (empty !== null) expect(JSON.parse(r.stdout)).toEqual(empty);
+      else expect(r.stdout).toContain(`${nothing}: no cadre store in ${join(folder, '.cadre', 'db')} yet`);
+    }
 
     // Templates need no store: still listed.
     const templates = await read('templates', 'list');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
+import { noStoreYet } from '../noStoreYet.js';
 
 export function registerProjections(program: Command, ctx: CliContext): void {
   const p = program.command('projections').description('read models: their position, lag and rebuilds');
@@ -20,7 +21,7 @@ export function registerProjections(program: Command, ctx: CliContext): void {
           { header: 'LAG', value: (r) => `${r.lagEvents}${r.lagEventsCapped ? '+' : ''} ev / ${r.lagMs} ms`, align: 'right' },
           { header: 'ERROR', value: (r) => r.lastError },
         ]));
-      });
+      }).catch(noStoreYet(ctx, opts.json, [], 'no projections'));
     });
   p.command('rebuild')
     .argument('<name>', 'projection name (see `cadre projections status`)')

@@ -3,6 +3,7 @@ import { listRoots } from '../../dashboard/agentTree.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
+import { noStoreYet } from '../noStoreYet.js';
 
 interface Report {
   readonly source: 'projections';
@@ -11,6 +12,9 @@ interface Report {
   readonly costByRole: Array<{ role: string; agents: number; consumed: number; costUsd: number }>;
   readonly active: Array<{ agentId: string; role: string; status: string }>;
 }
+
+/** What `report --json` prints before any agent exists. */
+const EMPTY_REPORT: Report = { source: 'projections', root: null, statusCounts: {}, costByRole: [], active: [] };
 
 export function registerReport(program: Command, ctx: CliContext): void {
   program
@@ -47,6 +51,6 @@ export function registerReport(program: Command, ctx: CliContext): void {
           '',
           report.active.length ? `active: ${report.active.map((a) => `${a.role} ${a.agentId} (${a.status})`).join(', ')}` : 'no active agents',
         ].join('\n'));
-      });
+      }).catch(rootArg === undefined ? noStoreYet(ctx, opts.json, EMPTY_REPORT, 'no agents') : (err: unknown) => Promise.reject(err));
     });
 }

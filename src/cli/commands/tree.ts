@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { agentTree, flatten, listRoots } from '../../dashboard/agentTree.js';
 import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
-import { StoreNotFound } from '../../errors.js';
-import { NO_STORE_HINT } from '../cliError.js';
+import { noStoreYet } from '../noStoreYet.js';
 import { plural } from '../render/plural.js';
 
 export function registerTree(program: Command, ctx: CliContext): void {
@@ -16,11 +15,6 @@ export function registerTree(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  cadre tree\n  cadre tree 019fd278 --json')
     .action(async (root: string | undefined, opts: { limit: string; json?: boolean }) => {
       const limit = parseCount(opts.limit, '--limit', { min: 1 });
-      // No store yet: nothing to list (a tree of one id still says it is not found, exit 3).
-      const noStore = (err: unknown): void => {
-        if (!(err instanceof StoreNotFound) || root !== undefined) throw err;
-        print(ctx, opts.json, [], () => `no agents: ${err.message}\n${ctx.style.dim(`  ${NO_STORE_HINT}`)}`);
-      };
       await withSystem(ctx, READ_STREAMS, async (system) => {
         const ids = root !== undefined ? [await agentArg(system, root)] : (await listRoots(system, limit)).map((r) => r.id);
         const trees = await Promise.all(ids.map((id) => agentTree(system, id)));
@@ -30,6 +24,6 @@ export function registerTree(program: Command, ctx: CliContext): void {
             ? 'no agents yet — try `cadre demo` or `cadre spawn --role researcher --task "..." --budget 10000 --run`'
             : trees.map((t) => `${renderAgentTree(t, ctx.style)}\n${ctx.style.dim(`  ${plural(flatten(t).length, 'agent')}, root ${t.id}`)}`).join('\n\n')));
         }
-      }).catch(noStore);
+      }).catch(root === undefined ? noStoreYet(ctx, opts.json, [], 'no agents') : (err: unknown) => Promise.reject(err));
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { plural } from '../render/plural.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
+import { noStoreYet } from '../noStoreYet.js';
 import type { CleanupEntry, CleanupResult } from '../../infra/workspace/workspaceTypes.js';
 
 const bytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
@@ -21,7 +22,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
           { header: 'DISK', value: (w) => bytes(w.diskBytes), align: 'right' },
           { header: 'PATH', value: (w) => `${w.path}${w.exists ? '' : ' (missing)'}` },
         ])}\n\ntotal ${bytes(list.reduce((a, w) => a + w.diskBytes, 0))}`));
-      });
+      }).catch(noStoreYet(ctx, opts.json, [], 'no worktrees'));
     });
   ws.command('cleanup')
     .description("remove ended agents' worktrees and their agents/<id> branches whose work is merged, as the cleanup policy says")
