@@ -71,3 +71,14 @@ export function printTable(title: string, rows: readonly BenchRow[]): void {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(cols.map((c) => r[c] ?? '')));
 }
+
+/** A table with the caller's own columns, the first left-aligned and the others right-aligned. */
+export function printGrid(title: string, header: readonly string[], rows: readonly (readonly string[])[]): void {
+  console.log(`\n${title}`);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const cell = (c: string, i: number): string => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
+  const line = (cells: readonly string[]): string => '| ' + header.map((_, i) => cell(cells[i] ?? '', i)).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+}

@@ -1,0 +1,49 @@
+import { createAgentSystem } from '../src/system.js';
+import { fakeModelProvider, WORKFLOW_ROLES, type FakeModel } from './workflowModel.js';
+import type { WorkflowSide } from './workflowSide.js';
+
+/** The four roles in a chain, a quarter of the budget each. */
+const GRAPH = {
+  nodes: WORKFLOW_ROLES.map((role, i) => ({
+    id: role,
+    role,
+    task: `Do the ${role}'s part.`,
+    budgetPercent: 25,
+    dependencies: i === 0 ? [] : [WORKFLOW_ROLES[i - 1]!],
+  })),
+};
+
+/**
+ * cadre through its public API, as a user would configure it for this load: Postgres store,
+ * projections and messaging running (the defaults), no recovery at start, room for the 100
+ * agents that 50 workflows in flight keep live (a workflow agent and its current node).
+ */
+export async function cadreSide(url: string, model: FakeModel): Promise<WorkflowSide> {
+  const system = await createAgentSystem({
+    store: { kind: 'postgres', connectionString: url },
+    schema: 'cadre',
+    model: fakeModelProvider(model),
+    env: {},
+    recover: false,
+    maxConcurrentAgents: 10_000,
+    defaultAgentTimeoutMs: null,
+  });
+  return {
+    name: 'cadre',
+    dbName: new URL(url).pathname.slice(1),
+    eventsTable: 'cadre.events',
+    get calls() {
+      return model.calls;
+    },
+    async run() {
+      const wf = await system.workflows.spawnWorkflow({ graph: GRAPH, task: 'Add a slugify helper.', budget: 100_000 });
+      const result = await wf.run();
+      if (result.status !== 'completed') throw new Error(`cadre workflow ${wf.id} ended ${result.status}: ${result.reason ?? ''}`);
+    },
+    async settle() {
+      await system.projections.waitFor(await system.store.headPosition(), 120_000);
+      return 1; // headPosition's query
+    },
+    close: () => system.close(),
+  };
+}
