@@ -189,4 +189,22 @@ describe('crash between any two appends, then recovery', () => {
     expect(types.filter((t) => t === 'NodeCompleted')).toHaveLength(2);
     expect(types.filter((t) => t === 'NodeStarted')).toHaveLength(2);
   });
+
+  it('a child opened once is opened again as a no-op whatever the batch (a spawn run again after a crash, recovery racing a run): it runs once', async () => {
+    const rt = await composeRuntime(freshSchema('reopen'));
+    try {
+      const root = await rt.runtime.spawnRoot({ role: 'lead', task: 'x', budget: 20_000 });
+      const child = { id: 'reopened-child', role: 'w', task: 'y', budget: 4_000 };
+      await rt.runtime.spawnChild(root, child); // opened with AgentSpawned alone
+      await rt.runtime.spawnChild(root, child, { run: true }); // the same spawn again, now to run at once
+      await rt.runtime.spawnChild(root, child, { run: true });
+      expect((await rt.runtime.run(root)).status).toBe('completed');
+      const types = (await rt.runtime.history('reopened-child')).map((e) => e.type);
+      expect(types.filter((t) => t === 'AgentSpawned')).toHaveLength(1);
+      expect(types.filter((t) => t === 'AgentRunRequested')).toHaveLength(1);
+      expect(types.filter((t) => t === 'AgentStarted')).toHaveLength(1);
+    } finally {
+      await rt.close();
+    }
+  });
 });

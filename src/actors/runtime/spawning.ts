@@ -1,7 +1,7 @@
 import { transition } from 'xstate';
 import { eventSchemas, type DomainEvent, type EventData } from '../../events/catalogue.js';
 import type { EventToAppend } from '../../events/envelope.js';
-import { InvalidInput, InvalidTransition, NotFound, isWrongExpectedRevision } from '../../errors.js';
+import { IdempotencyConflict, InvalidInput, InvalidTransition, NotFound, isWrongExpectedRevision } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import type { AgentContext } from '../agentContext.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
@@ -146,9 +146,17 @@ async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, r
   try {
     await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: 'no_stream' });
   } catch (err) {
+    slot.undo();
+    // Already opened, by an opening batch of another shape (with or without the run request and
+    // the start: a spawn run again, recovery racing a run). Its first event's id is derived from
+    // the agent's, so the store refuses it as a different batch under that id. A batch of the
+    // same shape is an idempotent success instead: both are treated alike, as before.
+    if (err instanceof IdempotencyConflict && data.parentId) {
+      if (rt.worker) await rt.worker.adopt(id, leased);
+      return;
+    }
     // Not opened here: the room taken for it goes back (whoever opened it hosts it).
     rt.worker?.release(id);
-    slot.undo();
     if (isWrongExpectedRevision(err) && data.parentId) return; // already opened (recovery retry)
     if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${id} already exists`);
     throw err;
