@@ -44,7 +44,7 @@ export function completionEvents(c: AgentContext, output: string): DomainEvent[]
  * held is an overspend: the excess is recorded on its own (BudgetOverspent) and the agent ends
  * failed with cause `budget_exceeded`, its tool calls not run (the cap is hard).
  */
-export function afterReply(c: AgentContext, callId: string, raw: ModelReply, costUsd: number): DomainEvent[] {
+export function afterReply(c: AgentContext, callId: string, raw: ModelReply, costUsd: number, pureTool?: PureTool): DomainEvent[] {
   const reply = storableReply(raw);
   const consumed = totalTokens(reply.usage);
   const events: DomainEvent[] = [
@@ -63,12 +63,32 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   const toolUses = reply.content.filter((b) => b.type === 'tool_use');
   if (toolUses.length > 0) {
     for (const t of toolUses) events.push({ type: 'ToolCalled', data: { toolUseId: t.id, name: t.name, input: t.input } });
-    return events;
+    return [...events, ...pureToolEnd(settled, toolUses, pureTool)];
   }
   if (reply.stopReason === 'max_tokens') return events; // next turn continues
   const text = reply.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n').trim();
   if (liveChildren(settled).length > 0) return events;
   return [...events, ...completionEvents(settled, text)];
+}
+
+/** A pure tool's result from its input alone (toolRunner's `pureToolResult`), or null for any other tool. */
+export type PureTool = (name: string, input: unknown) => { output: string; isError: boolean } | null;
+
+/**
+ * A reply whose every tool is pure (only `finish`): their results, and the end if a `finish`
+ * succeeded, go in the reply's own append (one commit, not two). Nothing when any tool needs
+ * running (it is recorded as called first) or children are still live (their ends come first).
+ */
+function pureToolEnd(c: AgentContext, toolUses: ReadonlyArray<{ id: string; name: string; input: unknown }>, pureTool: PureTool | undefined): DomainEvent[] {
+  if (!pureTool || liveChildren(c).length > 0) return [];
+  const results = toolUses.map((t) => ({ t, r: pureTool(t.name, t.input) }));
+  if (results.some((x) => x.r === null)) return [];
+  const events: DomainEvent[] = results.map(({ t, r }) => ({ type: 'ToolReturned', data: { toolUseId: t.id, name: t.name, output: r!.output, isError: r!.isError } }));
+  // As the runtime decides it after running them one by one: the last result if it is a
+  // successful finish, else the first successful finish.
+  const last = results[results.length - 1]!;
+  const done = last.t.name === 'finish' && !last.r!.isError ? last : results.find((x) => x.t.name === 'finish' && !x.r!.isError);
+  return done ? [...events, ...completionEvents(c, done.r!.output)] : events;
 }
 
 /**

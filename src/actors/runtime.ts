@@ -10,20 +10,22 @@ import type { ModelUsage } from './ports/modelProvider.js';
 import { fold, stateView, type AgentSnapshot, type AgentState } from './replay.js';
 import type { RuntimeDeps } from './runtimeConfig.js';
 import type { SpawnConfig } from './spawnConfig.js';
-import type { SpawnExtra } from './spawnSpec.js';
 import { agentStream } from './streams.js';
 import type { WorkerOptions } from './workerHost.js';
 import { currentActor, evictIfEnded, loadActor, preload, toDomain } from './runtime/actorCache.js';
 import { execute, type ExecuteOptions } from './runtime/commandExecutor.js';
 import { reconcile, wireEffects } from './runtime/effects.js';
 import { recover, type RecoverOptions } from './runtime/recovery.js';
-import { createRuntimeContext, type RuntimeContext } from './runtime/runtimeContext.js';
-import { spawnChild, spawnRoot } from './runtime/spawning.js';
+import { createRuntimeContext, type ChildEndEvents, type RuntimeContext } from './runtime/runtimeContext.js';
+import { requestRun } from './runtime/runStart.js';
+import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
 import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
 import { startWorker } from './runtime/workerMode.js';
 
 export type { RunResult } from './runtime/waitForEnd.js';
+export type { ChildEndEvents, EndedChild } from './runtime/runtimeContext.js';
+export type { ChildSpawnOptions } from './runtime/spawning.js';
 
 /**
  * The actor runtime: persist, then act. A command becomes events through a decider; each event
@@ -67,8 +69,8 @@ export class AgentRuntime {
   }
 
   /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
-  spawnChild(parentId: string, config: SpawnConfig, extra: SpawnExtra & { toolUseId?: string } = {}): Promise<string> {
-    return spawnChild(this.rt, parentId, config, extra);
+  spawnChild(parentId: string, config: SpawnConfig, options: ChildSpawnOptions = {}): Promise<string> {
+    return spawnChild(this.rt, parentId, config, options);
   }
 
   /**
@@ -97,9 +99,7 @@ export class AgentRuntime {
     if (this.rt.recentlyEnded.has(id)) return;
     const actor = await currentActor(this.rt, id);
     const status = statusOf(actor.snapshot.value);
-    if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) {
-      await this.execute(id, (s) => (statusOf(s.value) === 'spawned' && !s.context.runRequested ? [{ type: 'AgentRunRequested', data: {} }] : []), { causationId: 'api:run' });
-    }
+    if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) await requestRun(this.rt, id, 'api:run');
   }
 
   waitForEnd(id: string): Promise<RunResult> {
@@ -156,6 +156,15 @@ export class AgentRuntime {
 
   set workflowStep(step: ((id: string) => Promise<void>) | null) {
     this.rt.workflowStep = step;
+  }
+
+  /** Set by the workflow module: a node's outcome, recorded with the parent's record of its child's end. */
+  get childEndEvents(): ChildEndEvents | null {
+    return this.rt.childEndEvents;
+  }
+
+  set childEndEvents(decide: ChildEndEvents | null) {
+    this.rt.childEndEvents = decide;
   }
 
   /**

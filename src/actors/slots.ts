@@ -49,6 +49,19 @@ export class Slots {
     return new Promise((resolve, refuse) => this.queue.push({ id, grant: resolve, refuse }));
   }
 
+  /**
+   * Takes a slot for `id` only if one is free now and nobody is queued for one (no jumping the
+   * queue): true if `id` holds a slot afterwards. Lets a start be recorded in the same append as
+   * what made it due.
+   */
+  tryAcquire(id: string): boolean {
+    if (this.closedWith) return false;
+    if (this.holders.has(id)) return true;
+    if (this.holders.size >= this.limit || this.queue.length > 0) return false;
+    this.holders.add(id);
+    return true;
+  }
+
   /** Shutting down: every waiter is refused (so nothing waits forever), and so is every later ask. */
   close(reason: Error): void {
     this.closedWith = reason;

@@ -49,12 +49,35 @@ const inputs = {
 export async function runTool(name: string, rawInput: unknown, ctx: ToolContext): Promise<ToolResult> {
   const redact = ctx.redact ?? ((t: string) => t);
   try {
-    const output = redact(await dispatch(name, rawInput, ctx));
-    return { output: output.length > MAX_TOOL_OUTPUT ? `${output.slice(0, MAX_TOOL_OUTPUT)}\n[truncated]` : output, isError: false };
+    return succeeded(redact(await dispatch(name, rawInput, ctx)));
   } catch (err) {
-    const message = err instanceof z.ZodError ? `invalid input for ${name}: ${err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}` : isCadreError(err) || err instanceof Error ? err.message : String(err);
-    return { output: redact(message), isError: true };
+    return failed(name, err, redact);
   }
+}
+
+/**
+ * The result of a pure tool, one that only reads its input (no I/O, nothing outside changes,
+ * so running it again gives the same result): today `finish`. Null for every other tool, which
+ * must be recorded as called before it runs. A pure tool's call and result may be recorded in
+ * the same append as the reply that asked for it.
+ *
+ * @example
+ * pureToolResult('finish', { output: 'done' }); // { output: 'done', isError: false }
+ */
+export function pureToolResult(name: string, rawInput: unknown, redact: (text: string) => string = (t) => t): ToolResult | null {
+  if (name !== 'finish') return null;
+  try {
+    return succeeded(redact(inputs.finish.parse(rawInput).output));
+  } catch (err) {
+    return failed(name, err, redact);
+  }
+}
+
+const succeeded = (output: string): ToolResult => ({ output: output.length > MAX_TOOL_OUTPUT ? `${output.slice(0, MAX_TOOL_OUTPUT)}\n[truncated]` : output, isError: false });
+
+function failed(name: string, err: unknown, redact: (text: string) => string): ToolResult {
+  const message = err instanceof z.ZodError ? `invalid input for ${name}: ${err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}` : isCadreError(err) || err instanceof Error ? err.message : String(err);
+  return { output: redact(message), isError: true };
 }
 
 async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Promise<string> {

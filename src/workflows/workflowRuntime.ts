@@ -1,7 +1,7 @@
-import type { AgentRuntime, RunResult } from '../actors/runtime.js';
+import type { AgentRuntime, EndedChild, RunResult } from '../actors/runtime.js';
 import type { AgentSnapshot } from '../actors/replay.js';
 import type { DomainEvent } from '../events/catalogue.js';
-import { liveChildren } from '../actors/agentContext.js';
+import { liveChildren, type AgentContext } from '../actors/agentContext.js';
 import { failureEvents } from '../actors/agentDecisions.js';
 import { silentLogger, type Logger } from '../actors/ports/runtimePorts.js';
 import { ConfigError, isCadreError } from '../errors.js';
@@ -65,6 +65,7 @@ export function attachWorkflows(runtime: AgentRuntime, options: WorkflowsOptions
   const w = new Workflows(runtime, options);
   attached.set(runtime, w);
   runtime.workflowStep = (id) => w.step(id);
+  runtime.childEndEvents = (parent, ended, terminating) => w.nodeOutcome(parent, ended, terminating);
   return w;
 }
 
@@ -164,6 +165,7 @@ export class Workflows {
   detach(): void {
     this.detached = true;
     if (this.runtime.workflowStep) this.runtime.workflowStep = null;
+    this.runtime.childEndEvents = null;
     attached.delete(this.runtime);
   }
 
@@ -238,20 +240,46 @@ export class Workflows {
     }
   }
 
-  /** Spawns a node's child (a no-op if it exists), records NodeStarted, and runs it. */
+  /**
+   * Spawns a node's child (a no-op if it exists) with NodeStarted in the same append, and runs it.
+   * A child spawned before a crash that kept NodeStarted from being stored gets it on its own.
+   */
   private async start(id: string, start: NodeStart): Promise<void> {
-    if (!start.spawned) {
-      if ((await this.runtime.actor(id)).inflight.terminating) return;
-      await this.runtime.spawnChild(id, { id: start.childId, role: start.role, task: start.task, budget: start.budget }, { nodeId: start.nodeId });
-    }
-    await this.runtime.execute(id, (snap) => {
-      const st = nodeState(snap.context, start.nodeId);
-      const child = snap.context.children[start.childId];
+    const nodeStarted = (c: AgentContext): DomainEvent[] => {
+      const st = nodeState(c, start.nodeId);
+      const child = c.children[start.childId];
       if (st.status !== 'pending' || st.attempt !== start.attempt - 1 || !child) return [];
       return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
-    }, { causationId: `workflow:${id}` });
+    };
+    if (!start.spawned) {
+      if ((await this.runtime.actor(id)).inflight.terminating) return;
+      await this.runtime.spawnChild(id, { id: start.childId, role: start.role, task: start.task, budget: start.budget }, { nodeId: start.nodeId, run: true, alsoRecord: nodeStarted });
+    }
+    await this.runtime.execute(id, (snap) => nodeStarted(snap.context), { causationId: `workflow:${id}` });
     this.logger.debug({ agentId: id, nodeId: start.nodeId, childId: start.childId, attempt: start.attempt }, 'workflow node started');
     this.watch(id, start.childId);
+  }
+
+  /**
+   * The outcome of the node whose child just ended (NodeCompleted, or NodeFailed with whether it
+   * is retried), decided as the next step would decide it, so that it is stored in the same append
+   * as the workflow's record of the child's end. Nothing when the next step would record more
+   * than this child's outcome (another child's end, whose reason is read from its stream) or the
+   * workflow is being ended: the step records those.
+   */
+  nodeOutcome(s: AgentSnapshot, ended: EndedChild, terminating: boolean): DomainEvent[] {
+    const c = s.context;
+    if (this.detached || terminating || c.kind !== 'workflow' || !c.plan) return [];
+    const step = nextStep({
+      context: c,
+      childIdFor: (n, a) => this.childIdFor(c.id, n, a),
+      failureReasons: ended.reason !== null ? { [ended.childId]: ended.reason } : {},
+      failureCauses: ended.cause !== null ? { [ended.childId]: ended.cause } : {},
+      canEnd: false,
+    });
+    if (step.kind !== 'record') return [];
+    const ofThisChild = step.events.every((e) => (e.type === 'NodeCompleted' || e.type === 'NodeFailed') && e.data.childId === ended.childId);
+    return ofThisChild ? step.events : [];
   }
 
   /** Runs a node child and steps the workflow when it has ended (and the workflow knows). */

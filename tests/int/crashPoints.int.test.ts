@@ -8,6 +8,7 @@ import { testSystem } from '../support/system.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
 import { composeRuntime } from '../support/runtime.js';
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
+import { attachWorkflows, spawnWorkflow } from '../../src/workflows/index.js';
 
 /**
  * Crashes injected between any two appends: a store that dies after N appends (every later
@@ -131,5 +132,79 @@ describe('crash between any two appends, then recovery', () => {
     const opened = (await system.history(childId))[0]!;
     expect(opened.type).toBe('AgentSpawned');
     expect(opened.data).toMatchObject({ parentId: rootId, rootId, depth: 1, role: 'w', task: 'y', budget: 4_000, timeoutMs: 123_000, maxTurns: 7, model: 'child-model', workspace: null });
+  });
+
+  /**
+   * The crash comes at the first append after one `isGroup` recognises (the append itself is
+   * stored): the window a grouped write leaves between it and the next. `start` spawns and runs
+   * the scenario; a fresh system then recovers and runs its root to the end.
+   */
+  async function crashAfterGroup(isGroup: (types: string[]) => boolean, start: (runtime: AgentRuntime) => Promise<string>): Promise<{ system: AgentSystem; rootId: string }> {
+    const schema = freshSchema('cg');
+    let seen = false;
+    const crashed = await composeRuntime(schema, (s) =>
+      dyingStore(s, 0, (_stream, types) => {
+        if (seen) return true;
+        seen = isGroup(types);
+        return false;
+      }),
+    );
+    const dying = (crashed.runtime as unknown as { deps: { store: { dead: boolean } } }).deps.store;
+    const rootId = await start(crashed.runtime);
+    const run = crashed.runtime.run(rootId).catch(() => {});
+    const deadline = Date.now() + 10_000;
+    while (!dying.dead && Date.now() < deadline) await Promise.race([run, new Promise((r) => setTimeout(r, 5))]);
+    expect(dying.dead, 'crash point reached').toBe(true);
+    await crashed.close();
+    const system = await testSystem('postgres', { schema, model: { provider: 'offline' } });
+    systems.push(system);
+    expect((await system.run(rootId)).status).toBe('completed');
+    return { system, rootId };
+  }
+
+  const groupedCrashes: Array<[string, (types: string[]) => boolean]> = [
+    ['a child opened and started in one append (AgentSpawned+AgentRunRequested+AgentStarted)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentRunRequested') && t.includes('AgentStarted')],
+    ['a reply that called only finish, recorded with its result and the end (ModelReplied…ToolReturned+AgentCompleted)', (t) => t[0] === 'ModelReplied' && t.includes('ToolReturned') && t.includes('AgentCompleted')],
+  ];
+  for (const [what, isGroup] of groupedCrashes) it(`a crash right after ${what}: recovery finishes the run`, async () => {
+    const { system, rootId } = await crashAfterGroup(isGroup, async (runtime) => {
+      const root = await runtime.spawnRoot({ role: 'lead', task: 'coordinate', budget: 30_000 });
+      // Spawned and run at once, as the spawn_agent tool and a workflow node do.
+      await runtime.spawnChild(root, { role: 'w', task: 'part', budget: 8_000 }, { run: true }).catch(() => {});
+      return root;
+    });
+    const { ids } = await checkTreeAtRest(system, rootId);
+    expect(ids).toHaveLength(2);
+  });
+
+  it('a crash right after a workflow recorded a node child\'s end with the node\'s outcome (ChildFinished+BudgetReclaimed+NodeCompleted): recovery runs the rest once', async () => {
+    const { system, rootId } = await crashAfterGroup((t) => t[0] === 'ChildFinished' && t.includes('NodeCompleted'), (runtime) => {
+      attachWorkflows(runtime);
+      const graph = { nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 40 }, { id: 'b', role: 'tester', task: 'B', budgetPercent: 40, dependencies: ['a'] }] };
+      return spawnWorkflow(runtime, { graph }, { task: 't', budget: 20_000 });
+    });
+    const { ids } = await checkTreeAtRest(system, rootId);
+    expect(ids).toHaveLength(3); // the workflow and one child per node: none started twice
+    const types = (await system.history(rootId)).map((e) => e.type);
+    expect(types.filter((t) => t === 'NodeCompleted')).toHaveLength(2);
+    expect(types.filter((t) => t === 'NodeStarted')).toHaveLength(2);
+  });
+
+  it('a child opened once is opened again as a no-op whatever the batch (a spawn run again after a crash, recovery racing a run): it runs once', async () => {
+    const rt = await composeRuntime(freshSchema('reopen'));
+    try {
+      const root = await rt.runtime.spawnRoot({ role: 'lead', task: 'x', budget: 20_000 });
+      const child = { id: 'reopened-child', role: 'w', task: 'y', budget: 4_000 };
+      await rt.runtime.spawnChild(root, child); // opened with AgentSpawned alone
+      await rt.runtime.spawnChild(root, child, { run: true }); // the same spawn again, now to run at once
+      await rt.runtime.spawnChild(root, child, { run: true });
+      expect((await rt.runtime.run(root)).status).toBe('completed');
+      const types = (await rt.runtime.history('reopened-child')).map((e) => e.type);
+      expect(types.filter((t) => t === 'AgentSpawned')).toHaveLength(1);
+      expect(types.filter((t) => t === 'AgentRunRequested')).toHaveLength(1);
+      expect(types.filter((t) => t === 'AgentStarted')).toHaveLength(1);
+    } finally {
+      await rt.close();
+    }
   });
 });

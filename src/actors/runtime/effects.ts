@@ -8,6 +8,7 @@ import { onEnded } from './ending.js';
 import { callModel, startTurn } from './modelTurn.js';
 import { hostsHere, runningSub, track, type RuntimeContext } from './runtimeContext.js';
 import { ensureChildRunning } from './spawning.js';
+import { startedEvent } from './runStart.js';
 import { armTimer } from './terminations.js';
 import { runTools } from './toolEffects.js';
 import { openWorkspace } from './workspaceEffects.js';
@@ -108,8 +109,7 @@ async function startRun(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   actor.inflight.starting = true;
   try {
     await rt.slots.acquire(actor.id);
-    const deadline = c.timeoutMs ? new Date(rt.deps.clock.now().getTime() + c.timeoutMs).toISOString() : null;
-    await execute(rt, actor.id, (x) => (statusOf(x.value) === 'spawned' ? [{ type: 'AgentStarted', data: { deadline } }] : []));
+    await execute(rt, actor.id, (x) => (statusOf(x.value) === 'spawned' ? [startedEvent(rt, x.context)] : []));
   } finally {
     actor.inflight.starting = false;
   }

@@ -1,6 +1,7 @@
+import { transition } from 'xstate';
 import type { DomainEvent } from '../../events/catalogue.js';
 import { reclaimEvent } from '../agentDecisions.js';
-import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import { dropEnded, loadActor } from './actorCache.js';
 import { execute, saveSnapshot } from './commandExecutor.js';
@@ -72,7 +73,11 @@ function retryEndLater(rt: RuntimeContext, id: string): void {
   timer.unref?.();
 }
 
-/** Records a child's end in its parent exactly once: ChildFinished and the budget reclaim. */
+/**
+ * Records a child's end in its parent exactly once: ChildFinished and the budget reclaim, the
+ * merge of its worktree, and what the parent itself decides of it (a workflow's node outcome),
+ * in one append.
+ */
 export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
   const child = await loadActor(rt, childId);
   const c = child.snapshot.context;
@@ -90,6 +95,9 @@ export async function ensureParentNotified(rt: RuntimeContext, childId: string):
     ];
     if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: c.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
     if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });
-    return events;
+    if (!rt.childEndEvents) return events;
+    let after = s;
+    for (const e of events) after = transition(agentMachine, after, e)[0];
+    return [...events, ...rt.childEndEvents(after, { childId, reason: c.result!.reason, cause: c.result!.cause }, parent.inflight.terminating)];
   }, { causationId: `agent:${childId}` });
 }

@@ -6,6 +6,7 @@ import { available } from '../budget.js';
 import type { LiveActor } from '../liveActor.js';
 import type { ModelRequest } from '../ports/modelProvider.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
+import { pureToolResult } from '../toolRunner.js';
 import { toolsFor } from '../tools.js';
 import { execute } from './commandExecutor.js';
 import { redact, runningSub, type RuntimeContext } from './runtimeContext.js';
@@ -68,7 +69,7 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
     await execute(rt, actor.id, (s) => {
       const c = s.context;
       if (c.pendingCall?.callId !== pending.callId) return [];
-      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage));
+      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t)));
       const message = redact(rt, outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
       const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
       const afterFail: AgentContext = { ...c, pendingCall: null };

@@ -1,4 +1,6 @@
+import type { DomainEvent } from '../../events/catalogue.js';
 import { agentMachine, type AgentMachine } from '../agentMachine.js';
+import type { AgentSnapshot } from '../replay.js';
 import type { LiveActor } from '../liveActor.js';
 import type { AgentSnapshot } from '../replay.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
@@ -39,12 +41,28 @@ export interface RuntimeContext {
   readonly onClose: Array<() => void | Promise<void>>;
   /** Set by the workflow module: advances a workflow agent's DAG. */
   workflowStep: ((id: string) => Promise<void>) | null;
+  /** Set by the workflow module: what a parent records of a child's end besides ChildFinished (see `ChildEndEvents`). */
+  childEndEvents: ChildEndEvents | null;
   /**
    * Looks at what `id`'s state says is due, soon (effects.ts supplies it; a hook, since most
    * parts change state and effects.ts calls most parts).
    */
   reconcileSoon: (id: string) => void;
 }
+
+/** A child that ended, as its parent's follow-up sees it. */
+export interface EndedChild {
+  readonly childId: string;
+  readonly reason: string | null;
+  readonly cause: string | null;
+}
+
+/**
+ * The parent's own events that a child's end decides (a workflow's NodeCompleted or NodeFailed),
+ * given the parent's state with the end recorded: stored in the same append as ChildFinished.
+ * Pure; [] leaves them to the parent's next step. `terminating`: the parent is being ended.
+ */
+export type ChildEndEvents = (parent: AgentSnapshot, ended: EndedChild, terminating: boolean) => DomainEvent[];
 
 export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
   return {
@@ -61,6 +79,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
     background: new Set(),
     onClose: [],
     workflowStep: null,
+    childEndEvents: null,
     reconcileSoon: () => {},
   };
 }

@@ -1,8 +1,10 @@
+import { transition } from 'xstate';
 import { eventSchemas, type DomainEvent, type EventData } from '../../events/catalogue.js';
 import type { EventToAppend } from '../../events/envelope.js';
-import { InvalidInput, InvalidTransition, NotFound, isWrongExpectedRevision } from '../../errors.js';
+import { IdempotencyConflict, InvalidInput, InvalidTransition, NotFound, isWrongExpectedRevision } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import type { AgentContext } from '../agentContext.js';
+import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import { checkDelegate } from '../budget.js';
 import { LiveActor } from '../liveActor.js';
 import { fold } from '../replay.js';
@@ -12,6 +14,7 @@ import { agentStream } from '../streams.js';
 import { adopt, loadActor } from './actorCache.js';
 import { execute } from './commandExecutor.js';
 import { ensureParentNotified } from './ending.js';
+import { requestRun, slotForStart, startedEvent } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
 
 /** Spawns a root agent. */
@@ -24,11 +27,25 @@ export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: 
   return id;
 }
 
+/** How a child is spawned, past its spec. */
+export interface ChildSpawnOptions extends SpawnExtra {
+  /** The model's tool call that spawns it (its id derives the child's). */
+  readonly toolUseId?: string;
+  /** Run it at once: its stream opens with the run request (and the start, if a slot is free). */
+  readonly run?: boolean;
+  /**
+   * More of the parent's own events, decided in the same decision on its state after the spawn
+   * and stored in the same append (a workflow's NodeStarted).
+   */
+  readonly alsoRecord?: (parent: AgentContext) => DomainEvent[];
+}
+
 /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
-export async function spawnChild(rt: RuntimeContext, parentId: string, config: SpawnConfig, extra: SpawnExtra & { toolUseId?: string } = {}): Promise<string> {
+export async function spawnChild(rt: RuntimeContext, parentId: string, config: SpawnConfig, options: ChildSpawnOptions = {}): Promise<string> {
+  const { toolUseId, run = false, alsoRecord, ...extra } = options;
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
   checkWorkspaceAvailable(rt, c, resolveSpec(c, null, rt.deps.config, extra).workspace);
-  const childId = c.id ?? (extra.toolUseId ? rt.deps.ids.derive(parentId, extra.toolUseId) : rt.deps.ids.uuid());
+  const childId = c.id ?? (toolUseId ? rt.deps.ids.derive(parentId, toolUseId) : rt.deps.ids.uuid());
   if (rt.opening.has(childId)) {
     await rt.opening.get(childId);
     return childId;
@@ -42,12 +59,18 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       if (ctx.children[childId]) return []; // a retried spawn (same tool call)
       const refusal = checkDelegate(parentId, ctx.budget, c.budget);
       if (refusal) throw refusal;
-      return [
-        { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, ctx, rt.deps.config, extra), extra.toolUseId) },
+      const events: DomainEvent[] = [
+        { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, ctx, rt.deps.config, extra), toolUseId) },
         { type: 'BudgetDelegated', data: { childId, amount: c.budget } },
       ];
+      if (!alsoRecord) return events;
+      let after = s;
+      for (const e of events) after = transition(agentMachine, after, e)[0];
+      return [...events, ...alsoRecord(after.context)];
     });
-    await openChild(rt, parentId, childId);
+    await openChild(rt, parentId, childId, run);
+    // Opened before (a retried spawn): the run is asked for as for any agent.
+    if (run) await requestRun(rt, childId, `agent:${parentId}`);
   } finally {
     rt.opening.delete(childId);
     done();
@@ -59,23 +82,21 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
  * Opens `childId`'s stream as its parent's ChildSpawned records it: the same event on the first
  * try and on one after a crash between the two appends.
  */
-export async function openChild(rt: RuntimeContext, parentId: string, childId: string): Promise<void> {
+export async function openChild(rt: RuntimeContext, parentId: string, childId: string, run = false): Promise<void> {
   const parent = (await loadActor(rt, parentId)).snapshot.context;
   const spec = recordedSpec(parent, childId, rt.deps.config);
   if (!spec) throw new NotFound('agent', childId);
-  await openStream(rt, agentSpawned(childId, parent, spec));
+  await openStream(rt, agentSpawned(childId, parent, spec), run);
 }
 
 /** Opens a missing child stream (crash between two appends) and makes sure it runs. */
 export async function ensureChildRunning(rt: RuntimeContext, parentId: string, childId: string): Promise<void> {
   const child = await loadActor(rt, childId).catch(async (err: unknown) => {
     if (!(err instanceof NotFound)) throw err;
-    await openChild(rt, parentId, childId);
+    await openChild(rt, parentId, childId, true);
     return loadActor(rt, childId);
   });
-  if (!child.snapshot.context.runRequested && statusOf(child.snapshot.value) === 'spawned') {
-    await execute(rt, childId, (s) => (statusOf(s.value) === 'spawned' && !s.context.runRequested ? [{ type: 'AgentRunRequested', data: {} }] : []), { causationId: `agent:${parentId}` });
-  }
+  if (!child.snapshot.context.runRequested && statusOf(child.snapshot.value) === 'spawned') await requestRun(rt, childId, `agent:${parentId}`);
   if (isTerminalStatus(statusOf(child.snapshot.value))) await ensureParentNotified(rt, childId);
 }
 
@@ -93,26 +114,55 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
   }
 }
 
-/** Writes an agent's first event. Idempotent: an existing stream for the same agent is fine. */
-async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>): Promise<void> {
-  const leased = await rt.deps.index.register({ agentId: data.agentId, parentId: data.parentId, rootId: data.rootId }, rt.worker?.leaseForNew(data.agentId));
-  const event: DomainEvent = { type: 'AgentSpawned', data };
-  const envelope: EventToAppend = {
-    id: rt.deps.ids.derive('spawn', data.agentId),
-    type: event.type,
-    data,
-    metadata: { correlationId: data.rootId, causationId: data.parentId ? `agent:${data.parentId}` : 'api:spawn', schemaVersion: eventSchemas.AgentSpawned.version, at: rt.deps.clock.now().toISOString() },
-  };
+/**
+ * Writes an agent's first event. Idempotent: an existing stream for the same agent is fine.
+ * `run`: the run request goes in the same append, and the start too when this process hosts the
+ * agent and a concurrency slot is free now (taken first): one commit opens and starts a child.
+ */
+async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false): Promise<void> {
+  const id = data.agentId;
+  const leased = await rt.deps.index.register({ agentId: id, parentId: data.parentId, rootId: data.rootId }, rt.worker?.leaseForNew(id));
+  const opened: DomainEvent = { type: 'AgentSpawned', data };
+  const events: DomainEvent[] = [opened];
+  let snapshot = fold([opened]);
+  const slot = slotForStart(rt, id, run && (!rt.worker || leased));
+  if (run) events.push({ type: 'AgentRunRequested', data: {} });
+  if (slot.taken) events.push(startedEvent(rt, snapshot.context));
+  for (const e of events.slice(1)) {
+    if (!snapshot.can(e)) {
+      slot.undo();
+      throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
+    }
+    snapshot = transition(agentMachine, snapshot, e)[0];
+  }
+  const at = rt.deps.clock.now().toISOString();
+  const causationId = data.parentId ? `agent:${data.parentId}` : 'api:spawn';
+  const envelopes: EventToAppend[] = events.map((e, i) => ({
+    id: i === 0 ? rt.deps.ids.derive('spawn', id) : rt.deps.ids.uuid(),
+    type: e.type,
+    data: e.data,
+    metadata: { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at },
+  }));
   try {
-    await rt.deps.store.append(agentStream(data.agentId), [envelope], { expectedRevision: 'no_stream' });
+    await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: 'no_stream' });
   } catch (err) {
+    slot.undo();
+    // Already opened, by an opening batch of another shape (with or without the run request and
+    // the start: a spawn run again, recovery racing a run). Its first event's id is derived from
+    // the agent's, so the store refuses it as a different batch under that id. A batch of the
+    // same shape is an idempotent success instead: both are treated alike, as before.
+    if (err instanceof IdempotencyConflict && data.parentId) {
+      if (rt.worker) await rt.worker.adopt(id, leased);
+      return;
+    }
     // Not opened here: the room taken for it goes back (whoever opened it hosts it).
-    rt.worker?.release(data.agentId);
+    rt.worker?.release(id);
     if (isWrongExpectedRevision(err) && data.parentId) return; // already opened (recovery retry)
-    if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${data.agentId} already exists`);
+    if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${id} already exists`);
     throw err;
   }
-  if (rt.worker) await rt.worker.adopt(data.agentId, leased);
-  const snapshot = fold([event]);
-  if (!rt.actors.has(data.agentId)) rt.actors.set(data.agentId, new LiveActor(data.agentId, adopt(rt, snapshot), 0n));
+  if (rt.worker) await rt.worker.adopt(id, leased);
+  if (!rt.actors.has(id)) rt.actors.set(id, new LiveActor(id, adopt(rt, snapshot), BigInt(events.length - 1)));
+  // Nothing ran the effects of the events folded above: what they made due runs now.
+  if (run) rt.reconcileSoon(id);
 }

@@ -44,7 +44,7 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
     commandTimeoutMs: deps.config.commandTimeoutMs,
     redact: (text) => redact(rt, text),
     spawnAndWait: async (config) => {
-      const childId = await spawnChild(rt, actor.id, config, { toolUseId });
+      const childId = await spawnChild(rt, actor.id, config, { toolUseId, run: true });
       await ensureChildRunning(rt, actor.id, childId);
       return waitForEnd(rt, childId);
     },

@@ -1,0 +1,48 @@
+import type { DomainEvent } from '../../events/catalogue.js';
+import type { AgentContext } from '../agentContext.js';
+import { isTerminalStatus, statusOf } from '../agentMachine.js';
+import { execute } from './commandExecutor.js';
+import { hostsHere, type RuntimeContext } from './runtimeContext.js';
+
+/** The start of a run: its deadline counts from now. */
+export function startedEvent(rt: RuntimeContext, c: AgentContext): DomainEvent {
+  const deadline = c.timeoutMs ? new Date(rt.deps.clock.now().getTime() + c.timeoutMs).toISOString() : null;
+  return { type: 'AgentStarted', data: { deadline } };
+}
+
+/**
+ * A concurrency slot for an agent this process is about to start in the same append as its run
+ * request, if one is free now (never ahead of agents queued for one). `undo` gives it back when
+ * the append did not start the agent after all; a started agent keeps it.
+ */
+export function slotForStart(rt: RuntimeContext, id: string, hosted: boolean): { taken: boolean; undo: () => void } {
+  const had = rt.slots.holds(id);
+  const taken = hosted && !rt.stopping && !rt.closed && rt.slots.tryAcquire(id);
+  return {
+    taken,
+    undo: () => {
+      if (!taken || had) return;
+      const actor = rt.actors.get(id);
+      const status = actor ? statusOf(actor.snapshot.value) : 'spawned';
+      if (status === 'spawned' || isTerminalStatus(status)) rt.slots.release(id);
+    },
+  };
+}
+
+/**
+ * Records the run request (once); whichever process holds the agent's lease runs it. Where that
+ * is this process and a slot is free, the start is recorded in the same append (one commit, not
+ * two); otherwise the `startRun` effect records it once a slot frees up.
+ */
+export async function requestRun(rt: RuntimeContext, id: string, causationId: string): Promise<void> {
+  const slot = slotForStart(rt, id, hostsHere(rt, id));
+  try {
+    await execute(rt, id, (s) => {
+      if (statusOf(s.value) !== 'spawned' || s.context.runRequested) return [];
+      const requested: DomainEvent = { type: 'AgentRunRequested', data: {} };
+      return slot.taken ? [requested, startedEvent(rt, s.context)] : [requested];
+    }, { causationId });
+  } finally {
+    slot.undo();
+  }
+}
