@@ -2,7 +2,6 @@ import type { DomainEvent } from '../../events/catalogue.js';
 import { agentMachine, type AgentMachine } from '../agentMachine.js';
 import type { AgentSnapshot } from '../replay.js';
 import type { LiveActor } from '../liveActor.js';
-import type { AgentSnapshot } from '../replay.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
 import { Slots } from '../slots.js';
 import type { WorkerHost } from '../workerHost.js';
