@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { startCensus } from './queryCensus.js';
 import { benchDatabase } from './support.js';
 import { cadreSide } from './workflowCadre.js';
 import { langGraphSide } from './workflowLangGraph.js';
@@ -73,6 +74,8 @@ export async function benchWorkflow(scale = 1, options: WorkflowBenchOptions = {
     const lgDb = await benchDatabase();
     dbs.push(lgDb);
     const raw = [await rawCommitsPerSec(lgDb.url, rawInserts)];
+    const census = startCensus([cadreDb.url, lgDb.url].map((u) => new URL(u).pathname.slice(1)));
+    closers.push(async () => census.stop());
 
     const open = async (makeSide: () => Promise<WorkflowSide>, url: string): Promise<Measured> => {
       const admin = new pg.Client({ connectionString: adminUrl(url) });
@@ -81,10 +84,12 @@ export async function benchWorkflow(scale = 1, options: WorkflowBenchOptions = {
       const local = new pg.Client({ connectionString: url });
       await local.connect();
       closers.push(() => local.end());
+      census.ignore(admin);
+      census.ignore(local);
       const side = await makeSide();
       closers.push(() => side.close());
       const zero = { db: { commits: 0, inserted: 0, updated: 0, deleted: 0 }, contents: { tables: new Map(), events: new Map() } };
-      return { side, admin, local, idle: zero, flushMs };
+      return { side, admin, local, idle: zero, flushMs, census };
     };
     const sides = [
       await open(() => cadreSide(cadreDb.url, fakeModel()), cadreDb.url),
@@ -117,6 +122,7 @@ export async function benchWorkflow(scale = 1, options: WorkflowBenchOptions = {
         idle: s.m.idle,
         total: phases.map((p) => p.contents).reduce(contentsSum),
         totalSteps: phases.reduce((n, p) => n + p.steps, 0),
+        transactions: census.counts(s.m.side.dbName),
       };
     };
     const result: WorkflowBenchResult = { cadre: summary(results[0]!), langGraph: summary(results[1]!), concurrency, rawCommitsPerSec: raw };

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { QueryCensus } from './queryCensus.js';
 import { percentile, sortNumbers } from './support.js';
 import { WORKFLOW_ROLES } from './workflowModel.js';
 import type { WorkflowSide } from './workflowSide.js';
@@ -17,6 +18,8 @@ export interface Measured {
   idle: Rates;
   /** How long to wait for other backends' statistics (STATS_FLUSH_MS; shorter only where figures do not matter). */
   readonly flushMs: number;
+  /** Counts the side's transactions by statement while its runs (and their settling) go on. */
+  readonly census: QueryCensus;
 }
 
 /** Per-second rates of the database counters and of each table's rows. */
@@ -97,10 +100,12 @@ export async function measurePhase(m: Measured, runs: number, concurrency: numbe
   const calls0 = m.side.calls;
   const before = await dbCounters(m.admin, m.side.dbName);
   const beforeC = await contents(m.local, m.side.eventsTable);
+  m.census.on = true;
   const t0 = performance.now();
   const latencies = sortNumbers(await runAll(m.side, runs, concurrency));
   const tEnd = performance.now();
   const own = 1 + (await m.side.settle());
+  m.census.on = false;
   await sleep(m.flushMs);
   const after = await dbCounters(m.admin, m.side.dbName);
   const tail = (performance.now() - tEnd) / 1000;

@@ -99,6 +99,19 @@ function eventBreakdown(s: SideResult): void {
   ]);
 }
 
+/** Which statements make the commits: the client's count, runs and settling only. */
+function transactionBreakdown(s: SideResult, top = 25): void {
+  const rows = [...s.transactions].sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((n, [, v]) => n + v, 0);
+  const shown = rows.slice(0, top);
+  const rest = rows.slice(top).reduce((n, [, v]) => n + v, 0);
+  printGrid(`${s.name}: transactions per agent step by statement (counted in the client while runs and their settling went on; a transaction is named by its first statement)`, ['statement', 'per agent step'], [
+    ...shown.map(([label, n]) => [label, fmt(n / s.totalSteps, 2)]),
+    ...(rest > 0 ? [[`(${rows.length - top} other statements)`, fmt(rest / s.totalSteps, 2)]] : []),
+    ['total', fmt(total / s.totalSteps, 2)],
+  ]);
+}
+
 export function printWorkflowReport(r: WorkflowBenchResult, run: { rounds: number; sequentialRuns: number; concurrentRuns: number; source: string }): void {
   const title = `workflow: 4 sequential agent steps per run, cadre vs LangGraph JS + PostgresSaver (${run.source}; ${run.rounds} rounds of ${run.sequentialRuns} runs one at a time and ${run.concurrentRuns} with ${r.concurrency} in flight)`;
   mainTable(r, title);
@@ -108,5 +121,7 @@ export function printWorkflowReport(r: WorkflowBenchResult, run: { rounds: numbe
   limitTable(r);
   tableBreakdown(r.cadre);
   eventBreakdown(r.cadre);
+  transactionBreakdown(r.cadre);
   tableBreakdown(r.langGraph);
+  transactionBreakdown(r.langGraph);
 }

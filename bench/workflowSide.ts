@@ -29,6 +29,8 @@ export interface SideResult {
   /** Every measured phase added up, and its agent steps: the breakdown's figures. */
   readonly total: Contents;
   readonly totalSteps: number;
+  /** Transactions by first statement, counted by the client over the same phases (queryCensus.ts). */
+  readonly transactions: ReadonlyMap<string, number>;
 }
 
 export interface WorkflowBenchResult {
