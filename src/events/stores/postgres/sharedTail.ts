@@ -148,6 +148,7 @@ export class SharedTail {
         // Appends a few ms apart share a read (an agent step appends about every 2 ms).
         const gap = this.lastReadAt + this.minGapMs - performance.now();
         if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+        if (this.closed || this.startAt === undefined) return; // closed or reset during the pause
         const seen = this.o.wake.version;
         let got: RecordedEvent[];
         try {
