@@ -5,10 +5,10 @@
  * must be a model call the history records: a second host running the same actor shows up as
  * more requests than recorded calls.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
-import { freshDatabase, runCli, startCli, type CliProcess } from '../support/cliProcess.js';
-import { countingModel, jsonOf, tally as tallyOf } from '../support/countingModel.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, type CliProcess } from '../support/cliProcess.js';
+import { jsonOf, tally as tallyOf } from '../support/countingModel.js';
+import { userPathEnv } from '../support/userPathEnv.js';
 
 /** Long enough that a second host starts the same call while the first still waits for it. */
 const REPLY_DELAY_MS = 2500;
@@ -16,42 +16,15 @@ const REPLY_DELAY_MS = 2500;
 const SLOWER_THAN_A_LEASE_MS = 7000;
 let replyDelayMs = REPLY_DELAY_MS;
 
-let api: FakeMessagesApi;
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let env: Record<string, string>;
-const started: CliProcess[] = [];
-/** Resolves at the n-th model request the server receives. */
-let modelRequest: (n: number) => Promise<void>;
 /** Replies wait for this too (a test holds them until another process is up). */
 let held: Promise<unknown> = Promise.resolve();
+const user = userPathEnv({ delayMs: () => replyDelayMs, until: () => held });
+const { cli, modelRequest } = user;
 
-beforeEach(async () => {
-  api = await startFakeMessagesApi();
-  const model = countingModel(api, { delayMs: () => replyDelayMs, until: () => held });
-  modelRequest = (n) => model.request(n);
-  db = await freshDatabase();
-  env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
-  // Migrated once up front, so processes started side by side never race to create the tables.
-  const migrated = await runCli(['migrate'], env);
-  expect(migrated.code, migrated.output).toBe(0);
-});
-
-afterEach(async () => {
-  for (const p of started.splice(0)) {
-    p.kill('SIGKILL');
-    await p.exited;
-  }
+afterEach(() => {
   held = Promise.resolve();
   replyDelayMs = REPLY_DELAY_MS;
-  await api.close();
-  await db.drop();
 });
-
-function cli(args: string[]): CliProcess {
-  const p = startCli(args, env);
-  started.push(p);
-  return p;
-}
 
 async function worker(): Promise<CliProcess> {
   const w = cli(['worker', '--poll', '200']);
@@ -59,7 +32,7 @@ async function worker(): Promise<CliProcess> {
   return w;
 }
 
-const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(db, api);
+const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(user.db, user.api);
 
 async function finished(p: CliProcess): Promise<void> {
   const code = await p.exited;
@@ -90,10 +63,10 @@ describe('one host per actor: CLI, worker and serve on one Postgres store', () =
 
   it('cadre spawn, then cadre start <id>: the worker runs it, and start --wait follows it to the end', { timeout: 120_000 }, async () => {
     const w = await worker();
-    const spawned = await runCli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--json'], env);
+    const spawned = await runCli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--json'], user.env);
     expect(spawned.code, spawned.output).toBe(0);
     const id = jsonOf<{ id: string; status: string }>(spawned.output).id;
-    const start = await runCli(['start', id, '--json'], env);
+    const start = await runCli(['start', id, '--json'], user.env);
     expect(start.code, start.output).toBe(0);
     expect(jsonOf<{ runRequested: boolean }>(start.output).runRequested).toBe(true);
     // The worker took the free agent over and runs it; --wait follows it through the store.
@@ -102,7 +75,7 @@ describe('one host per actor: CLI, worker and serve on one Postgres store', () =
     expect(jsonOf<{ status: string }>(wait.output()).status).toBe('completed');
     expect(await tally()).toEqual({ recorded: 1, requests: 1 });
     // Started again once it has completed: nothing to run, said so (it said "run requested").
-    const again = await runCli(['start', id, '--json'], env);
+    const again = await runCli(['start', id, '--json'], user.env);
     expect(jsonOf<{ runRequested: boolean; status: string }>(again.output)).toMatchObject({ runRequested: false, status: 'completed' });
     expect(w.output()).not.toMatch(/error/i);
   });

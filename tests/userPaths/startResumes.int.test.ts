@@ -4,56 +4,27 @@
  * with it; and Ctrl-C says what it left and exits 130. Through the real CLI on one Postgres
  * database, with the real Anthropic SDK talking to a local Messages API that counts requests.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
-import { freshDatabase, runCli, startCli, type CliProcess } from '../support/cliProcess.js';
-import { countingModel, jsonOf, tally as tallyOf } from '../support/countingModel.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cliProcess.js';
+import { jsonOf, tally as tallyOf } from '../support/countingModel.js';
+import { userPathEnv } from '../support/userPathEnv.js';
 
 /** Slow enough to interrupt a call mid-flight, quicker than close()'s drain (5 s). */
 const REPLY_DELAY_MS = 2500;
 
-let api: FakeMessagesApi;
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let env: Record<string, string>;
-const started: CliProcess[] = [];
-/** Resolves at the n-th model request the server receives. */
-let modelRequest: (n: number) => Promise<void>;
-
-beforeEach(async () => {
-  api = await startFakeMessagesApi();
-  const model = countingModel(api, { delayMs: () => REPLY_DELAY_MS });
-  modelRequest = (n) => model.request(n);
-  db = await freshDatabase();
-  env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: 'sk-test-local', ANTHROPIC_BASE_URL: api.url };
-  const migrated = await runCli(['migrate'], env);
-  expect(migrated.code, migrated.output).toBe(0);
-});
-
-afterEach(async () => {
-  for (const p of started.splice(0)) {
-    p.kill('SIGKILL');
-    await p.exited;
-  }
-  await api.close();
-  await db.drop();
-});
-
-function cli(args: string[]): CliProcess {
-  const p = startCli(args, env);
-  started.push(p);
-  return p;
-}
+const user = userPathEnv({ delayMs: () => REPLY_DELAY_MS });
+const { cli, modelRequest } = user;
 
 async function spawned(args: string[]): Promise<string> {
-  const r = await runCli(['spawn', ...args, '--json'], env);
+  const r = await runCli(['spawn', ...args, '--json'], user.env);
   expect(r.code, r.output).toBe(0);
   return jsonOf<{ id: string }>(r.output).id;
 }
 
-const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(db, api);
+const tally = (): Promise<{ recorded: number; requests: number }> => tallyOf(user.db, user.api);
 
 async function statuses(): Promise<Record<string, string>> {
-  const rows = await db.query<{ agent_id: string; status: string }>(`SELECT agent_id, status FROM cadre.actor_index`);
+  const rows = await user.db.query<{ agent_id: string; status: string }>(`SELECT agent_id, status FROM cadre.actor_index`);
   return Object.fromEntries(rows.map((r) => [r.agent_id, r.status]));
 }
 
@@ -65,7 +36,7 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     const code = await Promise.race([wait.exited, new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
     expect(code, wait.output()).toBe(0);
     expect(jsonOf<{ status: string }>(wait.output()).status).toBe('completed');
-    const childState = await runCli(['status', child, '--json'], env);
+    const childState = await runCli(['status', child, '--json'], user.env);
     expect(jsonOf<{ status: string }>(childState.output).status).toBe('completed');
     expect(await statuses()).toEqual({ [lead]: 'ended', [child]: 'ended' });
     const t = await tally();
@@ -103,7 +74,7 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     const worker = cli(['worker', '--poll', '200']);
     await worker.line(/worker .* started/);
     const other = await spawned(['--role', 'r', '--task', 't', '--budget', '10000']);
-    expect((await runCli(['start', other], env)).code).toBe(0);
+    expect((await runCli(['start', other], user.env)).code).toBe(0);
     await modelRequest(2);
     worker.kill('SIGINT');
     expect(await worker.exited, worker.output()).toBe(0);
