@@ -198,6 +198,10 @@ describe('crash between any two appends, then recovery', () => {
       await rt.runtime.spawnChild(root, child); // opened with AgentSpawned alone
       await rt.runtime.spawnChild(root, child, { run: true }); // the same spawn again, now to run at once
       await rt.runtime.spawnChild(root, child, { run: true });
+      // Spawned again once it has ended and left the live set: it used to wait for its own
+      // opening to end (its load waited on the spawn that was loading it), one run in three.
+      expect((await rt.runtime.waitForEnd('reopened-child')).status).toBe('completed');
+      await rt.runtime.spawnChild(root, child, { run: true });
       expect((await rt.runtime.run(root)).status).toBe('completed');
       const types = (await rt.runtime.history('reopened-child')).map((e) => e.type);
       expect(types.filter((t) => t === 'AgentSpawned')).toHaveLength(1);

@@ -69,12 +69,13 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       return [...events, ...alsoRecord(after.context)];
     });
     await openChild(rt, parentId, childId, run);
-    // Opened before (a retried spawn): the run is asked for as for any agent.
-    if (run) await requestRun(rt, childId, `agent:${parentId}`);
   } finally {
     rt.opening.delete(childId);
     done();
   }
+  // Opened before (a retried spawn): the run is asked for as for any agent. Only once the
+  // opening is over: loading the child waits for it, and an ended child is no longer cached.
+  if (run) await requestRun(rt, childId, `agent:${parentId}`);
   return childId;
 }
 
