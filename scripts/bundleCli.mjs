@@ -19,12 +19,29 @@ const { metafile } = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['@electric-sql/pglite', '@kurrent/kurrentdb-client', '@anthropic-ai/sdk', 'pg', 'pino', 're2js'],
+  external: ['@electric-sql/pglite', '@kurrent/kurrentdb-client', '@anthropic-ai/sdk', 'pg-native', 're2js'],
   // commander is CommonJS: its require() of node builtins needs a require in an ES module.
   banner: { js: "import { createRequire as __cadreRequire } from 'node:module'; const require = __cadreRequire(import.meta.url);" },
   metafile: true,
   logLevel: 'warning',
+  plugins: [englishOnlyZod()],
 });
+/**
+ * zod exports every locale on its namespace (`z.locales`), so the `z` object cadre imports keeps
+ * all of them: 366 KB of the 755 KB zod chunk, parsed by every command that loads a schema.
+ * cadre's messages are English (zod's default, imported by zod itself), so the bundle's
+ * `locales` namespace holds English alone.
+ */
+function englishOnlyZod() {
+  return {
+    name: 'english-only-zod',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-english' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'zod-english' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js';", resolveDir: process.cwd() }));
+    },
+  };
+}
+
 const packageOf = (input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
 const chunks = Object.fromEntries(Object.entries(metafile.outputs).filter(([file]) => file.endsWith('.js')).map(([file, o]) => [
   basename(file),

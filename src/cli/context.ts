@@ -23,7 +23,13 @@ export function defaultContext(output: Output = processOutput): CliContext {
       // compiler alone spends about a third less CPU than baseline plus the optimising tier-up,
       // whose work a short read never lives to use. Process-wide, and set before PGlite is
       // compiled, so only for a command that only reads (never `serve`, `run` or a worker).
-      if (options.readOnly) (await import('node:v8')).setFlagsFromString('--liftoff-only');
+      if (options.readOnly) {
+        (await import('node:v8')).setFlagsFromString('--liftoff-only');
+        // zod compiles a parser per object schema (`new Function`) on its first parse, which
+        // pays only over many parses: a read parses each schema a few times. Read when each
+        // schema is built, so set before the system's modules load.
+        (await import('zod')).config({ jitless: true });
+      }
       return (await import('../system.js')).createAgentSystem(options);
     },
     output,
