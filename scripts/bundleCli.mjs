@@ -8,6 +8,7 @@
 import { build } from 'esbuild';
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { cwd } from 'node:process';
 
 const out = 'dist/bundle';
 rmSync(out, { recursive: true, force: true });
@@ -37,7 +38,7 @@ function englishOnlyZod() {
     name: 'english-only-zod',
     setup(b) {
       b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-english' } : undefined));
-      b.onLoad({ filter: /.*/, namespace: 'zod-english' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js';", resolveDir: process.cwd() }));
+      b.onLoad({ filter: /.*/, namespace: 'zod-english' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js';", resolveDir: cwd() }));
     },
   };
 }
