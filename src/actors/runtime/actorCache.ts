@@ -32,7 +32,8 @@ async function loadFromStore(rt: RuntimeContext, id: string): Promise<LiveActor>
   const from = base?.from ?? 0n;
   const recorded = await rt.deps.store.readStream(stream, { from });
   if (!base && recorded.length === 0) throw new NotFound('agent', id);
-  const snapshot = fold(recorded.map((r) => toDomain(parseRecorded(r))), base?.snapshot);
+  // A stream read to its end holds whole appends, so the fast fold applies (recovery's too).
+  const snapshot = foldResting(recorded.map((r) => toDomain(parseRecorded(r))), base?.snapshot);
   const actor = liveActor(rt, id, snapshot, recorded, from);
   const existing = rt.actors.get(id);
   if (existing) return existing;
