@@ -15,7 +15,12 @@ export async function loadActor(rt: RuntimeContext, id: string): Promise<LiveAct
   if (cached) return cached;
   // A child its parent already lists may be between the parent's append and its own first one.
   const opening = rt.opening.get(id);
-  if (opening) await opening.catch(() => {});
+  if (opening) {
+    await opening.catch(() => {});
+    // Opened here: cached as it was written (a parent's awaitChildren reloaded every new child).
+    const opened = rt.actors.get(id);
+    if (opened) return opened;
+  }
   let pending = rt.loading.get(id);
   if (!pending) {
     pending = loadFromStore(rt, id).finally(() => rt.loading.delete(id));
