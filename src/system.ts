@@ -249,7 +249,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     }
   }
 
-  const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger });
+  const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger, clock: o.clock ?? systemClock });
   if (o.runProjections !== false && !readThroughHolder) await projections.start();
   const reports = createReports({ sql, schema, runner: projections });
 
