@@ -1,7 +1,6 @@
 /**
- * Waiting for "something changed" without losing a wake-up, and a mutex: the few in-process
- * synchronisation tools cadre's loops share (the event store's tail, messaging's inboxes, the
- * projection runner).
+ * Waiting for "something changed" without losing a wake-up: the signals cadre's loops share
+ * (the event store's tail, messaging's inboxes, the projection runner). Mutexes are in mutex.ts.
  *
  * The version counter closes the race between "looked and found nothing" and "started waiting":
  * a waiter passes the version it read before looking and returns at once if a fire it cares
@@ -97,25 +96,5 @@ export class Signal {
   /** Resolves on a fire after `seen` (default: from now on), or after `timeoutMs`. */
   wait(timeoutMs: number, seen: number = this.version): Promise<void> {
     return this.keyed.wait(ONE, seen, timeoutMs);
-  }
-}
-
-/**
- * Serialises async critical sections: each `run` starts once every earlier one has settled.
- *
- * @example
- * const lock = new Mutex();
- * await lock.run(async () => { await readCheckpoints(); await applyBatch(); });
- */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
   }
 }

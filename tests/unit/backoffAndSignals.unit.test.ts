@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backoffMs } from '../../src/infra/backoff.js';
-import { Mutex, Signal } from '../../src/infra/signals.js';
+import { Mutex } from '../../src/infra/mutex.js';
+import { Signal } from '../../src/infra/signals.js';
 
 describe('backoffMs', () => {
   it('doubles from the base: base · 2^attempt', () => {
