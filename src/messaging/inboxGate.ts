@@ -1,3 +1,5 @@
+import { KeyedMutex } from '../infra/mutex.js';
+
 /**
  * The in-process half of backpressure: sends this process accepted whose `MessageSent` the
  * projection has not materialised yet, per recipient. The database counts the rest. A
@@ -5,24 +7,13 @@
  */
 export class InboxGate {
   private readonly reserved = new Map<string, Map<string, number>>();
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new KeyedMutex();
 
   constructor(private readonly now: () => number) {}
 
   /** Runs `fn` alone for this recipient, so check-then-reserve cannot overbook. */
-  async exclusive<T>(recipient: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(recipient) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const tail = before.then(() => mine);
-    this.locks.set(recipient, tail);
-    await before;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.locks.get(recipient) === tail) this.locks.delete(recipient);
-    }
+  exclusive<T>(recipient: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(recipient, fn);
   }
 
   unprojected(recipient: string): number {

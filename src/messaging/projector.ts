@@ -5,6 +5,7 @@ import { AGENT_STREAM_PREFIX, agentIdOfStream } from '../actors/streams.js';
 import type { Logger } from '../actors/ports/runtimePorts.js';
 import type { SqlClient } from '../infra/sql/sqlClient.js';
 import { CheckpointMoved, type MessageState, type MessageToMaterialise, type QueueSql, type RecipientEnded } from './queueSql.js';
+import { backoffMs } from '../infra/backoff.js';
 
 /** What one committed batch changed, for the in-process waiters. */
 export interface AppliedBatch {
@@ -164,7 +165,7 @@ export class MessageProjector {
         if (err instanceof CheckpointMoved) continue; // another process applied ahead: resume from its checkpoint
         failures++;
         this.o.logger.warn({ err: err instanceof Error ? err.message : String(err), failures }, 'message projection failed; retrying');
-        await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)));
+        await sleep(backoffMs(failures, { baseMs: 50, maxMs: 5000 }));
       }
     }
   }

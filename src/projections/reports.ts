@@ -370,13 +370,19 @@ export function createReports(options: ReportsOptions): Reports {
       if (target < 0n) throw new InvalidInput('position', 'must be 0 or more');
       const timeout = parseInput(Timeout, timeoutMs, 'timeoutMs') ?? 10_000;
       if (options.runner) return options.runner.waitFor(target, timeout);
-      const deadline = Date.now() + timeout;
-      for (;;) {
-        const r = await sql.query<Row>(`SELECT min(position) AS p FROM ${s}.projection_checkpoints`);
-        const p = r.rows[0]?.p;
-        if (p !== null && p !== undefined && big(p) >= target) return;
-        if (Date.now() >= deadline) throw new TimedOut(`projections reaching position ${target}`, timeout);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      // A timer, as the runner's own waitFor: elapsed time, not a reading of the wall clock.
+      let timedOut = false;
+      const timer = setTimeout(() => (timedOut = true), timeout);
+      try {
+        for (;;) {
+          const r = await sql.query<Row>(`SELECT min(position) AS p FROM ${s}.projection_checkpoints`);
+          const p = r.rows[0]?.p;
+          if (p !== null && p !== undefined && big(p) >= target) return;
+          if (timedOut) throw new TimedOut(`projections reaching position ${target}`, timeout);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

@@ -67,6 +67,15 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
     await sql?.close();
   });
 
+  it('waits by polling the checkpoints when no runner is in this process, and times out by a timer', async () => {
+    const polling = createReports({ sql, schema: runner.schema });
+    await polling.waitFor(last, 5000);
+    const t0 = performance.now();
+    const err = await polling.waitFor(last + 1000n, 100).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('TIMEOUT');
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
   it('lists the tree depth-first with statuses and budgets', async () => {
     const tree = await reports.tree('root');
     expect(tree.map((r) => [r.agentId, r.depth, r.path, r.status])).toEqual([

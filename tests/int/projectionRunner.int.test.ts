@@ -84,6 +84,16 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     await runner.stop();
   });
 
+  it('measures lag by the injected clock, not the machine clock', async () => {
+    await store.append(`agent-lag${randomUUID().slice(0, 6)}`, [ev('AgentStarted', { deadline: null })], { expectedRevision: 'any' });
+    // Never started: nothing applied, so the oldest unapplied event is the store's first (at 00:00:00).
+    const clock = { now: () => new Date('2026-02-01T00:00:07.500Z') };
+    const runner = new ProjectionRunner({ store, sql, schema: freshSchema('pr'), projections: defaultProjections(), clock });
+    const status = await runner.status();
+    expect(status.length).toBeGreaterThan(0);
+    for (const s of status) expect(s.lagMs).toBe(7500);
+  });
+
   it('rebuilds into fresh tables and swaps them in while readers keep reading full tables', async () => {
     const schema = freshSchema('pr');
     const runner = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), batchSize: 50 });

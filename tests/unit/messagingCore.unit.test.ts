@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { checkPayload, findNonJson } from '../../src/messaging/payload.js';
-import { KeyedSignal } from '../../src/messaging/keyedSignal.js';
+import { KeyedSignal } from '../../src/infra/signals.js';
 import { InboxGate } from '../../src/messaging/inboxGate.js';
 import { planBatch } from '../../src/messaging/projector.js';
 import { InvalidInput, MessageTooLarge } from '../../src/errors.js';

@@ -9,6 +9,7 @@ import { persistable, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { foldTail, loadActor } from './actorCache.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
+import { backoffMs } from '../../infra/backoff.js';
 
 export interface ExecuteOptions {
   readonly causationId?: string;
@@ -57,7 +58,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           } catch (err) {
             if (!isWrongExpectedRevision(err) || conflicts >= MAX_CONFLICT_RETRIES) throw err;
             conflicts++;
-            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
+            await new Promise((r) => setTimeout(r, backoffMs(conflicts, { baseMs: 1, maxMs: 50, jitter: 'full' })));
             await foldTail(rt, actor);
             continue;
           }

@@ -8,6 +8,7 @@ import { execute, saveSnapshot } from './commandExecutor.js';
 import { runInBackground } from './effectFailure.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { cleanUpWorkspace, finishWorkspace, mergeIntoParent } from './workspaceEffects.js';
+import { backoffMs } from '../../infra/backoff.js';
 
 /** Fewer events than this since the last snapshot are folded on reload rather than snapshotted at the end. */
 const END_SNAPSHOT_MIN_EVENTS = 64;
@@ -42,7 +43,7 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
         if (!rt.closed && attempt >= END_RETRIES) retryEndLater(rt, actor.id);
         if (rt.closed || attempt >= END_RETRIES) throw err;
         rt.deps.logger.warn({ agentId: actor.id, attempt, err: err instanceof Error ? err.message : String(err) }, 'ending an agent failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, { baseMs: 100, maxMs: 5000 })));
       }
     }
     await rt.deps.index.markEnded(actor.id);

@@ -4,6 +4,7 @@ import { agentIdOfStream, agentStream, AGENT_STREAM_PREFIX } from '../streams.js
 import { WorkerHost, type WorkerOptions } from '../workerHost.js';
 import { catchUp, loadActor, readTails } from './actorCache.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
+import { backoffMs } from '../../infra/backoff.js';
 
 /**
  * Worker mode: host only the actors this process holds leases for, claim free ones (new, or a
@@ -97,7 +98,7 @@ async function follow(rt: RuntimeContext): Promise<void> {
         if (rt.closed) return;
         failures++;
         rt.deps.logger.warn({ err: String(err), failures }, 'store subscription failed; subscribing again');
-        await new Promise((r) => setTimeout(r, Math.min(5000, 50 * 2 ** failures)).unref?.());
+        await new Promise((r) => setTimeout(r, backoffMs(failures, { baseMs: 50, maxMs: 5000 })).unref?.());
       }
     }
   })();

@@ -1,4 +1,5 @@
 import { Aborted } from '../../errors.js';
+import { Mutex } from '../mutex.js';
 import { abortReason, abortableSleep } from './abortableSleep.js';
 
 export interface RateLimiterOptions {
@@ -73,7 +74,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   const requests = positive(options.requestsPerMinute) ? new Bucket(options.requestsPerMinute, start) : undefined;
   const tokens = positive(options.tokensPerMinute) ? new Bucket(options.tokensPerMinute, start) : undefined;
   // Acquisitions run one after another: FIFO fairness without a waiter list.
-  let tail: Promise<void> = Promise.resolve();
+  const queue = new Mutex();
 
   const take = async (amount: number, signal?: AbortSignal): Promise<void> => {
     for (;;) {
@@ -95,9 +96,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   return {
     acquire(amount, signal) {
       const safe = Math.max(0, Math.ceil(amount));
-      const run = tail.then(() => take(safe, signal));
-      tail = run.catch(() => undefined);
-      return run;
+      return queue.run(() => take(safe, signal));
     },
     settle(delta) {
       if (!tokens || delta === 0 || !Number.isFinite(delta)) return;

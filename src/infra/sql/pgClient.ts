@@ -2,6 +2,7 @@ import type PgModule from 'pg';
 import type { Client as PgConnection, Pool as PgPool, PoolClient as PgPoolClient } from 'pg';
 import { StoreUnavailable } from '../../errors.js';
 import type { QueryOptions, SqlClient, SqlQueryable, SqlResult } from './sqlClient.js';
+import { backoffMs } from '../backoff.js';
 
 /**
  * pg, imported with a `navigator` in place while its modules evaluate. Without one (Node 20 has
@@ -160,7 +161,7 @@ export function createPgClient(options: PgClientOptions): SqlClient {
         return await run<Row>(pool, text, params, options);
       } catch (err) {
         if (closed || attempt >= CONNECTION_RETRIES || !isConnectionLost(err)) throw connectFailure(err, connectionString, source);
-        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, { baseMs: 25 })));
       }
     }
   };

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { WorkspaceError } from '../../errors.js';
 import { DRIVER_KEYS, gitSafeEnv, gitSafetyConfig, mergeDrivers, neutraliseDrivers } from './gitSafety.js';
+import { backoffMs } from '../backoff.js';
 
 /** What one git invocation produced. */
 export interface GitResult {
@@ -105,7 +106,7 @@ export function createGitRunner(options: GitRunnerOptions = {}): GitRunner {
         const result = await once(cwd, args);
         if (ok.includes(result.code)) return result;
         if (attempt < MAX_LOCK_RETRIES && LOCK_CONTENTION.test(result.stderr)) {
-          await sleep(10 * 2 ** Math.min(attempt, 5) + Math.random() * 20);
+          await sleep(backoffMs(attempt, { baseMs: 10, maxMs: 320, jitter: 20 }));
           continue;
         }
         throw new WorkspaceError(`git ${args.join(' ')} failed in ${cwd} (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);

@@ -1,3 +1,5 @@
+import { KeyedMutex } from '../mutex.js';
+
 /**
  * In-process mutexes keyed by a string (a repository's real path, a worktree's path).
  * Git refuses rather than waits when another process holds one of its lock files, so the
@@ -11,32 +13,15 @@ export interface KeyedLocks {
 }
 
 /**
- * A promise queue per key. Entries are dropped when their queue drains, so keys for
- * thousands of short-lived agents do not accumulate.
+ * Locks per key over one KeyedMutex (src/infra/mutex.ts).
  *
  * @example
  * const locks = createKeyedLocks();
  * await locks.withLock('/repo', () => git.run('/repo', ['worktree', 'prune']));
  */
 export function createKeyedLocks(): KeyedLocks {
-  const tails = new Map<string, Promise<void>>();
-  return {
-    async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-      const previous = tails.get(key) ?? Promise.resolve();
-      let release!: () => void;
-      const mine = new Promise<void>((r) => (release = r));
-      const tail = previous.then(() => mine);
-      tails.set(key, tail);
-      await previous;
-      try {
-        return await fn();
-      } finally {
-        release();
-        if (tails.get(key) === tail) tails.delete(key);
-      }
-    },
-    activeKeys: () => [...tails.keys()],
-  };
+  const mutex = new KeyedMutex();
+  return { withLock: (key, fn) => mutex.run(key, fn), activeKeys: () => mutex.activeKeys() };
 }
 
 /**

@@ -8,7 +8,7 @@ import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
 import { adoptRestoredEvents } from './restoredStore.js';
 import { eventStoreMigrations, notifyChannel } from './schema.js';
-import { WakeSignal } from './wakeSignal.js';
+import { Signal } from '../../../infra/signals.js';
 import { SharedTail } from './sharedTail.js';
 import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
 import { assertStorable, validateAppend } from '../validateAppend.js';
@@ -84,7 +84,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     await sql.query(`UPDATE ${schema}.store_settings SET position_offset = $1 WHERE position_offset < $1`, [options.positionOffset.toString()]);
   }
   const pollIntervalMs = options.pollIntervalMs ?? 250;
-  const wake = new WakeSignal();
+  const wake = new Signal();
   // Notifications name their sender: this store's own come back on its LISTEN connection, and
   // waking on them polled the table once more per append for events it had already seen.
   const origin = randomUUID();

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../envelope.js';
-import { WakeSignal } from './wakeSignal.js';
+import { backoffMs } from '../../../infra/backoff.js';
+import { Signal } from '../../../infra/signals.js';
 
 export interface SharedTailOptions {
   /** Visible events strictly after `from`, in position order (the xmin rule: gap-free). */
@@ -7,7 +8,7 @@ export interface SharedTailOptions {
   /** The newest position a reader can see now: where a fresh tail starts. */
   readonly head: () => Promise<bigint>;
   /** Fired by local appends and by NOTIFY from other processes. */
-  readonly wake: WakeSignal;
+  readonly wake: Signal;
   /** Fallback poll interval while someone waits, in ms. */
   readonly pollIntervalMs: number;
   /** Most events kept for subscribers that lag; older ones are read from the table again. */
@@ -16,6 +17,9 @@ export interface SharedTailOptions {
   /** Least time between two reads, in ms (default 3): subscribers see events up to this much later. */
   readonly minGapMs?: number;
 }
+
+/** The last quick look after an empty wake-up (the 7th: 64 ms after the one before), then the poll interval. */
+const QUICK_LOOKS_LAST = 6;
 
 /**
  * One reader of `$all` per store per process, shared by every live subscription in it.
@@ -42,7 +46,7 @@ export class SharedTail {
   private lastError: unknown;
   private waiting = 0;
   private closed = false;
-  private readonly advanced = new WakeSignal();
+  private readonly advanced = new Signal();
   private readonly cursors = new Set<{ position: bigint }>();
   private readonly capacity: number;
   private readonly batchSize: number;
@@ -141,8 +145,8 @@ export class SharedTail {
   private async pollLoop(): Promise<void> {
     // After a wake-up that found nothing, the new events are probably held back behind an
     // older transaction still open (the xmin rule): look again soon, backing off, rather than
-    // sleeping a whole poll interval.
-    let retryMs = 0;
+    // sleeping a whole poll interval. `quick` counts those looks (1, 2, 4 … 64 ms apart); null: none due.
+    let quick: number | null = null;
     try {
       while (this.waiting > 0 && !this.closed && this.startAt !== undefined) {
         // Appends a few ms apart share a read (an agent step appends about every 2 ms).
@@ -169,17 +173,17 @@ export class SharedTail {
           this.advanced.fire();
         }
         if (got.length === this.batchSize || this.o.wake.version !== seen) {
-          retryMs = 1;
+          quick = 0;
           continue;
         }
-        if (got.length === 0 && retryMs > 0 && retryMs <= 64) {
-          await this.o.wake.wait(retryMs, seen);
-          retryMs *= 2;
+        if (got.length === 0 && quick !== null && quick <= QUICK_LOOKS_LAST) {
+          await this.o.wake.wait(backoffMs(quick, { baseMs: 1 }), seen);
+          quick++;
           continue;
         }
-        retryMs = 0;
+        quick = null;
         await this.o.wake.wait(this.o.pollIntervalMs, seen);
-        if (this.o.wake.version !== seen) retryMs = 1;
+        if (this.o.wake.version !== seen) quick = 0;
       }
     } finally {
       // Synchronously on the way out, so a waiter arriving next starts a new loop.

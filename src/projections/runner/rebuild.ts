@@ -1,0 +1,74 @@
+import { Aborted, NotFound } from '../../errors.js';
+import type { RecordedEvent } from '../../events/envelope.js';
+import { tableNames, type SqlStatement } from '../projection.js';
+import { createTables, dropTables, pointViews } from './readModelTables.js';
+import { appliersLock, checkpointTable, commit, parseBatch, type Entry, type RunnerContext } from './runnerContext.js';
+
+/**
+ * Replays `$all` from position 0 into the fresh generation `rebuild.suffix` of the projection's
+ * tables while the live ones keep serving, then, in one transaction, catches up to the live
+ * loop, points the readers' views at the new tables, moves the checkpoint and drops the old
+ * tables.
+ */
+export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suffix: string; position: bigint }): Promise<void> {
+  const p = entry.projection;
+  const tables = tableNames(p, rt.schema, rebuild.suffix);
+  rt.log.info({ projection: p.name, suffix: rebuild.suffix }, 'projection rebuild started');
+  await rt.sql.transaction(async (tx) => {
+    await createTables(rt, tx, p, rebuild.suffix);
+    await tx.query(`UPDATE ${checkpointTable(rt.schema)} SET building_suffix = $2 WHERE name = $1`, [p.name, rebuild.suffix]);
+  });
+  const statementsFor = (events: readonly RecordedEvent[]): SqlStatement[] =>
+    parseBatch(rt, events).flatMap((e) => p.handle(e, tables));
+  // Catch up without holding the lock: the live tables keep serving and updating.
+  for (;;) {
+    if (rt.stopping) throw new Aborted(`the runner stopped while rebuilding ${p.name}`);
+    const events = await rt.store.readAll({ fromPosition: rebuild.position, limit: rt.batchSize });
+    if (events.length === 0) break;
+    await commit(rt, statementsFor(events));
+    rebuild.position = events[events.length - 1]!.position;
+    if (events.length < rt.batchSize && rebuild.position >= rt.liveCursor) break;
+  }
+  // The last stretch and the swap happen with the live loop paused, so the new checkpoint
+  // is at least where the live loop is: nothing is skipped, nothing applied twice.
+  await rt.lock.run(async () => {
+    if (rt.stopping) throw new Aborted(`the runner stopped while rebuilding ${p.name}`);
+    const tail: RecordedEvent[] = [];
+    let at = rebuild.position;
+    while (at < rt.liveCursor) {
+      const events = await rt.store.readAll({ fromPosition: at, limit: rt.batchSize });
+      if (events.length === 0) break;
+      tail.push(...events);
+      at = events[events.length - 1]!.position;
+    }
+    const old = entry.suffix;
+    const versionChanged = entry.state === 'stale';
+    // Behind the same lock as live applies (in any process) to the tables it drops.
+    await commit(rt, [appliersLock(rt.schema), ...statementsFor(tail)], async (tx) => {
+      // Lock in the order readers do (derived views, then table views, each down to its
+      // tables), so a reader and the swap queue up instead of deadlocking.
+      const views = [...(p.views?.(rt.schema) ?? []).map((v) => v.name), ...p.tables];
+      const existing = await tx.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind = 'v' AND c.relname = ANY (string_to_array($2, ','))`,
+        [rt.schema, views.join(',')],
+      );
+      const present = new Set(existing.rows.map((r) => r.name));
+      const toLock = views.filter((v) => present.has(v)).map((v) => `${rt.schema}.${v}`);
+      if (toLock.length > 0) await tx.query(`LOCK TABLE ${toLock.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+      await pointViews(rt, tx, p, rebuild.suffix, versionChanged);
+      const moved = await tx.query(
+        `UPDATE ${checkpointTable(rt.schema)} SET version = $2, position = $3, active_suffix = $4, building_suffix = NULL, updated_at = now()
+          WHERE name = $1`,
+        [p.name, p.version, at.toString(), rebuild.suffix],
+      );
+      if (moved.rowCount !== 1) throw new NotFound('projection checkpoint', p.name);
+      if (old !== rebuild.suffix) await dropTables(rt, tx, p, old);
+    });
+    rebuild.position = at;
+    Object.assign(entry, { position: at, suffix: rebuild.suffix, tables, state: 'live' as const });
+    rt.log.info({ projection: p.name, suffix: rebuild.suffix, position: at.toString() }, 'projection rebuilt and swapped in');
+  });
+  rt.liveSetChanged.fire();
+  rt.waiters.wake();
+}

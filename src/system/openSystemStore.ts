@@ -1,0 +1,85 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { z } from 'zod';
+import type { EventStore } from '../events/eventStore.js';
+import { createEventStore } from '../events/stores/createEventStore.js';
+import { openPostgresEventStore, type PostgresEventStore } from '../events/stores/postgres/postgresEventStore.js';
+import type { SqlClient } from '../infra/sql/sqlClient.js';
+import { createPgClient } from '../infra/sql/pgClient.js';
+import { EVENTSTOREDB_URL, type Env } from '../infra/config.js';
+import { ConfigError, StoreLocked, StoreNotFound } from '../errors.js';
+import { holderOf } from '../infra/sql/storeFolderLock.js';
+import { openEmbeddedReader } from '../infra/sql/embeddedReader.js';
+import type { StoreOption, SystemOptionsSchema } from './systemOptions.js';
+
+/** The event store and the SQL client of the runtime tables and read models, as a system opened them. */
+export interface SystemStore {
+  readonly store: EventStore;
+  readonly sql: SqlClient;
+  /** Another process holds the embedded store: this one only reads, through it. */
+  readonly readThroughHolder: boolean;
+  /** The SQL client is the system's own (closed by it), not the store's. */
+  readonly ownsSql: boolean;
+}
+
+/**
+ * Opens the store `storeOpt` names and the SQL client beside it: EventStoreDB with Postgres for
+ * the tables (DESIGN.md), Postgres, or the embedded PGlite store (through its holder when
+ * another process has it and this one only reads).
+ *
+ * @example
+ * const { store, sql, ownsSql } = await openSystemStore(defaultStore(env), options, env, 'cadre');
+ */
+export async function openSystemStore(
+  storeOpt: z.infer<typeof StoreOption>,
+  o: Pick<z.infer<typeof SystemOptionsSchema>, 'store' | 'projections' | 'readOnly'>,
+  env: Env,
+  schema: string,
+): Promise<SystemStore> {
+  if (storeOpt.kind === 'eventstoredb') {
+    // Events in EventStoreDB; runtime tables and projections in Postgres (DESIGN.md).
+    const projectionsUrl = o.projections?.connectionString ?? env.DATABASE_URL;
+    if (!projectionsUrl) throw new ConfigError('projections.connectionString', 'an EventStoreDB store needs Postgres for projections: set DATABASE_URL');
+    const store = await createEventStore({ kind: 'eventstoredb', connectionString: storeOpt.connectionString });
+    const sql = createPgClient({ connectionString: projectionsUrl, source: o.projections ? 'projections.connectionString' : 'DATABASE_URL' });
+    return { store, sql, readThroughHolder: false, ownsSql: true };
+  }
+  const store: PostgresEventStore = storeOpt.kind === 'postgres'
+    ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL', ...(o.readOnly === true ? { readOnly: true } : {}) })
+    : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
+  const sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString, source: 'projections.connectionString' }) : store.sql;
+  return { store, sql, readThroughHolder: isForwarded(store), ownsSql: store.sql !== sql };
+}
+
+/** The store the environment names: EVENT_STORE (EventStoreDB), DATABASE_URL, else the embedded one in CADRE_DATA_DIR. */
+export function defaultStore(env: Env): z.infer<typeof StoreOption> {
+  if (env.EVENT_STORE && EVENTSTOREDB_URL.test(env.EVENT_STORE)) return { kind: 'eventstoredb', connectionString: env.EVENT_STORE };
+  if (env.DATABASE_URL) return { kind: 'postgres', connectionString: env.DATABASE_URL };
+  return { kind: 'pglite', dataDir: env.CADRE_DATA_DIR ?? '.cadre/db' };
+}
+
+const forwarded = new WeakSet<PostgresEventStore>();
+const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
+
+/**
+ * The embedded store in `dataDir`, locked to this process (storeFolderLock.ts). When another
+ * process holds it, a reader goes through that process (and follows the store to its next
+ * holder when that one exits, embeddedReader.ts); anyone else gets `StoreLocked`, which names
+ * the folder, the holder and what to do.
+ */
+async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
+  if (dataDir) {
+    // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
+    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
+    if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+  }
+  try {
+    return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
+  } catch (err) {
+    if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
+    const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
+    forwarded.add(store);
+    return store;
+  }
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { Clock, IdGenerator, Logger } from '../actors/ports/runtimePorts.js';
+import type { ModelProvider } from '../actors/ports/modelProvider.js';
+import type { WorkspacePort } from '../actors/ports/workspacePort.js';
+
+/** Where the events live; the default comes from the environment (see openSystemStore). */
+export const StoreOption = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pglite'), dataDir: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('postgres'), connectionString: z.string().min(1) }),
+  z.object({ kind: z.literal('eventstoredb'), connectionString: z.string().min(1) }),
+]);
+
+/**
+ * Everything `createAgentSystem` can be told; unknown keys are refused (`.strict()`).
+ *
+ * @example
+ * const options = parseInput(SystemOptionsSchema, { store: { kind: 'pglite' }, maxConcurrentAgents: 8 }, 'options');
+ */
+export const SystemOptionsSchema = z
+  .object({
+    store: StoreOption.optional(),
+    projections: z.object({ connectionString: z.string().min(1) }).optional(),
+    model: z.union([z.object({ provider: z.enum(['anthropic', 'offline', 'scripted']) }).loose(), z.custom<ModelProvider>((v) => typeof v === 'object' && v !== null && 'complete' in v)]).optional(),
+    workspace: z.object({ repo: z.string().optional(), basePath: z.string().optional(), cleanup: z.enum(['on_completion', 'on_failure', 'never']).optional() }).optional(),
+    maxConcurrentAgents: z.number().int().positive().max(100_000).optional(),
+    defaultAgentTimeoutMs: z.number().int().positive().nullable().optional(),
+    snapshotEvery: z.number().int().positive().optional(),
+    maxTokensPerCall: z.number().int().positive().optional(),
+    maxTurns: z.number().int().positive().optional(),
+    allowCommands: z.boolean().optional(),
+    /** Programs agents may run in their worktree when commands are allowed. */
+    allowedCommands: z.array(z.string().min(1)).optional(),
+    /** How long one agent command may run before it is killed (default 30 s). */
+    commandTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+    recover: z.boolean().optional(),
+    /**
+     * Only read (the CLI's tree, status, history…). When another process holds the embedded
+     * store's folder, reads go through that process instead of failing with `StoreLocked`;
+     * nothing is migrated, recovered, projected or started, and writes are refused. An embedded
+     * store's folder that holds no store yet is not created: `StoreNotFound`.
+     */
+    readOnly: z.boolean().optional(),
+    /** Run the projection runner in this process (default true). */
+    runProjections: z.boolean().optional(),
+    /** Start messaging's delivery (outbox projector, sweeps) in this process (default true); sending and peeking still work, against tables another process keeps current. */
+    runMessaging: z.boolean().optional(),
+    /** A folder of user workflow templates (JSON), besides the built-ins. */
+    templatesDir: z.string().min(1).optional(),
+    /** Run as one of several workers sharing the store (leases per actor). */
+    worker: z.object({ owner: z.string().min(1), leaseTtlMs: z.number().int().positive().optional(), tickMs: z.number().int().positive().optional(), capacity: z.number().int().nonnegative().optional() }).optional(),
+    logger: z.custom<Logger>().optional(),
+    clock: z.custom<Clock>().optional(),
+    ids: z.custom<IdGenerator & { derive(ns: string, name: string): string }>().optional(),
+    workspacePort: z.custom<WorkspacePort>().optional(),
+    env: z.record(z.string(), z.string().optional()).optional(),
+  })
+  .strict();
+
+/** What `createAgentSystem` accepts (validated with `SystemOptionsSchema`). */
+export type AgentSystemOptions = z.input<typeof SystemOptionsSchema>;
