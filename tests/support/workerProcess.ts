@@ -8,7 +8,9 @@ const [url, schema, owner] = process.argv.slice(2);
 const system = await createAgentSystem({
   store: { kind: 'postgres', connectionString: url! },
   schema: schema!,
-  model: { provider: 'offline', latencyMs: 150 },
+  // Long enough that an agent found under way is still under way when the test kills its worker
+  // (at 150 ms a faster runtime finished them in between, now and then).
+  model: { provider: 'offline', latencyMs: 400 },
   env: {},
   worker: { owner: owner!, leaseTtlMs: 1500, tickMs: 300 },
 });
