@@ -15,6 +15,7 @@ import type { Redactor } from '../infra/redact.js';
 import { stringifyJson } from '../infra/stringifyJson.js';
 import { timelineEntry } from './timeline.js';
 import { subtreeBalanceAt } from './subtreeBalanceAt.js';
+import { activityOf } from '../actors/agentContext.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 import { toSafeNumber } from '../events/safeNumber.js';
 
@@ -147,7 +148,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return send(res, 200, { ok: true, state: await system.internal.runtime.state(id) });
       }
       if (sub === 'terminate') throw new HttpError(405, 'state-changing routes take POST only');
-      if (!sub) return send(res, 200, await system.internal.runtime.state(id));
+      if (!sub) {
+        const state = await system.internal.runtime.state(id);
+        // What it is doing now, in the live tree's words (`calling model`…); null once ended.
+        return send(res, 200, { ...state, activity: activityOf(await system.internal.runtime.context(id)) });
+      }
       if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');

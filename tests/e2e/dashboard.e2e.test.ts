@@ -234,3 +234,51 @@ describe('dashboard: an agent\'s output is hostile text', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 });
+
+describe('dashboard: what a live agent is doing', () => {
+  const usage = { inputTokens: 40, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let system: AgentSystem;
+  let dash: Dashboard;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // The model answers only once the test lets it: until then the agent is calling the model.
+    const model = createScriptedProvider(async () => {
+      await gate;
+      return { model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'tool_use', id: 'fin', name: 'finish', input: { output: 'done' } }] };
+    });
+    system = await testSystem('pglite', { model });
+    dash = await startDashboard({ system, port: 0 });
+    browser = (await launchChromium()).browser;
+  });
+
+  afterAll(async () => {
+    release();
+    await browser?.close();
+    await dash?.close();
+    await system?.close();
+  });
+
+  it('shows "calling model" in the tree and the detail while the call is under way, and nothing once it ended', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    const agent = await system.spawn({ role: 'researcher', task: 'Look it up', budget: 10_000 });
+    const run = agent.run();
+    const activity = `.node[data-agent-id="${agent.id}"] .activity`;
+    await page.waitForFunction((sel) => (globalThis as unknown as Win).document.querySelector(sel)?.textContent === 'calling model', activity, { timeout: 15_000 });
+    await page.click(`.node[data-agent-id="${agent.id}"]`);
+    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelector('#agent-summary .activity')?.textContent === 'now: calling model', null, { timeout: 15_000 });
+
+    release();
+    expect((await run).status).toBe('completed');
+    await page.waitForSelector(`.node[data-agent-id="${agent.id}"][data-status="completed"]`, { timeout: 15_000 });
+    expect(await page.$(activity)).toBeNull();
+    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelector('#agent-summary .activity') === null, null, { timeout: 15_000 });
+    expect(errors).toEqual([]);
+  }, 60_000);
+});

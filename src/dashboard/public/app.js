@@ -88,7 +88,8 @@ function renderRow(n, depth) {
   const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
   const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
     el('span', { class: 'name', style: `padding-left:${Math.min(depth, 40) * 1.1}rem` }, `${depth ? '└ ' : ''}${depth > 40 ? `[${depth}] ` : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
-    el('span', { class: 'badge', 'data-status': n.status, text: n.status }),
+    // What a live agent is doing (`calling model`, `waiting for 2 children`), as `cadre run`'s live tree says it.
+    el('span', { class: 'state' }, el('span', { class: 'badge', 'data-status': n.status, text: n.status }), n.activity ? el('small', { class: 'activity', text: n.activity }) : null),
     el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens consumed by it and its subtree` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
     el('span', { class: 'tokens', text: `${fmtTokens(used)}/${fmtTokens(n.budget.allocated)} · ${fmtUsd(n.subtreeCostUsd)}` }));
   row.addEventListener('click', () => selectAgent(n.id));
@@ -144,6 +145,7 @@ async function loadDetail() {
   // replaceChildren turns a null into the text "null": keep only real nodes.
   $('#agent-summary').replaceChildren(...[
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
+    s.activity ? el('div', { class: 'activity', text: `now: ${s.activity}` }) : null,
     el('div', { text: `task: ${s.task}` }),
     el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} available` }),
     s.result ? el('div', { class: 'result' }, el('div', { text: `result: ${s.result.status}` }), renderMarkdown(s.result.output ?? s.result.reason ?? '')) : null,
