@@ -82,7 +82,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const runtime = new AgentRuntime({
     store,
     snapshots: createSnapshotStore(sql, schema),
-    index: createActorIndex(sql, schema, { deferFlush: !ownsSql }),
+    index: createActorIndex(sql, schema, { sameDatabaseAsEvents: !ownsSql }),
     blobs: createBlobStore(sql, schema),
     model,
     workspaces,

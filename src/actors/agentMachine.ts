@@ -11,6 +11,9 @@ export const AGENT_MACHINE_VERSION = 3;
 const canEnd = ({ context }: { context: AgentContext }): boolean =>
   liveChildren(context).length === 0 && context.budget.reserved === 0;
 
+/** The context of xstate's throwaway actors (see the machine's `context`). */
+const UNUSED_CONTEXT = Object.freeze({}) as AgentContext;
+
 /** Events any live agent may record whatever it is doing. */
 const anytime = {
   ChildSpawned: { actions: 'apply' },
@@ -94,7 +97,10 @@ export const agentMachine = setup({
   },
 }).createMachine({
   id: 'agent',
-  context: ({ input }) => initialContext(input),
+  // xstate's pure transition() builds a throwaway actor per call, without input: a context from
+  // undefined threw a TypeError there every time, and the thrown error's stack made each
+  // transition cost ~140 µs instead of ~20 µs. That throwaway context is never read.
+  context: ({ input }) => (input === undefined ? UNUSED_CONTEXT : initialContext(input)),
   initial: 'spawned',
   states: {
     spawned: {

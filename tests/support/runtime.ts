@@ -13,13 +13,19 @@ import { testPgUrl } from './testDb.js';
  * test can inject faults (a store that dies, a subscription that lags) between the runtime and
  * the real store.
  */
-export async function composeRuntime(schema: string, wrap: (s: EventStore) => EventStore = (s) => s): Promise<{ runtime: AgentRuntime; close(): Promise<void> }> {
+export async function composeRuntime(
+  schema: string,
+  wrap: (s: EventStore) => EventStore = (s) => s,
+  options: { readonly indexFollowsEvents?: boolean } = {},
+): Promise<{ runtime: AgentRuntime; close(): Promise<void> }> {
   const store = await createEventStore({ kind: 'postgres', connectionString: testPgUrl(), schema });
   await migrateRuntime(store.sql, schema);
   const runtime = new AgentRuntime({
     store: wrap(store),
     snapshots: createSnapshotStore(store.sql, schema),
-    index: createActorIndex(store.sql, schema),
+    // As src/system.ts on Postgres: the appends keep the index. false: the runtime writes every
+    // entry itself, first, as it does beside EventStoreDB.
+    index: createActorIndex(store.sql, schema, { sameDatabaseAsEvents: options.indexFollowsEvents ?? true }),
     blobs: createBlobStore(store.sql, schema),
     model: createOfflineProvider({ latencyMs: 0 }),
     workspaces: null,

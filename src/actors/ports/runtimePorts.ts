@@ -30,6 +30,13 @@ export interface ActorIndexEntry {
  */
 export interface ActorIndex {
   /**
+   * True when the event store's own appends keep the index (the same Postgres schema): an
+   * agent's entry is written with its AgentSpawned and a child's ends with its parent's
+   * ChildFinished, born leased to the owner its metadata's `leaseTo` names. The runtime then
+   * registers no entry and ends only roots.
+   */
+  readonly followsEvents: boolean;
+  /**
    * Records a new live actor. With `lease`, the entry is born leased to that owner, so no other
    * worker can claim it in the moment between this and the actor's first event. True when this
    * call wrote the entry (with `lease`: the owner holds it); false when it was there already.

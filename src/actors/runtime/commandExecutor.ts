@@ -1,5 +1,5 @@
-import { transition } from 'xstate';
 import { eventSchemas, type DomainEvent } from '../../events/catalogue.js';
+import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import type { AgentContext } from '../agentContext.js';
@@ -47,7 +47,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
           for (const e of events) {
             if (!next.can(e)) throw new InvalidTransition(id, JSON.stringify(next.value), e.type);
-            const [after, acts] = transition(rt.effectful, next, e);
+            const [after, acts] = pureTransition(rt.effectful, next, e);
             next = after;
             actions.push(...(acts as typeof actions));
           }

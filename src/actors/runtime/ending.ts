@@ -1,5 +1,5 @@
-import { transition } from 'xstate';
 import type { DomainEvent } from '../../events/catalogue.js';
+import { pureTransition } from '../pureTransition.js';
 import { reclaimEvent } from '../agentDecisions.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
@@ -32,10 +32,11 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
     // Every step is idempotent (it checks the stream first), so a transient failure (git down,
     // a lost connection) is retried as a whole; if it outlasts the retries the agent stays live
     // in the index and the whole ending is tried again later (retryEndLater).
+    let acknowledged = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await finishWorkspace(rt, actor);
-        await ensureParentNotified(rt, actor.id);
+        acknowledged = (await ensureParentNotified(rt, actor.id)) || acknowledged;
         // After the parent merged it: the worktree follows the cleanup policy.
         await cleanUpWorkspace(rt, actor.id, (await loadActor(rt, actor.id)).snapshot.context);
         break;
@@ -46,7 +47,8 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
         await new Promise((r) => setTimeout(r, backoffMs(attempt, { baseMs: 100, maxMs: 5000 })));
       }
     }
-    await rt.deps.index.markEnded(actor.id);
+    // Where the index follows the events, the ChildFinished recorded just now ended the entry.
+    if (!(acknowledged && rt.deps.index.followsEvents)) await rt.deps.index.markEnded(actor.id);
     rt.worker?.release(actor.id);
     // A last snapshot only where it saves a real fold: a workflow node's ~17 events fold in
     // microseconds, and its snapshot was 2.8 kB and a commit per agent step.
@@ -77,17 +79,17 @@ function retryEndLater(rt: RuntimeContext, id: string): void {
 /**
  * Records a child's end in its parent exactly once: ChildFinished and the budget reclaim, the
  * merge of its worktree, and what the parent itself decides of it (a workflow's node outcome),
- * in one append.
+ * in one append. True when this call recorded it.
  */
-export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
+export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<boolean> {
   const child = await loadActor(rt, childId);
   const c = child.snapshot.context;
   const status = statusOf(child.snapshot.value);
-  if (!c.parentId || !isTerminalStatus(status) || !c.result) return;
+  if (!c.parentId || !isTerminalStatus(status) || !c.result) return false;
   const parent = await loadActor(rt, c.parentId);
-  if (parent.snapshot.context.children[childId]?.status !== 'live') return;
+  if (parent.snapshot.context.children[childId]?.status !== 'live') return false;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);
-  await execute(rt, c.parentId, (s) => {
+  const recorded = await execute(rt, c.parentId, (s) => {
     const rec = s.context.children[childId];
     if (!rec || rec.status !== 'live') return [];
     const events: DomainEvent[] = [
@@ -98,7 +100,8 @@ export async function ensureParentNotified(rt: RuntimeContext, childId: string):
     if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });
     if (!rt.childEndEvents) return events;
     let after = s;
-    for (const e of events) after = transition(agentMachine, after, e)[0];
+    for (const e of events) after = pureTransition(agentMachine, after, e)[0];
     return [...events, ...rt.childEndEvents(after, { childId, reason: c.result!.reason, cause: c.result!.cause }, parent.inflight.terminating)];
   }, { causationId: `agent:${childId}` });
+  return recorded.length > 0;
 }

@@ -1,5 +1,5 @@
-import { transition } from 'xstate';
 import { eventSchemas, type DomainEvent, type EventData } from '../../events/catalogue.js';
+import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { IdempotencyConflict, InvalidInput, InvalidTransition, NotFound, isWrongExpectedRevision } from '../../errors.js';
 import { parseInput } from '../../validation.js';
@@ -65,7 +65,7 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       ];
       if (!alsoRecord) return events;
       let after = s;
-      for (const e of events) after = transition(agentMachine, after, e)[0];
+      for (const e of events) after = pureTransition(agentMachine, after, e)[0];
       return [...events, ...alsoRecord(after.context)];
     });
     await openChild(rt, parentId, childId, run);
@@ -122,7 +122,10 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
  */
 async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false): Promise<void> {
   const id = data.agentId;
-  const leased = await rt.deps.index.register({ agentId: id, parentId: data.parentId, rootId: data.rootId }, rt.worker?.leaseForNew(id));
+  const lease = rt.worker?.leaseForNew(id);
+  // Where the index follows the events, AgentSpawned writes the entry, leased as its metadata says.
+  const follows = rt.deps.index.followsEvents;
+  let leased = follows ? lease !== undefined : await rt.deps.index.register({ agentId: id, parentId: data.parentId, rootId: data.rootId }, lease);
   const opened: DomainEvent = { type: 'AgentSpawned', data };
   const events: DomainEvent[] = [opened];
   let snapshot = fold([opened]);
@@ -134,7 +137,7 @@ async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, r
       slot.undo();
       throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
     }
-    snapshot = transition(agentMachine, snapshot, e)[0];
+    snapshot = pureTransition(agentMachine, snapshot, e)[0];
   }
   const at = rt.deps.clock.now().toISOString();
   const causationId = data.parentId ? `agent:${data.parentId}` : 'api:spawn';
@@ -142,10 +145,11 @@ async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, r
     id: i === 0 ? rt.deps.ids.derive('spawn', id) : rt.deps.ids.uuid(),
     type: e.type,
     data: e.data,
-    metadata: { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at },
+    metadata: { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at, ...(i === 0 && follows && lease ? { leaseTo: lease } : {}) },
   }));
   try {
-    await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: 'no_stream' });
+    // Idempotent: stored before (a retry), so the entry was not written now with this lease.
+    if ((await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: 'no_stream' })).idempotent) leased &&= !follows;
   } catch (err) {
     slot.undo();
     // Already opened, by an opening batch of another shape (with or without the run request and
@@ -153,7 +157,7 @@ async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, r
     // the agent's, so the store refuses it as a different batch under that id. A batch of the
     // same shape is an idempotent success instead: both are treated alike, as before.
     if (err instanceof IdempotencyConflict && data.parentId) {
-      if (rt.worker) await rt.worker.adopt(id, leased);
+      if (rt.worker) await rt.worker.adopt(id, leased && !follows);
       return;
     }
     // Not opened here: the room taken for it goes back (whoever opened it hosts it).

@@ -37,7 +37,46 @@ CREATE TABLE ${s}.blobs (
     // A process running an agent claims the free actors of its subtree every lease tick
     // (listUnleased within): the recursive walk goes down parent_id among live rows.
     `CREATE INDEX actor_index_live_parent ON ${s}.actor_index (parent_id) WHERE status = 'live';`,
+    indexFollowsEvents(s),
   ];
+}
+
+/**
+ * Where the events live in this same schema, the actor index is kept by the appends themselves:
+ * an agent's row is written by its AgentSpawned, and a child's row ends with its parent's
+ * ChildFinished, in the append's own transaction. The runtime wrote both as statements of their
+ * own: 2.5 of the 9.8 commits of a workflow's agent step (bench/workflow). A child's ending is
+ * settled at its parent's ChildFinished (merged and acknowledged in one append, ending.ts); what
+ * follows it is only worktree clean-up, which every start reconciles from the events. The lease
+ * of the process that opens the stream rides in AgentSpawned's metadata (`leaseTo`), so the entry
+ * is born leased in the same commit. Roots are still ended by the runtime. With the events
+ * elsewhere (EventStoreDB) there is no such table here and nothing is created: the runtime writes
+ * every entry.
+ */
+function indexFollowsEvents(s: string): string {
+  return `
+DO $$
+BEGIN
+  IF to_regclass('${s}.events') IS NOT NULL THEN
+    CREATE FUNCTION ${s}.actor_index_follow() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+      IF NEW.type = 'AgentSpawned' THEN
+        INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
+          VALUES (NEW.data->>'agentId', NEW.data->>'parentId', NEW.data->>'rootId', 'live', NEW.metadata->'leaseTo'->>'owner',
+                  now() + ((NEW.metadata->'leaseTo'->>'ttlMs')::int * interval '1 millisecond'))
+          ON CONFLICT (agent_id) DO NOTHING;
+      ELSE
+        UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE agent_id = NEW.data->>'childId' AND status = 'live';
+      END IF;
+      RETURN NULL;
+    END $f$;
+    CREATE TRIGGER actor_index_follow AFTER INSERT ON ${s}.events
+      FOR EACH ROW WHEN (NEW.type IN ('AgentSpawned', 'ChildFinished'))
+      EXECUTE FUNCTION ${s}.actor_index_follow();
+  END IF;
+END $$;
+`;
 }
 
 export async function migrateRuntime(sql: SqlClient, schema: string, options: { readonly onlyIfBehind?: boolean } = {}): Promise<void> {
@@ -75,18 +114,20 @@ export function createSnapshotStore(sql: SqlClient, schema: string): SnapshotSto
 }
 
 /**
- * `deferFlush`: the event store writes to this same database, so the registration may commit
- * without waiting for its WAL flush: the agent's first event is appended right after it with a
+ * `sameDatabaseAsEvents`: the event store writes to this same schema, so the index follows the
+ * appends (`indexFollowsEvents`), and a leased registration (worker mode) may commit without
+ * waiting for its WAL flush: the agent's first event is appended right after it with a
  * synchronous commit, and flushing that commit's WAL flushes the earlier registration too (WAL is
  * one sequence). A crash before that append can only lose a registration with no stream behind
- * it. With another store (EventStoreDB) every write here waits for its flush.
+ * it. With another store (EventStoreDB) every write here is the runtime's and waits for its flush.
  */
-export function createActorIndex(sql: SqlClient, schema: string, options: { deferFlush?: boolean } = {}): ActorIndex {
+export function createActorIndex(sql: SqlClient, schema: string, options: { sameDatabaseAsEvents?: boolean } = {}): ActorIndex {
   const s = assertIdentifier(schema);
-  const deferred = options.deferFlush ? `WITH deferred AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) ` : '';
+  const deferred = options.sameDatabaseAsEvents ? `WITH deferred AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) ` : '';
   type Row = { agent_id: string; parent_id: string | null; root_id: string; status: 'live' | 'ended' };
   const toEntry = (r: Row): ActorIndexEntry => ({ agentId: r.agent_id, parentId: r.parent_id, rootId: r.root_id, status: r.status });
   return {
+    followsEvents: options.sameDatabaseAsEvents === true,
     async register(e, lease) {
       const r = await sql.query(
         `${deferred}INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
