@@ -76,6 +76,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     schema,
     logger: logger as never,
     ids: o.ids ?? systemIds,
+    clock: o.clock ?? systemClock,
   });
   const model = redactingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never }), redactor);
   const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { EventData } from '../events/catalogue.js';
 import { isCadreError } from '../errors.js';
 import type { AgentContext } from './agentContext.js';
 import type { MessagePort, ReceivedMessage } from './ports/messagePort.js';
@@ -18,7 +17,6 @@ export interface ToolContext {
   /** Applied to every result before it is recorded and shown to the model (a `cat` of a key file, an echoed error). */
   readonly redact?: (text: string) => string;
   spawnAndWait(config: SpawnConfig): Promise<RunResult>;
-  recordMessageSent(data: EventData<'MessageSent'>): Promise<void>;
   recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
 }
 
@@ -114,9 +112,8 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
     case 'send_message': {
       if (!ctx.messages) throw new Error('messaging is not available');
       const i = inputs.send_message.parse(rawInput);
-      const prepared = await ctx.messages.prepare(ctx.agentId, i.to, i.payload, i.priority === undefined ? {} : { priority: i.priority });
-      await ctx.recordMessageSent({ messageId: prepared.messageId, to: i.to, payload: i.payload, priority: prepared.priority, dedupeKey: prepared.dedupeKey });
-      return `sent ${prepared.messageId} to ${i.to}`;
+      const { messageId } = await ctx.messages.send(ctx.agentId, i.to, i.payload, i.priority === undefined ? {} : { priority: i.priority });
+      return `sent ${messageId} to ${i.to}`;
     }
     case 'receive_messages': {
       if (!ctx.messages) throw new Error('messaging is not available');

@@ -10,8 +10,13 @@ export interface ReceivedMessage {
 }
 
 export interface MessagePort {
-  /** Validates and enqueues; the caller records MessageSent. Throws InboxFull, MessageTooLarge, ... */
-  prepare(from: string, to: string, payload: unknown, options: { priority?: number; dedupeKey?: string }): Promise<{ messageId: string; priority: number; dedupeKey: string | null }>;
+  /**
+   * Sends as a handle does (the same function): admits the message to the recipient's inbox,
+   * records MessageSent in the sender's stream, wakes the receiver. Throws InboxFull,
+   * MessageTooLarge, RecipientUnavailable, ...
+   */
+  send(from: string, to: string, payload: unknown, options?: { priority?: number; dedupeKey?: string }): Promise<{ messageId: string }>;
+  /** Claims messages without recording MessageReceived: the caller records it in its own step. */
   receive(recipient: string, options: { max?: number; waitMs?: number }): Promise<ReceivedMessage[]>;
   ack(recipient: string, messageIds: readonly string[]): Promise<void>;
 }

@@ -48,7 +48,6 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
       await ensureChildRunning(rt, actor.id, childId);
       return waitForEnd(rt, childId);
     },
-    recordMessageSent: (data) => execute(rt, actor.id, () => [{ type: 'MessageSent', data }]).then(() => undefined),
     recordMessagesReceived: (msgs) =>
       execute(rt, actor.id, () => msgs.map((m) => ({ type: 'MessageReceived' as const, data: { messageId: m.messageId, from: m.from, attempt: m.attempt } }))).then(() => undefined),
   };
