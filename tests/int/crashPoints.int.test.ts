@@ -163,7 +163,7 @@ describe('crash between any two appends, then recovery', () => {
   }
 
   const groupedCrashes: Array<[string, (types: string[]) => boolean]> = [
-    ['a child opened and started in one append (AgentSpawned+AgentRunRequested+AgentStarted)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentRunRequested') && t.includes('AgentStarted')],
+    ['a child opened, started and its first call asked for in one append (AgentSpawned+AgentRunRequested+AgentStarted+BudgetReserved+ModelRequested)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentStarted') && t.includes('ModelRequested')],
     ['a reply that called only finish, recorded with its result and the end (ModelReplied…ToolReturned+AgentCompleted)', (t) => t[0] === 'ModelReplied' && t.includes('ToolReturned') && t.includes('AgentCompleted')],
   ];
   for (const [what, isGroup] of groupedCrashes) it(`a crash right after ${what}: recovery finishes the run`, async () => {

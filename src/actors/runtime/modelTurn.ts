@@ -1,4 +1,6 @@
 import { isCadreError } from '../../errors.js';
+import type { DomainEvent } from '../../events/catalogue.js';
+import type { AgentSnapshot } from '../replay.js';
 import type { AgentContext } from '../agentContext.js';
 import { afterReply, affordableMaxTokens, failureEvents, MIN_OUTPUT_TOKENS } from '../agentDecisions.js';
 import { conversation, systemPrompt } from '../agentPrompt.js';
@@ -14,34 +16,41 @@ import { resolveBlobs } from './toolOutputBlobs.js';
 
 /** One model turn: reserve the worst case, record the request, and the effect makes the call. */
 export async function startTurn(rt: RuntimeContext, id: string): Promise<void> {
+  await execute(rt, id, (s) => turnEvents(rt, s));
+}
+
+/**
+ * What a model turn decides on `s`: the reservation and the request (stored first, the request
+ * itself as a blob), or the agent's failure (out of turns or of budget); nothing unless the agent
+ * is running and deciding.
+ */
+export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<DomainEvent[]> {
   const { deps } = rt;
-  await execute(rt, id, async (s) => {
-    if (runningSub(s.value) !== 'active') return [];
-    const c = s.context;
-    if (c.turn >= c.maxTurns) return failureEvents(c, 'max_turns', `stopped after ${c.maxTurns} turns without finishing`);
-    const tools = toolsFor({ workspace: c.workspace !== null && !!deps.workspaces, commands: deps.config.allowCommands, messages: !!deps.messages });
-    const draft: ModelRequest = {
-      ...(c.model ? { model: c.model } : {}),
-      system: systemPrompt(c),
-      messages: await resolveBlobs(rt, conversation(c)),
-      tools,
-      maxTokens: deps.config.maxTokensPerCall,
-      agent: { id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null },
-    };
-    const input = deps.model.estimateInputTokens(draft);
-    const maxTokens = affordableMaxTokens(c, input, deps.config.maxTokensPerCall);
-    if (maxTokens < MIN_OUTPUT_TOKENS) {
-      return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
-    }
-    const request: ModelRequest = { ...draft, maxTokens };
-    const requestRef = await deps.blobs.put(request);
-    const callId = deps.ids.derive(c.id, `call-${c.turn}`);
-    const reserved = input + maxTokens;
-    return [
-      { type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } },
-      { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved } },
-    ];
-  });
+  if (runningSub(s.value) !== 'active') return [];
+  const c = s.context;
+  if (c.turn >= c.maxTurns) return failureEvents(c, 'max_turns', `stopped after ${c.maxTurns} turns without finishing`);
+  const tools = toolsFor({ workspace: c.workspace !== null && !!deps.workspaces, commands: deps.config.allowCommands, messages: !!deps.messages });
+  const draft: ModelRequest = {
+    ...(c.model ? { model: c.model } : {}),
+    system: systemPrompt(c),
+    messages: await resolveBlobs(rt, conversation(c)),
+    tools,
+    maxTokens: deps.config.maxTokensPerCall,
+    agent: { id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null },
+  };
+  const input = deps.model.estimateInputTokens(draft);
+  const maxTokens = affordableMaxTokens(c, input, deps.config.maxTokensPerCall);
+  if (maxTokens < MIN_OUTPUT_TOKENS) {
+    return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
+  }
+  const request: ModelRequest = { ...draft, maxTokens };
+  const requestRef = await deps.blobs.put(request);
+  const callId = deps.ids.derive(c.id, `call-${c.turn}`);
+  const reserved = input + maxTokens;
+  return [
+    { type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } },
+    { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved } },
+  ];
 }
 
 /**

@@ -7,7 +7,7 @@ import type { AgentContext } from '../agentContext.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import { checkDelegate } from '../budget.js';
 import { LiveActor } from '../liveActor.js';
-import { fold } from '../replay.js';
+import { foldResting } from '../replay.js';
 import { SpawnConfigSchema, type ParsedSpawnConfig, type SpawnConfig } from '../spawnConfig.js';
 import { agentSpawned, childSpawned, recordedSpec, resolveSpec, type SpawnExtra } from '../spawnSpec.js';
 import { agentStream } from '../streams.js';
@@ -15,6 +15,7 @@ import { adopt, loadActor } from './actorCache.js';
 import { execute } from './commandExecutor.js';
 import { ensureParentNotified } from './ending.js';
 import { requestRun, slotForStart, startedEvent } from './runStart.js';
+import { turnEvents } from './modelTurn.js';
 import type { RuntimeContext } from './runtimeContext.js';
 
 /** Spawns a root agent. */
@@ -118,7 +119,8 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
 /**
  * Writes an agent's first event. Idempotent: an existing stream for the same agent is fine.
  * `run`: the run request goes in the same append, and the start too when this process hosts the
- * agent and a concurrency slot is free now (taken first): one commit opens and starts a child.
+ * agent and a concurrency slot is free now (taken first), with its first model call: one commit
+ * opens a child and asks for its first call.
  */
 async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false): Promise<void> {
   const id = data.agentId;
@@ -128,16 +130,26 @@ async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, r
   let leased = follows ? lease !== undefined : await rt.deps.index.register({ agentId: id, parentId: data.parentId, rootId: data.rootId }, lease);
   const opened: DomainEvent = { type: 'AgentSpawned', data };
   const events: DomainEvent[] = [opened];
-  let snapshot = fold([opened]);
+  let snapshot = foldResting([opened]);
   const slot = slotForStart(rt, id, run && (!rt.worker || leased));
-  if (run) events.push({ type: 'AgentRunRequested', data: {} });
-  if (slot.taken) events.push(startedEvent(rt, snapshot.context));
-  for (const e of events.slice(1)) {
-    if (!snapshot.can(e)) {
-      slot.undo();
-      throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
-    }
+  const record = (e: DomainEvent): void => {
+    if (!snapshot.can(e)) throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
     snapshot = pureTransition(agentMachine, snapshot, e)[0];
+    events.push(e);
+  };
+  try {
+    if (run) record({ type: 'AgentRunRequested', data: {} });
+    if (slot.taken) record(startedEvent(rt, snapshot.context));
+    // Started here with nothing to open first: its first model call is asked for in the same
+    // append (what decideNext would append next, one commit later). A failure (no budget for a
+    // turn) is left to decideNext, so an opening never ends an agent.
+    if (slot.taken && data.kind === 'agent' && !data.workspace) {
+      const turn = await turnEvents(rt, snapshot);
+      if (turn.some((e) => e.type === 'ModelRequested')) turn.forEach(record);
+    }
+  } catch (err) {
+    slot.undo();
+    throw err;
   }
   const at = rt.deps.clock.now().toISOString();
   const causationId = data.parentId ? `agent:${data.parentId}` : 'api:spawn';
