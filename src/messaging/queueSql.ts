@@ -117,6 +117,7 @@ export class QueueSql {
       const r = await q.query<{ message_id: string; recipient: string; state: MessageState['state']; dead_reason: string | null; inserted: boolean }>(
         `SELECT * FROM ${this.s}.messages_apply($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7, $8)`,
         [b.expected.toString(), b.to.toString(), JSON.stringify(messages), JSON.stringify(ended), JSON.stringify(acks), b.channel, b.instanceId, b.storeChannel],
+        { prepareAs: `cadre_messages_apply_${this.s}` },
       );
       return r.rows.map((x) => ({ messageId: x.message_id, recipient: x.recipient, state: x.state, deadReason: x.dead_reason, inserted: x.inserted }));
     } catch (err) {
@@ -203,7 +204,7 @@ export class QueueSql {
   }
 
   async notify(q: SqlQueryable, channel: string, payload: string): Promise<void> {
-    await q.query(`SELECT pg_notify($1, $2)`, [channel, payload]);
+    await q.query(`SELECT pg_notify($1, $2)`, [channel, payload], { prepareAs: 'cadre_notify' });
   }
 
   /**

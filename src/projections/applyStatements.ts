@@ -43,7 +43,7 @@ export const canBatch = (statements: readonly SqlStatement[]): boolean => statem
 export async function applyStatements(q: SqlQueryable, schema: string, statements: readonly SqlStatement[]): Promise<void> {
   if (statements.length === 0) return;
   if (canBatch(statements)) {
-    await q.query(`SELECT ${schema}.projection_apply($1::jsonb)`, [encodeBatch(statements)]);
+    await q.query(`SELECT ${schema}.projection_apply($1::jsonb)`, [encodeBatch(statements)], { prepareAs: `cadre_projection_apply_${schema}` });
     return;
   }
   for (const s of statements) await q.query(s.text, s.params.map(paramText));

@@ -138,7 +138,7 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { same
       return r.rowCount === 1;
     },
     async markEnded(agentId) {
-      await sql.query(`UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE agent_id = $1`, [agentId]);
+      await sql.query(`UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE agent_id = $1`, [agentId], { prepareAs: `cadre_index_ended_${s}` });
     },
     async forget(agentId) {
       await sql.query(`DELETE FROM ${s}.actor_index WHERE agent_id = $1`, [agentId]);
@@ -201,14 +201,14 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
       const json = JSON.stringify(value);
       const ref = `sha256:${createHash('sha256').update(json).digest('hex')}`;
       if (cache.has(ref)) return ref;
-      await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [ref, json, Buffer.byteLength(json)]);
+      await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [ref, json, Buffer.byteLength(json)], { prepareAs: `cadre_blob_put_${s}` });
       remember(cache, ref, value);
       return ref;
     },
     async get(ref) {
       if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidInput('ref', `not a blob reference: ${ref}`);
       if (cache.has(ref)) return cache.get(ref);
-      const r = await sql.query<{ content: unknown }>(`SELECT content FROM ${s}.blobs WHERE ref = $1`, [ref]);
+      const r = await sql.query<{ content: unknown }>(`SELECT content FROM ${s}.blobs WHERE ref = $1`, [ref], { prepareAs: `cadre_blob_get_${s}` });
       if (!r.rows[0]) throw new NotFound('blob', ref);
       remember(cache, ref, r.rows[0].content);
       return r.rows[0].content;
