@@ -43,6 +43,15 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
  * await store.append('agent-1', [event], { expectedRevision: 'no_stream' });
  * for await (const e of store.subscribeToAll({ fromPosition: 0n })) console.log(e.type);
  */
+/** One append of a chain. */
+export interface StreamAppend {
+  readonly streamId: string;
+  readonly events: readonly EventToAppend[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
+export type AppendOutcome = { readonly ok: true; readonly value: AppendResult } | { readonly ok: false; readonly error: unknown };
+
 export interface EventStore {
   readonly kind: string;
   append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
@@ -54,6 +63,13 @@ export interface EventStore {
    * thousands of actors at once). Adapters without it are read stream by stream.
    */
   readStreams?(requests: ReadonlyArray<{ streamId: string; from: bigint }>): Promise<Map<string, RecordedEvent[]>>;
+  /**
+   * Optional: appends in order, each after the first only if the one before it was stored (or
+   * already was), in one round trip and one commit where the adapter can. One outcome per append;
+   * one not tried is `NotAppended`. `appendChain()` (appendChain.ts) falls back to appending one
+   * by one, stopping at the first refusal, for adapters without it.
+   */
+  appendChain?(appends: readonly StreamAppend[]): Promise<AppendOutcome[]>;
   /** The position of the newest event a subscriber can see now (0n when empty). */
   headPosition(): Promise<bigint>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '../../src/events/eventStore.js';
+import { appendChain, NotAppended } from '../../src/events/appendChain.js';
 import type { AppendResult, RecordedEvent } from '../../src/events/envelope.js';
 import { IdempotencyConflict, InvalidInput, WrongExpectedRevision } from '../../src/errors.js';
 import { take, testEvent, testEvents } from '../support/events.js';
@@ -180,6 +181,52 @@ export function eventStoreContract(target: ContractTarget): void {
         expect(page.map((e) => e.streamId)).toEqual([s2, s2]);
         const everything = await store.readAll({ limit: 100_000 });
         for (let i = 1; i < everything.length; i++) expect(everything[i]!.position > everything[i - 1]!.position).toBe(true);
+      });
+    });
+
+    describe('chained appends (appendChain: the adapter\'s own, or one by one)', () => {
+      it('stores every append in order when each is accepted', async () => {
+        const [a, b] = [stream(), stream()];
+        await store.append(a, testEvents(1), { expectedRevision: 'no_stream' });
+        const out = await appendChain(store, [
+          { streamId: a, events: testEvents(2), expectedRevision: 0n },
+          { streamId: b, events: testEvents(3), expectedRevision: 'no_stream' },
+        ]);
+        expect(out.map((o) => o.ok)).toEqual([true, true]);
+        const [first, second] = out.map((o) => (o.ok ? o.value : null));
+        expect(first!.nextExpectedRevision).toBe(2n);
+        expect(second!.nextExpectedRevision).toBe(2n);
+        expect(second!.position).toBeGreaterThan(first!.position);
+        expect(await store.readStream(a)).toHaveLength(3);
+        expect(await store.readStream(b)).toHaveLength(3);
+      });
+
+      it('an append after a refused one is not tried: nothing of it is stored', async () => {
+        const [a, b] = [stream(), stream()];
+        await store.append(a, testEvents(1), { expectedRevision: 'no_stream' });
+        const out = await appendChain(store, [
+          { streamId: a, events: testEvents(1), expectedRevision: 5n },
+          { streamId: b, events: testEvents(1), expectedRevision: 'no_stream' },
+        ]);
+        expect(out[0]!.ok ? null : out[0]!.error).toBeInstanceOf(WrongExpectedRevision);
+        expect(out[1]!.ok ? null : out[1]!.error).toBeInstanceOf(NotAppended);
+        expect(await store.readStream(b)).toEqual([]);
+        expect(await store.readStream(a)).toHaveLength(1);
+      });
+
+      it('a retried first append (already stored) lets the next one go; a refused later one leaves the earlier stored', async () => {
+        const [a, b] = [stream(), stream()];
+        const first = testEvents(2);
+        await store.append(a, first, { expectedRevision: 'no_stream' });
+        await store.append(b, testEvents(1), { expectedRevision: 'no_stream' });
+        const out = await appendChain(store, [
+          { streamId: a, events: first, expectedRevision: 'no_stream' },
+          { streamId: b, events: testEvents(1), expectedRevision: 'no_stream' },
+        ]);
+        expect(out[0]!.ok).toBe(true);
+        expect(out[1]!.ok ? null : out[1]!.error).toBeInstanceOf(WrongExpectedRevision);
+        expect(await store.readStream(a)).toHaveLength(2);
+        expect(await store.readStream(b)).toHaveLength(1);
       });
     });
 

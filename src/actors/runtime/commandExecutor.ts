@@ -1,6 +1,8 @@
 import { eventSchemas, type DomainEvent } from '../../events/catalogue.js';
 import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
+import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
+import { appendChain } from '../../events/appendChain.js';
 import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import type { AgentContext } from '../agentContext.js';
 import { AGENT_MACHINE_VERSION } from '../agentMachine.js';
@@ -13,6 +15,18 @@ import { backoffMs } from '../../infra/backoff.js';
 
 export interface ExecuteOptions {
   readonly causationId?: string;
+  /**
+   * Another stream's append decided on the actor's state after this decision (a child's opening),
+   * stored in the same round trip and commit right after it, and only if it was stored.
+   */
+  readonly alongside?: (next: AgentSnapshot) => Promise<Alongside>;
+}
+
+/** An append that rides with a decision (`ExecuteOptions.alongside`). */
+export interface Alongside {
+  readonly append: StreamAppend;
+  /** Once: the append's outcome, or null when it was not sent (the decision was refused or decided again). */
+  settle(outcome: AppendOutcome | null): Promise<void>;
 }
 
 /** What a command decides: the events to store, given the actor's current state. */
@@ -52,10 +66,20 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             actions.push(...(acts as typeof actions));
           }
           const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
+          const along = opts.alongside ? await opts.alongside(next) : null;
           let res;
+          let alongOutcome: AppendOutcome | null = null;
           try {
-            res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
+            if (along) {
+              const [mine, theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision }, along.append]);
+              if (!mine!.ok) throw mine!.error;
+              res = mine!.value;
+              alongOutcome = theirs!;
+            } else {
+              res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
+            }
           } catch (err) {
+            await along?.settle(null);
             if (!isWrongExpectedRevision(err) || conflicts >= MAX_CONFLICT_RETRIES) throw err;
             conflicts++;
             await new Promise((r) => setTimeout(r, backoffMs(conflicts, { baseMs: 1, maxMs: 50, jitter: 'full' })));
@@ -74,6 +98,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
               rt.deps.logger.error({ agentId: id, err }, 'effect failed to start');
             }
           }
+          await along?.settle(alongOutcome);
           return events;
         }
       });

@@ -1,22 +1,19 @@
-import { eventSchemas, type DomainEvent, type EventData } from '../../events/catalogue.js';
-import { pureTransition } from '../pureTransition.js';
-import type { EventToAppend } from '../../events/envelope.js';
-import { IdempotencyConflict, InvalidInput, InvalidTransition, NotFound, isWrongExpectedRevision } from '../../errors.js';
+import { type DomainEvent, type EventData } from '../../events/catalogue.js';
+import { InvalidInput, InvalidTransition, NotFound } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import type { AgentContext } from '../agentContext.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import { checkDelegate } from '../budget.js';
-import { LiveActor } from '../liveActor.js';
-import { foldResting } from '../replay.js';
+import { pureTransition } from '../pureTransition.js';
+import type { AgentSnapshot } from '../replay.js';
 import { SpawnConfigSchema, type ParsedSpawnConfig, type SpawnConfig } from '../spawnConfig.js';
 import { agentSpawned, childSpawned, recordedSpec, resolveSpec, type SpawnExtra } from '../spawnSpec.js';
-import { agentStream } from '../streams.js';
-import { adopt, loadActor } from './actorCache.js';
-import { execute } from './commandExecutor.js';
+import { loadActor } from './actorCache.js';
+import { execute, type Alongside } from './commandExecutor.js';
 import { ensureParentNotified } from './ending.js';
-import { requestRun, slotForStart, startedEvent } from './runStart.js';
-import { turnEvents } from './modelTurn.js';
+import { requestRun } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
+import { prepareOpening } from './streamOpening.js';
 
 /** Spawns a root agent. */
 export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}): Promise<string> {
@@ -53,6 +50,21 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
   }
   let done!: () => void;
   rt.opening.set(childId, new Promise<void>((r) => (done = r)));
+  // The child's stream opens in the same commit as its parent's record of it, decided on the
+  // parent's state after it (appendChain: the child is never opened by a refused decision).
+  let opened = false;
+  const alongside = async (next: AgentSnapshot): Promise<Alongside> => {
+    const spec = recordedSpec(next.context, childId, rt.deps.config);
+    if (!spec) throw new NotFound('agent', childId);
+    const opening = await prepareOpening(rt, agentSpawned(childId, next.context, spec), run);
+    return {
+      append: opening.append,
+      async settle(outcome) {
+        await opening.settle(outcome);
+        opened ||= outcome !== null;
+      },
+    };
+  };
   try {
     await execute(rt, parentId, (s) => {
       const ctx = s.context;
@@ -68,8 +80,9 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       let after = s;
       for (const e of events) after = pureTransition(agentMachine, after, e)[0];
       return [...events, ...alsoRecord(after.context)];
-    });
-    await openChild(rt, parentId, childId, run);
+    }, { alongside });
+    // Recorded before (a retried spawn): opened as its parent's record says, if it is not yet.
+    if (!opened) await openChild(rt, parentId, childId, run);
   } finally {
     rt.opening.delete(childId);
     done();
@@ -117,69 +130,13 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
 }
 
 /**
- * Writes an agent's first event. Idempotent: an existing stream for the same agent is fine.
- * `run`: the run request goes in the same append, and the start too when this process hosts the
- * agent and a concurrency slot is free now (taken first), with its first model call: one commit
- * opens a child and asks for its first call.
+ * Writes an agent's first event in an append of its own. Idempotent: an existing stream for the
+ * same agent is fine. (A spawned child's opening usually rides with its parent's record of it
+ * instead: spawnChild.)
  */
 async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false): Promise<void> {
-  const id = data.agentId;
-  const lease = rt.worker?.leaseForNew(id);
-  // Where the index follows the events, AgentSpawned writes the entry, leased as its metadata says.
-  const follows = rt.deps.index.followsEvents;
-  let leased = follows ? lease !== undefined : await rt.deps.index.register({ agentId: id, parentId: data.parentId, rootId: data.rootId }, lease);
-  const opened: DomainEvent = { type: 'AgentSpawned', data };
-  const events: DomainEvent[] = [opened];
-  let snapshot = foldResting([opened]);
-  const slot = slotForStart(rt, id, run && (!rt.worker || leased));
-  const record = (e: DomainEvent): void => {
-    if (!snapshot.can(e)) throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
-    snapshot = pureTransition(agentMachine, snapshot, e)[0];
-    events.push(e);
-  };
-  try {
-    if (run) record({ type: 'AgentRunRequested', data: {} });
-    if (slot.taken) record(startedEvent(rt, snapshot.context));
-    // Started here with nothing to open first: its first model call is asked for in the same
-    // append (what decideNext would append next, one commit later). A failure (no budget for a
-    // turn) is left to decideNext, so an opening never ends an agent.
-    if (slot.taken && data.kind === 'agent' && !data.workspace) {
-      const turn = await turnEvents(rt, snapshot);
-      if (turn.some((e) => e.type === 'ModelRequested')) turn.forEach(record);
-    }
-  } catch (err) {
-    slot.undo();
-    throw err;
-  }
-  const at = rt.deps.clock.now().toISOString();
-  const causationId = data.parentId ? `agent:${data.parentId}` : 'api:spawn';
-  const envelopes: EventToAppend[] = events.map((e, i) => ({
-    id: i === 0 ? rt.deps.ids.derive('spawn', id) : rt.deps.ids.uuid(),
-    type: e.type,
-    data: e.data,
-    metadata: { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at, ...(i === 0 && follows && lease ? { leaseTo: lease } : {}) },
-  }));
-  try {
-    // Idempotent: stored before (a retry), so the entry was not written now with this lease.
-    if ((await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: 'no_stream' })).idempotent) leased &&= !follows;
-  } catch (err) {
-    slot.undo();
-    // Already opened, by an opening batch of another shape (with or without the run request and
-    // the start: a spawn run again, recovery racing a run). Its first event's id is derived from
-    // the agent's, so the store refuses it as a different batch under that id. A batch of the
-    // same shape is an idempotent success instead: both are treated alike, as before.
-    if (err instanceof IdempotencyConflict && data.parentId) {
-      if (rt.worker) await rt.worker.adopt(id, leased && !follows);
-      return;
-    }
-    // Not opened here: the room taken for it goes back (whoever opened it hosts it).
-    rt.worker?.release(id);
-    if (isWrongExpectedRevision(err) && data.parentId) return; // already opened (recovery retry)
-    if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${id} already exists`);
-    throw err;
-  }
-  if (rt.worker) await rt.worker.adopt(id, leased);
-  if (!rt.actors.has(id)) rt.actors.set(id, new LiveActor(id, adopt(rt, snapshot), BigInt(events.length - 1)));
-  // Nothing ran the effects of the events folded above: what they made due runs now.
-  if (run) rt.reconcileSoon(id);
+  const opening = await prepareOpening(rt, data, run);
+  const { streamId, events, expectedRevision } = opening.append;
+  const outcome = await rt.deps.store.append(streamId, events, { expectedRevision }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  await opening.settle(outcome);
 }

@@ -5,7 +5,8 @@ import { assertIdentifier } from '../../../infra/sql/sqlClient.js';
 import { migrate } from '../../../infra/sql/migrate.js';
 import type { AppendResult, EventMetadata, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
 import { describeExpected } from '../../envelope.js';
-import type { AppendOptions, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../../eventStore.js';
+import type { AppendOptions, AppendOutcome, EventStore, ReadAllOptions, ReadStreamOptions, StreamAppend, SubscribeOptions, Subscription } from '../../eventStore.js';
+import { NotAppended } from '../../appendChain.js';
 import { adoptRestoredEvents } from './restoredStore.js';
 import { eventStoreMigrations, notifyChannel } from './schema.js';
 import { Signal } from '../../../infra/signals.js';
@@ -124,6 +125,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     readonly expectedRevision: ExpectedRevision;
     readonly payload: string;
     readonly firstId: string;
+    /** Only if the append before it in the batch was stored (appendChain). */
+    readonly chained?: boolean;
   }
 
   const refusal = (a: PendingAppend, status: string, detail: string | null, cause?: unknown): Error => {
@@ -173,7 +176,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   async function appendMany(items: readonly PendingAppend[]): Promise<Outcome<AppendResult>[]> {
     const settle = (p: Promise<AppendResult>): Promise<Outcome<AppendResult>> => p.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
     if (items.length === 1) return [await settle(appendOne(items[0]!))];
-    const batch = `[${items.map((a) => `{"s":${JSON.stringify(a.streamId)},"k":"${a.kind}","e":${a.expected === null ? 'null' : `"${a.expected}"`},"v":${a.payload}}`).join(',')}]`;
+    const batch = `[${items.map((a) => `{"s":${JSON.stringify(a.streamId)},"k":"${a.kind}","e":${a.expected === null ? 'null' : `"${a.expected}"`}${a.chained ? ',"c":true' : ''},"v":${a.payload}}`).join(',')}]`;
     type Row = { idx: number; status: string; last_revision: bigint | null; last_position: bigint | null; detail: string | null };
     let rows: Row[];
     try {
@@ -182,7 +185,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const lostRace = /^(23|40)/.test(sqlState(err) ?? '');
       if (!lostRace) throw err;
       const out: Outcome<AppendResult>[] = [];
-      for (const a of items) out.push(await settle(appendOne(a)));
+      for (const a of items) out.push(a.chained && out.length > 0 && !out[out.length - 1]!.ok ? { ok: false, error: new NotAppended(a.streamId) } : await settle(appendOne(a)));
       return out;
     }
     const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));
@@ -192,6 +195,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       if (r.status === 'ok' || r.status === 'idempotent') {
         return { ok: true, value: { nextExpectedRevision: r.last_revision!, position: r.last_position!, idempotent: r.status === 'idempotent' } };
       }
+      if (r.status === 'skipped') return { ok: false, error: new NotAppended(a.streamId) };
       return { ok: false, error: refusal(a, r.status, r.detail) };
     });
   }
@@ -199,6 +203,14 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   // Appends that arrive while earlier ones are on the wire share the next round trip and commit,
   // up to 100 appends or 4 MB of events in one statement.
   const appends = new GroupCommit<PendingAppend, AppendResult>(appendMany, { maxBatch: 100, maxInFlight: 4, weigh: (a) => a.payload.length, maxWeight: 4_000_000 });
+
+  /** A validated append, ready for its round trip. */
+  function pending(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision, chained = false): PendingAppend {
+    const [kind, expected] = expectedArgs(expectedRevision);
+    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+    assertStorable(events, payload);
+    return { streamId, kind, expected, expectedRevision, payload, firstId: events[0]!.id, ...(chained ? { chained } : {}) };
+  }
 
   async function append(streamId: string, events: readonly EventToAppend[], opts: AppendOptions): Promise<AppendResult> {
     assertOpen();
@@ -208,13 +220,23 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const rev = current === 'no_stream' ? -1n : current;
       return { nextExpectedRevision: rev, position: 0n, idempotent: true };
     }
-    const [kind, expected] = expectedArgs(opts.expectedRevision);
-    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
-    assertStorable(events, payload);
-    const result = await appends.submit({ streamId, kind, expected, expectedRevision: opts.expectedRevision, payload, firstId: events[0]!.id });
+    const result = await appends.submit(pending(streamId, events, opts.expectedRevision));
     wake.fire();
     if (!result.idempotent) notifier.poke();
     return result;
+  }
+
+  /** The chain in one `append_batch` call: one round trip, one commit (appendChain.ts). */
+  async function appendChain(chain: readonly StreamAppend[]): Promise<AppendOutcome[]> {
+    assertOpen();
+    chain.forEach((a, i) => {
+      validateAppend(a.streamId, a.events, a.expectedRevision);
+      if (a.events.length === 0) throw new InvalidInput(`appends[${i}].events`, 'a chained append needs at least one event');
+    });
+    const outcomes = await appendMany(chain.map((a, i) => pending(a.streamId, a.events, a.expectedRevision, i > 0)));
+    wake.fire();
+    if (outcomes.some((o) => o.ok && !o.value.idempotent)) notifier.poke();
+    return outcomes;
   }
 
   async function readStream(streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -347,6 +369,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     sql,
     schema,
     append,
+    appendChain,
     readStream,
     readStreams,
     readAll: (opts: ReadAllOptions = {}) => {

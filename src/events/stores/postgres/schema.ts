@@ -199,5 +199,31 @@ BEGIN
 END
 $$;
 `,
+    // Chained appends: an item with "c": true runs only if the one before it was stored (or was
+    // already): a parent's decision and the child stream it opens share one round trip and one
+    // commit, and a child is never opened by a decision that was refused (appendChain).
+    `
+CREATE OR REPLACE FUNCTION ${s}.append_batch(p_batch jsonb)
+RETURNS TABLE (idx int, status text, last_revision bigint, last_position bigint, detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  a record;
+  r record;
+  v_prev_stored boolean := true;
+BEGIN
+  FOR a IN SELECT x.item, x.n FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS x(item, n) LOOP
+    idx := a.n;
+    IF coalesce((a.item->>'c')::boolean, false) AND NOT v_prev_stored THEN
+      status := 'skipped'; last_revision := NULL; last_position := NULL; detail := NULL;
+    ELSE
+      SELECT * INTO r FROM ${s}.append_one(a.item->>'s', a.item->>'k', (a.item->>'e')::bigint, a.item->'v');
+      status := r.status; last_revision := r.last_revision; last_position := r.last_position; detail := r.detail;
+    END IF;
+    v_prev_stored := status IN ('ok', 'idempotent');
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+`,
   ];
 }

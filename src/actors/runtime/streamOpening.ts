@@ -1,0 +1,104 @@
+import { eventSchemas, type DomainEvent, type EventData } from '../../events/catalogue.js';
+import type { EventToAppend } from '../../events/envelope.js';
+import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
+import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
+import { agentMachine } from '../agentMachine.js';
+import { LiveActor } from '../liveActor.js';
+import { pureTransition } from '../pureTransition.js';
+import { foldResting } from '../replay.js';
+import { agentStream } from '../streams.js';
+import { adopt } from './actorCache.js';
+import { turnEvents } from './modelTurn.js';
+import { slotForStart, startedEvent } from './runStart.js';
+import type { RuntimeContext } from './runtimeContext.js';
+
+/** An agent stream's opening, decided and waiting for its append. */
+export interface PreparedOpening {
+  readonly append: StreamAppend;
+  /**
+   * Once, with the append's outcome, or null when it was not sent (the decision it rode with was
+   * refused or decided again): takes up the opened agent, or gives back what was held for it.
+   */
+  settle(outcome: AppendOutcome | null): Promise<void>;
+}
+
+/**
+ * Decides an agent's first append: `AgentSpawned`; with `run`, the run request; and when this
+ * process hosts the agent and a concurrency slot is free now (taken here), its start and its
+ * first model call. One commit opens a child and asks for its first call.
+ */
+export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean): Promise<PreparedOpening> {
+  const id = data.agentId;
+  const lease = rt.worker?.leaseForNew(id);
+  // Where the index follows the events, AgentSpawned writes the entry, leased as its metadata says.
+  const follows = rt.deps.index.followsEvents;
+  let leased = follows ? lease !== undefined : await rt.deps.index.register({ agentId: id, parentId: data.parentId, rootId: data.rootId }, lease);
+  const opened: DomainEvent = { type: 'AgentSpawned', data };
+  const events: DomainEvent[] = [opened];
+  let snapshot = foldResting([opened]);
+  const slot = slotForStart(rt, id, run && (!rt.worker || leased));
+  const record = (e: DomainEvent): void => {
+    if (!snapshot.can(e)) throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
+    snapshot = pureTransition(agentMachine, snapshot, e)[0];
+    events.push(e);
+  };
+  try {
+    if (run) record({ type: 'AgentRunRequested', data: {} });
+    if (slot.taken) record(startedEvent(rt, snapshot.context));
+    // Started here with nothing to open first: its first model call is asked for in the same
+    // append (what decideNext would append next, one commit later). A failure (no budget for a
+    // turn) is left to decideNext, so an opening never ends an agent.
+    if (slot.taken && data.kind === 'agent' && !data.workspace) {
+      const turn = await turnEvents(rt, snapshot);
+      if (turn.some((e) => e.type === 'ModelRequested')) turn.forEach(record);
+    }
+  } catch (err) {
+    slot.undo();
+    rt.worker?.release(id);
+    throw err;
+  }
+  const at = rt.deps.clock.now().toISOString();
+  const causationId = data.parentId ? `agent:${data.parentId}` : 'api:spawn';
+  const envelopes: EventToAppend[] = events.map((e, i) => ({
+    id: i === 0 ? rt.deps.ids.derive('spawn', id) : rt.deps.ids.uuid(),
+    type: e.type,
+    data: e.data,
+    metadata: { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at, ...(i === 0 && follows && lease ? { leaseTo: lease } : {}) },
+  }));
+  let settled = false;
+  return {
+    append: { streamId: agentStream(id), events: envelopes, expectedRevision: 'no_stream' },
+    async settle(outcome) {
+      if (settled) return;
+      settled = true;
+      if (outcome === null) {
+        slot.undo();
+        rt.worker?.release(id);
+        return;
+      }
+      if (!outcome.ok) {
+        slot.undo();
+        const err = outcome.error;
+        // Already opened, by an opening batch of another shape (with or without the run request
+        // and the start: a spawn run again, recovery racing a run). Its first event's id is
+        // derived from the agent's, so the store refuses it as a different batch under that id.
+        // A batch of the same shape is an idempotent success instead: both are treated alike.
+        if (err instanceof IdempotencyConflict && data.parentId) {
+          if (rt.worker) await rt.worker.adopt(id, leased && !follows);
+          return;
+        }
+        // Not opened here: the room taken for it goes back (whoever opened it hosts it).
+        rt.worker?.release(id);
+        if (isWrongExpectedRevision(err) && data.parentId) return; // already opened (recovery retry)
+        if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${id} already exists`);
+        throw err;
+      }
+      // Idempotent: stored before (a retry), so the entry was not written now with this lease.
+      if (outcome.value.idempotent) leased &&= !follows;
+      if (rt.worker) await rt.worker.adopt(id, leased);
+      if (!rt.actors.has(id)) rt.actors.set(id, new LiveActor(id, adopt(rt, snapshot), BigInt(events.length - 1)));
+      // Nothing ran the effects of the events folded above: what they made due runs now.
+      if (run) rt.reconcileSoon(id);
+    },
+  };
+}
