@@ -32,31 +32,36 @@ export interface TreeDetailRow {
   readonly lastRevision: string;
   /** Its children's ids in the order its stream recorded them. */
   readonly childOrder: readonly string[];
-  /** Its parent still holds its delegation (has not taken back its remainder). */
+  /** Its parent still holds its delegation (has not taken back its remainder); false for the subtree's root, whose parent is not read. */
   readonly heldByParent: boolean;
 }
 
 type Row = Record<string, unknown>;
+/** jsonb as the driver hands it: parsed (pg) or text. */
+const asJson = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 /**
- * Every agent under `rootId` (itself included) in one query, unordered; [] when it has no row.
+ * Every agent under `rootId` (itself included), unordered; [] when it has no row. One query for a
+ * whole tree, two for a subtree below its root.
  *
  * @example
  * const rows = await treeDetail(sql, 'cadre', rootId);
  */
 export async function treeDetail(sql: SqlQueryable, s: string, rootId: string): Promise<TreeDetailRow[]> {
-  const r = await sql.query<Row>(
-    `SELECT a.agent_id, a.parent_id, a.depth, a.kind, a.role, a.task, a.ended_status, a.allocated, a.consumed, a.reserved,
-        a.delegated, a.spent_by_subtree, a.reclaimed, a.available, a.cost_usd, a.node_id, a.workspace_path, a.workspace_branch,
-        a.output, a.failure_reason, a.last_revision, a.child_order, coalesce(p.delegations ? a.agent_id, false) AS held_by_parent
-       ${subtreeJoin(s)} LEFT JOIN ${s}.agents p ON p.agent_id = a.parent_id WHERE s.agent_id = $1`,
-    [rootId],
-  );
+  const cols = `a.agent_id, a.parent_id, a.depth, a.kind, a.role, a.task, a.ended_status, a.allocated, a.consumed, a.reserved,
+    a.delegated, a.spent_by_subtree, a.reclaimed, a.available, a.cost_usd, a.node_id, a.workspace_path, a.workspace_branch,
+    a.output, a.failure_reason, a.last_revision, a.child_order, a.delegations`;
+  // A whole tree (what `cadre tree` shows) is every row of its root: a query planned in a fraction
+  // of the subtree join's time, which is most of a small tree's read.
+  let r = await sql.query<Row>(`SELECT ${cols} FROM ${s}.agents a WHERE a.root_id = $1`, [rootId]);
+  if (r.rows.length === 0) r = await sql.query<Row>(`SELECT ${cols} ${subtreeJoin(s)} WHERE s.agent_id = $1`, [rootId]);
+  const delegationsOf = new Map(r.rows.map((x) => [String(x.agent_id), asJson(x.delegations)]));
   return r.rows.map((x) => {
     const ledger = { allocated: num(x.allocated), consumed: num(x.consumed), reserved: num(x.reserved), delegated: num(x.delegated), spentBySubtree: num(x.spent_by_subtree) };
-    const order = typeof x.child_order === 'string' ? (JSON.parse(x.child_order) as unknown) : x.child_order;
+    const order = asJson(x.child_order);
+    const parentHolds = delegationsOf.get(String(x.parent_id));
     return {
       agentId: String(x.agent_id),
       parentId: str(x.parent_id),
@@ -74,7 +79,7 @@ export async function treeDetail(sql: SqlQueryable, s: string, rootId: string): 
       failureReason: str(x.failure_reason),
       lastRevision: String(x.last_revision),
       childOrder: Array.isArray(order) ? order.map(String) : [],
-      heldByParent: x.held_by_parent === true,
+      heldByParent: typeof parentHolds === 'object' && parentHolds !== null && String(x.agent_id) in parentHolds,
     };
   });
 }
