@@ -75,17 +75,23 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
     });
     level = next;
   }
-  for (let i = order.length - 1; i >= 0; i--) {
-    const n = order[i]!.node;
-    n.subtreeCostUsd = n.costUsd + n.children.reduce((a, c) => a + c.subtreeCostUsd, 0);
-    n.subtreeConsumed = n.budget.consumed + n.children.reduce((a, c) => a + c.subtreeConsumed, 0);
-  }
+  sumSubtrees(order.map((o) => o.node));
   return root!;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? Mutable<E>[] : T[K] };
+/** Fills in each node's subtree sums; `order` has parents before their children (breadth-first). */
+export function sumSubtrees(order: readonly Mutable<AgentNode>[]): void {
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
+    n.subtreeCostUsd = n.costUsd + n.children.reduce((a, c) => a + c.subtreeCostUsd, 0);
+    n.subtreeConsumed = n.budget.consumed + n.children.reduce((a, c) => a + c.subtreeConsumed, 0);
+  }
+}
 
-function toNode(p: { readonly state: AgentState; readonly activity: string | null; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? Mutable<E>[] : T[K] };
+
+/** One node from an agent's folded state; `returned`: its parent took back its remainder. */
+export function toNode(p: { readonly state: AgentState; readonly activity: string | null; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }): Mutable<AgentNode> {
   const s = p.state;
   return {
     id: s.id,

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { AgentSystem } from '../system.js';
 import { InvalidInput, isCadreError } from '../errors.js';
 import { agentIdOfStream } from '../actors/streams.js';
-import { agentTree, describeRoots, listRoots, resolveAgentId } from './agentTree.js';
+import { describeRoots, listRoots, resolveAgentId } from './agentTree.js';
+import { readAgentTree } from './readAgentTree.js';
 import { isLoopback, requestToken, tokenCookie, tokenMatches } from './auth.js';
 import { allowedHosts, hostAllowed } from './hostCheck.js';
 import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
@@ -133,7 +134,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (limit === null) throw new HttpError(400, `invalid limit ${JSON.stringify(raw!.slice(0, 20))}: expected a whole number from 1 to 100`);
       return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
     }
-    if (parts[1] === 'tree' && parts[2]) return send(res, 200, await agentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2])));
     if (parts[1] === 'dead-letters') {
       return send(res, 200, { items: await system.messaging.deadLetters({ limit: 100 }) });
     }

@@ -3,3 +3,4 @@ export { createReports, AGENT_STATUSES, type Reports, type ReportsOptions, type 
   type RoleCostRow, type ActivityRow, type LedgerRow, type StatusCounts, type AgentStatus } from './reports.js';
 export { physicalTable, tableNames, type Projection, type SqlStatement, type TableNames } from './projection.js';
 export { defaultProjections, agentsProjection, budgetLedgerProjection, workflowsProjection, activityProjection, summarize, type LedgerKind } from './readModels/index.js';
+export type { TreeDetailRow } from './treeDetail.js';

@@ -6,7 +6,7 @@ import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
 import { overspent, type BudgetStatus } from '../actors/budget.js';
 import type { LedgerKind } from './readModels/budgetLedger.js';
-import { PATH_KEY } from './readModels/agents.js';
+import { projectionCheckpoint, subtreeJoin, treeDetail, type TreeDetailRow } from './treeDetail.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
@@ -117,6 +117,10 @@ export interface Reports {
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
   activity(options?: { since?: bigint | number | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
   statusCounts(rootId?: string): Promise<StatusCounts>;
+  /** The agent and its descendants with what a tree view shows (unordered: each row lists its children in spawn order). */
+  treeDetail(rootId: string): Promise<TreeDetailRow[]>;
+  /** A projection's table version and applied position; null if it was never set up on this store. */
+  checkpoint(name: string): Promise<{ version: number; position: bigint } | null>;
   /** Resolves once every projection has applied `position` (a number or a bigint): read your writes. */
   waitFor(position: bigint | number, timeoutMs?: number): Promise<void>;
 }
@@ -218,22 +222,20 @@ export function createReports(options: ReportsOptions): Reports {
   const s = assertIdentifier(options.schema ?? 'cadre');
   const sql = options.sql;
   const id = (value: unknown, field: string): string => parseInput(AgentId, value, field);
-  // The subtree of `s` as a range over the C-collated path: `/a/b/` ≤ path < `/a/b0`.
-  // The path range is the subtree; the same range on left(path, PATH_KEY) is implied by it (a
-  // prefix cut keeps C-collation order) and is what the index can answer.
-  const subtreeJoin = `FROM ${s}.agents s JOIN ${s}.agents a ON a.root_id = s.root_id AND a.path >= s.path AND a.path < left(s.path, -1) || '0'
-    AND left(a.path, ${PATH_KEY}) >= left(s.path, ${PATH_KEY}) AND left(a.path, ${PATH_KEY}) <= left(left(s.path, -1) || '0', ${PATH_KEY})`;
+  const subtreeFrom = subtreeJoin(s);
 
   return {
     async tree(rootId, opts = {}) {
       const root = id(rootId, 'rootId');
       const o = parseInput(TreeOptions, opts, 'options');
       const r = await sql.query<Row>(
-        `SELECT ${TREE_COLS} ${subtreeJoin} WHERE s.agent_id = $1 AND ($2::int IS NULL OR a.depth <= s.depth + $2::int) ORDER BY a.path`,
+        `SELECT ${TREE_COLS} ${subtreeFrom} WHERE s.agent_id = $1 AND ($2::int IS NULL OR a.depth <= s.depth + $2::int) ORDER BY a.path`,
         [root, o.maxDepth ?? null],
       );
       return r.rows.map(treeRow);
     },
+    treeDetail: async (rootId) => treeDetail(sql, s, id(rootId, 'rootId')),
+    checkpoint: async (name) => projectionCheckpoint(sql, s, name),
     async agent(agentId) {
       const r = await sql.query<Row>(`SELECT a.* FROM ${s}.agents a WHERE a.agent_id = $1`, [id(agentId, 'agentId')]);
       return r.rows[0] ? agentRow(r.rows[0]) : null;
@@ -268,7 +270,7 @@ export function createReports(options: ReportsOptions): Reports {
           ? await sql.query<Row>(`SELECT agents, consumed, reserved, cost_usd FROM ${s}.agent_tree_totals WHERE root_id = $1`, [agent])
           : await sql.query<Row>(
               `SELECT count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.reserved), 0) AS reserved,
-                  coalesce(sum(a.cost_usd), 0) AS cost_usd ${subtreeJoin} WHERE s.agent_id = $1`,
+                  coalesce(sum(a.cost_usd), 0) AS cost_usd ${subtreeFrom} WHERE s.agent_id = $1`,
               [agent],
             );
         const x = t.rows[0] ?? {};
@@ -313,7 +315,7 @@ export function createReports(options: ReportsOptions): Reports {
     async costByRole(rootId) {
       const r = await sql.query<Row>(
         `SELECT a.role, count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.cost_usd), 0) AS cost_usd
-           ${subtreeJoin} WHERE s.agent_id = $1 GROUP BY a.role ORDER BY sum(a.consumed) DESC, a.role`,
+           ${subtreeFrom} WHERE s.agent_id = $1 GROUP BY a.role ORDER BY sum(a.consumed) DESC, a.role`,
         [id(rootId, 'rootId')],
       );
       return r.rows.map((x) => ({ role: String(x.role), agents: num(x.agents), consumed: num(x.consumed), costUsd: num(x.cost_usd) }));

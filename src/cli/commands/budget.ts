@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { agentTree, flatten } from '../../dashboard/agentTree.js';
+import { flatten } from '../../dashboard/agentTree.js';
+import { readAgentTree } from '../../dashboard/readAgentTree.js';
 import { subtreeBalance } from '../../dashboard/subtreeBalance.js';
 import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
@@ -22,7 +23,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
         const b = s.budget;
         if (!opts.subtree) {
           // A workflow (any parent) spends through its children: count its subtree as tree and status do.
-          const tree = s.children.length > 0 ? await agentTree(system, id) : null;
+          const tree = s.children.length > 0 ? await readAgentTree(system, id) : null;
           const spent = tree?.subtreeConsumed ?? b.consumed;
           const withSubtree = tree ? { subtreeConsumed: tree.subtreeConsumed, subtreeCostUsd: tree.subtreeCostUsd } : {};
           print(ctx, opts.json, { agentId: id, ...b, costUsd: s.costUsd, ...withSubtree }, () => renderFields([
@@ -41,7 +42,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
           ]));
           return;
         }
-        const root = await agentTree(system, id);
+        const root = await readAgentTree(system, id);
         const agents = flatten(root);
         const rows = agents.map((n) => ({
           agentId: n.id, role: n.role, depth: n.depth, status: n.status, ...n.budget,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
-import { agentTree } from '../../dashboard/agentTree.js';
+import { readAgentTree } from '../../dashboard/readAgentTree.js';
 import { conservationLine } from '../render/conservationLine.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -19,7 +19,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const row = await system.reports.agent(id).catch(() => null);
         const b = s.budget;
         // A workflow (any parent) spends through its children: show what the whole subtree cost too.
-        const subtree = s.children.length > 0 ? await agentTree(system, id) : null;
+        const subtree = s.children.length > 0 ? await readAgentTree(system, id) : null;
         print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
           const head = renderFields([
             ['agent', s.id],

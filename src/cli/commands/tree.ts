@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { agentTree, flatten, listRoots } from '../../dashboard/agentTree.js';
+import { flatten, listRoots } from '../../dashboard/agentTree.js';
+import { readAgentTree } from '../../dashboard/readAgentTree.js';
 import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { noStoreYet } from '../noStoreYet.js';
@@ -17,7 +18,7 @@ export function registerTree(program: Command, ctx: CliContext): void {
       const limit = parseCount(opts.limit, '--limit', { min: 1 });
       await withSystem(ctx, READ_STREAMS, async (system) => {
         const ids = root !== undefined ? [await agentArg(system, root)] : (await listRoots(system, limit)).map((r) => r.id);
-        const trees = await Promise.all(ids.map((id) => agentTree(system, id)));
+        const trees = await Promise.all(ids.map((id) => readAgentTree(system, id)));
         if (root !== undefined) print(ctx, opts.json, trees[0], () => renderAgentTree(trees[0]!, ctx.style));
         else {
           print(ctx, opts.json, trees, () => (trees.length === 0

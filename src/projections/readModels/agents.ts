@@ -23,7 +23,8 @@ const totalsFunction = (schema: string, suffix: string): string => `${schema}.${
 
 export const agentsProjection: Projection = {
   name: 'agents',
-  version: 3,
+  // 4: the workspace an agent holds and its children in spawn order, so a tree reads from here.
+  version: 4,
   tables: ['agents', 'agent_status_counts', 'agent_tree_totals'],
   migrations(schema, suffix) {
     const t = physicalTable(schema, 'agents', suffix);
@@ -63,6 +64,9 @@ export const agentsProjection: Projection = {
         model_calls int NOT NULL DEFAULT 0,
         live_children int NOT NULL DEFAULT 0,
         children int NOT NULL DEFAULT 0,
+        child_order jsonb NOT NULL DEFAULT '[]',
+        workspace_path text,
+        workspace_branch text,
         created_at timestamptz NOT NULL,
         run_requested_at timestamptz,
         started_at timestamptz,
@@ -153,7 +157,12 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'AgentStarted':
       return touch((p) => `started_at = coalesce(started_at, ${p(at, 'timestamptz')}), deadline = ${p(e.data.deadline, 'timestamptz')}`);
     case 'ChildSpawned':
-      return touch(() => `children = children + 1, live_children = live_children + 1`);
+      // Spawn order as the parent records it (the children's own streams may open in another order).
+      return touch((p) => `children = children + 1, live_children = live_children + 1, child_order = child_order || to_jsonb(${p(e.data.childId, 'text')})`);
+    case 'WorkspaceCreated':
+      return touch((p) => `workspace_path = ${p(e.data.path, 'text')}, workspace_branch = ${p(e.data.branch, 'text')}`);
+    case 'WorkspaceRemoved':
+      return touch(() => `workspace_path = NULL, workspace_branch = NULL`);
     case 'ChildFinished':
       return touch(() => `live_children = greatest(0, live_children - 1)`);
     case 'AgentCompleted':
@@ -203,11 +212,9 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'MessageSent':
     case 'MessageReceived':
     case 'MessageAcked':
-    case 'WorkspaceCreated':
     case 'WorkspaceCommitted':
     case 'WorkspaceMerged':
     case 'WorkspaceMergeConflicted':
-    case 'WorkspaceRemoved':
     case 'WorkflowPlanned':
     case 'NodeStarted':
     case 'NodeCompleted':

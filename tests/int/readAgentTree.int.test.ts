@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AgentSystem } from '../../src/system.js';
+import { agentTree, flatten } from '../../src/dashboard/agentTree.js';
+import { readAgentTree, readModelsCurrent } from '../../src/dashboard/readAgentTree.js';
+import { testSystem } from '../support/system.js';
+
+/**
+ * `cadre tree`, `budget`, `status` and the dashboard's tree read the agents read model when it
+ * has applied the store's head, and fold the streams when it lags: the same tree either way.
+ */
+describe('readAgentTree', () => {
+  let system: AgentSystem | undefined;
+  afterEach(async () => {
+    await system?.close();
+    system = undefined;
+  });
+
+  /** A lead with live children, a worker that fails (too small a budget), a fired child and a completed one whose task the read model cuts. */
+  async function buildTree(s: AgentSystem): Promise<{ leadId: string; laterId: string }> {
+    const lead = await s.spawn({ role: 'lead', task: 'delegate', budget: 200_000 });
+    const p = await lead.spawn({ role: 'planner', task: 'plan', budget: 12_000 });
+    const w = await p.spawn({ role: 'worker', task: 'work', budget: 50 });
+    const q = await lead.spawn({ role: 'qa', task: 'check', budget: 9_000 });
+    await q.spawn({ role: 'tester', task: 'test', budget: 3_000 });
+    const idle = await lead.spawn({ role: 'idle', task: 'wait', budget: 5_000 });
+    const done = await lead.spawn({ role: 'done', task: 'y'.repeat(3_000), budget: 30_000 });
+    const later = await lead.spawn({ role: 'later', task: 'later', budget: 30_000 });
+    await lead.fire(idle.id);
+    expect((await w.run()).status).toBe('failed');
+    const r = await done.run(); expect(r.status, JSON.stringify(r)).toBe('completed');
+    return { leadId: lead.id, laterId: later.id };
+  }
+
+  it('reads the read models when they are current: the tree agentTree folds, key for key', async () => {
+    system = await testSystem('postgres');
+    const { leadId } = await buildTree(system);
+    await system.reports.waitFor(await system.store.headPosition());
+    expect(await readModelsCurrent(system)).toBe(true);
+
+    const folded = await agentTree(system, leadId);
+    const states = vi.spyOn(system.internal.runtime, 'states');
+    const read = await readAgentTree(system, leadId);
+    // The same JSON, in the same key order (what `cadre tree --json` prints).
+    expect(JSON.stringify(read)).toBe(JSON.stringify(folded));
+    // Only what the rows cannot say was folded: live agents, the fired one, the one whose task was cut.
+    const folds = states.mock.calls.flatMap(([ids]) => ids);
+    const byRole = new Map(flatten(read).map((n) => [n.role, n]));
+    expect(byRole.get('worker')!.status).toBe('failed');
+    expect(folds).not.toContain(byRole.get('worker')!.id);
+    for (const role of ['lead', 'planner', 'qa', 'tester', 'idle', 'later', 'done']) expect(folds).toContain(byRole.get(role)!.id);
+    expect(byRole.get('done')!.task).toHaveLength(3_000);
+    // A tree at rest reads from its rows alone.
+    const rest = await system.spawn({ role: 'rest', task: 'rest', budget: 20_000 });
+    const child = await rest.spawn({ role: 'child', task: 'child', budget: 5_000 });
+    expect((await child.run()).status).toBe('completed');
+    expect((await rest.run()).status).toBe('completed');
+    await system.reports.waitFor(await system.store.headPosition());
+    states.mockClear();
+    const atRest = await readAgentTree(system, rest.id);
+    expect(states.mock.calls.flatMap(([ids]) => ids)).toEqual([]);
+    expect(JSON.stringify(atRest)).toBe(JSON.stringify(await agentTree(system, rest.id)));
+    // The child's remainder went back to the root: counted there, as the fold says.
+    expect(atRest.children[0]!.returned).toBe(5_000 - atRest.children[0]!.budget.consumed);
+    // A subtree below the root reads the same too (its root has no node id or returned remainder).
+    const planner = read.children.find((c) => c.role === 'planner')!;
+    expect(JSON.stringify(await readAgentTree(system, planner.id))).toBe(JSON.stringify(await agentTree(system, planner.id)));
+  });
+
+  it('folds the streams when the read models are behind the store: the final state, not the projected one', async () => {
+    system = await testSystem('postgres');
+    const { leadId, laterId } = await buildTree(system);
+    await system.reports.waitFor(await system.store.headPosition());
+    // Nothing projects from here on, as after a `cadre run` that exited before its projections caught up.
+    await system.projections.stop();
+    await system.run(laterId);
+    expect(await readModelsCurrent(system)).toBe(false);
+    const stale = (await system.reports.treeDetail(leadId)).find((r) => r.agentId === laterId);
+    expect(stale?.endedStatus).toBeNull();
+
+    const read = await readAgentTree(system, leadId);
+    expect(flatten(read).find((n) => n.id === laterId)?.status).toBe('completed');
+    expect(JSON.stringify(read)).toBe(JSON.stringify(await agentTree(system, leadId)));
+  });
+
+  it('folds the streams where no process ever ran projections', async () => {
+    system = await testSystem('pglite', { runProjections: false });
+    const lead = await system.spawn({ role: 'lead', task: 'alone', budget: 1_000 });
+    await lead.run();
+    expect(await readModelsCurrent(system)).toBe(false);
+    expect(JSON.stringify(await readAgentTree(system, lead.id))).toBe(JSON.stringify(await agentTree(system, lead.id)));
+  });
+});
