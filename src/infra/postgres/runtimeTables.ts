@@ -44,10 +44,10 @@ CREATE TABLE ${s}.blobs (
 /**
  * Where the events live in this same schema, the actor index is kept by the appends themselves:
  * an agent's row is written by its AgentSpawned, and a child's row ends with its parent's
- * ChildFinished, in the append's own transaction. The runtime wrote both as statements of their
- * own: 2.5 of the 9.8 commits of a workflow's agent step (bench/workflow). A child's ending is
- * settled at its parent's ChildFinished (merged and acknowledged in one append, ending.ts); what
- * follows it is only worktree clean-up, which every start reconciles from the events. The lease
+ * ChildFinished when that event's metadata says `settlesChild` (the child had no worktree, so
+ * nothing of its ending follows; ending.ts), in the append's own transaction. The runtime wrote
+ * both as statements of their own: 2.5 of the 9.8 commits of a workflow's agent step
+ * (bench/workflow). A child with a worktree is ended by the runtime after its clean-up. The lease
  * of the process that opens the stream rides in AgentSpawned's metadata (`leaseTo`), so the entry
  * is born leased in the same commit. Roots are still ended by the runtime. With the events
  * elsewhere (EventStoreDB) there is no such table here and nothing is created: the runtime writes
@@ -72,7 +72,7 @@ BEGIN
       RETURN NULL;
     END $f$;
     CREATE TRIGGER actor_index_follow AFTER INSERT ON ${s}.events
-      FOR EACH ROW WHEN (NEW.type IN ('AgentSpawned', 'ChildFinished'))
+      FOR EACH ROW WHEN (NEW.type = 'AgentSpawned' OR (NEW.type = 'ChildFinished' AND NEW.metadata ? 'settlesChild'))
       EXECUTE FUNCTION ${s}.actor_index_follow();
   END IF;
 END $$;
