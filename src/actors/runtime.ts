@@ -80,6 +80,10 @@ export class AgentRuntime {
    * the store.
    */
   async run(id: string): Promise<RunResult> {
+    // Ended and settled with its parent here (a workflow node that finished before the workflow
+    // watched it): an end is final, nothing to host, run or read (waitForEnd answers from memory).
+    // Asking cost a stream read, a lease tick and a catch-up read per node.
+    if (!this.rt.actors.has(id) && this.rt.recentlyEnded.get(id)?.snapshot.context.result) return this.waitForEnd(id);
     await this.actor(id); // NotFound before anything is claimed
     const stopHosting = this.rt.worker ? await this.rt.worker.hostSubtree(id) : null;
     try {

@@ -4,9 +4,8 @@ import type { ActorIndex } from '../../src/actors/ports/runtimePorts.js';
 import { testSystem, type StoreKind } from '../support/system.js';
 
 /**
- * On Postgres and PGlite the actor index is kept by the appends (runtimeTables.ts,
- * indexFollowsEvents): an entry is written with the agent's AgentSpawned and a child's ends with
- * its parent's ChildFinished, in the same commit. Nothing else writes them for a plain process.
+ * On Postgres and PGlite an agent's actor-index entry is written by its AgentSpawned, in the same
+ * commit (runtimeTables.ts, indexFollowsEvents), leased to the process that opened it.
  */
 describe.each<StoreKind>(['postgres', 'pglite'])('the actor index follows the events (%s)', (kind) => {
   const systems: AgentSystem[] = [];
@@ -15,7 +14,7 @@ describe.each<StoreKind>(['postgres', 'pglite'])('the actor index follows the ev
   });
   const indexOf = (system: AgentSystem): ActorIndex => (system.internal.runtime as unknown as { deps: { index: ActorIndex } }).deps.index;
 
-  it('an entry appears with AgentSpawned, and a child\'s ends with ChildFinished', async () => {
+  it('an entry appears with AgentSpawned, leased to its opener, and ends once the agent has', async () => {
     const system = await testSystem(kind);
     systems.push(system);
     const index = indexOf(system);
@@ -24,11 +23,12 @@ describe.each<StoreKind>(['postgres', 'pglite'])('the actor index follows the ev
     const root = await system.spawn({ role: 'lead', task: 'coordinate', budget: 20_000 });
     const child = await root.spawn({ role: 'worker', task: 'part', budget: 5_000 });
     expect(await index.get(child.id)).toEqual({ agentId: child.id, parentId: root.id, rootId: root.id, status: 'live' });
+    expect(await index.leaseHolder(child.id)).toBe(await index.leaseHolder(root.id));
+    expect(await index.leaseHolder(child.id)).not.toBeNull();
 
     expect((await root.run()).status).toBe('completed');
-    const finished = (await system.history(root.id)).find((e) => e.type === 'ChildFinished');
-    expect(finished).toBeDefined();
-    expect((await index.get(child.id))?.status).toBe('ended');
+    expect((await system.history(root.id)).some((e) => e.type === 'ChildFinished')).toBe(true);
+    await expect.poll(async () => (await index.get(child.id))?.status, { timeout: 5_000 }).toBe('ended');
     // Nothing is live for recovery to pick up once the root's own ending has run.
     await expect.poll(async () => (await index.listLive()).map((e) => e.agentId), { timeout: 5_000 }).toEqual([]);
   });

@@ -1,4 +1,3 @@
-import type { ActorIndex } from '../../src/actors/ports/runtimePorts.js';
 import { expect } from 'vitest';
 import { createActor } from 'xstate';
 import type { DomainEvent, EventData } from '../../src/events/catalogue.js';
@@ -150,23 +149,7 @@ export async function checkTreeAtRest(sys: Inspectable, rootId: string): Promise
   }
   const root = states.get(rootId)!;
   expect(root.budget.allocated + root.budget.overspent, 'conservation').toBe(consumed + root.budget.available);
-  await checkIndexEnded(sys, ids.filter((id) => id !== rootId));
   return { ids, consumed };
-}
-
-/**
- * Where the appends keep the actor index (Postgres, PGlite), every child of a tree at rest that
- * had no worktree is ended in it: its parent's ChildFinished ended it in the same commit. (A
- * root's entry, and a child's with a worktree, are ended by their process after the clean-up, so
- * they may still be on their way.)
- */
-async function checkIndexEnded(sys: Inspectable, childIds: readonly string[]): Promise<void> {
-  const index = (sys.internal.runtime as unknown as { deps?: { index?: ActorIndex } }).deps?.index;
-  if (!index?.followsEvents) return;
-  for (const id of childIds) {
-    if ((await sys.internal.runtime.context(id)).workspaceRequest) continue;
-    expect((await index.get(id))?.status, `${id} in the actor index`).toBe('ended');
-  }
 }
 
 export const isTerminalState = (s: AgentState): boolean => isTerminalStatus(s.status);

@@ -30,10 +30,9 @@ export interface ActorIndexEntry {
  */
 export interface ActorIndex {
   /**
-   * True when the event store's own appends keep the index (the same Postgres schema): an
-   * agent's entry is written with its AgentSpawned, born leased to the owner its metadata's
-   * `leaseTo` names, and a child's ends with its parent's ChildFinished when that event's
-   * metadata says `settlesChild`. The runtime then registers no entry and ends the others.
+   * True when the event store's own appends write the entries (the same Postgres schema): an
+   * agent's is written with its AgentSpawned, born leased to the owner its metadata's `leaseTo`
+   * names. The runtime then registers none; it still ends every entry (markEnded).
    */
   readonly followsEvents: boolean;
   /**

@@ -15,8 +15,6 @@ import { backoffMs } from '../../infra/backoff.js';
 
 export interface ExecuteOptions {
   readonly causationId?: string;
-  /** Metadata for some of the events, besides what every event carries (read by the store's triggers). */
-  readonly annotate?: (e: DomainEvent) => Readonly<Record<string, unknown>> | undefined;
   /**
    * Another stream's append decided on the actor's state after this decision (a child's opening),
    * stored in the same round trip and commit right after it, and only if it was stored.
@@ -67,7 +65,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             next = after;
             actions.push(...(acts as typeof actions));
           }
-          const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId, opts.annotate?.(e)));
+          const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
           const along = opts.alongside ? await opts.alongside(next) : null;
           let res;
           let alongOutcome: AppendOutcome | null = null;
@@ -118,12 +116,12 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
   }
 }
 
-function envelope(rt: RuntimeContext, c: AgentContext, e: DomainEvent, causationId?: string, extra?: Readonly<Record<string, unknown>>): EventToAppend {
+function envelope(rt: RuntimeContext, c: AgentContext, e: DomainEvent, causationId?: string): EventToAppend {
   return {
     id: rt.deps.ids.uuid(),
     type: e.type,
     data: e.data,
-    metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: rt.deps.clock.now().toISOString(), ...extra },
+    metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: rt.deps.clock.now().toISOString() },
   };
 }
 

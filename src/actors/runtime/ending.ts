@@ -32,11 +32,10 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
     // Every step is idempotent (it checks the stream first), so a transient failure (git down,
     // a lost connection) is retried as a whole; if it outlasts the retries the agent stays live
     // in the index and the whole ending is tried again later (retryEndLater).
-    let settled = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await finishWorkspace(rt, actor);
-        settled = (await ensureParentNotified(rt, actor.id)) || settled;
+        await ensureParentNotified(rt, actor.id);
         // After the parent merged it: the worktree follows the cleanup policy.
         await cleanUpWorkspace(rt, actor.id, (await loadActor(rt, actor.id)).snapshot.context);
         break;
@@ -47,8 +46,7 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
         await new Promise((r) => setTimeout(r, backoffMs(attempt, { baseMs: 100, maxMs: 5000 })));
       }
     }
-    // Unless the parent's record of its end, made just now, ended its entry too.
-    if (!settled) await rt.deps.index.markEnded(actor.id);
+    await rt.deps.index.markEnded(actor.id);
     rt.worker?.release(actor.id);
     // A last snapshot only where it saves a real fold: a workflow node's ~17 events fold in
     // microseconds, and its snapshot was 2.8 kB and a commit per agent step.
@@ -79,20 +77,17 @@ function retryEndLater(rt: RuntimeContext, id: string): void {
 /**
  * Records a child's end in its parent exactly once: ChildFinished and the budget reclaim, the
  * merge of its worktree, and what the parent itself decides of it (a workflow's node outcome),
- * in one append. True when this call recorded it and its index entry ended with it.
+ * in one append.
  */
-export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<boolean> {
+export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
   const child = await loadActor(rt, childId);
   const c = child.snapshot.context;
   const status = statusOf(child.snapshot.value);
-  if (!c.parentId || !isTerminalStatus(status) || !c.result) return false;
+  if (!c.parentId || !isTerminalStatus(status) || !c.result) return;
   const parent = await loadActor(rt, c.parentId);
-  if (parent.snapshot.context.children[childId]?.status !== 'live') return false;
+  if (parent.snapshot.context.children[childId]?.status !== 'live') return;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);
-  // Nothing follows the parent's record for a child that never asked for a worktree (no
-  // clean-up): its index entry ends in the same commit (runtimeTables.ts, indexFollowsEvents).
-  const settles = rt.deps.index.followsEvents && !c.workspaceRequest;
-  const recorded = await execute(rt, c.parentId, (s) => {
+  await execute(rt, c.parentId, (s) => {
     const rec = s.context.children[childId];
     if (!rec || rec.status !== 'live') return [];
     const events: DomainEvent[] = [
@@ -105,8 +100,5 @@ export async function ensureParentNotified(rt: RuntimeContext, childId: string):
     let after = s;
     for (const e of events) after = pureTransition(agentMachine, after, e)[0];
     return [...events, ...rt.childEndEvents(after, { childId, reason: c.result!.reason, cause: c.result!.cause }, parent.inflight.terminating)];
-  }, { causationId: `agent:${childId}`, ...(settles ? { annotate: (e) => (e.type === 'ChildFinished' ? SETTLES_CHILD : undefined) } : {}) });
-  return settles && recorded.length > 0;
+  }, { causationId: `agent:${childId}` });
 }
-
-const SETTLES_CHILD = { settlesChild: true } as const;

@@ -42,16 +42,15 @@ CREATE TABLE ${s}.blobs (
 }
 
 /**
- * Where the events live in this same schema, the actor index is kept by the appends themselves:
- * an agent's row is written by its AgentSpawned, and a child's row ends with its parent's
- * ChildFinished when that event's metadata says `settlesChild` (the child had no worktree, so
- * nothing of its ending follows; ending.ts), in the append's own transaction. The runtime wrote
- * both as statements of their own: 2.5 of the 9.8 commits of a workflow's agent step
- * (bench/workflow). A child with a worktree is ended by the runtime after its clean-up. The lease
- * of the process that opens the stream rides in AgentSpawned's metadata (`leaseTo`), so the entry
- * is born leased in the same commit. Roots are still ended by the runtime. With the events
- * elsewhere (EventStoreDB) there is no such table here and nothing is created: the runtime writes
- * every entry.
+ * Where the events live in this same schema, an agent's actor-index entry is written by its
+ * AgentSpawned, in the append's own transaction, born leased to the process that opens the stream
+ * (its `leaseTo` metadata). The runtime wrote it as a statement and a commit of its own before
+ * the append (1.25 of the 9.8 commits of a workflow's agent step, bench/workflow). Only inserts:
+ * a new row cannot deadlock with the lease ticks' updates. Ending an entry stays the runtime's
+ * (after the clean-up, one row per statement): done by a trigger on ChildFinished, an append
+ * batch updating several rows deadlocked with a tick renewing them (seen at 50 runs in flight).
+ * With the events elsewhere (EventStoreDB) there is no such table here and nothing is created:
+ * the runtime writes every entry.
  */
 function indexFollowsEvents(s: string): string {
   return `
@@ -60,19 +59,14 @@ BEGIN
   IF to_regclass('${s}.events') IS NOT NULL THEN
     CREATE FUNCTION ${s}.actor_index_follow() RETURNS trigger LANGUAGE plpgsql AS $f$
     BEGIN
-      IF NEW.type = 'AgentSpawned' THEN
-        INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
-          VALUES (NEW.data->>'agentId', NEW.data->>'parentId', NEW.data->>'rootId', 'live', NEW.metadata->'leaseTo'->>'owner',
-                  now() + ((NEW.metadata->'leaseTo'->>'ttlMs')::int * interval '1 millisecond'))
-          ON CONFLICT (agent_id) DO NOTHING;
-      ELSE
-        UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-         WHERE agent_id = NEW.data->>'childId' AND status = 'live';
-      END IF;
+      INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
+        VALUES (NEW.data->>'agentId', NEW.data->>'parentId', NEW.data->>'rootId', 'live', NEW.metadata->'leaseTo'->>'owner',
+                now() + ((NEW.metadata->'leaseTo'->>'ttlMs')::int * interval '1 millisecond'))
+        ON CONFLICT (agent_id) DO NOTHING;
       RETURN NULL;
     END $f$;
     CREATE TRIGGER actor_index_follow AFTER INSERT ON ${s}.events
-      FOR EACH ROW WHEN (NEW.type = 'AgentSpawned' OR (NEW.type = 'ChildFinished' AND NEW.metadata ? 'settlesChild'))
+      FOR EACH ROW WHEN (NEW.type = 'AgentSpawned')
       EXECUTE FUNCTION ${s}.actor_index_follow();
   END IF;
 END $$;
