@@ -15,6 +15,18 @@ describe('readAgentTree', () => {
     system = undefined;
   });
 
+  /**
+   * Until the read models have applied every event: one wait for the head is not enough when
+   * another database of the server holds a transaction open. The head is read under the xmin
+   * rule, so it can move up past events this test committed earlier, once that transaction ends.
+   */
+  async function caughtUp(s: AgentSystem): Promise<void> {
+    await expect.poll(async () => {
+      await s.reports.waitFor(await s.store.headPosition());
+      return readModelsCurrent(s);
+    }, { timeout: 20_000 }).toBe(true);
+  }
+
   /** A lead with live children, a worker that fails (too small a budget), a fired child and a completed one whose task the read model cuts. */
   async function buildTree(s: AgentSystem): Promise<{ leadId: string; laterId: string }> {
     const lead = await s.spawn({ role: 'lead', task: 'delegate', budget: 200_000 });
@@ -34,8 +46,7 @@ describe('readAgentTree', () => {
   it('reads the read models when they are current: the tree agentTree folds, key for key', async () => {
     system = await testSystem('postgres');
     const { leadId } = await buildTree(system);
-    await system.reports.waitFor(await system.store.headPosition());
-    expect(await readModelsCurrent(system)).toBe(true);
+    await caughtUp(system);
 
     const folded = await agentTree(system, leadId);
     const states = vi.spyOn(system.internal.runtime, 'states');
@@ -54,7 +65,7 @@ describe('readAgentTree', () => {
     const child = await rest.spawn({ role: 'child', task: 'child', budget: 5_000 });
     expect((await child.run()).status).toBe('completed');
     expect((await rest.run()).status).toBe('completed');
-    await system.reports.waitFor(await system.store.headPosition());
+    await caughtUp(system);
     states.mockClear();
     const atRest = await readAgentTree(system, rest.id);
     expect(states.mock.calls.flatMap(([ids]) => ids)).toEqual([]);
@@ -69,7 +80,7 @@ describe('readAgentTree', () => {
   it('folds the streams when the read models are behind the store: the final state, not the projected one', async () => {
     system = await testSystem('postgres');
     const { leadId, laterId } = await buildTree(system);
-    await system.reports.waitFor(await system.store.headPosition());
+    await caughtUp(system);
     // Nothing projects from here on, as after a `cadre run` that exited before its projections caught up.
     await system.projections.stop();
     await system.run(laterId);
