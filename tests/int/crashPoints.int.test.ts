@@ -151,19 +151,22 @@ describe('crash between any two appends, then recovery', () => {
   });
 
   /**
-   * The crash comes at the first append after one `isGroup` recognises (the append itself is
-   * stored): the window a grouped write leaves between it and the next. `start` spawns and runs
-   * the scenario; a fresh system then recovers and runs its root to the end.
+   * The crash comes at the first commit after the one holding an append `isGroup` recognises
+   * (that commit is stored): the window a grouped write leaves between it and the next. `start`
+   * spawns and runs the scenario; a fresh system then recovers and runs its root to the end.
+   * `chains: false`: appends that ride together on Postgres are separate commits, as beside
+   * EventStoreDB, so the crash comes between them.
    */
-  async function crashAfterGroup(isGroup: (types: string[]) => boolean, start: (runtime: AgentRuntime) => Promise<string>): Promise<{ system: AgentSystem; rootId: string }> {
+  async function crashAfterGroup(isGroup: (types: string[]) => boolean, start: (runtime: AgentRuntime) => Promise<string>, options: { chains?: boolean } = {}): Promise<{ system: AgentSystem; rootId: string }> {
     const schema = freshSchema('cg');
-    let seen = false;
+    let store!: ReturnType<typeof dyingStore>;
+    let seenAt = -1; // the commit (by count) that held the group
     const crashed = await composeRuntime(schema, (s) =>
-      dyingStore(s, 0, (_stream, types) => {
-        if (seen) return true;
-        seen = isGroup(types);
+      (store = dyingStore(s, 0, (_stream, types) => {
+        if (seenAt >= 0) return store.appends > seenAt;
+        if (isGroup(types)) seenAt = store.appends;
         return false;
-      }),
+      }, options)),
     );
     const dying = (crashed.runtime as unknown as { deps: { store: { dead: boolean } } }).deps.store;
     const rootId = await start(crashed.runtime);
@@ -178,22 +181,25 @@ describe('crash between any two appends, then recovery', () => {
     return { system, rootId };
   }
 
-  const groupedCrashes: Array<[string, (types: string[]) => boolean]> = [
-    ['a child opened, started and its first call asked for in one append (AgentSpawned+AgentRunRequested+AgentStarted+BudgetReserved+ModelRequested)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentStarted') && t.includes('ModelRequested')],
-    ['a reply that called only finish, recorded with its result and the end (ModelReplied…ToolReturned+AgentCompleted)', (t) => t[0] === 'ModelReplied' && t.includes('ToolReturned') && t.includes('AgentCompleted')],
+  const endOfReply = (t: string[]): boolean => t[0] === 'ModelReplied' && t.includes('ToolReturned') && t.includes('AgentCompleted');
+  const groupedCrashes: Array<[string, (types: string[]) => boolean, { chains?: boolean }]> = [
+    ['a child opened, started and its first call asked for in one append (AgentSpawned+AgentRunRequested+AgentStarted+BudgetReserved+ModelRequested)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentStarted') && t.includes('ModelRequested'), {}],
+    // With chains, the parent's ChildFinished+BudgetReclaimed ride in the same commit.
+    ['a reply that called only finish, recorded with its result, the end and the parent\'s record of it (ModelReplied…ToolReturned+AgentCompleted, then ChildFinished+BudgetReclaimed)', endOfReply, {}],
+    ['the same reply and end stored alone, without the parent\'s record (as beside EventStoreDB)', endOfReply, { chains: false }],
   ];
-  for (const [what, isGroup] of groupedCrashes) it(`a crash right after ${what}: recovery finishes the run`, async () => {
+  for (const [what, isGroup, options] of groupedCrashes) it(`a crash right after ${what}: recovery finishes the run`, async () => {
     const { system, rootId } = await crashAfterGroup(isGroup, async (runtime) => {
       const root = await runtime.spawnRoot({ role: 'lead', task: 'coordinate', budget: 30_000 });
       // Spawned and run at once, as the spawn_agent tool and a workflow node do.
       await runtime.spawnChild(root, { role: 'w', task: 'part', budget: 8_000 }, { run: true }).catch(() => {});
       return root;
-    });
+    }, options);
     const { ids } = await checkTreeAtRest(system, rootId);
     expect(ids).toHaveLength(2);
   });
 
-  it('a crash right after a workflow recorded a node child\'s end with the node\'s outcome (ChildFinished+BudgetReclaimed+NodeCompleted): recovery runs the rest once', async () => {
+  it('a crash right after a workflow recorded a node child\'s end with the node\'s outcome (ChildFinished+BudgetReclaimed+NodeCompleted, in the child\'s ending commit): recovery runs the rest once', async () => {
     const { system, rootId } = await crashAfterGroup((t) => t[0] === 'ChildFinished' && t.includes('NodeCompleted'), (runtime) => {
       attachWorkflows(runtime);
       const graph = { nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 40 }, { id: 'b', role: 'tester', task: 'B', budgetPercent: 40, dependencies: ['a'] }] };

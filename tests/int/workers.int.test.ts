@@ -62,15 +62,19 @@ describe('several workers on one Postgres store', () => {
       }
       return out;
     };
+    // Whichever worker first hosts some: on a loaded machine one worker may start late and
+    // claim nothing before the others have run the tree.
     let held: string[] = [];
+    let victim = 0;
     for (let i = 0; i < 400 && held.length === 0; i++) {
-      held = await underWayOn('w1');
+      for (victim = 0; victim < workers.length && held.length === 0; victim++) held = await underWayOn(`w${victim + 1}`);
+      victim--;
       if (held.length === 0) await new Promise((r) => setTimeout(r, 50));
     }
     expect(held.length, 'agents under way on the worker about to be killed').toBeGreaterThan(0);
-    const w1Exit = new Promise((r) => workers[0]!.proc.once('exit', r));
-    workers[0]!.proc.kill('SIGKILL');
-    await w1Exit;
+    const victimExit = new Promise((r) => workers[victim]!.proc.once('exit', r));
+    workers[victim]!.proc.kill('SIGKILL');
+    await victimExit;
     // What the killed worker's agents had recorded when it died, and which were still under way.
     const atKill = new Map<string, number>();
     for (const id of held) {
@@ -104,8 +108,8 @@ describe('several workers on one Postgres store', () => {
     const top = await root.getBudgetStatus();
     expect(top.allocated).toBe(consumed + top.available);
     // Another worker took over each agent the killed one left under way: its stream went on
-    // after the kill and ended (only an agent's host writes its stream; w1 is dead and the
-    // client hosts nothing).
+    // after the kill and ended (only an agent's host writes its stream; the victim is dead and
+    // the client hosts nothing).
     for (const [id, n] of atKill) {
       const events = await client.store.readStream(agentStream(id));
       expect(events.length, `${id} continued after its worker died`).toBeGreaterThan(n);

@@ -10,6 +10,7 @@ import type { LiveActor } from '../liveActor.js';
 import { persistable, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { foldTail, loadActor } from './actorCache.js';
+import { parentRecordAlong } from './parentRecord.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
 
@@ -66,7 +67,8 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             actions.push(...(acts as typeof actions));
           }
           const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
-          const along = opts.alongside ? await opts.alongside(next) : null;
+          // A spawn's child opening, or an ending's record in the parent: in the same commit.
+          const along = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, next, (c, e, causation) => envelope(rt, c, e, causation));
           let res;
           let alongOutcome: AppendOutcome | null = null;
           try {

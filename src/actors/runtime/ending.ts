@@ -1,11 +1,9 @@
-import type { DomainEvent } from '../../events/catalogue.js';
-import { pureTransition } from '../pureTransition.js';
-import { reclaimEvent } from '../agentDecisions.js';
-import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
+import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import { dropEnded, loadActor } from './actorCache.js';
 import { execute, saveSnapshot } from './commandExecutor.js';
 import { runInBackground } from './effectFailure.js';
+import { endCausation, parentRecordOfEnd } from './parentRecord.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { cleanUpWorkspace, finishWorkspace, mergeIntoParent } from './workspaceEffects.js';
 import { backoffMs } from '../../infra/backoff.js';
@@ -87,18 +85,5 @@ export async function ensureParentNotified(rt: RuntimeContext, childId: string):
   const parent = await loadActor(rt, c.parentId);
   if (parent.snapshot.context.children[childId]?.status !== 'live') return;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);
-  await execute(rt, c.parentId, (s) => {
-    const rec = s.context.children[childId];
-    if (!rec || rec.status !== 'live') return [];
-    const events: DomainEvent[] = [
-      { type: 'ChildFinished', data: { childId, status: c.result!.status, output: c.result!.output } },
-      reclaimEvent(childId, rec.budget, c.budget),
-    ];
-    if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: c.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
-    if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: c.workspace!.branch, files: [...merge.files] } });
-    if (!rt.childEndEvents) return events;
-    let after = s;
-    for (const e of events) after = pureTransition(agentMachine, after, e)[0];
-    return [...events, ...rt.childEndEvents(after, { childId, reason: c.result!.reason, cause: c.result!.cause }, parent.inflight.terminating)];
-  }, { causationId: `agent:${childId}` });
+  await execute(rt, c.parentId, (s) => parentRecordOfEnd(rt, s, c, merge, parent.inflight.terminating), { causationId: endCausation(childId) });
 }

@@ -1,0 +1,122 @@
+import type { DomainEvent } from '../../events/catalogue.js';
+import type { EventToAppend } from '../../events/envelope.js';
+import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
+import type { AgentContext } from '../agentContext.js';
+import { reclaimEvent } from '../agentDecisions.js';
+import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
+import type { LiveActor } from '../liveActor.js';
+import type { MergeOutcome } from '../ports/workspacePort.js';
+import { pureTransition } from '../pureTransition.js';
+import type { AgentSnapshot } from '../replay.js';
+import { agentStream } from '../streams.js';
+import { foldTail } from './actorCache.js';
+import { hostsHere, track, type RuntimeContext } from './runtimeContext.js';
+
+/**
+ * What a parent records of a child's end, decided on the parent's state: ChildFinished, the
+ * budget reclaim, the merge of its worktree, and what the parent itself decides of it (a
+ * workflow's node outcome). [] when the parent has recorded it already.
+ */
+export function parentRecordOfEnd(rt: RuntimeContext, parent: AgentSnapshot, child: AgentContext, merge: MergeOutcome | null, terminating: boolean): DomainEvent[] {
+  const childId = child.id;
+  const rec = parent.context.children[childId];
+  if (!rec || rec.status !== 'live' || !child.result) return [];
+  const events: DomainEvent[] = [
+    { type: 'ChildFinished', data: { childId, status: child.result.status, output: child.result.output } },
+    reclaimEvent(childId, rec.budget, child.budget),
+  ];
+  if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: child.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
+  if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: child.workspace!.branch, files: [...merge.files] } });
+  if (!rt.childEndEvents) return events;
+  let after = parent;
+  for (const e of events) after = pureTransition(agentMachine, after, e)[0];
+  return [...events, ...rt.childEndEvents(after, { childId, reason: child.result.reason, cause: child.result.cause }, terminating)];
+}
+
+/** The causation of what a parent records of a child's end. */
+export const endCausation = (childId: string): string => `agent:${childId}`;
+
+/** The parent's append, stored right after the child's ending in the same commit (commandExecutor's `Alongside`). */
+export interface ParentRecordAppend {
+  readonly append: StreamAppend;
+  /** Once, with the append's outcome (null: not sent): a stored record becomes the parent's cached state. */
+  settle(outcome: AppendOutcome | null): Promise<void>;
+}
+
+/**
+ * A child whose decision ends it takes its parent's record of the end along, in the same commit
+ * (appendChain), when nothing has to happen between the two: no worktree to commit and merge
+ * first, and a parent this process hosts and has cached. Otherwise (or when the parent's copy
+ * turns out stale: the chained append is refused and the child's is stored alone) the child's
+ * ending records it, as before (ending.ts ensureParentNotified). Saves a commit and the
+ * parent's load per agent step.
+ *
+ * The parent's cached copy takes the record after the commit: at once when nothing runs on its
+ * mailbox, else on it, never holding the child's mailbox while waiting for the parent's; a
+ * command the parent ran meanwhile was refused for the revision and folded the tail.
+ */
+export function parentRecordAlong(rt: RuntimeContext, child: AgentSnapshot, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): ParentRecordAppend | null {
+  const c = child.context;
+  if (!c.parentId || !c.result || c.workspace || c.workspaceRequest || !isTerminalStatus(statusOf(child.value))) return null;
+  const parentId = c.parentId;
+  const parent = rt.actors.get(parentId);
+  // One chained record in flight per parent: a sibling ending meanwhile would decide on the copy
+  // before it and be refused; it records its end the usual way instead.
+  if (!parent || !hostsHere(rt, parentId) || rt.opening.has(parentId) || recordsInFlight.has(parent)) return null;
+  const base = parent.revision;
+  const decided = parent.snapshot;
+  const events = parentRecordOfEnd(rt, decided, c, null, parent.inflight.terminating);
+  if (events.length === 0) return null;
+  let next = decided;
+  for (const e of events) {
+    if (!next.can(e)) return null;
+    next = pureTransition(rt.effectful, next, e)[0];
+  }
+  recordsInFlight.add(parent);
+  return {
+    append: { streamId: agentStream(parentId), events: events.map((e) => envelope(next.context, e, endCausation(c.id))), expectedRevision: base },
+    async settle(outcome) {
+      recordsInFlight.delete(parent);
+      // Not stored (a stale copy, say): the child's ending records it (ensureParentNotified).
+      if (!outcome?.ok) return;
+      const record = { base, next, count: events.length, revision: outcome.value.nextExpectedRevision };
+      // Nothing is running on the parent's mailbox: taking the record now is taking it there.
+      if (parent.busy === 0 && takeRecord(rt, parent, record)) return rt.reconcileSoon(parent.id);
+      void track(rt, adoptRecord(rt, parent, record));
+    },
+  };
+}
+
+/** Chained records stored or not yet known, by parent. */
+const recordsInFlight = new WeakSet<LiveActor>();
+
+interface StoredRecord {
+  readonly base: bigint;
+  readonly next: AgentSnapshot;
+  readonly count: number;
+  readonly revision: bigint;
+}
+
+/** The parent's copy becomes the one with the record, if it is still the copy it was decided on. */
+function takeRecord(rt: RuntimeContext, parent: LiveActor, r: StoredRecord): boolean {
+  if (rt.actors.get(parent.id) !== parent || parent.revision !== r.base) return false;
+  parent.snapshot = r.next;
+  parent.revision = r.revision;
+  parent.eventsSinceSnapshot += r.count;
+  parent.changed();
+  return true;
+}
+
+/** On the parent's mailbox: takes the stored record (or reads it, if another write moved the copy), then does what is due. */
+async function adoptRecord(rt: RuntimeContext, parent: LiveActor, r: StoredRecord): Promise<void> {
+  try {
+    await parent.enqueue(async () => {
+      // Replaced: the new copy was read from the stream.
+      if (rt.actors.get(parent.id) !== parent || takeRecord(rt, parent, r)) return;
+      if (parent.revision < r.revision) await foldTail(rt, parent);
+    });
+  } catch (err) {
+    rt.deps.logger.warn({ agentId: parent.id, err }, 'the parent did not take its record of a child’s end; it will read it from its stream');
+  }
+  rt.reconcileSoon(parent.id);
+}

@@ -1,0 +1,55 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AgentSystem } from '../../src/system.js';
+import { testSystem, type StoreKind } from '../support/system.js';
+import { freshSchema } from '../support/testDb.js';
+
+/**
+ * A child that ends with nothing left to do between its end and its parent's record of it (no
+ * worktree to commit and merge) stores both in one commit: the parent's ChildFinished rides in
+ * the child's ending append (parentRecord.ts). One commit and the parent's load less per step.
+ */
+describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent’s record of it share one commit (%s)', (kind) => {
+  const systems: AgentSystem[] = [];
+  afterAll(async () => {
+    for (const s of systems) await s.close();
+  });
+
+  async function transactions(system: AgentSystem, schema: string, parentId: string, childId: string): Promise<Record<string, string>> {
+    const rows = (
+      await system.internal.sql.query<{ type: string; tx: string }>(
+        `SELECT type, transaction_id::text AS tx FROM ${schema}.events
+          WHERE (stream_id = $1 AND type = 'AgentCompleted') OR (stream_id = $2 AND type = 'ChildFinished' AND data->>'childId' = $3)`,
+        [`agent-${childId}`, `agent-${parentId}`, childId],
+      )
+    ).rows;
+    return Object.fromEntries(rows.map((r) => [r.type, r.tx]));
+  }
+
+  it('a workflow’s nodes, one after another: each node’s AgentCompleted and the workflow’s ChildFinished are one transaction', async () => {
+    const schema = freshSchema('endc');
+    const system = await testSystem(kind, { schema });
+    systems.push(system);
+    const graph = { nodes: ['a', 'b', 'c'].map((id, i) => ({ id, role: 'tester', task: id, budgetPercent: 30, dependencies: i === 0 ? [] : [['a', 'b'][i - 1]!] })) };
+    const wf = await system.workflows.spawnWorkflow({ graph, task: 't', budget: 30_000 });
+    expect((await wf.run()).status).toBe('completed');
+    const children = (await system.history(wf.id)).filter((e) => e.type === 'ChildSpawned').map((e) => (e.data as { childId: string }).childId);
+    expect(children).toHaveLength(3);
+    for (const child of children) {
+      const tx = await transactions(system, schema, wf.id, child);
+      expect(Object.keys(tx).sort()).toEqual(['AgentCompleted', 'ChildFinished']);
+      expect(tx.AgentCompleted).toBe(tx.ChildFinished);
+    }
+  });
+
+  it('children ending together: each end recorded in the parent exactly once, the budget reclaimed once each', async () => {
+    const system = await testSystem(kind);
+    systems.push(system);
+    const root = await system.spawn({ role: 'lead', task: 'coordinate', budget: 60_000 });
+    for (let i = 0; i < 4; i++) await root.spawn({ role: 'worker', task: `part ${i}`, budget: 5_000 });
+    expect((await root.run()).status).toBe('completed');
+    const types = (await system.history(root.id)).map((e) => e.type);
+    expect(types.filter((t) => t === 'ChildFinished')).toHaveLength(4);
+    expect(types.filter((t) => t === 'BudgetReclaimed')).toHaveLength(4);
+    expect((await root.state()).budget).toMatchObject({ delegated: 0 });
+  });
+});
