@@ -27,6 +27,8 @@ export class LiveActor {
     terminating: false,
   };
   timer: ReturnType<typeof setTimeout> | null = null;
+  /** Its ending's commit also ended its actor-index entry (metadata `settles`): no markEnded. */
+  indexEnded = false;
   private endWaiters: Array<() => void> = [];
   private changeWaiters: Array<() => void> = [];
 

@@ -83,8 +83,9 @@ export class AgentRuntime {
     // Ended and settled with its parent here (a workflow node that finished before the workflow
     // watched it): an end is final, nothing to host, run or read (waitForEnd answers from memory).
     // Asking cost a stream read, a lease tick and a catch-up read per node.
-    if (!this.rt.actors.has(id) && this.rt.recentlyEnded.get(id)?.snapshot.context.result) return this.waitForEnd(id);
+    if (this.settledHere(id)) return this.waitForEnd(id);
     await this.actor(id); // NotFound before anything is claimed
+    if (this.settledHere(id)) return this.waitForEnd(id); // it ended meanwhile
     const stopHosting = this.rt.worker ? await this.rt.worker.hostSubtree(id) : null;
     try {
       await this.requestRun(id);
@@ -94,6 +95,17 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * Ended here with nothing left to do: its ending ran here to the end, or its ending's commit
+   * held its parent's record of it and ended its index entry (indexEnded).
+   */
+  settledHere(id: string): boolean {
+    // Its ending ran here to the end (it may have been loaded again since, to be read).
+    if (this.rt.recentlyEnded.get(id)?.snapshot.context.result) return true;
+    const live = this.rt.actors.get(id);
+    return !!live && live.indexEnded && live.snapshot.context.result !== null;
+  }
+
   /** Records the run request (once); whichever process holds the agent's lease runs it. */
   async requestRun(id: string): Promise<void> {
     // Asked already, or ended: both only ever become true, so a cached copy that says so is
@@ -101,7 +113,10 @@ export class AgentRuntime {
     const cached = this.rt.actors.get(id)?.snapshot;
     if (cached && (cached.context.runRequested || isTerminalStatus(statusOf(cached.value)))) return;
     if (this.rt.recentlyEnded.has(id)) return;
-    const actor = await currentActor(this.rt, id);
+    // The cached copy, not one caught up first (a read per run): if another process asked or
+    // ended it meanwhile, the append is refused for its revision and the decision is taken again
+    // on what it wrote.
+    const actor = await this.actor(id);
     const status = statusOf(actor.snapshot.value);
     if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) await requestRun(this.rt, id, 'api:run');
   }

@@ -201,6 +201,8 @@ export class Workflows {
 
   /** One decision on the current state; true when something was recorded or spawned. */
   private async stepOnce(id: string): Promise<boolean> {
+    // Ended here (its last node's watch steps it once more): nothing to read back.
+    if (this.runtime.settledHere(id)) return false;
     const actor = await this.runtime.actor(id);
     const s = actor.snapshot;
     const c = s.context;
@@ -218,11 +220,12 @@ export class Workflows {
       case 'record':
       case 'end': {
         const kind = step.kind;
-        await this.runtime.execute(id, (snap) => {
+        const stored = await this.runtime.execute(id, (snap) => {
           const again = decide(snap);
           return again.kind === kind ? again.events : [];
         }, { causationId: `workflow:${id}` });
-        return true;
+        // Ended: no step is left (another round read the ended workflow back from its stream).
+        return kind === 'record' || stored.length === 0;
       }
       case 'start':
         for (const start of step.starts) await this.start(id, start);

@@ -39,6 +39,12 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
       expect(Object.keys(tx).sort()).toEqual(['AgentCompleted', 'ChildFinished']);
       expect(tx.AgentCompleted).toBe(tx.ChildFinished);
     }
+    // The same commit ended their actor-index entries (ChildFinished's metadata `settles`), and
+    // the workflow's own ending its own: nothing is left live for recovery, with no markEnded.
+    const live = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live'`);
+    expect(live.rows).toEqual([]);
+    const settles = await system.internal.sql.query<{ type: string; settles: string }>(`SELECT type, metadata->>'settles' AS settles FROM ${schema}.events WHERE metadata ? 'settles' ORDER BY position`);
+    expect(settles.rows).toEqual([...children.map((c) => ({ type: 'ChildFinished', settles: c })), { type: 'AgentCompleted', settles: wf.id }]);
   });
 
   it('children ending together: each end recorded in the parent exactly once, the budget reclaimed once each', async () => {

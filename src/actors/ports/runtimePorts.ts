@@ -32,7 +32,10 @@ export interface ActorIndex {
   /**
    * True when the event store's own appends write the entries (the same Postgres schema): an
    * agent's is written with its AgentSpawned, born leased to the owner its metadata's `leaseTo`
-   * names. The runtime then registers none; it still ends every entry (markEnded).
+   * names. The runtime then registers none. An append can end an entry too: the one an event's
+   * metadata `settles` names (a parent's ChildFinished names the child), for an ending with
+   * nothing left to do after its commit; the runtime ends every
+   * other entry (markEnded).
    */
   readonly followsEvents: boolean;
   /**
@@ -46,7 +49,11 @@ export interface ActorIndex {
   forget(agentId: string): Promise<void>;
   listLive(): Promise<ActorIndexEntry[]>;
   get(agentId: string): Promise<ActorIndexEntry | null>;
-  /** Take or renew leases for `ids` as `owner` until now + ttl; returns the ids this owner now holds. */
+  /**
+   * Take or renew leases for `ids` as `owner` until now + ttl; returns the ids this owner now
+   * holds. Never waits for an entry another writer is changing: one of the owner's own that is
+   * counts as held, renewed at the next call.
+   */
   acquireLeases(owner: string, ids: readonly string[], ttlMs: number): Promise<string[]>;
   releaseLeases(owner: string, ids?: readonly string[]): Promise<void>;
   /**

@@ -10,7 +10,7 @@ import type { LiveActor } from '../liveActor.js';
 import { persistable, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { foldTail, loadActor } from './actorCache.js';
-import { parentRecordAlong } from './parentRecord.js';
+import { parentRecordAlong, settlesOwnEntry, settling } from './parentRecord.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
 
@@ -66,9 +66,10 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             next = after;
             actions.push(...(acts as typeof actions));
           }
-          const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
+          const settlesOwn = settlesOwnEntry(rt, next);
+          const envelopes = events.map((e, i) => (settlesOwn && i === events.length - 1 ? settling(rt, envelope(rt, next.context, e, opts.causationId), id) : envelope(rt, next.context, e, opts.causationId)));
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
-          const along = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, next, (c, e, causation) => envelope(rt, c, e, causation));
+          const along = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
           let res;
           let alongOutcome: AppendOutcome | null = null;
           try {
@@ -90,6 +91,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           }
           actor.snapshot = next;
           actor.revision = res.nextExpectedRevision;
+          if (settlesOwn) actor.indexEnded = true;
           actor.eventsSinceSnapshot += events.length;
           actor.changed();
           if (actor.eventsSinceSnapshot >= rt.deps.config.snapshotEvery) saveSnapshot(rt, actor);

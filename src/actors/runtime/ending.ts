@@ -44,7 +44,7 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
         await new Promise((r) => setTimeout(r, backoffMs(attempt, { baseMs: 100, maxMs: 5000 })));
       }
     }
-    await rt.deps.index.markEnded(actor.id);
+    if (!actor.indexEnded) await rt.deps.index.markEnded(actor.id);
     rt.worker?.release(actor.id);
     // A last snapshot only where it saves a real fold: a workflow node's ~17 events fold in
     // microseconds, and its snapshot was 2.8 kB and a commit per agent step.

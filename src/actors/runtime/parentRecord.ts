@@ -33,6 +33,25 @@ export function parentRecordOfEnd(rt: RuntimeContext, parent: AgentSnapshot, chi
   return [...events, ...rt.childEndEvents(after, { childId, reason: child.result.reason, cause: child.result.cause }, terminating)];
 }
 
+/** Ended, with nothing to do between its ending's commit and its parent's record: no worktree to commit, merge or remove. */
+const endsWithNothingLeft = (s: AgentSnapshot): boolean => isTerminalStatus(statusOf(s.value)) && !s.context.workspace && !s.context.workspaceRequest;
+
+/**
+ * A root whose ending leaves nothing to do: its ending's commit ends its index entry too (its
+ * last event is marked `settles`, see settling). A child's is ended by its parent's record.
+ */
+export const settlesOwnEntry = (rt: RuntimeContext, s: AgentSnapshot): boolean => rt.deps.index.followsEvents && !s.context.parentId && endsWithNothingLeft(s);
+
+/**
+ * `env` marked to end `agentId`'s actor-index entry with its commit (metadata `settles`, see
+ * runtimeTables.ts indexSettlesWithEvents): a parent's ChildFinished ends the child's entry, the
+ * last event of a root's ending its own.
+ */
+export function settling(rt: RuntimeContext, env: EventToAppend, agentId: string): EventToAppend {
+  if (!rt.deps.index.followsEvents) return env;
+  return { ...env, metadata: { ...env.metadata, settles: agentId } };
+}
+
 /** The causation of what a parent records of a child's end. */
 export const endCausation = (childId: string): string => `agent:${childId}`;
 
@@ -55,9 +74,9 @@ export interface ParentRecordAppend {
  * mailbox, else on it, never holding the child's mailbox while waiting for the parent's; a
  * command the parent ran meanwhile was refused for the revision and folded the tail.
  */
-export function parentRecordAlong(rt: RuntimeContext, child: AgentSnapshot, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): ParentRecordAppend | null {
+export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, child: AgentSnapshot, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): ParentRecordAppend | null {
   const c = child.context;
-  if (!c.parentId || !c.result || c.workspace || c.workspaceRequest || !isTerminalStatus(statusOf(child.value))) return null;
+  if (!c.parentId || !c.result || !endsWithNothingLeft(child)) return null;
   const parentId = c.parentId;
   const parent = rt.actors.get(parentId);
   // One chained record in flight per parent: a sibling ending meanwhile would decide on the copy
@@ -74,11 +93,13 @@ export function parentRecordAlong(rt: RuntimeContext, child: AgentSnapshot, enve
   }
   recordsInFlight.add(parent);
   return {
-    append: { streamId: agentStream(parentId), events: events.map((e) => envelope(next.context, e, endCausation(c.id))), expectedRevision: base },
+    append: { streamId: agentStream(parentId), events: events.map((e) => (e.type === 'ChildFinished' ? settling(rt, envelope(next.context, e, endCausation(c.id)), c.id) : envelope(next.context, e, endCausation(c.id)))), expectedRevision: base },
     async settle(outcome) {
       recordsInFlight.delete(parent);
       // Not stored (a stale copy, say): the child's ending records it (ensureParentNotified).
       if (!outcome?.ok) return;
+      // Its ChildFinished ended the child's index entry (settling): nothing is left of the ending.
+      childActor.indexEnded = rt.deps.index.followsEvents;
       const record = { base, next, count: events.length, revision: outcome.value.nextExpectedRevision };
       // Nothing is running on the parent's mailbox: taking the record now is taking it there.
       if (parent.busy === 0 && takeRecord(rt, parent, record)) return rt.reconcileSoon(parent.id);

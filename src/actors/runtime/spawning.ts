@@ -53,6 +53,8 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
   // The child's stream opens in the same commit as its parent's record of it, decided on the
   // parent's state after it (appendChain: the child is never opened by a refused decision).
   let opened = false;
+  // Opened here now, with the run request in its opening: nothing is left to ask for.
+  let openedRunning = false;
   const alongside = async (next: AgentSnapshot): Promise<Alongside> => {
     const spec = recordedSpec(next.context, childId, rt.deps.config);
     if (!spec) throw new NotFound('agent', childId);
@@ -62,6 +64,7 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       async settle(outcome) {
         await opening.settle(outcome);
         opened ||= outcome !== null;
+        openedRunning ||= run && outcome?.ok === true;
       },
     };
   };
@@ -88,8 +91,9 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
     done();
   }
   // Opened before (a retried spawn): the run is asked for as for any agent. Only once the
-  // opening is over: loading the child waits for it, and an ended child is no longer cached.
-  if (run) await requestRun(rt, childId, `agent:${parentId}`);
+  // opening is over: loading the child waits for it, and an ended child is no longer cached
+  // (a node that ran to its end meanwhile was read back from its stream to ask again).
+  if (run && !openedRunning) await requestRun(rt, childId, `agent:${parentId}`);
   return childId;
 }
 

@@ -38,6 +38,7 @@ CREATE TABLE ${s}.blobs (
     // (listUnleased within): the recursive walk goes down parent_id among live rows.
     `CREATE INDEX actor_index_live_parent ON ${s}.actor_index (parent_id) WHERE status = 'live';`,
     indexFollowsEvents(s),
+    indexSettlesWithEvents(s),
   ];
 }
 
@@ -68,6 +69,36 @@ BEGIN
     CREATE TRIGGER actor_index_follow AFTER INSERT ON ${s}.events
       FOR EACH ROW WHEN (NEW.type = 'AgentSpawned')
       EXECUTE FUNCTION ${s}.actor_index_follow();
+  END IF;
+END $$;
+`;
+}
+
+/**
+ * An agent whose ending leaves nothing to do after its commit (no worktree; a child's end
+ * recorded by its parent in the same commit) is ended in the actor index by that commit: the
+ * event whose metadata `settles` names it (a parent's ChildFinished for the child, the last event
+ * of a root's ending for the root). It saved the runtime's `markEnded`, a statement and a commit per agent step.
+ *
+ * Unlike the AgentSpawned insert this updates existing rows, several per group commit in the
+ * order the appends came in; a lease tick renewing many rows in another order used to deadlock
+ * with it (at 50 workflows in flight). The lease statements below therefore never wait for a
+ * row lock (SKIP LOCKED): only a transaction that waits can close a cycle.
+ */
+function indexSettlesWithEvents(s: string): string {
+  return `
+DO $$
+BEGIN
+  IF to_regclass('${s}.events') IS NOT NULL THEN
+    CREATE FUNCTION ${s}.actor_index_settle() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+      UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       WHERE agent_id = NEW.metadata->>'settles';
+      RETURN NULL;
+    END $f$;
+    CREATE TRIGGER actor_index_settle AFTER INSERT ON ${s}.events
+      FOR EACH ROW WHEN (NEW.metadata ? 'settles')
+      EXECUTE FUNCTION ${s}.actor_index_settle();
   END IF;
 END $$;
 `;
@@ -147,18 +178,32 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { same
     },
     async acquireLeases(owner, ids, ttlMs) {
       if (ids.length === 0) return [];
+      // Rows another transaction holds are skipped, never waited for (see indexSettlesWithEvents);
+      // one of ours skipped so is still ours as last committed, and counts as held: the holder is
+      // ending it, or is a claimant that will take it only if it lapsed (seen at the next tick).
       const r = await sql.query<{ agent_id: string }>(
-        `UPDATE ${s}.actor_index SET lease_owner = $1, lease_expires_at = now() + ($3::int * interval '1 millisecond')
-          WHERE agent_id = ANY($2::text[]) AND status = 'live'
-            AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at < now())
-          RETURNING agent_id`,
+        `WITH free AS (
+           SELECT agent_id FROM ${s}.actor_index
+            WHERE agent_id = ANY($2::text[]) AND status = 'live' AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at < now())
+            FOR UPDATE SKIP LOCKED),
+         taken AS (
+           UPDATE ${s}.actor_index a SET lease_owner = $1, lease_expires_at = now() + ($3::int * interval '1 millisecond')
+             FROM free WHERE a.agent_id = free.agent_id
+           RETURNING a.agent_id)
+         SELECT agent_id FROM taken
+         UNION ALL
+         SELECT agent_id FROM ${s}.actor_index
+          WHERE agent_id = ANY($2::text[]) AND status = 'live' AND lease_owner = $1 AND lease_expires_at >= now()
+            AND agent_id NOT IN (SELECT agent_id FROM free)`,
         [owner, ids, ttlMs],
       );
       return r.rows.map((x) => x.agent_id);
     },
     async releaseLeases(owner, ids) {
+      // SKIP LOCKED, as above: a row being ended or claimed meanwhile needs no release.
       await sql.query(
-        `UPDATE ${s}.actor_index SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1 AND ($2::text[] IS NULL OR agent_id = ANY($2::text[]))`,
+        `UPDATE ${s}.actor_index SET lease_owner = NULL, lease_expires_at = NULL
+          WHERE agent_id IN (SELECT agent_id FROM ${s}.actor_index WHERE lease_owner = $1 AND ($2::text[] IS NULL OR agent_id = ANY($2::text[])) FOR UPDATE SKIP LOCKED)`,
         [owner, ids ?? null],
       );
     },
