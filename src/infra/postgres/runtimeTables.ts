@@ -47,38 +47,24 @@ CREATE TABLE ${s}.blobs (
  * AgentSpawned, in the append's own transaction, born leased to the process that opens the stream
  * (its `leaseTo` metadata). The runtime wrote it as a statement and a commit of its own before
  * the append (1.25 of the 9.8 commits of a workflow's agent step, bench/workflow). Only inserts:
- * a new row cannot deadlock with the lease ticks' updates. Ending an entry stays the runtime's
- * (after the clean-up, one row per statement): done by a trigger on ChildFinished, an append
- * batch updating several rows deadlocked with a tick renewing them (seen at 50 runs in flight).
+ * a new row cannot deadlock with the lease ticks' updates. (Ending one: indexSettlesWithEvents.)
  * With the events elsewhere (EventStoreDB) there is no such table here and nothing is created:
  * the runtime writes every entry.
  */
 function indexFollowsEvents(s: string): string {
-  return `
-DO $$
-BEGIN
-  IF to_regclass('${s}.events') IS NOT NULL THEN
-    CREATE FUNCTION ${s}.actor_index_follow() RETURNS trigger LANGUAGE plpgsql AS $f$
-    BEGIN
+  return eventsTrigger(s, 'actor_index_follow', `NEW.type = 'AgentSpawned'`, `
       INSERT INTO ${s}.actor_index (agent_id, parent_id, root_id, status, lease_owner, lease_expires_at)
         VALUES (NEW.data->>'agentId', NEW.data->>'parentId', NEW.data->>'rootId', 'live', NEW.metadata->'leaseTo'->>'owner',
                 now() + ((NEW.metadata->'leaseTo'->>'ttlMs')::int * interval '1 millisecond'))
-        ON CONFLICT (agent_id) DO NOTHING;
-      RETURN NULL;
-    END $f$;
-    CREATE TRIGGER actor_index_follow AFTER INSERT ON ${s}.events
-      FOR EACH ROW WHEN (NEW.type = 'AgentSpawned')
-      EXECUTE FUNCTION ${s}.actor_index_follow();
-  END IF;
-END $$;
-`;
+        ON CONFLICT (agent_id) DO NOTHING;`);
 }
 
 /**
  * An agent whose ending leaves nothing to do after its commit (no worktree; a child's end
  * recorded by its parent in the same commit) is ended in the actor index by that commit: the
  * event whose metadata `settles` names it (a parent's ChildFinished for the child, the last event
- * of a root's ending for the root). It saved the runtime's `markEnded`, a statement and a commit per agent step.
+ * of a root's ending for the root). It saved the runtime's `markEnded`, a statement and a commit
+ * per agent step.
  *
  * Unlike the AgentSpawned insert this updates existing rows, several per group commit in the
  * order the appends came in; a lease tick renewing many rows in another order used to deadlock
@@ -86,19 +72,24 @@ END $$;
  * row lock (SKIP LOCKED): only a transaction that waits can close a cycle.
  */
 function indexSettlesWithEvents(s: string): string {
+  return eventsTrigger(s, 'actor_index_settle', `NEW.metadata ? 'settles'`, `
+      UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       WHERE agent_id = NEW.metadata->>'settles';`);
+}
+
+/** A row trigger on the events, created only where they live in this schema (not beside EventStoreDB). */
+function eventsTrigger(s: string, name: string, when: string, body: string): string {
   return `
 DO $$
 BEGIN
   IF to_regclass('${s}.events') IS NOT NULL THEN
-    CREATE FUNCTION ${s}.actor_index_settle() RETURNS trigger LANGUAGE plpgsql AS $f$
-    BEGIN
-      UPDATE ${s}.actor_index SET status = 'ended', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-       WHERE agent_id = NEW.metadata->>'settles';
+    CREATE FUNCTION ${s}.${name}() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN${body}
       RETURN NULL;
     END $f$;
-    CREATE TRIGGER actor_index_settle AFTER INSERT ON ${s}.events
-      FOR EACH ROW WHEN (NEW.metadata ? 'settles')
-      EXECUTE FUNCTION ${s}.actor_index_settle();
+    CREATE TRIGGER ${name} AFTER INSERT ON ${s}.events
+      FOR EACH ROW WHEN (${when})
+      EXECUTE FUNCTION ${s}.${name}();
   END IF;
 END $$;
 `;
