@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { EventMetadata, RecordedEvent } from '../../src/events/envelope.js';
@@ -5,6 +7,7 @@ import { fullMetadata, leanMetadata } from '../../src/events/metadata.js';
 import { parseRecorded } from '../../src/events/upcast.js';
 import { validateAppend } from '../../src/events/stores/validateAppend.js';
 import { InvalidInput } from '../../src/errors.js';
+import { fromGolden, type GoldenFixture } from '../support/goldenHistory.js';
 
 const root = '72e36ee9-d827-43e4-90fd-244165b3aacc';
 const child = 'cfec2889-384e-4863-beca-feab029db61d';
@@ -71,5 +74,17 @@ describe('lean event metadata (issue 19)', () => {
     expect(() => validateAppend(`agent-${root}`, [{ ...event, metadata: { at } }], 'any')).not.toThrow();
     expect(() => validateAppend(`agent-${root}`, [{ ...event, metadata: { at, schemaVersion: 0 } }], 'any')).toThrow(InvalidInput);
     expect(() => parseRecorded(recorded('test-stream', 'AgentRunRequested', {}, { at }))).toThrow(/test-stream@4\.metadata\.correlationId/);
+  });
+
+  it('golden histories stored lean parse to the very events they parse to as recorded', () => {
+    const dir = fileURLToPath(new URL('../fixtures/', import.meta.url));
+    for (const file of readdirSync(dir).filter((f) => f.startsWith('golden-') && f.endsWith('.json'))) {
+      const fixture = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as GoldenFixture;
+      for (const stream of fixture.streams) {
+        const recordedEvents = stream.events.map(fromGolden);
+        const lean = recordedEvents.map((e) => ({ ...e, metadata: leanMetadata(e.streamId, e.metadata as EventMetadata) }));
+        expect(lean.map(parseRecorded), file).toEqual(recordedEvents.map(parseRecorded));
+      }
+    }
   });
 });
