@@ -43,8 +43,12 @@ export function fullMetadata(streamId: string, m: StoredMetadata, where = `event
   const field = missingField(streamId, m);
   if (field) throw new InvalidInput(`${where}.metadata.${field}`, 'is missing and cannot be derived outside an agent stream');
   const d = derivable(streamId)!;
-  const { correlationId = d.correlationId, causationId = d.causationId, schemaVersion = DEFAULT_SCHEMA_VERSION, ...rest } = m;
-  return { correlationId, causationId, schemaVersion, ...rest };
+  const { correlationId = d.correlationId, causationId = d.causationId, schemaVersion = DEFAULT_SCHEMA_VERSION } = m;
+  const full: Record<string, unknown> = { ...m, correlationId, causationId, schemaVersion };
+  // In the order Postgres returns a jsonb object's keys (shorter first, then bytewise: alike for ASCII keys), so
+  // that `cadre history --json` prints a filled-in event as it printed one stored in full.
+  const keys = Object.keys(full).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(keys.map((k) => [k, full[k]])) as EventMetadata;
 }
 
 /**
