@@ -5,7 +5,7 @@ import { InvalidInput } from '../errors.js';
 /**
  * Stored metadata leaves out what the row already says (issue 19): most of an agent stream's
  * events were caused by the agent itself, belong to its own run, and are at version 1 of their
- * schema, and writing that out cost ~110 of the ~175 bytes of JSON each event carried.
+ * schema, and writing that out cost up to ~110 of the ~175 bytes of JSON each event carried.
  *
  * - `schemaVersion` is left out when it is 1, on any stream: a missing version reads as 1.
  * - `causationId` is left out on an agent stream `agent-<id>` when it is `agent:<id>`.
@@ -35,7 +35,15 @@ export function leanMetadata(streamId: string, m: EventMetadata): StoredMetadata
   };
 }
 
-/** Stored metadata, lean or full, as every reader sees it (see `leanMetadata`); `where` names the event in an error. */
+/**
+ * Stored metadata, lean or full, as every reader sees it (see `leanMetadata`); `where` names the
+ * event in an error. `system.history()` and the projections get it filled in already; a reader
+ * of the raw store (`system.store.readStream`) calls this.
+ *
+ * @example
+ * const [first] = await system.store.readStream(`agent-${id}`);
+ * fullMetadata(first.streamId, first.metadata); // { at, causationId, correlationId, schemaVersion }
+ */
 export function fullMetadata(streamId: string, m: StoredMetadata, where = `event in ${streamId}`): EventMetadata {
   // Every key present (an event stored before lean metadata, or a child's with a cause of its
   // own and a later schema version): the very object, so old events read as they always did.
@@ -45,8 +53,9 @@ export function fullMetadata(streamId: string, m: StoredMetadata, where = `event
   const d = derivable(streamId)!;
   const { correlationId = d.correlationId, causationId = d.causationId, schemaVersion = DEFAULT_SCHEMA_VERSION } = m;
   const full: Record<string, unknown> = { ...m, correlationId, causationId, schemaVersion };
-  // In the order Postgres returns a jsonb object's keys (shorter first, then bytewise: alike for ASCII keys), so
-  // that `cadre history --json` prints a filled-in event as it printed one stored in full.
+  // In the order Postgres returns a jsonb object's keys (shorter first, then bytewise; alike for
+  // ASCII keys), so that `cadre history --json` prints a filled-in event as it printed one stored
+  // in full.
   const keys = Object.keys(full).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(keys.map((k) => [k, full[k]])) as EventMetadata;
 }
