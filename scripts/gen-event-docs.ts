@@ -39,6 +39,9 @@ export function renderEventDocs(): string {
     '`metadata` holds `correlationId` (the root run), `causationId`, `schemaVersion` and `at`. On read,',
     'events also carry `streamId`, `revision` (per stream, from 0) and `position` (global). An event',
     'written with an older `schemaVersion` is upcast on read (src/events/upcast.ts), never rewritten.',
+    'The store keeps metadata lean (src/events/metadata.ts): `schemaVersion` 1, a cause of',
+    '`agent:<id>` on agent `<id>`\'s own stream and a root agent\'s own id as `correlationId` are left',
+    'out and filled back in on read, so every reader sees all four keys.',
     '',
   ];
   const entries = Object.entries(eventSchemas);

@@ -12,15 +12,33 @@ export interface EventMetadata {
   readonly [extra: string]: unknown;
 }
 
-/** An event about to be appended. `id` is a uuid; appending the same id twice is idempotent. */
+/**
+ * Metadata as a store holds it: lean, without what the stream id and the defaults say
+ * (src/events/metadata.ts). Old events carry every key; both read back through `parseRecorded`
+ * as the full `EventMetadata`.
+ */
+export interface StoredMetadata {
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  /** Left out when 1. */
+  readonly schemaVersion?: number;
+  /** ISO-8601 time from the injected clock. */
+  readonly at: string;
+  readonly [extra: string]: unknown;
+}
+
+/**
+ * An event about to be appended. `id` is a uuid; appending the same id twice is idempotent. The
+ * metadata may be full or lean (`leanMetadata`); a store keeps it as given.
+ */
 export interface EventToAppend<Type extends string = string, Data = unknown> {
   readonly id: string;
   readonly type: Type;
   readonly data: Data;
-  readonly metadata: EventMetadata;
+  readonly metadata: StoredMetadata;
 }
 
-/** An event read back from a store. */
+/** An event read back from a store, its metadata as stored (`parseRecorded` fills it in). */
 export interface RecordedEvent<Type extends string = string, Data = unknown> extends EventToAppend<Type, Data> {
   readonly streamId: string;
   /** Position in its stream, from 0, gap-free. */

@@ -1,5 +1,4 @@
 import type { DomainEvent } from './catalogue.js';
-import type { RecordedEvent } from './envelope.js';
 import type { ParsedEvent } from './upcast.js';
 import { toSafeNumber } from './safeNumber.js';
 
@@ -13,7 +12,7 @@ import { toSafeNumber } from './safeNumber.js';
  * const events: HistoryEvent[] = await system.history(agentId);
  * JSON.stringify(events); // works: no bigint inside
  */
-export type HistoryEvent = DomainEvent & Pick<RecordedEvent, 'id' | 'metadata' | 'streamId'> & {
+export type HistoryEvent = DomainEvent & Pick<ParsedEvent, 'id' | 'metadata' | 'streamId'> & {
   /** The event's place in its stream, from 0. */
   readonly revision: number;
   /** The event's place in the whole store (increasing, not contiguous). */

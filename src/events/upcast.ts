@@ -1,7 +1,8 @@
-import type { RecordedEvent } from './envelope.js';
+import type { EventMetadata, RecordedEvent } from './envelope.js';
 import { eventSchemas, isEventType, type DomainEvent } from './catalogue.js';
 import { InvalidInput } from '../errors.js';
 import { formatPath } from '../validation.js';
+import { fullMetadata } from './metadata.js';
 
 /**
  * Upcasters turn an old version of an event's data into the next version, on read. Stored
@@ -20,14 +21,19 @@ export function registerUpcaster(type: string, fromVersion: number, fn: Upcaster
   upcasters[`${type}@${fromVersion}`] = fn;
 }
 
-/** A recorded event as the current code understands it: upcast and zod-validated. */
-export type ParsedEvent = DomainEvent & Pick<RecordedEvent, 'id' | 'metadata' | 'streamId' | 'revision' | 'position'>;
+/** A recorded event as the current code understands it: upcast, zod-validated, full metadata. */
+export type ParsedEvent = DomainEvent & Pick<RecordedEvent, 'id' | 'streamId' | 'revision' | 'position'> & { readonly metadata: EventMetadata };
 
+/**
+ * The one place stored events become what the code reads: lean metadata filled back in
+ * (src/events/metadata.ts), old data versions upcast, the data validated.
+ */
 export function parseRecorded(e: RecordedEvent): ParsedEvent {
   if (!isEventType(e.type)) throw new InvalidInput(`event ${e.streamId}@${e.revision}.type`, `unknown event type ${e.type}`);
   const entry = eventSchemas[e.type];
+  const metadata = fullMetadata(e.streamId, e.metadata, `event ${e.streamId}@${e.revision}`);
   let data = e.data as Record<string, unknown>;
-  for (let v = e.metadata.schemaVersion; v < entry.version; v++) {
+  for (let v = metadata.schemaVersion; v < entry.version; v++) {
     const up = upcasters[`${e.type}@${v}`];
     if (!up) throw new InvalidInput(`event ${e.streamId}@${e.revision}.metadata.schemaVersion`, `no upcaster for ${e.type} v${v}`);
     data = up(data);
@@ -37,5 +43,5 @@ export function parseRecorded(e: RecordedEvent): ParsedEvent {
     const issue = parsed.error.issues[0];
     throw new InvalidInput(formatPath(`event ${e.streamId}@${e.revision}.data`, issue?.path ?? []), issue?.message ?? 'invalid');
   }
-  return { type: e.type, data: parsed.data, id: e.id, metadata: e.metadata, streamId: e.streamId, revision: e.revision, position: e.position } as ParsedEvent;
+  return { type: e.type, data: parsed.data, id: e.id, metadata, streamId: e.streamId, revision: e.revision, position: e.position } as ParsedEvent;
 }

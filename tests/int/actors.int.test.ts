@@ -1,7 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentSystem } from '../../src/system.js';
+import { timelineEntry } from '../../src/dashboard/timeline.js';
 import { testSystem, type StoreKind } from '../support/system.js';
+import { toJson, type GoldenFixture } from '../support/goldenHistory.js';
 import { InvalidInput, NotSubordinate, BudgetExceeded } from '../../src/errors.js';
+
+/** A stream recorded before metadata was stored lean (issue 19): every key is in it. */
+const solo = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/golden-solo.json', import.meta.url)), 'utf8')) as GoldenFixture;
 
 for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
   describe(`agent runtime on ${kind}`, () => {
@@ -40,6 +47,43 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       const live = await agent.state();
       const replayed = await system.replay(agent.id);
       expect(replayed).toEqual(live);
+    });
+
+    it('stores metadata lean (issue 19) and history reads it back full', async () => {
+      const lead = await system.spawn({ role: 'lead', task: 'coordinate', budget: 50_000 });
+      const child = await lead.spawn({ role: 'worker', task: 'part', budget: 10_000 });
+      expect((await lead.run()).status).toBe('completed');
+      for (const [agent, rootId] of [[lead.id, lead.id], [child.id, lead.id]] as const) {
+        const raw = await system.store.readStream(`agent-${agent}`);
+        for (const e of raw) {
+          expect(e.metadata.schemaVersion, `${e.type} stored schemaVersion`).not.toBe(1);
+          expect(e.metadata.causationId, `${e.type} stored causationId`).not.toBe(`agent:${agent}`);
+          expect(e.metadata.correlationId, `${e.type} stored correlationId`).not.toBe(agent);
+        }
+        const history = await system.history(agent);
+        expect(history).toHaveLength(raw.length);
+        history.forEach((e, i) => {
+          const stored = raw[i]!.metadata;
+          expect(e.metadata).toEqual({
+            ...stored,
+            correlationId: rootId,
+            causationId: stored.causationId ?? `agent:${agent}`,
+            schemaVersion: stored.schemaVersion ?? 1,
+          });
+        });
+      }
+      // The child's own events mostly name only their time: cause, run and version are implied.
+      const childRaw = await system.store.readStream(`agent-${child.id}`);
+      expect(childRaw.some((e) => Object.keys(e.metadata).sort().join() === 'at,correlationId')).toBe(true);
+    });
+
+    it('reads an old stream (every metadata key stored) exactly as stored, beside lean ones', async () => {
+      const stream = solo.streams[0]!;
+      await system.store.append(`agent-${stream.agentId}`, stream.events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })), { expectedRevision: 'no_stream' });
+      const history = await system.history(stream.agentId);
+      expect(history.map((e) => e.metadata)).toEqual(stream.events.map((e) => e.metadata));
+      expect(history.map((e) => timelineEntry(e).at)).toEqual(stream.events.map((e) => e.metadata.at));
+      expect(toJson(await system.replay(stream.agentId))).toEqual(stream.expected);
     });
 
     it('history, state and replay are JSON as they are: revisions and positions are exact numbers; replay takes a number or a bigint', async () => {

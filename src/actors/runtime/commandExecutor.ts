@@ -1,6 +1,7 @@
 import { eventSchemas, type DomainEvent } from '../../events/catalogue.js';
 import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
+import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
 import { appendChain } from '../../events/appendChain.js';
 import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
@@ -121,12 +122,8 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
 }
 
 function envelope(rt: RuntimeContext, c: AgentContext, e: DomainEvent, causationId?: string): EventToAppend {
-  return {
-    id: rt.deps.ids.uuid(),
-    type: e.type,
-    data: e.data,
-    metadata: { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: rt.deps.clock.now().toISOString() },
-  };
+  const metadata = { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: rt.deps.clock.now().toISOString() };
+  return { id: rt.deps.ids.uuid(), type: e.type, data: e.data, metadata: leanMetadata(agentStream(c.id), metadata) };
 }
 
 /** Keeps the actor's snapshot (in the background: it is only an optimisation for loading). */

@@ -1,5 +1,6 @@
 import { eventSchemas, type DomainEvent, type EventData } from '../../events/catalogue.js';
 import type { EventToAppend } from '../../events/envelope.js';
+import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
 import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import { agentMachine } from '../agentMachine.js';
@@ -63,7 +64,7 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
     id: i === 0 ? rt.deps.ids.derive('spawn', id) : rt.deps.ids.uuid(),
     type: e.type,
     data: e.data,
-    metadata: { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at, ...(i === 0 && follows && lease ? { leaseTo: lease } : {}) },
+    metadata: leanMetadata(agentStream(id), { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at, ...(i === 0 && follows && lease ? { leaseTo: lease } : {}) }),
   }));
   let settled = false;
   return {

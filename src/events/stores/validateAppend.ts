@@ -2,11 +2,14 @@ import { z } from 'zod';
 import type { EventToAppend, ExpectedRevision } from '../envelope.js';
 import { NOT_STORABLE, parseInput } from '../../validation.js';
 import { InvalidInput } from '../../errors.js';
+import { missingField } from '../metadata.js';
 
+// Lean metadata (src/events/metadata.ts) leaves out what a reader fills back in; what it cannot
+// (a cause outside an agent stream) is refused below.
 const MetadataSchema = z.looseObject({
-  correlationId: z.string().min(1),
-  causationId: z.string().min(1),
-  schemaVersion: z.number().int().positive(),
+  correlationId: z.string().min(1).optional(),
+  causationId: z.string().min(1).optional(),
+  schemaVersion: z.number().int().positive().optional(),
   at: z.string().min(1),
 });
 
@@ -23,7 +26,11 @@ const StreamIdSchema = z.string().min(1).max(500).refine((s) => !s.includes('\u0
 export function validateAppend(streamId: unknown, events: readonly EventToAppend[], expected: ExpectedRevision): void {
   parseInput(StreamIdSchema, streamId, 'streamId');
   if (!Array.isArray(events)) throw new InvalidInput('events', 'must be an array');
-  events.forEach((e, i) => parseInput(EventSchema, e, `events[${i}]`));
+  events.forEach((e, i) => {
+    parseInput(EventSchema, e, `events[${i}]`);
+    const missing = missingField(streamId as string, e.metadata);
+    if (missing) throw new InvalidInput(`events[${i}].metadata.${missing}`, 'is required outside agent streams (agent-<id>)');
+  });
   const ids = new Set(events.map((e) => e.id));
   if (ids.size !== events.length) throw new InvalidInput('events', 'event ids must be unique within one append');
   if (typeof expected === 'bigint' ? expected < -1n : !['no_stream', 'stream_exists', 'any'].includes(expected)) {

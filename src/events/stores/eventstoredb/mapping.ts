@@ -1,6 +1,6 @@
 import type { AllStreamResolvedEvent, AppendStreamState, EventData, ReadPosition, ResolvedEvent } from '@kurrent/kurrentdb-client';
 import { InvalidInput, StoreUnavailable } from '../../../errors.js';
-import type { EventMetadata, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
+import type { EventToAppend, ExpectedRevision, RecordedEvent, StoredMetadata } from '../../envelope.js';
 
 /**
  * Streams in which earlier versions of this adapter kept per-event-id claims (`cadre-event-id-<id>`). They are
@@ -98,7 +98,7 @@ function decodeJson(value: unknown, what: string): unknown {
 
 /**
  * A resolved KurrentDB event → our RecordedEvent: stream id and revision as they are, the commit
- * position as `position`, the event's metadata as our EventMetadata.
+ * position as `position`, the event's metadata as we stored it (lean: `parseRecorded` fills it in).
  *
  * @example
  * const recorded = toRecordedEvent(resolved); // { id, type, data, metadata, streamId, revision, position }
@@ -117,7 +117,7 @@ export function toRecordedEvent(resolved: ResolvedEvent | AllStreamResolvedEvent
     id: e.id,
     type: e.type,
     data: decodeJson(e.data, `data of ${where}`),
-    metadata: metadata as EventMetadata,
+    metadata: metadata as StoredMetadata,
     streamId: e.streamId,
     revision: e.revision,
     position,

@@ -3,7 +3,7 @@ import { IdempotencyConflict, InvalidInput, StoreClosed, WrongExpectedRevision }
 import type { SqlClient } from '../../../infra/sql/sqlClient.js';
 import { assertIdentifier } from '../../../infra/sql/sqlClient.js';
 import { migrate } from '../../../infra/sql/migrate.js';
-import type { AppendResult, EventMetadata, EventToAppend, ExpectedRevision, RecordedEvent } from '../../envelope.js';
+import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent, StoredMetadata } from '../../envelope.js';
 import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, AppendOutcome, EventStore, ReadAllOptions, ReadStreamOptions, StreamAppend, SubscribeOptions, Subscription } from '../../eventStore.js';
 import { NotAppended } from '../../appendChain.js';
@@ -22,7 +22,7 @@ interface EventRow {
   event_id: string;
   type: string;
   data: unknown;
-  metadata: EventMetadata;
+  metadata: StoredMetadata;
 }
 
 export interface PostgresEventStoreOptions {
