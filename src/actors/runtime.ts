@@ -64,8 +64,8 @@ export class AgentRuntime {
   }
 
   /** Spawns a root agent. */
-  spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}): Promise<string> {
-    return spawnRoot(this.rt, config, extra);
+  spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
+    return spawnRoot(this.rt, config, extra, alsoRecord);
   }
 
   /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */

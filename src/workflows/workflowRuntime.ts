@@ -3,6 +3,8 @@ import type { AgentSnapshot } from '../actors/replay.js';
 import type { DomainEvent } from '../events/catalogue.js';
 import { liveChildren, type AgentContext } from '../actors/agentContext.js';
 import { failureEvents } from '../actors/agentDecisions.js';
+import { agentMachine } from '../actors/agentMachine.js';
+import { pureTransition } from '../actors/pureTransition.js';
 import { silentLogger, type Logger } from '../actors/ports/runtimePorts.js';
 import { ConfigError, isCadreError } from '../errors.js';
 import { systemIds } from '../infra/ids.js';
@@ -134,6 +136,8 @@ export class Workflows {
   async spawn(source: WorkflowSource, options: SpawnWorkflowOptions): Promise<string> {
     const template = 'templateId' in source ? this.templates.get(source.templateId) : null;
     const graph: WorkflowGraph = template ? templateGraph(template) : validateGraph((source as { graph: unknown }).graph, { roles: this.roles() });
+    const planned: DomainEvent = { type: 'WorkflowPlanned', data: { source: template ? 'template' : 'graph', templateId: template?.id ?? null, graph } };
+    // The plan is stored in the opening append (one commit, not two).
     const id = await this.runtime.spawnRoot(
       {
         role: template?.id ?? 'workflow',
@@ -145,8 +149,9 @@ export class Workflows {
         ...(options.model ? { model: options.model } : {}),
       },
       { kind: 'workflow', graph },
+      [planned],
     );
-    const planned: DomainEvent = { type: 'WorkflowPlanned', data: { source: template ? 'template' : 'graph', templateId: template?.id ?? null, graph } };
+    // Opened before by an opening without it (a spawn run again with the same id): stored now.
     await this.runtime.execute(id, (s) => (s.context.plan ? [] : [planned]), { causationId: 'api:spawnWorkflow' });
     return id;
   }
@@ -282,7 +287,14 @@ export class Workflows {
     });
     if (step.kind !== 'record') return [];
     const ofThisChild = step.events.every((e) => (e.type === 'NodeCompleted' || e.type === 'NodeFailed') && e.data.childId === ended.childId);
-    return ofThisChild ? step.events : [];
+    if (!ofThisChild) return [];
+    // The last node done and every node completed: the workflow's own completion goes in the same
+    // append (the commit of the node's end, when it rides there) instead of a step and a commit
+    // of its own. A failed end is left to the step, which reads the failures it names.
+    let after = s;
+    for (const e of step.events) after = pureTransition(agentMachine, after, e)[0];
+    const end = nextStep({ context: after.context, childIdFor: (n, a) => this.childIdFor(c.id, n, a), canEnd: canEnd(after) });
+    return end.kind === 'end' && end.events[0]?.type === 'AgentCompleted' ? [...step.events, ...end.events] : step.events;
   }
 
   /** Runs a node child and steps the workflow when it has ended (and the workflow knows). */

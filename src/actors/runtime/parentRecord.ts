@@ -92,14 +92,22 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
     next = pureTransition(rt.effectful, next, e)[0];
   }
   recordsInFlight.add(parent);
+  // The record may end the parent too (a workflow's last node): then it settles its entry as well.
+  const parentSettles = settlesOwnEntry(rt, next);
+  const envelopes = events.map((e, i) => {
+    const env = envelope(next.context, e, endCausation(c.id));
+    if (e.type === 'ChildFinished') return settling(rt, env, c.id);
+    return parentSettles && i === events.length - 1 ? settling(rt, env, parentId) : env;
+  });
   return {
-    append: { streamId: agentStream(parentId), events: events.map((e) => (e.type === 'ChildFinished' ? settling(rt, envelope(next.context, e, endCausation(c.id)), c.id) : envelope(next.context, e, endCausation(c.id)))), expectedRevision: base },
+    append: { streamId: agentStream(parentId), events: envelopes, expectedRevision: base },
     async settle(outcome) {
       recordsInFlight.delete(parent);
       // Not stored (a stale copy, say): the child's ending records it (ensureParentNotified).
       if (!outcome?.ok) return;
       // Its ChildFinished ended the child's index entry (settling): nothing is left of the ending.
       childActor.indexEnded = rt.deps.index.followsEvents;
+      if (parentSettles) parent.indexEnded = true;
       const record = { base, next, count: events.length, revision: outcome.value.nextExpectedRevision };
       // Nothing is running on the parent's mailbox: taking the record now is taking it there.
       if (parent.busy === 0 && takeRecord(rt, parent, record)) return rt.reconcileSoon(parent.id);

@@ -15,13 +15,16 @@ import { requestRun } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { prepareOpening } from './streamOpening.js';
 
-/** Spawns a root agent. */
-export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}): Promise<string> {
+/**
+ * Spawns a root agent. `alsoRecord`: more of its own events, stored in its opening append after
+ * AgentSpawned (a workflow's plan).
+ */
+export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
   const spec = resolveSpec(c, null, rt.deps.config, {});
   checkWorkspaceAvailable(rt, c, spec.workspace);
   const id = c.id ?? rt.deps.ids.uuid();
-  await openStream(rt, agentSpawned(id, null, { ...spec, ...extra }));
+  await openStream(rt, agentSpawned(id, null, { ...spec, ...extra }), false, alsoRecord);
   return id;
 }
 
@@ -138,8 +141,8 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
  * same agent is fine. (A spawned child's opening usually rides with its parent's record of it
  * instead: spawnChild.)
  */
-async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false): Promise<void> {
-  const opening = await prepareOpening(rt, data, run);
+async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false, alsoRecord: readonly DomainEvent[] = []): Promise<void> {
+  const opening = await prepareOpening(rt, data, run, alsoRecord);
   const { streamId, events, expectedRevision } = opening.append;
   const outcome = await rt.deps.store.append(streamId, events, { expectedRevision }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
   await opening.settle(outcome);

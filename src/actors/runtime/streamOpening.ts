@@ -24,11 +24,11 @@ export interface PreparedOpening {
 }
 
 /**
- * Decides an agent's first append: `AgentSpawned`; with `run`, the run request; and when this
+ * Decides an agent's first append: `AgentSpawned` (and `alsoRecord`); with `run`, the run request; and when this
  * process hosts the agent and a concurrency slot is free now (taken here), its start and its
  * first model call. One commit opens a child and asks for its first call.
  */
-export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean): Promise<PreparedOpening> {
+export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = []): Promise<PreparedOpening> {
   const id = data.agentId;
   const lease = rt.worker?.leaseForNew(id);
   // Where the index follows the events, AgentSpawned writes the entry, leased as its metadata says.
@@ -44,6 +44,7 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
     events.push(e);
   };
   try {
+    alsoRecord.forEach(record);
     if (run) record({ type: 'AgentRunRequested', data: {} });
     if (slot.taken) record(startedEvent(rt, snapshot.context));
     // Started here with nothing to open first: its first model call is asked for in the same
