@@ -5,6 +5,10 @@ import type { LiveActor } from '../liveActor.js';
 import { loadActor } from './actorCache.js';
 import { execute } from './commandExecutor.js';
 import type { RuntimeContext } from './runtimeContext.js';
+import { backoffMs } from '../../infra/backoff.js';
+
+/** Tries at making a worktree before its agent fails: ~3.5 s of backoff in all. */
+const WORKTREE_ATTEMPTS = 4;
 
 /**
  * An agent's git worktree over its life: made before its first step (branched from its parent's),
@@ -17,10 +21,27 @@ export async function openWorkspace(rt: RuntimeContext, actor: LiveActor): Promi
   const c = actor.snapshot.context;
   const parentBranch = c.parentId ? (await loadActor(rt, c.parentId)).snapshot.context.workspace?.branch : undefined;
   const base = c.workspaceRequest?.base ?? parentBranch;
-  const info = await rt.deps.workspaces!.create(c.id, base ? { baseBranch: base } : {});
+  const info = await createWithRetries(rt, c.id, base);
   await execute(rt, actor.id, (s) => (s.context.workspace || isTerminalStatus(statusOf(s.value)) ? [] : [{ type: 'WorkspaceCreated', data: { ...info } }]));
   // Ended (timed out, fired) while git was adding it: no event will ever name this worktree, so it goes now.
   if (!(await loadActor(rt, actor.id)).snapshot.context.workspace) await rt.deps.workspaces!.remove(c.id, { deleteBranch: true });
+}
+
+/**
+ * Tries to make a worktree a few times before the failure fails the agent: git can be down for
+ * a moment (a lock, a remount). At once, a brief outage used up every attempt of a workflow
+ * node, retries included, within a second (the fault suite's seed 2).
+ */
+async function createWithRetries(rt: RuntimeContext, id: string, base: string | undefined) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await rt.deps.workspaces!.create(id, base ? { baseBranch: base } : {});
+    } catch (err) {
+      if (attempt >= WORKTREE_ATTEMPTS || rt.closed || rt.stopping) throw err;
+      rt.deps.logger.warn({ agentId: id, attempt, err: err instanceof Error ? err.message : String(err) }, 'making the worktree failed; trying again');
+      await new Promise((r) => setTimeout(r, backoffMs(attempt, { baseMs: 250, maxMs: 2000 })));
+    }
+  }
 }
 
 /** Commits an ended agent's work; the parent merges it (see mergeIntoParent); the policy cleans up. */
