@@ -3,7 +3,7 @@ import { eventSchemas, type EventType } from '../../src/events/catalogue.js';
 import { parseRecorded, type ParsedEvent } from '../../src/events/upcast.js';
 import { castsEveryParam, encodeBatch, paramText } from '../../src/projections/applyStatements.js';
 import { excerpt, tableNames } from '../../src/projections/projection.js';
-import { activityProjection, agentsProjection, budgetLedgerProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
+import { agentsProjection, budgetLedgerProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
 
 const usage = { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheCreationTokens: 0 };
 const samples: Record<EventType, unknown> = {
@@ -80,7 +80,6 @@ describe('projection reducers', () => {
 
   it('agents and the ledger ignore streams that are not agents', () => {
     expect(agentsProjection.handle(parsed('AgentStarted', 'other-1'), names(agentsProjection))).toEqual([]);
-    expect(activityProjection.handle(parsed('AgentStarted', 'other-1'), names(activityProjection))).toEqual([]);
     expect(budgetLedgerProjection.handle(parsed('BudgetReserved', 'other-1'), names(budgetLedgerProjection))).toEqual([]);
   });
 
