@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { eventSchemas, type EventType } from '../../src/events/catalogue.js';
 import { parseRecorded, type ParsedEvent } from '../../src/events/upcast.js';
 import { castsEveryParam, encodeBatch, paramText } from '../../src/projections/applyStatements.js';
-import { excerpt, tableNames } from '../../src/projections/projection.js';
+import { batchStatements, excerpt, tableNames } from '../../src/projections/projection.js';
+import { agentsMovingTotals } from '../../src/projections/readModels/agentTreeTotals.js';
 import { agentsProjection, budgetLedgerProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
 
 const usage = { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheCreationTokens: 0 };
@@ -124,5 +125,16 @@ describe('batch encoding', () => {
     expect(excerpt('abc', 5)).toBe('abc');
     expect(excerpt('a😀😀', 3)).toBe('a…');
     expect(excerpt(null)).toBeNull();
+  });
+
+  it('agents: tree totals are recounted once per batch, for the agents whose totals moved', () => {
+    const batch = [parsed('ToolCalled'), parsed('BudgetSettled'), parsed('ModelRequested', 'agent-b2'), parsed('BudgetSettled'), parsed('AgentStarted', 'other-1')];
+    expect(agentsMovingTotals(batch)).toEqual(['a1', 'b2']);
+    expect(agentsMovingTotals([parsed('AgentSpawned', 'agent-zz')])).toEqual(['a1']); // the spawned agent's id, from its data
+    expect(batchStatements(agentsProjection, [parsed('ToolCalled'), parsed('MessageSent')], names(agentsProjection))).toHaveLength(2);
+    const statements = batchStatements(agentsProjection, batch, names(agentsProjection));
+    expect(statements).toHaveLength(4 + 2);
+    for (const st of statements.slice(-2)) expect(castsEveryParam(st.text)).toBe(true);
+    expect(statements.at(-1)!.params).toEqual([['a1', 'b2']]);
   });
 });
