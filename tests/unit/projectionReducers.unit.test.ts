@@ -127,13 +127,14 @@ describe('batch encoding', () => {
     expect(excerpt(null)).toBeNull();
   });
 
-  it('agents: tree totals are recounted once per batch, for the agents whose totals moved', () => {
+  it('agents: one UPDATE per agent per batch, and the tree totals recounted once, for the agents whose totals moved', () => {
     const batch = [parsed('ToolCalled'), parsed('BudgetSettled'), parsed('ModelRequested', 'agent-b2'), parsed('BudgetSettled'), parsed('AgentStarted', 'other-1')];
     expect(agentsMovingTotals(batch)).toEqual(['a1', 'b2']);
     expect(agentsMovingTotals([parsed('AgentSpawned', 'agent-zz')])).toEqual(['a1']); // the spawned agent's id, from its data
-    expect(batchStatements(agentsProjection, [parsed('ToolCalled'), parsed('MessageSent')], names(agentsProjection))).toHaveLength(2);
+    // One UPDATE per agent of the batch (agentBatchFold.ts), and no recount when no total moved.
+    expect(batchStatements(agentsProjection, [parsed('ToolCalled'), parsed('MessageSent')], names(agentsProjection))).toHaveLength(1);
     const statements = batchStatements(agentsProjection, batch, names(agentsProjection));
-    expect(statements).toHaveLength(4 + 2);
+    expect(statements).toHaveLength(2 + 2);
     for (const st of statements.slice(-2)) expect(castsEveryParam(st.text)).toBe(true);
     expect(statements.at(-1)!.params).toEqual([['a1', 'b2']]);
   });

@@ -1,7 +1,9 @@
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
 import { build, type Param } from '../sqlBuilder.js';
+import { foldAgentBatch } from './agentBatchFold.js';
 import { recountTrees, treeTotalsTables } from './agentTreeTotals.js';
+import { isRecordOnly } from './recordOnlyEvents.js';
 
 /**
  * The hierarchy: one row per agent with its place in the tree (parent, root, depth and a
@@ -96,10 +98,19 @@ export const agentsProjection: Projection = {
   // Generations before v5 kept the tree totals with a trigger whose function outlives its table.
   teardown: (schema, suffix) => [`DROP FUNCTION IF EXISTS ${totalsFunction(schema, suffix)}()`],
   handle: handleAgentEvent,
+  // One UPDATE per agent per batch, the same rows as `handle` event by event (agentBatchFold.ts).
+  handleBatch: (events, tables) => foldAgentBatch(events, tables.agents!, (e) => handleAgentEvent(e, tables)),
   afterBatch: recountTrees,
 };
 
-function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+/**
+ * The agents table's statements for one event: the reference the batch fold must equal
+ * (agentBatchFold.ts), and the INSERT of an AgentSpawned it reuses.
+ *
+ * @example
+ * handleAgentEvent(event, tableNames(agentsProjection, 'cadre', 'v5_r0'))
+ */
+export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
   const t = tables.agents!;
   if (e.type === 'AgentSpawned') {
     const d = e.data;
@@ -127,6 +138,7 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
         last_position = ${p(e.position, 'bigint')}, event_count = event_count + 1 WHERE agent_id = ${p(agentId, 'text')}`;
     }),
   ];
+  if (isRecordOnly(e)) return touch();
   const at = e.metadata.at;
   switch (e.type) {
     case 'AgentRunRequested':
@@ -182,22 +194,6 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'ModelReplied':
     case 'ModelFailed':
       return touch(() => `calls_in_flight = greatest(0, calls_in_flight - 1)`);
-    case 'AgentTimedOut':
-    case 'BudgetOverspent': // a record: BudgetSettled already charged the real usage
-    case 'ToolCalled':
-    case 'ToolReturned':
-    case 'MessageSent':
-    case 'MessageReceived':
-    case 'MessageAcked':
-    case 'WorkspaceCommitted':
-    case 'WorkspaceMerged':
-    case 'WorkspaceMergeConflicted':
-    case 'WorkflowPlanned':
-    case 'NodeStarted':
-    case 'NodeCompleted':
-    case 'NodeFailed':
-    case 'NodeSkipped':
-      return touch();
     default: {
       const never: never = e;
       return never;
