@@ -57,7 +57,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
   ]);
   const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor, env.LOG_FORMAT ?? 'json'), redactor);
-  const { store, sql, readThroughHolder, ownsSql } = await openSystemStore(storeOpt, o, env, schema);
+  const { store, sql, readThroughHolder, ownsSql, eventLog } = await openSystemStore(storeOpt, o, env, schema);
   if (!readThroughHolder) await migrateRuntime(sql, schema, { onlyIfBehind: o.readOnly === true });
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
@@ -133,7 +133,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
 
   const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger, clock: o.clock ?? systemClock });
   if (o.runProjections !== false && !readThroughHolder) await projections.start();
-  const reports = createReports({ sql, schema, runner: projections });
+  const reports = createReports({ sql, schema, runner: projections, events: eventLog });
 
   const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, messaging.handle);
   let closed = false;

@@ -2,5 +2,5 @@ export { ProjectionRunner, type ProjectionLogger, type ProjectionRunnerOptions, 
 export { createReports, AGENT_STATUSES, type Reports, type ReportsOptions, type TreeRow, type AgentRow, type BudgetReport, type BudgetBalance,
   type RoleCostRow, type ActivityRow, type LedgerRow, type StatusCounts, type AgentStatus } from './reports.js';
 export { physicalTable, tableNames, type Projection, type SqlStatement, type TableNames } from './projection.js';
-export { defaultProjections, agentsProjection, budgetLedgerProjection, workflowsProjection, activityProjection, summarize, type LedgerKind } from './readModels/index.js';
+export { defaultProjections, agentsProjection, budgetLedgerProjection, workflowsProjection, summarize, type LedgerKind } from './readModels/index.js';
 export type { TreeDetailRow } from './treeDetail.js';

@@ -54,6 +54,32 @@ export interface Projection {
   views?(schema: string): DerivedView[];
   /** Pure: no I/O, no clock. Applying every event in position order yields the read model. */
   handle(event: ParsedEvent, tables: TableNames): SqlStatement[];
+  /**
+   * Pure, optional: the statements of a whole batch, in place of `handle` per event; they must
+   * leave the tables exactly as `handle` applied to each event in order would (so a row written
+   * by many events of a batch can be written once).
+   */
+  handleBatch?(events: readonly ParsedEvent[], tables: TableNames): SqlStatement[];
+  /**
+   * Pure, optional: statements applied once after a batch's per-event statements, in the same
+   * commit, given the events of the batch (for what a row-per-event write would touch many times,
+   * such as per-tree totals). The live loop and a rebuild cut batches differently, so what it
+   * writes must follow from the tables and the events, not from where a batch ends.
+   */
+  afterBatch?(events: readonly ParsedEvent[], tables: TableNames): SqlStatement[];
+}
+
+/**
+ * Everything a projection writes for one batch: its `handleBatch`, or each event's statements
+ * in order, then its `afterBatch`. The live loop and a rebuild both apply batches through it.
+ *
+ * @example
+ * await applyStatements(tx, schema, batchStatements(agentsProjection, events, tables));
+ */
+export function batchStatements(projection: Projection, events: readonly ParsedEvent[], tables: TableNames): SqlStatement[] {
+  const out = projection.handleBatch ? projection.handleBatch(events, tables) : events.flatMap((e) => projection.handle(e, tables));
+  if (projection.afterBatch && events.length > 0) out.push(...projection.afterBatch(events, tables));
+  return out;
 }
 
 /** `<schema>.<table>_<suffix>`: a table generation. */

@@ -6,6 +6,8 @@ import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
 import { overspent, type BudgetStatus } from '../actors/budget.js';
 import type { LedgerKind } from './readModels/budgetLedger.js';
+import { readActivity, type EventLogTable } from './activityFeed.js';
+import { summarize } from './summarize.js';
 import { projectionCheckpoint, subtreeJoin, treeDetail, type TreeDetailRow } from './treeDetail.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
@@ -98,6 +100,11 @@ export interface ReportsOptions {
   readonly schema?: string;
   /** Lets `waitFor` follow the runner in this process; without it, checkpoints are polled. */
   readonly runner?: { waitFor(position: bigint | number, timeoutMs?: number): Promise<void> };
+  /**
+   * The event log's table, which `activity()` reads: default `sql` and `schema` (a Postgres store
+   * sharing the read models' database); null when the events are not in Postgres (EventStoreDB).
+   */
+  readonly events?: EventLogTable | null;
 }
 
 /** The queries behind `system.reports.*` (and the CLI). Every method validates its arguments. */
@@ -221,6 +228,7 @@ const Timeout = z.number().int().positive().optional();
 export function createReports(options: ReportsOptions): Reports {
   const s = assertIdentifier(options.schema ?? 'cadre');
   const sql = options.sql;
+  const events = options.events === undefined ? { sql, schema: s } : options.events;
   const id = (value: unknown, field: string): string => parseInput(AgentId, value, field);
   const subtreeFrom = subtreeJoin(s);
 
@@ -330,32 +338,15 @@ export function createReports(options: ReportsOptions): Reports {
     },
     async activity(opts = {}) {
       const o = parseInput(ActivityOptions, opts, 'options');
-      const limit = o.limit ?? 100;
-      const params: unknown[] = [limit];
-      const where: string[] = [];
-      if (o.agentId !== undefined) {
-        params.push(o.agentId);
-        where.push(`agent_id = $${params.length}`);
-      }
-      if (typeof o.since === 'bigint' || typeof o.since === 'number') {
-        params.push(o.since.toString());
-        where.push(`position > $${params.length}::bigint`);
-      } else if (o.since !== undefined) {
-        params.push(o.since instanceof Date ? o.since.toISOString() : o.since);
-        where.push(`at > $${params.length}::timestamptz`);
-      }
-      const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-      const text = o.since === undefined
-        ? `SELECT * FROM (SELECT * FROM ${s}.activity ${cond} ORDER BY position DESC LIMIT $1) x ORDER BY position`
-        : `SELECT * FROM ${s}.activity ${cond} ORDER BY position LIMIT $1`;
-      const r = await sql.query<Row>(text, params);
-      return r.rows.map((x) => ({
-        position: safe(x.position, 'position'),
-        agentId: String(x.agent_id),
-        revision: safe(x.revision, 'revision'),
-        type: String(x.type),
-        summary: String(x.summary),
-        at: iso(x.at),
+      if (events === null) throw new InvalidInput('activity', 'the activity feed reads the Postgres event log; this store keeps its events elsewhere');
+      const rows = await readActivity(events, { since: o.since, limit: o.limit ?? 100, agentId: o.agentId });
+      return rows.map(({ event, at }) => ({
+        position: safe(event.position, 'position'),
+        agentId: event.streamId.slice('agent-'.length),
+        revision: safe(event.revision, 'revision'),
+        type: event.type,
+        summary: summarize(event),
+        at: iso(at),
       }));
     },
     async statusCounts(rootId) {

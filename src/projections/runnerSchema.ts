@@ -9,6 +9,7 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  * - `projection_apply(batch jsonb)`: runs a batch of statements in one round trip; statements
  *   are shared texts with text parameters, each cast explicitly in the statement.
  * - `projection_advance(...)`: moves a checkpoint, or raises CD101 if another runner moved it.
+ * - then: the retired activity read model's leftovers are dropped.
  */
 export function runnerMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
@@ -45,6 +46,21 @@ BEGIN
   END IF;
 END
 $$;
+`,
+    // The activity read model is gone (the feed reads the event log, activityFeed.ts): a store an
+    // older cadre set up keeps its view, tables and checkpoint, which would hold waitFor's
+    // min(position) back forever. Every generation of its tables is dropped.
+    `
+DROP VIEW IF EXISTS ${s}.activity CASCADE;
+DO $$
+DECLARE t text;
+BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '${s}' AND tablename ~ '^activity_v[0-9]+_r[0-9]+$' LOOP
+    EXECUTE format('DROP TABLE %I.%I', '${s}', t);
+  END LOOP;
+END
+$$;
+DELETE FROM ${s}.projection_checkpoints WHERE name = 'activity';
 `,
   ];
 }

@@ -5,6 +5,7 @@ import type { EventStore } from '../events/eventStore.js';
 import { createEventStore } from '../events/stores/createEventStore.js';
 import { openPostgresEventStore, type PostgresEventStore } from '../events/stores/postgres/postgresEventStore.js';
 import type { SqlClient } from '../infra/sql/sqlClient.js';
+import type { EventLogTable } from '../projections/activityFeed.js';
 import { createPgClient } from '../infra/sql/pgClient.js';
 import { EVENTSTOREDB_URL, type Env } from '../infra/config.js';
 import { ConfigError, StoreLocked, StoreNotFound } from '../errors.js';
@@ -20,6 +21,11 @@ export interface SystemStore {
   readonly readThroughHolder: boolean;
   /** The SQL client is the system's own (closed by it), not the store's. */
   readonly ownsSql: boolean;
+  /**
+   * The events' own table (the store's client and schema, which may be another database than
+   * the read models'), read by the activity feed; null for EventStoreDB, which keeps none.
+   */
+  readonly eventLog: EventLogTable | null;
 }
 
 /**
@@ -42,13 +48,13 @@ export async function openSystemStore(
     if (!projectionsUrl) throw new ConfigError('projections.connectionString', 'an EventStoreDB store needs Postgres for projections: set DATABASE_URL');
     const store = await createEventStore({ kind: 'eventstoredb', connectionString: storeOpt.connectionString });
     const sql = createPgClient({ connectionString: projectionsUrl, source: o.projections ? 'projections.connectionString' : 'DATABASE_URL' });
-    return { store, sql, readThroughHolder: false, ownsSql: true };
+    return { store, sql, readThroughHolder: false, ownsSql: true, eventLog: null };
   }
   const store: PostgresEventStore = storeOpt.kind === 'postgres'
     ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL', ...(o.readOnly === true ? { readOnly: true } : {}) })
     : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
   const sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString, source: 'projections.connectionString' }) : store.sql;
-  return { store, sql, readThroughHolder: isForwarded(store), ownsSql: store.sql !== sql };
+  return { store, sql, readThroughHolder: isForwarded(store), ownsSql: store.sql !== sql, eventLog: { sql: store.sql, schema: store.schema } };
 }
 
 /** The store the environment names: EVENT_STORE (EventStoreDB), DATABASE_URL, else the embedded one in CADRE_DATA_DIR. */

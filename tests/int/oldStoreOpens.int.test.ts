@@ -144,6 +144,15 @@ describe.each([postgres(), pglite()])('a store written by c53f705 opens with tod
     await caughtUp(s);
     await expectReports(s, Object.values(roots));
     expect(await s.reports.statusCounts()).toEqual(expected.reports.statusCounts);
+    // c53f705 kept an activity read model; today's feed reads the old events themselves, and the
+    // retired model's checkpoint is gone (it would hold waitFor back forever).
+    expect(await s.reports.checkpoint('activity')).toBeNull();
+    // Its agents tables (v3) kept the tree totals with a trigger; the rebuilt generation recounts
+    // them per batch, and the old generation's function went with its tables.
+    const fns = await s.internal.sql.query(
+      `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname LIKE 'agents%tree_totals'`, [s.schema]);
+    expect(fns.rows).toEqual([]);
+    for (const agent of ended) expect((await s.reports.activity({ agentId: agent.id, since: 0 })).map((r) => r.type), agent.name).toEqual(agent.history.types);
   });
 
   it('recovers the live agents and runs them to completion', async () => {

@@ -196,7 +196,6 @@ const snapshotQueries = (schema: string): Record<string, string> => ({
   budget_balances: `SELECT * FROM ${schema}.budget_balances ORDER BY agent_id`,
   workflow_runs: `SELECT * FROM ${schema}.workflow_runs ORDER BY run_id`,
   workflow_nodes: `SELECT * FROM ${schema}.workflow_nodes ORDER BY run_id, node_id`,
-  activity: `SELECT * FROM ${schema}.activity ORDER BY position`,
   agent_status_counts: `SELECT root_id, status, n::int AS n FROM ${schema}.agent_status_counts WHERE n <> 0 ORDER BY root_id, status`,
   agent_status_recounted: `SELECT root_id, status, count(*)::int AS n FROM ${schema}.agents GROUP BY root_id, status ORDER BY root_id, status`,
   agent_tree_totals: `SELECT root_id, agents::int, consumed::bigint, reserved::bigint, cost_usd::numeric FROM ${schema}.agent_tree_totals WHERE agents <> 0 ORDER BY root_id`,
@@ -293,7 +292,6 @@ describe.each(sqlTargets)('projections: incremental with crashes = rebuild from 
             for (const row of agents) {
               expect(Number(row.event_count)).toBe(known.get(String(row.agent_id)));
             }
-            expect(incremental.activity!.length).toBe([...known.values()].reduce((x, y) => x + y, 0));
 
             // The ledger and the agents' budget columns agree with src/actors/budget.ts.
             const expected = foldBudgets(history);

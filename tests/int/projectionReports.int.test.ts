@@ -37,7 +37,7 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
     sql = await target.open();
     store = await openPostgresEventStore({ sql, schema: freshSchema('es'), pollIntervalMs: 20 });
     runner = new ProjectionRunner({ store, sql, schema: freshSchema('pr'), projections: defaultProjections() });
-    reports = createReports({ sql, schema: runner.schema, runner });
+    reports = createReports({ sql, schema: runner.schema, runner, events: { sql, schema: store.schema } });
     await runner.start();
     await append('root', spawned('root', null, 0, 1000, 'lead'), ev('AgentRunRequested', {}), ev('AgentStarted', { deadline: null }));
     for (const [child, budget, role] of [['a', 300, 'coder'], ['b', 200, 'tester']] as const) {
@@ -148,7 +148,7 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
 
   it('reports status with lag', async () => {
     const status = await runner.status();
-    expect(status.map((s) => s.name)).toEqual(['agents', 'budget_ledger', 'workflows', 'activity']);
+    expect(status.map((s) => s.name)).toEqual(['agents', 'budget_ledger', 'workflows']);
     for (const s of status) expect(s).toMatchObject({ state: 'live', position: Number(last), headPosition: Number(last), lagEvents: 0, lagMs: 0, suffix: `v${s.version}_r0` });
   });
 });

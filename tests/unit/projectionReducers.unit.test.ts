@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { eventSchemas, type EventType } from '../../src/events/catalogue.js';
 import { parseRecorded, type ParsedEvent } from '../../src/events/upcast.js';
 import { castsEveryParam, encodeBatch, paramText } from '../../src/projections/applyStatements.js';
-import { excerpt, tableNames } from '../../src/projections/projection.js';
-import { activityProjection, agentsProjection, budgetLedgerProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
+import { batchStatements, excerpt, tableNames } from '../../src/projections/projection.js';
+import { agentsMovingTotals } from '../../src/projections/readModels/agentTreeTotals.js';
+import { agentsProjection, budgetLedgerProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
 
 const usage = { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheCreationTokens: 0 };
 const samples: Record<EventType, unknown> = {
@@ -80,7 +81,6 @@ describe('projection reducers', () => {
 
   it('agents and the ledger ignore streams that are not agents', () => {
     expect(agentsProjection.handle(parsed('AgentStarted', 'other-1'), names(agentsProjection))).toEqual([]);
-    expect(activityProjection.handle(parsed('AgentStarted', 'other-1'), names(activityProjection))).toEqual([]);
     expect(budgetLedgerProjection.handle(parsed('BudgetReserved', 'other-1'), names(budgetLedgerProjection))).toEqual([]);
   });
 
@@ -125,5 +125,17 @@ describe('batch encoding', () => {
     expect(excerpt('abc', 5)).toBe('abc');
     expect(excerpt('a😀😀', 3)).toBe('a…');
     expect(excerpt(null)).toBeNull();
+  });
+
+  it('agents: one UPDATE per agent per batch, and the tree totals recounted once, for the agents whose totals moved', () => {
+    const batch = [parsed('ToolCalled'), parsed('BudgetSettled'), parsed('ModelRequested', 'agent-b2'), parsed('BudgetSettled'), parsed('AgentStarted', 'other-1')];
+    expect(agentsMovingTotals(batch)).toEqual(['a1', 'b2']);
+    expect(agentsMovingTotals([parsed('AgentSpawned', 'agent-zz')])).toEqual(['a1']); // the spawned agent's id, from its data
+    // One UPDATE per agent of the batch (agentBatchFold.ts), and no recount when no total moved.
+    expect(batchStatements(agentsProjection, [parsed('ToolCalled'), parsed('MessageSent')], names(agentsProjection))).toHaveLength(1);
+    const statements = batchStatements(agentsProjection, batch, names(agentsProjection));
+    expect(statements).toHaveLength(2 + 2);
+    for (const st of statements.slice(-2)) expect(castsEveryParam(st.text)).toBe(true);
+    expect(statements.at(-1)!.params).toEqual([['a1', 'b2']]);
   });
 });

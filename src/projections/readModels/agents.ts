@@ -1,6 +1,9 @@
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
 import { build, type Param } from '../sqlBuilder.js';
+import { foldAgentBatch } from './agentBatchFold.js';
+import { recountTrees, treeTotalsTables } from './agentTreeTotals.js';
+import { isRecordOnly } from './recordOnlyEvents.js';
 
 /**
  * The hierarchy: one row per agent with its place in the tree (parent, root, depth and a
@@ -18,19 +21,19 @@ import { build, type Param } from '../sqlBuilder.js';
 /** Characters of the materialised path the subtree index keeps (ids are ASCII, so bytes too). */
 export const PATH_KEY = 1024;
 
-/** The trigger function one generation's tables use to keep the per-tree totals. */
+/** The trigger function a generation before v5 used to keep the per-tree totals (dropped with it). */
 const totalsFunction = (schema: string, suffix: string): string => `${schema}.${indexName('agents', suffix, 'tree_totals')}`;
 
 export const agentsProjection: Projection = {
   name: 'agents',
   // 4: the workspace an agent holds and its children in spawn order, so a tree reads from here.
-  version: 4,
+  // 5: tree totals recounted once per batch (agentTreeTotals.ts) instead of by a per-row trigger.
+  version: 5,
   tables: ['agents', 'agent_status_counts', 'agent_tree_totals'],
   migrations(schema, suffix) {
     const t = physicalTable(schema, 'agents', suffix);
     const counts = physicalTable(schema, 'agent_status_counts', suffix);
     const totals = physicalTable(schema, 'agent_tree_totals', suffix);
-    const fn = totalsFunction(schema, suffix);
     const ix = (what: string): string => indexName('agents', suffix, what);
     return [
       `CREATE TABLE ${t} (
@@ -89,40 +92,25 @@ export const agentsProjection: Projection = {
       `CREATE INDEX ${ix('root_status')} ON ${t} (root_id, status)`,
       `CREATE INDEX ${ix('status')} ON ${t} (status)`,
       `CREATE INDEX ${ix('active')} ON ${t} (created_at) WHERE ended_status IS NULL`,
-      // Per tree: status counts and budget totals, kept by a trigger on the row (status is a
-      // generated column), so statusCounts(root) and budget(root, { subtree }) read one or a
-      // handful of rows instead of aggregating a 10,000-agent tree.
-      `CREATE TABLE ${counts} (root_id text NOT NULL, status text NOT NULL, n bigint NOT NULL, PRIMARY KEY (root_id, status))`,
-      `CREATE TABLE ${totals} (root_id text PRIMARY KEY, agents bigint NOT NULL, consumed bigint NOT NULL, reserved bigint NOT NULL, cost_usd numeric NOT NULL)`,
-      // One function per table generation: static SQL, planned once (a shared one would need
-      // EXECUTE format() per row, which halved catch-up throughput).
-      `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         IF TG_OP IN ('UPDATE', 'DELETE') THEN
-           UPDATE ${counts} SET n = n - 1 WHERE root_id = OLD.root_id AND status = OLD.status;
-           UPDATE ${totals} SET agents = agents - 1, consumed = consumed - OLD.consumed, reserved = reserved - OLD.reserved, cost_usd = cost_usd - OLD.cost_usd
-            WHERE root_id = OLD.root_id;
-         END IF;
-         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-           INSERT INTO ${counts} AS c (root_id, status, n) VALUES (NEW.root_id, NEW.status, 1)
-             ON CONFLICT (root_id, status) DO UPDATE SET n = c.n + 1;
-           INSERT INTO ${totals} AS t (root_id, agents, consumed, reserved, cost_usd) VALUES (NEW.root_id, 1, NEW.consumed, NEW.reserved, NEW.cost_usd)
-             ON CONFLICT (root_id) DO UPDATE SET agents = t.agents + 1, consumed = t.consumed + NEW.consumed, reserved = t.reserved + NEW.reserved, cost_usd = t.cost_usd + NEW.cost_usd;
-         END IF;
-         RETURN NULL;
-       END $$`,
-      `CREATE TRIGGER ${ix('totals_new')} AFTER INSERT OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
-      `CREATE TRIGGER ${ix('totals_moved')} AFTER UPDATE ON ${t} FOR EACH ROW
-         WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.root_id IS DISTINCT FROM NEW.root_id OR OLD.consumed IS DISTINCT FROM NEW.consumed
-               OR OLD.reserved IS DISTINCT FROM NEW.reserved OR OLD.cost_usd IS DISTINCT FROM NEW.cost_usd)
-         EXECUTE FUNCTION ${fn}()`,
+      ...treeTotalsTables(counts, totals),
     ];
   },
+  // Generations before v5 kept the tree totals with a trigger whose function outlives its table.
   teardown: (schema, suffix) => [`DROP FUNCTION IF EXISTS ${totalsFunction(schema, suffix)}()`],
   handle: handleAgentEvent,
+  // One UPDATE per agent per batch, the same rows as `handle` event by event (agentBatchFold.ts).
+  handleBatch: (events, tables) => foldAgentBatch(events, tables.agents!, (e) => handleAgentEvent(e, tables)),
+  afterBatch: recountTrees,
 };
 
-function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+/**
+ * The agents table's statements for one event: the reference the batch fold must equal
+ * (agentBatchFold.ts), and the INSERT of an AgentSpawned it reuses.
+ *
+ * @example
+ * handleAgentEvent(event, tableNames(agentsProjection, 'cadre', 'v5_r0'))
+ */
+export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
   const t = tables.agents!;
   if (e.type === 'AgentSpawned') {
     const d = e.data;
@@ -150,6 +138,7 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
         last_position = ${p(e.position, 'bigint')}, event_count = event_count + 1 WHERE agent_id = ${p(agentId, 'text')}`;
     }),
   ];
+  if (isRecordOnly(e)) return touch();
   const at = e.metadata.at;
   switch (e.type) {
     case 'AgentRunRequested':
@@ -205,22 +194,6 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'ModelReplied':
     case 'ModelFailed':
       return touch(() => `calls_in_flight = greatest(0, calls_in_flight - 1)`);
-    case 'AgentTimedOut':
-    case 'BudgetOverspent': // a record: BudgetSettled already charged the real usage
-    case 'ToolCalled':
-    case 'ToolReturned':
-    case 'MessageSent':
-    case 'MessageReceived':
-    case 'MessageAcked':
-    case 'WorkspaceCommitted':
-    case 'WorkspaceMerged':
-    case 'WorkspaceMergeConflicted':
-    case 'WorkflowPlanned':
-    case 'NodeStarted':
-    case 'NodeCompleted':
-    case 'NodeFailed':
-    case 'NodeSkipped':
-      return touch();
     default: {
       const never: never = e;
       return never;

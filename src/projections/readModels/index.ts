@@ -1,10 +1,9 @@
 import type { Projection } from '../projection.js';
-import { activityProjection } from './activity.js';
 import { agentsProjection } from './agents.js';
 import { budgetLedgerProjection } from './budgetLedger.js';
 import { workflowsProjection } from './workflows.js';
 
-export { activityProjection, summarize } from './activity.js';
+export { summarize } from '../summarize.js';
 export { agentsProjection } from './agents.js';
 export { budgetLedgerProjection, type LedgerKind } from './budgetLedger.js';
 export { workflowsProjection } from './workflows.js';
@@ -16,4 +15,4 @@ export { workflowsProjection } from './workflows.js';
  * @example
  * const runner = new ProjectionRunner({ store, sql, schema: 'cadre', projections: [...defaultProjections(), deadLetters] });
  */
-export const defaultProjections = (): Projection[] => [agentsProjection, budgetLedgerProjection, workflowsProjection, activityProjection];
+export const defaultProjections = (): Projection[] => [agentsProjection, budgetLedgerProjection, workflowsProjection];

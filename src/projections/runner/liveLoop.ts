@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../../events/envelope.js';
 import { backoffMs } from '../../infra/backoff.js';
-import type { SqlStatement } from '../projection.js';
+import { batchStatements, type SqlStatement } from '../projection.js';
 import { reloadCheckpoints } from './readModelTables.js';
 import { appliersLock, commit, errorText, minLivePosition, parseBatch, type RunnerContext } from './runnerContext.js';
 
@@ -105,7 +105,7 @@ async function applyLive(rt: RunnerContext, batch: readonly RecordedEvent[]): Pr
         });
       }
       for (const t of targets) {
-        for (const e of events) if (e.position > t.position) statements.push(...t.projection.handle(e, t.tables));
+        statements.push(...batchStatements(t.projection, events.filter((e) => e.position > t.position), t.tables));
       }
       await commit(rt, statements);
       for (const t of targets) t.position = last;

@@ -1,6 +1,6 @@
 import { Aborted, NotFound } from '../../errors.js';
 import type { RecordedEvent } from '../../events/envelope.js';
-import { tableNames, type SqlStatement } from '../projection.js';
+import { batchStatements, tableNames, type SqlStatement } from '../projection.js';
 import { createTables, dropTables, pointViews } from './readModelTables.js';
 import { appliersLock, checkpointTable, commit, parseBatch, type Entry, type RunnerContext } from './runnerContext.js';
 
@@ -18,8 +18,7 @@ export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suf
     await createTables(rt, tx, p, rebuild.suffix);
     await tx.query(`UPDATE ${checkpointTable(rt.schema)} SET building_suffix = $2 WHERE name = $1`, [p.name, rebuild.suffix]);
   });
-  const statementsFor = (events: readonly RecordedEvent[]): SqlStatement[] =>
-    parseBatch(rt, events).flatMap((e) => p.handle(e, tables));
+  const statementsFor = (events: readonly RecordedEvent[]): SqlStatement[] => batchStatements(p, parseBatch(rt, events), tables);
   // Catch up without holding the lock: the live tables keep serving and updating.
   for (;;) {
     if (rt.stopping) throw new Aborted(`the runner stopped while rebuilding ${p.name}`);

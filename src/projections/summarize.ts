@@ -1,10 +1,15 @@
-import type { ParsedEvent } from '../../events/upcast.js';
-import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
-import { build } from '../sqlBuilder.js';
+import type { ParsedEvent } from '../events/upcast.js';
+import { excerpt } from './projection.js';
 
 const short = (s: string | null | undefined, max = 80): string => excerpt((s ?? '').replace(/\s+/g, ' ').trim(), max) ?? '';
 
-/** One line a person can read for each event. Pure; exhaustive over the catalogue. */
+/**
+ * One line a person can read for each event. Pure; exhaustive over the catalogue. The activity
+ * feed (activityFeed.ts) calls it on read, so changing a line changes it for old events too.
+ *
+ * @example
+ * summarize(parseRecorded(recorded)) // 'reserved 60 tokens'
+ */
 export function summarize(e: ParsedEvent): string {
   switch (e.type) {
     case 'AgentSpawned':
@@ -81,34 +86,3 @@ export function summarize(e: ParsedEvent): string {
     }
   }
 }
-
-/** The activity feed: one row per agent event, newest last by position. */
-export const activityProjection: Projection = {
-  name: 'activity',
-  version: 1,
-  tables: ['activity'],
-  migrations(schema, suffix) {
-    const t = physicalTable(schema, 'activity', suffix);
-    return [
-      `CREATE TABLE ${t} (
-        position bigint PRIMARY KEY,
-        agent_id text NOT NULL,
-        revision bigint NOT NULL,
-        type text NOT NULL,
-        summary text NOT NULL,
-        at timestamptz NOT NULL
-      )`,
-      `CREATE INDEX ${indexName('activity', suffix, 'agent')} ON ${t} (agent_id, position)`,
-      `CREATE INDEX ${indexName('activity', suffix, 'at')} ON ${t} (at)`,
-    ];
-  },
-  handle(e: ParsedEvent, tables: TableNames): SqlStatement[] {
-    const agentId = agentIdOf(e.streamId);
-    if (agentId === null) return [];
-    return [
-      build((p) => `INSERT INTO ${tables.activity!} (position, agent_id, revision, type, summary, at)
-        VALUES (${p(e.position, 'bigint')}, ${p(agentId, 'text')}, ${p(e.revision, 'bigint')},
-          ${p(e.type, 'text')}, ${p(summarize(e), 'text')}, ${p(e.metadata.at, 'timestamptz')})`),
-    ];
-  },
-};

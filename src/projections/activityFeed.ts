@@ -1,0 +1,86 @@
+import { eventSchemas } from '../events/catalogue.js';
+import type { RecordedEvent } from '../events/envelope.js';
+import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
+import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
+
+/** Where the event log's table lives: the Postgres store's client and schema. */
+export interface EventLogTable {
+  readonly sql: SqlQueryable;
+  readonly schema: string;
+}
+
+export interface ActivityQuery {
+  /** A position (exclusive), or an ISO time / Date compared with the events' `metadata.at`. */
+  readonly since?: bigint | number | string | Date | undefined;
+  readonly limit: number;
+  readonly agentId?: string | undefined;
+}
+
+/** One agent event of the feed, parsed as every reader parses it, with its `at` as Postgres read it. */
+export interface ActivityEvent {
+  readonly event: ParsedEvent;
+  readonly at: unknown;
+}
+
+const KNOWN_TYPES = Object.keys(eventSchemas);
+
+/**
+ * The activity feed, read from the event log itself: it used to be a read model that copied
+ * every agent event with a one-line summary (~5 KB per agent step written twice); the summary
+ * is pure (summarize.ts), so it is made on read instead.
+ *
+ * Indexes: `agentId` reads the stream through the (stream_id, revision) unique index (revision
+ * order is position order within a stream); a position `since` and the latest-`limit` read walk
+ * the primary key. A time `since` filters `metadata.at` on that same position walk: no index on
+ * events for it, since every append would pay for one while this is an occasional CLI query;
+ * `at` is the writer's (possibly simulated) clock, not monotonic in position, so it cannot bound
+ * the walk either. Only events older than every running transaction are shown, as the store's
+ * tail reads them (a later commit can never appear below one already listed), and only types
+ * this code knows (as the projections skip the others), so `limit` counts shown rows. An event
+ * the current code cannot parse is left out.
+ *
+ * @example
+ * const rows = await readActivity({ sql, schema: 'cadre' }, { limit: 20, agentId: 'a1' });
+ */
+export async function readActivity(log: EventLogTable, q: ActivityQuery): Promise<ActivityEvent[]> {
+  const s = assertIdentifier(log.schema);
+  const params: unknown[] = [q.limit, KNOWN_TYPES];
+  const where = [`type = ANY($2::text[])`, `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`];
+  if (q.agentId !== undefined) {
+    params.push(`agent-${q.agentId}`);
+    where.push(`stream_id = $${params.length}`);
+  } else {
+    where.push(`starts_with(stream_id, 'agent-')`);
+  }
+  if (typeof q.since === 'bigint' || typeof q.since === 'number') {
+    params.push(q.since.toString());
+    where.push(`position > $${params.length}::bigint`);
+  } else if (q.since !== undefined) {
+    params.push(q.since instanceof Date ? q.since.toISOString() : q.since);
+    where.push(`(metadata->>'at')::timestamptz > $${params.length}::timestamptz`);
+  }
+  const select = `SELECT position, stream_id, revision, event_id, type, data, metadata, (metadata->>'at')::timestamptz AS at
+    FROM ${s}.events WHERE ${where.join(' AND ')}`;
+  // Without `since`: the latest `limit`, shown oldest first.
+  const text = q.since === undefined
+    ? `SELECT * FROM (${select} ORDER BY position DESC LIMIT $1) x ORDER BY position`
+    : `${select} ORDER BY position LIMIT $1`;
+  const r = await log.sql.query<Record<string, unknown>>(text, params);
+  const out: ActivityEvent[] = [];
+  for (const row of r.rows) {
+    const event = parseOrNull({
+      id: String(row.event_id), type: String(row.type), data: row.data, metadata: row.metadata as RecordedEvent['metadata'],
+      streamId: String(row.stream_id), revision: BigInt(String(row.revision)), position: BigInt(String(row.position)),
+    });
+    if (event) out.push({ event, at: row.at });
+  }
+  return out;
+}
+
+function parseOrNull(e: RecordedEvent): ParsedEvent | null {
+  try {
+    return parseRecorded(e);
+  } catch {
+    return null; // the projections skip it too (runnerContext.ts parseBatch)
+  }
+}

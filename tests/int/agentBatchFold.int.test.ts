@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ParsedEvent } from '../../src/events/upcast.js';
+import { createPgClient } from '../../src/infra/sql/pgClient.js';
+import type { SqlClient } from '../../src/infra/sql/sqlClient.js';
+import { applyStatements } from '../../src/projections/applyStatements.js';
+import { tableNames } from '../../src/projections/projection.js';
+import { agentsProjection, handleAgentEvent } from '../../src/projections/readModels/agents.js';
+import { foldAgentBatch } from '../../src/projections/readModels/agentBatchFold.js';
+import { runnerMigrations } from '../../src/projections/runnerSchema.js';
+import { splitStatements } from '../../src/infra/sql/migrate.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
+import { rng } from '../faults/faultPlan.js';
+
+/**
+ * The agents read model folded to one UPDATE per agent per batch (agentBatchFold.ts) leaves
+ * exactly the rows `handle` leaves event by event: random event sequences over a few agents,
+ * cut into random batches, applied both ways to two generations of tables on Postgres.
+ */
+
+const AGENTS = ['ra', 'cb', 'cc'];
+const IDS = ['r1', 'r2', 'r3'];
+const CHILDREN = ['k1', 'k2', 'k3'];
+const COSTS = [0.1, 0.2, 0.003, 0.25, 1e-7, 0];
+
+/** Random events of the kinds the agents row folds, with the data `handle` reads. */
+function history(seed: number, length: number, dense = false): ParsedEvent[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const amount = (): number => Math.floor(r() * 50);
+  const revs = new Map<string, bigint>();
+  let position = 0n;
+  let clock = Date.parse('2026-01-01T00:00:00.000Z');
+  const out: ParsedEvent[] = [];
+  const push = (agent: string, type: string, data: Record<string, unknown>): void => {
+    const revision = revs.get(agent) ?? 0n;
+    revs.set(agent, revision + 1n);
+    out.push({
+      id: `00000000-0000-4000-8000-${(++position).toString().padStart(12, '0')}`, type, data, streamId: `agent-${agent}`, revision, position,
+      metadata: { correlationId: 'c', causationId: 'c', schemaVersion: 1, at: new Date((clock += 1000)).toISOString() },
+    } as unknown as ParsedEvent);
+  };
+  for (const [i, a] of AGENTS.entries()) {
+    push(a, 'AgentSpawned', { agentId: a, parentId: i === 0 ? null : 'ra', rootId: 'ra', depth: i === 0 ? 0 : 1, kind: 'agent', role: 'r', task: 't', budget: 1000, workspace: null, timeoutMs: null, maxTurns: 3, model: null, nodeId: null });
+  }
+  const kinds: Array<(a: string) => void> = [
+    (a) => push(a, 'AgentRunRequested', {}),
+    (a) => push(a, 'AgentStarted', { deadline: r() < 0.5 ? null : new Date(clock + 60_000).toISOString() }),
+    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: 10, kind: 'agent' }),
+    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o' }),
+    (a) => push(a, 'WorkspaceCreated', { path: `/w/${amount()}`, branch: `b${amount()}`, baseBranch: 'main' }),
+    (a) => push(a, 'WorkspaceRemoved', {}),
+    (a) => push(a, 'AgentCompleted', { output: `done ${amount()}`, returned: amount() }),
+    (a) => push(a, 'AgentFailed', { cause: 'error', reason: `why ${amount()}`, partialOutput: r() < 0.5 ? null : 'part', returned: amount() }),
+    (a) => push(a, 'AgentTerminated', { reason: 'stop', by: r() < 0.5 ? null : 'ra', returned: amount() }),
+    (a) => push(a, 'BudgetReserved', { reservationId: pick(IDS), amount: amount() }),
+    (a) => push(a, 'BudgetSettled', { reservationId: pick(IDS), consumed: amount(), model: 'm', costUsd: pick(COSTS) }),
+    (a) => push(a, 'BudgetReleased', { reservationId: pick(IDS), reason: 'x' }),
+    (a) => push(a, 'BudgetDelegated', { childId: pick(CHILDREN), amount: amount() }),
+    (a) => push(a, 'BudgetReclaimed', { childId: pick(CHILDREN), allocated: 10, returned: amount(), spent: 0, overspent: r() < 0.7 ? 0 : amount() }),
+    (a) => push(a, 'ModelRequested', { callId: 'c', turn: 0, provider: 'p', model: 'm', requestRef: 'x', reserved: 0 }),
+    (a) => push(a, 'ModelReplied', { callId: 'c' }),
+    (a) => push(a, 'ModelFailed', { callId: 'c' }),
+    (a) => push(a, 'ToolCalled', { name: 't' }),
+  ];
+  // Dense: only the folds that carry state across events (counters stopping at 0, jsonb maps),
+  // so runs like finish, spawn, spawn, finish within one batch are common.
+  const used = dense ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15].map((k) => kinds[k]!) : kinds;
+  for (let i = 0; i < length; i++) pick(used)(dense ? 'ra' : pick(AGENTS));
+  return out;
+}
+
+/** The history cut into batches of 1 to `max` events. */
+function batches(seed: number, events: readonly ParsedEvent[], max: number): ParsedEvent[][] {
+  const r = rng(seed ^ 0x5eed);
+  const out: ParsedEvent[][] = [];
+  for (let i = 0; i < events.length;) {
+    const n = 1 + Math.floor(r() * max);
+    out.push(events.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+describe('agents read model folded per batch', () => {
+  let sql: SqlClient;
+  const schema = freshSchema('fold');
+  beforeAll(async () => {
+    sql = createPgClient({ connectionString: testPgUrl(), max: 2 });
+    await sql.query(`CREATE SCHEMA ${schema}`);
+    for (const step of runnerMigrations(schema)) for (const s of splitStatements(step)) await sql.query(s);
+  });
+  afterAll(async () => {
+    await sql?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await sql?.close();
+  });
+
+  it('leaves the rows applying each event leaves, for random sequences and batch cuts', async () => {
+    const rows = (suffix: string) => sql.query(`SELECT * FROM ${schema}.agents_${suffix} ORDER BY agent_id`).then((r) => r.rows);
+    for (let seed = 1; seed <= 80; seed++) {
+      const [each, folded] = [`e${seed}`, `f${seed}`];
+      for (const suffix of [each, folded]) for (const s of agentsProjection.migrations(schema, suffix)) await sql.query(s);
+      const eachTables = tableNames(agentsProjection, schema, each);
+      const foldTables = tableNames(agentsProjection, schema, folded);
+      const events = history(seed, 120, seed % 2 === 0);
+      for (const batch of batches(seed, events, seed % 2 === 0 ? 40 : 12)) {
+        await applyStatements(sql, schema, batch.flatMap((e) => handleAgentEvent(e, eachTables)));
+        await applyStatements(sql, schema, foldAgentBatch(batch, foldTables.agents!, (e) => handleAgentEvent(e, foldTables)));
+      }
+      expect(await rows(folded), `seed ${seed}`).toEqual(await rows(each));
+    }
+  });
+
+  it('writes one UPDATE per agent of a batch', () => {
+    const events = history(7, 60);
+    const updates = foldAgentBatch(events.slice(3), 'x.agents', () => []);
+    expect(updates).toHaveLength(AGENTS.length);
+  });
+});
