@@ -133,7 +133,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
 
   const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger, clock: o.clock ?? systemClock });
   if (o.runProjections !== false && !readThroughHolder) await projections.start();
-  const reports = createReports({ sql, schema, runner: projections, events: eventLog });
+  const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store } });
 
   const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, messaging.handle);
   let closed = false;

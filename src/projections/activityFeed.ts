@@ -1,5 +1,6 @@
 import { eventSchemas } from '../events/catalogue.js';
 import type { RecordedEvent } from '../events/envelope.js';
+import type { EventStore } from '../events/eventStore.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 
@@ -75,6 +76,44 @@ export async function readActivity(log: EventLogTable, q: ActivityQuery): Promis
     if (event) out.push({ event, at: row.at });
   }
   return out;
+}
+
+/** Events read per page when the feed walks a store through its port. */
+const PAGE = 1000;
+
+/**
+ * The same feed through the event store's port, for a store whose events are not in Postgres
+ * (EventStoreDB): an agent's stream is read from its end; everything else walks `$all` forward
+ * (from `since` when it is a position), keeping the latest `limit` when no `since` bounds it.
+ * A walk, so slower on a large store than the Postgres query above; an occasional CLI read.
+ */
+export async function readActivityThrough(store: Pick<EventStore, 'readStream' | 'readAll'>, q: ActivityQuery): Promise<ActivityEvent[]> {
+  const after = q.since instanceof Date || typeof q.since === 'string' ? Date.parse(q.since instanceof Date ? q.since.toISOString() : q.since) : null;
+  const shown = (e: RecordedEvent): ActivityEvent | null => {
+    if (!e.streamId.startsWith('agent-') || !KNOWN_TYPES.includes(e.type)) return null;
+    const event = parseOrNull(e);
+    if (!event || (after !== null && !(Date.parse(event.metadata.at) > after))) return null;
+    return { event, at: event.metadata.at };
+  };
+  const position = typeof q.since === 'bigint' || typeof q.since === 'number' ? BigInt(q.since) : null;
+  if (q.agentId !== undefined) {
+    const events = await store.readStream(`agent-${q.agentId}`);
+    const rows = events.filter((e) => position === null || e.position > position).map(shown).filter((r): r is ActivityEvent => r !== null);
+    return q.since === undefined ? rows.slice(-q.limit) : rows.slice(0, q.limit);
+  }
+  const out: ActivityEvent[] = [];
+  for (let from = position ?? 0n; ; ) {
+    const page = await store.readAll({ fromPosition: from, limit: PAGE });
+    for (const e of page) {
+      const row = shown(e);
+      if (!row) continue;
+      out.push(row);
+      if (q.since === undefined && out.length > q.limit) out.shift();
+      if (q.since !== undefined && out.length === q.limit) return out;
+    }
+    if (page.length < PAGE) return out;
+    from = page[page.length - 1]!.position;
+  }
 }
 
 function parseOrNull(e: RecordedEvent): ParsedEvent | null {

@@ -6,7 +6,8 @@ import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
 import { overspent, type BudgetStatus } from '../actors/budget.js';
 import type { LedgerKind } from './readModels/budgetLedger.js';
-import { readActivity, type EventLogTable } from './activityFeed.js';
+import type { EventStore } from '../events/eventStore.js';
+import { readActivity, readActivityThrough, type EventLogTable } from './activityFeed.js';
 import { summarize } from './summarize.js';
 import { projectionCheckpoint, subtreeJoin, treeDetail, type TreeDetailRow } from './treeDetail.js';
 
@@ -102,9 +103,10 @@ export interface ReportsOptions {
   readonly runner?: { waitFor(position: bigint | number, timeoutMs?: number): Promise<void> };
   /**
    * The event log's table, which `activity()` reads: default `sql` and `schema` (a Postgres store
-   * sharing the read models' database); null when the events are not in Postgres (EventStoreDB).
+   * sharing the read models' database); or, when the events are not in Postgres (EventStoreDB),
+   * the store itself, walked through its port.
    */
-  readonly events?: EventLogTable | null;
+  readonly events?: EventLogTable | { readonly store: Pick<EventStore, 'readStream' | 'readAll'> };
 }
 
 /** The queries behind `system.reports.*` (and the CLI). Every method validates its arguments. */
@@ -338,8 +340,8 @@ export function createReports(options: ReportsOptions): Reports {
     },
     async activity(opts = {}) {
       const o = parseInput(ActivityOptions, opts, 'options');
-      if (events === null) throw new InvalidInput('activity', 'the activity feed reads the Postgres event log; this store keeps its events elsewhere');
-      const rows = await readActivity(events, { since: o.since, limit: o.limit ?? 100, agentId: o.agentId });
+      const q = { since: o.since, limit: o.limit ?? 100, agentId: o.agentId };
+      const rows = 'store' in events ? await readActivityThrough(events.store, q) : await readActivity(events, q);
       return rows.map(({ event, at }) => ({
         position: safe(event.position, 'position'),
         agentId: event.streamId.slice('agent-'.length),
