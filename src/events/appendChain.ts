@@ -24,7 +24,7 @@ export async function appendChain(store: EventStore, appends: readonly StreamApp
       out.push({ ok: false, error: new NotAppended(a.streamId) });
       continue;
     }
-    out.push(await store.append(a.streamId, a.events, { expectedRevision: a.expectedRevision }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
+    out.push(await store.append(a.streamId, a.events, { expectedRevision: a.expectedRevision, ...(a.attachments ? { attachments: a.attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
   }
   return out;
 }

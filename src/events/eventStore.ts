@@ -7,6 +7,18 @@ import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent } fro
 
 export interface AppendOptions {
   readonly expectedRevision: ExpectedRevision;
+  /** Payloads the events name by ref, stored with them (`EventStore.storesAttachments`). */
+  readonly attachments?: readonly Attachment[];
+}
+
+/**
+ * A content-addressed payload an event names by `ref` (a model request), stored in the same
+ * commit as the append that names it, and only if that append is stored.
+ */
+export interface Attachment {
+  readonly ref: string;
+  /** The payload as JSON text. */
+  readonly json: string;
 }
 
 export interface ReadStreamOptions {
@@ -48,12 +60,18 @@ export interface StreamAppend {
   readonly streamId: string;
   readonly events: readonly EventToAppend[];
   readonly expectedRevision: ExpectedRevision;
+  readonly attachments?: readonly Attachment[];
 }
 
 export type AppendOutcome = { readonly ok: true; readonly value: AppendResult } | { readonly ok: false; readonly error: unknown };
 
 export interface EventStore {
   readonly kind: string;
+  /**
+   * True when `attachments` are stored with the append, in its commit (the Postgres store: in the
+   * runtime's blobs table beside the events). Otherwise the caller stores them first itself.
+   */
+  readonly storesAttachments?: boolean;
   append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;

@@ -33,6 +33,9 @@ function dyingStore(inner: EventStore, limit: number, shouldDie: (streamId: stri
   };
   const s = {
     kind: inner.kind,
+    // The model request rides in the commit of the append naming it: a crash after that commit
+    // leaves recovery (a fresh process, no cache) the request to read back.
+    ...(inner.storesAttachments ? { storesAttachments: true } : {}),
     appends: 0,
     dead: false,
     async append(streamId: string, events: Parameters<EventStore['append']>[1], opts: Parameters<EventStore['append']>[2]) {

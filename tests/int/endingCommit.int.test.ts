@@ -43,6 +43,11 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
     // the workflow's own ending its own: nothing is left live for recovery, with no markEnded.
     const live = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live'`);
     expect(live.rows).toEqual([]);
+    // Each node's first model request is stored in the commit of the opening that names it.
+    const requests = await system.internal.sql.query<{ same: boolean }>(
+      `SELECT b.xmin::text::bigint = (e.transaction_id::text::bigint & 4294967295) AS same FROM ${schema}.events e JOIN ${schema}.blobs b ON b.ref = e.data->>'requestRef' WHERE e.type = 'ModelRequested'`,
+    );
+    expect(requests.rows).toEqual(children.map(() => ({ same: true })));
     const settles = await system.internal.sql.query<{ type: string; settles: string }>(`SELECT type, metadata->>'settles' AS settles FROM ${schema}.events WHERE metadata ? 'settles' ORDER BY position`);
     expect(settles.rows).toEqual([...children.map((c) => ({ type: 'ChildFinished', settles: c })), { type: 'AgentCompleted', settles: wf.id }]);
   });

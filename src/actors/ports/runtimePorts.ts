@@ -1,3 +1,4 @@
+import type { Attachment } from '../../events/eventStore.js';
 /**
  * Ports the agent runtime needs besides the event store and the model. Postgres/PGlite
  * implementations live in src/infra/postgres; tests may use them directly.
@@ -71,6 +72,11 @@ export interface ActorIndex {
 export interface BlobStore {
   /** Stores the JSON value once; returns `sha256:<hex>`. */
   put(value: unknown): Promise<string>;
+  /**
+   * The value's ref and JSON text, without storing it: for an append that stores it in its own
+   * commit (an event store that `storesAttachments`). Readable here at once (`get`).
+   */
+  stage(value: unknown): Attachment;
   get(ref: string): Promise<unknown>;
 }
 

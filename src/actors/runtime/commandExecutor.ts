@@ -12,6 +12,7 @@ import { persistable, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { foldTail, loadActor } from './actorCache.js';
 import { parentRecordAlong, settlesOwnEntry, settling } from './parentRecord.js';
+import { attachmentsOf } from './attachments.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
 
@@ -75,12 +76,12 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           let alongOutcome: AppendOutcome | null = null;
           try {
             if (along) {
-              const [mine, theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision }, along.append]);
+              const [mine, theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attachmentsOf(events) }, along.append]);
               if (!mine!.ok) throw mine!.error;
               res = mine!.value;
               alongOutcome = theirs!;
             } else {
-              res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision });
+              res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision, ...attachmentsOf(events) });
             }
           } catch (err) {
             await along?.settle(null);

@@ -13,6 +13,7 @@ import { toolsFor } from '../tools.js';
 import { execute } from './commandExecutor.js';
 import { redact, runningSub, type RuntimeContext } from './runtimeContext.js';
 import { resolveBlobs } from './toolOutputBlobs.js';
+import { attach } from './attachments.js';
 
 /** One model turn: reserve the worst case, record the request, and the effect makes the call. */
 export async function startTurn(rt: RuntimeContext, id: string): Promise<void> {
@@ -20,8 +21,8 @@ export async function startTurn(rt: RuntimeContext, id: string): Promise<void> {
 }
 
 /**
- * What a model turn decides on `s`: the reservation and the request (stored first, the request
- * itself as a blob), or the agent's failure (out of turns or of budget); nothing unless the agent
+ * What a model turn decides on `s`: the reservation and the request (the request itself as a
+ * blob, in the same commit where the store can), or the agent's failure (out of turns or of budget); nothing unless the agent
  * is running and deciding.
  */
 export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<DomainEvent[]> {
@@ -44,13 +45,14 @@ export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<
     return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
   }
   const request: ModelRequest = { ...draft, maxTokens };
-  const requestRef = await deps.blobs.put(request);
+  // Stored in the commit of the event naming it where the store can (a statement and a commit
+  // less per turn), else first.
+  const staged = deps.store.storesAttachments ? deps.blobs.stage(request) : null;
+  const requestRef = staged?.ref ?? (await deps.blobs.put(request));
   const callId = deps.ids.derive(c.id, `call-${c.turn}`);
   const reserved = input + maxTokens;
-  return [
-    { type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } },
-    { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved } },
-  ];
+  const requested: DomainEvent = { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved } };
+  return [{ type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } }, staged ? attach(requested, staged) : requested];
 }
 
 /**

@@ -143,7 +143,7 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
  */
 async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false, alsoRecord: readonly DomainEvent[] = []): Promise<void> {
   const opening = await prepareOpening(rt, data, run, alsoRecord);
-  const { streamId, events, expectedRevision } = opening.append;
-  const outcome = await rt.deps.store.append(streamId, events, { expectedRevision }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  const { streamId, events, expectedRevision, attachments } = opening.append;
+  const outcome = await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
   await opening.settle(outcome);
 }

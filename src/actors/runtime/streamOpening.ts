@@ -10,6 +10,7 @@ import { foldResting } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { adopt } from './actorCache.js';
 import { turnEvents } from './modelTurn.js';
+import { attachmentsOf } from './attachments.js';
 import { slotForStart, startedEvent } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
 
@@ -69,7 +70,7 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
   }));
   let settled = false;
   return {
-    append: { streamId: agentStream(id), events: envelopes, expectedRevision: 'no_stream' },
+    append: { streamId: agentStream(id), events: envelopes, expectedRevision: 'no_stream', ...attachmentsOf(events) },
     async settle(outcome) {
       if (settled) return;
       settled = true;

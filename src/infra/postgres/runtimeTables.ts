@@ -226,10 +226,18 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { same
 export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
   const s = assertIdentifier(schema);
   const cache = new Map<string, unknown>();
+  const staged = new Map<string, unknown>();
   return {
+    stage(value) {
+      const json = JSON.stringify(value);
+      const ref = refOf(json);
+      // Readable at once, but not taken as stored by put(): the append may not be.
+      remember(staged, ref, value);
+      return { ref, json };
+    },
     async put(value) {
       const json = JSON.stringify(value);
-      const ref = `sha256:${createHash('sha256').update(json).digest('hex')}`;
+      const ref = refOf(json);
       if (cache.has(ref)) return ref;
       await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [ref, json, Buffer.byteLength(json)], { prepareAs: `cadre_blob_put_${s}` });
       remember(cache, ref, value);
@@ -238,6 +246,7 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
     async get(ref) {
       if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidInput('ref', `not a blob reference: ${ref}`);
       if (cache.has(ref)) return cache.get(ref);
+      if (staged.has(ref)) return staged.get(ref);
       const r = await sql.query<{ content: unknown }>(`SELECT content FROM ${s}.blobs WHERE ref = $1`, [ref], { prepareAs: `cadre_blob_get_${s}` });
       if (!r.rows[0]) throw new NotFound('blob', ref);
       remember(cache, ref, r.rows[0].content);
@@ -245,6 +254,9 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
     },
   };
 }
+
+/** A blob's content address. */
+const refOf = (json: string): string => `sha256:${createHash('sha256').update(json).digest('hex')}`;
 
 /** A small bounded cache: recent prompts are re-read on the next turn. */
 function remember(cache: Map<string, unknown>, ref: string, value: unknown): void {

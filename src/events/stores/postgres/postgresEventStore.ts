@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { IdempotencyConflict, InvalidInput, StoreClosed, WrongExpectedRevision } from '../../../errors.js';
+import { InvalidInput, StoreClosed, WrongExpectedRevision } from '../../../errors.js';
 import type { SqlClient } from '../../../infra/sql/sqlClient.js';
 import { assertIdentifier } from '../../../infra/sql/sqlClient.js';
 import { migrate } from '../../../infra/sql/migrate.js';
-import type { AppendResult, EventToAppend, ExpectedRevision, RecordedEvent, StoredMetadata } from '../../envelope.js';
+import type { AppendResult, EventToAppend, RecordedEvent, StoredMetadata } from '../../envelope.js';
 import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, AppendOutcome, EventStore, ReadAllOptions, ReadStreamOptions, StreamAppend, SubscribeOptions, Subscription } from '../../eventStore.js';
 import { NotAppended } from '../../appendChain.js';
@@ -12,7 +12,8 @@ import { eventStoreMigrations, notifyChannel } from './schema.js';
 import { Signal } from '../../../infra/signals.js';
 import { SharedTail } from './sharedTail.js';
 import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
-import { assertStorable, validateAppend } from '../validateAppend.js';
+import { validateAppend } from '../validateAppend.js';
+import { batchJson, pendingAppend, refusal, type PendingAppend } from './pendingAppend.js';
 import { GroupCommit, type Outcome } from './groupCommit.js';
 
 interface EventRow {
@@ -58,9 +59,6 @@ const toRecorded = (r: EventRow): RecordedEvent => ({
   revision: r.revision,
   position: r.position,
 });
-
-const expectedArgs = (e: ExpectedRevision): [string, string | null] =>
-  typeof e === 'bigint' ? ['exact', e.toString()] : [e, null];
 
 function sqlState(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -117,27 +115,6 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     return r.rows[0]?.revision ?? 'no_stream';
   };
 
-  /** One append, prepared and validated, waiting for its round trip. */
-  interface PendingAppend {
-    readonly streamId: string;
-    readonly kind: string;
-    readonly expected: string | null;
-    readonly expectedRevision: ExpectedRevision;
-    readonly payload: string;
-    readonly firstId: string;
-    /** Only if the append before it in the batch was stored (appendChain). */
-    readonly chained?: boolean;
-  }
-
-  const refusal = (a: PendingAppend, status: string, detail: string | null, cause?: unknown): Error => {
-    if (status === 'wrong_revision' || status === 'CD001') {
-      const d = detail ?? 'unknown';
-      return new WrongExpectedRevision(a.streamId, describeExpected(a.expectedRevision), d === 'no_stream' ? 'no_stream' : BigInt(d), cause ? { cause } : undefined);
-    }
-    if (status === 'idempotency_conflict' || status === 'CD002') return new IdempotencyConflict(a.streamId, detail ?? a.firstId);
-    return new InvalidInput('events', 'more than 1,048,575 events in one transaction', cause ? { cause } : undefined);
-  };
-
   /** One append in its own call (and transaction), with the store's errors mapped to ours. */
   async function appendOne(a: PendingAppend): Promise<AppendResult> {
     for (let attempt = 0; ; attempt++) {
@@ -165,6 +142,17 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     }
   }
 
+  /** One append on its own after a batch lost a race: its attachments first, then the append (they only have to be there by then). */
+  async function appendAlone(a: PendingAppend): Promise<AppendResult> {
+    if (a.attachments) {
+      await sql.query(
+        `INSERT INTO ${schema}.blobs (ref, content, bytes) SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements($1::jsonb) AS b ON CONFLICT (ref) DO NOTHING`,
+        [a.attachments],
+      );
+    }
+    return appendOne(a);
+  }
+
   /**
    * Several appends in one call and one commit (group commit). If the database refuses the call
    * as a whole because it lost a race (a unique violation from a writer elsewhere, a deadlock or
@@ -175,8 +163,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
    */
   async function appendMany(items: readonly PendingAppend[]): Promise<Outcome<AppendResult>[]> {
     const settle = (p: Promise<AppendResult>): Promise<Outcome<AppendResult>> => p.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
-    if (items.length === 1) return [await settle(appendOne(items[0]!))];
-    const batch = `[${items.map((a) => `{"s":${JSON.stringify(a.streamId)},"k":"${a.kind}","e":${a.expected === null ? 'null' : `"${a.expected}"`}${a.chained ? ',"c":true' : ''},"v":${a.payload}}`).join(',')}]`;
+    if (items.length === 1 && !items[0]!.attachments) return [await settle(appendOne(items[0]!))];
+    const batch = batchJson(items);
     type Row = { idx: number; status: string; last_revision: bigint | null; last_position: bigint | null; detail: string | null };
     let rows: Row[];
     try {
@@ -185,7 +173,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const lostRace = /^(23|40)/.test(sqlState(err) ?? '');
       if (!lostRace) throw err;
       const out: Outcome<AppendResult>[] = [];
-      for (const a of items) out.push(a.chained && out.length > 0 && !out[out.length - 1]!.ok ? { ok: false, error: new NotAppended(a.streamId) } : await settle(appendOne(a)));
+      for (const a of items) out.push(a.chained && out.length > 0 && !out[out.length - 1]!.ok ? { ok: false, error: new NotAppended(a.streamId) } : await settle(appendAlone(a)));
       return out;
     }
     const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));
@@ -204,14 +192,6 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   // up to 100 appends or 4 MB of events in one statement.
   const appends = new GroupCommit<PendingAppend, AppendResult>(appendMany, { maxBatch: 100, maxInFlight: 4, weigh: (a) => a.payload.length, maxWeight: 4_000_000 });
 
-  /** A validated append, ready for its round trip. */
-  function pending(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision, chained = false): PendingAppend {
-    const [kind, expected] = expectedArgs(expectedRevision);
-    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
-    assertStorable(events, payload);
-    return { streamId, kind, expected, expectedRevision, payload, firstId: events[0]!.id, ...(chained ? { chained } : {}) };
-  }
-
   async function append(streamId: string, events: readonly EventToAppend[], opts: AppendOptions): Promise<AppendResult> {
     assertOpen();
     validateAppend(streamId, events, opts.expectedRevision);
@@ -220,7 +200,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const rev = current === 'no_stream' ? -1n : current;
       return { nextExpectedRevision: rev, position: 0n, idempotent: true };
     }
-    const result = await appends.submit(pending(streamId, events, opts.expectedRevision));
+    const result = await appends.submit(pendingAppend(streamId, events, opts.expectedRevision, false, opts.attachments));
     wake.fire();
     if (!result.idempotent) notifier.poke();
     return result;
@@ -233,7 +213,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       validateAppend(a.streamId, a.events, a.expectedRevision);
       if (a.events.length === 0) throw new InvalidInput(`appends[${i}].events`, 'a chained append needs at least one event');
     });
-    const outcomes = await appendMany(chain.map((a, i) => pending(a.streamId, a.events, a.expectedRevision, i > 0)));
+    const outcomes = await appendMany(chain.map((a, i) => pendingAppend(a.streamId, a.events, a.expectedRevision, i > 0, a.attachments)));
     wake.fire();
     if (outcomes.some((o) => o.ok && !o.value.idempotent)) notifier.poke();
     return outcomes;
@@ -366,6 +346,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
 
   return {
     kind: sql.kind,
+    // Into the runtime's blobs table in this schema (src/infra/postgres/runtimeTables.ts).
+    storesAttachments: true,
     sql,
     schema,
     append,

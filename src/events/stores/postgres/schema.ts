@@ -202,7 +202,28 @@ $$;
     // Chained appends: an item with "c": true runs only if the one before it was stored (or was
     // already): a parent's decision and the child stream it opens share one round trip and one
     // commit, and a child is never opened by a decision that was refused (appendChain).
-    `
+    appendBatchFunction(s, { attachments: false }),
+    // Attachments: an item's "b" holds content-addressed payloads its events name by ref (a model
+    // request), written to the runtime's blobs table in the same commit, only if the append was
+    // stored: the request and the event naming it are durable together, in one commit, not two.
+    appendBatchFunction(s, { attachments: true }),
+  ];
+}
+
+/**
+ * `append_batch` as it stands since chained appends: an item with "c" runs only if the one before
+ * it was stored; with `attachments`, an item's "b" payloads go to the blobs table when it is.
+ */
+function appendBatchFunction(s: string, options: { attachments: boolean }): string {
+  const attach = options.attachments
+    ? `
+    IF v_prev_stored AND a.item ? 'b' THEN
+      INSERT INTO ${s}.blobs (ref, content, bytes)
+        SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements(a.item->'b') AS b
+        ON CONFLICT (ref) DO NOTHING;
+    END IF;`
+    : '';
+  return `
 CREATE OR REPLACE FUNCTION ${s}.append_batch(p_batch jsonb)
 RETURNS TABLE (idx int, status text, last_revision bigint, last_position bigint, detail text)
 LANGUAGE plpgsql AS $$
@@ -219,11 +240,10 @@ BEGIN
       SELECT * INTO r FROM ${s}.append_one(a.item->>'s', a.item->>'k', (a.item->>'e')::bigint, a.item->'v');
       status := r.status; last_revision := r.last_revision; last_position := r.last_position; detail := r.detail;
     END IF;
-    v_prev_stored := status IN ('ok', 'idempotent');
+    v_prev_stored := status IN ('ok', 'idempotent');${attach}
     RETURN NEXT;
   END LOOP;
 END
 $$;
-`,
-  ];
+`;
 }
