@@ -77,7 +77,9 @@ describe('dashboard in a real browser', () => {
     expect(summary).toContain('result: completed');
     expect(summary.split('\n').map((l) => l.trim())).not.toContain('null');
 
-    // The tree picker names each root by role, task and status, not by id alone.
+    // The tree picker names each root by role, task and status, not by id alone. It is refreshed
+    // by the root's own events, one refresh after the tree's (that showed it completed) at most.
+    await page.waitForFunction(() => ((globalThis as unknown as Win).document.querySelector('#roots option')?.textContent ?? '').includes('completed'), null, { timeout: 10_000 });
     const options = await page.$$eval('#roots option', (els) => els.map((e) => e.textContent ?? ''));
     expect(options[0]).toContain('lead');
     expect(options[0]).toContain('Ship the dashboard demo');
