@@ -115,16 +115,25 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     return r.rows[0]?.revision ?? 'no_stream';
   };
 
-  /** One append in its own call (and transaction), with the store's errors mapped to ours. */
+  /**
+   * One append in its own call (and transaction), with the store's errors mapped to ours. Its
+   * attachments ride in the same statement (a data-modifying WITH runs once, whatever the rest
+   * reads), so they are stored in its commit and only if it is: after a batch lost a race, a
+   * refused append leaves no payload behind.
+   */
   async function appendOne(a: PendingAppend): Promise<AppendResult> {
+    const text = a.attachments
+      ? `WITH attached AS (INSERT INTO ${schema}.blobs (ref, content, bytes)
+           SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements($5::jsonb) AS b ON CONFLICT (ref) DO NOTHING)
+         SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`
+      : `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`;
+    const params = a.attachments ? [a.streamId, a.kind, a.expected, a.payload, a.attachments] : [a.streamId, a.kind, a.expected, a.payload];
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await sql.query<{ last_revision: bigint; last_position: bigint; was_idempotent: boolean }>(
-          `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`,
-          [a.streamId, a.kind, a.expected, a.payload],
-          // The hottest statement in cadre: parsed and planned once per connection.
-          { prepareAs: `cadre_append_${schema}` },
-        );
+        // The hottest statement in cadre: parsed and planned once per connection.
+        const r = await sql.query<{ last_revision: bigint; last_position: bigint; was_idempotent: boolean }>(text, params, {
+          prepareAs: a.attachments ? `cadre_append_attached_${schema}` : `cadre_append_${schema}`,
+        });
         const row = r.rows[0]!;
         return { nextExpectedRevision: row.last_revision, position: row.last_position, idempotent: row.was_idempotent };
       } catch (err) {
@@ -142,17 +151,6 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     }
   }
 
-  /** One append on its own after a batch lost a race: its attachments first, then the append (they only have to be there by then). */
-  async function appendAlone(a: PendingAppend): Promise<AppendResult> {
-    if (a.attachments) {
-      await sql.query(
-        `INSERT INTO ${schema}.blobs (ref, content, bytes) SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements($1::jsonb) AS b ON CONFLICT (ref) DO NOTHING`,
-        [a.attachments],
-      );
-    }
-    return appendOne(a);
-  }
-
   /**
    * Several appends in one call and one commit (group commit). If the database refuses the call
    * as a whole because it lost a race (a unique violation from a writer elsewhere, a deadlock or
@@ -163,7 +161,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
    */
   async function appendMany(items: readonly PendingAppend[]): Promise<Outcome<AppendResult>[]> {
     const settle = (p: Promise<AppendResult>): Promise<Outcome<AppendResult>> => p.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
-    if (items.length === 1 && !items[0]!.attachments) return [await settle(appendOne(items[0]!))];
+    if (items.length === 1) return [await settle(appendOne(items[0]!))];
     const batch = batchJson(items);
     type Row = { idx: number; status: string; last_revision: bigint | null; last_position: bigint | null; detail: string | null };
     let rows: Row[];
@@ -173,7 +171,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const lostRace = /^(23|40)/.test(sqlState(err) ?? '');
       if (!lostRace) throw err;
       const out: Outcome<AppendResult>[] = [];
-      for (const a of items) out.push(a.chained && out.length > 0 && !out[out.length - 1]!.ok ? { ok: false, error: new NotAppended(a.streamId) } : await settle(appendAlone(a)));
+      for (const a of items) out.push(a.chained && out.length > 0 && !out[out.length - 1]!.ok ? { ok: false, error: new NotAppended(a.streamId) } : await settle(appendOne(a)));
       return out;
     }
     const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));
