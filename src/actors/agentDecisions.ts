@@ -61,6 +61,8 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
     return [...events, ...failureEvents(settled, 'budget_exceeded', `budget exceeded: the model reported ${consumed} tokens for a call that reserved ${held}`)];
   }
   const toolUses = reply.content.filter((b) => b.type === 'tool_use');
+  const finished = onlyFinish(settled, toolUses, pureTool);
+  if (finished !== null) return [...events, ...completionEvents(settled, finished)];
   if (toolUses.length > 0) {
     for (const t of toolUses) events.push({ type: 'ToolCalled', data: { toolUseId: t.id, name: t.name, input: t.input } });
     return [...events, ...pureToolEnd(settled, toolUses, pureTool)];
@@ -69,6 +71,19 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   const text = reply.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n').trim();
   if (liveChildren(settled).length > 0) return events;
   return [...events, ...completionEvents(settled, text)];
+}
+
+/**
+ * The output of a reply whose one tool call is a `finish` that succeeds, with no child still
+ * live: the call and its result are the completion, so only `AgentCompleted` is recorded after the
+ * reply (the reply holds the call, the completion its output). A ToolCalled and ToolReturned
+ * beside it repeated the output twice more and cost two of the ~16 events of an agent step
+ * (issue 19). Null for anything else, which is recorded call by call as before.
+ */
+function onlyFinish(c: AgentContext, toolUses: ReadonlyArray<{ id: string; name: string; input: unknown }>, pureTool: PureTool | undefined): string | null {
+  if (!pureTool || toolUses.length !== 1 || toolUses[0]!.name !== 'finish' || liveChildren(c).length > 0) return null;
+  const r = pureTool('finish', toolUses[0]!.input);
+  return r && !r.isError ? r.output : null;
 }
 
 /** A pure tool's result from its input alone (toolRunner's `pureToolResult`), or null for any other tool. */

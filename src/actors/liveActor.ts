@@ -25,6 +25,11 @@ export class LiveActor {
     ending: false,
     /** Being timed out or terminated: no new effect starts, only the ending. Never cleared. */
     terminating: false,
+    /**
+     * A child's end rides with this agent's record of it in one chained append not yet settled
+     * (parentRecord.ts): one at a time, since a second decided on the same copy would be refused.
+     */
+    recording: false,
   };
   timer: ReturnType<typeof setTimeout> | null = null;
   /** Its ending's commit also ended its actor-index entry (metadata `settles`): no markEnded. */

@@ -184,11 +184,11 @@ describe('crash between any two appends, then recovery', () => {
     return { system, rootId };
   }
 
-  const endOfReply = (t: string[]): boolean => t[0] === 'ModelReplied' && t.includes('ToolReturned') && t.includes('AgentCompleted');
+  const endOfReply = (t: string[]): boolean => t[0] === 'ModelReplied' && t.includes('AgentCompleted');
   const groupedCrashes: Array<[string, (types: string[]) => boolean, { chains?: boolean }]> = [
-    ['a child opened, started and its first call asked for in one append (AgentSpawned+AgentRunRequested+AgentStarted+BudgetReserved+ModelRequested)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentStarted') && t.includes('ModelRequested'), {}],
+    ['a child opened, started and its first call asked for in one append (AgentSpawned+AgentStarted+BudgetReserved+ModelRequested: the start is the run request)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentStarted') && t.includes('ModelRequested'), {}],
     // With chains, the parent's ChildFinished+BudgetReclaimed ride in the same commit.
-    ['a reply that called only finish, recorded with its result, the end and the parent\'s record of it (ModelReplied…ToolReturned+AgentCompleted, then ChildFinished+BudgetReclaimed)', endOfReply, {}],
+    ['a reply that called only finish, recorded with the end and the parent\'s record of it (ModelReplied+BudgetSettled+AgentCompleted, then ChildFinished+BudgetReclaimed)', endOfReply, {}],
     ['the same reply and end stored alone, without the parent\'s record (as beside EventStoreDB)', endOfReply, { chains: false }],
   ];
   for (const [what, isGroup, options] of groupedCrashes) it(`a crash right after ${what}: recovery finishes the run`, async () => {
@@ -230,7 +230,8 @@ describe('crash between any two appends, then recovery', () => {
       expect((await rt.runtime.run(root)).status).toBe('completed');
       const types = (await rt.runtime.history('reopened-child')).map((e) => e.type);
       expect(types.filter((t) => t === 'AgentSpawned')).toHaveLength(1);
-      expect(types.filter((t) => t === 'AgentRunRequested')).toHaveLength(1);
+      // Asked to run once: by the start alone when a slot was free, else a request and then the start.
+      expect(types.filter((t) => t === 'AgentRunRequested').length).toBeLessThanOrEqual(1);
       expect(types.filter((t) => t === 'AgentStarted')).toHaveLength(1);
     } finally {
       await rt.close();

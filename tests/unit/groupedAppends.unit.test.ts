@@ -42,10 +42,16 @@ describe('grouped appends', () => {
     expect(dueEffect(opened)).toBe('decideNext');
   });
 
-  it('a reply calling only finish carries its call, its result and the end', () => {
+  it('a child opened with a free slot: AgentSpawned and AgentStarted alone (the start is the request) leave it deciding', () => {
+    const opened = applyAll(initialTransition(agentMachine, spawned)[0], [{ type: 'AgentStarted', data: { deadline: null } }]);
+    expect(opened.context.runRequested).toBe(true);
+    expect(dueEffect(opened)).toBe('decideNext');
+  });
+
+  it('a reply calling only finish is followed by the end alone: the reply holds the call, the end its output', () => {
     const s = awaitingModel();
     const events = afterReply(s.context, 'k0', { model: 'm', content: [{ type: 'tool_use', id: 'f1', name: 'finish', input: { output: 'the result' } }], stopReason: 'tool_use', usage }, 0, pure);
-    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'ToolCalled', 'ToolReturned', 'AgentCompleted']);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'AgentCompleted']);
     const end = applyAll(s, events);
     expect(statusOf(end.value)).toBe('completed');
     expect(end.context.result?.output).toBe('the result');
@@ -58,6 +64,17 @@ describe('grouped appends', () => {
     expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'ToolCalled', 'ToolReturned']);
     const next = applyAll(s, events);
     expect(dueEffect(next)).toBe('decideNext');
+  });
+
+  it('two finish calls in one reply are recorded call by call, the end after them', () => {
+    const s = awaitingModel();
+    const content = [
+      { type: 'tool_use' as const, id: 'f1', name: 'finish', input: { output: 'first' } },
+      { type: 'tool_use' as const, id: 'f2', name: 'finish', input: { output: 'second' } },
+    ];
+    const events = afterReply(s.context, 'k0', { model: 'm', content, stopReason: 'tool_use', usage }, 0, pure);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'ToolCalled', 'ToolCalled', 'ToolReturned', 'ToolReturned', 'AgentCompleted']);
+    expect(applyAll(s, events).context.result?.output).toBe('second');
   });
 
   it('any tool with effects beside finish keeps persist-then-act: only its call is recorded with the reply', () => {

@@ -81,7 +81,7 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
   const parent = rt.actors.get(parentId);
   // One chained record in flight per parent: a sibling ending meanwhile would decide on the copy
   // before it and be refused; it records its end the usual way instead.
-  if (!parent || !hostsHere(rt, parentId) || rt.opening.has(parentId) || recordsInFlight.has(parent)) return null;
+  if (!parent || !hostsHere(rt, parentId) || rt.opening.has(parentId) || parent.inflight.recording) return null;
   const base = parent.revision;
   const decided = parent.snapshot;
   const events = parentRecordOfEnd(rt, decided, c, null, parent.inflight.terminating);
@@ -91,7 +91,7 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
     if (!next.can(e)) return null;
     next = pureTransition(rt.effectful, next, e)[0];
   }
-  recordsInFlight.add(parent);
+  parent.inflight.recording = true;
   // The record may end the parent too (a workflow's last node): then it settles its entry as well.
   const parentSettles = settlesOwnEntry(rt, next);
   const envelopes = events.map((e, i) => {
@@ -102,7 +102,7 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
   return {
     append: { streamId: agentStream(parentId), events: envelopes, expectedRevision: base },
     async settle(outcome) {
-      recordsInFlight.delete(parent);
+      parent.inflight.recording = false;
       // Not stored (a stale copy, say): the child's ending records it (ensureParentNotified).
       if (!outcome?.ok) return;
       // Its ChildFinished ended the child's index entry (settling): nothing is left of the ending.
@@ -115,9 +115,6 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
     },
   };
 }
-
-/** Chained records stored or not yet known, by parent. */
-const recordsInFlight = new WeakSet<LiveActor>();
 
 interface StoredRecord {
   readonly base: bigint;

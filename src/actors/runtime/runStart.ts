@@ -31,16 +31,16 @@ export function slotForStart(rt: RuntimeContext, id: string, hosted: boolean): {
 
 /**
  * Records the run request (once); whichever process holds the agent's lease runs it. Where that
- * is this process and a slot is free, the start is recorded in the same append (one commit, not
- * two); otherwise the `startRun` effect records it once a slot frees up.
+ * is this process and a slot is free, the start alone is recorded (it is the request too: one
+ * event, one commit); otherwise the request, and the `startRun` effect records the start once a
+ * slot frees up.
  */
 export async function requestRun(rt: RuntimeContext, id: string, causationId: string): Promise<void> {
   const slot = slotForStart(rt, id, hostsHere(rt, id));
   try {
     await execute(rt, id, (s) => {
       if (statusOf(s.value) !== 'spawned' || s.context.runRequested) return [];
-      const requested: DomainEvent = { type: 'AgentRunRequested', data: {} };
-      return slot.taken ? [requested, startedEvent(rt, s.context)] : [requested];
+      return slot.taken ? [startedEvent(rt, s.context)] : [{ type: 'AgentRunRequested', data: {} } as DomainEvent];
     }, { causationId });
   } finally {
     slot.undo();

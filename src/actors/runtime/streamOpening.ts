@@ -46,8 +46,10 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
   };
   try {
     alsoRecord.forEach(record);
-    if (run) record({ type: 'AgentRunRequested', data: {} });
+    // A start is also the run request (it implies it): the request is recorded on its own only
+    // when the agent must wait for a slot or for the process that holds its lease.
     if (slot.taken) record(startedEvent(rt, snapshot.context));
+    else if (run) record({ type: 'AgentRunRequested', data: {} });
     // Started here with nothing to open first: its first model call is asked for in the same
     // append (what decideNext would append next, one commit later). A failure (no budget for a
     // turn) is left to decideNext, so an opening never ends an agent.

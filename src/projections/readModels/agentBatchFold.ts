@@ -75,6 +75,8 @@ function add(f: AgentFold, e: ParsedEvent): void {
       f.runRequestedAt ??= at;
       return;
     case 'AgentStarted':
+      // A start recorded without a request before it was asked for in the same decision.
+      f.runRequestedAt ??= at;
       f.startedAt ??= at;
       set('deadline', e.data.deadline, 'timestamptz');
       return;

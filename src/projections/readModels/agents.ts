@@ -144,7 +144,8 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
     case 'AgentRunRequested':
       return touch((p) => `run_requested_at = coalesce(run_requested_at, ${p(at, 'timestamptz')})`);
     case 'AgentStarted':
-      return touch((p) => `started_at = coalesce(started_at, ${p(at, 'timestamptz')}), deadline = ${p(e.data.deadline, 'timestamptz')}`);
+      // A start recorded without a request before it was asked for in the same decision.
+      return touch((p) => `run_requested_at = coalesce(run_requested_at, ${p(at, 'timestamptz')}), started_at = coalesce(started_at, ${p(at, 'timestamptz')}), deadline = ${p(e.data.deadline, 'timestamptz')}`);
     case 'ChildSpawned':
       // Spawn order as the parent records it (the children's own streams may open in another order).
       return touch((p) => `children = children + 1, live_children = live_children + 1, child_order = child_order || to_jsonb(${p(e.data.childId, 'text')})`);
