@@ -87,7 +87,7 @@ const PAGE = 1000;
  * (from `since` when it is a position), keeping the latest `limit` when no `since` bounds it.
  * A walk, so slower on a large store than the Postgres query above; an occasional CLI read.
  */
-export async function readActivityThrough(store: Pick<EventStore, 'readStream' | 'readAll'>, q: ActivityQuery): Promise<ActivityEvent[]> {
+export async function readActivityThrough(store: Pick<EventStore, 'readStream' | 'readAll'>, q: ActivityQuery, pageSize = PAGE): Promise<ActivityEvent[]> {
   const after = q.since instanceof Date || typeof q.since === 'string' ? Date.parse(q.since instanceof Date ? q.since.toISOString() : q.since) : null;
   const shown = (e: RecordedEvent): ActivityEvent | null => {
     if (!e.streamId.startsWith('agent-') || !KNOWN_TYPES.includes(e.type)) return null;
@@ -96,14 +96,10 @@ export async function readActivityThrough(store: Pick<EventStore, 'readStream' |
     return { event, at: event.metadata.at };
   };
   const position = typeof q.since === 'bigint' || typeof q.since === 'number' ? BigInt(q.since) : null;
-  if (q.agentId !== undefined) {
-    const events = await store.readStream(`agent-${q.agentId}`);
-    const rows = events.filter((e) => position === null || e.position > position).map(shown).filter((r): r is ActivityEvent => r !== null);
-    return q.since === undefined ? rows.slice(-q.limit) : rows.slice(0, q.limit);
-  }
+  if (q.agentId !== undefined) return readAgentActivity(store, `agent-${q.agentId}`, q, position, shown, pageSize);
   const out: ActivityEvent[] = [];
   for (let from = position ?? 0n; ; ) {
-    const page = await store.readAll({ fromPosition: from, limit: PAGE });
+    const page = await store.readAll({ fromPosition: from, limit: pageSize });
     for (const e of page) {
       const row = shown(e);
       if (!row) continue;
@@ -111,9 +107,31 @@ export async function readActivityThrough(store: Pick<EventStore, 'readStream' |
       if (q.since === undefined && out.length > q.limit) out.shift();
       if (q.since !== undefined && out.length === q.limit) return out;
     }
-    if (page.length < PAGE) return out;
+    if (page.length < pageSize) return out;
     from = page[page.length - 1]!.position;
   }
+}
+
+/**
+ * One agent's activity, a page of its stream at a time: the latest `limit` read from its end,
+ * or the first `limit` after `since` read forward, so a long-lived agent's whole history is not
+ * read for a page of it.
+ */
+async function readAgentActivity(store: Pick<EventStore, 'readStream'>, stream: string, q: ActivityQuery, position: bigint | null, shown: (e: RecordedEvent) => ActivityEvent | null, pageSize: number): Promise<ActivityEvent[]> {
+  const rows: ActivityEvent[] = [];
+  const backwards = q.since === undefined;
+  for (let from: bigint | undefined = backwards ? undefined : 0n; ; ) {
+    const page = await store.readStream(stream, { limit: pageSize, ...(backwards ? { direction: 'backwards' as const } : {}), ...(from !== undefined ? { from } : {}) });
+    for (const e of page) {
+      const row = position !== null && e.position <= position ? null : shown(e);
+      if (row) rows.push(row);
+      if (rows.length === q.limit) break;
+    }
+    const last = page[page.length - 1];
+    if (rows.length === q.limit || page.length < pageSize || !last || (backwards && last.revision === 0n)) break;
+    from = backwards ? last.revision - 1n : last.revision + 1n;
+  }
+  return backwards ? rows.reverse() : rows;
 }
 
 function parseOrNull(e: RecordedEvent): ParsedEvent | null {
