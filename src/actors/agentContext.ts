@@ -74,6 +74,8 @@ export interface AgentContext {
   readonly started: boolean;
   readonly deadline: string | null;
   readonly timedOut: boolean;
+  /** AgentTerminating recorded: being fired, by whom and why; its end (AgentTerminated) is due. */
+  readonly terminating: { readonly reason: string; readonly by: string | null } | null;
   readonly turn: number;
   readonly pendingCall: PendingCall | null;
   readonly pendingTools: Readonly<Record<string, PendingTool>>;
@@ -114,6 +116,7 @@ export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
     started: false,
     deadline: null,
     timedOut: false,
+    terminating: null,
     turn: 0,
     pendingCall: null,
     pendingTools: {},
@@ -148,7 +151,9 @@ export const liveChildren = (c: AgentContext): string[] => c.childOrder.filter((
  * activityOf(context) // 'calling model' | 'running tools' | 'waiting for 2 children' | 'thinking' | null
  */
 export function activityOf(c: AgentContext): string | null {
-  if (c.result || !c.started) return null;
+  if (c.result) return null;
+  if (c.terminating) return 'terminating';
+  if (!c.started) return null;
   if (c.pendingCall) return 'calling model';
   if (Object.keys(c.pendingTools).length > 0) return 'running tools';
   const children = liveChildren(c).length;
@@ -220,6 +225,8 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return { ...c, result: { status: 'terminated', output: c.lastText, reason: ev.data.reason, cause: 'fired' } };
     case 'AgentTimedOut':
       return { ...c, timedOut: true };
+    case 'AgentTerminating':
+      return c.terminating ? c : { ...c, terminating: { reason: ev.data.reason, by: ev.data.by } };
     case 'MessageSent':
       return { ...c, messages: { ...c.messages, sent: c.messages.sent + 1 } };
     case 'MessageReceived':

@@ -6,7 +6,7 @@ import { evolve, initialContext, liveChildren } from './agentContext.js';
 import type { EventData } from '../events/catalogue.js';
 
 /** Bump when the machine's states or context change shape: older snapshots are then ignored. */
-export const AGENT_MACHINE_VERSION = 3;
+export const AGENT_MACHINE_VERSION = 4;
 
 const canEnd = ({ context }: { context: AgentContext }): boolean =>
   liveChildren(context).length === 0 && context.budget.reserved === 0;
@@ -36,6 +36,7 @@ const anytime = {
   NodeFailed: { actions: 'apply' },
   NodeSkipped: { actions: 'apply' },
   AgentTimedOut: { actions: 'apply' },
+  AgentTerminating: { actions: ['apply', 'terminate'] },
   AgentTerminated: { guard: 'canEnd', target: '#agent.terminated', actions: 'apply' },
   AgentFailed: { guard: 'canEnd', target: '#agent.failed', actions: 'apply' },
 } as const;
@@ -74,6 +75,7 @@ export const agentMachine = setup({
     runTools: () => {},
     awaitChildren: () => {},
     childFinished: () => {},
+    terminate: () => {},
     agentEnded: () => {},
   },
   guards: {

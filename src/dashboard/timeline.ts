@@ -2,8 +2,9 @@ import type { HistoryEvent } from '../events/historyEvent.js';
 
 /** One event as a person reads it: what happened, in a line, with the details kept. */
 export interface TimelineEntry {
-  readonly revision: string;
-  readonly position: string;
+  /** Plain numbers, as in `history --json` (docs/cli.md). */
+  readonly revision: number;
+  readonly position: number;
   readonly at: string;
   readonly type: string;
   /** 'lifecycle' | 'budget' | 'model' | 'tool' | 'message' | 'workspace' | 'workflow' */
@@ -29,7 +30,7 @@ const json = (v: unknown): string => {
  * (await system.history(id)).map(timelineEntry).forEach((e) => console.log(e.revision, e.summary));
  */
 export function timelineEntry(e: HistoryEvent): TimelineEntry {
-  const base = { revision: e.revision.toString(), position: e.position.toString(), at: e.metadata.at, type: e.type, data: e.data };
+  const base = { revision: e.revision, position: e.position, at: e.metadata.at, type: e.type, data: e.data };
   const entry = (category: string, summary: string): TimelineEntry => ({ ...base, category, summary: clip(summary) });
   switch (e.type) {
     case 'AgentSpawned':
@@ -50,6 +51,8 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
       return entry('lifecycle', `terminated: ${e.data.reason}`);
     case 'AgentTimedOut':
       return entry('lifecycle', 'timed out');
+    case 'AgentTerminating':
+      return entry('lifecycle', `being terminated${e.data.by ? ` by ${e.data.by}` : ''}: ${e.data.reason}`);
     case 'BudgetReserved':
       return entry('budget', `reserved ${e.data.amount} tokens`);
     case 'BudgetSettled':

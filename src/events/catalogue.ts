@@ -20,6 +20,7 @@ export const eventSchemas = {
   AgentFailed: { schema: L.AgentFailed, version: 1, doc: 'Ended in failure (timeout, budget, model error, ...), with any partial output.' },
   AgentTerminated: { schema: L.AgentTerminated, version: 1, doc: 'Fired (by its parent or a cascade).' },
   AgentTimedOut: { schema: L.AgentTimedOut, version: 1, doc: 'The durable timer saw the deadline pass.' },
+  AgentTerminating: { schema: L.AgentTerminating, version: 1, doc: 'Being fired: whichever process hosts it starts nothing new and ends its children, then it (AgentTerminated).' },
   BudgetReserved: { schema: B.BudgetReserved, version: 1, doc: 'Worst case of a model call held before calling.' },
   BudgetSettled: { schema: B.BudgetSettled, version: 1, doc: 'A reservation replaced by the real usage and cost.' },
   BudgetReleased: { schema: B.BudgetReleased, version: 1, doc: 'A reservation given back (failed or aborted call).' },

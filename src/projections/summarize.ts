@@ -30,6 +30,8 @@ export function summarize(e: ParsedEvent): string {
       return `terminated${e.data.by ? ` by ${e.data.by}` : ''}, returned ${e.data.returned} tokens: ${short(e.data.reason)}`;
     case 'AgentTimedOut':
       return `timed out (deadline ${e.data.deadline})`;
+    case 'AgentTerminating':
+      return `being terminated${e.data.by ? ` by ${e.data.by}` : ''}: ${short(e.data.reason)}`;
     case 'BudgetReserved':
       return `reserved ${e.data.amount} tokens`;
     case 'BudgetSettled':

@@ -212,8 +212,9 @@ export class Workflows {
     const s = actor.snapshot;
     const c = s.context;
     if (c.kind !== 'workflow' || subState(s) === null) return false;
-    // Being fired or timed out: its children are ending on purpose, so nothing may be retried or started.
-    if (actor.inflight.terminating) return false;
+    // Being fired (here or, as its stream says, by another process) or timed out: its children
+    // are ending on purpose, so nothing may be retried or started.
+    if (actor.inflight.terminating || c.terminating) return false;
     if (!c.plan) return this.planFromSpawn(id);
     const failures = await this.failures(s);
     const failureReasons = Object.fromEntries(Object.entries(failures).map(([k, f]) => [k, f.reason]));
@@ -226,6 +227,7 @@ export class Workflows {
       case 'end': {
         const kind = step.kind;
         const stored = await this.runtime.execute(id, (snap) => {
+          if (snap.context.terminating) return [];
           const again = decide(snap);
           return again.kind === kind ? again.events : [];
         }, { causationId: `workflow:${id}` });
@@ -260,7 +262,8 @@ export class Workflows {
       return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
     };
     if (!start.spawned) {
-      if ((await this.runtime.actor(id)).inflight.terminating) return;
+      const now = await this.runtime.actor(id);
+      if (now.inflight.terminating || now.snapshot.context.terminating) return;
       await this.runtime.spawnChild(id, { id: start.childId, role: start.role, task: start.task, budget: start.budget }, { nodeId: start.nodeId, run: true, alsoRecord: nodeStarted });
     }
     await this.runtime.execute(id, (snap) => nodeStarted(snap.context), { causationId: `workflow:${id}` });

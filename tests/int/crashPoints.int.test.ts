@@ -215,6 +215,33 @@ describe('crash between any two appends, then recovery', () => {
     expect(types.filter((t) => t === 'NodeStarted')).toHaveLength(2);
   });
 
+  it('a crash right after a firing was recorded (AgentTerminating), before its cascade: the process that recovers the tree finishes the firing', async () => {
+    const schema = freshSchema('cterm');
+    let store!: ReturnType<typeof dyingStore>;
+    let seenAt = -1;
+    const crashed = await composeRuntime(schema, (s) =>
+      (store = dyingStore(s, 0, (_stream, types) => {
+        if (seenAt >= 0) return store.appends > seenAt;
+        if (types[0] === 'AgentTerminating') seenAt = store.appends;
+        return false;
+      }, { chains: false })),
+    );
+    const root = await crashed.runtime.spawnRoot({ role: 'lead', task: 'x', budget: 10_000 });
+    const child = await crashed.runtime.spawnChild(root, { role: 'w', task: 'y', budget: 4_000 });
+    await expect(crashed.runtime.terminateSubtree(root, 'stop spending', null)).rejects.toBeInstanceOf(StoreUnavailable);
+    await crashed.close();
+
+    const system = await testSystem('postgres', { schema, model: { provider: 'offline' } });
+    systems.push(system);
+    const deadline = Date.now() + 15_000;
+    while ((await system.get(root).state()).status !== 'terminated' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const state = await system.get(root).state();
+    expect(state.status).toBe('terminated');
+    expect(state.result?.reason).toBe('stop spending');
+    expect((await system.get(child).state()).status).toBe('terminated');
+    await checkTreeAtRest(system, root);
+  });
+
   it('a child opened once is opened again as a no-op whatever the batch (a spawn run again after a crash, recovery racing a run): it runs once', async () => {
     const rt = await composeRuntime(freshSchema('reopen'));
     try {

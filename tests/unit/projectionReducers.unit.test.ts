@@ -17,6 +17,7 @@ const samples: Record<EventType, unknown> = {
   AgentFailed: { reason: 'x', partialOutput: null, returned: 5, cause: 'timeout' },
   AgentTerminated: { reason: 'fired', by: 'p', returned: 5 },
   AgentTimedOut: { deadline: '2026-01-01T00:00:00.000Z' },
+  AgentTerminating: { reason: 'stop', by: null },
   BudgetReserved: { reservationId: 'r1', amount: 40 },
   BudgetSettled: { reservationId: 'r1', consumed: 30, model: 'm', costUsd: 0.25 },
   BudgetReleased: { reservationId: 'r1', reason: 'failed' },

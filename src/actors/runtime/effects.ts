@@ -9,12 +9,12 @@ import { callModel, startTurn } from './modelTurn.js';
 import { hostsHere, runningSub, track, type RuntimeContext } from './runtimeContext.js';
 import { ensureChildRunning } from './spawning.js';
 import { startedEvent } from './runStart.js';
-import { armTimer } from './terminations.js';
+import { armTimer, terminateSubtree } from './terminations.js';
 import { runTools } from './toolEffects.js';
 import { openWorkspace } from './workspaceEffects.js';
 
 /** The effects the agent machine names, each what one of its actions says is due. */
-export type EffectName = 'startRun' | 'decideNext' | 'callModel' | 'runTools' | 'awaitChildren' | 'agentEnded';
+export type EffectName = 'startRun' | 'decideNext' | 'callModel' | 'runTools' | 'awaitChildren' | 'terminate' | 'agentEnded';
 
 /**
  * Each effect is a reconciler: it does what the actor's stored state says is due and is safe to
@@ -26,6 +26,7 @@ const effects: Record<EffectName, (rt: RuntimeContext, actor: LiveActor) => Prom
   callModel,
   runTools,
   awaitChildren,
+  terminate,
   agentEnded: onEnded,
 };
 
@@ -36,6 +37,8 @@ const effects: Record<EffectName, (rt: RuntimeContext, actor: LiveActor) => Prom
 export function dueEffect(s: AgentSnapshot): EffectName | null {
   const status = statusOf(s.value);
   if (isTerminalStatus(status)) return 'agentEnded';
+  // Being fired: its host ends its children and then it, whatever it was doing.
+  if (s.context.terminating) return 'terminate';
   if (status === 'spawned') return s.context.runRequested ? 'startRun' : null;
   switch (runningSub(s.value)) {
     case 'active':
@@ -64,6 +67,7 @@ export function wireEffects(rt: RuntimeContext): void {
       callModel: soon('callModel'),
       runTools: soon('runTools'),
       awaitChildren: soon('awaitChildren'),
+      terminate: soon('terminate'),
       agentEnded: soon('agentEnded'),
       childFinished: ({ context }) => schedule(rt, context.id, null),
     },
@@ -136,6 +140,17 @@ async function decideNext(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   } finally {
     actor.inflight.deciding = false;
   }
+}
+
+/**
+ * Fired by another process (or before a restart): the host ends what it runs, the agent's
+ * children and then the agent, as the process that recorded the firing does too (whichever gets
+ * there first records each end; the other finds it recorded).
+ */
+function terminate(rt: RuntimeContext, actor: LiveActor): Promise<void> | void {
+  const t = actor.snapshot.context.terminating;
+  if (!t) return;
+  return terminateSubtree(rt, actor.id, t.reason, t.by);
 }
 
 /** Waiting for children: its slot goes to them, and each is opened (if a crash left it unopened) and run. */

@@ -28,6 +28,8 @@ export function parentRecordOfEnd(rt: RuntimeContext, parent: AgentSnapshot, chi
   if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: child.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
   if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: child.workspace!.branch, files: [...merge.files] } });
   if (!rt.childEndEvents) return events;
+  // Being fired, maybe by another process whose cascade ended this child: nothing more is decided.
+  terminating ||= parent.context.terminating !== null;
   let after = parent;
   for (const e of events) after = pureTransition(agentMachine, after, e)[0];
   return [...events, ...rt.childEndEvents(after, { childId, reason: child.result.reason, cause: child.result.cause }, terminating)];

@@ -1,10 +1,11 @@
-import { NotSubordinate } from '../../errors.js';
+import { InvalidTransition, NotSubordinate } from '../../errors.js';
+import { backoffMs } from '../../infra/backoff.js';
 import { liveChildren, type AgentContext } from '../agentContext.js';
 import { failureEvents, terminationEvents } from '../agentDecisions.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import { timeoutReason } from '../timeoutReason.js';
-import { loadActor } from './actorCache.js';
+import { catchUp, loadActor } from './actorCache.js';
 import { execute } from './commandExecutor.js';
 import { runInBackground } from './effectFailure.js';
 import { ensureParentNotified } from './ending.js';
@@ -47,31 +48,83 @@ export async function fire(rt: RuntimeContext, byId: string, targetId: string, r
   await terminateSubtree(rt, targetId, reason, byId);
 }
 
-/** Terminates any agent and its subtree (the API's `system.terminate`, timeouts, cascades). */
+/**
+ * Terminates any agent and its subtree (the API's `system.terminate`, timeouts, cascades).
+ *
+ * The agent may be hosted by another process (a `cadre run`, a worker) that goes on with its work
+ * while its children are ended from here: a workflow records a node's end and starts the next
+ * node, a lead calls its model again. Its end cannot be recorded while a child is live, so the
+ * children are ended again, round after round, until the end is recorded (or it ended by itself
+ * meanwhile). `cadre fire` on a running workflow from a second process failed every time before.
+ */
 export async function terminateSubtree(rt: RuntimeContext, id: string, reason: string, by: string | null): Promise<void> {
-  const actor = await loadActor(rt, id);
-  if (isTerminalStatus(statusOf(actor.snapshot.value))) return;
-  await endChildrenFirst(rt, actor, `parent ${id} terminated: ${reason}`, true);
-  await execute(rt, id, (s) => (isTerminalStatus(statusOf(s.value)) ? [] : terminationEvents(s.context, reason, by)), { causationId: by ? `agent:${by}` : 'api:terminate' });
+  const causationId = by ? `agent:${by}` : 'api:terminate';
+  const first = await loadActor(rt, id);
+  if (isTerminalStatus(statusOf(first.snapshot.value))) return;
+  // Nothing new starts here from now on (the effect the firing makes due, too, is left to this).
+  first.inflight.terminating = true;
+  // Recorded first: the process that hosts it (maybe not this one) stops starting work and ends
+  // it too, and one that recovers it after a crash finishes the job (effects.ts `terminate`).
+  await execute(rt, id, (s) => (isTerminalStatus(statusOf(s.value)) || s.context.terminating ? [] : [{ type: 'AgentTerminating', data: { reason, by } }]), { causationId });
+  for (let round = 1; ; round++) {
+    const actor = await loadActor(rt, id);
+    if (isTerminalStatus(statusOf(actor.snapshot.value))) break;
+    // The first firing recorded says why: a later one only helps it along.
+    const why = actor.snapshot.context.terminating ?? { reason, by };
+    const failed = await endChildrenFirst(rt, actor, `parent ${id} terminated: ${why.reason}`, true);
+    let childStarted = false;
+    await execute(rt, id, (s) => {
+      if (isTerminalStatus(statusOf(s.value))) return [];
+      childStarted = liveChildren(s.context).length > 0;
+      return childStarted ? [] : terminationEvents(s.context, why.reason, why.by);
+    }, { causationId });
+    if (!childStarted) break;
+    // A child that could not be ended (the store gone, say) is still live: that is the answer,
+    // not another round.
+    if (failed.length > 0) throw failed[0];
+    if (round >= MAX_TERMINATION_ROUNDS) throw new InvalidTransition(id, `still starting children after ${round} rounds of ending them`, 'AgentTerminated');
+    await new Promise((r) => setTimeout(r, backoffMs(round, { baseMs: 5, maxMs: 200, jitter: 'full' })));
+    // The host's writes since this copy was read: the children it started, or ended.
+    await catchUp(rt, actor);
+  }
   await ensureParentNotified(rt, id);
 }
 
 /**
+ * Rounds of ending an agent's children before its own end is given up: each round ends every
+ * child its host started meanwhile, and a host starts a bounded number (a workflow's ready
+ * nodes, a lead's one turn), so this is only reached by a host that never stops starting them.
+ */
+const MAX_TERMINATION_ROUNDS = 50;
+
+/**
  * Stops the agent's own work (its model call is aborted, nothing new starts) and terminates its
  * live children (`why` is their reason), each recorded in it as finished. `logCascade`: a child that cannot be
- * terminated is logged rather than failing the whole cascade.
+ * terminated is logged rather than failing the whole cascade, and its error returned.
  */
-async function endChildrenFirst(rt: RuntimeContext, actor: LiveActor, why: string, logCascade: boolean): Promise<void> {
+async function endChildrenFirst(rt: RuntimeContext, actor: LiveActor, why: string, logCascade: boolean): Promise<unknown[]> {
   actor.inflight.terminating = true;
   actor.inflight.call?.controller.abort();
   const kids = liveChildren(actor.snapshot.context);
+  const failed: unknown[] = [];
   await Promise.all(
     kids.map((k) => {
       const ending = terminateSubtree(rt, k, why, actor.id);
-      return logCascade ? ending.catch((err: unknown) => rt.deps.logger.error({ agentId: k, err }, 'cascade failed')) : ending;
+      return logCascade
+        ? ending.catch((err: unknown) => {
+            failed.push(err);
+            rt.deps.logger.error({ agentId: k, err }, 'cascade failed');
+          })
+        : ending;
     }),
   );
-  await Promise.all(kids.map((k) => ensureParentNotified(rt, k)));
+  await Promise.all(
+    kids.map((k) => {
+      const recorded = ensureParentNotified(rt, k);
+      return logCascade ? recorded.catch((err: unknown) => void failed.push(err)) : recorded;
+    }),
+  );
+  return failed;
 }
 
 async function isDescendant(rt: RuntimeContext, id: string, ancestor: string): Promise<boolean> {

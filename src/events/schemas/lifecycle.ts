@@ -66,3 +66,4 @@ export const AgentFailed = z.object({
 export const AgentTerminated = z.object({ reason: z.string(), by: z.string().nullable(), returned: Tokens });
 /** Recorded by the durable timer when the agent's deadline passes. */
 export const AgentTimedOut = z.object({ deadline: z.string() });
+export const AgentTerminating = z.object({ reason: z.string(), by: z.string().nullable() });

@@ -139,6 +139,7 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'AgentFailed':
     case 'AgentTerminated':
     case 'AgentTimedOut':
+    case 'AgentTerminating':
     case 'ModelRequested':
     case 'ModelReplied':
     case 'ModelFailed':

@@ -5,7 +5,7 @@ import type { ParsedEvent } from '../../events/upcast.js';
  * reducer (agents.ts) and the batch fold (agentBatchFold.ts) share the list.
  */
 const RECORD_ONLY = [
-  'AgentTimedOut',
+  'AgentTimedOut', 'AgentTerminating',
   'BudgetOverspent', // a record: BudgetSettled already charged the real usage
   'ToolCalled', 'ToolReturned', 'MessageSent', 'MessageReceived', 'MessageAcked',
   'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted',

@@ -177,6 +177,7 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
     case 'ChildSpawned':
     case 'ChildFinished':
     case 'AgentTimedOut':
+    case 'AgentTerminating':
     case 'BudgetReserved':
     case 'BudgetSettled':
     case 'BudgetReleased':
