@@ -68,7 +68,9 @@ async function leftBehind(system: AgentSystem, rootId: string): Promise<string> 
   if (tree && open.length === 0) return `interrupted: ${tree.role} ${rootId} has ${tree.status}; nothing left to resume`;
   const others = open.filter((n) => n.id !== rootId).length;
   const what = tree ? `${tree.role} ${rootId} (${tree.status})${others > 0 ? ` and ${plural(others, 'agent')} under it` : ''}` : rootId;
-  return `interrupted: ${what} left unfinished; resume with cadre start ${rootId} --wait, or run cadre worker`;
+  // Workers beside it may hold part of the tree or take it over once this process's leases lapse:
+  // "left unfinished" alone read as if nothing would go on with it.
+  return `interrupted: ${what} not finished; a cadre worker or cadre serve on this store goes on with it (within 5 s), else resume with cadre start ${rootId} --wait`;
 }
 
 /** The totals, then one line per agent that failed or was terminated, saying why. */

@@ -18,7 +18,8 @@ export interface AgentNode {
   readonly activity: string | null;
   readonly parentId: string | null;
   readonly depth: number;
-  readonly revision: string;
+  /** A plain number, as everywhere in `--json` and the API (docs/cli.md). */
+  readonly revision: number;
   readonly budget: BudgetStatus;
   /**
    * For an ended agent whose parent has taken back its unspent tokens: how many. They are in
@@ -102,7 +103,7 @@ export function toNode(p: { readonly state: AgentState; readonly activity: strin
     activity: p.activity,
     parentId: s.parentId,
     depth: s.depth,
-    revision: s.revision.toString(),
+    revision: s.revision,
     budget: s.budget,
     returned: p.returned ? s.budget.available : null,
     costUsd: s.costUsd,

@@ -210,9 +210,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
 
   limitConnections(server);
+  const wanted = options.port ?? 4600;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 4600, host, () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // Node's own words ("listen EADDRINUSE: address already in use") named no way out.
+      if (err.code === 'EADDRINUSE') reject(new InvalidInput('port', `${host}:${wanted} is in use (another cadre serve?): pass another --port, or --port 0 for a free one`));
+      else if (err.code === 'EACCES') reject(new InvalidInput('port', `${host}:${wanted} needs privileges to listen on: pass a port above 1023`));
+      else reject(err);
+    });
+    server.listen(wanted, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);

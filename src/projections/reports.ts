@@ -120,7 +120,8 @@ export interface Reports {
   budget(agentId: string, options?: { subtree?: boolean }): Promise<BudgetReport | null>;
   /** Budget movements of one agent, oldest first. */
   ledger(agentId: string, options?: { limit?: number }): Promise<LedgerRow[]>;
-  costByRole(rootId: string): Promise<RoleCostRow[]>;
+  /** Tokens and cost by role in one tree, or (no root) over every agent of the store. */
+  costByRole(rootId?: string): Promise<RoleCostRow[]>;
   /** Agents not yet ended (spawned, running or waiting), oldest first. */
   active(options?: { limit?: number }): Promise<TreeRow[]>;
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
@@ -323,11 +324,11 @@ export function createReports(options: ReportsOptions): Reports {
       }));
     },
     async costByRole(rootId) {
-      const r = await sql.query<Row>(
-        `SELECT a.role, count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.cost_usd), 0) AS cost_usd
-           ${subtreeFrom} WHERE s.agent_id = $1 GROUP BY a.role ORDER BY sum(a.consumed) DESC, a.role`,
-        [id(rootId, 'rootId')],
-      );
+      const cols = `a.role, count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.cost_usd), 0) AS cost_usd`;
+      const order = `GROUP BY a.role ORDER BY sum(a.consumed) DESC, a.role`;
+      const r = rootId === undefined
+        ? await sql.query<Row>(`SELECT ${cols} FROM ${s}.agents a ${order}`)
+        : await sql.query<Row>(`SELECT ${cols} ${subtreeFrom} WHERE s.agent_id = $1 ${order}`, [id(rootId, 'rootId')]);
       return r.rows.map((x) => ({ role: String(x.role), agents: num(x.agents), consumed: num(x.consumed), costUsd: num(x.cost_usd) }));
     },
     async active(opts = {}) {

@@ -1,4 +1,5 @@
 import type { SqlQueryable } from '../infra/sql/sqlClient.js';
+import { toSafeNumber } from '../events/safeNumber.js';
 import { overspent, type BudgetStatus } from '../actors/budget.js';
 import { PATH_KEY } from './readModels/agents.js';
 
@@ -29,7 +30,7 @@ export interface TreeDetailRow {
   readonly workspace: { path: string; branch: string } | null;
   readonly output: string | null;
   readonly failureReason: string | null;
-  readonly lastRevision: string;
+  readonly lastRevision: number;
   /** Its children's ids in the order its stream recorded them. */
   readonly childOrder: readonly string[];
   /** Its parent still holds its delegation (has not taken back its remainder); false for the subtree's root, whose parent is not read. */
@@ -77,7 +78,7 @@ export async function treeDetail(sql: SqlQueryable, s: string, rootId: string): 
       workspace: x.workspace_path !== null && x.workspace_path !== undefined ? { path: String(x.workspace_path), branch: String(x.workspace_branch) } : null,
       output: str(x.output),
       failureReason: str(x.failure_reason),
-      lastRevision: String(x.last_revision),
+      lastRevision: toSafeNumber(BigInt(String(x.last_revision)), 'lastRevision'),
       childOrder: Array.isArray(order) ? order.map(String) : [],
       heldByParent: typeof parentHolds === 'object' && parentHolds !== null && String(x.agent_id) in parentHolds,
     };

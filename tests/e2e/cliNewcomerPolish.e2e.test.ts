@@ -139,7 +139,9 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(review.length).toBeLessThan(400);
 
     const root = /cadre tree (\S+)/.exec(run.stdout)![1]!;
-    const tree = await json<{ subtreeConsumed: number }>(await cadre('tree', root, '--json'));
+    const tree = await json<{ subtreeConsumed: number; revision: unknown; children: Array<{ revision: unknown }> }>(await cadre('tree', root, '--json'));
+    // Revisions are plain numbers in every --json output (docs/cli.md); the tree's were strings.
+    expect([typeof tree.revision, typeof tree.children[0]?.revision]).toEqual(['number', 'number']);
     const budget = await json<{ consumed: number; subtreeConsumed: number }>(await cadre('budget', root, '--json'));
     expect(budget.subtreeConsumed).toBe(tree.subtreeConsumed);
     expect(budget.subtreeConsumed).toBeGreaterThan(0);
@@ -152,5 +154,16 @@ describe('a newcomer at the CLI, a third time', () => {
     const status = await cadre('status', lead);
     expect(status.stdout).toMatch(new RegExp(`${child} +helper +spawned `));
     expect(status.stdout).not.toContain(' live ');
+
+    // report: every figure over one scope, the tree asked for or every tree (its cost table
+    // covered the latest tree alone while its counts covered them all).
+    type Report = { statusCounts: Record<string, number>; costByRole: Array<{ agents: number }> };
+    const counted = (r: Report): number => Object.values(r.statusCounts).reduce((a, b) => a + b, 0);
+    const costed = (r: Report): number => r.costByRole.reduce((a, b) => a + b.agents, 0);
+    const all = await json<Report>(await cadre('report', '--json'));
+    expect(costed(all)).toBe(counted(all));
+    expect(counted(all)).toBeGreaterThanOrEqual(7);
+    const one = await json<Report>(await cadre('report', root, '--json'));
+    expect([counted(one), costed(one)]).toEqual([5, 5]);
   }, 120_000);
 });

@@ -57,6 +57,12 @@ describe('hostile dashboard requests', () => {
     await system?.close();
   });
 
+  it('a port already taken is refused naming the port and a way out, not with the raw listen error', async () => {
+    const err = await startDashboard({ system, port: dash.port, token: TOKEN }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(new RegExp(`invalid port: .*:${dash.port} is in use .*--port 0 for a free one`));
+  });
+
   it('answers every one with a 4xx JSON error and keeps serving', { timeout: 120_000 }, async () => {
     let tried = 0;
     await fc.assert(

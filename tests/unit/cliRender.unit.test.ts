@@ -12,7 +12,7 @@ import { patternRedactor } from '../../src/infra/redact.js';
 import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
 
 const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000, activity: string | null = null): AgentNode => ({
-  id, role, kind: 'agent', task: '', status, activity, parentId: null, depth: 0, revision: '3',
+  id, role, kind: 'agent', task: '', status, activity, parentId: null, depth: 0, revision: 3,
   budget: { allocated, consumed: used, reserved: 0, delegated: 0, spentBySubtree: 0, reclaimed: 0, available: allocated - used, overspent: 0 },
   returned: null, costUsd: 0, subtreeCostUsd: 0.5, subtreeConsumed: used, nodeId: null, workspace: null, output: null, reason: null, children,
 });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listRoots } from '../../dashboard/agentTree.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
@@ -29,20 +28,24 @@ export function registerReport(program: Command, ctx: CliContext): void {
         const reports = system.reports;
         // A fresh process's projection runner may still be catching up: read our own writes.
         await reports.waitFor(await system.store.headPosition(), 15_000).catch(() => undefined);
+        // One scope for every figure: the tree asked for, or every agent of the store (the cost
+        // table covered only the latest tree while the counts covered all of them).
         const counts = await reports.statusCounts(root ?? undefined);
-        const costRoot = root ?? (await listRoots(system, 1))[0]?.id ?? null;
         const report: Report = {
           source: 'projections',
           root,
           statusCounts: { ...counts },
-          costByRole: costRoot ? (await reports.costByRole(costRoot)).map((r) => ({ ...r })) : [],
-          active: (await reports.active({ limit: 50 })).map((a) => ({ agentId: a.agentId, role: a.role, status: a.status })),
+          costByRole: (await reports.costByRole(root ?? undefined)).map((r) => ({ ...r })),
+          active: (await reports.active({ limit: root ? 10_000 : 50 }))
+            .filter((a) => root === null || a.rootId === root)
+            .slice(0, 50)
+            .map((a) => ({ agentId: a.agentId, role: a.role, status: a.status })),
         };
         print(ctx, opts.json, report, () => [
-          'agents by status (from the projections):',
+          `agents by status, ${root ? `tree ${root}` : 'every tree'} (from the projections):`,
           `  ${Object.entries(report.statusCounts).map(([k, v]) => `${k} ${v}`).join('   ')}`,
           '',
-          report.costByRole.length ? renderTable(report.costByRole, [
+          report.costByRole.length ? `tokens and cost by role, ${root ? 'this tree' : 'every tree'}:\n` + renderTable(report.costByRole, [
             { header: 'ROLE', value: (r) => r.role },
             { header: 'AGENTS', value: (r) => r.agents, align: 'right' },
             { header: 'TOKENS', value: (r) => r.consumed, align: 'right' },
