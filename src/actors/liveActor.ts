@@ -31,6 +31,11 @@ export class LiveActor {
      */
     recording: false,
   };
+  /** Being ended on purpose: fired or timed out here, or fired as its stream says (by any process). */
+  get beingEnded(): boolean {
+    return this.inflight.terminating || this.snapshot.context.terminating !== null;
+  }
+
   timer: ReturnType<typeof setTimeout> | null = null;
   /** Its ending's commit also ended its actor-index entry (metadata `settles`): no markEnded. */
   indexEnded = false;

@@ -122,8 +122,8 @@ export interface Reports {
   ledger(agentId: string, options?: { limit?: number }): Promise<LedgerRow[]>;
   /** Tokens and cost by role in one tree, or (no root) over every agent of the store. */
   costByRole(rootId?: string): Promise<RoleCostRow[]>;
-  /** Agents not yet ended (spawned, running or waiting), oldest first. */
-  active(options?: { limit?: number }): Promise<TreeRow[]>;
+  /** Agents not yet ended (spawned, running or waiting), oldest first; `rootId`: of that tree only. */
+  active(options?: { limit?: number; rootId?: string }): Promise<TreeRow[]>;
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
   activity(options?: { since?: bigint | number | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
   statusCounts(rootId?: string): Promise<StatusCounts>;
@@ -210,6 +210,7 @@ const Limit = z.number().int().min(1).max(100_000);
 const TreeOptions = z.object({ maxDepth: z.number().int().min(0).optional() }).strict();
 const BudgetOptions = z.object({ subtree: z.boolean().optional() }).strict();
 const LimitOptions = z.object({ limit: Limit.optional() }).strict();
+const ActiveOptions = z.object({ limit: Limit.optional(), rootId: AgentId.optional() }).strict();
 const ActivityOptions = z
   .object({
     since: z.union([z.bigint().nonnegative(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.iso.datetime({ offset: true }), z.date()]).optional(),
@@ -332,10 +333,11 @@ export function createReports(options: ReportsOptions): Reports {
       return r.rows.map((x) => ({ role: String(x.role), agents: num(x.agents), consumed: num(x.consumed), costUsd: num(x.cost_usd) }));
     },
     async active(opts = {}) {
-      const o = parseInput(LimitOptions, opts, 'options');
+      const o = parseInput(ActiveOptions, opts, 'options');
       const r = await sql.query<Row>(
-        `SELECT ${TREE_COLS} FROM ${s}.agents a WHERE a.ended_status IS NULL ORDER BY a.created_at, a.agent_id LIMIT $1`,
-        [o.limit ?? 1000],
+        `SELECT ${TREE_COLS} FROM ${s}.agents a WHERE a.ended_status IS NULL AND ($2::text IS NULL OR a.root_id = $2)
+          ORDER BY a.created_at, a.agent_id LIMIT $1`,
+        [o.limit ?? 1000, o.rootId ?? null],
       );
       return r.rows.map(treeRow);
     },

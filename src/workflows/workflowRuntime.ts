@@ -214,7 +214,7 @@ export class Workflows {
     if (c.kind !== 'workflow' || subState(s) === null) return false;
     // Being fired (here or, as its stream says, by another process) or timed out: its children
     // are ending on purpose, so nothing may be retried or started.
-    if (actor.inflight.terminating || c.terminating) return false;
+    if (actor.beingEnded) return false;
     if (!c.plan) return this.planFromSpawn(id);
     const failures = await this.failures(s);
     const failureReasons = Object.fromEntries(Object.entries(failures).map(([k, f]) => [k, f.reason]));
@@ -262,8 +262,7 @@ export class Workflows {
       return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
     };
     if (!start.spawned) {
-      const now = await this.runtime.actor(id);
-      if (now.inflight.terminating || now.snapshot.context.terminating) return;
+      if ((await this.runtime.actor(id)).beingEnded) return;
       await this.runtime.spawnChild(id, { id: start.childId, role: start.role, task: start.task, budget: start.budget }, { nodeId: start.nodeId, run: true, alsoRecord: nodeStarted });
     }
     await this.runtime.execute(id, (snap) => nodeStarted(snap.context), { causationId: `workflow:${id}` });

@@ -125,6 +125,10 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
     const roles = await reports.costByRole('root');
     expect(roles.map((r) => [r.role, r.agents, r.consumed])).toEqual([['lead', 1, 30], ['coder', 2, 25], ['tester', 1, 0]]);
     expect((await reports.active()).map((r) => r.agentId)).toEqual(['root', 'b']);
+    expect((await reports.active({ rootId: 'root' })).map((r) => r.agentId)).toEqual(['root', 'b']);
+    expect(await reports.active({ rootId: 'a1' })).toEqual([]); // a tree of its own has no such root
+    // Without a root, cost by role covers every agent of the store (here: the one tree).
+    expect((await reports.costByRole()).map((r) => [r.role, r.agents, r.consumed])).toEqual(roles.map((r) => [r.role, r.agents, r.consumed]));
     expect(await reports.statusCounts('root')).toEqual({ spawned: 0, running: 0, waiting: 2, completed: 2, failed: 0, terminated: 0 });
     expect((await reports.statusCounts()).completed).toBe(2);
     const latest = await reports.activity({ limit: 2 });

@@ -69,7 +69,8 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             actions.push(...(acts as typeof actions));
           }
           const settlesOwn = settlesOwnEntry(rt, next);
-          const envelopes = events.map((e, i) => (settlesOwn && i === events.length - 1 ? settling(rt, envelope(rt, next.context, e, opts.causationId), id) : envelope(rt, next.context, e, opts.causationId)));
+          const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
+          if (settlesOwn) envelopes.push(settling(rt, envelopes.pop()!, id));
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
           const along = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
           let res;

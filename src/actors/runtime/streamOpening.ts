@@ -25,9 +25,10 @@ export interface PreparedOpening {
 }
 
 /**
- * Decides an agent's first append: `AgentSpawned` (and `alsoRecord`); with `run`, the run request; and when this
- * process hosts the agent and a concurrency slot is free now (taken here), its start and its
- * first model call. One commit opens a child and asks for its first call.
+ * Decides an agent's first append: `AgentSpawned` (and `alsoRecord`); then, when this process
+ * hosts the agent and a concurrency slot is free now (taken here), its start (which is the run
+ * request too) and its first model call, else with `run` the run request alone. One commit opens
+ * a child and asks for its first call.
  */
 export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = []): Promise<PreparedOpening> {
   const id = data.agentId;

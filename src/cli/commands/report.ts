@@ -36,10 +36,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
           root,
           statusCounts: { ...counts },
           costByRole: (await reports.costByRole(root ?? undefined)).map((r) => ({ ...r })),
-          active: (await reports.active({ limit: root ? 10_000 : 50 }))
-            .filter((a) => root === null || a.rootId === root)
-            .slice(0, 50)
-            .map((a) => ({ agentId: a.agentId, role: a.role, status: a.status })),
+          active: (await reports.active({ limit: 50, ...(root ? { rootId: root } : {}) })).map((a) => ({ agentId: a.agentId, role: a.role, status: a.status })),
         };
         print(ctx, opts.json, report, () => [
           `agents by status, ${root ? `tree ${root}` : 'every tree'} (from the projections):`,

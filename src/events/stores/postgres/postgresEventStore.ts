@@ -8,7 +8,7 @@ import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, AppendOutcome, EventStore, ReadAllOptions, ReadStreamOptions, StreamAppend, SubscribeOptions, Subscription } from '../../eventStore.js';
 import { NotAppended } from '../../appendChain.js';
 import { adoptRestoredEvents } from './restoredStore.js';
-import { eventStoreMigrations, notifyChannel } from './schema.js';
+import { eventStoreMigrations, insertAttachments, notifyChannel } from './schema.js';
 import { Signal } from '../../../infra/signals.js';
 import { SharedTail } from './sharedTail.js';
 import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
@@ -115,6 +115,9 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     return r.rows[0]?.revision ?? 'no_stream';
   };
 
+  const appendText = `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`;
+  const appendAttachedText = `WITH attached AS (${insertAttachments(schema, '$5::jsonb')}) ${appendText}`;
+
   /**
    * One append in its own call (and transaction), with the store's errors mapped to ours. Its
    * attachments ride in the same statement (a data-modifying WITH runs once, whatever the rest
@@ -122,11 +125,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
    * refused append leaves no payload behind.
    */
   async function appendOne(a: PendingAppend): Promise<AppendResult> {
-    const text = a.attachments
-      ? `WITH attached AS (INSERT INTO ${schema}.blobs (ref, content, bytes)
-           SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements($5::jsonb) AS b ON CONFLICT (ref) DO NOTHING)
-         SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`
-      : `SELECT * FROM ${schema}.append_events($1, $2, $3, $4::jsonb)`;
+    const text = a.attachments ? appendAttachedText : appendText;
     const params = a.attachments ? [a.streamId, a.kind, a.expected, a.payload, a.attachments] : [a.streamId, a.kind, a.expected, a.payload];
     for (let attempt = 0; ; attempt++) {
       try {

@@ -218,9 +218,7 @@ function appendBatchFunction(s: string, options: { attachments: boolean }): stri
   const attach = options.attachments
     ? `
     IF v_prev_stored AND a.item ? 'b' THEN
-      INSERT INTO ${s}.blobs (ref, content, bytes)
-        SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements(a.item->'b') AS b
-        ON CONFLICT (ref) DO NOTHING;
+      ${insertAttachments(s, `a.item->'b'`)};
     END IF;`
     : '';
   return `
@@ -246,4 +244,15 @@ BEGIN
 END
 $$;
 `;
+}
+
+/**
+ * Stores an append's attachments, given as the JSON array pendingAppend.ts encodes
+ * (`[{ r: ref, j: json text, n: bytes }]`) in `source`: in `append_batch` and beside
+ * `append_events` (postgresEventStore.ts), the one decoding of that array.
+ */
+export function insertAttachments(s: string, source: string): string {
+  return `INSERT INTO ${s}.blobs (ref, content, bytes)
+        SELECT b->>'r', (b->>'j')::jsonb, (b->>'n')::int FROM jsonb_array_elements(${source}) AS b
+        ON CONFLICT (ref) DO NOTHING`;
 }
