@@ -24,7 +24,7 @@ const id = fc.oneof(fc.uuid(), fc.constant('00000000-0000-0000-0000-000000000000
 const type = fc.oneof(fc.string({ minLength: 0, maxLength: 3 }), fc.constant('x'.repeat(200)), fc.constant('x'.repeat(201)), anyValue);
 const name = fc.oneof(fc.string({ maxLength: 3 }), anyValue);
 const metadata = fc.oneof(
-  fc.record({ at: name, correlationId: maybe(name), causationId: maybe(name), schemaVersion: maybe(fc.oneof(fc.integer({ min: -2, max: 3 }), fc.double(), anyValue)), leaseTo: maybe(anyValue) }, { requiredKeys: [] }),
+  fc.record({ at: name, correlationId: maybe(name), causationId: maybe(name), schemaVersion: maybe(fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constant(2 ** 53), fc.double(), anyValue)), leaseTo: maybe(anyValue) }, { requiredKeys: [] }),
   anyValue,
 );
 const event = fc.oneof(fc.record({ id, type, data: anyValue, metadata }, { requiredKeys: [] }), anyValue);

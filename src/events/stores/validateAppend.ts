@@ -52,7 +52,7 @@ function isPlainEvent(e: unknown): boolean {
   if (typeof id !== 'string' || !UUID.test(id) || typeof type !== 'string' || type.length === 0 || type.length > 200 || data === undefined) return false;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
   const { at, correlationId, causationId, schemaVersion } = m as Record<string, unknown>;
-  return typeof at === 'string' && at.length > 0 && optionalName(correlationId) && optionalName(causationId) && (schemaVersion === undefined || (Number.isInteger(schemaVersion) && (schemaVersion as number) > 0));
+  return typeof at === 'string' && at.length > 0 && optionalName(correlationId) && optionalName(causationId) && (schemaVersion === undefined || (Number.isSafeInteger(schemaVersion) && (schemaVersion as number) > 0));
 }
 
 /**
