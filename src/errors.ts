@@ -134,8 +134,11 @@ const ENDED_STATE: Partial<Record<string, string>> = { completed: 'has completed
  * names the state and the refused action in user words; `state` and `command` keep the internal names.
  */
 export class InvalidTransition extends CadreError {
+  /** Whether the agent has ended (so no command will ever be accepted), or is only not ready for this one. */
+  readonly hasEnded: boolean;
   constructor(readonly agentId: string, readonly state: string, readonly command: string) {
-    const ended = ENDED_STATE[state];
+    // `state` is a status ('completed') or a machine value as JSON ('"completed"').
+    const ended = ENDED_STATE[state.replace(/^"|"$/g, '')];
     const action = REFUSED_COMMAND[command];
     super(
       'INVALID_TRANSITION',
@@ -143,6 +146,7 @@ export class InvalidTransition extends CadreError {
         ? `agent ${agentId} ${ended}: it cannot ${action}`
         : `agent ${agentId} in state ${state} cannot accept ${command}`,
     );
+    this.hasEnded = ended !== undefined;
   }
 }
 

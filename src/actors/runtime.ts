@@ -204,9 +204,9 @@ export class AgentRuntime {
     return startWorker(this.rt, options);
   }
 
-  /** The process hosting `id` now (its lease owner), or null if nobody holds its lease. */
-  leaseHolder(id: string): Promise<string | null> {
-    return this.deps.index.leaseHolder(id);
+  /** The process hosting each of `ids` now (its lease owner); one nobody holds is absent. */
+  leaseHolders(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.deps.index.leaseHolders(ids);
   }
 
   get hosted(): number {

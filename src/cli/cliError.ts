@@ -1,4 +1,4 @@
-import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
+import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, InvalidTransition, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, interrupted: 130, terminated: 143 } as const;
@@ -54,7 +54,7 @@ const HINTS: Partial<Record<string, string>> = {
   INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
   INVALID_TRANSITION: 'an agent that has ended takes no more commands; `cadre status <agent>` shows its state, `cadre spawn` starts a new one',
   LEASE_HELD: 'another worker hosts this agent; try again when it ends',
-  STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox) still work: they go through that process',
+  STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox, workspaces list/diff, workspaces cleanup --dry-run) still work: they go through that process',
 };
 
 /** Where a store would be, and what makes one (a read never does). */
@@ -91,6 +91,7 @@ export function formatError(err: unknown): string {
   else if (err instanceof StoreUnavailable && err.hint) hint = err.hint;
   else if (err instanceof StoreNotFound) hint = NO_STORE_HINT;
   else if (err instanceof InvalidInput && FIELD_HINTS[err.field]) hint = FIELD_HINTS[err.field] ?? null;
+  else if (err instanceof InvalidTransition && !err.hasEnded) hint = `the agent has not ended but is not ready for that now; \`cadre status ${err.agentId}\` shows its state, and a command may go through once it moves on`;
   else if (isOverDelegation(err)) hint = `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;

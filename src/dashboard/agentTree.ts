@@ -2,7 +2,7 @@ import type { AgentSystem } from '../system.js';
 import type { AgentState } from '../actors/replay.js';
 import type { BudgetStatus } from '../actors/budget.js';
 import { InvalidInput, NotFound } from '../errors.js';
-import { activityOf } from '../actors/agentContext.js';
+import { activitiesOf } from './activitiesOf.js';
 
 /** The shortest id prefix looked up: shorter ones match too many agents to mean one. */
 const MIN_PREFIX = 4;
@@ -62,11 +62,11 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
   while (level.length > 0) {
     const states = await system.internal.runtime.states(level.map((l) => l.id));
     // Ended agents need no context read: they are doing nothing.
-    const activities = await Promise.all(states.map(async (s) => (s.status === 'completed' || s.status === 'failed' || s.status === 'terminated' ? null : activityOf(await system.internal.runtime.context(s.id)))));
+    const doing = await activitiesOf(system, states.filter((s) => s.status !== 'completed' && s.status !== 'failed' && s.status !== 'terminated').map((s) => s.id));
     const next: typeof level = [];
     states.forEach((s, i) => {
       seen++;
-      const pending: Pending = { state: s, activity: activities[i] ?? null, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] };
+      const pending: Pending = { state: s, activity: doing.get(s.id) ?? null, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] };
       const node = toNode(pending);
       order.push({ node, pending });
       if (level[i]!.attach) level[i]!.attach!.push(node);

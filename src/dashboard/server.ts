@@ -16,7 +16,7 @@ import type { Redactor } from '../infra/redact.js';
 import { stringifyJson } from '../infra/stringifyJson.js';
 import { timelineEntry } from './timeline.js';
 import { subtreeBalanceAt } from './subtreeBalanceAt.js';
-import { activityOf } from '../actors/agentContext.js';
+import { activitiesOf } from './activitiesOf.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 import { toSafeNumber } from '../events/safeNumber.js';
 
@@ -152,7 +152,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (!sub) {
         const state = await system.internal.runtime.state(id);
         // What it is doing now, in the live tree's words (`calling model`…); null once ended.
-        return send(res, 200, { ...state, activity: activityOf(await system.internal.runtime.context(id)) });
+        return send(res, 200, { ...state, activity: (await activitiesOf(system, [id])).get(id) ?? null });
       }
       if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
       if (sub === 'replay') {

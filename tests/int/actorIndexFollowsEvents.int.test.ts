@@ -23,8 +23,9 @@ describe.each<StoreKind>(['postgres', 'pglite'])('the actor index follows the ev
     const root = await system.spawn({ role: 'lead', task: 'coordinate', budget: 20_000 });
     const child = await root.spawn({ role: 'worker', task: 'part', budget: 5_000 });
     expect(await index.get(child.id)).toEqual({ agentId: child.id, parentId: root.id, rootId: root.id, status: 'live' });
-    expect(await index.leaseHolder(child.id)).toBe(await index.leaseHolder(root.id));
-    expect(await index.leaseHolder(child.id)).not.toBeNull();
+    const holders = await index.leaseHolders([child.id, root.id]);
+    expect(holders.get(child.id)).toBe(holders.get(root.id));
+    expect(holders.get(child.id)).toBeDefined();
 
     expect((await root.run()).status).toBe('completed');
     expect((await system.history(root.id)).some((e) => e.type === 'ChildFinished')).toBe(true);

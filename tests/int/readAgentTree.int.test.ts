@@ -3,6 +3,8 @@ import type { AgentSystem } from '../../src/system.js';
 import { agentTree, flatten } from '../../src/dashboard/agentTree.js';
 import { readAgentTree, readModelsCurrent } from '../../src/dashboard/readAgentTree.js';
 import { testSystem } from '../support/system.js';
+import { freshSchema } from '../support/testDb.js';
+import type { ModelProvider } from '../../src/actors/ports/modelProvider.js';
 
 /**
  * `cadre tree`, `budget`, `status` and the dashboard's tree read the agents read model when it
@@ -100,4 +102,27 @@ describe('readAgentTree', () => {
     expect(await readModelsCurrent(system)).toBe(false);
     expect(JSON.stringify(await readAgentTree(system, lead.id))).toBe(JSON.stringify(await agentTree(system, lead.id)));
   });
+
+  it('an agent whose process stopped hosting it reads "not hosted (was …)", not what its history last said', async () => {
+    const schema = freshSchema('host');
+    // A model call that never answers: the host's close aborts it after its 5 s drain, and the history keeps the request.
+    const hanging: ModelProvider = {
+      name: 'hanging', isLLM: false, defaultModel: 'hang', estimateInputTokens: () => 100,
+      complete: (_request, options) => new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+    };
+    const host = await testSystem('postgres', { schema, model: hanging });
+    const lead = await host.spawn({ role: 'lead', task: 'think', budget: 10_000 });
+    void lead.run().catch(() => {});
+    system = await testSystem('postgres', { schema, recover: false, readOnly: true, runProjections: false, runMessaging: false });
+    const reader = system;
+    // Read once the request is recorded: a reader that follows no subscription caches what it read.
+    await expect.poll(async () => (await host.history(lead.id)).map((e) => e.type), { timeout: 10_000 }).toContain('ModelRequested');
+    expect((await agentTree(reader, lead.id)).activity).toBe('calling model');
+    expect((await readAgentTree(reader, lead.id)).activity).toBe('calling model');
+
+    await host.close();
+    expect((await agentTree(reader, lead.id)).activity).toBe('not hosted (was calling model)');
+    expect((await readAgentTree(reader, lead.id)).activity).toBe('not hosted (was calling model)');
+  });
 });
+

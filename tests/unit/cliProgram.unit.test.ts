@@ -57,7 +57,12 @@ describe('cadre program', () => {
     // A child's budget over what its parent has left is the caller's number: bad input.
     expect(exitCodeOf(new BudgetExceeded('a', 5, 1, DELEGATING_TO_A_CHILD))).toBe(2);
     expect(formatError(new BudgetExceeded('a', 5, 1, DELEGATING_TO_A_CHILD))).toContain('hint: agent a has 1 tokens available: pass a smaller --budget (at most 1)');
-    expect(formatError(new InvalidTransition('a', 'completed', 'spawn'))).toMatch(/^cadre: agent a has completed: it cannot spawn children\n {2}hint: /);
+    expect(formatError(new InvalidTransition('a', 'completed', 'spawn'))).toMatch(/^cadre: agent a has completed: it cannot spawn children\n {2}hint: an agent that has ended/);
+    expect(formatError(new InvalidTransition('a', '"failed"', 'AgentTerminated'))).toContain('hint: an agent that has ended');
+    // An agent still running is not told it has ended.
+    const notReady = formatError(new InvalidTransition('a', '{"running":"thinking"}', 'AgentTerminated'));
+    expect(notReady).toContain('hint: the agent has not ended');
+    expect(notReady).not.toContain('has ended takes');
     expect(exitCodeOf(new Error('boom'))).toBe(1);
     expect(formatError(new Error('two\nlines'))).toBe('cadre: two lines');
     expect(formatError(new NotFound('agent', 'x'))).toContain('hint: list agents with `cadre tree`');

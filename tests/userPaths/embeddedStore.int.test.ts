@@ -48,6 +48,12 @@ describe('one process owns an embedded store', () => {
 
     const dash = await serve(db);
     expect(await agentsIn(db)).toBe(1);
+    // A dry run only reads: it goes through the dashboard's process too; a real cleanup waits.
+    const dryRun = await cadre(db, 'workspaces', 'cleanup', '--dry-run', '--json');
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(JSON.parse(dryRun.stdout)).toMatchObject({ dryRun: true });
+    const cleanup = await cadre(db, 'workspaces', 'cleanup');
+    expect(cleanup.stderr).toMatch(LOCKED);
     const refused = await cadre(db, 'run', 'y', '--template', 'tdd-workflow', '--budget', '50000');
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(db);

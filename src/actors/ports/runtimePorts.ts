@@ -64,8 +64,8 @@ export interface ActorIndex {
   listUnleased(limit: number, within?: readonly string[]): Promise<string[]>;
   /** The owners holding leases on live actors now. */
   leaseOwners(): Promise<string[]>;
-  /** Who holds a live lease on `agentId` now (null: nobody, or it lapsed). */
-  leaseHolder(agentId: string): Promise<string | null>;
+  /** Who holds a live lease on each of `agentIds` now; an agent nobody holds (or whose lease lapsed) is absent. */
+  leaseHolders(agentIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** Content-addressed storage for large payloads (prompts, replies, file contents). */

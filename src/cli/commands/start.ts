@@ -35,7 +35,7 @@ see it with: cadre status ${id}`);
         }
         await system.internal.runtime.requestRun(id);
         const s = await system.internal.runtime.state(id);
-        const holder = await system.internal.runtime.leaseHolder(id);
+        const holder = (await system.internal.runtime.leaseHolders([id])).get(id) ?? null;
         print(ctx, opts.json, { agentId: id, status: s.status, runRequested: true, hostedBy: holder }, () =>
           holder
             ? `run requested for ${s.role} ${id}: ${holder} runs it\nfollow it with: cadre tree ${id}`

@@ -42,7 +42,9 @@ Examples:
   cadre workspaces cleanup
   WORKSPACE_CLEANUP_POLICY=on_completion cadre workspaces cleanup   # also what on_failure kept`)
     .action(async (opts: { dryRun?: boolean; deleteBranches?: boolean; json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      // A dry run only reads, so it may go through the process holding an embedded store; a
+      // cleanup removes worktrees and must not race that process's agents.
+      await withSystem(ctx, { recover: false, readOnly: Boolean(opts.dryRun) }, async (system) => {
         const r = await system.workspaces.cleanup({ dryRun: Boolean(opts.dryRun), deleteBranches: Boolean(opts.deleteBranches) });
         print(ctx, opts.json, r, () => renderCleanup(r));
       });
@@ -54,7 +56,7 @@ Examples:
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  cadre workspaces diff 01a2b3c4 --stat')
     .action(async (agent: string, opts: { stat?: boolean; json?: boolean }) => {
-      await withSystem(ctx, { recover: false }, async (system) => {
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const d = await system.workspaces.diff(await agentArg(system, agent));
         print(ctx, opts.json, d, () => {
           const stat = renderTable(d.files, [

@@ -202,9 +202,13 @@ export function createActorIndex(sql: SqlClient, schema: string, options: { same
       const r = await sql.query<{ lease_owner: string }>(`SELECT DISTINCT lease_owner FROM ${s}.actor_index WHERE status = 'live' AND lease_owner IS NOT NULL AND lease_expires_at >= now()`);
       return r.rows.map((x) => x.lease_owner);
     },
-    async leaseHolder(agentId) {
-      const r = await sql.query<{ lease_owner: string }>(`SELECT lease_owner FROM ${s}.actor_index WHERE agent_id = $1 AND status = 'live' AND lease_expires_at >= now()`, [agentId]);
-      return r.rows[0]?.lease_owner ?? null;
+    async leaseHolders(agentIds) {
+      if (agentIds.length === 0) return new Map();
+      const r = await sql.query<{ agent_id: string; lease_owner: string }>(
+        `SELECT agent_id, lease_owner FROM ${s}.actor_index WHERE agent_id = ANY($1::text[]) AND status = 'live' AND lease_owner IS NOT NULL AND lease_expires_at >= now()`,
+        [agentIds],
+      );
+      return new Map(r.rows.map((x) => [x.agent_id, x.lease_owner]));
     },
     async listUnleased(limit, within) {
       const free = `status = 'live' AND (lease_owner IS NULL OR lease_expires_at < now())`;
