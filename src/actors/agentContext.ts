@@ -245,6 +245,8 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return { ...c, workspaceRemoved: true };
     case 'WorkflowPlanned':
       return { ...c, plan: { source: ev.data.source, templateId: ev.data.templateId, graph: ev.data.graph } };
+    case 'WorkflowPlanRejected':
+      return c; // a record: the answers a model gave before its plan was accepted, or the workflow failed
     case 'NodeStarted':
       return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { status: 'running', childId: ev.data.childId, attempt: ev.data.attempt, output: null } } };
     case 'NodeCompleted':

@@ -31,6 +31,7 @@ const anytime = {
   WorkspaceMerged: { actions: 'apply' },
   WorkspaceMergeConflicted: { actions: 'apply' },
   WorkflowPlanned: { actions: 'apply' },
+  WorkflowPlanRejected: { actions: 'apply' },
   NodeStarted: { actions: 'apply' },
   NodeCompleted: { actions: 'apply' },
   NodeFailed: { actions: 'apply' },

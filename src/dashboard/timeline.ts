@@ -95,6 +95,8 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
       return entry('workspace', 'worktree removed');
     case 'WorkflowPlanned':
       return entry('workflow', `planned (${e.data.source}${e.data.templateId ? ` ${e.data.templateId}` : ''})`);
+    case 'WorkflowPlanRejected':
+      return entry('workflow', `plan ${e.data.attempt} refused: ${e.data.problems}`);
     case 'NodeStarted':
       return entry('workflow', `node ${e.data.nodeId} started as ${e.data.childId} (attempt ${e.data.attempt})`);
     case 'NodeCompleted':

@@ -41,6 +41,7 @@ export const eventSchemas = {
   WorkspaceMergeConflicted: { schema: W.WorkspaceMergeConflicted, version: 1, doc: "A child's branch conflicted; nothing merged." },
   WorkspaceRemoved: { schema: W.WorkspaceRemoved, version: 1, doc: 'The worktree removed per the cleanup policy.' },
   WorkflowPlanned: { schema: F.WorkflowPlanned, version: 1, doc: "A workflow's accepted graph." },
+  WorkflowPlanRejected: { schema: F.WorkflowPlanRejected, version: 1, doc: "A model's plan refused by validation: its answer (cut to 20,000 characters) and the problems." },
   NodeStarted: { schema: F.NodeStarted, version: 1, doc: 'A workflow node given to a child agent.' },
   NodeCompleted: { schema: F.NodeCompleted, version: 1, doc: "A node's output, handed to its dependents." },
   NodeFailed: { schema: F.NodeFailed, version: 1, doc: 'A node attempt failed; maybe retried.' },

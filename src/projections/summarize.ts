@@ -74,6 +74,8 @@ export function summarize(e: ParsedEvent): string {
       return 'workspace removed';
     case 'WorkflowPlanned':
       return `workflow planned from ${e.data.source}${e.data.templateId ? ` ${e.data.templateId}` : ''}`;
+    case 'WorkflowPlanRejected':
+      return `plan ${e.data.attempt} refused: ${short(e.data.problems)}`;
     case 'NodeStarted':
       return `node ${e.data.nodeId} started on ${e.data.childId} (attempt ${e.data.attempt})`;
     case 'NodeCompleted':

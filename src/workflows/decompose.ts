@@ -6,6 +6,7 @@ import { failureEvents } from '../actors/agentDecisions.js';
 import { BudgetExceeded, InvalidGraph, InvalidInput, PlanRejected } from '../errors.js';
 import { buildDecompositionRequest, parsePlanToolInput, SUBMIT_PLAN_TOOL } from '../infra/model/decompositionRequest.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
+import { excerpt } from '../projections/projection.js';
 import { workflowsOf, type RuntimeLike, type SpawnWorkflowOptions } from './workflowRuntime.js';
 
 export interface DecomposeOptions extends Omit<SpawnWorkflowOptions, 'task'> {
@@ -30,7 +31,8 @@ const MIN_PLAN_TOKENS = 64;
  * Budget: each planning call is paid by the workflow. The machine only accepts
  * BudgetReserved/ModelRequested once an agent runs, and the plan must exist before that, so
  * each call is recorded as a BudgetSettled (its real usage and cost) in the still-spawned
- * workflow's stream; node shares are then computed from what is left. When no valid plan
+ * workflow's stream, with a WorkflowPlanRejected (the answer and its problems) for each plan
+ * refused; node shares are then computed from what is left. When no valid plan
  * comes back, the workflow is recorded as failed (`invalid_plan`) and `PlanRejected` is thrown,
  * naming it, with the last validation error as its cause.
  *
@@ -103,7 +105,8 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       graph = validateGraph(parsePlanToolInput(call?.type === 'tool_use' ? call.input : undefined, { roles }), { roles, field: 'plan' });
     } catch (err) {
       if (!(err instanceof InvalidGraph || err instanceof InvalidInput)) throw err;
-      await record([settled]);
+      // What the model answered and why it was refused, so `cadre history` shows the answers.
+      await record([settled, { type: 'WorkflowPlanRejected', data: { attempt, answer: answerOf(reply), problems: err.message } }]);
       lastError = err;
       followUp = [...followUp, ...retryMessages(reply, err.message)];
       continue;
@@ -113,6 +116,18 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
   }
   await fail('invalid_plan', `no valid plan after ${attempts} attempts: ${(lastError as Error).message}`);
   throw new PlanRejected(id, attempts, lastError as Error);
+}
+
+/** Answers are kept whole up to this many characters: a 100-node plan of long tasks is cut. */
+const MAX_ANSWER = 20_000;
+
+/** The plan the model submitted, as JSON; when it submitted none, what it said and called instead. */
+function answerOf(reply: ModelReply): string {
+  const call = reply.content.find((b) => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
+  const text = call?.type === 'tool_use'
+    ? JSON.stringify(call.input) ?? 'null'
+    : reply.content.map((b) => (b.type === 'text' ? b.text : `(called ${b.name}: ${JSON.stringify(b.input)})`)).join('\n') || '(no answer)';
+  return excerpt(text, MAX_ANSWER)!;
 }
 
 /** The model's invalid answer and what was wrong with it, so the next call can correct it. */

@@ -295,8 +295,13 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect(feedback).toMatchObject({ type: 'tool_result', toolUseId: 'toolu_plan', isError: true });
         expect((feedback as { content: string }).content).toMatch(/dependency cycle/);
         const history = await system.history(id);
-        expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetSettled', 'BudgetSettled', 'WorkflowPlanned']);
-        expect((history[3]!.data as { graph: { nodes: unknown[] } }).graph.nodes).toHaveLength(2);
+        expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetSettled', 'WorkflowPlanRejected', 'BudgetSettled', 'WorkflowPlanned']);
+        // The refused answer is in the history, as the model gave it, with why it was refused.
+        const refused = history[2]!.data as { attempt: number; answer: string; problems: string };
+        expect(refused.attempt).toBe(1);
+        expect(JSON.parse(refused.answer)).toEqual({ nodes: [expect.objectContaining({ id: 'a', dependencies: ['b'] }), expect.objectContaining({ id: 'b', dependencies: ['a'] })] });
+        expect(refused.problems).toMatch(/dependency cycle/);
+        expect((history[4]!.data as { graph: { nodes: unknown[] } }).graph.nodes).toHaveLength(2);
         expect((await runWorkflow(system, id)).status).toBe('completed');
         const wf = await system.replay(id);
         expect(wf.budget.consumed).toBe(240);
@@ -312,6 +317,16 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect((err as PlanRejected).lastProblem).toBeInstanceOf(InvalidGraph);
         expect(bad.requests).toHaveLength(2);
         expect((await system.replay('wf-bad-plan')).result).toMatchObject({ status: 'failed', cause: 'invalid_plan' });
+        // Both answers are where the error points: the workflow's history.
+        const answers = (await system.history('wf-bad-plan')).filter((e) => e.type === 'WorkflowPlanRejected').map((e) => e.data as { attempt: number; problems: string });
+        expect(answers.map((a) => a.attempt)).toEqual([1, 2]);
+        for (const a of answers) expect(a.problems).toMatch(/wizard/);
+
+        // An answer with no plan at all (text instead of the tool call) is recorded as its text.
+        const chatty = createScriptedProvider(() => ({ model: 'scripted', content: [{ type: 'text', text: 'I would rather talk.' }], stopReason: 'end_turn', usage }));
+        await decompose(system, chatty, 'Build a third', { budget: 20_000, id: 'wf-chatty', attempts: 1 }).catch(() => {});
+        const [said] = (await system.history('wf-chatty')).filter((e) => e.type === 'WorkflowPlanRejected');
+        expect((said!.data as { answer: string }).answer).toBe('I would rather talk.');
       });
 
       it('offers what the CLI uses (system.workflows): spawn, auto-decomposition, templates, a live feed', async () => {

@@ -42,6 +42,7 @@ const samples: Record<EventType, unknown> = {
   NodeCompleted: { nodeId: 'n1', childId: 'c1', output: 'out' },
   NodeFailed: { nodeId: 'n1', childId: 'c1', attempt: 1, reason: 'r', willRetry: true },
   NodeSkipped: { nodeId: 'n2', reason: 'dep failed' },
+  WorkflowPlanRejected: { attempt: 1, answer: '{"nodes":[]}', problems: 'plan.nodes: at least 1 node' },
 };
 
 const parsed = (type: EventType, streamId = 'agent-a1'): ParsedEvent =>

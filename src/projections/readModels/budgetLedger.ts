@@ -154,6 +154,7 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'WorkspaceMergeConflicted':
     case 'WorkspaceRemoved':
     case 'WorkflowPlanned':
+    case 'WorkflowPlanRejected':
     case 'NodeStarted':
     case 'NodeCompleted':
     case 'NodeFailed':

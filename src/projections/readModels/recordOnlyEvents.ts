@@ -9,7 +9,7 @@ const RECORD_ONLY = [
   'BudgetOverspent', // a record: BudgetSettled already charged the real usage
   'ToolCalled', 'ToolReturned', 'MessageSent', 'MessageReceived', 'MessageAcked',
   'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted',
-  'WorkflowPlanned', 'NodeStarted', 'NodeCompleted', 'NodeFailed', 'NodeSkipped',
+  'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeStarted', 'NodeCompleted', 'NodeFailed', 'NodeSkipped',
 ] as const;
 
 const recordOnly: ReadonlySet<string> = new Set(RECORD_ONLY);

@@ -197,6 +197,7 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
     case 'WorkspaceMerged':
     case 'WorkspaceMergeConflicted':
     case 'WorkspaceRemoved':
+    case 'WorkflowPlanRejected':
       return [];
     default: {
       const never: never = e;
