@@ -177,7 +177,8 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'ChildSpawned': {
       const d = ev.data;
       const child: ChildRecord = { role: d.role, task: d.task, kind: d.kind, budget: d.budget, status: 'live', output: null, toolUseId: d.toolUseId ?? null, nodeId: d.nodeId ?? null, spec: d.spec };
-      return { ...c, children: { ...c.children, [d.childId]: child }, childOrder: [...c.childOrder, d.childId] };
+      const next = { ...c, children: { ...c.children, [d.childId]: child }, childOrder: [...c.childOrder, d.childId] };
+      return d.delegatesBudget ? withBudget(next, delegate(c.budget, d.childId, d.budget)) : next;
     }
     case 'BudgetDelegated':
       return withBudget(c, delegate(c.budget, ev.data.childId, ev.data.amount));

@@ -16,7 +16,7 @@ const UNUSED_CONTEXT = Object.freeze({}) as AgentContext;
 
 /** Events any live agent may record whatever it is doing. */
 const anytime = {
-  ChildSpawned: { actions: 'apply' },
+  ChildSpawned: { guard: 'fitsSpawn', actions: 'apply' },
   BudgetDelegated: { guard: 'fitsDelegation', actions: 'apply' },
   ChildFinished: { guard: 'isLiveChild', actions: ['apply', 'childFinished'] },
   BudgetReclaimed: { actions: 'apply' },
@@ -82,6 +82,10 @@ export const agentMachine = setup({
   guards: {
     canEnd,
     fitsReservation: ({ context, event }) => (event as EventOf<'BudgetReserved'>).data.amount <= available(context.budget),
+    fitsSpawn: ({ context, event }) => {
+      const d = (event as EventOf<'ChildSpawned'>).data;
+      return !d.delegatesBudget || d.budget <= available(context.budget);
+    },
     fitsDelegation: ({ context, event }) => (event as EventOf<'BudgetDelegated'>).data.amount <= available(context.budget),
     isLiveChild: ({ context, event }) => context.children[(event as EventOf<'ChildFinished'>).data.childId]?.status === 'live',
     isCurrentCall: ({ context, event }) => context.pendingCall?.callId === (event as EventOf<'ModelReplied'>).data.callId,

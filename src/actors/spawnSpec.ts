@@ -54,7 +54,7 @@ export function agentSpawned(agentId: string, parent: AgentContext | null, spec:
 
 /**
  * A parent's record of a new child, carrying its whole spec so that the child's stream can be
- * opened from it alone (after a crash between the two appends, too).
+ * opened from it alone (after a crash between the two appends, too), and handing it its budget.
  *
  * @example
  * { type: 'ChildSpawned', data: childSpawned(childId, spec, toolUseId) }
@@ -70,6 +70,7 @@ export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: strin
     ...(toolUseId ? { toolUseId } : {}),
     ...(nodeId ? { nodeId } : {}),
     spec: { workspace, timeoutMs, maxTurns, model, ...(graph !== undefined ? { graph } : {}) },
+    delegatesBudget: true,
   };
 }
 

@@ -34,10 +34,10 @@ export async function subtreeBalanceAt(system: Pick<AgentSystem, 'history' | 're
   const rows: BalanceRow[] = [{ budget: state.budget, returned: null, costUsd: state.costUsd }];
   let level: Seen[] = [{ state, events: history.filter((e) => e.revision <= toRevision) }];
   while (level.length > 0 && rows.length < max) {
-    // Only children whose grant has left the parent's ledger: between ChildSpawned and
-    // BudgetDelegated the tokens are still the parent's `available`, and counted there.
+    // Only children whose grant has left the parent's ledger: between a ChildSpawned v1 or v2
+    // and its BudgetDelegated the tokens are still the parent's `available`, and counted there.
     const kids = level.flatMap(({ state: s, events }) => {
-      const granted = new Set(events.flatMap((e) => (e.type === 'BudgetDelegated' ? [e.data.childId] : [])));
+      const granted = new Set(events.flatMap((e) => (e.type === 'BudgetDelegated' || (e.type === 'ChildSpawned' && e.data.delegatesBudget) ? [e.data.childId] : [])));
       return s.children.filter((c) => granted.has(c.id));
     }).slice(0, max - rows.length);
     const next = await Promise.all(kids.map(async (c): Promise<Seen | null> => {

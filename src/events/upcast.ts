@@ -14,6 +14,8 @@ const upcasters: Record<string, Upcaster> = {
   'BudgetReclaimed@1': (data) => ({ overspent: 0, ...data }),
   // v2 added the child's `spec`; a v1 record kept none, so a child reopened from it gets defaults.
   'ChildSpawned@1': (data) => ({ spec: null, ...data }),
+  // v3 delegates the child's budget itself; a v1 or v2 record was followed by a BudgetDelegated.
+  'ChildSpawned@2': (data) => ({ delegatesBudget: false, ...data }),
 };
 
 /** Registers an upcaster (used by tests and by future schema changes). */

@@ -19,7 +19,7 @@ export function summarize(e: ParsedEvent): string {
     case 'AgentStarted':
       return e.data.deadline ? `started (deadline ${e.data.deadline})` : 'started';
     case 'ChildSpawned':
-      return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.budget} tokens)`;
+      return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.delegatesBudget ? 'delegated ' : ''}${e.data.budget} tokens)`;
     case 'ChildFinished':
       return `child ${e.data.childId} ${e.data.status}`;
     case 'AgentCompleted':

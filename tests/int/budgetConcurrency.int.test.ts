@@ -59,7 +59,10 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       const refusals = history.filter((e) => e.type === 'ToolReturned' && e.data.isError);
       expect(refusals).toHaveLength(40);
       for (const r of refusals) expect((r.data as { output: string }).output).toMatch(/needs 2000 tokens but only \d+ are available/);
-      expect(history.filter((e) => e.type === 'BudgetDelegated')).toHaveLength(10);
+      // Each spawn delegates its budget itself (ChildSpawned v3): no BudgetDelegated beside it.
+      const delegations = history.filter((e) => e.type === 'ChildSpawned' && e.data.delegatesBudget);
+      expect(delegations).toHaveLength(10);
+      expect(history.filter((e) => e.type === 'BudgetDelegated')).toHaveLength(0);
       const status = await lead.getBudgetStatus();
       expect(status).toMatchObject({ consumed: FIRST_CALL_USAGE, delegated: 10 * CHILD_BUDGET, reserved: 0 });
       expect(status.available).toBeLessThan(CHILD_BUDGET);

@@ -54,19 +54,30 @@ describe('agent machine acceptance rules', () => {
     expect(held.can(E('BudgetReserved', { reservationId: 'r2', amount: 400 }))).toBe(true);
   });
 
-  it('refuses a delegation over the available balance', () => {
+  it('refuses a spawn whose budget is over the available balance (ChildSpawned v3 delegates it)', () => {
+    const s = start();
+    const spawn = (id: string, amount: number) => E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: true });
+    const one = step(s, spawn('c1', 700));
+    expect(one.context.budget.delegated).toBe(700);
+    expect(one.can(spawn('c2', 301))).toBe(false);
+    expect(step(one, spawn('c2', 300)).context.budget.delegated).toBe(1000);
+  });
+
+  it('replays a v1 or v2 spawn, whose BudgetDelegated came after it, to the same balance and refusals', () => {
     const s = start();
     const spawn = (id: string, amount: number) => [
-      E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null }),
+      E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: false }),
       E('BudgetDelegated', { childId: id, amount }),
     ];
+    // The record alone hands nothing over: its BudgetDelegated does.
+    expect(step(s, spawn('c0', 700)[0]!).context.budget.delegated).toBe(0);
     const one = step(s, ...spawn('c1', 700));
     expect(one.can(spawn('c2', 301)[1]!)).toBe(false);
     expect(step(one, ...spawn('c2', 300)).context.budget.delegated).toBe(1000);
   });
 
   it('refuses to end with live children or open reservations', () => {
-    const withChild = step(running(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null }), E('BudgetDelegated', { childId: 'c1', amount: 100 }));
+    const withChild = step(running(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true }));
     expect(statusOf(withChild.value)).toBe('waiting');
     expect(withChild.can(E('AgentTerminated', { reason: 'x', by: null, returned: 0 }))).toBe(false);
     expect(withChild.can(E('AgentFailed', { reason: 'x', cause: 'error', partialOutput: null, returned: 0 }))).toBe(false);
@@ -93,7 +104,7 @@ describe('agent machine acceptance rules', () => {
   });
 
   it('refuses a ChildFinished for an unknown or already finished child, and tool results nobody asked for', () => {
-    const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null }), E('BudgetDelegated', { childId: 'c1', amount: 100 }));
+    const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true }));
     expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null }))).toBe(false);
     const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null }));
     expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null }))).toBe(false);
@@ -107,7 +118,7 @@ describe('agent machine acceptance rules', () => {
   it('a terminal agent accepts no further lifecycle or budget event', () => {
     const ended = step(running(), ...completionEvents(running().context, 'out'));
     expect(statusOf(ended.value)).toBe('completed');
-    for (const e of [E('AgentStarted', { deadline: null }), E('BudgetReserved', { reservationId: 'r', amount: 1 }), E('AgentTerminated', { reason: 'x', by: null, returned: 0 }), E('ChildSpawned', { childId: 'c', role: 'w', task: '', budget: 1, kind: 'agent', spec: null })]) {
+    for (const e of [E('AgentStarted', { deadline: null }), E('BudgetReserved', { reservationId: 'r', amount: 1 }), E('AgentTerminated', { reason: 'x', by: null, returned: 0 }), E('ChildSpawned', { childId: 'c', role: 'w', task: '', budget: 1, kind: 'agent', spec: null, delegatesBudget: true })]) {
       expect(ended.can(e)).toBe(false);
     }
   });
@@ -139,8 +150,7 @@ describe('evolve', () => {
   it('is pure: it never mutates its input', () => {
     const c0 = initialContext(spawned());
     const frozen = JSON.stringify(c0);
-    const c1 = evolve(c0, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 10, kind: 'agent', spec: null }));
-    evolve(c1, E('BudgetDelegated', { childId: 'c1', amount: 10 }));
+    const c1 = evolve(c0, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 10, kind: 'agent', spec: null, delegatesBudget: true }));
     expect(JSON.stringify(c0)).toBe(frozen);
     expect(liveChildren(c1)).toEqual(['c1']);
   });
@@ -165,8 +175,7 @@ describe('evolve', () => {
 
   it('records a child once and its end with the reclaim', () => {
     let c = initialContext(spawned({ budget: 500 }));
-    c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu', spec: null }));
-    c = evolve(c, E('BudgetDelegated', { childId: 'c1', amount: 200 }));
+    c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu', spec: null, delegatesBudget: true }));
     c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null }));
     c = evolve(c, E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
     expect(c.children.c1).toMatchObject({ status: 'terminated', toolUseId: 'tu' });
@@ -204,7 +213,7 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
     if (choice === 0) {
       const id = `c${k++}`;
       const amount = rnd(3000);
-      push(E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null }), E('BudgetDelegated', { childId: id, amount }));
+      push(E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: true }));
     } else if (choice === 1 && live.length > 0) {
       const id = live[rnd(live.length)]!;
       const given = c.children[id]!.budget;

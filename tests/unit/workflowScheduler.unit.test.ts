@@ -41,8 +41,7 @@ function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, bu
       for (const s of step.starts) {
         expect(s.budget).toBeLessThanOrEqual(available(c.budget));
         c = apply(c, [
-          { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: s.nodeId, spec: null } },
-          { type: 'BudgetDelegated', data: { childId: s.childId, amount: s.budget } },
+          { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: s.nodeId, spec: null, delegatesBudget: true } },
           { type: 'NodeStarted', data: { nodeId: s.nodeId, childId: s.childId, attempt: s.attempt, budget: s.budget } },
         ]);
         live.push({ childId: s.childId, nodeId: s.nodeId, attempt: s.attempt });
@@ -147,8 +146,7 @@ describe('workflow scheduler', () => {
     expect(first.kind).toBe('start');
     const s = (first as Extract<typeof first, { kind: 'start' }>).starts[0]!;
     c = apply(c, [
-      { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: 'a', spec: null } },
-      { type: 'BudgetDelegated', data: { childId: s.childId, amount: s.budget } },
+      { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: 'a', spec: null, delegatesBudget: true } },
     ]);
     // Crash here: NodeStarted was never recorded.
     const again = nextStep({ context: c, childIdFor, canEnd: false });

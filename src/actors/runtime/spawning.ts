@@ -78,14 +78,9 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       if (ctx.children[childId]) return []; // a retried spawn (same tool call)
       const refusal = checkDelegate(parentId, ctx.budget, c.budget);
       if (refusal) throw refusal;
-      const events: DomainEvent[] = [
-        { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, ctx, rt.deps.config, extra), toolUseId) },
-        { type: 'BudgetDelegated', data: { childId, amount: c.budget } },
-      ];
-      if (!alsoRecord) return events;
-      let after = s;
-      for (const e of events) after = pureTransition(agentMachine, after, e)[0];
-      return [...events, ...alsoRecord(after.context)];
+      const spawned: DomainEvent = { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, ctx, rt.deps.config, extra), toolUseId) };
+      if (!alsoRecord) return [spawned];
+      return [spawned, ...alsoRecord(pureTransition(agentMachine, s, spawned)[0].context)];
     }, { alongside });
     // Recorded before (a retried spawn): opened as its parent's record says, if it is not yet.
     if (!opened) await openChild(rt, parentId, childId, run);

@@ -34,7 +34,11 @@ export const AgentStarted = z.object({ deadline: z.string().nullable() });
  */
 export const ChildSpec = AgentSpawned.pick({ workspace: true, timeoutMs: true, maxTurns: true, model: true, graph: true });
 
-/** In the parent's stream, in the same append as BudgetDelegated. */
+/**
+ * In the parent's stream. v3 hands the child its `budget` itself (`delegatesBudget: true`): the
+ * two always travelled in one append, so the BudgetDelegated beside it is no longer written.
+ * v1 and v2 records read as `delegatesBudget: false`, with their BudgetDelegated after them.
+ */
 export const ChildSpawned = z.object({
   childId: AgentId,
   role: z.string(),
@@ -46,6 +50,8 @@ export const ChildSpawned = z.object({
   nodeId: z.string().optional(),
   /** v2: the child's spec; null when recorded by v1, which kept only the fields above. */
   spec: ChildSpec.nullable(),
+  /** v3: true when this event delegates `budget` (no BudgetDelegated follows). */
+  delegatesBudget: z.boolean(),
 });
 
 /** In the parent's stream: a child reached a terminal state. Paired with BudgetReclaimed. */

@@ -70,6 +70,10 @@ function add(f: AgentFold, e: ParsedEvent): void {
   const at = e.metadata.at;
   if (isRecordOnly(e)) return;
   const set = (column: string, value: unknown, cast: string): void => void f.sets.set(column, [value ?? null, cast]);
+  const delegated = (childId: string, amount: number): void => {
+    f.delegated += amount;
+    f.delegations.set(childId, amount);
+  };
   switch (e.type) {
     case 'AgentRunRequested':
       f.runRequestedAt ??= at;
@@ -84,6 +88,7 @@ function add(f: AgentFold, e: ParsedEvent): void {
       f.children++;
       f.childOrder.push(e.data.childId);
       f.live = then(f.live, 1, null);
+      if (e.data.delegatesBudget) delegated(e.data.childId, e.data.budget);
       return;
     case 'ChildFinished':
       f.live = then(f.live, -1, 0);
@@ -129,8 +134,7 @@ function add(f: AgentFold, e: ParsedEvent): void {
       return;
     }
     case 'BudgetDelegated':
-      f.delegated += e.data.amount;
-      f.delegations.set(e.data.childId, e.data.amount);
+      delegated(e.data.childId, e.data.amount);
       return;
     case 'BudgetReclaimed': {
       const child = e.data.childId;

@@ -131,6 +131,9 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
   }
   const agentId = agentIdOf(e.streamId);
   if (agentId === null) return [];
+  /** `amount` handed to `childId`: by a BudgetDelegated, or by a ChildSpawned v3 itself. */
+  const delegation = (p: Param, childId: string, amount: number): string =>
+    `delegated = delegated + ${p(amount, 'bigint')}, delegations = delegations || jsonb_build_object(${p(childId, 'text')}, ${p(amount, 'bigint')})`;
   const touch = (set: (p: Param) => string = () => ''): SqlStatement[] => [
     build((p) => {
       const extra = set(p);
@@ -148,7 +151,9 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
       return touch((p) => `run_requested_at = coalesce(run_requested_at, ${p(at, 'timestamptz')}), started_at = coalesce(started_at, ${p(at, 'timestamptz')}), deadline = ${p(e.data.deadline, 'timestamptz')}`);
     case 'ChildSpawned':
       // Spawn order as the parent records it (the children's own streams may open in another order).
-      return touch((p) => `children = children + 1, live_children = live_children + 1, child_order = child_order || to_jsonb(${p(e.data.childId, 'text')})`);
+      return touch((p) => `children = children + 1, live_children = live_children + 1, child_order = child_order || to_jsonb(${p(e.data.childId, 'text')})${
+        // v3 delegates the child's budget itself; v1 and v2 were followed by a BudgetDelegated.
+        e.data.delegatesBudget ? `, ${delegation(p, e.data.childId, e.data.budget)}` : ''}`);
     case 'WorkspaceCreated':
       return touch((p) => `workspace_path = ${p(e.data.path, 'text')}, workspace_branch = ${p(e.data.branch, 'text')}`);
     case 'WorkspaceRemoved':
@@ -179,8 +184,7 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
       });
     }
     case 'BudgetDelegated':
-      return touch((p) => `delegated = delegated + ${p(e.data.amount, 'bigint')},
-        delegations = delegations || jsonb_build_object(${p(e.data.childId, 'text')}, ${p(e.data.amount, 'bigint')})`);
+      return touch((p) => delegation(p, e.data.childId, e.data.amount));
     case 'BudgetReclaimed':
       return touch((p) => {
         // budget.ts `reclaim`: what the ledger delegated (not the event's copy) leaves `delegated`.

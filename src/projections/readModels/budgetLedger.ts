@@ -119,6 +119,9 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
       });
     case 'BudgetDelegated':
       return insert((p) => ({ kind: 'delegated', amount: p(e.data.amount, 'bigint'), party: p(e.data.childId, 'text') }));
+    case 'ChildSpawned':
+      // v3 delegates the child's budget itself; v1 and v2 were followed by a BudgetDelegated.
+      return e.data.delegatesBudget ? insert((p) => ({ kind: 'delegated', amount: p(e.data.budget, 'bigint'), party: p(e.data.childId, 'text') })) : [];
     case 'BudgetReclaimed':
       return insert((p, agent) => {
         const child = p(e.data.childId, 'text');
@@ -133,7 +136,6 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
       return insert((p) => ({ kind: 'overspent', amount: p(e.data.excess, 'bigint'), held: p(e.data.reserved, 'bigint'), ref: p(e.data.reservationId, 'text') }));
     case 'AgentRunRequested':
     case 'AgentStarted':
-    case 'ChildSpawned':
     case 'ChildFinished':
     case 'AgentCompleted':
     case 'AgentFailed':
