@@ -183,9 +183,12 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'BudgetDelegated':
       return withBudget(c, delegate(c.budget, ev.data.childId, ev.data.amount));
     case 'ChildFinished': {
-      const prev = c.children[ev.data.childId];
+      const d = ev.data;
+      const prev = c.children[d.childId];
       if (!prev) return c;
-      return { ...c, children: { ...c.children, [ev.data.childId]: { ...prev, status: ev.data.status, output: ev.data.output } } };
+      const next = { ...c, children: { ...c.children, [d.childId]: { ...prev, status: d.status, output: d.output } } };
+      // v2 returns the budget itself; a v1 record was followed by a BudgetReclaimed.
+      return d.reclaim ? withBudget(next, reclaim(c.budget, d.childId, d.reclaim.returned, d.reclaim.overspent)) : next;
     }
     case 'BudgetReclaimed':
       return withBudget(c, reclaim(c.budget, ev.data.childId, ev.data.returned, ev.data.overspent));

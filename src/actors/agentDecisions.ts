@@ -1,5 +1,5 @@
 import { storableReply } from './storableReply.js';
-import type { DomainEvent } from '../events/catalogue.js';
+import type { DomainEvent, EventData } from '../events/catalogue.js';
 import type { AgentContext } from './agentContext.js';
 import { liveChildren } from './agentContext.js';
 import type { BudgetLedger } from './budget.js';
@@ -107,14 +107,14 @@ function pureToolEnd(c: AgentContext, toolUses: ReadonlyArray<{ id: string; name
 }
 
 /**
- * The parent's record of what a child that ended gave back and spent. `overspent` is what the
- * child's subtree spent past its allocation (0 unless a provider overspent below): the parent
- * is charged for it too, so every ledger up the chain adds up.
+ * The parent's record of what a child that ended gave back and spent (ChildFinished's
+ * `reclaim`). `overspent` is what the child's subtree spent past its allocation (0 unless a
+ * provider overspent below): the parent is charged for it too, so every ledger up the chain adds up.
  */
-export function reclaimEvent(childId: string, allocated: number, child: BudgetLedger): DomainEvent {
+export function reclaimOf(allocated: number, child: BudgetLedger): NonNullable<EventData<'ChildFinished'>['reclaim']> {
   const returned = Math.min(allocated, available(child));
   const over = overspent(child);
-  return { type: 'BudgetReclaimed', data: { childId, allocated, returned, spent: allocated - returned + over, overspent: over } };
+  return { allocated, returned, spent: allocated - returned + over, overspent: over };
 }
 
 /** The largest output a call may ask for: what the budget leaves after the input estimate. */

@@ -42,7 +42,7 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
     case 'ChildSpawned':
       return entry('lifecycle', `spawned child ${e.data.role} ${e.data.childId} with ${e.data.budget} tokens`);
     case 'ChildFinished':
-      return entry('lifecycle', `child ${e.data.childId} ${e.data.status}${e.data.output ? `: ${e.data.output}` : ''}`);
+      return entry('lifecycle', `child ${e.data.childId} ${e.data.status}${e.data.reclaim ? `, ${e.data.reclaim.returned} tokens back` : ''}${e.data.output ? `: ${e.data.output}` : ''}`);
     case 'AgentCompleted':
       return entry('lifecycle', `completed: ${e.data.output ?? ''}`);
     case 'AgentFailed':

@@ -16,6 +16,8 @@ const upcasters: Record<string, Upcaster> = {
   'ChildSpawned@1': (data) => ({ spec: null, ...data }),
   // v3 delegates the child's budget itself; a v1 or v2 record was followed by a BudgetDelegated.
   'ChildSpawned@2': (data) => ({ delegatesBudget: false, ...data }),
+  // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
+  'ChildFinished@1': (data) => ({ reclaim: null, ...data }),
 };
 
 /** Registers an upcaster (used by tests and by future schema changes). */

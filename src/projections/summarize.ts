@@ -21,7 +21,7 @@ export function summarize(e: ParsedEvent): string {
     case 'ChildSpawned':
       return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.delegatesBudget ? 'delegated ' : ''}${e.data.budget} tokens)`;
     case 'ChildFinished':
-      return `child ${e.data.childId} ${e.data.status}`;
+      return `child ${e.data.childId} ${e.data.status}${e.data.reclaim ? `, ${reclaimText(e.data.reclaim)}` : ''}`;
     case 'AgentCompleted':
       return `completed, returned ${e.data.returned} tokens: ${short(e.data.output)}`;
     case 'AgentFailed':
@@ -41,7 +41,7 @@ export function summarize(e: ParsedEvent): string {
     case 'BudgetDelegated':
       return `delegated ${e.data.amount} tokens to ${e.data.childId}`;
     case 'BudgetReclaimed':
-      return `reclaimed ${e.data.returned} of ${e.data.allocated} tokens from ${e.data.childId}${e.data.overspent > 0 ? `; its subtree overspent ${e.data.overspent}` : ''}`;
+      return `${reclaimText(e.data)} from ${e.data.childId}`;
     case 'BudgetOverspent':
       return `overspent ${e.data.excess} tokens: used ${e.data.consumed}, reserved ${e.data.reserved}`;
     case 'ModelRequested':
@@ -90,3 +90,7 @@ export function summarize(e: ParsedEvent): string {
     }
   }
 }
+
+/** A child's budget return, in a history line. */
+const reclaimText = (r: { readonly returned: number; readonly allocated: number; readonly overspent: number }): string =>
+  `reclaimed ${r.returned} of ${r.allocated} tokens${r.overspent > 0 ? `; its subtree overspent ${r.overspent}` : ''}`;

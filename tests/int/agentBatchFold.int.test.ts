@@ -45,8 +45,8 @@ function history(seed: number, length: number, dense = false): ParsedEvent[] {
   const kinds: Array<(a: string) => void> = [
     (a) => push(a, 'AgentRunRequested', {}),
     (a) => push(a, 'AgentStarted', { deadline: r() < 0.5 ? null : new Date(clock + 60_000).toISOString() }),
-    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: 10, kind: 'agent' }),
-    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o' }),
+    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: 10, kind: 'agent', spec: null, delegatesBudget: false }),
+    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o', reclaim: null }),
     (a) => push(a, 'WorkspaceCreated', { path: `/w/${amount()}`, branch: `b${amount()}`, baseBranch: 'main' }),
     (a) => push(a, 'WorkspaceRemoved', {}),
     (a) => push(a, 'AgentCompleted', { output: `done ${amount()}`, returned: amount() }),
@@ -61,10 +61,13 @@ function history(seed: number, length: number, dense = false): ParsedEvent[] {
     (a) => push(a, 'ModelReplied', { callId: 'c' }),
     (a) => push(a, 'ModelFailed', { callId: 'c' }),
     (a) => push(a, 'ToolCalled', { name: 't' }),
+    // Today's shapes: a spawn that delegates (ChildSpawned v3), an end that reclaims (ChildFinished v2).
+    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: amount(), kind: 'agent', spec: null, delegatesBudget: true }),
+    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o', reclaim: { allocated: 10, returned: amount(), spent: 0, overspent: r() < 0.7 ? 0 : amount() } }),
   ];
   // Dense: only the folds that carry state across events (counters stopping at 0, jsonb maps),
   // so runs like finish, spawn, spawn, finish within one batch are common.
-  const used = dense ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15].map((k) => kinds[k]!) : kinds;
+  const used = dense ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19].map((k) => kinds[k]!) : kinds;
   for (let i = 0; i < length; i++) pick(used)(dense ? 'ra' : pick(AGENTS));
   return out;
 }

@@ -198,8 +198,8 @@ describe('crash between any two appends, then recovery', () => {
   const endOfReply = (t: string[]): boolean => t[0] === 'ModelReplied' && t.includes('AgentCompleted');
   const groupedCrashes: Array<[string, (types: string[]) => boolean, { chains?: boolean }]> = [
     ['a child opened, started and its first call asked for in one append (AgentSpawned+AgentStarted+BudgetReserved+ModelRequested: the start is the run request)', (t) => t[0] === 'AgentSpawned' && t.includes('AgentStarted') && t.includes('ModelRequested'), {}],
-    // With chains, the parent's ChildFinished+BudgetReclaimed ride in the same commit.
-    ['a reply that called only finish, recorded with the end and the parent\'s record of it (ModelReplied+BudgetSettled+AgentCompleted, then ChildFinished+BudgetReclaimed)', endOfReply, {}],
+    // With chains, the parent's ChildFinished (which reclaims the budget) rides in the same commit.
+    ['a reply that called only finish, recorded with the end and the parent\'s record of it (ModelReplied+BudgetSettled+AgentCompleted, then ChildFinished)', endOfReply, {}],
     ['the same reply and end stored alone, without the parent\'s record (as beside EventStoreDB)', endOfReply, { chains: false }],
   ];
   for (const [what, isGroup, options] of groupedCrashes) it(`a crash right after ${what}: recovery finishes the run`, async () => {
@@ -213,7 +213,7 @@ describe('crash between any two appends, then recovery', () => {
     expect(ids).toHaveLength(2);
   });
 
-  it('a crash right after a workflow recorded a node child\'s end with the node\'s outcome (ChildFinished+BudgetReclaimed+NodeCompleted, in the child\'s ending commit): recovery runs the rest once', async () => {
+  it('a crash right after a workflow recorded a node child\'s end with the node\'s outcome (ChildFinished+NodeCompleted, in the child\'s ending commit): recovery runs the rest once', async () => {
     const { system, rootId } = await crashAfterGroup((t) => t[0] === 'ChildFinished' && t.includes('NodeCompleted'), (runtime) => {
       attachWorkflows(runtime);
       const graph = { nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 40 }, { id: 'b', role: 'tester', task: 'B', budgetPercent: 40, dependencies: ['a'] }] };

@@ -59,8 +59,13 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
     for (let i = 0; i < 4; i++) await root.spawn({ role: 'worker', task: `part ${i}`, budget: 5_000 });
     expect((await root.run()).status).toBe('completed');
     const types = (await system.history(root.id)).map((e) => e.type);
-    expect(types.filter((t) => t === 'ChildFinished')).toHaveLength(4);
-    expect(types.filter((t) => t === 'BudgetReclaimed')).toHaveLength(4);
+    const history = await system.history(root.id);
+    const ends = history.flatMap((e) => (e.type === 'ChildFinished' ? [e.data] : []));
+    expect(ends).toHaveLength(4);
+    // Each end returns the budget itself (ChildFinished v2), once per child.
+    expect(new Set(ends.map((d) => d.childId)).size).toBe(4);
+    for (const d of ends) expect(d.reclaim).toMatchObject({ allocated: 5_000 });
+    expect(types.filter((t) => t === 'BudgetReclaimed')).toHaveLength(0);
     expect((await root.state()).budget).toMatchObject({ delegated: 0 });
   });
 });

@@ -7,6 +7,7 @@ import { ProjectionRunner } from '../../src/projections/runner.js';
 import { defaultProjections } from '../../src/projections/readModels/index.js';
 import { available, budgetStatus, delegate, openLedger, overspent, reclaim, release, reserve, settle, type BudgetLedger, type BudgetStatus } from '../../src/actors/budget.js';
 import { freshSchema, sqlTargets } from '../support/testDb.js';
+import { eventSchemas } from '../../src/events/catalogue.js';
 
 // ---- a small deterministic generator of realistic agent histories ----------------------------
 
@@ -18,7 +19,10 @@ const mulberry32 = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
-type BudgetData = { budget: number; reservationId: string; consumed: number; childId: string; amount: number; returned: number; overspent?: number };
+type BudgetData = {
+  budget: number; reservationId: string; consumed: number; childId: string; amount: number; returned: number; overspent?: number;
+  delegatesBudget?: boolean; reclaim?: { returned: number; overspent: number } | null;
+};
 
 interface Append {
   readonly stream: string;
@@ -54,6 +58,9 @@ export function foldBudgets(appends: readonly Append[]): Map<string, BudgetLedge
       else if (e.type === 'BudgetReleased') ledgers.set(id, release(b, d.reservationId));
       else if (e.type === 'BudgetDelegated') ledgers.set(id, delegate(b, d.childId, d.amount));
       else if (e.type === 'BudgetReclaimed') ledgers.set(id, reclaim(b, d.childId, d.returned, d.overspent ?? 0));
+      // Today's shapes: the spawn delegates (ChildSpawned v3), the end reclaims (ChildFinished v2).
+      else if (e.type === 'ChildSpawned' && d.delegatesBudget) ledgers.set(id, delegate(b, d.childId, d.budget));
+      else if (e.type === 'ChildFinished' && d.reclaim) ledgers.set(id, reclaim(b, d.childId, d.reclaim.returned, d.reclaim.overspent));
     }
   }
   return ledgers;
@@ -77,6 +84,11 @@ export function generateHistory(seed: number, steps: number): Append[] {
     data,
     metadata: { correlationId: 'run', causationId: 'cause', schemaVersion: 1, at: new Date((clock += int(1, 5000))).toISOString() },
   });
+  /** An event as today's code records it (its catalogue version); `ev` writes every event as v1, as old stores hold them. */
+  const current = (type: 'ChildSpawned' | 'ChildFinished', data: unknown): EventToAppend => {
+    const e = ev(type, data);
+    return { ...e, metadata: { ...e.metadata, schemaVersion: eventSchemas[type].version } };
+  };
   const agents: SimAgent[] = [];
   const out: Append[] = [];
   let n = 0;
@@ -89,6 +101,8 @@ export function generateHistory(seed: number, steps: number): Append[] {
       if (e.type === 'BudgetReleased') agent.ledger = release(agent.ledger, d.reservationId);
       if (e.type === 'BudgetDelegated') agent.ledger = delegate(agent.ledger, d.childId, d.amount);
       if (e.type === 'BudgetReclaimed') agent.ledger = reclaim(agent.ledger, d.childId, d.returned, d.overspent ?? 0);
+      if (e.type === 'ChildSpawned' && d.delegatesBudget) agent.ledger = delegate(agent.ledger, d.childId, d.budget);
+      if (e.type === 'ChildFinished' && d.reclaim) agent.ledger = reclaim(agent.ledger, d.childId, d.reclaim.returned, d.reclaim.overspent);
     }
   };
   const spawn = (parent: SimAgent | null, budget: number, kind: 'agent' | 'workflow', nodeId: string | null) => {
@@ -123,8 +137,10 @@ export function generateHistory(seed: number, steps: number): Append[] {
         const nodeId = a.kind === 'workflow' && a.pendingNodes.length > 0 ? a.pendingNodes.shift()! : null;
         const child = spawn(a, amount, rand() < 0.1 ? 'workflow' : 'agent', nodeId);
         // The parent's record first in real life; either order is a valid history for projections.
-        const parentEvents = [ev('ChildSpawned', { childId: child.id, role: 'coder', task: 't', budget: amount, kind: child.kind, ...(nodeId ? { nodeId } : {}) }),
-          ev('BudgetDelegated', { childId: child.id, amount })];
+        const spawned = { childId: child.id, role: 'coder', task: 't', budget: amount, kind: child.kind, ...(nodeId ? { nodeId } : {}) };
+        const parentEvents = rand() < 0.5
+          ? [current('ChildSpawned', { ...spawned, spec: null, delegatesBudget: true })]
+          : [ev('ChildSpawned', spawned), ev('BudgetDelegated', { childId: child.id, amount })];
         if (nodeId) parentEvents.push(ev('NodeStarted', { nodeId, childId: child.id, attempt: 1, budget: amount }));
         push(a, ...parentEvents);
         a.live.add(child.id);
@@ -171,8 +187,10 @@ export function generateHistory(seed: number, steps: number): Append[] {
         if (p) {
           const status = terminal.type === 'AgentCompleted' ? 'completed' : terminal.type === 'AgentFailed' ? 'failed' : 'terminated';
           const allocated = p.ledger.delegations[a.id] ?? 0;
-          const events = [ev('ChildFinished', { childId: a.id, status, output: null }),
-            ev('BudgetReclaimed', { childId: a.id, allocated, returned, spent: allocated - Math.min(returned, allocated) + overspent(a.ledger), overspent: overspent(a.ledger) })];
+          const reclaimed = { allocated, returned, spent: allocated - Math.min(returned, allocated) + overspent(a.ledger), overspent: overspent(a.ledger) };
+          const events = rand() < 0.5
+            ? [current('ChildFinished', { childId: a.id, status, output: null, reclaim: reclaimed })]
+            : [ev('ChildFinished', { childId: a.id, status, output: null }), ev('BudgetReclaimed', { childId: a.id, ...reclaimed })];
           if (a.nodeId) {
             events.push(status === 'completed' ? ev('NodeCompleted', { nodeId: a.nodeId, childId: a.id, output: 'node out' })
               : ev('NodeFailed', { nodeId: a.nodeId, childId: a.id, attempt: 1, reason: 'child failed', willRetry: false }));
@@ -322,12 +340,16 @@ describe('the history generator', () => {
       for (const a of generateHistory(seed, 60)) {
         for (const e of a.events) {
           types.set(e.type, (types.get(e.type) ?? 0) + 1);
+          // Old shapes and today's both: a spawn that delegates, an end that reclaims.
+          const version = (e.metadata as { schemaVersion: number }).schemaVersion;
+          if (e.type === 'ChildSpawned' || e.type === 'ChildFinished') types.set(`${e.type}@v${version}`, (types.get(`${e.type}@v${version}`) ?? 0) + 1);
           if (e.type === 'AgentSpawned') maxDepth = Math.max(maxDepth, (e.data as { depth: number }).depth);
         }
       }
     }
     for (const t of ['AgentSpawned', 'AgentStarted', 'ChildSpawned', 'BudgetDelegated', 'BudgetReserved', 'BudgetSettled', 'BudgetReleased',
-      'BudgetReclaimed', 'AgentCompleted', 'AgentFailed', 'AgentTerminated', 'WorkflowPlanned', 'NodeStarted', 'NodeSkipped', 'FutureThingHappened']) {
+      'BudgetReclaimed', 'AgentCompleted', 'AgentFailed', 'AgentTerminated', 'WorkflowPlanned', 'NodeStarted', 'NodeSkipped', 'FutureThingHappened',
+      'ChildSpawned@v1', 'ChildSpawned@v3', 'ChildFinished@v1', 'ChildFinished@v2']) {
       expect(types.get(t) ?? 0, t).toBeGreaterThan(0);
     }
     expect((types.get('NodeCompleted') ?? 0) + (types.get('NodeFailed') ?? 0)).toBeGreaterThan(0);

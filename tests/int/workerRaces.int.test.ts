@@ -97,8 +97,7 @@ describe('two workers on one store', () => {
       const rec = s.context.children[child];
       if (rec?.status !== 'live') return [];
       return [
-        { type: 'ChildFinished', data: { childId: child, status: 'completed', output: 'done' } },
-        { type: 'BudgetReclaimed', data: { childId: child, allocated: rec.budget, returned: rec.budget, spent: 0, overspent: 0 } },
+        { type: 'ChildFinished', data: { childId: child, status: 'completed', output: 'done', reclaim: { allocated: rec.budget, returned: rec.budget, spent: 0, overspent: 0 } } },
       ];
     });
     expect(written).toEqual([]);

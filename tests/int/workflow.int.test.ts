@@ -96,7 +96,9 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       expect(wf.budget.reserved).toBe(0);
       expect(wf.budget.allocated).toBe((await treeConsumed(system, id)) + wf.budget.available);
       expect(result.budgetConsumed).toBe(wf.budget.allocated - wf.budget.available);
-      expect(history.filter((e) => e.type === 'BudgetReclaimed')).toHaveLength(4);
+      // Each node child's end returns its budget itself (ChildFinished v2): no BudgetReclaimed beside it.
+      expect(history.filter((e) => e.type === 'ChildFinished' && e.data.reclaim !== null)).toHaveLength(4);
+      expect(history.filter((e) => e.type === 'BudgetReclaimed')).toHaveLength(0);
 
       // Outputs flow: the tester's task carries the architect's output.
       const tests = wf.children.find((c) => c.role === 'tester')!;

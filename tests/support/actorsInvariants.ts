@@ -36,6 +36,13 @@ export interface StreamFacts {
   readonly finalRaw: Map<string, number>;
 }
 
+/** What an event returns of a child's budget: a ChildFinished v2's own reclaim, or a BudgetReclaimed (after a v1). */
+function reclaimIn(e: HistoryEvent): { readonly returned: number; readonly overspent: number } | null {
+  if (e.type === 'BudgetReclaimed') return e.data as { returned: number; overspent: number };
+  if (e.type === 'ChildFinished') return (e.data as { reclaim: { returned: number; overspent: number } | null }).reclaim;
+  return null;
+}
+
 /**
  * Checks every stream of `ids` event by event:
  * - revisions 0..n-1 without gaps, event ids unique across all streams (nothing lost or doubled);
@@ -43,7 +50,7 @@ export interface StreamFacts {
  *   transitions), and no agent's balance is negative at any revision;
  * - at most one terminal event per stream; every recorded intent answered at most once: one
  *   ModelReplied/ModelFailed per ModelRequested callId, one ToolReturned per toolUseId, one
- *   ChildFinished and one BudgetReclaimed per child.
+ *   ChildFinished and one reclaim per child (ChildFinished v2's own, or a BudgetReclaimed after a v1).
  */
 export async function checkStreams(sys: Inspectable, ids: readonly string[]): Promise<StreamFacts> {
   const histories = new Map<string, HistoryEvent[]>();
@@ -63,7 +70,7 @@ export async function checkStreams(sys: Inspectable, ids: readonly string[]): Pr
     const bump = (k: string): void => void answered.set(k, (answered.get(k) ?? 0) + 1);
     let terminals = 0;
     // Below zero only through an overspend the stream records: its own, or a child's it was charged.
-    const overspendRecorded = h.some((e) => e.type === 'BudgetOverspent' || (e.type === 'BudgetReclaimed' && e.data.overspent > 0));
+    const overspendRecorded = h.some((e) => e.type === 'BudgetOverspent' || (reclaimIn(e)?.overspent ?? 0) > 0);
     for (const e of h.slice(1)) {
       const ev = { type: e.type, data: e.data } as DomainEvent;
       const snap = actor.getSnapshot();
@@ -76,7 +83,7 @@ export async function checkStreams(sys: Inspectable, ids: readonly string[]): Pr
       if (e.type === 'ModelReplied' || e.type === 'ModelFailed') bump(`call:${e.data.callId}`);
       if (e.type === 'ToolReturned') bump(`tool:${e.data.toolUseId}`);
       if (e.type === 'ChildFinished') bump(`finished:${e.data.childId}`);
-      if (e.type === 'BudgetReclaimed') bump(`reclaimed:${e.data.childId}`);
+      if (reclaimIn(e)) bump(`reclaimed:${(e.data as { childId: string }).childId}`);
       if (e.type === 'ChildSpawned') bump(`spawned:${e.data.childId}`);
     }
     expect(terminals, `${id} terminal events`).toBeLessThanOrEqual(1);
@@ -141,10 +148,10 @@ export async function checkTreeAtRest(sys: Inspectable, rootId: string): Promise
     const s = states.get(id)!;
     expect(returned, `${id} returned its available`).toBe(s.budget.available);
     if (s.parentId) {
-      const reclaim = histories.get(s.parentId)!.find((e) => e.type === 'BudgetReclaimed' && e.data.childId === id);
+      const reclaim = histories.get(s.parentId)!.filter((e) => (e.data as { childId?: string }).childId === id).map(reclaimIn).find((r) => r !== null);
       expect(reclaim, `${s.parentId} reclaimed ${id}`).toBeDefined();
-      expect((reclaim!.data as { returned: number }).returned).toBe(returned);
-      expect((reclaim!.data as { overspent: number }).overspent, `${s.parentId} charged ${id}'s overspend`).toBe(s.budget.overspent);
+      expect(reclaim!.returned).toBe(returned);
+      expect(reclaim!.overspent, `${s.parentId} charged ${id}'s overspend`).toBe(s.budget.overspent);
     }
   }
   const root = states.get(rootId)!;

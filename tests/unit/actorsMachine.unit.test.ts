@@ -81,7 +81,7 @@ describe('agent machine acceptance rules', () => {
     expect(statusOf(withChild.value)).toBe('waiting');
     expect(withChild.can(E('AgentTerminated', { reason: 'x', by: null, returned: 0 }))).toBe(false);
     expect(withChild.can(E('AgentFailed', { reason: 'x', cause: 'error', partialOutput: null, returned: 0 }))).toBe(false);
-    const finished = step(withChild, E('ChildFinished', { childId: 'c1', status: 'completed', output: 'done' }), E('BudgetReclaimed', { childId: 'c1', allocated: 100, returned: 40, spent: 60, overspent: 0 }));
+    const finished = step(withChild, E('ChildFinished', { childId: 'c1', status: 'completed', output: 'done', reclaim: { allocated: 100, returned: 40, spent: 60, overspent: 0 } }));
     expect(finished.value).toEqual({ running: 'active' });
     expect(finished.can(E('AgentCompleted', { output: 'x', returned: 0 }))).toBe(true);
 
@@ -105,9 +105,9 @@ describe('agent machine acceptance rules', () => {
 
   it('refuses a ChildFinished for an unknown or already finished child, and tool results nobody asked for', () => {
     const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true }));
-    expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null }))).toBe(false);
-    const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null }));
-    expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null }))).toBe(false);
+    expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null, reclaim: null }))).toBe(false);
+    const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: { allocated: 100, returned: 100, spent: 0, overspent: 0 } }));
+    expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: null }))).toBe(false);
     const toolReply = E('ModelReplied', { callId: 'k', model: 'm', content: [{ type: 'tool_use', id: 't1', name: 'finish', input: { output: 'x' } }], stopReason: 'tool_use', usage: usage(1, 1), costUsd: 0 });
     const using = step(running(), ...request('k', 0, 100), toolReply, E('ToolCalled', { toolUseId: 't1', name: 'finish', input: { output: 'x' } }));
     expect(using.value).toEqual({ running: 'usingTools' });
@@ -176,12 +176,15 @@ describe('evolve', () => {
   it('records a child once and its end with the reclaim', () => {
     let c = initialContext(spawned({ budget: 500 }));
     c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu', spec: null, delegatesBudget: true }));
-    c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null }));
-    c = evolve(c, E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
+    const spawned1 = c;
+    c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null, reclaim: { allocated: 200, returned: 150, spent: 50, overspent: 0 } }));
     expect(c.children.c1).toMatchObject({ status: 'terminated', toolUseId: 'tu' });
     expect(c.budget).toMatchObject({ delegated: 0, spentBySubtree: 50, reclaimed: 150 });
     expect(available(c.budget)).toBe(450);
-    expect(evolve(c, E('ChildFinished', { childId: 'ghost', status: 'failed', output: null }))).toBe(c);
+    expect(evolve(c, E('ChildFinished', { childId: 'ghost', status: 'failed', output: null, reclaim: null }))).toBe(c);
+    // A v1 record (reclaim null) and the BudgetReclaimed after it come to the same balance.
+    const v1 = evolve(evolve(spawned1, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null, reclaim: null })), E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
+    expect(v1.budget).toEqual(c.budget);
   });
 });
 
@@ -218,7 +221,7 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
       const id = live[rnd(live.length)]!;
       const given = c.children[id]!.budget;
       const returned = rnd(given + 1);
-      push(E('ChildFinished', { childId: id, status: (['completed', 'failed', 'terminated'] as const)[rnd(3)]!, output: null }), E('BudgetReclaimed', { childId: id, allocated: given, returned, spent: given - returned, overspent: 0 }));
+      push(E('ChildFinished', { childId: id, status: (['completed', 'failed', 'terminated'] as const)[rnd(3)]!, output: null, reclaim: { allocated: given, returned, spent: given - returned, overspent: 0 } }));
     } else if (sub === 'active') {
       const id = `k${k++}`;
       const amount = 1 + rnd(Math.max(1, available(c.budget)));

@@ -28,3 +28,31 @@ describe('BudgetReclaimed v1 → v2 (overspent added)', () => {
     expect(() => parseRecorded(recorded(2, { childId: 'c1', allocated: 1000, returned: 0, spent: 1000 }))).toThrow(/overspent/);
   });
 });
+
+describe('ChildFinished v1 → v2 (the end returns the budget; BudgetReclaimed no longer written)', () => {
+  const finished = (schemaVersion: number, data: unknown) => recordedEvent('ChildFinished', schemaVersion, data);
+  const parent = () => {
+    const c = initialContext({ agentId: 'root', parentId: null, rootId: 'root', depth: 0, kind: 'agent', role: 'lead', task: 't', budget: 5000, workspace: null, timeoutMs: null, maxTurns: 5, model: null });
+    return evolve(c, { type: 'ChildSpawned', data: { childId: 'c1', role: 'w', task: 't', budget: 1000, kind: 'agent', spec: null, delegatesBudget: true } });
+  };
+
+  it('is at version 2 in the catalogue', () => {
+    expect(eventSchemas.ChildFinished.version).toBe(2);
+  });
+
+  it('reads a v1 event as returning nothing itself: the BudgetReclaimed after it does, once', () => {
+    const e = parseRecorded(finished(1, { childId: 'c1', status: 'completed', output: 'done' }));
+    expect(e.data).toEqual({ childId: 'c1', status: 'completed', output: 'done', reclaim: null });
+    const ended = evolve(parent(), e);
+    expect(ended.children.c1!.status).toBe('completed');
+    expect(budgetStatus(ended.budget)).toMatchObject({ delegated: 1000, reclaimed: 0 });
+    const reclaimed = evolve(ended, parseRecorded(recorded(2, { childId: 'c1', allocated: 1000, returned: 400, spent: 600, overspent: 0 })));
+    const v2 = evolve(parent(), parseRecorded(finished(2, { childId: 'c1', status: 'completed', output: 'done', reclaim: { allocated: 1000, returned: 400, spent: 600, overspent: 0 } })));
+    expect(v2.budget).toEqual(reclaimed.budget);
+    expect(budgetStatus(v2.budget)).toMatchObject({ delegated: 0, spentBySubtree: 600, reclaimed: 400, available: 4400 });
+  });
+
+  it('refuses a v2 event without reclaim, naming the field', () => {
+    expect(() => parseRecorded(finished(2, { childId: 'c1', status: 'completed', output: 'done' }))).toThrow(/reclaim/);
+  });
+});

@@ -54,8 +54,7 @@ function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, bu
       const o = decide(done!.nodeId, done!.attempt, budget);
       const spent = Math.min(o.spent, budget);
       c = apply(c, [
-        { type: 'ChildFinished', data: { childId: done!.childId, status: o.status, output: `${o.status} ${done!.nodeId}#${done!.attempt}` } },
-        { type: 'BudgetReclaimed', data: { childId: done!.childId, allocated: budget, returned: budget - spent, spent, overspent: 0 } },
+        { type: 'ChildFinished', data: { childId: done!.childId, status: o.status, output: `${o.status} ${done!.nodeId}#${done!.attempt}`, reclaim: { allocated: budget, returned: budget - spent, spent, overspent: 0 } } },
       ]);
     } else throw new Error(`unexpected ${step.kind}`);
   }

@@ -2,7 +2,7 @@ import type { DomainEvent } from '../../events/catalogue.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
 import type { AgentContext } from '../agentContext.js';
-import { reclaimEvent } from '../agentDecisions.js';
+import { reclaimOf } from '../agentDecisions.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import type { MergeOutcome } from '../ports/workspacePort.js';
@@ -13,8 +13,8 @@ import { foldTail } from './actorCache.js';
 import { hostsHere, track, type RuntimeContext } from './runtimeContext.js';
 
 /**
- * What a parent records of a child's end, decided on the parent's state: ChildFinished, the
- * budget reclaim, the merge of its worktree, and what the parent itself decides of it (a
+ * What a parent records of a child's end, decided on the parent's state: ChildFinished with
+ * the budget's return, the merge of its worktree, and what the parent itself decides of it (a
  * workflow's node outcome). [] when the parent has recorded it already.
  */
 export function parentRecordOfEnd(rt: RuntimeContext, parent: AgentSnapshot, child: AgentContext, merge: MergeOutcome | null, terminating: boolean): DomainEvent[] {
@@ -22,8 +22,7 @@ export function parentRecordOfEnd(rt: RuntimeContext, parent: AgentSnapshot, chi
   const rec = parent.context.children[childId];
   if (!rec || rec.status !== 'live' || !child.result) return [];
   const events: DomainEvent[] = [
-    { type: 'ChildFinished', data: { childId, status: child.result.status, output: child.result.output } },
-    reclaimEvent(childId, rec.budget, child.budget),
+    { type: 'ChildFinished', data: { childId, status: child.result.status, output: child.result.output, reclaim: reclaimOf(rec.budget, child.budget) } },
   ];
   if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: child.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
   if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: child.workspace!.branch, files: [...merge.files] } });

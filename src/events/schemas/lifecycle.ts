@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentId, TerminalStatus, Tokens } from './common.js';
+import { BudgetReclaimed } from './budget.js';
 
 export const WorkspaceRequest = z.object({ base: z.string().min(1).max(250).optional() });
 
@@ -54,11 +55,16 @@ export const ChildSpawned = z.object({
   delegatesBudget: z.boolean(),
 });
 
-/** In the parent's stream: a child reached a terminal state. Paired with BudgetReclaimed. */
+/**
+ * In the parent's stream: a child reached a terminal state. v2 carries the budget's return
+ * itself (`reclaim`, the fields of a BudgetReclaimed): the two always travelled in one append.
+ * A v1 record reads as `reclaim: null`, with its BudgetReclaimed after it.
+ */
 export const ChildFinished = z.object({
   childId: AgentId,
   status: TerminalStatus,
   output: z.string().nullable(),
+  reclaim: BudgetReclaimed.omit({ childId: true }).nullable(),
 });
 
 export const AgentCompleted = z.object({ output: z.string(), returned: Tokens });

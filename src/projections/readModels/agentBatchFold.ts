@@ -74,6 +74,21 @@ function add(f: AgentFold, e: ParsedEvent): void {
     f.delegated += amount;
     f.delegations.set(childId, amount);
   };
+  const reclaimed = (child: string, r: { readonly returned: number; readonly overspent: number }): void => {
+    const held = f.delegations.get(child);
+    f.spent += r.overspent;
+    if (held === undefined) {
+      f.reclaimsFromBefore.push({ c: child, r: r.returned });
+    } else {
+      // budget.ts `reclaim`, as agents.ts applies it: what was delegated leaves `delegated`.
+      const amount = held === 'closed' ? 0 : held;
+      const back = Math.min(r.returned, amount);
+      f.delegated -= amount;
+      f.spent += amount - back;
+      f.reclaimed += back;
+    }
+    f.delegations.set(child, 'closed');
+  };
   switch (e.type) {
     case 'AgentRunRequested':
       f.runRequestedAt ??= at;
@@ -92,6 +107,8 @@ function add(f: AgentFold, e: ParsedEvent): void {
       return;
     case 'ChildFinished':
       f.live = then(f.live, -1, 0);
+      // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
+      if (e.data.reclaim) reclaimed(e.data.childId, e.data.reclaim);
       return;
     case 'WorkspaceCreated':
       set('workspace_path', e.data.path, 'text');
@@ -136,23 +153,9 @@ function add(f: AgentFold, e: ParsedEvent): void {
     case 'BudgetDelegated':
       delegated(e.data.childId, e.data.amount);
       return;
-    case 'BudgetReclaimed': {
-      const child = e.data.childId;
-      const held = f.delegations.get(child);
-      f.spent += e.data.overspent;
-      if (held === undefined) {
-        f.reclaimsFromBefore.push({ c: child, r: e.data.returned });
-      } else {
-        // budget.ts `reclaim`, as agents.ts applies it: what was delegated leaves `delegated`.
-        const amount = held === 'closed' ? 0 : held;
-        const back = Math.min(e.data.returned, amount);
-        f.delegated -= amount;
-        f.spent += amount - back;
-        f.reclaimed += back;
-      }
-      f.delegations.set(child, 'closed');
+    case 'BudgetReclaimed':
+      reclaimed(e.data.childId, e.data);
       return;
-    }
     case 'ModelRequested':
       f.calls = then(f.calls, 1, null);
       f.modelCalls++;

@@ -134,6 +134,15 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
   /** `amount` handed to `childId`: by a BudgetDelegated, or by a ChildSpawned v3 itself. */
   const delegation = (p: Param, childId: string, amount: number): string =>
     `delegated = delegated + ${p(amount, 'bigint')}, delegations = delegations || jsonb_build_object(${p(childId, 'text')}, ${p(amount, 'bigint')})`;
+  /** What `childId` gave back: by a BudgetReclaimed, or by a ChildFinished v2 itself. */
+  const reclaim = (p: Param, childId: string, r: { readonly returned: number; readonly overspent: number }): string => {
+    // budget.ts `reclaim`: what the ledger delegated (not the event's copy) leaves `delegated`.
+    const held = `coalesce((delegations ->> ${p(childId, 'text')})::bigint, 0)`;
+    const back = `least(${p(r.returned, 'bigint')}, ${held})`;
+    // ... and what the child's subtree overspent is charged here too (BudgetReclaimed v2's `overspent`).
+    return `delegated = delegated - ${held}, spent_by_subtree = spent_by_subtree + (${held} - ${back}) + ${p(r.overspent, 'bigint')},
+      reclaimed = reclaimed + ${back}, delegations = delegations - ${p(childId, 'text')}`;
+  };
   const touch = (set: (p: Param) => string = () => ''): SqlStatement[] => [
     build((p) => {
       const extra = set(p);
@@ -159,7 +168,8 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
     case 'WorkspaceRemoved':
       return touch(() => `workspace_path = NULL, workspace_branch = NULL`);
     case 'ChildFinished':
-      return touch(() => `live_children = greatest(0, live_children - 1)`);
+      // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
+      return touch((p) => `live_children = greatest(0, live_children - 1)${e.data.reclaim ? `, ${reclaim(p, e.data.childId, e.data.reclaim)}` : ''}`);
     case 'AgentCompleted':
       return touch((p) => `ended_status = 'completed', ended_at = ${p(at, 'timestamptz')}, returned = ${p(e.data.returned, 'bigint')},
         output = ${p(excerpt(e.data.output), 'text')}`);
@@ -186,14 +196,7 @@ export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStateme
     case 'BudgetDelegated':
       return touch((p) => delegation(p, e.data.childId, e.data.amount));
     case 'BudgetReclaimed':
-      return touch((p) => {
-        // budget.ts `reclaim`: what the ledger delegated (not the event's copy) leaves `delegated`.
-        const held = `coalesce((delegations ->> ${p(e.data.childId, 'text')})::bigint, 0)`;
-        const back = `least(${p(e.data.returned, 'bigint')}, ${held})`;
-        // ... and what the child's subtree overspent is charged here too (v2's `overspent`).
-        return `delegated = delegated - ${held}, spent_by_subtree = spent_by_subtree + (${held} - ${back}) + ${p(e.data.overspent, 'bigint')},
-          reclaimed = reclaimed + ${back}, delegations = delegations - ${p(e.data.childId, 'text')}`;
-      });
+      return touch((p) => reclaim(p, e.data.childId, e.data));
     case 'ModelRequested':
       return touch(() => `calls_in_flight = calls_in_flight + 1, model_calls = model_calls + 1`);
     case 'ModelReplied':

@@ -98,6 +98,17 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
         ${r.cost ?? '0'}, ${p(at, 'timestamptz')}${r.from ?? ''}`;
     }),
   ];
+  /** What `childId` gave back and its subtree spent: by a BudgetReclaimed, or by a ChildFinished v2 itself. */
+  const reclaimed = (childId: string, r: { readonly returned: number; readonly overspent: number }): SqlStatement[] =>
+    insert((p, agent) => {
+      const child = p(childId, 'text');
+      const held = openAmount(t, agent, 'counterparty', child, 'delegated', `'reclaimed'`);
+      return {
+        kind: 'reclaimed', amount: 'x.back', held: 'x.held', spent: `x.held - x.back + ${p(r.overspent, 'bigint')}`, party: child,
+        // budget.ts `reclaim`: back = min(returned, what was delegated); computed once here.
+        from: ` FROM (SELECT h.held, least(${p(r.returned, 'bigint')}, h.held) AS back FROM (SELECT ${held} AS held) h) x`,
+      };
+    });
   switch (e.type) {
     case 'AgentSpawned':
       return insert((p) => ({ kind: 'allocated', amount: p(e.data.budget, 'bigint'), party: p(e.data.parentId, 'text') }));
@@ -123,20 +134,14 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
       // v3 delegates the child's budget itself; v1 and v2 were followed by a BudgetDelegated.
       return e.data.delegatesBudget ? insert((p) => ({ kind: 'delegated', amount: p(e.data.budget, 'bigint'), party: p(e.data.childId, 'text') })) : [];
     case 'BudgetReclaimed':
-      return insert((p, agent) => {
-        const child = p(e.data.childId, 'text');
-        const held = openAmount(t, agent, 'counterparty', child, 'delegated', `'reclaimed'`);
-        return {
-          kind: 'reclaimed', amount: 'x.back', held: 'x.held', spent: `x.held - x.back + ${p(e.data.overspent, 'bigint')}`, party: child,
-          // budget.ts `reclaim`: back = min(returned, what was delegated); computed once here.
-          from: ` FROM (SELECT h.held, least(${p(e.data.returned, 'bigint')}, h.held) AS back FROM (SELECT ${held} AS held) h) x`,
-        };
-      });
+      return reclaimed(e.data.childId, e.data);
+    case 'ChildFinished':
+      // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
+      return e.data.reclaim ? reclaimed(e.data.childId, e.data.reclaim) : [];
     case 'BudgetOverspent':
       return insert((p) => ({ kind: 'overspent', amount: p(e.data.excess, 'bigint'), held: p(e.data.reserved, 'bigint'), ref: p(e.data.reservationId, 'text') }));
     case 'AgentRunRequested':
     case 'AgentStarted':
-    case 'ChildFinished':
     case 'AgentCompleted':
     case 'AgentFailed':
     case 'AgentTerminated':
