@@ -7,6 +7,7 @@ import { readEnv } from './infra/config.js';
 import { createLogger, redactingLogger } from './infra/logger.js';
 import { createRedactor, urlPassword } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
+import { checkingModel } from './infra/model/checkingModel.js';
 import { parseTerminationReason } from './actors/terminationReason.js';
 import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
@@ -78,7 +79,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     ids: o.ids ?? systemIds,
     clock: o.clock ?? systemClock,
   });
-  const model = redactingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never }), redactor);
+  const model = redactingModel(checkingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never })), redactor);
   const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
   const runtime = new AgentRuntime({
     store,

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { Aborted, ModelError } from '../../src/errors.js';
 import { createAnthropicProvider } from '../../src/infra/model/anthropicProvider.js';
+import { checkingModel } from '../../src/infra/model/checkingModel.js';
 import type { AnthropicProviderOptions } from '../../src/infra/model/anthropicProvider.js';
 import type { RateLimiter } from '../../src/infra/model/rateLimiter.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
@@ -288,6 +289,52 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
       await system.close();
     }
     expect(keyOf(api.messageRequests()[0]!)).toBe('sk-ant-explicit');
+  });
+
+  /** A Messages API reply as a hostile proxy or a broken fake would send it, usage as given. */
+  const rawReply = (usage: unknown, content: unknown[] = [{ type: 'text', text: 'done' }]) => ({
+    kind: 'raw' as const, status: 200, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content, stop_reason: 'end_turn', stop_sequence: null, usage }),
+  });
+
+  it('refuses a reply whose usage is not whole non-negative numbers, or whose tool calls share an id: a ModelError naming the field, not retried', async () => {
+    const cases: Array<[unknown, RegExp, unknown[]?]> = [
+      [{ input_tokens: -1_000_000, output_tokens: 0 }, /reply\.usage\.inputTokens: .*>=0/],
+      [{ input_tokens: '12', output_tokens: 5 }, /reply\.usage\.inputTokens: .*number/],
+      [{ input_tokens: 10.5, output_tokens: 5 }, /reply\.usage\.inputTokens: .*int/],
+      [{ output_tokens: 5 }, /reply\.usage\.inputTokens/],
+      [{ input_tokens: 10, output_tokens: -5 }, /reply\.usage\.outputTokens/],
+      [{ input_tokens: 1e300, output_tokens: 5 }, /reply\.usage\.inputTokens/],
+      [{ input_tokens: 10, output_tokens: 5 }, /reply\.content: tool_use ids must be unique/, [
+        { type: 'tool_use', id: 't1', name: 'write_file', input: { path: 'a' } }, { type: 'tool_use', id: 't1', name: 'write_file', input: { path: 'b' } }]],
+    ];
+    for (const [usage, message, content] of cases) {
+      api.reset();
+      api.enqueue(rawReply(usage, content));
+      const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);
+      expect(error, JSON.stringify(usage)).toBeInstanceOf(ModelError);
+      expect(error).toMatchObject({ retryable: false });
+      expect((error as Error).message, JSON.stringify(usage)).toMatch(/^the model API sent an invalid reply: /);
+      expect((error as Error).message, JSON.stringify(usage)).toMatch(message);
+      expect(api.messageRequests()).toHaveLength(1);
+    }
+  });
+
+  it('an agent whose model reports negative usage fails the call: no tokens handed out, and every read still opens its history', async () => {
+    api.enqueue(rawReply({ input_tokens: -40_000, output_tokens: -5_000 }));
+    const system = await testSystem('pglite', { model: { provider: 'anthropic', apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 } });
+    try {
+      const agent = await system.spawn({ role: 'solo', task: 'say done', budget: 10_000 });
+      const result = await agent.run();
+      expect(result).toMatchObject({ status: 'failed' });
+      expect(result.reason).toMatch(/invalid reply: reply\.usage\.inputTokens/);
+      const state = await agent.state();
+      expect(state.budget).toMatchObject({ allocated: 10_000, consumed: 0, reserved: 0, available: 10_000 });
+      expect((await system.history(agent.id)).map((e) => e.type)).toContain('ModelFailed');
+      expect(await system.replay(agent.id)).toEqual(state);
+    } finally {
+      await system.close();
+    }
   });
 
   it('never sent a request anywhere but 127.0.0.1', () => {

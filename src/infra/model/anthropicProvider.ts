@@ -165,7 +165,8 @@ export function fromMessage(message: Anthropic.Message): ModelReply {
     if (block.type === 'text') content.push({ type: 'text', text: block.text });
     else if (block.type === 'tool_use') content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
   }
-  const u = message.usage;
+  // Checked by checkingModel before anyone charges it: a missing usage reads as missing counts.
+  const u = message.usage ?? {};
   return {
     model: message.model,
     content,

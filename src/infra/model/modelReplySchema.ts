@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { ModelReply } from '../../actors/ports/modelProvider.js';
 
-const count = z.number().int().nonnegative();
+/** A token count: a whole number from 0 to 2^53 - 1 (NaN, fractions, strings and negatives are refused). */
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** zod schema of the port's `ModelUsage`. */
 export const ModelUsageSchema = z.strictObject({
@@ -12,8 +13,9 @@ export const ModelUsageSchema = z.strictObject({
 });
 
 /**
- * zod schema of the port's `ModelReply`: a reply that came from outside the type system (a
- * test script, a recorded fixture) is parsed before the agent loop trusts it.
+ * zod schema of the port's `ModelReply`: a reply that came from outside the type system (the
+ * Messages API, a test script, a recorded fixture) is parsed before the agent loop trusts it.
+ * Its usage is charged to budgets, so a negative or non-numeric count would hand out tokens.
  *
  * @example
  * const reply = parseInput(ModelReplySchema, untrusted, 'reply');
@@ -25,7 +27,11 @@ export const ModelReplySchema = z.strictObject({
       z.strictObject({ type: z.literal('text'), text: z.string() }),
       z.strictObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: z.unknown() }),
     ]),
-  ),
+  ).refine((blocks) => {
+    // Each call is answered by its id: two calls with one id would leave one unanswered.
+    const ids = blocks.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
+    return new Set(ids).size === ids.length;
+  }, 'tool_use ids must be unique within a reply'),
   stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal', 'pause_turn']),
   usage: ModelUsageSchema,
 });
