@@ -2,6 +2,7 @@ import type { ModelProvider, ModelReply } from '../../actors/ports/modelProvider
 import { ModelError } from '../../errors.js';
 import { formatPath } from '../../validation.js';
 import { ModelReplySchema } from './modelReplySchema.js';
+import { wrapComplete } from './wrapComplete.js';
 
 /**
  * A provider whose replies are parsed before they are charged or acted on: usage that is not a
@@ -14,19 +15,7 @@ import { ModelReplySchema } from './modelReplySchema.js';
  * const model = checkingModel(createModelProvider(config));
  */
 export function checkingModel(model: ModelProvider): ModelProvider {
-  return {
-    get name() {
-      return model.name;
-    },
-    get isLLM() {
-      return model.isLLM;
-    },
-    get defaultModel() {
-      return model.defaultModel;
-    },
-    estimateInputTokens: (request) => model.estimateInputTokens(request),
-    complete: async (request, options) => checkedReply(await model.complete(request, options)),
-  };
+  return wrapComplete(model, async (request, options) => checkedReply(await model.complete(request, options)));
 }
 
 function checkedReply(reply: ModelReply): ModelReply {

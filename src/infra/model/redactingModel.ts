@@ -1,5 +1,6 @@
 import type { ModelProvider } from '../../actors/ports/modelProvider.js';
 import type { Redactor } from '../redact.js';
+import { wrapComplete } from './wrapComplete.js';
 
 /**
  * A provider whose errors carry no secret: an API or a proxy that echoes the key
@@ -17,23 +18,11 @@ export function redactingModel(model: ModelProvider, redactor: Redactor): ModelP
     }
     return err;
   };
-  return {
-    get name() {
-      return model.name;
-    },
-    get isLLM() {
-      return model.isLLM;
-    },
-    get defaultModel() {
-      return model.defaultModel;
-    },
-    estimateInputTokens: (request) => model.estimateInputTokens(request),
-    complete: async (request, options) => {
-      try {
-        return await model.complete(request, options);
-      } catch (err) {
-        throw clean(err);
-      }
-    },
-  };
+  return wrapComplete(model, async (request, options) => {
+    try {
+      return await model.complete(request, options);
+    } catch (err) {
+      throw clean(err);
+    }
+  });
 }
