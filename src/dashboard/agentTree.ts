@@ -54,21 +54,17 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
   const max = options.maxAgents ?? 5_000;
   // Breadth-first, a level at a time, and sums folded bottom-up from the last level: a chain
   // thousands deep is as easy as a wide tree (no recursion, no promise nested per level).
-  interface Pending { readonly state: AgentState; readonly activity: string | null; readonly nodeId: string | null; readonly returned: boolean; readonly children: Mutable<AgentNode>[] }
-  const order: { node: Mutable<AgentNode>; pending: Pending }[] = [];
+  const order: Mutable<AgentNode>[] = [];
   let level: { id: string; nodeId: string | null; returned: boolean; attach: Mutable<AgentNode>[] | null }[] = [{ id: rootId, nodeId: null, returned: false, attach: null }];
   let seen = 0;
   let root: Mutable<AgentNode> | null = null;
   while (level.length > 0) {
     const states = await system.internal.runtime.states(level.map((l) => l.id));
-    // Ended agents need no context read: they are doing nothing.
-    const doing = await activitiesOf(system, states.filter((s) => s.status !== 'completed' && s.status !== 'failed' && s.status !== 'terminated').map((s) => s.id));
     const next: typeof level = [];
     states.forEach((s, i) => {
       seen++;
-      const pending: Pending = { state: s, activity: doing.get(s.id) ?? null, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] };
-      const node = toNode(pending);
-      order.push({ node, pending });
+      const node = toNode({ state: s, activity: null, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] });
+      order.push(node);
       if (level[i]!.attach) level[i]!.attach!.push(node);
       else root = node;
       const kids = seen + next.length + s.children.length > max ? [] : s.children;
@@ -76,7 +72,11 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
     });
     level = next;
   }
-  sumSubtrees(order.map((o) => o.node));
+  // What the agents that have not ended are doing, asked once for the whole tree (a level at a
+  // time, a chain 3,000 deep took 3,000 lease queries). Ended agents are doing nothing.
+  const doing = await activitiesOf(system, order.filter((n) => n.status !== 'completed' && n.status !== 'failed' && n.status !== 'terminated').map((n) => n.id));
+  for (const n of order) n.activity = doing.get(n.id) ?? null;
+  sumSubtrees(order);
   return root!;
 }
 

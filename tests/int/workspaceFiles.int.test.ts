@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { createWorkspaceFiles, type WorkspaceFiles } from '../../src/infra/workspace/workspaceFiles.js';
 import { InvalidInput, NotFound, PathOutsideWorkspace } from '../../src/errors.js';
 
@@ -68,6 +69,11 @@ describe('workspace files stay inside the worktree', () => {
     ['dangling', 'dangling symlink pointing outside'],
     ['.git/config', 'git metadata'],
     ['src/../.git/hooks/pre-commit', 'git metadata through ..'],
+    // Names git takes for its own directory (core.protectNTFS): it will not add them.
+    ['.git.', '.git with a trailing dot'],
+    ['sub/.GIT ..', '.git with trailing spaces and dots, in any case'],
+    ['git~1/config', "the 8.3 short name of .git"],
+    ['.git:stream', 'an NTFS stream of .git'],
   ];
 
   it.each(escapes)('refuses %s (%s) for read and write, naming the path', async (path) => {
@@ -94,5 +100,32 @@ describe('workspace files stay inside the worktree', () => {
     await expect(files.list('outside-dir')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('..')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('.git')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+  });
+
+  it('writes every name git will add, and refuses exactly those git refuses as its own (the ending commits all an agent wrote)', async () => {
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+    const inRepo = createWorkspaceFiles(repo);
+    const names = ['.git.', '.git ', '.GIT..', '.git. .', 'git~1', 'GIT~1', '.git:x', 'git~1:y', 'sub/.git.', // git refuses
+      '.gitignore', '.github/ci.yml', '.gitx', 'git~2', 'x.git', 'a.git.b', 'x:y', '..git', 'git~1x']; // git adds
+    for (const name of names) {
+      const written = await inRepo.write(name, 'x').then(() => true, (e: unknown) => {
+        expect(e, name).toBeInstanceOf(PathOutsideWorkspace);
+        return false;
+      });
+      // git's own answer for the name, on the file the tool wrote or one made here.
+      if (!written) {
+        mkdirSync(dirname(join(repo, name)), { recursive: true });
+        writeFileSync(join(repo, name), 'x');
+      }
+      let added = true;
+      try {
+        execFileSync('git', ['add', '--', name], { cwd: repo, stdio: 'pipe' });
+      } catch {
+        added = false;
+      }
+      expect(written, `${name}: ${added ? 'git adds it' : 'git refuses it'}`).toBe(added);
+    }
   });
 });

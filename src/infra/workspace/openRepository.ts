@@ -1,7 +1,8 @@
 import { mkdir, realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { WorkspaceError } from '../../errors.js';
 import type { GitRunner } from './gitRunner.js';
+import { within } from './safePath.js';
 
 /** Where a repository and its cadre worktrees live, all as real paths. */
 export interface RepositoryInfo {
@@ -15,8 +16,7 @@ export interface RepositoryInfo {
 
 /** True when `child` is strictly inside `parent` (both absolute, normalised). */
 export function isInside(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return relative(parent, child) !== '' && within(parent, child);
 }
 
 /**

@@ -9,13 +9,21 @@ export interface SafePath {
   readonly rel: string;
 }
 
-/** True when `p` is `root` or lies under it (both absolute). */
+/** True when `p` is `root` or lies under it (both absolute). A name that only starts with two dots (`..notes`) is inside. */
 export const within = (root: string, p: string): boolean => {
   const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 };
 
-const touchesGit = (rel: string): boolean => rel.split(sep).some((seg) => seg.toLowerCase() === '.git');
+/**
+ * A path segment git treats as its own directory, so it will not add it (`git add` fails with
+ * "invalid path" for each, as git 2.39 does here with core.protectNTFS on by default): `.git`
+ * in any case, with trailing dots or spaces (`.git.`, `.GIT ..`), its 8.3 short name `git~1`,
+ * and an NTFS stream of either (`.git:x`). A file an agent wrote under such a name made its
+ * ending's commit fail, so its work never reached its branch.
+ */
+const GIT_SEGMENT = /^(?:\.git|git~1)(?:[. ]*|:.*)$/i;
+const touchesGit = (rel: string): boolean => rel.split(sep).some((seg) => GIT_SEGMENT.test(seg));
 
 /**
  * Checks a requested path against the workspace without touching the disk: a string, no
