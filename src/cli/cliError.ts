@@ -92,7 +92,10 @@ export function formatError(err: unknown): string {
   else if (err instanceof StoreNotFound) hint = NO_STORE_HINT;
   else if (err instanceof InvalidInput && FIELD_HINTS[err.field]) hint = FIELD_HINTS[err.field] ?? null;
   else if (err instanceof InvalidTransition && !err.hasEnded) hint = `the agent has not ended but is not ready for that now; \`cadre status ${err.agentId}\` shows its state, and a command may go through once it moves on`;
-  else if (isOverDelegation(err)) hint = `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`;
+  else if (isOverDelegation(err)) hint = err.available >= 1
+    ? `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`
+    // --budget is at least 1: "at most 0" would be advice nobody can take.
+    : `agent ${err.agentId} has no tokens left to give: spawn under another agent (see cadre budget ${err.agentId})`;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId}\`; try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;

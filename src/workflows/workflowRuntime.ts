@@ -340,6 +340,9 @@ export class Workflows {
       const c = snap.context;
       if (c.plan) return [];
       let graph: WorkflowGraph;
+      // No graph at all: an auto-decomposed workflow whose process stopped before the model's
+      // plan was recorded (Ctrl-C during planning). Nothing can be run; the task can be asked again.
+      if (c.graph === null || c.graph === undefined) return canEnd(snap) ? failureEvents(c, 'error', 'workflow has no plan: its planning was interrupted before the model\'s plan was recorded; run the task again (cadre run --auto)') : [];
       try {
         graph = validateGraph(c.graph, { field: 'graph' });
       } catch (err) {

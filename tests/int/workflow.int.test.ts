@@ -331,6 +331,15 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect((said!.data as { answer: string }).answer).toBe('I would rather talk.');
       });
 
+      it('a workflow whose planning was interrupted (spawned, no plan recorded) fails saying so when run, not with a schema error', async () => {
+        // What decompose leaves when its process stops during the planning call.
+        const id = await workflowsOf(system).runtime.spawnRoot({ role: 'workflow', task: 'Build it', budget: 20_000 }, { kind: 'workflow' });
+        const result = await runWorkflow(system, id);
+        expect(result.status).toBe('failed');
+        expect(result.reason).toMatch(/planning was interrupted before the model's plan was recorded; run the task again/);
+        expect((await system.replay(id)).budget).toMatchObject({ allocated: 20_000, available: 20_000, reserved: 0 });
+      });
+
       it('offers what the CLI uses (system.workflows): spawn, auto-decomposition, templates, a live feed', async () => {
         const ext = createWorkflowsApi(workflowsOf(system), system.model);
         expect(ext.templates.get('nope')).toBeNull();

@@ -57,6 +57,8 @@ describe('cadre program', () => {
     // A child's budget over what its parent has left is the caller's number: bad input.
     expect(exitCodeOf(new BudgetExceeded('a', 5, 1, DELEGATING_TO_A_CHILD))).toBe(2);
     expect(formatError(new BudgetExceeded('a', 5, 1, DELEGATING_TO_A_CHILD))).toContain('hint: agent a has 1 tokens available: pass a smaller --budget (at most 1)');
+    expect(formatError(new BudgetExceeded('a', 5, 0, DELEGATING_TO_A_CHILD))).toContain('hint: agent a has no tokens left to give');
+    expect(formatError(new BudgetExceeded('a', 5, 0, DELEGATING_TO_A_CHILD))).not.toContain('at most 0');
     expect(formatError(new InvalidTransition('a', 'completed', 'spawn'))).toMatch(/^cadre: agent a has completed: it cannot spawn children\n {2}hint: an agent that has ended/);
     expect(formatError(new InvalidTransition('a', '"failed"', 'AgentTerminated'))).toContain('hint: an agent that has ended');
     // An agent still running is not told it has ended.

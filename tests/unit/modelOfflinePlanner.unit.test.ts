@@ -91,6 +91,17 @@ describe('parsePlanToolInput', () => {
     expect(() => parsePlanToolInput({ nodes: [node('a'), node('b', [], { budgetPercent: 'lots' })] })).toThrow(/plan\.nodes\[1\]\.budgetPercent/);
     expect(() => parsePlanToolInput({ nodes: [] })).toThrow(InvalidInput);
     expect(() => parsePlanToolInput('nope')).toThrow(InvalidInput);
+    // Every problem of the shape at once: the model's one retry needs them all.
+    const all = (() => {
+      try {
+        parsePlanToolInput({ nodes: [node('a', [], { role: 7, budgetPercent: 150 })] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(all).toMatch(/plan\.nodes\[0\]\.role/);
+    expect(all).toMatch(/plan\.nodes\[0\]\.budgetPercent/);
   });
 
   it('reports every graph problem at once', () => {

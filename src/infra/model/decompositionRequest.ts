@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ModelRequest, ModelToolSpec } from '../../actors/ports/modelProvider.js';
-import { InvalidGraph } from '../../errors.js';
-import { parseInput } from '../../validation.js';
+import { InvalidGraph, InvalidInput } from '../../errors.js';
+import { formatPath, parseInput } from '../../validation.js';
 
 /**
  * Auto-decomposition as structured output: the model is forced to call one tool, `submit_plan`,
@@ -180,7 +180,13 @@ const PERCENT_EPSILON = 1e-6;
  * const plan = parsePlanToolInput(toolUse.input, { roles: ['implementer', 'tester'] });
  */
 export function parsePlanToolInput(input: unknown, options: { readonly roles?: readonly string[] } = {}): Plan {
-  const plan = parseInput(PlanSchema, input, 'plan');
+  // Every problem of the shape, not only the first: the model gets one more try, with all of them.
+  const parsed = PlanSchema.safeParse(input);
+  if (!parsed.success) {
+    const [first, ...rest] = parsed.error.issues;
+    throw new InvalidInput(formatPath('plan', first!.path), [first!.message, ...rest.map((i) => `${formatPath('plan', i.path)}: ${i.message}`)].join('; '));
+  }
+  const plan = parsed.data;
   const problems: string[] = [];
   const ids = new Set<string>();
   for (const node of plan.nodes) {
