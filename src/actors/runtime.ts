@@ -250,6 +250,10 @@ export class AgentRuntime {
     rt.closed = true;
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
     rt.slots.close(new StoreClosed());
+    // And so would a spawn_agent tool waiting for its child's end, which nothing here will run
+    // now: woken, waitForEnd sees the runtime closed (one Ctrl-C on a run 1,385 agents wide
+    // waited 10 minutes, until the children's timeouts).
+    for (const a of rt.actors.values()) a.changed();
     await Promise.all(rt.onClose.map((stop) => stop()));
     for (const a of rt.actors.values()) {
       if (a.timer) clearTimeout(a.timer);

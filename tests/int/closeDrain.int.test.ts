@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentSystem } from '../../src/system.js';
 import { testSystem } from '../support/system.js';
 import { freshSchema } from '../support/testDb.js';
+import type { ModelProvider } from '../../src/actors/ports/modelProvider.js';
 
 /**
  * Stopping a process while a model call is out (`cadre serve` stopped, a worker told to end):
@@ -33,4 +34,26 @@ describe('close() lets a model call already sent finish and records it', () => {
     expect(history.filter((e) => e.type === 'ModelReplied')).toHaveLength(1); // aborted, it was missing: the next host called again
     expect((await second.replay(agent.id)).budget.reserved).toBe(0);
   });
+
+  it('a parent waiting in spawn_agent for a child whose call hangs: close() returns after the drain, not at the child\'s timeout', async () => {
+    const usage = { inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
+    const model: ModelProvider = {
+      name: 'spawn-then-hang', isLLM: false, defaultModel: 'm', estimateInputTokens: () => 200,
+      complete: (request, options) => request.agent?.role === 'lead'
+        ? Promise.resolve({ model: 'm', content: [{ type: 'tool_use', id: 'spawn_1', name: 'spawn_agent', input: { role: 'worker', task: 'wait', budget: 2_000 } }], stopReason: 'tool_use', usage })
+        // The child's call never answers; the host's close aborts it after its drain.
+        : new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+    };
+    const system = await testSystem('postgres', { model, defaultAgentTimeoutMs: 120_000 });
+    const lead = await system.spawn({ role: 'lead', task: 'delegate', budget: 10_000 });
+    void lead.run().catch(() => undefined);
+    await expect.poll(async () => (await lead.state()).children.length, { timeout: 10_000 }).toBe(1);
+    const child = (await lead.state()).children[0]!.id;
+    await expect.poll(async () => (await system.history(child)).some((e) => e.type === 'ModelRequested'), { timeout: 10_000 }).toBe(true);
+    const started = Date.now();
+    await system.close();
+    // The 5 s drain, then no wait for the child's end (before: until its 120 s timeout).
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
 });
+

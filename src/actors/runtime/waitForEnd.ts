@@ -2,6 +2,7 @@ import type { AgentContext, AgentResult } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { evictIfEnded, loadActor } from './actorCache.js';
 import type { RuntimeContext } from './runtimeContext.js';
+import { StoreClosed } from '../../errors.js';
 
 export interface RunResult {
   readonly status: 'completed' | 'failed' | 'terminated';
@@ -10,9 +11,11 @@ export interface RunResult {
   readonly reason: string | null;
 }
 
-/** Waits until `id` has ended and settled with its parent (its end recorded there), then reports how. */
+/** Waits until `id` has ended and settled with its parent (its end recorded there), then reports how; StoreClosed once the runtime closes. */
 export async function waitForEnd(rt: RuntimeContext, id: string): Promise<RunResult> {
   for (;;) {
+    // Nothing here moves it on once closed (close() wakes every waiter to see this).
+    if (rt.closed) throw new StoreClosed();
     // Ended, settled with its parent and dropped from the live set: an end is final.
     const ended = rt.actors.has(id) ? undefined : rt.recentlyEnded.get(id)?.snapshot;
     if (ended?.context.result) return runResult(ended.context.result, ended.context);
