@@ -3,6 +3,7 @@ import type { AgentState } from '../actors/replay.js';
 import type { BudgetStatus } from '../actors/budget.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { activitiesOf } from './activitiesOf.js';
+import { isTerminalStatus } from '../actors/agentMachine.js';
 
 /** The shortest id prefix looked up: shorter ones match too many agents to mean one. */
 const MIN_PREFIX = 4;
@@ -74,7 +75,7 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
   }
   // What the agents that have not ended are doing, asked once for the whole tree (a level at a
   // time, a chain 3,000 deep took 3,000 lease queries). Ended agents are doing nothing.
-  const doing = await activitiesOf(system, order.filter((n) => n.status !== 'completed' && n.status !== 'failed' && n.status !== 'terminated').map((n) => n.id));
+  const doing = await activitiesOf(system, order.filter((n) => !isTerminalStatus(n.status)).map((n) => n.id));
   for (const n of order) n.activity = doing.get(n.id) ?? null;
   sumSubtrees(order);
   return root!;

@@ -2,6 +2,7 @@ import type { AgentSystem } from '../system.js';
 import type { TreeDetailRow } from '../projections/treeDetail.js';
 import { agentsProjection } from '../projections/readModels/agents.js';
 import { activitiesOf } from './activitiesOf.js';
+import { isTerminalStatus } from '../actors/agentMachine.js';
 import { agentTree, sumSubtrees, toNode, type AgentNode, type Mutable } from './agentTree.js';
 
 type TreeSystem = Pick<AgentSystem, 'internal' | 'reports' | 'store'>;
@@ -56,7 +57,7 @@ async function treeFromRows(system: TreeSystem, rootId: string, rows: readonly T
   const byId = new Map(rows.map((r) => [r.agentId, r]));
   const foldIds = rows.filter(needsFold).map((r) => r.agentId);
   const states = new Map((await system.internal.runtime.states(foldIds)).map((s) => [s.id, s]));
-  const activities = await activitiesOf(system, foldIds.filter((id) => byId.get(id)!.endedStatus === null && !isEnded(states.get(id)!.status)));
+  const activities = await activitiesOf(system, foldIds.filter((id) => byId.get(id)!.endedStatus === null && !isTerminalStatus(states.get(id)!.status)));
   const nodeOf = (r: TreeDetailRow, isRoot: boolean): Mutable<AgentNode> => {
     // As agentTree: the root of the view has no node id, and only a child's remainder can be returned.
     const nodeId = isRoot ? null : r.nodeId;
@@ -90,4 +91,3 @@ async function treeFromRows(system: TreeSystem, rootId: string, rows: readonly T
   return root;
 }
 
-const isEnded = (s: AgentNode['status']): boolean => s === 'completed' || s === 'failed' || s === 'terminated';

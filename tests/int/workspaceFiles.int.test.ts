@@ -109,6 +109,7 @@ describe('workspace files stay inside the worktree', () => {
     const inRepo = createWorkspaceFiles(repo);
     const names = ['.git.', '.git ', '.GIT..', '.git. .', 'git~1', 'GIT~1', '.git:x', 'git~1:y', 'sub/.git.', // git refuses
       '.gitignore', '.github/ci.yml', '.gitx', 'git~2', 'x.git', 'a.git.b', 'x:y', '..git', 'git~1x']; // git adds
+    const refused: string[] = [];
     for (const name of names) {
       const written = await inRepo.write(name, 'x').then(() => true, (e: unknown) => {
         expect(e, name).toBeInstanceOf(PathOutsideWorkspace);
@@ -126,6 +127,12 @@ describe('workspace files stay inside the worktree', () => {
         added = false;
       }
       expect(written, `${name}: ${added ? 'git adds it' : 'git refuses it'}`).toBe(added);
+      if (!written) refused.push(name);
     }
+    // Nor does a listing show them (made here, as a run_command could): they are git's, not the agent's.
+    const listed = new Set((await inRepo.list('', { recursive: true })).entries.map((e) => e.path));
+    expect(refused.length).toBeGreaterThan(5);
+    for (const name of refused) expect(listed.has(name), name).toBe(false);
+    expect(listed.has('.gitignore')).toBe(true);
   });
 });

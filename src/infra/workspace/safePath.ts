@@ -23,7 +23,10 @@ export const within = (root: string, p: string): boolean => {
  * ending's commit fail, so its work never reached its branch.
  */
 const GIT_SEGMENT = /^(?:\.git|git~1)(?:[. ]*|:.*)$/i;
-const touchesGit = (rel: string): boolean => rel.split(sep).some((seg) => GIT_SEGMENT.test(seg));
+
+/** Whether one file name is git's own (above): never read, written or listed by the file tools. */
+export const isGitName = (name: string): boolean => GIT_SEGMENT.test(name);
+const touchesGit = (rel: string): boolean => rel.split(sep).some(isGitName);
 
 /**
  * Checks a requested path against the workspace without touching the disk: a string, no

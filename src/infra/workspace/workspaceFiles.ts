@@ -6,7 +6,7 @@ import type { RE2JS } from 're2js';
 import { InvalidInput, WorkspaceError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { globMatcher } from './globPattern.js';
-import { resolveExisting, resolveForWrite, type SafePath } from './safePath.js';
+import { isGitName, resolveExisting, resolveForWrite, type SafePath } from './safePath.js';
 
 export interface FileContent {
   /** Workspace-relative, `/`-separated. */
@@ -227,7 +227,7 @@ async function walk(start: SafePath, recursive: boolean, visit: (entry: FileEntr
   }
   dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const d of dirents) {
-    if (d.name.toLowerCase() === '.git') continue;
+    if (isGitName(d.name)) continue;
     const rel = start.rel === '' ? d.name : `${start.rel}/${d.name}`;
     const type: FileEntry['type'] = d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'directory' : d.isFile() ? 'file' : 'other';
     if (!visit({ path: rel, type })) return false;
