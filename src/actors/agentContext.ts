@@ -3,6 +3,10 @@ import type { BudgetLedger } from './budget.js';
 import { delegate, openLedger, reclaim, release, reserve, settle } from './budget.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
+
+/** Whether a status is an end. Here, beside the type, not in agentMachine.ts: views import it without loading xstate. */
+export const isTerminalStatus = (s: AgentStatus): s is 'completed' | 'failed' | 'terminated' =>
+  s === 'completed' || s === 'failed' || s === 'terminated';
 export type TerminalStatus = 'completed' | 'failed' | 'terminated';
 
 export interface ChildRecord {

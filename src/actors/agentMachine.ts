@@ -194,5 +194,4 @@ export function statusOf(value: unknown): AgentStatus {
   return 'running';
 }
 
-export const isTerminalStatus = (s: AgentStatus): s is 'completed' | 'failed' | 'terminated' =>
-  s === 'completed' || s === 'failed' || s === 'terminated';
+export { isTerminalStatus } from './agentContext.js';

@@ -3,7 +3,7 @@ import type { AgentState } from '../actors/replay.js';
 import type { BudgetStatus } from '../actors/budget.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { activitiesOf } from './activitiesOf.js';
-import { isTerminalStatus } from '../actors/agentMachine.js';
+import { isTerminalStatus } from '../actors/agentContext.js';
 
 /** The shortest id prefix looked up: shorter ones match too many agents to mean one. */
 const MIN_PREFIX = 4;

@@ -2,7 +2,7 @@ import type { AgentSystem } from '../system.js';
 import type { TreeDetailRow } from '../projections/treeDetail.js';
 import { agentsProjection } from '../projections/readModels/agents.js';
 import { activitiesOf } from './activitiesOf.js';
-import { isTerminalStatus } from '../actors/agentMachine.js';
+import { isTerminalStatus } from '../actors/agentContext.js';
 import { agentTree, sumSubtrees, toNode, type AgentNode, type Mutable } from './agentTree.js';
 
 type TreeSystem = Pick<AgentSystem, 'internal' | 'reports' | 'store'>;
