@@ -88,16 +88,20 @@ describe('projection reducers', () => {
 
   it('ledger: one row per budget movement, none for other events', () => {
     const kinds = (Object.keys(samples) as EventType[]).flatMap((t) =>
-      budgetLedgerProjection.handle(parsed(t), names(budgetLedgerProjection)).map((s) => [t, /'(\w+)',/.exec(s.text.split('SELECT')[1]!)?.[1]]));
+      budgetLedgerProjection.handle(parsed(t), names(budgetLedgerProjection)).flatMap((s) =>
+        (s.params[0] as { kind: string }[]).map((row) => [t, row.kind])));
     expect(kinds).toEqual([
       ['AgentSpawned', 'allocated'], ['BudgetReserved', 'reserved'], ['BudgetSettled', 'settled'], ['BudgetReleased', 'released'],
       ['BudgetDelegated', 'delegated'], ['BudgetReclaimed', 'reclaimed'], ['BudgetOverspent', 'overspent'],
     ]);
   });
 
-  it('workflows: a plan inserts its nodes and recounts; node events recount', () => {
+  it('workflows: a plan inserts its nodes; a batch with node events recounts their runs once', () => {
     const t = names(workflowsProjection);
-    expect(workflowsProjection.handle(parsed('WorkflowPlanned'), t)).toHaveLength(4);
+    expect(workflowsProjection.handle(parsed('WorkflowPlanned'), t)).toHaveLength(3);
+    const recount = workflowsProjection.afterBatch!([parsed('WorkflowPlanned'), parsed('NodeStarted'), parsed('NodeFailed'), parsed('BudgetReserved')], t);
+    expect(recount).toHaveLength(1);
+    expect(recount[0]!.params[0]).toEqual([{ run_id: 'a1', position: '77' }]);
     expect(workflowsProjection.handle(parsed('NodeFailed'), t)[0]!.params).toContain('retrying');
     expect(workflowsProjection.handle(parsed('AgentSpawned'), t)).toHaveLength(1);
     expect(workflowsProjection.handle(parsed('BudgetReserved'), t)).toEqual([]);

@@ -8,7 +8,7 @@ import { isRecordOnly } from './recordOnlyEvents.js';
  * writes a new version of the agent's ~1 KB row for every event (17 per agent step of a 4-node
  * workflow, nearly all dead tuples at once); folding the batch's events of one agent gives the
  * same row from one UPDATE. Pure. Proven equal on random sequences against Postgres
- * (tests/int/agentBatchFold.int.test.ts).
+ * (tests/int/batchFolds.int.test.ts).
  *
  * What folds how: counters add; `live_children` and `calls_in_flight`, which stop at 0, compose
  * into `greatest(x + d, lo)`; first-time stamps `coalesce`; set columns take the batch's last

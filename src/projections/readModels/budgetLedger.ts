@@ -71,75 +71,64 @@ export const budgetLedgerProjection: Projection = {
         FROM ${l} GROUP BY agent_id`,
     }];
   },
-  handle: handleLedgerEvent,
+  // One statement per batch (a planned statement costs ~0.2 ms here, a movement ~21 per run).
+  handle: (e, tables) => ledgerStatements([e], tables),
+  handleBatch: ledgerStatements,
 };
 
-/** The newest `openKind` row for `ref` not yet closed by a later `closeKinds` row. */
-function openAmount(t: string, agent: string, refCol: 'ref' | 'counterparty', ref: string, openKind: string, closeKinds: string): string {
-  return `coalesce((SELECT o.amount FROM ${t} o WHERE o.agent_id = ${agent} AND o.${refCol} = ${ref} AND o.kind = '${openKind}'
-      AND NOT EXISTS (SELECT 1 FROM ${t} c WHERE c.agent_id = o.agent_id AND c.${refCol} = o.${refCol}
-        AND c.kind IN (${closeKinds}) AND c.position > o.position)
-    ORDER BY o.position DESC LIMIT 1), 0)`;
+/** A budget movement as the batch statement takes it (jsonb_to_recordset's columns). */
+interface LedgerRow {
+  position: string;
+  agent_id: string;
+  revision: string;
+  kind: LedgerKind;
+  amount: number;
+  /** What the movement closes; null on a closing row: looked up in the table (opened before the batch). */
+  held: number | null;
+  spent: number;
+  ref: string | null;
+  counterparty: string | null;
+  model: string | null;
+  cost_usd: string;
+  at: string;
+  /** Set on rows that close an entry: the column naming it. */
+  closes: 'ref' | 'counterparty' | null;
+  returned: number;
+  overspent: number;
 }
 
-function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
-  const t = tables.budget_ledger!;
+/** The one movement an event records, before its `held` is resolved; null for other events. */
+function movementOf(e: ParsedEvent): LedgerRow | null {
   const agentId = e.type === 'AgentSpawned' ? e.data.agentId : agentIdOf(e.streamId);
-  if (agentId === null) return [];
-  const at = e.metadata.at;
-  const cols = `position, agent_id, revision, kind, amount, held, spent, ref, counterparty, model, cost_usd, at`;
-  type Row = { kind: LedgerKind; amount: string; held?: string; spent?: string; ref?: string; party?: string; model?: string; cost?: string; from?: string };
-  const insert = (row: (p: (v: unknown, type: string) => string, agent: string) => Row): SqlStatement[] => [
-    build((p) => {
-      const agent = p(agentId, 'text');
-      const r = row(p, agent);
-      return `INSERT INTO ${t} (${cols}) SELECT ${p(e.position, 'bigint')}, ${agent}, ${p(e.revision, 'bigint')}, '${r.kind}',
-        ${r.amount}, ${r.held ?? '0'}, ${r.spent ?? '0'}, ${r.ref ?? 'NULL'}, ${r.party ?? 'NULL'}, ${r.model ?? 'NULL'},
-        ${r.cost ?? '0'}, ${p(at, 'timestamptz')}${r.from ?? ''}`;
-    }),
-  ];
+  if (agentId === null) return null;
+  const row = (kind: LedgerKind, fields: Partial<LedgerRow>): LedgerRow => ({
+    position: String(e.position), agent_id: agentId, revision: String(e.revision), kind, amount: 0, held: 0, spent: 0,
+    ref: null, counterparty: null, model: null, cost_usd: '0', at: e.metadata.at, closes: null, returned: 0, overspent: 0, ...fields,
+  });
   /** What `childId` gave back and its subtree spent: by a BudgetReclaimed, or by a ChildFinished v2 itself. */
-  const reclaimed = (childId: string, r: { readonly returned: number; readonly overspent: number }): SqlStatement[] =>
-    insert((p, agent) => {
-      const child = p(childId, 'text');
-      const held = openAmount(t, agent, 'counterparty', child, 'delegated', `'reclaimed'`);
-      return {
-        kind: 'reclaimed', amount: 'x.back', held: 'x.held', spent: `x.held - x.back + ${p(r.overspent, 'bigint')}`, party: child,
-        // budget.ts `reclaim`: back = min(returned, what was delegated); computed once here.
-        from: ` FROM (SELECT h.held, least(${p(r.returned, 'bigint')}, h.held) AS back FROM (SELECT ${held} AS held) h) x`,
-      };
-    });
+  const reclaimed = (childId: string, r: { readonly returned: number; readonly overspent: number }): LedgerRow =>
+    row('reclaimed', { counterparty: childId, closes: 'counterparty', held: null, returned: r.returned, overspent: r.overspent });
   switch (e.type) {
     case 'AgentSpawned':
-      return insert((p) => ({ kind: 'allocated', amount: p(e.data.budget, 'bigint'), party: p(e.data.parentId, 'text') }));
+      return row('allocated', { amount: e.data.budget, counterparty: e.data.parentId });
     case 'BudgetReserved':
-      return insert((p) => ({ kind: 'reserved', amount: p(e.data.amount, 'bigint'), ref: p(e.data.reservationId, 'text') }));
+      return row('reserved', { amount: e.data.amount, ref: e.data.reservationId });
     case 'BudgetSettled':
-      return insert((p, agent) => {
-        const ref = p(e.data.reservationId, 'text');
-        return {
-          kind: 'settled', amount: p(e.data.consumed, 'bigint'), ref, model: p(e.data.model, 'text'), cost: p(e.data.costUsd, 'numeric'),
-          held: openAmount(t, agent, 'ref', ref, 'reserved', `'settled', 'released'`),
-        };
-      });
+      return row('settled', { amount: e.data.consumed, ref: e.data.reservationId, closes: 'ref', held: null, model: e.data.model, cost_usd: String(e.data.costUsd) });
     case 'BudgetReleased':
-      return insert((p, agent) => {
-        const ref = p(e.data.reservationId, 'text');
-        const held = openAmount(t, agent, 'ref', ref, 'reserved', `'settled', 'released'`);
-        return { kind: 'released', amount: held, held, ref };
-      });
+      return row('released', { ref: e.data.reservationId, closes: 'ref', held: null });
     case 'BudgetDelegated':
-      return insert((p) => ({ kind: 'delegated', amount: p(e.data.amount, 'bigint'), party: p(e.data.childId, 'text') }));
+      return row('delegated', { amount: e.data.amount, counterparty: e.data.childId });
     case 'ChildSpawned':
       // v3 delegates the child's budget itself; v1 and v2 were followed by a BudgetDelegated.
-      return e.data.delegatesBudget ? insert((p) => ({ kind: 'delegated', amount: p(e.data.budget, 'bigint'), party: p(e.data.childId, 'text') })) : [];
+      return e.data.delegatesBudget ? row('delegated', { amount: e.data.budget, counterparty: e.data.childId }) : null;
     case 'BudgetReclaimed':
       return reclaimed(e.data.childId, e.data);
     case 'ChildFinished':
       // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
-      return e.data.reclaim ? reclaimed(e.data.childId, e.data.reclaim) : [];
+      return e.data.reclaim ? reclaimed(e.data.childId, e.data.reclaim) : null;
     case 'BudgetOverspent':
-      return insert((p) => ({ kind: 'overspent', amount: p(e.data.excess, 'bigint'), held: p(e.data.reserved, 'bigint'), ref: p(e.data.reservationId, 'text') }));
+      return row('overspent', { amount: e.data.excess, held: e.data.reserved, ref: e.data.reservationId });
     case 'AgentRunRequested':
     case 'AgentStarted':
     case 'AgentCompleted':
@@ -166,10 +155,66 @@ function handleLedgerEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     case 'NodeCompleted':
     case 'NodeFailed':
     case 'NodeSkipped':
-      return [];
+      return null;
     default: {
       const never: never = e;
       return never;
     }
   }
+}
+
+/** The kind that opens what a closing row closes: a reservation (`ref`) or a delegation (`counterparty`). */
+const OPENS = { ref: 'reserved', counterparty: 'delegated' } as const;
+const OPENS_KIND: ReadonlySet<string> = new Set(Object.values(OPENS));
+
+/**
+ * The batch's movements with `held` resolved where the batch itself opened or closed the entry
+ * before: only the newest open entry not closed since counts, so the last movement of an entry
+ * decides (an open: its amount; a close: nothing left). The rest stay null for the statement's
+ * lookup in the table, which holds only earlier positions.
+ */
+function resolveHeld(rows: LedgerRow[]): LedgerRow[] {
+  const last = new Map<string, number>(); // entry → open amount, or 0 once closed
+  const key = (agent: string, column: string, id: string): string => `${agent}\u0000${column}\u0000${id}`;
+  for (const r of rows) {
+    if (r.closes !== null) {
+      const k = key(r.agent_id, r.closes, r[r.closes] ?? '');
+      const held = last.get(k);
+      if (held !== undefined) r.held = held;
+      last.set(k, 0);
+    } else if (OPENS_KIND.has(r.kind)) {
+      const column = r.kind === OPENS.ref ? 'ref' : 'counterparty';
+      last.set(key(r.agent_id, column, r[column] ?? ''), r.amount);
+    }
+  }
+  return rows;
+}
+
+/**
+ * One INSERT for a whole batch: a row per budget movement. A closing row's `held` is the
+ * newest open entry with that reference not closed by a later row, exactly as
+ * src/actors/budget.ts does with its maps: resolved in the batch (resolveHeld), else looked
+ * up in the table. A released reservation returns what it held; a reclaim gets back
+ * min(returned, delegated) and the rest stays spent in the child's subtree.
+ */
+function ledgerStatements(events: readonly ParsedEvent[], tables: TableNames): SqlStatement[] {
+  const rows = events.map(movementOf).filter((r): r is LedgerRow => r !== null);
+  if (rows.length === 0) return [];
+  const t = tables.budget_ledger!;
+  const open = (column: 'ref' | 'counterparty', closers: string): string =>
+    `(SELECT o.amount FROM ${t} o WHERE o.agent_id = x.agent_id AND o.${column} = x.${column} AND o.kind = '${OPENS[column]}'
+        AND NOT EXISTS (SELECT 1 FROM ${t} c WHERE c.agent_id = o.agent_id AND c.${column} = o.${column}
+          AND c.kind IN (${closers}) AND c.position > o.position)
+      ORDER BY o.position DESC LIMIT 1)`;
+  return [build((p) => `INSERT INTO ${t} (position, agent_id, revision, kind, amount, held, spent, ref, counterparty, model, cost_usd, at)
+    SELECT position, agent_id, revision, kind,
+      CASE kind WHEN 'released' THEN h WHEN 'reclaimed' THEN least(returned, h) ELSE amount END,
+      h, CASE kind WHEN 'reclaimed' THEN h - least(returned, h) + overspent ELSE spent END,
+      ref, counterparty, model, cost_usd, at
+    FROM (SELECT x.*, coalesce(x.held, CASE x.closes
+        WHEN 'ref' THEN ${open('ref', `'settled', 'released'`)}
+        WHEN 'counterparty' THEN ${open('counterparty', `'reclaimed'`)} END, 0) AS h
+      FROM jsonb_to_recordset(${p(resolveHeld(rows), 'jsonb')}) AS x(position bigint, agent_id text, revision bigint, kind text,
+        amount bigint, held bigint, spent bigint, ref text, counterparty text, model text, cost_usd numeric, at timestamptz,
+        closes text, returned bigint, overspent bigint)) y`)];
 }

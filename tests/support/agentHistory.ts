@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedEvent } from '../../src/events/upcast.js';
-import { createPgClient } from '../../src/infra/sql/pgClient.js';
-import type { SqlClient } from '../../src/infra/sql/sqlClient.js';
-import { applyStatements } from '../../src/projections/applyStatements.js';
-import { tableNames } from '../../src/projections/projection.js';
-import { agentsProjection, handleAgentEvent } from '../../src/projections/readModels/agents.js';
-import { foldAgentBatch } from '../../src/projections/readModels/agentBatchFold.js';
-import { runnerMigrations } from '../../src/projections/runnerSchema.js';
-import { splitStatements } from '../../src/infra/sql/migrate.js';
-import { freshSchema, testPgUrl } from '../support/testDb.js';
 import { rng } from '../faults/faultPlan.js';
 
 /**
- * The agents read model folded to one UPDATE per agent per batch (agentBatchFold.ts) leaves
- * exactly the rows `handle` leaves event by event: random event sequences over a few agents,
- * cut into random batches, applied both ways to two generations of tables on Postgres.
+ * Random agent histories for the read models' batch folds (agentBatchFold.ts, the budget
+ * ledger): events of every kind a row folds, with the data the reducers read, over a few agents
+ * whose reservation and child ids repeat, so entries open and close many times within a batch.
  */
 
-const AGENTS = ['ra', 'cb', 'cc'];
+export const AGENTS = ['ra', 'cb', 'cc'];
 const IDS = ['r1', 'r2', 'r3'];
 const CHILDREN = ['k1', 'k2', 'k3'];
 const COSTS = [0.1, 0.2, 0.003, 0.25, 1e-7, 0];
 
 /** Random events of the kinds the agents row folds, with the data `handle` reads. */
-function history(seed: number, length: number, dense = false): ParsedEvent[] {
+export function history(seed: number, length: number, dense = false): ParsedEvent[] {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const amount = (): number => Math.floor(r() * 50);
@@ -73,7 +63,7 @@ function history(seed: number, length: number, dense = false): ParsedEvent[] {
 }
 
 /** The history cut into batches of 1 to `max` events. */
-function batches(seed: number, events: readonly ParsedEvent[], max: number): ParsedEvent[][] {
+export function batches(seed: number, events: readonly ParsedEvent[], max: number): ParsedEvent[][] {
   const r = rng(seed ^ 0x5eed);
   const out: ParsedEvent[][] = [];
   for (let i = 0; i < events.length;) {
@@ -83,39 +73,3 @@ function batches(seed: number, events: readonly ParsedEvent[], max: number): Par
   }
   return out;
 }
-
-describe('agents read model folded per batch', () => {
-  let sql: SqlClient;
-  const schema = freshSchema('fold');
-  beforeAll(async () => {
-    sql = createPgClient({ connectionString: testPgUrl(), max: 2 });
-    await sql.query(`CREATE SCHEMA ${schema}`);
-    for (const step of runnerMigrations(schema)) for (const s of splitStatements(step)) await sql.query(s);
-  });
-  afterAll(async () => {
-    await sql?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await sql?.close();
-  });
-
-  it('leaves the rows applying each event leaves, for random sequences and batch cuts', async () => {
-    const rows = (suffix: string) => sql.query(`SELECT * FROM ${schema}.agents_${suffix} ORDER BY agent_id`).then((r) => r.rows);
-    for (let seed = 1; seed <= 80; seed++) {
-      const [each, folded] = [`e${seed}`, `f${seed}`];
-      for (const suffix of [each, folded]) for (const s of agentsProjection.migrations(schema, suffix)) await sql.query(s);
-      const eachTables = tableNames(agentsProjection, schema, each);
-      const foldTables = tableNames(agentsProjection, schema, folded);
-      const events = history(seed, 120, seed % 2 === 0);
-      for (const batch of batches(seed, events, seed % 2 === 0 ? 40 : 12)) {
-        await applyStatements(sql, schema, batch.flatMap((e) => handleAgentEvent(e, eachTables)));
-        await applyStatements(sql, schema, foldAgentBatch(batch, foldTables.agents!, (e) => handleAgentEvent(e, foldTables)));
-      }
-      expect(await rows(folded), `seed ${seed}`).toEqual(await rows(each));
-    }
-  });
-
-  it('writes one UPDATE per agent of a batch', () => {
-    const events = history(7, 60);
-    const updates = foldAgentBatch(events.slice(3), 'x.agents', () => []);
-    expect(updates).toHaveLength(AGENTS.length);
-  });
-});
