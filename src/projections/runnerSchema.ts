@@ -10,6 +10,13 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  *   are shared texts with text parameters, each cast explicitly in the statement.
  * - `projection_advance(...)`: moves a checkpoint, or raises CD101 if another runner moved it.
  * - then: the retired activity read model's leftovers are dropped.
+ * - then: `projection_apply` prepares each statement text once per session and runs it with a
+ *   generic plan. EXECUTE of a text plans it again every time, and planning was about half of a
+ *   batch's server time (EXPLAIN ANALYZE over real batches of the workflow benchmark: 4.0 ms
+ *   of 8.7 ms; the budget ledger's one INSERT alone plans in ~2 ms). Sequential scans are off
+ *   inside it: a batch's statements address rows by key, but a set of keys from jsonb reads as
+ *   100 rows to the planner, which then scanned a 450-row agents table whole (0.3 ms) rather
+ *   than look up the 4 rows.
  */
 export function runnerMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
@@ -61,6 +68,34 @@ BEGIN
 END
 $$;
 DELETE FROM ${s}.projection_checkpoints WHERE name = 'activity';
+`,
+    // Prepared statements belong to the session, so the catalogue is asked in the same call that
+    // runs them (a pooler handing out server connections per transaction still works), once per
+    // call: pg_prepared_statements lists every statement of the session each time it is read. A
+    // name is the text's digest; a text names its tables' generation, so a rebuild's get their own.
+    `
+CREATE OR REPLACE FUNCTION ${s}.projection_apply(p_batch jsonb) RETURNS int LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+DECLARE
+  v_texts text[] := ARRAY(SELECT x FROM jsonb_array_elements_text(p_batch->'t') WITH ORDINALITY AS a(x, n) ORDER BY n);
+  v_names text[] := ARRAY(SELECT 'cadre_apply_' || md5(x) FROM unnest(v_texts) WITH ORDINALITY AS a(x, n) ORDER BY n);
+  v_prepared text[] := ARRAY(SELECT name FROM pg_prepared_statements WHERE name = ANY(v_names));
+  v_stmt jsonb;
+  v_count int := 0;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(v_texts, 1), 0) LOOP
+    IF NOT v_names[i] = ANY(v_prepared) THEN
+      EXECUTE format('PREPARE %I(text[]) AS %s', v_names[i], v_texts[i]);
+    END IF;
+  END LOOP;
+  FOR v_stmt IN SELECT value FROM jsonb_array_elements(p_batch->'s') WITH ORDINALITY AS b(value, n) ORDER BY n LOOP
+    EXECUTE format('EXECUTE %I(%L)', v_names[(v_stmt->>0)::int + 1],
+      ARRAY(SELECT x FROM jsonb_array_elements_text(v_stmt->1) WITH ORDINALITY AS c(x, n) ORDER BY n));
+    v_count := v_count + 1;
+  END LOOP;
+  RETURN v_count;
+END
+$$;
 `,
   ];
 }

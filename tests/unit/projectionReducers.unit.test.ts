@@ -74,8 +74,8 @@ describe('projection reducers', () => {
   it('agents: a spawn inserts the row with its materialised path; a settle closes its reservation', () => {
     const [spawn] = agentsProjection.handle(parsed('AgentSpawned'), names(agentsProjection));
     expect(spawn!.text).toMatch(/^INSERT INTO cadre\.agents_v1_r0/);
-    expect(spawn!.text).toContain(`coalesce((SELECT a.path FROM cadre.agents_v1_r0 a WHERE a.agent_id = $2::text), '/') || $1::text || '/'`);
-    expect(spawn!.params.slice(0, 4)).toEqual(['a1', 'p', 'p', 1]);
+    expect(spawn!.text).toContain(`coalesce((SELECT a.path FROM cadre.agents_v1_r0 a WHERE a.agent_id = x.base), '/') || x.suffix`);
+    expect(spawn!.params[0]).toMatchObject([{ agent_id: 'a1', parent_id: 'p', root_id: 'p', depth: 1, base: 'p', suffix: 'a1/' }]);
     const [settle] = agentsProjection.handle(parsed('BudgetSettled'), names(agentsProjection));
     expect(settle!.text).toMatch(/reserved = reserved - coalesce\(\(reservations ->> \$1::text\)::bigint, 0\)/);
     expect(settle!.params).toEqual(['r1', 30, 0.25, 3n, 77n, 'a1']);
@@ -133,14 +133,15 @@ describe('batch encoding', () => {
     expect(excerpt(null)).toBeNull();
   });
 
-  it('agents: one UPDATE per agent per batch, and the tree totals recounted once, for the agents whose totals moved', () => {
+  it('agents: one UPDATE per batch, and the tree totals recounted once, for the agents whose totals moved', () => {
     const batch = [parsed('ToolCalled'), parsed('BudgetSettled'), parsed('ModelRequested', 'agent-b2'), parsed('BudgetSettled'), parsed('AgentStarted', 'other-1')];
     expect(agentsMovingTotals(batch)).toEqual(['a1', 'b2']);
     expect(agentsMovingTotals([parsed('AgentSpawned', 'agent-zz')])).toEqual(['a1']); // the spawned agent's id, from its data
-    // One UPDATE per agent of the batch (agentBatchFold.ts), and no recount when no total moved.
+    // One UPDATE for every agent of the batch (agentBatchFold.ts), and no recount when no total moved.
     expect(batchStatements(agentsProjection, [parsed('ToolCalled'), parsed('MessageSent')], names(agentsProjection))).toHaveLength(1);
     const statements = batchStatements(agentsProjection, batch, names(agentsProjection));
-    expect(statements).toHaveLength(2 + 2);
+    expect(statements).toHaveLength(1 + 2);
+    expect((statements[0]!.params[0] as { agent_id: string }[]).map((r) => r.agent_id)).toEqual(['a1', 'b2']);
     for (const st of statements.slice(-2)) expect(castsEveryParam(st.text)).toBe(true);
     expect(statements.at(-1)!.params).toEqual([['a1', 'b2']]);
   });

@@ -2,6 +2,7 @@ import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
 import { build, type Param } from '../sqlBuilder.js';
 import { foldAgentBatch } from './agentBatchFold.js';
+import { insertSpawns } from './agentSpawnInsert.js';
 import { recountTrees, treeTotalsTables } from './agentTreeTotals.js';
 import { isRecordOnly } from './recordOnlyEvents.js';
 
@@ -98,37 +99,21 @@ export const agentsProjection: Projection = {
   // Generations before v5 kept the tree totals with a trigger whose function outlives its table.
   teardown: (schema, suffix) => [`DROP FUNCTION IF EXISTS ${totalsFunction(schema, suffix)}()`],
   handle: handleAgentEvent,
-  // One UPDATE per agent per batch, the same rows as `handle` event by event (agentBatchFold.ts).
-  handleBatch: (events, tables) => foldAgentBatch(events, tables.agents!, (e) => handleAgentEvent(e, tables)),
+  // One INSERT and one UPDATE per batch, the same rows as `handle` event by event (agentBatchFold.ts).
+  handleBatch: (events, tables) => foldAgentBatch(events, tables.agents!),
   afterBatch: recountTrees,
 };
 
 /**
  * The agents table's statements for one event: the reference the batch fold must equal
- * (agentBatchFold.ts), and the INSERT of an AgentSpawned it reuses.
+ * (agentBatchFold.ts).
  *
  * @example
  * handleAgentEvent(event, tableNames(agentsProjection, 'cadre', 'v5_r0'))
  */
 export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
   const t = tables.agents!;
-  if (e.type === 'AgentSpawned') {
-    const d = e.data;
-    return [
-      build((p) => {
-        const id = p(d.agentId, 'text');
-        const parent = p(d.parentId, 'text');
-        return `INSERT INTO ${t} (agent_id, parent_id, root_id, depth, path, kind, role, task, node_id, model, allocated,
-            created_at, last_revision, last_position, event_count)
-          SELECT ${id}, ${parent}, ${p(d.rootId, 'text')}, ${p(d.depth, 'int')},
-            coalesce((SELECT a.path FROM ${t} a WHERE a.agent_id = ${parent}), '/') || ${id} || '/',
-            ${p(d.kind, 'text')}, ${p(d.role, 'text')}, ${p(excerpt(d.task), 'text')}, ${p(d.nodeId, 'text')},
-            ${p(d.model, 'text')}, ${p(d.budget, 'bigint')}, ${p(e.metadata.at, 'timestamptz')},
-            ${p(e.revision, 'bigint')}, ${p(e.position, 'bigint')}, 1
-          ON CONFLICT (agent_id) DO NOTHING`;
-      }),
-    ];
-  }
+  if (e.type === 'AgentSpawned') return insertSpawns([e], t);
   const agentId = agentIdOf(e.streamId);
   if (agentId === null) return [];
   /** `amount` handed to `childId`: by a BudgetDelegated, or by a ChildSpawned v3 itself. */
