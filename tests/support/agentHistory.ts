@@ -3,17 +3,22 @@ import { rng } from '../faults/faultPlan.js';
 
 /**
  * Random agent histories for the read models' batch folds (agentBatchFold.ts, the budget
- * ledger): events of every kind a row folds, with the data the reducers read, over a few agents
- * whose reservation and child ids repeat, so entries open and close many times within a batch.
+ * ledger, workflowBatchFold.ts): events of every kind a row folds, with the data the reducers
+ * read, over a few agents (two of them workflows) whose reservation, child and node ids repeat,
+ * so entries open and close, and nodes start, fail and retry, many times within a batch.
  */
 
 export const AGENTS = ['ra', 'cb', 'cc'];
 const IDS = ['r1', 'r2', 'r3'];
 const CHILDREN = ['k1', 'k2', 'k3'];
 const COSTS = [0.1, 0.2, 0.003, 0.25, 1e-7, 0];
+const NODES = ['n1', 'n2', 'n3'];
+
+/** `all` kinds; `dense`: the agents row's stateful folds on one agent; `workflow`: run and node events. */
+export type HistoryMode = 'all' | 'dense' | 'workflow';
 
 /** Random events of the kinds the agents row folds, with the data `handle` reads. */
-export function history(seed: number, length: number, dense = false): ParsedEvent[] {
+export function history(seed: number, length: number, mode: HistoryMode = 'all'): ParsedEvent[] {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const amount = (): number => Math.floor(r() * 50);
@@ -30,7 +35,7 @@ export function history(seed: number, length: number, dense = false): ParsedEven
     } as unknown as ParsedEvent);
   };
   for (const [i, a] of AGENTS.entries()) {
-    push(a, 'AgentSpawned', { agentId: a, parentId: i === 0 ? null : 'ra', rootId: 'ra', depth: i === 0 ? 0 : 1, kind: 'agent', role: 'r', task: 't', budget: 1000, workspace: null, timeoutMs: null, maxTurns: 3, model: null, nodeId: null });
+    push(a, 'AgentSpawned', { agentId: a, parentId: i === 0 ? null : 'ra', rootId: 'ra', depth: i === 0 ? 0 : 1, kind: i < 2 ? 'workflow' : 'agent', role: 'r', task: 't', budget: 1000, workspace: null, timeoutMs: null, maxTurns: 3, model: null, nodeId: null });
   }
   const kinds: Array<(a: string) => void> = [
     (a) => push(a, 'AgentRunRequested', {}),
@@ -54,11 +59,18 @@ export function history(seed: number, length: number, dense = false): ParsedEven
     // Today's shapes: a spawn that delegates (ChildSpawned v3), an end that reclaims (ChildFinished v2).
     (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: amount(), kind: 'agent', spec: null, delegatesBudget: true }),
     (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o', reclaim: { allocated: 10, returned: amount(), spent: 0, overspent: r() < 0.7 ? 0 : amount() } }),
+    // 20…: a workflow's plan and its nodes' lives (on any agent: a plain agent's touch no run).
+    (a) => push(a, 'WorkflowPlanned', { source: pick(['graph', 'template']), templateId: r() < 0.5 ? null : 'tdd', graph: { nodes: NODES.filter(() => r() < 0.7).map((id) => ({ id, role: r() < 0.8 ? pick(['coder', 'tester']) : 7, budgetPercent: r() < 0.8 ? pick([20, 33.333333333333336, 1e-7]) : null, dependencies: r() < 0.5 ? [] : [pick(NODES), 3] })) } }),
+    (a) => push(a, 'NodeStarted', { nodeId: pick(NODES), childId: pick(CHILDREN), attempt: 1 + Math.floor(r() * 3), budget: amount() }),
+    (a) => push(a, 'NodeCompleted', { nodeId: pick(NODES), childId: pick(CHILDREN), output: `out ${amount()}` }),
+    (a) => push(a, 'NodeFailed', { nodeId: pick(NODES), childId: pick(CHILDREN), attempt: 1 + Math.floor(r() * 3), reason: `why ${amount()}`, willRetry: r() < 0.5 }),
+    (a) => push(a, 'NodeSkipped', { nodeId: pick(NODES), reason: 'dependency failed' }),
   ];
   // Dense: only the folds that carry state across events (counters stopping at 0, jsonb maps),
   // so runs like finish, spawn, spawn, finish within one batch are common.
-  const used = dense ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19].map((k) => kinds[k]!) : kinds;
-  for (let i = 0; i < length; i++) pick(used)(dense ? 'ra' : pick(AGENTS));
+  const used = mode === 'dense' ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19].map((k) => kinds[k]!)
+    : mode === 'workflow' ? [1, 6, 7, 8, 20, 21, 21, 22, 23, 23, 24].map((k) => kinds[k]!) : kinds;
+  for (let i = 0; i < length; i++) pick(used)(mode === 'dense' ? 'ra' : pick(AGENTS));
   return out;
 }
 

@@ -1,32 +1,8 @@
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
 import { build } from '../sqlBuilder.js';
-
-/** A node as the planned graph describes it; the graph is validated upstream, read leniently here. */
-interface PlannedNode {
-  readonly id: string;
-  readonly role: string | null;
-  readonly budgetPercent: number | null;
-  readonly dependencies: readonly string[];
-}
-
-function plannedNodes(graph: unknown): PlannedNode[] {
-  const nodes = (graph as { nodes?: unknown } | null)?.nodes;
-  if (!Array.isArray(nodes)) return [];
-  const out: PlannedNode[] = [];
-  for (const n of nodes as unknown[]) {
-    if (typeof n !== 'object' || n === null) continue;
-    const r = n as Record<string, unknown>;
-    if (typeof r.id !== 'string') continue;
-    out.push({
-      id: r.id,
-      role: typeof r.role === 'string' ? r.role : null,
-      budgetPercent: typeof r.budgetPercent === 'number' ? r.budgetPercent : null,
-      dependencies: Array.isArray(r.dependencies) ? r.dependencies.filter((d): d is string => typeof d === 'string') : [],
-    });
-  }
-  return out;
-}
+import { foldWorkflowBatch } from './workflowBatchFold.js';
+import { plannedNodes } from './workflowPlan.js';
 
 /**
  * Workflow runs (one per workflow agent) and their nodes. Node counts on the run are recounted
@@ -87,6 +63,8 @@ export const workflowsProjection: Projection = {
     ];
   },
   handle: handleWorkflowEvent,
+  // Four statements per batch, the same rows as `handle` event by event (workflowBatchFold.ts).
+  handleBatch: foldWorkflowBatch,
   afterBatch: recountNodes,
 };
 
@@ -116,7 +94,10 @@ function recountNodes(events: readonly ParsedEvent[], tables: TableNames): SqlSt
     WHERE r.run_id = x.run_id`)];
 }
 
-function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+/**
+ * The workflows tables' statements for one event: the reference the batch fold must equal.
+ */
+export function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
   const runs = tables.workflow_runs!;
   const nodes = tables.workflow_nodes!;
   const at = e.metadata.at;
