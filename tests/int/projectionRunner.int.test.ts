@@ -83,6 +83,42 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     await runner.stop();
   });
 
+  it('paces batches by minIntervalMs under a steady flow, and applies an event after a quiet spell at once', async () => {
+    const applies: number[] = [];
+    // A live batch is one projection_apply statement on the client (runnerContext.ts `commit`).
+    const counting = new Proxy(sql, {
+      get: (target, key) => key !== 'query' ? Reflect.get(target, key) as unknown
+        : (text: string, ...rest: unknown[]) => {
+          if (text.includes('projection_apply')) applies.push(performance.now());
+          return (target.query as (...a: unknown[]) => unknown).call(target, text, ...rest);
+        },
+    });
+    const runner = new ProjectionRunner({ store, sql: counting, schema: freshSchema('pr'), projections: defaultProjections(), minIntervalMs: 400 });
+    await runner.start();
+    const prefix = `pace${randomUUID().slice(0, 6)}`;
+    // A steady flow: an agent's events every ~10 ms for ~1.2 s.
+    const started = performance.now();
+    let last = 0n;
+    let agents = 0;
+    for (; performance.now() - started < 1200; agents++) {
+      last = (await writeAgents(store, 1, 1, `${prefix}s${agents}_`)).last;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await runner.waitFor(last, 5000);
+    const batches = applies.length;
+    expect(batches).toBeGreaterThan(1);
+    expect(batches).toBeLessThanOrEqual(6); // ~1.2 s / 400 ms, the first at once, and the rest
+    for (let i = 1; i < applies.length; i++) expect(applies[i]! - applies[i - 1]!).toBeGreaterThan(350);
+    await expectExactlyOnce(sql, runner.schema, `${prefix}s`, agents, 5);
+    // After a quiet spell longer than the interval, the next event is not held back.
+    // (A runner that always waited the interval would take 400 ms here.)
+    await new Promise((r) => setTimeout(r, 500));
+    const t = performance.now();
+    await runner.waitFor((await writeAgents(store, 1, 1, `${prefix}q`)).last, 5000);
+    expect(performance.now() - t).toBeLessThan(300);
+    await runner.stop();
+  });
+
   it('measures lag by the injected clock, not the machine clock', async () => {
     await store.append(`agent-lag${randomUUID().slice(0, 6)}`, [ev('AgentStarted', { deadline: null })], { expectedRevision: 'any' });
     // Never started: nothing applied, so the oldest unapplied event is the store's first (at 00:00:00).

@@ -65,8 +65,10 @@ async function follow(rt: RunnerContext, from: bigint): Promise<void> {
       if (first.done) return;
       const batch: RecordedEvent[] = [first.value];
       // Take what the subscription has ready, and what arrives within `lingerMs` of the first
-      // event: one transaction per few ms rather than one per append (see lingerMs).
-      const until = rt.lingerMs > 0 ? afterMs(rt.lingerMs) : nextTurn();
+      // event or until `minIntervalMs` after the last batch began: one transaction per few ms
+      // rather than one per append, and under load one per interval (see the two options).
+      const wait = Math.max(rt.lingerMs, rt.lastBatchAt + rt.minIntervalMs - performance.now());
+      const until = wait > 0 ? afterMs(wait) : nextTurn();
       while (batch.length < rt.batchSize) {
         pending = it.next();
         const next = await Promise.race([pending, until]);
@@ -75,6 +77,7 @@ async function follow(rt: RunnerContext, from: bigint): Promise<void> {
         if (next.done) break;
         batch.push(next.value);
       }
+      rt.lastBatchAt = performance.now();
       await applyLive(rt, batch);
       rt.lastError = null;
       rt.failures = 0;

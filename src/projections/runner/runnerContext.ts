@@ -43,6 +43,9 @@ export interface RunnerContext {
   readonly sql: SqlClient;
   readonly batchSize: number;
   readonly lingerMs: number;
+  readonly minIntervalMs: number;
+  /** When the last live batch started (performance.now()), for `minIntervalMs`. */
+  lastBatchAt: number;
   readonly log: ProjectionLogger;
   /** Decides lag in ms; injected so tests can run a simulated clock. */
   readonly clock: Clock;
