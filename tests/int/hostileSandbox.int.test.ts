@@ -144,6 +144,18 @@ describe('a hostile model against the command sandbox (issue 17)', () => {
     expect(existsSync(join(repo.dir, 'leaked'))).toBe(false);
   });
 
+  it('a file under a name git refuses, made by a command, does not keep the agent\'s work off its branch', { timeout: 60_000 }, async () => {
+    const repo = freshRepo();
+    const r = await runHostile({ allowCommands: true, allowedCommands: ['touch', 'mkdir'], turns: [[write('work.txt', 'the work\n'), cmd('touch', '.git.'), cmd('mkdir', 'GIT~1'), cmd('touch', 'GIT~1/x')]] }, repo);
+    expect(r.result.status).toBe('completed');
+    const committed = r.events.find((e) => e.type === 'WorkspaceCommitted');
+    expect(committed?.data.files).toEqual(['work.txt']);
+    const branch = r.events.find((e) => e.type === 'WorkspaceCreated')!.data.branch as string;
+    expect(repo.git(['show', `${branch}:work.txt`])).toBe('the work');
+    expect(repo.git(['log', '-1', '--format=%B', branch])).toContain('Left out, names git refuses: ".git.", "GIT~1/x"');
+    expectNothingEscaped(repo, r);
+  });
+
   it('a filter, fsmonitor and textconv already in the shared config do not run in cadre\'s own add, diff and commit', { timeout: 60_000 }, async () => {
     const repo = freshRepo();
     const cfg = join(repo.path, '.git', 'config');

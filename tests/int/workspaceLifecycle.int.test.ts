@@ -48,6 +48,19 @@ describe('workspace lifecycle', () => {
     expect(repo.git(['worktree', 'list', '--porcelain'])).not.toContain('dirty');
   });
 
+  it('commits the work around files git refuses to add, naming them in the message', async () => {
+    const { path } = await ws.create('odd-names');
+    mkdirSync(join(path, 'sub'));
+    for (const f of ['work.txt', '.git.', 'sub/git~1', 'sub/ok.txt']) writeFileSync(join(path, f), f);
+    const c = await ws.commit('odd-names', 'the work');
+    expect([...c!.files].sort()).toEqual(['sub/ok.txt', 'work.txt']);
+    expect(repo.git(['ls-tree', '-r', '--name-only', 'agents/odd-names']).split('\n')).toEqual(expect.arrayContaining(['sub/ok.txt', 'work.txt']));
+    expect(repo.git(['log', '-1', '--format=%B', 'agents/odd-names'])).toContain('Left out, names git refuses: ".git.", "sub/git~1"');
+    // Only refused names left: nothing to commit.
+    writeFileSync(join(path, 'GIT~1'), 'x');
+    expect(await ws.commit('odd-names', 'again')).toBeNull();
+  });
+
   it('lists disk use', async () => {
     await ws.create('small');
     await ws.create('big');

@@ -79,9 +79,14 @@ function retryEndLater(rt: RuntimeContext, id: string): void {
  */
 export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
   const child = await loadActor(rt, childId);
+  if (!child.snapshot.context.parentId || !isTerminalStatus(statusOf(child.snapshot.value)) || !child.snapshot.context.result) return;
+  // Whoever tells the parent (the child's ending, or a reconcile that found it ended) commits a
+  // completed child's work first: a parent's reconcile recorded a child completed, and merged
+  // its branch, while the child's own commit was still failing, so its work never came up. A
+  // commit that keeps failing now holds the parent's record back instead (the ending retries).
+  await finishWorkspace(rt, child);
   const c = child.snapshot.context;
-  const status = statusOf(child.snapshot.value);
-  if (!c.parentId || !isTerminalStatus(status) || !c.result) return;
+  if (!c.parentId) return;
   const parent = await loadActor(rt, c.parentId);
   if (parent.snapshot.context.children[childId]?.status !== 'live') return;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);

@@ -2,6 +2,7 @@ import { WorkspaceError } from '../../errors.js';
 import { agentBranch } from './agentBranch.js';
 import { agentPath, findAgentEntry, isHealthy, listWorktrees, withWorktreeLock, type WorkspaceContext } from './workspaceContext.js';
 import type { CommitResult } from './workspaceTypes.js';
+import { isGitName } from './safePath.js';
 import { splitNul } from './worktreeList.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,10 @@ export async function requireWorktree(ctx: WorkspaceContext, agentId: string): P
 
 /**
  * Commits everything in the agent's worktree (new, changed and deleted files) on its branch
- * as cadre; null when there is nothing to commit. Worktrees have their own index, so
+ * as cadre; null when there is nothing to commit. Files under a name git takes for its own
+ * directory (`.git.`, `git~1`: safePath `isGitName`), which an agent's command can make, are
+ * left out and named in the message: git refuses them, and `git add --all` refused the whole
+ * commit for one of them, so the agent's work never reached its branch. Worktrees have their own index, so
  * commits in different worktrees run in parallel; one worktree's commits and merges queue.
  *
  * @example
@@ -33,10 +37,14 @@ export async function commitWorkspace(ctx: WorkspaceContext, agentId: string, me
     if (head.stdout.trim() !== expected) {
       throw new WorkspaceError(`worktree ${path} is on ${head.stdout.trim() || 'a detached HEAD'}, not ${expected}; refusing to commit there`);
     }
-    await git.run(path, ['add', '--all']);
+    const refused = splitNul((await git.run(path, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout)
+      .filter((f) => f.split('/').some(isGitName));
+    await git.run(path, ['add', '--all', '--', '.', ...refused.map((f) => `:(exclude,literal)${f}`)]);
     const files = splitNul((await git.run(path, ['diff', '--cached', '--name-only', '-z', '--no-renames'])).stdout);
     if (files.length === 0) return null;
-    await git.run(path, ['commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message]);
+    if (refused.length > 0) ctx.log?.warn({ agentId, refused }, 'left out of the commit: names git refuses');
+    const note = refused.length === 0 ? '' : `\n\nLeft out, names git refuses: ${refused.map((f) => JSON.stringify(f)).join(', ')}`;
+    await git.run(path, ['commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message + note]);
     const commit = (await git.run(path, ['rev-parse', 'HEAD'])).stdout.trim();
     ctx.log?.debug({ agentId, commit, files: files.length }, 'committed');
     return { commit, files };
