@@ -46,6 +46,11 @@ describe('cadre program', () => {
     expect(exitCodeOf(unknown)).toBe(EXIT.usage);
     const budget = await buildProgram(ctx).parseAsync(['node', 'cadre', 'spawn', '--role', 'r', '--task', 't', '--budget', 'lots']).catch((e: unknown) => e);
     expect(formatError(budget)).toMatch(/^cadre: invalid --budget "lots"/);
+    // Underscores only between digits, as JS writes them.
+    for (const odd of ['10_000_', '1__0', '_10']) {
+      const e = await buildProgram(ctx).parseAsync(['node', 'cadre', 'spawn', '--role', 'r', '--task', 't', '--budget', odd]).catch((x: unknown) => x);
+      expect(formatError(e)).toMatch(new RegExp(`^cadre: invalid --budget "${odd}": expected a whole number`));
+    }
     const run = await buildProgram(ctx).parseAsync(['node', 'cadre', 'run', 'task', '--budget', '10']).catch((e: unknown) => e);
     expect(formatError(run)).toContain('exactly one of --template');
   });

@@ -32,6 +32,7 @@ describe('cli renderers', () => {
     expect(budgetBar(200, 100, 4)).toBe('████ 100%');
     expect(budgetBar(5, 0, 2)).toBe('░░   0%');
     expect([tokens(999), tokens(1500), tokens(12_345), tokens(2_500_000)]).toEqual(['999', '1.5k', '12k', '2.5M']);
+    expect([tokens(25_000_000), tokens(1_234_000_000), tokens(56_000_000_000), tokens(Number.MAX_SAFE_INTEGER)]).toEqual(['25M', '1.2G', '56G', '9,007T']);
     expect([usd(0), usd(0.001), usd(1.234)]).toEqual(['$0', '$0.0010', '$1.23']);
     expect(shortId('019fd278-932e-4780-875a-e6aca71ee2be')).toBe('019fd278…e2be');
   });

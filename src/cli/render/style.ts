@@ -32,8 +32,12 @@ export function budgetBar(used: number, allocated: number, width = 12): string {
   return `${bar} ${String(Math.round(share * 100)).padStart(3)}%`;
 }
 
-/** Tokens as 12.3k / 1.2M. */
+/** Tokens as 12.3k / 1.2M / 45G / 9,007T (a budget may be any safe integer: 9007199254.7M read badly). */
 export function tokens(n: number): string {
+  if (n >= 1e12) return `${Math.round(n / 1e12).toLocaleString('en-US')}T`;
+  if (n >= 1e10) return `${Math.round(n / 1e9)}G`;
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}G`;
+  if (n >= 10_000_000) return `${Math.round(n / 1_000_000)}M`;
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1)}M`;
   if (n >= 10_000) return `${Math.round(n / 1000)}k`;
   if (n >= 1_000) return `${(n / 1000).toFixed(1)}k`;
