@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../actors/ports/runtimePorts.js';
 import { ConfigError, isCadreError } from '../errors.js';
 import { systemIds } from '../infra/ids.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
-import { nextStep, nodeState, type NodeStart, type WorkflowStep } from './scheduler.js';
+import { nextStep, nodeState, planValidated, type NodeStart, type WorkflowStep } from './scheduler.js';
 import { templateGraph, TemplateRegistry } from './templates.js';
 
 /**
@@ -135,7 +135,7 @@ export class Workflows {
   /** See `spawnWorkflow`. */
   async spawn(source: WorkflowSource, options: SpawnWorkflowOptions): Promise<string> {
     const template = 'templateId' in source ? this.templates.get(source.templateId) : null;
-    const graph: WorkflowGraph = template ? templateGraph(template) : validateGraph((source as { graph: unknown }).graph, { roles: this.roles() });
+    const graph: WorkflowGraph = template ? templateGraph(template) : planValidated(validateGraph((source as { graph: unknown }).graph, { roles: this.roles() }));
     const planned: DomainEvent = { type: 'WorkflowPlanned', data: { source: template ? 'template' : 'graph', templateId: template?.id ?? null, graph } };
     // The plan is stored in the opening append (one commit, not two).
     const id = await this.runtime.spawnRoot(
