@@ -69,7 +69,10 @@ const JSON_UNSTORABLE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
  * holds one are the events looked at one by one to name the field.
  */
 export function assertStorable(events: readonly EventToAppend[], serialized?: string): void {
-  if (serialized !== undefined && !JSON_UNSTORABLE.test(serialized)) return;
+  // JSON.stringify writes `\u` only for control characters and lone surrogates, so most appends
+  // hold none and skip the pattern's scan of the whole payload (~0.08 ms of a 4-node workflow
+  // run's ~17 ms CPU, .prof/wfd.mjs --cpu-prof); any `\u` still goes through it.
+  if (serialized !== undefined && ((!serialized.includes('\\u') && !serialized.includes('\\U')) || !JSON_UNSTORABLE.test(serialized))) return;
   events.forEach((e, i) => {
     if (JSON_UNSTORABLE.test(JSON.stringify(e.data))) throw new InvalidInput(`events[${i}].data`, NOT_STORABLE);
     if (JSON_UNSTORABLE.test(JSON.stringify(e.metadata))) throw new InvalidInput(`events[${i}].metadata`, NOT_STORABLE);
