@@ -90,6 +90,17 @@ export function planValidated(graph: WorkflowGraph): WorkflowGraph {
   return graph;
 }
 
+/** A graph's nodes in topological order, worked out once per graph object (graphs are never changed). */
+function nodeOrder(graph: WorkflowGraph): readonly WorkflowNode[] {
+  let order = nodeOrders.get(graph);
+  if (!order) {
+    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+    nodeOrders.set(graph, (order = topologicalOrder(graph).map((id) => byId.get(id)!)));
+  }
+  return order;
+}
+const nodeOrders = new WeakMap<WorkflowGraph, readonly WorkflowNode[]>();
+
 /** The base node shares are computed from. */
 export const budgetBase = (c: AgentContext): number => Math.max(0, c.budget.allocated - c.budget.consumed);
 
@@ -111,8 +122,7 @@ export function nextStep(input: SchedulerInput): WorkflowStep {
   const c = input.context;
   const graph = plannedGraph(c);
   if (!graph) return { kind: 'plan_missing' };
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const order = topologicalOrder(graph).map((id) => byId.get(id)!);
+  const order = nodeOrder(graph);
   const base = budgetBase(c);
   const failedRequired = order.find((n) => n.onFailure === 'fail' && (nodeState(c, n.id).status === 'failed' || nodeState(c, n.id).status === 'skipped'));
   // A pending node's next child id, derived once per call: childIdFor is a sha256, and the steps

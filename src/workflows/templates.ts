@@ -86,6 +86,9 @@ export class TemplateRegistry {
 
   /** Roles a graph may use: the built-in ones plus every role a loaded template uses. */
   roles(): string[] {
-    return knownRoles(this.list());
+    // Worked out once: the registry never changes, and every spawnWorkflow asks (sorting the
+    // templates by localeCompare each time was ~0.03 ms of a 4-node workflow run, .prof/wfd.mjs --cpu-prof).
+    return [...(this.roleList ??= knownRoles(this.list()))];
   }
+  private roleList: readonly string[] | undefined;
 }
