@@ -18,3 +18,15 @@ export function build(fn: (p: Param) => string): SqlStatement {
   };
   return { text: fn(p), params };
 }
+
+/**
+ * `column = the fold's value where it set one, else the row's`, for each column: the SET list
+ * of a batch UPDATE whose rows (`x`, from jsonb_to_recordset) carry a jsonb object `sets` of the
+ * columns their batch set outright (last value wins; a key with null sets NULL).
+ *
+ * @example
+ * setFromFold('r', [['status', 'text'], ['ended_at', 'timestamptz']])
+ * // "status = CASE WHEN x.sets ? 'status' THEN (x.sets ->> 'status')::text ELSE r.status END, …"
+ */
+export const setFromFold = (alias: string, columns: ReadonlyArray<readonly [string, string]>): string =>
+  columns.map(([c, type]) => `${c} = CASE WHEN x.sets ? '${c}' THEN ${type === 'jsonb' ? `x.sets -> '${c}'` : `(x.sets ->> '${c}')::${type}`} ELSE ${alias}.${c} END`).join(', ');

@@ -32,7 +32,7 @@ export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<voi
     // in the index and the whole ending is tried again later (retryEndLater).
     for (let attempt = 1; ; attempt++) {
       try {
-        await finishWorkspace(rt, actor);
+        // Commits its work first, then tells its parent (if it has one).
         await ensureParentNotified(rt, actor.id);
         // After the parent merged it: the worktree follows the cleanup policy.
         await cleanUpWorkspace(rt, actor.id, (await loadActor(rt, actor.id)).snapshot.context);
@@ -73,20 +73,21 @@ function retryEndLater(rt: RuntimeContext, id: string): void {
 }
 
 /**
- * Records a child's end in its parent exactly once: ChildFinished and the budget reclaim, the
- * merge of its worktree, and what the parent itself decides of it (a workflow's node outcome),
- * in one append.
+ * For an ended agent: commits its work (once), then records its end in its parent exactly once:
+ * ChildFinished and the budget reclaim, the merge of its worktree, and what the parent itself
+ * decides of it (a workflow's node outcome), in one append.
+ *
+ * Whoever tells the parent (the child's ending, or a reconcile that found it ended) commits
+ * first: a parent's reconcile recorded a child completed, and merged its branch, while the
+ * child's own commit was still failing, so its work never came up. A commit that keeps failing
+ * now holds the parent's record back instead (the ending retries).
  */
 export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
   const child = await loadActor(rt, childId);
-  if (!child.snapshot.context.parentId || !isTerminalStatus(statusOf(child.snapshot.value)) || !child.snapshot.context.result) return;
-  // Whoever tells the parent (the child's ending, or a reconcile that found it ended) commits a
-  // completed child's work first: a parent's reconcile recorded a child completed, and merged
-  // its branch, while the child's own commit was still failing, so its work never came up. A
-  // commit that keeps failing now holds the parent's record back instead (the ending retries).
+  if (!isTerminalStatus(statusOf(child.snapshot.value))) return;
   await finishWorkspace(rt, child);
   const c = child.snapshot.context;
-  if (!c.parentId) return;
+  if (!c.parentId || !c.result) return;
   const parent = await loadActor(rt, c.parentId);
   if (parent.snapshot.context.children[childId]?.status !== 'live') return;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);

@@ -1,6 +1,6 @@
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, type SqlStatement } from '../projection.js';
-import { build } from '../sqlBuilder.js';
+import { build, setFromFold } from '../sqlBuilder.js';
 import { insertSpawns, type SpawnEvent } from './agentSpawnInsert.js';
 import { isRecordOnly } from './recordOnlyEvents.js';
 
@@ -221,10 +221,9 @@ function updateOf(folds: readonly AgentFold[], table: string): SqlStatement {
   const held = (what: string): string =>
     `(SELECT coalesce(sum(${what}), 0) FROM (SELECT coalesce((a.delegations ->> r.c)::bigint, 0) AS h, r.r FROM jsonb_to_recordset(x.rec_before) AS r(c text, r bigint)) y)`;
   const keys = (column: string): string => `ARRAY(SELECT jsonb_array_elements_text(x.${column}))`;
-  const sets = SETTABLE.map(([c, type]) => `${c} = CASE WHEN x.sets ? '${c}' THEN (x.sets ->> '${c}')::${type} ELSE a.${c} END`);
   return build((p) => `UPDATE ${table} a SET last_revision = x.last_revision, last_position = x.last_position, event_count = a.event_count + x.count,
       run_requested_at = coalesce(a.run_requested_at, x.run_requested_at), started_at = coalesce(a.started_at, x.started_at),
-      ${sets.join(', ')},
+      ${setFromFold('a', SETTABLE)},
       children = a.children + x.children, child_order = a.child_order || x.child_order,
       live_children = greatest(a.live_children + x.live_d, x.live_lo), calls_in_flight = greatest(a.calls_in_flight + x.calls_d, x.calls_lo),
       model_calls = a.model_calls + x.model_calls,

@@ -111,7 +111,7 @@ export const agentsProjection: Projection = {
  * @example
  * handleAgentEvent(event, tableNames(agentsProjection, 'cadre', 'v5_r0'))
  */
-export function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
   const t = tables.agents!;
   if (e.type === 'AgentSpawned') return insertSpawns([e], t);
   const agentId = agentIdOf(e.streamId);

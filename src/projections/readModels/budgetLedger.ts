@@ -85,7 +85,6 @@ interface LedgerRow {
   amount: number;
   /** What the movement closes; null on a closing row: looked up in the table (opened before the batch). */
   held: number | null;
-  spent: number;
   ref: string | null;
   counterparty: string | null;
   model: string | null;
@@ -102,7 +101,7 @@ function movementOf(e: ParsedEvent): LedgerRow | null {
   const agentId = e.type === 'AgentSpawned' ? e.data.agentId : agentIdOf(e.streamId);
   if (agentId === null) return null;
   const row = (kind: LedgerKind, fields: Partial<LedgerRow>): LedgerRow => ({
-    position: String(e.position), agent_id: agentId, revision: String(e.revision), kind, amount: 0, held: 0, spent: 0,
+    position: String(e.position), agent_id: agentId, revision: String(e.revision), kind, amount: 0, held: 0,
     ref: null, counterparty: null, model: null, cost_usd: '0', at: e.metadata.at, closes: null, returned: 0, overspent: 0, ...fields,
   });
   /** What `childId` gave back and its subtree spent: by a BudgetReclaimed, or by a ChildFinished v2 itself. */
@@ -209,12 +208,12 @@ function ledgerStatements(events: readonly ParsedEvent[], tables: TableNames): S
   return [build((p) => `INSERT INTO ${t} (position, agent_id, revision, kind, amount, held, spent, ref, counterparty, model, cost_usd, at)
     SELECT position, agent_id, revision, kind,
       CASE kind WHEN 'released' THEN h WHEN 'reclaimed' THEN least(returned, h) ELSE amount END,
-      h, CASE kind WHEN 'reclaimed' THEN h - least(returned, h) + overspent ELSE spent END,
+      h, CASE kind WHEN 'reclaimed' THEN h - least(returned, h) + overspent ELSE 0 END,
       ref, counterparty, model, cost_usd, at
     FROM (SELECT x.*, coalesce(x.held, CASE x.closes
         WHEN 'ref' THEN ${open('ref', `'settled', 'released'`)}
         WHEN 'counterparty' THEN ${open('counterparty', `'reclaimed'`)} END, 0) AS h
       FROM jsonb_to_recordset(${p(resolveHeld(rows), 'jsonb')}) AS x(position bigint, agent_id text, revision bigint, kind text,
-        amount bigint, held bigint, spent bigint, ref text, counterparty text, model text, cost_usd numeric, at timestamptz,
+        amount bigint, held bigint, ref text, counterparty text, model text, cost_usd numeric, at timestamptz,
         closes text, returned bigint, overspent bigint)) y`)];
 }

@@ -1,6 +1,6 @@
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, type SqlStatement, type TableNames } from '../projection.js';
-import { build } from '../sqlBuilder.js';
+import { build, setFromFold } from '../sqlBuilder.js';
 import { plannedNodes } from './workflowPlan.js';
 
 /**
@@ -99,10 +99,6 @@ function runWrite(e: ParsedEvent): { set: Row; startedAt?: string } | null {
   }
 }
 
-/** `column = the fold's value where it set one, else the row's`, for each column. */
-const setColumns = (alias: string, columns: ReadonlyArray<readonly [string, string]>): string =>
-  columns.map(([c, type]) => `${c} = CASE WHEN x.sets ? '${c}' THEN ${type === 'jsonb' ? `x.sets -> '${c}'` : `(x.sets ->> '${c}')::${type}`} ELSE ${alias}.${c} END`).join(', ');
-
 const RUN_COLUMNS = [['status', 'text'], ['ended_at', 'timestamptz'], ['source', 'text'], ['template_id', 'text']] as const;
 const NODE_COLUMNS = [
   ['role', 'text'], ['budget_percent', 'float8'], ['dependencies', 'jsonb'], ['status', 'text'], ['child_agent_id', 'text'], ['attempt', 'int'],
@@ -133,7 +129,7 @@ export function foldWorkflowBatch(events: readonly ParsedEvent[], tables: TableN
     }
     if (runFolds.size > 0) {
       const rows = [...runFolds.values()].map((f) => ({ run_id: f.runId, sets: f.sets, started_at: f.startedAt, last_position: f.lastPosition }));
-      out.push(build((p) => `UPDATE ${runs} r SET ${setColumns('r', RUN_COLUMNS)}, started_at = coalesce(r.started_at, x.started_at),
+      out.push(build((p) => `UPDATE ${runs} r SET ${setFromFold('r', RUN_COLUMNS)}, started_at = coalesce(r.started_at, x.started_at),
           last_position = x.last_position
         FROM jsonb_to_recordset(${p(rows, 'jsonb')}) AS x(run_id text, sets jsonb, started_at timestamptz, last_position bigint)
         WHERE r.run_id = x.run_id`));
@@ -141,7 +137,7 @@ export function foldWorkflowBatch(events: readonly ParsedEvent[], tables: TableN
     if (nodeFolds.size > 0) {
       const folds = [...nodeFolds.values()];
       // Stored nodes first: a node this batch inserts below is then not updated twice.
-      out.push(build((p) => `UPDATE ${nodes} n SET ${setColumns('n', NODE_COLUMNS)}, started_at = coalesce(n.started_at, x.started_at),
+      out.push(build((p) => `UPDATE ${nodes} n SET ${setFromFold('n', NODE_COLUMNS)}, started_at = coalesce(n.started_at, x.started_at),
           last_position = x.last_position
         FROM jsonb_to_recordset(${p(folds.map((f) => ({ ...f.key, sets: f.sets, started_at: f.startedAt, last_position: f.lastPosition })), 'jsonb')})
           AS x(run_id text, node_id text, sets jsonb, started_at timestamptz, last_position bigint)

@@ -97,7 +97,7 @@ function recountNodes(events: readonly ParsedEvent[], tables: TableNames): SqlSt
 /**
  * The workflows tables' statements for one event: the reference the batch fold must equal.
  */
-export function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
+function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
   const runs = tables.workflow_runs!;
   const nodes = tables.workflow_nodes!;
   const at = e.metadata.at;
