@@ -36,7 +36,10 @@ describe(`a chain ${DEPTH} deep through the CLI and the dashboard`, () => {
   it('the dashboard serves the whole tree', async () => {
     const dash = await startDashboard({ system, port: 0 });
     try {
-      const r = await httpRequest(dash.port, `/api/tree/${rootId}`, { headers: { host: `127.0.0.1:${dash.port}` } });
+      // What is under test is that the tree is served at all (a recursive walk overflowed the
+      // stack); building it took 6.9 s on an idle machine and passed the default 10 s wait in a
+      // loaded CI run.
+      const r = await httpRequest(dash.port, `/api/tree/${rootId}`, { headers: { host: `127.0.0.1:${dash.port}` }, timeoutMs: 60_000 });
       expect(r.status, r.body.slice(0, 300)).toBe(200);
       let node = JSON.parse(r.body) as { id: string; depth: number; children: unknown[] };
       while (node.children.length > 0) node = node.children[0] as typeof node;
