@@ -9,7 +9,8 @@
  * await system.close();
  */
 export { createAgentSystem, type AgentSystem, type AgentSystemOptions, type SystemInternals } from './system.js';
-export { AgentHandle } from './actors/agentHandle.js';
+export { AgentHandle, type OutputOf } from './actors/agentHandle.js';
+export { tool, type UserTool, type ToolRunContext } from './actors/userTool.js';
 export { Agent, WorkflowAgent } from './agent.js';
 export { useDefaultSystem, configureDefaultSystem } from './defaultSystem.js';
 export { WorkflowHandle } from './workflows/workflowAgent.js';

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { AgentRuntime } from './actors/runtime.js';
-import { AgentHandle } from './actors/agentHandle.js';
+import type { z } from 'zod';
+import { AgentHandle, type OutputOf } from './actors/agentHandle.js';
+import type { SpawnConfig } from './actors/spawnConfig.js';
 import { revisionArg } from './events/safeNumber.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { readEnv } from './infra/config.js';
@@ -9,6 +11,7 @@ import { createRedactor, urlPassword } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
 import { checkingModel } from './infra/model/checkingModel.js';
 import { parseTerminationReason } from './actors/terminationReason.js';
+import { ToolRegistry } from './actors/toolRegistry.js';
 import { isDeadLocalOwner, processOwnerName, systemClock, systemIds } from './infra/ids.js';
 import { createModelProvider } from './infra/model/createModelProvider.js';
 import type { ModelProvider } from './actors/ports/modelProvider.js';
@@ -80,6 +83,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     clock: o.clock ?? systemClock,
   });
   const model = redactingModel(checkingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never })), redactor);
+  const tools = new ToolRegistry(o.tools ?? []);
   const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
   const runtime = new AgentRuntime({
     store,
@@ -89,6 +93,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     model,
     workspaces,
     messages: messaging.port,
+    tools,
     clock: o.clock ?? systemClock,
     ids: o.ids ?? systemIds,
     logger,
@@ -100,9 +105,11 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       snapshotEvery: o.snapshotEvery ?? 50,
       maxTokensPerCall: o.maxTokensPerCall ?? 4096,
       defaultMaxTurns: o.maxTurns ?? 20,
+      systemTools: tools.systemNames,
       cleanupPolicy,
       allowCommands,
       commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
+      ...(o.missingToolTimeoutMs ? { missingToolTimeoutMs: o.missingToolTimeoutMs } : {}),
       worktreeBase: base,
     },
   });
@@ -136,7 +143,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   if (o.runProjections !== false && !readThroughHolder) await projections.start();
   const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store } });
 
-  const handle = (id: string): AgentHandle => new AgentHandle(id, runtime, messaging.handle);
+  const handle = <O = string>(id: string, output: z.ZodType<O> | null = null): AgentHandle<O> => new AgentHandle<O>(id, runtime, messaging.handle, output);
   let closed = false;
   return {
     store,
@@ -152,10 +159,10 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     internal: { sql, runtime },
     spawnWorkflow: (request) => workflowsApi.spawnWorkflow(request),
     decompose: (task, options) => workflowsApi.spawnAuto({ task, ...options }),
-    async spawn(config) {
-      return handle(await runtime.spawnRoot(config));
+    async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }) {
+      return handle<OutputOf<S>>(await runtime.spawnRoot(config), (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
     },
-    get: handle,
+    get: <O = string>(id: string, options: { output?: z.ZodType<O> } = {}) => handle<O>(id, options.output ?? null),
     history: (id) => runtime.history(id),
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionArg(opts.toRevision, 'toRevision')),
     terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),

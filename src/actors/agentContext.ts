@@ -71,6 +71,13 @@ export interface AgentContext {
   readonly workspaceRequest: { base?: string | undefined } | null;
   readonly graph: unknown;
   readonly nodeId: string | null;
+  /** The user tools it may call, by name. */
+  readonly tools: readonly string[];
+  readonly instructions: string | null;
+  /** The JSON Schema its result must satisfy (spawn's `output`), or null for free text. */
+  readonly outputSchema: Readonly<Record<string, unknown>> | null;
+  /** How many of its `finish` answers failed that schema: the first is sent back to the model, the second fails it. */
+  readonly outputRejections: number;
   readonly budget: BudgetLedger;
   readonly costUsd: number;
   readonly runRequested: boolean;
@@ -114,6 +121,10 @@ export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
     workspaceRequest: d.workspace,
     graph: d.graph ?? null,
     nodeId: d.nodeId ?? null,
+    tools: d.tools ?? [],
+    instructions: d.instructions ?? null,
+    outputSchema: d.output ?? null,
+    outputRejections: 0,
     budget: openLedger(d.budget),
     costUsd: 0,
     runRequested: false,
@@ -222,8 +233,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'ToolReturned': {
       const { [ev.data.toolUseId]: _done, ...rest } = c.pendingTools;
       const turnResults = [...c.turnResults, { toolUseId: ev.data.toolUseId, output: ev.data.output, isError: ev.data.isError }];
-      if (Object.keys(rest).length > 0) return { ...c, pendingTools: rest, turnResults };
-      return { ...c, pendingTools: rest, turnResults: [], transcript: [...c.transcript, { kind: 'tool_results', results: turnResults }] };
+      const outputRejections = c.outputRejections + (c.outputSchema && ev.data.name === 'finish' && ev.data.isError ? 1 : 0);
+      if (Object.keys(rest).length > 0) return { ...c, pendingTools: rest, turnResults, outputRejections };
+      return { ...c, pendingTools: rest, turnResults: [], outputRejections, transcript: [...c.transcript, { kind: 'tool_results', results: turnResults }] };
     }
     case 'AgentCompleted':
       return { ...c, result: { status: 'completed', output: ev.data.output, reason: null, cause: null } };

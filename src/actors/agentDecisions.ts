@@ -70,6 +70,8 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   if (reply.stopReason === 'max_tokens') return events; // next turn continues
   const text = reply.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n').trim();
   if (liveChildren(settled).length > 0) return events;
+  // A structured answer comes only through `finish`: the next turn asks for it (agentPrompt).
+  if (settled.outputSchema) return events;
   return [...events, ...completionEvents(settled, text)];
 }
 
@@ -103,7 +105,22 @@ function pureToolEnd(c: AgentContext, toolUses: ReadonlyArray<{ id: string; name
   // successful finish, else the first successful finish.
   const last = results[results.length - 1]!;
   const done = last.t.name === 'finish' && !last.r!.isError ? last : results.find((x) => x.t.name === 'finish' && !x.r!.isError);
-  return done ? [...events, ...completionEvents(c, done.r!.output)] : events;
+  if (done) return [...events, ...completionEvents(c, done.r!.output)];
+  return [...events, ...rejectedOutputEnd(c, results.map(({ t, r }) => ({ name: t.name, isError: r!.isError, output: r!.output })))];
+}
+
+/**
+ * An agent with an output schema whose `finish` failed it a second time ends failed (cause
+ * `invalid_output`, the problems as its reason): the first failure went back to the model with
+ * what was wrong. `c` is the state before `results` were recorded, at the end of a turn.
+ */
+export function rejectedOutputEnd(c: AgentContext, results: ReadonlyArray<{ name: string; isError: boolean; output: string }>): DomainEvent[] {
+  if (!c.outputSchema) return [];
+  const rejected = results.filter((r) => r.name === 'finish' && r.isError);
+  // The count includes this turn's earlier results (recorded one by one when tools run).
+  if (c.outputRejections + rejected.length < 2) return [];
+  const last = rejected[rejected.length - 1]?.output ?? 'see its last finish call';
+  return failureEvents(c, 'invalid_output', `its answer did not match the output schema twice: ${last}`);
 }
 
 /**

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { AgentRuntime, RunResult } from './runtime.js';
+import { typedResult } from './typedResult.js';
 import type { AgentState } from './replay.js';
 import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
@@ -7,6 +9,9 @@ import type { HistoryEvent } from '../events/historyEvent.js';
 import { parseTerminationReason } from './terminationReason.js';
 import type { PeekedMessage } from '../messaging/queueSql.js';
 import type { ReceivedMessage } from './ports/messagePort.js';
+
+/** What a handle's run resolves to: the type of its `output` schema's value, or text. */
+export type OutputOf<S> = S extends z.ZodType ? z.output<S> : string;
 
 /** Messaging as the handle sees it; wired by the system when the queue is available. */
 export interface HandleMessaging {
@@ -26,22 +31,27 @@ export interface HandleMessaging {
  * const result = await lead.run();   // runs dev too, waits for both
  * console.log(result.status, await lead.getBudgetStatus());
  */
-export class AgentHandle {
+export class AgentHandle<O = string> {
   constructor(
     readonly id: string,
     private readonly runtime: AgentRuntime,
     private readonly messaging: HandleMessaging | null,
+    /** The spawn's `output` schema: a completed run's output is parsed with it. */
+    private readonly output: z.ZodType<O> | null = null,
   ) {}
 
-  /** Spawns a subordinate with part of this agent's budget. */
-  async spawn(config: SpawnConfig): Promise<AgentHandle> {
+  /** Spawns a subordinate with part of this agent's budget; with `output`, its handle's results are typed by it. */
+  async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>> {
     const childId = await this.runtime.spawnChild(this.id, config);
-    return new AgentHandle(childId, this.runtime, this.messaging);
+    return new AgentHandle(childId, this.runtime, this.messaging, (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
   }
 
-  /** Runs the agent (and its children not yet running) and resolves when it ends. Idempotent. */
-  run(): Promise<RunResult> {
-    return this.runtime.run(this.id);
+  /**
+   * Runs the agent (and its children not yet running) and resolves when it ends. Idempotent.
+   * Spawned with `output`, a completed run's `output` is the parsed value.
+   */
+  async run(): Promise<RunResult<O>> {
+    return typedResult(await this.runtime.run(this.id), this.output);
   }
 
   state(): Promise<AgentState> {

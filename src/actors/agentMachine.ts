@@ -6,7 +6,7 @@ import { evolve, initialContext, liveChildren } from './agentContext.js';
 import type { EventData } from '../events/catalogue.js';
 
 /** Bump when the machine's states or context change shape: older snapshots are then ignored. */
-export const AGENT_MACHINE_VERSION = 4;
+export const AGENT_MACHINE_VERSION = 5;
 
 const canEnd = ({ context }: { context: AgentContext }): boolean =>
   liveChildren(context).length === 0 && context.budget.reserved === 0;

@@ -7,7 +7,10 @@ export function systemPrompt(c: AgentContext): string {
     `You are a ${c.role} agent in cadre, a team of autonomous agents.`,
     `Your token budget is ${c.budget.allocated}; spend it carefully.`,
     c.workspace ? `You have a git worktree on branch ${c.workspace.branch}; file tools act inside it.` : 'You have no workspace.',
-    'Use tools when they help. When done, call the finish tool with your result.',
+    c.outputSchema
+      ? 'Use tools when they help. When done, call the finish tool with your result as `output`, a value that matches its schema.'
+      : 'Use tools when they help. When done, call the finish tool with your result.',
+    ...(c.instructions ? ['', c.instructions] : []),
   ].join('\n');
 }
 
@@ -37,6 +40,6 @@ export function conversation(c: AgentContext): ModelMessage[] {
   }
   const last = messages[messages.length - 1]!;
   // A reply that ended without tools (e.g. max_tokens) needs a user turn before the next call.
-  if (last.role === 'assistant') messages.push({ role: 'user', content: [{ type: 'text', text: 'Continue.' }] });
+  if (last.role === 'assistant') messages.push({ role: 'user', content: [{ type: 'text', text: c.outputSchema ? 'Continue, and end by calling the finish tool with your result as output.' : 'Continue.' }] });
   return messages;
 }

@@ -19,8 +19,8 @@ export class LiveActor {
     deciding: false,
     /** `callModel`: the call under way; `sent` once the request has gone to the model (it may be billed). */
     call: null as { callId: string; controller: AbortController; sent?: boolean } | null,
-    /** `runTools`: the tool calls (by toolUseId) running now. */
-    tools: new Set<string>(),
+    /** `runTools`: the tool calls running now, by toolUseId, each with what aborts its signal. */
+    tools: new Map<string, AbortController>(),
     /** `agentEnded`: the ending (commit, tell the parent, clean up) under way. */
     ending: false,
     /** Being timed out or terminated: no new effect starts, only the ending. Never cleared. */
@@ -31,6 +31,12 @@ export class LiveActor {
      */
     recording: false,
   };
+  /** Aborts the model call and the tools under way here (terminated, its lease lost, the system closing). */
+  abortWork(): void {
+    this.inflight.call?.controller.abort();
+    for (const c of this.inflight.tools.values()) c.abort();
+  }
+
   /** Being ended on purpose: fired or timed out here, or fired as its stream says (by any process). */
   get beingEnded(): boolean {
     return this.inflight.terminating || this.snapshot.context.terminating !== null;

@@ -257,7 +257,7 @@ export class AgentRuntime {
     await Promise.all(rt.onClose.map((stop) => stop()));
     for (const a of rt.actors.values()) {
       if (a.timer) clearTimeout(a.timer);
-      a.inflight.call?.controller.abort();
+      a.abortWork();
     }
     await Promise.allSettled([...rt.background]);
     // Released only now: until the effects above have settled, no other process may take the

@@ -4,6 +4,7 @@ import type { ActorIndex, BlobStore, Clock, IdGenerator, Logger, SnapshotStore }
 import type { WorkspacePort } from './ports/workspacePort.js';
 import type { MessagePort } from './ports/messagePort.js';
 import type { CleanupPolicy } from './cleanupPolicy.js';
+import type { ToolRegistry } from './toolRegistry.js';
 
 export type { CleanupPolicy } from './cleanupPolicy.js';
 
@@ -16,6 +17,8 @@ export interface RuntimeDeps {
   readonly model: ModelProvider;
   readonly workspaces: WorkspacePort | null;
   readonly messages: MessagePort | null;
+  /** The user tools this process can run (tool()). */
+  readonly tools: ToolRegistry;
   readonly clock: Clock;
   readonly ids: IdGenerator & { derive(namespace: string, name: string): string };
   readonly logger: Logger;
@@ -28,6 +31,10 @@ export interface RuntimeDeps {
     readonly snapshotEvery: number;
     readonly maxTokensPerCall: number;
     readonly defaultMaxTurns: number;
+    /** The user tools a root may call when its spawn names none (createAgentSystem({ tools })). */
+    readonly systemTools?: readonly string[];
+    /** How long an agent whose user tools no process has waits for one before it fails; default 60 s. */
+    readonly missingToolTimeoutMs?: number;
     readonly cleanupPolicy: CleanupPolicy;
     readonly allowCommands: boolean;
     /** How long one `run_command` may run before it is killed. */

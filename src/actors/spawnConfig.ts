@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentId, Tokens } from '../events/schemas/common.js';
 import { isStorableText, NOT_STORABLE, storableText } from '../validation.js';
+import { isUserTool, ToolName, type UserTool } from './userTool.js';
 
 /**
  * A base branch as `git check-ref-format` would accept it, refused here rather than by git later:
@@ -51,6 +52,15 @@ export const SpawnConfigSchema = z
     timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
     maxTurns: z.number().int().min(1).max(1000).optional(),
     model: z.string().min(1).max(200).refine(isStorableText, NOT_STORABLE).optional(),
+    /**
+     * The user tools it may call, made with tool() or named when registered already; left out,
+     * a child has its parent's and a root the system's. Its children inherit them.
+     */
+    tools: z.array(z.union([ToolName, z.custom<UserTool>(isUserTool, 'must be made with tool()')])).max(100).optional(),
+    /** Added to its system prompt (not inherited). */
+    instructions: storableText(100_000).optional(),
+    /** A zod schema its result must satisfy: it finishes with a structured answer, validated. */
+    output: z.custom<z.ZodType>((v) => v instanceof z.ZodType, 'must be a zod schema').optional(),
   })
   .strict();
 

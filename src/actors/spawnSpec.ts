@@ -1,6 +1,7 @@
 import type { EventData } from '../events/catalogue.js';
 import type { AgentContext } from './agentContext.js';
 import { workspaceRequestOf, worktreeRefused, type ParsedSpawnConfig } from './spawnConfig.js';
+import { jsonSchemaOf } from './jsonSchemaOf.js';
 
 /** What an agent is asked to be: its AgentSpawned without its place in the tree. */
 export type AgentSpec = Omit<EventData<'AgentSpawned'>, 'agentId' | 'parentId' | 'rootId' | 'depth'>;
@@ -9,6 +10,8 @@ export type AgentSpec = Omit<EventData<'AgentSpawned'>, 'agentId' | 'parentId' |
 export interface SpecDefaults {
   readonly defaultTimeoutMs: number | null;
   readonly defaultMaxTurns: number;
+  /** The user tools a root may call when its spawn names none (createAgentSystem({ tools })). */
+  readonly systemTools?: readonly string[];
 }
 
 /** What a caller adds to a spawn config: a workflow's kind and graph, the node it runs for. */
@@ -38,7 +41,19 @@ export function resolveSpec(c: ParsedSpawnConfig, parent: AgentContext | null, d
     model: c.model ?? parent?.model ?? null,
     ...(extra.graph !== undefined ? { graph: extra.graph } : {}),
     ...(extra.nodeId ? { nodeId: extra.nodeId } : {}),
+    ...optionalFields(toolNamesOf(c, parent, defaults), c.instructions, c.output ? jsonSchemaOf(c.output) : undefined),
   };
+}
+
+/** The names of the user tools a spawn gives its agent: its own, else its parent's, else (a root) the system's. */
+function toolNamesOf(c: ParsedSpawnConfig, parent: AgentContext | null, defaults: SpecDefaults): string[] {
+  if (c.tools) return [...new Set(c.tools.map((t) => (typeof t === 'string' ? t : t.name)))];
+  return [...(parent ? parent.tools : defaults.systemTools ?? [])];
+}
+
+/** The spec's optional fields, left out when empty: most agents have none, and every event's bytes count (issue 19). */
+function optionalFields(tools: readonly string[], instructions: string | undefined, output: Record<string, unknown> | undefined): Pick<AgentSpec, 'tools' | 'instructions' | 'output'> {
+  return { ...(tools.length > 0 ? { tools: [...tools] } : {}), ...(instructions ? { instructions } : {}), ...(output ? { output } : {}) };
 }
 
 /**
@@ -60,7 +75,7 @@ export function agentSpawned(agentId: string, parent: AgentContext | null, spec:
  * { type: 'ChildSpawned', data: childSpawned(childId, spec, toolUseId) }
  */
 export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: string): EventData<'ChildSpawned'> {
-  const { kind, role, task, budget, nodeId, workspace, timeoutMs, maxTurns, model, graph } = spec;
+  const { kind, role, task, budget, nodeId, workspace, timeoutMs, maxTurns, model, graph, tools, instructions, output } = spec;
   return {
     childId,
     role,
@@ -69,7 +84,7 @@ export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: strin
     kind,
     ...(toolUseId ? { toolUseId } : {}),
     ...(nodeId ? { nodeId } : {}),
-    spec: { workspace, timeoutMs, maxTurns, model, ...(graph !== undefined ? { graph } : {}) },
+    spec: { workspace, timeoutMs, maxTurns, model, ...(graph !== undefined ? { graph } : {}), ...optionalFields(tools ?? [], instructions, output) },
     delegatesBudget: true,
   };
 }

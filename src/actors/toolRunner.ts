@@ -5,6 +5,8 @@ import type { MessagePort, ReceivedMessage } from './ports/messagePort.js';
 import type { WorkspacePort } from './ports/workspacePort.js';
 import type { SpawnConfig } from './spawnConfig.js';
 import type { RunResult } from './runtime.js';
+import { checkStructuredOutput } from './structuredOutput.js';
+import type { ToolRegistry } from './toolRegistry.js';
 
 export interface ToolContext {
   readonly agentId: string;
@@ -16,6 +18,12 @@ export interface ToolContext {
   readonly commandTimeoutMs: number;
   /** Applied to every result before it is recorded and shown to the model (a `cat` of a key file, an echoed error). */
   readonly redact?: (text: string) => string;
+  /** The user tools this process can run; the agent may call those its context names. */
+  readonly userTools?: ToolRegistry;
+  /** The same for every run of this call (ToolRunContext.idempotencyKey). */
+  readonly idempotencyKey: string;
+  /** Aborted when the agent is terminated or the system closes. */
+  readonly signal: AbortSignal;
   spawnAndWait(config: SpawnConfig): Promise<RunResult>;
   recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
 }
@@ -46,6 +54,7 @@ const inputs = {
  */
 export async function runTool(name: string, rawInput: unknown, ctx: ToolContext): Promise<ToolResult> {
   const redact = ctx.redact ?? ((t: string) => t);
+  if (name === 'finish') return pureToolResult(name, rawInput, redact, ctx.context.outputSchema)!;
   try {
     return succeeded(redact(await dispatch(name, rawInput, ctx)));
   } catch (err) {
@@ -62,13 +71,26 @@ export async function runTool(name: string, rawInput: unknown, ctx: ToolContext)
  * @example
  * pureToolResult('finish', { output: 'done' }); // { output: 'done', isError: false }
  */
-export function pureToolResult(name: string, rawInput: unknown, redact: (text: string) => string = (t) => t): ToolResult | null {
+export function pureToolResult(name: string, rawInput: unknown, redact: (text: string) => string = (t) => t, outputSchema: Readonly<Record<string, unknown>> | null = null): ToolResult | null {
   if (name !== 'finish') return null;
   try {
-    return succeeded(redact(inputs.finish.parse(rawInput).output));
+    return outputSchema ? structuredFinish(rawInput, outputSchema, redact) : succeeded(redact(inputs.finish.parse(rawInput).output));
   } catch (err) {
     return failed(name, err, redact);
   }
+}
+
+/**
+ * A `finish` whose `output` must match the agent's schema: the value as JSON text, or an error
+ * result naming what is wrong (the model gets one more try: agentDecisions' rejectedOutputEnd).
+ * Never truncated: a cut JSON text would not parse for the caller.
+ */
+function structuredFinish(rawInput: unknown, schema: Readonly<Record<string, unknown>>, redact: (text: string) => string): ToolResult {
+  const given = typeof rawInput === 'object' && rawInput !== null && 'output' in rawInput ? (rawInput as { output: unknown }).output : undefined;
+  if (given === undefined) return { output: 'invalid input for finish: output: is required (a value that matches the output schema)', isError: true };
+  const checked = checkStructuredOutput(schema, given);
+  if (!checked.ok) return { output: redact(`the output does not match its schema: ${checked.problems}`), isError: true };
+  return { output: checked.text, isError: false };
 }
 
 const succeeded = (output: string): ToolResult => ({ output: output.length > MAX_TOOL_OUTPUT ? `${output.slice(0, MAX_TOOL_OUTPUT)}\n[truncated]` : output, isError: false });
@@ -125,9 +147,25 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
       }
       return JSON.stringify(got.map((m) => ({ from: m.from, payload: m.payload, priority: m.priority })));
     }
-    case 'finish':
-      return inputs.finish.parse(rawInput).output;
     default:
-      throw new Error(`unknown tool ${name}`);
+      return runUserTool(name, rawInput, ctx);
   }
+}
+
+/** A user tool the agent may call: its input checked by its own schema, then run. */
+async function runUserTool(name: string, rawInput: unknown, ctx: ToolContext): Promise<string> {
+  const t = ctx.context.tools.includes(name) ? ctx.userTools?.get(name) : undefined;
+  if (!t) {
+    if (ctx.context.tools.includes(name)) throw new Error(`tool ${name} is not registered in this process`);
+    throw new Error(`unknown tool ${name}`);
+  }
+  const input = t.input.parse(rawInput);
+  const out = await t.run(input, {
+    agentId: ctx.agentId,
+    callId: ctx.toolUseId,
+    idempotencyKey: ctx.idempotencyKey,
+    workspacePath: ctx.context.workspace?.path ?? null,
+    signal: ctx.signal,
+  });
+  return typeof out === 'string' ? out : out === undefined ? '' : JSON.stringify(out);
 }

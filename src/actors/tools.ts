@@ -58,10 +58,18 @@ export const TOOL_SPECS: Record<string, ModelToolSpec> = {
   },
 };
 
-export function toolsFor(a: ToolAvailability): ModelToolSpec[] {
-  const names = ['spawn_agent', 'finish'];
+/**
+ * The built-ins `a` allows, then the agent's user tools, then `finish`: with an output schema,
+ * its `output` is that schema (a structured answer), not free text.
+ */
+export function toolsFor(a: ToolAvailability, user: readonly ModelToolSpec[] = [], outputSchema: Readonly<Record<string, unknown>> | null = null): ModelToolSpec[] {
+  const names = ['spawn_agent'];
   if (a.workspace) names.unshift('read_file', 'write_file', 'list_files', 'search_files');
   if (a.workspace && a.commands) names.unshift('run_command');
-  if (a.messages) names.splice(names.length - 1, 0, 'send_message', 'receive_messages');
-  return names.map((n) => TOOL_SPECS[n]!);
+  if (a.messages) names.push('send_message', 'receive_messages');
+  return [...names.map((n) => TOOL_SPECS[n]!), ...user, outputSchema ? structuredFinish(outputSchema) : TOOL_SPECS.finish!];
+}
+
+function structuredFinish(schema: Readonly<Record<string, unknown>>): ModelToolSpec {
+  return { name: 'finish', description: 'Finish your task with a result that matches the output schema.', inputSchema: obj({ output: schema }, ['output']) };
 }

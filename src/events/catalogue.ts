@@ -11,7 +11,7 @@ import * as F from './schemas/workflow.js';
  * event catalogue is generated from this table, so it cannot drift.
  */
 export const eventSchemas = {
-  AgentSpawned: { schema: L.AgentSpawned, version: 1, doc: 'Opens an agent stream: who it is, its parent, its budget.' },
+  AgentSpawned: { schema: L.AgentSpawned, version: 1, doc: 'Opens an agent stream: who it is, its parent, its budget; since issue 20 also its user tools, instructions and output schema when it has them (optional: older records have none).' },
   AgentRunRequested: { schema: L.AgentRunRequested, version: 1, doc: 'Asked to run; starts when a concurrency slot is free.' },
   AgentStarted: { schema: L.AgentStarted, version: 1, doc: 'Began running, with its deadline.' },
   ChildSpawned: { schema: L.ChildSpawned, version: 3, doc: "Parent's record of a new subordinate; v2 adds its spec (timeout, turns, model, worktree, graph); v3 delegates its budget too (delegatesBudget), where v1 and v2 were followed by a BudgetDelegated." },

@@ -1,6 +1,7 @@
 import type { EventStore } from '../events/eventStore.js';
 import type { AgentRuntime, RunResult } from '../actors/runtime.js';
-import type { AgentHandle } from '../actors/agentHandle.js';
+import type { AgentHandle, OutputOf } from '../actors/agentHandle.js';
+import type { z } from 'zod';
 import type { SpawnConfig } from '../actors/spawnConfig.js';
 import type { AgentState } from '../actors/replay.js';
 import type { HistoryEvent } from '../events/historyEvent.js';
@@ -46,8 +47,10 @@ export interface AgentSystem {
    * benchmarks. Unstable: not part of the public API, may change in any release (not semver).
    */
   readonly internal: SystemInternals;
-  spawn(config: SpawnConfig): Promise<AgentHandle>;
-  get(agentId: string): AgentHandle;
+  /** Spawns a root agent; with `output` (a zod schema), its handle's `run()` resolves to the parsed, typed value. */
+  spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>>;
+  /** A handle to an existing agent; give its `output` schema to have its results parsed as when it was spawned. */
+  get<O = string>(agentId: string, options?: { output?: z.ZodType<O> }): AgentHandle<O>;
   /** The agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */
   history(agentId: string): Promise<HistoryEvent[]>;
   /** The agent's state as it was at `toRevision` (a number or a bigint; default: now). */

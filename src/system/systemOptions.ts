@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock, IdGenerator, Logger } from '../actors/ports/runtimePorts.js';
 import type { ModelProvider } from '../actors/ports/modelProvider.js';
 import type { WorkspacePort } from '../actors/ports/workspacePort.js';
+import { isUserTool, type UserTool } from '../actors/userTool.js';
 
 /** Where the events live; the default comes from the environment (see openSystemStore). */
 export const StoreOption = z.discriminatedUnion('kind', [
@@ -28,10 +29,14 @@ export const SystemOptionsSchema = z
     maxTokensPerCall: z.number().int().positive().optional(),
     maxTurns: z.number().int().positive().optional(),
     allowCommands: z.boolean().optional(),
+    /** User tools (tool()) every agent of this system may call; register the same ones in every process that shares the store. */
+    tools: z.array(z.custom<UserTool>(isUserTool, 'must be made with tool({ name, description, input, run })')).max(200).optional(),
     /** Programs agents may run in their worktree when commands are allowed. */
     allowedCommands: z.array(z.string().min(1)).optional(),
     /** How long one agent command may run before it is killed (default 30 s). */
     commandTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+    /** How long an agent whose user tools no process has registered waits for one before it fails (default 60 s). */
+    missingToolTimeoutMs: z.number().int().positive().max(7 * 24 * 3_600_000).optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
     /**

@@ -32,6 +32,11 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
     expect(r.modelTurns).toBeGreaterThan(0);
   },
   '07-report-query.ts': (r) => expect((r.tree as string[]).length).toBe(3),
+  '10-tools-and-typed-output.ts': (r) => {
+    expect(r.status).toBe('completed');
+    expect(r.toolEvents).toEqual(['ToolCalled', 'ToolReturned']);
+    expect(r.report).toMatchObject({ upToDate: true, summary: expect.stringContaining('lookup_release said') });
+  },
 };
 
 describe('examples', () => {

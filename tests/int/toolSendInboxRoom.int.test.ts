@@ -1,3 +1,4 @@
+import { ToolRegistry } from '../../src/actors/toolRegistry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRuntime } from '../../src/actors/runtime.js';
 import type { ModelReply } from '../../src/actors/ports/modelProvider.js';
@@ -51,6 +52,7 @@ describe('send_message: a tool-sent message holds one place in the recipient’s
       model,
       workspaces: null,
       messages: messaging.port,
+      tools: new ToolRegistry(),
       clock: systemClock,
       ids: systemIds,
       logger: silentLogger,

@@ -1,3 +1,4 @@
+import { ToolRegistry } from '../../src/actors/toolRegistry.js';
 import { AgentRuntime } from '../../src/actors/runtime.js';
 import type { EventStore } from '../../src/events/eventStore.js';
 import { createEventStore } from '../../src/events/stores/createEventStore.js';
@@ -30,6 +31,7 @@ export async function composeRuntime(
     model: createOfflineProvider({ latencyMs: 0 }),
     workspaces: null,
     messages: null,
+    tools: new ToolRegistry(),
     clock: systemClock,
     ids: systemIds,
     logger: silentLogger,

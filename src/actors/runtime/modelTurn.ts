@@ -30,7 +30,8 @@ export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<
   if (runningSub(s.value) !== 'active') return [];
   const c = s.context;
   if (c.turn >= c.maxTurns) return failureEvents(c, 'max_turns', `stopped after ${c.maxTurns} turns without finishing`);
-  const tools = toolsFor({ workspace: c.workspace !== null && !!deps.workspaces, commands: deps.config.allowCommands, messages: !!deps.messages });
+  const availability = { workspace: c.workspace !== null && !!deps.workspaces, commands: deps.config.allowCommands, messages: !!deps.messages };
+  const tools = toolsFor(availability, c.tools.map((name) => deps.tools.spec(name)), c.outputSchema);
   const draft: ModelRequest = {
     ...(c.model ? { model: c.model } : {}),
     system: systemPrompt(c),
@@ -80,7 +81,7 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
     await execute(rt, actor.id, (s) => {
       const c = s.context;
       if (c.pendingCall?.callId !== pending.callId) return [];
-      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t)));
+      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t), c.outputSchema));
       const message = redact(rt, outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
       const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
       const afterFail: AgentContext = { ...c, pendingCall: null };

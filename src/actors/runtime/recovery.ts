@@ -4,6 +4,7 @@ import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { loadActor, preload } from './actorCache.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { openChild } from './spawning.js';
+import { mayHost } from './toolHosting.js';
 
 const RECOVERY_BATCH = 500;
 
@@ -60,7 +61,10 @@ export async function recover(rt: RuntimeContext, options: RecoverOptions = {}):
   if (options.beforeResume && elsewhere.length > 0) await preload(rt, elsewhere);
   const keep = [...resuming, ...elsewhere].flatMap((id) => rt.actors.get(id)?.snapshot.context ?? []);
   await options.beforeResume?.(keep);
-  for (const id of resuming) rt.reconcileSoon(id);
+  for (const id of resuming) {
+    const actor = rt.actors.get(id);
+    if (actor && (await mayHost(rt, actor))) rt.reconcileSoon(id);
+  }
   // A recovering host: actors whose host is gone but whose lease has not lapsed yet are taken
   // over (by whichever claiming host is first) once it has.
   rt.worker?.startClaiming();

@@ -32,6 +32,8 @@ export interface RuntimeContext {
   closed: boolean;
   /** Closing: calls already sent may finish and be recorded, nothing new starts. */
   stopping: boolean;
+  /** Agents turned away for a user tool this process lacks, with when that first happened (toolHosting.ts). */
+  readonly declinedForTools: Map<string, number>;
   /** Set in worker mode: which live actors this process hosts. */
   worker: WorkerHost | null;
   /** Effects running in the background; close() waits for them. */
@@ -74,6 +76,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
     effectful: agentMachine,
     closed: false,
     stopping: false,
+    declinedForTools: new Map(),
     worker: null,
     background: new Set(),
     onClose: [],

@@ -20,6 +20,7 @@ import { prepareOpening } from './streamOpening.js';
  */
 export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
+  registerTools(rt, c);
   const spec = resolveSpec(c, null, rt.deps.config, {});
   checkWorkspaceAvailable(rt, c, spec.workspace);
   const id = c.id ?? rt.deps.ids.uuid();
@@ -44,6 +45,7 @@ export interface ChildSpawnOptions extends SpawnExtra {
 export async function spawnChild(rt: RuntimeContext, parentId: string, config: SpawnConfig, options: ChildSpawnOptions = {}): Promise<string> {
   const { toolUseId, run = false, alsoRecord, ...extra } = options;
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
+  registerTools(rt, c);
   checkWorkspaceAvailable(rt, c, resolveSpec(c, null, rt.deps.config, extra).workspace);
   const childId = c.id ?? (toolUseId ? rt.deps.ids.derive(parentId, toolUseId) : rt.deps.ids.uuid());
   if (rt.opening.has(childId)) {
@@ -118,6 +120,18 @@ export async function ensureChildRunning(rt: RuntimeContext, parentId: string, c
   });
   if (!child.snapshot.context.runRequested && statusOf(child.snapshot.value) === 'spawned') await requestRun(rt, childId, `agent:${parentId}`);
   if (isTerminalStatus(statusOf(child.snapshot.value))) await ensureParentNotified(rt, childId);
+}
+
+/**
+ * The tools a spawn gives by value join this process's registry (their names go in the event);
+ * one given by name must be registered already: an agent whose tool no process has would wait
+ * for a host in vain.
+ */
+function registerTools(rt: RuntimeContext, c: ParsedSpawnConfig): void {
+  c.tools?.forEach((t, i) => {
+    if (typeof t !== 'string') rt.deps.tools.register(t, `spawn.tools[${i}]`);
+    else if (!rt.deps.tools.get(t)) throw new InvalidInput(`spawn.tools[${i}]`, `no tool named ${t} is registered in this system (give the tool itself, or register it with createAgentSystem({ tools }))`);
+  });
 }
 
 /** A worktree asked for where there is no repository is refused, never silently skipped. */

@@ -104,7 +104,7 @@ const MAX_TERMINATION_ROUNDS = 50;
  */
 async function endChildrenFirst(rt: RuntimeContext, actor: LiveActor, why: string, logCascade: boolean): Promise<unknown[]> {
   actor.inflight.terminating = true;
-  actor.inflight.call?.controller.abort();
+  actor.abortWork();
   const kids = liveChildren(actor.snapshot.context);
   const failed: unknown[] = [];
   await Promise.all(

@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../../events/catalogue.js';
 import { liveChildren, type AgentContext } from '../agentContext.js';
-import { completionEvents } from '../agentDecisions.js';
+import { completionEvents, rejectedOutputEnd } from '../agentDecisions.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import { runTool, type ToolContext } from '../toolRunner.js';
@@ -19,17 +19,18 @@ export function runTools(rt: RuntimeContext, actor: LiveActor): void {
   const c = actor.snapshot.context;
   for (const [toolUseId, tool] of Object.entries(c.pendingTools)) {
     if (actor.inflight.tools.has(toolUseId)) continue;
-    actor.inflight.tools.add(toolUseId);
+    const controller = new AbortController();
+    actor.inflight.tools.set(toolUseId, controller);
     track(
       rt,
-      runOneTool(rt, actor, toolUseId, tool.name, tool.input)
+      runOneTool(rt, actor, toolUseId, tool.name, tool.input, controller.signal)
         .catch((err: unknown) => onEffectError(rt, actor.id, err))
         .finally(() => actor.inflight.tools.delete(toolUseId)),
     );
   }
 }
 
-async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: string, name: string, input: unknown): Promise<void> {
+async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: string, name: string, input: unknown, signal: AbortSignal): Promise<void> {
   const { deps } = rt;
   const waitsOnChild = name === 'spawn_agent';
   if (waitsOnChild) rt.slots.release(actor.id);
@@ -43,6 +44,10 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
     allowCommands: deps.config.allowCommands,
     commandTimeoutMs: deps.config.commandTimeoutMs,
     redact: (text) => redact(rt, text),
+    userTools: deps.tools,
+    // Derived, not random: a run after a crash gets the same key (src/actors/userTool.ts).
+    idempotencyKey: deps.ids.derive(actor.id, `tool:${toolUseId}`),
+    signal,
     spawnAndWait: async (config) => {
       const childId = await spawnChild(rt, actor.id, config, { toolUseId, run: true });
       await ensureChildRunning(rt, actor.id, childId);
@@ -53,7 +58,8 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
   };
   const raw = await runTool(name, input, ctx);
   // Shutting down, or the lease lapsed while the tool ran: the new host runs it again and records it.
-  if (rt.closed || (rt.worker && !rt.worker.hosts(actor.id))) return;
+  // Aborted by a termination: its end records what is due, not this result.
+  if (rt.closed || signal.aborted || (rt.worker && !rt.worker.hosts(actor.id))) return;
   const result = await offloadToolOutput(rt, name, raw);
   await execute(rt, actor.id, (s) => {
     const cur = s.context;
@@ -64,6 +70,7 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
     if (remaining.length === 0 && liveChildren(cur).length === 0) {
       const output = finishOutput(cur, { toolUseId, name, output: result.output, isError: result.isError });
       if (output !== null) events.push(...completionEvents(cur, output));
+      else events.push(...rejectedOutputEnd(cur, [{ name, output: result.output, isError: result.isError }]));
     }
     return events;
   }, { causationId: `tool:${toolUseId}` });

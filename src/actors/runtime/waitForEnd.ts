@@ -4,9 +4,10 @@ import { evictIfEnded, loadActor } from './actorCache.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { StoreClosed } from '../../errors.js';
 
-export interface RunResult {
+/** How a run ended. `O`: its output's type, text unless the agent was spawned with an `output` schema. */
+export interface RunResult<O = string> {
   readonly status: 'completed' | 'failed' | 'terminated';
-  readonly output: string | null;
+  readonly output: O | null;
   readonly budgetConsumed: number;
   readonly reason: string | null;
 }

@@ -4,6 +4,7 @@ import { agentIdOfStream, agentStream, AGENT_STREAM_PREFIX } from '../streams.js
 import { WorkerHost, type WorkerOptions } from '../workerHost.js';
 import { catchUp, loadActor, readTails } from './actorCache.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
+import { mayHost } from './toolHosting.js';
 import { backoffMs } from '../../infra/backoff.js';
 
 /**
@@ -20,7 +21,7 @@ export async function startWorker(rt: RuntimeContext, options: WorkerOptions): P
     (ids) => {
       for (const id of ids) {
         const lost = rt.actors.get(id);
-        lost?.inflight.call?.controller.abort();
+        lost?.abortWork();
         if (lost?.timer) clearTimeout(lost.timer); // its deadline is the new host's to keep
         rt.actors.delete(id);
         lost?.changed(); // a run() waiting on this copy follows the new host's through a fresh one
@@ -49,10 +50,13 @@ async function hostClaimed(rt: RuntimeContext, ids: readonly string[]): Promise<
     rt.actors.delete(id);
     old?.changed();
     const actor = await loadActor(rt, id).catch(() => null);
-    if (actor) rt.reconcileSoon(id);
+    if (actor) {
+      if (await mayHost(rt, actor)) rt.reconcileSoon(id);
+      continue;
+    }
     // Not readable yet (registered, first event not written) or not at all: let it go at
     // once rather than hold its lease until it lapses with nobody running it.
-    else await rt.worker?.giveUp(id).catch(() => {});
+    await rt.worker?.giveUp(id).catch(() => {});
   }
 }
 

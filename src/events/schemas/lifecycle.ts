@@ -22,6 +22,12 @@ export const AgentSpawned = z.object({
   graph: z.unknown().optional(),
   /** Id of the node this agent runs for, when a workflow spawned it. */
   nodeId: z.string().max(200).optional(),
+  /** The user tools it may call, by name (absent: none). Tools are code: a process hosts it only if it has them all. */
+  tools: z.array(z.string().max(64)).optional(),
+  /** Added to its system prompt. */
+  instructions: z.string().max(100_000).optional(),
+  /** The JSON Schema its result must satisfy, when it was spawned with `output`. */
+  output: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** Asked to run; it starts when a slot under MAX_CONCURRENT_AGENTS frees up. */
@@ -33,7 +39,7 @@ export const AgentStarted = z.object({ deadline: z.string().nullable() });
  * fields beside it in ChildSpawned, a child whose stream a crash left unopened is opened exactly
  * as it was asked for.
  */
-export const ChildSpec = AgentSpawned.pick({ workspace: true, timeoutMs: true, maxTurns: true, model: true, graph: true });
+export const ChildSpec = AgentSpawned.pick({ workspace: true, timeoutMs: true, maxTurns: true, model: true, graph: true, tools: true, instructions: true, output: true });
 
 /**
  * In the parent's stream. v3 hands the child its `budget` itself (`delegatesBudget: true`): the

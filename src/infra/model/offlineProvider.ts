@@ -12,9 +12,13 @@
  *    in this conversation: call `write_file` with `{ path, content }`, path
  *    `<role-slug>/<task-slug>.md`, content a note naming role and task, quoting the first user
  *    message (which carries the upstream outputs), and stating that no LLM wrote it.
- * 4. Otherwise, `finish` offered: call `finish` with `{ output }`, a one-line summary (it
- *    mentions the note, or that writing it failed when the tool_result was an error).
- * 5. Otherwise: answer that summary as text, stop reason `end_turn`.
+ * 4. A user tool (any tool not cadre's own) is offered and not yet called in this conversation:
+ *    call the first such with the simplest input its schema accepts (schemaExample.ts).
+ * 5. Otherwise, `finish` offered: call `finish` with `{ output }`, a one-line summary (it
+ *    mentions the note, or that writing it failed when the tool_result was an error, and what
+ *    user tools answered); when finish's `output` is a structured schema, the simplest value it
+ *    accepts, with the summary for its text.
+ * 6. Otherwise: answer that summary as text, stop reason `end_turn`.
  * Tool-use ids are `toolu_offline_<number of messages so far>`, so they are unique within a
  * conversation and identical when the same request is replayed.
  *
@@ -36,6 +40,7 @@ import { abortReason, abortableSleep } from './abortableSleep.js';
 import { SUBMIT_PLAN_TOOL, readDecompositionRequest } from './decompositionRequest.js';
 import { estimateInputTokens } from './estimateInputTokens.js';
 import { planFromTask } from './offlinePlanner.js';
+import { schemaExample } from './schemaExample.js';
 import { slug } from './slug.js';
 
 export const OFFLINE_MODEL = 'offline-rules-v1';
@@ -170,15 +175,39 @@ function draft(request: ModelRequest): Draft {
     };
   }
 
-  const summary = summaryFor(role, task, attempt);
+  const userTool = forced === undefined ? request.tools.find((t) => !CADRE_TOOLS.has(t.name) && !calledBefore(request, t.name)) : undefined;
+  if (userTool) return fixedDraft('tool_use', [{ type: 'tool_use', id, name: userTool.name, input: schemaExample(userTool.inputSchema, role) }]);
+
+  const summary = summaryFor(role, task, attempt) + userToolAnswers(request);
   if (forced === 'finish' || tools.has('finish')) {
+    const outputSchema = (request.tools.find((t) => t.name === 'finish')?.inputSchema.properties as Record<string, unknown> | undefined)?.output as { type?: unknown } | undefined;
+    const structured = outputSchema !== undefined && outputSchema.type !== 'string';
     return {
       stopReason: 'tool_use',
       fullLength: summary.length,
-      build: (limit) => [{ type: 'tool_use', id, name: 'finish', input: { output: shorten(summary, limit) } }],
+      build: (limit) => [{ type: 'tool_use', id, name: 'finish', input: { output: structured ? schemaExample(outputSchema, shorten(summary, limit)) : shorten(summary, limit) } }],
     };
   }
   return { stopReason: 'end_turn', fullLength: summary.length, build: (limit) => [{ type: 'text', text: shorten(summary, limit) }] };
+}
+
+/** cadre's own tools: any other offered is a user tool (rule 4). */
+const CADRE_TOOLS = new Set(['read_file', 'write_file', 'list_files', 'search_files', 'run_command', 'spawn_agent', 'send_message', 'receive_messages', 'finish', SUBMIT_PLAN_TOOL]);
+
+const calledBefore = (request: ModelRequest, name: string): boolean =>
+  request.messages.some((m) => m.content.some((b) => b.type === 'tool_use' && b.name === name));
+
+/** What the user tools called in this conversation answered, for the summary: ` get_weather said: …`. */
+function userToolAnswers(request: ModelRequest): string {
+  const names = new Map<string, string>();
+  const said: string[] = [];
+  for (const m of request.messages) {
+    for (const b of m.content) {
+      if (b.type === 'tool_use' && !CADRE_TOOLS.has(b.name)) names.set(b.id, b.name);
+      if (b.type === 'tool_result' && names.has(b.toolUseId)) said.push(`${names.get(b.toolUseId)!} ${b.isError ? 'failed' : 'said'}: ${shorten(oneLine(b.content), 200)}`);
+    }
+  }
+  return said.length > 0 ? ` ${said.join('; ')}.` : '';
 }
 
 const fixedDraft = (stopReason: StopReason, content: Content): Draft => ({ stopReason, fullLength: 0, build: () => content });
