@@ -17,6 +17,7 @@ import { createModelProvider } from './infra/model/createModelProvider.js';
 import type { ModelProvider } from './actors/ports/modelProvider.js';
 import { costOfWarningUnpriced } from './actors/pricing.js';
 import { parseInput } from './validation.js';
+import { InvalidInput } from './errors.js';
 import { createMessaging, type Messaging, type MessagingService } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
@@ -51,6 +52,13 @@ const LEASE_TICK_MS = 1000;
 export async function createAgentSystem(options: AgentSystemOptions = {}): Promise<AgentSystem> {
   const o = parseInput(SystemOptionsSchema, options, 'options');
   const env = readEnv(o.env ?? process.env);
+  // Refused before anything is opened: a bad tool list leaves nothing behind.
+  const tools = new ToolRegistry(o.tools ?? []);
+  const allowedCommands = o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS;
+  // Approval gates an allowed program; it never lets a refused one through.
+  o.commandsNeedingApproval?.forEach((c, i) => {
+    if (!allowedCommands.includes(c)) throw new InvalidInput(`options.commandsNeedingApproval[${i}]`, `${c} is not an allowed command (allowedCommands: ${allowedCommands.join(', ')})`);
+  });
   const schema = o.schema ?? 'cadre';
   const storeOpt = o.store ?? defaultStore(env);
   const givenModel = o.model && !('complete' in o.model) ? (o.model as { apiKey?: string; baseURL?: string }) : undefined;
@@ -68,7 +76,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);
   const cleanupPolicy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
   const workspaces = o.workspacePort ?? (repo
-    ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
+    ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands })
     : null);
   // Messaging and the runtime need each other: messaging writes events through the runtime,
   // the runtime's tools send through messaging. The runtime reference is bound just below.
@@ -83,7 +91,6 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     clock: o.clock ?? systemClock,
   });
   const model = redactingModel(checkingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never })), redactor);
-  const tools = new ToolRegistry(o.tools ?? []);
   const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
   const runtime = new AgentRuntime({
     store,
@@ -110,6 +117,8 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       allowCommands,
       commandTimeoutMs: o.commandTimeoutMs ?? 30_000,
       ...(o.missingToolTimeoutMs ? { missingToolTimeoutMs: o.missingToolTimeoutMs } : {}),
+      ...(o.commandsNeedingApproval ? { commandsNeedingApproval: o.commandsNeedingApproval } : {}),
+      ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
       worktreeBase: base,
     },
   });

@@ -34,6 +34,15 @@ export interface PendingTool {
   readonly input: unknown;
 }
 
+/** A tool call parked until a person answers (ApprovalRequested); `granted` once approved, until it returns. */
+export interface PendingApproval {
+  readonly tool: string;
+  readonly input: unknown;
+  readonly requestedAt: string;
+  readonly expiresAt: string | null;
+  readonly granted: boolean;
+}
+
 /** One transcript entry: what the model said, or what the tools answered. */
 export type TranscriptEntry =
   | { readonly kind: 'assistant'; readonly content: EventData<'ModelReplied'>['content'] }
@@ -90,6 +99,8 @@ export interface AgentContext {
   readonly turn: number;
   readonly pendingCall: PendingCall | null;
   readonly pendingTools: Readonly<Record<string, PendingTool>>;
+  /** Pending tool calls that needed approval, by toolUseId: asked, or granted and not yet returned. */
+  readonly pendingApprovals: Readonly<Record<string, PendingApproval>>;
   /** Tool results of the current turn, collected until every tool has returned. */
   readonly turnResults: ReadonlyArray<{ toolUseId: string; output: string; isError: boolean }>;
   readonly transcript: readonly TranscriptEntry[];
@@ -135,6 +146,7 @@ export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
     turn: 0,
     pendingCall: null,
     pendingTools: {},
+    pendingApprovals: {},
     turnResults: [],
     transcript: [],
     lastText: null,
@@ -230,8 +242,22 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return { ...c, pendingCall: null };
     case 'ToolCalled':
       return { ...c, pendingTools: { ...c.pendingTools, [ev.data.toolUseId]: { name: ev.data.name, input: ev.data.input } } };
+    case 'ApprovalRequested': {
+      const { callId, tool, input, requestedAt, expiresAt } = ev.data;
+      return { ...c, pendingApprovals: { ...c.pendingApprovals, [callId]: { tool, input, requestedAt, expiresAt, granted: false } } };
+    }
+    case 'ApprovalGranted': {
+      const asked = c.pendingApprovals[ev.data.callId];
+      return asked ? { ...c, pendingApprovals: { ...c.pendingApprovals, [ev.data.callId]: { ...asked, granted: true } } } : c;
+    }
+    case 'ApprovalDenied':
+      return c; // its ToolReturned, in the same append, closes the call
     case 'ToolReturned': {
       const { [ev.data.toolUseId]: _done, ...rest } = c.pendingTools;
+      if (ev.data.toolUseId in c.pendingApprovals) {
+        const { [ev.data.toolUseId]: _answered, ...approvals } = c.pendingApprovals;
+        c = { ...c, pendingApprovals: approvals };
+      }
       const turnResults = [...c.turnResults, { toolUseId: ev.data.toolUseId, output: ev.data.output, isError: ev.data.isError }];
       const outputRejections = c.outputRejections + (c.outputSchema && ev.data.name === 'finish' && ev.data.isError ? 1 : 0);
       if (Object.keys(rest).length > 0) return { ...c, pendingTools: rest, turnResults, outputRejections };

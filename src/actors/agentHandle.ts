@@ -67,6 +67,19 @@ export class AgentHandle<O = string> {
     return this.runtime.fire(this.id, childId, parseTerminationReason(reason));
   }
 
+  /**
+   * Approves a tool call parked for approval (`state().pendingApprovals`): it runs where the agent
+   * is hosted. `by` names who approved, for the record.
+   */
+  approve(callId: string, options: { by?: string } = {}): Promise<void> {
+    return this.runtime.answerApproval(this.id, callId, { granted: true, by: options.by ?? null });
+  }
+
+  /** Denies a parked tool call: the model reads `reason` as the call's error result. */
+  deny(callId: string, reason = 'denied', options: { by?: string } = {}): Promise<void> {
+    return this.runtime.answerApproval(this.id, callId, { granted: false, reason, by: options.by ?? null });
+  }
+
   /** This agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */
   history(): Promise<HistoryEvent[]> {
     return this.runtime.history(this.id);

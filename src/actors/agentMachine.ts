@@ -6,7 +6,13 @@ import { evolve, initialContext, liveChildren } from './agentContext.js';
 import type { EventData } from '../events/catalogue.js';
 
 /** Bump when the machine's states or context change shape: older snapshots are then ignored. */
-export const AGENT_MACHINE_VERSION = 5;
+export const AGENT_MACHINE_VERSION = 6;
+
+/** Every pending tool call is parked for approval, none granted: the agent waits for a person. */
+export const awaitsApprovalOnly = (c: AgentContext): boolean => {
+  const ids = Object.keys(c.pendingTools);
+  return ids.length > 0 && ids.every((id) => c.pendingApprovals[id]?.granted === false);
+};
 
 const canEnd = ({ context }: { context: AgentContext }): boolean =>
   liveChildren(context).length === 0 && context.budget.reserved === 0;
@@ -74,6 +80,7 @@ export const agentMachine = setup({
     decideNext: () => {},
     callModel: () => {},
     runTools: () => {},
+    awaitApproval: () => {},
     awaitChildren: () => {},
     childFinished: () => {},
     terminate: () => {},
@@ -94,6 +101,13 @@ export const agentMachine = setup({
       return id in context.pendingTools && Object.keys(context.pendingTools).length === 1;
     },
     isPendingTool: ({ context, event }) => (event as EventOf<'ToolReturned'>).data.toolUseId in context.pendingTools,
+    isUnaskedTool: ({ context, event }) => {
+      const id = (event as EventOf<'ApprovalRequested'>).data.callId;
+      return id in context.pendingTools && !(id in context.pendingApprovals);
+    },
+    isUnansweredApproval: ({ context, event }) => context.pendingApprovals[(event as EventOf<'ApprovalGranted'>).data.callId]?.granted === false,
+    awaitsApprovalOnly: ({ context }) => awaitsApprovalOnly(context),
+    notOnlyApprovals: ({ context }) => !awaitsApprovalOnly(context),
     // An agent that asked for a worktree opens it before its children start, so they branch from it.
     readyToAwaitChildren: ({ context }) => liveChildren(context).length > 0 && (context.workspaceRequest === null || context.workspace !== null),
     noLiveChildren: ({ context }) => liveChildren(context).length === 0,
@@ -145,13 +159,30 @@ export const agentMachine = setup({
         /** Tools the model asked for are running (a spawn waits for its child here). */
         usingTools: {
           entry: 'runTools',
+          always: { guard: 'awaitsApprovalOnly', target: 'awaitingApproval' },
           on: {
             ToolCalled: { actions: 'apply' },
             ToolReturned: [
               { guard: 'isLastPendingTool', target: 'active', actions: 'apply' },
               { guard: 'isPendingTool', actions: 'apply' },
             ],
+            ApprovalRequested: { guard: 'isUnaskedTool', actions: 'apply' },
+            ApprovalGranted: { guard: 'isUnansweredApproval', actions: 'apply' },
+            ApprovalDenied: { guard: 'isUnansweredApproval', actions: 'apply' },
             AgentCompleted: { guard: 'canEnd', target: '#agent.completed', actions: 'apply' },
+          },
+        },
+        /** Every pending call waits for a person's answer (ApprovalRequested): no slot is held. */
+        awaitingApproval: {
+          entry: 'awaitApproval',
+          always: { guard: 'notOnlyApprovals', target: 'usingTools' },
+          on: {
+            ApprovalGranted: { guard: 'isUnansweredApproval', actions: 'apply' },
+            ApprovalDenied: { guard: 'isUnansweredApproval', actions: 'apply' },
+            ToolReturned: [
+              { guard: 'isLastPendingTool', target: 'active', actions: 'apply' },
+              { guard: 'isPendingTool', actions: 'apply' },
+            ],
           },
         },
         /** Subordinates (spawned by the caller, or a workflow's nodes) are still running. */
@@ -179,7 +210,7 @@ export function restingStateValue(c: AgentContext): 'spawned' | 'completed' | 'f
   if (c.result) return c.result.status;
   if (!c.started) return 'spawned';
   if (c.pendingCall) return { running: 'awaitingModel' };
-  if (Object.keys(c.pendingTools).length > 0) return { running: 'usingTools' };
+  if (Object.keys(c.pendingTools).length > 0) return { running: awaitsApprovalOnly(c) ? 'awaitingApproval' : 'usingTools' };
   if (liveChildren(c).length > 0 && (c.workspaceRequest === null || c.workspace !== null)) return { running: 'awaitingChildren' };
   return { running: 'active' };
 }
@@ -189,7 +220,7 @@ export function statusOf(value: unknown): AgentStatus {
   if (value === 'spawned' || value === 'completed' || value === 'failed' || value === 'terminated') return value;
   if (typeof value === 'object' && value !== null && 'running' in value) {
     const sub = (value as { running: string }).running;
-    return sub === 'awaitingModel' || sub === 'awaitingChildren' ? 'waiting' : 'running';
+    return sub === 'awaitingModel' || sub === 'awaitingChildren' || sub === 'awaitingApproval' ? 'waiting' : 'running';
   }
   return 'running';
 }

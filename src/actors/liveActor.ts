@@ -21,6 +21,8 @@ export class LiveActor {
     call: null as { callId: string; controller: AbortController; sent?: boolean } | null,
     /** `runTools`: the tool calls running now, by toolUseId, each with what aborts its signal. */
     tools: new Map<string, AbortController>(),
+    /** `awaitApproval`: the timers that deny parked calls when their approval expires, by callId. */
+    approvalTimers: new Map<string, ReturnType<typeof setTimeout>>(),
     /** `agentEnded`: the ending (commit, tell the parent, clean up) under way. */
     ending: false,
     /** Being timed out or terminated: no new effect starts, only the ending. Never cleared. */
@@ -35,6 +37,8 @@ export class LiveActor {
   abortWork(): void {
     this.inflight.call?.controller.abort();
     for (const c of this.inflight.tools.values()) c.abort();
+    for (const t of this.inflight.approvalTimers.values()) clearTimeout(t);
+    this.inflight.approvalTimers.clear();
   }
 
   /** Being ended on purpose: fired or timed out here, or fired as its stream says (by any process). */

@@ -89,7 +89,13 @@ export interface AgentState {
   readonly turn: number;
   readonly workspace: { path: string; branch: string } | null;
   readonly nodes: AgentContext['nodes'];
+  /** What a `waiting` agent waits for; null unless waiting. */
+  readonly waitingFor: 'model' | 'children' | 'approval' | null;
+  /** Tool calls parked until a person approves or denies them (`agent.approve(callId)`). */
+  readonly pendingApprovals: ReadonlyArray<{ readonly callId: string; readonly tool: string; readonly input: unknown; readonly requestedAt: string; readonly expiresAt: string | null }>;
 }
+
+const WAITING_FOR: Readonly<Record<string, AgentState['waitingFor']>> = { awaitingModel: 'model', awaitingChildren: 'children', awaitingApproval: 'approval' };
 
 export function stateView(s: AgentSnapshot, revision: bigint): AgentState {
   const c = s.context;
@@ -113,5 +119,9 @@ export function stateView(s: AgentSnapshot, revision: bigint): AgentState {
     turn: c.turn,
     workspace: c.workspace && !c.workspaceRemoved ? { path: c.workspace.path, branch: c.workspace.branch } : null,
     nodes: c.nodes,
+    waitingFor: typeof s.value === 'object' && s.value !== null ? WAITING_FOR[(s.value as { running?: string }).running ?? ''] ?? null : null,
+    pendingApprovals: Object.entries(c.pendingApprovals)
+      .filter(([, a]) => !a.granted)
+      .map(([callId, a]) => ({ callId, tool: a.tool, input: a.input, requestedAt: a.requestedAt, expiresAt: a.expiresAt })),
   };
 }

@@ -22,6 +22,7 @@ import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawnin
 import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
 import { startWorker } from './runtime/workerMode.js';
+import { answerApproval, type ApprovalAnswer } from './runtime/approvals.js';
 
 export type { RunResult } from './runtime/waitForEnd.js';
 export type { ChildEndEvents, EndedChild } from './runtime/runtimeContext.js';
@@ -161,6 +162,11 @@ export class AgentRuntime {
   /** Terminates any agent and its subtree (the API's `system.terminate`, timeouts, cascades). */
   terminateSubtree(id: string, reason: string, by: string | null): Promise<void> {
     return terminateSubtree(this.rt, id, reason, by);
+  }
+
+  /** Records a person's answer to a call parked for approval (see runtime/approvals.ts). */
+  answerApproval(agentId: string, callId: string, answer: ApprovalAnswer): Promise<void> {
+    return answerApproval(this.rt, agentId, callId, answer);
   }
 
   /** Does whatever the agent's stored state says is due, once. */

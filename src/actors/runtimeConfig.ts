@@ -35,6 +35,10 @@ export interface RuntimeDeps {
     readonly systemTools?: readonly string[];
     /** How long an agent whose user tools no process has waits for one before it fails; default 60 s. */
     readonly missingToolTimeoutMs?: number;
+    /** `run_command` programs whose calls wait for a person's approval (they must be allowed too). */
+    readonly commandsNeedingApproval?: readonly string[];
+    /** How long a parked call waits before it is denied on its own, unless its tool says; default: for ever. */
+    readonly approvalTimeoutMs?: number;
     readonly cleanupPolicy: CleanupPolicy;
     readonly allowCommands: boolean;
     /** How long one `run_command` may run before it is killed. */

@@ -31,7 +31,10 @@ export interface UserTool<I = unknown> {
    * (Method syntax: a tool of any input type is then a `UserTool` in a list of tools.)
    */
   run(input: I, ctx: ToolRunContext): Promise<unknown> | unknown;
+  /** Calls wait for a person's `approve(callId)` or `deny(callId, reason)` first (always, or when true for the input). */
   readonly needsApproval?: boolean | InputPredicate<I>;
+  /** A call nobody answers within this time is denied, "approval timed out" (default: the system's, else never). */
+  readonly approvalTimeoutMs?: number;
 }
 
 /** `(input) => boolean`, accepted where any input type is (method-style: bivariant). */
@@ -48,6 +51,7 @@ const ToolDefinition = z.object({
   input: z.custom<z.ZodType>((v) => v instanceof z.ZodType, 'must be a zod schema'),
   run: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
   needsApproval: z.union([z.boolean(), z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function')]).optional(),
+  approvalTimeoutMs: z.number().int().positive().max(365 * 24 * 3_600_000).optional(),
 });
 
 /**

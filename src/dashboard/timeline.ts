@@ -105,6 +105,12 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
       return entry('workflow', `node ${e.data.nodeId} failed${e.data.willRetry ? ', will retry' : ''}`);
     case 'NodeSkipped':
       return entry('workflow', `node ${e.data.nodeId} skipped`);
+    case 'ApprovalRequested':
+      return entry('tool', `${e.data.tool} waits for approval (${e.data.callId})`);
+    case 'ApprovalGranted':
+      return entry('tool', `${e.data.callId} approved${e.data.by ? ` by ${e.data.by}` : ''}`);
+    case 'ApprovalDenied':
+      return entry('tool', `${e.data.callId} denied: ${e.data.reason}`);
     default:
       return assertNever(e);
   }

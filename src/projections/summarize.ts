@@ -84,6 +84,12 @@ export function summarize(e: ParsedEvent): string {
       return `node ${e.data.nodeId} failed${e.data.willRetry ? ', will retry' : ''}: ${short(e.data.reason)}`;
     case 'NodeSkipped':
       return `node ${e.data.nodeId} skipped: ${short(e.data.reason)}`;
+    case 'ApprovalRequested':
+      return `${e.data.tool} (${e.data.callId}) waits for approval`;
+    case 'ApprovalGranted':
+      return `${e.data.callId} approved${e.data.by ? ` by ${e.data.by}` : ''}`;
+    case 'ApprovalDenied':
+      return `${e.data.callId} denied${e.data.by ? ` by ${e.data.by}` : ''}: ${short(e.data.reason)}`;
     default: {
       const never: never = e;
       return never;

@@ -36,6 +36,10 @@ export const SystemOptionsSchema = z
     /** How long one agent command may run before it is killed (default 30 s). */
     commandTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
     /** How long an agent whose user tools no process has registered waits for one before it fails (default 60 s). */
+    /** `run_command` programs whose calls wait for a person's approval (they must be in allowedCommands too). */
+    commandsNeedingApproval: z.array(z.string().min(1)).optional(),
+    /** How long a call parked for approval waits before it is denied on its own (default: for ever; a tool's own approvalTimeoutMs wins). */
+    approvalTimeoutMs: z.number().int().positive().max(365 * 24 * 3_600_000).optional(),
     missingToolTimeoutMs: z.number().int().positive().max(7 * 24 * 3_600_000).optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),

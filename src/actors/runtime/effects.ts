@@ -11,10 +11,11 @@ import { ensureChildRunning } from './spawning.js';
 import { startedEvent } from './runStart.js';
 import { armTimer, terminateSubtree } from './terminations.js';
 import { runTools } from './toolEffects.js';
+import { awaitApproval } from './approvals.js';
 import { openWorkspace } from './workspaceEffects.js';
 
 /** The effects the agent machine names, each what one of its actions says is due. */
-export type EffectName = 'startRun' | 'decideNext' | 'callModel' | 'runTools' | 'awaitChildren' | 'terminate' | 'agentEnded';
+export type EffectName = 'startRun' | 'decideNext' | 'callModel' | 'runTools' | 'awaitApproval' | 'awaitChildren' | 'terminate' | 'agentEnded';
 
 /**
  * Each effect is a reconciler: it does what the actor's stored state says is due and is safe to
@@ -25,6 +26,7 @@ const effects: Record<EffectName, (rt: RuntimeContext, actor: LiveActor) => Prom
   decideNext,
   callModel,
   runTools,
+  awaitApproval,
   awaitChildren,
   terminate,
   agentEnded: onEnded,
@@ -47,6 +49,8 @@ export function dueEffect(s: AgentSnapshot): EffectName | null {
       return 'callModel';
     case 'usingTools':
       return 'runTools';
+    case 'awaitingApproval':
+      return 'awaitApproval';
     case 'awaitingChildren':
       return 'awaitChildren';
     default:
@@ -66,6 +70,7 @@ export function wireEffects(rt: RuntimeContext): void {
       decideNext: soon('decideNext'),
       callModel: soon('callModel'),
       runTools: soon('runTools'),
+      awaitApproval: soon('awaitApproval'),
       awaitChildren: soon('awaitChildren'),
       terminate: soon('terminate'),
       agentEnded: soon('agentEnded'),

@@ -1,7 +1,3 @@
-import type { DomainEvent } from '../../events/catalogue.js';
-import { liveChildren, type AgentContext } from '../agentContext.js';
-import { completionEvents, rejectedOutputEnd } from '../agentDecisions.js';
-import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import { runTool, type ToolContext } from '../toolRunner.js';
 import { execute } from './commandExecutor.js';
@@ -10,6 +6,8 @@ import { redact, track, type RuntimeContext } from './runtimeContext.js';
 import { ensureChildRunning, spawnChild } from './spawning.js';
 import { offloadToolOutput } from './toolOutputBlobs.js';
 import { waitForEnd } from './waitForEnd.js';
+import { needsApproval, requestApproval } from './approvals.js';
+import { toolResultEvents } from './toolResultEvents.js';
 
 /**
  * Runs the tools the model asked for (`runTools`), each once: a tool already running here
@@ -19,6 +17,12 @@ export function runTools(rt: RuntimeContext, actor: LiveActor): void {
   const c = actor.snapshot.context;
   for (const [toolUseId, tool] of Object.entries(c.pendingTools)) {
     if (actor.inflight.tools.has(toolUseId)) continue;
+    // Parked for a person's answer, or to be parked: it runs once granted (approvals.ts).
+    const approval = c.pendingApprovals[toolUseId];
+    if (approval ? !approval.granted : needsApproval(rt, c, tool.name, tool.input)) {
+      if (!approval) track(rt, requestApproval(rt, actor.id, toolUseId, tool.name, tool.input).catch((err: unknown) => onEffectError(rt, actor.id, err)));
+      continue;
+    }
     const controller = new AbortController();
     actor.inflight.tools.set(toolUseId, controller);
     track(
@@ -61,27 +65,5 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
   // Aborted by a termination: its end records what is due, not this result.
   if (rt.closed || signal.aborted || (rt.worker && !rt.worker.hosts(actor.id))) return;
   const result = await offloadToolOutput(rt, name, raw);
-  await execute(rt, actor.id, (s) => {
-    const cur = s.context;
-    const pending = cur.pendingTools[toolUseId];
-    if (!pending || isTerminalStatus(statusOf(s.value))) return [];
-    const events: DomainEvent[] = [{ type: 'ToolReturned', data: { toolUseId, name, output: result.output, isError: result.isError } }];
-    const remaining = Object.keys(cur.pendingTools).filter((k) => k !== toolUseId);
-    if (remaining.length === 0 && liveChildren(cur).length === 0) {
-      const output = finishOutput(cur, { toolUseId, name, output: result.output, isError: result.isError });
-      if (output !== null) events.push(...completionEvents(cur, output));
-      else events.push(...rejectedOutputEnd(cur, [{ name, output: result.output, isError: result.isError }]));
-    }
-    return events;
-  }, { causationId: `tool:${toolUseId}` });
-}
-
-/** The output of this turn's successful `finish` call, if the model made one. */
-function finishOutput(c: AgentContext, last: { toolUseId: string; name: string; output: string; isError: boolean }): string | null {
-  if (last.name === 'finish' && !last.isError) return last.output;
-  const reply = c.transcript[c.transcript.length - 1];
-  if (!reply || reply.kind !== 'assistant') return null;
-  const finishIds = new Set(reply.content.filter((b) => b.type === 'tool_use' && b.name === 'finish').map((b) => (b as { id: string }).id));
-  const done = c.turnResults.find((r) => finishIds.has(r.toolUseId) && !r.isError);
-  return done ? done.output : null;
+  await execute(rt, actor.id, (s) => toolResultEvents(s, toolUseId, name, result), { causationId: `tool:${toolUseId}` });
 }

@@ -33,3 +33,19 @@ export const ToolReturned = z.object({
   output: z.string(),
   isError: z.boolean(),
 });
+
+/**
+ * A tool call that needs a person's yes (`needsApproval`) was parked: the agent waits, holding no
+ * concurrency slot, until ApprovalGranted (the tool then runs) or ApprovalDenied (recorded with
+ * the call's error result, which the model reads). `callId` is the call's toolUseId.
+ */
+export const ApprovalRequested = z.object({
+  callId: z.string(),
+  tool: z.string(),
+  input: z.unknown(),
+  requestedAt: z.string(),
+  /** When an unanswered request is denied on its own (the tool's approvalTimeoutMs); null: never. */
+  expiresAt: z.string().nullable(),
+});
+export const ApprovalGranted = z.object({ callId: z.string(), by: z.string().nullable() });
+export const ApprovalDenied = z.object({ callId: z.string(), reason: z.string(), by: z.string().nullable() });

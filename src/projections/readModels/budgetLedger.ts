@@ -154,6 +154,9 @@ function movementOf(e: ParsedEvent): LedgerRow | null {
     case 'NodeCompleted':
     case 'NodeFailed':
     case 'NodeSkipped':
+    case 'ApprovalRequested':
+    case 'ApprovalGranted':
+    case 'ApprovalDenied':
       return null;
     default: {
       const never: never = e;

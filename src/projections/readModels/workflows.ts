@@ -190,6 +190,9 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
     case 'WorkspaceMergeConflicted':
     case 'WorkspaceRemoved':
     case 'WorkflowPlanRejected':
+    case 'ApprovalRequested':
+    case 'ApprovalGranted':
+    case 'ApprovalDenied':
       return [];
     default: {
       const never: never = e;

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import { tool } from '../../src/actors/userTool.js';
+import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
+import { freshSchema } from '../support/testDb.js';
+import { testSystem, type StoreKind } from '../support/system.js';
+
+/**
+ * Human in the loop: a call to a tool that needs approval parks the agent (waiting, holding no
+ * slot) until a person approves it (the tool runs) or denies it (the model reads why), across a
+ * restart too, or until its approval times out.
+ */
+const usage = { inputTokens: 10, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
+const call = (id: string, name: string, input: unknown): ModelReply => ({ model: 'scripted', content: [{ type: 'tool_use', id, name, input }], stopReason: 'tool_use', usage });
+const lastResult = (r: ModelRequest): { content: string; isError?: boolean } | undefined =>
+  (r.messages.at(-1)?.content ?? []).flatMap((b) => (b.type === 'tool_result' ? [{ content: b.content, isError: b.isError }] : []))[0];
+
+/** Pays once, then finishes with what the payment call said. */
+const payingModel = () =>
+  createScriptedProvider((r) => {
+    const res = lastResult(r);
+    return res ? call('toolu_fin', 'finish', { output: `${res.isError ? 'not paid' : 'paid'}: ${res.content}` }) : call('toolu_pay', 'pay', { cents: 5000 });
+  });
+
+function payTool(ran: number[], options: { approvalTimeoutMs?: number } = {}) {
+  return tool({
+    name: 'pay',
+    description: 'Pays an invoice.',
+    input: z.object({ cents: z.number().int().positive() }),
+    needsApproval: (input) => input.cents > 1000,
+    ...options,
+    run: ({ cents }) => {
+      ran.push(cents);
+      return `paid ${cents}`;
+    },
+  });
+}
+
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each<StoreKind>(['pglite', 'postgres'])('approvals (%s)', (kind) => {
+  it('parks the call without a slot until approved, then runs it once', { timeout: 60_000 }, async () => {
+    const ran: number[] = [];
+    const system = await testSystem(kind, { model: payingModel(), tools: [payTool(ran)], maxConcurrentAgents: 1 });
+    try {
+      const agent = await system.spawn({ role: 'payer', task: 'Pay the invoice.', budget: 50_000 });
+      const running = agent.run();
+      const parked = await until(() => agent.state(), (s) => s.waitingFor === 'approval');
+      expect(parked).toMatchObject({ status: 'waiting', waitingFor: 'approval', pendingApprovals: [{ callId: 'toolu_pay', tool: 'pay', input: { cents: 5000 }, expiresAt: null }] });
+      expect(system.internal.runtime.concurrency.running).toBe(0); // its slot went back while it waits
+      // Another agent runs meanwhile, in the only slot.
+      const other = await system.spawn({ role: 'other', task: 'Something else.', budget: 50_000, tools: [] });
+      expect((await other.run()).status).toBe('completed');
+      expect(ran).toEqual([]);
+
+      await agent.approve('toolu_pay', { by: 'ops@example.com' });
+      await expect(agent.approve('toolu_pay')).rejects.toThrow(/toolu_pay was approved already|approval/);
+      const result = await running;
+      expect(result).toMatchObject({ status: 'completed', output: 'paid: paid 5000' });
+      expect(ran).toEqual([5000]);
+      const types = (await agent.history()).map((e) => e.type);
+      expect(types.indexOf('ApprovalRequested')).toBeLessThan(types.indexOf('ApprovalGranted'));
+      expect(types.indexOf('ApprovalGranted')).toBeLessThan(types.indexOf('ToolReturned'));
+      expect((await agent.history()).find((e) => e.type === 'ApprovalGranted')?.data).toEqual({ callId: 'toolu_pay', by: 'ops@example.com' });
+      await expect(agent.approve('toolu_nope')).rejects.toThrow(/toolu_nope/);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a denial is the call result the model reads; the tool never runs', { timeout: 60_000 }, async () => {
+    const ran: number[] = [];
+    const system = await testSystem(kind, { model: payingModel(), tools: [payTool(ran)] });
+    try {
+      const agent = await system.spawn({ role: 'payer', task: 'Pay the invoice.', budget: 50_000 });
+      const running = agent.run();
+      await until(() => agent.state(), (s) => s.waitingFor === 'approval');
+      await agent.deny('toolu_pay', 'too large this month', { by: 'cfo' });
+      expect(await running).toMatchObject({ status: 'completed', output: 'not paid: denied by cfo: too large this month' });
+      expect(ran).toEqual([]);
+      expect((await agent.state()).pendingApprovals).toEqual([]);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a request nobody answers in time is denied on its own', { timeout: 60_000 }, async () => {
+    const ran: number[] = [];
+    const system = await testSystem(kind, { model: payingModel(), tools: [payTool(ran, { approvalTimeoutMs: 300 })] });
+    try {
+      const agent = await system.spawn({ role: 'payer', task: 'Pay the invoice.', budget: 50_000 });
+      expect(await agent.run()).toMatchObject({ status: 'completed', output: 'not paid: denied: approval timed out' });
+      expect(ran).toEqual([]);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a small payment (needsApproval false for its input) runs at once', { timeout: 60_000 }, async () => {
+    const ran: number[] = [];
+    const model = createScriptedProvider((r) => (lastResult(r) ? call('toolu_fin', 'finish', { output: 'ok' }) : call('toolu_pay', 'pay', { cents: 500 })));
+    const system = await testSystem(kind, { model, tools: [payTool(ran)] });
+    try {
+      const agent = await system.spawn({ role: 'payer', task: 'Pay.', budget: 50_000 });
+      expect((await agent.run()).status).toBe('completed');
+      expect(ran).toEqual([500]);
+      expect((await agent.history()).some((e) => e.type === 'ApprovalRequested')).toBe(false);
+    } finally {
+      await system.close();
+    }
+  });
+});
+
+describe('an approval across a restart (postgres)', () => {
+  it('waits in the store while no process runs; another process approves it and the agent finishes', { timeout: 60_000 }, async () => {
+    const schema = freshSchema('ap');
+    const ran: number[] = [];
+    const first = await testSystem('postgres', { schema, model: payingModel(), tools: [payTool(ran)] });
+    const agent = await first.spawn({ role: 'payer', task: 'Pay the invoice.', budget: 50_000 });
+    void agent.run().catch(() => {});
+    await until(() => agent.state(), (s) => s.waitingFor === 'approval');
+    await first.close();
+
+    const second = await testSystem('postgres', { schema, model: payingModel(), tools: [payTool(ran)] });
+    try {
+      const again = second.get(agent.id);
+      expect(await again.state()).toMatchObject({ status: 'waiting', waitingFor: 'approval', pendingApprovals: [{ callId: 'toolu_pay' }] });
+      const running = again.run();
+      await again.approve('toolu_pay', { by: 'night shift' });
+      expect(await running).toMatchObject({ status: 'completed', output: 'paid: paid 5000' });
+      expect(ran).toEqual([5000]);
+    } finally {
+      await second.close();
+    }
+  });
+});
