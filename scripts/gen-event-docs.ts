@@ -24,7 +24,7 @@ function typeOf(s: JsonSchema): string {
 }
 
 const CATEGORY: Array<[string, RegExp]> = [
-  ['Lifecycle', /^(Agent|Child)/], ['Budget', /^Budget/], ['Model and tools', /^(Model|Tool)/],
+  ['Lifecycle', /^(Agent|Child)/], ['Budget', /^Budget/], ['Model and tools', /^(Model|Tool|Approval)/],
   ['Messages', /^Message/], ['Workspaces', /^Workspace/], ['Workflows', /^(Workflow|Node)/],
 ];
 

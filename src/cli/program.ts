@@ -4,6 +4,7 @@ import type { CliContext } from './context.js';
 import { registerBudget } from './commands/budget.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFire } from './commands/fire.js';
+import { registerApprovals } from './commands/approvals.js';
 import { registerHistory } from './commands/history.js';
 import { registerInbox } from './commands/inbox.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -51,7 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXAMPLES)
     .configureOutput({ writeOut: (s) => ctx.output.out(s.replace(/\n$/, '')), writeErr: () => undefined, outputError: () => undefined });
-  for (const register of [registerDemo, registerRun, registerSpawn, registerStart, registerFire, registerSend, registerInbox, registerTree, registerStatus, registerBudget,
+  for (const register of [registerDemo, registerRun, registerSpawn, registerStart, registerFire, registerApprovals, registerSend, registerInbox, registerTree, registerStatus, registerBudget,
     registerHistory, registerReplay, registerReport, registerTemplates, registerWorkspaces, registerProjections, registerMigrate, registerWorker, registerServe]) {
     register(program, ctx);
   }

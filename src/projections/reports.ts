@@ -10,6 +10,7 @@ import type { EventStore } from '../events/eventStore.js';
 import { readActivity, readActivityThrough, type EventLogTable } from './activityFeed.js';
 import { summarize } from './summarize.js';
 import { projectionCheckpoint, subtreeJoin, treeDetail, type TreeDetailRow } from './treeDetail.js';
+import { pendingApprovals, type PendingApprovalRow } from './pendingApprovals.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 export const AGENT_STATUSES: readonly AgentStatus[] = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'];
@@ -124,6 +125,8 @@ export interface Reports {
   costByRole(rootId?: string): Promise<RoleCostRow[]>;
   /** Agents not yet ended (spawned, running or waiting), oldest first; `rootId`: of that tree only. */
   active(options?: { limit?: number; rootId?: string }): Promise<TreeRow[]>;
+  /** Tool calls waiting for a person's approval, oldest first; `rootId`: of that tree only. */
+  approvals(options?: { limit?: number; rootId?: string }): Promise<PendingApprovalRow[]>;
   /** `since`: a position (exclusive) or a time; without it, the latest `limit` events. Oldest first. */
   activity(options?: { since?: bigint | number | string | Date; limit?: number; agentId?: string }): Promise<ActivityRow[]>;
   statusCounts(rootId?: string): Promise<StatusCounts>;
@@ -340,6 +343,10 @@ export function createReports(options: ReportsOptions): Reports {
         [o.limit ?? 1000, o.rootId ?? null],
       );
       return r.rows.map(treeRow);
+    },
+    async approvals(opts = {}) {
+      const o = parseInput(ActiveOptions, opts, 'options');
+      return pendingApprovals(sql, s, { limit: o.limit ?? 1000, ...(o.rootId ? { rootId: o.rootId } : {}) });
     },
     async activity(opts = {}) {
       const o = parseInput(ActivityOptions, opts, 'options');

@@ -56,6 +56,10 @@ describe.each<StoreKind>(['pglite', 'postgres'])('approvals (%s)', (kind) => {
       const parked = await until(() => agent.state(), (s) => s.waitingFor === 'approval');
       expect(parked).toMatchObject({ status: 'waiting', waitingFor: 'approval', pendingApprovals: [{ callId: 'toolu_pay', tool: 'pay', input: { cents: 5000 }, expiresAt: null }] });
       expect(system.internal.runtime.concurrency.running).toBe(0); // its slot went back while it waits
+      // The read models say so too: listed, and the agent's row waits.
+      await system.reports.waitFor(await system.store.headPosition());
+      expect(await system.reports.approvals()).toMatchObject([{ agentId: agent.id, role: 'payer', rootId: agent.id, callId: 'toolu_pay', tool: 'pay', input: { cents: 5000 }, expiresAt: null }]);
+      expect((await system.reports.agent(agent.id))?.status).toBe('waiting');
       // Another agent runs meanwhile, in the only slot.
       const other = await system.spawn({ role: 'other', task: 'Something else.', budget: 50_000, tools: [] });
       expect((await other.run()).status).toBe('completed');
@@ -66,6 +70,8 @@ describe.each<StoreKind>(['pglite', 'postgres'])('approvals (%s)', (kind) => {
       const result = await running;
       expect(result).toMatchObject({ status: 'completed', output: 'paid: paid 5000' });
       expect(ran).toEqual([5000]);
+      await system.reports.waitFor(await system.store.headPosition());
+      expect(await system.reports.approvals()).toEqual([]);
       const types = (await agent.history()).map((e) => e.type);
       expect(types.indexOf('ApprovalRequested')).toBeLessThan(types.indexOf('ApprovalGranted'));
       expect(types.indexOf('ApprovalGranted')).toBeLessThan(types.indexOf('ToolReturned'));

@@ -39,7 +39,7 @@ describe('read models written per batch', () => {
     return out;
   };
 
-  const modes: Record<string, HistoryMode[]> = { agents: ['all', 'dense'], budget_ledger: ['all', 'dense'], workflows: ['all', 'workflow'] };
+  const modes: Record<string, HistoryMode[]> = { agents: ['all', 'dense'], budget_ledger: ['all', 'dense'], workflows: ['all', 'workflow'], approvals: ['approvals', 'dense'] };
   it.each(defaultProjections().map((p) => [p.name, p] as const))('%s: one batch at a time leaves the rows one event at a time leaves', async (name, p) => {
     let rows = 0;
     for (let seed = 1; seed <= 30; seed++) {
@@ -56,7 +56,8 @@ describe('read models written per batch', () => {
       rows += Object.values(expected).reduce((n, r) => n + r.length, 0);
       expect(await contents(p, batched), `seed ${seed}`).toEqual(expected);
     }
-    expect(rows).toBeGreaterThan(250);
+    // Enough rows left at the ends for the comparison to mean something (approvals: 3 agents × 3 calls at most).
+    expect(rows).toBeGreaterThan(name === 'approvals' ? 60 : 250);
   });
 
   it('writes a fixed number of statements per batch', () => {
@@ -65,7 +66,7 @@ describe('read models written per batch', () => {
     expect(foldAgentBatch(events.slice(AGENTS.length), 'x.agents').map((s) => s.text.split(' ')[0])).toEqual(['UPDATE']);
     for (const p of defaultProjections()) {
       const n = batchStatements(p, history(3, 200, 'all'), tableNames(p, 'x', 'v1_r0')).length;
-      expect(n, p.name).toBeLessThanOrEqual({ agents: 4, budget_ledger: 1, workflows: 5 }[p.name]!);
+      expect(n, p.name).toBeLessThanOrEqual({ agents: 4, budget_ledger: 1, workflows: 5, approvals: 2 }[p.name]!);
     }
   });
 });

@@ -15,7 +15,7 @@ const COSTS = [0.1, 0.2, 0.003, 0.25, 1e-7, 0];
 const NODES = ['n1', 'n2', 'n3'];
 
 /** `all` kinds; `dense`: the agents row's stateful folds on one agent; `workflow`: run and node events. */
-export type HistoryMode = 'all' | 'dense' | 'workflow';
+export type HistoryMode = 'all' | 'dense' | 'workflow' | 'approvals';
 
 /** Random events of the kinds the agents row folds, with the data `handle` reads. */
 export function history(seed: number, length: number, mode: HistoryMode = 'all'): ParsedEvent[] {
@@ -65,11 +65,17 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
     (a) => push(a, 'NodeCompleted', { nodeId: pick(NODES), childId: pick(CHILDREN), output: `out ${amount()}` }),
     (a) => push(a, 'NodeFailed', { nodeId: pick(NODES), childId: pick(CHILDREN), attempt: 1 + Math.floor(r() * 3), reason: `why ${amount()}`, willRetry: r() < 0.5 }),
     (a) => push(a, 'NodeSkipped', { nodeId: pick(NODES), reason: 'dependency failed' }),
+    // 25…: tool calls parked for approval and their answers (the approvals read model; the agents row counts them as calls).
+    (a) => push(a, 'ApprovalRequested', { callId: pick(IDS), tool: 'pay', input: { cents: amount() }, requestedAt: new Date(clock).toISOString(), expiresAt: r() < 0.5 ? null : new Date(clock + 60_000).toISOString() }),
+    (a) => push(a, 'ApprovalGranted', { callId: pick(IDS), by: r() < 0.5 ? null : 'ops' }),
+    (a) => push(a, 'ApprovalDenied', { callId: pick(IDS), reason: 'no', by: null }),
   ];
   // Dense: only the folds that carry state across events (counters stopping at 0, jsonb maps),
   // so runs like finish, spawn, spawn, finish within one batch are common.
-  const used = mode === 'dense' ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19].map((k) => kinds[k]!)
-    : mode === 'workflow' ? [1, 6, 7, 8, 20, 21, 21, 22, 23, 23, 24].map((k) => kinds[k]!) : kinds;
+  const used = mode === 'dense' ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19, 25, 26, 27].map((k) => kinds[k]!)
+    : mode === 'workflow' ? [1, 6, 7, 8, 20, 21, 21, 22, 23, 23, 24].map((k) => kinds[k]!)
+    // Approvals: mostly parked calls and their answers, an end now and then (it voids an agent's).
+    : mode === 'approvals' ? [25, 25, 25, 25, 25, 25, 26, 26, 27, 27, 6].map((k) => kinds[k]!) : kinds;
   for (let i = 0; i < length; i++) pick(used)(mode === 'dense' ? 'ra' : pick(AGENTS));
   return out;
 }

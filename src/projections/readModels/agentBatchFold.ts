@@ -164,7 +164,12 @@ function add(f: AgentFold, e: ParsedEvent): void {
       return;
     case 'ModelReplied':
     case 'ModelFailed':
+    case 'ApprovalGranted':
+    case 'ApprovalDenied':
       f.calls = then(f.calls, -1, 0);
+      return;
+    case 'ApprovalRequested': // a call parked for a person: the agent waits (agents.ts)
+      f.calls = then(f.calls, 1, null);
       return;
     case 'AgentSpawned': // its INSERT is not folded (foldAgentBatch)
       return;

@@ -186,7 +186,13 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
       return touch(() => `calls_in_flight = calls_in_flight + 1, model_calls = model_calls + 1`);
     case 'ModelReplied':
     case 'ModelFailed':
+    case 'ApprovalGranted':
+    case 'ApprovalDenied':
       return touch(() => `calls_in_flight = greatest(0, calls_in_flight - 1)`);
+    // A tool call parked for a person's answer is a call the agent waits on, as a model call is:
+    // it shows `waiting` until the answer (no new column: stores without approvals read the same).
+    case 'ApprovalRequested':
+      return touch(() => `calls_in_flight = calls_in_flight + 1`);
     default: {
       const never: never = e;
       return never;

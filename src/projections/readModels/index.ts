@@ -1,5 +1,6 @@
 import type { Projection } from '../projection.js';
 import { agentsProjection } from './agents.js';
+import { approvalsProjection } from './approvals.js';
 import { budgetLedgerProjection } from './budgetLedger.js';
 import { workflowsProjection } from './workflows.js';
 
@@ -7,6 +8,7 @@ export { summarize } from '../summarize.js';
 export { agentsProjection } from './agents.js';
 export { budgetLedgerProjection, type LedgerKind } from './budgetLedger.js';
 export { workflowsProjection } from './workflows.js';
+export { approvalsProjection } from './approvals.js';
 
 /**
  * cadre's built-in read models. The list is composable: other components (the message queue,
@@ -15,4 +17,4 @@ export { workflowsProjection } from './workflows.js';
  * @example
  * const runner = new ProjectionRunner({ store, sql, schema: 'cadre', projections: [...defaultProjections(), deadLetters] });
  */
-export const defaultProjections = (): Projection[] => [agentsProjection, budgetLedgerProjection, workflowsProjection];
+export const defaultProjections = (): Projection[] => [agentsProjection, budgetLedgerProjection, workflowsProjection, approvalsProjection];

@@ -7,7 +7,7 @@ import type { ParsedEvent } from '../../events/upcast.js';
 const RECORD_ONLY = [
   'AgentTimedOut', 'AgentTerminating',
   'BudgetOverspent', // a record: BudgetSettled already charged the real usage
-  'ToolCalled', 'ToolReturned', 'ApprovalRequested', 'ApprovalGranted', 'ApprovalDenied', 'MessageSent', 'MessageReceived', 'MessageAcked',
+  'ToolCalled', 'ToolReturned', 'MessageSent', 'MessageReceived', 'MessageAcked',
   'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted',
   'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeStarted', 'NodeCompleted', 'NodeFailed', 'NodeSkipped',
 ] as const;

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { noStoreYet } from '../noStoreYet.js';
+import { renderTable } from '../render/table.js';
+
+/** `cadre approvals`, `cadre approve` and `cadre deny`: the tool calls waiting for a person. */
+export function registerApprovals(program: Command, ctx: CliContext): void {
+  program
+    .command('approvals')
+    .argument('[root]', 'only this tree')
+    .option('--limit <n>', 'at most n calls', '100')
+    .option('--json', 'print JSON')
+    .description('list tool calls waiting for approval, oldest first')
+    .addHelpText('after', '\nExamples:\n  cadre approvals\n  cadre approvals 019fd278 --json\n\nAnswer one with `cadre approve <agent> <call>` or `cadre deny <agent> <call> --reason "…"`.')
+    .action(async (rootArg: string | undefined, opts: { limit: string; json?: boolean }) => {
+      const limit = parseCount(opts.limit, '--limit', { min: 1, max: 1000 });
+      await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
+        const root = rootArg !== undefined ? await agentArg(system, rootArg) : undefined;
+        // A fresh process's projection runner may still be catching up: read our own writes.
+        await system.reports.waitFor(await system.store.headPosition(), 15_000).catch(() => undefined);
+        const rows = await system.reports.approvals({ limit, ...(root ? { rootId: root } : {}) });
+        print(ctx, opts.json, rows, () =>
+          rows.length === 0
+            ? 'no tool calls wait for approval'
+            : renderTable(rows, [
+                { header: 'AGENT', value: (r) => r.agentId },
+                { header: 'ROLE', value: (r) => r.role ?? '' },
+                { header: 'CALL', value: (r) => r.callId },
+                { header: 'TOOL', value: (r) => r.tool },
+                { header: 'INPUT', value: (r) => oneLine(JSON.stringify(r.input), 60) },
+                { header: 'WAITING SINCE', value: (r) => r.requestedAt },
+              ]),
+        );
+      }).catch(rootArg === undefined ? noStoreYet(ctx, opts.json, [], 'no tool calls wait for approval') : (err: unknown) => Promise.reject(err));
+    });
+
+  for (const verb of ['approve', 'deny'] as const) {
+    const command = program
+      .command(verb)
+      .argument('<agent>', 'the agent whose call waits (id or unique prefix)')
+      .argument('<call>', 'the call id `cadre approvals` shows (toolu_…)')
+      .option('--by <name>', 'who answers, recorded with the answer')
+      .option('--json', 'print JSON');
+    if (verb === 'deny') command.option('--reason <text>', 'what the model reads as the call\'s result', 'denied by an operator');
+    command
+      .description(verb === 'approve' ? 'approve a tool call waiting for approval: it runs where the agent is hosted' : "deny a tool call waiting for approval: the model reads the reason as the call's result")
+      .addHelpText('after', verb === 'approve' ? '\nExamples:\n  cadre approve 019fd278 toolu_01A --by alice' : '\nExamples:\n  cadre deny 019fd278 toolu_01A --reason "not this month"')
+      .action(async (agent: string, callId: string, opts: { by?: string; reason?: string; json?: boolean }) => {
+        await withSystem(ctx, { recover: false }, async (system) => {
+          const id = await agentArg(system, agent);
+          const handle = system.get(id);
+          const by = opts.by ? { by: opts.by } : {};
+          if (verb === 'approve') await handle.approve(callId, by);
+          else await handle.deny(callId, opts.reason ?? 'denied by an operator', by);
+          const s = await handle.state();
+          const answered = verb === 'approve' ? 'approved' : 'denied';
+          print(ctx, opts.json, { agentId: id, callId, answer: answered, status: s.status, stillWaiting: s.pendingApprovals.map((a) => a.callId) }, () =>
+            `${callId} ${answered}; ${s.role} ${id} is ${s.status}${s.pendingApprovals.length > 0 ? ` (${s.pendingApprovals.length} more call${s.pendingApprovals.length > 1 ? 's' : ''} waiting)` : ''}`,
+          );
+        });
+      });
+  }
+}
+
+const oneLine = (text: string, max: number): string => {
+  const t = text.replace(/\s+/g, ' ');
+  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
+};

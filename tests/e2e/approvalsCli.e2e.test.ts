@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import { tool } from '../../src/actors/userTool.js';
+import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
+import { createAgentSystem, type AgentSystem } from '../../src/system.js';
+import { runCadre, type CliRun } from '../support/cadreCli.js';
+
+/**
+ * A person answers parked tool calls from the command line: a program's agent parks a payment
+ * and its process exits; `cadre approvals` lists the call, `cadre approve` / `cadre deny` (the
+ * real bin, another process, on the same embedded store) record the answer; the program opens
+ * the store again and the agent goes on from the answer.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'cadre-approvals-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cadre(...args: string[]): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CADRE_DATA_DIR: dir, NO_COLOR: '1', LOG_LEVEL: 'error' };
+  delete env.DATABASE_URL;
+  delete env.EVENT_STORE;
+  delete env.ANTHROPIC_API_KEY;
+  return runCadre(args, env);
+}
+
+const usage = { inputTokens: 10, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
+const call = (id: string, name: string, input: unknown): ModelReply => ({ model: 'scripted', content: [{ type: 'tool_use', id, name, input }], stopReason: 'tool_use', usage });
+const lastResult = (r: ModelRequest) => (r.messages.at(-1)?.content ?? []).flatMap((b) => (b.type === 'tool_result' ? [b] : []))[0];
+
+const ran: number[] = [];
+const pay = tool({ name: 'pay', description: 'Pays.', input: z.object({ cents: z.number().int() }), needsApproval: true, run: ({ cents }) => (ran.push(cents), `paid ${cents}`) });
+const model = () => createScriptedProvider((r) => {
+  const res = lastResult(r);
+  return res ? call('toolu_fin', 'finish', { output: `${res.isError ? 'not paid' : 'paid'}: ${res.content}` }) : call(`toolu_pay_${r.agent?.role}`, 'pay', { cents: 700 });
+});
+const open = (): Promise<AgentSystem> => createAgentSystem({ env: { CADRE_DATA_DIR: dir }, model: model(), tools: [pay] });
+
+async function parked(system: AgentSystem, role: string): Promise<string> {
+  const agent = await system.spawn({ role, task: 'Pay the invoice.', budget: 50_000 });
+  void agent.run().catch(() => {});
+  for (let i = 0; i < 500 && (await agent.state()).waitingFor !== 'approval'; i++) await new Promise((r) => setTimeout(r, 20));
+  return agent.id;
+}
+
+describe('approvals from the command line (the real bin, embedded store)', () => {
+  it('lists parked calls, approves one and denies another; the agents go on from the answers', { timeout: 180_000 }, async () => {
+    const first = await open();
+    const yes = await parked(first, 'payer-yes');
+    const no = await parked(first, 'payer-no');
+    await first.close();
+
+    const list = await cadre('approvals', '--json');
+    expect(list.code, list.stderr).toBe(0);
+    const rows = JSON.parse(list.stdout) as Array<{ agentId: string; callId: string; tool: string; role: string; input: unknown }>;
+    expect(rows.map((r) => [r.agentId, r.callId, r.tool, r.role]).sort()).toEqual([[yes, 'toolu_pay_payer-yes', 'pay', 'payer-yes'], [no, 'toolu_pay_payer-no', 'pay', 'payer-no']].sort());
+    expect(rows[0]!.input).toEqual({ cents: 700 });
+    const table = await cadre('approvals');
+    expect(table.stdout).toMatch(/AGENT\s+ROLE\s+CALL\s+TOOL\s+INPUT/);
+
+    const approved = await cadre('approve', yes.slice(0, 8), 'toolu_pay_payer-yes', '--by', 'alice');
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('toolu_pay_payer-yes approved');
+    const denied = await cadre('deny', no, 'toolu_pay_payer-no', '--reason', 'over budget', '--by', 'bob');
+    expect(denied.code, denied.stderr).toBe(0);
+    const again = await cadre('approve', yes, 'toolu_pay_payer-yes');
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/approved already/);
+    const unknown = await cadre('deny', yes, 'toolu_nope');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('toolu_nope');
+    expect(JSON.parse((await cadre('approvals', '--json')).stdout)).toEqual([]);
+
+    const second = await open();
+    try {
+      expect(await second.run(yes)).toMatchObject({ status: 'completed', output: 'paid: paid 700' });
+      expect(await second.run(no)).toMatchObject({ status: 'completed', output: 'not paid: denied by bob: over budget' });
+      expect(ran).toEqual([700]);
+    } finally {
+      await second.close();
+    }
+  });
+});
