@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventFeeds } from '../events/eventFeeds.js';
+import { followSubscription, type EventFeeds } from '../events/eventFeeds.js';
 import type { EventStore } from '../events/eventStore.js';
 import type { RecordedEvent } from '../events/envelope.js';
 import { toHistoryEvent, type HistoryEvent } from '../events/historyEvent.js';
@@ -18,9 +18,15 @@ export interface AgentEventsOptions {
    * the subtree's events from the agent's event at that revision on.
    */
   readonly subtree?: boolean;
+  /** Ends the loop (it returns) when aborted, even while it waits for the next event. */
+  readonly signal?: AbortSignal;
 }
 
-export const AgentEventsOptionsSchema = z.object({ fromRevision: z.union([z.number(), z.bigint()]).optional(), subtree: z.boolean().optional() }).strict();
+export const AgentEventsOptionsSchema = z.object({
+  fromRevision: z.union([z.number(), z.bigint()]).optional(),
+  subtree: z.boolean().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+}).strict();
 
 /** The events that end an agent: nothing of its own happens after them but worktree clean-up. */
 const TERMINAL = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
@@ -41,7 +47,7 @@ export function agentEvents(feeds: EventFeeds, agentId: string, options: unknown
   const o = parseInput(AgentEventsOptionsSchema, options ?? {}, 'events');
   const fromRevision = o.fromRevision === undefined ? 0n : revisionArg(o.fromRevision, 'events.fromRevision');
   if (fromRevision < 0n) throw new InvalidInput('events.fromRevision', 'must be 0 or more');
-  return follow(feeds, new Watched(agentId, fromRevision, o.subtree === true));
+  return follow(feeds, new Watched(agentId, fromRevision, o.subtree === true), o.signal);
 }
 
 /**
@@ -81,27 +87,21 @@ class Watched {
   }
 }
 
-async function* follow(feeds: EventFeeds, w: Watched): AsyncGenerator<HistoryEvent, void, undefined> {
+async function* follow(feeds: EventFeeds, w: Watched, signal: AbortSignal | undefined): AsyncGenerator<HistoryEvent, void, undefined> {
   try {
     // Read before the streams: an event at or below it is in the replay, one above on the subscription.
     const head = await feeds.store.headPosition();
     for (const e of await replay(feeds.store, w, head)) {
+      if (signal?.aborted) return;
       const event = w.take(e);
       if (event) yield event;
       if (w.done) return;
     }
     w.last = head;
+    if (signal?.aborted) return;
     const sub = feeds.subscribe({ fromPosition: head, streamPrefixes: [w.subtree ? AGENT_STREAM_PREFIX : agentStream(w.rootId)] });
     if (!sub) return;
-    try {
-      for await (const e of sub) {
-        const event = w.take(e);
-        if (event) yield event;
-        if (w.done) return;
-      }
-    } finally {
-      await sub.close();
-    }
+    yield* followSubscription(sub, signal, (e) => w.take(e), () => w.done);
   } catch (err) {
     if (!feeds.endedByClose(err)) throw err;
   }

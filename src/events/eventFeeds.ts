@@ -1,4 +1,6 @@
 import type { EventStore, SubscribeOptions, Subscription } from './eventStore.js';
+import type { RecordedEvent } from './envelope.js';
+import type { HistoryEvent } from './historyEvent.js';
 import { StoreClosed } from '../errors.js';
 
 /**
@@ -46,5 +48,35 @@ export class EventFeeds {
     const subs = [...this.open];
     this.open.clear();
     await Promise.all(subs.map((s) => s.close()));
+  }
+}
+
+/**
+ * Yields what `take` makes of each event of `sub` until `done()` says so, the subscription ends
+ * or `signal` aborts; closes the subscription on the way out, however the loop ends. Aborting
+ * closes it at once: a loop waiting for an event cannot be stopped by `return()` (an async
+ * generator runs it only after the pending `next()` settles), but the closed subscription ends it.
+ */
+export async function* followSubscription(
+  sub: Subscription,
+  signal: AbortSignal | undefined,
+  take: (e: RecordedEvent) => HistoryEvent | null,
+  done: () => boolean = () => false,
+): AsyncGenerator<HistoryEvent, void, undefined> {
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= sub.close());
+  const onAbort = (): void => void close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) return;
+    for await (const e of sub) {
+      if (signal?.aborted) return;
+      const event = take(e);
+      if (event) yield event;
+      if (done()) return;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await close();
   }
 }

@@ -4,7 +4,7 @@ import { revisionArg } from './safeNumber.js';
 import { parseRecorded } from './upcast.js';
 import { toHistoryEvent, type HistoryEvent } from './historyEvent.js';
 import { InvalidInput } from '../errors.js';
-import type { EventFeeds } from './eventFeeds.js';
+import { followSubscription, type EventFeeds } from './eventFeeds.js';
 
 /** Agents' streams: the ones whose events the catalogue types (a user's own streams in the store are not). */
 const AGENT_STREAMS = 'agent-';
@@ -15,9 +15,11 @@ export interface SystemEventsOptions {
    * position of the last event you handled to go on after it). Default: from the beginning.
    */
   readonly fromPosition?: number | bigint;
+  /** Ends the loop (it returns) when aborted, even while it waits for the next event. */
+  readonly signal?: AbortSignal;
 }
 
-export const SystemEventsOptionsSchema = z.object({ fromPosition: z.union([z.number(), z.bigint()]).optional() }).strict();
+export const SystemEventsOptionsSchema = z.object({ fromPosition: z.union([z.number(), z.bigint()]).optional(), signal: z.instanceof(AbortSignal).optional() }).strict();
 
 /**
  * Every agent's events after `fromPosition`, in global position order, then live, without end:
@@ -31,17 +33,15 @@ export function systemEvents(feeds: EventFeeds, options: unknown = {}): AsyncGen
   const o = parseInput(SystemEventsOptionsSchema, options ?? {}, 'events');
   const from = o.fromPosition === undefined ? 0n : revisionArg(o.fromPosition, 'events.fromPosition');
   if (from < 0n) throw new InvalidInput('events.fromPosition', 'must be 0 or more');
-  return follow(feeds, from);
+  return follow(feeds, from, o.signal);
 }
 
-async function* follow(feeds: EventFeeds, from: bigint): AsyncGenerator<HistoryEvent, void, undefined> {
+async function* follow(feeds: EventFeeds, from: bigint, signal: AbortSignal | undefined): AsyncGenerator<HistoryEvent, void, undefined> {
   const sub = feeds.subscribe({ fromPosition: from, streamPrefixes: [AGENT_STREAMS] });
   if (!sub) return;
   try {
-    for await (const e of sub) yield toHistoryEvent(parseRecorded(e));
+    yield* followSubscription(sub, signal, (e) => toHistoryEvent(parseRecorded(e)));
   } catch (err) {
     if (!feeds.endedByClose(err)) throw err;
-  } finally {
-    await sub.close();
   }
 }

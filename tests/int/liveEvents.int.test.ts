@@ -137,19 +137,45 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
           expect(e.type).toBe('AgentSpawned');
           break;
         }
-        expect(counts.opened).toBe(0); // broke during the replay: nothing was subscribed
+        // Broke during the replay (nothing subscribed), or live if the spawn's commit was not yet
+        // below every open transaction when the loop began: either way nothing is left open.
+        expect(counts.closed).toBe(counts.opened);
+        const before = counts.opened;
         // A loop that went live before the break: the break closes its subscription.
         const recorded = (await agent.history()).length;
         const iterator = agent.events()[Symbol.asyncIterator]();
         for (let i = 0; i < recorded; i++) expect((await iterator.next()).done).toBe(false);
         const pending = iterator.next(); // waits on the live subscription
         await new Promise((r) => setTimeout(r, 300));
-        expect(counts.opened).toBe(1);
-        expect(counts.closed).toBe(0);
+        expect(counts.opened).toBe(before + 1);
+        expect(counts.closed).toBe(before);
         await agent.run(); // delivers the rest
         expect((await pending).value?.revision).toBe(recorded);
         await iterator.return(undefined); // what `break` calls
+        expect(counts.closed).toBe(before + 1);
+      } finally {
+        counts.restore();
+      }
+    });
+
+    it('an aborted signal ends a loop that waits for its next event, and releases its subscription', async () => {
+      const agent = await system.spawn({ role: 'solo', task: 'wait', budget: 10_000 });
+      const counts = countSubscriptions(system, `agent-${agent.id}`);
+      try {
+        const controller = new AbortController();
+        const seen = drain(agent.events({ signal: controller.signal }), 5_000);
+        await new Promise((r) => setTimeout(r, 300)); // replayed, now waiting live
+        expect(counts.opened).toBe(1);
+        controller.abort();
+        expect((await seen).map((e) => e.type)).toEqual((await agent.history()).map((e) => e.type));
         expect(counts.closed).toBe(1);
+        // system.events likewise; and an already aborted signal yields nothing.
+        const all = new AbortController();
+        const everything = drain(system.events({ signal: all.signal }), 5_000);
+        await new Promise((r) => setTimeout(r, 100));
+        all.abort();
+        expect((await everything).length).toBeGreaterThan(0);
+        expect(await drain(agent.events({ signal: AbortSignal.abort() }), 5_000)).toEqual([]);
       } finally {
         counts.restore();
       }
