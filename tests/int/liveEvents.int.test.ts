@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentSystem } from '../../src/system.js';
 import type { AgentHandle } from '../../src/actors/agentHandle.js';
@@ -5,7 +6,8 @@ import type { HistoryEvent } from '../../src/events/historyEvent.js';
 import type { Subscription } from '../../src/events/eventStore.js';
 import { InvalidInput, NotFound } from '../../src/errors.js';
 import { testSystem, type StoreKind } from '../support/system.js';
-import { freshSchema } from '../support/testDb.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
+import { createAgentSystem } from '../../src/system.js';
 
 const TERMINAL = ['AgentCompleted', 'AgentFailed', 'AgentTerminated'];
 
@@ -240,6 +242,39 @@ describe('live events across systems on one Postgres database', () => {
     } finally {
       await watcher.close();
       await writer.close();
+    }
+  });
+});
+
+describe('live events written by another OS process', () => {
+  it('a subtree loop here follows a tree a worker process runs, and ends when it ends', { timeout: 120_000 }, async () => {
+    const url = testPgUrl();
+    const schema = freshSchema('livep');
+    // Hosts nothing (capacity 0): the worker process below runs every agent and writes every event.
+    const client = await createAgentSystem({ store: { kind: 'postgres', connectionString: url }, schema, model: { provider: 'offline' }, env: {}, worker: { owner: 'client', capacity: 0 } });
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'tests/support/workerProcess.ts', url, schema, 'w1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.stdout!.setEncoding('utf8');
+        worker.stdout!.on('data', (chunk: string) => {
+          if (chunk.includes('ready')) resolve();
+        });
+        worker.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+      });
+      const lead = await client.spawn({ role: 'lead', task: 'coordinate', budget: 100_000 });
+      const a = await lead.spawn({ role: 'worker', task: 'part a', budget: 20_000 });
+      const seen = drain(lead.events({ subtree: true }), 90_000);
+      const done = lead.run();
+      const got = await seen;
+      expect((await done).status).toBe('completed');
+      expect(got).toEqual(await historiesOf(client, [lead, a]));
+      expect(got.filter((e) => TERMINAL.includes(e.type)).map((e) => e.streamId).sort()).toEqual([`agent-${lead.id}`, `agent-${a.id}`].sort());
+      expect(got.some((e) => e.type === 'ModelReplied' && e.streamId === `agent-${a.id}`)).toBe(true);
+    } finally {
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.kill('SIGTERM');
+      await exited;
+      await client.close();
     }
   });
 });
