@@ -218,7 +218,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
 }
 
 describe('live events across systems on one Postgres database', () => {
-  it('a second system sees what the first appends, and a system closing ends its loops cleanly', async () => {
+  it('a second system sees what the first appends, and closing it ends its loops (system and agent) cleanly', async () => {
     const schema = freshSchema('live');
     const writer = await testSystem('postgres', { schema });
     const watcher = await testSystem('postgres', { schema, recover: false, runProjections: false, runMessaging: false });
@@ -237,11 +237,47 @@ describe('live events across systems on one Postgres database', () => {
       const deadline = Date.now() + 10_000;
       while (everything.length < history.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(everything).toEqual(history);
+      // An agent loop waiting on an agent that never runs ends too, with what it had yielded.
+      const idle = await writer.spawn({ role: 'solo', task: 'never run', budget: 1_000 });
+      const waiting = drain(watcher.get(idle.id).events(), 10_000);
+      await new Promise((r) => setTimeout(r, 300));
       await watcher.close();
       await all;
+      expect((await waiting).map((e) => e.type)).toEqual((await idle.history()).map((e) => e.type));
     } finally {
       await watcher.close();
       await writer.close();
+    }
+  });
+});
+
+describe('closing a system while a model call is under way', () => {
+  it('ends its events loops at once, not after the call it waits to record', async () => {
+    const system = await testSystem('pglite', { model: { provider: 'offline', latencyMs: 1_500 } });
+    let closing: Promise<void> | undefined;
+    try {
+      const agent = await system.spawn({ role: 'solo', task: 'think slowly', budget: 10_000 });
+      const run = agent.run().catch(() => null);
+      let closeAt = 0;
+      let loopEndAt = 0;
+      const types: string[] = [];
+      for await (const e of agent.events()) {
+        types.push(e.type);
+        if (e.type === 'ModelRequested' && !closing) {
+          closeAt = performance.now();
+          closing = system.close();
+        }
+      }
+      loopEndAt = performance.now();
+      await closing;
+      const closedAt = performance.now();
+      await run;
+      expect(types).toContain('ModelRequested');
+      expect(types).not.toContain('ModelReplied'); // ended before the call it waited for
+      expect(loopEndAt - closeAt).toBeLessThan(500);
+      expect(closedAt - closeAt).toBeGreaterThan(1_000); // close() itself waited to record the call
+    } finally {
+      await (closing ?? system.close());
     }
   });
 });
