@@ -35,6 +35,8 @@ export type { EventToAppend, RecordedEvent, EventMetadata, StoredMetadata, Expec
 export { fullMetadata } from './events/metadata.js';
 export { eventSchemas, type DomainEvent, type EventType } from './events/catalogue.js';
 export type { HistoryEvent } from './events/historyEvent.js';
+export type { AgentEventsOptions } from './actors/agentEvents.js';
+export type { SystemEventsOptions } from './events/systemEvents.js';
 export type { Messaging, SendOptions, ReceiveOptions, PeekOptions, PeekedMessage, DeadLetter } from './messaging/index.js';
 export type { Workspaces } from './infra/workspace/workspaces.js';
 export type { WorkspacePort, WorkspaceInfo, WorkspaceFilesPort, MergeOutcome } from './actors/ports/workspacePort.js';

@@ -173,6 +173,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     },
     get: <O = string>(id: string, options: { output?: z.ZodType<O> } = {}) => handle<O>(id, options.output ?? null),
     history: (id) => runtime.history(id),
+    events: (options) => runtime.allEvents(options),
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionArg(opts.toRevision, 'toRevision')),
     terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
     run: (id) => runtime.run(id),

@@ -9,6 +9,7 @@ import type { HistoryEvent } from '../events/historyEvent.js';
 import { parseTerminationReason } from './terminationReason.js';
 import type { PeekedMessage } from '../messaging/queueSql.js';
 import type { ReceivedMessage } from './ports/messagePort.js';
+import type { AgentEventsOptions } from './agentEvents.js';
 
 /** What a handle's run resolves to: the type of its `output` schema's value, or text. */
 export type OutputOf<S> = S extends z.ZodType ? z.output<S> : string;
@@ -83,6 +84,26 @@ export class AgentHandle<O = string> {
   /** This agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */
   history(): Promise<HistoryEvent[]> {
     return this.runtime.history(this.id);
+  }
+
+  /**
+   * This agent's events as they happen: those recorded from `fromRevision` (default 0) first,
+   * then each new one as it is stored, by this process or any other on the same store, in order,
+   * with no gap and no duplicate between the two. The loop ends after the agent's terminal event
+   * (AgentCompleted, AgentFailed or AgentTerminated); with `subtree: true` it also yields every
+   * descendant's events (children join as they are spawned) and ends once all of them have ended.
+   * Breaking out releases the subscription; closing the system ends the loop. Each event is a
+   * `HistoryEvent`, typed by its `type`, as `history()` returns it.
+   *
+   * @example
+   * const watching = (async () => {
+   *   for await (const e of lead.events({ subtree: true })) console.log(e.streamId, e.revision, e.type);
+   * })();
+   * await lead.run();
+   * await watching; // ends once lead and every descendant have ended
+   */
+  events(options: AgentEventsOptions = {}): AsyncGenerator<HistoryEvent, void, undefined> {
+    return this.runtime.events(this.id, options);
   }
 
   async sendMessage(recipientId: string, payload: unknown, options: { priority?: number; dedupeKey?: string } = {}): Promise<{ messageId: string }> {

@@ -23,6 +23,9 @@ import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
 import { startWorker } from './runtime/workerMode.js';
 import { answerApproval, type ApprovalAnswer } from './runtime/approvals.js';
+import { EventFeeds } from '../events/eventFeeds.js';
+import { systemEvents } from '../events/systemEvents.js';
+import { agentEvents } from './agentEvents.js';
 
 export type { RunResult } from './runtime/waitForEnd.js';
 export type { ChildEndEvents, EndedChild } from './runtime/runtimeContext.js';
@@ -45,9 +48,12 @@ export type { ChildSpawnOptions } from './runtime/spawning.js';
  */
 export class AgentRuntime {
   private readonly rt: RuntimeContext;
+  /** The store subscriptions of `events()` loops, ended first when the runtime closes. */
+  private readonly feeds: EventFeeds;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.rt = createRuntimeContext(deps);
+    this.feeds = new EventFeeds(deps.store);
     wireEffects(this.rt);
   }
 
@@ -234,6 +240,16 @@ export class AgentRuntime {
     return recorded.map((r) => toHistoryEvent(parseRecorded(r)));
   }
 
+  /** The agent's (or subtree's) events from a revision, then live, until it ends (agentEvents.ts). */
+  events(id: string, options?: unknown): AsyncGenerator<HistoryEvent, void, undefined> {
+    return agentEvents(this.feeds, id, options);
+  }
+
+  /** Every agent's events after a position, then live, until the consumer stops or this closes (systemEvents.ts). */
+  allEvents(options?: unknown): AsyncGenerator<HistoryEvent, void, undefined> {
+    return systemEvents(this.feeds, options);
+  }
+
   async replay(id: string, toRevision?: bigint): Promise<AgentState> {
     const recorded: RecordedEvent[] = await this.deps.store.readStream(agentStream(id));
     if (recorded.length === 0) throw new NotFound('agent', id);
@@ -247,6 +263,8 @@ export class AgentRuntime {
   /** Stops effects and waits for those in flight to settle (no new work starts). */
   async close(): Promise<void> {
     const rt = this.rt;
+    // Watchers' loops end now, cleanly, not on a read failing as the store closes under them.
+    await this.feeds.close();
     // A call already sent is let finish and recorded (up to closeDrainMs): aborted, the next host
     // would ask the model again and the provider bill both, while cadre records one (a new user
     // stopping `cadre serve` mid-call saw 2 requests for 1 recorded call). Nothing new starts.

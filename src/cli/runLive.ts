@@ -28,7 +28,10 @@ export interface RunSummary {
  */
 export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, rootId: string, run: () => Promise<{ status: string; output: string | null }>, options: { quiet?: boolean } = {}): Promise<RunSummary> {
   const started = Date.now();
-  const live = options.quiet ? null : new LiveTree(ctx.output, ctx.style, () => agentTree(system, rootId));
+  // The view redraws as the tree's events arrive (from the root's current revision: what came
+  // before is drawn by the first frame), rather than re-reading the whole tree on a fast timer.
+  const watching = new AbortController();
+  const live = options.quiet ? null : new LiveTree(ctx.output, ctx.style, () => agentTree(system, rootId), { changes: await treeChanges(system, rootId, watching.signal) });
   live?.start();
   let onSignal!: (signal: NodeJS.Signals) => void;
   const interrupted = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
@@ -41,6 +44,7 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await live?.stop();
+    watching.abort();
   }
   if (typeof result === 'string') {
     ctx.output.err(await leftBehind(system, rootId));
@@ -59,6 +63,13 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
     failures: all.filter((n) => n.status === 'failed' || n.status === 'terminated').map((n) => ({ id: n.id, role: n.role, status: n.status, reason: n.reason })),
     tree,
   };
+}
+
+/** The tree's events from now on (nothing when the root cannot be read: the first frame says why). */
+async function treeChanges(system: AgentSystem, rootId: string, signal: AbortSignal): Promise<AsyncIterable<unknown> | undefined> {
+  const root = system.get(rootId);
+  const state = await root.state().catch(() => null);
+  return state ? root.events({ subtree: true, fromRevision: state.revision, signal }) : undefined;
 }
 
 /** What an interrupted run leaves: the tree's agents that have not ended, and how to go on. */

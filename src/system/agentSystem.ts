@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { SpawnConfig } from '../actors/spawnConfig.js';
 import type { AgentState } from '../actors/replay.js';
 import type { HistoryEvent } from '../events/historyEvent.js';
+import type { SystemEventsOptions } from '../events/systemEvents.js';
 import type { Logger } from '../actors/ports/runtimePorts.js';
 import type { ModelProvider } from '../actors/ports/modelProvider.js';
 import type { SqlClient } from '../infra/sql/sqlClient.js';
@@ -53,6 +54,18 @@ export interface AgentSystem {
   get<O = string>(agentId: string, options?: { output?: z.ZodType<O> }): AgentHandle<O>;
   /** The agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */
   history(agentId: string): Promise<HistoryEvent[]>;
+  /**
+   * Every agent's events strictly after `fromPosition` (default: all), in global position order,
+   * then live as any process on the store appends them. It never ends by itself: the loop stops
+   * when the consumer breaks out (the subscription is released) or when the system closes.
+   *
+   * @example
+   * for await (const e of system.events({ fromPosition: lastSeen })) {
+   *   console.log(e.position, e.streamId, e.type);
+   *   lastSeen = e.position;
+   * }
+   */
+  events(options?: SystemEventsOptions): AsyncGenerator<HistoryEvent, void, undefined>;
   /** The agent's state as it was at `toRevision` (a number or a bigint; default: now). */
   replay(agentId: string, options?: { toRevision?: bigint | number }): Promise<AgentState>;
   /** Terminates any agent's subtree (an operator's kill switch). */

@@ -32,6 +32,12 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
     expect(r.modelTurns).toBeGreaterThan(0);
   },
   '07-report-query.ts': (r) => expect((r.tree as string[]).length).toBe(3),
+  '08-live-events.ts': (r) => {
+    expect(r.status).toBe('completed');
+    expect(r.agentsSeen).toBe(2);
+    expect(r.events).toBeGreaterThan(10);
+    expect(r.sameAsHistory).toBe(true);
+  },
   '10-tools-and-typed-output.ts': (r) => {
     expect(r.status).toBe('completed');
     expect(r.toolEvents).toEqual(['ToolCalled', 'ToolReturned']);

@@ -72,6 +72,44 @@ describe('cli renderers', () => {
     expect(printed[1]!.startsWith('\x1b[2A\x1b[0J')).toBe(true);
   });
 
+  it('with the tree\'s events, draws soon after each change and otherwise only on the slow timer', async () => {
+    vi.useFakeTimers();
+    let reads = 0;
+    let wake: (() => void) | null = null;
+    let ended = false;
+    // An event source the test pushes changes into, one at a time.
+    const changes: AsyncIterable<unknown> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<unknown>>((resolve) => (wake = () => resolve(ended ? { done: true, value: undefined } : { done: false, value: {} }))),
+      }),
+    };
+    const push = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const out: Output = { out: () => undefined, err: () => undefined, isTTY: true, columns: 80 };
+    const live = new LiveTree(out, createStyle(false), async () => (reads++, node('r', 'lead', 'running')), { intervalMs: 10, idleIntervalMs: 1000, changes });
+    live.start();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(reads).toBe(1); // the first frame only: nothing changed, the slow timer is not due
+    push();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reads).toBe(2); // a change, long after the last frame: drawn at once
+    push();
+    push(); // the second is not listened for yet: one frame
+    await vi.advanceTimersByTimeAsync(5);
+    expect(reads).toBe(2); // within intervalMs of the last frame: waits
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reads).toBe(3);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(reads).toBe(4); // the slow timer (1 s after start)
+    ended = true;
+    push();
+    await live.stop();
+    expect(reads).toBe(5); // the final frame
+  });
+
   it('says what a running agent is doing (a model call is not "waiting"), on a terminal and in progress lines', async () => {
     vi.useFakeTimers();
     const tree = node('r', 'lead', 'waiting', [node('a', 'dev', 'waiting', [], 0, 1000, 'calling model')], 0, 1000, 'waiting for 1 child');

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AgentHandle, AgentState, AgentSystem, ReceivedMessage } from '../../src/index.js';
+import type { AgentHandle, AgentState, AgentSystem, HistoryEvent, ReceivedMessage } from '../../src/index.js';
 
 /** Types users see at the package entry; `npm run typecheck` fails when one widens to unknown. */
 describe('public types', () => {
@@ -21,5 +21,14 @@ describe('public types', () => {
 
   it('state() is JSON as it is: its revision is a number', () => {
     expectTypeOf<AgentState['revision']>().toEqualTypeOf<number>();
+  });
+
+  it('events() yields the typed events history() returns, narrowed by type', () => {
+    type Of<F> = F extends (...args: never[]) => AsyncIterable<infer E> ? E : never;
+    expectTypeOf<Of<AgentHandle['events']>>().toEqualTypeOf<HistoryEvent>();
+    expectTypeOf<Of<AgentSystem['events']>>().toEqualTypeOf<HistoryEvent>();
+    expectTypeOf<Extract<HistoryEvent, { type: 'ChildSpawned' }>['data']['childId']>().toEqualTypeOf<string>();
+    expectTypeOf<Extract<HistoryEvent, { type: 'AgentCompleted' }>['data']['output']>().toEqualTypeOf<string>();
+    expectTypeOf<HistoryEvent['position']>().toEqualTypeOf<number>();
   });
 });

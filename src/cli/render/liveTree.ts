@@ -23,38 +23,86 @@ export class LiveTree {
   private readonly started = Date.now();
   private drawing: Promise<void> = Promise.resolve();
   private busy = false;
+  /** A change arrived while a frame was being read: draw once more after it. */
+  private dirty = false;
+  private lastDrawAt = Number.NEGATIVE_INFINITY;
+  private soon: NodeJS.Timeout | null = null;
+  private stopped = false;
 
+  /**
+   * `changes`: the tree's events (`agent.events({ subtree: true })`). With them, a frame is drawn
+   * soon after each change (at most one per `intervalMs`) and otherwise only every
+   * `idleIntervalMs` (default 1 s), for what no event records: the clock, a host's lease lapsing.
+   * Without them, a frame every `intervalMs`.
+   */
   constructor(
     private readonly output: Output,
     private readonly style: Style,
     private readonly snapshot: () => Promise<AgentNode>,
-    private readonly options: { intervalMs?: number; ansi?: boolean } = {},
+    private readonly options: { intervalMs?: number; idleIntervalMs?: number; ansi?: boolean; changes?: AsyncIterable<unknown> } = {},
   ) {}
 
   private get ansi(): boolean {
     return this.options.ansi ?? this.output.isTTY;
   }
 
+  private get intervalMs(): number {
+    return this.options.intervalMs ?? (this.ansi ? 150 : 250);
+  }
+
   start(): void {
-    const tick = (): void => {
-      // A tick that finds the last frame still being read is skipped: queued behind it, slow
-      // reads piled up and the view fell further and further behind the run.
-      if (this.busy) return;
-      this.busy = true;
-      this.drawing = this.draw().then(() => undefined, () => undefined).finally(() => {
-        this.busy = false;
-      });
-    };
-    tick();
-    this.timer = setInterval(tick, this.options.intervalMs ?? (this.ansi ? 150 : 250));
+    this.tick();
+    const changes = this.options.changes;
+    this.timer = setInterval(() => this.tick(), changes ? (this.options.idleIntervalMs ?? 1000) : this.intervalMs);
+    if (changes) void this.follow(changes);
   }
 
   /** Stops redrawing after one final frame; returns the final tree. */
   async stop(): Promise<AgentNode | null> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     this.timer = null;
+    this.soon = null;
     await this.drawing;
     return this.draw();
+  }
+
+  private tick(): void {
+    // A tick that finds the last frame still being read is skipped: queued behind it, slow
+    // reads piled up and the view fell further and further behind the run.
+    if (this.busy || this.stopped) return;
+    this.busy = true;
+    this.lastDrawAt = performance.now();
+    this.drawing = this.draw().then(() => undefined, () => undefined).finally(() => {
+      this.busy = false;
+      if (this.dirty) this.redrawSoon();
+    });
+  }
+
+  /** A frame for a change: now, or when `intervalMs` has passed since the last one began. */
+  private redrawSoon(): void {
+    if (this.stopped || this.soon) return;
+    if (this.busy) {
+      this.dirty = true;
+      return;
+    }
+    this.dirty = false;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.tick();
+    }, Math.max(0, this.lastDrawAt + this.intervalMs - performance.now()));
+  }
+
+  private async follow(changes: AsyncIterable<unknown>): Promise<void> {
+    try {
+      for await (const _ of changes) {
+        if (this.stopped) return;
+        this.redrawSoon();
+      }
+    } catch {
+      // The slow timer goes on drawing: a view never fails a run.
+    }
   }
 
   private async draw(): Promise<AgentNode | null> {
