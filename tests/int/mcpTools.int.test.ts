@@ -12,6 +12,7 @@ import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freePort } from '../support/freePort.js';
 import { startMcpHttpFixture, type McpHttpFixture } from '../support/mcpHttpServer.js';
 import { testSystem } from '../support/system.js';
+import { freshSchema } from '../support/testDb.js';
 
 /**
  * MCP servers as tool sources, through the public API: the fixture (tests/fixtures/mcpServer.mjs)
@@ -104,6 +105,7 @@ describe('MCP servers as tool sources', () => {
     expect(returned.calc__echo_env).toEqual({ output: 'FIXTURE_SECRET is set', isError: false });
     expect(history[0]!.data).toMatchObject({ tools: expect.arrayContaining(['calc__add', 'web__fail']) });
     // The HTTP server was sent the header (it answers 401 without it).
+    expect(http.requests.length).toBeGreaterThan(0);
     expect(http.requests.every((h) => h.authorization === AUTHORIZATION)).toBe(true);
 
     // A child inherits them; spawn({ tools }) picks by name.
@@ -112,10 +114,9 @@ describe('MCP servers as tool sources', () => {
     await picky.run();
     expect(requests.at(-1)!.tools.map((t) => t.name).filter((n) => n.includes('__'))).toEqual(['calc__add']);
 
-    // Configuration, not data: the env value and the header are in no event and no log line.
-    const everything = JSON.stringify([...history, ...(await system.history(picky.id))]);
-    const children = history.filter((e) => e.type === 'ChildSpawned').map((e) => (e.data as { childId: string }).childId);
-    const all = everything + JSON.stringify(await Promise.all(children.map((c) => system!.history(c))));
+    // Configuration, not data: the env value and the header are in no stored event and no log line.
+    const all = JSON.stringify(await system.store.readAll(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    expect(all).toContain('calc__echo_env');
     for (const secret of [ENV_SECRET, HEADER_SECRET]) {
       expect(all).not.toContain(secret);
       expect(lines.join('')).not.toContain(secret);
@@ -150,6 +151,20 @@ describe('MCP servers as tool sources', () => {
     expect(returned[0]).toMatchObject({ name: 'bare__echo_env', output: 'FIXTURE_SECRET is not set', isError: false });
     expect(returned[1]).toMatchObject({ name: 'bare__add', isError: true, output: expect.stringMatching(/^MCP server bare failed the call: /) });
     expect(lines.join('')).toContain('MCP server bare closed the connection');
+  });
+
+  it('a process without the server leaves the agent to one that has it; after the timeout it fails, naming the tool', { timeout: 60_000 }, async () => {
+    const schema = freshSchema('mcp');
+    const model = createScriptedProvider((r) => (r.messages.length === 1 ? call('toolu_add', 'calc__add', { a: 1, b: 2 }) : call('toolu_fin', 'finish', { output: 'three' })));
+    const first = await testSystem('postgres', { schema, model, mcpServers: [stdioCalc] });
+    const agent = await first.spawn({ role: 'r', task: 'Add 1 and 2.', budget: 50_000 });
+    await first.close(); // spawned, never run: whoever runs it needs the calc server
+
+    system = await testSystem('postgres', { schema, model, missingToolTimeoutMs: 1500 });
+    const result = await system.run(agent.id);
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/no process on this store has the tools calc__add, calc__echo_env, calc__fail registered .*createAgentSystem\(\{ mcpServers \}\)/);
+    expect((await system.history(agent.id)).some((e) => e.type === 'ToolCalled')).toBe(false);
   });
 
   it('refuses a bad mcpServers option, naming the field', async () => {

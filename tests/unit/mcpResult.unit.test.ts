@@ -22,6 +22,13 @@ describe('mcpToolOutcome', () => {
     ]);
   });
 
+  it('cuts a long answer, an error too', () => {
+    const out = mcpToolOutcome({ content: [{ type: 'text', text: 'x'.repeat(100_000) }], isError: true });
+    expect(out.isError).toBe(true);
+    expect(out.text).toHaveLength(64_000 + '\n[truncated]'.length);
+    expect(out.text.endsWith('\n[truncated]')).toBe(true);
+  });
+
   it('falls back to structured content, and reads the old { toolResult } answer', () => {
     expect(mcpToolOutcome({ content: [], structuredContent: { sum: 5 } })).toEqual({ text: '{"sum":5}', isError: false });
     expect(mcpToolOutcome({ toolResult: { sum: 5 } })).toEqual({ text: '{"sum":5}', isError: false });

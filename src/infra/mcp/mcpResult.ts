@@ -34,8 +34,12 @@ export function mcpToolOutcome(answer: unknown): McpToolOutcome {
   const a = parsed.data;
   const parts = a.content.map((block) => (block.type === 'text' && typeof block.text === 'string' ? block.text : JSON.stringify(summarised(block))));
   const text = parts.length > 0 ? parts.join('\n') : a.structuredContent ? JSON.stringify(a.structuredContent) : '';
-  return { text, isError: a.isError === true };
+  return { text: capped(text), isError: a.isError === true };
 }
+
+/** As long as the runner keeps any tool's result: an error result too, which it does not cut. */
+const MAX_TEXT = 64_000;
+const capped = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n[truncated]` : text);
 
 /** A content block with its base64 payloads (`data` of images and audio, `blob` of resources) replaced by their decoded size. */
 function summarised(block: Record<string, unknown>): Record<string, unknown> {
