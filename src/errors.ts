@@ -26,7 +26,8 @@ export type CadreErrorCode =
   | 'INVALID_GRAPH'
   | 'CONFIG_ERROR'
   | 'LEASE_HELD'
-  | 'STORE_LOCKED';
+  | 'STORE_LOCKED'
+  | 'MCP_SERVER_FAILED';
 
 export interface CadreErrorOptions {
   readonly cause?: unknown;
@@ -237,6 +238,16 @@ export class ConfigError extends CadreError {
 export class LeaseHeld extends CadreError {
   constructor(readonly agentId: string, readonly owner: string) {
     super('LEASE_HELD', `agent ${agentId} is live in worker ${owner}`, { retryable: true });
+  }
+}
+
+/**
+ * An MCP server given to `createAgentSystem({ mcpServers })` did not start, or did not list its
+ * tools: the system is not created (an agent must never find a configured tool missing).
+ */
+export class McpServerFailed extends CadreError {
+  constructor(readonly server: string, reason: string, options: CadreErrorOptions = {}) {
+    super('MCP_SERVER_FAILED', `MCP server ${server} did not start: ${reason}`, { retryable: true, ...options });
   }
 }
 

@@ -11,6 +11,7 @@
 export { createAgentSystem, type AgentSystem, type AgentSystemOptions, type SystemInternals } from './system.js';
 export { AgentHandle, type OutputOf } from './actors/agentHandle.js';
 export { tool, type UserTool, type ToolRunContext } from './actors/userTool.js';
+export type { McpServerOption, StdioMcpServerOption, HttpMcpServerOption } from './infra/mcp/mcpServerOptions.js';
 export { Agent, WorkflowAgent } from './agent.js';
 export { useDefaultSystem, configureDefaultSystem } from './defaultSystem.js';
 export { WorkflowHandle } from './workflows/workflowAgent.js';

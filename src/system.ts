@@ -7,7 +7,7 @@ import { revisionArg } from './events/safeNumber.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { readEnv } from './infra/config.js';
 import { createLogger, redactingLogger } from './infra/logger.js';
-import { createRedactor, urlPassword } from './infra/redact.js';
+import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
 import { checkingModel } from './infra/model/checkingModel.js';
 import { parseTerminationReason } from './actors/terminationReason.js';
@@ -29,7 +29,10 @@ import type { AgentSystem } from './system/agentSystem.js';
 import { modelConfig } from './system/modelConfig.js';
 import { defaultStore, openSystemStore } from './system/openSystemStore.js';
 import { endOf, outcomeOf, reconcileWorktrees } from './system/reconcileWorktrees.js';
-import { SystemOptionsSchema, type AgentSystemOptions } from './system/systemOptions.js';
+import { SystemOptionsSchema, type AgentSystemOptions, type ParsedSystemOptions } from './system/systemOptions.js';
+import { mcpSecrets } from './infra/mcp/mcpServerOptions.js';
+import type { McpServers } from './infra/mcp/mcpServers.js';
+import type { Logger } from './actors/ports/runtimePorts.js';
 
 export type { AgentSystem, SystemInternals } from './system/agentSystem.js';
 export { SystemOptionsSchema, type AgentSystemOptions } from './system/systemOptions.js';
@@ -52,14 +55,14 @@ const LEASE_TICK_MS = 1000;
 export async function createAgentSystem(options: AgentSystemOptions = {}): Promise<AgentSystem> {
   const o = parseInput(SystemOptionsSchema, options, 'options');
   const env = readEnv(o.env ?? process.env);
-  // Refused before anything is opened: a bad tool list leaves nothing behind.
-  const tools = new ToolRegistry(o.tools ?? []);
+  // Refused before anything is started or opened: a bad tool list leaves nothing behind (the
+  // registry the runtime uses is built once the MCP servers' tools are known).
+  new ToolRegistry(o.tools ?? []);
   const allowedCommands = o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS;
   // Approval gates an allowed program; it never lets a refused one through.
   o.commandsNeedingApproval?.forEach((c, i) => {
     if (!allowedCommands.includes(c)) throw new InvalidInput(`options.commandsNeedingApproval[${i}]`, `${c} is not an allowed command (allowedCommands: ${allowedCommands.join(', ')})`);
   });
-  const schema = o.schema ?? 'cadre';
   const storeOpt = o.store ?? defaultStore(env);
   const givenModel = o.model && !('complete' in o.model) ? (o.model as { apiKey?: string; baseURL?: string }) : undefined;
   // Every secret cadre was configured with, removed by value from errors, events and logs.
@@ -67,8 +70,38 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     env.ANTHROPIC_API_KEY, givenModel?.apiKey, env.CADRE_DASHBOARD_TOKEN,
     ...urlPassword(env.DATABASE_URL), ...urlPassword(env.EVENT_STORE), ...urlPassword(env.ANTHROPIC_BASE_URL), ...urlPassword(givenModel?.baseURL),
     ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
+    ...mcpSecrets(o.mcpServers ?? []), ...(o.mcpServers ?? []).flatMap((s) => (s.kind === 'http' ? urlPassword(s.url) : [])),
   ]);
   const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor, env.LOG_FORMAT ?? 'json'), redactor);
+  // Started first and once per process: their tools must be known before any agent is hosted
+  // (a read-only system hosts none). Anything that fails after this closes them, or their
+  // child processes would outlive the error.
+  const servers = o.readOnly ? [] : o.mcpServers ?? [];
+  // The MCP SDK (with its JSON Schema validator) loads only for a system that has servers: a
+  // CLI command never does (scripts/bundleCli.mjs keeps it external).
+  const mcp: McpServers = servers.length === 0 ? NO_MCP_SERVERS : await (await import('./infra/mcp/mcpServers.js')).startMcpServers(servers, { logger, redact: (text) => redactor.text(text) });
+  try {
+    return await assembleSystem({ o, env, storeOpt, redactor, logger, mcp });
+  } catch (err) {
+    await mcp.close();
+    throw err;
+  }
+}
+
+const NO_MCP_SERVERS: McpServers = { tools: [], close: async () => {} };
+
+/** What createAgentSystem has settled before it builds the rest. */
+interface Settled {
+  readonly o: ParsedSystemOptions;
+  readonly env: ReturnType<typeof readEnv>;
+  readonly storeOpt: NonNullable<ParsedSystemOptions['store']>;
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+  readonly mcp: McpServers;
+}
+
+async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settled): Promise<AgentSystem> {
+  const schema = o.schema ?? 'cadre';
   const { store, sql, readThroughHolder, ownsSql, eventLog } = await openSystemStore(storeOpt, o, env, schema);
   if (!readThroughHolder) await migrateRuntime(sql, schema, { onlyIfBehind: o.readOnly === true });
 
@@ -76,7 +109,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);
   const cleanupPolicy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
   const workspaces = o.workspacePort ?? (repo
-    ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands })
+    ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
     : null);
   // Messaging and the runtime need each other: messaging writes events through the runtime,
   // the runtime's tools send through messaging. The runtime reference is bound just below.
@@ -91,6 +124,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     clock: o.clock ?? systemClock,
   });
   const model = redactingModel(checkingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never })), redactor);
+  const tools = new ToolRegistry(o.tools ?? [], mcp.tools);
   const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
   const runtime = new AgentRuntime({
     store,
@@ -182,6 +216,8 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
       closed = true;
       await messaging.stop();
       await runtime.close();
+      // After the runtime: its close aborts the tool calls still running, which may be MCP calls.
+      await mcp.close();
       workspaces?.stop?.();
       await projections.stop();
       if (ownsSql) await sql.close();

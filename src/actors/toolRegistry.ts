@@ -5,6 +5,19 @@ import { TOOL_SPECS } from './tools.js';
 import { isUserTool, type UserTool } from './userTool.js';
 
 /**
+ * A tool whose input is already described in JSON Schema (an MCP server's tool): the model is
+ * shown that schema as given. Converting it to zod and back (z.fromJSONSchema, z.toJSONSchema)
+ * could change what the model reads, so the registry keeps the given schema beside the tool
+ * instead; the tool's own `input` then only does the checking its `run` needs.
+ */
+export interface DescribedTool {
+  readonly tool: UserTool;
+  readonly inputSchema: Readonly<Record<string, unknown>>;
+  /** The option it came from, for errors (`mcpServers[0]`). */
+  readonly field: string;
+}
+
+/**
  * The user tools this process can run, by name. Tools are code, so events name them and every
  * process that may host an agent must have its tools registered: one that lacks one leaves the
  * agent to a process that has it (src/actors/runtime/toolHosting.ts).
@@ -12,12 +25,16 @@ import { isUserTool, type UserTool } from './userTool.js';
 export class ToolRegistry {
   private readonly byName = new Map<string, UserTool>();
   private readonly specs = new Map<string, ModelToolSpec>();
-  /** What a root agent may call when its spawn names no tools: the system's own (createAgentSystem({ tools })). */
+  /** What a root agent may call when its spawn names no tools: the system's own (createAgentSystem({ tools }), then its MCP servers' tools). */
   readonly systemNames: readonly string[];
 
-  constructor(systemTools: readonly UserTool[] = []) {
+  constructor(systemTools: readonly UserTool[] = [], described: readonly DescribedTool[] = []) {
     systemTools.forEach((t, i) => this.register(t, `tools[${i}]`));
-    this.systemNames = systemTools.map((t) => t.name);
+    for (const d of described) {
+      this.register(d.tool, d.field);
+      this.specs.set(d.tool.name, { name: d.tool.name, description: d.tool.description, inputSchema: d.inputSchema });
+    }
+    this.systemNames = [...systemTools, ...described.map((d) => d.tool)].map((t) => t.name);
   }
 
   /**
@@ -41,7 +58,7 @@ export class ToolRegistry {
     return names.filter((n) => !this.byName.has(n));
   }
 
-  /** What the model is shown for `name`: its description and the JSON Schema of its input. */
+  /** What the model is shown for `name`: its description and the JSON Schema of its input (derived from zod unless given). */
   spec(name: string): ModelToolSpec {
     let s = this.specs.get(name);
     if (!s) {

@@ -3,6 +3,7 @@ import type { Clock, IdGenerator, Logger } from '../actors/ports/runtimePorts.js
 import type { ModelProvider } from '../actors/ports/modelProvider.js';
 import type { WorkspacePort } from '../actors/ports/workspacePort.js';
 import { isUserTool, type UserTool } from '../actors/userTool.js';
+import { McpServersOption } from '../infra/mcp/mcpServerOptions.js';
 
 /** Where the events live; the default comes from the environment (see openSystemStore). */
 export const StoreOption = z.discriminatedUnion('kind', [
@@ -31,6 +32,13 @@ export const SystemOptionsSchema = z
     allowCommands: z.boolean().optional(),
     /** User tools (tool()) every agent of this system may call; register the same ones in every process that shares the store. */
     tools: z.array(z.custom<UserTool>(isUserTool, 'must be made with tool({ name, description, input, run })')).max(200).optional(),
+    /**
+     * MCP servers whose tools every root agent may call, as `<server>__<tool>`: `{ name, command,
+     * args?, env?, cwd? }` (stdio) or `{ name, url, headers? }` (streamable HTTP). Started when
+     * the system is created, closed by `close()`. Configuration of this process: events name the
+     * tools, never the servers' env or headers.
+     */
+    mcpServers: McpServersOption.optional(),
     /** Programs agents may run in their worktree when commands are allowed. */
     allowedCommands: z.array(z.string().min(1)).optional(),
     /** How long one agent command may run before it is killed (default 30 s). */
@@ -68,3 +76,6 @@ export const SystemOptionsSchema = z
 
 /** What `createAgentSystem` accepts (validated with `SystemOptionsSchema`). */
 export type AgentSystemOptions = z.input<typeof SystemOptionsSchema>;
+
+/** The options once parsed (MCP servers with their transport named). */
+export type ParsedSystemOptions = z.output<typeof SystemOptionsSchema>;

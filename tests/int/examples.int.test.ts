@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentSystem } from '../../src/system.js';
+import type { AgentSystem, AgentSystemOptions } from '../../src/system.js';
 import { testSystem } from '../support/system.js';
 
 /** Every examples/NN-*.ts runs here on a fresh in-memory system so the examples never rot. */
@@ -10,6 +10,8 @@ const files = readdirSync(dir).filter((f) => /^\d\d-.*\.ts$/.test(f)).sort();
 
 interface Example {
   main(system?: AgentSystem): Promise<Record<string, unknown>>;
+  /** What the system must be made with (an example's MCP servers). */
+  systemOptions?: AgentSystemOptions;
 }
 
 /** What each example must show, beyond finishing. */
@@ -43,6 +45,11 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
     expect(r.toolEvents).toEqual(['ToolCalled', 'ToolReturned']);
     expect(r.report).toMatchObject({ upToDate: true, summary: expect.stringContaining('lookup_release said') });
   },
+  '11-mcp-server.ts': (r) => {
+    expect(r.status).toBe('completed');
+    expect(r.calls).toEqual(['calc__add -> 0', 'calc__echo_env -> FIXTURE_SECRET is set', 'calc__fail -> error: the fail tool always fails']);
+    expect(r.secretInEvents).toBe(false);
+  },
 };
 
 describe('examples', () => {
@@ -60,7 +67,7 @@ describe('examples', () => {
   for (const file of files) {
     it(file, async () => {
       const mod = (await import(join(dir, file))) as Example;
-      system = await testSystem('pglite');
+      system = await testSystem('pglite', mod.systemOptions ?? {});
       const result = await mod.main(system);
       CHECKS[file]!(result);
     }, 60_000);

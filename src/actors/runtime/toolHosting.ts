@@ -28,7 +28,7 @@ export async function mayHost(rt: RuntimeContext, actor: LiveActor): Promise<boo
   const timeout = rt.deps.config.missingToolTimeoutMs ?? DEFAULT_MISSING_TOOL_TIMEOUT_MS;
   if (now - since >= timeout) {
     declined.delete(actor.id);
-    const reason = `no process on this store has the tool${missing.length > 1 ? 's' : ''} ${missing.join(', ')} registered (waited ${Math.round(timeout / 1000)} s): give it to createAgentSystem({ tools }) in a process that runs this agent`;
+    const reason = `no process on this store has the tool${missing.length > 1 ? 's' : ''} ${missing.join(', ')} registered (waited ${Math.round(timeout / 1000)} s): give it to createAgentSystem({ tools }) (an MCP server's tool, <server>__<tool>: the server to createAgentSystem({ mcpServers })) in a process that runs this agent`;
     await execute(rt, actor.id, (s) => (isTerminalStatus(statusOf(s.value)) ? [] : failureEvents(s.context, 'tool_unavailable', reason)));
     return true;
   }
