@@ -175,14 +175,19 @@ export const liveChildren = (c: AgentContext): string[] => c.childOrder.filter((
  * and once it ended, when the status says it all.
  *
  * @example
- * activityOf(context) // 'calling model' | 'running tools' | 'waiting for 2 children' | 'thinking' | null
+ * activityOf(context) // 'calling model' | 'running tools' | 'waiting for approval (1 call)' | 'waiting for 2 children' | 'thinking' | null
  */
 export function activityOf(c: AgentContext): string | null {
   if (c.result) return null;
   if (c.terminating) return 'terminating';
   if (!c.started) return null;
   if (c.pendingCall) return 'calling model';
-  if (Object.keys(c.pendingTools).length > 0) return 'running tools';
+  const pending = Object.keys(c.pendingTools);
+  if (pending.length > 0) {
+    const parked = pending.filter((id) => c.pendingApprovals[id]?.granted === false).length;
+    // A parked call waits for a person, not for a process: say so, however it is hosted.
+    return parked === pending.length ? `waiting for approval (${parked} ${parked === 1 ? 'call' : 'calls'})` : 'running tools';
+  }
   const children = liveChildren(c).length;
   if (children > 0 && (c.workspaceRequest === null || c.workspace !== null)) return `waiting for ${children} ${children === 1 ? 'child' : 'children'}`;
   return 'thinking';

@@ -16,7 +16,8 @@ export async function activitiesOf(system: Pick<AgentSystem, 'internal'>, ids: r
   const [contexts, holders] = await Promise.all([Promise.all(ids.map((id) => runtime.context(id))), runtime.leaseHolders(ids)]);
   return new Map(ids.map((id, i) => {
     const activity = activityOf(contexts[i]!);
-    // A terminating agent is being ended by whoever fired it, hosted or not.
-    return [id, activity === null || activity === 'terminating' || holders.has(id) ? activity : `not hosted (was ${activity})`];
+    // A terminating agent is being ended by whoever fired it, hosted or not; a parked call waits
+    // for a person's answer, which needs no host.
+    return [id, activity === null || activity === 'terminating' || activity.startsWith('waiting for approval') || holders.has(id) ? activity : `not hosted (was ${activity})`];
   }));
 }

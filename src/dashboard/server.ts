@@ -17,6 +17,7 @@ import { stringifyJson } from '../infra/stringifyJson.js';
 import { timelineEntry } from './timeline.js';
 import { subtreeBalanceAt } from './subtreeBalanceAt.js';
 import { activitiesOf } from './activitiesOf.js';
+import { answerFromDashboard } from './approvalAction.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 import { toSafeNumber } from '../events/safeNumber.js';
 
@@ -135,20 +136,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
     }
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'approvals' && parts.length === 2) return send(res, 200, { items: await system.reports.approvals({ limit: 200 }) });
     if (parts[1] === 'dead-letters') {
       return send(res, 200, { items: await system.messaging.deadLetters({ limit: 100 }) });
     }
     if (parts[1] === 'agents' && parts[2]) {
       const id = await agentIdParam(parts[2]);
       const sub = parts[3];
+      const answering = sub === 'approvals' && parts.length === 6;
       if (req.method === 'POST') {
-        if (sub !== 'terminate' || parts.length !== 4) throw new HttpError(405, 'no such action');
+        if (!(sub === 'terminate' && parts.length === 4) && !answering) throw new HttpError(405, 'no such action');
         const refused = stateChangeRefusal(req, csrf);
         if (refused) throw new HttpError(refused.status, refused.message);
-        await system.terminate(id, 'terminated from the dashboard');
+        if (answering) await answerFromDashboard(system, id, parts[4]!, parts[5]!, url.searchParams.get('reason'));
+        else await system.terminate(id, 'terminated from the dashboard');
         return send(res, 200, { ok: true, state: await system.internal.runtime.state(id) });
       }
-      if (sub === 'terminate') throw new HttpError(405, 'state-changing routes take POST only');
+      if (sub === 'terminate' || answering) throw new HttpError(405, 'state-changing routes take POST only');
       if (!sub) {
         const state = await system.internal.runtime.state(id);
         // What it is doing now, in the live tree's words (`calling model`…); null once ended.
@@ -182,7 +186,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   let hosts: ReadonlySet<string> | null = new Set();
-  const isAction = (req: IncomingMessage, url: URL): boolean => req.method === 'POST' && /^\/api\/agents\/[^/]+\/[^/]+$/.test(url.pathname);
+  // terminate, and an answer to a parked call (approvals/<call>/approve|deny).
+  const isAction = (req: IncomingMessage, url: URL): boolean => req.method === 'POST' && /^\/api\/agents\/[^/]+\/(?:[^/]+|approvals\/[^/]+\/[^/]+)$/.test(url.pathname);
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard.local');
     void (async () => {

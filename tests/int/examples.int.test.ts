@@ -45,6 +45,10 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
     expect(r.toolEvents).toEqual(['ToolCalled', 'ToolReturned']);
     expect(r.report).toMatchObject({ upToDate: true, summary: expect.stringContaining('lookup_release said') });
   },
+  '12-approvals.ts': (r) => {
+    expect(r).toMatchObject({ status: 'completed', waitedFor: 'approval', tool: 'deploy', answers: ['ApprovalRequested', 'ApprovalGranted'] });
+    expect(r.output).toContain('deploy said: deployed');
+  },
   '11-mcp-server.ts': (r) => {
     expect(r.status).toBe('completed');
     expect(r.calls).toEqual(['calc__add -> 0', 'calc__echo_env -> FIXTURE_SECRET is set', 'calc__fail -> error: the fail tool always fails']);

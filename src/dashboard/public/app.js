@@ -150,6 +150,7 @@ async function loadDetail() {
     el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} available` }),
     s.result ? el('div', { class: 'result' }, el('div', { text: `result: ${s.result.status}` }), renderMarkdown(s.result.output ?? s.result.reason ?? '')) : null,
     s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }),
+    ...(s.pendingApprovals ?? []).map((a) => approvalCard(s.id, a)),
   ].filter((c) => c != null));
   state.timeline = events;
   $('#timeline').replaceChildren(...events.map((e) => el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
@@ -172,6 +173,40 @@ function selectAgent(id) {
   loadDetail().catch(showError);
 }
 
+// A tool call parked for a person: what it would do (as text, never HTML), approve or deny it.
+function approvalCard(agentId, a) {
+  const base = `/api/agents/${encodeURIComponent(agentId)}/approvals/${encodeURIComponent(a.callId)}`;
+  const done = () => Promise.all([loadDetail(), loadApprovals()]).catch(showError);
+  return el('div', { class: 'approval', 'data-call-id': a.callId },
+    el('div', { text: `waits for approval: ${a.tool} (${a.callId}) since ${a.requestedAt}${a.expiresAt ? `, denied on its own at ${a.expiresAt}` : ''}` }),
+    el('pre', { text: JSON.stringify(a.input, null, 2) }),
+    el('button', { type: 'button', class: 'approve', text: 'approve', onclick: () => act(`${base}/approve`).then(done, (e) => alert(e.message)) }),
+    el('button', { type: 'button', class: 'deny', text: 'deny', onclick: () => {
+      const reason = prompt(`Why deny ${a.tool}? The agent's model reads this.`, 'denied from the dashboard');
+      if (reason !== null) act(`${base}/deny?reason=${encodeURIComponent(reason)}`).then(done, (e) => alert(e.message));
+    } }));
+}
+
+// Shows an agent of any tree: its tree, no longer following the newest root (which would take the
+// view away from what was just opened), and the agent selected.
+function openAgent(agentId, rootId) {
+  state.followNewest = false;
+  if (rootId && rootId !== state.root) {
+    state.root = rootId;
+    if ([...$('#roots').options].some((o) => o.value === rootId)) $('#roots').value = rootId;
+  }
+  selectAgent(agentId);
+  loadTree().catch(showError);
+}
+
+async function loadApprovals() {
+  const d = await api('/api/approvals');
+  $('#approvals').replaceChildren(d.items.length === 0 ? el('p', { class: 'empty', text: 'none' })
+    : el('ul', {}, ...d.items.map((a) => el('li', {},
+      el('a', { href: '#', text: `${a.role ?? 'agent'} ${a.agentId.slice(0, 8)}`, onclick: (ev) => { ev.preventDefault(); openAgent(a.agentId, a.rootId); } }),
+      ` waits to run ${a.tool} (${a.callId}) since ${a.requestedAt}`))));
+}
+
 async function loadDeadLetters() {
   const d = await api('/api/dead-letters');
   $('#dead-letters').replaceChildren(d.items.length === 0 ? el('p', { class: 'empty', text: 'none' })
@@ -186,6 +221,7 @@ function showError(err) {
 
 let refreshTimer = null;
 let rootsDirty = false;
+let approvalsDirty = false;
 function scheduleRefresh() {
   if (refreshTimer) return;
   refreshTimer = setTimeout(async () => {
@@ -194,6 +230,7 @@ function scheduleRefresh() {
       if (rootsDirty) { rootsDirty = false; await loadRoots(); }
       await loadTree();
       await loadDetail();
+      if (approvalsDirty) { approvalsDirty = false; await loadApprovals(); }
     } catch (err) { showError(err); }
   }, 150);
 }
@@ -205,6 +242,8 @@ function connect() {
     const e = JSON.parse(m.data);
     // The picker shows each root's status too: a new agent may be a new root, a root's own event may change it.
     if (e.type === 'AgentSpawned' || state.rootIds.has(e.agentId)) rootsDirty = true;
+    // The waiting list changes with a parked call, its answer, or its agent's end.
+    if (/^Approval|^Agent(Completed|Failed|Terminated)$/.test(e.type)) approvalsDirty = true;
     scheduleRefresh();
   });
   es.onerror = () => { $('#conn').textContent = 'reconnecting…'; $('#conn').dataset.state = 'down'; };
@@ -226,6 +265,7 @@ $('#slider').addEventListener('input', (ev) => {
     await loadRoots();
     await loadTree();
     await loadDeadLetters();
+    await loadApprovals();
   } catch (err) { showError(err); }
   connect();
 })();
