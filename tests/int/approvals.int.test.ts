@@ -4,6 +4,7 @@ import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvi
 import { tool } from '../../src/actors/userTool.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { freshSchema } from '../support/testDb.js';
+import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { testSystem, type StoreKind } from '../support/system.js';
 
 /**
@@ -145,6 +146,40 @@ describe('an approval across a restart (postgres)', () => {
       expect(ran).toEqual([5000]);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('an approval across a restart through the real SDK (local Messages API, postgres)', () => {
+  it('parks the model’s tool_use, survives the restart, and the approved result goes back to the API', { timeout: 60_000 }, async () => {
+    const api = await startFakeMessagesApi();
+    const schema = freshSchema('ap');
+    const ran: number[] = [];
+    const model = { provider: 'anthropic' as const, apiKey: 'sk-test', baseURL: api.url, maxRetries: 0 };
+    api.enqueue({ kind: 'message', message: { content: [{ type: 'tool_use', id: 'toolu_sdk_pay', name: 'pay', input: { cents: 2500 } }] } });
+    try {
+      const first = await testSystem('postgres', { schema, model, tools: [payTool(ran)] });
+      const agent = await first.spawn({ role: 'payer', task: 'Pay the invoice.', budget: 50_000 });
+      void agent.run().catch(() => {});
+      await until(() => agent.state(), (s) => s.waitingFor === 'approval');
+      await first.close();
+
+      api.enqueue({ kind: 'message', message: { content: [{ type: 'tool_use', id: 'toolu_sdk_fin', name: 'finish', input: { output: 'invoice paid' } }] } });
+      const second = await testSystem('postgres', { schema, model, tools: [payTool(ran)] });
+      try {
+        const again = second.get(agent.id);
+        const running = again.run();
+        await again.approve('toolu_sdk_pay', { by: 'on call' });
+        expect(await running).toMatchObject({ status: 'completed', output: 'invoice paid' });
+        expect(ran).toEqual([2500]);
+        const sent = api.messageRequests().map((r) => JSON.stringify((r.body as { messages: unknown[] }).messages.at(-1)));
+        expect(sent).toHaveLength(2);
+        expect(sent[1]).toMatch(/tool_result.*toolu_sdk_pay.*paid 2500/);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await api.close();
     }
   });
 });
