@@ -37,6 +37,7 @@ export { fullMetadata } from './events/metadata.js';
 export { eventSchemas, type DomainEvent, type EventType } from './events/catalogue.js';
 export type { HistoryEvent } from './events/historyEvent.js';
 export type { AgentEventsOptions } from './actors/agentEvents.js';
+export type { ModelTextProgress } from './actors/runtime/progressHub.js';
 export type { SystemEventsOptions } from './events/systemEvents.js';
 export type { Messaging, SendOptions, ReceiveOptions, PeekOptions, PeekedMessage, DeadLetter } from './messaging/index.js';
 export type { Workspaces } from './infra/workspace/workspaces.js';

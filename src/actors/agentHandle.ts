@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AgentRuntime, RunResult } from './runtime.js';
 import { typedResult } from './typedResult.js';
+import type { ModelTextProgress } from './runtime/progressHub.js';
 import type { AgentState } from './replay.js';
 import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
@@ -102,6 +103,18 @@ export class AgentHandle<O = string> {
    * await lead.run();
    * await watching; // ends once lead and every descendant have ended
    */
+  /**
+   * The model's text as it arrives (`{ agentId, callId, text }` pieces), from now until the agent
+   * ends or `signal` aborts: transient progress for a live view, never recorded (the complete
+   * reply is, in `events()`). Only calls this process makes are seen (where the agent is hosted).
+   *
+   * @example
+   * for await (const p of agent.modelText()) process.stdout.write(p.text);
+   */
+  modelText(options: { signal?: AbortSignal } = {}): AsyncGenerator<ModelTextProgress, void, undefined> {
+    return this.runtime.modelText(this.id, options.signal);
+  }
+
   events(options: AgentEventsOptions = {}): AsyncGenerator<HistoryEvent, void, undefined> {
     return this.runtime.events(this.id, options);
   }

@@ -23,6 +23,8 @@ import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
 import { startWorker } from './runtime/workerMode.js';
 import { answerApproval, type ApprovalAnswer } from './runtime/approvals.js';
+import { progressFeed } from './progressFeed.js';
+import type { ModelTextProgress } from './runtime/progressHub.js';
 import { EventFeeds } from '../events/eventFeeds.js';
 import { systemEvents } from '../events/systemEvents.js';
 import { agentEvents } from './agentEvents.js';
@@ -168,6 +170,11 @@ export class AgentRuntime {
   /** Terminates any agent and its subtree (the API's `system.terminate`, timeouts, cascades). */
   terminateSubtree(id: string, reason: string, by: string | null): Promise<void> {
     return terminateSubtree(this.rt, id, reason, by);
+  }
+
+  /** `id`'s model text as it arrives in this process, until it ends (see progressFeed.ts). */
+  modelText(id: string, signal?: AbortSignal): AsyncGenerator<ModelTextProgress, void, undefined> {
+    return progressFeed(this.rt.progress, id, waitForEnd(this.rt, id), signal);
   }
 
   /** Records a person's answer to a call parked for approval (see runtime/approvals.ts). */

@@ -57,6 +57,12 @@ export interface ModelReply {
 
 export interface ModelCallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * Called with the reply's text as it arrives, piece by piece, when someone watches (progress
+   * for live views; nothing is recorded from it: the reply is, once complete). A provider that
+   * cannot stream may call it once with the whole text, or not at all.
+   */
+  readonly onText?: (delta: string) => void;
 }
 
 /**

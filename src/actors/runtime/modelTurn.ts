@@ -72,7 +72,8 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
     if (actor.inflight.call?.callId === pending.callId) actor.inflight.call.sent = true;
     let outcome: { ok: true; reply: Awaited<ReturnType<RuntimeDeps['model']['complete']>> } | { ok: false; err: unknown };
     try {
-      outcome = { ok: true, reply: await rt.deps.model.complete(request, { signal: controller.signal }) };
+      const onText = rt.progress.onTextFor(actor.id, pending.callId);
+      outcome = { ok: true, reply: await rt.deps.model.complete(request, { signal: controller.signal, ...(onText ? { onText } : {}) }) };
     } catch (err) {
       outcome = { ok: false, err };
     }

@@ -5,6 +5,7 @@ import type { LiveActor } from '../liveActor.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
 import { Slots } from '../slots.js';
 import type { WorkerHost } from '../workerHost.js';
+import { ProgressHub } from './progressHub.js';
 
 /**
  * What the runtime's parts share: its ports, the cache of live actors and the few flags that
@@ -32,6 +33,8 @@ export interface RuntimeContext {
   closed: boolean;
   /** Closing: calls already sent may finish and be recorded, nothing new starts. */
   stopping: boolean;
+  /** Watchers of model text as it arrives (agent.modelText()). */
+  readonly progress: ProgressHub;
   /** Agents turned away for a user tool this process lacks, with when that first happened (toolHosting.ts). */
   readonly declinedForTools: Map<string, number>;
   /** Set in worker mode: which live actors this process hosts. */
@@ -77,6 +80,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
     closed: false,
     stopping: false,
     declinedForTools: new Map(),
+    progress: new ProgressHub(),
     worker: null,
     background: new Set(),
     onClose: [],

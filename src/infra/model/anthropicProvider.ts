@@ -94,16 +94,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     defaultModel,
     estimateInputTokens: inputTokenBound,
     async complete(request, callOptions = {}) {
-      const { signal } = callOptions;
+      const { signal, onText } = callOptions;
       const reserved = estimate(request);
       await limiter.acquire(reserved, signal);
       const params = toMessageParams(request, defaultModel, options.maxTokens);
       const started = Date.now();
       const { sdk, client } = await load();
       try {
+        // Streamed when someone watches the text arrive (onText), or when a reply may be long.
         const message =
-          params.max_tokens > streamAbove
-            ? await client.messages.stream(params, { signal }).finalMessage()
+          onText || params.max_tokens > streamAbove
+            ? await client.messages.stream(params, { signal }).on('text', (delta) => onText?.(delta)).finalMessage()
             : await client.messages.create(params, { signal });
         const reply = fromMessage(message);
         // Cache reads do not count against Anthropic's input-token rate limit for current models.

@@ -49,11 +49,15 @@ export function createScriptedProvider(script: ModelScript): ScriptedProvider {
       if (options.signal?.aborted) throw new Aborted(abortReason(options.signal));
       const raw = await next(request, index);
       if (options.signal?.aborted) throw new Aborted(abortReason(options.signal));
+      let reply: ModelReply;
       try {
-        return parseInput(ModelReplySchema, raw, `script[${index}]`);
+        reply = parseInput(ModelReplySchema, raw, `script[${index}]`);
       } catch (error) {
         throw new ModelError(`scripted reply #${index + 1} is not a valid ModelReply: ${(error as Error).message}`, { cause: error });
       }
+      // As a streaming model would: its text, word by word, before the reply.
+      if (options.onText) for (const b of reply.content) if (b.type === 'text') for (const piece of b.text.split(/(?<=\s)/)) options.onText(piece);
+      return reply;
     },
     estimateInputTokens: (request) => estimateInputTokens(request),
   };
