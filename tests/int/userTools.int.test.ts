@@ -185,6 +185,31 @@ describe('a user tool across processes (postgres)', () => {
     }
   });
 
+  it('a worker without the tool leaves the agent to a worker that has it', { timeout: 60_000 }, async () => {
+    const schema = freshSchema('ut');
+    const ranBy: string[] = [];
+    const lookup = (who: string) => tool({ name: 'lookup', description: 'Looks it up.', input: z.object({}), run: () => (ranBy.push(who), `found by ${who}`) });
+    const model = () => createScriptedProvider((r) => (r.messages.length === 1 ? call('toolu_l', 'lookup', {}) : call('toolu_done', 'finish', { output: 'done' })));
+    const client = await testSystem('postgres', { schema, model: model(), tools: [lookup('client')], worker: { owner: 'client', capacity: 0 } });
+    const lacking = await testSystem('postgres', { schema, model: model(), worker: { owner: 'lacking', tickMs: 100 } });
+    let having: Awaited<ReturnType<typeof testSystem>> | null = null;
+    try {
+      const agent = await client.spawn({ role: 'seeker', task: 'Find it.', budget: 50_000 });
+      await client.internal.runtime.requestRun(agent.id);
+      // The lacking worker sees it free, takes it, finds a tool missing and lets it go, again and again.
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await client.history(agent.id)).some((e) => e.type === 'ModelRequested')).toBe(false);
+      having = await testSystem('postgres', { schema, model: model(), tools: [lookup('having')], worker: { owner: 'having', tickMs: 100 } });
+      const result = await client.internal.runtime.waitForEnd(agent.id);
+      expect(result).toMatchObject({ status: 'completed', output: 'done' });
+      expect(ranBy).toEqual(['having']);
+    } finally {
+      await having?.close();
+      await lacking.close();
+      await client.close();
+    }
+  });
+
   it('a process without the tool leaves the agent alone; after the timeout it fails, naming the tool', { timeout: 60_000 }, async () => {
     const schema = freshSchema('ut');
     const secret = tool({ name: 'secret_lookup', description: 'Looks a secret up.', input: z.object({}), run: () => 'the secret' });
