@@ -159,7 +159,7 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
 
   it('reports status with lag', async () => {
     const status = await runner.status();
-    expect(status.map((s) => s.name)).toEqual(['agents', 'budget_ledger', 'workflows']);
+    expect(status.map((s) => s.name)).toEqual(['agents', 'budget_ledger', 'workflows', 'approvals']);
     for (const s of status) expect(s).toMatchObject({ state: 'live', position: Number(last), headPosition: Number(last), lagEvents: 0, lagMs: 0, suffix: `v${s.version}_r0` });
   });
 });

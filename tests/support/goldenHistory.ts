@@ -20,3 +20,10 @@ export interface GoldenFixture {
 export const toJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
 
 export const fromGolden = (e: GoldenStream['events'][number]): RecordedEvent => ({ ...e, revision: BigInt(e.revision), position: BigInt(e.position) });
+
+/**
+ * Fields `state()` gained after the fixtures were recorded, with what their agents (all at rest
+ * at the end of their streams) show: the recorded fields must replay exactly, and nothing else
+ * may appear.
+ */
+export const ADDED_SINCE_RECORDED = { waitingFor: null, pendingApprovals: [] };

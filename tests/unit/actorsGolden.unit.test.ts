@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { DomainEvent } from '../../src/events/catalogue.js';
 import { parseRecorded } from '../../src/events/upcast.js';
 import { fold, stateView } from '../../src/actors/replay.js';
-import { fromGolden, toJson, type GoldenFixture } from '../support/goldenHistory.js';
+import { ADDED_SINCE_RECORDED, fromGolden, toJson, type GoldenFixture } from '../support/goldenHistory.js';
 
 /**
  * Golden histories (tests/fixtures/golden-*.json, recorded by tests/int/actorsGolden.int.test.ts):
@@ -12,12 +12,6 @@ import { fromGolden, toJson, type GoldenFixture } from '../support/goldenHistory
  * one breaks, either the change is a bug or it needs an upcaster (src/events/upcast.ts) or, for a
  * deliberate change of behaviour, a new fixture.
  */
-/**
- * Fields `state()` gained after the fixtures were recorded, with what their agents (all at rest
- * at the end of their streams) show: the recorded fields must replay exactly, and nothing else
- * may appear.
- */
-const ADDED_SINCE_RECORDED = { waitingFor: null, pendingApprovals: [] };
 
 const dir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const fixtures = readdirSync(dir).filter((f) => f.startsWith('golden-') && f.endsWith('.json'));
