@@ -159,7 +159,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     history: (id) => runtime.history(id),
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionArg(opts.toRevision, 'toRevision')),
     terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
-    run: (id) => runtime.run(id),
+    run: (id, options) => handle(id).run(options),
     async close() {
       if (closed) return;
       closed = true;
