@@ -210,7 +210,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settl
     events: (options) => runtime.allEvents(options),
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionArg(opts.toRevision, 'toRevision')),
     terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
-    run: (id) => runtime.run(id),
+    run: (id, options) => handle(id).run(options),
     async close() {
       if (closed) return;
       closed = true;

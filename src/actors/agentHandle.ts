@@ -8,6 +8,7 @@ import { budgetStatus } from './budget.js';
 import type { SpawnConfig } from './spawnConfig.js';
 import type { HistoryEvent } from '../events/historyEvent.js';
 import { parseTerminationReason } from './terminationReason.js';
+import { signalOption } from './runtime/cancellation.js';
 import type { PeekedMessage } from '../messaging/queueSql.js';
 import type { ReceivedMessage } from './ports/messagePort.js';
 import type { AgentEventsOptions } from './agentEvents.js';
@@ -51,9 +52,44 @@ export class AgentHandle<O = string> {
   /**
    * Runs the agent (and its children not yet running) and resolves when it ends. Idempotent.
    * Spawned with `output`, a completed run's `output` is the parsed value.
+   *
+   * Aborting `signal` cancels the agent: it and its whole subtree are terminated (in-flight model
+   * calls aborted, unspent budget returned up) and this resolves with `status: 'terminated'`,
+   * `reason: 'cancelled'`. An already-aborted signal terminates it at once; one aborted after
+   * the end changes nothing.
+   *
+   * @example
+   * const controller = new AbortController();
+   * setTimeout(() => controller.abort(), 5_000);
+   * const result = await agent.run({ signal: controller.signal }); // 'terminated' if it took longer
    */
-  async run(): Promise<RunResult<O>> {
-    return typedResult(await this.runtime.run(this.id), this.output);
+  async run(options?: { signal?: AbortSignal }): Promise<RunResult<O>> {
+    return typedResult(await this.runtime.run(this.id, signalOption(options)), this.output);
+  }
+
+  /**
+   * Asks the agent to run and returns as soon as the request is recorded (it survives a restart:
+   * whichever process hosts the agent then runs it); `result()` waits for the end.
+   *
+   * @example
+   * await agent.start();
+   * // ... later, or in another process: system.get(agent.id).result()
+   */
+  start(): Promise<void> {
+    return this.runtime.start(this.id);
+  }
+
+  /**
+   * Waits for the agent's end and resolves to its result, without asking it to run. Aborting
+   * `signal` stops only the wait (it rejects with `Aborted`); the agent goes on. To cancel the
+   * agent, abort the signal given to `run()`, or `system.terminate()` it.
+   *
+   * @example
+   * await agent.start();
+   * const result = await agent.result({ signal: AbortSignal.timeout(60_000) });
+   */
+  async result(options?: { signal?: AbortSignal }): Promise<RunResult<O>> {
+    return typedResult(await this.runtime.result(this.id, signalOption(options)), this.output);
   }
 
   state(): Promise<AgentState> {

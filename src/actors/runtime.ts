@@ -4,7 +4,6 @@ import { parseRecorded } from '../events/upcast.js';
 import { toHistoryEvent, type HistoryEvent } from '../events/historyEvent.js';
 import { InvalidInput, NotFound, StoreClosed } from '../errors.js';
 import type { AgentContext } from './agentContext.js';
-import { isTerminalStatus, statusOf } from './agentMachine.js';
 import type { LiveActor } from './liveActor.js';
 import type { ModelUsage } from './ports/modelProvider.js';
 import { fold, stateView, type AgentSnapshot, type AgentState } from './replay.js';
@@ -17,7 +16,7 @@ import { execute, type ExecuteOptions } from './runtime/commandExecutor.js';
 import { reconcile, wireEffects } from './runtime/effects.js';
 import { recover, type RecoverOptions } from './runtime/recovery.js';
 import { createRuntimeContext, type ChildEndEvents, type RuntimeContext } from './runtime/runtimeContext.js';
-import { requestRun } from './runtime/runStart.js';
+import { agentResult, askToRun, runAgent, settledHere, startAgent } from './runtime/runAgent.js';
 import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
 import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
@@ -86,22 +85,20 @@ export class AgentRuntime {
    * Asks the agent to run (and its not-yet-running children), then waits for its end. What of its
    * subtree nobody hosts is hosted here until it ends (the agent, children never started, a dead
    * process's actors), as a worker would; what another process hosts runs there, and this follows
-   * the store.
+   * the store. Aborting `signal` terminates the agent and its subtree ('cancelled').
    */
-  async run(id: string): Promise<RunResult> {
-    // Ended and settled with its parent here (a workflow node that finished before the workflow
-    // watched it): an end is final, nothing to host, run or read (waitForEnd answers from memory).
-    // Asking cost a stream read, a lease tick and a catch-up read per node.
-    if (this.settledHere(id)) return this.waitForEnd(id);
-    await this.actor(id); // NotFound before anything is claimed
-    if (this.settledHere(id)) return this.waitForEnd(id); // it ended meanwhile
-    const stopHosting = this.rt.worker ? await this.rt.worker.hostSubtree(id) : null;
-    try {
-      await this.requestRun(id);
-      return await this.waitForEnd(id);
-    } finally {
-      stopHosting?.();
-    }
+  run(id: string, signal?: AbortSignal): Promise<RunResult> {
+    return runAgent(this.rt, id, signal);
+  }
+
+  /** Records the run request and returns; this process hosts the subtree until it ends. */
+  start(id: string): Promise<void> {
+    return startAgent(this.rt, id);
+  }
+
+  /** Waits for the agent's end without asking it to run; `signal` stops only the wait. */
+  result(id: string, signal?: AbortSignal): Promise<RunResult> {
+    return agentResult(this.rt, id, signal);
   }
 
   /**
@@ -109,25 +106,12 @@ export class AgentRuntime {
    * held its parent's record of it and ended its index entry (indexEnded).
    */
   settledHere(id: string): boolean {
-    // Its ending ran here to the end (it may have been loaded again since, to be read).
-    if (this.rt.recentlyEnded.get(id)?.snapshot.context.result) return true;
-    const live = this.rt.actors.get(id);
-    return !!live && live.indexEnded && live.snapshot.context.result !== null;
+    return settledHere(this.rt, id);
   }
 
   /** Records the run request (once); whichever process holds the agent's lease runs it. */
-  async requestRun(id: string): Promise<void> {
-    // Asked already, or ended: both only ever become true, so a cached copy that says so is
-    // current enough (a workflow asked each node child twice: a stream read per agent step).
-    const cached = this.rt.actors.get(id)?.snapshot;
-    if (cached && (cached.context.runRequested || isTerminalStatus(statusOf(cached.value)))) return;
-    if (this.rt.recentlyEnded.has(id)) return;
-    // The cached copy, not one caught up first (a read per run): if another process asked or
-    // ended it meanwhile, the append is refused for its revision and the decision is taken again
-    // on what it wrote.
-    const actor = await this.actor(id);
-    const status = statusOf(actor.snapshot.value);
-    if (!isTerminalStatus(status) && !actor.snapshot.context.runRequested) await requestRun(this.rt, id, 'api:run');
+  requestRun(id: string): Promise<void> {
+    return askToRun(this.rt, id);
   }
 
   waitForEnd(id: string): Promise<RunResult> {

@@ -70,7 +70,8 @@ export interface AgentSystem {
   replay(agentId: string, options?: { toRevision?: bigint | number }): Promise<AgentState>;
   /** Terminates any agent's subtree (an operator's kill switch). */
   terminate(agentId: string, reason?: string): Promise<void>;
-  run(agentId: string): Promise<RunResult>;
+  /** `system.get(agentId).run(options)`: aborting `options.signal` cancels the agent's subtree. */
+  run(agentId: string, options?: { signal?: AbortSignal }): Promise<RunResult>;
   /** Spawns a workflow agent from a template or a graph. */
   spawnWorkflow(request: SpawnWorkflowRequest): Promise<WorkflowHandle>;
   /** Asks the model to decompose a task into a workflow graph, validates it, and spawns it. */
