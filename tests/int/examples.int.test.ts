@@ -40,6 +40,10 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
     expect(r.events).toBeGreaterThan(10);
     expect(r.sameAsHistory).toBe(true);
   },
+  '09-cancellation.ts': (r) => {
+    expect(r).toMatchObject({ status: 'terminated', reason: 'cancelled', writer: 'terminated', waited: 'stopped waiting', analystAfterWait: 'waiting', analystEnd: 'terminated' });
+    expect(r.leadBudget).toMatchObject({ reserved: 0, delegated: 0, available: 50_000 });
+  },
   '10-tools-and-typed-output.ts': (r) => {
     expect(r.status).toBe('completed');
     expect(r.toolEvents).toEqual(['ToolCalled', 'ToolReturned']);
