@@ -5,6 +5,7 @@ import { tool } from '../../src/actors/userTool.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { freshSchema } from '../support/testDb.js';
 import { startFakeMessagesApi } from '../support/fakeMessagesApi.js';
+import { createTempRepo } from '../support/gitRepo.js';
 import { testSystem, type StoreKind } from '../support/system.js';
 
 /**
@@ -180,6 +181,37 @@ describe('an approval across a restart through the real SDK (local Messages API,
       }
     } finally {
       await api.close();
+    }
+  });
+});
+
+describe('run_command programs that need approval', () => {
+  it('parks a marked program until approved; an unmarked allowed one runs at once; a marked one must be allowed', { timeout: 60_000 }, async () => {
+    const repo = createTempRepo({ prefix: 'cadre-approve-cmd-' });
+    const model = createScriptedProvider((r) => {
+      const res = lastResult(r);
+      if (!res) return { model: 'scripted', stopReason: 'tool_use', usage, content: [
+        { type: 'tool_use', id: 'toolu_ls', name: 'run_command', input: { command: 'ls', args: [] } },
+        { type: 'tool_use', id: 'toolu_git', name: 'run_command', input: { command: 'git', args: ['status', '--short'] } },
+      ] };
+      return call('toolu_fin', 'finish', { output: 'done' });
+    });
+    await expect(testSystem('pglite', { allowCommands: true, allowedCommands: ['ls'], commandsNeedingApproval: ['git'] })).rejects.toThrow(/commandsNeedingApproval\[0\].*git is not an allowed command/);
+    const system = await testSystem('pglite', { model, allowCommands: true, allowedCommands: ['ls', 'git'], commandsNeedingApproval: ['git'], workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
+    try {
+      const agent = await system.spawn({ role: 'operator', task: 'Look around.', budget: 100_000, workspace: true });
+      const running = agent.run();
+      const parked = await until(() => agent.state(), (s) => s.waitingFor === 'approval');
+      expect(parked.pendingApprovals).toMatchObject([{ callId: 'toolu_git', tool: 'run_command', input: { command: 'git' } }]);
+      const returned = (await agent.history()).filter((e) => e.type === 'ToolReturned').map((e) => (e.data as { toolUseId: string }).toolUseId);
+      expect(returned).toEqual(['toolu_ls']); // the unmarked program ran at once
+      await agent.approve('toolu_git');
+      expect((await running).status).toBe('completed');
+      const git = (await agent.history()).find((e) => e.type === 'ToolReturned' && (e.data as { toolUseId: string }).toolUseId === 'toolu_git')!.data as { output: string; isError: boolean };
+      expect(git.output).toMatch(/^exit 0/);
+    } finally {
+      await system.close();
+      repo.cleanup();
     }
   });
 });
