@@ -7,8 +7,13 @@
 
 const KEY_LIKE = /\b(?:sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9]{20,})/g;
 const BEARER = /\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
-/** `scheme://user:password@` (the password part); `scheme://user@` is left alone. */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s"'<>]*:)([^@/\s"'<>]+)(@)/gi;
+/**
+ * `scheme://user:password@` (the password part); `scheme://user@` is left alone. The scheme is
+ * bounded (the last 32 characters of a longer one still match): unbounded, every letter of a long
+ * run was a start that scanned to the run's end, quadratic — a 200 KB tool result took 6 s of CPU
+ * here, and 1 MB stalled the process for good.
+ */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]{0,31}:\/\/[^:/?#@\s"'<>]*:)([^@/\s"'<>]+)(@)/gi;
 const HEADER_SECRET = /\b(x-api-key|api[_-]?key|authorization)(["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"',;}]{8,}/gi;
 /** Values under these keys are dropped whatever they hold. */
 const SECRET_KEY = /^(api[_-]?key|x-api-key|authorization|password|passwd|secret|client[_-]?secret|access[_-]?token|refresh[_-]?token|auth[_-]?token|token|connection[_-]?string|database[_-]?url)$/i;

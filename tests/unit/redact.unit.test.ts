@@ -46,4 +46,14 @@ describe('redaction', () => {
     expect(r.value(sentAt)).toBe('2026-12-03T10:00:00.000Z');
     expect(r.value({ bad: new Date(NaN) })).toEqual({ bad: 'Invalid Date' });
   });
+
+  it('takes time in proportion to the text: 300 KB of one letter is not a quadratic scan', () => {
+    // Quadratic (the URL scheme unbounded), 300 KB of one letter took ~13 s; linear, ~30 ms.
+    const r = createRedactor(['sk-ant-SECRETKEY123']);
+    const t0 = performance.now();
+    for (const text of ['Z'.repeat(300_000), 'a-'.repeat(150_000), 'a://'.repeat(75_000)]) expect(r.text(text)).toBe(text);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    // A scheme longer than the bound still has its URL's password removed.
+    expect(r.text(`${'q'.repeat(40)}://u:hunter22@h`)).toBe(`${'q'.repeat(40)}://u:***@h`);
+  });
 });
