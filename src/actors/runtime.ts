@@ -274,7 +274,17 @@ export class AgentRuntime {
       if (a.timer) clearTimeout(a.timer);
       a.abortWork();
     }
-    await Promise.allSettled([...rt.background]);
+    // A tool that ignores ctx.signal would hold close() for ever: it gets the same grace, then is
+    // left behind (its result is not recorded; whichever process hosts the agent next runs the
+    // call again, under the same idempotency key).
+    const drainMs = this.deps.config.closeDrainMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.allSettled([...rt.background]).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), drainMs))),
+    ]);
+    clearTimeout(timer);
+    if (!settled) rt.deps.logger.warn({ agents: [...rt.actors.values()].filter((a) => a.inflight.tools.size > 0).map((a) => a.id) }, `close: work still running ${drainMs} ms after it was aborted (a tool that ignores ctx.signal?) is left behind; its result will not be recorded`);
     // Released only now: until the effects above have settled, no other process may take the
     // actors over (it would run what is still running here).
     await rt.worker?.stop();

@@ -43,7 +43,10 @@ export interface RuntimeDeps {
     readonly allowCommands: boolean;
     /** How long one `run_command` may run before it is killed. */
     readonly commandTimeoutMs: number;
-    /** How long close() lets model calls already sent finish and be recorded; default 5000. */
+    /**
+     * How long close() lets model calls already sent finish and be recorded, and then how long it
+     * waits for aborted work (a tool that ignores its signal) to settle; default 5000 each.
+     */
     readonly closeDrainMs?: number;
     /**
      * Where worktrees go: the configured folder (absolute; null: the default beside the

@@ -125,6 +125,27 @@ describe.each<StoreKind>(['pglite', 'postgres'])('approvals (%s)', (kind) => {
       await system.close();
     }
   });
+
+  it('a model that reuses an earlier call id gets an error result: nothing runs, nothing is parked under the old id', { timeout: 60_000 }, async () => {
+    const ran: number[] = [];
+    // Turn 1 pays 5 cents as toolu_A (no approval needed); turn 2 asks 5,000,000 under the same id.
+    const model = createScriptedProvider((r) => {
+      const turn = (r.messages.length - 1) / 2;
+      if (turn === 0) return call('toolu_A', 'pay', { cents: 5 });
+      if (turn === 1) return call('toolu_A', 'pay', { cents: 5_000_000 });
+      return call('toolu_fin', 'finish', { output: `said: ${lastResult(r)?.content}` });
+    });
+    const system = await testSystem(kind, { model, tools: [payTool(ran)] });
+    try {
+      const agent = await system.spawn({ role: 'payer', task: 'Pay.', budget: 50_000 });
+      const result = await agent.run();
+      expect(result).toMatchObject({ status: 'completed', output: expect.stringContaining('the tool_use id toolu_A was used earlier') });
+      expect(ran).toEqual([5]);
+      expect((await agent.history()).some((e) => e.type === 'ApprovalRequested')).toBe(false);
+    } finally {
+      await system.close();
+    }
+  });
 });
 
 describe('an approval across a restart (postgres)', () => {

@@ -67,13 +67,16 @@ describe('MCP servers as tool sources', () => {
     http = await startMcpHttpFixture({ authorization: AUTHORIZATION });
     const requests: ModelRequest[] = [];
     const script = ['calc__add', 'calc__fail', 'web__add', 'calc__echo_env', 'spawn_agent', 'finish'];
-    const inputs: Record<string, unknown> = { calc__add: { a: 2, b: 3 }, web__add: { a: 4, b: 5 }, spawn_agent: { role: 'helper', task: 'help', budget: 5000 }, finish: { output: 'done' } };
+    const inputs: Record<string, unknown> = { calc__add: { a: 2, b: 3 }, web__add: { a: 4, b: 5 }, spawn_agent: { role: 'helper', task: 'help', budget: 5000 }, finish: { output: `done; the env held ${ENV_SECRET}` } };
     const model = createScriptedProvider((r) => {
       requests.push(r);
       if (r.agent?.role === 'helper') return call('toolu_h', 'finish', { output: 'helped' });
       const step = Math.floor((r.messages.length - 1) / 2);
       const name = script[Math.min(step, script.length - 1)]!;
-      return call(`toolu_${step}_${name}`, name, inputs[name] ?? {});
+      const reply = call(`toolu_${step}_${name}`, name, inputs[name] ?? {});
+      // A model that repeats a server's secret (it could have read it in a tool result): its reply
+      // is recorded, and other processes on the store do not know the secret to hide it.
+      return name === 'finish' ? { ...reply, content: [{ type: 'text', text: `The secret is ${ENV_SECRET}.` }, ...reply.content] } : reply;
     });
     const { lines, logger, pids } = capturedLogs();
     system = await testSystem('postgres', { model, logger, mcpServers: [stdioCalc, { name: 'web', url: http.url, headers: { Authorization: AUTHORIZATION } }] });
@@ -82,7 +85,7 @@ describe('MCP servers as tool sources', () => {
     expect(alive(pid!)).toBe(true);
 
     const agent = await system.spawn({ role: 'accountant', task: 'Add things up.', budget: 100_000 });
-    expect(await agent.run()).toMatchObject({ status: 'completed', output: 'done' });
+    expect(await agent.run()).toMatchObject({ status: 'completed', output: 'done; the env held [redacted]' });
 
     // Shown: every server's tools, namespaced, with the server's own JSON Schema and description.
     const shown = requests[0]!.tools;

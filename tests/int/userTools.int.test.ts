@@ -144,11 +144,12 @@ describe('registering tools', () => {
 });
 
 describe('a user tool across processes (postgres)', () => {
-  it('a crash between the call and its result runs it again with the same idempotency key and records one result', { timeout: 60_000 }, async () => {
+  it('a crash between the call and its result runs it again with the same idempotency key and records one result; a tool that ignores the abort does not hold close() up', { timeout: 60_000 }, async () => {
     const schema = freshSchema('ut');
     const keys: string[] = [];
     let release: () => void = () => {};
     const started = new Promise<void>((r) => (release = r));
+    let abortSeen = false;
     const charge = (hang: boolean) =>
       tool({
         name: 'charge_card',
@@ -158,8 +159,9 @@ describe('a user tool across processes (postgres)', () => {
           keys.push(ctx.idempotencyKey);
           if (hang) {
             release();
-            // The process "dies" mid-call: only the abort ends this.
-            await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+            // The process "dies" mid-call, and the tool ignores the abort: it never settles.
+            ctx.signal.addEventListener('abort', () => (abortSeen = true));
+            await new Promise(() => {});
           }
           return `charged ${cents} cents (key ${ctx.idempotencyKey})`;
         },
@@ -169,7 +171,11 @@ describe('a user tool across processes (postgres)', () => {
     const agent = await first.spawn({ role: 'cashier', task: 'Charge it.', budget: 50_000 });
     void first.run(agent.id).catch(() => {});
     await started;
+    // close() aborts the tool, waits its grace (closeDrainMs, 5 s) and goes on without it.
+    const closing = performance.now();
     await first.close();
+    expect(performance.now() - closing).toBeLessThan(15_000);
+    expect(abortSeen).toBe(true);
 
     const second = await testSystem('postgres', { schema, model: model(), tools: [charge(false)] });
     try {

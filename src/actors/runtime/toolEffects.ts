@@ -1,3 +1,4 @@
+import type { AgentContext } from '../agentContext.js';
 import type { LiveActor } from '../liveActor.js';
 import { runTool, type ToolContext } from '../toolRunner.js';
 import { execute } from './commandExecutor.js';
@@ -17,6 +18,20 @@ export function runTools(rt: RuntimeContext, actor: LiveActor): void {
   const c = actor.snapshot.context;
   for (const [toolUseId, tool] of Object.entries(c.pendingTools)) {
     if (actor.inflight.tools.has(toolUseId)) continue;
+    if (usedInAnEarlierTurn(c, toolUseId)) {
+      // The call id names the call everywhere: its idempotency key, its approval (`approve(agent,
+      // callId)`), its result. A model that repeats an old id (a hostile one did, to run a large
+      // payment under the key of an approved small one) gets an error result, and nothing runs.
+      const refusal = { output: `the tool_use id ${toolUseId} was used earlier in this conversation; call the tool again with a new id`, isError: true };
+      actor.inflight.tools.set(toolUseId, new AbortController());
+      track(
+        rt,
+        execute(rt, actor.id, (s) => toolResultEvents(s, toolUseId, tool.name, refusal), { causationId: `tool:${toolUseId}` })
+          .then(() => undefined, (err: unknown) => onEffectError(rt, actor.id, err))
+          .finally(() => actor.inflight.tools.delete(toolUseId)),
+      );
+      continue;
+    }
     // Parked for a person's answer, or to be parked: it runs once granted (approvals.ts).
     const approval = c.pendingApprovals[toolUseId];
     if (approval ? !approval.granted : needsApproval(rt, c, tool.name, tool.input)) {
@@ -66,4 +81,16 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
   if (rt.closed || signal.aborted || (rt.worker && !rt.worker.hosts(actor.id))) return;
   const result = await offloadToolOutput(rt, name, raw);
   await execute(rt, actor.id, (s) => toolResultEvents(s, toolUseId, name, result), { causationId: `tool:${toolUseId}` });
+}
+
+/** Whether a tool_use id already appeared in a reply before the current one (the transcript's last assistant entry). */
+function usedInAnEarlierTurn(c: AgentContext, toolUseId: string): boolean {
+  let latest = true;
+  for (let i = c.transcript.length - 1; i >= 0; i--) {
+    const entry = c.transcript[i]!;
+    if (entry.kind !== 'assistant') continue;
+    if (!latest && entry.content.some((b) => b.type === 'tool_use' && b.id === toolUseId)) return true;
+    latest = false;
+  }
+  return false;
 }

@@ -52,17 +52,21 @@ export async function startMcpServers(configs: readonly McpServerConfig[], optio
     await close();
     throw failed.reason;
   }
-  return { tools: connections.flatMap((c, i) => toolsOf(c, `mcpServers[${i}]`)), close };
+  return { tools: connections.flatMap((c, i) => toolsOf(c, `mcpServers[${i}]`, options.redact)), close };
 }
 
-/** A server's tools as user tools: their input is only checked to be an object; the server checks the rest. */
-function toolsOf(connection: McpConnection, field: string): DescribedTool[] {
+/**
+ * A server's tools as user tools: their input is only checked to be an object; the server checks the
+ * rest. A description goes to the model and into its recorded request: redacted (a server may quote
+ * its own env).
+ */
+function toolsOf(connection: McpConnection, field: string, redact: (text: string) => string): DescribedTool[] {
   return connection.tools.map((listed) => ({
     field,
     inputSchema: listed.inputSchema,
     tool: tool({
       name: mcpToolName(connection.server, listed.name),
-      description: (listed.description ?? `The tool ${listed.name} of the MCP server ${connection.server}.`).slice(0, 10_000),
+      description: redact((listed.description ?? `The tool ${listed.name} of the MCP server ${connection.server}.`).slice(0, 10_000)),
       input: McpArguments,
       async run(args, ctx) {
         const outcome = await connection.call(listed.name, args, ctx.signal);
