@@ -59,7 +59,9 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   // registry the runtime uses is built once the MCP servers' tools are known).
   new ToolRegistry(o.tools ?? []);
   const allowedCommands = o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS;
-  // Approval gates an allowed program; it never lets a refused one through.
+  // Approval gates an allowed program; it never lets a refused one through. With commands off it
+  // would gate nothing: said, rather than a setting that silently does nothing.
+  if (!commandsAllowed(o, env) && (o.commandsNeedingApproval?.length ?? 0) > 0) throw new InvalidInput('options.commandsNeedingApproval', 'has no effect while running commands is off: give allowCommands: true (or CADRE_ALLOW_COMMANDS=1) too');
   o.commandsNeedingApproval?.forEach((c, i) => {
     if (!allowedCommands.includes(c)) throw new InvalidInput(`options.commandsNeedingApproval[${i}]`, `${c} is not an allowed command (allowedCommands: ${allowedCommands.join(', ')})`);
   });
@@ -101,6 +103,7 @@ interface Settled {
 }
 
 async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settled): Promise<AgentSystem> {
+  const allowCommands = commandsAllowed(o, env);
   const schema = o.schema ?? 'cadre';
   const { store, sql, readThroughHolder, ownsSql, eventLog } = await openSystemStore(storeOpt, o, env, schema);
   if (!readThroughHolder) await migrateRuntime(sql, schema, { onlyIfBehind: o.readOnly === true });
@@ -125,7 +128,6 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settl
   });
   const model = redactingModel(checkingModel(o.model && 'complete' in o.model ? (o.model as ModelProvider) : createModelProvider(modelConfig(o.model as Record<string, unknown> | undefined, env), { logger: logger as never })), redactor);
   const tools = new ToolRegistry(o.tools ?? [], mcp.tools);
-  const allowCommands = o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
   const runtime = new AgentRuntime({
     store,
     snapshots: createSnapshotStore(sql, schema),
@@ -227,6 +229,11 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settl
 }
 
 /** `system.messaging`: the queue's operations, without the wiring and lifecycle the system owns. */
+/** Whether agents may run programs: the option, else CADRE_ALLOW_COMMANDS. */
+function commandsAllowed(o: { allowCommands?: boolean | undefined }, env: { CADRE_ALLOW_COMMANDS?: string | undefined }): boolean {
+  return o.allowCommands ?? (env.CADRE_ALLOW_COMMANDS === '1' || env.CADRE_ALLOW_COMMANDS === 'true');
+}
+
 function messagingApi(m: MessagingService): Messaging {
   return { send: m.send, receive: m.receive, peek: m.peek, ack: m.ack, deadLetters: m.deadLetters, queueDepth: m.queueDepth };
 }

@@ -120,7 +120,8 @@ export function stateView(s: AgentSnapshot, revision: bigint): AgentState {
     workspace: c.workspace && !c.workspaceRemoved ? { path: c.workspace.path, branch: c.workspace.branch } : null,
     nodes: c.nodes,
     waitingFor: typeof s.value === 'object' && s.value !== null ? WAITING_FOR[(s.value as { running?: string }).running ?? ''] ?? null : null,
-    pendingApprovals: Object.entries(c.pendingApprovals)
+    // An agent that ended has nothing left to answer (a call parked when it failed is not waiting).
+    pendingApprovals: Object.entries(c.result === null ? c.pendingApprovals : {})
       .filter(([, a]) => !a.granted)
       .map(([callId, a]) => ({ callId, tool: a.tool, input: a.input, requestedAt: a.requestedAt, expiresAt: a.expiresAt })),
   };

@@ -121,7 +121,8 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
       return hits.map((h) => `${h.path}:${h.line}: ${h.text}`).join('\n') || 'no matches';
     }
     case 'run_command': {
-      if (!ctx.allowCommands || !ctx.workspaces?.run || !ctx.context.workspace) throw new Error('running commands is disabled for this system');
+      if (!ctx.allowCommands || !ctx.workspaces?.run) throw new Error('running commands is disabled for this system');
+      if (!ctx.context.workspace) throw new Error('this agent has no workspace, so it has no run_command (spawn it with a workspace)');
       const i = inputs.run_command.parse(rawInput);
       const r = await ctx.workspaces.run(ctx.agentId, ctx.context.workspace.path, i.command, i.args, ctx.commandTimeoutMs);
       return `exit ${r.exitCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;

@@ -37,6 +37,7 @@ const NOT_FOUND_HINTS: Partial<Record<string, string>> = {
   projection: 'list projections with `cadre projections status`',
   'projection checkpoint': 'list projections with `cadre projections status`',
   'workflow template': 'list templates with `cadre templates list`',
+  approval: 'list the calls waiting for an answer with `cadre approvals` (an answered call is no longer listed)',
 };
 
 /** What to do about an invalid value, by the field it names, where the generic hint says too little. */

@@ -30,7 +30,7 @@ const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`
 
 /** JSON with bigints as strings (positions and revisions), pretty for people, one value per call. */
 export function toJson(value: unknown): string {
-  // DEL and the C1 controls as \u escapes (JSON.stringify leaves them raw): the same value once
-  // parsed, and nothing for terminalSafe to replace, so --json output stays exact.
-  return stringifyJson(value, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // DEL, the C1 controls and the bidirectional controls as \u escapes (JSON.stringify leaves them
+  // raw): the same value once parsed, and nothing for terminalSafe to replace, so --json stays exact.
+  return stringifyJson(value, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -59,6 +59,10 @@ describe('approvals from the command line (the real bin, embedded store)', () =>
     expect(rows[0]!.input).toEqual({ cents: 700 });
     const table = await cadre('approvals');
     expect(table.stdout).toMatch(/AGENT\s+ROLE\s+CALL\s+TOOL\s+INPUT/);
+    // status says what the agent waits for, the call, and the command that answers it.
+    const status = await cadre('status', yes);
+    expect(status.stdout).toMatch(/status\s+waiting \(for approval\)/);
+    expect(status.stdout).toContain(`toolu_pay_payer-yes pay {"cents":700}  (cadre approve ${yes.slice(0, 8)} toolu_pay_payer-yes)`);
 
     const approved = await cadre('approve', yes.slice(0, 8), 'toolu_pay_payer-yes', '--by', 'alice');
     expect(approved.code, approved.stderr).toBe(0);
@@ -71,6 +75,7 @@ describe('approvals from the command line (the real bin, embedded store)', () =>
     const unknown = await cadre('deny', yes, 'toolu_nope');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('toolu_nope');
+    expect(unknown.stderr).toContain('cadre approvals');
     expect(JSON.parse((await cadre('approvals', '--json')).stdout)).toEqual([]);
 
     const second = await open();

@@ -126,6 +126,37 @@ describe.each<StoreKind>(['pglite', 'postgres'])('approvals (%s)', (kind) => {
     }
   });
 
+  it('a needsApproval that throws: the call does not run and the model reads why; an ended agent has nothing left to answer', { timeout: 60_000 }, async () => {
+    const ran: number[] = [];
+    const brokenPolicy = tool({
+      name: 'pay', description: 'Pays.', input: z.object({ cents: z.number().int() }),
+      needsApproval: () => { throw new Error('policy service down'); },
+      run: ({ cents }) => { ran.push(cents); return 'paid'; },
+    });
+    const system = await testSystem(kind, { model: payingModel(), tools: [brokenPolicy] });
+    try {
+      const agent = await system.spawn({ role: 'payer', task: 'Pay.', budget: 50_000 });
+      expect(await agent.run()).toMatchObject({ status: 'completed', output: 'not paid: needsApproval of pay failed, so the call did not run: policy service down' });
+      expect(ran).toEqual([]);
+
+    } finally {
+      await system.close();
+    }
+    // Parked, then the agent is fired: no approval is pending any more, and an answer is refused naming the call.
+    const other = await testSystem(kind, { model: payingModel(), tools: [payTool(ran)] });
+    try {
+      const waiting = await other.spawn({ role: 'payer', task: 'Pay more.', budget: 50_000 });
+      void waiting.run().catch(() => {});
+      await until(() => waiting.state(), (st) => st.pendingApprovals.length === 1);
+      await other.terminate(waiting.id, 'changed my mind');
+      expect((await waiting.state()).pendingApprovals).toEqual([]);
+      await expect(waiting.approve('toolu_pay')).rejects.toThrow(/toolu_pay can no longer be answered: the agent has ended \(terminated\)/);
+      expect(ran).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a model that reuses an earlier call id gets an error result: nothing runs, nothing is parked under the old id', { timeout: 60_000 }, async () => {
     const ran: number[] = [];
     // Turn 1 pays 5 cents as toolu_A (no approval needed); turn 2 asks 5,000,000 under the same id.
@@ -218,6 +249,7 @@ describe('run_command programs that need approval', () => {
       return call('toolu_fin', 'finish', { output: 'done' });
     });
     await expect(testSystem('pglite', { allowCommands: true, allowedCommands: ['ls'], commandsNeedingApproval: ['git'] })).rejects.toThrow(/commandsNeedingApproval\[0\].*git is not an allowed command/);
+    await expect(testSystem('pglite', { allowCommands: false, commandsNeedingApproval: ['ls'] })).rejects.toThrow(/commandsNeedingApproval.*has no effect while running commands is off/);
     const system = await testSystem('pglite', { model, allowCommands: true, allowedCommands: ['ls', 'git'], commandsNeedingApproval: ['git'], workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
     try {
       const agent = await system.spawn({ role: 'operator', task: 'Look around.', budget: 100_000, workspace: true });
@@ -230,6 +262,14 @@ describe('run_command programs that need approval', () => {
       expect((await running).status).toBe('completed');
       const git = (await agent.history()).find((e) => e.type === 'ToolReturned' && (e.data as { toolUseId: string }).toolUseId === 'toolu_git')!.data as { output: string; isError: boolean };
       expect(git.output).toMatch(/^exit 0/);
+
+      // An agent without a worktree has no run_command: its uninvited call is not put to a person.
+      const bare = await system.spawn({ role: 'operator', task: 'No worktree.', budget: 100_000 });
+      expect((await bare.run()).status).toBe('completed');
+      const history = await bare.history();
+      expect(history.some((e) => e.type === 'ApprovalRequested')).toBe(false);
+      const refused = history.find((e) => e.type === 'ToolReturned' && (e.data as { toolUseId: string }).toolUseId === 'toolu_git')!.data;
+      expect(refused).toMatchObject({ isError: true, output: expect.stringContaining('this agent has no workspace') });
     } finally {
       await system.close();
       repo.cleanup();

@@ -170,6 +170,18 @@ describe('MCP servers as tool sources', () => {
     expect((await system.history(agent.id)).some((e) => e.type === 'ToolCalled')).toBe(false);
   });
 
+  it('a listed tool MCP forbids (a non-object input schema) is left out with a warning; the server and its other tools work', { timeout: 60_000 }, async () => {
+    const model = createScriptedProvider((r) => (r.messages.length === 1 ? call('toolu_g', 'odd__good', {}) : call('toolu_f', 'finish', { output: 'ok' })));
+    const { lines, logger } = capturedLogs();
+    system = await testSystem('pglite', { model, logger, mcpServers: [{ name: 'odd', command: process.execPath, args: [join(process.cwd(), 'tests', 'fixtures', 'mcpMalformedServer.mjs')] }] });
+    const agent = await system.spawn({ role: 'user', task: 'Use it.', budget: 20_000 });
+    expect(await agent.run()).toMatchObject({ status: 'completed' });
+    const returned = (await agent.history()).find((e) => e.type === 'ToolReturned')!.data;
+    expect(returned).toMatchObject({ name: 'odd__good', output: 'fine', isError: false });
+    expect((await agent.history())[0]!.data).toMatchObject({ tools: expect.not.arrayContaining(['odd__bad']) });
+    expect(lines.join('')).toContain('MCP server odd: a listed tool is left out: inputSchema.type');
+  });
+
   it('refuses a bad mcpServers option, naming the field', async () => {
     const bad = async (mcpServers: unknown) => testSystem('pglite', { mcpServers: mcpServers as never });
     await expect(bad([{ ...stdioCalc, bogus: 1 }])).rejects.toThrow(/options\.mcpServers\[0\]: Unrecognized key: "bogus"/);

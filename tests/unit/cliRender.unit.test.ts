@@ -229,9 +229,11 @@ describe('terminalSafe', () => {
     expect(safe).not.toMatch(/\u001b\]|\u0007|\u001b\[2J|\r|\u009b/);
     expect(safe).toBe('DONE ␛]0;PWNED-TITLE␇␛[2J\u001b[31mred␛]8;;http://evil/␇link␛]52;c;cHduZWQ=␇␍\ufffd');
     // --json goes through it too, and must come out exact: every control character is escaped there.
-    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007' };
+    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents' };
     expect(terminalSafe(toJson(value))).toBe(toJson(value));
     expect(JSON.parse(toJson(value))).toEqual(value);
+    // Bidirectional controls cannot reorder what an approver reads: shown by name.
+    expect(terminalSafe('pay \u202e0001\u202c cents to \u2067bob\u2069')).toBe('pay <U+202E>0001<U+202C> cents to <U+2067>bob<U+2069>');
     const ours = `\u001b[1mbold\u001b[0m\n\t\u001b[3A\u001b[0Jtree`;
     expect(terminalSafe(ours)).toBe(ours);
   });

@@ -16,6 +16,9 @@ export type ApprovalAnswer = { readonly granted: true; readonly by: string | nul
  */
 export function needsApproval(rt: RuntimeContext, c: AgentContext, name: string, input: unknown): boolean {
   if (name === 'run_command') {
+    // A call that cannot run here (commands off, or no worktree: run_command was not even
+    // offered) fails as it runs; asking a person to approve it would only waste their time.
+    if (!rt.deps.config.allowCommands || !c.workspace) return false;
     const program = typeof input === 'object' && input !== null ? (input as { command?: unknown }).command : undefined;
     return typeof program === 'string' && (rt.deps.config.commandsNeedingApproval ?? []).includes(program);
   }
@@ -66,6 +69,10 @@ export function awaitApproval(rt: RuntimeContext, actor: LiveActor): void {
 export async function answerApproval(rt: RuntimeContext, agentId: string, callId: string, answer: ApprovalAnswer, options: { ifOpen?: boolean } = {}): Promise<void> {
   await execute(rt, agentId, (s) => {
     const asked = s.context.pendingApprovals[callId];
+    if (s.context.result !== null) {
+      if (options.ifOpen) return [];
+      throw new InvalidInput('callId', `${callId} can no longer be answered: the agent has ended (${s.context.result.status})`);
+    }
     if (!asked || asked.granted) {
       if (options.ifOpen) return [];
       if (!asked) throw new NotFound('approval', callId);

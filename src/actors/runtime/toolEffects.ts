@@ -18,23 +18,24 @@ export function runTools(rt: RuntimeContext, actor: LiveActor): void {
   const c = actor.snapshot.context;
   for (const [toolUseId, tool] of Object.entries(c.pendingTools)) {
     if (actor.inflight.tools.has(toolUseId)) continue;
+    // The call id names the call everywhere: its idempotency key, its approval (`approve(agent,
+    // callId)`), its result. A model that repeats an old id (a hostile one did, to run a large
+    // payment under the key of an approved small one) gets an error result, and nothing runs.
     if (usedInAnEarlierTurn(c, toolUseId)) {
-      // The call id names the call everywhere: its idempotency key, its approval (`approve(agent,
-      // callId)`), its result. A model that repeats an old id (a hostile one did, to run a large
-      // payment under the key of an approved small one) gets an error result, and nothing runs.
-      const refusal = { output: `the tool_use id ${toolUseId} was used earlier in this conversation; call the tool again with a new id`, isError: true };
-      actor.inflight.tools.set(toolUseId, new AbortController());
-      track(
-        rt,
-        execute(rt, actor.id, (s) => toolResultEvents(s, toolUseId, tool.name, refusal), { causationId: `tool:${toolUseId}` })
-          .then(() => undefined, (err: unknown) => onEffectError(rt, actor.id, err))
-          .finally(() => actor.inflight.tools.delete(toolUseId)),
-      );
+      refuseCall(rt, actor, toolUseId, tool.name, `the tool_use id ${toolUseId} was used earlier in this conversation; call the tool again with a new id`);
       continue;
     }
-    // Parked for a person's answer, or to be parked: it runs once granted (approvals.ts).
+    // Parked for a person's answer, or to be parked: it runs once granted (approvals.ts). A
+    // needsApproval that throws decides nothing: the call does not run, and the model reads why.
     const approval = c.pendingApprovals[toolUseId];
-    if (approval ? !approval.granted : needsApproval(rt, c, tool.name, tool.input)) {
+    let mustAsk: boolean;
+    try {
+      mustAsk = approval ? !approval.granted : needsApproval(rt, c, tool.name, tool.input);
+    } catch (err) {
+      refuseCall(rt, actor, toolUseId, tool.name, `needsApproval of ${tool.name} failed, so the call did not run: ${redact(rt, err instanceof Error ? err.message : String(err))}`);
+      continue;
+    }
+    if (mustAsk) {
       if (!approval) track(rt, requestApproval(rt, actor.id, toolUseId, tool.name, tool.input).catch((err: unknown) => onEffectError(rt, actor.id, err)));
       continue;
     }
@@ -93,4 +94,15 @@ function usedInAnEarlierTurn(c: AgentContext, toolUseId: string): boolean {
     latest = false;
   }
   return false;
+}
+
+/** Records an error result for a call that must not run; the model reads `why`. Once, like a run. */
+function refuseCall(rt: RuntimeContext, actor: LiveActor, toolUseId: string, name: string, why: string): void {
+  actor.inflight.tools.set(toolUseId, new AbortController());
+  track(
+    rt,
+    execute(rt, actor.id, (s) => toolResultEvents(s, toolUseId, name, { output: why, isError: true }), { causationId: `tool:${toolUseId}` })
+      .then(() => undefined, (err: unknown) => onEffectError(rt, actor.id, err))
+      .finally(() => actor.inflight.tools.delete(toolUseId)),
+  );
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { noStoreYet } from '../noStoreYet.js';
 import { renderTable } from '../render/table.js';
+import { shortLine } from '../render/shortLine.js';
 
 /** `cadre approvals`, `cadre approve` and `cadre deny`: the tool calls waiting for a person. */
 export function registerApprovals(program: Command, ctx: CliContext): void {
@@ -27,7 +28,7 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
                 { header: 'ROLE', value: (r) => r.role ?? '' },
                 { header: 'CALL', value: (r) => r.callId },
                 { header: 'TOOL', value: (r) => r.tool },
-                { header: 'INPUT', value: (r) => oneLine(JSON.stringify(r.input), 60) },
+                { header: 'INPUT', value: (r) => shortLine(JSON.stringify(r.input) ?? '', 60) },
                 { header: 'WAITING SINCE', value: (r) => r.requestedAt },
               ]),
         );
@@ -41,7 +42,7 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
       .argument('<call>', 'the call id `cadre approvals` shows (toolu_…)')
       .option('--by <name>', 'who answers, recorded with the answer')
       .option('--json', 'print JSON');
-    if (verb === 'deny') command.option('--reason <text>', 'what the model reads as the call\'s result', 'denied by an operator');
+    if (verb === 'deny') command.option('--reason <text>', 'what the model reads as the call\'s result', 'no reason given');
     command
       .description(verb === 'approve' ? 'approve a tool call waiting for approval: it runs where the agent is hosted' : "deny a tool call waiting for approval: the model reads the reason as the call's result")
       .addHelpText('after', verb === 'approve' ? '\nExamples:\n  cadre approve 019fd278 toolu_01A --by alice' : '\nExamples:\n  cadre deny 019fd278 toolu_01A --reason "not this month"')
@@ -51,7 +52,7 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
           const handle = system.get(id);
           const by = opts.by ? { by: opts.by } : {};
           if (verb === 'approve') await handle.approve(callId, by);
-          else await handle.deny(callId, opts.reason ?? 'denied by an operator', by);
+          else await handle.deny(callId, opts.reason ?? 'no reason given', by);
           const s = await handle.state();
           const answered = verb === 'approve' ? 'approved' : 'denied';
           print(ctx, opts.json, { agentId: id, callId, answer: answered, status: s.status, stillWaiting: s.pendingApprovals.map((a) => a.callId) }, () =>
@@ -62,7 +63,3 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
   }
 }
 
-const oneLine = (text: string, max: number): string => {
-  const t = text.replace(/\s+/g, ' ');
-  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
-};

@@ -4,6 +4,7 @@ import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
 import { readAgentTree } from '../../dashboard/readAgentTree.js';
 import { conservationLine } from '../render/conservationLine.js';
+import { shortLine } from '../render/shortLine.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
@@ -25,7 +26,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['agent', s.id],
             ['role', `${s.role}${s.kind === 'workflow' ? ' (workflow)' : ''}`],
             ['task', s.task],
-            ['status', ctx.style.status(s.status)],
+            ['status', `${ctx.style.status(s.status)}${s.waitingFor ? ` (for ${s.waitingFor})` : ''}`],
+            // Each parked call, with what answers it: a person reading status should not need tree.
+            ...s.pendingApprovals.map((a, i): [string, string] => [i === 0 ? 'approvals' : '', `${a.callId} ${a.tool} ${shortLine(JSON.stringify(a.input) ?? '', 80)}  (cadre approve ${s.id.slice(0, 8)} ${a.callId})`]),
             ['parent', s.parentId],
             ['root', s.rootId],
             ['revision', s.revision],
@@ -50,3 +53,4 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       });
     });
 }
+

@@ -35,7 +35,10 @@ export async function listMcpTools(client: Client, server: string, log: Logger, 
   const tools: ListedMcpTool[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const answer = Page.parse(await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: timeoutMs }));
+    // Asked with this module's lenient page schema, not `client.listTools`: the SDK checks every
+    // listed tool strictly, so one malformed tool (a non-object inputSchema) failed the whole
+    // server at start; here it is left out, and the server's other tools work.
+    const answer = await client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, Page, { timeout: timeoutMs });
     for (const raw of answer.tools) {
       const skip = (why: string): void => log.warn({ tool: (raw as { name?: unknown })?.name }, `MCP server ${server}: a listed tool is left out: ${why}`);
       const t = Listed.safeParse(raw);
