@@ -284,7 +284,7 @@ export class AgentRuntime {
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), drainMs))),
     ]);
     clearTimeout(timer);
-    if (!settled) rt.deps.logger.warn({ agents: [...rt.actors.values()].filter((a) => a.inflight.tools.size > 0).map((a) => a.id) }, `close: work still running ${drainMs} ms after it was aborted (a tool that ignores ctx.signal?) is left behind; its result will not be recorded`);
+    if (!settled) rt.deps.logger.warn({}, `close: work still running ${drainMs} ms after it was aborted (a tool that ignores ctx.signal?) is left behind; its result will not be recorded`);
     // Released only now: until the effects above have settled, no other process may take the
     // actors over (it would run what is still running here).
     await rt.worker?.stop();
