@@ -18,6 +18,7 @@ import { registerSpawn } from './commands/spawn.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerTemplates } from './commands/templates.js';
+import { registerTrace } from './commands/trace.js';
 import { registerTree } from './commands/tree.js';
 import { registerWorker } from './commands/worker.js';
 import { registerWorkspaces } from './commands/workspaces.js';
@@ -30,6 +31,7 @@ Examples:
   cadre tree                                         the latest agent trees
   cadre status <agent>          cadre budget <agent> --subtree
   cadre history <agent>         cadre replay <agent> --to 3
+  cadre trace <agent>                                a run as a waterfall over time
   cadre serve                                        the dashboard on http://127.0.0.1:4600
 
 Read commands take --json. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found.
@@ -52,7 +54,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXAMPLES)
     .configureOutput({ writeOut: (s) => ctx.output.out(s.replace(/\n$/, '')), writeErr: () => undefined, outputError: () => undefined });
-  for (const register of [registerDemo, registerRun, registerSpawn, registerStart, registerFire, registerApprovals, registerSend, registerInbox, registerTree, registerStatus, registerBudget,
+  for (const register of [registerDemo, registerRun, registerSpawn, registerStart, registerFire, registerApprovals, registerSend, registerInbox, registerTree, registerTrace, registerStatus, registerBudget,
     registerHistory, registerReplay, registerReport, registerTemplates, registerWorkspaces, registerProjections, registerMigrate, registerWorker, registerServe]) {
     register(program, ctx);
   }

@@ -8,6 +8,7 @@ import { InvalidInput, isCadreError } from '../errors.js';
 import { agentIdOfStream } from '../actors/streams.js';
 import { describeRoots, listRoots, resolveAgentId } from './agentTree.js';
 import { readAgentTree } from './readAgentTree.js';
+import { readTrace } from '../telemetry/readTrace.js';
 import { isLoopback, requestToken, tokenCookie, tokenMatches } from './auth.js';
 import { allowedHosts, hostAllowed } from './hostCheck.js';
 import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
@@ -136,6 +137,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
     }
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'trace' && parts[2] && parts.length === 3) {
+      // The waterfall's spans (src/telemetry); ?upTo=<position> as the run was then.
+      const upTo = url.searchParams.get('upTo');
+      if (upTo !== null && !/^\d{1,15}$/.test(upTo)) throw new HttpError(400, `invalid upTo ${JSON.stringify(upTo.slice(0, 20))}: expected a global position (a whole number)`);
+      return send(res, 200, await readTrace(system, await agentIdParam(parts[2]), upTo === null ? {} : { upTo: Number(upTo) }));
+    }
     if (parts[1] === 'approvals' && parts.length === 2) return send(res, 200, { items: await system.reports.approvals({ limit: 200 }) });
     if (parts[1] === 'dead-letters') {
       return send(res, 200, { items: await system.messaging.deadLetters({ limit: 100 }) });

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryEvent } from '../../src/events/historyEvent.js';
+import { spansOfAgent } from '../../src/telemetry/spansOfAgent.js';
+import { spanIdOf, traceIdOf } from '../../src/telemetry/traceIds.js';
+import { renderWaterfall } from '../../src/cli/render/traceWaterfall.js';
+import { createStyle } from '../../src/cli/render/style.js';
+
+const T0 = Date.parse('2026-12-05T10:00:00.000Z');
+const usage = { inputTokens: 100, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
+
+/** An agent's history: each event `ms` after T0, at its revision. */
+function history(agentId: string, parentId: string | null, steps: ReadonlyArray<readonly [number, string, Record<string, unknown>]>): HistoryEvent[] {
+  const spawned = { agentId, parentId, rootId: 'root', depth: parentId ? 1 : 0, kind: 'agent', role: agentId === 'root' ? 'lead' : 'helper', task: 't', budget: 10_000, workspace: null, timeoutMs: null, maxTurns: 5, model: null };
+  return [[0, 'AgentSpawned', spawned] as const, ...steps].map(([ms, type, data], revision) => ({
+    id: `${agentId}-${revision}`, streamId: `agent-${agentId}`, type, data, revision, position: revision * 10 + (agentId === 'root' ? 0 : 1),
+    metadata: { at: new Date(T0 + ms).toISOString() },
+  }) as unknown as HistoryEvent);
+}
+
+describe('spans from recorded events', () => {
+  const root = history('root', null, [
+    [10, 'ModelRequested', { callId: 'c1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+    [250, 'ModelReplied', { callId: 'c1', model: 'claude-x', content: [], stopReason: 'tool_use', usage, costUsd: 0.5 }],
+    [260, 'ToolCalled', { toolUseId: 'toolu_1', name: 'pay', input: {} }],
+    [270, 'ApprovalRequested', { callId: 'toolu_1', tool: 'pay', input: {}, requestedAt: '', expiresAt: null }],
+    [900, 'ApprovalGranted', { callId: 'toolu_1', by: 'alice' }],
+    [950, 'ToolReturned', { toolUseId: 'toolu_1', name: 'pay', output: 'paid', isError: false }],
+    [960, 'ModelRequested', { callId: 'c2', turn: 2, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+    [1000, 'ModelFailed', { callId: 'c2', error: 'overloaded', retryable: true }],
+    [1010, 'ModelRequested', { callId: 'c3', turn: 3, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+    [1200, 'AgentFailed', { reason: 'budget exceeded', partialOutput: null, returned: 0, cause: 'budget_exceeded' }],
+  ]);
+
+  it('nests model and tool calls under their agent, with durations, outcomes and GenAI attributes', () => {
+    const spans = spansOfAgent({ rootId: 'root', parentId: null }, root);
+    expect(spans.map((s) => [s.kind, s.name, s.status, s.endMs === undefined ? null : s.endMs - s.startMs])).toEqual([
+      ['agent', 'invoke_agent lead', 'error', 1200],
+      ['model', 'chat claude-x', 'ok', 240],
+      ['tool', 'execute_tool pay', 'ok', 690],
+      ['model', 'chat claude-x', 'error', 40],
+      // Open when the agent ended: ended with it.
+      ['model', 'chat claude-x', 'cancelled', 190],
+    ]);
+    const [agent, model, tool] = spans;
+    expect(agent!.parentSpanId).toBeUndefined();
+    expect(spans.slice(1).every((s) => s.parentSpanId === agent!.spanId && s.traceId === traceIdOf('root'))).toBe(true);
+    expect(agent!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(agent!.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(spans.map((s) => s.spanId)).size).toBe(spans.length);
+    expect(model!.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-x', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 20, 'cadre.cost_usd': 0.5 });
+    expect(tool!.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'pay', 'gen_ai.tool.call.id': 'toolu_1', 'cadre.approval': 'granted' });
+    expect(agent!.attributes).toMatchObject({ 'gen_ai.operation.name': 'invoke_agent', 'cadre.role': 'lead', 'cadre.budget.allocated': 10_000, 'cadre.outcome': 'failed', 'cadre.reason': 'budget exceeded', 'gen_ai.usage.input_tokens': 100, 'cadre.cost_usd': 0.5 });
+  });
+
+  it('a child hangs under its parent; the same events give the same ids; a cut history leaves spans running', () => {
+    const child = history('kid', 'root', [[300, 'ModelRequested', { callId: 'k1', turn: 1, provider: 'offline', model: 'm', requestRef: 'r' }]]);
+    const spans = spansOfAgent({ rootId: 'root', parentId: 'root' }, child);
+    expect(spans[0]).toMatchObject({ parentSpanId: spanIdOf('root', 'agent'), status: 'running' });
+    expect(spans[0]!.endMs).toBeUndefined();
+    expect(spans[1]).toMatchObject({ status: 'running', kind: 'model' });
+    expect(spansOfAgent({ rootId: 'root', parentId: 'root' }, child)).toEqual(spans);
+    // As of revision 3 (the tool call open, waiting for approval), the root is running too.
+    const early = spansOfAgent({ rootId: 'root', parentId: null }, root.slice(0, 5));
+    expect(early.map((s) => s.status)).toEqual(['running', 'ok', 'running']);
+    expect(early[2]!.attributes['cadre.approval']).toBe('waiting');
+    expect(spansOfAgent({ rootId: 'root', parentId: null }, [])).toEqual([]);
+  });
+
+  it('draws the waterfall as text: nested lines, bars placed in time and marked by outcome (▓ failed), within the width', () => {
+    const spans = [...spansOfAgent({ rootId: 'root', parentId: null }, root), ...spansOfAgent({ rootId: 'root', parentId: 'root' }, history('kid', 'root', []))];
+    const text = renderWaterfall(spans, { columns: 100, now: T0 + 1200, style: createStyle(false) });
+    const lines = text.split('\n');
+    expect(lines.every((l) => [...l].length <= 100)).toBe(true);
+    expect(lines[1]).toMatch(/^lead root\s+▓+\s+1\.2s\s+120\s+\$0\.50$/);
+    expect(lines[2]).toMatch(/^ {2}chat claude-x/);
+    // The tool call starts about a fifth of the way in (260 of 1200 ms) and takes over half (690 ms)
+    // of the 24-character bar that fits 100 columns.
+    const bar = lines[3]!.slice(45, 45 + 24);
+    expect(bar.indexOf('█')).toBe(5);
+    expect(bar.split('█').length - 1).toBe(14);
+    expect(lines.at(-1)).toMatch(/^ {2}helper kid\s+░/);
+  });
+});
