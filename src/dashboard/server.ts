@@ -20,6 +20,9 @@ import { activitiesOf } from './activitiesOf.js';
 import { answerFromDashboard } from './approvalAction.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 import { toSafeNumber } from '../events/safeNumber.js';
+import { workflowGraph } from './workflowGraph.js';
+import { subtreeMoney } from './subtreeMoney.js';
+import { agentNode } from './agentNode.js';
 
 export interface DashboardOptions {
   readonly system: AgentSystem;
@@ -136,6 +139,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
     }
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'workflows' && parts[2] && parts[3] === 'graph' && parts.length === 4) return send(res, 200, await workflowGraph(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'money' && parts[2] && parts.length === 3) return send(res, 200, await subtreeMoney(system, await agentIdParam(parts[2])));
     if (parts[1] === 'approvals' && parts.length === 2) return send(res, 200, { items: await system.reports.approvals({ limit: 200 }) });
     if (parts[1] === 'dead-letters') {
       return send(res, 200, { items: await system.messaging.deadLetters({ limit: 100 }) });
@@ -159,6 +164,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return send(res, 200, { ...state, activity: (await activitiesOf(system, [id])).get(id) ?? null });
       }
       if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
+      // One row of the tree view: what the page fetches for an event instead of the whole tree.
+      if (sub === 'row') return send(res, 200, await agentNode(system, id));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
         if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
