@@ -87,7 +87,14 @@ function timelineItem(e) {
   li.addEventListener('click', (ev) => {
     if (ev.target.closest('.long, .payload')) return;
     const open = li.querySelector('.event-data');
-    if (open) open.remove(); else li.append(el('div', { class: 'event-data' }, foldedPre(detailOf(e), { lines: 6, chars: 600 })));
+    if (open) { open.remove(); return; }
+    const box = el('div', { class: 'event-data' }, foldedPre(detailOf(e), { lines: 6, chars: 600 }));
+    li.append(box);
+    // The prompt itself lives in the blob table: fetched only now.
+    if (e.type === 'ModelRequested') {
+      api(`/api/agents/${encodeURIComponent(state.selected)}/prompt/${encodeURIComponent(e.data.callId)}`)
+        .then((p) => box.append(el('div', { class: 'prompt-head', text: 'the request sent to the model:' }), foldedPre(p.request, { lines: 8, chars: 800 })), showError);
+    }
   });
   return li;
 }

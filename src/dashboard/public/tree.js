@@ -16,6 +16,8 @@ export function createTree({ onSelect, isSelected }) {
   let flushing = null;
   // Rows whose parent this page has not seen yet (spawned while the tree was loading): attached when it comes.
   const orphans = new Map();
+  let loading = false;
+  const touched = new Set();
   const metrics = (globalThis.__cadreMetrics ??= { firstPaintMs: null, treeRows: 0, updates: [] });
 
   function flattenRows() {
@@ -75,11 +77,7 @@ export function createTree({ onSelect, isSelected }) {
     }
   }
 
-  async function load(id) {
-    rootId = id;
-    if (!id) { nodes = new Map(); rows = []; box.replaceChildren(el('p', { class: 'empty', text: 'No agents yet. Run cadre demo.' })); return null; }
-    const tree = await api(`/api/tree/${encodeURIComponent(id)}`);
-    if (rootId !== id) return null;
+  function adoptTree(tree) {
     const next = new Map();
     const stack = [tree];
     while (stack.length) {
@@ -92,7 +90,34 @@ export function createTree({ onSelect, isSelected }) {
     flattenRows();
     if (box.firstChild !== spacer) box.replaceChildren(spacer, layer);
     paint();
+  }
+
+  /**
+   * Opens a tree: first its sketch (the read model's rows, one query) so that a big tree shows at
+   * once, then the full tree (live agents folded: their activity), which replaces it.
+   */
+  async function load(id) {
+    rootId = id;
+    if (!id) { nodes = new Map(); rows = []; box.replaceChildren(el('p', { class: 'empty', text: 'No agents yet. Run cadre demo.' })); return null; }
+    const url = `/api/tree/${encodeURIComponent(id)}`;
+    const sketched = api(`${url}?sketch=1`).catch(() => null);
+    const full = api(url);
+    loading = true;
+    const sketch = await sketched;
+    if (rootId !== id) return null;
+    if (sketch) {
+      adoptTree(sketch);
+      if (metrics.firstPaintMs === null) metrics.firstPaintMs = performance.now();
+    }
+    const tree = await full.finally(() => { loading = false; });
+    if (rootId !== id) return null;
+    adoptTree(tree);
+    // Rows patched while the full tree was on its way may be newer than it: fetch them again.
+    for (const t of touched) if (!pending.has(t)) pending.set(t, performance.now());
+    touched.clear();
+    if (pending.size) schedule();
     if (metrics.firstPaintMs === null) metrics.firstPaintMs = performance.now();
+    metrics.fullTreeMs = performance.now();
     return tree;
   }
 
@@ -131,6 +156,7 @@ export function createTree({ onSelect, isSelected }) {
     let shape = false;
     for (const row of fetched) {
       if (!row) continue;
+      if (loading) touched.add(row.id);
       const old = nodes.get(row.id);
       if (old) nodes.set(row.id, { ...row, children: old.children });
       else if (attach(row)) shape = true;
