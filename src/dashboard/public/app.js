@@ -43,13 +43,21 @@ async function showView(view) {
   await refreshView();
 }
 
-let viewSeq = 0;
 async function refreshView() {
   if (!state.root) return;
-  const seq = ++viewSeq;
   if (state.view === 'waterfall') return waterfall.open(state.root);
-  if (state.view === 'graph' && state.workflowId) return renderGraph($('#view-graph'), state.workflowId, { onOpen: (id) => selectAgent(id) }).then(() => seq);
+  if (state.view === 'graph' && state.workflowId) return renderGraph($('#view-graph'), state.workflowId, { onOpen: (id) => selectAgent(id) });
   if (state.view === 'money') return renderMoney($('#view-money'), state.root);
+}
+
+// A live refresh of the graph or money view waits at least three times as long as the last one
+// took: on a big tree they read many streams, and a stream of events must not queue them up.
+let viewBusyUntil = 0;
+async function refreshViewLive() {
+  const began = performance.now();
+  if (began < viewBusyUntil) { dirty.view = true; setTimeout(scheduleRefresh, viewBusyUntil - began); return; }
+  await refreshView();
+  viewBusyUntil = performance.now() + 3 * (performance.now() - began);
 }
 
 function renderPast(s) {
@@ -194,7 +202,7 @@ function scheduleRefresh() {
     try {
       if (dirty.roots) { dirty.roots = false; await loadRoots(); }
       if (dirty.detail) { dirty.detail = false; await loadDetail(); }
-      if (dirty.view && state.view !== 'waterfall') { dirty.view = false; await refreshView(); }
+      if (dirty.view && state.view !== 'waterfall') { dirty.view = false; await refreshViewLive(); }
       if (dirty.approvals) { dirty.approvals = false; await loadApprovals(); }
     } catch (err) { showError(err); }
   }, 200);

@@ -82,9 +82,11 @@ export function createWaterfall(container, { onOpen }) {
     body.replaceChildren(el('div', { class: 'wf-axis' }, el('span', { text: '0' }), el('span', { text: fmtMs(end - start) })), ...rows);
   }
 
+  let lastMs = 0; // how long the last load took: a big tree's trace is not asked for again at once
   async function load(upTo) {
     if (!rootId) return;
     const mine = ++seq;
+    const began = performance.now();
     const q = upTo === undefined ? '' : `?upTo=${upTo}`;
     try {
       const t = await api(`/api/trace/${encodeURIComponent(rootId)}${q}`);
@@ -94,6 +96,8 @@ export function createWaterfall(container, { onOpen }) {
       draw(t);
     } catch (err) {
       if (mine === seq) body.replaceChildren(el('p', { class: 'empty', text: `no trace: ${err.message}` }));
+    } finally {
+      lastMs = performance.now() - began;
     }
   }
 
@@ -104,13 +108,18 @@ export function createWaterfall(container, { onOpen }) {
 
   let timer = null;
   return {
-    open(id) { rootId = id; pinned = false; head = 0; return load(); },
+    open(id) {
+      rootId = id; pinned = false; head = 0;
+      // The slider starts where the run does (positions are global: they need not start near 0).
+      api(`/api/agents/${encodeURIComponent(id)}/events`).then((evs) => { if (rootId === id && evs.length) slider.min = String(evs[0].position); }, () => {});
+      return load();
+    },
     /** A live event at `position`: redraw (a few times a second at most) unless looking at the past. */
     onEvent(position) {
       head = Math.max(head, position);
       slider.max = String(head);
       if (pinned || timer) return;
-      timer = setTimeout(() => { timer = null; load(); }, 250);
+      timer = setTimeout(() => { load().finally(() => { timer = null; }); }, Math.max(250, 3 * lastMs));
     },
   };
 }
