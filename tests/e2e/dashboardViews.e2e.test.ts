@@ -257,4 +257,17 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
     expect(server.subtreeConsumed).toBeGreaterThan(0);
     expect(errors).toEqual([]);
   }, 150_000);
+
+  it('answers the new routes\' wrong questions with a 4xx naming them', async () => {
+    const plain = await system.spawn({ role: 'solo', task: 'nothing', budget: 1_000 });
+    const status = async (path: string): Promise<[number, string]> => {
+      const r = await fetch(`${dash.url}${path}`);
+      return [r.status, ((await r.json()) as { error?: string }).error ?? ''];
+    };
+    expect(await status(`api/workflows/${plain.id}/graph`)).toEqual([400, expect.stringMatching(/not a workflow/)]);
+    expect((await status('api/money/no-such-agent'))[0]).toBe(404);
+    expect((await status(`api/agents/${plain.id}/prompt/no-such-call`))[0]).toBe(404);
+    expect((await status(`api/agents/${plain.id}/row`))[0]).toBe(200);
+    expect((await status(`api/workflows/${plain.id}/graph/extra`))[0]).toBe(404);
+  });
 });

@@ -1,7 +1,7 @@
 import { el, svg, api, fmtTokens } from './dom.js';
 // A workflow's DAG, left to right: a node's column is the longest chain of dependencies before
 // it. Boxes are coloured by live status; a retried node shows one dot per attempt.
-const W = 180, H = 72, GAP_X = 60, GAP_Y = 22, PAD = 12;
+const W = 180, H = 86, GAP_X = 60, GAP_Y = 22, PAD = 12;
 
 export function layers(nodes) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -52,7 +52,7 @@ export async function renderGraph(container, workflowId, { onOpen }) {
       svg('text', { x: 10, y: 56, class: 'gstatus', text: `${n.status} · ${spent}${fmtTokens(n.budget)}` }));
     // One dot per attempt, coloured by how it ended; the count when there was more than one.
     n.attempts.forEach((a, i) => box.append(svg('circle', { class: 'attempt', 'data-status': a.status, cx: W - 12 - (n.attempts.length - 1 - i) * 12, cy: 14, r: 4.5 }, svg('title', { text: `attempt ${a.attempt}: ${a.status} (${a.childId.slice(0, 8)})` }))));
-    if (n.attempts.length > 1) box.append(svg('text', { x: W - 10, y: 38, class: 'gattempts', 'text-anchor': 'end', text: `${n.attempts.length} attempts` }));
+    if (n.attempts.length > 1) box.append(svg('text', { x: 10, y: 74, class: 'gattempts', text: `${n.attempts.length} attempts: ${n.attempts.map((a) => a.status).join(', ')}` }));
     if (last) box.addEventListener('click', () => onOpen(last.childId));
     root.append(box);
   }
