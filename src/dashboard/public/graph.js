@@ -1,7 +1,7 @@
 import { el, svg, api, fmtTokens } from './dom.js';
 // A workflow's DAG, left to right: a node's column is the longest chain of dependencies before
 // it. Boxes are coloured by live status; a retried node shows one dot per attempt.
-const W = 180, H = 86, GAP_X = 60, GAP_Y = 22, PAD = 12;
+const W = 204, H = 86, GAP_X = 60, GAP_Y = 22, PAD = 12;
 
 export function layers(nodes) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
