@@ -21,11 +21,11 @@ type TreeSystem = Pick<AgentSystem, 'internal' | 'reports' | 'store'>;
  * const tree = await readAgentTree(system, lead.id);
  * console.log(`${tree.role}: ${tree.subtreeConsumed} tokens by it and its subtree`);
  */
-export async function readAgentTree(system: TreeSystem, rootId: string, options: { maxAgents?: number } = {}): Promise<AgentNode> {
+export async function readAgentTree(system: TreeSystem, rootId: string, options: { maxAgents?: number; sketch?: boolean } = {}): Promise<AgentNode> {
   const rows = (await readModelsCurrent(system)) ? await system.reports.treeDetail(rootId) : [];
   // No rows although current: the agent is newer than the check, or not an agent; folding says which.
   if (rows.length === 0) return agentTree(system, rootId, options);
-  return treeFromRows(system, rootId, rows, options.maxAgents ?? 5_000);
+  return treeFromRows(system, rootId, rows, options.maxAgents ?? 5_000, options.sketch === true);
 }
 
 /**
@@ -53,9 +53,13 @@ const cut = (text: string | null): boolean => text !== null && text.length >= EX
 const needsFold = (r: TreeDetailRow): boolean =>
   r.endedStatus === null || r.endedStatus === 'terminated' || cut(r.task) || cut(r.output) || cut(r.failureReason);
 
-async function treeFromRows(system: TreeSystem, rootId: string, rows: readonly TreeDetailRow[], max: number): Promise<AgentNode> {
+/**
+ * `sketch`: the rows as they are, nothing folded (a live agent shows the read model's status and
+ * no activity, cut text stays cut): one query, for a view to draw at once and complete after.
+ */
+async function treeFromRows(system: TreeSystem, rootId: string, rows: readonly TreeDetailRow[], max: number, sketch: boolean): Promise<AgentNode> {
   const byId = new Map(rows.map((r) => [r.agentId, r]));
-  const foldIds = rows.filter(needsFold).map((r) => r.agentId);
+  const foldIds = sketch ? [] : rows.filter(needsFold).map((r) => r.agentId);
   const states = new Map((await system.internal.runtime.states(foldIds)).map((s) => [s.id, s]));
   const activities = await activitiesOf(system, foldIds.filter((id) => byId.get(id)!.endedStatus === null && !isTerminalStatus(states.get(id)!.status)));
   const nodeOf = (r: TreeDetailRow, isRoot: boolean): Mutable<AgentNode> => {
@@ -65,7 +69,7 @@ async function treeFromRows(system: TreeSystem, rootId: string, rows: readonly T
     const returned = !isRoot && r.endedStatus !== null && !r.heldByParent;
     if (state) return toNode({ state, activity: activities.get(r.agentId) ?? null, nodeId, returned, children: [] });
     return {
-      id: r.agentId, role: r.role, kind: r.kind, task: r.task, status: r.endedStatus!, activity: null, parentId: r.parentId,
+      id: r.agentId, role: r.role, kind: r.kind, task: r.task, status: (r.endedStatus ?? r.status) as AgentNode['status'], activity: null, parentId: r.parentId,
       depth: r.depth, revision: r.lastRevision, budget: r.budget, returned: returned ? r.budget.available : null, costUsd: r.costUsd,
       subtreeCostUsd: r.costUsd, subtreeConsumed: r.budget.consumed, nodeId, workspace: r.workspace, output: r.output,
       reason: r.failureReason, children: [],

@@ -21,6 +21,10 @@ import { activitiesOf } from './activitiesOf.js';
 import { answerFromDashboard } from './approvalAction.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 import { toSafeNumber } from '../events/safeNumber.js';
+import { workflowGraph } from './workflowGraph.js';
+import { subtreeMoney } from './subtreeMoney.js';
+import { agentNode } from './agentNode.js';
+import { modelPrompt } from './modelPrompt.js';
 
 export interface DashboardOptions {
   readonly system: AgentSystem;
@@ -136,7 +140,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (limit === null) throw new HttpError(400, `invalid limit ${JSON.stringify(raw!.slice(0, 20))}: expected a whole number from 1 to 100`);
       return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
     }
-    if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2])));
+    // ?sketch=1: the read model's rows alone (one query), for the page's first paint of a big tree.
+    if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2]), { sketch: url.searchParams.get('sketch') === '1' }));
+    if (parts[1] === 'workflows' && parts[2] && parts[3] === 'graph' && parts.length === 4) return send(res, 200, await workflowGraph(system, await agentIdParam(parts[2])));
+    if (parts[1] === 'money' && parts[2] && parts.length === 3) return send(res, 200, await subtreeMoney(system, await agentIdParam(parts[2])));
     if (parts[1] === 'trace' && parts[2] && parts.length === 3) {
       // The waterfall's spans (src/telemetry); ?upTo=<position> as the run was then.
       const upTo = url.searchParams.get('upTo');
@@ -166,6 +173,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return send(res, 200, { ...state, activity: (await activitiesOf(system, [id])).get(id) ?? null });
       }
       if (sub === 'events') return send(res, 200, (await system.history(id)).map(timelineEntry));
+      // One row of the tree view: what the page fetches for an event instead of the whole tree.
+      if (sub === 'row') return send(res, 200, await agentNode(system, id));
+      // A model call's whole request (prompt, messages, tools), fetched when a person opens it.
+      if (sub === 'prompt' && parts[4] && parts.length === 5) return send(res, 200, await modelPrompt(system, id, parts[4]));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
         if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');

@@ -24,6 +24,8 @@ export interface TreeDetailRow {
   readonly task: string;
   /** The terminal status, or null while it has not ended. */
   readonly endedStatus: 'completed' | 'failed' | 'terminated' | null;
+  /** The read model's status: the ended one, else `spawned`, `waiting` or `running` as its columns say. */
+  readonly status: string;
   readonly budget: BudgetStatus;
   readonly costUsd: number;
   readonly nodeId: string | null;
@@ -51,7 +53,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
  * const rows = await treeDetail(sql, 'cadre', rootId);
  */
 export async function treeDetail(sql: SqlQueryable, s: string, rootId: string): Promise<TreeDetailRow[]> {
-  const cols = `a.agent_id, a.parent_id, a.depth, a.kind, a.role, a.task, a.ended_status, a.allocated, a.consumed, a.reserved,
+  const cols = `a.agent_id, a.parent_id, a.depth, a.kind, a.role, a.task, a.ended_status, a.status, a.allocated, a.consumed, a.reserved,
     a.delegated, a.spent_by_subtree, a.reclaimed, a.available, a.cost_usd, a.node_id, a.workspace_path, a.workspace_branch,
     a.output, a.failure_reason, a.last_revision, a.child_order, a.delegations`;
   // A whole tree (what `cadre tree` shows) is every row of its root: a query planned in a fraction
@@ -71,6 +73,7 @@ export async function treeDetail(sql: SqlQueryable, s: string, rootId: string): 
       role: String(x.role),
       task: String(x.task),
       endedStatus: str(x.ended_status) as TreeDetailRow['endedStatus'],
+      status: String(x.status),
       // The key order of budget.ts `budgetStatus`: JSON output prints the same either way.
       budget: { ...ledger, reclaimed: num(x.reclaimed), available: num(x.available), overspent: overspent(ledger) },
       costUsd: num(x.cost_usd),

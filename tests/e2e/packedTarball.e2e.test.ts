@@ -41,7 +41,7 @@ describe('the packed tarball, installed into an empty folder', () => {
       const page = await fetch(url);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
-      for (const asset of ['app.js', 'style.css']) expect((await fetch(new URL(asset, url))).status, asset).toBe(200);
+      for (const asset of ['app.js', 'dom.js', 'tree.js', 'waterfall.js', 'style.css']) expect((await fetch(new URL(asset, url))).status, asset).toBe(200);
       const roots = await fetch(new URL('api/roots', url));
       expect(roots.status).toBe(200);
       expect(await roots.json()).toHaveLength(1); // the demo's one run

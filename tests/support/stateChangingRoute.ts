@@ -43,7 +43,7 @@ export async function assertStateChangingRoute(route: StateChangingRoute): Promi
     { name: 'cross-site fetch', method: 'POST', headers: { ...proper, 'sec-fetch-site': 'cross-site' }, status: 403 },
     { name: 'same-site fetch', method: 'POST', headers: { ...proper, 'sec-fetch-site': 'same-site' }, status: 403 },
     { name: 'no CSRF token', method: 'POST', headers: Object.fromEntries(Object.entries(proper).filter(([k]) => k !== 'x-cadre-csrf')), status: 403 },
-    { name: 'wrong CSRF token', method: 'POST', headers: { ...proper, 'x-cadre-csrf': `${csrf.slice(0, -1)}x` }, status: 403 },
+    { name: 'wrong CSRF token', method: 'POST', headers: { ...proper, 'x-cadre-csrf': `${csrf.slice(0, -1)}${csrf.endsWith('x') ? 'y' : 'x'}` }, status: 403 },
     { name: 'empty CSRF token', method: 'POST', headers: { ...proper, 'x-cadre-csrf': '' }, status: 403 },
   ];
   if (route.token) {

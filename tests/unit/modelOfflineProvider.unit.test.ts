@@ -91,6 +91,20 @@ describe('offline provider', () => {
     expect(long.content).toEqual([{ type: 'text', text: `[offline rule-based model, not an LLM] r finished "${'x'.repeat(159)}…".` }]);
   });
 
+  it("a workflow node's note quotes its own task and a digest of each upstream output, not the outputs whole", async () => {
+    const design = `Design line one.\n${'the design text goes on. '.repeat(200).trim()}`;
+    const text = `Review the change.\n\nWorkflow task: Ship it\n\nInputs from the nodes this one depends on:\n--- design (architect, completed) ---\n${design}\n--- tests (tester, failed, partial result) ---\n(no output)`;
+    const reply = await model.complete(firstTurn({ messages: [{ role: 'user', content: [{ type: 'text', text }] }] }));
+    const note = (reply.content[0] as { input: { content: string } }).input.content;
+    expect(note).toContain('> Review the change.');
+    expect(note).toContain('> Workflow task: Ship it');
+    expect(note).toContain('> --- design (architect, completed) ---');
+    expect(note).toContain(`> Design line one. (${design.length} characters)`);
+    expect(note).toContain('> --- tests (tester, failed, partial result) ---\n> (no output)');
+    expect(note).not.toContain('the design text goes on');
+    expect(note.length).toBeLessThan(1_000);
+  });
+
   it('answers a forced submit_plan with a valid plan for the allowed roles', async () => {
     const roles = ['architect', 'implementer', 'tester'];
     const request = buildDecompositionRequest({ task: 'Design the schema, then build the API and write tests for the API.', roles, maxTokens: 4096 });

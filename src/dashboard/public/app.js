@@ -1,74 +1,17 @@
-// cadre dashboard: plain JS, no build step. Reads /api/*, follows /api/events (server-sent events).
-'use strict';
+// cadre dashboard: plain JS modules, no build step. Reads /api/*, follows /api/events (server-sent events).
 // The token (when the server wants one) travels in an HttpOnly cookie the server set when the page
 // was opened with ?token=; same-origin fetches and EventSource send it on their own.
-const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v; else if (k === 'style') e.style.cssText = v; else if (k === 'text') e.textContent = v; else if (k.startsWith('data-')) e.setAttribute(k, v); else e[k] = v;
-  }
-  for (const c of children) if (c != null) e.append(c);
-  return e;
-};
-const api = async (path) => {
-  const r = await fetch(path);
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
-  return r.json();
-};
-// Actions are POSTs carrying the CSRF token only a same-origin page can read (SECURITY.md).
-let csrf = null;
-const act = async (path) => {
-  csrf ??= (await api('/api/session')).csrf;
-  const r = await fetch(path, { method: 'POST', headers: { 'x-cadre-csrf': csrf } });
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.json().catch(() => ({}))).error ?? ''}`);
-  return r.json();
-};
-// Model and agent text is hostile (SECURITY.md): it becomes DOM nodes through textContent only.
-// A minimal markdown subset — headings, lists, fenced code, `code`, paragraphs with their line
-// breaks — and nothing else: no links, no images, no HTML.
-const inlineCode = (text) => text.split('`').map((part, i) => (i % 2 ? el('code', { text: part }) : part));
-function renderMarkdown(text) {
-  const out = el('div', { class: 'md' });
-  const lines = String(text).split(/\r?\n/);
-  let para = null;
-  let list = null;
-  const close = () => { para = null; list = null; };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (/^\s*```/.test(line)) {
-      close();
-      const body = [];
-      while (++i < lines.length && !/^\s*```/.test(lines[i])) body.push(lines[i]);
-      out.append(el('pre', {}, el('code', { text: body.join('\n') })));
-      continue;
-    }
-    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
-    if (heading) {
-      close();
-      out.append(el(`h${Math.min(6, heading[1].length + 3)}`, {}, ...inlineCode(heading[2])));
-      continue;
-    }
-    const item = /^\s*(?:([-*+])|(\d{1,9})[.)])\s+(.*)$/.exec(line);
-    if (item) {
-      para = null;
-      const tag = item[1] ? 'ul' : 'ol';
-      if (!list || list.tagName.toLowerCase() !== tag) { list = el(tag); out.append(list); }
-      list.append(el('li', {}, ...inlineCode(item[3])));
-      continue;
-    }
-    if (line.trim() === '') { close(); continue; }
-    list = null;
-    if (para) para.append('\n', ...inlineCode(line));
-    else { para = el('p', {}, ...inlineCode(line)); out.append(para); }
-  }
-  return out;
-}
+import { $, el, api, act, fmtUsd } from './dom.js';
+import { renderMarkdown, collapsible, foldedPre } from './text.js';
+import { createTree } from './tree.js';
+import { renderGraph } from './graph.js';
+import { renderMoney } from './money.js';
+import { createWaterfall } from './waterfall.js';
 
-const fmtTokens = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
-const fmtUsd = (n) => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+const state = { rootIds: new Set(), root: null, followNewest: true, selected: null, sliderTouched: false, maxRevision: 0, view: 'waterfall', workflowId: null };
 
-const state = { rootIds: new Set(), root: null, followNewest: true, selected: null, sliderTouched: false, maxRevision: 0, timeline: [] };
+const tree = createTree({ onSelect: (id) => selectAgent(id), isSelected: (id) => state.selected === id });
+const waterfall = createWaterfall($('#view-waterfall'), { onOpen: (id) => selectAgent(id) });
 
 async function loadRoots() {
   const roots = await api('/api/roots?limit=30');
@@ -78,41 +21,43 @@ async function loadRoots() {
   select.replaceChildren(...roots.map((r) => el('option', { value: r.id, title: r.task, 'data-role': r.role, text: `${r.role} · ${clip(r.task.replace(/\s+/g, ' '), 48)} · ${r.status}${r.live ? ' (live)' : ''} · ${r.id.slice(0, 8)}` })));
   const previous = state.root;
   if (roots.length && (state.followNewest || !state.root)) state.root = roots[0].id;
-  if (state.root !== previous) state.selected = null;
+  if (state.root !== previous) { state.selected = null; await openRoot(); }
   if (state.root) select.value = state.root;
 }
 
-function renderRow(n, depth) {
-  const used = n.subtreeConsumed; // it only grows: delegated and reserved tokens are not spent yet
-  const pct = n.budget.allocated > 0 ? Math.min(100, (100 * used) / n.budget.allocated) : 0;
-  const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
-  const row = el('div', { class: `node${state.selected === n.id ? ' selected' : ''}`, 'data-agent-id': n.id, 'data-status': n.status, title: n.task },
-    el('span', { class: 'name', style: `padding-left:${Math.min(depth, 40) * 1.1}rem` }, `${depth ? '└ ' : ''}${depth > 40 ? `[${depth}] ` : ''}${name}`, el('small', { text: n.id.slice(0, 8) })),
-    // What a live agent is doing (`calling model`, `waiting for 2 children`), as `cadre run`'s live tree says it.
-    el('span', { class: 'state' }, el('span', { class: 'badge', 'data-status': n.status, text: n.status }), n.activity ? el('small', { class: 'activity', text: n.activity }) : null),
-    el('span', { class: 'bar', title: `${used} of ${n.budget.allocated} tokens consumed by it and its subtree` }, el('div', { style: `width:${pct.toFixed(1)}%` })),
-    el('span', { class: 'tokens', text: `${fmtTokens(used)}/${fmtTokens(n.budget.allocated)} · ${fmtUsd(n.subtreeCostUsd)}` }));
-  row.addEventListener('click', () => selectAgent(n.id));
-  return row;
+/** A new root: its tree, and the views of it (the workflow graph when the root is, or holds, a workflow). */
+async function openRoot() {
+  const t = await tree.load(state.root);
+  if (!t) return;
+  const wf = t.kind === 'workflow' ? t : t.children.find((c) => c.kind === 'workflow');
+  state.workflowId = wf ? wf.id : null;
+  $('#tab-graph').disabled = !state.workflowId;
+  if (!state.selected) selectAgent(t.id);
+  await showView(state.view === 'graph' && !state.workflowId ? 'waterfall' : state.view);
 }
 
-// Depth-first with an explicit stack: a tree can be thousands of levels deep.
-function renderTree(root) {
-  const rows = [];
-  const stack = [[root, 0]];
-  while (stack.length) {
-    const [n, depth] = stack.pop();
-    rows.push(renderRow(n, depth));
-    for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i], depth + 1]);
-  }
-  return rows;
+async function showView(view) {
+  state.view = view;
+  for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.view === view));
+  for (const v of ['waterfall', 'graph', 'money']) $(`#view-${v}`).hidden = v !== view;
+  await refreshView();
 }
 
-async function loadTree() {
+async function refreshView() {
   if (!state.root) return;
-  const tree = await api(`/api/tree/${encodeURIComponent(state.root)}`);
-  $('#tree').replaceChildren(...renderTree(tree));
-  if (!state.selected) selectAgent(tree.id);
+  if (state.view === 'waterfall') return waterfall.open(state.root);
+  if (state.view === 'graph' && state.workflowId) return renderGraph($('#view-graph'), state.workflowId, { onOpen: (id) => selectAgent(id) });
+  if (state.view === 'money') return renderMoney($('#view-money'), state.root);
+}
+
+// A live refresh of the graph or money view waits at least three times as long as the last one
+// took: on a big tree they read many streams, and a stream of events must not queue them up.
+let viewBusyUntil = 0;
+async function refreshViewLive() {
+  const began = performance.now();
+  if (began < viewBusyUntil) { dirty.view = true; setTimeout(scheduleRefresh, viewBusyUntil - began); return; }
+  await refreshView();
+  viewBusyUntil = performance.now() + 3 * (performance.now() - began);
 }
 
 function renderPast(s) {
@@ -134,6 +79,34 @@ async function showRevision(rev) {
   if (seq === replaySeq) renderPast(s);
 }
 
+/** What a timeline line holds beyond its summary: tool inputs and results, model replies. */
+const detailOf = (e) => {
+  const d = e.data ?? {};
+  if (e.type === 'ToolCalled') return d.input;
+  if (e.type === 'ToolReturned') return d.output ?? d.content ?? d;
+  if (e.type === 'ModelReplied') return d.content;
+  return d;
+};
+
+function timelineItem(e) {
+  const li = el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
+    el('span', { class: 't', text: `#${e.revision}` }), el('span', { class: 'type', text: e.type }), el('span', { class: 'summary', text: e.summary }));
+  // The whole event on demand, folded to a few lines with "show all".
+  li.addEventListener('click', (ev) => {
+    if (ev.target.closest('.long, .payload')) return;
+    const open = li.querySelector('.event-data');
+    if (open) { open.remove(); return; }
+    const box = el('div', { class: 'event-data' }, foldedPre(detailOf(e), { lines: 6, chars: 600 }));
+    li.append(box);
+    // The prompt itself lives in the blob table: fetched only now.
+    if (e.type === 'ModelRequested') {
+      api(`/api/agents/${encodeURIComponent(state.selected)}/prompt/${encodeURIComponent(e.data.callId)}`)
+        .then((p) => box.append(el('div', { class: 'prompt-head', text: 'the request sent to the model:' }), foldedPre(p.request, { lines: 8, chars: 800 })), showError);
+    }
+  });
+  return li;
+}
+
 async function loadDetail() {
   const id = state.selected;
   if (!id) return;
@@ -142,19 +115,18 @@ async function loadDetail() {
   $('#detail').hidden = false;
   $('#agent-title').textContent = `${s.role} ${s.id}`;
   const b = s.budget;
+  const resultText = s.result ? (s.result.output ?? s.result.reason ?? '') : '';
   // replaceChildren turns a null into the text "null": keep only real nodes.
   $('#agent-summary').replaceChildren(...[
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     s.activity ? el('div', { class: 'activity', text: `now: ${s.activity}` }) : null,
-    el('div', { text: `task: ${s.task}` }),
+    el('div', { class: 'task' }, el('span', { text: 'task: ' }), collapsible(el('span', { class: 'task-text', text: s.task }), s.task, { lines: 3, chars: 300 })),
     el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} available` }),
-    s.result ? el('div', { class: 'result' }, el('div', { text: `result: ${s.result.status}` }), renderMarkdown(s.result.output ?? s.result.reason ?? '')) : null,
+    s.result ? el('div', { class: 'result' }, el('div', { text: `result: ${s.result.status}` }), collapsible(renderMarkdown(resultText), resultText, { lines: 8, chars: 800 })) : null,
     s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }),
     ...(s.pendingApprovals ?? []).map((a) => approvalCard(s.id, a)),
   ].filter((c) => c != null));
-  state.timeline = events;
-  $('#timeline').replaceChildren(...events.map((e) => el('li', { class: `cat-${e.category}`, 'data-revision': e.revision },
-    el('span', { class: 't', text: `#${e.revision}` }), el('span', { class: 'type', text: e.type }), el('span', { text: e.summary }))));
+  $('#timeline').replaceChildren(...events.map(timelineItem));
   $('#ledger tbody').replaceChildren(...ledger.rows.map((r) => el('tr', {},
     el('td', { text: r.revision }), el('td', { text: r.kind }), el('td', { text: r.amount }), el('td', { text: (r.counterparty ?? '').slice(0, 8) }), el('td', { text: fmtUsd(Number(r.costUsd ?? 0)) }))));
   const slider = $('#slider');
@@ -179,7 +151,7 @@ function approvalCard(agentId, a) {
   const done = () => Promise.all([loadDetail(), loadApprovals()]).catch(showError);
   return el('div', { class: 'approval', 'data-call-id': a.callId },
     el('div', { text: `waits for approval: ${a.tool} (${a.callId}) since ${a.requestedAt}${a.expiresAt ? `, denied on its own at ${a.expiresAt}` : ''}` }),
-    el('pre', { text: JSON.stringify(a.input, null, 2) }),
+    foldedPre(a.input, { lines: 10, chars: 1200 }),
     el('button', { type: 'button', class: 'approve', text: 'approve', onclick: () => act(`${base}/approve`).then(done, (e) => alert(e.message)) }),
     el('button', { type: 'button', class: 'deny', text: 'deny', onclick: () => {
       const reason = prompt(`Why deny ${a.tool}? The agent's model reads this.`, 'denied from the dashboard');
@@ -194,9 +166,9 @@ function openAgent(agentId, rootId) {
   if (rootId && rootId !== state.root) {
     state.root = rootId;
     if ([...$('#roots').options].some((o) => o.value === rootId)) $('#roots').value = rootId;
+    openRoot().catch(showError);
   }
   selectAgent(agentId);
-  loadTree().catch(showError);
 }
 
 async function loadApprovals() {
@@ -210,7 +182,7 @@ async function loadApprovals() {
 async function loadDeadLetters() {
   const d = await api('/api/dead-letters');
   $('#dead-letters').replaceChildren(d.items.length === 0 ? el('p', { class: 'empty', text: 'none' })
-    : el('ol', {}, ...d.items.map((m) => el('li', { text: JSON.stringify(m) }))));
+    : el('ol', {}, ...d.items.map((m) => el('li', {}, foldedPre(m, { lines: 3, chars: 300 })))));
 }
 
 function showError(err) {
@@ -219,32 +191,46 @@ function showError(err) {
   $('#conn').dataset.state = 'down';
 }
 
+// Live: the tree patches the rows an event names; the detail, the open view and the lists
+// refresh at most a few times a second.
 let refreshTimer = null;
-let rootsDirty = false;
-let approvalsDirty = false;
+const dirty = { roots: false, approvals: false, detail: false, view: false };
 function scheduleRefresh() {
   if (refreshTimer) return;
   refreshTimer = setTimeout(async () => {
     refreshTimer = null;
     try {
-      if (rootsDirty) { rootsDirty = false; await loadRoots(); }
-      await loadTree();
-      await loadDetail();
-      if (approvalsDirty) { approvalsDirty = false; await loadApprovals(); }
+      if (dirty.roots) { dirty.roots = false; await loadRoots(); }
+      if (dirty.detail) { dirty.detail = false; await loadDetail(); }
+      if (dirty.view && state.view !== 'waterfall') { dirty.view = false; await refreshViewLive(); }
+      if (dirty.approvals) { dirty.approvals = false; await loadApprovals(); }
     } catch (err) { showError(err); }
-  }, 150);
+  }, 200);
 }
 
 function connect() {
   const es = new EventSource('/api/events');
-  es.addEventListener('hello', () => { $('#conn').textContent = 'live'; $('#conn').dataset.state = 'live'; });
+  let connectedBefore = false;
+  es.addEventListener('hello', () => {
+    $('#conn').textContent = 'live';
+    $('#conn').dataset.state = 'live';
+    // Back after a drop: events were missed, read everything again once.
+    if (connectedBefore) { dirty.roots = true; openRoot().catch(showError); scheduleRefresh(); }
+    connectedBefore = true;
+  });
   es.addEventListener('agent', (m) => {
     const e = JSON.parse(m.data);
     // The picker shows each root's status too: a new agent may be a new root, a root's own event may change it.
-    if (e.type === 'AgentSpawned' || state.rootIds.has(e.agentId)) rootsDirty = true;
+    if ((e.type === 'AgentSpawned' && !tree.has(e.agentId)) || state.rootIds.has(e.agentId)) dirty.roots = true;
     // The waiting list changes with a parked call, its answer, or its agent's end.
-    if (/^Approval|^Agent(Completed|Failed|Terminated)$/.test(e.type)) approvalsDirty = true;
-    scheduleRefresh();
+    if (/^Approval|^Agent(Completed|Failed|Terminated)$/.test(e.type)) dirty.approvals = true;
+    const mine = tree.onEvent(e);
+    if (mine || e.type === 'AgentSpawned') {
+      if (e.agentId === state.selected) dirty.detail = true;
+      dirty.view = true;
+      waterfall.onEvent(e.position);
+    }
+    if (dirty.roots || dirty.approvals || dirty.detail || dirty.view) scheduleRefresh();
   });
   es.onerror = () => { $('#conn').textContent = 'reconnecting…'; $('#conn').dataset.state = 'down'; };
 }
@@ -253,17 +239,17 @@ $('#roots').addEventListener('change', (ev) => {
   state.root = ev.target.value;
   state.followNewest = false;
   state.selected = null;
-  loadTree().catch(showError);
+  openRoot().catch(showError);
 });
 $('#slider').addEventListener('input', (ev) => {
   state.sliderTouched = Number(ev.target.value) !== state.maxRevision;
   showRevision(Number(ev.target.value)).catch(showError);
 });
+for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showView(b.dataset.view).catch(showError));
 
 (async () => {
   try {
     await loadRoots();
-    await loadTree();
     await loadDeadLetters();
     await loadApprovals();
   } catch (err) { showError(err); }

@@ -11,7 +11,8 @@
  * 3. The agent has a workspace, `write_file` is offered and no `write_file` call has been made
  *    in this conversation: call `write_file` with `{ path, content }`, path
  *    `<role-slug>/<task-slug>.md`, content a note naming role and task, quoting the first user
- *    message (which carries the upstream outputs), and stating that no LLM wrote it.
+ *    message (a workflow node's upstream outputs as a digest: header, first line, length), and
+ *    stating that no LLM wrote it.
  * 4. A user tool (any tool not cadre's own) is offered and not yet called in this conversation:
  *    call the first such with the simplest input its schema accepts (schemaExample.ts).
  * 5. Otherwise, `finish` offered: call `finish` with `{ output }`, a one-line summary (it
@@ -235,8 +236,7 @@ function noteAttempt(request: ModelRequest): { path: string; error?: string } | 
 }
 
 function noteFor(request: ModelRequest, role: string, task: string): string {
-  const input = firstUserText(request);
-  const quoted = shorten(input, MAX_QUOTED_CHARS)
+  const quoted = shorten(inputDigest(firstUserText(request)), MAX_QUOTED_CHARS)
     .split('\n')
     .map((line) => `> ${line}`.trimEnd())
     .join('\n');
@@ -249,11 +249,42 @@ function noteFor(request: ModelRequest, role: string, task: string): string {
     `- Task: ${oneLine(task)}`,
     ...(request.agent ? [`- Agent: ${request.agent.id}`] : []),
     '',
-    '## Input received (task and upstream outputs)',
+    '## Input received (task, and a digest of upstream outputs)',
     '',
     quoted || '> (empty)',
     '',
   ].join('\n');
+}
+
+/** The line a workflow node's task puts before its dependencies' outputs (scheduler.ts nodeTask). */
+const INPUTS_HEADING = 'Inputs from the nodes this one depends on:';
+const UPSTREAM_HEADER = /^--- .+ ---$/;
+
+/**
+ * The input as a note quotes it: everything before a workflow node's upstream outputs as it is,
+ * and each upstream output as its header, its first line cut short and its length. Quoting them
+ * whole made each note hold every upstream note's quote in turn.
+ */
+function inputDigest(input: string): string {
+  const at = input.indexOf(INPUTS_HEADING);
+  if (at < 0) return input;
+  const out = [input.slice(0, at).trimEnd(), '', INPUTS_HEADING];
+  let body: string[] | null = null;
+  const flush = (): void => {
+    if (body === null) return;
+    const text = body.join('\n').trim();
+    const first = oneLine(text.split('\n')[0] ?? '');
+    out.push(text === '' ? '(no output)' : `${shorten(first, 160)} (${text.length} characters)`);
+  };
+  for (const line of input.slice(at + INPUTS_HEADING.length).split('\n')) {
+    if (UPSTREAM_HEADER.test(line)) {
+      flush();
+      out.push(line);
+      body = [];
+    } else body?.push(line);
+  }
+  flush();
+  return out.join('\n');
 }
 
 function summaryFor(role: string, task: string, attempt: { path: string; error?: string } | undefined): string {
