@@ -32,7 +32,9 @@ describe('model text as it arrives', () => {
       const shown = pieces.map((p) => p.text).join('');
       expect(shown).not.toContain(SECRET);
       expect(shown).toBe(text.replace(SECRET, '[redacted]'));
-      expect(result.output).toBe(text); // the stored reply: the model's whole text (the progress view redacts on its own)
+      // The stored reply is redacted too, before it is recorded (redactingModel): other processes
+      // read it without knowing this one's secrets.
+      expect(result.output).toBe(text.replace(SECRET, '[redacted]'));
       const replies = (await agent.history()).filter((e) => e.type === 'ModelReplied');
       expect(replies).toHaveLength(1); // one reply recorded, no piece of it
     } finally {
