@@ -20,7 +20,7 @@ export async function readTrace(system: Pick<AgentSystem, 'internal' | 'reports'
     const history = (await system.history(agent.id)).filter((e) => options.upTo === undefined || e.position <= options.upTo);
     if (history.length === 0) continue;
     position = Math.max(position, history[history.length - 1]!.position);
-    spans.push(...spansOfAgent({ rootId, parentId: agent.id === rootId ? null : agent.parentId }, history));
+    spans.push(...spansOfAgent(history));
   }
   return { rootId, position: options.upTo ?? position, spans };
 }
