@@ -7,6 +7,7 @@ import { revisionArg } from './events/safeNumber.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { randomUUID } from 'node:crypto';
 import { readEnv } from './infra/config.js';
+import type { EventLogTable } from './projections/activityFeed.js';
 import { otlpSettingsFromEnv, type OtlpSettings } from './telemetry/otlp/otlpSettings.js';
 import { createLogger, redactingLogger } from './infra/logger.js';
 import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
@@ -195,7 +196,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
   const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store } });
   // The OTLP packages load only in a process that exports (scripts/bundleCli.mjs keeps them external).
   const liveExport = otlp && !readThroughHolder
-    ? await (await import('./telemetry/otlp/liveExport.js')).startLiveExport({ store, sql, schema, settings: otlp, owner: `${processOwnerName()}/${randomUUID().slice(0, 8)}`, history: (id) => runtime.history(id), logger })
+    ? await (await import('./telemetry/otlp/liveExport.js')).startLiveExport({ store, sql, schema, settings: otlp, owner: `${processOwnerName()}/${randomUUID().slice(0, 8)}`, history: (id) => runtime.history(id), logger, ...(eventLog ? { writtenHead: () => writtenHead(eventLog) } : {}) })
     : null;
 
   const handle = <O = string>(id: string, output: z.ZodType<O> | null = null): AgentHandle<O> => new AgentHandle<O>(id, runtime, messaging.handle, output);
@@ -238,6 +239,12 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
       await store.close();
     },
   };
+}
+
+/** The newest position in the events table, committed or about to be visible (the live export's flush target). */
+async function writtenHead(log: EventLogTable): Promise<bigint> {
+  const r = await log.sql.query<{ p: string }>(`SELECT coalesce(max(position), 0)::text AS p FROM ${log.schema}.events`);
+  return BigInt(r.rows[0]?.p ?? '0');
 }
 
 /** `system.messaging`: the queue's operations, without the wiring and lifecycle the system owns. */

@@ -22,5 +22,6 @@ export async function readTrace(system: Pick<AgentSystem, 'internal' | 'reports'
     position = Math.max(position, history[history.length - 1]!.position);
     spans.push(...spansOfAgent(history));
   }
-  return { rootId, position: options.upTo ?? position, spans };
+  // A position past the store's head is the head: nothing later can be shown yet.
+  return { rootId, position: options.upTo === undefined ? position : Math.min(options.upTo, Number(await system.store.headPosition())), spans };
 }

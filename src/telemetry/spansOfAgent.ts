@@ -3,7 +3,7 @@ import type { TraceSpan } from './traceSpan.js';
 import { spanIdOf, traceIdOf } from './traceIds.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Attributes = Record<string, string | number | boolean>;
+type Attributes = Record<string, string | number | boolean | readonly string[]>;
 
 /**
  * One agent's spans from its history (revision order): its own, from AgentSpawned to its
@@ -74,7 +74,7 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
           'gen_ai.response.model': e.data.model,
           'gen_ai.usage.input_tokens': u.inputTokens,
           'gen_ai.usage.output_tokens': u.outputTokens,
-          'gen_ai.response.finish_reasons': e.data.stopReason,
+          'gen_ai.response.finish_reasons': [e.data.stopReason],
           'cadre.cost_usd': e.data.costUsd,
         });
         add('gen_ai.usage.input_tokens', u.inputTokens);

@@ -94,6 +94,12 @@ describe('cadre trace and /api/trace', () => {
       const grpc = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'trace', wf.id, '--export');
       expect(grpc.code).not.toBe(0);
       expect(grpc.stderr).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
+      const off = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_TRACES_EXPORTER: 'none' }, 'trace', wf.id, '--export');
+      expect(off.code).toBe(2);
+      expect(off.stderr).toMatch(/export is turned off by OTEL_TRACES_EXPORTER=none/);
+      // A bad OpenTelemetry variable, set for some other program, does not stop a command that only reads.
+      const reads = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl', OTEL_EXPORTER_OTLP_TIMEOUT: 'abc' }, 'trace', wf.id, '--json');
+      expect(reads.code, reads.stderr).toBe(0);
       const closed = await cadre('trace', wf.id, '--export', '--endpoint', 'http://user:hunter2pass@127.0.0.1:9/v1/traces');
       expect(closed.code).toBe(1);
       expect(closed.stderr).toMatch(/OTLP export to http:\/\/127\.0\.0\.1:9\/v1\/traces failed/);

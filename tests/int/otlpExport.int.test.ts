@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import { readTrace } from '../../src/telemetry/readTrace.js';
@@ -5,6 +6,7 @@ import type { TraceSpan } from '../../src/telemetry/traceSpan.js';
 import { openSpanSender } from '../../src/telemetry/otlp/spanExporter.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver.js';
 import { testSystem } from '../support/system.js';
+import { heldModel } from '../support/heldModel.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
 
 /**
@@ -116,6 +118,58 @@ describe('OTLP export of spans derived from events', () => {
       receiver.failWith = null;
       if (!bClosed) await b.close();
       await a.close();
+    }
+  });
+
+  it('sends everything written before closing, even while another transaction holds back what readers may see (Postgres)', { timeout: 60_000 }, async () => {
+    receiver.spans.length = 0;
+    const schema = freshSchema('otlpclose');
+    const model = heldModel(['solo']);
+    const system = await createAgentSystem({ store: { kind: 'postgres', connectionString: testPgUrl() }, schema, model, env: {}, otlp: { url: receiver.url, intervalMs: 60_000 } });
+    const agent = await system.spawn({ role: 'solo', task: 'end while another session is in a transaction', budget: 5_000 });
+    const run = agent.run();
+    await model.called('solo');
+    // Another session's transaction, begun before the agent's last commits: until it ends, a read
+    // of the store sees nothing committed after it began (what a projection batch in flight does).
+    const other = new pg.Client({ connectionString: testPgUrl() });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query('SELECT txid_current()');
+    model.release('solo');
+    expect((await run).status).toBe('completed');
+    const want = (await readTrace(system, agent.id)).spans;
+    const closing = system.close();
+    await new Promise((r) => setTimeout(r, 400));
+    await other.query('COMMIT');
+    await other.end();
+    await closing;
+    expect(received(want.map((s) => s.spanId)).map((s) => s.name).sort()).toEqual(want.map((s) => s.name).sort());
+  });
+
+  it('closes within its flush time when the receiver hangs, and says what a refusing receiver answered (without the header values it echoed)', { timeout: 60_000 }, async () => {
+    const system = await testSystem('pglite', { otlp: { url: receiver.url, intervalMs: 20, timeoutMs: 30_000 } });
+    receiver.hang = true;
+    try {
+      const a = await system.spawn({ role: 'solo', task: 'end while the receiver hangs', budget: 5_000 });
+      expect((await a.run()).status).toBe('completed');
+      await new Promise((r) => setTimeout(r, 100));
+      const t = Date.now();
+      await system.close();
+      expect(Date.now() - t).toBeLessThan(7_000);
+    } finally {
+      receiver.hang = false;
+    }
+    receiver.failWith = 400;
+    try {
+      const sender = await openSpanSender({ url: receiver.url, protocol: 'http/json', headers: { authorization: 'Bearer very-secret-token' }, serviceName: 'cadre', timeoutMs: 5_000, intervalMs: 1_000 });
+      const span = { spanId: '00000000000000aa', traceId: '000000000000000000000000000000aa', kind: 'agent' as const, name: 'invoke_agent x', agentId: 'x', startMs: 1, endMs: 2, status: 'ok' as const, attributes: {} };
+      const err = await sender.send([span]).then(() => null, (e: Error & { status?: number }) => e);
+      await sender.close();
+      expect(err?.status).toBe(400);
+      expect(err?.message).toMatch(/failed: the receiver answered 400 Bad Request: refused: bad request from \[redacted\]/);
+      expect(err?.message).not.toContain('very-secret-token');
+    } finally {
+      receiver.failWith = null;
     }
   });
 

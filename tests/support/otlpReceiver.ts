@@ -13,7 +13,7 @@ export interface ReceivedSpan {
   readonly endMs: number;
   /** 0 unset, 1 ok, 2 error. */
   readonly statusCode: number;
-  readonly attributes: Record<string, string | number | boolean>;
+  readonly attributes: Record<string, string | number | boolean | (string | number | boolean)[]>;
   readonly serviceName: string;
   readonly scope: string;
 }
@@ -26,8 +26,10 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Requests seen: content type, and the headers a test asked to keep. */
   readonly requests: { contentType: string; authorization: string | undefined }[];
-  /** While set, requests get this status and nothing is kept. */
+  /** While set, requests get this status (and an answer echoing the request's authorization header) and nothing is kept. */
   failWith: number | null;
+  /** While set, requests get no answer at all. */
+  hang: boolean;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,8 @@ export interface OtlpReceiver {
 const PROTO = {
   nested: {
     KeyValue: { fields: { key: { type: 'string', id: 1 }, value: { type: 'AnyValue', id: 2 } } },
-    AnyValue: { oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue'] } }, fields: { stringValue: { type: 'string', id: 1 }, boolValue: { type: 'bool', id: 2 }, intValue: { type: 'int64', id: 3 }, doubleValue: { type: 'double', id: 4 } } },
+    AnyValue: { oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue'] } }, fields: { stringValue: { type: 'string', id: 1 }, boolValue: { type: 'bool', id: 2 }, intValue: { type: 'int64', id: 3 }, doubleValue: { type: 'double', id: 4 }, arrayValue: { type: 'ArrayValue', id: 5 } } },
+    ArrayValue: { fields: { values: { rule: 'repeated', type: 'AnyValue', id: 1 } } },
     Resource: { fields: { attributes: { rule: 'repeated', type: 'KeyValue', id: 1 } } },
     Scope: { fields: { name: { type: 'string', id: 1 }, version: { type: 'string', id: 2 } } },
     Status: { fields: { message: { type: 'string', id: 2 }, code: { type: 'int32', id: 3 } } },
@@ -61,8 +64,10 @@ const hexOf = (v: unknown): string => (typeof v === 'string' ? v : Buffer.from(v
 const num = (v: unknown): number => Number(typeof v === 'object' && v !== null ? String(v) : v);
 /** Nanoseconds (a decimal string or a Long) to ms, exactly: a Number of nanoseconds since 1970 is past 2^53. */
 const msOfNanos = (v: unknown): number => Number(BigInt(String(v)) / 1_000_000n) + Number(BigInt(String(v)) % 1_000_000n) / 1e6;
-const valueOf = (v: Json): string | number | boolean => (v.stringValue !== undefined ? String(v.stringValue) : v.boolValue !== undefined ? Boolean(v.boolValue) : v.intValue !== undefined ? num(v.intValue) : num(v.doubleValue));
-const attrs = (list: unknown): Record<string, string | number | boolean> => Object.fromEntries(((list as Json[] | undefined) ?? []).map((kv) => [String(kv.key), valueOf(kv.value as Json)]));
+type Scalar = string | number | boolean;
+const scalarOf = (v: Json): Scalar => (v.stringValue !== undefined ? String(v.stringValue) : v.boolValue !== undefined ? Boolean(v.boolValue) : v.intValue !== undefined ? num(v.intValue) : num(v.doubleValue));
+const valueOf = (v: Json): Scalar | Scalar[] => (v.arrayValue !== undefined ? (((v.arrayValue as Json).values as Json[] | undefined) ?? []).map(scalarOf) : scalarOf(v));
+const attrs = (list: unknown): Record<string, Scalar | Scalar[]> => Object.fromEntries(((list as Json[] | undefined) ?? []).map((kv) => [String(kv.key), valueOf(kv.value as Json)]));
 
 function spansOf(request: Json): ReceivedSpan[] {
   return ((request.resourceSpans as Json[] | undefined) ?? []).flatMap((rs) => {
@@ -98,12 +103,13 @@ async function body(req: IncomingMessage): Promise<Buffer> {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: OtlpReceiver['requests'] = [];
-  const state = { failWith: null as number | null };
+  const state = { failWith: null as number | null, hang: false };
   const server: Server = createServer((req, res) => {
     void (async () => {
       const bytes = await body(req);
       if (req.method !== 'POST' || req.url !== '/v1/traces') return void res.writeHead(404).end();
-      if (state.failWith !== null) return void res.writeHead(state.failWith).end();
+      if (state.hang) return;
+      if (state.failWith !== null) return void res.writeHead(state.failWith, { 'content-type': 'text/plain' }).end(`refused: bad request from ${req.headers.authorization ?? 'nobody'}`);
       const contentType = String(req.headers['content-type'] ?? '');
       requests.push({ contentType, authorization: req.headers.authorization });
       const request = contentType.includes('json') ? (JSON.parse(bytes.toString('utf8')) as Json) : (Request.toObject(Request.decode(bytes), { longs: String }) as Json);
@@ -125,6 +131,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     set failWith(v) {
       state.failWith = v;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    get hang() {
+      return state.hang;
+    },
+    set hang(v) {
+      state.hang = v;
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
   };
 }

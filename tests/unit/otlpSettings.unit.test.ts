@@ -22,9 +22,16 @@ describe('OTLP settings from the standard variables', () => {
     expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_HEADERS: 'a=%E0%A4%A' })).toThrow(/OTEL_EXPORTER_OTLP_HEADERS: the value of a is not valid percent-encoding/);
   });
 
-  it('refuses what it cannot do, naming the variable: gRPC, a protocol typo, an endpoint that is not a URL', () => {
+  it('refuses what it cannot do, naming the variable: gRPC, a protocol typo, an endpoint that is not a URL, a timeout that is not a number', () => {
     expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
-    expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/proto' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL/);
-    expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/proto' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json, got "http\/proto"/);
+    expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/);
+    expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TIMEOUT: 'abc' })).toThrow(/OTEL_EXPORTER_OTLP_TIMEOUT: expected a whole number of milliseconds/);
+    expect(() => settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER: expected otlp or none/);
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TIMEOUT: '1000', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000' })!.timeoutMs).toBe(2000);
+  });
+
+  it('are checked only where spans are exported: reading the environment for anything else does not trip on them', () => {
+    expect(() => readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl', OTEL_EXPORTER_OTLP_TIMEOUT: 'abc', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).not.toThrow();
   });
 });

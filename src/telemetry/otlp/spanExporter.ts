@@ -9,6 +9,29 @@ export interface SpanSender {
   close(): Promise<void>;
 }
 
+/** A send the receiver refused (`status` its HTTP answer) or that never reached it (no status). */
+export class SpanSendError extends Error {
+  constructor(message: string, readonly status: number | null) {
+    super(message);
+    this.name = 'SpanSendError';
+  }
+}
+
+/** The exporter's error as one line: the receiver's status and the start of its answer, which usually says what it disliked. */
+function sendError(url: string, error: (Error & { code?: unknown; data?: unknown }) | undefined): SpanSendError {
+  const status = typeof error?.code === 'number' ? error.code : null;
+  const body = typeof error?.data === 'string' ? error.data.replace(/\s+/g, ' ').trim().slice(0, 300) : '';
+  const what = status === null ? error?.message ?? 'no reason given' : `the receiver answered ${status} ${error?.message ?? ''}`.trim() + (body ? `: ${body}` : '');
+  return new SpanSendError(`OTLP export to ${url} failed: ${what}`, status);
+}
+
+/** A receiver may echo the request's headers in its answer: their values (API keys) never reach a message. */
+function withoutHeaderValues(err: SpanSendError, headers: Readonly<Record<string, string>>): SpanSendError {
+  let message = err.message;
+  for (const v of Object.values(headers)) if (v.length >= 4) message = message.split(v).join('[redacted]');
+  return message === err.message ? err : new SpanSendError(message, err.status);
+}
+
 /** At most this many spans per request: a long run's history is sent in several. */
 const SPANS_PER_REQUEST = 512;
 
@@ -29,7 +52,7 @@ export async function openSpanSender(settings: OtlpSettings): Promise<SpanSender
     new Promise((resolve, reject) => {
       exporter.export(toReadableSpans(spans, settings.serviceName), (result) => {
         if (result.code === 0) resolve();
-        else reject(new Error(`OTLP export to ${settings.url} failed: ${result.error?.message ?? 'no reason given'}`));
+        else reject(withoutHeaderValues(sendError(settings.url, result.error), settings.headers));
       });
     });
   return {
