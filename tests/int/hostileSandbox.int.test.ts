@@ -222,9 +222,9 @@ describe('a hostile model against the command sandbox (issue 17)', () => {
           allowedCommands: ['git', 'cat', 'head', 'wc'],
           turns: [
             [write('p.diff', patch)],
+            // The calls of one turn run at once: the symlink is made a turn before it is read.
+            [write('p0', ''), cmd('git', 'apply', 'p.diff')],
             [
-              write('p0', ''),
-              cmd('git', 'apply', 'p.diff'),
               cmd('cat', 's'),
               cmd('head', '-c', '100', 's'),
               { name: 'read_file', input: { path: 's' } },
@@ -244,9 +244,9 @@ describe('a hostile model against the command sandbox (issue 17)', () => {
       );
       expect(r.result.status).toBe('completed');
       expect(r.out(1, 1).output).toMatch(/^exit 0/);
-      for (const n of [2, 3]) expect(r.out(n, 1).output, String(n)).toMatch(/outside the worktree/);
-      expect(r.out(4, 1).output).toMatch(/outside|symlink|refused/i);
-      for (const n of [8, 9, 10, 11, 12]) expect(r.out(n, 1).output, String(n)).toMatch(/not allowed for agents/);
+      for (const n of [0, 1]) expect(r.out(n, 2).output, String(n)).toMatch(/outside the worktree/);
+      expect(r.out(2, 2).output).toMatch(/outside|symlink|refused/i);
+      for (const n of [6, 7, 8, 9, 10]) expect(r.out(n, 2).output, String(n)).toMatch(/not allowed for agents/);
       expect(r.raw.replaceAll(keyFile, '')).not.toContain(SECRET);
       expect(repo.git(['rev-parse', 'main'])).toBe(mainBefore);
       expect(readdirSync(repo.outside)).toEqual([]);
