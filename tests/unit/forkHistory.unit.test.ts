@@ -31,6 +31,15 @@ describe('forkHistory (pure)', () => {
     expect(fork.context.budget.reserved).toBe(0);
   });
 
+  it('starts the fork\'s branch at the last commit recorded at or before the cut', () => {
+    const withTree: DomainEvent[] = [stream[0]!, stream[1]!, { type: 'WorkspaceCreated', data: { path: '/w', branch: 'agents/src', baseBranch: 'main', baseCommit: 'c0' } }, ...stream.slice(2)];
+    expect(forkHistory(stream, 3).baseCommit).toBeNull();
+    expect(forkHistory(withTree, 4).baseCommit).toBe('c0');
+    const committed: DomainEvent[] = [...withTree, { type: 'WorkspaceCommitted', data: { commit: 'c1', files: ['a.ts'] } }];
+    expect(forkHistory(committed, committed.length - 1).baseCommit).toBe('c1');
+    expect(forkHistory(committed, committed.length - 2).baseCommit).toBe('c0');
+  });
+
   it('refuses revisions outside the stream and histories it cannot carry yet, naming fork.atRevision', () => {
     expect(() => forkHistory(stream, stream.length)).toThrow(/fork\.atRevision/);
     expect(() => forkHistory(stream, -1)).toThrow(/fork\.atRevision/);

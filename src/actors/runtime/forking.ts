@@ -37,12 +37,12 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
   const recorded = await rt.deps.store.readStream(agentStream(sourceId), { limit: o.atRevision + 1 });
   if (recorded.length === 0) throw new NotFound('agent', sourceId);
   const events = recorded.map((r) => toDomain(parseRecorded(r)));
-  const { history, spentBefore } = forkHistory(events, o.atRevision);
+  const { history, spentBefore, baseCommit } = forkHistory(events, o.atRevision);
   const spawned = events[0];
   if (spawned?.type !== 'AgentSpawned') throw new InvalidInput('fork.sourceId', 'the stream does not open with AgentSpawned');
   const src = spawned.data;
   if (src.kind !== 'agent') throw new InvalidInput('fork.sourceId', 'forking a workflow agent is not supported yet');
-  if (src.workspace) throw new InvalidInput('fork.sourceId', 'forking an agent with a workspace is not supported yet');
+  if (src.workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', 'the source has a worktree and this system has no git repository to make the fork\'s in');
   const id = o.id ?? rt.deps.ids.uuid();
   const { forkedFrom: _sourceOrigin, nodeId: _node, ...inherited } = src;
   const data: EventData<'AgentSpawned'> = {
@@ -54,7 +54,8 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
     budget: o.budget ?? src.budget,
     model: o.model ?? src.model,
     ...(o.instructions !== undefined ? { instructions: o.instructions } : {}),
-    workspace: null,
+    // Its own worktree (branch agents/<id>), from the source's last recorded commit at the cut.
+    workspace: src.workspace ? (baseCommit ? { base: baseCommit } : src.workspace) : null,
     forkedFrom: { sourceId, sourceRevision: o.atRevision, sourcePosition: String(recorded[o.atRevision]?.position ?? 0n), spentBefore },
   };
   await appendOpening(rt, await prepareOpening(rt, data, false, [startedEvent(rt, initialContext(data)), ...history]));
