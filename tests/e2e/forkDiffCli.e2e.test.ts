@@ -18,6 +18,7 @@ describe('cadre fork and cadre diff', () => {
     const source = await first.spawn({ role: 'researcher', task: 'Summarise the idea of forking', budget: 20_000 });
     expect((await source.run()).status).toBe('completed');
     const history = await first.history(source.id);
+    const lead = await first.spawn({ role: 'lead', task: 'Hold a fork', budget: 40_000 });
     await first.close();
     const at = history.findLastIndex((e) => e.type === 'ModelReplied') - 1;
 
@@ -41,6 +42,10 @@ describe('cadre fork and cadre diff', () => {
     expect(diff.b.tokens).toBeGreaterThan(0);
     expect(diff.b.tokens).toBeLessThanOrEqual(diff.a.tokens); // only the re-asked call is charged to it
     expect(diff.gitDiff).toBeNull();
+
+    const under = await cadre('fork', source.id, '--at', String(at), '--under', lead.id, '--budget', '5000', '--json');
+    expect(under.code, under.stderr).toBe(0);
+    expect(JSON.parse(under.stdout)).toMatchObject({ parentId: lead.id, budget: { allocated: 5000 } });
 
     const text = await cadre('diff', source.id, forkId);
     expect(text.code, text.stderr).toBe(0);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { tool } from '../../src/actors/userTool.js';
+import { BudgetExceeded } from '../../src/errors.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
 import { testSystem } from '../support/system.js';
@@ -19,6 +20,7 @@ function script(requests: ModelRequest[], gate?: Promise<void>) {
   return createScriptedProvider(async (r) => {
     requests.push(r);
     const turn = r.messages.filter((m) => m.role === 'assistant').length;
+    if (r.agent?.role === 'lead') return call('a', 'toolu_lead_fin', 'finish', { output: 'led' });
     if (turn === 0) return call('a', 'toolu_look', 'lookup', { word: 'wren' });
     if (r.model === 'b') return call('b', 'toolu_fin_b', 'finish', { output: 'b' });
     if (gate) await gate;
@@ -93,6 +95,26 @@ describe('fork', () => {
       await checkTreeAtRest(system, fork.id);
     } finally {
       open();
+      await system.close();
+    }
+  });
+
+  it('forks under another agent (--under): its budget is delegated from that parent, conservation holds on the parent\'s tree', { timeout: 60_000 }, async () => {
+    const system = await testSystem('postgres', { model: script([]), tools: [lookup] });
+    try {
+      const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
+      await source.run();
+      const at = (await system.history(source.id)).findLastIndex((e) => e.type === 'ModelReplied') - 1;
+      const lead = await system.spawn({ role: 'lead', task: 'Host the fork', budget: 40_000 });
+      await expect(system.fork(source.id, { atRevision: at, under: lead.id, budget: 60_000 })).rejects.toBeInstanceOf(BudgetExceeded);
+      const fork = await system.fork(source.id, { atRevision: at, under: lead.id, budget: 10_000, model: 'b' });
+      const spawned = (await system.history(fork.id))[0]!;
+      expect(spawned.data).toMatchObject({ parentId: lead.id, rootId: lead.id, depth: 1, budget: 10_000, forkedFrom: { sourceId: source.id, sourceRevision: at } });
+      expect(await lead.run()).toMatchObject({ status: 'completed' });
+      expect((await system.replay(fork.id)).result).toMatchObject({ status: 'completed', output: 'b' });
+      await checkTreeAtRest(system, lead.id);
+      await checkTreeAtRest(system, source.id);
+    } finally {
       await system.close();
     }
   });

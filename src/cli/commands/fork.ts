@@ -8,12 +8,13 @@ interface ForkCliOptions {
   at: string;
   budget?: string;
   model?: string;
+  under?: string;
   run?: boolean;
   json?: boolean;
 }
 
 // The API's field names, as the user typed them.
-const FLAGS: Record<string, string> = { 'fork.atRevision': '--at', 'fork.budget': '--budget', 'fork.model': '--model' };
+const FLAGS: Record<string, string> = { 'fork.atRevision': '--at', 'fork.budget': '--budget', 'fork.model': '--model', 'fork.under': '--under' };
 
 export function registerFork(program: Command, ctx: CliContext): void {
   program
@@ -22,6 +23,7 @@ export function registerFork(program: Command, ctx: CliContext): void {
     .requiredOption('--at <revision>', "the source's state after this revision is the fork's (`cadre history <agent>` lists them)")
     .option('--budget <tokens>', "the fork's allocation (default: the source's original one)")
     .option('--model <model>', 'another model for the fork, from the cut on')
+    .option('--under <agent>', 'fork as a new child of this agent (its budget is delegated from it); default: a new root')
     .option('--run', 'run the fork now and show a live tree until it ends')
     .option('--json', 'print JSON')
     .description('start a new agent from another one as it was at a revision (the source is only read)')
@@ -31,7 +33,8 @@ export function registerFork(program: Command, ctx: CliContext): void {
       const budget = opts.budget === undefined ? undefined : parseCount(opts.budget, '--budget', { min: 1 });
       await withSystem(ctx, { recover: false }, async (system) => {
         const source = await agentArg(system, agent);
-        const handle = await system.fork(source, { atRevision, ...(budget !== undefined ? { budget } : {}), ...(opts.model !== undefined ? { model: opts.model } : {}) }).catch((err: unknown) => {
+        const under = opts.under === undefined ? undefined : await agentArg(system, opts.under);
+        const handle = await system.fork(source, { atRevision, ...(budget !== undefined ? { budget } : {}), ...(opts.model !== undefined ? { model: opts.model } : {}), ...(under !== undefined ? { under } : {}) }).catch((err: unknown) => {
           if (err instanceof InvalidInput && FLAGS[err.field]) throw new CliError(`invalid ${FLAGS[err.field]}: ${err.reason}`, { exitCode: EXIT.usage, hint: `\`cadre history ${agent}\` lists the revisions`, cause: err });
           throw err;
         });
