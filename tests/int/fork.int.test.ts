@@ -119,6 +119,30 @@ describe('fork', () => {
     }
   });
 
+  it('runs a tool call the cut left without its result, once, in the fork', { timeout: 60_000 }, async () => {
+    const looked: string[] = [];
+    const counted = tool({ name: 'lookup', description: 'Looks a word up.', input: z.object({ word: z.string() }), run: ({ word }, ctx) => {
+      looked.push(ctx.agentId);
+      return `${word}: a small bird`;
+    } });
+    const system = await testSystem('postgres', { model: script([]), tools: [counted] });
+    try {
+      const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
+      await source.run();
+      const history = await system.history(source.id);
+      const at = history.findIndex((e) => e.type === 'ToolCalled');
+      const fork = await system.fork(source.id, { atRevision: at, model: 'b' });
+      expect(await fork.run()).toMatchObject({ status: 'completed', output: 'b' });
+      expect(looked).toEqual([source.id, fork.id]);
+      const forked = await system.history(fork.id);
+      expect(forked.filter((e) => e.type === 'ToolCalled')).toHaveLength(1);
+      expect(forked.filter((e) => e.type === 'ToolReturned')).toHaveLength(1);
+      await checkTreeAtRest(system, fork.id);
+    } finally {
+      await system.close();
+    }
+  });
+
   it('refuses a revision past the end, naming the field', { timeout: 60_000 }, async () => {
     const system = await testSystem('postgres', { model: script([]), tools: [lookup] });
     try {
