@@ -6,6 +6,7 @@ import { BudgetExceeded } from '../../src/errors.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
 import { testSystem } from '../support/system.js';
+import { freshSchema } from '../support/testDb.js';
 
 /**
  * Forking an agent at a revision of its stream: the fork opens with the source's conversation up
@@ -143,15 +144,26 @@ describe('fork', () => {
     }
   });
 
-  it('refuses a revision past the end, naming the field', { timeout: 60_000 }, async () => {
-    const system = await testSystem('postgres', { model: script([]), tools: [lookup] });
+  it('refuses a revision past the end, a bad budget, and a source whose tools this process lacks, naming the field', { timeout: 60_000 }, async () => {
+    const schema = freshSchema('fork');
+    const system = await testSystem('postgres', { schema, model: script([]), tools: [lookup] });
+    let sourceId = '';
     try {
       const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
+      sourceId = source.id;
       await expect(system.fork(source.id, { atRevision: 99 })).rejects.toThrow(/fork\.atRevision/);
       await expect(system.fork(source.id, { atRevision: -1 })).rejects.toThrow(/fork\.atRevision/);
       await expect(system.fork('nobody', { atRevision: 0 })).rejects.toThrow(/nobody/);
+      await expect(system.fork(source.id, { atRevision: 0, budget: -5 })).rejects.toThrow(/fork\.budget/);
     } finally {
       await system.close();
+    }
+    // A process without the source's tools could not run the fork: refused, not left waiting.
+    const bare = await testSystem('postgres', { schema, model: script([]) });
+    try {
+      await expect(bare.fork(sourceId, { atRevision: 0 })).rejects.toThrow(/fork\.sourceId.*lookup/);
+    } finally {
+      await bare.close();
     }
   });
 });

@@ -48,6 +48,9 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
   const src = spawned.data;
   if (src.kind !== 'agent') throw new InvalidInput('fork.sourceId', 'forking a workflow agent is not supported yet');
   if (src.workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', 'the source has a worktree and this system has no git repository to make the fork\'s in');
+  // As for a spawn by name: a tool no process has would leave the fork waiting for a host in vain.
+  const missing = (src.tools ?? []).filter((t) => !rt.deps.tools.get(t));
+  if (missing.length > 0) throw new InvalidInput('fork.sourceId', `the source may call ${missing.join(', ')}, which this system has not registered (createAgentSystem({ tools }))`);
   const id = o.id ?? rt.deps.ids.uuid();
   const { forkedFrom: _sourceOrigin, nodeId: _node, agentId: _a, parentId: _p, rootId: _r, depth: _d, ...inherited } = src;
   const spec: AgentSpec = {
