@@ -51,6 +51,6 @@ describe('cadre fork and cadre diff', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/outcome\s+a completed/);
     expect(text.stdout).toContain(`fork of ${source.id} at ${at}`);
-    expect(text.stdout).toContain('git: no agents/<id> branch for both runs here');
+    expect(text.stdout).toContain('git: no agents/<id> branch for both runs in this repository');
   });
 });

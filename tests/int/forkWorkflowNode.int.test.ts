@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelReply } from '../../src/actors/ports/modelProvider.js';
+import { branchDiff } from '../../src/cli/branchDiff.js';
 import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import type { AgentSystem } from '../../src/system.js';
@@ -65,5 +66,12 @@ describe('forking the demo workflow\'s implement node', () => {
     const created = forked.find((e) => e.type === 'WorkspaceCreated')!.data as { branch: string; baseCommit: string };
     expect(created).toMatchObject({ branch: `agents/${fork.id}`, baseCommit: base });
     expect(git('merge-base', '--is-ancestor', base, `agents/${fork.id}`)).toBe('');
+
+    // cadre diff's git part: what the source's branch has that the fork's does not.
+    const stat = await branchDiff(repo.path, implement, fork.id, true);
+    expect(stat).toBe(execFileSync('git', ['diff', '--stat', `agents/${implement}`, `agents/${fork.id}`, '--'], { cwd: repo.path, encoding: 'utf8' }));
+    expect(stat).toMatch(/file.* changed/);
+    expect(await branchDiff(repo.path, implement, 'no-such-agent', true)).toBeNull();
+    expect(await branchDiff(null, implement, fork.id, true)).toBeNull();
   });
 });

@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { runFacts, type RunFacts } from '../../system/compareRuns.js';
+import { branchDiff } from '../branchDiff.js';
 import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields } from '../render/table.js';
-
-const run = promisify(execFile);
-
-/** `git diff` between the two runs' branches, or null when either has none in this repository. */
-async function branchDiff(a: string, b: string, stat: boolean): Promise<string | null> {
-  const git = (...args: string[]) => run('git', args, { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout);
-  const has = (id: string) => git('rev-parse', '--verify', '--quiet', `refs/heads/agents/${id}`).then(() => true, () => false);
-  if (!(await has(a)) || !(await has(b))) return null;
-  return git('diff', ...(stat ? ['--stat'] : []), `agents/${a}`, `agents/${b}`, '--');
-}
 
 const line = (f: RunFacts): string => `${f.status}${f.output ? `: ${f.output}` : ''}`;
 
@@ -30,7 +19,7 @@ export function registerDiff(program: Command, ctx: CliContext): void {
       await withSystem(ctx, READ_STREAMS, async (system) => {
         const [a, b] = [await agentArg(system, rawA), await agentArg(system, rawB)];
         const [fa, fb] = await Promise.all([runFacts(system, a), runFacts(system, b)]);
-        const git = await branchDiff(a, b, !opts.patch);
+        const git = await branchDiff(system.workspaces.repo, a, b, !opts.patch);
         print(ctx, opts.json, { a: fa, b: fb, gitDiff: git }, () => `${renderFields([
           ['a', `${fa.role} ${fa.id}${fa.forkedFrom ? ` (fork of ${fa.forkedFrom.sourceId} at ${fa.forkedFrom.sourceRevision})` : ''}`],
           ['b', `${fb.role} ${fb.id}${fb.forkedFrom ? ` (fork of ${fb.forkedFrom.sourceId} at ${fb.forkedFrom.sourceRevision})` : ''}`],
@@ -38,7 +27,7 @@ export function registerDiff(program: Command, ctx: CliContext): void {
           ['tokens', `a ${fa.tokens} | b ${fb.tokens} (b − a: ${fb.tokens - fa.tokens})`],
           ['cost', `a $${fa.costUsd.toFixed(4)} | b $${fb.costUsd.toFixed(4)}`],
           ['duration', `a ${(fa.durationMs / 1000).toFixed(1)}s | b ${(fb.durationMs / 1000).toFixed(1)}s`],
-        ])}\n${git === null ? 'git: no agents/<id> branch for both runs here' : git.trim() || 'git: the branches are the same'}`);
+        ])}\n${git === null ? 'git: no agents/<id> branch for both runs in this repository' : git.trim() || 'git: the branches are the same'}`);
       });
     });
 }
