@@ -48,7 +48,7 @@ function minusIdle(c: Contents, idle: Contents, k: number): Contents {
     const r = idle.tables.get(name);
     return [name, r ? { ...t, ins: t.ins - r.ins * k, upd: t.upd - r.upd * k, del: t.del - r.del * k } : t];
   }));
-  return { tables, events: c.events };
+  return { ...c, tables };
 }
 
 /**

@@ -90,6 +90,17 @@ function tableBreakdown(s: SideResult): void {
   console.log(`${s.name} idle background: ${fmt(s.idle.db.commits, 1)} commits/s, ${fmt(sum(idleWrites), 1)} row writes/s (subtracted for the seconds each phase waited after its runs)`);
 }
 
+/** Bytes stored per agent step by relation (heap, index, TOAST), all measured phases added up: where the bytes go. */
+function relationBreakdown(s: SideResult): void {
+  const rows = [...(s.total.relations ?? [])].filter(([, n]) => n !== 0).sort((a, b) => b[1] - a[1]);
+  if (rows.length === 0) return;
+  const total = rows.reduce((n, [, v]) => n + v, 0);
+  printGrid(`${s.name}: bytes stored per agent step by relation (pg_relation_size deltas; a relation grows by 8 kB pages, so small ones read in steps of 8,192 / ${s.totalSteps})`, ['relation', 'bytes per agent step', 'share'], [
+    ...rows.map(([name, n]) => [name, fmt(n / s.totalSteps), `${fmt((n / total) * 100)}%`]),
+    ['total', fmt(total / s.totalSteps), '100%'],
+  ]);
+}
+
 function eventBreakdown(s: SideResult): void {
   const rows = [...s.total.events].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((n, [, v]) => n + v, 0);
@@ -120,8 +131,10 @@ export function printWorkflowReport(r: WorkflowBenchResult, run: { rounds: numbe
   console.log(rates(r.langGraph));
   limitTable(r);
   tableBreakdown(r.cadre);
+  relationBreakdown(r.cadre);
   eventBreakdown(r.cadre);
   transactionBreakdown(r.cadre);
   tableBreakdown(r.langGraph);
+  relationBreakdown(r.langGraph);
   transactionBreakdown(r.langGraph);
 }

@@ -20,6 +20,8 @@ export interface TableCounters {
 export interface Contents {
   readonly tables: ReadonlyMap<string, TableCounters>;
   readonly events: ReadonlyMap<string, number>;
+  /** Bytes by relation: each table's heap, each index, each table's TOAST (with its index). */
+  readonly relations?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -53,16 +55,22 @@ export async function dbCounters(admin: pg.ClientBase, dbName: string): Promise<
  */
 export async function contents(c: pg.ClientBase, eventsTable: string | null): Promise<Contents> {
   const events = eventsTable ? `(SELECT coalesce(json_object_agg(type, n), '{}') FROM (SELECT type, count(*) AS n FROM ${eventsTable} GROUP BY type) e)` : `'{}'::json`;
-  const r = await c.query<{ tables: { name: string; ins: number; upd: number; del: number; bytes: number }[] | null; events: Record<string, number>; f: unknown }>(
+  const r = await c.query<{ tables: { name: string; ins: number; upd: number; del: number; bytes: number }[] | null; events: Record<string, number>; relations: Record<string, number> | null; f: unknown }>(
     `SELECT pg_stat_force_next_flush() AS f,
        (SELECT json_agg(json_build_object('name', schemaname || '.' || relname, 'ins', n_tup_ins, 'upd', n_tup_upd, 'del', n_tup_del, 'bytes', pg_total_relation_size(relid)))
           FROM pg_stat_user_tables) AS tables,
-       ${events} AS events`,
+       ${events} AS events,
+       (SELECT json_object_agg(name, bytes) FROM (
+          SELECT schemaname || '.' || relname AS name, pg_relation_size(relid) AS bytes FROM pg_stat_user_tables
+          UNION ALL SELECT schemaname || '.' || indexrelname || ' (index)', pg_relation_size(indexrelid) FROM pg_stat_user_indexes
+          UNION ALL SELECT t.schemaname || '.' || t.relname || ' (TOAST)', pg_total_relation_size(c.reltoastrelid)
+            FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid WHERE c.reltoastrelid <> 0) x) AS relations`,
   );
   const row = r.rows[0]!;
   return {
     tables: new Map((row.tables ?? []).map((t) => [t.name, { ins: Number(t.ins), upd: Number(t.upd), del: Number(t.del), bytes: Number(t.bytes) }])),
     events: new Map(Object.entries(row.events).map(([k, v]) => [k, Number(v)])),
+    relations: new Map(Object.entries(row.relations ?? {}).map(([k, v]) => [k, Number(v)])),
   };
 }
 
@@ -84,7 +92,8 @@ export function contentsDelta(a: Contents, b: Contents): Contents {
   }
   const events = new Map<string, number>();
   for (const [type, n] of b.events) events.set(type, n - (a.events.get(type) ?? 0));
-  return { tables, events };
+  const relations = b.relations && new Map([...b.relations].map(([name, n]) => [name, n - (a.relations?.get(name) ?? 0)]));
+  return { tables, events, ...(relations ? { relations } : {}) };
 }
 
 /** Sum of two deltas (rounds added up for the breakdown). */
@@ -97,7 +106,9 @@ export function contentsSum(a: Contents, b: Contents): Contents {
   }
   const events = new Map(a.events);
   for (const [type, n] of b.events) events.set(type, (events.get(type) ?? 0) + n);
-  return { tables, events };
+  const relations = new Map(a.relations);
+  for (const [name, n] of b.relations ?? []) relations.set(name, (relations.get(name) ?? 0) + n);
+  return { tables, events, ...(relations.size > 0 ? { relations } : {}) };
 }
 
 export const totalBytes = (c: Contents): number => [...c.tables.values()].reduce((s, t) => s + t.bytes, 0);

@@ -20,7 +20,7 @@ const { metafile } = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['@electric-sql/pglite', '@kurrent/kurrentdb-client', '@anthropic-ai/sdk', '@modelcontextprotocol/sdk', 'pg-native', 'pino', 're2js'],
+  external: ['@electric-sql/pglite', '@opentelemetry/*', '@kurrent/kurrentdb-client', '@anthropic-ai/sdk', '@modelcontextprotocol/sdk', 'pg-native', 'pino', 're2js'],
   // commander is CommonJS: its require() of node builtins needs a require in an ES module.
   banner: { js: "import { createRequire as __cadreRequire } from 'node:module'; const require = __cadreRequire(import.meta.url);" },
   metafile: true,

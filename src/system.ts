@@ -5,7 +5,10 @@ import { AgentHandle, type OutputOf } from './actors/agentHandle.js';
 import type { SpawnConfig } from './actors/spawnConfig.js';
 import { revisionArg } from './events/safeNumber.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
+import { randomUUID } from 'node:crypto';
 import { readEnv } from './infra/config.js';
+import type { EventLogTable } from './projections/activityFeed.js';
+import { otlpSettingsFromEnv, type OtlpSettings } from './telemetry/otlp/otlpSettings.js';
 import { createLogger, redactingLogger } from './infra/logger.js';
 import { createRedactor, urlPassword, type Redactor } from './infra/redact.js';
 import { redactingModel } from './infra/model/redactingModel.js';
@@ -66,12 +69,15 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
     if (!allowedCommands.includes(c)) throw new InvalidInput(`options.commandsNeedingApproval[${i}]`, `${c} is not an allowed command (allowedCommands: ${allowedCommands.join(', ')})`);
   });
   const storeOpt = o.store ?? defaultStore(env);
+  // Only a process that hosts agents exports: read below, and refused (gRPC) before anything opens.
+  const otlp = o.readOnly || o.otlp === false ? null : o.otlp ?? otlpSettingsFromEnv(env);
   const givenModel = o.model && !('complete' in o.model) ? (o.model as { apiKey?: string; baseURL?: string }) : undefined;
   // Every secret cadre was configured with, removed by value from errors, events and logs.
   const redactor = createRedactor([
     env.ANTHROPIC_API_KEY, givenModel?.apiKey, env.CADRE_DASHBOARD_TOKEN,
     ...urlPassword(env.DATABASE_URL), ...urlPassword(env.EVENT_STORE), ...urlPassword(env.ANTHROPIC_BASE_URL), ...urlPassword(givenModel?.baseURL),
     ...urlPassword('connectionString' in storeOpt ? storeOpt.connectionString : undefined), ...urlPassword(o.projections?.connectionString),
+    ...Object.values(otlp?.headers ?? {}), ...urlPassword(otlp?.url),
     ...mcpSecrets(o.mcpServers ?? []), ...(o.mcpServers ?? []).flatMap((s) => (s.kind === 'http' ? urlPassword(s.url) : [])),
   ]);
   const logger = redactingLogger(o.logger ?? createLogger(env.LOG_LEVEL ?? 'warn', undefined, redactor, env.LOG_FORMAT ?? 'json'), redactor);
@@ -83,7 +89,7 @@ export async function createAgentSystem(options: AgentSystemOptions = {}): Promi
   // CLI command never does (scripts/bundleCli.mjs keeps it external).
   const mcp: McpServers = servers.length === 0 ? NO_MCP_SERVERS : await (await import('./infra/mcp/mcpServers.js')).startMcpServers(servers, { logger, redact: (text) => redactor.text(text) });
   try {
-    return await assembleSystem({ o, env, storeOpt, redactor, logger, mcp });
+    return await assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp });
   } catch (err) {
     await mcp.close();
     throw err;
@@ -100,9 +106,10 @@ interface Settled {
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly mcp: McpServers;
+  readonly otlp: OtlpSettings | null;
 }
 
-async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settled): Promise<AgentSystem> {
+async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }: Settled): Promise<AgentSystem> {
   const allowCommands = commandsAllowed(o, env);
   const schema = o.schema ?? 'cadre';
   const { store, sql, readThroughHolder, ownsSql, eventLog } = await openSystemStore(storeOpt, o, env, schema);
@@ -187,6 +194,10 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settl
   const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger, clock: o.clock ?? systemClock });
   if (o.runProjections !== false && !readThroughHolder) await projections.start();
   const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store } });
+  // The OTLP packages load only in a process that exports (scripts/bundleCli.mjs keeps them external).
+  const liveExport = otlp && !readThroughHolder
+    ? await (await import('./telemetry/otlp/liveExport.js')).startLiveExport({ store, sql, schema, settings: otlp, owner: `${processOwnerName()}/${randomUUID().slice(0, 8)}`, history: (id) => runtime.history(id), logger, ...(eventLog ? { writtenHead: () => writtenHead(eventLog) } : {}) })
+    : null;
 
   const handle = <O = string>(id: string, output: z.ZodType<O> | null = null): AgentHandle<O> => new AgentHandle<O>(id, runtime, messaging.handle, output);
   let closed = false;
@@ -222,11 +233,19 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp }: Settl
       // After the runtime: its close aborts the tool calls still running, which may be MCP calls.
       await mcp.close();
       workspaces?.stop?.();
+      // After the runtime: the spans its agents ended while closing go out too.
+      await liveExport?.stop();
       await projections.stop();
       if (ownsSql) await sql.close();
       await store.close();
     },
   };
+}
+
+/** The newest position in the events table, committed or about to be visible (the live export's flush target). */
+async function writtenHead(log: EventLogTable): Promise<bigint> {
+  const r = await log.sql.query<{ p: string }>(`SELECT coalesce(max(position), 0)::text AS p FROM ${log.schema}.events`);
+  return BigInt(r.rows[0]?.p ?? '0');
 }
 
 /** `system.messaging`: the queue's operations, without the wiring and lifecycle the system owns. */

@@ -17,8 +17,10 @@ export interface AppendOptions {
  */
 export interface Attachment {
   readonly ref: string;
-  /** The payload as JSON text. */
+  /** The payload as JSON text, as stored (a model request's without its tools: blobParts.ts). */
   readonly json: string;
+  /** Blobs `json` names, stored in the same commit (a model request's tools). */
+  readonly parts?: readonly Attachment[];
 }
 
 export interface ReadStreamOptions {

@@ -13,8 +13,9 @@ import { InvalidInput } from '../errors.js';
  *   (a root agent). A child's is kept: its root is named only in the stream's AgentSpawned, and a
  *   reader (a projection following $all, say) sees one event at a time. Nothing in cadre reads
  *   it to decide anything; it is kept for the audit trail (`history`), so it must read back.
- * - `at` is always kept (the injected clock's time; `recorded_at` is the server's), and so is
- *   every other key (`leaseTo`, read by a trigger on the raw row).
+ * - `at` (the injected clock's time) is kept here; the Postgres store moves it to its row's
+ *   `recorded_at` column and puts it back on read (pendingAppend.ts, `metadataSql`). Every other
+ *   key is kept (`leaseTo`, read by a trigger on the raw row).
  *
  * `fullMetadata` puts them back; `parseRecorded` calls it, so every reader of parsed events sees
  * the full shape, and an event stored before (with every key) reads exactly as it did.

@@ -43,6 +43,19 @@ const EnvSchema = z.object({
   CADRE_TEMPLATES_DIR: z.string().min(1).optional(),
   CADRE_ALLOW_COMMANDS: z.enum(['0', '1', 'true', 'false']).optional(),
   CADRE_DASHBOARD_TOKEN: z.string().min(1).optional(),
+  // OpenTelemetry's standard exporter variables (docs/tracing.md), read as text here and checked by
+  // src/telemetry/otlp/otlpSettings.ts only where spans are exported: a bad value set for some
+  // other program does not stop the commands that never export.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.string().optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

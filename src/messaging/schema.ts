@@ -157,20 +157,7 @@ BEGIN
    WHERE m.message_id IN (SELECT x.message_id FROM jsonb_to_recordset(p_messages) AS x(message_id text));
 END
 $$;
-CREATE FUNCTION ${s}.messages_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO ${s}.messages (message_id, sender, recipient, payload, priority, dedupe_key, position, state, sent_at, dead_at, dead_reason)
-    SELECT NEW.data->>'messageId', substr(NEW.stream_id, ${AGENT_STREAM_PREFIX.length + 1}), NEW.data->>'to',
-           coalesce(NEW.data->'payload', 'null'::jsonb), (NEW.data->>'priority')::smallint, NEW.data->>'dedupeKey', NEW.position,
-           CASE WHEN e.agent_id IS NULL THEN 'pending' ELSE 'dead' END, (NEW.metadata->>'at')::timestamptz,
-           CASE WHEN e.agent_id IS NULL THEN NULL ELSE now() END,
-           CASE WHEN e.agent_id IS NULL THEN NULL ELSE 'recipient ' || e.status END
-      FROM (SELECT 1) AS one LEFT JOIN ${s}.message_recipients_ended e ON e.agent_id = NEW.data->>'to'
-    ON CONFLICT (message_id) DO NOTHING;
-  RETURN NULL;
-END
-$$;
-DO $$
+${outboxFunction(s, { atInColumn: false })}DO $$
 BEGIN
   IF to_regclass('${s}.events') IS NOT NULL THEN
     CREATE TRIGGER messages_outbox AFTER INSERT ON ${s}.events
@@ -190,5 +177,28 @@ BEGIN
 END
 $$;
 `,
+    // `at` in the column (the event store's `at in the column` step): a MessageSent appended
+    // since holds its time in `recorded_at`, not in its metadata.
+    outboxFunction(s, { atInColumn: true }),
   ];
+}
+
+/** The outbox trigger's function: the message's `sent_at` is its event's `at`, wherever the row holds it. */
+function outboxFunction(s: string, options: { atInColumn: boolean }): string {
+  const create = options.atInColumn ? 'CREATE OR REPLACE FUNCTION' : 'CREATE FUNCTION';
+  const sentAt = options.atInColumn ? `coalesce((NEW.metadata->>'at')::timestamptz, NEW.recorded_at)` : `(NEW.metadata->>'at')::timestamptz`;
+  return `${create} ${s}.messages_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${s}.messages (message_id, sender, recipient, payload, priority, dedupe_key, position, state, sent_at, dead_at, dead_reason)
+    SELECT NEW.data->>'messageId', substr(NEW.stream_id, ${AGENT_STREAM_PREFIX.length + 1}), NEW.data->>'to',
+           coalesce(NEW.data->'payload', 'null'::jsonb), (NEW.data->>'priority')::smallint, NEW.data->>'dedupeKey', NEW.position,
+           CASE WHEN e.agent_id IS NULL THEN 'pending' ELSE 'dead' END, ${sentAt},
+           CASE WHEN e.agent_id IS NULL THEN NULL ELSE now() END,
+           CASE WHEN e.agent_id IS NULL THEN NULL ELSE 'recipient ' || e.status END
+      FROM (SELECT 1) AS one LEFT JOIN ${s}.message_recipients_ended e ON e.agent_id = NEW.data->>'to'
+    ON CONFLICT (message_id) DO NOTHING;
+  RETURN NULL;
+END
+$$;
+`;
 }

@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../events/envelope.js';
 import type { EventStore } from '../events/eventStore.js';
 import { parseRecorded, type ParsedEvent } from '../events/upcast.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
+import { atSql, metadataSql } from '../events/stores/postgres/schema.js';
 
 /** Where the event log's table lives: the Postgres store's client and schema. */
 export interface EventLogTable {
@@ -58,9 +59,9 @@ export async function readActivity(log: EventLogTable, q: ActivityQuery): Promis
     where.push(`position > $${params.length}::bigint`);
   } else if (q.since !== undefined) {
     params.push(q.since instanceof Date ? q.since.toISOString() : q.since);
-    where.push(`(metadata->>'at')::timestamptz > $${params.length}::timestamptz`);
+    where.push(`${atSql()} > $${params.length}::timestamptz`);
   }
-  const select = `SELECT position, stream_id, revision, event_id, type, data, metadata, (metadata->>'at')::timestamptz AS at
+  const select = `SELECT position, stream_id, revision, event_id, type, data, ${metadataSql()} AS metadata, ${atSql()} AS at
     FROM ${s}.events WHERE ${where.join(' AND ')}`;
   // Without `since`: the latest `limit`, shown oldest first.
   const text = q.since === undefined

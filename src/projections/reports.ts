@@ -363,12 +363,13 @@ export function createReports(options: ReportsOptions): Reports {
     },
     async statusCounts(rootId) {
       const root = rootId === undefined ? undefined : id(rootId, 'rootId');
+      // A tree's counts are columns of its totals row (agentTreeTotals.ts): summed over every tree, or its own.
+      const sums = AGENT_STATUSES.map((st) => `coalesce(sum(${st}), 0) AS ${st}`).join(', ');
       const r = root === undefined
-        ? await sql.query<Row>(`SELECT status, sum(n) AS n FROM ${s}.agent_status_counts GROUP BY status`)
-        : await sql.query<Row>(`SELECT status, n FROM ${s}.agent_status_counts WHERE root_id = $1`, [root]);
-      const counts = Object.fromEntries(AGENT_STATUSES.map((st) => [st, 0])) as Record<AgentStatus, number>;
-      for (const x of r.rows) counts[x.status as AgentStatus] = num(x.n);
-      return counts;
+        ? await sql.query<Row>(`SELECT ${sums} FROM ${s}.agent_tree_totals`)
+        : await sql.query<Row>(`SELECT ${sums} FROM ${s}.agent_tree_totals WHERE root_id = $1`, [root]);
+      const x = r.rows[0] ?? {};
+      return Object.fromEntries(AGENT_STATUSES.map((st) => [st, num(x[st] ?? 0)])) as Record<AgentStatus, number>;
     },
     async waitFor(position, timeoutMs) {
       const target = revisionArg(position, 'position');

@@ -4,6 +4,7 @@ import type { ModelProvider } from '../actors/ports/modelProvider.js';
 import type { WorkspacePort } from '../actors/ports/workspacePort.js';
 import { isUserTool, type UserTool } from '../actors/userTool.js';
 import { McpServersOption } from '../infra/mcp/mcpServerOptions.js';
+import { OtlpSettingsSchema } from '../telemetry/otlp/otlpSettings.js';
 
 /** Where the events live; the default comes from the environment (see openSystemStore). */
 export const StoreOption = z.discriminatedUnion('kind', [
@@ -49,6 +50,12 @@ export const SystemOptionsSchema = z
     /** How long a call parked for approval waits before it is denied on its own (default: for ever; a tool's own approvalTimeoutMs wins). */
     approvalTimeoutMs: z.number().int().positive().max(365 * 24 * 3_600_000).optional(),
     missingToolTimeoutMs: z.number().int().positive().max(7 * 24 * 3_600_000).optional(),
+    /**
+     * Live export of spans over OTLP/HTTP (docs/tracing.md): `{ url, protocol?, headers?,
+     * serviceName?, timeoutMs?, intervalMs? }`, or false for none. Default: from
+     * OTEL_EXPORTER_OTLP_ENDPOINT and the other standard variables, none when unset.
+     */
+    otlp: z.union([z.literal(false), OtlpSettingsSchema]).optional(),
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     recover: z.boolean().optional(),
     /**

@@ -20,7 +20,8 @@ export async function readTrace(system: Pick<AgentSystem, 'internal' | 'reports'
     const history = (await system.history(agent.id)).filter((e) => options.upTo === undefined || e.position <= options.upTo);
     if (history.length === 0) continue;
     position = Math.max(position, history[history.length - 1]!.position);
-    spans.push(...spansOfAgent({ rootId, parentId: agent.id === rootId ? null : agent.parentId }, history));
+    spans.push(...spansOfAgent(history));
   }
-  return { rootId, position: options.upTo ?? position, spans };
+  // A position past the store's head is the head: nothing later can be shown yet.
+  return { rootId, position: options.upTo === undefined ? position : Math.min(options.upTo, Number(await system.store.headPosition())), spans };
 }

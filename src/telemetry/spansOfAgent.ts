@@ -3,14 +3,7 @@ import type { TraceSpan } from './traceSpan.js';
 import { spanIdOf, traceIdOf } from './traceIds.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Attributes = Record<string, string | number | boolean>;
-
-/** Where an agent sits in its run: enough to nest its span. */
-export interface AgentPlace {
-  readonly rootId: string;
-  /** Null for the root (its span has no parent). */
-  readonly parentId: string | null;
-}
+type Attributes = Record<string, string | number | boolean | readonly string[]>;
 
 /**
  * One agent's spans from its history (revision order): its own, from AgentSpawned to its
@@ -19,14 +12,17 @@ export interface AgentPlace {
  * semantic conventions (`gen_ai.*`) plus cadre's own (`cadre.*`). Pure: the same events give the
  * same spans, ids included. Something still open when the events stop is `running`, with no end;
  * when the agent ended, anything it left open ends with it, as the agent's end aborted it.
+ * The trace is the run's (its root's id) and the parent the agent's own, whoever reads: a
+ * subtree's spans are the whole run's spans under that agent, so what the live export sent and
+ * what `cadre trace --export` sends later are the same spans.
  */
-export function spansOfAgent(place: AgentPlace, events: readonly HistoryEvent[]): TraceSpan[] {
+export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
   const spawned = events[0];
   if (!spawned || spawned.type !== 'AgentSpawned') return [];
-  const traceId = traceIdOf(place.rootId);
+  const traceId = traceIdOf(spawned.data.rootId);
   const agentId = spawned.data.agentId;
   const agentSpanId = spanIdOf(agentId, 'agent');
-  const parentSpanId = place.parentId === null ? undefined : spanIdOf(place.parentId, 'agent');
+  const parentSpanId = spawned.data.parentId === null ? undefined : spanIdOf(spawned.data.parentId, 'agent');
   const at = (e: HistoryEvent): number => Date.parse(e.metadata.at);
   const agent: Mutable<TraceSpan> & { attributes: Attributes } = {
     spanId: agentSpanId,
@@ -78,7 +74,7 @@ export function spansOfAgent(place: AgentPlace, events: readonly HistoryEvent[])
           'gen_ai.response.model': e.data.model,
           'gen_ai.usage.input_tokens': u.inputTokens,
           'gen_ai.usage.output_tokens': u.outputTokens,
-          'gen_ai.response.finish_reasons': e.data.stopReason,
+          'gen_ai.response.finish_reasons': [e.data.stopReason],
           'cadre.cost_usd': e.data.costUsd,
         });
         add('gen_ai.usage.input_tokens', u.inputTokens);

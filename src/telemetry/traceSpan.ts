@@ -18,7 +18,8 @@ export interface TraceSpan {
   /** Absent while it runs. */
   readonly endMs?: number;
   readonly status: 'ok' | 'error' | 'running' | 'cancelled';
-  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  /** Values as OpenTelemetry allows them: a string, number, boolean, or an array of strings (`gen_ai.response.finish_reasons`). */
+  readonly attributes: Readonly<Record<string, string | number | boolean | readonly string[]>>;
 }
 
 /** A run's spans as of a global position: the root's and every descendant's. */

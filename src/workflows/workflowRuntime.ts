@@ -321,7 +321,10 @@ export class Workflows {
       .run(childId)
       .then(() => this.step(workflowId))
       .catch((err: unknown) => {
-        if (!this.detached) this.logger.error({ agentId: workflowId, childId, err: describe(err) }, 'workflow node watch failed');
+        if (this.detached) return;
+        // Closing under a running workflow (Ctrl-C): the next start picks the node up; not an error.
+        if (isCadreError(err) && err.code === 'STORE_CLOSED') this.logger.debug({ agentId: workflowId, childId }, 'workflow node watch stopped: the store closed');
+        else this.logger.error({ agentId: workflowId, childId, err: describe(err) }, 'workflow node watch failed');
       })
       .finally(() => this.watched.delete(childId));
   }

@@ -235,6 +235,26 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
     const t1 = Date.now();
     await fetch(`${dash.url}api/tree/${root.id}`);
     console.log(`[dashboard views] GET /api/tree of 1,000 agents: ${Date.now() - t1} ms`);
+    // The other views on the same tree: the waterfall (a span per agent) and the money view.
+    const timed = async (path: string): Promise<[number, number]> => {
+      const t = Date.now();
+      const r = await fetch(`${dash.url}${path}`);
+      const bytes = (await r.arrayBuffer()).byteLength;
+      expect(r.status).toBe(200);
+      return [Date.now() - t, bytes];
+    };
+    const [traceMs, traceBytes] = await timed(`api/trace/${root.id}`);
+    const [moneyMs] = await timed(`api/money/${root.id}`);
+    let t2 = Date.now();
+    await page.click('#tab-waterfall');
+    await page.waitForFunction((n) => (globalThis as unknown as Win).document.querySelectorAll('.wf-row').length >= n, 1000, { timeout: 30_000 });
+    const waterfallMs = Date.now() - t2;
+    t2 = Date.now();
+    await page.click('#tab-money');
+    await page.waitForSelector('#view-money .money-total', { timeout: 30_000 });
+    const moneyViewMs = Date.now() - t2;
+    console.log(`[dashboard views] 1,000-agent tree: GET /api/trace ${traceMs} ms (${(traceBytes / 1024).toFixed(0)} KB), GET /api/money ${moneyMs} ms; waterfall tab to ${await page.locator('.wf-row').count()} rows ${waterfallMs} ms, money tab ${moneyViewMs} ms`);
+    expect(waterfallMs).toBeLessThan(10_000);
     expect(m.updates.length).toBeGreaterThanOrEqual(20);
     expect(pct(apply, 95)).toBeLessThan(50);
     expect(treeFetches).toEqual([]);

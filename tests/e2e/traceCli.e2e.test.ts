@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { startDashboard } from '../../src/dashboard/server.js';
 import { createAgentSystem } from '../../src/system.js';
 import type { Trace } from '../../src/telemetry/traceSpan.js';
 import { runCadre, type CliRun } from '../support/cadreCli.js';
+import { startOtlpReceiver } from '../support/otlpReceiver.js';
 
 /**
  * A finished workflow seen as a trace: `cadre trace` (the real bin, on the embedded store) draws
@@ -15,8 +16,11 @@ import { runCadre, type CliRun } from '../support/cadreCli.js';
 const dir = mkdtempSync(join(tmpdir(), 'cadre-trace-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cadre(...args: string[]): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CADRE_DATA_DIR: dir, NO_COLOR: '1', LOG_LEVEL: 'error', COLUMNS: '120' };
+async function cadre(...args: string[]): Promise<CliRun>;
+async function cadre(env: Record<string, string>, ...args: string[]): Promise<CliRun>;
+async function cadre(first: string | Record<string, string>, ...rest: string[]): Promise<CliRun> {
+  const [extra, args] = typeof first === 'string' ? [{}, [first, ...rest]] : [first, rest];
+  const env: NodeJS.ProcessEnv = { ...process.env, CADRE_DATA_DIR: dir, NO_COLOR: '1', LOG_LEVEL: 'error', COLUMNS: '120', ...extra };
   delete env.DATABASE_URL;
   delete env.EVENT_STORE;
   delete env.ANTHROPIC_API_KEY;
@@ -66,6 +70,42 @@ describe('cadre trace and /api/trace', () => {
     } finally {
       await dash.close();
       await second.close();
+    }
+
+    // After the fact, over OTLP: the same spans reach a receiver, and as an OTLP/JSON file.
+    const receiver = await startOtlpReceiver();
+    try {
+      const sent = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20secret-token-123' }, 'trace', wf.id.slice(0, 8), '--export');
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.stderr).toMatch(new RegExp(`sent ${trace.spans.length} spans of trace ${root.traceId} to ${receiver.url} \\(http/protobuf\\)`));
+      expect(receiver.spans.map((s) => s.spanId).sort()).toEqual(trace.spans.map((s) => s.spanId).sort());
+      expect(receiver.requests[0]!.authorization).toBe('Bearer secret-token-123');
+      const file = join(dir, 'run.otlp.json');
+      const written = await cadre('trace', wf.id, '--otlp-json', file);
+      expect(written.code, written.stderr).toBe(0);
+      const request = JSON.parse(readFileSync(file, 'utf8')) as { resourceSpans: { scopeSpans: { spans: { spanId: string; traceId: string }[] }[] }[] };
+      const inFile = request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+      expect(inFile.map((s) => s.spanId).sort()).toEqual(trace.spans.map((s) => s.spanId).sort());
+      expect(new Set(inFile.map((s) => s.traceId))).toEqual(new Set([root.traceId]));
+      // Nothing to send to, or a protocol it cannot speak: a usage error saying what to set.
+      const nowhere = await cadre('trace', wf.id, '--export');
+      expect(nowhere.code).toBe(2);
+      expect(nowhere.stderr).toMatch(/--export needs somewhere to send the spans[\s\S]*OTEL_EXPORTER_OTLP_ENDPOINT/);
+      const grpc = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'trace', wf.id, '--export');
+      expect(grpc.code).not.toBe(0);
+      expect(grpc.stderr).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
+      const off = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_TRACES_EXPORTER: 'none' }, 'trace', wf.id, '--export');
+      expect(off.code).toBe(2);
+      expect(off.stderr).toMatch(/export is turned off by OTEL_TRACES_EXPORTER=none/);
+      // A bad OpenTelemetry variable, set for some other program, does not stop a command that only reads.
+      const reads = await cadre({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl', OTEL_EXPORTER_OTLP_TIMEOUT: 'abc' }, 'trace', wf.id, '--json');
+      expect(reads.code, reads.stderr).toBe(0);
+      const closed = await cadre('trace', wf.id, '--export', '--endpoint', 'http://user:hunter2pass@127.0.0.1:9/v1/traces');
+      expect(closed.code).toBe(1);
+      expect(closed.stderr).toMatch(/OTLP export to http:\/\/127\.0\.0\.1:9\/v1\/traces failed/);
+      expect(closed.stderr).not.toContain('hunter2pass');
+    } finally {
+      await receiver.close();
     }
   });
 });

@@ -3,6 +3,9 @@ import { createPgliteClient } from '../../src/infra/sql/pgliteClient.js';
 import { openPostgresEventStore } from '../../src/events/stores/postgres/postgresEventStore.js';
 import { eventStoreContract } from '../contract/eventStoreContract.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
+import { testEvent } from '../support/events.js';
+import type { EventToAppend } from '../../src/events/envelope.js';
+import { describe, expect, it } from 'vitest';
 
 eventStoreContract({
   name: 'pglite',
@@ -20,4 +23,39 @@ eventStoreContract({
       pollIntervalMs: 50,
       ...o,
     }),
+});
+
+describe('an event time in the recorded_at column (issue 19)', () => {
+  const stores = [
+    ['pglite', async () => openPostgresEventStore({ sql: await createPgliteClient(), ownsClient: true, pollIntervalMs: 50 })],
+    ['postgres', async () => openPostgresEventStore({ sql: createPgClient({ connectionString: testPgUrl(), max: 4 }), ownsClient: true, schema: freshSchema('esat'), pollIntervalMs: 50 })],
+  ] as const;
+  for (const [name, open] of stores) {
+    it(`${name}: stores a millisecond ISO at once, in the column, and every read gives the metadata back as appended`, async () => {
+      const store = await open();
+      try {
+        const at = (iso: string, i: number): EventToAppend => ({ ...testEvent('Timed', { i }), metadata: { ...testEvent().metadata, at: iso } });
+        // Kept in the JSON: not the exact string the column gives back.
+        const odd = ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000+00:00', 'not a time', '0999-01-01T00:00:00.000Z'];
+        const events = [at('2026-12-05T16:51:19.345Z', 0), at('2024-02-29T23:59:59.999Z', 1), ...odd.map((o, i) => at(o, i + 2))];
+        await store.append('s-at', events, { expectedRevision: 'no_stream' });
+        const raw = await store.sql.query<{ i: number; has: boolean; rec: string }>(
+          `SELECT (data->>'i')::int AS i, metadata ? 'at' AS has, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS rec
+             FROM ${store.schema}.events WHERE stream_id = 's-at' ORDER BY revision`,
+        );
+        expect(raw.rows.map((r) => r.has)).toEqual([false, false, true, true, true, true]);
+        expect(raw.rows.slice(0, 2).map((r) => r.rec)).toEqual(['2026-12-05T16:51:19.345Z', '2024-02-29T23:59:59.999Z']);
+        // As jsonb orders an object's keys: what reading an event stored with its `at` gives.
+        const asStored = async (m: unknown): Promise<string> => JSON.stringify((await store.sql.query<{ m: unknown }>(`SELECT $1::jsonb AS m`, [JSON.stringify(m)])).rows[0]!.m);
+        const expected = await Promise.all(events.map((e) => asStored(e.metadata)));
+        const all = (await store.readAll()).filter((e) => e.streamId === 's-at');
+        const streamed = (await store.readStreams?.([{ streamId: 's-at', from: 0n }]))?.get('s-at') ?? all;
+        for (const read of [await store.readStream('s-at'), all, streamed]) {
+          expect(read.map((e) => JSON.stringify(e.metadata))).toEqual(expected);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  }
 });

@@ -214,7 +214,9 @@ const snapshotQueries = (schema: string): Record<string, string> => ({
   budget_balances: `SELECT * FROM ${schema}.budget_balances ORDER BY agent_id`,
   workflow_runs: `SELECT * FROM ${schema}.workflow_runs ORDER BY run_id`,
   workflow_nodes: `SELECT * FROM ${schema}.workflow_nodes ORDER BY run_id, node_id`,
-  agent_status_counts: `SELECT root_id, status, n::int AS n FROM ${schema}.agent_status_counts WHERE n <> 0 ORDER BY root_id, status`,
+  agent_status_counts: `SELECT t.root_id, v.status, v.n::int AS n FROM ${schema}.agent_tree_totals t
+    CROSS JOIN LATERAL (VALUES ('spawned', t.spawned), ('running', t.running), ('waiting', t.waiting), ('completed', t.completed), ('failed', t.failed), ('terminated', t.terminated)) AS v(status, n)
+    WHERE v.n <> 0 ORDER BY t.root_id, v.status`,
   agent_status_recounted: `SELECT root_id, status, count(*)::int AS n FROM ${schema}.agents GROUP BY root_id, status ORDER BY root_id, status`,
   agent_tree_totals: `SELECT root_id, agents::int, consumed::bigint, reserved::bigint, cost_usd::numeric FROM ${schema}.agent_tree_totals WHERE agents <> 0 ORDER BY root_id`,
   agent_tree_summed: `SELECT root_id, count(*)::int AS agents, sum(consumed)::bigint AS consumed, sum(reserved)::bigint AS reserved, sum(cost_usd)::numeric AS cost_usd

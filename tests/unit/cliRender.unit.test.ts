@@ -6,6 +6,8 @@ import { LiveTree } from '../../src/cli/render/liveTree.js';
 import type { AgentNode } from '../../src/dashboard/agentTree.js';
 import type { Output } from '../../src/cli/output.js';
 import { toJson } from '../../src/cli/output.js';
+import { terminalSafe } from '../../src/cli/render/terminalSafe.js';
+import { OWN_ESC, ownSgr } from '../../src/cli/render/ownEscape.js';
 import { summaryLine } from '../../src/cli/runLive.js';
 import { templateStages } from '../../src/cli/render/templateStages.js';
 import { patternRedactor } from '../../src/infra/redact.js';
@@ -57,7 +59,7 @@ describe('cli renderers', () => {
     await live.stop();
     expect(printed.filter((l) => l.includes('running'))).toHaveLength(1);
     expect(printed.filter((l) => l.includes('completed'))).toHaveLength(1);
-    expect(printed.join('')).not.toContain('\x1b[');
+    expect(printed.join('')).not.toContain(`${OWN_ESC}[`);
   });
 
   it('redraws in place with ANSI on a terminal', async () => {
@@ -69,7 +71,7 @@ describe('cli renderers', () => {
     await vi.advanceTimersByTimeAsync(30);
     await live.stop();
     expect(printed.length).toBeGreaterThan(1);
-    expect(printed[1]!.startsWith('\x1b[2A\x1b[0J')).toBe(true);
+    expect(terminalSafe(printed[1]!).startsWith('\x1b[2A\x1b[0J')).toBe(true);
   });
 
   it('with the tree\'s events, draws soon after each change and otherwise only on the slow timer', async () => {
@@ -136,14 +138,14 @@ describe('cli renderers', () => {
     await vi.advanceTimersByTimeAsync(12);
     await live.stop();
     // eslint-disable-next-line no-control-regex
-    const visible = (s: string): string => s.replace(/\x1b\[[0-9;]*[mAJ]/g, '');
+    const visible = (s: string): string => terminalSafe(s).replace(/\x1b\[[0-9;]*[mAJ]/g, '');
     for (const frame of printed) {
       const lines = frame.split('\n');
       expect(lines.length).toBeLessThanOrEqual(5);
       for (const l of lines) expect([...visible(l)].length).toBeLessThanOrEqual(29);
     }
     expect(printed[0]).toContain('… and 6 more agents');
-    expect(printed[1]!.startsWith(`\x1b[${printed[0]!.split('\n').length}A\x1b[0J`)).toBe(true);
+    expect(terminalSafe(printed[1]!).startsWith(`\x1b[${printed[0]!.split('\n').length}A\x1b[0J`)).toBe(true);
   });
 
   it('skips a tick while the last frame is still being read, instead of queueing reads behind it', async () => {
@@ -165,9 +167,9 @@ describe('cli renderers', () => {
 
   it('cuts a line to a width, colour codes kept and not counted', async () => {
     const { fitWidth } = await import('../../src/cli/render/fitWidth.js');
-    expect(fitWidth('\x1b[2mabcdef\x1b[0m', 4)).toBe('\x1b[2mabc…\x1b[0m');
+    expect(fitWidth(`${ownSgr('2')}abcdef${ownSgr('0')}`, 4)).toBe(`${ownSgr('2')}abc…${ownSgr('0')}`);
     expect(fitWidth('abc', 3)).toBe('abc');
-    expect(fitWidth('ab\x1b[31mcd\x1b[0mef', 5)).toBe('ab\x1b[31mcd\x1b[0m…');
+    expect(fitWidth(`ab${ownSgr('31')}cd${ownSgr('0')}ef`, 5)).toBe(`ab${ownSgr('31')}cd${ownSgr('0')}…`);
   });
 
   it('writes bigints as strings in JSON', () => {
@@ -222,19 +224,24 @@ describe('templateStages', () => {
 
 describe('terminalSafe', () => {
   it("shows a model's escape sequences instead of obeying them, and keeps cadre's own", async () => {
-    const { terminalSafe } = await import('../../src/cli/render/terminalSafe.js');
+
     const hostile = 'DONE \u001b]0;PWNED-TITLE\u0007\u001b[2J\u001b[31mred\u001b]8;;http://evil/\u0007link\u001b]52;c;cHduZWQ=\u0007\r\u009b';
     const safe = terminalSafe(hostile);
     // eslint-disable-next-line no-control-regex
     expect(safe).not.toMatch(/\u001b\]|\u0007|\u001b\[2J|\r|\u009b/);
-    expect(safe).toBe('DONE ␛]0;PWNED-TITLE␇␛[2J\u001b[31mred␛]8;;http://evil/␇link␛]52;c;cHduZWQ=␇␍\ufffd');
+    expect(safe).toBe('DONE ␛]0;PWNED-TITLE␇␛[2J␛[31mred␛]8;;http://evil/␇link␛]52;c;cHduZWQ=␇␍\ufffd');
+    // Sequences that once passed as "harmless": cursor up and hidden text, from an agent's role.
+    expect(terminalSafe('X\u001b[1AY\u001b[8mhidden\u001b[0m')).toBe('X␛[1AY␛[8mhidden␛[0m');
     // --json goes through it too, and must come out exact: every control character is escaped there.
     const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents' };
     expect(terminalSafe(toJson(value))).toBe(toJson(value));
     expect(JSON.parse(toJson(value))).toEqual(value);
     // Bidirectional controls cannot reorder what an approver reads: shown by name.
     expect(terminalSafe('pay \u202e0001\u202c cents to \u2067bob\u2069')).toBe('pay <U+202E>0001<U+202C> cents to <U+2067>bob<U+2069>');
-    const ours = `\u001b[1mbold\u001b[0m\n\t\u001b[3A\u001b[0Jtree`;
-    expect(terminalSafe(ours)).toBe(ours);
+    // cadre's own, written with this process's stand-in for ESC, come out as real sequences.
+    const style = createStyle(true);
+    expect(terminalSafe(`${style.bold('bold')}\n\t${OWN_ESC}[3A${OWN_ESC}[0Jtree`)).toBe('\u001b[1mbold\u001b[0m\n\t\u001b[3A\u001b[0Jtree');
+    // A stand-in guessed wrong is only text.
+    expect(terminalSafe('\ue000[1A')).toBe('\ue000[1A');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryEvent } from '../../src/events/historyEvent.js';
 import { spansOfAgent } from '../../src/telemetry/spansOfAgent.js';
 import { spanIdOf, traceIdOf } from '../../src/telemetry/traceIds.js';
+import { spansEndedBetween } from '../../src/telemetry/otlp/spansEndedBetween.js';
 import { renderWaterfall } from '../../src/cli/render/traceWaterfall.js';
 import { createStyle } from '../../src/cli/render/style.js';
 
@@ -32,7 +33,7 @@ describe('spans from recorded events', () => {
   ]);
 
   it('nests model and tool calls under their agent, with durations, outcomes and GenAI attributes', () => {
-    const spans = spansOfAgent({ rootId: 'root', parentId: null }, root);
+    const spans = spansOfAgent(root);
     expect(spans.map((s) => [s.kind, s.name, s.status, s.endMs === undefined ? null : s.endMs - s.startMs])).toEqual([
       ['agent', 'invoke_agent lead', 'error', 1200],
       ['model', 'chat claude-x', 'ok', 240],
@@ -54,20 +55,20 @@ describe('spans from recorded events', () => {
 
   it('a child hangs under its parent; the same events give the same ids; a cut history leaves spans running', () => {
     const child = history('kid', 'root', [[300, 'ModelRequested', { callId: 'k1', turn: 1, provider: 'offline', model: 'm', requestRef: 'r' }]]);
-    const spans = spansOfAgent({ rootId: 'root', parentId: 'root' }, child);
+    const spans = spansOfAgent(child);
     expect(spans[0]).toMatchObject({ parentSpanId: spanIdOf('root', 'agent'), status: 'running' });
     expect(spans[0]!.endMs).toBeUndefined();
     expect(spans[1]).toMatchObject({ status: 'running', kind: 'model' });
-    expect(spansOfAgent({ rootId: 'root', parentId: 'root' }, child)).toEqual(spans);
+    expect(spansOfAgent(child)).toEqual(spans);
     // As of revision 3 (the tool call open, waiting for approval), the root is running too.
-    const early = spansOfAgent({ rootId: 'root', parentId: null }, root.slice(0, 5));
+    const early = spansOfAgent(root.slice(0, 5));
     expect(early.map((s) => s.status)).toEqual(['running', 'ok', 'running']);
     expect(early[2]!.attributes['cadre.approval']).toBe('waiting');
-    expect(spansOfAgent({ rootId: 'root', parentId: null }, [])).toEqual([]);
+    expect(spansOfAgent([])).toEqual([]);
   });
 
   it('draws the waterfall as text: nested lines, bars placed in time and marked by outcome (▓ failed), within the width', () => {
-    const spans = [...spansOfAgent({ rootId: 'root', parentId: null }, root), ...spansOfAgent({ rootId: 'root', parentId: 'root' }, history('kid', 'root', []))];
+    const spans = [...spansOfAgent(root), ...spansOfAgent(history('kid', 'root', []))];
     const text = renderWaterfall(spans, { columns: 100, now: T0 + 1200, style: createStyle(false) });
     const lines = text.split('\n');
     expect(lines.every((l) => [...l].length <= 100)).toBe(true);
@@ -79,5 +80,22 @@ describe('spans from recorded events', () => {
     expect(bar.indexOf('█')).toBe(5);
     expect(bar.split('█').length - 1).toBe(14);
     expect(lines.at(-1)).toMatch(/^ {2}helper kid\s+░/);
+  });
+
+  it('gives each span to the live export once, in the batch whose events end it, whatever the cuts', () => {
+    // Positions are revision × 10: the model call ends at 20, the tool call at 60, the rest with the agent at 100.
+    const last = root[root.length - 1]!.position;
+    const all = spansOfAgent(root).map((s) => s.spanId);
+    expect(spansEndedBetween(root, -1, 10)).toEqual([]);
+    expect(spansEndedBetween(root, 10, 20).map((s) => s.name)).toEqual(['chat claude-x']);
+    expect(spansEndedBetween(root, 20, 50)).toEqual([]);
+    // The span sent is the one the whole history gives, not a partial one.
+    expect(spansEndedBetween(root, 50, 60)).toEqual([spansOfAgent(root)[2]]);
+    for (const cuts of [[-1, last], [-1, 20, 60, 70, last], [-1, 5, 15, 25, 35, 45, 55, 65, 75, 85, 95, last]]) {
+      const sent = cuts.slice(1).flatMap((to, i) => spansEndedBetween(root, cuts[i]!, to).map((s) => s.spanId));
+      expect([...sent].sort()).toEqual([...all].sort());
+    }
+    // A child still running: nothing of it is sent.
+    expect(spansEndedBetween(history('kid', 'root', [[300, 'ModelRequested', { callId: 'k1', turn: 1, provider: 'offline', model: 'm', requestRef: 'r' }]]), -1, 1000)).toEqual([]);
   });
 });

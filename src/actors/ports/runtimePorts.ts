@@ -73,8 +73,9 @@ export interface BlobStore {
   /** Stores the JSON value once; returns `sha256:<hex>`. */
   put(value: unknown): Promise<string>;
   /**
-   * The value's ref and JSON text, without storing it: for an append that stores it in its own
-   * commit (an event store that `storesAttachments`). Readable here at once (`get`).
+   * The value's ref and JSON text as stored (with `parts`: a model request's tools stored apart),
+   * without storing it: for an append that stores it in its own commit (an event store that
+   * `storesAttachments`). Readable here at once (`get`).
    */
   stage(value: unknown): Attachment;
   get(ref: string): Promise<unknown>;

@@ -16,6 +16,9 @@ export function attach<E extends DomainEvent>(event: E, a: Attachment): E {
 
 /** What the events carry, for their append's `attachments` (none: undefined). */
 export function attachmentsOf(events: readonly DomainEvent[]): { readonly attachments?: readonly Attachment[] } {
-  const out = events.flatMap((e) => attached.get(e) ?? []);
+  const out = events.flatMap((e) => {
+    const a = attached.get(e);
+    return a ? [...(a.parts ?? []), a] : [];
+  });
   return out.length > 0 ? { attachments: out } : {};
 }

@@ -1,16 +1,20 @@
+import { OWN_ESC } from './ownEscape.js';
+
+const SGR_PART = new RegExp(`(${OWN_ESC}\\[[0-9;]*m)`);
+
 /**
  * A line cut to `columns` visible characters (… marks the cut), colour codes kept whole and
  * not counted: what a terminal shows on one row without wrapping.
  *
  * @example
- * fitWidth('\x1b[2mabcdef\x1b[0m', 4) // '\x1b[2mabc…\x1b[0m'
+ * fitWidth(`${ownSgr('2')}abcdef${ownSgr('0')}`, 4) // the same colour around 'abc…'
  */
 export function fitWidth(line: string, columns: number): string {
   let visible = 0;
   let out = '';
-  // eslint-disable-next-line no-control-regex -- colour codes take no width on screen
-  for (const part of line.split(/(\x1b\[[0-9;]*m)/)) {
-    if (part.startsWith('\x1b[')) {
+  // Colour codes take no width on screen.
+  for (const part of line.split(SGR_PART)) {
+    if (part.startsWith(OWN_ESC)) {
       out += part;
       continue;
     }

@@ -3,6 +3,7 @@ import { flatten } from '../../dashboard/agentTree.js';
 import type { Output } from '../output.js';
 import { doing, renderAgentTree } from './agentTreeView.js';
 import { fitWidth } from './fitWidth.js';
+import { OWN_ESC } from './ownEscape.js';
 import { shortId, tokens, type Style } from './style.js';
 
 /**
@@ -120,7 +121,7 @@ export class LiveTree {
       const rows = this.output.rows ?? Infinity;
       if (tree.length + 1 > rows - 1) tree = [...tree.slice(0, Math.max(0, rows - 3)), this.style.dim(`  … and ${tree.length - Math.max(0, rows - 3)} more agents`)];
       const lines = [...tree, elapsed].map((l) => fitWidth(l, Math.max(1, this.output.columns - 1)));
-      const clear = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[0J` : '';
+      const clear = this.drawnLines > 0 ? `${OWN_ESC}[${this.drawnLines}A${OWN_ESC}[0J` : '';
       this.output.out(`${clear}${lines.join('\n')}`);
       this.drawnLines = lines.length;
     } else {

@@ -1,3 +1,5 @@
+import { ownSgr } from './ownEscape.js';
+
 /** ANSI colours, only when the output is a terminal (and NO_COLOR is not set by the caller). */
 export interface Style {
   readonly bold: (s: string) => string;
@@ -6,7 +8,7 @@ export interface Style {
   readonly status: (status: string, text?: string) => string;
 }
 
-const wrap = (code: string) => (s: string): string => `\x1b[${code}m${s}\x1b[0m`;
+const wrap = (code: string) => (s: string): string => `${ownSgr(code)}${s}${ownSgr('0')}`;
 const STATUS_COLOURS: Record<string, string> = {
   spawned: '37', running: '36', waiting: '33', completed: '32', failed: '31', terminated: '35',
   live: '36', pending: '37', skipped: '90',

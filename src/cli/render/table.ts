@@ -1,3 +1,5 @@
+import { OWN_SGR } from './ownEscape.js';
+
 /** A column of a table: a header, how to read the cell, and its alignment. */
 export interface Column<Row> {
   readonly header: string;
@@ -5,8 +7,8 @@ export interface Column<Row> {
   readonly align?: 'left' | 'right';
 }
 
-// eslint-disable-next-line no-control-regex -- ANSI colour codes take no width on screen
-const visibleLength = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, "").length;
+// Colour codes take no width on screen.
+const visibleLength = (s: string): number => s.replace(OWN_SGR, '').length;
 
 /** A cell on one line: line breaks shown as ⏎, tabs as a space. */
 const oneLine = (s: string): string => s.replace(/\r\n|\r|\n/g, ' ⏎ ').replace(/\t/g, ' ');

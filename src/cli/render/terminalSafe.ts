@@ -1,23 +1,27 @@
+import { OWN_ESC } from './ownEscape.js';
+
 /**
- * Text made safe to write to a terminal: cadre's own escape sequences (colours, and the live
- * tree's "cursor up n lines, clear below") pass; every other control character — ESC starting
- * anything else, BEL, CR, the C1 range — is shown as its Unicode control picture (␛, ␇, ␍) or
+ * Text made safe to write to a terminal: every control character in it — ESC (whatever it
+ * starts), BEL, CR, the C1 range — is shown as its Unicode control picture (␛, ␇, ␍) or
  * U+FFFD. A model's reply printed by `status` or `spawn --run` carried OSC sequences that set
  * the window title, drew fake hyperlinks, cleared the screen, or (OSC 52) wrote the clipboard
  * (found by attacking). Bidirectional controls (U+202A–202E, U+2066–2069, U+200E/200F, U+061C)
  * are shown as `<U+202E>`: a model's tool input carrying one reordered what an approver read on
- * screen (found by attacking approvals). Newlines and tabs stay.
+ * screen (found by attacking approvals). Newlines and tabs stay. cadre's own sequences (colours,
+ * the live tree's redraw) are written with a stand-in for ESC that only this process knows
+ * (ownEscape.ts), turned into ESC here after the rest was made harmless.
  *
  * @example
  * terminalSafe('DONE \u001b]0;PWNED\u0007'); // 'DONE ␛]0;PWNED␇'
  */
 export function terminalSafe(text: string): string {
-  return text.replace(CONTROL, (m) => (m.length > 1 ? m : picture(m.charCodeAt(0))));
+  return text.replace(CONTROL, (m) => picture(m.charCodeAt(0))).replace(OWN_SEQUENCE, (m) => `\x1b${m.slice(OWN_ESC.length)}`);
 }
 
-// Checked left to right: cadre's sequences first (kept whole), then any single control character.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /\x1b\[[0-9;]*m|\x1b\[[0-9]+A|\x1b\[0J|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** cadre's own sequences (ownEscape.ts): colours, and the live tree's "cursor up n lines, clear below". */
+const OWN_SEQUENCE = new RegExp(`${OWN_ESC}\\[(?:[0-9;]*m|[0-9]+A|0J)`, 'g');
 
 const picture = (code: number): string =>
   code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : code <= 0x9f ? '\ufffd' : `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { SqlClient } from '../sql/sqlClient.js';
 import { assertIdentifier } from '../sql/sqlClient.js';
 import { migrate } from '../sql/migrate.js';
 import type { ActorIndex, ActorIndexEntry, BlobStore, SnapshotStore, StoredSnapshot } from '../../actors/ports/runtimePorts.js';
 import { InvalidInput, NotFound } from '../../errors.js';
+import { packed, refOf, unpacked } from './blobParts.js';
 
 /** Tables the runtime keeps beside the events: snapshots, the actor index with leases, blobs. */
 export function runtimeMigrations(schema: string): string[] {
@@ -231,36 +231,40 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
   const s = assertIdentifier(schema);
   const cache = new Map<string, unknown>();
   const staged = new Map<string, unknown>();
+  const load = async (ref: string): Promise<unknown> => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidInput('ref', `not a blob reference: ${ref}`);
+    if (cache.has(ref)) return cache.get(ref);
+    if (staged.has(ref)) return staged.get(ref);
+    const r = await sql.query<{ content: unknown }>(`SELECT content FROM ${s}.blobs WHERE ref = $1`, [ref], { prepareAs: `cadre_blob_get_${s}` });
+    if (!r.rows[0]) throw new NotFound('blob', ref);
+    const value = await unpacked(r.rows[0].content, load);
+    remember(cache, ref, value);
+    return value;
+  };
   return {
     stage(value) {
       const json = JSON.stringify(value);
       const ref = refOf(json);
       // Readable at once, but not taken as stored by put(): the append may not be.
       remember(staged, ref, value);
-      return { ref, json };
+      const stored = packed(value, json);
+      return { ref, json: stored.json, ...(stored.parts.length > 0 ? { parts: stored.parts } : {}) };
     },
     async put(value) {
       const json = JSON.stringify(value);
       const ref = refOf(json);
       if (cache.has(ref)) return ref;
-      await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [ref, json, Buffer.byteLength(json)], { prepareAs: `cadre_blob_put_${s}` });
+      const stored = packed(value, json);
+      for (const part of [...stored.parts, { ref, json: stored.json }]) {
+        await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [part.ref, part.json, Buffer.byteLength(part.json)], { prepareAs: `cadre_blob_put_${s}` });
+      }
       remember(cache, ref, value);
       return ref;
     },
-    async get(ref) {
-      if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidInput('ref', `not a blob reference: ${ref}`);
-      if (cache.has(ref)) return cache.get(ref);
-      if (staged.has(ref)) return staged.get(ref);
-      const r = await sql.query<{ content: unknown }>(`SELECT content FROM ${s}.blobs WHERE ref = $1`, [ref], { prepareAs: `cadre_blob_get_${s}` });
-      if (!r.rows[0]) throw new NotFound('blob', ref);
-      remember(cache, ref, r.rows[0].content);
-      return r.rows[0].content;
-    },
+    get: load,
   };
 }
 
-/** A blob's content address. */
-const refOf = (json: string): string => `sha256:${createHash('sha256').update(json).digest('hex')}`;
 
 /** A small bounded cache: recent prompts are re-read on the next turn. */
 function remember(cache: Map<string, unknown>, ref: string, value: unknown): void {

@@ -4,16 +4,15 @@ import { agentIdOf, type SqlStatement, type TableNames } from '../projection.js'
 import { build } from '../sqlBuilder.js';
 
 /**
- * Per tree: status counts (`agent_status_counts`) and budget totals (`agent_tree_totals`), so
- * statusCounts(root) and budget(root, { subtree }) read one or a handful of rows instead of
- * aggregating a 10,000-agent tree on every read.
+ * Per tree: budget totals and status counts, one `agent_tree_totals` row, so statusCounts(root)
+ * and budget(root, { subtree }) read one row instead of aggregating a 10,000-agent tree on
+ * every read. Until agents v6 the counts were six rows of `agent_status_counts` a tree.
  *
  * They are recounted once per batch from the agents table, for the roots whose agents the batch
  * changed in status, consumed, reserved or cost. They used to be kept by a per-row trigger on
  * agents, which wrote both tables on every such UPDATE: ~18 row versions each per agent step.
- * A recount writes each row at most once per batch, and only when its value changed. It reads
- * the whole tree, which costs ~1 ms for the counts (the (root_id, status) index) and ~4 ms for
- * the totals (the rows' heap) on a 10,000-agent tree (this machine, warm cache); that is per
+ * A recount writes each row at most once per batch, and only when a value changed. It reads
+ * the whole tree's rows (~4 ms on a 10,000-agent tree, this machine, warm cache); that is per
  * batch, and batches grow with load, so it does not grow with the event rate. Deltas would be
  * O(changed agents) but need each row's values before the batch, which the set-based per-event
  * UPDATEs do not leave anywhere without another write.
@@ -36,10 +35,13 @@ export function agentsMovingTotals(events: readonly ParsedEvent[]): string[] {
   return [...ids];
 }
 
-/** DDL of the two tables (one generation). */
-export const treeTotalsTables = (counts: string, totals: string): string[] => [
-  `CREATE TABLE ${counts} (root_id text NOT NULL, status text NOT NULL, n bigint NOT NULL, PRIMARY KEY (root_id, status))`,
-  `CREATE TABLE ${totals} (root_id text PRIMARY KEY, agents bigint NOT NULL, consumed bigint NOT NULL, reserved bigint NOT NULL, cost_usd numeric NOT NULL)`,
+/** The statuses of agents.ts's generated `status` column: a column of counts each in the totals. */
+export const TREE_STATUSES = ['spawned', 'running', 'waiting', 'completed', 'failed', 'terminated'] as const;
+
+/** DDL of the totals table (one generation): budget sums and a count per status, a row per tree. */
+export const treeTotalsTables = (totals: string): string[] => [
+  `CREATE TABLE ${totals} (root_id text PRIMARY KEY, agents bigint NOT NULL, consumed bigint NOT NULL, reserved bigint NOT NULL, cost_usd numeric NOT NULL,
+    ${TREE_STATUSES.map((st) => `${st} bigint NOT NULL`).join(', ')})`,
 ];
 
 /** The recount of the batch's trees: two statements, or none when no agent moved. Pure. */
@@ -47,26 +49,16 @@ export function recountTrees(events: readonly ParsedEvent[], tables: TableNames)
   const ids = agentsMovingTotals(events);
   if (ids.length === 0) return [];
   const a = tables.agents!;
-  const counts = tables.agent_status_counts!;
   const totals = tables.agent_tree_totals!;
-  const roots = (p: (v: unknown, t: string) => string): string =>
-    `roots AS (SELECT DISTINCT root_id FROM ${a} WHERE agent_id IN (SELECT jsonb_array_elements_text(${p(ids, 'jsonb')})))`;
+  const cols = ['agents', 'consumed', 'reserved', 'cost_usd', ...TREE_STATUSES];
+  // One row per counted tree, every status with its count, 0 included, so the row does not depend
+  // on where batches end (a rebuild cuts them elsewhere). Written only when a value changed.
   return [
-    // Every status of a counted tree has a row, 0 included: a status passing through only
-    // updates its row (a row per present status would be deleted and inserted again, ~2.4 more
-    // writes per agent step), and the rows do not depend on where batches end (a rebuild cuts
-    // them elsewhere). The statuses are those of agents.ts's generated `status` column.
-    build((p) => `WITH ${roots(p)},
-      fresh AS (SELECT r.root_id, s.status, count(a.agent_id) AS n
-        FROM roots r CROSS JOIN (VALUES ('spawned'), ('running'), ('waiting'), ('completed'), ('failed'), ('terminated')) AS s(status)
-        LEFT JOIN ${a} a ON a.root_id = r.root_id AND a.status = s.status
-        GROUP BY r.root_id, s.status)
-      INSERT INTO ${counts} AS c (root_id, status, n) SELECT root_id, status, n FROM fresh
-      ON CONFLICT (root_id, status) DO UPDATE SET n = excluded.n WHERE c.n <> excluded.n`),
-    build((p) => `WITH ${roots(p)}
-      INSERT INTO ${totals} AS t (root_id, agents, consumed, reserved, cost_usd)
-      SELECT root_id, count(*), sum(consumed), sum(reserved), sum(cost_usd) FROM ${a} WHERE root_id IN (SELECT root_id FROM roots) GROUP BY root_id
-      ON CONFLICT (root_id) DO UPDATE SET agents = excluded.agents, consumed = excluded.consumed, reserved = excluded.reserved, cost_usd = excluded.cost_usd
-      WHERE (t.agents, t.consumed, t.reserved, t.cost_usd) IS DISTINCT FROM (excluded.agents, excluded.consumed, excluded.reserved, excluded.cost_usd)`),
+    build((p) => `WITH roots AS (SELECT DISTINCT root_id FROM ${a} WHERE agent_id IN (SELECT jsonb_array_elements_text(${p(ids, 'jsonb')})))
+      INSERT INTO ${totals} AS t (root_id, ${cols.join(', ')})
+      SELECT root_id, count(*), sum(consumed), sum(reserved), sum(cost_usd), ${TREE_STATUSES.map((st) => `count(*) FILTER (WHERE status = '${st}')`).join(', ')}
+        FROM ${a} WHERE root_id IN (SELECT root_id FROM roots) GROUP BY root_id
+      ON CONFLICT (root_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}
+      WHERE (${cols.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${cols.map((c) => `excluded.${c}`).join(', ')})`),
   ];
 }

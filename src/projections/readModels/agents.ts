@@ -29,11 +29,13 @@ export const agentsProjection: Projection = {
   name: 'agents',
   // 4: the workspace an agent holds and its children in spawn order, so a tree reads from here.
   // 5: tree totals recounted once per batch (agentTreeTotals.ts) instead of by a per-row trigger.
-  version: 5,
-  tables: ['agents', 'agent_status_counts', 'agent_tree_totals'],
+  // 6: a tree's status counts are columns of its agent_tree_totals row, no longer six rows of
+  //    agent_status_counts (issue 19: 307 of 14,356 bytes stored per agent step, and a statement
+  //    per batch); no index on `status` nor `(root_id, status)`, which only that recount read.
+  version: 6,
+  tables: ['agents', 'agent_tree_totals'],
   migrations(schema, suffix) {
     const t = physicalTable(schema, 'agents', suffix);
-    const counts = physicalTable(schema, 'agent_status_counts', suffix);
     const totals = physicalTable(schema, 'agent_tree_totals', suffix);
     const ix = (what: string): string => indexName('agents', suffix, what);
     return [
@@ -90,14 +92,16 @@ export const agentsProjection: Projection = {
       // the first PATH_KEY characters: exact to depth ~27, a superset past it that the full
       // comparison in the query trims (see subtreeJoin in reports.ts). Depth stays unlimited.
       `CREATE INDEX ${ix('root_path')} ON ${t} (root_id, left(path, ${PATH_KEY}))`,
-      `CREATE INDEX ${ix('root_status')} ON ${t} (root_id, status)`,
-      `CREATE INDEX ${ix('status')} ON ${t} (status)`,
       `CREATE INDEX ${ix('active')} ON ${t} (created_at) WHERE ended_status IS NULL`,
-      ...treeTotalsTables(counts, totals),
+      ...treeTotalsTables(totals),
     ];
   },
-  // Generations before v5 kept the tree totals with a trigger whose function outlives its table.
-  teardown: (schema, suffix) => [`DROP FUNCTION IF EXISTS ${totalsFunction(schema, suffix)}()`],
+  // Generations before v5 kept the tree totals with a trigger whose function outlives its table;
+  // before v6 the status counts had a table of their own (and a view on it, dropped with it).
+  teardown: (schema, suffix) => [
+    `DROP FUNCTION IF EXISTS ${totalsFunction(schema, suffix)}()`,
+    `DROP TABLE IF EXISTS ${physicalTable(schema, 'agent_status_counts', suffix)} CASCADE`,
+  ],
   handle: handleAgentEvent,
   // One INSERT and one UPDATE per batch, the same rows as `handle` event by event (agentBatchFold.ts).
   handleBatch: (events, tables) => foldAgentBatch(events, tables.agents!),

@@ -21,11 +21,27 @@ export interface PendingAppend {
 /** A validated append, ready for its round trip. */
 export function pendingAppend(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision, chained = false, attachments?: readonly Attachment[]): PendingAppend {
   const [kind, expected] = typeof expectedRevision === 'bigint' ? ['exact', expectedRevision.toString()] : [expectedRevision, null];
-  const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+  const payload = JSON.stringify(events.map(eventJson));
   assertStorable(events, payload);
   const attached = attachments?.length ? JSON.stringify(attachments.map((b) => ({ r: b.ref, j: b.json, n: Buffer.byteLength(b.json) }))) : undefined;
   return { streamId, kind, expected, expectedRevision, payload, firstId: events[0]!.id, ...(chained ? { chained } : {}), ...(attached ? { attachments: attached } : {}) };
 }
+
+/**
+ * An event as `append_one` takes it. Its `at` travels as "t" into the `recorded_at` column and
+ * leaves the metadata JSON (issue 19: ~35 bytes of every row) when the column gives back the very
+ * same string (an ISO time to the millisecond, years 1000-9999), which the readers put back
+ * (`metadataSql` in schema.ts). Any other `at` stays in the metadata as written.
+ */
+function eventJson(e: EventToAppend): { id: string; type: string; data: unknown; metadata: unknown; t?: string } {
+  const { at, ...rest } = e.metadata;
+  if (typeof at === 'string' && ISO_MS.test(at) && !Number.isNaN(Date.parse(at)) && new Date(at).toISOString() === at) {
+    return { id: e.id, type: e.type, data: e.data, metadata: rest, t: at };
+  }
+  return { id: e.id, type: e.type, data: e.data, metadata: e.metadata };
+}
+
+const ISO_MS = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** `append_batch` items (schema.ts): stream, expectation, chained, attachments, events. */
 export const batchJson = (items: readonly PendingAppend[]): string =>

@@ -8,7 +8,7 @@ import { describeExpected } from '../../envelope.js';
 import type { AppendOptions, AppendOutcome, EventStore, ReadAllOptions, ReadStreamOptions, StreamAppend, SubscribeOptions, Subscription } from '../../eventStore.js';
 import { NotAppended } from '../../appendChain.js';
 import { adoptRestoredEvents } from './restoredStore.js';
-import { eventStoreMigrations, insertAttachments, notifyChannel } from './schema.js';
+import { eventStoreMigrations, insertAttachments, metadataSql, notifyChannel } from './schema.js';
 import { Signal } from '../../../infra/signals.js';
 import { SharedTail } from './sharedTail.js';
 import { CoalescingNotifier } from '../../../infra/sql/coalescingNotifier.js';
@@ -227,7 +227,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       where += backwards ? ' AND revision <= $3' : ' AND revision >= $3';
     }
     const r = await sql.query<EventRow>(
-      `SELECT position, stream_id, revision, event_id, type, data, metadata FROM ${schema}.events
+      `SELECT position, stream_id, revision, event_id, type, data, ${metadataSql()} AS metadata FROM ${schema}.events
         WHERE ${where} ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $2`,
       params,
       { prepareAs: `cadre_stream_${backwards ? 'back' : 'fwd'}${opts.from === undefined ? '' : '_from'}_${schema}` },
@@ -246,7 +246,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     // Prepared, as every statement an agent step repeats: a named statement's round trip costs
     // this process ~70 µs of CPU here, an unnamed one's ~150 (.prof raw query loop, this machine).
     const r = await sql.query<EventRow>(
-      `SELECT position, stream_id, revision, event_id, type, data, metadata FROM ${schema}.events
+      `SELECT position, stream_id, revision, event_id, type, data, ${metadataSql()} AS metadata FROM ${schema}.events
         WHERE position > $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())${filter}
         ORDER BY position LIMIT $2`,
       params,
@@ -331,7 +331,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     const out = new Map<string, RecordedEvent[]>(requests.map((r) => [r.streamId, []]));
     if (requests.length === 0) return out;
     const r = await sql.query<EventRow>(
-      `SELECT e.position, e.stream_id, e.revision, e.event_id, e.type, e.data, e.metadata
+      `SELECT e.position, e.stream_id, e.revision, e.event_id, e.type, e.data, ${metadataSql('e')} AS metadata
          FROM unnest($1::text[], $2::bigint[]) AS q(stream_id, from_revision)
          JOIN ${schema}.events e ON e.stream_id = q.stream_id AND e.revision >= q.from_revision
         ORDER BY e.stream_id, e.revision`,

@@ -101,65 +101,7 @@ $$;
     // so `append_batch` can run many appends (to any streams) in one round trip and one commit
     // and report each one's outcome; `append_events` keeps its contract on top of it.
     `
-CREATE FUNCTION ${s}.append_one(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
-RETURNS TABLE (status text, last_revision bigint, last_position bigint, detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_count int := jsonb_array_length(p_events);
-  v_first_id uuid := (p_events->0->>'id')::uuid;
-  v_first_stream text;
-  v_first_revision bigint;
-  v_matched int;
-  v_current bigint;
-  v_seq int;
-BEGIN
-  -- An append whose first event id is already stored is a retry: it succeeds without writing,
-  -- provided it is the same batch at the same place.
-  SELECT e.stream_id, e.revision INTO v_first_stream, v_first_revision FROM ${s}.events e WHERE e.event_id = v_first_id;
-  IF FOUND THEN
-    SELECT count(*)::int, max(e.revision), max(e.position) INTO v_matched, last_revision, last_position
-      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
-      JOIN ${s}.events e ON e.event_id = (x.ev->>'id')::uuid AND e.stream_id = p_stream AND e.revision = v_first_revision + x.n - 1;
-    IF v_first_stream = p_stream AND v_matched = v_count AND (
-         p_expected_kind IN ('any', 'stream_exists')
-      OR (p_expected_kind = 'no_stream' AND v_first_revision = 0)
-      OR (p_expected_kind = 'exact' AND v_first_revision = p_expected + 1)) THEN
-      status := 'idempotent';
-    ELSE
-      status := 'idempotency_conflict'; detail := v_first_id::text; last_revision := NULL; last_position := NULL;
-    END IF;
-    RETURN NEXT;
-    RETURN;
-  END IF;
-
-  SELECT e.revision INTO v_current FROM ${s}.events e WHERE e.stream_id = p_stream ORDER BY e.revision DESC LIMIT 1;
-  IF (p_expected_kind = 'no_stream' AND v_current IS NOT NULL)
-     OR (p_expected_kind = 'stream_exists' AND v_current IS NULL)
-     OR (p_expected_kind = 'exact' AND v_current IS DISTINCT FROM p_expected) THEN
-    status := 'wrong_revision'; detail := coalesce(v_current::text, 'no_stream');
-    RETURN NEXT;
-    RETURN;
-  END IF;
-
-  v_seq := coalesce(nullif(current_setting('cadre.append_seq', true), '')::int, 0);
-  IF v_seq + v_count >= 1048576 THEN
-    status := 'too_many';
-    RETURN NEXT;
-    RETURN;
-  END IF;
-  PERFORM set_config('cadre.append_seq', (v_seq + v_count)::text, true);
-  WITH ins AS (
-    INSERT INTO ${s}.events (position, transaction_id, stream_id, revision, event_id, type, data, metadata)
-    SELECT st.position_offset + ((pg_current_xact_id()::text::bigint) << 20) + v_seq + x.n, pg_current_xact_id(), p_stream,
-           coalesce(v_current, -1) + x.n, (x.ev->>'id')::uuid, x.ev->>'type', x.ev->'data', x.ev->'metadata'
-      FROM ${s}.store_settings st, jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
-    RETURNING revision, position)
-  SELECT max(ins.revision), max(ins.position) INTO last_revision, last_position FROM ins;
-  status := 'ok';
-  RETURN NEXT;
-END
-$$;
-CREATE OR REPLACE FUNCTION ${s}.append_events(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
+${appendOneFunction(s, { atInColumn: false })}CREATE OR REPLACE FUNCTION ${s}.append_events(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
 RETURNS TABLE (last_revision bigint, last_position bigint, was_idempotent boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -207,7 +149,102 @@ $$;
     // request), written to the runtime's blobs table in the same commit, only if the append was
     // stored: the request and the event naming it are durable together, in one commit, not two.
     appendBatchFunction(s, { attachments: true }),
+    // `at` in the column (issue 19): an event's time is stored once, in `recorded_at`, instead of
+    // in its metadata JSON as well (~35 bytes of every row). The writer sends it as the event's
+    // "t" when it reads back exactly (pendingAppend.ts); readers put it back (`metadataSql`).
+    // Without "t" (an older writer) the metadata keeps its `at` and the column the server's time.
+    appendOneFunction(s, { atInColumn: true }),
   ];
+}
+
+/**
+ * `append_one`: as created with group commit, and since `at` in the column, taking the event's
+ * time from its "t" into `recorded_at`.
+ */
+function appendOneFunction(s: string, options: { atInColumn: boolean }): string {
+  const create = options.atInColumn ? 'CREATE OR REPLACE FUNCTION' : 'CREATE FUNCTION';
+  const insert = options.atInColumn
+    ? `    INSERT INTO ${s}.events (position, transaction_id, stream_id, revision, event_id, type, data, metadata, recorded_at)
+    SELECT st.position_offset + ((pg_current_xact_id()::text::bigint) << 20) + v_seq + x.n, pg_current_xact_id(), p_stream,
+           coalesce(v_current, -1) + x.n, (x.ev->>'id')::uuid, x.ev->>'type', x.ev->'data', x.ev->'metadata',
+           coalesce((x.ev->>'t')::timestamptz, now())
+`
+    : `    INSERT INTO ${s}.events (position, transaction_id, stream_id, revision, event_id, type, data, metadata)
+    SELECT st.position_offset + ((pg_current_xact_id()::text::bigint) << 20) + v_seq + x.n, pg_current_xact_id(), p_stream,
+           coalesce(v_current, -1) + x.n, (x.ev->>'id')::uuid, x.ev->>'type', x.ev->'data', x.ev->'metadata'
+`;
+  return `${create} ${s}.append_one(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (status text, last_revision bigint, last_position bigint, detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_count int := jsonb_array_length(p_events);
+  v_first_id uuid := (p_events->0->>'id')::uuid;
+  v_first_stream text;
+  v_first_revision bigint;
+  v_matched int;
+  v_current bigint;
+  v_seq int;
+BEGIN
+  -- An append whose first event id is already stored is a retry: it succeeds without writing,
+  -- provided it is the same batch at the same place.
+  SELECT e.stream_id, e.revision INTO v_first_stream, v_first_revision FROM ${s}.events e WHERE e.event_id = v_first_id;
+  IF FOUND THEN
+    SELECT count(*)::int, max(e.revision), max(e.position) INTO v_matched, last_revision, last_position
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
+      JOIN ${s}.events e ON e.event_id = (x.ev->>'id')::uuid AND e.stream_id = p_stream AND e.revision = v_first_revision + x.n - 1;
+    IF v_first_stream = p_stream AND v_matched = v_count AND (
+         p_expected_kind IN ('any', 'stream_exists')
+      OR (p_expected_kind = 'no_stream' AND v_first_revision = 0)
+      OR (p_expected_kind = 'exact' AND v_first_revision = p_expected + 1)) THEN
+      status := 'idempotent';
+    ELSE
+      status := 'idempotency_conflict'; detail := v_first_id::text; last_revision := NULL; last_position := NULL;
+    END IF;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+
+  SELECT e.revision INTO v_current FROM ${s}.events e WHERE e.stream_id = p_stream ORDER BY e.revision DESC LIMIT 1;
+  IF (p_expected_kind = 'no_stream' AND v_current IS NOT NULL)
+     OR (p_expected_kind = 'stream_exists' AND v_current IS NULL)
+     OR (p_expected_kind = 'exact' AND v_current IS DISTINCT FROM p_expected) THEN
+    status := 'wrong_revision'; detail := coalesce(v_current::text, 'no_stream');
+    RETURN NEXT;
+    RETURN;
+  END IF;
+
+  v_seq := coalesce(nullif(current_setting('cadre.append_seq', true), '')::int, 0);
+  IF v_seq + v_count >= 1048576 THEN
+    status := 'too_many';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  PERFORM set_config('cadre.append_seq', (v_seq + v_count)::text, true);
+  WITH ins AS (
+${insert}      FROM ${s}.store_settings st, jsonb_array_elements(p_events) WITH ORDINALITY AS x(ev, n)
+    RETURNING revision, position)
+  SELECT max(ins.revision), max(ins.position) INTO last_revision, last_position FROM ins;
+  status := 'ok';
+  RETURN NEXT;
+END
+$$;
+`;
+}
+
+/**
+ * An events row's metadata as it was appended: with its `at`, read back from `recorded_at` where
+ * the writer stored it there (see the `at in the column` step). `alias` names the events table
+ * in the query ('' for none).
+ */
+export function metadataSql(alias = ''): string {
+  const a = alias ? `${alias}.` : '';
+  return `CASE WHEN ${a}metadata ? 'at' THEN ${a}metadata ELSE ${a}metadata || jsonb_build_object('at', to_char(${a}recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END`;
+}
+
+/** An event's time as the query reads it: its metadata's `at`, or the column that holds it. */
+export function atSql(alias = ''): string {
+  const a = alias ? `${alias}.` : '';
+  return `coalesce((${a}metadata->>'at')::timestamptz, ${a}recorded_at)`;
 }
 
 /**
