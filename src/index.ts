@@ -29,6 +29,8 @@ export type { RunResult } from './actors/runtime.js';
 export type { AgentState, ChildSummary } from './actors/replay.js';
 export type { BudgetStatus } from './actors/budget.js';
 export type { SpawnConfig } from './actors/spawnConfig.js';
+export type { ForkOptions } from './actors/runtime/forking.js';
+export { runFacts, type RunFacts, type RunReader } from './system/compareRuns.js';
 export type { AgentStatus, AgentResult, NodeState } from './actors/agentContext.js';
 export { createEventStore, type EventStoreConfig } from './events/stores/createEventStore.js';
 export type { EventStore, Subscription, AppendOptions, ReadAllOptions, ReadStreamOptions, SubscribeOptions } from './events/eventStore.js';

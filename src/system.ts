@@ -218,6 +218,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }) {
       return handle<OutputOf<S>>(await runtime.spawnRoot(config), (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
     },
+    fork: async (id, options) => handle<string>(await runtime.fork(id, options), null),
     get: <O = string>(id: string, options: { output?: z.ZodType<O> } = {}) => handle<O>(id, options.output ?? null),
     history: (id) => runtime.history(id),
     events: (options) => runtime.allEvents(options),

@@ -18,6 +18,7 @@ import { recover, type RecoverOptions } from './runtime/recovery.js';
 import { createRuntimeContext, type ChildEndEvents, type RuntimeContext } from './runtime/runtimeContext.js';
 import { agentResult, askToRun, runAgent, settledHere, startAgent } from './runtime/runAgent.js';
 import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
+import { forkAgent, type ForkOptions } from './runtime/forking.js';
 import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
 import { startWorker } from './runtime/workerMode.js';
@@ -74,6 +75,11 @@ export class AgentRuntime {
   /** Spawns a root agent. */
   spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
     return spawnRoot(this.rt, config, extra, alsoRecord);
+  }
+
+  /** Forks `sourceId` as it was at a revision: a new root agent (see runtime/forking.ts). */
+  fork(sourceId: string, options: ForkOptions): Promise<string> {
+    return forkAgent(this.rt, sourceId, options);
   }
 
   /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */

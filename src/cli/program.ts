@@ -3,8 +3,10 @@ import { CliError, EXIT } from './cliError.js';
 import type { CliContext } from './context.js';
 import { registerBudget } from './commands/budget.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDiff } from './commands/diff.js';
 import { registerFire } from './commands/fire.js';
 import { registerApprovals } from './commands/approvals.js';
+import { registerFork } from './commands/fork.js';
 import { registerHistory } from './commands/history.js';
 import { registerInbox } from './commands/inbox.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -32,6 +34,8 @@ Examples:
   cadre status <agent>          cadre budget <agent> --subtree
   cadre history <agent>         cadre replay <agent> --to 3
   cadre trace <agent>                                a run as a waterfall over time
+  cadre fork <agent> --at 6 --model M --run          try again from an agent's past
+  cadre diff <a> <b>                                 compare two runs
   cadre serve                                        the dashboard on http://127.0.0.1:4600
 
 Read commands take --json. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found.
@@ -55,7 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addHelpText('after', EXAMPLES)
     .configureOutput({ writeOut: (s) => ctx.output.out(s.replace(/\n$/, '')), writeErr: () => undefined, outputError: () => undefined });
   for (const register of [registerDemo, registerRun, registerSpawn, registerStart, registerFire, registerApprovals, registerSend, registerInbox, registerTree, registerTrace, registerStatus, registerBudget,
-    registerHistory, registerReplay, registerReport, registerTemplates, registerWorkspaces, registerProjections, registerMigrate, registerWorker, registerServe]) {
+    registerHistory, registerReplay, registerFork, registerDiff, registerReport, registerTemplates, registerWorkspaces, registerProjections, registerMigrate, registerWorker, registerServe]) {
     register(program, ctx);
   }
   const exitOverride = (cmd: Command): void => {

@@ -1,3 +1,4 @@
+import type { ForkOptions } from '../actors/runtime/forking.js';
 import type { EventStore } from '../events/eventStore.js';
 import type { AgentRuntime, RunResult } from '../actors/runtime.js';
 import type { AgentHandle, OutputOf } from '../actors/agentHandle.js';
@@ -50,6 +51,13 @@ export interface AgentSystem {
   readonly internal: SystemInternals;
   /** Spawns a root agent; with `output` (a zod schema), its handle's `run()` resolves to the parsed, typed value. */
   spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>>;
+  /**
+   * Forks an agent as it was at a revision of its stream: a new root agent (new id, new stream,
+   * its own budget) whose AgentSpawned carries `forkedFrom`; the source is only read.
+   * @example
+   * const fork = await system.fork(agentId, { atRevision: 6, model: 'claude-opus-4' });
+   */
+  fork(agentId: string, options: ForkOptions): Promise<AgentHandle<string>>;
   /** A handle to an existing agent; give its `output` schema to have its results parsed as when it was spawned. */
   get<O = string>(agentId: string, options?: { output?: z.ZodType<O> }): AgentHandle<O>;
   /** The agent's recorded events, oldest first; revisions and positions are numbers (JSON-safe). */

@@ -53,6 +53,10 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
     expect(r).toMatchObject({ status: 'completed', waitedFor: 'approval', tool: 'deploy', answers: ['ApprovalRequested', 'ApprovalGranted'] });
     expect(r.output).toContain('deploy said: deployed');
   },
+  '13-fork.ts': (r) => {
+    expect(r).toMatchObject({ status: 'completed', sourceHistoryUnchanged: true, allocated: 16_000, forkedFrom: { sourceRevision: expect.any(Number), spentBefore: expect.any(Number) } });
+    expect((r.tokens as { fork: number }).fork).toBeGreaterThan(0);
+  },
   '11-mcp-server.ts': (r) => {
     expect(r.status).toBe('completed');
     expect(r.calls).toEqual(['calc__add -> 0', 'calc__echo_env -> FIXTURE_SECRET is set', 'calc__fail -> error: the fail tool always fails']);

@@ -12,7 +12,7 @@ import { execute, type Alongside } from './commandExecutor.js';
 import { ensureParentNotified } from './ending.js';
 import { requestRun } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
-import { prepareOpening } from './streamOpening.js';
+import { appendOpening, prepareOpening } from './streamOpening.js';
 
 /**
  * Spawns a root agent. `alsoRecord`: more of its own events, stored in its opening append after
@@ -154,8 +154,5 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
  * instead: spawnChild.)
  */
 async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false, alsoRecord: readonly DomainEvent[] = []): Promise<void> {
-  const opening = await prepareOpening(rt, data, run, alsoRecord);
-  const { streamId, events, expectedRevision, attachments } = opening.append;
-  const outcome = await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
-  await opening.settle(outcome);
+  await appendOpening(rt, await prepareOpening(rt, data, run, alsoRecord));
 }

@@ -108,3 +108,10 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
     },
   };
 }
+
+/** Sends a prepared opening in an append of its own and settles it with the outcome. */
+export async function appendOpening(rt: RuntimeContext, opening: PreparedOpening): Promise<void> {
+  const { streamId, events, expectedRevision, attachments } = opening.append;
+  const outcome = await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  await opening.settle(outcome);
+}

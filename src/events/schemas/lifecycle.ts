@@ -4,6 +4,18 @@ import { BudgetReclaimed } from './budget.js';
 
 export const WorkspaceRequest = z.object({ base: z.string().min(1).max(250).optional() });
 
+/**
+ * Where a forked agent comes from: its source's id, the revision it was cut at (the source's
+ * state after that event), that event's global position (a string: positions may pass 2^53), and
+ * the tokens the source had spent up to there (history shown on the fork, never charged to it).
+ */
+export const ForkedFrom = z.object({
+  sourceId: AgentId,
+  sourceRevision: z.number().int().nonnegative(),
+  sourcePosition: z.string().regex(/^[0-9]+$/),
+  spentBefore: Tokens,
+});
+
 /** Opens every agent's stream. A root has `parentId: null`. */
 export const AgentSpawned = z.object({
   agentId: AgentId,
@@ -28,6 +40,8 @@ export const AgentSpawned = z.object({
   instructions: z.string().max(100_000).optional(),
   /** The JSON Schema its result must satisfy, when it was spawned with `output`. */
   output: z.record(z.string(), z.unknown()).optional(),
+  /** Set on a fork's opening (system.fork); absent on every other spawn and on older records. */
+  forkedFrom: ForkedFrom.optional(),
 });
 
 /** Asked to run; it starts when a slot under MAX_CONCURRENT_AGENTS frees up. */

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { InvalidInput } from '../../errors.js';
+import { CliError, EXIT } from '../cliError.js';
+import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
+
+interface ForkCliOptions {
+  at: string;
+  budget?: string;
+  model?: string;
+  under?: string;
+  run?: boolean;
+  json?: boolean;
+}
+
+// The API's field names, as the user typed them.
+const FLAGS: Record<string, string> = { 'fork.atRevision': '--at', 'fork.budget': '--budget', 'fork.model': '--model', 'fork.under': '--under' };
+
+export function registerFork(program: Command, ctx: CliContext): void {
+  program
+    .command('fork')
+    .argument('<agent>', 'the source agent id (or a unique prefix)')
+    .requiredOption('--at <revision>', "the source's state after this revision is the fork's (`cadre history <agent>` lists them)")
+    .option('--budget <tokens>', "the fork's allocation (default: the source's original one)")
+    .option('--model <model>', 'another model for the fork, from the cut on')
+    .option('--under <agent>', 'fork as a new child of this agent (its budget is delegated from it); default: a new root')
+    .option('--run', 'run the fork now and show a live tree until it ends')
+    .option('--json', 'print JSON')
+    .description('start a new agent from another one as it was at a revision (the source is only read)')
+    .addHelpText('after', '\nExamples:\n  cadre fork 019fd278 --at 6 --model claude-opus-4 --run\n  cadre fork 019fd278 --at 6 --budget 50000 --json')
+    .action(async (agent: string, opts: ForkCliOptions) => {
+      const atRevision = parseCount(opts.at, '--at');
+      const budget = opts.budget === undefined ? undefined : parseCount(opts.budget, '--budget', { min: 1 });
+      await withSystem(ctx, { recover: false }, async (system) => {
+        const source = await agentArg(system, agent);
+        const under = opts.under === undefined ? undefined : await agentArg(system, opts.under);
+        const handle = await system.fork(source, { atRevision, ...(budget !== undefined ? { budget } : {}), ...(opts.model !== undefined ? { model: opts.model } : {}), ...(under !== undefined ? { under } : {}) }).catch((err: unknown) => {
+          if (err instanceof InvalidInput && FLAGS[err.field]) throw new CliError(`invalid ${FLAGS[err.field]}: ${err.reason}`, { exitCode: EXIT.usage, hint: `\`cadre history ${agent}\` lists the revisions`, cause: err });
+          throw err;
+        });
+        if (!opts.run) {
+          const s = await handle.state();
+          print(ctx, opts.json, s, () => `forked ${source} at revision ${atRevision} as ${s.id} (status ${s.status})\na worker (cadre worker) runs it; or fork with --run to run it here`);
+          return;
+        }
+        const summary = await runWithLiveTree(ctx, system, handle.id, () => handle.run(), { quiet: Boolean(opts.json) });
+        print(ctx, opts.json, { ...summary, tree: undefined, state: await handle.state() }, () => `\n${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(handle.id)}\ncompare the runs: cadre diff ${source} ${handle.id}`);
+        if (summary.status !== 'completed') process.exitCode = EXIT.failure;
+      });
+    });
+}
