@@ -1,5 +1,5 @@
-import type { AgentState } from '../actors/replay.js';
-import type { HistoryEvent } from '../events/historyEvent.js';
+import { readAgentTree } from '../dashboard/readAgentTree.js';
+import type { AgentSystem } from '../system.js';
 
 /** One run's facts, for `cadre diff`: its tree's outcome, spending and duration. */
 export interface RunFacts {
@@ -16,30 +16,18 @@ export interface RunFacts {
   readonly forkedFrom: { readonly sourceId: string; readonly sourceRevision: number; readonly spentBefore: number } | null;
 }
 
-/** What `compareRuns` reads: the system's state and history views. */
-export interface RunReader {
-  replay(agentId: string): Promise<AgentState>;
-  history(agentId: string): Promise<HistoryEvent[]>;
-}
+/** What `runFacts` reads: the tree (read models, folding what they cannot say yet) and the root's history. */
+export type RunReader = Pick<AgentSystem, 'internal' | 'reports' | 'store' | 'history'>;
 
 /**
- * The facts of the run rooted at `rootId`, read from its streams (its tree walked through each
- * agent's recorded children).
+ * The facts of the run rooted at `rootId`: its tree's totals as `cadre tree` reads them, and its
+ * duration and fork origin from the root's history.
  *
  * @example
  * const [a, b] = await Promise.all([runFacts(system, idA), runFacts(system, idB)]);
  */
 export async function runFacts(reader: RunReader, rootId: string): Promise<RunFacts> {
-  const root = await reader.replay(rootId);
-  let tokens = 0;
-  let costUsd = 0;
-  for (const queue = [root]; queue.length > 0; ) {
-    const s = queue.shift()!;
-    tokens += s.budget.consumed;
-    costUsd += s.costUsd;
-    for (const c of s.children) queue.push(await reader.replay(c.id));
-  }
-  const history = await reader.history(rootId);
+  const [root, history] = await Promise.all([readAgentTree(reader, rootId), reader.history(rootId)]);
   const first = Date.parse(history[0]?.metadata.at ?? '');
   const last = Date.parse(history.at(-1)?.metadata.at ?? '');
   const spawned = history[0]?.type === 'AgentSpawned' ? history[0].data.forkedFrom : undefined;
@@ -47,9 +35,9 @@ export async function runFacts(reader: RunReader, rootId: string): Promise<RunFa
     id: rootId,
     role: root.role,
     status: root.status,
-    output: root.result?.output ?? root.result?.reason ?? null,
-    tokens,
-    costUsd,
+    output: root.output ?? root.reason,
+    tokens: root.subtreeConsumed,
+    costUsd: root.subtreeCostUsd,
     durationMs: Number.isFinite(first) && Number.isFinite(last) ? last - first : 0,
     forkedFrom: spawned ? { sourceId: spawned.sourceId, sourceRevision: spawned.sourceRevision, spentBefore: spawned.spentBefore } : null,
   };

@@ -5,6 +5,7 @@ import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../c
 import { renderFields } from '../render/table.js';
 
 const line = (f: RunFacts): string => `${f.status}${f.output ? `: ${f.output}` : ''}`;
+const named = (f: RunFacts): string => `${f.role} ${f.id}${f.forkedFrom ? ` (fork of ${f.forkedFrom.sourceId} at ${f.forkedFrom.sourceRevision})` : ''}`;
 
 export function registerDiff(program: Command, ctx: CliContext): void {
   program
@@ -21,8 +22,8 @@ export function registerDiff(program: Command, ctx: CliContext): void {
         const [fa, fb] = await Promise.all([runFacts(system, a), runFacts(system, b)]);
         const git = await branchDiff(system.workspaces.repo, a, b, !opts.patch);
         print(ctx, opts.json, { a: fa, b: fb, gitDiff: git }, () => `${renderFields([
-          ['a', `${fa.role} ${fa.id}${fa.forkedFrom ? ` (fork of ${fa.forkedFrom.sourceId} at ${fa.forkedFrom.sourceRevision})` : ''}`],
-          ['b', `${fb.role} ${fb.id}${fb.forkedFrom ? ` (fork of ${fb.forkedFrom.sourceId} at ${fb.forkedFrom.sourceRevision})` : ''}`],
+          ['a', named(fa)],
+          ['b', named(fb)],
           ['outcome', `a ${line(fa)} | b ${line(fb)}`],
           ['tokens', `a ${fa.tokens} | b ${fb.tokens} (b − a: ${fb.tokens - fa.tokens})`],
           ['cost', `a $${fa.costUsd.toFixed(4)} | b $${fb.costUsd.toFixed(4)}`],
