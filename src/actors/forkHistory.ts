@@ -1,8 +1,10 @@
-import type { DomainEvent } from '../events/catalogue.js';
+import type { DomainEvent, EventOf } from '../events/catalogue.js';
 import { InvalidInput } from '../errors.js';
 
 /** What a fork carries over from its source's stream, cut at a revision. */
 export interface ForkCut {
+  /** The source's AgentSpawned: the spec the fork starts from. */
+  readonly source: EventOf<'AgentSpawned'>['data'];
   /** The source's own conversation up to the cut, to record after the fork's spawn and start. */
   readonly history: readonly DomainEvent[];
   /** Tokens the source had spent up to the cut: shown on the fork, never charged to it. */
@@ -46,7 +48,8 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number):
     throw new InvalidInput('fork.atRevision', `must be a revision of the source's stream, 0 to ${events.length - 1}`);
   }
   const cut = events.slice(0, atRevision + 1);
-  if (cut[0]?.type !== 'AgentSpawned') throw new InvalidInput('fork.sourceId', 'the stream does not open with AgentSpawned');
+  const opening = cut[0];
+  if (opening?.type !== 'AgentSpawned') throw new InvalidInput('fork.sourceId', 'the stream does not open with AgentSpawned');
   const answered = new Set<string>();
   for (const e of cut) if (e.type === 'ModelReplied' || e.type === 'ModelFailed') answered.add(e.data.callId);
   const history: DomainEvent[] = [];
@@ -66,5 +69,5 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number):
     if (e.type === 'ModelRequested' && !answered.has(e.data.callId)) return; // asked again by the fork
     history.push(e);
   });
-  return { history, spentBefore, baseCommit };
+  return { source: opening.data, history, spentBefore, baseCommit };
 }

@@ -42,10 +42,7 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
   const recorded = await rt.deps.store.readStream(agentStream(sourceId), { limit: o.atRevision + 1 });
   if (recorded.length === 0) throw new NotFound('agent', sourceId);
   const events = recorded.map((r) => toDomain(parseRecorded(r)));
-  const { history, spentBefore, baseCommit } = forkHistory(events, o.atRevision);
-  const spawned = events[0];
-  if (spawned?.type !== 'AgentSpawned') throw new InvalidInput('fork.sourceId', 'the stream does not open with AgentSpawned');
-  const src = spawned.data;
+  const { source: src, history, spentBefore, baseCommit } = forkHistory(events, o.atRevision);
   if (src.kind !== 'agent') throw new InvalidInput('fork.sourceId', 'forking a workflow agent is not supported yet');
   if (src.workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', 'the source has a worktree and this system has no git repository to make the fork\'s in');
   // As for a spawn by name: a tool no process has would leave the fork waiting for a host in vain.
