@@ -40,18 +40,17 @@ export function registerTrace(program: Command, ctx: CliContext): void {
 
 /** --endpoint (with --protocol), else the standard variables; neither is a usage error that says what to set. */
 async function exportSettings(opts: TraceOptions): Promise<OtlpSettings> {
-  const [{ OtlpSettingsSchema, otlpEnv }, { readEnv }, { parseInput }] = await Promise.all([import('../../telemetry/otlp/otlpSettings.js'), import('../../infra/config.js'), import('../../validation.js')]);
+  const [{ OtlpSettingsSchema, otlpEnv, otlpInput }, { readEnv }, { parseInput }] = await Promise.all([import('../../telemetry/otlp/otlpSettings.js'), import('../../infra/config.js'), import('../../validation.js')]);
   const env = otlpEnv(readEnv());
   if (opts.endpoint === undefined) {
     if (opts.protocol !== undefined) throw new CliError('--protocol goes with --endpoint (otherwise OTEL_EXPORTER_OTLP_PROTOCOL says it)', { exitCode: EXIT.usage });
     if (env.url !== null && env.off) throw new CliError('export is turned off by OTEL_TRACES_EXPORTER=none', { exitCode: EXIT.usage, hint: 'unset OTEL_TRACES_EXPORTER, or give --endpoint to send anyway' });
     if (env.url === null) throw new CliError('--export needs somewhere to send the spans', { exitCode: EXIT.usage, hint: 'set OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318, or give --endpoint http://localhost:4318/v1/traces' });
-    return OtlpSettingsSchema.parse({ url: env.url, protocol: env.protocol, headers: env.headers, serviceName: env.serviceName, timeoutMs: env.timeoutMs });
+    return OtlpSettingsSchema.parse(otlpInput(env, env.url));
   }
   // The variables still give the headers, service name and timeout (and the protocol, unless --protocol does).
-  const given = { url: opts.endpoint, protocol: opts.protocol ?? env.protocol, headers: env.headers, serviceName: env.serviceName, timeoutMs: env.timeoutMs };
   try {
-    return parseInput(OtlpSettingsSchema, given, 'trace');
+    return parseInput(OtlpSettingsSchema, otlpInput(env, opts.endpoint, opts.protocol), 'trace');
   } catch (err) {
     const option = /trace\.protocol/.test(String((err as Error).message)) ? '--protocol' : '--endpoint';
     throw new CliError(`invalid ${option}: ${(err as Error).message.replace(/^invalid trace\.\w+: /, '')}`, { exitCode: EXIT.usage, cause: err });
@@ -68,12 +67,12 @@ const stillRunning = (n: number): string => (n === 0 ? '' : `; ${n} still runnin
 
 async function sendTrace(ctx: CliContext, trace: Trace, settings: OtlpSettings): Promise<void> {
   const { done, running } = ended(trace);
-  const { openSpanSender } = await import('../../telemetry/otlp/spanExporter.js');
+  const { openSpanSender, SpanSendError } = await import('../../telemetry/otlp/spanExporter.js');
   const sender = await openSpanSender(settings);
   try {
     await sender.send(done);
   } catch (err) {
-    const answered = (err as { status?: unknown }).status !== null && (err as { status?: unknown }).status !== undefined;
+    const answered = err instanceof SpanSendError && err.status !== null;
     throw new CliError((err as Error).message.replace(settings.url, displayUrl(settings.url)), {
       hint: answered ? 'the receiver answered but refused the spans: check the path (/v1/traces), the protocol and the headers it expects' : 'is an OpenTelemetry Collector (or Jaeger, Tempo…) listening there for OTLP/HTTP?',
     });

@@ -9,7 +9,7 @@ import type { TraceSpan } from '../traceSpan.js';
 import { openExportLease, type ExportLease } from './exportLease.js';
 import type { OtlpSettings } from './otlpSettings.js';
 import { SPAN_ENDING_TYPES, spansEndedBetween } from './spansEndedBetween.js';
-import { openSpanSender, type SpanSender } from './spanExporter.js';
+import { openSpanSender } from './spanExporter.js';
 
 export interface LiveExportOptions {
   readonly store: EventStore;
@@ -21,12 +21,6 @@ export interface LiveExportOptions {
   readonly owner: string;
   readonly history: (agentId: string) => Promise<HistoryEvent[]>;
   readonly logger: Logger;
-  /** How long the lease lasts without a renewal, in ms. Default 30,000 (three export timeouts). */
-  readonly leaseMs?: number;
-  /** Most events read per pass. Default 1,000. */
-  readonly batchSize?: number;
-  /** Tests give their own sender. */
-  readonly sender?: SpanSender;
   /**
    * The newest position written, whether or not every reader may see it yet. On Postgres a read
    * of the store sees only what committed before the oldest transaction still running, so a
@@ -35,6 +29,9 @@ export interface LiveExportOptions {
    */
   readonly writtenHead?: () => Promise<bigint>;
 }
+
+/** Most events read per pass. */
+const BATCH_SIZE = 1_000;
 
 export interface LiveExport {
   /** Sends what has ended by now (at most `flushMs`), gives the lease up and closes the exporter. */
@@ -55,11 +52,11 @@ export interface LiveExport {
  * await live.stop();
  */
 export async function startLiveExport(o: LiveExportOptions): Promise<LiveExport> {
-  const leaseMs = o.leaseMs ?? Math.max(30_000, 3 * o.settings.timeoutMs);
-  const batchSize = o.batchSize ?? 1_000;
+  // Three export timeouts at least: a send always ends well inside the lease it was renewed for.
+  const leaseMs = Math.max(30_000, 3 * o.settings.timeoutMs);
   const log = o.logger.child({ component: 'otlp-export' });
   const lease = await openExportLease(o.sql, o.schema, o.owner, () => o.store.headPosition());
-  const sender = o.sender ?? (await openSpanSender(o.settings));
+  const sender = await openSpanSender(o.settings);
   const wake = new Signal();
   let stopping = false;
   let failures = 0;
@@ -85,7 +82,7 @@ export async function startLiveExport(o: LiveExportOptions): Promise<LiveExport>
   async function sendReady(l: ExportLease, more: () => boolean): Promise<bigint | null> {
     let from = await l.take(leaseMs);
     while (from !== null && more()) {
-      const events = await o.store.readAll({ fromPosition: from, limit: batchSize });
+      const events = await o.store.readAll({ fromPosition: from, limit: BATCH_SIZE });
       if (events.length === 0) return from;
       const to = events[events.length - 1]!.position;
       const agents = new Set(events.filter((e) => SPAN_ENDING_TYPES.has(e.type)).map((e) => agentIdOfStream(e.streamId)).filter((id): id is string => id !== null));

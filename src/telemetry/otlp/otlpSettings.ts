@@ -25,7 +25,6 @@ export const OtlpSettingsSchema = z
   .strict();
 
 export type OtlpSettings = z.output<typeof OtlpSettingsSchema>;
-export type OtlpOptions = z.input<typeof OtlpSettingsSchema>;
 
 /** What the variables say besides the endpoint: what `--endpoint` keeps from them too. */
 export interface OtlpEnv {
@@ -73,15 +72,19 @@ export function otlpEnv(env: Env): OtlpEnv {
   return { url, off: exporter === 'none', protocol: (protocol.value as OtlpSettings['protocol'] | undefined) ?? 'http/protobuf', headers: parseHeaders(headers.value ?? '', headers.name), serviceName, timeoutMs };
 }
 
+/** The settings the variables describe, sent to `url` (and `protocol`, when given): to be parsed with OtlpSettingsSchema. */
+export function otlpInput(e: OtlpEnv, url: string, protocol: string = e.protocol): Record<string, unknown> {
+  return { url, protocol, headers: e.headers, serviceName: e.serviceName, timeoutMs: e.timeoutMs };
+}
+
 /** The live export's settings from the variables, or null when no endpoint is set (or `OTEL_TRACES_EXPORTER=none`). */
 export function otlpSettingsFromEnv(env: Env): OtlpSettings | null {
   const e = otlpEnv(env);
-  if (e.off || e.url === null) return null;
-  return OtlpSettingsSchema.parse({ url: e.url, protocol: e.protocol, headers: e.headers, serviceName: e.serviceName, timeoutMs: e.timeoutMs });
+  return e.off || e.url === null ? null : OtlpSettingsSchema.parse(otlpInput(e, e.url));
 }
 
 /** `key1=value1,key2=value2`, values percent-decoded (the specification's W3C-baggage-like format). */
-export function parseHeaders(text: string, variable: string): Record<string, string> {
+function parseHeaders(text: string, variable: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of text.split(',')) {
     if (pair.trim() === '') continue;

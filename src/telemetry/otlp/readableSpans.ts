@@ -5,7 +5,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { TraceSpan } from '../traceSpan.js';
 
 /** The instrumentation scope every exported span names: cadre, deriving spans from its events. */
-const SCOPE = { name: 'cadre', version: '0.1.0' } as const;
+const SCOPE = { name: 'cadre' } as const;
 
 const hrTime = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 
