@@ -176,5 +176,15 @@ describe('OTLP export of spans derived from events', () => {
   it('refuses gRPC naming the variable, and starts no export for a read-only system', async () => {
     await expect(testSystem('pglite', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } })).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
     await expect(testSystem('pglite', { otlp: { url: 'not a url' } as never })).rejects.toThrow(/otlp\.url/);
+    // A read-only system (the CLI's reads) exports nothing, so it neither checks the variables nor makes the lease's table.
+    const schema = freshSchema('otlpro');
+    const store = { kind: 'postgres' as const, connectionString: testPgUrl() };
+    await (await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, otlp: false })).close();
+    const reader = await createAgentSystem({ store, schema, model: { provider: 'offline' }, readOnly: true, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } });
+    try {
+      expect((await reader.internal.sql.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${schema}.otlp_export`])).rows[0]!.t).toBeNull();
+    } finally {
+      await reader.close();
+    }
   });
 });
