@@ -5,7 +5,10 @@ import { InvalidInput } from '../errors.js';
 export interface ForkCut {
   /** The source's AgentSpawned: the spec the fork starts from. */
   readonly source: EventOf<'AgentSpawned'>['data'];
-  /** The source's own conversation up to the cut, to record after the fork's spawn and start. */
+  /**
+   * The source's own past up to the cut, to record after the fork's spawn and start: its
+   * conversation, and its children and workflow nodes under their forks' ids.
+   */
   readonly history: readonly DomainEvent[];
   /** Tokens the source had spent up to the cut: shown on the fork, never charged to it. */
   readonly spentBefore: number;
@@ -16,14 +19,27 @@ export interface ForkCut {
   readonly baseCommit: string | null;
 }
 
-// Carried over as they were: the conversation, its tool calls and approvals.
-const carried = new Set(['ModelRequested', 'ModelReplied', 'ModelFailed', 'ToolCalled', 'ToolReturned', 'ApprovalRequested', 'ApprovalGranted', 'ApprovalDenied']);
+export interface ForkCutOptions {
+  /** The fork's id for each child the source spawned by the cut (see forkPlan.ts). */
+  readonly childIds?: ReadonlyMap<string, string>;
+  /** A child of a forked subtree may have ended by the cut; the fork's own root may not. */
+  readonly mayHaveEnded?: boolean;
+}
+
+// Carried over as they were: the conversation, its tool calls and approvals, a workflow's plan.
+const carried = new Set(['ModelRequested', 'ModelReplied', 'ModelFailed', 'ToolCalled', 'ToolReturned', 'ApprovalRequested', 'ApprovalGranted', 'ApprovalDenied', 'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeSkipped']);
+// Carried under the fork's ids of the children they name.
+const naming = new Set(['ChildSpawned', 'ChildFinished', 'NodeStarted', 'NodeCompleted', 'NodeFailed']);
+// A child's end, carried when the cut is past it (a subtree's children only).
+const ending = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated', 'AgentTimedOut', 'AgentTerminating']);
 // The fork records its own: its spawn, and a start whose deadline counts from the fork.
 const replaced = new Set(['AgentSpawned', 'AgentRunRequested', 'AgentStarted']);
-// The source's ledger: tallied as history, not charged to the fork.
-const ledger = new Set(['BudgetReserved', 'BudgetSettled', 'BudgetReleased', 'BudgetOverspent']);
+// The source's ledger: tallied as history, not charged to the fork. A child's delegation and
+// return ride on the fork's ChildSpawned and ChildFinished (as since their v3 and v2), so the
+// BudgetDelegated/BudgetReclaimed that followed older records are not copied either.
+const ledger = new Set(['BudgetReserved', 'BudgetSettled', 'BudgetReleased', 'BudgetOverspent', 'BudgetDelegated', 'BudgetReclaimed']);
 // The source's worktree: the fork makes its own, from the last commit recorded.
-const workspace = new Set(['WorkspaceCreated', 'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted']);
+const workspace = new Set(['WorkspaceCreated', 'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted', 'WorkspaceRemoved']);
 
 /** The commit an event of the source's worktree records, if any. */
 function commitOf(e: DomainEvent): string | null {
@@ -36,14 +52,16 @@ function commitOf(e: DomainEvent): string | null {
  * The events a fork of a stream at `atRevision` opens with (after its own spawn and start), and
  * what the source had spent until then. Pure. A model call asked for and not answered by the cut
  * is left out, so the fork asks again (with its own model); completed calls are kept and never
- * re-run. A tool call without its result is kept: the fork runs it. Refused, naming
- * `fork.atRevision`: a revision past the stream's end, a cut after the source ended, and (not yet
- * supported) a history with children, messages or a workflow's nodes.
+ * re-run. A tool call without its result is kept: the fork runs it. Children and workflow nodes
+ * are carried under the ids `childIds` gives them; a ChildSpawned delegates its budget itself
+ * (`delegatesBudget`), and a ChildFinished's `reclaim` is the source's until forkPlan recomputes
+ * it on the fork's ledgers. Refused, naming `fork.atRevision`: a revision past the stream's end,
+ * a cut after the source ended (unless `mayHaveEnded`), and (not yet supported) messages.
  *
  * @example
  * const { history, spentBefore, baseCommit } = forkHistory(sourceEvents, 7);
  */
-export function forkHistory(events: readonly DomainEvent[], atRevision: number): ForkCut {
+export function forkHistory(events: readonly DomainEvent[], atRevision: number, options: ForkCutOptions = {}): ForkCut {
   if (!Number.isSafeInteger(atRevision) || atRevision < 0 || atRevision >= events.length) {
     throw new InvalidInput('fork.atRevision', `must be a revision of the source's stream, 0 to ${events.length - 1}`);
   }
@@ -65,9 +83,21 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number):
       if (e.type === 'BudgetSettled') spentBefore += e.data.consumed;
       return;
     }
-    if (!carried.has(e.type)) throw new InvalidInput('fork.atRevision', `the source's ${e.type} at revision ${revision} comes before the cut: forking past it is not supported yet (fork at an earlier revision)`);
+    if (naming.has(e.type)) return void history.push(renamed(e, options.childIds, opening.data.agentId));
+    if (ending.has(e.type) && options.mayHaveEnded) return void history.push(e);
+    if (ending.has(e.type)) throw new InvalidInput('fork.atRevision', `the source's ${e.type} at revision ${revision} comes before the cut: a fork starts from a point where the agent was still running (fork at an earlier revision)`);
+    if (!carried.has(e.type)) throw new InvalidInput('fork.atRevision', `${opening.data.agentId}'s ${e.type} at revision ${revision} comes before the cut: forking past it is not supported yet (fork at an earlier revision)`);
     if (e.type === 'ModelRequested' && !answered.has(e.data.callId)) return; // asked again by the fork
     history.push(e);
   });
   return { source: opening.data, history, spentBefore, baseCommit };
+}
+
+/** An event naming a child, under the child's fork's id; a ChildSpawned delegates its budget itself. */
+function renamed(e: DomainEvent, childIds: ReadonlyMap<string, string> | undefined, sourceId: string): DomainEvent {
+  const { childId } = e.data as { childId: string };
+  const id = childIds?.get(childId);
+  if (id === undefined) throw new Error(`fork of ${sourceId}: no id for its child ${childId} (${e.type})`);
+  if (e.type === 'ChildSpawned') return { type: e.type, data: { ...e.data, childId: id, delegatesBudget: true } };
+  return { ...e, data: { ...e.data, childId: id } } as DomainEvent;
 }

@@ -52,8 +52,9 @@ export interface AgentSystem {
   /** Spawns a root agent; with `output` (a zod schema), its handle's `run()` resolves to the parsed, typed value. */
   spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>>;
   /**
-   * Forks an agent as it was at a revision of its stream: a new root agent (new id, new stream,
-   * its own budget) whose AgentSpawned carries `forkedFrom`; the source is only read.
+   * Forks an agent as it was at a revision of its stream, with its subtree: a new root agent (new
+   * id, new stream, its own budget) whose AgentSpawned carries `forkedFrom`, and a fork of every
+   * child it had by then, cut at the same point; the source is only read (docs/fork.md).
    * @example
    * const fork = await system.fork(agentId, { atRevision: 6, model: 'claude-opus-4' });
    */

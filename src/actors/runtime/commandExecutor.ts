@@ -3,7 +3,7 @@ import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
-import { appendChain } from '../../events/appendChain.js';
+import { appendChain, NotAppended } from '../../events/appendChain.js';
 import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import type { AgentContext } from '../agentContext.js';
 import { AGENT_MACHINE_VERSION } from '../agentMachine.js';
@@ -19,10 +19,11 @@ import { backoffMs } from '../../infra/backoff.js';
 export interface ExecuteOptions {
   readonly causationId?: string;
   /**
-   * Another stream's append decided on the actor's state after this decision (a child's opening),
-   * stored in the same round trip and commit right after it, and only if it was stored.
+   * Other streams' appends decided on the actor's state after this decision (a child's opening;
+   * a fork's subtree), stored in the same round trip and commit right after it, in order, and
+   * only if it was stored.
    */
-  readonly alongside?: (next: AgentSnapshot) => Promise<Alongside>;
+  readonly alongside?: (next: AgentSnapshot) => Promise<Alongside | readonly Alongside[]>;
 }
 
 /** An append that rides with a decision (`ExecuteOptions.alongside`). */
@@ -72,20 +73,21 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
           if (settlesOwn) envelopes.push(settling(rt, envelopes.pop()!, id));
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
-          const along = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
+          const decided = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
+          const along: readonly Alongside[] = decided === null ? [] : 'append' in decided ? [decided] : decided;
           let res;
-          let alongOutcome: AppendOutcome | null = null;
+          let alongOutcomes: readonly (AppendOutcome | null)[] = [];
           try {
-            if (along) {
-              const [mine, theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attachmentsOf(events) }, along.append]);
+            if (along.length > 0) {
+              const [mine, ...theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attachmentsOf(events) }, ...along.map((a) => a.append)]);
               if (!mine!.ok) throw mine!.error;
               res = mine!.value;
-              alongOutcome = theirs!;
+              alongOutcomes = theirs.map((o) => (!o.ok && o.error instanceof NotAppended ? null : o));
             } else {
               res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision, ...attachmentsOf(events) });
             }
           } catch (err) {
-            await along?.settle(null);
+            await Promise.all(along.map((a) => a.settle(null)));
             if (!isWrongExpectedRevision(err) || conflicts >= MAX_CONFLICT_RETRIES) throw err;
             conflicts++;
             await new Promise((r) => setTimeout(r, backoffMs(conflicts, { baseMs: 1, maxMs: 50, jitter: 'full' })));
@@ -105,7 +107,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
               rt.deps.logger.error({ agentId: id, err }, 'effect failed to start');
             }
           }
-          await along?.settle(alongOutcome);
+          for (const [i, a] of along.entries()) await a.settle(alongOutcomes[i] ?? null);
           return events;
         }
       });

@@ -1,18 +1,20 @@
 import { z } from 'zod';
 import { AgentId, Tokens } from '../../events/schemas/common.js';
 import { parseRecorded } from '../../events/upcast.js';
+import { appendChain, NotAppended } from '../../events/appendChain.js';
+import type { AppendOutcome } from '../../events/eventStore.js';
 import { InvalidInput, InvalidTransition, NotFound } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { forkHistory } from '../forkHistory.js';
+import { forkChildIds, forkRevision, planFork, type ForkOpening, type SourceStream } from '../forkPlan.js';
 import { agentStream } from '../streams.js';
 import { toDomain } from './actorCache.js';
 import { startedEvent } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
-import { appendOpening, prepareOpening, type PreparedOpening } from './streamOpening.js';
-import { initialContext, type AgentContext } from '../agentContext.js';
+import { prepareOpening, type PreparedOpening } from './streamOpening.js';
+import type { AgentContext } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { checkDelegate } from '../budget.js';
-import { agentSpawned, childSpawned, type AgentSpec } from '../spawnSpec.js';
+import { childSpawned, type AgentSpec } from '../spawnSpec.js';
 import { execute } from './commandExecutor.js';
 
 /** What `fork` accepts (zod: it comes from the API and the CLI). */
@@ -32,57 +34,124 @@ export const ForkOptionsSchema = z.strictObject({
 });
 export type ForkOptions = z.input<typeof ForkOptionsSchema>;
 
+/** Agents a fork may copy at once: a subtree past this is refused rather than read whole. */
+const MAX_FORKED_AGENTS = 1_000;
+
 /**
- * Forks `sourceId` as it was at `atRevision`: a new root agent whose stream opens, in one append,
- * with its AgentSpawned (carrying `forkedFrom`), its start and the source's conversation up to the
- * cut. The source's streams are only read. One append: a crash leaves no fork or a whole one.
+ * Forks `sourceId` as it was at `atRevision`, with its subtree (forkPlan.ts): a new agent whose
+ * stream opens with its AgentSpawned (carrying `forkedFrom`), its start and the source's past up
+ * to the cut, and the same for every child it had by then, cut at the same point. All the
+ * openings go in one chained append (one commit on Postgres and PGlite): a crash leaves no fork
+ * or a whole one. The source's streams are only read.
  */
 export async function forkAgent(rt: RuntimeContext, sourceId: string, options: ForkOptions): Promise<string> {
   const o = parseInput(ForkOptionsSchema, options, 'fork');
-  const recorded = await rt.deps.store.readStream(agentStream(sourceId), { limit: o.atRevision + 1 });
-  if (recorded.length === 0) throw new NotFound('agent', sourceId);
-  const events = recorded.map((r) => toDomain(parseRecorded(r)));
-  const { source: src, history, spentBefore, baseCommit } = forkHistory(events, o.atRevision);
-  if (src.kind !== 'agent') throw new InvalidInput('fork.sourceId', 'forking a workflow agent is not supported yet');
-  if (src.workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', 'the source has a worktree and this system has no git repository to make the fork\'s in');
-  // As for a spawn by name: a tool no process has would leave the fork waiting for a host in vain.
-  const missing = (src.tools ?? []).filter((t) => !rt.deps.tools.get(t));
-  if (missing.length > 0) throw new InvalidInput('fork.sourceId', `the source may call ${missing.join(', ')}, which this system has not registered (createAgentSystem({ tools }))`);
+  const streams = await readSubtree(rt, sourceId, o.atRevision);
   const id = o.id ?? rt.deps.ids.uuid();
-  const { forkedFrom: _sourceOrigin, nodeId: _node, agentId: _a, parentId: _p, rootId: _r, depth: _d, ...inherited } = src;
-  const spec: AgentSpec = {
-    ...inherited,
-    budget: o.budget ?? src.budget,
-    model: o.model ?? src.model,
-    ...(o.instructions !== undefined ? { instructions: o.instructions } : {}),
-    // Its own worktree (branch agents/<id>), from the source's last recorded commit at the cut.
-    workspace: src.workspace ? (baseCommit ? { base: baseCommit } : src.workspace) : null,
-    forkedFrom: { sourceId, sourceRevision: o.atRevision, sourcePosition: String(recorded[o.atRevision]?.position ?? 0n), spentBefore },
+  const plan = (parent: AgentContext | null): ForkOpening[] => {
+    const openings = planFork({
+      sourceId,
+      atRevision: o.atRevision,
+      forkId: id,
+      streams,
+      overrides: { budget: o.budget, model: o.model, instructions: o.instructions },
+      parent,
+      derive: (scope, name) => rt.deps.ids.derive(scope, name),
+      started: (c) => startedEvent(rt, c),
+    });
+    openings.forEach((op) => checkHostable(rt, op));
+    return openings;
   };
-  // Started in its opening, then its past: the machine checks every carried event.
-  const open = (parent: AgentContext | null) => {
-    const data = agentSpawned(id, parent, spec);
-    return prepareOpening(rt, data, false, [startedEvent(rt, initialContext(data)), ...history]);
-  };
-  if (o.under === undefined) await appendOpening(rt, await open(null));
-  else await openUnder(rt, o.under, id, spec, open);
-  // Started in its opening: what is due (the re-issued call, a pending tool) runs here.
-  rt.reconcileSoon(id);
+  const openings = o.under === undefined ? plan(null) : await openUnder(rt, o.under, id, plan);
+  if (o.under === undefined) await appendOpenings(rt, await Promise.all(openings.map((op) => prepare(rt, op))));
+  // Started in their openings: what is due (a re-issued call, a pending tool, a node to start,
+  // an ended child's report to its parent) runs here.
+  for (const op of openings) rt.reconcileSoon(op.spawned.agentId);
   return id;
 }
 
 /**
+ * The source's stream and, below it, every child's stream its history names by the cut (read
+ * whole: forkPlan cuts each at the cut's global position).
+ */
+async function readSubtree(rt: RuntimeContext, sourceId: string, atRevision: number): Promise<Map<string, SourceStream>> {
+  const streams = new Map<string, SourceStream>();
+  const read = async (agentId: string): Promise<SourceStream | null> => {
+    const recorded = await rt.deps.store.readStream(agentStream(agentId));
+    if (recorded.length === 0) return null;
+    return { events: recorded.map((r) => toDomain(parseRecorded(r))), positions: recorded.map((r) => r.position) };
+  };
+  const root = await read(sourceId);
+  if (!root) throw new NotFound('agent', sourceId);
+  streams.set(sourceId, root);
+  const cutPosition = root.positions[forkRevision(root.events, atRevision)];
+  let level = [sourceId];
+  while (level.length > 0 && cutPosition !== undefined) {
+    const next: string[] = [];
+    for (const parentId of level) {
+      const parent = streams.get(parentId)!;
+      const cut = parent.events.filter((_, i) => parent.positions[i]! <= cutPosition);
+      next.push(...forkChildIds(cut, parentId, () => '').keys());
+    }
+    if (streams.size + next.length > MAX_FORKED_AGENTS) throw new InvalidInput('fork.sourceId', `its subtree has more than ${MAX_FORKED_AGENTS} agents by the cut: fork a smaller part of it`);
+    const read_ = await Promise.all(next.map(async (childId) => [childId, await read(childId)] as const));
+    for (const [childId, s] of read_) if (s) streams.set(childId, s);
+    level = read_.flatMap(([childId, s]) => (s ? [childId] : []));
+  }
+  return streams;
+}
+
+/** A fork this system could not run is refused, not left waiting for a host in vain. */
+function checkHostable(rt: RuntimeContext, op: ForkOpening): void {
+  const { agentId, workspace, tools = [], forkedFrom } = op.spawned;
+  const who = forkedFrom?.sourceId === undefined ? agentId : `the source${op.spawned.depth > 0 ? `'s subtree (${forkedFrom.sourceId})` : ''}`;
+  if (workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', `${who} has a worktree and this system has no git repository to make the fork's in`);
+  const missing = tools.filter((t) => !rt.deps.tools.get(t));
+  if (missing.length > 0) throw new InvalidInput('fork.sourceId', `${who} may call ${missing.join(', ')}, which this system has not registered (createAgentSystem({ tools }))`);
+}
+
+const prepare = (rt: RuntimeContext, op: ForkOpening): Promise<PreparedOpening> => prepareOpening(rt, op.spawned, false, op.events);
+
+/** The openings in one chain, root first: each child's after its parent's record of it. */
+async function appendOpenings(rt: RuntimeContext, prepared: readonly PreparedOpening[]): Promise<void> {
+  let outcomes: AppendOutcome[];
+  try {
+    outcomes = await appendChain(rt.deps.store, prepared.map((p) => p.append));
+  } catch (err) {
+    await Promise.all(prepared.map((p) => p.settle(null)));
+    throw err;
+  }
+  await settleAll(prepared, outcomes);
+}
+
+/** Settles each opening with its outcome (one not tried as not sent); the first failure is thrown. */
+async function settleAll(prepared: readonly PreparedOpening[], outcomes: readonly (AppendOutcome | null)[]): Promise<void> {
+  const results = await Promise.allSettled(prepared.map((p, i) => {
+    const outcome = outcomes[i] ?? null;
+    return p.settle(outcome && !outcome.ok && outcome.error instanceof NotAppended ? null : outcome);
+  }));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
  * The fork as a child of `parentId`: the parent's ChildSpawned (delegating the fork's budget) and
- * the fork's opening go in one commit where the store chains appends. Where it does not
+ * the fork's openings go in one commit where the store chains appends. Where it does not
  * (EventStoreDB), a crash between the two leaves a child that recovery opens from the parent's
  * record alone: a plain child of the same spec, without the carried past.
  */
-async function openUnder(rt: RuntimeContext, parentId: string, id: string, spec: AgentSpec, open: (parent: AgentContext) => Promise<PreparedOpening>): Promise<void> {
+async function openUnder(rt: RuntimeContext, parentId: string, id: string, plan: (parent: AgentContext) => ForkOpening[]): Promise<ForkOpening[]> {
+  let openings: ForkOpening[] = [];
   await execute(rt, parentId, (s) => {
     if (isTerminalStatus(statusOf(s.value))) throw new InvalidTransition(parentId, statusOf(s.value), 'fork under');
     if (s.context.children[id]) throw new InvalidInput('fork.id', `agent ${id} already exists`);
+    openings = plan(s.context);
+    const { agentId: _a, parentId: _p, rootId: _r, depth: _d, ...spec } = openings[0]!.spawned;
     const refusal = checkDelegate(parentId, s.context.budget, spec.budget);
     if (refusal) throw refusal;
-    return [{ type: 'ChildSpawned', data: childSpawned(id, spec) }];
-  }, { alongside: (next) => open(next.context) });
+    return [{ type: 'ChildSpawned', data: childSpawned(id, spec as AgentSpec) }];
+  }, {
+    alongside: () => Promise.all(openings.map((op) => prepare(rt, op))),
+  });
+  return openings;
 }

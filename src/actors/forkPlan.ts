@@ -1,0 +1,183 @@
+import type { DomainEvent, EventData } from '../events/catalogue.js';
+import { InvalidInput } from '../errors.js';
+import { evolve, initialContext, type AgentContext } from './agentContext.js';
+import { reclaimOf } from './agentDecisions.js';
+import { available } from './budget.js';
+import { forkHistory, type ForkCut } from './forkHistory.js';
+import { replyDecisionEnd } from './replyDecisionEnd.js';
+import { agentSpawned, childSpawned, type AgentSpec } from './spawnSpec.js';
+
+/** One agent of the source's subtree as read: its whole stream, with each event's global position. */
+export interface SourceStream {
+  readonly events: readonly DomainEvent[];
+  readonly positions: readonly bigint[];
+}
+
+export interface ForkPlanInput {
+  readonly sourceId: string;
+  readonly atRevision: number;
+  readonly forkId: string;
+  /** The source and every agent below it that the cut reaches, by id (forkSubtree reads them). */
+  readonly streams: ReadonlyMap<string, SourceStream>;
+  /** What the fork changes in its source's spec; the children keep theirs. */
+  readonly overrides: { readonly budget?: number | undefined; readonly model?: string | undefined; readonly instructions?: string | undefined };
+  /** The agent the fork goes under (its budget delegated from it), or null: a new root. */
+  readonly parent: AgentContext | null;
+  /** The system's id derivation (ids.derive): a child's fork gets the id the fork's own runtime would give it. */
+  readonly derive: (scope: string, name: string) => string;
+  /** The start a fork records after its spawn (its deadline counts from the fork). */
+  readonly started: (c: AgentContext) => DomainEvent;
+}
+
+/** One stream of the fork: its AgentSpawned and the rest of its opening. */
+export interface ForkOpening {
+  readonly spawned: EventData<'AgentSpawned'>;
+  readonly events: readonly DomainEvent[];
+  /** Ended by the cut while its parent's fork has not recorded it: the parent is told once the fork is stored. */
+  readonly endUnrecorded: boolean;
+}
+
+/**
+ * The streams a fork of `sourceId` at `atRevision` opens, parents before children. Pure.
+ *
+ * The source's cut is `atRevision`, or the end of the model reply's decision it falls in (a state
+ * with part of one is a state the agent never had: replyDecisionEnd); every agent below it is cut at the same point of the store's
+ * global order (its last event at or before the source's cut event's position), so each child is
+ * as it was when the parent stood there: its past up to there, ended if it had ended (its parent's
+ * fork told of it if the parent had not recorded it yet). A child's fork has the id the fork's
+ * runtime would give it when deciding again: a model's spawn_agent call derives it from the tool
+ * call, a workflow's node from the node and attempt; so a call the cut left running finds its
+ * child instead of spawning a second one.
+ *
+ * Budgets: no fork is charged for its source's spending (each records it as
+ * `forkedFrom.spentBefore`). A parent's fork delegates to each child what the source did, and an
+ * ended child returns what its fork's ledger says, so conservation holds on the new tree.
+ */
+export function planFork(input: ForkPlanInput): ForkOpening[] {
+  const root = input.streams.get(input.sourceId);
+  if (!root) throw new InvalidInput('fork.sourceId', `no stream for ${input.sourceId}`);
+  const revision = forkRevision(root.events, input.atRevision);
+  const openings: ForkOpening[] = [];
+  forkOne(input, openings, input.sourceId, revision, root.positions[revision]!, input.forkId, input.parent, (cut) => rootSpec(input, cut));
+  return openings;
+}
+
+/**
+ * The revision a fork asked for at `atRevision` is cut at: there, or at the end of the model
+ * reply's decision it falls in (replyDecisionEnd). Refused past the stream's end, naming
+ * `fork.atRevision`.
+ */
+export function forkRevision(events: readonly DomainEvent[], atRevision: number): number {
+  if (!Number.isSafeInteger(atRevision) || atRevision < 0 || atRevision >= events.length) forkHistory(events, atRevision); // throws, naming the field
+  return replyDecisionEnd(events, atRevision);
+}
+
+/** The root's spec: its source's, with the fork's changes; its worktree from the recorded commit. */
+function rootSpec(input: ForkPlanInput, cut: ForkCut): AgentSpec {
+  const o = input.overrides;
+  const spec = specOf(cut, false);
+  return { ...spec, budget: o.budget ?? spec.budget, model: o.model ?? spec.model, ...(o.instructions !== undefined ? { instructions: o.instructions } : {}) };
+}
+
+/**
+ * A source's spec for its fork: its own place in the tree and origin dropped; a worktree from the
+ * last commit it recorded by the cut (an ended child needs none: its work is in its commits).
+ */
+function specOf(cut: ForkCut, ended: boolean): AgentSpec {
+  const { forkedFrom: _origin, agentId: _a, parentId: _p, rootId: _r, depth: _d, ...spec } = cut.source;
+  const workspace = ended || !spec.workspace ? null : cut.baseCommit ? { base: cut.baseCommit } : spec.workspace;
+  return { ...spec, workspace };
+}
+
+/** Forks one agent into `openings` (itself, then its children's forks); returns its context at the end of its opening. */
+function forkOne(input: ForkPlanInput, openings: ForkOpening[], sourceId: string, revision: number, cutPosition: bigint, id: string, parent: AgentContext | null, spec: (cut: ForkCut) => AgentSpec): AgentContext {
+  const source = input.streams.get(sourceId)!;
+  const childIds = forkChildIds(source.events, id, input.derive);
+  const cut = forkHistory(source.events, revision, { childIds, mayHaveEnded: parent !== null && sourceId !== input.sourceId });
+  const spawned: EventData<'AgentSpawned'> = {
+    ...agentSpawned(id, parent, spec(cut)),
+    forkedFrom: { sourceId, sourceRevision: revision, sourcePosition: String(source.positions[revision]), spentBefore: cut.spentBefore },
+  };
+  const mine = openings.length;
+  openings.push({ spawned, events: [], endUnrecorded: false });
+  const sourceOf = new Map([...childIds].map(([from, to]) => [to, from]));
+  const children = new Map<string, { at: number; context: AgentContext }>();
+  let c = initialContext(spawned);
+  const events: DomainEvent[] = [];
+  const record = (e: DomainEvent): void => {
+    events.push(e);
+    c = evolve(c, e);
+  };
+  record(input.started(c));
+  for (const e of cut.history) {
+    if (e.type === 'ChildSpawned') {
+      const childId = e.data.childId;
+      if (e.data.budget > available(c.budget)) throw new InvalidInput('fork.budget', `too small for the fork: by the cut its source had handed ${e.data.budget} tokens to a child (${sourceOf.get(childId)}) with ${available(c.budget)} left; give at least ${c.budget.allocated - available(c.budget) + e.data.budget}`);
+      const at = openings.length;
+      const child = forkChild(input, openings, sourceOf.get(childId)!, cutPosition, childId, c);
+      // The parent's record carries the child's spec as its fork opens (recovery opens a child from it).
+      record(child ? { type: 'ChildSpawned', data: childSpawned(childId, child.spec, e.data.toolUseId) } : e);
+      if (child) children.set(childId, { at, context: child.context });
+      continue;
+    }
+    if (e.type === 'ChildFinished') {
+      const child = children.get(e.data.childId);
+      if (!child?.context.result) throw new InvalidInput('fork.atRevision', `${sourceId} records ${sourceOf.get(e.data.childId)}'s end before the cut, but that child's stream does not`);
+      record({ type: 'ChildFinished', data: { ...e.data, reclaim: reclaimOf(c.children[e.data.childId]!.budget, child.context.budget) } });
+      continue;
+    }
+    // An ended child gives back what its fork's ledger has left, not what its source had.
+    if (e.type === 'AgentCompleted' || e.type === 'AgentFailed' || e.type === 'AgentTerminated') {
+      record({ ...e, data: { ...e.data, returned: available(c.budget) } } as DomainEvent);
+      continue;
+    }
+    record(e);
+  }
+  openings[mine] = { spawned, events, endUnrecorded: false };
+  for (const [childId, child] of children) {
+    if (child.context.result && c.children[childId]?.status === 'live') openings[child.at] = { ...openings[child.at]!, endUnrecorded: true };
+  }
+  return c;
+}
+
+/**
+ * A child's fork, cut where the parent's cut stands in the global order (at least its opening,
+ * which its parent's record of it travelled with). Null when the source never opened its stream
+ * (a crash between the two appends on a store without chained appends): the parent's fork keeps
+ * the source's record, and the fork's child is opened from it as after such a crash.
+ */
+function forkChild(input: ForkPlanInput, openings: ForkOpening[], sourceId: string, cutPosition: bigint, id: string, parent: AgentContext): { spec: AgentSpec; context: AgentContext } | null {
+  const source = input.streams.get(sourceId);
+  if (!source) return null;
+  let at = 0;
+  source.positions.forEach((p, i) => {
+    if (p <= cutPosition) at = i;
+  });
+  const revision = replyDecisionEnd(source.events, at);
+  let spec: AgentSpec | null = null;
+  const context = forkOne(input, openings, sourceId, revision, cutPosition, id, parent, (cut) => {
+    const ended = cut.history.some((e) => e.type === 'AgentCompleted' || e.type === 'AgentFailed' || e.type === 'AgentTerminated');
+    return (spec = specOf(cut, ended));
+  });
+  return { spec: spec!, context };
+}
+
+/**
+ * The fork's id of each child `events` spawn: a model's spawn_agent call derives it from the
+ * call (spawning.ts), a workflow's node from the node and attempt (workflowRuntime childIdFor);
+ * a child spawned through the API gets one derived from its source's, so a retried fork names
+ * it alike.
+ */
+export function forkChildIds(events: readonly DomainEvent[], forkId: string, derive: (scope: string, name: string) => string): Map<string, string> {
+  const attempts = new Map<string, number>();
+  for (const e of events) if (e.type === 'NodeStarted') attempts.set(e.data.childId, e.data.attempt);
+  const ids = new Map<string, string>();
+  for (const e of events) {
+    if (e.type !== 'ChildSpawned') continue;
+    const { childId, toolUseId, nodeId } = e.data;
+    const attempt = attempts.get(childId);
+    const id = toolUseId ? derive(forkId, toolUseId) : nodeId && attempt ? derive(forkId, `node:${nodeId}#${attempt}`) : derive(forkId, `fork:${childId}`);
+    ids.set(childId, id);
+  }
+  return ids;
+}

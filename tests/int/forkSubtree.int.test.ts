@@ -1,0 +1,263 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import { tool } from '../../src/actors/userTool.js';
+import type { DomainEvent } from '../../src/events/catalogue.js';
+import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
+import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
+import type { AgentSystem } from '../../src/system.js';
+import { checkTreeAtRest, treeOf } from '../support/actorsInvariants.js';
+import { createTempRepo } from '../support/gitRepo.js';
+import { testSystem } from '../support/system.js';
+
+/**
+ * Forking an agent with its subtree: every child it had by the cut is forked too, cut at the
+ * same point of the store's order; a call the cut left running finds its child's fork instead of
+ * spawning another; the source's tree is only read.
+ */
+const usage = { inputTokens: 100, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
+const uses = (model: string | undefined, ...calls: Array<[id: string, name: string, input: unknown]>): ModelReply => ({ model: model ?? 'unnamed', content: calls.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })), stopReason: 'tool_use', usage });
+const turnOf = (r: ModelRequest): number => r.messages.filter((m) => m.role === 'assistant').length;
+
+/** Every stream of a tree and its state, as one string: "byte for byte" is comparing two of them. */
+async function treeDump(system: AgentSystem, rootId: string): Promise<string> {
+  const ids = await treeOf(system, rootId);
+  return JSON.stringify(await Promise.all(ids.map(async (id) => [id, await system.history(id), await system.replay(id)])));
+}
+
+describe('forking a subtree', () => {
+  it('forks a lead mid-way through its child\'s work: the child is forked at the same point, the lead\'s running spawn_agent call finds it, nothing done is done again', { timeout: 400_000 }, async () => {
+    const requests: ModelRequest[] = [];
+    const lookedUp: string[] = [];
+    let childLookedUp!: () => void;
+    const childProgress = new Promise<void>((r) => (childLookedUp = r));
+    const lookup = tool({ name: 'lookup', description: 'Looks a word up.', input: z.object({ word: z.string() }), run: ({ word }, ctx) => {
+      lookedUp.push(ctx.agentId);
+      childLookedUp();
+      return `${word}: a small bird`;
+    } });
+    // The lead's second tool call returns once its child's lookup result is stored: the lead's
+    // stream then has an event after the child's progress, to cut at.
+    const pause = tool({ name: 'pause', description: 'Waits a moment.', input: z.object({}), run: async () => {
+      await childProgress;
+      while (!(await system.history(lookedUp[0]!)).some((e) => e.type === 'ToolReturned')) await new Promise((r) => setTimeout(r, 10));
+      return 'rested';
+    } });
+    // …and the child finishes only once that result is stored.
+    const pauseStored = async (leadId: string): Promise<void> => {
+      while (!(await system.history(leadId)).some((e) => e.type === 'ToolReturned' && e.data.name === 'pause')) await new Promise((r) => setTimeout(r, 10));
+    };
+    const model = createScriptedProvider(async (r) => {
+      requests.push(r);
+      const turn = turnOf(r);
+      if (r.agent?.role === 'helper' && turn === 0) return uses(r.model, ['toolu_look', 'lookup', { word: 'wren' }]);
+      if (r.agent?.role === 'helper') {
+        const parentId = (await system.history(r.agent.id))[0]!.data as { parentId: string };
+        await pauseStored(parentId.parentId);
+        return uses(r.model, ['toolu_help_fin', 'finish', { output: `helped (${r.model})` }]);
+      }
+      if (turn === 0) return uses(r.model, ['toolu_spawn', 'spawn_agent', { role: 'helper', task: 'Look up wren', budget: 10_000 }], ['toolu_pause', 'pause', {}]);
+      return uses(r.model, ['toolu_lead_fin', 'finish', { output: `led (${r.model})` }]);
+    });
+    const system = await testSystem('postgres', { model, tools: [lookup, pause] });
+    try {
+      const lead = await system.spawn({ role: 'lead', task: 'Find out what a wren is', budget: 50_000, tools: ['lookup', 'pause'], model: 'a' });
+      expect(await lead.run()).toMatchObject({ status: 'completed', output: 'led (a)' });
+      const before = await treeDump(system, lead.id);
+      const history = await system.history(lead.id);
+      const at = history.findIndex((e) => e.type === 'ToolReturned' && e.data.name === 'pause');
+      expect(history.slice(0, at + 1).some((e) => e.type === 'ChildFinished')).toBe(false); // the child was running at the cut
+      const sourceChild = (history.find((e) => e.type === 'ChildSpawned')!.data as { childId: string }).childId;
+      const childHistory = await system.history(sourceChild);
+      const childCut = childHistory.findLastIndex((e) => e.position <= history[at]!.position);
+      expect(childHistory.slice(0, childCut + 1).some((e) => e.type === 'ToolReturned')).toBe(true); // …past its lookup
+
+      const asked = requests.length;
+      const fork = await system.fork(lead.id, { atRevision: at, model: 'b' });
+      expect(await fork.run()).toMatchObject({ status: 'completed', output: 'led (b)' });
+
+      expect(await treeDump(system, lead.id)).toBe(before);
+      const forked = await system.history(fork.id);
+      const spawns = forked.filter((e) => e.type === 'ChildSpawned');
+      expect(spawns).toHaveLength(1); // the re-run spawn_agent call found the forked child
+      const forkChild = (spawns[0]!.data as { childId: string }).childId;
+      const forkChildHistory = await system.history(forkChild);
+      expect(forkChildHistory[0]!.data).toMatchObject({ parentId: fork.id, rootId: fork.id, depth: 1, role: 'helper', forkedFrom: { sourceId: sourceChild, sourceRevision: childCut, sourcePosition: String(childHistory[childCut]!.position) } });
+      expect(forkChildHistory.at(-1)!.type).toBe('AgentCompleted');
+      // The child's lookup ran once, in the source: the fork carried its result.
+      expect(lookedUp).toEqual([sourceChild]);
+      // The fork asked the model only what the cut had not answered: the child's last turn (with
+      // its own recorded model) and the lead's (with b).
+      const forkAsked = requests.slice(asked).map((r) => [r.agent?.role, r.model, turnOf(r)]);
+      expect(forkAsked).toEqual([['helper', 'a', 1], ['lead', 'b', 1]]);
+      const tool = forked.find((e) => e.type === 'ToolReturned' && e.data.name === 'spawn_agent')!.data as { output: string };
+      expect(tool.output).toContain('helped (a)');
+      // Nothing the source spent is charged to the fork's tree.
+      expect((await system.replay(forkChild)).budget).toMatchObject({ allocated: 10_000, consumed: usage.inputTokens + usage.outputTokens });
+      await checkTreeAtRest(system, lead.id);
+      await checkTreeAtRest(system, fork.id);
+      // And from any other point of the lead's stream.
+      expect(await forkEveryRevision(system, lead.id)).toEqual([]);
+      expect(await treeDump(system, lead.id)).toBe(before);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('refuses a fork budget smaller than what the source had handed its children by the cut, naming fork.budget', { timeout: 60_000 }, async () => {
+    const model = createScriptedProvider((r) => {
+      if (r.agent?.role === 'helper') return uses(r.model, ['toolu_h', 'finish', { output: 'ok' }]);
+      return turnOf(r) === 0 ? uses(r.model, ['toolu_s', 'spawn_agent', { role: 'helper', task: 't', budget: 30_000 }]) : uses(r.model, ['toolu_f', 'finish', { output: 'done' }]);
+    });
+    const system = await testSystem('postgres', { model });
+    try {
+      const lead = await system.spawn({ role: 'lead', task: 't', budget: 50_000, model: 'a' });
+      await lead.run();
+      const history = await system.history(lead.id);
+      const at = history.findIndex((e) => e.type === 'ChildFinished');
+      await expect(system.fork(lead.id, { atRevision: at, budget: 20_000 })).rejects.toThrow(/fork\.budget.*30000/);
+      // Big enough: the ended child is copied as it ended, giving its whole allocation back.
+      const fork = await system.fork(lead.id, { atRevision: at, budget: 31_000 });
+      expect(await fork.run()).toMatchObject({ status: 'completed', output: 'done' });
+      const finished = (await system.history(fork.id)).find((e) => e.type === 'ChildFinished')!.data as { reclaim: { allocated: number; returned: number; spent: number } };
+      expect(finished.reclaim).toEqual({ allocated: 30_000, returned: 30_000, spent: 0, overspent: 0 });
+      await checkTreeAtRest(system, fork.id);
+      await checkTreeAtRest(system, lead.id);
+    } finally {
+      await system.close();
+    }
+  });
+});
+
+describe('forking a workflow agent', () => {
+  let system: AgentSystem;
+  const forkReplies: string[] = [];
+  beforeAll(async () => {
+    const offline = createOfflineProvider({ latencyMs: 0 });
+    const model = createScriptedProvider((r) => {
+      if (r.model !== 'fork-model') return offline.complete(r);
+      forkReplies.push(r.agent?.role ?? '?');
+      return uses('fork-model', ['toolu_fork_fin', 'finish', { output: `reviewed another way` }]);
+    });
+    system = await testSystem('postgres', { model });
+  });
+  afterAll(() => system.close());
+
+  it('forks the demo workflow after its implement node ended: the ended nodes are copied, only the rest runs, with the fork\'s model', { timeout: 120_000 }, async () => {
+    const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add a slugify helper', budget: 120_000 });
+    expect((await wf.run()).status).toBe('completed');
+    const before = await treeDump(system, wf.id);
+    const history = await system.history(wf.id);
+    const at = history.findIndex((e) => e.type === 'NodeCompleted' && e.data.nodeId === 'implement');
+    expect(at).toBeGreaterThan(0);
+    const endedBefore = history.slice(0, at + 1).filter((e) => e.type === 'NodeCompleted').map((e) => (e.data as { nodeId: string }).nodeId);
+
+    const fork = await system.fork(wf.id, { atRevision: at, model: 'fork-model' });
+    expect((await fork.run()).status).toBe('completed');
+    expect(await treeDump(system, wf.id)).toBe(before);
+
+    const forked = await system.history(fork.id);
+    expect(forked[0]!.data).toMatchObject({ kind: 'workflow', model: 'fork-model', forkedFrom: { sourceId: wf.id, sourceRevision: at } });
+    const completed = (events: DomainEvent[]) => events.filter((e) => e.type === 'NodeCompleted').map((e) => e.data as { nodeId: string; childId: string; output: string });
+    // The nodes ended by the cut are carried (under their forks' ids); the rest ran with fork-model.
+    const forkNodes = completed(forked);
+    expect(forkNodes.map((n) => n.nodeId).slice(0, endedBefore.length)).toEqual(endedBefore);
+    const rest = forkNodes.slice(endedBefore.length);
+    expect(rest.length).toBeGreaterThan(0);
+    for (const n of rest) expect(n.output).toBe('reviewed another way');
+    expect(forkReplies).toHaveLength(rest.length);
+    // Every node child of the fork is the fork's own (its stream opens under the fork) …
+    for (const n of forkNodes) {
+      const opened = (await system.history(n.childId))[0]!.data as { parentId: string; forkedFrom?: unknown };
+      expect(opened.parentId).toBe(fork.id);
+    }
+    // … and the copies say which source node they are.
+    const sourceNodes = completed(history.slice(0, at + 1));
+    for (const [i, n] of forkNodes.slice(0, endedBefore.length).entries()) {
+      expect((await system.history(n.childId))[0]!.data).toMatchObject({ forkedFrom: { sourceId: sourceNodes[i]!.childId } });
+      expect(n.output).toBe(sourceNodes[i]!.output);
+    }
+    await checkTreeAtRest(system, wf.id);
+    await checkTreeAtRest(system, fork.id);
+  });
+});
+
+/** Forks `rootId` at every revision before its end and runs each fork to its end; what went wrong, by revision. */
+async function forkEveryRevision(system: AgentSystem, rootId: string): Promise<string[]> {
+  const history = await system.history(rootId);
+  const ends = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
+  const failures: string[] = [];
+  // A cut inside the last reply's decision moves to its end, which ends the agent: refused.
+  const lastReply = history.findLastIndex((e) => e.type === 'ModelReplied');
+  for (let at = 0; at < history.length && !ends.has(history[at]!.type); at++) {
+    if (lastReply >= 0 && at >= lastReply && history.slice(lastReply).some((e) => ends.has(e.type))) {
+      await expect(system.fork(rootId, { atRevision: at })).rejects.toThrow(/fork\.atRevision.*Agent(Completed|Failed)/);
+      continue;
+    }
+    try {
+      const fork = await system.fork(rootId, { atRevision: at });
+      const result = await Promise.race([fork.run(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not end in 20 s')), 20_000))]);
+      if (result.status !== 'completed') failures.push(`${at} ${history[at]!.type}: ${result.status} ${result.output ?? ''}`);
+      await checkTreeAtRest(system, fork.id);
+    } catch (err) {
+      failures.push(`${at} ${history[at]!.type}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return failures;
+}
+
+describe('forking at every revision', () => {
+  it('a fork of the demo workflow at any revision of its stream runs to its end, with conservation, the source untouched', { timeout: 120_000 }, async () => {
+    const system = await testSystem('postgres', { model: { provider: 'offline' } });
+    try {
+      const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add a slugify helper', budget: 120_000 });
+      expect((await wf.run()).status).toBe('completed');
+      const before = await treeDump(system, wf.id);
+      expect(await forkEveryRevision(system, wf.id)).toEqual([]);
+      expect(await treeDump(system, wf.id)).toBe(before);
+    } finally {
+      await system.close();
+    }
+  });
+});
+
+describe('forking a workflow with worktrees', () => {
+  it('branches the fork from the workflow\'s last recorded merge; copied ended nodes need no worktree; the rest run on the fork\'s branch', { timeout: 120_000 }, async () => {
+    const repo = createTempRepo();
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repo.path, encoding: 'utf8' }).trim();
+    const system = await testSystem('postgres', { model: { provider: 'offline' }, workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
+    try {
+      const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add a slugify helper', budget: 120_000, workspace: true });
+      expect((await wf.run()).status).toBe('completed');
+      const before = await treeDump(system, wf.id);
+      const history = await system.history(wf.id);
+      const at = history.findIndex((e) => e.type === 'NodeCompleted' && e.data.nodeId === 'implement');
+      const merged = history.slice(0, at + 1).flatMap((e) => (e.type === 'WorkspaceMerged' && e.data.commit ? [e.data.commit] : []));
+      expect(merged.length).toBeGreaterThan(0);
+
+      const fork = await system.fork(wf.id, { atRevision: at });
+      expect((await fork.run()).status).toBe('completed');
+      expect(await treeDump(system, wf.id)).toBe(before);
+      const forked = await system.history(fork.id);
+      expect(forked[0]!.data).toMatchObject({ workspace: { base: merged.at(-1) } });
+      expect(git('merge-base', '--is-ancestor', merged.at(-1)!, `agents/${fork.id}`)).toBe('');
+      const nodes = forked.filter((e) => e.type === 'NodeCompleted').map((e) => (e.data as { childId: string }).childId);
+      const copied = nodes.slice(0, history.slice(0, at + 1).filter((e) => e.type === 'NodeCompleted').length);
+      for (const id of copied) {
+        const h = await system.history(id);
+        expect(h[0]!.data).toMatchObject({ workspace: null });
+        expect(h.some((e) => e.type === 'WorkspaceCreated')).toBe(false);
+      }
+      // A node the fork ran made its worktree from the fork's branch.
+      const ran = nodes.slice(copied.length);
+      expect(ran.length).toBeGreaterThan(0);
+      for (const id of ran) expect((await system.history(id)).some((e) => e.type === 'WorkspaceCreated')).toBe(true);
+      await checkTreeAtRest(system, wf.id);
+      await checkTreeAtRest(system, fork.id);
+    } finally {
+      await system.close();
+      repo.cleanup();
+    }
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../../src/events/catalogue.js';
+import { planFork, type SourceStream } from '../../src/actors/forkPlan.js';
+import { replyDecisionEnd } from '../../src/actors/replyDecisionEnd.js';
+import { foldResting } from '../../src/actors/replay.js';
+
+/**
+ * planFork on hand-written streams: a lead whose spawn_agent child ended between two of the
+ * lead's events, so a cut there sees the child ended and the lead not yet told.
+ */
+const usage = { inputTokens: 100, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
+const spawned = (agentId: string, parentId: string | null, budget: number) => ({ agentId, parentId, rootId: 'lead', depth: parentId ? 1 : 0, kind: 'agent' as const, role: agentId, task: 't', budget, workspace: null, timeoutMs: null, maxTurns: 5, model: 'a' });
+const reply = (callId: string, ...tools: Array<[string, string, unknown]>): DomainEvent => ({ type: 'ModelReplied', data: { callId, model: 'a', content: tools.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })), stopReason: 'tool_use', usage, costUsd: 0 } });
+
+// Positions: the lead's and the child's events interleave in the store's order.
+const lead: Array<[bigint, DomainEvent]> = [
+  [1n, { type: 'AgentSpawned', data: spawned('lead', null, 10_000) }],
+  [2n, { type: 'AgentStarted', data: { deadline: null } }],
+  [3n, { type: 'BudgetReserved', data: { reservationId: 'l1', amount: 2000 } }],
+  [4n, { type: 'ModelRequested', data: { callId: 'l1', turn: 0, provider: 'p', model: 'a', requestRef: 'r1', reserved: 2000 } }],
+  [5n, reply('l1', ['tu_spawn', 'spawn_agent', { role: 'helper', task: 't', budget: 1000 }], ['tu_pause', 'pause', {}])],
+  [6n, { type: 'BudgetSettled', data: { reservationId: 'l1', consumed: 120, model: 'a', costUsd: 0 } }],
+  [7n, { type: 'ToolCalled', data: { toolUseId: 'tu_spawn', name: 'spawn_agent', input: {} } }],
+  [8n, { type: 'ToolCalled', data: { toolUseId: 'tu_pause', name: 'pause', input: {} } }],
+  [9n, { type: 'ChildSpawned', data: { childId: 'kid', role: 'helper', task: 't', budget: 1000, kind: 'agent', toolUseId: 'tu_spawn', spec: { workspace: null, timeoutMs: null, maxTurns: 5, model: 'a' }, delegatesBudget: true } }],
+  [17n, { type: 'ToolReturned', data: { toolUseId: 'tu_pause', name: 'pause', output: 'rested', isError: false } }],
+  [18n, { type: 'ChildFinished', data: { childId: 'kid', status: 'completed', output: 'done', reclaim: { allocated: 1000, returned: 880, spent: 120, overspent: 0 } } }],
+];
+const kid: Array<[bigint, DomainEvent]> = [
+  [10n, { type: 'AgentSpawned', data: { ...spawned('kid', 'lead', 1000), role: 'helper' } }],
+  [11n, { type: 'AgentStarted', data: { deadline: null } }],
+  [12n, { type: 'BudgetReserved', data: { reservationId: 'k1', amount: 500 } }],
+  [13n, { type: 'ModelRequested', data: { callId: 'k1', turn: 0, provider: 'p', model: 'a', requestRef: 'r2', reserved: 500 } }],
+  [14n, { type: 'ModelReplied', data: { callId: 'k1', model: 'a', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage, costUsd: 0 } }],
+  [15n, { type: 'BudgetSettled', data: { reservationId: 'k1', consumed: 120, model: 'a', costUsd: 0 } }],
+  [16n, { type: 'AgentCompleted', data: { output: 'done', returned: 880 } }],
+];
+const stream = (rows: Array<[bigint, DomainEvent]>): SourceStream => ({ events: rows.map(([, e]) => e), positions: rows.map(([p]) => p) });
+const input = (atRevision: number, streams = new Map([['lead', stream(lead)], ['kid', stream(kid)]])) => ({
+  sourceId: 'lead', atRevision, forkId: 'fork', streams, overrides: {}, parent: null,
+  derive: (scope: string, name: string) => `${scope}/${name}`,
+  started: (): DomainEvent => ({ type: 'AgentStarted', data: { deadline: null } }),
+});
+const types = (events: readonly DomainEvent[]) => events.map((e) => e.type);
+
+describe('planFork (pure)', () => {
+  it('cuts a child at the lead\'s cut in the store\'s order: ended there, and its end not yet told to the lead', () => {
+    const at = lead.findIndex(([, e]) => e.type === 'ToolReturned');
+    const [root, child] = planFork(input(at));
+    expect(root!.spawned).toMatchObject({ agentId: 'fork', forkedFrom: { sourceId: 'lead', sourceRevision: at, sourcePosition: '17', spentBefore: 120 } });
+    // The running spawn_agent call's child keeps the id the fork's runtime derives for that call.
+    expect(child!.spawned).toMatchObject({ agentId: 'fork/tu_spawn', parentId: 'fork', rootId: 'fork', depth: 1, forkedFrom: { sourceId: 'kid', sourceRevision: 6, sourcePosition: '16', spentBefore: 120 } });
+    expect(types(child!.events)).toEqual(['AgentStarted', 'ModelRequested', 'ModelReplied', 'AgentCompleted']);
+    // Nothing was charged to the child's fork: it gives back its whole allocation.
+    expect(child!.events.at(-1)!.data).toEqual({ output: 'done', returned: 1000 });
+    expect(child!.endUnrecorded).toBe(true);
+    expect(root!.events.find((e) => e.type === 'ChildSpawned')!.data).toMatchObject({ childId: 'fork/tu_spawn', budget: 1000, delegatesBudget: true });
+    // Both openings are states the machine accepts.
+    expect(foldResting([{ type: 'AgentSpawned', data: root!.spawned }, ...root!.events]).context.children['fork/tu_spawn']?.status).toBe('live');
+    expect(foldResting([{ type: 'AgentSpawned', data: child!.spawned }, ...child!.events]).context.result?.status).toBe('completed');
+  });
+
+  it('a cut after the lead recorded the end: the lead\'s fork records the child\'s return as its fork\'s ledger has it', () => {
+    const [root, child] = planFork(input(lead.length - 1));
+    expect(child!.endUnrecorded).toBe(false);
+    expect(root!.events.find((e) => e.type === 'ChildFinished')!.data).toMatchObject({ childId: 'fork/tu_spawn', reclaim: { allocated: 1000, returned: 1000, spent: 0, overspent: 0 } });
+  });
+
+  it('a cut before the child began: the child\'s fork opens as it was spawned', () => {
+    const at = lead.findIndex(([, e]) => e.type === 'ChildSpawned');
+    const [, child] = planFork(input(at));
+    expect(child!.spawned.forkedFrom).toMatchObject({ sourceRevision: 0 });
+    expect(types(child!.events)).toEqual(['AgentStarted']);
+  });
+
+  it('a child whose stream was never opened keeps its parent\'s record: the fork opens it as after a crash', () => {
+    const at = lead.findIndex(([, e]) => e.type === 'ToolReturned');
+    const openings = planFork(input(at, new Map([['lead', stream(lead)]])));
+    expect(openings).toHaveLength(1);
+    expect(openings[0]!.events.find((e) => e.type === 'ChildSpawned')!.data).toMatchObject({ childId: 'fork/tu_spawn', spec: { maxTurns: 5 } });
+  });
+
+  it('refuses a fork budget below what the source had handed its children, naming fork.budget', () => {
+    expect(() => planFork({ ...input(lead.length - 1), overrides: { budget: 900 } })).toThrow(/fork\.budget/);
+  });
+});
+
+describe('replyDecisionEnd (pure)', () => {
+  const events = lead.map(([, e]) => e);
+  it('moves a cut inside a reply\'s decision to its end, and leaves any other cut', () => {
+    const replied = events.findIndex((e) => e.type === 'ModelReplied');
+    expect(replyDecisionEnd(events, replied)).toBe(replied + 3); // BudgetSettled, two ToolCalled
+    expect(replyDecisionEnd(events, replied + 1)).toBe(replied + 3);
+    expect(replyDecisionEnd(events, replied + 3)).toBe(replied + 3);
+    expect(replyDecisionEnd(events, replied - 1)).toBe(replied - 1);
+    expect(replyDecisionEnd(events, replied + 4)).toBe(replied + 4);
+    const kidEvents = kid.map(([, e]) => e);
+    expect(replyDecisionEnd(kidEvents, 4)).toBe(6); // its reply ended it
+  });
+});
