@@ -19,6 +19,7 @@ import { timelineEntry } from './timeline.js';
 import { subtreeBalanceAt } from './subtreeBalanceAt.js';
 import { activitiesOf } from './activitiesOf.js';
 import { answerFromDashboard } from './approvalAction.js';
+import { forkFromDashboard } from './forkAction.js';
 import { subtreeBalanceLine } from '../cli/render/conservationLine.js';
 import { toSafeNumber } from '../events/safeNumber.js';
 import { workflowGraph } from './workflowGraph.js';
@@ -158,15 +159,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const id = await agentIdParam(parts[2]);
       const sub = parts[3];
       const answering = sub === 'approvals' && parts.length === 6;
+      const forking = sub === 'fork' && parts.length === 4;
       if (req.method === 'POST') {
-        if (!(sub === 'terminate' && parts.length === 4) && !answering) throw new HttpError(405, 'no such action');
+        if (!(sub === 'terminate' && parts.length === 4) && !answering && !forking) throw new HttpError(405, 'no such action');
         const refused = stateChangeRefusal(req, csrf);
         if (refused) throw new HttpError(refused.status, refused.message);
+        // A new agent: the answer names it (the source is only read).
+        if (forking) return send(res, 200, { ok: true, id: await forkFromDashboard(system, id, url.searchParams) });
         if (answering) await answerFromDashboard(system, id, parts[4]!, parts[5]!, url.searchParams.get('reason'));
         else await system.terminate(id, 'terminated from the dashboard');
         return send(res, 200, { ok: true, state: await system.internal.runtime.state(id) });
       }
-      if (sub === 'terminate' || answering) throw new HttpError(405, 'state-changing routes take POST only');
+      if (sub === 'terminate' || answering || forking) throw new HttpError(405, 'state-changing routes take POST only');
       if (!sub) {
         const state = await system.internal.runtime.state(id);
         // What it is doing now, in the live tree's words (`calling model`…); null once ended.
@@ -204,7 +208,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   let hosts: ReadonlySet<string> | null = new Set();
-  // terminate, and an answer to a parked call (approvals/<call>/approve|deny).
+  // terminate, fork, and an answer to a parked call (approvals/<call>/approve|deny).
   const isAction = (req: IncomingMessage, url: URL): boolean => req.method === 'POST' && /^\/api\/agents\/[^/]+\/(?:[^/]+|approvals\/[^/]+\/[^/]+)$/.test(url.pathname);
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard.local');

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { tool } from '../../src/actors/userTool.js';
 import type { AgentSystem } from '../../src/system.js';
-import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import type { Dashboard } from '../../src/dashboard/server.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
-import { launchChromium } from '../support/browser.js';
+import { dashboardInBrowser } from '../support/dashboardInBrowser.js';
 import { testSystem } from '../support/system.js';
 
 /** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
@@ -27,6 +27,7 @@ describe('dashboard: approving and denying parked tool calls', () => {
   let system: AgentSystem;
   let dash: Dashboard;
   let browser: Browser;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     const deploy = tool({ name: 'deploy', description: 'Deploys to production.', input: z.object({ service: z.string() }), needsApproval: true, run: ({ service }) => (ran.push(service), `deployed ${service}`) });
@@ -35,14 +36,11 @@ describe('dashboard: approving and denying parked tool calls', () => {
       return res ? call('toolu_fin', 'finish', { output: `${res.isError ? 'held' : 'shipped'}: ${res.content}` }) : call(`toolu_${r.agent?.role}`, 'deploy', { service: `<img src=x onerror=alert(1)>${r.agent?.role}` });
     });
     system = await testSystem('pglite', { model, tools: [deploy] });
-    dash = await startDashboard({ system, port: 0 });
-    browser = (await launchChromium()).browser;
+    ({ dash, browser, close } = await dashboardInBrowser(system));
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await dash?.close();
-    await system?.close();
+    await (close ? close() : system?.close());
   });
 
   it('lists the calls, approves one, denies the other with a reason, and refuses an answer without the CSRF token', async () => {

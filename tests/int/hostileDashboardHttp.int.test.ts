@@ -126,6 +126,58 @@ describe('hostile HTTP against the dashboard', () => {
     }
   });
 
+  it('holds the rule for state-changing routes on fork, with and without a token', async () => {
+    const roots = async (): Promise<number> => Number((await system.internal.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${system.schema}.actor_index WHERE parent_id IS NULL`)).rows[0]!.n);
+    for (const dash of [open, guarded]) {
+      const source = (await system.spawn({ role: 'source', task: 'to be forked', budget: 100 })).id;
+      const history = JSON.stringify(await system.history(source));
+      await assertStateChangingRoute({
+        port: dash.port,
+        path: `/api/agents/${source}/fork?atRevision=0`,
+        ...(dash === guarded ? { token: TOKEN } : {}),
+        // A refused fork makes no new root and leaves the source alone.
+        observe: async () => ({ roots: await roots(), source: JSON.stringify(await system.history(source)) }),
+        accepted: async (answer) => {
+          expect(answer.status, answer.body).toBe(200);
+          const { ok, id } = JSON.parse(answer.body) as { ok: boolean; id: string };
+          expect(ok).toBe(true);
+          const opening = (await system.history(id))[0];
+          expect(opening?.type === 'AgentSpawned' && opening.data.forkedFrom).toMatchObject({ sourceId: source, sourceRevision: 0 });
+          expect(JSON.stringify(await system.history(source))).toBe(history);
+        },
+      });
+    }
+  });
+
+  it('refuses a bad fork naming the field (400), and an unknown source with 404', async () => {
+    const p = open.port;
+    const own = `127.0.0.1:${p}`;
+    const csrf = (JSON.parse((await httpRequest(p, '/api/session', { headers: { host: own } })).body) as { csrf: string }).csrf;
+    const post = (path: string) => httpRequest(p, path, { method: 'POST', headers: { host: own, origin: `http://${own}`, 'x-cadre-csrf': csrf } });
+    const source = (await system.spawn({ role: 'source', task: 'to be forked', budget: 100 })).id;
+    const head = await system.store.headPosition();
+    for (const [query, field] of [
+      ['', 'fork.atRevision: required'],
+      ['?atRevision=abc', 'fork.atRevision'],
+      ['?atRevision=-1', 'fork.atRevision'],
+      ['?atRevision=1.5', 'fork.atRevision'],
+      ['?atRevision=99', 'fork.atRevision'], // beyond the source's stream
+      ['?atRevision=0&budget=0', 'fork.budget'],
+      ['?atRevision=0&budget=lots', 'fork.budget'],
+      ['?atRevision=0&model=', 'fork.model'],
+      ['?atRevision=0&model=a%00b', 'fork.model'],
+      ['?atRevision=0&run=yes', 'fork.run'],
+      ['?atRevision=0&under=x', 'fork: Unrecognized key: "under"'], // not a dashboard parameter
+    ] as const) {
+      const r = await post(`/api/agents/${source}/fork${query}`);
+      expect(r.status, `${query}: ${r.body}`).toBe(400);
+      expect((JSON.parse(r.body) as { error: string }).error, query).toContain(field);
+    }
+    expect(await system.store.headPosition()).toBe(head);
+    const unknown = await post('/api/agents/00000000-0000-4000-8000-000000000000/fork?atRevision=0');
+    expect(unknown.status, unknown.body).toBe(404);
+  });
+
   it('cadre serve warns that --token shows in ps, and refuses a forged Host', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
     const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));

@@ -138,8 +138,39 @@ async function loadDetail() {
   }
 }
 
+// Fork from here: a new root agent from the selected one as it was at the slider's revision (the
+// source is only read), with the model and budget typed (empty: the source's), then shown.
+async function forkHere() {
+  const source = state.selected;
+  const rev = Number($('#slider').value);
+  if (!source) return;
+  const q = new URLSearchParams({ atRevision: String(rev) });
+  const model = $('#fork-model').value.trim();
+  const budget = $('#fork-budget').value.trim();
+  if (model) q.set('model', model);
+  if (budget) q.set('budget', budget);
+  if ($('#fork-run').checked) q.set('run', '1');
+  const result = $('#fork-result');
+  $('#fork-button').disabled = true;
+  try {
+    const { id } = await act(`/api/agents/${encodeURIComponent(source)}/fork?${q}`);
+    openAgent(id, id);
+    result.dataset.state = 'ok';
+    result.replaceChildren(`forked ${source.slice(0, 8)} at revision ${rev} as `,
+      el('a', { href: '#', class: 'fork-link', 'data-agent-id': id, text: id.slice(0, 8), onclick: (ev) => { ev.preventDefault(); openAgent(id, id); } }));
+  } catch (err) {
+    result.dataset.state = 'error';
+    result.textContent = `fork refused: ${err.message}`;
+  } finally {
+    $('#fork-button').disabled = false;
+  }
+}
+
 function selectAgent(id) {
-  if (state.selected !== id) state.sliderTouched = false;
+  if (state.selected !== id) {
+    state.sliderTouched = false;
+    $('#fork-result').replaceChildren(); // what the last fork said was about the agent shown before
+  }
   state.selected = id;
   for (const n of document.querySelectorAll('.node')) n.classList.toggle('selected', n.dataset.agentId === id);
   loadDetail().catch(showError);
@@ -245,6 +276,7 @@ $('#slider').addEventListener('input', (ev) => {
   state.sliderTouched = Number(ev.target.value) !== state.maxRevision;
   showRevision(Number(ev.target.value)).catch(showError);
 });
+$('#fork-button').addEventListener('click', () => forkHere().catch(showError));
 for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showView(b.dataset.view).catch(showError));
 
 (async () => {
