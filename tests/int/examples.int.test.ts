@@ -56,6 +56,10 @@ const CHECKS: Record<string, (r: Record<string, unknown>) => void> = {
   '13-fork.ts': (r) => {
     expect(r).toMatchObject({ status: 'completed', sourceHistoryUnchanged: true, allocated: 16_000, forkedFrom: { sourceRevision: expect.any(Number), spentBefore: expect.any(Number) } });
     expect((r.tokens as { fork: number }).fork).toBeGreaterThan(0);
+    const wf = r.workflow as { status: string; copied: string[]; nodes: string[] };
+    expect(wf.status).toBe('completed');
+    expect(wf.nodes.slice(0, wf.copied.length)).toEqual(wf.copied);
+    expect(wf.nodes.length).toBeGreaterThan(wf.copied.length);
   },
   '11-mcp-server.ts': (r) => {
     expect(r.status).toBe('completed');

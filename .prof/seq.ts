@@ -1,0 +1,15 @@
+import { cadreSide } from '../bench/workflowCadre.js';
+import { fakeModel } from '../bench/workflowModel.js';
+import { benchDatabase } from '../bench/support.js';
+const db = await benchDatabase();
+const side = await cadreSide(db.url, fakeModel());
+for (let i = 0; i < 30; i++) await side.run();
+const n = Number(process.env.N ?? 200);
+const cpu0 = process.cpuUsage();
+const t = performance.now();
+for (let i = 0; i < n; i++) await side.run();
+const ms = performance.now() - t;
+const cpu = process.cpuUsage(cpu0);
+console.log(`${n} runs: ${(n / (ms / 1000)).toFixed(1)} runs/s, ${(ms / n).toFixed(2)} ms/run wall, node cpu ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms/run`);
+await side.close();
+await db.cleanup();
