@@ -105,6 +105,49 @@ describe('forking a subtree', () => {
     }
   });
 
+  it('forks a running lead whose child is mid-call: the fork runs to its end while the source waits, then the source ends too', { timeout: 60_000 }, async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const held: string[] = [];
+    const model = createScriptedProvider(async (r) => {
+      const turn = turnOf(r);
+      if (r.agent?.role === 'helper' && turn === 0) return uses(r.model, ['toolu_h0', 'lookup', { word: 'wren' }]);
+      if (r.agent?.role === 'helper') {
+        if (held.length === 0 || held[0] === r.agent.id) {
+          held.push(r.agent.id);
+          await gate; // the source's helper: held mid-call
+        }
+        return uses(r.model, ['toolu_h1', 'finish', { output: 'helped' }]);
+      }
+      return turn === 0 ? uses(r.model, ['toolu_s', 'spawn_agent', { role: 'helper', task: 't', budget: 10_000 }]) : uses(r.model, ['toolu_f', 'finish', { output: 'led' }]);
+    });
+    const lookup = tool({ name: 'lookup', description: 'Looks a word up.', input: z.object({ word: z.string() }), run: ({ word }) => `${word}: a small bird` });
+    const system = await testSystem('postgres', { model, tools: [lookup] });
+    try {
+      const lead = await system.spawn({ role: 'lead', task: 't', budget: 50_000, tools: ['lookup'], model: 'a' });
+      const running = lead.run();
+      running.catch(() => {}); // awaited below; a failed test closes the system under it
+      for (let i = 0; i < 500 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(held).toHaveLength(1);
+      const history = await system.history(lead.id);
+      const fork = await system.fork(lead.id, { atRevision: history.length - 1 });
+      expect(await fork.run()).toMatchObject({ status: 'completed', output: 'led' });
+      expect((await system.replay(lead.id)).status).toBe('running'); // still waiting for its held child
+      expect(await treeOf(system, fork.id)).toHaveLength(2);
+      open();
+      expect(await running).toMatchObject({ status: 'completed', output: 'led' });
+      // The source's tree knows nothing of the fork's agents.
+      const sourceTree = await treeOf(system, lead.id);
+      expect(sourceTree).toHaveLength(2);
+      for (const id of sourceTree) expect(JSON.stringify(await system.history(id))).not.toContain(fork.id);
+      await checkTreeAtRest(system, lead.id);
+      await checkTreeAtRest(system, fork.id);
+    } finally {
+      open();
+      await system.close();
+    }
+  });
+
   it('refuses a fork budget smaller than what the source had handed its children by the cut, naming fork.budget', { timeout: 60_000 }, async () => {
     const model = createScriptedProvider((r) => {
       if (r.agent?.role === 'helper') return uses(r.model, ['toolu_h', 'finish', { output: 'ok' }]);
