@@ -58,8 +58,35 @@ export function planFork(input: ForkPlanInput): ForkOpening[] {
   if (!root) throw new InvalidInput('fork.sourceId', `no stream for ${input.sourceId}`);
   const revision = forkRevision(root.events, input.atRevision);
   const openings: ForkOpening[] = [];
-  forkOne(input, openings, input.sourceId, revision, root.positions[revision]!, input.forkId, input.parent, (cut) => rootSpec(input, cut));
+  const ids = subtreeIds(input);
+  forkOne({ ...input, ids }, openings, input.sourceId, revision, root.positions[revision]!, input.forkId, input.parent, (cut) => rootSpec(input, cut));
   return openings;
+}
+
+/** The fork's id of every agent of the source's subtree, by the source's. */
+function subtreeIds(input: ForkPlanInput): Map<string, string> {
+  const ids = new Map([[input.sourceId, input.forkId]]);
+  const visit = (sourceId: string, forkId: string): void => {
+    const stream = input.streams.get(sourceId);
+    if (!stream) return;
+    for (const [child, id] of forkChildIds(stream.events, forkId, input.derive)) {
+      ids.set(child, id);
+      visit(child, id);
+    }
+  };
+  visit(input.sourceId, input.forkId);
+  return ids;
+}
+
+/**
+ * A send_message call the cut left running runs again in the fork: addressed to an agent of the
+ * source's subtree, it goes to that agent's fork, never into the source's tree.
+ */
+function readdressed(e: DomainEvent, ids: ReadonlyMap<string, string>): DomainEvent {
+  if (e.type !== 'ToolCalled' || e.data.name !== 'send_message') return e;
+  const input = e.data.input as { to?: unknown } | null;
+  const to = typeof input?.to === 'string' ? ids.get(input.to) : undefined;
+  return to === undefined ? e : { ...e, data: { ...e.data, input: { ...input, to } } };
 }
 
 /**
@@ -90,7 +117,7 @@ function specOf(cut: ForkCut, ended: boolean): AgentSpec {
 }
 
 /** Forks one agent into `openings` (itself, then its children's forks); returns its context at the end of its opening. */
-function forkOne(input: ForkPlanInput, openings: ForkOpening[], sourceId: string, revision: number, cutPosition: bigint, id: string, parent: AgentContext | null, spec: (cut: ForkCut) => AgentSpec): AgentContext {
+function forkOne(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, string> }, openings: ForkOpening[], sourceId: string, revision: number, cutPosition: bigint, id: string, parent: AgentContext | null, spec: (cut: ForkCut) => AgentSpec): AgentContext {
   const source = input.streams.get(sourceId)!;
   const childIds = forkChildIds(source.events, id, input.derive);
   const cut = forkHistory(source.events, revision, { childIds, mayHaveEnded: parent !== null && sourceId !== input.sourceId });
@@ -131,7 +158,7 @@ function forkOne(input: ForkPlanInput, openings: ForkOpening[], sourceId: string
       record({ ...e, data: { ...e.data, returned: available(c.budget) } } as DomainEvent);
       continue;
     }
-    record(e);
+    record(readdressed(e, input.ids));
   }
   openings[mine] = { spawned, events, endUnrecorded: false };
   for (const [childId, child] of children) {
@@ -146,7 +173,7 @@ function forkOne(input: ForkPlanInput, openings: ForkOpening[], sourceId: string
  * (a crash between the two appends on a store without chained appends): the parent's fork keeps
  * the source's record, and the fork's child is opened from it as after such a crash.
  */
-function forkChild(input: ForkPlanInput, openings: ForkOpening[], sourceId: string, cutPosition: bigint, id: string, parent: AgentContext): { spec: AgentSpec; context: AgentContext } | null {
+function forkChild(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, string> }, openings: ForkOpening[], sourceId: string, cutPosition: bigint, id: string, parent: AgentContext): { spec: AgentSpec; context: AgentContext } | null {
   const source = input.streams.get(sourceId);
   if (!source) return null;
   let at = 0;

@@ -80,6 +80,13 @@ describe('planFork (pure)', () => {
     expect(openings[0]!.events.find((e) => e.type === 'ChildSpawned')!.data).toMatchObject({ childId: 'fork/tu_spawn', spec: { maxTurns: 5 } });
   });
 
+  it('a send_message call the cut left running goes to the fork of the agent it names, never into the source\'s tree', () => {
+    const sending = lead.map(([p, e]): [bigint, DomainEvent] => (e.type === 'ToolCalled' && e.data.toolUseId === 'tu_pause' ? [p, { type: 'ToolCalled', data: { toolUseId: 'tu_send', name: 'send_message', input: { to: 'kid', payload: 'hi' } } }] : [p, e]));
+    const at = sending.findIndex(([, e]) => e.type === 'ChildSpawned');
+    const [root] = planFork(input(at, new Map([['lead', stream(sending)], ['kid', stream(kid)]])));
+    expect(root!.events.find((e) => e.type === 'ToolCalled' && e.data.name === 'send_message')!.data).toMatchObject({ input: { to: 'fork/tu_spawn', payload: 'hi' } });
+  });
+
   it('refuses a fork budget below what the source had handed its children, naming fork.budget', () => {
     expect(() => planFork({ ...input(lead.length - 1), overrides: { budget: 900 } })).toThrow(/fork\.budget/);
   });
