@@ -26,8 +26,9 @@ export interface ForkCutOptions {
   readonly mayHaveEnded?: boolean;
 }
 
-// Carried over as they were: the conversation, its tool calls and approvals, a workflow's plan.
-const carried = new Set(['ModelRequested', 'ModelReplied', 'ModelFailed', 'ToolCalled', 'ToolReturned', 'ApprovalRequested', 'ApprovalGranted', 'ApprovalDenied', 'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeSkipped']);
+// Carried over as they were: the conversation, its tool calls and approvals, a workflow's plan;
+// messages too, for forkPlan to send again inside the fork or drop (forkedMessage).
+const carried = new Set(['ModelRequested', 'ModelReplied', 'ModelFailed', 'ToolCalled', 'ToolReturned', 'ApprovalRequested', 'ApprovalGranted', 'ApprovalDenied', 'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeSkipped', 'MessageSent', 'MessageReceived', 'MessageAcked']);
 // Carried under the fork's ids of the children they name.
 const naming = new Set(['ChildSpawned', 'ChildFinished', 'NodeStarted', 'NodeCompleted', 'NodeFailed']);
 // A child's end, carried when the cut is past it (a subtree's children only).
@@ -55,8 +56,9 @@ function commitOf(e: DomainEvent): string | null {
  * re-run. A tool call without its result is kept: the fork runs it. Children and workflow nodes
  * are carried under the ids `childIds` gives them; a ChildSpawned delegates its budget itself
  * (`delegatesBudget`), and a ChildFinished's `reclaim` is the source's until forkPlan recomputes
- * it on the fork's ledgers. Refused, naming `fork.atRevision`: a revision past the stream's end,
- * a cut after the source ended (unless `mayHaveEnded`), and (not yet supported) messages.
+ * it on the fork's ledgers; messages are left for forkPlan to re-address. Refused, naming
+ * `fork.atRevision`: a revision past the stream's end, a cut after the source ended (unless
+ * `mayHaveEnded`), and an event no fork knows how to carry.
  *
  * @example
  * const { history, spentBefore, baseCommit } = forkHistory(sourceEvents, 7);
@@ -86,7 +88,7 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number, 
     if (naming.has(e.type)) return void history.push(renamed(e, options.childIds, opening.data.agentId));
     if (ending.has(e.type) && options.mayHaveEnded) return void history.push(e);
     if (ending.has(e.type)) throw new InvalidInput('fork.atRevision', `the source's ${e.type} at revision ${revision} comes before the cut: a fork starts from a point where the agent was still running (fork at an earlier revision)`);
-    if (!carried.has(e.type)) throw new InvalidInput('fork.atRevision', `${opening.data.agentId}'s ${e.type} at revision ${revision} comes before the cut: forking past it is not supported yet (fork at an earlier revision)`);
+    if (!carried.has(e.type)) throw new InvalidInput('fork.atRevision', `${opening.data.agentId}'s ${e.type} at revision ${revision} comes before the cut: a fork cannot carry it (fork at an earlier revision)`);
     if (e.type === 'ModelRequested' && !answered.has(e.data.callId)) return; // asked again by the fork
     history.push(e);
   });

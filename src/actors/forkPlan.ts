@@ -56,26 +56,67 @@ export interface ForkOpening {
 export function planFork(input: ForkPlanInput): ForkOpening[] {
   const root = input.streams.get(input.sourceId);
   if (!root) throw new InvalidInput('fork.sourceId', `no stream for ${input.sourceId}`);
-  const revision = forkRevision(root.events, input.atRevision);
+  const subtree = walkSubtree(input, root, forkRevision(root.events, input.atRevision));
   const openings: ForkOpening[] = [];
-  const ids = subtreeIds(input);
-  forkOne({ ...input, ids }, openings, input.sourceId, revision, root.positions[revision]!, input.forkId, input.parent, (cut) => rootSpec(input, cut));
+  forkOne({ ...input, subtree }, openings, input.sourceId, input.forkId, input.parent, (cut) => rootSpec(input, cut));
   return openings;
 }
 
-/** The fork's id of every agent of the source's subtree, by the source's. */
-function subtreeIds(input: ForkPlanInput): Map<string, string> {
+/** The source's subtree as the fork sees it. */
+interface Subtree {
+  /** The fork's id of every agent of the source's subtree, by the source's. */
+  readonly ids: ReadonlyMap<string, string>;
+  /** Where each source stream is cut. */
+  readonly cuts: ReadonlyMap<string, number>;
+  /** Messages their recipients had acknowledged by their cuts: delivered, not sent again. */
+  readonly acked: ReadonlySet<string>;
+}
+
+type Planning = ForkPlanInput & { readonly subtree: Subtree };
+
+/**
+ * Every agent below the source that its cut reaches, with its fork's id and its own cut: its last
+ * event at or before the source's cut event's global position (at least its opening, which its
+ * parent's record of it travelled with), moved to the end of a reply's decision it falls in.
+ */
+function walkSubtree(input: ForkPlanInput, root: SourceStream, revision: number): Subtree {
+  const cutPosition = root.positions[revision]!;
   const ids = new Map([[input.sourceId, input.forkId]]);
+  const cuts = new Map([[input.sourceId, revision]]);
   const visit = (sourceId: string, forkId: string): void => {
-    const stream = input.streams.get(sourceId);
-    if (!stream) return;
-    for (const [child, id] of forkChildIds(stream.events, forkId, input.derive)) {
+    const stream = input.streams.get(sourceId)!;
+    const cut = stream.events.slice(0, cuts.get(sourceId)! + 1);
+    for (const [child, id] of forkChildIds(cut, forkId, input.derive, stream.events)) {
       ids.set(child, id);
+      const childStream = input.streams.get(child);
+      if (!childStream) continue;
+      let at = 0;
+      childStream.positions.forEach((p, i) => {
+        if (p <= cutPosition) at = i;
+      });
+      cuts.set(child, replyDecisionEnd(childStream.events, at));
       visit(child, id);
     }
   };
   visit(input.sourceId, input.forkId);
-  return ids;
+  const acked = new Set<string>();
+  for (const [sourceId, at] of cuts) {
+    for (const e of input.streams.get(sourceId)!.events.slice(0, at + 1)) if (e.type === 'MessageAcked') acked.add(e.data.messageId);
+  }
+  return { ids, cuts, acked };
+}
+
+/**
+ * A message the source's subtree sent inside itself and its recipient had not acknowledged by
+ * its cut is sent again inside the fork (new id, to the recipient's fork): delivered at least
+ * once, as after a crash. One acknowledged, or sent out of the subtree, is not sent again; what
+ * was received is not carried (the conversation holds what the agent read). Null: dropped.
+ */
+function forkedMessage(e: DomainEvent, forkId: string, planning: Planning): DomainEvent | null {
+  if (e.type !== 'MessageSent') return null;
+  const to = planning.subtree.ids.get(e.data.to);
+  if (to === undefined || planning.subtree.acked.has(e.data.messageId)) return null;
+  return { type: 'MessageSent', data: { ...e.data, messageId: planning.derive(forkId, `message:${e.data.messageId}`), to } };
 }
 
 /**
@@ -117,10 +158,11 @@ function specOf(cut: ForkCut, ended: boolean): AgentSpec {
 }
 
 /** Forks one agent into `openings` (itself, then its children's forks); returns its context at the end of its opening. */
-function forkOne(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, string> }, openings: ForkOpening[], sourceId: string, revision: number, cutPosition: bigint, id: string, parent: AgentContext | null, spec: (cut: ForkCut) => AgentSpec): AgentContext {
-  const source = input.streams.get(sourceId)!;
-  const childIds = forkChildIds(source.events, id, input.derive);
-  const cut = forkHistory(source.events, revision, { childIds, mayHaveEnded: parent !== null && sourceId !== input.sourceId });
+function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, id: string, parent: AgentContext | null, spec: (cut: ForkCut) => AgentSpec): AgentContext {
+  const source = planning.streams.get(sourceId)!;
+  const revision = planning.subtree.cuts.get(sourceId)!;
+  const childIds = new Map([...forkChildIds(source.events, id, planning.derive)].filter(([child]) => planning.subtree.ids.has(child)));
+  const cut = forkHistory(source.events, revision, { childIds, mayHaveEnded: parent !== null && sourceId !== planning.sourceId });
   const spawned: EventData<'AgentSpawned'> = {
     ...agentSpawned(id, parent, spec(cut)),
     forkedFrom: { sourceId, sourceRevision: revision, sourcePosition: String(source.positions[revision]), spentBefore: cut.spentBefore },
@@ -135,13 +177,18 @@ function forkOne(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, stri
     events.push(e);
     c = evolve(c, e);
   };
-  record(input.started(c));
+  record(planning.started(c));
   for (const e of cut.history) {
+    if (e.type === 'MessageSent' || e.type === 'MessageReceived' || e.type === 'MessageAcked') {
+      const sent = forkedMessage(e, id, planning);
+      if (sent) record(sent);
+      continue;
+    }
     if (e.type === 'ChildSpawned') {
       const childId = e.data.childId;
       if (e.data.budget > available(c.budget)) throw new InvalidInput('fork.budget', `too small for the fork: by the cut its source had handed ${e.data.budget} tokens to a child (${sourceOf.get(childId)}) with ${available(c.budget)} left; give at least ${c.budget.allocated - available(c.budget) + e.data.budget}`);
       const at = openings.length;
-      const child = forkChild(input, openings, sourceOf.get(childId)!, cutPosition, childId, c);
+      const child = forkChild(planning, openings, sourceOf.get(childId)!, childId, c);
       // The parent's record carries the child's spec as its fork opens (recovery opens a child from it).
       record(child ? { type: 'ChildSpawned', data: childSpawned(childId, child.spec, e.data.toolUseId) } : e);
       if (child) children.set(childId, { at, context: child.context });
@@ -158,7 +205,7 @@ function forkOne(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, stri
       record({ ...e, data: { ...e.data, returned: available(c.budget) } } as DomainEvent);
       continue;
     }
-    record(readdressed(e, input.ids));
+    record(readdressed(e, planning.subtree.ids));
   }
   openings[mine] = { spawned, events, endUnrecorded: false };
   for (const [childId, child] of children) {
@@ -168,21 +215,14 @@ function forkOne(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, stri
 }
 
 /**
- * A child's fork, cut where the parent's cut stands in the global order (at least its opening,
- * which its parent's record of it travelled with). Null when the source never opened its stream
- * (a crash between the two appends on a store without chained appends): the parent's fork keeps
+ * A child's fork, cut where walkSubtree says. Null when the source never opened its stream (a
+ * crash between the two appends on a store without chained appends): the parent's fork keeps
  * the source's record, and the fork's child is opened from it as after such a crash.
  */
-function forkChild(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, string> }, openings: ForkOpening[], sourceId: string, cutPosition: bigint, id: string, parent: AgentContext): { spec: AgentSpec; context: AgentContext } | null {
-  const source = input.streams.get(sourceId);
-  if (!source) return null;
-  let at = 0;
-  source.positions.forEach((p, i) => {
-    if (p <= cutPosition) at = i;
-  });
-  const revision = replyDecisionEnd(source.events, at);
+function forkChild(planning: Planning, openings: ForkOpening[], sourceId: string, id: string, parent: AgentContext): { spec: AgentSpec; context: AgentContext } | null {
+  if (!planning.streams.has(sourceId)) return null;
   let spec: AgentSpec | null = null;
-  const context = forkOne(input, openings, sourceId, revision, cutPosition, id, parent, (cut) => {
+  const context = forkOne(planning, openings, sourceId, id, parent, (cut) => {
     const ended = cut.history.some((e) => e.type === 'AgentCompleted' || e.type === 'AgentFailed' || e.type === 'AgentTerminated');
     return (spec = specOf(cut, ended));
   });
@@ -195,9 +235,10 @@ function forkChild(input: ForkPlanInput & { readonly ids: ReadonlyMap<string, st
  * a child spawned through the API gets one derived from its source's, so a retried fork names
  * it alike.
  */
-export function forkChildIds(events: readonly DomainEvent[], forkId: string, derive: (scope: string, name: string) => string): Map<string, string> {
+export function forkChildIds(events: readonly DomainEvent[], forkId: string, derive: (scope: string, name: string) => string, whole: readonly DomainEvent[] = events): Map<string, string> {
+  // A node's attempt is recorded beside its spawn, maybe just past a cut between the two.
   const attempts = new Map<string, number>();
-  for (const e of events) if (e.type === 'NodeStarted') attempts.set(e.data.childId, e.data.attempt);
+  for (const e of whole) if (e.type === 'NodeStarted') attempts.set(e.data.childId, e.data.attempt);
   const ids = new Map<string, string>();
   for (const e of events) {
     if (e.type !== 'ChildSpawned') continue;

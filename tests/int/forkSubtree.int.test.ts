@@ -148,6 +148,56 @@ describe('forking a subtree', () => {
     }
   });
 
+  it('a message the subtree sent inside itself and had not acknowledged by the cut is delivered again inside the fork, never to the source', { timeout: 120_000 }, async () => {
+    const model = createScriptedProvider(async (r) => {
+      const turn = turnOf(r);
+      const id = r.agent!.id;
+      if (r.agent?.role === 'helper') {
+        const parentId = ((await system.history(id))[0]!.data as { parentId: string }).parentId;
+        return turn === 0 ? uses(r.model, ['toolu_send', 'send_message', { to: parentId, payload: { note: `hello from ${id}` } }]) : uses(r.model, ['toolu_hfin', 'finish', { output: 'sent' }]);
+      }
+      if (turn === 0) return uses(r.model, ['toolu_spawn', 'spawn_agent', { role: 'helper', task: 'Say hello', budget: 10_000 }]);
+      if (turn === 1) return uses(r.model, ['toolu_recv', 'receive_messages', {}]);
+      const last = r.messages.at(-1)!.content.find((b) => b.type === 'tool_result') as { content?: unknown } | undefined;
+      return uses(r.model, ['toolu_lfin', 'finish', { output: `read: ${JSON.stringify(last?.content ?? '')}` }]);
+    });
+    const system = await testSystem('postgres', { model });
+    try {
+      const lead = await system.spawn({ role: 'lead', task: 'Hear from a helper', budget: 50_000, model: 'a' });
+      const done = await lead.run();
+      expect(done.output).toContain('hello from');
+      const before = await treeDump(system, lead.id);
+      const history = await system.history(lead.id);
+      // Cut after the helper ended (its message sent), before the lead received it.
+      const at = history.findIndex((e) => e.type === 'ChildFinished');
+      expect(history.slice(0, at + 1).some((e) => e.type === 'MessageReceived')).toBe(false);
+      const fork = await system.fork(lead.id, { atRevision: at });
+      const result = await fork.run();
+      expect(result.status).toBe('completed');
+      const [, forkHelper] = await treeOf(system, fork.id);
+      // The helper's fork re-sent it, to the lead's fork; the lead's fork read it once.
+      const sent = (await system.history(forkHelper!)).filter((e) => e.type === 'MessageSent');
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.data).toMatchObject({ to: fork.id });
+      expect((await system.history(fork.id)).filter((e) => e.type === 'MessageReceived')).toHaveLength(1);
+      expect(result.output).toContain('hello from');
+      expect(await treeDump(system, lead.id)).toBe(before);
+      // A cut after the lead acknowledged it: delivered, not sent again.
+      const acked = (await system.history(lead.id)).findIndex((e) => e.type === 'MessageAcked');
+      expect(acked).toBeGreaterThan(at);
+      const later = await system.fork(lead.id, { atRevision: acked });
+      expect((await later.run()).status).toBe('completed');
+      const [, helper] = await treeOf(system, later.id);
+      expect((await system.history(helper!)).some((e) => e.type === 'MessageSent')).toBe(false);
+      expect((await system.history(later.id)).some((e) => e.type === 'MessageReceived')).toBe(false);
+      expect(await forkEveryRevision(system, lead.id)).toEqual([]);
+      expect(await treeDump(system, lead.id)).toBe(before);
+      await checkTreeAtRest(system, fork.id);
+    } finally {
+      await system.close();
+    }
+  });
+
   it('refuses a fork budget smaller than what the source had handed its children by the cut, naming fork.budget', { timeout: 60_000 }, async () => {
     const model = createScriptedProvider((r) => {
       if (r.agent?.role === 'helper') return uses(r.model, ['toolu_h', 'finish', { output: 'ok' }]);
