@@ -47,6 +47,10 @@ describe('cadre fork and cadre diff', () => {
     expect(under.code, under.stderr).toBe(0);
     expect(JSON.parse(under.stdout)).toMatchObject({ parentId: lead.id, budget: { allocated: 5000 } });
 
+    const plain = await cadre('fork', source.id, '--at', String(at));
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(new RegExp(`^forked ${source.id} at revision ${at} as [0-9a-f-]{36} \\(status \\w+\\)`));
+
     const text = await cadre('diff', source.id, forkId);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/outcome\s+a completed/);

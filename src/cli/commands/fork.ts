@@ -38,9 +38,14 @@ export function registerFork(program: Command, ctx: CliContext): void {
           if (err instanceof InvalidInput && FLAGS[err.field]) throw new CliError(`invalid ${FLAGS[err.field]}: ${err.reason}`, { exitCode: EXIT.usage, hint: `\`cadre history ${agent}\` lists the revisions`, cause: err });
           throw err;
         });
+        // Where it was really cut: a revision inside a model reply's decision moves to its end.
+        const opening = (await system.history(handle.id))[0];
+        const cutAt = opening?.type === 'AgentSpawned' ? opening.data.forkedFrom?.sourceRevision ?? atRevision : atRevision;
+        const where = cutAt === atRevision ? `at revision ${atRevision}` : `at revision ${cutAt} (the end of the model reply's decision revision ${atRevision} is in)`;
         if (!opts.run) {
           const s = await handle.state();
-          print(ctx, opts.json, s, () => `forked ${source} at revision ${atRevision} as ${s.id} (status ${s.status})\na worker (cadre worker) runs it; or fork with --run to run it here`);
+          const below = s.children.length === 0 ? '' : `, with its ${s.children.length} ${s.children.length === 1 ? 'child' : 'children'} as they were then`;
+          print(ctx, opts.json, s, () => `forked ${source} ${where} as ${s.id}${below} (status ${s.status})\na worker (cadre worker) runs it; or fork with --run to run it here`);
           return;
         }
         const summary = await runWithLiveTree(ctx, system, handle.id, () => handle.run(), { quiet: Boolean(opts.json) });
