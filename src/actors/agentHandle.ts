@@ -45,7 +45,7 @@ export class AgentHandle<O = string> {
 
   /** Spawns a subordinate with part of this agent's budget; with `output`, its handle's results are typed by it. */
   async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>> {
-    const childId = await this.runtime.spawnChild(this.id, config);
+    const childId = await this.runtime.spawnChild(this.id, config, { idChosenByCaller: config.id !== undefined });
     return new AgentHandle(childId, this.runtime, this.messaging, (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
   }
 

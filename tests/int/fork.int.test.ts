@@ -144,6 +144,29 @@ describe('fork', () => {
     }
   });
 
+  it('refuses an id another agent already has, for a fork under a parent and for a child spawn: nothing is recorded', { timeout: 60_000 }, async () => {
+    const system = await testSystem('postgres', { model: script([]), tools: [lookup] });
+    try {
+      const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
+      await source.run();
+      const at = (await system.history(source.id)).findLastIndex((e) => e.type === 'ModelReplied') - 1;
+      const lead = await system.spawn({ role: 'lead', task: 'Host the fork', budget: 40_000 });
+      const other = await system.spawn({ role: 'bystander', task: 'Be there', budget: 1_000 });
+      const leadBefore = JSON.stringify(await system.history(lead.id));
+      const otherBefore = JSON.stringify(await system.history(other.id));
+      await expect(system.fork(source.id, { atRevision: at, under: lead.id, id: other.id, budget: 1_000 })).rejects.toThrow(/fork\.id.*already exists/);
+      await expect(system.fork(source.id, { atRevision: at, id: source.id })).rejects.toThrow(/fork\.id.*already exists/);
+      await expect(lead.spawn({ id: other.id, role: 'helper', task: 't', budget: 1_000 })).rejects.toThrow(/spawn\.id.*already exists/);
+      expect(JSON.stringify(await system.history(lead.id))).toBe(leadBefore);
+      expect(JSON.stringify(await system.history(other.id))).toBe(otherBefore);
+      // A retried spawn with the id it chose is still fine.
+      const child = await lead.spawn({ id: '018f0000-0000-7000-8000-00000000c0de', role: 'helper', task: 't', budget: 1_000 });
+      expect((await lead.spawn({ id: child.id, role: 'helper', task: 't', budget: 1_000 })).id).toBe(child.id);
+    } finally {
+      await system.close();
+    }
+  });
+
   it('refuses a revision past the end, a bad budget, and a source whose tools this process lacks, naming the field', { timeout: 60_000 }, async () => {
     const schema = freshSchema('fork');
     const system = await testSystem('postgres', { schema, model: script([]), tools: [lookup] });

@@ -16,6 +16,7 @@ import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { checkDelegate } from '../budget.js';
 import { childSpawned, type AgentSpec } from '../spawnSpec.js';
 import { execute } from './commandExecutor.js';
+import { refuseTakenId } from './spawning.js';
 
 /** What `fork` accepts (zod: it comes from the API and the CLI). */
 export const ForkOptionsSchema = z.strictObject({
@@ -48,6 +49,8 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
   const o = parseInput(ForkOptionsSchema, options, 'fork');
   const streams = await readSubtree(rt, sourceId, o.atRevision);
   const id = o.id ?? rt.deps.ids.uuid();
+  // Under a parent, a taken id would be recorded as its child before the opening found the stream there.
+  if (o.id !== undefined) await refuseTakenId(rt, o.id, 'fork.id');
   const plan = (parent: AgentContext | null): ForkOpening[] => {
     const openings = planFork({
       sourceId,

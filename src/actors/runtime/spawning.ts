@@ -7,6 +7,7 @@ import { checkDelegate } from '../budget.js';
 import type { AgentSnapshot } from '../replay.js';
 import { SpawnConfigSchema, type ParsedSpawnConfig, type SpawnConfig } from '../spawnConfig.js';
 import { agentSpawned, childSpawned, recordedSpec, resolveSpec, type SpawnExtra } from '../spawnSpec.js';
+import { agentStream } from '../streams.js';
 import { loadActor } from './actorCache.js';
 import { execute, type Alongside } from './commandExecutor.js';
 import { ensureParentNotified } from './ending.js';
@@ -39,15 +40,22 @@ export interface ChildSpawnOptions extends SpawnExtra {
    * and stored in the same append (a workflow's NodeStarted).
    */
   readonly alsoRecord?: (parent: AgentContext) => DomainEvent[];
+  /**
+   * `config.id` is a caller's choice (the API's), not derived by the runtime: it must be new or
+   * this parent's own child (a retried spawn). Another agent's stream would otherwise pass for
+   * the child's opening, already done, and become this parent's child.
+   */
+  readonly idChosenByCaller?: boolean;
 }
 
 /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
 export async function spawnChild(rt: RuntimeContext, parentId: string, config: SpawnConfig, options: ChildSpawnOptions = {}): Promise<string> {
-  const { toolUseId, run = false, alsoRecord, ...extra } = options;
+  const { toolUseId, run = false, alsoRecord, idChosenByCaller = false, ...extra } = options;
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
   registerTools(rt, c);
   checkWorkspaceAvailable(rt, c, resolveSpec(c, null, rt.deps.config, extra).workspace);
   const childId = c.id ?? (toolUseId ? rt.deps.ids.derive(parentId, toolUseId) : rt.deps.ids.uuid());
+  if (idChosenByCaller && c.id !== undefined && !(await loadActor(rt, parentId)).snapshot.context.children[c.id]) await refuseTakenId(rt, c.id, 'spawn.id');
   if (rt.opening.has(childId)) {
     await rt.opening.get(childId);
     return childId;
@@ -155,4 +163,10 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
  */
 async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false, alsoRecord: readonly DomainEvent[] = []): Promise<void> {
   await appendOpening(rt, await prepareOpening(rt, data, run, alsoRecord));
+}
+
+/** Refuses an agent id some stream already has (naming `field`). */
+export async function refuseTakenId(rt: RuntimeContext, id: string, field: string): Promise<void> {
+  const taken = await rt.deps.store.readStream(agentStream(id), { limit: 1 });
+  if (taken.length > 0) throw new InvalidInput(field, `agent ${id} already exists`);
 }
