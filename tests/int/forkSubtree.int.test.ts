@@ -348,6 +348,20 @@ describe('forking a workflow with worktrees', () => {
       for (const id of ran) expect((await system.history(id)).some((e) => e.type === 'WorkspaceCreated')).toBe(true);
       await checkTreeAtRest(system, wf.id);
       await checkTreeAtRest(system, fork.id);
+
+      // A node forked with a file write the cut left running: its worktree first, then the write in it.
+      const implement = history.find((e) => e.type === 'NodeStarted' && e.data.nodeId === 'implement')!.data as { childId: string };
+      const implementHistory = await system.history(implement.childId);
+      const writing = implementHistory.findIndex((e) => e.type === 'ToolCalled' && e.data.name === 'write_file');
+      expect(writing).toBeGreaterThan(0);
+      const writer = await system.fork(implement.childId, { atRevision: writing });
+      expect((await writer.run()).status).toBe('completed');
+      const written = await system.history(writer.id);
+      const created = written.findIndex((e) => e.type === 'WorkspaceCreated');
+      const result = written.findIndex((e) => e.type === 'ToolReturned' && e.data.name === 'write_file');
+      expect(created).toBeGreaterThan(0);
+      expect(result).toBeGreaterThan(created);
+      expect(written[result]!.data).toMatchObject({ isError: false });
     } finally {
       await system.close();
       repo.cleanup();

@@ -109,7 +109,24 @@ async function runEffect(rt: RuntimeContext, id: string, named: EffectName | nul
   if (!due || (named !== null && named !== due)) return;
   // Being terminated: nothing new starts; only its ending is still due.
   if (due !== 'agentEnded' && actor.inflight.terminating) return;
+  // Its worktree before anything that works in it: a fork can open with tool calls to run or
+  // children to run (whose worktrees branch from it), not only with a turn to decide.
+  if (needsWorktreeFirst(rt, actor, due)) return openWorktreeFirst(rt, actor);
   await effects[due](rt, actor);
+}
+
+const needsWorktreeFirst = (rt: RuntimeContext, actor: LiveActor, due: EffectName): boolean =>
+  (due === 'runTools' || due === 'awaitApproval' || due === 'awaitChildren') && Boolean(actor.snapshot.context.workspaceRequest) && !actor.snapshot.context.workspace && rt.deps.workspaces !== null;
+
+async function openWorktreeFirst(rt: RuntimeContext, actor: LiveActor): Promise<void> {
+  if (actor.inflight.deciding) return;
+  actor.inflight.deciding = true;
+  try {
+    await openWorkspace(rt, actor);
+  } finally {
+    actor.inflight.deciding = false;
+  }
+  rt.reconcileSoon(actor.id); // recording the workspace changes no state: look again
 }
 
 async function startRun(rt: RuntimeContext, actor: LiveActor): Promise<void> {
