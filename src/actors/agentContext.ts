@@ -115,6 +115,12 @@ export interface AgentContext {
   readonly nodes: Readonly<Record<string, NodeState>>;
   readonly messages: { readonly sent: number; readonly received: number; readonly acked: number };
   readonly result: AgentResult | null;
+  /**
+   * A fork's source (AgentSpawned.forkedFrom): a tool call it carried over runs with the key the
+   * source's call had, so a tool that deduplicates on it does the work once for both. Absent on
+   * every other agent (and so on their snapshots and golden states).
+   */
+  readonly toolKeyScope?: string;
 }
 
 export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
@@ -160,6 +166,7 @@ export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
     nodes: {},
     messages: { sent: 0, received: 0, acked: 0 },
     result: null,
+    ...(d.forkedFrom ? { toolKeyScope: d.forkedFrom.sourceId } : {}),
   };
 }
 

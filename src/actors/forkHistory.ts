@@ -53,7 +53,8 @@ function commitOf(e: DomainEvent): string | null {
  * The events a fork of a stream at `atRevision` opens with (after its own spawn and start), and
  * what the source had spent until then. Pure. A model call asked for and not answered by the cut
  * is left out, so the fork asks again (with its own model); completed calls are kept and never
- * re-run. A tool call without its result is kept: the fork runs it. Children and workflow nodes
+ * re-run. A tool call without its result is kept: the fork runs it, asking a person again if it
+ * needs approval (an approval was for the source's run). Children and workflow nodes
  * are carried under the ids `childIds` gives them; a ChildSpawned delegates its budget itself
  * (`delegatesBudget`), and a ChildFinished's `reclaim` is the source's until forkPlan recomputes
  * it on the fork's ledgers; messages are left for forkPlan to re-address. Refused, naming
@@ -71,7 +72,11 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number, 
   const opening = cut[0];
   if (opening?.type !== 'AgentSpawned') throw new InvalidInput('fork.sourceId', 'the stream does not open with AgentSpawned');
   const answered = new Set<string>();
-  for (const e of cut) if (e.type === 'ModelReplied' || e.type === 'ModelFailed') answered.add(e.data.callId);
+  const returned = new Set<string>();
+  for (const e of cut) {
+    if (e.type === 'ModelReplied' || e.type === 'ModelFailed') answered.add(e.data.callId);
+    if (e.type === 'ToolReturned') returned.add(e.data.toolUseId);
+  }
   const history: DomainEvent[] = [];
   let spentBefore = 0;
   let baseCommit: string | null = null;
@@ -87,9 +92,11 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number, 
     }
     if (naming.has(e.type)) return void history.push(renamed(e, options.childIds, opening.data.agentId));
     if (ending.has(e.type) && options.mayHaveEnded) return void history.push(e);
-    if (ending.has(e.type)) throw new InvalidInput('fork.atRevision', `the source's ${e.type} at revision ${revision} comes before the cut: a fork starts from a point where the agent was still running (fork at an earlier revision)`);
+    if (ending.has(e.type)) throw new InvalidInput('fork.atRevision', `the source had ended by then (its ${e.type} is revision ${revision}): a fork starts from a point where the agent was still running; fork at revision ${revision - 1} or earlier`);
     if (!carried.has(e.type)) throw new InvalidInput('fork.atRevision', `${opening.data.agentId}'s ${e.type} at revision ${revision} comes before the cut: a fork cannot carry it (fork at an earlier revision)`);
     if (e.type === 'ModelRequested' && !answered.has(e.data.callId)) return; // asked again by the fork
+    // A person's answer was for the source's call: the fork's run of it is asked about again.
+    if ((e.type === 'ApprovalRequested' || e.type === 'ApprovalGranted') && !returned.has(e.data.callId)) return;
     history.push(e);
   });
   return { source: opening.data, history, spentBefore, baseCommit };

@@ -137,8 +137,16 @@ function readdressed(e: DomainEvent, ids: ReadonlyMap<string, string>): DomainEv
  */
 export function forkRevision(events: readonly DomainEvent[], atRevision: number): number {
   if (!Number.isSafeInteger(atRevision) || atRevision < 0 || atRevision >= events.length) forkHistory(events, atRevision); // throws, naming the field
-  return replyDecisionEnd(events, atRevision);
+  const end = replyDecisionEnd(events, atRevision);
+  const ended = events.slice(atRevision, end + 1).findIndex((e) => endings.has(e.type));
+  if (end > atRevision && ended >= 0) {
+    const replied = events.slice(0, atRevision + 1).findLastIndex((e) => e.type === 'ModelReplied');
+    throw new InvalidInput('fork.atRevision', `revision ${atRevision} is inside the model reply that ended the agent (revisions ${replied} to ${end}): fork at revision ${replied - 1} or earlier`);
+  }
+  return end;
 }
+
+const endings = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
 
 /** The root's spec: its source's, with the fork's changes; its worktree from the recorded commit. */
 function rootSpec(input: ForkPlanInput, cut: ForkCut): AgentSpec {
@@ -186,7 +194,10 @@ function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, 
     }
     if (e.type === 'ChildSpawned') {
       const childId = e.data.childId;
-      if (e.data.budget > available(c.budget)) throw new InvalidInput('fork.budget', `too small for the fork: by the cut its source had handed ${e.data.budget} tokens to a child (${sourceOf.get(childId)}) with ${available(c.budget)} left; give at least ${c.budget.allocated - available(c.budget) + e.data.budget}`);
+      if (e.data.budget > available(c.budget)) {
+        const least = peakHandedDown(cut.history);
+        throw new InvalidInput('fork.budget', `too small for the fork: by the cut its source had up to ${least} tokens handed to its children at once; give at least ${least}`);
+      }
       const at = openings.length;
       const child = forkChild(planning, openings, sourceOf.get(childId)!, childId, c);
       // The parent's record carries the child's spec as its fork opens (recovery opens a child from it).
@@ -207,11 +218,41 @@ function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, 
     }
     record(readdressed(e, planning.subtree.ids));
   }
+  // A send_message call the cut left running, to an agent outside the subtree, is not made:
+  // the fork never writes into another tree (its model reads why).
+  const forkIds = new Set(planning.subtree.ids.values());
+  for (const [toolUseId, t] of Object.entries(c.pendingTools)) {
+    const to = (t.input as { to?: unknown } | null)?.to;
+    if (t.name !== 'send_message' || (typeof to === 'string' && forkIds.has(to))) continue;
+    record({ type: 'ToolReturned', data: { toolUseId, name: t.name, output: `not sent: ${String(to)} is not an agent of this fork (a fork carries this call from its source, and never writes into another tree); send it again if it should go there`, isError: true } });
+  }
   openings[mine] = { spawned, events, endUnrecorded: false };
   for (const [childId, child] of children) {
     if (child.context.result && c.children[childId]?.status === 'live') openings[child.at] = { ...openings[child.at]!, endUnrecorded: true };
   }
   return c;
+}
+
+/**
+ * The most a history had handed to its children at once (delegated to the live ones): the least
+ * allocation its fork fits in, since nothing the source spent is charged to it and an ended
+ * child's fork gives its whole allocation back.
+ */
+function peakHandedDown(history: readonly DomainEvent[]): number {
+  const live = new Map<string, number>();
+  let held = 0;
+  let peak = 0;
+  for (const e of history) {
+    if (e.type === 'ChildSpawned') {
+      live.set(e.data.childId, e.data.budget);
+      held += e.data.budget;
+      peak = Math.max(peak, held);
+    } else if (e.type === 'ChildFinished') {
+      held -= live.get(e.data.childId) ?? 0;
+      live.delete(e.data.childId);
+    }
+  }
+  return peak;
 }
 
 /**

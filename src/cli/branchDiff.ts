@@ -16,5 +16,7 @@ export async function branchDiff(repo: string | null, a: string, b: string, stat
   const git = (...args: string[]) => run('git', args, { cwd: repo, maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout);
   const has = (id: string) => git('rev-parse', '--verify', '--quiet', `refs/heads/agents/${id}`).then(() => true, () => false);
   if (!(await has(a)) || !(await has(b))) return null;
-  return git('diff', ...(stat ? ['--stat'] : []), `agents/${a}`, `agents/${b}`, '--');
+  // Git's own diff only: a diff.external or textconv program named in the repository's (or the
+  // user's) config would run here, and could say nothing at all ("the branches are the same").
+  return git('diff', '--no-ext-diff', '--no-textconv', ...(stat ? ['--stat'] : []), `agents/${a}`, `agents/${b}`, '--');
 }

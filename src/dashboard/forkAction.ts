@@ -7,26 +7,25 @@ const wholeNumber = (what: string) => z.string({ error: `required: ${what}` }).r
 
 /**
  * The query of `POST /api/agents/:id/fork`, named as `system.fork`'s options so that a refusal
- * names the same field either way (`fork.atRevision`). `run=1` also starts the fork here.
+ * names the same field either way (`fork.atRevision`).
  */
 const ForkQuerySchema = z.strictObject({
   atRevision: wholeNumber('a revision of the source'),
   budget: wholeNumber('a token count').optional(),
   model: storableText(200).optional(),
-  run: z.enum(['0', '1'], 'expected 1 (start the fork here) or 0').optional(),
 });
 
 /**
- * Forks `sourceId` from the dashboard (`POST /api/agents/:id/fork?atRevision=6&model=…&budget=…&run=1`)
- * and returns the fork's id. The route has passed the state-changing rule (stateChangeRefusal)
- * before this runs; the query is untrusted. With `run=1` the run is requested and this process
- * hosts the fork until it ends, without waiting for it (`cadre fork --run` waits); otherwise the
- * fork runs wherever free agents are picked up (a `cadre worker`, or `cadre serve` recovering).
+ * Forks `sourceId` from the dashboard (`POST /api/agents/:id/fork?atRevision=6&model=…&budget=…`)
+ * and returns the fork's id and the revision it was really cut at (one inside a model reply's
+ * decision moves to its end). The route has passed the state-changing rule (stateChangeRefusal)
+ * before this runs; the query is untrusted. The fork opens started: this server, which hosts
+ * what it starts, runs it (as a `cadre worker` beside it may).
  *
  * @example
- * const forkId = await forkFromDashboard(system, sourceId, new URLSearchParams('atRevision=6&model=claude-opus-4-1&run=1'));
+ * const { id } = await forkFromDashboard(system, sourceId, new URLSearchParams('atRevision=6&model=claude-opus-4-1'));
  */
-export async function forkFromDashboard(system: AgentSystem, sourceId: string, query: URLSearchParams): Promise<string> {
+export async function forkFromDashboard(system: AgentSystem, sourceId: string, query: URLSearchParams): Promise<{ id: string; atRevision: number }> {
   // `?token=` is the dashboard's own (auth.ts), already checked; any other unknown name is refused.
   const q = parseInput(ForkQuerySchema, Object.fromEntries([...query].filter(([name]) => name !== 'token')), 'fork');
   const fork = await system.fork(sourceId, {
@@ -34,6 +33,6 @@ export async function forkFromDashboard(system: AgentSystem, sourceId: string, q
     ...(q.budget !== undefined ? { budget: q.budget } : {}),
     ...(q.model !== undefined ? { model: q.model } : {}),
   });
-  if (q.run === '1') await fork.start();
-  return fork.id;
+  const opening = (await system.history(fork.id))[0];
+  return { id: fork.id, atRevision: opening?.type === 'AgentSpawned' ? opening.data.forkedFrom?.sourceRevision ?? q.atRevision : q.atRevision };
 }

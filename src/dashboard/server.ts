@@ -165,7 +165,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const refused = stateChangeRefusal(req, csrf);
         if (refused) throw new HttpError(refused.status, refused.message);
         // A new agent: the answer names it (the source is only read).
-        if (forking) return send(res, 200, { ok: true, id: await forkFromDashboard(system, id, url.searchParams) });
+        if (forking) return send(res, 200, { ok: true, ...(await forkFromDashboard(system, id, url.searchParams)) });
         if (answering) await answerFromDashboard(system, id, parts[4]!, parts[5]!, url.searchParams.get('reason'));
         else await system.terminate(id, 'terminated from the dashboard');
         return send(res, 200, { ok: true, state: await system.internal.runtime.state(id) });

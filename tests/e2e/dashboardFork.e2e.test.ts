@@ -84,7 +84,7 @@ describe('dashboard: fork from here', () => {
     const forked = await system.history(forkId);
     expect(forked[0]?.type).toBe('AgentSpawned');
     expect(forked[0]?.data).toMatchObject({ agentId: forkId, parentId: null, model: 'b', budget: 30_000, forkedFrom: { sourceId: source.id, sourceRevision: at, sourcePosition: String(history[at]!.position) } });
-    // "run it" was ticked: it runs here, with model b, to its own end.
+    // It runs here (this server hosts what it starts), with model b, to its own end.
     expect(await system.get(forkId).result()).toMatchObject({ status: 'completed', output: 'b' });
     expect(requests.filter((r) => r.agent?.id === forkId).map((r) => r.model)).toEqual(['b']);
 

@@ -47,9 +47,14 @@ describe('cadre fork and cadre diff', () => {
     expect(under.code, under.stderr).toBe(0);
     expect(JSON.parse(under.stdout)).toMatchObject({ parentId: lead.id, budget: { allocated: 5000 } });
 
+    // Without --run the command only opens the fork: it runs nothing of it before it exits.
     const plain = await cadre('fork', source.id, '--at', String(at));
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toMatch(new RegExp(`^forked ${source.id} at revision ${at} as [0-9a-f-]{36} \\(status \\w+\\)`));
+    const parked = plain.stdout.match(/ as ([0-9a-f-]{36})/)![1]!;
+    const opened = JSON.parse((await cadre('history', parked, '--json')).stdout) as Array<{ type: string }>;
+    expect(opened.map((e) => e.type)).not.toContain('ModelReplied');
+    expect(opened.slice(-1)[0]!.type).not.toBe('AgentCompleted');
 
     const text = await cadre('diff', source.id, forkId);
     expect(text.code, text.stderr).toBe(0);

@@ -122,8 +122,10 @@ describe('fork', () => {
 
   it('runs a tool call the cut left without its result, once, in the fork', { timeout: 60_000 }, async () => {
     const looked: string[] = [];
+    const keys: string[] = [];
     const counted = tool({ name: 'lookup', description: 'Looks a word up.', input: z.object({ word: z.string() }), run: ({ word }, ctx) => {
       looked.push(ctx.agentId);
+      keys.push(ctx.idempotencyKey);
       return `${word}: a small bird`;
     } });
     const system = await testSystem('postgres', { model: script([]), tools: [counted] });
@@ -135,10 +137,42 @@ describe('fork', () => {
       const fork = await system.fork(source.id, { atRevision: at, model: 'b' });
       expect(await fork.run()).toMatchObject({ status: 'completed', output: 'b' });
       expect(looked).toEqual([source.id, fork.id]);
+      // With the source's key: a tool that deduplicates on it does the work once for both.
+      expect(keys[1]).toBe(keys[0]);
       const forked = await system.history(fork.id);
       expect(forked.filter((e) => e.type === 'ToolCalled')).toHaveLength(1);
       expect(forked.filter((e) => e.type === 'ToolReturned')).toHaveLength(1);
       await checkTreeAtRest(system, fork.id);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a call the cut left waiting on a person, or approved but not run, is asked about again in the fork', { timeout: 60_000 }, async () => {
+    const paid: string[] = [];
+    const pay = tool({ name: 'lookup', description: 'Pays.', input: z.object({ word: z.string() }), needsApproval: true, run: (_, ctx) => {
+      paid.push(ctx.agentId);
+      return 'paid';
+    } });
+    const system = await testSystem('postgres', { model: script([]), tools: [pay] });
+    try {
+      const source = await system.spawn({ role: 'reader', task: 'Pay', budget: 50_000, tools: ['lookup'], model: 'a' });
+      const running = source.run();
+      let s = await system.replay(source.id);
+      for (let i = 0; i < 300 && s.pendingApprovals.length === 0; i++) s = await new Promise((r) => setTimeout(r, 10)).then(() => system.replay(source.id));
+      await system.get(source.id).approve(s.pendingApprovals[0]!.callId, { by: 'alice' });
+      expect(await running).toMatchObject({ status: 'completed' });
+      const history = await system.history(source.id);
+      const granted = history.findIndex((e) => e.type === 'ApprovalGranted');
+      expect(history[granted + 1]?.type).toBe('ToolReturned'); // the source ran it after the grant
+      const fork = await system.fork(source.id, { atRevision: granted, model: 'b' });
+      let f = await fork.state();
+      for (let i = 0; i < 300 && f.pendingApprovals.length === 0; i++) f = await new Promise((r) => setTimeout(r, 10)).then(() => fork.state());
+      expect(f.pendingApprovals).toHaveLength(1); // asked again, not run on alice's answer to the source
+      expect(paid).toEqual([source.id]);
+      await fork.deny(f.pendingApprovals[0]!.callId, 'not twice', { by: 'bob' });
+      expect(await fork.run()).toMatchObject({ status: 'completed', output: 'b' });
+      expect(paid).toEqual([source.id]);
     } finally {
       await system.close();
     }

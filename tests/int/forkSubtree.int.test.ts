@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { tool } from '../../src/actors/userTool.js';
+import { systemIds } from '../../src/infra/ids.js';
 import type { DomainEvent } from '../../src/events/catalogue.js';
 import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
@@ -209,7 +210,17 @@ describe('forking a subtree', () => {
       await lead.run();
       const history = await system.history(lead.id);
       const at = history.findIndex((e) => e.type === 'ChildFinished');
-      await expect(system.fork(lead.id, { atRevision: at, budget: 20_000 })).rejects.toThrow(/fork\.budget.*30000/);
+      await expect(system.fork(lead.id, { atRevision: at, budget: 20_000 })).rejects.toThrow(/fork\.budget.*give at least 30000/);
+      // Not under the source, nor under an agent below it: that would write into the source's tree.
+      const helper = (history.find((e) => e.type === 'ChildSpawned')!.data as { childId: string }).childId;
+      await expect(system.fork(lead.id, { atRevision: at, under: lead.id })).rejects.toThrow(/fork\.under.*the source/);
+      await expect(system.fork(lead.id, { atRevision: at, under: helper })).rejects.toThrow(/fork\.under.*in the source's subtree/);
+      // A chosen id makes the children's ids guessable: one planted beforehand is refused, nothing written.
+      const planted = await system.spawn({ id: systemIds.derive('chosen-fork', 'toolu_s'), role: 'planted', task: 't', budget: 777 });
+      const head = await system.store.headPosition();
+      await expect(system.fork(lead.id, { atRevision: at, id: 'chosen-fork' })).rejects.toThrow(/fork\.id.*already exists/);
+      expect(await system.store.headPosition()).toBe(head);
+      expect((await system.history(planted.id))[0]!.data).toMatchObject({ parentId: null, role: 'planted' });
       // Big enough: the ended child is copied as it ended, giving its whole allocation back.
       const fork = await system.fork(lead.id, { atRevision: at, budget: 31_000 });
       expect(await fork.run()).toMatchObject({ status: 'completed', output: 'done' });
@@ -285,7 +296,7 @@ async function forkEveryRevision(system: AgentSystem, rootId: string): Promise<s
   const lastReply = history.findLastIndex((e) => e.type === 'ModelReplied');
   for (let at = 0; at < history.length && !ends.has(history[at]!.type); at++) {
     if (lastReply >= 0 && at >= lastReply && history.slice(lastReply).some((e) => ends.has(e.type))) {
-      await expect(system.fork(rootId, { atRevision: at })).rejects.toThrow(/fork\.atRevision.*Agent(Completed|Failed)/);
+      await expect(system.fork(rootId, { atRevision: at })).rejects.toThrow(/fork\.atRevision.*(inside the model reply that ended the agent|had ended by then)/);
       continue;
     }
     try {

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelReply } from '../../src/actors/ports/modelProvider.js';
 import { branchDiff } from '../../src/cli/branchDiff.js';
@@ -72,6 +75,18 @@ describe('forking the demo workflow\'s implement node', () => {
     expect(stat).toBe(execFileSync('git', ['diff', '--stat', `agents/${implement}`, `agents/${fork.id}`, '--'], { cwd: repo.path, encoding: 'utf8' }));
     expect(stat).toMatch(/file.* changed/);
     expect(await branchDiff(repo.path, implement, 'no-such-agent', true)).toBeNull();
+    // A diff program named in the repository's config is not run: git's own diff is shown.
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-extdiff-'));
+    const script = join(dir, 'extdiff.sh');
+    writeFileSync(script, `#!/bin/sh\ntouch ${join(dir, 'ran')}\n`, { mode: 0o755 });
+    git('config', 'diff.external', script);
+    try {
+      expect(await branchDiff(repo.path, implement, fork.id, false)).toMatch(/^diff --git /m);
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+    } finally {
+      git('config', '--unset', 'diff.external');
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(await branchDiff(null, implement, fork.id, true)).toBeNull();
   });
 });

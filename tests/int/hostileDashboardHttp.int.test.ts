@@ -166,7 +166,7 @@ describe('hostile HTTP against the dashboard', () => {
       ['?atRevision=0&budget=lots', 'fork.budget'],
       ['?atRevision=0&model=', 'fork.model'],
       ['?atRevision=0&model=a%00b', 'fork.model'],
-      ['?atRevision=0&run=yes', 'fork.run'],
+      ['?atRevision=0&run=1', 'fork: Unrecognized key: "run"'], // a fork runs here anyway
       ['?atRevision=0&under=x', 'fork: Unrecognized key: "under"'], // not a dashboard parameter
     ] as const) {
       const r = await post(`/api/agents/${source}/fork${query}`);

@@ -40,6 +40,17 @@ describe('forkHistory (pure)', () => {
     expect(forkHistory(committed, committed.length - 2).baseCommit).toBe('c0');
   });
 
+  it('a call the cut left running is asked about again: the source\'s approval was for the source\'s run', () => {
+    const asked: DomainEvent[] = [
+      ...stream.slice(0, 7),
+      { type: 'ApprovalRequested', data: { callId: 'tu1', tool: 'lookup', input: {}, requestedAt: '2026-01-01T00:00:00.000Z', expiresAt: null } },
+      { type: 'ApprovalGranted', data: { callId: 'tu1', by: 'alice' } },
+    ];
+    expect(forkHistory(asked, asked.length - 1).history.map((e) => e.type)).toEqual(['ModelRequested', 'ModelReplied', 'ToolCalled']);
+    const answered: DomainEvent[] = [...asked, { type: 'ToolReturned', data: { toolUseId: 'tu1', name: 'lookup', output: 'ok', isError: false } }];
+    expect(forkHistory(answered, answered.length - 1).history.map((e) => e.type)).toEqual(['ModelRequested', 'ModelReplied', 'ToolCalled', 'ApprovalRequested', 'ApprovalGranted', 'ToolReturned']);
+  });
+
   it('refuses revisions outside the stream and histories it cannot carry yet, naming fork.atRevision', () => {
     expect(() => forkHistory(stream, stream.length)).toThrow(/fork\.atRevision/);
     expect(() => forkHistory(stream, -1)).toThrow(/fork\.atRevision/);

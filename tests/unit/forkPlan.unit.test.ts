@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/events/catalogue.js';
-import { planFork, type SourceStream } from '../../src/actors/forkPlan.js';
+import { forkRevision, planFork, type SourceStream } from '../../src/actors/forkPlan.js';
 import { replyDecisionEnd } from '../../src/actors/replyDecisionEnd.js';
+import { forkHistory } from '../../src/actors/forkHistory.js';
 import { foldResting } from '../../src/actors/replay.js';
 
 /**
@@ -87,8 +88,28 @@ describe('planFork (pure)', () => {
     expect(root!.events.find((e) => e.type === 'ToolCalled' && e.data.name === 'send_message')!.data).toMatchObject({ input: { to: 'fork/tu_spawn', payload: 'hi' } });
   });
 
+  it('a send_message call the cut left running to an agent outside the subtree is not made: the fork records why', () => {
+    const sending = lead.map(([p, e]): [bigint, DomainEvent] => (e.type === 'ToolCalled' && e.data.toolUseId === 'tu_pause' ? [p, { type: 'ToolCalled', data: { toolUseId: 'tu_send', name: 'send_message', input: { to: 'stranger', payload: 'transfer $100' } } }] : [p, e]));
+    const at = sending.findIndex(([, e]) => e.type === 'ChildSpawned');
+    const [root] = planFork(input(at, new Map([['lead', stream(sending)], ['kid', stream(kid)]])));
+    const refused = root!.events.find((e) => e.type === 'ToolReturned')!.data as { toolUseId: string; isError: boolean; output: string };
+    expect(refused).toMatchObject({ toolUseId: 'tu_send', isError: true });
+    expect(refused.output).toMatch(/not sent: stranger is not an agent of this fork/);
+    // The machine takes it: the call is closed, the spawn_agent call still runs.
+    const state = foldResting([{ type: 'AgentSpawned', data: root!.spawned }, ...root!.events]).context;
+    expect(Object.keys(state.pendingTools)).toEqual(['tu_spawn']);
+  });
+
+  it('a cut inside the model reply that ended an agent is refused, saying where to fork instead', () => {
+    const kidEvents = kid.map(([, e]) => e);
+    expect(() => forkRevision(kidEvents, 4)).toThrow(/fork\.atRevision: revision 4 is inside the model reply that ended the agent \(revisions 4 to 6\): fork at revision 3 or earlier/);
+    expect(() => forkHistory(kidEvents, forkRevision(kidEvents, 6))).toThrow(/fork\.atRevision: the source had ended by then \(its AgentCompleted is revision 6\)/);
+    expect(forkRevision(kidEvents, 3)).toBe(3);
+  });
+
   it('refuses a fork budget below what the source had handed its children, naming fork.budget', () => {
-    expect(() => planFork({ ...input(lead.length - 1), overrides: { budget: 900 } })).toThrow(/fork\.budget/);
+    expect(() => planFork({ ...input(lead.length - 1), overrides: { budget: 900 } })).toThrow(/fork\.budget.*up to 1000 tokens handed to its children at once; give at least 1000/);
+    expect(planFork({ ...input(lead.length - 1), overrides: { budget: 1000 } })[0]!.spawned.budget).toBe(1000);
   });
 });
 

@@ -3,11 +3,13 @@ import { AgentId, Tokens } from '../../events/schemas/common.js';
 import { parseRecorded } from '../../events/upcast.js';
 import { appendChain, NotAppended } from '../../events/appendChain.js';
 import type { AppendOutcome } from '../../events/eventStore.js';
-import { InvalidInput, InvalidTransition, NotFound } from '../../errors.js';
-import { parseInput } from '../../validation.js';
+import { InvalidInput, NotFound } from '../../errors.js';
+import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../../validation.js';
 import { forkChildIds, forkRevision, planFork, type ForkOpening, type SourceStream } from '../forkPlan.js';
 import { agentStream } from '../streams.js';
-import { toDomain } from './actorCache.js';
+import { loadActor, toDomain } from './actorCache.js';
+import type { RecordedEvent } from '../../events/envelope.js';
+import type { EventOf } from '../../events/catalogue.js';
 import { startedEvent } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { prepareOpening, type PreparedOpening } from './streamOpening.js';
@@ -20,14 +22,14 @@ import { refuseTakenId } from './spawning.js';
 
 /** What `fork` accepts (zod: it comes from the API and the CLI). */
 export const ForkOptionsSchema = z.strictObject({
-  /** The source's state after this event of its stream is the fork's. */
-  atRevision: z.number().int().nonnegative(),
+  /** The source's state after this event of its stream is the fork's (a number or a bigint, as `replay` takes). */
+  atRevision: z.union([z.number().int().nonnegative(), z.bigint().nonnegative().max(BigInt(Number.MAX_SAFE_INTEGER)).transform(Number)]),
   /** The fork's allocation; default: the source's original one. */
   budget: Tokens.positive().optional(),
   /** Another model for the fork's calls from the cut on. */
-  model: z.string().min(1).max(200).optional(),
+  model: z.string().min(1).max(200).refine(isStorableText, NOT_STORABLE).optional(),
   /** Replaces the source's instructions. */
-  instructions: z.string().max(100_000).optional(),
+  instructions: storableText(100_000).optional(),
   /** Fork as a new child of this agent (its budget is delegated from it); default: a new root. */
   under: AgentId.optional(),
   /** The fork's id; default: a new uuid. */
@@ -48,6 +50,7 @@ const MAX_FORKED_AGENTS = 1_000;
 export async function forkAgent(rt: RuntimeContext, sourceId: string, options: ForkOptions): Promise<string> {
   const o = parseInput(ForkOptionsSchema, options, 'fork');
   const streams = await readSubtree(rt, sourceId, o.atRevision);
+  if (o.under !== undefined) await refuseUnderSource(rt, sourceId, o.under);
   const id = o.id ?? rt.deps.ids.uuid();
   // Under a parent, a taken id would be recorded as its child before the opening found the stream there.
   if (o.id !== undefined) await refuseTakenId(rt, o.id, 'fork.id');
@@ -65,6 +68,12 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
     openings.forEach((op) => checkHostable(rt, op));
     return openings;
   };
+  // A chosen id makes the children's ids guessable: each must be new too (one planted under
+  // such an id would be taken for that child's opening, already done).
+  if (o.id !== undefined) {
+    const planned = o.under === undefined ? plan(null) : plan((await loadActor(rt, o.under)).snapshot.context);
+    for (const op of planned.slice(1)) await refuseTakenId(rt, op.spawned.agentId, 'fork.id');
+  }
   const openings = o.under === undefined ? plan(null) : await openUnder(rt, o.under, id, plan);
   if (o.under === undefined) await appendOpenings(rt, await Promise.all(openings.map((op) => prepare(rt, op))));
   // Started in their openings: what is due (a re-issued call, a pending tool, a node to start,
@@ -104,11 +113,24 @@ async function readSubtree(rt: RuntimeContext, sourceId: string, atRevision: num
   return streams;
 }
 
+/**
+ * A fork under its source, or under an agent below it, would write into the source's tree (its
+ * parent's ChildSpawned): refused. Walks up from `under` to its root.
+ */
+async function refuseUnderSource(rt: RuntimeContext, sourceId: string, under: string): Promise<void> {
+  for (let id: string | null = under, hops = 0; id !== null && hops < 10_000; hops++) {
+    if (id === sourceId) throw new InvalidInput('fork.under', `${under} is ${under === sourceId ? 'the source' : `in the source's subtree`}: the source is only read, so its fork goes under another agent, or is a new root`);
+    const opening: RecordedEvent | undefined = (await rt.deps.store.readStream(agentStream(id), { limit: 1 }))[0];
+    if (!opening) throw new NotFound('agent', id);
+    id = (toDomain(parseRecorded(opening)) as EventOf<'AgentSpawned'>).data.parentId;
+  }
+}
+
 /** A fork this system could not run is refused, not left waiting for a host in vain. */
 function checkHostable(rt: RuntimeContext, op: ForkOpening): void {
   const { agentId, workspace, tools = [], forkedFrom } = op.spawned;
   const who = forkedFrom?.sourceId === undefined ? agentId : `the source${op.spawned.depth > 0 ? `'s subtree (${forkedFrom.sourceId})` : ''}`;
-  if (workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', `${who} has a worktree and this system has no git repository to make the fork's in`);
+  if (workspace && !rt.deps.workspaces) throw new InvalidInput('fork.sourceId', `${who} works in a git worktree, and this system has no git repository to make the fork's worktree in: run inside the repository, or set WORKSPACE_REPO (createAgentSystem: workspace.repo)`);
   const missing = tools.filter((t) => !rt.deps.tools.get(t));
   if (missing.length > 0) throw new InvalidInput('fork.sourceId', `${who} may call ${missing.join(', ')}, which this system has not registered (createAgentSystem({ tools }))`);
 }
@@ -146,7 +168,7 @@ async function settleAll(prepared: readonly PreparedOpening[], outcomes: readonl
 async function openUnder(rt: RuntimeContext, parentId: string, id: string, plan: (parent: AgentContext) => ForkOpening[]): Promise<ForkOpening[]> {
   let openings: ForkOpening[] = [];
   await execute(rt, parentId, (s) => {
-    if (isTerminalStatus(statusOf(s.value))) throw new InvalidTransition(parentId, statusOf(s.value), 'fork under');
+    if (isTerminalStatus(statusOf(s.value))) throw new InvalidInput('fork.under', `agent ${parentId} has ended (${statusOf(s.value)}): a fork goes under a running agent, or is a new root`);
     if (s.context.children[id]) throw new InvalidInput('fork.id', `agent ${id} already exists`);
     openings = plan(s.context);
     const { agentId: _a, parentId: _p, rootId: _r, depth: _d, ...spec } = openings[0]!.spawned;

@@ -65,8 +65,10 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
     commandTimeoutMs: deps.config.commandTimeoutMs,
     redact: (text) => redact(rt, text),
     userTools: deps.tools,
-    // Derived, not random: a run after a crash gets the same key (src/actors/userTool.ts).
-    idempotencyKey: deps.ids.derive(actor.id, `tool:${toolUseId}`),
+    // Derived, not random: a run after a crash gets the same key (src/actors/userTool.ts); a
+    // fork's carried call gets its source's (the model's call ids are unique, and one already
+    // used in an earlier turn is refused).
+    idempotencyKey: deps.ids.derive(actor.snapshot.context.toolKeyScope ?? actor.id, `tool:${toolUseId}`),
     signal,
     spawnAndWait: async (config) => {
       const childId = await spawnChild(rt, actor.id, config, { toolUseId, run: true });

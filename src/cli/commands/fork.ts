@@ -31,7 +31,10 @@ export function registerFork(program: Command, ctx: CliContext): void {
     .action(async (agent: string, opts: ForkCliOptions) => {
       const atRevision = parseCount(opts.at, '--at');
       const budget = opts.budget === undefined ? undefined : parseCount(opts.budget, '--budget', { min: 1 });
-      await withSystem(ctx, { recover: false }, async (system) => {
+      // Without --run this process only opens the fork: it hosts nothing (a worker, or `cadre
+      // serve`, runs it), else it would start running it and stop mid-way when the command exits.
+      const hostNothing = opts.run ? {} : { worker: { owner: `cadre-fork-${process.pid}`, capacity: 0 } };
+      await withSystem(ctx, { recover: false, ...hostNothing }, async (system) => {
         const source = await agentArg(system, agent);
         const under = opts.under === undefined ? undefined : await agentArg(system, opts.under);
         const handle = await system.fork(source, { atRevision, ...(budget !== undefined ? { budget } : {}), ...(opts.model !== undefined ? { model: opts.model } : {}), ...(under !== undefined ? { under } : {}) }).catch((err: unknown) => {

@@ -149,14 +149,13 @@ async function forkHere() {
   const budget = $('#fork-budget').value.trim();
   if (model) q.set('model', model);
   if (budget) q.set('budget', budget);
-  if ($('#fork-run').checked) q.set('run', '1');
   const result = $('#fork-result');
   $('#fork-button').disabled = true;
   try {
-    const { id } = await act(`/api/agents/${encodeURIComponent(source)}/fork?${q}`);
+    const { id, atRevision } = await act(`/api/agents/${encodeURIComponent(source)}/fork?${q}`);
     openAgent(id, id);
     result.dataset.state = 'ok';
-    result.replaceChildren(`forked ${source.slice(0, 8)} at revision ${rev} as `,
+    result.replaceChildren(`forked ${source.slice(0, 8)} at revision ${atRevision} as `,
       el('a', { href: '#', class: 'fork-link', 'data-agent-id': id, text: id.slice(0, 8), onclick: (ev) => { ev.preventDefault(); openAgent(id, id); } }));
   } catch (err) {
     result.dataset.state = 'error';
