@@ -55,7 +55,7 @@ const HINTS: Partial<Record<string, string>> = {
   INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
   INVALID_TRANSITION: 'an agent that has ended takes no more commands; `cadre status <agent>` shows its state, `cadre spawn` starts a new one',
   LEASE_HELD: 'another worker hosts this agent; try again when it ends',
-  STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox, workspaces list/diff, workspaces cleanup --dry-run) still work: they go through that process',
+  STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox, trace, diff, workspaces list/diff, workspaces cleanup --dry-run) still work: they go through that process',
 };
 
 /** Where a store would be, and what makes one (a read never does). */

@@ -27,7 +27,7 @@ export function registerFork(program: Command, ctx: CliContext): void {
     .option('--run', 'run the fork now and show a live tree until it ends')
     .option('--json', 'print JSON')
     .description('start a new agent from another one as it was at a revision (the source is only read)')
-    .addHelpText('after', '\nExamples:\n  cadre fork 019fd278 --at 6 --model claude-opus-4 --run\n  cadre fork 019fd278 --at 6 --budget 50000 --json')
+    .addHelpText('after', '\nExamples:\n  cadre fork 019fd278 --at 6 --model claude-opus-4-1 --run\n  cadre fork 019fd278 --at 6 --budget 50000 --json')
     .action(async (agent: string, opts: ForkCliOptions) => {
       const atRevision = parseCount(opts.at, '--at');
       const budget = opts.budget === undefined ? undefined : parseCount(opts.budget, '--budget', { min: 1 });
