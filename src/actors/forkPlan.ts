@@ -66,6 +66,8 @@ export function planFork(input: ForkPlanInput): ForkOpening[] {
 interface Subtree {
   /** The fork's id of every agent of the source's subtree, by the source's. */
   readonly ids: ReadonlyMap<string, string>;
+  /** The other way: the source's id of every agent of the fork. */
+  readonly sources: ReadonlyMap<string, string>;
   /** Where each source stream is cut. */
   readonly cuts: ReadonlyMap<string, number>;
   /** Messages their recipients had acknowledged by their cuts: delivered, not sent again. */
@@ -103,7 +105,7 @@ function walkSubtree(input: ForkPlanInput, root: SourceStream, revision: number)
   for (const [sourceId, at] of cuts) {
     for (const e of input.streams.get(sourceId)!.events.slice(0, at + 1)) if (e.type === 'MessageAcked') acked.add(e.data.messageId);
   }
-  return { ids, cuts, acked };
+  return { ids, sources: new Map([...ids].map(([from, to]) => [to, from])), cuts, acked };
 }
 
 /**
@@ -146,6 +148,7 @@ export function forkRevision(events: readonly DomainEvent[], atRevision: number)
   return end;
 }
 
+/** The events that end an agent. */
 const endings = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated']);
 
 /** The root's spec: its source's, with the fork's changes; its worktree from the recorded commit. */
@@ -169,15 +172,14 @@ function specOf(cut: ForkCut, ended: boolean): AgentSpec {
 function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, id: string, parent: AgentContext | null, spec: (cut: ForkCut) => AgentSpec): AgentContext {
   const source = planning.streams.get(sourceId)!;
   const revision = planning.subtree.cuts.get(sourceId)!;
-  const childIds = new Map([...forkChildIds(source.events, id, planning.derive)].filter(([child]) => planning.subtree.ids.has(child)));
-  const cut = forkHistory(source.events, revision, { childIds, mayHaveEnded: parent !== null && sourceId !== planning.sourceId });
+  const { ids, sources } = planning.subtree;
+  const cut = forkHistory(source.events, revision, { childIds: ids, mayHaveEnded: parent !== null && sourceId !== planning.sourceId });
   const spawned: EventData<'AgentSpawned'> = {
     ...agentSpawned(id, parent, spec(cut)),
     forkedFrom: { sourceId, sourceRevision: revision, sourcePosition: String(source.positions[revision]), spentBefore: cut.spentBefore },
   };
   const mine = openings.length;
   openings.push({ spawned, events: [], endUnrecorded: false });
-  const sourceOf = new Map([...childIds].map(([from, to]) => [to, from]));
   const children = new Map<string, { at: number; context: AgentContext }>();
   let c = initialContext(spawned);
   const events: DomainEvent[] = [];
@@ -199,7 +201,7 @@ function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, 
         throw new InvalidInput('fork.budget', `too small for the fork: by the cut its source had up to ${least} tokens handed to its children at once; give at least ${least}`);
       }
       const at = openings.length;
-      const child = forkChild(planning, openings, sourceOf.get(childId)!, childId, c);
+      const child = forkChild(planning, openings, sources.get(childId)!, childId, c);
       // The parent's record carries the child's spec as its fork opens (recovery opens a child from it).
       record(child ? { type: 'ChildSpawned', data: childSpawned(childId, child.spec, e.data.toolUseId) } : e);
       if (child) children.set(childId, { at, context: child.context });
@@ -207,23 +209,22 @@ function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, 
     }
     if (e.type === 'ChildFinished') {
       const child = children.get(e.data.childId);
-      if (!child?.context.result) throw new InvalidInput('fork.atRevision', `${sourceId} records ${sourceOf.get(e.data.childId)}'s end before the cut, but that child's stream does not`);
+      if (!child?.context.result) throw new InvalidInput('fork.atRevision', `${sourceId} records ${sources.get(e.data.childId)}'s end before the cut, but that child's stream does not`);
       record({ type: 'ChildFinished', data: { ...e.data, reclaim: reclaimOf(c.children[e.data.childId]!.budget, child.context.budget) } });
       continue;
     }
     // An ended child gives back what its fork's ledger has left, not what its source had.
-    if (e.type === 'AgentCompleted' || e.type === 'AgentFailed' || e.type === 'AgentTerminated') {
+    if (endings.has(e.type)) {
       record({ ...e, data: { ...e.data, returned: available(c.budget) } } as DomainEvent);
       continue;
     }
-    record(readdressed(e, planning.subtree.ids));
+    record(readdressed(e, ids));
   }
   // A send_message call the cut left running, to an agent outside the subtree, is not made:
   // the fork never writes into another tree (its model reads why).
-  const forkIds = new Set(planning.subtree.ids.values());
   for (const [toolUseId, t] of Object.entries(c.pendingTools)) {
     const to = (t.input as { to?: unknown } | null)?.to;
-    if (t.name !== 'send_message' || (typeof to === 'string' && forkIds.has(to))) continue;
+    if (t.name !== 'send_message' || (typeof to === 'string' && sources.has(to))) continue;
     record({ type: 'ToolReturned', data: { toolUseId, name: t.name, output: `not sent: ${String(to)} is not an agent of this fork (a fork carries this call from its source, and never writes into another tree); send it again if it should go there`, isError: true } });
   }
   openings[mine] = { spawned, events, endUnrecorded: false };
@@ -264,8 +265,7 @@ function forkChild(planning: Planning, openings: ForkOpening[], sourceId: string
   if (!planning.streams.has(sourceId)) return null;
   let spec: AgentSpec | null = null;
   const context = forkOne(planning, openings, sourceId, id, parent, (cut) => {
-    const ended = cut.history.some((e) => e.type === 'AgentCompleted' || e.type === 'AgentFailed' || e.type === 'AgentTerminated');
-    return (spec = specOf(cut, ended));
+    return (spec = specOf(cut, cut.history.some((e) => endings.has(e.type))));
   });
   return { spec: spec!, context };
 }
@@ -276,7 +276,7 @@ function forkChild(planning: Planning, openings: ForkOpening[], sourceId: string
  * a child spawned through the API gets one derived from its source's, so a retried fork names
  * it alike.
  */
-export function forkChildIds(events: readonly DomainEvent[], forkId: string, derive: (scope: string, name: string) => string, whole: readonly DomainEvent[] = events): Map<string, string> {
+function forkChildIds(events: readonly DomainEvent[], forkId: string, derive: (scope: string, name: string) => string, whole: readonly DomainEvent[]): Map<string, string> {
   // A node's attempt is recorded beside its spawn, maybe just past a cut between the two.
   const attempts = new Map<string, number>();
   for (const e of whole) if (e.type === 'NodeStarted') attempts.set(e.data.childId, e.data.attempt);

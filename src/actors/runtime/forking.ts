@@ -5,9 +5,9 @@ import { appendChain, NotAppended } from '../../events/appendChain.js';
 import type { AppendOutcome } from '../../events/eventStore.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../../validation.js';
-import { forkChildIds, forkRevision, planFork, type ForkOpening, type SourceStream } from '../forkPlan.js';
+import { forkRevision, planFork, type ForkOpening, type SourceStream } from '../forkPlan.js';
 import { agentStream } from '../streams.js';
-import { loadActor, toDomain } from './actorCache.js';
+import { toDomain } from './actorCache.js';
 import type { RecordedEvent } from '../../events/envelope.js';
 import type { EventOf } from '../../events/catalogue.js';
 import { startedEvent } from './runStart.js';
@@ -52,8 +52,6 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
   const streams = await readSubtree(rt, sourceId, o.atRevision);
   if (o.under !== undefined) await refuseUnderSource(rt, sourceId, o.under);
   const id = o.id ?? rt.deps.ids.uuid();
-  // Under a parent, a taken id would be recorded as its child before the opening found the stream there.
-  if (o.id !== undefined) await refuseTakenId(rt, o.id, 'fork.id');
   const plan = (parent: AgentContext | null): ForkOpening[] => {
     const openings = planFork({
       sourceId,
@@ -68,13 +66,11 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
     openings.forEach((op) => checkHostable(rt, op));
     return openings;
   };
-  // A chosen id makes the children's ids guessable: each must be new too (one planted under
-  // such an id would be taken for that child's opening, already done).
-  if (o.id !== undefined) {
-    const planned = o.under === undefined ? plan(null) : plan((await loadActor(rt, o.under)).snapshot.context);
-    for (const op of planned.slice(1)) await refuseTakenId(rt, op.spawned.agentId, 'fork.id');
-  }
-  const openings = o.under === undefined ? plan(null) : await openUnder(rt, o.under, id, plan);
+  const asRoot = plan(null);
+  // A chosen id, and so the ids its children's forks derive from it, must be new: a stream already
+  // there would be taken for that opening, done (under a parent, recorded as its child).
+  if (o.id !== undefined) for (const op of asRoot) await refuseTakenId(rt, op.spawned.agentId, 'fork.id');
+  const openings = o.under === undefined ? asRoot : await openUnder(rt, o.under, id, plan);
   if (o.under === undefined) await appendOpenings(rt, await Promise.all(openings.map((op) => prepare(rt, op))));
   // Started in their openings: what is due (a re-issued call, a pending tool, a node to start,
   // an ended child's report to its parent) runs here.
@@ -102,8 +98,9 @@ async function readSubtree(rt: RuntimeContext, sourceId: string, atRevision: num
     const next: string[] = [];
     for (const parentId of level) {
       const parent = streams.get(parentId)!;
-      const cut = parent.events.filter((_, i) => parent.positions[i]! <= cutPosition);
-      next.push(...forkChildIds(cut, parentId, () => '').keys());
+      parent.events.forEach((e, i) => {
+        if (e.type === 'ChildSpawned' && parent.positions[i]! <= cutPosition) next.push(e.data.childId);
+      });
     }
     if (streams.size + next.length > MAX_FORKED_AGENTS) throw new InvalidInput('fork.sourceId', `its subtree has more than ${MAX_FORKED_AGENTS} agents by the cut: fork a smaller part of it`);
     const read_ = await Promise.all(next.map(async (childId) => [childId, await read(childId)] as const));
@@ -146,14 +143,10 @@ async function appendOpenings(rt: RuntimeContext, prepared: readonly PreparedOpe
     await Promise.all(prepared.map((p) => p.settle(null)));
     throw err;
   }
-  await settleAll(prepared, outcomes);
-}
-
-/** Settles each opening with its outcome (one not tried as not sent); the first failure is thrown. */
-async function settleAll(prepared: readonly PreparedOpening[], outcomes: readonly (AppendOutcome | null)[]): Promise<void> {
+  // Each with its outcome (one not tried: not sent); the first failure is thrown.
   const results = await Promise.allSettled(prepared.map((p, i) => {
-    const outcome = outcomes[i] ?? null;
-    return p.settle(outcome && !outcome.ok && outcome.error instanceof NotAppended ? null : outcome);
+    const outcome = outcomes[i]!;
+    return p.settle(!outcome.ok && outcome.error instanceof NotAppended ? null : outcome);
   }));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
