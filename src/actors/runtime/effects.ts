@@ -1,4 +1,4 @@
-import { liveChildren } from '../agentContext.js';
+import { liveChildren, type AgentContext } from '../agentContext.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
 import type { AgentSnapshot } from '../replay.js';
@@ -115,8 +115,12 @@ async function runEffect(rt: RuntimeContext, id: string, named: EffectName | nul
   await effects[due](rt, actor);
 }
 
+/** Asked for a worktree it has not made yet (and this system can make one). */
+const worktreeMissing = (rt: RuntimeContext, c: AgentContext): boolean => Boolean(c.workspaceRequest) && !c.workspace && rt.deps.workspaces !== null;
+
+/** decideNext makes it itself, holding the agent's slot; the others work in it or branch from it. */
 const needsWorktreeFirst = (rt: RuntimeContext, actor: LiveActor, due: EffectName): boolean =>
-  (due === 'runTools' || due === 'awaitApproval' || due === 'awaitChildren') && Boolean(actor.snapshot.context.workspaceRequest) && !actor.snapshot.context.workspace && rt.deps.workspaces !== null;
+  (due === 'runTools' || due === 'awaitApproval' || due === 'awaitChildren') && worktreeMissing(rt, actor.snapshot.context);
 
 async function openWorktreeFirst(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   if (actor.inflight.deciding) return;
@@ -148,7 +152,7 @@ async function decideNext(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   try {
     await rt.slots.acquire(actor.id);
     const c = actor.snapshot.context;
-    if (c.workspaceRequest && !c.workspace && rt.deps.workspaces) {
+    if (worktreeMissing(rt, c)) {
       await openWorkspace(rt, actor);
       actor.inflight.deciding = false;
       rt.reconcileSoon(actor.id); // recording the workspace changes no state: look again

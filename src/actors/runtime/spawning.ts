@@ -55,7 +55,7 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
   registerTools(rt, c);
   checkWorkspaceAvailable(rt, c, resolveSpec(c, null, rt.deps.config, extra).workspace);
   const childId = c.id ?? (toolUseId ? rt.deps.ids.derive(parentId, toolUseId) : rt.deps.ids.uuid());
-  if (idChosenByCaller && c.id !== undefined && !(await loadActor(rt, parentId)).snapshot.context.children[c.id]) await refuseTakenId(rt, c.id, 'spawn.id');
+  if (idChosenByCaller && !(await loadActor(rt, parentId)).snapshot.context.children[childId]) await refuseTakenId(rt, childId, 'spawn.id');
   if (rt.opening.has(childId)) {
     await rt.opening.get(childId);
     return childId;
