@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import type { AgentHandle } from '../../src/actors/agentHandle.js';
+import type { AgentState } from '../../src/actors/replay.js';
 import { tool } from '../../src/actors/userTool.js';
+import type { AgentSystem } from '../../src/system.js';
 import { BudgetExceeded } from '../../src/errors.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
@@ -27,6 +30,20 @@ function script(requests: ModelRequest[], gate?: Promise<void>) {
     if (gate) await gate;
     return call('a', 'toolu_fin_a', 'finish', { output: 'a' });
   });
+}
+
+/** A reader that ran to its end under `system`, and the revision just before its last model reply. */
+async function finishedReader(system: AgentSystem): Promise<{ source: AgentHandle<string>; at: number }> {
+  const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
+  await source.run();
+  return { source, at: (await system.history(source.id)).findLastIndex((e) => e.type === 'ModelReplied') - 1 };
+}
+
+/** Reads `state` until it shows a call waiting for a person. */
+async function untilApprovalAsked(state: () => Promise<AgentState>): Promise<AgentState> {
+  let s = await state();
+  for (let i = 0; i < 300 && s.pendingApprovals.length === 0; i++) s = await new Promise((r) => setTimeout(r, 10)).then(state);
+  return s;
 }
 
 describe('fork', () => {
@@ -103,9 +120,7 @@ describe('fork', () => {
   it('forks under another agent (--under): its budget is delegated from that parent, conservation holds on the parent\'s tree', { timeout: 60_000 }, async () => {
     const system = await testSystem('postgres', { model: script([]), tools: [lookup] });
     try {
-      const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
-      await source.run();
-      const at = (await system.history(source.id)).findLastIndex((e) => e.type === 'ModelReplied') - 1;
+      const { source, at } = await finishedReader(system);
       const lead = await system.spawn({ role: 'lead', task: 'Host the fork', budget: 40_000 });
       await expect(system.fork(source.id, { atRevision: at, under: lead.id, budget: 60_000 })).rejects.toBeInstanceOf(BudgetExceeded);
       const fork = await system.fork(source.id, { atRevision: at, under: lead.id, budget: 10_000, model: 'b' });
@@ -158,16 +173,14 @@ describe('fork', () => {
     try {
       const source = await system.spawn({ role: 'reader', task: 'Pay', budget: 50_000, tools: ['lookup'], model: 'a' });
       const running = source.run();
-      let s = await system.replay(source.id);
-      for (let i = 0; i < 300 && s.pendingApprovals.length === 0; i++) s = await new Promise((r) => setTimeout(r, 10)).then(() => system.replay(source.id));
+      const s = await untilApprovalAsked(() => system.replay(source.id));
       await system.get(source.id).approve(s.pendingApprovals[0]!.callId, { by: 'alice' });
       expect(await running).toMatchObject({ status: 'completed' });
       const history = await system.history(source.id);
       const granted = history.findIndex((e) => e.type === 'ApprovalGranted');
       expect(history[granted + 1]?.type).toBe('ToolReturned'); // the source ran it after the grant
       const fork = await system.fork(source.id, { atRevision: granted, model: 'b' });
-      let f = await fork.state();
-      for (let i = 0; i < 300 && f.pendingApprovals.length === 0; i++) f = await new Promise((r) => setTimeout(r, 10)).then(() => fork.state());
+      const f = await untilApprovalAsked(() => fork.state());
       expect(f.pendingApprovals).toHaveLength(1); // asked again, not run on alice's answer to the source
       expect(paid).toEqual([source.id]);
       await fork.deny(f.pendingApprovals[0]!.callId, 'not twice', { by: 'bob' });
@@ -181,9 +194,7 @@ describe('fork', () => {
   it('refuses an id another agent already has, for a fork under a parent and for a child spawn: nothing is recorded', { timeout: 60_000 }, async () => {
     const system = await testSystem('postgres', { model: script([]), tools: [lookup] });
     try {
-      const source = await system.spawn({ role: 'reader', task: 'What is a wren?', budget: 50_000, tools: ['lookup'], model: 'a' });
-      await source.run();
-      const at = (await system.history(source.id)).findLastIndex((e) => e.type === 'ModelReplied') - 1;
+      const { source, at } = await finishedReader(system);
       const lead = await system.spawn({ role: 'lead', task: 'Host the fork', budget: 40_000 });
       const other = await system.spawn({ role: 'bystander', task: 'Be there', budget: 1_000 });
       const leadBefore = JSON.stringify(await system.history(lead.id));
