@@ -15,7 +15,7 @@ import { currentActor, evictIfEnded, loadActor, preload, toDomain } from './runt
 import { execute, type ExecuteOptions } from './runtime/commandExecutor.js';
 import { reconcile, wireEffects } from './runtime/effects.js';
 import { recover, type RecoverOptions } from './runtime/recovery.js';
-import { createRuntimeContext, type ChildEndEvents, type RuntimeContext } from './runtime/runtimeContext.js';
+import { createRuntimeContext, type ChildEndEvents, type ChildEndSpawns, type RuntimeContext } from './runtime/runtimeContext.js';
 import { agentResult, askToRun, runAgent, settledHere, startAgent } from './runtime/runAgent.js';
 import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
 import { forkAgent, type ForkOptions } from './runtime/forking.js';
@@ -30,7 +30,7 @@ import { systemEvents } from '../events/systemEvents.js';
 import { agentEvents } from './agentEvents.js';
 
 export type { RunResult } from './runtime/waitForEnd.js';
-export type { ChildEndEvents, EndedChild } from './runtime/runtimeContext.js';
+export type { ChildEndEvents, ChildEndSpawns, EndedChild, PlannedSpawn } from './runtime/runtimeContext.js';
 export type { ChildSpawnOptions } from './runtime/spawning.js';
 
 /**
@@ -193,6 +193,15 @@ export class AgentRuntime {
 
   set childEndEvents(decide: ChildEndEvents | null) {
     this.rt.childEndEvents = decide;
+  }
+
+  /** Set by the workflow module: the next nodes, spawned with the parent's record of a child's end. */
+  get childEndSpawns(): ChildEndSpawns | null {
+    return this.rt.childEndSpawns;
+  }
+
+  set childEndSpawns(decide: ChildEndSpawns | null) {
+    this.rt.childEndSpawns = decide;
   }
 
   /**

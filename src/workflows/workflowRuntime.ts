@@ -1,4 +1,4 @@
-import type { AgentRuntime, EndedChild, RunResult } from '../actors/runtime.js';
+import type { AgentRuntime, EndedChild, PlannedSpawn, RunResult } from '../actors/runtime.js';
 import type { AgentSnapshot } from '../actors/replay.js';
 import type { DomainEvent } from '../events/catalogue.js';
 import { liveChildren, type AgentContext } from '../actors/agentContext.js';
@@ -68,6 +68,7 @@ export function attachWorkflows(runtime: AgentRuntime, options: WorkflowsOptions
   attached.set(runtime, w);
   runtime.workflowStep = (id) => w.step(id);
   runtime.childEndEvents = (parent, ended, terminating) => w.nodeOutcome(parent, ended, terminating);
+  runtime.childEndSpawns = (parent) => w.nextSpawns(parent);
   return w;
 }
 
@@ -185,6 +186,7 @@ export class Workflows {
     this.detached = true;
     if (this.runtime.workflowStep) this.runtime.workflowStep = null;
     this.runtime.childEndEvents = null;
+    this.runtime.childEndSpawns = null;
     attached.delete(this.runtime);
   }
 
@@ -269,15 +271,10 @@ export class Workflows {
    * A child spawned before a crash that kept NodeStarted from being stored gets it on its own.
    */
   private async start(id: string, start: NodeStart): Promise<void> {
-    const nodeStarted = (c: AgentContext): DomainEvent[] => {
-      const st = nodeState(c, start.nodeId);
-      const child = c.children[start.childId];
-      if (st.status !== 'pending' || st.attempt !== start.attempt - 1 || !child) return [];
-      return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
-    };
+    const nodeStarted = (c: AgentContext): DomainEvent[] => nodeStartedEvents(c, start);
     if (!start.spawned) {
       if ((await this.runtime.actor(id)).beingEnded) return;
-      await this.runtime.spawnChild(id, { id: start.childId, role: start.role, task: start.task, budget: start.budget }, { nodeId: start.nodeId, run: true, alsoRecord: nodeStarted });
+      await this.runtime.spawnChild(id, nodeSpawnConfig(start), { nodeId: start.nodeId, run: true, alsoRecord: nodeStarted });
     }
     await this.runtime.execute(id, (snap) => nodeStarted(snap.context), { causationId: `workflow:${id}` });
     this.logger.debug({ agentId: id, nodeId: start.nodeId, childId: start.childId, attempt: start.attempt }, 'workflow node started');
@@ -311,6 +308,19 @@ export class Workflows {
     for (const e of step.events) after = pureTransition(agentMachine, after, e)[0];
     const end = nextStep({ context: after.context, childIdFor: (n, a) => this.childIdFor(c.id, n, a), canEnd: canEnd(after) });
     return end.kind === 'end' && end.events[0]?.type === 'AgentCompleted' ? [...step.events, ...end.events] : step.events;
+  }
+
+  /**
+   * The nodes the next step would start, decided on the workflow's state with a node child's end
+   * recorded, so that they are spawned (and their children opened) in that record's commit. None
+   * when the step would do anything else first, or adopts a child a crash left spawned.
+   */
+  nextSpawns(s: AgentSnapshot): PlannedSpawn[] {
+    const c = s.context;
+    if (this.detached || c.kind !== 'workflow' || !c.plan || c.terminating) return [];
+    const step = nextStep({ context: c, childIdFor: (n, a) => this.childIdFor(c.id, n, a), canEnd: false });
+    if (step.kind !== 'start' || step.starts.some((st) => st.spawned)) return [];
+    return step.starts.map((st) => ({ config: nodeSpawnConfig(st), extra: { nodeId: st.nodeId }, alsoRecord: (ctx) => nodeStartedEvents(ctx, st) }));
   }
 
   /** Runs a node child and steps the workflow when it has ended (and the workflow knows). */
@@ -370,6 +380,17 @@ export class Workflows {
     }, { causationId: `workflow:${id}` });
     return true;
   }
+}
+
+/** What a node attempt's child is spawned with. */
+const nodeSpawnConfig = (start: NodeStart): PlannedSpawn['config'] => ({ id: start.childId, role: start.role, task: start.task, budget: start.budget });
+
+/** NodeStarted for `start`, on the workflow's context with its child spawned; [] when it is recorded already. */
+function nodeStartedEvents(c: AgentContext, start: NodeStart): DomainEvent[] {
+  const st = nodeState(c, start.nodeId);
+  const child = c.children[start.childId];
+  if (st.status !== 'pending' || st.attempt !== start.attempt - 1 || !child) return [];
+  return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
 }
 
 /** `active` / `awaitingChildren` / ... while running; null before the start and after the end. */

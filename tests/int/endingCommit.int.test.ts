@@ -25,7 +25,7 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
     return Object.fromEntries(rows.map((r) => [r.type, r.tx]));
   }
 
-  it('a workflow’s nodes, one after another: each node’s AgentCompleted and the workflow’s ChildFinished are one transaction', async () => {
+  it('a workflow’s nodes, one after another: each node’s AgentCompleted, the workflow’s ChildFinished and the next node’s spawn and opening are one transaction', async () => {
     const schema = freshSchema('endc');
     const system = await testSystem(kind, { schema });
     systems.push(system);
@@ -39,6 +39,23 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
       expect(Object.keys(tx).sort()).toEqual(['AgentCompleted', 'ChildFinished']);
       expect(tx.AgentCompleted).toBe(tx.ChildFinished);
     }
+    // The next node is spawned in that commit too, and its child opened, started and its first
+    // call asked for: one commit per node after the first.
+    const commits = await system.internal.sql.query<{ tx: string; events: string[] }>(
+      `SELECT transaction_id::text AS tx, array_agg(type || ' ' || stream_id ORDER BY position) AS events FROM ${schema}.events GROUP BY 1 ORDER BY min(position)`,
+    );
+    const node = (i: number): string => `agent-${children[i]}`;
+    const parent = `agent-${wf.id}`;
+    for (const i of [1, 2]) {
+      const commit = commits.rows.find((r) => r.events.includes(`AgentCompleted ${node(i - 1)}`))!;
+      expect(commit.events).toEqual([
+        ...['ModelReplied', 'BudgetSettled', 'AgentCompleted'].map((t) => `${t} ${node(i - 1)}`),
+        ...['ChildFinished', 'NodeCompleted', 'ChildSpawned', 'NodeStarted'].map((t) => `${t} ${parent}`),
+        ...['AgentSpawned', 'AgentStarted', 'BudgetReserved', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
+      ]);
+    }
+    // The workflow's opening, its start, the first node's spawn, and one commit per node's reply.
+    expect(commits.rows).toHaveLength(3 + children.length);
     // The same commit ended their actor-index entries (ChildFinished's metadata `settles`), and
     // the workflow's own ending its own: nothing is left live for recovery, with no markEnded.
     const live = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live'`);

@@ -73,7 +73,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
           if (settlesOwn) envelopes.push(settling(rt, envelopes.pop()!, id));
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
-          const decided = opts.alongside ? await opts.alongside(next) : parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
+          const decided = opts.alongside ? await opts.alongside(next) : await parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
           const along: readonly Alongside[] = decided === null ? [] : 'append' in decided ? [decided] : decided;
           let res;
           let alongOutcomes: readonly (AppendOutcome | null)[] = [];

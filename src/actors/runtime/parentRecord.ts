@@ -1,6 +1,5 @@
 import type { DomainEvent } from '../../events/catalogue.js';
 import type { EventToAppend } from '../../events/envelope.js';
-import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
 import type { AgentContext } from '../agentContext.js';
 import { reclaimOf } from '../agentDecisions.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
@@ -10,7 +9,9 @@ import { pureTransition } from '../pureTransition.js';
 import type { AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { foldTail } from './actorCache.js';
+import type { Alongside } from './commandExecutor.js';
 import { hostsHere, track, type RuntimeContext } from './runtimeContext.js';
+import { spawnsAlong } from './spawnsAlong.js';
 
 /**
  * What a parent records of a child's end, decided on the parent's state: ChildFinished with
@@ -56,26 +57,20 @@ export function settling(rt: RuntimeContext, env: EventToAppend, agentId: string
 /** The causation of what a parent records of a child's end. */
 export const endCausation = (childId: string): string => `agent:${childId}`;
 
-/** The parent's append, stored right after the child's ending in the same commit (commandExecutor's `Alongside`). */
-export interface ParentRecordAppend {
-  readonly append: StreamAppend;
-  /** Once, with the append's outcome (null: not sent): a stored record becomes the parent's cached state. */
-  settle(outcome: AppendOutcome | null): Promise<void>;
-}
-
 /**
  * A child whose decision ends it takes its parent's record of the end along, in the same commit
  * (appendChain), when nothing has to happen between the two: no worktree to commit and merge
  * first, and a parent this process hosts and has cached. Otherwise (or when the parent's copy
  * turns out stale: the chained append is refused and the child's is stored alone) the child's
  * ending records it, as before (ending.ts ensureParentNotified). Saves a commit and the
- * parent's load per agent step.
+ * parent's load per agent step. What the parent spawns next on that record (a workflow's next
+ * node) and the new child's opening ride along too (spawnsAlong.ts): one more commit saved.
  *
  * The parent's cached copy takes the record after the commit: at once when nothing runs on its
  * mailbox, else on it, never holding the child's mailbox while waiting for the parent's; a
  * command the parent ran meanwhile was refused for the revision and folded the tail.
  */
-export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, child: AgentSnapshot, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): ParentRecordAppend | null {
+export async function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, child: AgentSnapshot, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): Promise<Alongside[] | null> {
   const c = child.context;
   if (!c.parentId || !c.result || !endsWithNothingLeft(child)) return null;
   const parentId = c.parentId;
@@ -93,6 +88,12 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
     next = pureTransition(rt.effectful, next, e)[0];
   }
   parent.inflight.recording = true;
+  // What the parent spawns next (a workflow's next node) rides along too, with its opening.
+  const spawns = parent.inflight.terminating || next.context.terminating || isTerminalStatus(statusOf(next.value)) ? null : await spawnsAlong(rt, next).catch(() => null);
+  if (spawns) {
+    events.push(...spawns.events);
+    next = spawns.next;
+  }
   // The record may end the parent too (a workflow's last node): then it settles its entry as well.
   const parentSettles = settlesOwnEntry(rt, next);
   const envelopes = events.map((e, i) => {
@@ -100,7 +101,7 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
     if (e.type === 'ChildFinished') return settling(rt, env, c.id);
     return parentSettles && i === events.length - 1 ? settling(rt, env, parentId) : env;
   });
-  return {
+  const record: Alongside = {
     append: { streamId: agentStream(parentId), events: envelopes, expectedRevision: base },
     async settle(outcome) {
       parent.inflight.recording = false;
@@ -115,6 +116,7 @@ export function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, chi
       void track(rt, adoptRecord(rt, parent, record));
     },
   };
+  return [record, ...(spawns?.openings ?? [])];
 }
 
 interface StoredRecord {

@@ -2,6 +2,9 @@ import type { DomainEvent } from '../../events/catalogue.js';
 import { agentMachine, type AgentMachine } from '../agentMachine.js';
 import type { AgentSnapshot } from '../replay.js';
 import type { LiveActor } from '../liveActor.js';
+import type { AgentContext } from '../agentContext.js';
+import type { SpawnConfig } from '../spawnConfig.js';
+import type { SpawnExtra } from '../spawnSpec.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
 import { Slots } from '../slots.js';
 import type { WorkerHost } from '../workerHost.js';
@@ -47,6 +50,8 @@ export interface RuntimeContext {
   workflowStep: ((id: string) => Promise<void>) | null;
   /** Set by the workflow module: what a parent records of a child's end besides ChildFinished (see `ChildEndEvents`). */
   childEndEvents: ChildEndEvents | null;
+  /** Set by the workflow module: the children a parent spawns next once a child's end is recorded (see `ChildEndSpawns`). */
+  childEndSpawns: ChildEndSpawns | null;
   /**
    * Looks at what `id`'s state says is due, soon (effects.ts supplies it; a hook, since most
    * parts change state and effects.ts calls most parts).
@@ -68,6 +73,21 @@ export interface EndedChild {
  */
 export type ChildEndEvents = (parent: AgentSnapshot, ended: EndedChild, terminating: boolean) => DomainEvent[];
 
+/** A child a parent decides to spawn: its config, and more of the parent's events recorded with its ChildSpawned. */
+export interface PlannedSpawn {
+  readonly config: SpawnConfig & { readonly id: string };
+  readonly extra: SpawnExtra;
+  /** The parent's own events after ChildSpawned, decided on its context with it (a workflow's NodeStarted). */
+  readonly alsoRecord: (parent: AgentContext) => DomainEvent[];
+}
+
+/**
+ * The children a parent spawns next, given its state with a child's end recorded (a workflow's
+ * next nodes): spawned in the same commit as that record, their streams opened in it too. Pure;
+ * [] leaves them to the parent's next step.
+ */
+export type ChildEndSpawns = (parent: AgentSnapshot) => readonly PlannedSpawn[];
+
 export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
   return {
     deps,
@@ -86,6 +106,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
     onClose: [],
     workflowStep: null,
     childEndEvents: null,
+    childEndSpawns: null,
     reconcileSoon: () => {},
   };
 }

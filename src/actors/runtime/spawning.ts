@@ -85,9 +85,7 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       const ctx = s.context;
       if (isTerminalStatus(statusOf(s.value))) throw new InvalidTransition(parentId, statusOf(s.value), 'spawn');
       if (ctx.children[childId]) return []; // a retried spawn (same tool call)
-      const refusal = checkDelegate(parentId, ctx.budget, c.budget);
-      if (refusal) throw refusal;
-      const spawned: DomainEvent = { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, ctx, rt.deps.config, extra), toolUseId) };
+      const spawned = childSpawnedEvent(rt, ctx, childId, c, extra, toolUseId);
       if (!alsoRecord) return [spawned];
       // The context after ChildSpawned is evolve's: the machine's one assignment is `apply`
       // (evolve), and execute refuses the batch if the machine does not accept the event. A full
@@ -106,6 +104,17 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
   // (a node that ran to its end meanwhile was read back from its stream to ask again).
   if (run && !openedRunning) await requestRun(rt, childId, `agent:${parentId}`);
   return childId;
+}
+
+/**
+ * A running parent's record of a new child, decided on its context: refused (thrown) when it
+ * cannot hand the budget down. The one rule for `spawnChild` and for the spawns that ride with a
+ * child's end (spawnsAlong.ts).
+ */
+export function childSpawnedEvent(rt: RuntimeContext, parent: AgentContext, childId: string, c: ParsedSpawnConfig, extra: SpawnExtra, toolUseId?: string): DomainEvent {
+  const refusal = checkDelegate(parent.id, parent.budget, c.budget);
+  if (refusal) throw refusal;
+  return { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, parent, rt.deps.config, extra), toolUseId) };
 }
 
 /**

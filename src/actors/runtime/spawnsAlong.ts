@@ -1,0 +1,88 @@
+import type { DomainEvent } from '../../events/catalogue.js';
+import { parseInput } from '../../validation.js';
+import { evolve } from '../agentContext.js';
+import { pureTransition } from '../pureTransition.js';
+import type { AgentSnapshot } from '../replay.js';
+import { SpawnConfigSchema } from '../spawnConfig.js';
+import { agentSpawned, recordedSpec } from '../spawnSpec.js';
+import type { Alongside } from './commandExecutor.js';
+import type { RuntimeContext } from './runtimeContext.js';
+import { childSpawnedEvent } from './spawning.js';
+import { prepareOpening } from './streamOpening.js';
+
+/** The children a parent spawns in the commit of its record of a child's end. */
+export interface SpawnsAlong {
+  /** The parent's events after its record: each ChildSpawned and what it records with it. */
+  readonly events: DomainEvent[];
+  /** The parent's state after them. */
+  readonly next: AgentSnapshot;
+  /** Each child's opening (its start and first model call, when a slot is free), in order. */
+  readonly openings: Alongside[];
+}
+
+/**
+ * The spawns the parent's next step would make, decided on its state `after` a child's end is
+ * recorded (`RuntimeContext.childEndSpawns`: a workflow's next node), so that they ride in the same
+ * commit: one commit per sequential workflow node instead of two (issue 19). Null when there are
+ * none, or when anything about them needs more than a decision (a worktree to make first, a tool
+ * to register, a refusal to explain): the parent's next step spawns them as before.
+ */
+export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Promise<SpawnsAlong | null> {
+  const planned = rt.childEndSpawns?.(after) ?? [];
+  if (planned.length === 0) return null;
+  const events: DomainEvent[] = [];
+  let next = after;
+  for (const p of planned) {
+    const id = p.config.id;
+    if (rt.opening.has(id) || next.context.children[id]) return null;
+    let spawned: DomainEvent;
+    try {
+      const c = parseInput(SpawnConfigSchema, p.config, 'spawn');
+      if (c.tools) return null;
+      spawned = childSpawnedEvent(rt, next.context, id, c, p.extra);
+    } catch {
+      return null; // refused: the parent's step decides it again, and says why
+    }
+    if (spawned.type === 'ChildSpawned' && spawned.data.spec?.workspace) return null;
+    for (const e of [spawned, ...p.alsoRecord(evolve(next.context, spawned))]) {
+      if (!next.can(e)) return null;
+      next = pureTransition(rt.effectful, next, e)[0];
+      events.push(e);
+    }
+  }
+  const openings: Alongside[] = [];
+  try {
+    for (const p of planned) openings.push(await openingAlong(rt, next, p.config.id));
+  } catch (err) {
+    await Promise.all(openings.map((o) => o.settle(null)));
+    rt.deps.logger.warn({ agentId: after.context.id, err }, 'a next child’s opening could not be decided with its parent’s record; the parent’s step spawns it');
+    return null;
+  }
+  return { events, next, openings };
+}
+
+/** `childId`'s opening as `parent` records it, marked as being opened here until it settles. */
+async function openingAlong(rt: RuntimeContext, parent: AgentSnapshot, childId: string): Promise<Alongside> {
+  let done!: () => void;
+  rt.opening.set(childId, new Promise<void>((r) => (done = r)));
+  const opened = (): void => {
+    rt.opening.delete(childId);
+    done();
+  };
+  try {
+    const opening = await prepareOpening(rt, agentSpawned(childId, parent.context, recordedSpec(parent.context, childId, rt.deps.config)!), true);
+    return {
+      append: opening.append,
+      async settle(outcome) {
+        try {
+          await opening.settle(outcome);
+        } finally {
+          opened();
+        }
+      },
+    };
+  } catch (err) {
+    opened();
+    throw err;
+  }
+}
