@@ -15,7 +15,7 @@ import { currentActor, evictIfEnded, loadActor, preload, toDomain } from './runt
 import { execute, type ExecuteOptions } from './runtime/commandExecutor.js';
 import { reconcile, wireEffects } from './runtime/effects.js';
 import { recover, type RecoverOptions } from './runtime/recovery.js';
-import { createRuntimeContext, type ChildEndEvents, type ChildEndSpawns, type RuntimeContext } from './runtime/runtimeContext.js';
+import { createRuntimeContext, type ChildEndEvents, type NextSpawns, type RuntimeContext } from './runtime/runtimeContext.js';
 import { agentResult, askToRun, runAgent, settledHere, startAgent } from './runtime/runAgent.js';
 import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
 import { forkAgent, type ForkOptions } from './runtime/forking.js';
@@ -30,7 +30,7 @@ import { systemEvents } from '../events/systemEvents.js';
 import { agentEvents } from './agentEvents.js';
 
 export type { RunResult } from './runtime/waitForEnd.js';
-export type { ChildEndEvents, ChildEndSpawns, EndedChild, PlannedSpawn } from './runtime/runtimeContext.js';
+export type { ChildEndEvents, NextSpawns, EndedChild, PlannedSpawn } from './runtime/runtimeContext.js';
 export type { ChildSpawnOptions } from './runtime/spawning.js';
 
 /**
@@ -196,12 +196,12 @@ export class AgentRuntime {
   }
 
   /** Set by the workflow module: the next nodes, spawned with the parent's record of a child's end. */
-  get childEndSpawns(): ChildEndSpawns | null {
-    return this.rt.childEndSpawns;
+  get nextSpawns(): NextSpawns | null {
+    return this.rt.nextSpawns;
   }
 
-  set childEndSpawns(decide: ChildEndSpawns | null) {
-    this.rt.childEndSpawns = decide;
+  set nextSpawns(decide: NextSpawns | null) {
+    this.rt.nextSpawns = decide;
   }
 
   /**

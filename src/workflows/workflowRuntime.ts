@@ -68,7 +68,7 @@ export function attachWorkflows(runtime: AgentRuntime, options: WorkflowsOptions
   attached.set(runtime, w);
   runtime.workflowStep = (id) => w.step(id);
   runtime.childEndEvents = (parent, ended, terminating) => w.nodeOutcome(parent, ended, terminating);
-  runtime.childEndSpawns = (parent) => w.nextSpawns(parent);
+  runtime.nextSpawns = (parent) => w.nextSpawns(parent);
   return w;
 }
 
@@ -186,7 +186,7 @@ export class Workflows {
     this.detached = true;
     if (this.runtime.workflowStep) this.runtime.workflowStep = null;
     this.runtime.childEndEvents = null;
-    this.runtime.childEndSpawns = null;
+    this.runtime.nextSpawns = null;
     attached.delete(this.runtime);
   }
 

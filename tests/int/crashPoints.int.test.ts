@@ -188,6 +188,19 @@ describe('crash between any two appends, then recovery', () => {
     expect(types.filter((t) => t === 'ChildSpawned')).toHaveLength(2);
   });
 
+  for (const chains of [true, false]) it(`a crash right after a workflow's start recorded with its first node's spawn (AgentStarted+ChildSpawned+NodeStarted${chains ? ', with the node child\'s opening in the same commit' : ', the node child not yet opened'}): recovery runs each node once`, async () => {
+    const { system, rootId } = await crashAfterGroup((t) => t[0] === 'AgentStarted' && t.includes('ChildSpawned') && t.includes('NodeStarted'), (runtime) => {
+      attachWorkflows(runtime);
+      const graph = { nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 40 }, { id: 'b', role: 'tester', task: 'B', budgetPercent: 40, dependencies: ['a'] }] };
+      return spawnWorkflow(runtime, { graph }, { task: 't', budget: 20_000 });
+    }, { chains });
+    const { ids } = await checkTreeAtRest(system, rootId);
+    expect(ids).toHaveLength(3);
+    const types = (await system.history(rootId)).map((e) => e.type);
+    expect(types.filter((t) => t === 'NodeStarted')).toHaveLength(2);
+    expect(types.filter((t) => t === 'NodeCompleted')).toHaveLength(2);
+  });
+
   it('a crash right after a firing was recorded (AgentTerminating), before its cascade: the process that recovers the tree finishes the firing', async () => {
     const schema = freshSchema('cterm');
     let store!: ReturnType<typeof dyingStore>;

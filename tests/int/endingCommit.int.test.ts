@@ -25,7 +25,7 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
     return Object.fromEntries(rows.map((r) => [r.type, r.tx]));
   }
 
-  it('a workflow’s nodes, one after another: each node’s AgentCompleted, the workflow’s ChildFinished and the next node’s spawn and opening are one transaction', async () => {
+  it('a workflow’s nodes, one after another: each node’s AgentCompleted, the workflow’s ChildFinished and the next node’s spawn and opening are one transaction; the first node rides in the workflow’s start', async () => {
     const schema = freshSchema('endc');
     const system = await testSystem(kind, { schema });
     systems.push(system);
@@ -54,8 +54,12 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
         ...['AgentSpawned', 'AgentStarted', 'BudgetReserved', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
       ]);
     }
-    // The workflow's opening, its start, the first node's spawn, and one commit per node's reply.
-    expect(commits.rows).toHaveLength(3 + children.length);
+    // The first node rides in the workflow's start: its opening, that start, one commit per node's reply.
+    expect(commits.rows[1]!.events).toEqual([
+      ...['AgentStarted', 'ChildSpawned', 'NodeStarted'].map((t) => `${t} ${parent}`),
+      ...['AgentSpawned', 'AgentStarted', 'BudgetReserved', 'ModelRequested'].map((t) => `${t} ${node(0)}`),
+    ]);
+    expect(commits.rows).toHaveLength(2 + children.length);
     // The same commit ended their actor-index entries (ChildFinished's metadata `settles`), and
     // the workflow's own ending its own: nothing is left live for recovery, with no markEnded.
     const live = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live'`);

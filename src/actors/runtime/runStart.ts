@@ -1,8 +1,10 @@
 import type { DomainEvent } from '../../events/catalogue.js';
 import type { AgentContext } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
-import { execute } from './commandExecutor.js';
+import { pureTransition } from '../pureTransition.js';
+import { execute, type Alongside } from './commandExecutor.js';
 import { hostsHere, type RuntimeContext } from './runtimeContext.js';
+import { spawnsAlong } from './spawnsAlong.js';
 
 /** The start of a run: its deadline counts from now. */
 export function startedEvent(rt: RuntimeContext, c: AgentContext): DomainEvent {
@@ -37,11 +39,21 @@ export function slotForStart(rt: RuntimeContext, id: string, hosted: boolean): {
  */
 export async function requestRun(rt: RuntimeContext, id: string, causationId: string): Promise<void> {
   const slot = slotForStart(rt, id, hostsHere(rt, id));
+  // Started here: what its first step spawns (a workflow's first nodes) rides in the start's commit.
+  let spawns: Alongside[] = [];
   try {
-    await execute(rt, id, (s) => {
+    await execute(rt, id, async (s) => {
       if (statusOf(s.value) !== 'spawned' || s.context.runRequested) return [];
-      return slot.taken ? [startedEvent(rt, s.context)] : [{ type: 'AgentRunRequested', data: {} } as DomainEvent];
-    }, { causationId });
+      if (!slot.taken) return [{ type: 'AgentRunRequested', data: {} } as DomainEvent];
+      const started = startedEvent(rt, s.context);
+      const along = await spawnsAlong(rt, pureTransition(rt.effectful, s, started)[0]);
+      spawns = along?.openings ?? [];
+      return [started, ...(along?.events ?? [])];
+    }, { causationId, alongside: async () => spawns });
+  } catch (err) {
+    // Refused before its append was sent: the openings decided for it were not (a no-op if settled).
+    await Promise.all(spawns.map((o) => o.settle(null)));
+    throw err;
   } finally {
     slot.undo();
   }

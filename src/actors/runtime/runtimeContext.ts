@@ -50,8 +50,8 @@ export interface RuntimeContext {
   workflowStep: ((id: string) => Promise<void>) | null;
   /** Set by the workflow module: what a parent records of a child's end besides ChildFinished (see `ChildEndEvents`). */
   childEndEvents: ChildEndEvents | null;
-  /** Set by the workflow module: the children a parent spawns next once a child's end is recorded (see `ChildEndSpawns`). */
-  childEndSpawns: ChildEndSpawns | null;
+  /** Set by the workflow module: the children a parent's next step spawns (see `NextSpawns`). */
+  nextSpawns: NextSpawns | null;
   /**
    * Looks at what `id`'s state says is due, soon (effects.ts supplies it; a hook, since most
    * parts change state and effects.ts calls most parts).
@@ -82,11 +82,11 @@ export interface PlannedSpawn {
 }
 
 /**
- * The children a parent spawns next, given its state with a child's end recorded (a workflow's
- * next nodes): spawned in the same commit as that record, their streams opened in it too. Pure;
- * [] leaves them to the parent's next step.
+ * The children a parent's next step spawns, given its state after a decision (a workflow's start,
+ * or its record of a child's end): its next nodes. They are spawned in that decision's commit,
+ * their streams opened in it too (spawnsAlong.ts). Pure; [] leaves them to the next step.
  */
-export type ChildEndSpawns = (parent: AgentSnapshot) => readonly PlannedSpawn[];
+export type NextSpawns = (parent: AgentSnapshot) => readonly PlannedSpawn[];
 
 export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
   return {
@@ -106,7 +106,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
     onClose: [],
     workflowStep: null,
     childEndEvents: null,
-    childEndSpawns: null,
+    nextSpawns: null,
     reconcileSoon: () => {},
   };
 }

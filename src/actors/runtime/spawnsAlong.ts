@@ -21,14 +21,15 @@ export interface SpawnsAlong {
 }
 
 /**
- * The spawns the parent's next step would make, decided on its state `after` a child's end is
- * recorded (`RuntimeContext.childEndSpawns`: a workflow's next node), so that they ride in the same
- * commit: one commit per sequential workflow node instead of two (issue 19). Null when there are
+ * The spawns the parent's next step would make, decided on its state `after` a decision (its
+ * start, or its record of a child's end; `RuntimeContext.nextSpawns`: a workflow's next nodes),
+ * so that they ride in that decision's commit: one commit per sequential workflow node instead of
+ * two, and none of its own for the first (issue 19). Null when there are
  * none, or when anything about them needs more than a decision (a worktree to make first, a tool
  * to register, a refusal to explain): the parent's next step spawns them as before.
  */
 export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Promise<SpawnsAlong | null> {
-  const planned = rt.childEndSpawns?.(after) ?? [];
+  const planned = rt.nextSpawns?.(after) ?? [];
   if (planned.length === 0) return null;
   const events: DomainEvent[] = [];
   let next = after;
