@@ -35,6 +35,26 @@ describe('close() lets a model call already sent finish and records it', () => {
     expect((await second.replay(agent.id)).budget.reserved).toBe(0);
   });
 
+  it('a workflow node whose call is answered while closing: its end is recorded, the next node is not spawned (nothing new starts)', async () => {
+    const schema = freshSchema('drainwf');
+    const first = await testSystem('postgres', { schema, model: { provider: 'offline', latencyMs: 1_500 } });
+    const graph = { nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 40 }, { id: 'b', role: 'tester', task: 'B', budgetPercent: 40, dependencies: ['a'] }] };
+    const wf = await first.workflows.spawnWorkflow({ graph, task: 't', budget: 20_000 });
+    void wf.run().catch(() => undefined);
+    const childOf = async (s: AgentSystem): Promise<string | undefined> => (await s.history(wf.id)).map((e) => e.data as { childId?: string }).find((d) => d.childId)?.childId;
+    await expect.poll(async () => {
+      const a = await childOf(first);
+      return a !== undefined && (await first.history(a)).some((e) => e.type === 'ModelRequested');
+    }, { timeout: 10_000 }).toBe(true);
+    await first.close();
+
+    const second = await testSystem('postgres', { schema, recover: false });
+    systems.push(second);
+    const types = (await second.history(wf.id)).map((e) => e.type);
+    expect(types.filter((t) => t === 'NodeCompleted')).toHaveLength(1);
+    expect(types.filter((t) => t === 'ChildSpawned')).toHaveLength(1);
+  });
+
   it('a parent waiting in spawn_agent for a child whose call hangs: close() returns after the drain, not at the child\'s timeout', async () => {
     const usage = { inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
     const model: ModelProvider = {

@@ -29,6 +29,8 @@ export interface SpawnsAlong {
  * to register, a refusal to explain): the parent's next step spawns them as before.
  */
 export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Promise<SpawnsAlong | null> {
+  // Closing: a call already sent is let finish and recorded, but nothing new starts (close()).
+  if (rt.stopping || rt.closed) return null;
   const planned = rt.nextSpawns?.(after) ?? [];
   if (planned.length === 0) return null;
   const events: DomainEvent[] = [];
