@@ -320,6 +320,14 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     }
   });
 
+  it('a 200 reply that is not a Messages API message fails plainly, once: no TypeError, no doubled "model call failed"', async () => {
+    api.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonsense: true }) });
+    const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelError);
+    expect((error as Error).message).toBe('the model API\'s reply is not a Messages API message: it has no content array');
+    expect(api.messageRequests()).toHaveLength(1);
+  });
+
   it('an agent whose model reports negative usage fails the call: no tokens handed out, and every read still opens its history', async () => {
     api.enqueue(rawReply({ input_tokens: -40_000, output_tokens: -5_000 }));
     const system = await testSystem('pglite', { model: { provider: 'anthropic', apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 } });

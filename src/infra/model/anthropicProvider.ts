@@ -161,6 +161,9 @@ function toBlockParam(block: ModelContentBlock): Anthropic.ContentBlockParam {
 
 /** Messages API reply → cadre reply. Block types cadre does not use (thinking, server tools) are dropped. */
 export function fromMessage(message: Anthropic.Message): ModelReply {
+  // A server that is not the Messages API (a proxy's error page answered 200, say): said plainly,
+  // not as the TypeError reading it would throw.
+  if (!Array.isArray((message as { content?: unknown }).content)) throw new ModelError('the model API\'s reply is not a Messages API message: it has no content array');
   const content: (ModelTextBlock | ModelToolUseBlock)[] = [];
   for (const block of message.content) {
     if (block.type === 'text') content.push({ type: 'text', text: block.text });
@@ -236,5 +239,6 @@ export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal): Er
     });
   }
   if (error instanceof AnthropicError) return new ModelError(error.message, { cause: error });
-  return new ModelError(`model call failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  // The agent's failure reason adds "model call failed: " itself (modelTurn.ts).
+  return new ModelError(error instanceof Error ? error.message : String(error), { cause: error });
 }
