@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { processCpuMs, serverCpu, serverCpuMsSince } from './cpuTime.js';
 import type { QueryCensus } from './queryCensus.js';
 import { percentile, sortNumbers } from './support.js';
 import { WORKFLOW_ROLES } from './workflowModel.js';
@@ -37,6 +38,8 @@ export interface Phase {
   readonly db: DbCounters;
   readonly contents: Contents;
   readonly steps: number;
+  /** CPU per run while the runs went on (settling not included): this process's, and the server's when it runs here (null: remote). */
+  readonly cpuMsPerRun: { readonly process: number; readonly server: number | null };
 }
 
 const scaleDb = (d: DbCounters, k: number): DbCounters => ({ commits: d.commits * k, inserted: d.inserted * k, updated: d.updated * k, deleted: d.deleted * k });
@@ -101,9 +104,12 @@ export async function measurePhase(m: Measured, runs: number, concurrency: numbe
   const before = await dbCounters(m.admin, m.side.dbName);
   const beforeC = await contents(m.local, m.side.eventsTable);
   m.census.on = true;
+  const cpu0 = { process: processCpuMs(), server: serverCpu() };
   const t0 = performance.now();
   const latencies = sortNumbers(await runAll(m.side, runs, concurrency));
   const tEnd = performance.now();
+  const serverMs = serverCpuMsSince(cpu0.server);
+  const cpuMsPerRun = { process: (processCpuMs() - cpu0.process) / runs, server: serverMs === null ? null : serverMs / runs };
   const own = 1 + (await m.side.settle());
   m.census.on = false;
   await sleep(m.flushMs);
@@ -121,5 +127,6 @@ export async function measurePhase(m: Measured, runs: number, concurrency: numbe
     db: minusDb({ ...raw, commits: raw.commits - own }, scaleDb(m.idle.db, tail)),
     contents: minusIdle(contentsDelta(beforeC, afterC), m.idle.contents, tail),
     steps: runs * WORKFLOW_ROLES.length,
+    cpuMsPerRun,
   };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fmt, printGrid } from './support.js';
 import type { SideResult, WorkflowBenchResult } from './workflowSide.js';
 import type { Phase } from './workflowPhase.js';
@@ -10,7 +11,7 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** The median round of one side: speed per phase, and storage per agent step over both phases. */
-export function medians(s: SideResult): Record<'seqRate' | 'seqP50' | 'seqP99' | 'concRate' | 'concP50' | 'concP99' | 'commits' | 'busyCommits' | 'inserted' | 'updated' | 'bytes', number> {
+export function medians(s: SideResult): Record<'seqRate' | 'seqP50' | 'seqP99' | 'concRate' | 'concP50' | 'concP99' | 'commits' | 'busyCommits' | 'inserted' | 'updated' | 'bytes' | 'seqCpu' | 'seqServerCpu' | 'concCpu' | 'concServerCpu', number> {
   const rounds = s.sequential.map((p, i) => [p, s.concurrent[i]!] as const);
   const perStep = (f: (p: Phase) => number): number => median(rounds.map(([a, b]) => (f(a) + f(b)) / (a.steps + b.steps)));
   return {
@@ -26,10 +27,15 @@ export function medians(s: SideResult): Record<'seqRate' | 'seqP50' | 'seqP99' |
     inserted: perStep((p) => p.db.inserted),
     updated: perStep((p) => p.db.updated),
     bytes: perStep((p) => totalBytes(p.contents)),
+    seqCpu: median(s.sequential.map((p) => p.cpuMsPerRun.process)),
+    seqServerCpu: median(s.sequential.map((p) => p.cpuMsPerRun.server ?? NaN)),
+    concCpu: median(s.concurrent.map((p) => p.cpuMsPerRun.process)),
+    concServerCpu: median(s.concurrent.map((p) => p.cpuMsPerRun.server ?? NaN)),
   };
 }
 
-const x = (r: number): string => `${fmt(r, 2)}×`;
+const x = (r: number): string => (Number.isFinite(r) ? `${fmt(r, 2)}×` : 'n/a');
+const cores = availableParallelism();
 const mark = (label: string, ok: boolean): string => `${label}: ${ok ? 'met' : 'not met'}`;
 
 function mainTable(r: WorkflowBenchResult, title: string): void {
@@ -47,6 +53,8 @@ function mainTable(r: WorkflowBenchResult, title: string): void {
     ['rows inserted per agent step', fmt(c.inserted, 2), fmt(l.inserted, 2), x(l.inserted / c.inserted), '', ''],
     ['rows updated per agent step', fmt(c.updated, 2), fmt(l.updated, 2), x(l.updated / c.updated), '', ''],
     ['bytes stored per agent step', fmt(c.bytes), fmt(l.bytes), x(l.bytes / c.bytes), mark('≤ LangGraph', c.bytes <= l.bytes), mark('≤ ⅓ LangGraph', c.bytes * 3 <= l.bytes)],
+    ['CPU ms per run, one at a time: this process / Postgres', ms(c.seqCpu, c.seqServerCpu), ms(l.seqCpu, l.seqServerCpu), `${x(l.seqCpu / c.seqCpu)} / ${x(l.seqServerCpu / c.seqServerCpu)}`, '', ''],
+    [`CPU ms per run, ${n} in flight: this process / Postgres`, ms(c.concCpu, c.concServerCpu), ms(l.concCpu, l.concServerCpu), `${x(l.concCpu / c.concCpu)} / ${x(l.concServerCpu / c.concServerCpu)}`, '', ''],
   ]);
 }
 
@@ -67,6 +75,15 @@ function limitTable(r: WorkflowBenchResult): void {
     ['raw single-row INSERT commits/s, 1 connection', raw.map((v) => fmt(v)).join(' / '), `before / after the rounds: ${fmt(msPerCommit, 3)} ms per commit`],
     ...rows,
     ['a run at 1 commit per step on 1 connection', `${fmt(limit / 4, 0)} runs/s`, 'the floor a one-at-a-time run cannot beat without group commit'],
+    ...[r.cadre, r.langGraph].map((s) => {
+      const m = medians(s);
+      const cpu = m.concCpu + m.concServerCpu;
+      return [
+        `${s.name}: runs/s its CPU allows on ${cores} cores, ${r.concurrency} in flight`,
+        Number.isFinite(cpu) ? `${fmt((cores * 1000) / cpu, 0)} runs/s (${fmt(cpu, 1)} ms of CPU per run, this process and Postgres)` : 'n/a (the server is not on this machine)',
+        'the ceiling when every core is busy; one process runs its JavaScript on one of them',
+      ];
+    }),
   ]);
 }
 

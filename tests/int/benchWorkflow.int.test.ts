@@ -21,6 +21,11 @@ describe('npm run bench -- workflow', () => {
         expect([seq.runs, conc.runs, side.totalSteps]).toEqual([3, 6, 36]);
         for (const v of [seq.runsPerSec, seq.p50, seq.p99, conc.runsPerSec, conc.p50, conc.p99, seq.db.commits, conc.db.inserted]) expect(Number.isFinite(v)).toBe(true);
         expect(seq.runsPerSec).toBeGreaterThan(0);
+        // The local test server runs here: both shares of a run's CPU are measured.
+        for (const p of [seq, conc]) {
+          expect(p.cpuMsPerRun.process).toBeGreaterThan(0);
+          expect(p.cpuMsPerRun.server).toBeGreaterThanOrEqual(0);
+        }
         expect([...side.total.tables.values()].reduce((n, t) => n + t.bytes, 0)).toBeGreaterThan(0);
       }
       // Counted from the events table, not from lazily flushed statistics: exact even here.
