@@ -118,7 +118,12 @@ describe('MCP servers as tool sources', () => {
     expect(requests.at(-1)!.tools.map((t) => t.name).filter((n) => n.includes('__'))).toEqual(['calc__add']);
 
     // Configuration, not data: the env value and the header are in no stored event and no log line.
-    const all = JSON.stringify(await system.store.readAll(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    // Read once readAll sees this system's newest event: an open transaction in another test
+    // file's database holds back what it sees (xids are cluster-wide; it once read nothing here).
+    const newest = (await system.history(picky.id)).at(-1)!.position;
+    let events = await system.store.readAll();
+    for (const deadline = Date.now() + 20_000; !events.some((e) => e.position >= newest) && Date.now() < deadline; events = await system.store.readAll()) await new Promise((r) => setTimeout(r, 50));
+    const all = JSON.stringify(events, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
     expect(all).toContain('calc__echo_env');
     for (const secret of [ENV_SECRET, HEADER_SECRET]) {
       expect(all).not.toContain(secret);
