@@ -195,7 +195,7 @@ export class AgentRuntime {
     this.rt.childEndEvents = decide;
   }
 
-  /** Set by the workflow module: the next nodes, spawned with the parent's record of a child's end. */
+  /** Set by the workflow module: the next nodes, spawned with the workflow's start or its record of a child's end. */
   get nextSpawns(): NextSpawns | null {
     return this.rt.nextSpawns;
   }

@@ -46,7 +46,8 @@ export async function requestRun(rt: RuntimeContext, id: string, causationId: st
       if (statusOf(s.value) !== 'spawned' || s.context.runRequested) return [];
       if (!slot.taken) return [{ type: 'AgentRunRequested', data: {} } as DomainEvent];
       const started = startedEvent(rt, s.context);
-      const along = await spawnsAlong(rt, pureTransition(rt.effectful, s, started)[0]);
+      // Only a workflow's start spawns anything: no transition to ask about for other agents.
+      const along = s.context.kind === 'workflow' ? await spawnsAlong(rt, pureTransition(rt.effectful, s, started)[0]) : null;
       spawns = along?.openings ?? [];
       return [started, ...(along?.events ?? [])];
     }, { causationId, alongside: async () => spawns });

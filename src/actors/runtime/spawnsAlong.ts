@@ -10,7 +10,7 @@ import type { RuntimeContext } from './runtimeContext.js';
 import { childSpawnedEvent } from './spawning.js';
 import { prepareOpening } from './streamOpening.js';
 
-/** The children a parent spawns in the commit of its record of a child's end. */
+/** The children a parent spawns in the commit of a decision of its own (its start, or its record of a child's end). */
 export interface SpawnsAlong {
   /** The parent's events after its record: each ChildSpawned and what it records with it. */
   readonly events: DomainEvent[];
