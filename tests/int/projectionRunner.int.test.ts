@@ -108,7 +108,10 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     const batches = applies.length;
     expect(batches).toBeGreaterThan(1);
     expect(batches).toBeLessThanOrEqual(6); // ~1.2 s / 400 ms, the first at once, and the rest
-    for (let i = 1; i < applies.length; i++) expect(applies[i]! - applies[i - 1]!).toBeGreaterThan(350);
+    // Timed where the statement is issued, after the batch's read: a read slowed by a loaded
+    // machine moves one apply later and the next gap shorter (321 ms seen once in CI). An unpaced
+    // runner applies every ~10 ms here.
+    for (let i = 1; i < applies.length; i++) expect(applies[i]! - applies[i - 1]!).toBeGreaterThan(200);
     await expectExactlyOnce(sql, runner.schema, `${prefix}s`, agents, 5);
     // After a quiet spell longer than the interval, the next event is not held back.
     // (A runner that always waited the interval would take 400 ms here.)
