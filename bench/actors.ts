@@ -54,13 +54,11 @@ function history(id: string, requestRef: string): DomainEvent[] {
   ];
   for (let turn = 0; turn < 3; turn++) {
     const callId = `${id}-call-${turn}`;
-    events.push({ type: 'BudgetReserved', data: { reservationId: callId, amount: 5_000 } });
-    events.push({ type: 'ModelRequested', data: { callId, turn, provider: 'stalled', model: 'stalled', requestRef, reserved: 5_000 } });
+    events.push({ type: 'ModelRequested', data: { callId, turn, provider: 'stalled', model: 'stalled', requestRef, reserved: 5_000, reserves: true } });
     if (turn === 2) break;
     const toolIds = Array.from({ length: turn + 1 }, (_, j) => `${id}-tool-${turn}-${j}`);
     const uses = toolIds.map((t) => ({ type: 'tool_use' as const, id: t, name: 'send_message', input: { to: id, payload: { turn } } }));
-    events.push({ type: 'ModelReplied', data: { callId, model: 'stalled', content: [{ type: 'text', text: 'working' }, ...uses], stopReason: 'tool_use', usage, costUsd: 0.01 } });
-    events.push({ type: 'BudgetSettled', data: { reservationId: callId, consumed: 1_020, model: 'stalled', costUsd: 0.01 } });
+    events.push({ type: 'ModelReplied', data: { callId, model: 'stalled', content: [{ type: 'text', text: 'working' }, ...uses], stopReason: 'tool_use', usage, costUsd: 0.01, settles: true } });
     for (const t of toolIds) events.push({ type: 'ToolCalled', data: { toolUseId: t, name: 'send_message', input: { to: id, payload: { turn } } } });
     if (turn === 0) events.push({ type: 'MessageSent', data: { messageId: `${id}-m`, to: id, payload: { turn }, priority: 0, dedupeKey: null } });
     for (const t of toolIds) events.push({ type: 'ToolReturned', data: { toolUseId: t, name: 'send_message', output: 'sent', isError: false } });

@@ -1,6 +1,7 @@
 import type { EventData, EventType } from '../events/catalogue.js';
 import type { BudgetLedger } from './budget.js';
 import { delegate, openLedger, reclaim, release, reserve, settle } from './budget.js';
+import { totalTokens } from './ports/modelProvider.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 
@@ -232,19 +233,25 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'BudgetReclaimed':
       return withBudget(c, reclaim(c.budget, ev.data.childId, ev.data.returned, ev.data.overspent));
     case 'BudgetOverspent':
-      return c; // a record: the BudgetSettled beside it already charged the real usage
+      return c; // a record: the settling reply (or BudgetSettled) beside it already charged the real usage
     case 'BudgetReserved':
       return withBudget(c, reserve(c.budget, ev.data.reservationId, ev.data.amount));
     case 'BudgetSettled':
       return { ...withBudget(c, settle(c.budget, ev.data.reservationId, ev.data.consumed)), costUsd: c.costUsd + ev.data.costUsd };
     case 'BudgetReleased':
       return withBudget(c, release(c.budget, ev.data.reservationId));
-    case 'ModelRequested':
-      return { ...c, turn: ev.data.turn + 1, pendingCall: { callId: ev.data.callId, turn: ev.data.turn, requestRef: ev.data.requestRef, reserved: ev.data.reserved } };
+    case 'ModelRequested': {
+      const d = ev.data;
+      const asked = { ...c, turn: d.turn + 1, pendingCall: { callId: d.callId, turn: d.turn, requestRef: d.requestRef, reserved: d.reserved } };
+      // v2 holds its reservation itself; a v1 request was preceded by a BudgetReserved.
+      return d.reserves ? withBudget(asked, reserve(c.budget, d.callId, d.reserved)) : asked;
+    }
     case 'ModelReplied': {
       const text = ev.data.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
+      // v2 settles its reservation itself; a v1 reply was followed by a BudgetSettled.
+      const settled = ev.data.settles ? { ...withBudget(c, settle(c.budget, ev.data.callId, totalTokens(ev.data.usage))), costUsd: c.costUsd + ev.data.costUsd } : c;
       return {
-        ...c,
+        ...settled,
         pendingCall: null,
         transcript: [...c.transcript, { kind: 'assistant', content: ev.data.content }],
         lastText: text.length > 0 ? text : c.lastText,

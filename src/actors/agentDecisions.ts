@@ -39,8 +39,8 @@ export function completionEvents(c: AgentContext, output: string): DomainEvent[]
 }
 
 /**
- * After a reply: settle the reservation with the real usage (always: usage is never lost),
- * then either the tools it asked for or the end. A reply that used more than its reservation
+ * After a reply: the reply, which settles the reservation with the real usage (always: usage
+ * is never lost), then either the tools it asked for or the end. A reply that used more than its reservation
  * held is an overspend: the excess is recorded on its own (BudgetOverspent) and the agent ends
  * failed with cause `budget_exceeded`, its tool calls not run (the cap is hard).
  */
@@ -50,9 +50,8 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   const events: DomainEvent[] = [
     {
       type: 'ModelReplied',
-      data: { callId, model: reply.model, content: reply.content.map((b) => ({ ...b })), stopReason: reply.stopReason, usage: { ...reply.usage }, costUsd },
+      data: { callId, model: reply.model, content: reply.content.map((b) => ({ ...b })), stopReason: reply.stopReason, usage: { ...reply.usage }, costUsd, settles: true },
     },
-    { type: 'BudgetSettled', data: { reservationId: callId, consumed, model: reply.model, costUsd } },
   ];
   const held = c.budget.reservations[callId] ?? 0;
   const settled: AgentContext = { ...c, pendingCall: null, budget: settle(c.budget, callId, consumed) };

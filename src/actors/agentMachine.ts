@@ -89,6 +89,10 @@ export const agentMachine = setup({
   guards: {
     canEnd,
     fitsReservation: ({ context, event }) => (event as EventOf<'BudgetReserved'>).data.amount <= available(context.budget),
+    fitsRequest: ({ context, event }) => {
+      const d = (event as EventOf<'ModelRequested'>).data;
+      return !d.reserves || d.reserved <= available(context.budget);
+    },
     fitsSpawn: ({ context, event }) => {
       const d = (event as EventOf<'ChildSpawned'>).data;
       return !d.delegatesBudget || d.budget <= available(context.budget);
@@ -141,7 +145,7 @@ export const agentMachine = setup({
           always: { guard: 'readyToAwaitChildren', target: 'awaitingChildren' },
           on: {
             BudgetReserved: { guard: 'fitsReservation', actions: 'apply' },
-            ModelRequested: { target: 'awaitingModel', actions: 'apply' },
+            ModelRequested: { guard: 'fitsRequest', target: 'awaitingModel', actions: 'apply' },
             AgentCompleted: { guard: 'canEnd', target: '#agent.completed', actions: 'apply' },
           },
         },

@@ -1,5 +1,6 @@
 import type { DomainEvent, EventOf } from '../events/catalogue.js';
 import { InvalidInput } from '../errors.js';
+import { totalTokens } from './ports/modelProvider.js';
 
 /** What a fork carries over from its source's stream, cut at a revision. */
 export interface ForkCut {
@@ -37,7 +38,9 @@ const ending = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated', 'Age
 const replaced = new Set(['AgentSpawned', 'AgentRunRequested', 'AgentStarted']);
 // The source's ledger: tallied as history, not charged to the fork. A child's delegation and
 // return ride on the fork's ChildSpawned and ChildFinished (as since their v3 and v2), so the
-// BudgetDelegated/BudgetReclaimed that followed older records are not copied either.
+// BudgetDelegated/BudgetReclaimed that followed older records are not copied either; a call's
+// reservation and settlement ride on its ModelRequested and ModelReplied (since their v2),
+// which are carried with `reserves` and `settles` off.
 const ledger = new Set(['BudgetReserved', 'BudgetSettled', 'BudgetReleased', 'BudgetOverspent', 'BudgetDelegated', 'BudgetReclaimed']);
 // The source's worktree: the fork makes its own, from the last commit recorded.
 const workspace = new Set(['WorkspaceCreated', 'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted', 'WorkspaceRemoved']);
@@ -95,6 +98,12 @@ export function forkHistory(events: readonly DomainEvent[], atRevision: number, 
     if (ending.has(e.type)) throw new InvalidInput('fork.atRevision', `the source had ended by then (its ${e.type} is revision ${revision}): a fork starts from a point where the agent was still running; fork at revision ${revision - 1} or earlier`);
     if (!carried.has(e.type)) throw new InvalidInput('fork.atRevision', `${opening.data.agentId}'s ${e.type} at revision ${revision} comes before the cut: a fork cannot carry it (fork at an earlier revision)`);
     if (e.type === 'ModelRequested' && !answered.has(e.data.callId)) return; // asked again by the fork
+    // A call's reservation and usage are the source's ledger: carried as records that move none.
+    if (e.type === 'ModelRequested') return void history.push({ type: e.type, data: { ...e.data, reserves: false } });
+    if (e.type === 'ModelReplied') {
+      if (e.data.settles) spentBefore += totalTokens(e.data.usage);
+      return void history.push({ type: e.type, data: { ...e.data, settles: false } });
+    }
     // A person's answer was for the source's call: the fork's run of it is asked about again.
     if ((e.type === 'ApprovalRequested' || e.type === 'ApprovalGranted') && !returned.has(e.data.callId)) return;
     history.push(e);

@@ -6,13 +6,13 @@ import { pureToolResult } from './toolRunner.js';
 
 /**
  * The last revision of the decision a cut at `revision` falls in, when that is a model reply's:
- * the reply, its settlement, and the tool calls, results or end decided with it are one append,
+ * the reply (which settles its call), and the tool calls, results or end decided with it are one append,
  * and a state with only part of them is one the agent never had (a reply whose tool calls are
  * not recorded waits for nothing). Found by deciding the reply again (afterReply, pure) on the
  * source's state before it and matching what was recorded; `revision` itself for any other cut.
  *
  * @example
- * replyDecisionEnd(events, 4) // 6: ModelReplied at 4, its BudgetSettled and ToolCalled at 5 and 6
+ * replyDecisionEnd(events, 4) // 6: ModelReplied at 4, its two ToolCalled at 5 and 6
  */
 export function replyDecisionEnd(events: readonly DomainEvent[], revision: number): number {
   let replied = -1;
@@ -28,10 +28,13 @@ export function replyDecisionEnd(events: readonly DomainEvent[], revision: numbe
   for (const e of events.slice(1, replied)) c = evolve(c, e);
   const { callId, model, content, stopReason, usage, costUsd } = reply.data;
   const decided = afterReply(c, callId, { model, content, stopReason: stopReason as StopReason, usage }, costUsd, (name, input) => pureToolResult(name, input, undefined, c.outputSchema));
-  const end = replied + decided.length - 1;
+  const types = decided.map((e) => e.type as string);
+  // A v1 reply was settled by a BudgetSettled right after it; a v2 reply settles itself.
+  if (!reply.data.settles) types.splice(1, 0, 'BudgetSettled');
+  const end = replied + types.length - 1;
   const recorded = events.slice(replied, end + 1).map((e) => e.type);
   // Decided otherwise than recorded (an older version's rules): left as asked.
-  if (recorded.join() !== decided.map((e) => e.type).join()) return revision;
+  if (recorded.join() !== types.join()) return revision;
   return Math.max(revision, end);
 }
 

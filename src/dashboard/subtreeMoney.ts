@@ -2,6 +2,7 @@ import type { AgentSystem } from '../system.js';
 import type { HistoryEvent } from '../events/historyEvent.js';
 import { flatten, type AgentNode } from './agentTree.js';
 import { readAgentTree } from './readAgentTree.js';
+import { totalTokens } from '../actors/ports/modelProvider.js';
 
 /** One model call's settlement: what it consumed and cost, when, by whom. */
 export interface Settlement {
@@ -72,8 +73,14 @@ export function summariseMoney(rootId: string, agents: readonly AgentNode[], set
   };
 }
 
+/** Every settled call: a settling ModelReplied (v2), or a BudgetSettled (after a v1 reply, and a workflow's planning calls). */
 const settlementsOf = (agent: AgentNode, history: readonly HistoryEvent[]): Settlement[] =>
-  history.flatMap((e) => (e.type === 'BudgetSettled' ? [{ at: e.metadata.at, agentId: agent.id, role: agent.role, model: e.data.model, consumed: e.data.consumed, costUsd: e.data.costUsd }] : []));
+  history.flatMap((e) => {
+    const of = { at: e.metadata.at, agentId: agent.id, role: agent.role };
+    if (e.type === 'BudgetSettled') return [{ ...of, model: e.data.model, consumed: e.data.consumed, costUsd: e.data.costUsd }];
+    if (e.type === 'ModelReplied' && e.data.settles) return [{ ...of, model: e.data.model, consumed: totalTokens(e.data.usage), costUsd: e.data.costUsd }];
+    return [];
+  });
 
 /**
  * The money view of a subtree: its tree (as `cadre budget --subtree` reads it) and every

@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../events/historyEvent.js';
+import { totalTokens } from '../actors/ports/modelProvider.js';
 
 /** One event as a person reads it: what happened, in a line, with the details kept. */
 export interface TimelineEntry {
@@ -69,7 +70,9 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
       return entry('model', `turn ${e.data.turn}: asked ${e.data.model} (${e.data.reserved} tokens reserved)`);
     case 'ModelReplied': {
       const said = e.data.content.map((b) => (b.type === 'text' ? b.text : `→ ${b.name}(${json(b.input)})`)).join(' ');
-      return entry('model', `model replied (${e.data.usage.inputTokens} in / ${e.data.usage.outputTokens} out): ${said}`);
+      // v2 settles the call itself: what a BudgetSettled said after a v1 reply.
+      const settled = e.data.settles ? `; settled: ${totalTokens(e.data.usage)} tokens used, $${e.data.costUsd.toFixed(4)}` : '';
+      return entry('model', `model replied (${e.data.usage.inputTokens} in / ${e.data.usage.outputTokens} out${settled}): ${said}`);
     }
     case 'ModelFailed':
       return entry('model', `model call failed: ${e.data.error}`);

@@ -18,6 +18,10 @@ const upcasters: Record<string, Upcaster> = {
   'ChildSpawned@2': (data) => ({ delegatesBudget: false, ...data }),
   // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
   'ChildFinished@1': (data) => ({ reclaim: null, ...data }),
+  // v2 holds its reservation itself; a v1 request was preceded by a BudgetReserved.
+  'ModelRequested@1': (data) => ({ reserves: false, ...data }),
+  // v2 settles its reservation itself; a v1 reply was followed by a BudgetSettled.
+  'ModelReplied@1': (data) => ({ settles: false, ...data }),
 };
 
 /** Registers an upcaster (used by tests and by future schema changes). */

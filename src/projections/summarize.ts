@@ -1,5 +1,6 @@
 import type { ParsedEvent } from '../events/upcast.js';
 import { excerpt } from './projection.js';
+import { totalTokens } from '../actors/ports/modelProvider.js';
 
 const short = (s: string | null | undefined, max = 80): string => excerpt((s ?? '').replace(/\s+/g, ' ').trim(), max) ?? '';
 
@@ -45,10 +46,11 @@ export function summarize(e: ParsedEvent): string {
     case 'BudgetOverspent':
       return `overspent ${e.data.excess} tokens: used ${e.data.consumed}, reserved ${e.data.reserved}`;
     case 'ModelRequested':
-      return `model call ${e.data.turn} to ${e.data.model}`;
+      return `model call ${e.data.turn} to ${e.data.model}${e.data.reserves ? `, ${e.data.reserved} tokens reserved` : ''}`;
     case 'ModelReplied': {
       const u = e.data.usage;
-      return `model replied (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out)`;
+      const settled = e.data.settles ? `; settled ${totalTokens(u)} tokens ($${e.data.costUsd.toFixed(6)})` : '';
+      return `model replied (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out${settled})`;
     }
     case 'ModelFailed':
       return `model call failed${e.data.retryable ? ' (retryable)' : ''}: ${short(e.data.error)}`;

@@ -72,9 +72,11 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
           });
         });
       }
-      // The child's own events mostly name only their time: cause, run and version are implied.
+      // The child's own events mostly name only their time, run and version: the cause is implied
+      // (its model request, a v2, names no cause: the child decided it itself).
       const childRaw = await system.store.readStream(`agent-${child.id}`);
-      expect(childRaw.some((e) => Object.keys(e.metadata).sort().join() === 'at,correlationId')).toBe(true);
+      const requested = childRaw.find((e) => e.type === 'ModelRequested');
+      expect(Object.keys(requested!.metadata).sort().join()).toBe('at,correlationId,schemaVersion');
     });
 
     it('reads an old stream (every metadata key stored) exactly as stored, beside lean ones', async () => {

@@ -5,6 +5,7 @@ import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessa
 import { testSystem } from '../support/system.js';
 import { BudgetExceeded } from '../../src/errors.js';
 import { checkLiveEqualsReplay, checkStreams } from '../support/actorsInvariants.js';
+import { totalTokens } from '../../src/actors/ports/modelProvider.js';
 
 /** allocated + overspent = consumed + reserved + delegated + spentBySubtree + available. */
 const holds = (b: BudgetStatus): void =>
@@ -30,7 +31,10 @@ async function overspendThroughTheApi(system: AgentSystem): Promise<void> {
   expect(overspent?.data).toMatchObject({ consumed: 20_100 });
   const reserved = requested?.type === 'ModelRequested' ? requested.data.reserved : NaN;
   expect(overspent?.type === 'BudgetOverspent' && overspent.data.excess).toBe(20_100 - reserved);
-  expect(history.find((e) => e.type === 'BudgetSettled')?.data).toMatchObject({ consumed: 20_100 }); // usage never lost
+  // Usage never lost: the reply settles its call with all of it.
+  const replied = history.find((e) => e.type === 'ModelReplied');
+  expect(replied?.type === 'ModelReplied' && replied.data.settles && totalTokens(replied.data.usage)).toBe(20_100);
+  expect((await child.state()).budget.consumed).toBe(20_100);
   expect(history.at(-1)?.type === 'AgentFailed' && history.at(-1)?.data).toMatchObject({ cause: 'budget_exceeded', returned: 0 });
   expect(history.some((e) => e.type === 'ToolCalled')).toBe(false);
 
@@ -111,7 +115,7 @@ describe('a budget is a hard cap (postgres)', () => {
       expect(result).toMatchObject({ status: 'failed', budgetConsumed: 0 });
       expect(api.messageRequests()).toHaveLength(0);
       const history = await agent.history();
-      expect(history.some((e) => e.type === 'BudgetReserved')).toBe(false);
+      expect(history.some((e) => e.type === 'ModelRequested' || e.type === 'BudgetReserved')).toBe(false);
       expect(history.at(-1)?.type === 'AgentFailed' && history.at(-1)?.data).toMatchObject({ cause: 'budget_exhausted', returned: 10_000 });
     });
   });

@@ -49,15 +49,15 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
     for (const i of [1, 2]) {
       const commit = commits.rows.find((r) => r.events.includes(`AgentCompleted ${node(i - 1)}`))!;
       expect(commit.events).toEqual([
-        ...['ModelReplied', 'BudgetSettled', 'AgentCompleted'].map((t) => `${t} ${node(i - 1)}`),
+        ...['ModelReplied', 'AgentCompleted'].map((t) => `${t} ${node(i - 1)}`),
         ...['ChildFinished', 'NodeCompleted', 'ChildSpawned', 'NodeStarted'].map((t) => `${t} ${parent}`),
-        ...['AgentSpawned', 'AgentStarted', 'BudgetReserved', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
+        ...['AgentSpawned', 'AgentStarted', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
       ]);
     }
     // The first node rides in the workflow's start: its opening, that start, one commit per node's reply.
     expect(commits.rows[1]!.events).toEqual([
       ...['AgentStarted', 'ChildSpawned', 'NodeStarted'].map((t) => `${t} ${parent}`),
-      ...['AgentSpawned', 'AgentStarted', 'BudgetReserved', 'ModelRequested'].map((t) => `${t} ${node(0)}`),
+      ...['AgentSpawned', 'AgentStarted', 'ModelRequested'].map((t) => `${t} ${node(0)}`),
     ]);
     expect(commits.rows).toHaveLength(2 + children.length);
     // The same commit ended their actor-index entries (ChildFinished's metadata `settles`), and

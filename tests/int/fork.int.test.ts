@@ -10,6 +10,7 @@ import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.j
 import { checkTreeAtRest } from '../support/actorsInvariants.js';
 import { testSystem } from '../support/system.js';
 import { freshSchema } from '../support/testDb.js';
+import { totalTokens } from '../../src/actors/ports/modelProvider.js';
 
 /**
  * Forking an agent at a revision of its stream: the fork opens with the source's conversation up
@@ -70,7 +71,7 @@ describe('fork', () => {
       const forked = await system.history(fork.id);
       const spawned = forked[0]!;
       expect(spawned.type).toBe('AgentSpawned');
-      const sourceSettled = history.slice(0, at + 1).flatMap((e) => (e.type === 'BudgetSettled' ? [e.data.consumed] : [])).reduce((a, b) => a + b, 0);
+      const sourceSettled = history.slice(0, at + 1).flatMap((e) => (e.type === 'ModelReplied' && e.data.settles ? [totalTokens(e.data.usage)] : [])).reduce((a, b) => a + b, 0);
       expect(sourceSettled).toBeGreaterThan(0);
       expect(spawned.data).toMatchObject({ agentId: fork.id, parentId: null, rootId: fork.id, budget: 50_000, model: 'b', forkedFrom: { sourceId: source.id, sourceRevision: at, sourcePosition: String(history[at]!.position), spentBefore: sourceSettled } });
       // The completed calls were carried over, never made again; the pending one was asked again of b.

@@ -10,7 +10,7 @@ import { testSystem } from '../support/system.js';
 /**
  * Unpaired UTF-16 surrogates: a JavaScript string can hold one, Postgres JSON cannot. Through the
  * API they were a raw DatabaseError naming nothing; in a model reply they failed the agent and
- * lost the reply's usage (BudgetReleased instead of BudgetSettled). Now the API refuses them
+ * lost the reply's usage (BudgetReleased instead of a settlement). Now the API refuses them
  * naming the field, with nothing written, and a model's become U+FFFD with its usage settled.
  */
 const RUNS = Number(process.env.CADRE_HOSTILE_RUNS ?? 40);
@@ -79,9 +79,9 @@ describe('unpaired surrogates', () => {
         const r = await a.run();
         expect(r.status, r.reason ?? '').toBe('completed');
         expect(r.output).toBe(output.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD'));
-        const types = (await system.history(a.id)).map((e) => e.type);
-        expect(types).toContain('BudgetSettled');
-        expect(types).not.toContain('BudgetReleased');
+        const history = await system.history(a.id);
+        expect(history.some((e) => e.type === 'ModelReplied' && e.data.settles)).toBe(true);
+        expect(history.map((e) => e.type)).not.toContain('BudgetReleased');
         expect((await a.state()).budget.consumed).toBe(usage.inputTokens + usage.outputTokens);
       }),
       { numRuns: Math.ceil(RUNS / 4) },

@@ -21,6 +21,7 @@ const mulberry32 = (seed: number) => () => {
 
 type BudgetData = {
   budget: number; reservationId: string; consumed: number; childId: string; amount: number; returned: number; overspent?: number;
+  callId: string; reserved: number; reserves?: boolean; settles?: boolean; usage: { inputTokens: number };
   delegatesBudget?: boolean; reclaim?: { returned: number; overspent: number } | null;
 };
 
@@ -37,7 +38,7 @@ interface SimAgent {
   status: 'spawned' | 'running' | 'ended';
   ledger: BudgetLedger;
   live: Set<string>;
-  call: { callId: string; resId: string; amount: number } | null;
+  call: { callId: string; resId: string; amount: number; v2: boolean } | null;
   pendingNodes: string[];
   nodeId: string | null;
 }
@@ -61,6 +62,9 @@ export function foldBudgets(appends: readonly Append[]): Map<string, BudgetLedge
       // Today's shapes: the spawn delegates (ChildSpawned v3), the end reclaims (ChildFinished v2).
       else if (e.type === 'ChildSpawned' && d.delegatesBudget) ledgers.set(id, delegate(b, d.childId, d.budget));
       else if (e.type === 'ChildFinished' && d.reclaim) ledgers.set(id, reclaim(b, d.childId, d.reclaim.returned, d.reclaim.overspent));
+      // ... and the call reserves (ModelRequested v2) and settles (ModelReplied v2: usage is input only here).
+      else if (e.type === 'ModelRequested' && d.reserves) ledgers.set(id, reserve(b, d.callId, d.reserved));
+      else if (e.type === 'ModelReplied' && d.settles) ledgers.set(id, settle(b, d.callId, d.usage.inputTokens));
     }
   }
   return ledgers;
@@ -85,7 +89,7 @@ export function generateHistory(seed: number, steps: number): Append[] {
     metadata: { correlationId: 'run', causationId: 'cause', schemaVersion: 1, at: new Date((clock += int(1, 5000))).toISOString() },
   });
   /** An event as today's code records it (its catalogue version); `ev` writes every event as v1, as old stores hold them. */
-  const current = (type: 'ChildSpawned' | 'ChildFinished', data: unknown): EventToAppend => {
+  const current = (type: 'ChildSpawned' | 'ChildFinished' | 'ModelRequested' | 'ModelReplied', data: unknown): EventToAppend => {
     const e = ev(type, data);
     return { ...e, metadata: { ...e.metadata, schemaVersion: eventSchemas[type].version } };
   };
@@ -103,6 +107,8 @@ export function generateHistory(seed: number, steps: number): Append[] {
       if (e.type === 'BudgetReclaimed') agent.ledger = reclaim(agent.ledger, d.childId, d.returned, d.overspent ?? 0);
       if (e.type === 'ChildSpawned' && d.delegatesBudget) agent.ledger = delegate(agent.ledger, d.childId, d.budget);
       if (e.type === 'ChildFinished' && d.reclaim) agent.ledger = reclaim(agent.ledger, d.childId, d.reclaim.returned, d.reclaim.overspent);
+      if (e.type === 'ModelRequested' && d.reserves) agent.ledger = reserve(agent.ledger, d.callId, d.reserved);
+      if (e.type === 'ModelReplied' && d.settles) agent.ledger = settle(agent.ledger, d.callId, d.usage.inputTokens);
     }
   };
   const spawn = (parent: SimAgent | null, budget: number, kind: 'agent' | 'workflow', nodeId: string | null) => {
@@ -147,9 +153,13 @@ export function generateHistory(seed: number, steps: number): Append[] {
       });
       if (avail >= 1 && !a.call) options.push(() => {
         const amount = int(1, avail);
-        a.call = { callId: uuid(rand), resId: `res-${n++}`, amount };
-        push(a, ev('ModelRequested', { callId: a.call.callId, turn: 0, provider: 'offline', model: 'm', requestRef: 'ref', reserved: amount }),
-          ev('BudgetReserved', { reservationId: a.call.resId, amount }));
+        // Today's request reserves under its call id itself (v2); an old one had a BudgetReserved beside it.
+        const callId = uuid(rand);
+        const v2 = rand() < 0.5;
+        a.call = { callId, resId: v2 ? callId : `res-${n++}`, amount, v2 };
+        const asked = { callId, turn: 0, provider: 'offline', model: 'm', requestRef: 'ref', reserved: amount };
+        if (v2) push(a, current('ModelRequested', { ...asked, reserves: true }));
+        else push(a, ev('ModelRequested', asked), ev('BudgetReserved', { reservationId: a.call.resId, amount }));
       });
       if (a.call) options.push(() => {
         const c = a.call!;
@@ -159,9 +169,10 @@ export function generateHistory(seed: number, steps: number): Append[] {
           const over = rand() < 0.15;
           const used = over ? c.amount + int(1, a.ledger.allocated + 1) : int(0, c.amount);
           const cost = Math.round(used * 3) / 1e6;
-          push(a, ev('ModelReplied', { callId: c.callId, model: 'm', content: [{ type: 'text', text: 'ok' }], stopReason: 'end_turn',
-            usage: { inputTokens: used, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, costUsd: cost }),
-          ev('BudgetSettled', { reservationId: c.resId, consumed: used, model: 'm', costUsd: cost }));
+          const replied = { callId: c.callId, model: 'm', content: [{ type: 'text', text: 'ok' }], stopReason: 'end_turn',
+            usage: { inputTokens: used, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, costUsd: cost };
+          if (c.v2) push(a, current('ModelReplied', { ...replied, settles: true }));
+          else push(a, ev('ModelReplied', replied), ev('BudgetSettled', { reservationId: c.resId, consumed: used, model: 'm', costUsd: cost }));
           if (over) push(a, ev('BudgetOverspent', { reservationId: c.resId, reserved: c.amount, consumed: used, excess: used - c.amount }));
         } else {
           push(a, ev('ModelFailed', { callId: c.callId, error: 'overloaded', retryable: false }), ev('BudgetReleased', { reservationId: c.resId, reason: 'call failed' }));

@@ -52,8 +52,8 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
     (a) => push(a, 'BudgetReleased', { reservationId: pick(IDS), reason: 'x' }),
     (a) => push(a, 'BudgetDelegated', { childId: pick(CHILDREN), amount: amount() }),
     (a) => push(a, 'BudgetReclaimed', { childId: pick(CHILDREN), allocated: 10, returned: amount(), spent: 0, overspent: r() < 0.7 ? 0 : amount() }),
-    (a) => push(a, 'ModelRequested', { callId: 'c', turn: 0, provider: 'p', model: 'm', requestRef: 'x', reserved: 0 }),
-    (a) => push(a, 'ModelReplied', { callId: 'c' }),
+    (a) => push(a, 'ModelRequested', { callId: 'c', turn: 0, provider: 'p', model: 'm', requestRef: 'x', reserved: 0, reserves: false }),
+    (a) => push(a, 'ModelReplied', { callId: 'c', settles: false }),
     (a) => push(a, 'ModelFailed', { callId: 'c' }),
     (a) => push(a, 'ToolCalled', { name: 't' }),
     // Today's shapes: a spawn that delegates (ChildSpawned v3), an end that reclaims (ChildFinished v2).
@@ -69,10 +69,13 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
     (a) => push(a, 'ApprovalRequested', { callId: pick(IDS), tool: 'pay', input: { cents: amount() }, requestedAt: new Date(clock).toISOString(), expiresAt: r() < 0.5 ? null : new Date(clock + 60_000).toISOString() }),
     (a) => push(a, 'ApprovalGranted', { callId: pick(IDS), by: r() < 0.5 ? null : 'ops' }),
     (a) => push(a, 'ApprovalDenied', { callId: pick(IDS), reason: 'no', by: null }),
+    // 28…: today's model calls, which reserve (ModelRequested v2) and settle (ModelReplied v2) themselves.
+    (a) => push(a, 'ModelRequested', { callId: pick(IDS), turn: 0, provider: 'p', model: 'm', requestRef: 'x', reserved: amount(), reserves: true }),
+    (a) => push(a, 'ModelReplied', { callId: pick(IDS), model: 'm', content: [], stopReason: 'end_turn', usage: { inputTokens: amount(), outputTokens: amount(), cacheReadTokens: 0, cacheCreationTokens: amount() }, costUsd: pick(COSTS), settles: true }),
   ];
   // Dense: only the folds that carry state across events (counters stopping at 0, jsonb maps),
   // so runs like finish, spawn, spawn, finish within one batch are common.
-  const used = mode === 'dense' ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19, 25, 26, 27].map((k) => kinds[k]!)
+  const used = mode === 'dense' ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19, 25, 26, 27, 28, 29, 29].map((k) => kinds[k]!)
     : mode === 'workflow' ? [1, 6, 7, 8, 20, 21, 21, 22, 23, 23, 24].map((k) => kinds[k]!)
     // Approvals: mostly parked calls and their answers, an end now and then (it voids an agent's).
     : mode === 'approvals' ? [25, 25, 25, 25, 25, 25, 26, 26, 27, 27, 6].map((k) => kinds[k]!) : kinds;

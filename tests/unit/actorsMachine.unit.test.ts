@@ -38,11 +38,13 @@ function step(s: AgentSnapshot, ...events: DomainEvent[]): AgentSnapshot {
 
 const start = (over: Partial<EventData<'AgentSpawned'>> = {}): AgentSnapshot => initialTransition(agentMachine, spawned(over))[0];
 const running = (over: Partial<EventData<'AgentSpawned'>> = {}): AgentSnapshot => step(start(over), E('AgentRunRequested', {}), E('AgentStarted', { deadline: null }));
-const request = (callId: string, turn: number, reserved: number): DomainEvent[] => [
-  E('BudgetReserved', { reservationId: callId, amount: reserved }),
-  E('ModelRequested', { callId, turn, provider: 'scripted', model: 'm', requestRef: `sha256:${'0'.repeat(64)}`, reserved }),
-];
-const reply = (callId: string, text = 'ok') => E('ModelReplied', { callId, model: 'm', content: [{ type: 'text', text }], stopReason: 'end_turn', usage: usage(10, 5), costUsd: 0 });
+/** A model request as recorded now (v2, holding its reservation), or as v1 was: a BudgetReserved before it. */
+const request = (callId: string, turn: number, reserved: number, shape: 'v1' | 'v2' = 'v2'): DomainEvent[] => {
+  const asked = (reserves: boolean) => E('ModelRequested', { callId, turn, provider: 'scripted', model: 'm', requestRef: `sha256:${'0'.repeat(64)}`, reserved, reserves });
+  return shape === 'v2' ? [asked(true)] : [E('BudgetReserved', { reservationId: callId, amount: reserved }), asked(false)];
+};
+const reply = (callId: string, text = 'ok', over: Partial<EventData<'ModelReplied'>> = {}) =>
+  E('ModelReplied', { callId, model: 'm', content: [{ type: 'text', text }], stopReason: 'end_turn', usage: usage(10, 5), costUsd: 0, settles: true, ...over });
 
 describe('agent machine acceptance rules', () => {
   it('refuses a reservation over the available balance', () => {
@@ -52,6 +54,25 @@ describe('agent machine acceptance rules', () => {
     const held = step(s, E('BudgetReserved', { reservationId: 'r1', amount: 600 }));
     expect(held.can(E('BudgetReserved', { reservationId: 'r2', amount: 401 }))).toBe(false);
     expect(held.can(E('BudgetReserved', { reservationId: 'r2', amount: 400 }))).toBe(true);
+  });
+
+  it('refuses a request whose reservation is over the available balance (ModelRequested v2 reserves it)', () => {
+    const s = running();
+    expect(s.can(request('r', 0, 1001)[0]!)).toBe(false);
+    expect(s.can(request('r', 0, 1000)[0]!)).toBe(true);
+    // A v1 request reserves nothing itself: its BudgetReserved before it was the check.
+    expect(s.can(request('r', 0, 5000, 'v1')[1]!)).toBe(true);
+    const held = step(s, ...request('r1', 0, 600));
+    expect(held.context.budget).toMatchObject({ reserved: 600, reservations: { r1: 600 } });
+  });
+
+  it('a request and reply of v2 move the budget as the v1 pair with BudgetReserved and BudgetSettled did', () => {
+    const v1 = step(running(), ...request('k', 0, 400, 'v1'), reply('k', 'ok', { costUsd: 0.25, settles: false }), E('BudgetSettled', { reservationId: 'k', consumed: 15, model: 'm', costUsd: 0.25 }));
+    const v2 = step(running(), ...request('k', 0, 400), reply('k', 'ok', { costUsd: 0.25 }));
+    expect(v2.context.budget).toEqual(v1.context.budget);
+    expect(v2.context.budget).toMatchObject({ consumed: 15, reserved: 0, reservations: {} });
+    expect(v2.context.costUsd).toBe(0.25);
+    expect(v2.value).toEqual(v1.value);
   });
 
   it('refuses a spawn whose budget is over the available balance (ChildSpawned v3 delegates it)', () => {
@@ -108,7 +129,7 @@ describe('agent machine acceptance rules', () => {
     expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null, reclaim: null }))).toBe(false);
     const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: { allocated: 100, returned: 100, spent: 0, overspent: 0 } }));
     expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: null }))).toBe(false);
-    const toolReply = E('ModelReplied', { callId: 'k', model: 'm', content: [{ type: 'tool_use', id: 't1', name: 'finish', input: { output: 'x' } }], stopReason: 'tool_use', usage: usage(1, 1), costUsd: 0 });
+    const toolReply = E('ModelReplied', { callId: 'k', model: 'm', content: [{ type: 'tool_use', id: 't1', name: 'finish', input: { output: 'x' } }], stopReason: 'tool_use', usage: usage(1, 1), costUsd: 0, settles: true });
     const using = step(running(), ...request('k', 0, 100), toolReply, E('ToolCalled', { toolUseId: 't1', name: 'finish', input: { output: 'x' } }));
     expect(using.value).toEqual({ running: 'usingTools' });
     expect(using.can(E('ToolReturned', { toolUseId: 't9', name: 'finish', output: 'x', isError: false }))).toBe(false);
@@ -137,11 +158,12 @@ describe('agent machine acceptance rules', () => {
   it('afterReply settles with the real usage and completes when nothing is left to do', () => {
     const waiting = step(running(), ...request('c0', 0, 400));
     const events = afterReply(waiting.context, 'c0', { model: 'm', content: [{ type: 'text', text: 'fine' }], stopReason: 'end_turn', usage: usage(100, 23) }, 0.5);
-    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'AgentCompleted']);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'AgentCompleted']);
+    expect(events[0]!.data).toMatchObject({ settles: true });
     const end = step(waiting, ...events);
     expect(end.context.budget).toMatchObject({ consumed: 123, reserved: 0 });
     expect(end.context.result).toMatchObject({ status: 'completed', output: 'fine' });
-    expect((events[2]!.data as { returned: number }).returned).toBe(1000 - 123);
+    expect((events[1]!.data as { returned: number }).returned).toBe(1000 - 123);
     expect(end.context.costUsd).toBe(0.5);
   });
 });
@@ -157,10 +179,10 @@ describe('evolve', () => {
 
   it('tracks turns, pending calls, tool results and the transcript', () => {
     let c = initialContext(spawned());
-    c = evolve(c, E('ModelRequested', { callId: 'k0', turn: 0, provider: 'p', model: 'm', requestRef: 'x', reserved: 50 }));
+    c = evolve(c, E('ModelRequested', { callId: 'k0', turn: 0, provider: 'p', model: 'm', requestRef: 'x', reserved: 50, reserves: false }));
     expect(c.turn).toBe(1);
     expect(c.pendingCall?.callId).toBe('k0');
-    c = evolve(c, E('ModelReplied', { callId: 'k0', model: 'm', content: [{ type: 'text', text: ' hi ' }, { type: 'tool_use', id: 't1', name: 'a', input: {} }, { type: 'tool_use', id: 't2', name: 'b', input: {} }], stopReason: 'tool_use', usage: usage(1, 1), costUsd: 0 }));
+    c = evolve(c, E('ModelReplied', { callId: 'k0', model: 'm', content: [{ type: 'text', text: ' hi ' }, { type: 'tool_use', id: 't1', name: 'a', input: {} }, { type: 'tool_use', id: 't2', name: 'b', input: {} }], stopReason: 'tool_use', usage: usage(1, 1), costUsd: 0, settles: false }));
     expect(c.pendingCall).toBeNull();
     expect(c.lastText).toBe('hi');
     c = evolve(c, E('ToolCalled', { toolUseId: 't1', name: 'a', input: {} }));
@@ -207,6 +229,7 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
     }
   };
   push(E('AgentRunRequested', {}), E('AgentStarted', { deadline: null }));
+  const pendingV2 = new Set<string>();
   let k = 0;
   for (let i = 0; i < length && !['completed', 'failed', 'terminated'].includes(statusOf(s.value)); i++) {
     const c = s.context;
@@ -225,12 +248,17 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
     } else if (sub === 'active') {
       const id = `k${k++}`;
       const amount = 1 + rnd(Math.max(1, available(c.budget)));
-      push(...request(id, c.turn, Math.min(amount, available(c.budget))));
+      const shape = rnd(2) === 0 ? 'v1' : 'v2';
+      if (shape === 'v2') pendingV2.add(id);
+      push(...request(id, c.turn, Math.min(amount, available(c.budget)), shape));
     } else if (sub === 'awaitingModel' && c.pendingCall) {
       const used = rnd(c.pendingCall.reserved + 1);
       const tools = rnd(2) === 0;
-      push(E('ModelReplied', { callId: c.pendingCall.callId, model: 'm', content: tools ? [{ type: 'tool_use', id: `t${k}`, name: 'x', input: {} }] : [{ type: 'text', text: `r${k}` }], stopReason: tools ? 'tool_use' : 'end_turn', usage: usage(used, 0), costUsd: 0 }));
-      push(E('BudgetSettled', { reservationId: c.pendingCall.callId, consumed: used, model: 'm', costUsd: 0 }));
+      // Settled as the request was recorded: by the reply itself (v2), or by a BudgetSettled after it (v1).
+      const settles = pendingV2.has(c.pendingCall.callId);
+      push(E('ModelReplied', { callId: c.pendingCall.callId, model: 'm', content: tools ? [{ type: 'tool_use', id: `t${k}`, name: 'x', input: {} }] : [{ type: 'text', text: `r${k}` }], stopReason: tools ? 'tool_use' : 'end_turn', usage: usage(used, 0), costUsd: 0, settles }));
+      if (!settles) push(E('BudgetSettled', { reservationId: c.pendingCall.callId, consumed: used, model: 'm', costUsd: 0 }));
+      pendingV2.delete(c.pendingCall.callId);
       if (tools) push(E('ToolCalled', { toolUseId: `t${k}`, name: 'x', input: {} }));
     } else if (sub === 'usingTools') {
       for (const t of Object.keys(c.pendingTools)) push(E('ToolReturned', { toolUseId: t, name: 'x', output: 'o', isError: false }));

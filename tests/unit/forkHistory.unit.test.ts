@@ -11,13 +11,17 @@ const stream: DomainEvent[] = [
   { type: 'AgentSpawned', data: spawned },
   { type: 'AgentStarted', data: { deadline: null } },
   { type: 'BudgetReserved', data: { reservationId: 'c1', amount: 1000 } },
-  { type: 'ModelRequested', data: { callId: 'c1', turn: 0, provider: 'p', model: 'a', requestRef: 'ref1', reserved: 1000 } },
-  { type: 'ModelReplied', data: { callId: 'c1', model: 'a', content: [{ type: 'tool_use', id: 'tu1', name: 'lookup', input: {} }], stopReason: 'tool_use', usage, costUsd: 0 } },
+  { type: 'ModelRequested', data: { callId: 'c1', turn: 0, provider: 'p', model: 'a', requestRef: 'ref1', reserved: 1000, reserves: false } },
+  { type: 'ModelReplied', data: { callId: 'c1', model: 'a', content: [{ type: 'tool_use', id: 'tu1', name: 'lookup', input: {} }], stopReason: 'tool_use', usage, costUsd: 0, settles: false } },
   { type: 'BudgetSettled', data: { reservationId: 'c1', consumed: 120, model: 'a', costUsd: 0 } },
   { type: 'ToolCalled', data: { toolUseId: 'tu1', name: 'lookup', input: {} } },
   { type: 'BudgetReserved', data: { reservationId: 'c2', amount: 1000 } },
-  { type: 'ModelRequested', data: { callId: 'c2', turn: 1, provider: 'p', model: 'a', requestRef: 'ref2', reserved: 1000 } },
+  { type: 'ModelRequested', data: { callId: 'c2', turn: 1, provider: 'p', model: 'a', requestRef: 'ref2', reserved: 1000, reserves: false } },
 ];
+/** The same stream as recorded since ModelRequested v2 and ModelReplied v2: they reserve and settle themselves. */
+const streamV2: DomainEvent[] = stream
+  .filter((e) => e.type !== 'BudgetReserved' && e.type !== 'BudgetSettled')
+  .map((e) => (e.type === 'ModelRequested' ? { ...e, data: { ...e.data, reserves: true } } : e.type === 'ModelReplied' ? { ...e, data: { ...e.data, settles: true } } : e));
 
 describe('forkHistory (pure)', () => {
   it('keeps the conversation, leaves the ledger as history and drops the unanswered call', () => {
@@ -29,6 +33,16 @@ describe('forkHistory (pure)', () => {
     expect(fork.context.pendingCall).toBeNull();
     expect(Object.keys(fork.context.pendingTools)).toEqual(['tu1']);
     expect(fork.context.budget.reserved).toBe(0);
+  });
+
+  it('carries a v2 request and reply as records that move no budget, and counts the reply as spent before', () => {
+    const cut = forkHistory(streamV2, streamV2.length - 1);
+    expect(cut.spentBefore).toBe(120);
+    expect(cut.history.map((e) => e.type)).toEqual(['ModelRequested', 'ModelReplied', 'ToolCalled']);
+    expect(cut.history.slice(0, 2).map((e) => e.data)).toMatchObject([{ reserves: false }, { settles: false }]);
+    const fork = foldResting([{ type: 'AgentSpawned', data: { ...spawned, agentId: 'f', rootId: 'f' } }, { type: 'AgentStarted', data: { deadline: null } }, ...cut.history]);
+    expect(fork.context.budget).toMatchObject({ reserved: 0, consumed: 0, reservations: {} });
+    expect(Object.keys(fork.context.pendingTools)).toEqual(['tu1']);
   });
 
   it('starts the fork\'s branch at the last commit recorded at or before the cut', () => {

@@ -6,19 +6,20 @@ import { forkHistory } from '../../src/actors/forkHistory.js';
 import { foldResting } from '../../src/actors/replay.js';
 
 /**
- * planFork on hand-written streams: a lead whose spawn_agent child ended between two of the
+ * planFork on hand-written streams, recorded as before ModelRequested v2 and ModelReplied v2
+ * (a BudgetReserved before each request, a BudgetSettled after each reply): a lead whose spawn_agent child ended between two of the
  * lead's events, so a cut there sees the child ended and the lead not yet told.
  */
 const usage = { inputTokens: 100, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
 const spawned = (agentId: string, parentId: string | null, budget: number) => ({ agentId, parentId, rootId: 'lead', depth: parentId ? 1 : 0, kind: 'agent' as const, role: agentId, task: 't', budget, workspace: null, timeoutMs: null, maxTurns: 5, model: 'a' });
-const reply = (callId: string, ...tools: Array<[string, string, unknown]>): DomainEvent => ({ type: 'ModelReplied', data: { callId, model: 'a', content: tools.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })), stopReason: 'tool_use', usage, costUsd: 0 } });
+const reply = (callId: string, ...tools: Array<[string, string, unknown]>): DomainEvent => ({ type: 'ModelReplied', data: { callId, model: 'a', content: tools.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })), stopReason: 'tool_use', usage, costUsd: 0, settles: false } });
 
 // Positions: the lead's and the child's events interleave in the store's order.
 const lead: Array<[bigint, DomainEvent]> = [
   [1n, { type: 'AgentSpawned', data: spawned('lead', null, 10_000) }],
   [2n, { type: 'AgentStarted', data: { deadline: null } }],
   [3n, { type: 'BudgetReserved', data: { reservationId: 'l1', amount: 2000 } }],
-  [4n, { type: 'ModelRequested', data: { callId: 'l1', turn: 0, provider: 'p', model: 'a', requestRef: 'r1', reserved: 2000 } }],
+  [4n, { type: 'ModelRequested', data: { callId: 'l1', turn: 0, provider: 'p', model: 'a', requestRef: 'r1', reserved: 2000, reserves: false } }],
   [5n, reply('l1', ['tu_spawn', 'spawn_agent', { role: 'helper', task: 't', budget: 1000 }], ['tu_pause', 'pause', {}])],
   [6n, { type: 'BudgetSettled', data: { reservationId: 'l1', consumed: 120, model: 'a', costUsd: 0 } }],
   [7n, { type: 'ToolCalled', data: { toolUseId: 'tu_spawn', name: 'spawn_agent', input: {} } }],
@@ -31,8 +32,8 @@ const kid: Array<[bigint, DomainEvent]> = [
   [10n, { type: 'AgentSpawned', data: { ...spawned('kid', 'lead', 1000), role: 'helper' } }],
   [11n, { type: 'AgentStarted', data: { deadline: null } }],
   [12n, { type: 'BudgetReserved', data: { reservationId: 'k1', amount: 500 } }],
-  [13n, { type: 'ModelRequested', data: { callId: 'k1', turn: 0, provider: 'p', model: 'a', requestRef: 'r2', reserved: 500 } }],
-  [14n, { type: 'ModelReplied', data: { callId: 'k1', model: 'a', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage, costUsd: 0 } }],
+  [13n, { type: 'ModelRequested', data: { callId: 'k1', turn: 0, provider: 'p', model: 'a', requestRef: 'r2', reserved: 500, reserves: false } }],
+  [14n, { type: 'ModelReplied', data: { callId: 'k1', model: 'a', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage, costUsd: 0, settles: false } }],
   [15n, { type: 'BudgetSettled', data: { reservationId: 'k1', consumed: 120, model: 'a', costUsd: 0 } }],
   [16n, { type: 'AgentCompleted', data: { output: 'done', returned: 880 } }],
 ];
@@ -124,5 +125,17 @@ describe('replyDecisionEnd (pure)', () => {
     expect(replyDecisionEnd(events, replied + 4)).toBe(replied + 4);
     const kidEvents = kid.map(([, e]) => e);
     expect(replyDecisionEnd(kidEvents, 4)).toBe(6); // its reply ended it
+  });
+
+  it('finds the same ends on a stream recorded since ModelRequested v2 and ModelReplied v2 (no BudgetReserved or BudgetSettled)', () => {
+    const v2 = (rows: Array<[bigint, DomainEvent]>): DomainEvent[] => rows.map(([, e]) => e)
+      .filter((e) => e.type !== 'BudgetReserved' && e.type !== 'BudgetSettled')
+      .map((e) => (e.type === 'ModelRequested' ? { ...e, data: { ...e.data, reserves: true } } : e.type === 'ModelReplied' ? { ...e, data: { ...e.data, settles: true } } : e));
+    const leadV2 = v2(lead);
+    const replied = leadV2.findIndex((e) => e.type === 'ModelReplied');
+    expect(replyDecisionEnd(leadV2, replied)).toBe(replied + 2); // two ToolCalled
+    expect(replyDecisionEnd(leadV2, replied + 1)).toBe(replied + 2);
+    expect(replyDecisionEnd(leadV2, replied - 1)).toBe(replied - 1);
+    expect(replyDecisionEnd(v2(kid), 3)).toBe(4); // its reply ended it
   });
 });

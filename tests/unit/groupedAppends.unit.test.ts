@@ -29,8 +29,7 @@ function awaitingModel(): AgentSnapshot {
   return applyAll(initialTransition(agentMachine, spawned)[0], [
     { type: 'AgentRunRequested', data: {} },
     { type: 'AgentStarted', data: { deadline: null } },
-    { type: 'BudgetReserved', data: { reservationId: 'k0', amount: 100 } },
-    { type: 'ModelRequested', data: { callId: 'k0', turn: 0, provider: 'scripted', model: 'm', requestRef: `sha256:${'0'.repeat(64)}`, reserved: 100 } },
+    { type: 'ModelRequested', data: { callId: 'k0', turn: 0, provider: 'scripted', model: 'm', requestRef: `sha256:${'0'.repeat(64)}`, reserved: 100, reserves: true } },
   ]);
 }
 
@@ -51,7 +50,7 @@ describe('grouped appends', () => {
   it('a reply calling only finish is followed by the end alone: the reply holds the call, the end its output', () => {
     const s = awaitingModel();
     const events = afterReply(s.context, 'k0', { model: 'm', content: [{ type: 'tool_use', id: 'f1', name: 'finish', input: { output: 'the result' } }], stopReason: 'tool_use', usage }, 0, pure);
-    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'AgentCompleted']);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'AgentCompleted']);
     const end = applyAll(s, events);
     expect(statusOf(end.value)).toBe('completed');
     expect(end.context.result?.output).toBe('the result');
@@ -61,7 +60,7 @@ describe('grouped appends', () => {
   it('a finish with bad input is answered in the same batch and the agent goes on to its next turn', () => {
     const s = awaitingModel();
     const events = afterReply(s.context, 'k0', { model: 'm', content: [{ type: 'tool_use', id: 'f1', name: 'finish', input: { nope: 1 } }], stopReason: 'tool_use', usage }, 0, pure);
-    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'ToolCalled', 'ToolReturned']);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'ToolCalled', 'ToolReturned']);
     const next = applyAll(s, events);
     expect(dueEffect(next)).toBe('decideNext');
   });
@@ -73,7 +72,7 @@ describe('grouped appends', () => {
       { type: 'tool_use' as const, id: 'f2', name: 'finish', input: { output: 'second' } },
     ];
     const events = afterReply(s.context, 'k0', { model: 'm', content, stopReason: 'tool_use', usage }, 0, pure);
-    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'ToolCalled', 'ToolCalled', 'ToolReturned', 'ToolReturned', 'AgentCompleted']);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'ToolCalled', 'ToolCalled', 'ToolReturned', 'ToolReturned', 'AgentCompleted']);
     expect(applyAll(s, events).context.result?.output).toBe('second');
   });
 
@@ -84,7 +83,7 @@ describe('grouped appends', () => {
       { type: 'tool_use' as const, id: 'f1', name: 'finish', input: { output: 'done' } },
     ];
     const events = afterReply(s.context, 'k0', { model: 'm', content, stopReason: 'tool_use', usage }, 0, pure);
-    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'BudgetSettled', 'ToolCalled', 'ToolCalled']);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'ToolCalled', 'ToolCalled']);
     expect(dueEffect(applyAll(s, events))).toBe('runTools');
   });
 

@@ -99,6 +99,20 @@ describe('projection reducers', () => {
     ]);
   });
 
+  it('ledger: a v2 ModelRequested reserves and a v2 ModelReplied settles, as the BudgetReserved and BudgetSettled beside v1 did', () => {
+    const v2 = (type: 'ModelRequested' | 'ModelReplied', data: Record<string, unknown>): ParsedEvent => parseRecorded({
+      id: '00000000-0000-4000-8000-000000000002', type, data: { ...(samples[type] as object), ...data }, streamId: 'agent-a1', revision: 4n, position: 78n,
+      metadata: { correlationId: 'c', causationId: 'c', schemaVersion: 2, at: '2026-01-02T03:04:05.000Z' },
+    });
+    const rows = (e: ParsedEvent) => budgetLedgerProjection.handle(e, names(budgetLedgerProjection)).flatMap((s) => s.params[0] as Array<Record<string, unknown>>);
+    expect(rows(v2('ModelRequested', { reserves: true }))).toMatchObject([{ kind: 'reserved', amount: 40, ref: 'k' }]);
+    expect(rows(v2('ModelReplied', { settles: true, costUsd: 0.25 }))).toMatchObject([{ kind: 'settled', amount: usage.inputTokens + usage.outputTokens, ref: 'k', model: 'm', cost_usd: '0.25', closes: 'ref' }]);
+    // v1 (upcast to reserves/settles false) moves nothing: its BudgetReserved and BudgetSettled did.
+    expect(rows(parsed('ModelRequested'))).toEqual([]);
+    expect(rows(parsed('ModelReplied'))).toEqual([]);
+    expect(() => v2('ModelRequested', {})).toThrow(/data\.reserves/);
+  });
+
   it('workflows: a plan inserts its nodes; a batch with node events recounts their runs once', () => {
     const t = names(workflowsProjection);
     expect(workflowsProjection.handle(parsed('WorkflowPlanned'), t)).toHaveLength(3);

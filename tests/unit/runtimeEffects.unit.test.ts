@@ -40,8 +40,7 @@ describe('effects: what an action names is what the resting state says is due', 
       expect(dueEffect({ ...s, value: restingStateValue(s.context) } as AgentSnapshot)).toBe(dueEffect(s));
     };
     const request = (callId: string, turn: number): DomainEvent[] => [
-      { type: 'BudgetReserved', data: { reservationId: callId, amount: 100 } },
-      { type: 'ModelRequested', data: { callId, turn, provider: 'scripted', model: 'm', requestRef: `sha256:${'0'.repeat(64)}`, reserved: 100 } },
+      { type: 'ModelRequested', data: { callId, turn, provider: 'scripted', model: 'm', requestRef: `sha256:${'0'.repeat(64)}`, reserved: 100, reserves: true } },
     ];
     apply({ type: 'AgentRunRequested', data: {} });
     apply({ type: 'AgentStarted', data: { deadline: null } });

@@ -15,13 +15,13 @@ import { redact, runningSub, type RuntimeContext } from './runtimeContext.js';
 import { resolveBlobs } from './toolOutputBlobs.js';
 import { attach } from './attachments.js';
 
-/** One model turn: reserve the worst case, record the request, and the effect makes the call. */
+/** One model turn: record the request, which reserves its worst case, and the effect makes the call. */
 export async function startTurn(rt: RuntimeContext, id: string): Promise<void> {
   await execute(rt, id, (s) => turnEvents(rt, s));
 }
 
 /**
- * What a model turn decides on `s`: the reservation and the request (the request itself as a
+ * What a model turn decides on `s`: the request, holding its reservation (the request itself as a
  * blob, in the same commit where the store can), or the agent's failure (out of turns or of budget); nothing unless the agent
  * is running and deciding.
  */
@@ -52,8 +52,8 @@ export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<
   const requestRef = staged?.ref ?? (await deps.blobs.put(request));
   const callId = deps.ids.derive(c.id, `call-${c.turn}`);
   const reserved = input + maxTokens;
-  const requested: DomainEvent = { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved } };
-  return [{ type: 'BudgetReserved', data: { reservationId: callId, amount: reserved } }, staged ? attach(requested, staged) : requested];
+  const requested: DomainEvent = { type: 'ModelRequested', data: { callId, turn: c.turn, provider: deps.model.name, model: c.model ?? deps.model.defaultModel, requestRef, reserved, reserves: true } };
+  return [staged ? attach(requested, staged) : requested];
 }
 
 /**

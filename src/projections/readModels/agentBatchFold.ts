@@ -1,3 +1,4 @@
+import { totalTokens } from '../../actors/ports/modelProvider.js';
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, type SqlStatement } from '../projection.js';
 import { build, setFromFold } from '../sqlBuilder.js';
@@ -76,6 +77,19 @@ function add(f: AgentFold, e: ParsedEvent): void {
     f.delegated += amount;
     f.delegations.set(childId, amount);
   };
+  const reserved = (id: string, amount: number): void => {
+    f.reserved += amount;
+    f.reservations.set(id, amount);
+  };
+  /** Reservation `id` closes: settled with what it consumed and cost, or released (nothing, no cost). */
+  const closed = (id: string, consumed: number, costUsd: number | null): void => {
+    const held = f.reservations.get(id);
+    if (held === undefined) f.reservationsFromBefore.push(id);
+    else if (held !== 'closed') f.reserved -= held;
+    f.reservations.set(id, 'closed');
+    f.consumed += consumed;
+    if (costUsd !== null) f.costs.push(String(costUsd));
+  };
   const reclaimed = (child: string, r: { readonly returned: number; readonly overspent: number }): void => {
     const held = f.delegations.get(child);
     f.spent += r.overspent;
@@ -136,22 +150,14 @@ function add(f: AgentFold, e: ParsedEvent): void {
       set('terminated_by', e.data.by);
       return;
     case 'BudgetReserved':
-      f.reserved += e.data.amount;
-      f.reservations.set(e.data.reservationId, e.data.amount);
+      reserved(e.data.reservationId, e.data.amount);
       return;
     case 'BudgetSettled':
-    case 'BudgetReleased': {
-      const id = e.data.reservationId;
-      const held = f.reservations.get(id);
-      if (held === undefined) f.reservationsFromBefore.push(id);
-      else if (held !== 'closed') f.reserved -= held;
-      f.reservations.set(id, 'closed');
-      if (e.type === 'BudgetSettled') {
-        f.consumed += e.data.consumed;
-        f.costs.push(String(e.data.costUsd));
-      }
+      closed(e.data.reservationId, e.data.consumed, e.data.costUsd);
       return;
-    }
+    case 'BudgetReleased':
+      closed(e.data.reservationId, 0, null);
+      return;
     case 'BudgetDelegated':
       delegated(e.data.childId, e.data.amount);
       return;
@@ -161,8 +167,14 @@ function add(f: AgentFold, e: ParsedEvent): void {
     case 'ModelRequested':
       f.calls = then(f.calls, 1, null);
       f.modelCalls++;
+      // v2 reserves itself; a v1 request was preceded by a BudgetReserved.
+      if (e.data.reserves) reserved(e.data.callId, e.data.reserved);
       return;
     case 'ModelReplied':
+      f.calls = then(f.calls, -1, 0);
+      // v2 settles itself; a v1 reply was followed by a BudgetSettled.
+      if (e.data.settles) closed(e.data.callId, totalTokens(e.data.usage), e.data.costUsd);
+      return;
     case 'ModelFailed':
     case 'ApprovalGranted':
     case 'ApprovalDenied':

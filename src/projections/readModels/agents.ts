@@ -1,3 +1,4 @@
+import { totalTokens } from '../../actors/ports/modelProvider.js';
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
 import { build, type Param } from '../sqlBuilder.js';
@@ -132,6 +133,14 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
     return `delegated = delegated - ${held}, spent_by_subtree = spent_by_subtree + (${held} - ${back}) + ${p(r.overspent, 'bigint')},
       reclaimed = reclaimed + ${back}, delegations = delegations - ${p(childId, 'text')}`;
   };
+  const reservation = (p: Param, id: string, amount: number): string =>
+    `reserved = reserved + ${p(amount, 'bigint')}, reservations = reservations || jsonb_build_object(${p(id, 'text')}, ${p(amount, 'bigint')})`;
+  /** Reservation `id` closes: settled with what it consumed and cost, or released (0 and 0). */
+  const closing = (p: Param, id: string, consumed: number, costUsd: number): string => {
+    const ref = p(id, 'text');
+    return `reserved = reserved - coalesce((reservations ->> ${ref})::bigint, 0), consumed = consumed + ${p(consumed, 'bigint')},
+      cost_usd = cost_usd + ${p(costUsd, 'numeric')}, reservations = reservations - ${ref}`;
+  };
   const touch = (set: (p: Param) => string = () => ''): SqlStatement[] => [
     build((p) => {
       const extra = set(p);
@@ -170,25 +179,23 @@ function handleAgentEvent(e: ParsedEvent, tables: TableNames): SqlStatement[] {
       return touch((p) => `ended_status = 'terminated', ended_at = ${p(at, 'timestamptz')}, returned = ${p(e.data.returned, 'bigint')},
         failure_reason = ${p(excerpt(e.data.reason), 'text')}, terminated_by = ${p(e.data.by, 'text')}`);
     case 'BudgetReserved':
-      return touch((p) => `reserved = reserved + ${p(e.data.amount, 'bigint')},
-        reservations = reservations || jsonb_build_object(${p(e.data.reservationId, 'text')}, ${p(e.data.amount, 'bigint')})`);
+      return touch((p) => reservation(p, e.data.reservationId, e.data.amount));
     case 'BudgetSettled':
-    case 'BudgetReleased': {
-      const consumed = e.type === 'BudgetSettled' ? e.data.consumed : 0;
-      const cost = e.type === 'BudgetSettled' ? e.data.costUsd : 0;
-      return touch((p) => {
-        const id = p(e.data.reservationId, 'text');
-        return `reserved = reserved - coalesce((reservations ->> ${id})::bigint, 0), consumed = consumed + ${p(consumed, 'bigint')},
-          cost_usd = cost_usd + ${p(cost, 'numeric')}, reservations = reservations - ${id}`;
-      });
-    }
+      return touch((p) => closing(p, e.data.reservationId, e.data.consumed, e.data.costUsd));
+    case 'BudgetReleased':
+      return touch((p) => closing(p, e.data.reservationId, 0, 0));
     case 'BudgetDelegated':
       return touch((p) => delegation(p, e.data.childId, e.data.amount));
     case 'BudgetReclaimed':
       return touch((p) => reclaim(p, e.data.childId, e.data));
     case 'ModelRequested':
-      return touch(() => `calls_in_flight = calls_in_flight + 1, model_calls = model_calls + 1`);
+      // v2 reserves itself; a v1 request was preceded by a BudgetReserved.
+      return touch((p) => `calls_in_flight = calls_in_flight + 1, model_calls = model_calls + 1${
+        e.data.reserves ? `, ${reservation(p, e.data.callId, e.data.reserved)}` : ''}`);
     case 'ModelReplied':
+      // v2 settles itself; a v1 reply was followed by a BudgetSettled.
+      return touch((p) => `calls_in_flight = greatest(0, calls_in_flight - 1)${
+        e.data.settles ? `, ${closing(p, e.data.callId, totalTokens(e.data.usage), e.data.costUsd)}` : ''}`);
     case 'ModelFailed':
     case 'ApprovalGranted':
     case 'ApprovalDenied':

@@ -1,3 +1,4 @@
+import { totalTokens } from '../../actors/ports/modelProvider.js';
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, indexName, physicalTable, type Projection, type SqlStatement, type TableNames } from '../projection.js';
 import { build } from '../sqlBuilder.js';
@@ -110,13 +111,22 @@ function movementOf(e: ParsedEvent): LedgerRow | null {
   /** What `childId` gave back and its subtree spent: by a BudgetReclaimed, or by a ChildFinished v2 itself. */
   const reclaimed = (childId: string, r: { readonly returned: number; readonly overspent: number }): LedgerRow =>
     row('reclaimed', { counterparty: childId, closes: 'counterparty', held: null, returned: r.returned, overspent: r.overspent });
+  /** What call `ref` consumed, closing its reservation: by a BudgetSettled, or by a ModelReplied v2 itself. */
+  const settled = (ref: string, consumed: number, model: string, costUsd: number): LedgerRow =>
+    row('settled', { amount: consumed, ref, closes: 'ref', held: null, model, cost_usd: String(costUsd) });
   switch (e.type) {
     case 'AgentSpawned':
       return row('allocated', { amount: e.data.budget, counterparty: e.data.parentId });
     case 'BudgetReserved':
       return row('reserved', { amount: e.data.amount, ref: e.data.reservationId });
+    case 'ModelRequested':
+      // v2 reserves itself; a v1 request was preceded by a BudgetReserved.
+      return e.data.reserves ? row('reserved', { amount: e.data.reserved, ref: e.data.callId }) : null;
     case 'BudgetSettled':
-      return row('settled', { amount: e.data.consumed, ref: e.data.reservationId, closes: 'ref', held: null, model: e.data.model, cost_usd: String(e.data.costUsd) });
+      return settled(e.data.reservationId, e.data.consumed, e.data.model, e.data.costUsd);
+    case 'ModelReplied':
+      // v2 settles itself; a v1 reply was followed by a BudgetSettled.
+      return e.data.settles ? settled(e.data.callId, totalTokens(e.data.usage), e.data.model, e.data.costUsd) : null;
     case 'BudgetReleased':
       return row('released', { ref: e.data.reservationId, closes: 'ref', held: null });
     case 'BudgetDelegated':
@@ -138,8 +148,6 @@ function movementOf(e: ParsedEvent): LedgerRow | null {
     case 'AgentTerminated':
     case 'AgentTimedOut':
     case 'AgentTerminating':
-    case 'ModelRequested':
-    case 'ModelReplied':
     case 'ModelFailed':
     case 'ToolCalled':
     case 'ToolReturned':

@@ -6,7 +6,7 @@ import type { ParsedEvent } from '../../events/upcast.js';
  */
 const RECORD_ONLY = [
   'AgentTimedOut', 'AgentTerminating',
-  'BudgetOverspent', // a record: BudgetSettled already charged the real usage
+  'BudgetOverspent', // a record: the settling reply (or a BudgetSettled) already charged the real usage
   'ToolCalled', 'ToolReturned', 'MessageSent', 'MessageReceived', 'MessageAcked',
   'WorkspaceCommitted', 'WorkspaceMerged', 'WorkspaceMergeConflicted',
   'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeStarted', 'NodeCompleted', 'NodeFailed', 'NodeSkipped',

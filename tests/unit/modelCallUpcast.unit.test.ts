@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parseRecorded } from '../../src/events/upcast.js';
+import { eventSchemas } from '../../src/events/catalogue.js';
+import { InvalidInput } from '../../src/errors.js';
+import { evolve, initialContext, type AgentContext } from '../../src/actors/agentContext.js';
+import { recordedEvent } from '../support/events.js';
+
+const usage = { inputTokens: 300, outputTokens: 45, cacheReadTokens: 5, cacheCreationTokens: 0 };
+const requestV1 = { callId: 'k1', turn: 0, provider: 'anthropic', model: 'claude', requestRef: `sha256:${'0'.repeat(64)}`, reserved: 1200 };
+const replyV1 = { callId: 'k1', model: 'claude', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage, costUsd: 0.0125 };
+const agent = (): AgentContext => initialContext({ agentId: 'a', parentId: null, rootId: 'a', depth: 0, kind: 'agent', role: 'r', task: 't', budget: 5000, workspace: null, timeoutMs: null, maxTurns: 5, model: null });
+const fold = (events: ReadonlyArray<{ type: string; data: unknown }>): AgentContext => events.reduce(evolve, agent());
+
+describe('ModelRequested v1 → v2 and ModelReplied v1 → v2 (the call reserves and settles itself; BudgetReserved and BudgetSettled no longer written)', () => {
+  it('are at version 2 in the catalogue', () => {
+    expect(eventSchemas.ModelRequested.version).toBe(2);
+    expect(eventSchemas.ModelReplied.version).toBe(2);
+  });
+
+  it('read a v1 request and reply (the shapes recorded before) as moving no budget themselves', () => {
+    expect(parseRecorded(recordedEvent('ModelRequested', 1, requestV1)).data).toEqual({ ...requestV1, reserves: false });
+    expect(parseRecorded(recordedEvent('ModelReplied', 1, replyV1)).data).toEqual({ ...replyV1, settles: false });
+  });
+
+  it('an old stream (BudgetReserved, v1 request, v1 reply, BudgetSettled) and a new one (v2 request and reply) fold to the same agent', () => {
+    const old = fold([
+      { type: 'BudgetReserved', data: { reservationId: 'k1', amount: 1200 } },
+      parseRecorded(recordedEvent('ModelRequested', 1, requestV1)),
+      parseRecorded(recordedEvent('ModelReplied', 1, replyV1)),
+      { type: 'BudgetSettled', data: { reservationId: 'k1', consumed: 350, model: 'claude', costUsd: 0.0125 } },
+    ]);
+    const asked = fold([parseRecorded(recordedEvent('ModelRequested', 2, { ...requestV1, reserves: true }))]);
+    expect(asked.budget).toMatchObject({ reserved: 1200, reservations: { k1: 1200 } });
+    const now = fold([
+      parseRecorded(recordedEvent('ModelRequested', 2, { ...requestV1, reserves: true })),
+      parseRecorded(recordedEvent('ModelReplied', 2, { ...replyV1, settles: true })),
+    ]);
+    expect(now.budget).toEqual(old.budget);
+    expect(now.budget).toMatchObject({ consumed: 350, reserved: 0, reservations: {} });
+    expect(now.costUsd).toBe(old.costUsd);
+    expect(now.transcript).toEqual(old.transcript);
+  });
+
+  it('refuses a v2 event without its new field, naming it', () => {
+    expect(() => parseRecorded(recordedEvent('ModelRequested', 2, requestV1))).toThrow(InvalidInput);
+    expect(() => parseRecorded(recordedEvent('ModelRequested', 2, requestV1))).toThrow(/data\.reserves/);
+    expect(() => parseRecorded(recordedEvent('ModelReplied', 2, replyV1))).toThrow(/data\.settles/);
+  });
+});
