@@ -3,6 +3,7 @@ import { parseRecorded } from '../../src/events/upcast.js';
 import { eventSchemas } from '../../src/events/catalogue.js';
 import { InvalidInput } from '../../src/errors.js';
 import { evolve, initialContext, type AgentContext } from '../../src/actors/agentContext.js';
+import { afterReply } from '../../src/actors/agentDecisions.js';
 import { recordedEvent } from '../support/events.js';
 
 const usage = { inputTokens: 300, outputTokens: 45, cacheReadTokens: 5, cacheCreationTokens: 0 };
@@ -39,6 +40,19 @@ describe('ModelRequested v1 → v2 and ModelReplied v1 → v2 (the call reserves
     expect(now.budget).toMatchObject({ consumed: 350, reserved: 0, reservations: {} });
     expect(now.costUsd).toBe(old.costUsd);
     expect(now.transcript).toEqual(old.transcript);
+  });
+
+  it('a call asked for by an older version (BudgetReserved, v1 request) and answered by this one is settled by the v2 reply', () => {
+    const pending = fold([
+      { type: 'BudgetReserved', data: { reservationId: 'k1', amount: 1200 } },
+      parseRecorded(recordedEvent('ModelRequested', 1, requestV1)),
+    ]);
+    // Every version has reserved under the call's id, so the reply closes the old reservation.
+    const events = afterReply(pending, 'k1', { model: 'claude', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage }, 0.0125);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'AgentCompleted']);
+    const after = events.reduce(evolve, pending);
+    expect(after.budget).toMatchObject({ consumed: 350, reserved: 0, reservations: {} });
+    expect(events[1]!.data).toMatchObject({ returned: 5000 - 350 });
   });
 
   it('refuses a v2 event without its new field, naming it', () => {
