@@ -23,9 +23,11 @@ export async function main(given?: AgentSystem) {
     const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add a slugify helper', budget: 60_000 });
     await wf.run();
     const steps = await system.history(wf.id);
-    const afterImplement = steps.findIndex((e) => e.type === 'NodeCompleted' && e.data.nodeId === 'implement');
+    // A node completes with its child's ChildFinished (completesNode names it; older streams: a NodeCompleted after it).
+    const completedNode = (e: (typeof steps)[number]): string | null => (e.type === 'ChildFinished' ? e.data.completesNode : e.type === 'NodeCompleted' ? e.data.nodeId : null);
+    const afterImplement = steps.findIndex((e) => completedNode(e) === 'implement');
     const wfFork = await system.fork(wf.id, { atRevision: afterImplement });
-    const nodesOf = async (id: string) => (await system.history(id)).flatMap((e) => (e.type === 'NodeCompleted' ? [e.data.nodeId] : []));
+    const nodesOf = async (id: string) => (await system.history(id)).flatMap((e) => completedNode(e) ?? []);
     return {
       workflow: { status: (await wfFork.run()).status, copied: await nodesOf(wf.id).then((n) => n.slice(0, n.indexOf('implement') + 1)), nodes: await nodesOf(wfFork.id) },
       status: result.status,

@@ -217,7 +217,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'ChildSpawned': {
       const d = ev.data;
       const child: ChildRecord = { role: d.role, task: d.task, kind: d.kind, budget: d.budget, status: 'live', output: null, toolUseId: d.toolUseId ?? null, nodeId: d.nodeId ?? null, spec: d.spec };
-      const next = { ...c, children: { ...c.children, [d.childId]: child }, childOrder: [...c.childOrder, d.childId] };
+      let next: AgentContext = { ...c, children: { ...c.children, [d.childId]: child }, childOrder: [...c.childOrder, d.childId] };
+      // v4 starts its node itself; a v1 to v3 record of a node's child was followed by a NodeStarted.
+      if (d.nodeAttempt !== null && d.nodeId !== undefined) next = nodeStarted(next, d.nodeId, d.childId, d.nodeAttempt);
       return d.delegatesBudget ? withBudget(next, delegate(c.budget, d.childId, d.budget)) : next;
     }
     case 'BudgetDelegated':
@@ -226,7 +228,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       const d = ev.data;
       const prev = c.children[d.childId];
       if (!prev) return c;
-      const next = { ...c, children: { ...c.children, [d.childId]: { ...prev, status: d.status, output: d.output } } };
+      let next: AgentContext = { ...c, children: { ...c.children, [d.childId]: { ...prev, status: d.status, output: d.output } } };
+      // v3 completes its node itself; a v1 or v2 record of a node's end was followed by a NodeCompleted.
+      if (d.completesNode !== null) next = nodeCompleted(next, d.completesNode, d.output ?? '');
       // v2 returns the budget itself; a v1 record was followed by a BudgetReclaimed.
       return d.reclaim ? withBudget(next, reclaim(c.budget, d.childId, d.reclaim.returned, d.reclaim.overspent)) : next;
     }
@@ -313,9 +317,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'WorkflowPlanRejected':
       return c; // a record: the answers a model gave before its plan was accepted, or the workflow failed
     case 'NodeStarted':
-      return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { status: 'running', childId: ev.data.childId, attempt: ev.data.attempt, output: null } } };
+      return nodeStarted(c, ev.data.nodeId, ev.data.childId, ev.data.attempt);
     case 'NodeCompleted':
-      return { ...c, nodes: { ...c.nodes, [ev.data.nodeId]: { ...c.nodes[ev.data.nodeId]!, status: 'completed', output: ev.data.output } } };
+      return nodeCompleted(c, ev.data.nodeId, ev.data.output);
     case 'NodeFailed': {
       const prev = c.nodes[ev.data.nodeId];
       const status = ev.data.willRetry ? 'pending' : 'failed';
@@ -327,6 +331,12 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return assertNever(ev);
   }
 }
+
+/** Node `nodeId`'s attempt `attempt` given to `childId`: a NodeStarted, or a ChildSpawned v4 that starts it. */
+const nodeStarted = (c: AgentContext, nodeId: string, childId: string, attempt: number): AgentContext => ({ ...c, nodes: { ...c.nodes, [nodeId]: { status: 'running', childId, attempt, output: null } } });
+
+/** Node `nodeId` completed with `output`: a NodeCompleted, or a ChildFinished v3 that completes it. */
+const nodeCompleted = (c: AgentContext, nodeId: string, output: string): AgentContext => ({ ...c, nodes: { ...c.nodes, [nodeId]: { ...c.nodes[nodeId]!, status: 'completed', output } } });
 
 type AnyEvent = { [T in keyof Events]: { type: T; data: Events[T] } }[keyof Events];
 type Events = { [T in EventType]: EventData<T> };

@@ -30,7 +30,8 @@ export interface ForkCutOptions {
 // Carried over as they were: the conversation, its tool calls and approvals, a workflow's plan;
 // messages too, for forkPlan to send again inside the fork or drop (forkedMessage).
 const carried = new Set(['ModelRequested', 'ModelReplied', 'ModelFailed', 'ToolCalled', 'ToolReturned', 'ApprovalRequested', 'ApprovalGranted', 'ApprovalDenied', 'WorkflowPlanned', 'WorkflowPlanRejected', 'NodeSkipped', 'MessageSent', 'MessageReceived', 'MessageAcked']);
-// Carried under the fork's ids of the children they name.
+// Carried under the fork's ids of the children they name (a ChildSpawned v4 starting its node
+// and a ChildFinished v3 completing it as they are; the NodeStarted/NodeCompleted beside older ones too).
 const naming = new Set(['ChildSpawned', 'ChildFinished', 'NodeStarted', 'NodeCompleted', 'NodeFailed']);
 // A child's end, carried when the cut is past it (a subtree's children only).
 const ending = new Set(['AgentCompleted', 'AgentFailed', 'AgentTerminated', 'AgentTimedOut', 'AgentTerminating']);

@@ -203,7 +203,7 @@ function forkOne(planning: Planning, openings: ForkOpening[], sourceId: string, 
       const at = openings.length;
       const child = forkChild(planning, openings, sources.get(childId)!, childId, c);
       // The parent's record carries the child's spec as its fork opens (recovery opens a child from it).
-      record(child ? { type: 'ChildSpawned', data: childSpawned(childId, child.spec, e.data.toolUseId) } : e);
+      record(child ? { type: 'ChildSpawned', data: childSpawned(childId, child.spec, e.data.toolUseId, e.data.nodeAttempt) } : e);
       if (child) children.set(childId, { at, context: child.context });
       continue;
     }
@@ -277,9 +277,13 @@ function forkChild(planning: Planning, openings: ForkOpening[], sourceId: string
  * it alike.
  */
 function forkChildIds(events: readonly DomainEvent[], forkId: string, derive: (scope: string, name: string) => string, whole: readonly DomainEvent[]): Map<string, string> {
-  // A node's attempt is recorded beside its spawn, maybe just past a cut between the two.
+  // A node's attempt is recorded by its spawn (ChildSpawned v4), or (before v4) in a NodeStarted
+  // beside it, maybe just past a cut between the two.
   const attempts = new Map<string, number>();
-  for (const e of whole) if (e.type === 'NodeStarted') attempts.set(e.data.childId, e.data.attempt);
+  for (const e of whole) {
+    if (e.type === 'NodeStarted') attempts.set(e.data.childId, e.data.attempt);
+    if (e.type === 'ChildSpawned' && e.data.nodeAttempt !== null) attempts.set(e.data.childId, e.data.nodeAttempt);
+  }
   const ids = new Map<string, string>();
   for (const e of events) {
     if (e.type !== 'ChildSpawned') continue;

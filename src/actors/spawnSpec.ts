@@ -19,6 +19,8 @@ export interface SpawnExtra {
   readonly kind?: 'agent' | 'workflow';
   readonly graph?: unknown;
   readonly nodeId?: string;
+  /** The attempt of node `nodeId` the child runs: its parent's ChildSpawned starts that node (v4). */
+  readonly nodeAttempt?: number;
 }
 
 /**
@@ -69,12 +71,13 @@ export function agentSpawned(agentId: string, parent: AgentContext | null, spec:
 
 /**
  * A parent's record of a new child, carrying its whole spec so that the child's stream can be
- * opened from it alone (after a crash between the two appends, too), and handing it its budget.
+ * opened from it alone (after a crash between the two appends, too), handing it its budget, and
+ * starting attempt `nodeAttempt` of its node when a workflow spawns it for one.
  *
  * @example
  * { type: 'ChildSpawned', data: childSpawned(childId, spec, toolUseId) }
  */
-export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: string): EventData<'ChildSpawned'> {
+export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: string, nodeAttempt: number | null = null): EventData<'ChildSpawned'> {
   const { kind, role, task, budget, nodeId, workspace, timeoutMs, maxTurns, model, graph, tools, instructions, output } = spec;
   return {
     childId,
@@ -86,6 +89,7 @@ export function childSpawned(childId: string, spec: AgentSpec, toolUseId?: strin
     ...(nodeId ? { nodeId } : {}),
     spec: { workspace, timeoutMs, maxTurns, model, ...(graph !== undefined ? { graph } : {}), ...optionalFields(tools ?? [], instructions, output) },
     delegatesBudget: true,
+    nodeAttempt: nodeId ? nodeAttempt : null,
   };
 }
 

@@ -41,9 +41,9 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
     case 'AgentStarted':
       return entry('lifecycle', `started${e.data.deadline ? ` (deadline ${e.data.deadline})` : ''}`);
     case 'ChildSpawned':
-      return entry('lifecycle', `spawned child ${e.data.role} ${e.data.childId} with ${e.data.budget} tokens`);
+      return entry('lifecycle', `spawned child ${e.data.role} ${e.data.childId} with ${e.data.budget} tokens${e.data.nodeAttempt !== null ? `, starting node ${e.data.nodeId} (attempt ${e.data.nodeAttempt})` : ''}`);
     case 'ChildFinished':
-      return entry('lifecycle', `child ${e.data.childId} ${e.data.status}${e.data.reclaim ? `, ${e.data.reclaim.returned} tokens back` : ''}${e.data.output ? `: ${e.data.output}` : ''}`);
+      return entry('lifecycle', `child ${e.data.childId} ${e.data.status}${e.data.reclaim ? `, ${e.data.reclaim.returned} tokens back` : ''}${e.data.completesNode !== null ? `, node ${e.data.completesNode} completed` : ''}${e.data.output ? `: ${e.data.output}` : ''}`);
     case 'AgentCompleted':
       return entry('lifecycle', `completed: ${e.data.output ?? ''}`);
     case 'AgentFailed':

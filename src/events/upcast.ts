@@ -16,8 +16,12 @@ const upcasters: Record<string, Upcaster> = {
   'ChildSpawned@1': (data) => ({ spec: null, ...data }),
   // v3 delegates the child's budget itself; a v1 or v2 record was followed by a BudgetDelegated.
   'ChildSpawned@2': (data) => ({ delegatesBudget: false, ...data }),
+  // v4 starts a workflow node itself; a v1 to v3 record of a node's child was followed by a NodeStarted.
+  'ChildSpawned@3': (data) => ({ nodeAttempt: null, ...data }),
   // v2 returns the child's budget itself; a v1 record was followed by a BudgetReclaimed.
   'ChildFinished@1': (data) => ({ reclaim: null, ...data }),
+  // v3 completes a workflow node itself; a v1 or v2 record of a node's end was followed by a NodeCompleted.
+  'ChildFinished@2': (data) => ({ completesNode: null, ...data }),
   // v2 holds its reservation itself; a v1 request was preceded by a BudgetReserved.
   'ModelRequested@1': (data) => ({ reserves: false, ...data }),
   // v2 settles its reservation itself; a v1 reply was followed by a BudgetSettled.

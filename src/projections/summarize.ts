@@ -20,9 +20,9 @@ export function summarize(e: ParsedEvent): string {
     case 'AgentStarted':
       return e.data.deadline ? `started (deadline ${e.data.deadline})` : 'started';
     case 'ChildSpawned':
-      return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.delegatesBudget ? 'delegated ' : ''}${e.data.budget} tokens)`;
+      return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.delegatesBudget ? 'delegated ' : ''}${e.data.budget} tokens)${e.data.nodeAttempt !== null ? `, node ${e.data.nodeId} started (attempt ${e.data.nodeAttempt})` : ''}`;
     case 'ChildFinished':
-      return `child ${e.data.childId} ${e.data.status}${e.data.reclaim ? `, ${reclaimText(e.data.reclaim)}` : ''}`;
+      return `child ${e.data.childId} ${e.data.status}${e.data.reclaim ? `, ${reclaimText(e.data.reclaim)}` : ''}${e.data.completesNode !== null ? `, node ${e.data.completesNode} completed` : ''}`;
     case 'AgentCompleted':
       return `completed, returned ${e.data.returned} tokens: ${short(e.data.output)}`;
     case 'AgentFailed':

@@ -41,7 +41,7 @@ export interface NodeStart {
   readonly role: string;
   readonly task: string;
   readonly budget: number;
-  /** The child already exists (spawned just before a crash; NodeStarted was not recorded). */
+  /** The child already exists, its node not started (an older ChildSpawned, before v4, whose NodeStarted was not recorded). */
   readonly spawned: boolean;
 }
 
@@ -143,7 +143,9 @@ export function nextStep(input: SchedulerInput): WorkflowStep {
   const owed = (except: string): number =>
     order.filter((n) => n.id !== except && nodeState(c, n.id).status === 'pending' && !existingChild(n)).reduce((s, n) => s + nodeShare(base, n), 0);
 
-  // 1. Outcomes of node children that ended.
+  // 1. Outcomes of node children that ended. A completed child's ChildFinished (v3) completes
+  // its node itself; a NodeCompleted is recorded only where it did not (an older record, or one
+  // recorded where workflows were not attached).
   const outcomes: DomainEvent[] = [];
   let spare = available(c.budget);
   for (const n of order) {

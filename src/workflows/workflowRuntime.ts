@@ -267,26 +267,27 @@ export class Workflows {
   }
 
   /**
-   * Spawns a node's child (a no-op if it exists) with NodeStarted in the same append, and runs it.
-   * A child spawned before a crash that kept NodeStarted from being stored gets it on its own.
+   * Spawns a node's child (a no-op if it exists), its ChildSpawned starting the node (v4), and
+   * runs it. A child an older record spawned without starting its node (a ChildSpawned before v4
+   * whose NodeStarted was not stored) gets a NodeStarted on its own: the one NodeStarted still written.
    */
   private async start(id: string, start: NodeStart): Promise<void> {
-    const nodeStarted = (c: AgentContext): DomainEvent[] => nodeStartedEvents(c, start);
     if (!start.spawned) {
       if ((await this.runtime.actor(id)).beingEnded) return;
-      await this.runtime.spawnChild(id, nodeSpawnConfig(start), { nodeId: start.nodeId, run: true, alsoRecord: nodeStarted });
+      await this.runtime.spawnChild(id, nodeSpawnConfig(start), { nodeId: start.nodeId, nodeAttempt: start.attempt, run: true });
     }
-    await this.runtime.execute(id, (snap) => nodeStarted(snap.context), { causationId: `workflow:${id}` });
+    await this.runtime.execute(id, (snap) => nodeStartedEvents(snap.context, start), { causationId: `workflow:${id}` });
     this.logger.debug({ agentId: id, nodeId: start.nodeId, childId: start.childId, attempt: start.attempt }, 'workflow node started');
     this.watch(id, start.childId);
   }
 
   /**
-   * The outcome of the node whose child just ended (NodeCompleted, or NodeFailed with whether it
-   * is retried), decided as the next step would decide it, so that it is stored in the same append
-   * as the workflow's record of the child's end. Nothing when the next step would record more
-   * than this child's outcome (another child's end, whose reason is read from its stream) or the
-   * workflow is being ended: the step records those.
+   * The outcome of the node whose child just ended, decided as the next step would decide it, so
+   * that it is stored in the same append as the workflow's record of the child's end: NodeFailed
+   * with whether it is retried (a completed node is completed by that record itself, ChildFinished
+   * v3; a NodeCompleted only where it did not, as the step would record it). Nothing when the next
+   * step would record more than this child's outcome (another child's end, whose reason is read
+   * from its stream) or the workflow is being ended: the step records those.
    */
   nodeOutcome(s: AgentSnapshot, ended: EndedChild, terminating: boolean): DomainEvent[] {
     const c = s.context;
@@ -298,16 +299,21 @@ export class Workflows {
       failureCauses: ended.cause !== null ? { [ended.childId]: ended.cause } : {},
       canEnd: false,
     });
-    if (step.kind !== 'record') return [];
-    const ofThisChild = step.events.every((e) => (e.type === 'NodeCompleted' || e.type === 'NodeFailed') && e.data.childId === ended.childId);
-    if (!ofThisChild) return [];
+    let outcome: DomainEvent[] = [];
+    if (step.kind === 'record') {
+      const ofThisChild = step.events.every((e) => (e.type === 'NodeCompleted' || e.type === 'NodeFailed') && e.data.childId === ended.childId);
+      if (!ofThisChild) return [];
+      outcome = step.events;
+    } else if (!Object.values(c.nodes).some((n) => n.status === 'completed' && n.childId === ended.childId)) {
+      return []; // no node of this child ended by its record
+    }
     // The last node done and every node completed: the workflow's own completion goes in the same
     // append (the commit of the node's end, when it rides there) instead of a step and a commit
     // of its own. A failed end is left to the step, which reads the failures it names.
     let after = s;
-    for (const e of step.events) after = pureTransition(agentMachine, after, e)[0];
+    for (const e of outcome) after = pureTransition(agentMachine, after, e)[0];
     const end = nextStep({ context: after.context, childIdFor: (n, a) => this.childIdFor(c.id, n, a), canEnd: canEnd(after) });
-    return end.kind === 'end' && end.events[0]?.type === 'AgentCompleted' ? [...step.events, ...end.events] : step.events;
+    return end.kind === 'end' && end.events[0]?.type === 'AgentCompleted' ? [...outcome, ...end.events] : outcome;
   }
 
   /**
@@ -320,7 +326,7 @@ export class Workflows {
     if (this.detached || c.kind !== 'workflow' || !c.plan || c.terminating) return [];
     const step = nextStep({ context: c, childIdFor: (n, a) => this.childIdFor(c.id, n, a), canEnd: false });
     if (step.kind !== 'start' || step.starts.some((st) => st.spawned)) return [];
-    return step.starts.map((st) => ({ config: nodeSpawnConfig(st), extra: { nodeId: st.nodeId }, alsoRecord: (ctx) => nodeStartedEvents(ctx, st) }));
+    return step.starts.map((st) => ({ config: nodeSpawnConfig(st), extra: { nodeId: st.nodeId, nodeAttempt: st.attempt } }));
   }
 
   /** Runs a node child and steps the workflow when it has ended (and the workflow knows). */
@@ -385,7 +391,10 @@ export class Workflows {
 /** What a node attempt's child is spawned with. */
 const nodeSpawnConfig = (start: NodeStart): PlannedSpawn['config'] => ({ id: start.childId, role: start.role, task: start.task, budget: start.budget });
 
-/** NodeStarted for `start`, on the workflow's context with its child spawned; [] when it is recorded already. */
+/**
+ * NodeStarted for `start`, on the workflow's context with its child spawned; [] when the node is
+ * started already (by the child's ChildSpawned v4, or an older record's NodeStarted).
+ */
 function nodeStartedEvents(c: AgentContext, start: NodeStart): DomainEvent[] {
   const st = nodeState(c, start.nodeId);
   const child = c.children[start.childId];

@@ -64,7 +64,9 @@ describe('cadre CLI (the real bin)', () => {
     expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i)); // numbers, as the API gives them
     expect(events.every((e, i) => typeof e.position === 'number' && (i === 0 || e.position > events[i - 1]!.position))).toBe(true);
     // The demo's root is a workflow: it plans and delegates; its nodes talk to the model.
-    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['WorkflowPlanned', 'NodeStarted', 'NodeCompleted', 'AgentCompleted']));
+    // Its nodes start with their ChildSpawned (v4) and complete with their ChildFinished (v3).
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['WorkflowPlanned', 'ChildSpawned', 'ChildFinished', 'AgentCompleted']));
+    expect(events.map((e) => e.type)).not.toContain('NodeStarted');
     const nodeHistory = await cadre('history', parsed.children[0]!.id, '--json');
     expect((JSON.parse(nodeHistory.stdout) as Array<{ type: string }>).map((e) => e.type)).toContain('ModelReplied');
 

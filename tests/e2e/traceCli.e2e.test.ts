@@ -58,7 +58,7 @@ describe('cadre trace and /api/trace', () => {
       const served = (await (await fetch(`${dash.url}api/trace/${wf.id}`)).json()) as Trace;
       expect(served.spans).toEqual(trace.spans);
       // As it was when the second node completed: fewer spans, the workflow still running.
-      const mid = (await second.history(wf.id)).filter((e) => e.type === 'NodeCompleted')[1]!.position;
+      const mid = (await second.history(wf.id)).filter((e) => e.type === 'ChildFinished' && e.data.completesNode !== null)[1]!.position;
       const past = (await (await fetch(`${dash.url}api/trace/${wf.id}?upTo=${mid}`)).json()) as Trace;
       expect(past.position).toBe(mid);
       expect(past.spans.length).toBeLessThan(trace.spans.length);

@@ -7,6 +7,7 @@ import { foldAgentBatch } from '../../src/projections/readModels/agentBatchFold.
 import { defaultProjections } from '../../src/projections/readModels/index.js';
 import { runnerMigrations } from '../../src/projections/runnerSchema.js';
 import { splitStatements } from '../../src/infra/sql/migrate.js';
+import { parseRecorded, type ParsedEvent } from '../../src/events/upcast.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
 import { AGENTS, batches, history, type HistoryMode } from '../support/agentHistory.js';
 
@@ -32,10 +33,13 @@ describe('read models written per batch', () => {
     await sql?.close();
   });
 
-  /** Every table of `p`, whole, in a fixed order. */
-  const contents = async (p: Projection, suffix: string): Promise<Record<string, unknown[]>> => {
+  /** Every table of `p`, whole, in a fixed order; without the columns `leaveOut` matches. */
+  const contents = async (p: Projection, suffix: string, leaveOut?: RegExp): Promise<Record<string, unknown[]>> => {
     const out: Record<string, unknown[]> = {};
-    for (const [name, table] of Object.entries(tableNames(p, schema, suffix))) out[name] = (await sql.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
+    for (const [name, table] of Object.entries(tableNames(p, schema, suffix))) {
+      const rows = (await sql.query<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
+      out[name] = leaveOut ? rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !leaveOut.test(k)))) : rows;
+    }
     return out;
   };
 
@@ -63,6 +67,76 @@ describe('read models written per batch', () => {
     // Enough rows left at the ends for the comparison to mean something (approvals: 3 agents × 3 calls
     // at most; agents: since v6 a tree's status counts are columns of its totals row, not six rows).
     expect(rows).toBeGreaterThan(name === 'approvals' ? 60 : name === 'agents' ? 100 : 250);
+  });
+
+  // ---- a workflow's nodes recorded as older code did and as today's does ----
+  // Older code wrote ChildSpawned v3 + NodeStarted and ChildFinished v2 + NodeCompleted (each pair
+  // in one append); today's writes ChildSpawned v4 and ChildFinished v3 alone. Every read model
+  // keeps the same rows, one event at a time and a batch at a time: only what counts events differs.
+  const COUNTS_EVENTS = /position|revision|event_count|^id$/;
+
+  const graph = { nodes: [{ id: 'design', role: 'architect', task: 'D', budgetPercent: 40, dependencies: [] }, { id: 'build', role: 'implementer', task: 'B', budgetPercent: 40, dependencies: ['design'] }] };
+
+  /** The workflow's stream, each inner list one append (its events share the append's time). */
+  function stream(merged: boolean): ParsedEvent[] {
+    const appends: Array<Array<{ type: string; data: Record<string, unknown>; version: number }>> = [];
+    const e = (type: string, data: Record<string, unknown>, version = 1) => ({ type, data, version });
+    appends.push([
+      e('AgentSpawned', { agentId: 'wf', parentId: null, rootId: 'wf', depth: 0, kind: 'workflow', role: 'workflow', task: 'ship', budget: 10_000, workspace: null, timeoutMs: null, maxTurns: 5, model: null, graph }),
+      e('WorkflowPlanned', { source: 'graph', templateId: null, graph }),
+    ]);
+    appends.push([e('AgentRunRequested', {}), e('AgentStarted', { deadline: null })]);
+    for (const [i, nodeId] of ['design', 'build'].entries()) {
+      const childId = `k${i}`;
+      const spawned = { childId, role: 'coder', task: `do ${nodeId}`, budget: 4000, kind: 'agent', nodeId, spec: null, delegatesBudget: true };
+      appends.push(merged
+        ? [e('ChildSpawned', { ...spawned, nodeAttempt: 1 }, 4)]
+        : [e('ChildSpawned', spawned, 3), e('NodeStarted', { nodeId, childId, attempt: 1, budget: 4000 })]);
+      const output = i === 0 ? `${nodeId} out` : null;
+      const finished = { childId, status: 'completed', output, reclaim: { allocated: 4000, returned: 3000, spent: 1000, overspent: 0 } };
+      appends.push(merged
+        ? [e('ChildFinished', { ...finished, completesNode: nodeId }, 3)]
+        : [e('ChildFinished', finished, 2), e('NodeCompleted', { nodeId, childId, output: output ?? '' })]);
+    }
+    appends.push([e('AgentCompleted', { output: 'all done', returned: 2000 })]);
+    const out: ParsedEvent[] = [];
+    let clock = Date.parse('2026-02-01T00:00:00.000Z');
+    for (const append of appends) {
+      const at = new Date((clock += 1000)).toISOString();
+      for (const x of append) {
+        const n = out.length;
+        // Read as every stored event is: old versions upcast (an older ChildSpawned starts no node, an older ChildFinished completes none).
+        out.push(parseRecorded({
+          id: `00000000-0000-4000-8000-${String(n + 1).padStart(12, '0')}`, type: x.type, data: x.data, streamId: 'agent-wf', revision: BigInt(n), position: BigInt(n + 1),
+          metadata: { correlationId: 'c', causationId: 'c', schemaVersion: x.version, at },
+        }));
+      }
+    }
+    return out;
+  }
+
+  it.each(defaultProjections().map((p) => [p.name, p] as const))('%s: an old workflow stream (ChildSpawned v3 + NodeStarted, ChildFinished v2 + NodeCompleted) and a new one (ChildSpawned v4, ChildFinished v3 alone) leave the same rows', async (name, p) => {
+    const results: Record<string, Record<string, unknown[]>> = {};
+    for (const merged of [false, true]) {
+      for (const batched of [false, true]) {
+        const suffix = `${name.replace(/\W/g, '')}_${merged ? 'new' : 'old'}_${batched ? 'b' : 'e'}`;
+        for (const s of p.migrations(schema, suffix)) await sql.query(s);
+        const tables = tableNames(p, schema, suffix);
+        const events = stream(merged);
+        if (batched) await applyStatements(sql, schema, batchStatements(p, events, tables));
+        else for (const ev of events) await applyStatements(sql, schema, [...p.handle(ev, tables), ...(p.afterBatch?.([ev], tables) ?? [])]);
+        results[suffix] = await contents(p, suffix, COUNTS_EVENTS);
+      }
+    }
+    const [first, ...rest] = Object.values(results);
+    for (const r of rest) expect(r).toEqual(first);
+    if (name === 'workflows') {
+      const nodes = Object.values(first!).find((rows) => rows.some((r) => (r as { node_id?: string }).node_id === 'design'))!;
+      expect(nodes).toEqual([
+        expect.objectContaining({ node_id: 'build', status: 'completed', child_agent_id: 'k1', attempt: 1, budget: 4000n, output_excerpt: '' }),
+        expect.objectContaining({ node_id: 'design', status: 'completed', child_agent_id: 'k0', attempt: 1, budget: 4000n, output_excerpt: 'design out' }),
+      ]);
+    }
   });
 
   it('writes a fixed number of statements per batch', () => {

@@ -50,13 +50,14 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
       const commit = commits.rows.find((r) => r.events.includes(`AgentCompleted ${node(i - 1)}`))!;
       expect(commit.events).toEqual([
         ...['ModelReplied', 'AgentCompleted'].map((t) => `${t} ${node(i - 1)}`),
-        ...['ChildFinished', 'NodeCompleted', 'ChildSpawned', 'NodeStarted'].map((t) => `${t} ${parent}`),
+        // The node's completion rides on ChildFinished (v3), the next node's start on ChildSpawned (v4).
+        ...['ChildFinished', 'ChildSpawned'].map((t) => `${t} ${parent}`),
         ...['AgentSpawned', 'AgentStarted', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
       ]);
     }
     // The first node rides in the workflow's start: its opening, that start, one commit per node's reply.
     expect(commits.rows[1]!.events).toEqual([
-      ...['AgentStarted', 'ChildSpawned', 'NodeStarted'].map((t) => `${t} ${parent}`),
+      ...['AgentStarted', 'ChildSpawned'].map((t) => `${t} ${parent}`),
       ...['AgentSpawned', 'AgentStarted', 'ModelRequested'].map((t) => `${t} ${node(0)}`),
     ]);
     expect(commits.rows).toHaveLength(2 + children.length);

@@ -11,6 +11,7 @@ import type { AgentSystem } from '../../src/system.js';
 import { checkTreeAtRest, treeOf } from '../support/actorsInvariants.js';
 import { createTempRepo } from '../support/gitRepo.js';
 import { testSystem } from '../support/system.js';
+import { nodeCompletions, nodeStarts } from '../support/nodeEvents.js';
 
 /**
  * Forking an agent with its subtree: every child it had by the cut is forked too, cut at the
@@ -253,9 +254,9 @@ describe('forking a workflow agent', () => {
     expect((await wf.run()).status).toBe('completed');
     const before = await treeDump(system, wf.id);
     const history = await system.history(wf.id);
-    const at = history.findIndex((e) => e.type === 'NodeCompleted' && e.data.nodeId === 'implement');
+    const at = nodeCompletions(history).find((n) => n.nodeId === 'implement')!.at;
     expect(at).toBeGreaterThan(0);
-    const endedBefore = history.slice(0, at + 1).filter((e) => e.type === 'NodeCompleted').map((e) => (e.data as { nodeId: string }).nodeId);
+    const endedBefore = nodeCompletions(history.slice(0, at + 1)).map((n) => n.nodeId);
 
     const fork = await system.fork(wf.id, { atRevision: at, model: 'fork-model' });
     expect((await fork.run()).status).toBe('completed');
@@ -263,7 +264,7 @@ describe('forking a workflow agent', () => {
 
     const forked = await system.history(fork.id);
     expect(forked[0]!.data).toMatchObject({ kind: 'workflow', model: 'fork-model', forkedFrom: { sourceId: wf.id, sourceRevision: at } });
-    const completed = (events: DomainEvent[]) => events.filter((e) => e.type === 'NodeCompleted').map((e) => e.data as { nodeId: string; childId: string; output: string });
+    const completed = (events: DomainEvent[]) => nodeCompletions(events);
     // The nodes ended by the cut are carried (under their forks' ids); the rest ran with fork-model.
     const forkNodes = completed(forked);
     expect(forkNodes.map((n) => n.nodeId).slice(0, endedBefore.length)).toEqual(endedBefore);
@@ -336,7 +337,10 @@ describe('forking a workflow with worktrees', () => {
       expect((await wf.run()).status).toBe('completed');
       const before = await treeDump(system, wf.id);
       const history = await system.history(wf.id);
-      const at = history.findIndex((e) => e.type === 'NodeCompleted' && e.data.nodeId === 'implement');
+      // The implement node's completion (its ChildFinished) and the merge of its worktree after it.
+      const implemented = nodeCompletions(history).find((n) => n.nodeId === 'implement')!;
+      const mergedAt = history.findIndex((e, i) => i >= implemented.at && e.type === 'WorkspaceMerged' && e.data.childId === implemented.childId);
+      const at = mergedAt >= 0 ? mergedAt : implemented.at;
       const merged = history.slice(0, at + 1).flatMap((e) => (e.type === 'WorkspaceMerged' && e.data.commit ? [e.data.commit] : []));
       expect(merged.length).toBeGreaterThan(0);
 
@@ -346,8 +350,8 @@ describe('forking a workflow with worktrees', () => {
       const forked = await system.history(fork.id);
       expect(forked[0]!.data).toMatchObject({ workspace: { base: merged.at(-1) } });
       expect(git('merge-base', '--is-ancestor', merged.at(-1)!, `agents/${fork.id}`)).toBe('');
-      const nodes = forked.filter((e) => e.type === 'NodeCompleted').map((e) => (e.data as { childId: string }).childId);
-      const copied = nodes.slice(0, history.slice(0, at + 1).filter((e) => e.type === 'NodeCompleted').length);
+      const nodes = nodeCompletions(forked).map((n) => n.childId);
+      const copied = nodes.slice(0, nodeCompletions(history.slice(0, at + 1)).length);
       for (const id of copied) {
         const h = await system.history(id);
         expect(h[0]!.data).toMatchObject({ workspace: null });
@@ -361,7 +365,7 @@ describe('forking a workflow with worktrees', () => {
       await checkTreeAtRest(system, fork.id);
 
       // A node forked with a file write the cut left running: its worktree first, then the write in it.
-      const implement = history.find((e) => e.type === 'NodeStarted' && e.data.nodeId === 'implement')!.data as { childId: string };
+      const implement = nodeStarts(history).find((n) => n.nodeId === 'implement')!;
       const implementHistory = await system.history(implement.childId);
       const writing = implementHistory.findIndex((e) => e.type === 'ToolCalled' && e.data.name === 'write_file');
       expect(writing).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ import type { AgentSystem } from '../../src/system.js';
 import { checkTreeAtRest, treeOf } from '../support/actorsInvariants.js';
 import { createTempRepo } from '../support/gitRepo.js';
 import { testSystem } from '../support/system.js';
+import { nodeStarts } from '../support/nodeEvents.js';
 
 /**
  * Issue 22's done-when: the demo workflow (tdd-workflow, with worktrees) runs on the offline
@@ -39,7 +40,7 @@ describe('forking the demo workflow\'s implement node', () => {
   it('leaves the source byte for byte, carries forkedFrom, conserves both trees and branches from the source\'s commit at the cut', { timeout: 120_000 }, async () => {
     const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add a slugify helper', budget: 120_000, workspace: true });
     expect((await wf.run()).status).toBe('completed');
-    const implement = (await system.history(wf.id)).flatMap((e) => (e.type === 'NodeStarted' && e.data.nodeId === 'implement' ? [e.data.childId] : []))[0]!;
+    const implement = nodeStarts(await system.history(wf.id)).find((n) => n.nodeId === 'implement')!.childId;
     const tree = await treeOf(system, wf.id);
     const snapshot = async () => JSON.stringify(await Promise.all(tree.map(async (id) => [await system.history(id), await system.replay(id)])));
     const before = await snapshot();

@@ -89,9 +89,11 @@ export function generateHistory(seed: number, steps: number): Append[] {
     metadata: { correlationId: 'run', causationId: 'cause', schemaVersion: 1, at: new Date((clock += int(1, 5000))).toISOString() },
   });
   /** An event as today's code records it (its catalogue version); `ev` writes every event as v1, as old stores hold them. */
-  const current = (type: 'ChildSpawned' | 'ChildFinished' | 'ModelRequested' | 'ModelReplied', data: unknown): EventToAppend => {
+  const current = (type: 'ChildSpawned' | 'ChildFinished' | 'ModelRequested' | 'ModelReplied', data: unknown): EventToAppend => versioned(type, eventSchemas[type].version, data);
+  /** An event as the code of its `version` recorded it. */
+  const versioned = (type: 'ChildSpawned' | 'ChildFinished' | 'ModelRequested' | 'ModelReplied', version: number, data: unknown): EventToAppend => {
     const e = ev(type, data);
-    return { ...e, metadata: { ...e.metadata, schemaVersion: eventSchemas[type].version } };
+    return { ...e, metadata: { ...e.metadata, schemaVersion: version } };
   };
   const agents: SimAgent[] = [];
   const out: Append[] = [];
@@ -144,10 +146,13 @@ export function generateHistory(seed: number, steps: number): Append[] {
         const child = spawn(a, amount, rand() < 0.1 ? 'workflow' : 'agent', nodeId);
         // The parent's record first in real life; either order is a valid history for projections.
         const spawned = { childId: child.id, role: 'coder', task: 't', budget: amount, kind: child.kind, ...(nodeId ? { nodeId } : {}) };
-        const parentEvents = rand() < 0.5
-          ? [current('ChildSpawned', { ...spawned, spec: null, delegatesBudget: true })]
-          : [ev('ChildSpawned', spawned), ev('BudgetDelegated', { childId: child.id, amount })];
-        if (nodeId) parentEvents.push(ev('NodeStarted', { nodeId, childId: child.id, attempt: 1, budget: amount }));
+        // Today's (v4: delegates and starts the node), v3's (then a NodeStarted), v1's (then a BudgetDelegated and a NodeStarted).
+        const shape = rand();
+        const parentEvents = shape < 0.35
+          ? [current('ChildSpawned', { ...spawned, spec: null, delegatesBudget: true, nodeAttempt: nodeId ? 1 : null })]
+          : shape < 0.65 ? [versioned('ChildSpawned', 3, { ...spawned, spec: null, delegatesBudget: true })]
+            : [ev('ChildSpawned', spawned), ev('BudgetDelegated', { childId: child.id, amount })];
+        if (nodeId && shape >= 0.35) parentEvents.push(ev('NodeStarted', { nodeId, childId: child.id, attempt: 1, budget: amount }));
         push(a, ...parentEvents);
         a.live.add(child.id);
       });
@@ -199,11 +204,16 @@ export function generateHistory(seed: number, steps: number): Append[] {
           const status = terminal.type === 'AgentCompleted' ? 'completed' : terminal.type === 'AgentFailed' ? 'failed' : 'terminated';
           const allocated = p.ledger.delegations[a.id] ?? 0;
           const reclaimed = { allocated, returned, spent: allocated - Math.min(returned, allocated) + overspent(a.ledger), overspent: overspent(a.ledger) };
-          const events = rand() < 0.5
-            ? [current('ChildFinished', { childId: a.id, status, output: null, reclaim: reclaimed })]
-            : [ev('ChildFinished', { childId: a.id, status, output: null }), ev('BudgetReclaimed', { childId: a.id, ...reclaimed })];
-          if (a.nodeId) {
-            events.push(status === 'completed' ? ev('NodeCompleted', { nodeId: a.nodeId, childId: a.id, output: 'node out' })
+          // Today's (v3: reclaims and completes the node), v2's (then a NodeCompleted), v1's (then a BudgetReclaimed and a NodeCompleted).
+          const shape = rand();
+          const output = rand() < 0.5 ? null : 'node out';
+          const completes = a.nodeId !== null && status === 'completed';
+          const events = shape < 0.35
+            ? [current('ChildFinished', { childId: a.id, status, output, reclaim: reclaimed, completesNode: completes ? a.nodeId : null })]
+            : shape < 0.65 ? [versioned('ChildFinished', 2, { childId: a.id, status, output, reclaim: reclaimed })]
+              : [ev('ChildFinished', { childId: a.id, status, output }), ev('BudgetReclaimed', { childId: a.id, ...reclaimed })];
+          if (a.nodeId && !(completes && shape < 0.35)) {
+            events.push(completes ? ev('NodeCompleted', { nodeId: a.nodeId, childId: a.id, output: output ?? '' })
               : ev('NodeFailed', { nodeId: a.nodeId, childId: a.id, attempt: 1, reason: 'child failed', willRetry: false }));
           }
           push(p, ...events);
@@ -353,7 +363,7 @@ describe('the history generator', () => {
       for (const a of generateHistory(seed, 60)) {
         for (const e of a.events) {
           types.set(e.type, (types.get(e.type) ?? 0) + 1);
-          // Old shapes and today's both: a spawn that delegates, an end that reclaims.
+          // Old shapes and today's both: a spawn that delegates (and starts a node), an end that reclaims (and completes a node).
           const version = (e.metadata as { schemaVersion: number }).schemaVersion;
           if (e.type === 'ChildSpawned' || e.type === 'ChildFinished') types.set(`${e.type}@v${version}`, (types.get(`${e.type}@v${version}`) ?? 0) + 1);
           if (e.type === 'AgentSpawned') maxDepth = Math.max(maxDepth, (e.data as { depth: number }).depth);
@@ -362,7 +372,7 @@ describe('the history generator', () => {
     }
     for (const t of ['AgentSpawned', 'AgentStarted', 'ChildSpawned', 'BudgetDelegated', 'BudgetReserved', 'BudgetSettled', 'BudgetReleased',
       'BudgetReclaimed', 'AgentCompleted', 'AgentFailed', 'AgentTerminated', 'WorkflowPlanned', 'NodeStarted', 'NodeSkipped', 'FutureThingHappened',
-      'ChildSpawned@v1', 'ChildSpawned@v3', 'ChildFinished@v1', 'ChildFinished@v2']) {
+      'ChildSpawned@v1', 'ChildSpawned@v3', 'ChildSpawned@v4', 'ChildFinished@v1', 'ChildFinished@v2', 'ChildFinished@v3']) {
       expect(types.get(t) ?? 0, t).toBeGreaterThan(0);
     }
     expect((types.get('NodeCompleted') ?? 0) + (types.get('NodeFailed') ?? 0)).toBeGreaterThan(0);

@@ -97,7 +97,7 @@ describe('two workers on one store', () => {
       const rec = s.context.children[child];
       if (rec?.status !== 'live') return [];
       return [
-        { type: 'ChildFinished', data: { childId: child, status: 'completed', output: 'done', reclaim: { allocated: rec.budget, returned: rec.budget, spent: 0, overspent: 0 } } },
+        { type: 'ChildFinished', data: { childId: child, status: 'completed', output: 'done', reclaim: { allocated: rec.budget, returned: rec.budget, spent: 0, overspent: 0 }, completesNode: null } },
       ];
     });
     expect(written).toEqual([]);

@@ -8,6 +8,7 @@ import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js'
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { ModelError, InvalidGraph, InvalidInput, NotFound, PlanRejected } from '../../src/errors.js';
 import { testSystem, type StoreKind } from '../support/system.js';
+import { nodeCompletions, nodeStarts } from '../support/nodeEvents.js';
 import { WorkflowAgent } from '../../src/agent.js';
 import { useDefaultSystem } from '../../src/defaultSystem.js';
 import {
@@ -82,14 +83,17 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       const history = await system.history(id);
       const types = history.map((e) => e.type);
       expect(types.indexOf('WorkflowPlanned')).toBeLessThan(types.indexOf('ChildSpawned'));
-      const started = history.filter((e) => e.type === 'NodeStarted').map((e) => e.data as { nodeId: string; budget: number });
+      // Each node is started by its child's ChildSpawned (v4) and completed by its ChildFinished (v3): no NodeStarted or NodeCompleted.
+      expect(types.filter((t) => t === 'NodeStarted' || t === 'NodeCompleted')).toEqual([]);
+      const started = nodeStarts(history);
       expect(started.map((s) => s.nodeId)).toEqual(['design', 'tests', 'implement', 'review']);
       expect(started.map((s) => s.budget)).toEqual([6000, 10_000, 16_000, 8000]);
       // Each node starts only after its dependency completed.
-      const at = (type: string, nodeId: string): number => history.findIndex((e) => e.type === type && (e.data as { nodeId?: string }).nodeId === nodeId);
-      expect(at('NodeCompleted', 'design')).toBeLessThan(at('NodeStarted', 'tests'));
-      expect(at('NodeCompleted', 'tests')).toBeLessThan(at('NodeStarted', 'implement'));
-      expect(at('NodeCompleted', 'implement')).toBeLessThan(at('NodeStarted', 'review'));
+      const completed = nodeCompletions(history);
+      const at = (list: ReadonlyArray<{ nodeId: string; at: number }>, nodeId: string): number => list.find((x) => x.nodeId === nodeId)!.at;
+      expect(at(completed, 'design')).toBeLessThan(at(started, 'tests'));
+      expect(at(completed, 'tests')).toBeLessThan(at(started, 'implement'));
+      expect(at(completed, 'implement')).toBeLessThan(at(started, 'review'));
 
       const wf = await system.replay(id);
       expect(wf.budget.delegated).toBe(0);
@@ -102,7 +106,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
 
       // Outputs flow: the tester's task carries the architect's output.
       const tests = wf.children.find((c) => c.role === 'tester')!;
-      const designOut = (history.find((e) => e.type === 'NodeCompleted')!.data as { output: string }).output;
+      const designOut = nodeCompletions(history)[0]!.output;
       expect((await system.replay(tests.id)).task).toContain(designOut);
 
       expect(last?.status).toBe('completed');
@@ -256,7 +260,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       it('adopts a node child spawned before a crash rather than starting the node twice', async () => {
         const w = attachWorkflows(system.internal.runtime, { templates });
         const id = await spawnWorkflow(system, { graph: { nodes: [{ id: 'only', role: 'tester', task: 'Only', budgetPercent: 50 }] } }, { task: 't', budget: 8000 });
-        // As if a process died right after spawning the child, before NodeStarted.
+        // As if an older process (ChildSpawned before v4) died right after spawning the child, before NodeStarted.
         const childId = w.childIdFor(id, 'only', 1);
         await system.internal.runtime.spawnChild(id, { id: childId, role: 'tester', task: 'Only', budget: 4000 }, { nodeId: 'only' });
         expect((await runWorkflow(system, id)).status).toBe('completed');
@@ -308,7 +312,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         const wf = await system.replay(id);
         expect(wf.budget.consumed).toBe(240);
         // Shares come from what the planning left: floor(19_760 × 40%).
-        const started = (await system.history(id)).filter((e) => e.type === 'NodeStarted').map((e) => (e.data as { budget: number }).budget);
+        const started = nodeStarts(await system.history(id)).map((s) => s.budget);
         expect(started).toEqual([7904, 7904]);
 
         // Invalid twice: the workflow is recorded as failed and the error thrown.

@@ -40,8 +40,8 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
   const kinds: Array<(a: string) => void> = [
     (a) => push(a, 'AgentRunRequested', {}),
     (a) => push(a, 'AgentStarted', { deadline: r() < 0.5 ? null : new Date(clock + 60_000).toISOString() }),
-    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: 10, kind: 'agent', spec: null, delegatesBudget: false }),
-    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o', reclaim: null }),
+    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: 10, kind: 'agent', spec: null, delegatesBudget: false, nodeAttempt: null }),
+    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o', reclaim: null, completesNode: null }),
     (a) => push(a, 'WorkspaceCreated', { path: `/w/${amount()}`, branch: `b${amount()}`, baseBranch: 'main' }),
     (a) => push(a, 'WorkspaceRemoved', {}),
     (a) => push(a, 'AgentCompleted', { output: `done ${amount()}`, returned: amount() }),
@@ -56,9 +56,10 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
     (a) => push(a, 'ModelReplied', { callId: 'c', settles: false }),
     (a) => push(a, 'ModelFailed', { callId: 'c' }),
     (a) => push(a, 'ToolCalled', { name: 't' }),
-    // Today's shapes: a spawn that delegates (ChildSpawned v3), an end that reclaims (ChildFinished v2).
-    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: amount(), kind: 'agent', spec: null, delegatesBudget: true }),
-    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: 'o', reclaim: { allocated: 10, returned: amount(), spent: 0, overspent: r() < 0.7 ? 0 : amount() } }),
+    // Today's shapes: a spawn that delegates and maybe starts a node (ChildSpawned v4), an end that
+    // reclaims and maybe completes a node (ChildFinished v3).
+    (a) => push(a, 'ChildSpawned', { childId: pick(CHILDREN), role: 'r', task: 't', budget: amount(), kind: 'agent', spec: null, delegatesBudget: true, ...(r() < 0.5 ? { nodeId: pick(NODES), nodeAttempt: 1 + Math.floor(r() * 3) } : { nodeAttempt: null }) }),
+    (a) => push(a, 'ChildFinished', { childId: pick(CHILDREN), status: 'completed', output: r() < 0.2 ? null : 'o', reclaim: { allocated: 10, returned: amount(), spent: 0, overspent: r() < 0.7 ? 0 : amount() }, completesNode: r() < 0.5 ? pick(NODES) : null }),
     // 20…: a workflow's plan and its nodes' lives (on any agent: a plain agent's touch no run).
     (a) => push(a, 'WorkflowPlanned', { source: pick(['graph', 'template']), templateId: r() < 0.5 ? null : 'tdd', graph: { nodes: NODES.filter(() => r() < 0.7).map((id) => ({ id, role: r() < 0.8 ? pick(['coder', 'tester']) : 7, budgetPercent: r() < 0.8 ? pick([20, 33.333333333333336, 1e-7]) : null, dependencies: r() < 0.5 ? [] : [pick(NODES), 3] })) } }),
     (a) => push(a, 'NodeStarted', { nodeId: pick(NODES), childId: pick(CHILDREN), attempt: 1 + Math.floor(r() * 3), budget: amount() }),
@@ -76,7 +77,7 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
   // Dense: only the folds that carry state across events (counters stopping at 0, jsonb maps),
   // so runs like finish, spawn, spawn, finish within one batch are common.
   const used = mode === 'dense' ? [2, 3, 3, 9, 10, 12, 13, 14, 15, 15, 18, 19, 19, 25, 26, 27, 28, 29, 29].map((k) => kinds[k]!)
-    : mode === 'workflow' ? [1, 6, 7, 8, 20, 21, 21, 22, 23, 23, 24].map((k) => kinds[k]!)
+    : mode === 'workflow' ? [1, 6, 7, 8, 18, 19, 20, 21, 21, 22, 23, 23, 24].map((k) => kinds[k]!)
     // Approvals: mostly parked calls and their answers, an end now and then (it voids an agent's).
     : mode === 'approvals' ? [25, 25, 25, 25, 25, 25, 26, 26, 27, 27, 6].map((k) => kinds[k]!) : kinds;
   for (let i = 0; i < length; i++) pick(used)(mode === 'dense' ? 'ra' : pick(AGENTS));

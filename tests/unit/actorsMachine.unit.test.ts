@@ -77,7 +77,7 @@ describe('agent machine acceptance rules', () => {
 
   it('refuses a spawn whose budget is over the available balance (ChildSpawned v3 delegates it)', () => {
     const s = start();
-    const spawn = (id: string, amount: number) => E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: true });
+    const spawn = (id: string, amount: number) => E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null });
     const one = step(s, spawn('c1', 700));
     expect(one.context.budget.delegated).toBe(700);
     expect(one.can(spawn('c2', 301))).toBe(false);
@@ -87,7 +87,7 @@ describe('agent machine acceptance rules', () => {
   it('replays a v1 or v2 spawn, whose BudgetDelegated came after it, to the same balance and refusals', () => {
     const s = start();
     const spawn = (id: string, amount: number) => [
-      E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: false }),
+      E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: false, nodeAttempt: null }),
       E('BudgetDelegated', { childId: id, amount }),
     ];
     // The record alone hands nothing over: its BudgetDelegated does.
@@ -98,11 +98,11 @@ describe('agent machine acceptance rules', () => {
   });
 
   it('refuses to end with live children or open reservations', () => {
-    const withChild = step(running(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true }));
+    const withChild = step(running(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null }));
     expect(statusOf(withChild.value)).toBe('waiting');
     expect(withChild.can(E('AgentTerminated', { reason: 'x', by: null, returned: 0 }))).toBe(false);
     expect(withChild.can(E('AgentFailed', { reason: 'x', cause: 'error', partialOutput: null, returned: 0 }))).toBe(false);
-    const finished = step(withChild, E('ChildFinished', { childId: 'c1', status: 'completed', output: 'done', reclaim: { allocated: 100, returned: 40, spent: 60, overspent: 0 } }));
+    const finished = step(withChild, E('ChildFinished', { childId: 'c1', status: 'completed', output: 'done', reclaim: { allocated: 100, returned: 40, spent: 60, overspent: 0 }, completesNode: null }));
     expect(finished.value).toEqual({ running: 'active' });
     expect(finished.can(E('AgentCompleted', { output: 'x', returned: 0 }))).toBe(true);
 
@@ -125,10 +125,10 @@ describe('agent machine acceptance rules', () => {
   });
 
   it('refuses a ChildFinished for an unknown or already finished child, and tool results nobody asked for', () => {
-    const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true }));
-    expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null, reclaim: null }))).toBe(false);
-    const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: { allocated: 100, returned: 100, spent: 0, overspent: 0 } }));
-    expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: null }))).toBe(false);
+    const s = step(start(), E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 100, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null }));
+    expect(s.can(E('ChildFinished', { childId: 'nope', status: 'completed', output: null, reclaim: null, completesNode: null }))).toBe(false);
+    const done = step(s, E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: { allocated: 100, returned: 100, spent: 0, overspent: 0 }, completesNode: null }));
+    expect(done.can(E('ChildFinished', { childId: 'c1', status: 'failed', output: null, reclaim: null, completesNode: null }))).toBe(false);
     const toolReply = E('ModelReplied', { callId: 'k', model: 'm', content: [{ type: 'tool_use', id: 't1', name: 'finish', input: { output: 'x' } }], stopReason: 'tool_use', usage: usage(1, 1), costUsd: 0, settles: true });
     const using = step(running(), ...request('k', 0, 100), toolReply, E('ToolCalled', { toolUseId: 't1', name: 'finish', input: { output: 'x' } }));
     expect(using.value).toEqual({ running: 'usingTools' });
@@ -139,7 +139,7 @@ describe('agent machine acceptance rules', () => {
   it('a terminal agent accepts no further lifecycle or budget event', () => {
     const ended = step(running(), ...completionEvents(running().context, 'out'));
     expect(statusOf(ended.value)).toBe('completed');
-    for (const e of [E('AgentStarted', { deadline: null }), E('BudgetReserved', { reservationId: 'r', amount: 1 }), E('AgentTerminated', { reason: 'x', by: null, returned: 0 }), E('ChildSpawned', { childId: 'c', role: 'w', task: '', budget: 1, kind: 'agent', spec: null, delegatesBudget: true })]) {
+    for (const e of [E('AgentStarted', { deadline: null }), E('BudgetReserved', { reservationId: 'r', amount: 1 }), E('AgentTerminated', { reason: 'x', by: null, returned: 0 }), E('ChildSpawned', { childId: 'c', role: 'w', task: '', budget: 1, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null })]) {
       expect(ended.can(e)).toBe(false);
     }
   });
@@ -172,7 +172,7 @@ describe('evolve', () => {
   it('is pure: it never mutates its input', () => {
     const c0 = initialContext(spawned());
     const frozen = JSON.stringify(c0);
-    const c1 = evolve(c0, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 10, kind: 'agent', spec: null, delegatesBudget: true }));
+    const c1 = evolve(c0, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 10, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null }));
     expect(JSON.stringify(c0)).toBe(frozen);
     expect(liveChildren(c1)).toEqual(['c1']);
   });
@@ -197,15 +197,15 @@ describe('evolve', () => {
 
   it('records a child once and its end with the reclaim', () => {
     let c = initialContext(spawned({ budget: 500 }));
-    c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu', spec: null, delegatesBudget: true }));
+    c = evolve(c, E('ChildSpawned', { childId: 'c1', role: 'w', task: 't', budget: 200, kind: 'agent', toolUseId: 'tu', spec: null, delegatesBudget: true, nodeAttempt: null }));
     const spawned1 = c;
-    c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null, reclaim: { allocated: 200, returned: 150, spent: 50, overspent: 0 } }));
+    c = evolve(c, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null, reclaim: { allocated: 200, returned: 150, spent: 50, overspent: 0 }, completesNode: null }));
     expect(c.children.c1).toMatchObject({ status: 'terminated', toolUseId: 'tu' });
     expect(c.budget).toMatchObject({ delegated: 0, spentBySubtree: 50, reclaimed: 150 });
     expect(available(c.budget)).toBe(450);
-    expect(evolve(c, E('ChildFinished', { childId: 'ghost', status: 'failed', output: null, reclaim: null }))).toBe(c);
+    expect(evolve(c, E('ChildFinished', { childId: 'ghost', status: 'failed', output: null, reclaim: null, completesNode: null }))).toBe(c);
     // A v1 record (reclaim null) and the BudgetReclaimed after it come to the same balance.
-    const v1 = evolve(evolve(spawned1, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null, reclaim: null })), E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
+    const v1 = evolve(evolve(spawned1, E('ChildFinished', { childId: 'c1', status: 'terminated', output: null, reclaim: null, completesNode: null })), E('BudgetReclaimed', { childId: 'c1', allocated: 200, returned: 150, spent: 50, overspent: 0 }));
     expect(v1.budget).toEqual(c.budget);
   });
 });
@@ -239,12 +239,12 @@ function randomHistory(seed: number, length: number): DomainEvent[] {
     if (choice === 0) {
       const id = `c${k++}`;
       const amount = rnd(3000);
-      push(E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: true }));
+      push(E('ChildSpawned', { childId: id, role: 'w', task: 't', budget: amount, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null }));
     } else if (choice === 1 && live.length > 0) {
       const id = live[rnd(live.length)]!;
       const given = c.children[id]!.budget;
       const returned = rnd(given + 1);
-      push(E('ChildFinished', { childId: id, status: (['completed', 'failed', 'terminated'] as const)[rnd(3)]!, output: null, reclaim: { allocated: given, returned, spent: given - returned, overspent: 0 } }));
+      push(E('ChildFinished', { childId: id, status: (['completed', 'failed', 'terminated'] as const)[rnd(3)]!, output: null, reclaim: { allocated: given, returned, spent: given - returned, overspent: 0 }, completesNode: null }));
     } else if (sub === 'active') {
       const id = `k${k++}`;
       const amount = 1 + rnd(Math.max(1, available(c.budget)));

@@ -24,9 +24,9 @@ const lead: Array<[bigint, DomainEvent]> = [
   [6n, { type: 'BudgetSettled', data: { reservationId: 'l1', consumed: 120, model: 'a', costUsd: 0 } }],
   [7n, { type: 'ToolCalled', data: { toolUseId: 'tu_spawn', name: 'spawn_agent', input: {} } }],
   [8n, { type: 'ToolCalled', data: { toolUseId: 'tu_pause', name: 'pause', input: {} } }],
-  [9n, { type: 'ChildSpawned', data: { childId: 'kid', role: 'helper', task: 't', budget: 1000, kind: 'agent', toolUseId: 'tu_spawn', spec: { workspace: null, timeoutMs: null, maxTurns: 5, model: 'a' }, delegatesBudget: true } }],
+  [9n, { type: 'ChildSpawned', data: { childId: 'kid', role: 'helper', task: 't', budget: 1000, kind: 'agent', toolUseId: 'tu_spawn', spec: { workspace: null, timeoutMs: null, maxTurns: 5, model: 'a' }, delegatesBudget: true, nodeAttempt: null } }],
   [17n, { type: 'ToolReturned', data: { toolUseId: 'tu_pause', name: 'pause', output: 'rested', isError: false } }],
-  [18n, { type: 'ChildFinished', data: { childId: 'kid', status: 'completed', output: 'done', reclaim: { allocated: 1000, returned: 880, spent: 120, overspent: 0 } } }],
+  [18n, { type: 'ChildFinished', data: { childId: 'kid', status: 'completed', output: 'done', reclaim: { allocated: 1000, returned: 880, spent: 120, overspent: 0 }, completesNode: null } }],
 ];
 const kid: Array<[bigint, DomainEvent]> = [
   [10n, { type: 'AgentSpawned', data: { ...spawned('kid', 'lead', 1000), role: 'helper' } }],
@@ -56,7 +56,7 @@ describe('planFork (pure)', () => {
     // Nothing was charged to the child's fork: it gives back its whole allocation.
     expect(child!.events.at(-1)!.data).toEqual({ output: 'done', returned: 1000 });
     expect(child!.endUnrecorded).toBe(true);
-    expect(root!.events.find((e) => e.type === 'ChildSpawned')!.data).toMatchObject({ childId: 'fork/tu_spawn', budget: 1000, delegatesBudget: true });
+    expect(root!.events.find((e) => e.type === 'ChildSpawned')!.data).toMatchObject({ childId: 'fork/tu_spawn', budget: 1000, delegatesBudget: true, nodeAttempt: null });
     // Both openings are states the machine accepts.
     expect(foldResting([{ type: 'AgentSpawned', data: root!.spawned }, ...root!.events]).context.children['fork/tu_spawn']?.status).toBe('live');
     expect(foldResting([{ type: 'AgentSpawned', data: child!.spawned }, ...child!.events]).context.result?.status).toBe('completed');
@@ -65,7 +65,7 @@ describe('planFork (pure)', () => {
   it('a cut after the lead recorded the end: the lead\'s fork records the child\'s return as its fork\'s ledger has it', () => {
     const [root, child] = planFork(input(lead.length - 1));
     expect(child!.endUnrecorded).toBe(false);
-    expect(root!.events.find((e) => e.type === 'ChildFinished')!.data).toMatchObject({ childId: 'fork/tu_spawn', reclaim: { allocated: 1000, returned: 1000, spent: 0, overspent: 0 } });
+    expect(root!.events.find((e) => e.type === 'ChildFinished')!.data).toMatchObject({ childId: 'fork/tu_spawn', reclaim: { allocated: 1000, returned: 1000, spent: 0, overspent: 0 }, completesNode: null });
   });
 
   it('a cut before the child began: the child\'s fork opens as it was spawned', () => {

@@ -47,8 +47,8 @@ describe('effects: what an action names is what the resting state says is due', 
     apply(...request('k0', 0));
     apply(...afterReply(s.context, 'k0', { model: 'm', content: [{ type: 'tool_use', id: 'tu1', name: 'read_file', input: { path: 'a' } }], stopReason: 'tool_use', usage }, 0));
     apply({ type: 'ToolReturned', data: { toolUseId: 'tu1', name: 'read_file', output: 'x', isError: false } });
-    apply({ type: 'ChildSpawned', data: { childId: 'c1', role: 'w', task: 't', budget: 1000, kind: 'agent', spec: null, delegatesBudget: true } });
-    apply({ type: 'ChildFinished', data: { childId: 'c1', status: 'completed', output: 'done', reclaim: { allocated: 1000, returned: 1000, spent: 0, overspent: 0 } } });
+    apply({ type: 'ChildSpawned', data: { childId: 'c1', role: 'w', task: 't', budget: 1000, kind: 'agent', spec: null, delegatesBudget: true, nodeAttempt: null } });
+    apply({ type: 'ChildFinished', data: { childId: 'c1', status: 'completed', output: 'done', reclaim: { allocated: 1000, returned: 1000, spent: 0, overspent: 0 }, completesNode: null } });
     apply(...request('k1', 1));
     apply(...afterReply(s.context, 'k1', { model: 'm', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage }, 0)); // the reply and the end, one batch
     expect(dueEffect(s)).toBe('agentEnded');

@@ -40,9 +40,11 @@ function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, bu
     else if (step.kind === 'start') {
       for (const s of step.starts) {
         expect(s.budget).toBeLessThanOrEqual(available(c.budget));
+        // Today's record (ChildSpawned v4 starts the node) and an older one's (v3, then NodeStarted), in turn.
+        const merged = i % 2 === 0;
         c = apply(c, [
-          { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: s.nodeId, spec: null, delegatesBudget: true } },
-          { type: 'NodeStarted', data: { nodeId: s.nodeId, childId: s.childId, attempt: s.attempt, budget: s.budget } },
+          { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: s.nodeId, spec: null, delegatesBudget: true, nodeAttempt: merged ? s.attempt : null } },
+          ...(merged ? [] : [{ type: 'NodeStarted', data: { nodeId: s.nodeId, childId: s.childId, attempt: s.attempt, budget: s.budget } } as const]),
         ]);
         live.push({ childId: s.childId, nodeId: s.nodeId, attempt: s.attempt });
         started.push({ nodeId: s.nodeId, attempt: s.attempt, budget: s.budget, concurrent: live.length, task: s.task });
@@ -53,8 +55,10 @@ function simulate(c0: AgentContext, decide: (nodeId: string, attempt: number, bu
       const budget = c.children[done!.childId]!.budget;
       const o = decide(done!.nodeId, done!.attempt, budget);
       const spent = Math.min(o.spent, budget);
+      // Today's record (ChildFinished v3 completes the node) and an older one's (v2: the step records NodeCompleted), in turn.
+      const completesNode = o.status === 'completed' && i % 3 !== 0 ? done!.nodeId : null;
       c = apply(c, [
-        { type: 'ChildFinished', data: { childId: done!.childId, status: o.status, output: `${o.status} ${done!.nodeId}#${done!.attempt}`, reclaim: { allocated: budget, returned: budget - spent, spent, overspent: 0 } } },
+        { type: 'ChildFinished', data: { childId: done!.childId, status: o.status, output: `${o.status} ${done!.nodeId}#${done!.attempt}`, reclaim: { allocated: budget, returned: budget - spent, spent, overspent: 0 }, completesNode } },
       ]);
     } else throw new Error(`unexpected ${step.kind}`);
   }
@@ -145,9 +149,9 @@ describe('workflow scheduler', () => {
     expect(first.kind).toBe('start');
     const s = (first as Extract<typeof first, { kind: 'start' }>).starts[0]!;
     c = apply(c, [
-      { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: 'a', spec: null, delegatesBudget: true } },
+      { type: 'ChildSpawned', data: { childId: s.childId, role: s.role, task: s.task, budget: s.budget, kind: 'agent', nodeId: 'a', spec: null, delegatesBudget: true, nodeAttempt: null } },
     ]);
-    // Crash here: NodeStarted was never recorded.
+    // An older record (ChildSpawned v3), its NodeStarted not recorded: the child is adopted.
     const again = nextStep({ context: c, childIdFor, canEnd: false });
     expect(again).toEqual({ kind: 'start', starts: [{ ...s, spawned: true }] });
   });

@@ -15,24 +15,39 @@ import { spawnsAlong } from './spawnsAlong.js';
 
 /**
  * What a parent records of a child's end, decided on the parent's state: ChildFinished with
- * the budget's return, the merge of its worktree, and what the parent itself decides of it (a
- * workflow's node outcome). [] when the parent has recorded it already.
+ * the budget's return (and, for a workflow's node child that completed, the node's completion),
+ * the merge of its worktree, and what the parent itself decides of it (a workflow's node
+ * outcome, its end). [] when the parent has recorded it already.
  */
 export function parentRecordOfEnd(rt: RuntimeContext, parent: AgentSnapshot, child: AgentContext, merge: MergeOutcome | null, terminating: boolean): DomainEvent[] {
   const childId = child.id;
   const rec = parent.context.children[childId];
   if (!rec || rec.status !== 'live' || !child.result) return [];
+  // Being fired, maybe by another process whose cascade ended this child: nothing more is decided.
+  terminating ||= parent.context.terminating !== null;
+  const completesNode = rt.childEndEvents && !terminating ? nodeCompletedBy(parent.context, childId, child.result.status) : null;
   const events: DomainEvent[] = [
-    { type: 'ChildFinished', data: { childId, status: child.result.status, output: child.result.output, reclaim: reclaimOf(rec.budget, child.budget) } },
+    { type: 'ChildFinished', data: { childId, status: child.result.status, output: child.result.output, reclaim: reclaimOf(rec.budget, child.budget), completesNode } },
   ];
   if (merge && merge.status === 'merged') events.push({ type: 'WorkspaceMerged', data: { childId, branch: child.workspace!.branch, commit: merge.commit, files: [...merge.files] } });
   if (merge && merge.status === 'conflict') events.push({ type: 'WorkspaceMergeConflicted', data: { childId, branch: child.workspace!.branch, files: [...merge.files] } });
   if (!rt.childEndEvents) return events;
-  // Being fired, maybe by another process whose cascade ended this child: nothing more is decided.
-  terminating ||= parent.context.terminating !== null;
   let after = parent;
   for (const e of events) after = pureTransition(agentMachine, after, e)[0];
   return [...events, ...rt.childEndEvents(after, { childId, reason: child.result.reason, cause: child.result.cause }, terminating)];
+}
+
+/**
+ * The workflow node a child's end completes: the one whose current attempt it runs, when it
+ * completed (the scheduler's rule, which recorded a NodeCompleted beside ChildFinished v1 and v2).
+ * Decided only where workflows are attached and the parent is not being ended, as that
+ * NodeCompleted was.
+ */
+function nodeCompletedBy(parent: AgentContext, childId: string, status: string): string | null {
+  const nodeId = parent.children[childId]?.nodeId ?? null;
+  if (status !== 'completed' || nodeId === null) return null;
+  const node = parent.nodes[nodeId];
+  return node?.status === 'running' && node.childId === childId ? nodeId : null;
 }
 
 /** Ended, with nothing to do between its ending's commit and its parent's record: no worktree to commit, merge or remove. */

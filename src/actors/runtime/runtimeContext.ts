@@ -2,7 +2,6 @@ import type { DomainEvent } from '../../events/catalogue.js';
 import { agentMachine, type AgentMachine } from '../agentMachine.js';
 import type { AgentSnapshot } from '../replay.js';
 import type { LiveActor } from '../liveActor.js';
-import type { AgentContext } from '../agentContext.js';
 import type { SpawnConfig } from '../spawnConfig.js';
 import type { SpawnExtra } from '../spawnSpec.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
@@ -67,18 +66,17 @@ export interface EndedChild {
 }
 
 /**
- * The parent's own events that a child's end decides (a workflow's NodeCompleted or NodeFailed),
+ * The parent's own events that a child's end decides (a workflow's NodeFailed, or its end: a
+ * completed node is completed by the ChildFinished itself, v3),
  * given the parent's state with the end recorded: stored in the same append as ChildFinished.
  * Pure; [] leaves them to the parent's next step. `terminating`: the parent is being ended.
  */
 export type ChildEndEvents = (parent: AgentSnapshot, ended: EndedChild, terminating: boolean) => DomainEvent[];
 
-/** A child a parent decides to spawn: its config, and more of the parent's events recorded with its ChildSpawned. */
+/** A child a parent decides to spawn: its config, and what its ChildSpawned adds (a workflow's node and attempt, which it starts). */
 export interface PlannedSpawn {
   readonly config: SpawnConfig & { readonly id: string };
   readonly extra: SpawnExtra;
-  /** The parent's own events after ChildSpawned, decided on its context with it (a workflow's NodeStarted). */
-  readonly alsoRecord: (parent: AgentContext) => DomainEvent[];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type DomainEvent, type EventData } from '../../events/catalogue.js';
 import { InvalidInput, InvalidTransition, NotFound } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { evolve, type AgentContext } from '../agentContext.js';
+import type { AgentContext } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { checkDelegate } from '../budget.js';
 import type { AgentSnapshot } from '../replay.js';
@@ -36,11 +36,6 @@ export interface ChildSpawnOptions extends SpawnExtra {
   /** Run it at once: its stream opens with the run request (and the start, if a slot is free). */
   readonly run?: boolean;
   /**
-   * More of the parent's own events, decided in the same decision on its state after the spawn
-   * and stored in the same append (a workflow's NodeStarted).
-   */
-  readonly alsoRecord?: (parent: AgentContext) => DomainEvent[];
-  /**
    * `config.id` is a caller's choice (the API's), not derived by the runtime: it must be new or
    * this parent's own child (a retried spawn). Another agent's stream would otherwise pass for
    * the child's opening, already done, and become this parent's child.
@@ -50,7 +45,7 @@ export interface ChildSpawnOptions extends SpawnExtra {
 
 /** Spawns a child under `parentId`: the delegation is recorded in the parent first. */
 export async function spawnChild(rt: RuntimeContext, parentId: string, config: SpawnConfig, options: ChildSpawnOptions = {}): Promise<string> {
-  const { toolUseId, run = false, alsoRecord, idChosenByCaller = false, ...extra } = options;
+  const { toolUseId, run = false, idChosenByCaller = false, ...extra } = options;
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
   registerTools(rt, c);
   checkWorkspaceAvailable(rt, c, resolveSpec(c, null, rt.deps.config, extra).workspace);
@@ -85,13 +80,8 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       const ctx = s.context;
       if (isTerminalStatus(statusOf(s.value))) throw new InvalidTransition(parentId, statusOf(s.value), 'spawn');
       if (ctx.children[childId]) return []; // a retried spawn (same tool call)
-      const spawned = childSpawnedEvent(rt, ctx, childId, c, extra, toolUseId);
-      if (!alsoRecord) return [spawned];
-      // The context after ChildSpawned is evolve's: the machine's one assignment is `apply`
-      // (evolve), and execute refuses the batch if the machine does not accept the event. A full
-      // transition here (then a second one in execute) cost ~0.25 ms of a 4-node workflow run's
-      // ~17 ms CPU: entering awaitingChildren is the machine's costliest step (.prof/wfd.mjs, --cpu-prof).
-      return [spawned, ...alsoRecord(evolve(ctx, spawned))];
+      // A workflow node's child starts its node too (extra.nodeAttempt: ChildSpawned v4).
+      return [childSpawnedEvent(rt, ctx, childId, c, extra, toolUseId)];
     }, { alongside });
     // Recorded before (a retried spawn): opened as its parent's record says, if it is not yet.
     if (!opened) await openChild(rt, parentId, childId, run);
@@ -114,7 +104,7 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
 export function childSpawnedEvent(rt: RuntimeContext, parent: AgentContext, childId: string, c: ParsedSpawnConfig, extra: SpawnExtra, toolUseId?: string): DomainEvent {
   const refusal = checkDelegate(parent.id, parent.budget, c.budget);
   if (refusal) throw refusal;
-  return { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, parent, rt.deps.config, extra), toolUseId) };
+  return { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, parent, rt.deps.config, extra), toolUseId, extra.nodeAttempt ?? null) };
 }
 
 /**

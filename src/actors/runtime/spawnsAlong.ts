@@ -1,6 +1,5 @@
 import type { DomainEvent } from '../../events/catalogue.js';
 import { parseInput } from '../../validation.js';
-import { evolve } from '../agentContext.js';
 import { pureTransition } from '../pureTransition.js';
 import type { AgentSnapshot } from '../replay.js';
 import { SpawnConfigSchema } from '../spawnConfig.js';
@@ -12,7 +11,7 @@ import { prepareOpening } from './streamOpening.js';
 
 /** The children a parent spawns in the commit of a decision of its own (its start, or its record of a child's end). */
 export interface SpawnsAlong {
-  /** The parent's events after its record: each ChildSpawned and what it records with it. */
+  /** The parent's events after its record: each ChildSpawned (a workflow node's starts its node). */
   readonly events: DomainEvent[];
   /** The parent's state after them. */
   readonly next: AgentSnapshot;
@@ -47,11 +46,9 @@ export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Pro
       return null; // refused: the parent's step decides it again, and says why
     }
     if (spawned.type === 'ChildSpawned' && spawned.data.spec?.workspace) return null;
-    for (const e of [spawned, ...p.alsoRecord(evolve(next.context, spawned))]) {
-      if (!next.can(e)) return null;
-      next = pureTransition(rt.effectful, next, e)[0];
-      events.push(e);
-    }
+    if (!next.can(spawned)) return null;
+    next = pureTransition(rt.effectful, next, spawned)[0];
+    events.push(spawned);
   }
   const openings: Alongside[] = [];
   try {

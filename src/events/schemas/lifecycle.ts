@@ -59,6 +59,10 @@ export const ChildSpec = AgentSpawned.pick({ workspace: true, timeoutMs: true, m
  * In the parent's stream. v3 hands the child its `budget` itself (`delegatesBudget: true`): the
  * two always travelled in one append, so the BudgetDelegated beside it is no longer written.
  * v1 and v2 records read as `delegatesBudget: false`, with their BudgetDelegated after them.
+ * v4 starts a workflow node too (`nodeAttempt`, what a NodeStarted said: node `nodeId`, run by
+ * `childId` with `budget`): a node's ChildSpawned and NodeStarted always travelled in one append,
+ * so the NodeStarted is no longer written. v1 to v3 records read as `nodeAttempt: null`, with
+ * their NodeStarted after them.
  */
 export const ChildSpawned = z.object({
   childId: AgentId,
@@ -73,18 +77,33 @@ export const ChildSpawned = z.object({
   spec: ChildSpec.nullable(),
   /** v3: true when this event delegates `budget` (no BudgetDelegated follows). */
   delegatesBudget: z.boolean(),
-});
+  /**
+   * v4: the attempt (1, 2, ...) of workflow node `nodeId` this child runs, when this event starts
+   * that node (no NodeStarted follows); null when it starts none (a child that is no node's, and
+   * every record before v4).
+   */
+  nodeAttempt: z.number().int().positive().nullable(),
+}).refine((d) => d.nodeAttempt === null || d.nodeId !== undefined, { message: 'a ChildSpawned that starts a node (nodeAttempt) names it (nodeId)', path: ['nodeId'] });
 
 /**
  * In the parent's stream: a child reached a terminal state. v2 carries the budget's return
  * itself (`reclaim`, the fields of a BudgetReclaimed): the two always travelled in one append.
- * A v1 record reads as `reclaim: null`, with its BudgetReclaimed after it.
+ * A v1 record reads as `reclaim: null`, with its BudgetReclaimed after it. v3 completes the
+ * workflow node the child ran too (`completesNode`, what a NodeCompleted said: node, `childId`,
+ * and `output` handed to its dependents, '' when null): the NodeCompleted beside it is no longer
+ * written. v1 and v2 records read as `completesNode: null`, with their NodeCompleted after them.
  */
 export const ChildFinished = z.object({
   childId: AgentId,
   status: TerminalStatus,
   output: z.string().nullable(),
   reclaim: BudgetReclaimed.omit({ childId: true }).nullable(),
+  /**
+   * v3: the id of the workflow node this end completes (the child completed, running that node's
+   * current attempt); null when it completes none (a failed child, no node's, every record before
+   * v3). The id itself, not a flag: a reader of the parent's stream needs no map from child to node.
+   */
+  completesNode: z.string().nullable(),
 });
 
 export const AgentCompleted = z.object({ output: z.string(), returned: Tokens });

@@ -55,17 +55,16 @@ function nodeWrites(e: ParsedEvent): Array<{ nodeId: string; write: NodeWrite }>
         const planned = { role: n.role, budget_percent: n.budgetPercent, dependencies: n.dependencies };
         return { nodeId: n.id, write: { insert: { ...planned, status: 'pending' }, set: planned } };
       });
+    // A node starts with its child's ChildSpawned (v4), or with the NodeStarted after an older one.
+    case 'ChildSpawned':
+      return e.data.nodeAttempt !== null && e.data.nodeId !== undefined ? one(e.data.nodeId, nodeStarted(at, e.data.childId, e.data.nodeAttempt, e.data.budget)) : [];
     case 'NodeStarted':
-      return one(e.data.nodeId, {
-        insert: { status: 'running' },
-        set: { status: 'running', child_agent_id: e.data.childId, attempt: e.data.attempt, budget: e.data.budget, error: null },
-        startedAt: at,
-      });
+      return one(e.data.nodeId, nodeStarted(at, e.data.childId, e.data.attempt, e.data.budget));
+    // A node completes with its child's ChildFinished (v3), or with the NodeCompleted after an older one.
+    case 'ChildFinished':
+      return e.data.completesNode !== null ? one(e.data.completesNode, nodeCompleted(at, e.data.childId, e.data.output ?? '')) : [];
     case 'NodeCompleted':
-      return one(e.data.nodeId, {
-        insert: { status: 'completed' },
-        set: { status: 'completed', child_agent_id: e.data.childId, output_excerpt: excerpt(e.data.output, 500), ended_at: at },
-      });
+      return one(e.data.nodeId, nodeCompleted(at, e.data.childId, e.data.output));
     case 'NodeFailed': {
       const status = e.data.willRetry ? 'retrying' : 'failed';
       return one(e.data.nodeId, {
@@ -79,6 +78,17 @@ function nodeWrites(e: ParsedEvent): Array<{ nodeId: string; write: NodeWrite }>
       return [];
   }
 }
+
+const nodeStarted = (at: string, childId: string, attempt: number, budget: number): NodeWrite => ({
+  insert: { status: 'running' },
+  set: { status: 'running', child_agent_id: childId, attempt, budget, error: null },
+  startedAt: at,
+});
+
+const nodeCompleted = (at: string, childId: string, output: string): NodeWrite => ({
+  insert: { status: 'completed' },
+  set: { status: 'completed', child_agent_id: childId, output_excerpt: excerpt(output, 500), ended_at: at },
+});
 
 /** The run columns one event of the workflow agent's own stream sets; null for the rest. */
 function runWrite(e: ParsedEvent): { set: Row; startedAt?: string } | null {

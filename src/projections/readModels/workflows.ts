@@ -70,6 +70,10 @@ export const workflowsProjection: Projection = {
 
 const MOVES_NODES: ReadonlySet<string> = new Set(['WorkflowPlanned', 'NodeStarted', 'NodeCompleted', 'NodeFailed', 'NodeSkipped']);
 
+/** Whether `e` changes a node's row: a node event, a ChildSpawned v4 that starts one, a ChildFinished v3 that completes one. */
+const movesNodes = (e: ParsedEvent): boolean =>
+  MOVES_NODES.has(e.type) || (e.type === 'ChildSpawned' && e.data.nodeAttempt !== null && e.data.nodeId !== undefined) || (e.type === 'ChildFinished' && e.data.completesNode !== null);
+
 /**
  * One UPDATE recounting the nodes of every run the batch's node events touched (a recount per
  * node event was ~9 planned statements per 4-node run). The run's `last_position` becomes its
@@ -79,7 +83,7 @@ function recountNodes(events: readonly ParsedEvent[], tables: TableNames): SqlSt
   const last = new Map<string, string>();
   for (const e of events) {
     const runId = agentIdOf(e.streamId);
-    if (runId !== null && MOVES_NODES.has(e.type)) last.set(runId, String(e.position));
+    if (runId !== null && movesNodes(e)) last.set(runId, String(e.position));
   }
   if (last.size === 0) return [];
   const runs = tables.workflow_runs!;
@@ -120,6 +124,13 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
     build((p) => `INSERT INTO ${nodes} AS n (run_id, node_id, status, last_position)
         VALUES (${p(runId, 'text')}, ${p(nodeId, 'text')}, '${insertStatus}', ${p(e.position, 'bigint')})
       ON CONFLICT (run_id, node_id) DO UPDATE SET ${set(p)}, last_position = excluded.last_position`);
+  const nodeStarted = (nodeId: string, childId: string, attempt: number, budget: number): SqlStatement =>
+    node(nodeId, 'running', (p) => `status = 'running', child_agent_id = ${p(childId, 'text')},
+      attempt = ${p(attempt, 'int')}, budget = ${p(budget, 'bigint')}, error = NULL,
+      started_at = coalesce(n.started_at, ${p(at, 'timestamptz')})`);
+  const nodeCompleted = (nodeId: string, childId: string, output: string): SqlStatement =>
+    node(nodeId, 'completed', (p) => `status = 'completed', child_agent_id = ${p(childId, 'text')},
+      output_excerpt = ${p(excerpt(output, 500), 'text')}, ended_at = ${p(at, 'timestamptz')}`);
 
   switch (e.type) {
     case 'WorkflowPlanned': {
@@ -135,17 +146,16 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
         )
       ];
     }
+    // A node starts with its child's ChildSpawned (v4), or with the NodeStarted after an older one.
+    case 'ChildSpawned':
+      return e.data.nodeAttempt !== null && e.data.nodeId !== undefined ? [nodeStarted(e.data.nodeId, e.data.childId, e.data.nodeAttempt, e.data.budget)] : [];
     case 'NodeStarted':
-      return [
-        node(e.data.nodeId, 'running', (p) => `status = 'running', child_agent_id = ${p(e.data.childId, 'text')},
-          attempt = ${p(e.data.attempt, 'int')}, budget = ${p(e.data.budget, 'bigint')}, error = NULL,
-          started_at = coalesce(n.started_at, ${p(at, 'timestamptz')})`)
-      ];
+      return [nodeStarted(e.data.nodeId, e.data.childId, e.data.attempt, e.data.budget)];
+    // A node completes with its child's ChildFinished (v3), or with the NodeCompleted after an older one.
+    case 'ChildFinished':
+      return e.data.completesNode !== null ? [nodeCompleted(e.data.completesNode, e.data.childId, e.data.output ?? '')] : [];
     case 'NodeCompleted':
-      return [
-        node(e.data.nodeId, 'completed', (p) => `status = 'completed', child_agent_id = ${p(e.data.childId, 'text')},
-          output_excerpt = ${p(excerpt(e.data.output, 500), 'text')}, ended_at = ${p(at, 'timestamptz')}`)
-      ];
+      return [nodeCompleted(e.data.nodeId, e.data.childId, e.data.output)];
     case 'NodeFailed':
       return [
         node(e.data.nodeId, e.data.willRetry ? 'retrying' : 'failed', (p) => `status = ${p(e.data.willRetry ? 'retrying' : 'failed', 'text')},
@@ -166,8 +176,6 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
     case 'AgentTerminated':
       return [run((p) => `status = 'terminated', ended_at = ${p(at, 'timestamptz')}`)];
     case 'AgentRunRequested':
-    case 'ChildSpawned':
-    case 'ChildFinished':
     case 'AgentTimedOut':
     case 'AgentTerminating':
     case 'BudgetReserved':
