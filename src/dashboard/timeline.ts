@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../events/historyEvent.js';
+import type { EventData } from '../events/catalogue.js';
 import { totalTokens } from '../actors/ports/modelProvider.js';
 
 /** One event as a person reads it: what happened, in a line, with the details kept. */
@@ -67,12 +68,14 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
     case 'BudgetOverspent':
       return entry('budget', `OVERSPENT: a call used ${e.data.consumed} tokens where ${e.data.reserved} were reserved, ${e.data.excess} over its reservation (the ledger's overspent counts past the allocation)`);
     case 'ModelRequested':
-      return entry('model', `turn ${e.data.turn}: asked ${e.data.model} (${e.data.reserved} tokens reserved)`);
+      // v2 holds its reservation; a v1 request's was a BudgetReserved before it, and a fork's
+      // carried request (reserves: false) holds none.
+      return entry('model', `turn ${e.data.turn}: asked ${e.data.model}${e.data.reserves ? ` (${e.data.reserved} tokens reserved)` : ''}`);
     case 'ModelReplied': {
       const said = e.data.content.map((b) => (b.type === 'text' ? b.text : `→ ${b.name}(${json(b.input)})`)).join(' ');
       // v2 settles the call itself: what a BudgetSettled said after a v1 reply.
       const settled = e.data.settles ? `; settled: ${totalTokens(e.data.usage)} tokens used, $${e.data.costUsd.toFixed(4)}` : '';
-      return entry('model', `model replied (${e.data.usage.inputTokens} in / ${e.data.usage.outputTokens} out${settled}): ${said}`);
+      return entry('model', `model replied (${usageText(e.data.usage)}${settled}): ${said}`);
     }
     case 'ModelFailed':
       return entry('model', `model call failed: ${e.data.error}`);
@@ -121,4 +124,10 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
 
 function assertNever(e: never): never {
   throw new Error(`unhandled event ${json(e)}`);
+}
+
+/** A reply's usage, its cache counts only when it has them (they are charged too). */
+function usageText(u: EventData<'ModelReplied'>['usage']): string {
+  const cache = [[u.cacheReadTokens, 'cache read'], [u.cacheCreationTokens, 'cache written']] as const;
+  return [`${u.inputTokens} in / ${u.outputTokens} out`, ...cache.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`)].join(', ');
 }

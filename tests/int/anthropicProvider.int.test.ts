@@ -305,6 +305,9 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
       [{ output_tokens: 5 }, /reply\.usage\.inputTokens/],
       [{ input_tokens: 10, output_tokens: -5 }, /reply\.usage\.outputTokens/],
       [{ input_tokens: 1e300, output_tokens: 5 }, /reply\.usage\.inputTokens/],
+      // Each below 2^53 - 1, their sum not: a settlement no reader could open again.
+      [{ input_tokens: 9_007_199_254_740_991, output_tokens: 9_007_199_254_740_991 }, /reply\.usage\.inputTokens: must be at most 1,000,000,000 tokens/],
+      [{ input_tokens: 10, output_tokens: 1_000_000_001 }, /reply\.usage\.outputTokens: must be at most 1,000,000,000 tokens/],
       [{ input_tokens: 10, output_tokens: 5 }, /reply\.content: tool_use ids must be unique/, [
         { type: 'tool_use', id: 't1', name: 'write_file', input: { path: 'a' } }, { type: 'tool_use', id: 't1', name: 'write_file', input: { path: 'b' } }]],
     ];
@@ -340,6 +343,25 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
       expect(state.budget).toMatchObject({ allocated: 10_000, consumed: 0, reserved: 0, available: 10_000 });
       expect((await system.history(agent.id)).map((e) => e.type)).toContain('ModelFailed');
       expect(await system.replay(agent.id)).toEqual(state);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('a child whose model reports counts that add up past 2^53 fails the call: its history, its parent\'s and the tree still open, and the budgets add up', async () => {
+    api.enqueue(rawReply({ input_tokens: 9_007_199_254_740_991, output_tokens: 9_007_199_254_740_991 }));
+    const system = await testSystem('pglite', { model: { provider: 'anthropic', apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 } });
+    try {
+      const lead = await system.spawn({ role: 'lead', task: 'delegate', budget: 100_000 });
+      const child = await lead.spawn({ role: 'solo', task: 'say done', budget: 10_000 });
+      const result = await child.run();
+      expect(result).toMatchObject({ status: 'failed', budgetConsumed: 0 });
+      expect(result.reason).toMatch(/reply\.usage\.inputTokens: must be at most 1,000,000,000 tokens/);
+      for (const agent of [child, lead]) {
+        expect((await system.history(agent.id)).length).toBeGreaterThan(1);
+        expect(await system.replay(agent.id)).toEqual(await agent.state());
+      }
+      expect((await lead.state()).budget).toMatchObject({ allocated: 100_000, consumed: 0, spentBySubtree: 0, available: 100_000, overspent: 0 });
     } finally {
       await system.close();
     }

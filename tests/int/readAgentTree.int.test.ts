@@ -86,6 +86,11 @@ describe('readAgentTree', () => {
     // Nothing projects from here on, as after a `cadre run` that exited before its projections caught up.
     await system.projections.stop();
     await system.run(laterId);
+    // The head a subscriber sees waits for every transaction older than the run's (any database's
+    // on this server: xids are cluster-wide), so it may trail the run for a moment beside other work.
+    const last = (await system.history(laterId)).at(-1)!.position;
+    const store = system.store;
+    await expect.poll(() => store.headPosition(), { timeout: 10_000 }).toBeGreaterThanOrEqual(last);
     expect(await readModelsCurrent(system)).toBe(false);
     const stale = (await system.reports.treeDetail(leadId)).find((r) => r.agentId === laterId);
     expect(stale?.endedStatus).toBeNull();

@@ -4,6 +4,8 @@ import { eventSchemas } from '../../src/events/catalogue.js';
 import { InvalidInput } from '../../src/errors.js';
 import { evolve, initialContext, type AgentContext } from '../../src/actors/agentContext.js';
 import { afterReply } from '../../src/actors/agentDecisions.js';
+import { timelineEntry } from '../../src/dashboard/timeline.js';
+import { toHistoryEvent } from '../../src/events/historyEvent.js';
 import { recordedEvent } from '../support/events.js';
 
 const usage = { inputTokens: 300, outputTokens: 45, cacheReadTokens: 5, cacheCreationTokens: 0 };
@@ -53,6 +55,15 @@ describe('ModelRequested v1 → v2 and ModelReplied v1 → v2 (the call reserves
     const after = events.reduce(evolve, pending);
     expect(after.budget).toMatchObject({ consumed: 350, reserved: 0, reservations: {} });
     expect(events[1]!.data).toMatchObject({ returned: 5000 - 350 });
+  });
+
+  it('reads in the timeline as what it did: a reservation only where the request made one, the settlement and cache counts on the reply', () => {
+    const line = (version: number, type: 'ModelRequested' | 'ModelReplied', data: object) => timelineEntry(toHistoryEvent(parseRecorded(recordedEvent(type, version, data)))).summary;
+    expect(line(2, 'ModelRequested', { ...requestV1, reserves: true })).toBe('turn 0: asked claude (1200 tokens reserved)');
+    // v1 (its BudgetReserved has its own line) and a fork's carried request reserve nothing here.
+    expect(line(1, 'ModelRequested', requestV1)).toBe('turn 0: asked claude');
+    expect(line(2, 'ModelReplied', { ...replyV1, settles: true })).toBe('model replied (300 in / 45 out, 5 cache read; settled: 350 tokens used, $0.0125): done');
+    expect(line(1, 'ModelReplied', replyV1)).toBe('model replied (300 in / 45 out, 5 cache read): done');
   });
 
   it('refuses a v2 event without its new field, naming it', () => {

@@ -1,4 +1,4 @@
-import { type DomainEvent, type EventData } from '../../events/catalogue.js';
+import { type DomainEvent, type EventData, type EventOf } from '../../events/catalogue.js';
 import { InvalidInput, InvalidTransition, NotFound } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import type { AgentContext } from '../agentContext.js';
@@ -101,7 +101,7 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
  * cannot hand the budget down. The one rule for `spawnChild` and for the spawns that ride with a
  * child's end (spawnsAlong.ts).
  */
-export function childSpawnedEvent(rt: RuntimeContext, parent: AgentContext, childId: string, c: ParsedSpawnConfig, extra: SpawnExtra, toolUseId?: string): DomainEvent {
+export function childSpawnedEvent(rt: RuntimeContext, parent: AgentContext, childId: string, c: ParsedSpawnConfig, extra: SpawnExtra, toolUseId?: string): EventOf<'ChildSpawned'> {
   const refusal = checkDelegate(parent.id, parent.budget, c.budget);
   if (refusal) throw refusal;
   return { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, parent, rt.deps.config, extra), toolUseId, extra.nodeAttempt ?? null) };

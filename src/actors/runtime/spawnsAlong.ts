@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../events/catalogue.js';
+import type { DomainEvent, EventOf } from '../../events/catalogue.js';
 import { parseInput } from '../../validation.js';
 import { pureTransition } from '../pureTransition.js';
 import type { AgentSnapshot } from '../replay.js';
@@ -37,7 +37,7 @@ export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Pro
   for (const p of planned) {
     const id = p.config.id;
     if (rt.opening.has(id) || next.context.children[id]) return null;
-    let spawned: DomainEvent;
+    let spawned: EventOf<'ChildSpawned'>;
     try {
       const c = parseInput(SpawnConfigSchema, p.config, 'spawn');
       if (c.tools) return null;
@@ -45,7 +45,7 @@ export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Pro
     } catch {
       return null; // refused: the parent's step decides it again, and says why
     }
-    if (spawned.type === 'ChildSpawned' && spawned.data.spec?.workspace) return null;
+    if (spawned.data.spec?.workspace) return null;
     if (!next.can(spawned)) return null;
     next = pureTransition(rt.effectful, next, spawned)[0];
     events.push(spawned);

@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import type { ModelReply } from '../../actors/ports/modelProvider.js';
 
-/** A token count: a whole number from 0 to 2^53 - 1 (NaN, fractions, strings and negatives are refused). */
-const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/**
+ * The most tokens one count of one call's usage may report: 10^9, hundreds of times the largest
+ * context window any model has. A bound of 2^53 - 1 per count let two valid counts add up past
+ * it: the settlement and the overspend were stored with a sum no reader accepts, and the agent's
+ * history, its budget, its parent's (whose reclaim carried it) and the dashboard's run list
+ * stopped opening (found by a hostile-model try). At 10^9 a call's four counts add up to at most
+ * 4 * 10^9, and since an overspend ends the agent, a subtree's sums stay exact for millions of
+ * agents.
+ */
+export const MAX_REPORTED_TOKENS = 1_000_000_000;
+
+/** A token count: a whole number from 0 to MAX_REPORTED_TOKENS (NaN, fractions, strings and negatives are refused). */
+const count = z.number().int().nonnegative().max(MAX_REPORTED_TOKENS, `must be at most ${MAX_REPORTED_TOKENS.toLocaleString('en-US')} tokens for one call`);
 
 /** zod schema of the port's `ModelUsage`. */
 export const ModelUsageSchema = z.strictObject({
