@@ -3,6 +3,7 @@ import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext 
 import { renderFields } from '../render/table.js';
 import { CliError, EXIT } from '../cliError.js';
 import { InvalidInput } from '../../errors.js';
+import { conservationLine } from '../render/conservationLine.js';
 
 export function registerReplay(program: Command, ctx: CliContext): void {
   program
@@ -28,7 +29,8 @@ export function registerReplay(program: Command, ctx: CliContext): void {
           ['at revision', s.revision],
           ['status', ctx.style.status(s.status)],
           ['turn', s.turn],
-          ['budget', `allocated ${s.budget.allocated}, consumed ${s.budget.consumed}, reserved ${s.budget.reserved}, delegated ${s.budget.delegated}, available ${s.budget.available}, overspent ${s.budget.overspent}`],
+          // The arithmetic that holds (spent by subtree and overspent included), as `cadre budget` prints it.
+          ['budget', conservationLine(s.budget)],
           ['cost', `$${s.costUsd.toFixed(4)}`],
           ['children', s.children.map((c) => `${c.role}:${c.status}`).join(', ') || null],
           ['result', s.result ? `${s.result.status}: ${s.result.output ?? s.result.reason ?? ''}` : null],
