@@ -194,11 +194,14 @@ export class MergeConflict extends CadreError {
 }
 
 export class ModelError extends CadreError {
-  constructor(message: string, options: CadreErrorOptions & { readonly status?: number } = {}) {
+  constructor(message: string, options: CadreErrorOptions & { readonly status?: number; readonly answered?: boolean } = {}) {
     super('MODEL_ERROR', message, options);
     this.status = options.status;
+    this.answered = options.answered ?? false;
   }
   readonly status: number | undefined;
+  /** The provider answered (and bills the call), but its reply could not be used: the call is charged its reservation. */
+  readonly answered: boolean;
 }
 
 export class Aborted extends CadreError {

@@ -75,6 +75,23 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
 }
 
 /**
+ * A call the provider answered with a reply that could not be used (usage that is not a count, a
+ * malformed message): the provider bills it, and what it used is unknown, so the call is charged
+ * its whole reservation, the most it could have cost (`worst`: the request's input bound and
+ * max_tokens), and the agent fails. Releasing it instead gave an endpoint that answers with a
+ * broken usage a free call per agent (found by a hostile-model try).
+ */
+export function afterUnusableReply(c: AgentContext, callId: string, error: string, worst: { model: string; costUsd: number }): DomainEvent[] {
+  const held = c.budget.reservations[callId] ?? 0;
+  const settled: AgentContext = { ...c, pendingCall: null, budget: settle(c.budget, callId, held) };
+  return [
+    { type: 'ModelFailed', data: { callId, error, retryable: false } },
+    { type: 'BudgetSettled', data: { reservationId: callId, consumed: held, model: worst.model, costUsd: worst.costUsd } },
+    ...failureEvents(settled, 'model_error', `model call failed: ${error}; charged its reservation of ${held} tokens, since the provider answered`),
+  ];
+}
+
+/**
  * The output of a reply whose one tool call is a `finish` that succeeds, with no child still
  * live: the call and its result are the completion, so only `AgentCompleted` is recorded after the
  * reply (the reply holds the call, the completion its output). A ToolCalled and ToolReturned

@@ -331,17 +331,23 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     expect(api.messageRequests()).toHaveLength(1);
   });
 
-  it('an agent whose model reports negative usage fails the call: no tokens handed out, and every read still opens its history', async () => {
+  it('an agent whose model reports negative usage fails the call: no tokens handed out, the answered call charged its reservation, and every read still opens its history', async () => {
     api.enqueue(rawReply({ input_tokens: -40_000, output_tokens: -5_000 }));
     const system = await testSystem('pglite', { model: { provider: 'anthropic', apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 } });
     try {
       const agent = await system.spawn({ role: 'solo', task: 'say done', budget: 10_000 });
       const result = await agent.run();
       expect(result).toMatchObject({ status: 'failed' });
-      expect(result.reason).toMatch(/invalid reply: reply\.usage\.inputTokens/);
+      expect(result.reason).toMatch(/invalid reply: reply\.usage\.inputTokens.*charged its reservation of \d+ tokens, since the provider answered/);
       const state = await agent.state();
-      expect(state.budget).toMatchObject({ allocated: 10_000, consumed: 0, reserved: 0, available: 10_000 });
-      expect((await system.history(agent.id)).map((e) => e.type)).toContain('ModelFailed');
+      const history = await system.history(agent.id);
+      const asked = history.find((e) => e.type === 'ModelRequested');
+      const reserved = asked?.type === 'ModelRequested' ? asked.data.reserved : NaN;
+      // The provider answered and bills it; what it used is unknown, so the most it could have cost.
+      expect(reserved).toBeGreaterThan(0);
+      expect(state.budget).toMatchObject({ allocated: 10_000, consumed: reserved, reserved: 0, available: 10_000 - reserved, overspent: 0 });
+      expect(history.map((e) => e.type).slice(-3)).toEqual(['ModelFailed', 'BudgetSettled', 'AgentFailed']);
+      expect(state.costUsd).toBeGreaterThan(0);
       expect(await system.replay(agent.id)).toEqual(state);
     } finally {
       await system.close();
@@ -355,13 +361,16 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
       const lead = await system.spawn({ role: 'lead', task: 'delegate', budget: 100_000 });
       const child = await lead.spawn({ role: 'solo', task: 'say done', budget: 10_000 });
       const result = await child.run();
-      expect(result).toMatchObject({ status: 'failed', budgetConsumed: 0 });
+      expect(result).toMatchObject({ status: 'failed' });
       expect(result.reason).toMatch(/reply\.usage\.inputTokens: must be at most 1,000,000,000 tokens/);
+      // Charged its reservation (at most its 10,000), never the reported sum.
+      expect(result.budgetConsumed).toBeGreaterThan(0);
+      expect(result.budgetConsumed).toBeLessThanOrEqual(10_000);
       for (const agent of [child, lead]) {
         expect((await system.history(agent.id)).length).toBeGreaterThan(1);
         expect(await system.replay(agent.id)).toEqual(await agent.state());
       }
-      expect((await lead.state()).budget).toMatchObject({ allocated: 100_000, consumed: 0, spentBySubtree: 0, available: 100_000, overspent: 0 });
+      expect((await lead.state()).budget).toMatchObject({ allocated: 100_000, consumed: 0, spentBySubtree: result.budgetConsumed, available: 100_000 - result.budgetConsumed, overspent: 0 });
     } finally {
       await system.close();
     }

@@ -3,7 +3,7 @@ import { parseRecorded } from '../../src/events/upcast.js';
 import { eventSchemas } from '../../src/events/catalogue.js';
 import { InvalidInput } from '../../src/errors.js';
 import { evolve, initialContext, type AgentContext } from '../../src/actors/agentContext.js';
-import { afterReply } from '../../src/actors/agentDecisions.js';
+import { afterReply, afterUnusableReply } from '../../src/actors/agentDecisions.js';
 import { timelineEntry } from '../../src/dashboard/timeline.js';
 import { toHistoryEvent } from '../../src/events/historyEvent.js';
 import { recordedEvent } from '../support/events.js';
@@ -64,6 +64,16 @@ describe('ModelRequested v1 → v2 and ModelReplied v1 → v2 (the call reserves
     expect(line(1, 'ModelRequested', requestV1)).toBe('turn 0: asked claude');
     expect(line(2, 'ModelReplied', { ...replyV1, settles: true })).toBe('model replied (300 in / 45 out, 5 cache read; settled: 350 tokens used, $0.0125): done');
     expect(line(1, 'ModelReplied', replyV1)).toBe('model replied (300 in / 45 out, 5 cache read): done');
+  });
+
+  it('a call answered with an unusable reply is charged its whole reservation, and the agent fails', () => {
+    const pending = fold([parseRecorded(recordedEvent('ModelRequested', 2, { ...requestV1, reserves: true }))]);
+    const events = afterUnusableReply(pending, 'k1', 'the model API sent an invalid reply: reply.usage.inputTokens: too big', { model: 'claude', costUsd: 0.02 });
+    expect(events.map((e) => e.type)).toEqual(['ModelFailed', 'BudgetSettled', 'AgentFailed']);
+    const after = events.reduce(evolve, pending);
+    expect(after.budget).toMatchObject({ consumed: 1200, reserved: 0, reservations: {} });
+    expect(after.costUsd).toBe(0.02);
+    expect(events[2]!.data).toMatchObject({ cause: 'model_error', returned: 5000 - 1200 });
   });
 
   it('refuses a v2 event without its new field, naming it', () => {

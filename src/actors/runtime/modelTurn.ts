@@ -1,8 +1,8 @@
-import { isCadreError } from '../../errors.js';
+import { isCadreError, ModelError } from '../../errors.js';
 import type { DomainEvent } from '../../events/catalogue.js';
 import type { AgentSnapshot } from '../replay.js';
 import type { AgentContext } from '../agentContext.js';
-import { afterReply, affordableMaxTokens, failureEvents, MIN_OUTPUT_TOKENS } from '../agentDecisions.js';
+import { afterReply, afterUnusableReply, affordableMaxTokens, failureEvents, MIN_OUTPUT_TOKENS } from '../agentDecisions.js';
 import { conversation, systemPrompt } from '../agentPrompt.js';
 import { available } from '../budget.js';
 import type { LiveActor } from '../liveActor.js';
@@ -84,6 +84,11 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
       if (c.pendingCall?.callId !== pending.callId) return [];
       if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t), c.outputSchema));
       const message = redact(rt, outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
+      if (outcome.err instanceof ModelError && outcome.err.answered) {
+        const model = request.model ?? rt.deps.model.defaultModel;
+        const worst = { inputTokens: Math.max(0, pending.reserved - request.maxTokens), outputTokens: request.maxTokens, cacheReadTokens: 0, cacheCreationTokens: 0 };
+        return afterUnusableReply(c, pending.callId, message, { model, costUsd: rt.deps.costOf(model, worst) });
+      }
       const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
       const afterFail: AgentContext = { ...c, pendingCall: null };
       return [{ type: 'ModelFailed', data: { callId: pending.callId, error: message, retryable } }, ...failureEvents(afterFail, 'model_error', `model call failed: ${message}`)];

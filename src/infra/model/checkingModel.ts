@@ -10,6 +10,7 @@ import { wrapComplete } from './wrapComplete.js';
  * nothing; a custom provider's bug) would hand tokens out of budgets and store events no reader
  * can open again; two tool calls with one id would leave one unanswered. Such a reply fails the
  * call with a ModelError naming the field, not retried: the same server would send the same.
+ * The call was answered, so it is charged its reservation (`answered`), not given free.
  *
  * @example
  * const model = checkingModel(createModelProvider(config));
@@ -22,5 +23,5 @@ function checkedReply(reply: ModelReply): ModelReply {
   const parsed = ModelReplySchema.safeParse(reply);
   if (parsed.success) return reply;
   const issue = parsed.error.issues[0]!;
-  throw new ModelError(`the model API sent an invalid reply: ${formatPath('reply', issue.path)}: ${issue.message}`);
+  throw new ModelError(`the model API sent an invalid reply: ${formatPath('reply', issue.path)}: ${issue.message}`, { answered: true });
 }
