@@ -241,7 +241,7 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'BudgetReserved':
       return withBudget(c, reserve(c.budget, ev.data.reservationId, ev.data.amount));
     case 'BudgetSettled':
-      return { ...withBudget(c, settle(c.budget, ev.data.reservationId, ev.data.consumed)), costUsd: c.costUsd + ev.data.costUsd };
+      return settled(c, ev.data.reservationId, ev.data.consumed, ev.data.costUsd);
     case 'BudgetReleased':
       return withBudget(c, release(c.budget, ev.data.reservationId));
     case 'ModelRequested': {
@@ -253,9 +253,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
     case 'ModelReplied': {
       const text = ev.data.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n').trim();
       // v2 settles its reservation itself; a v1 reply was followed by a BudgetSettled.
-      const settled = ev.data.settles ? { ...withBudget(c, settle(c.budget, ev.data.callId, totalTokens(ev.data.usage))), costUsd: c.costUsd + ev.data.costUsd } : c;
+      const after = ev.data.settles ? settled(c, ev.data.callId, totalTokens(ev.data.usage), ev.data.costUsd) : c;
       return {
-        ...settled,
+        ...after,
         pendingCall: null,
         transcript: [...c.transcript, { kind: 'assistant', content: ev.data.content }],
         lastText: text.length > 0 ? text : c.lastText,
@@ -331,6 +331,9 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
       return assertNever(ev);
   }
 }
+
+/** Reservation `id` closed with what the call consumed and cost: a BudgetSettled, or a ModelReplied v2 that settles it. */
+const settled = (c: AgentContext, id: string, consumed: number, costUsd: number): AgentContext => ({ ...withBudget(c, settle(c.budget, id, consumed)), costUsd: c.costUsd + costUsd });
 
 /** Node `nodeId`'s attempt `attempt` given to `childId`: a NodeStarted, or a ChildSpawned v4 that starts it. */
 const nodeStarted = (c: AgentContext, nodeId: string, childId: string, attempt: number): AgentContext => ({ ...c, nodes: { ...c.nodes, [nodeId]: { status: 'running', childId, attempt, output: null } } });
