@@ -1,5 +1,6 @@
 import type { AgentSystem } from '../system.js';
 import type { TreeDetailRow } from '../projections/treeDetail.js';
+import { committedHead } from '../events/committedHead.js';
 import { agentsProjection } from '../projections/readModels/agents.js';
 import { activitiesOf } from './activitiesOf.js';
 import { isTerminalStatus } from '../actors/agentContext.js';
@@ -35,8 +36,9 @@ export async function readAgentTree(system: TreeSystem, rootId: string, options:
  * if (!(await readModelsCurrent(system))) console.warn('read models are behind: folding streams');
  */
 export async function readModelsCurrent(system: TreeSystem): Promise<boolean> {
-  // The head first: whatever the checkpoint says after it is at least that new.
-  const head = await system.store.headPosition();
+  // The head first: whatever the checkpoint says after it is at least that new. Every committed
+  // event, not only what a subscriber sees: that head waits for any older transaction of the server.
+  const head = await committedHead(system.store);
   const checkpoint = await system.reports.checkpoint(agentsProjection.name);
   return checkpoint !== null && checkpoint.version === agentsProjection.version && checkpoint.position >= head;
 }

@@ -92,5 +92,14 @@ export interface EventStore {
   appendChain?(appends: readonly StreamAppend[]): Promise<AppendOutcome[]>;
   /** The position of the newest event a subscriber can see now (0n when empty). */
   headPosition(): Promise<bigint>;
+  /**
+   * Optional: the position of the newest event committed now, which a subscriber may not see
+   * yet. On Postgres a subscriber sees an event only once every older transaction has ended (in
+   * any database of the server: xids are cluster-wide), so `headPosition` can trail a commit for
+   * as long as another transaction stays open; "have the read models applied everything?" asks
+   * this one. Adapters whose subscribers see a commit at once leave it out (`committedHead()`
+   * falls back to `headPosition`).
+   */
+  committedHead?(): Promise<bigint>;
   close(): Promise<void>;
 }

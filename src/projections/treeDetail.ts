@@ -94,7 +94,7 @@ export async function treeDetail(sql: SqlQueryable, s: string, rootId: string): 
  *
  * @example
  * const cp = await projectionCheckpoint(sql, 'cadre', 'agents');
- * const current = cp !== null && cp.position >= (await store.headPosition());
+ * const current = cp !== null && cp.position >= (await committedHead(store));
  */
 export async function projectionCheckpoint(sql: SqlQueryable, s: string, name: string): Promise<{ version: number; position: bigint } | null> {
   const r = await sql.query<Row>(

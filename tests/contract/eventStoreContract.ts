@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '../../src/events/eventStore.js';
+import { committedHead } from '../../src/events/committedHead.js';
 import { appendChain, NotAppended } from '../../src/events/appendChain.js';
 import type { AppendResult, RecordedEvent } from '../../src/events/envelope.js';
 import { IdempotencyConflict, InvalidInput, WrongExpectedRevision } from '../../src/errors.js';
@@ -185,6 +186,13 @@ export function eventStoreContract(target: ContractTarget): void {
     });
 
     describe('chained appends (appendChain: the adapter\'s own, or one by one)', () => {
+      it('the committed head counts an append at once, never behind the head a subscriber sees', async () => {
+        const a = await store.append(stream(), testEvents(2), { expectedRevision: 'no_stream' });
+        const committed = await committedHead(store);
+        expect(committed).toBeGreaterThanOrEqual(a.position);
+        expect(committed).toBeGreaterThanOrEqual(await store.headPosition());
+      });
+
       it('stores every append in order when each is accepted', async () => {
         const [a, b] = [stream(), stream()];
         await store.append(a, testEvents(1), { expectedRevision: 'no_stream' });

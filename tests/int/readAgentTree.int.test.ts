@@ -3,7 +3,8 @@ import type { AgentSystem } from '../../src/system.js';
 import { agentTree, flatten } from '../../src/dashboard/agentTree.js';
 import { readAgentTree, readModelsCurrent } from '../../src/dashboard/readAgentTree.js';
 import { testSystem } from '../support/system.js';
-import { freshSchema } from '../support/testDb.js';
+import pg from 'pg';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
 import type { ModelProvider } from '../../src/actors/ports/modelProvider.js';
 
 /**
@@ -98,6 +99,34 @@ describe('readAgentTree', () => {
     const read = await readAgentTree(system, leadId);
     expect(flatten(read).find((n) => n.id === laterId)?.status).toBe('completed');
     expect(JSON.stringify(read)).toBe(JSON.stringify(await agentTree(system, leadId)));
+  });
+
+  it('is not current while an older transaction of the server hides a committed run from subscribers', async () => {
+    system = await testSystem('postgres');
+    const { leadId, laterId } = await buildTree(system);
+    await caughtUp(system);
+    // Another session (of any database on this server) holds a transaction with an xid open:
+    // the run below commits, but no subscriber sees it, so the projections cannot apply it.
+    const other = new pg.Client({ connectionString: testPgUrl() });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()');
+      const before = await system.store.headPosition();
+      expect((await system.run(laterId)).status).toBe('completed');
+      expect(await system.store.headPosition()).toBe(before);
+      // The subscriber's head did not move, yet the read models are not current: a run is missing.
+      expect(await readModelsCurrent(system)).toBe(false);
+      const read = await readAgentTree(system, leadId);
+      expect(flatten(read).find((n) => n.id === laterId)?.status).toBe('completed');
+      expect(JSON.stringify(read)).toBe(JSON.stringify(await agentTree(system, leadId)));
+    } finally {
+      await other.query('COMMIT').catch(() => {});
+      await other.end();
+    }
+    await caughtUp(system);
+    const row = (await system.reports.treeDetail(leadId)).find((r) => r.agentId === laterId);
+    expect(row?.endedStatus).toBe('completed');
   });
 
   it('folds the streams where no process ever ran projections', async () => {

@@ -360,6 +360,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       assertOpen();
       return headPosition();
     },
+    async committedHead() {
+      assertOpen();
+      // Every committed row, whatever transaction is still open: positions begin with the xid.
+      const r = await sql.query<{ p: bigint | null }>(`SELECT max(position) AS p FROM ${schema}.events`, [], { prepareAs: `cadre_committed_head_${schema}` });
+      return r.rows[0]?.p ?? 0n;
+    },
     async close() {
       if (closed) return;
       closed = true;
