@@ -66,7 +66,9 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
     case 'BudgetReclaimed':
       return entry('budget', `reclaimed ${e.data.returned} tokens from ${e.data.childId}${e.data.overspent > 0 ? ` (its subtree overspent ${e.data.overspent})` : ''}`);
     case 'BudgetOverspent':
-      return entry('budget', `OVERSPENT: a call used ${e.data.consumed} tokens where ${e.data.reserved} were reserved, ${e.data.excess} over its reservation (the ledger's overspent counts past the allocation)`);
+      // Over the call's reservation, which is not the balance's "overspent" (past the allocation):
+      // said in few words, as the timeline clips a line at 160 characters.
+      return entry('budget', `OVER RESERVATION: a call used ${e.data.consumed} tokens of ${e.data.reserved} reserved (+${e.data.excess})`);
     case 'ModelRequested':
       // v2 holds its reservation; a v1 request's was a BudgetReserved before it, and a fork's
       // carried request (reserves: false) holds none.

@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../events/historyEvent.js';
+import { totalTokens } from '../actors/ports/modelProvider.js';
 import type { TraceSpan } from './traceSpan.js';
 import { spanIdOf, traceIdOf } from './traceIds.js';
 
@@ -8,7 +9,8 @@ type Attributes = Record<string, string | number | boolean | readonly string[]>;
 /**
  * One agent's spans from its history (revision order): its own, from AgentSpawned to its
  * terminal event, and one per model call (ModelRequested → ModelReplied / ModelFailed) and per
- * tool call (ToolCalled → ToolReturned) under it. Attributes follow the OpenTelemetry GenAI
+ * tool call (ToolCalled → ToolReturned) under it, and one per workflow planning call (its
+ * BudgetSettled alone). Attributes follow the OpenTelemetry GenAI
  * semantic conventions (`gen_ai.*`) plus cadre's own (`cadre.*`). Pure: the same events give the
  * same spans, ids included. Something still open when the events stop is `running`, with no end;
  * when the agent ended, anything it left open ends with it, as the agent's end aborted it.
@@ -44,6 +46,8 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
       'cadre.cost_usd': 0,
       'gen_ai.usage.input_tokens': 0,
       'gen_ai.usage.output_tokens': 0,
+      // What the budget counts as consumed (cache tokens and planning calls included).
+      'cadre.usage.total_tokens': 0,
       ...(spawned.data.nodeId ? { 'cadre.node.id': spawned.data.nodeId } : {}),
     },
   };
@@ -62,24 +66,51 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
     Object.assign(span.attributes, attributes);
   };
   const add = (key: string, by: number): void => void (agent.attributes[key] = (agent.attributes[key] as number) + by);
+  /** Model calls closed by a reply: a v1 reply's BudgetSettled restates what the reply said. */
+  const replied = new Set<string>();
+  /** The model spans by call id, open or closed: a settlement after a ModelFailed charges that call. */
+  const calls = new Map<string, (typeof spans)[number]>();
 
+  let previous: HistoryEvent = spawned;
   for (const e of events) {
     switch (e.type) {
       case 'ModelRequested':
         child(e.data.callId, 'model', `chat ${e.data.model}`, e, { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': e.data.provider, 'gen_ai.request.model': e.data.model, 'cadre.turn': e.data.turn });
+        calls.set(e.data.callId, spans[spans.length - 1]!);
         break;
       case 'ModelReplied': {
+        replied.add(e.data.callId);
         const u = e.data.usage;
         close(`model:${e.data.callId}`, e, 'ok', {
           'gen_ai.response.model': e.data.model,
           'gen_ai.usage.input_tokens': u.inputTokens,
           'gen_ai.usage.output_tokens': u.outputTokens,
           'gen_ai.response.finish_reasons': [e.data.stopReason],
+          'cadre.usage.total_tokens': totalTokens(u),
           'cadre.cost_usd': e.data.costUsd,
         });
+        add('cadre.usage.total_tokens', totalTokens(u));
         add('gen_ai.usage.input_tokens', u.inputTokens);
         add('gen_ai.usage.output_tokens', u.outputTokens);
         add('cadre.cost_usd', e.data.costUsd);
+        break;
+      }
+      case 'BudgetSettled': {
+        const id = e.data.reservationId;
+        if (replied.has(id)) break;
+        const charged = { 'cadre.usage.total_tokens': e.data.consumed, 'cadre.cost_usd': e.data.costUsd };
+        add('cadre.cost_usd', e.data.costUsd);
+        add('cadre.usage.total_tokens', e.data.consumed);
+        const failed = calls.get(id);
+        // A call the provider answered unusably, charged its whole reservation after its ModelFailed.
+        if (failed) Object.assign(failed.attributes, charged);
+        // A workflow's planning call (decompose.ts) is recorded by its settlement alone: it began
+        // after the event before it (the spawn, or the attempt it follows) and ended here.
+        else spans.push({
+          spanId: spanIdOf(agentId, `model:${id}`), parentSpanId: agentSpanId, traceId, kind: 'model', name: `chat ${e.data.model}`, agentId,
+          startMs: at(previous), endMs: at(e), status: 'ok',
+          attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': e.data.model, 'gen_ai.response.model': e.data.model, 'cadre.purpose': 'plan', ...charged },
+        });
         break;
       }
       case 'ModelFailed':
@@ -115,6 +146,7 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
       default:
         break;
     }
+    previous = e;
   }
   return spans;
 }

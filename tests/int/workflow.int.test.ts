@@ -10,6 +10,7 @@ import { ModelError, InvalidGraph, InvalidInput, NotFound, PlanRejected } from '
 import { testSystem, type StoreKind } from '../support/system.js';
 import { nodeCompletions, nodeStarts } from '../support/nodeEvents.js';
 import { WorkflowAgent } from '../../src/agent.js';
+import { readTrace } from '../../src/telemetry/readTrace.js';
 import { useDefaultSystem } from '../../src/defaultSystem.js';
 import {
   attachWorkflows, decompose, loadTemplates, runWorkflow, spawnWorkflow, watchWorkflow,
@@ -280,6 +281,14 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         const wf = await system.replay(id);
         expect(wf.budget.consumed).toBeGreaterThan(0); // the planning call, paid by the workflow
         expect(wf.budget.allocated).toBe((await treeConsumed(system, id)) + wf.budget.available);
+        // The trace counts every token the budget did: the planning call has its span, and the
+        // agents' totals add up to what the whole tree consumed.
+        const { spans } = await readTrace(system, id);
+        const planning = spans.filter((s) => s.attributes['cadre.purpose'] === 'plan');
+        expect(planning).toHaveLength(1);
+        expect(planning[0]!.attributes['cadre.usage.total_tokens']).toBeGreaterThan(0);
+        const charged = spans.filter((s) => s.kind === 'agent').reduce((sum, s) => sum + (s.attributes['cadre.usage.total_tokens'] as number), 0);
+        expect(charged).toBe(await treeConsumed(system, id));
       });
 
       it('decomposes with a scripted model: an invalid plan first, then a valid one', async () => {

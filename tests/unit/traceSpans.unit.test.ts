@@ -67,6 +67,40 @@ describe('spans from recorded events', () => {
     expect(spansOfAgent([])).toEqual([]);
   });
 
+  it('every token the budget charged is in the trace: planning calls, an unusable answered reply, cache tokens; a v1 settlement is not counted twice', () => {
+    const cached = { ...usage, cacheReadTokens: 30 };
+    const workflow = history('root', null, [
+      // Two planning attempts (decompose.ts): the first plan refused, the second accepted.
+      [400, 'BudgetSettled', { reservationId: 'decompose-1', consumed: 700, model: 'claude-x', costUsd: 0.07 }],
+      [410, 'WorkflowPlanRejected', { attempt: 1, answer: 'x', problems: 'no nodes' }],
+      [900, 'BudgetSettled', { reservationId: 'decompose-2', consumed: 800, model: 'claude-x', costUsd: 0.08 }],
+      [910, 'WorkflowPlanned', { source: 'decomposition', templateId: null, graph: { nodes: [] } }],
+      // A v1 call: its reply and its BudgetSettled say the same usage once.
+      [1000, 'ModelRequested', { callId: 'c1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+      [1100, 'ModelReplied', { callId: 'c1', model: 'claude-x', content: [], stopReason: 'end_turn', usage: cached, costUsd: 0.5 }],
+      [1101, 'BudgetSettled', { reservationId: 'c1', consumed: 150, model: 'claude-x', costUsd: 0.5 }],
+      // An answered reply cadre could not use: failed, then charged its whole reservation.
+      [1200, 'ModelRequested', { callId: 'c2', turn: 2, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+      [1300, 'ModelFailed', { callId: 'c2', error: 'malformed usage', retryable: false }],
+      [1301, 'BudgetSettled', { reservationId: 'c2', consumed: 4_000, model: 'claude-x', costUsd: 0.4 }],
+      [1302, 'AgentFailed', { reason: 'model error', partialOutput: null, returned: 0, cause: 'model_error' }],
+    ]);
+    const spans = spansOfAgent(workflow);
+    expect(spans.map((s) => [s.kind, s.status, s.startMs - T0, s.endMs! - T0, s.attributes['cadre.usage.total_tokens'], s.attributes['cadre.cost_usd']])).toEqual([
+      ['agent', 'error', 0, 1302, 700 + 800 + 150 + 4_000, 0.07 + 0.08 + 0.5 + 0.4],
+      ['model', 'ok', 0, 400, 700, 0.07],
+      ['model', 'ok', 410, 900, 800, 0.08],
+      ['model', 'ok', 1000, 1100, 150, 0.5],
+      ['model', 'error', 1200, 1300, 4_000, 0.4],
+    ]);
+    expect(spans[1]!.attributes).toMatchObject({ 'cadre.purpose': 'plan', 'gen_ai.request.model': 'claude-x' });
+    expect(new Set(spans.map((s) => s.spanId)).size).toBe(spans.length);
+    // The CLI's waterfall shows what was charged.
+    const text = renderWaterfall(spans, { columns: 120, now: T0 + 2_000, style: createStyle(false) });
+    expect(text).toContain('chat claude-x');
+    expect(text.split('\n')[1]).toMatch(/5\.7k\s+\$1\.05$/);
+  });
+
   it('draws the waterfall as text: nested lines, bars placed in time and marked by outcome (▓ failed), within the width', () => {
     const spans = [...spansOfAgent(root), ...spansOfAgent(history('kid', 'root', []))];
     const text = renderWaterfall(spans, { columns: 100, now: T0 + 1200, style: createStyle(false) });

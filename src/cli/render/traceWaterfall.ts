@@ -32,9 +32,11 @@ export function renderWaterfall(spans: readonly TraceSpan[], o: { columns: numbe
     const to = Math.max(from + 1, Math.ceil((((s.endMs ?? o.now) - start) / (end - start)) * barWidth));
     const bar = `${' '.repeat(from)}${FILL[s.status].repeat(Math.min(barWidth, to) - from)}`.padEnd(barWidth);
     const name = s.kind === 'agent' ? `${s.name.replace(/^invoke_agent /, '')} ${s.agentId.slice(0, 8)}` : s.name;
+    // What the budget counted (cache and planning calls included); older spans have only input and output.
+    const total = s.attributes['cadre.usage.total_tokens'];
     const input = s.attributes['gen_ai.usage.input_tokens'];
     const output = s.attributes['gen_ai.usage.output_tokens'];
-    const used = typeof input === 'number' && typeof output === 'number' ? tokens(input + output) : '';
+    const used = typeof total === 'number' ? tokens(total) : typeof input === 'number' && typeof output === 'number' ? tokens(input + output) : '';
     const cost = typeof s.attributes['cadre.cost_usd'] === 'number' ? usd(s.attributes['cadre.cost_usd']) : '';
     const head = `${'  '.repeat(depth)}${name}`;
     const row = `${fitWidth(head, label).padEnd(label)} ${o.style.status(STATUS_WORD[s.status], bar)}  ${(seconds((s.endMs ?? o.now) - s.startMs) + (s.endMs === undefined ? '…' : '')).padStart(8)}  ${used.padStart(6)}  ${cost}`;

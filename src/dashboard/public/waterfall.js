@@ -28,6 +28,7 @@ function describe(s, now) {
   const dur = (s.endMs ?? now) - s.startMs;
   const inTok = attr(s, 'gen_ai.usage.input_tokens');
   const outTok = attr(s, 'gen_ai.usage.output_tokens');
+  const total = attr(s, 'cadre.usage.total_tokens');
   const cost = attr(s, 'cadre.cost_usd');
   // The model that answered (the API reports it), else the one asked for.
   const model = attr(s, 'gen_ai.response.model') ?? attr(s, 'gen_ai.request.model');
@@ -35,6 +36,8 @@ function describe(s, now) {
     `${s.kind} ${s.name} · ${s.status}`,
     `${fmtMs(dur)}${s.endMs === undefined ? ' so far' : ''}`,
     inTok !== undefined || outTok !== undefined ? `${fmtTokens(Number(inTok ?? 0))} in + ${fmtTokens(Number(outTok ?? 0))} out tokens` : null,
+    // A planning call records only its total; an agent's total counts cache and planning tokens too.
+    total !== undefined && (s.kind === 'agent' || inTok === undefined) ? `${fmtTokens(Number(total))} tokens charged` : null,
     typeof cost === 'number' ? fmtUsd(cost) : null,
     model ? String(model) : null,
   ].filter(Boolean).join(' · ');
