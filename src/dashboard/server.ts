@@ -188,7 +188,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const past = await subtreeBalanceAt(system, id, Number(to));
         return send(res, 200, { ...past.state, subtree: { ...past.subtree, line: subtreeBalanceLine(past.subtree) } });
       }
-      if (sub === 'ledger') return send(res, 200, { source: 'projection', rows: await system.reports.ledger(id, { limit: 500 }) });
+      if (sub === 'ledger') return send(res, 200, { source: 'events', rows: await system.reports.ledger(id, { limit: 500 }) });
     }
     throw new HttpError(404, `no such endpoint ${path}`);
   };

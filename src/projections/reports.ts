@@ -5,7 +5,8 @@ import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
 import { overspent, type BudgetStatus } from '../actors/budget.js';
-import type { LedgerKind } from './readModels/budgetLedger.js';
+import { ledgerOf, type LedgerRow } from './ledgerOf.js';
+import type { ParsedEvent } from '../events/upcast.js';
 import type { EventStore } from '../events/eventStore.js';
 import { readActivity, readActivityThrough, type EventLogTable } from './activityFeed.js';
 import { summarize } from './summarize.js';
@@ -79,21 +80,6 @@ export interface ActivityRow {
   readonly at: string;
 }
 
-export interface LedgerRow {
-  readonly position: number;
-  readonly agentId: string;
-  readonly revision: number;
-  readonly kind: LedgerKind;
-  readonly amount: number;
-  readonly held: number;
-  readonly spent: number;
-  readonly ref: string | null;
-  readonly counterparty: string | null;
-  readonly model: string | null;
-  readonly costUsd: number;
-  readonly at: string;
-}
-
 export type StatusCounts = Readonly<Record<AgentStatus, number>>;
 
 export interface ReportsOptions {
@@ -137,6 +123,9 @@ export interface Reports {
   /** Resolves once every projection has applied `position` (a number or a bigint): read your writes. */
   waitFor(position: bigint | number, timeoutMs?: number): Promise<void>;
 }
+
+/** Events read per page of an agent's stream for its ledger. */
+const LEDGER_PAGE = 1000;
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -308,24 +297,19 @@ export function createReports(options: ReportsOptions): Reports {
     async ledger(agentId, opts = {}) {
       const agent = id(agentId, 'agentId');
       const o = parseInput(LimitOptions, opts, 'options');
-      const r = await sql.query<Row>(
-        `SELECT * FROM ${s}.budget_ledger WHERE agent_id = $1 ORDER BY position LIMIT $2`,
-        [agent, o.limit ?? 1000],
-      );
-      return r.rows.map((x) => ({
-        position: safe(x.position, 'position'),
-        agentId: String(x.agent_id),
-        revision: safe(x.revision, 'revision'),
-        kind: x.kind as LedgerKind,
-        amount: num(x.amount),
-        held: num(x.held),
-        spent: num(x.spent),
-        ref: str(x.ref),
-        counterparty: str(x.counterparty),
-        model: str(x.model),
-        costUsd: num(x.cost_usd),
-        at: iso(x.at),
-      }));
+      const limit = o.limit ?? 1000;
+      // Derived from the agent's stream a page at a time, until `limit` movements: a movement
+      // depends only on the ones before it.
+      const streamEvents: ParsedEvent[] = [];
+      let rows: LedgerRow[] = [];
+      for (let since = 0n; ;) {
+        const q = { since, limit: LEDGER_PAGE, agentId: agent };
+        const page = 'store' in events ? await readActivityThrough(events.store, q) : await readActivity(events, q);
+        streamEvents.push(...page.map((p) => p.event));
+        rows = ledgerOf(agent, streamEvents);
+        if (page.length < LEDGER_PAGE || rows.length >= limit) return rows.slice(0, limit);
+        since = page[page.length - 1]!.event.position;
+      }
     },
     async costByRole(rootId) {
       const cols = `a.role, count(*) AS agents, coalesce(sum(a.consumed), 0) AS consumed, coalesce(sum(a.cost_usd), 0) AS cost_usd`;

@@ -17,6 +17,7 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  *   inside it: a batch's statements address rows by key, but a set of keys from jsonb reads as
  *   100 rows to the planner, which then scanned a 450-row agents table whole (0.3 ms) rather
  *   than look up the 4 rows.
+ * - then: the retired budget ledger read model's leftovers are dropped.
  */
 export function runnerMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
@@ -57,18 +58,7 @@ $$;
     // The activity read model is gone (the feed reads the event log, activityFeed.ts): a store an
     // older cadre set up keeps its view, tables and checkpoint, which would hold waitFor's
     // min(position) back forever. Every generation of its tables is dropped.
-    `
-DROP VIEW IF EXISTS ${s}.activity CASCADE;
-DO $$
-DECLARE t text;
-BEGIN
-  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '${s}' AND tablename ~ '^activity_v[0-9]+_r[0-9]+$' LOOP
-    EXECUTE format('DROP TABLE %I.%I', '${s}', t);
-  END LOOP;
-END
-$$;
-DELETE FROM ${s}.projection_checkpoints WHERE name = 'activity';
-`,
+    retiredReadModel(s, 'activity', ['activity']),
     // Prepared statements belong to the session, so the catalogue is asked in the same call that
     // runs them (a pooler handing out server connections per transaction still works), once per
     // call: pg_prepared_statements lists every statement of the session each time it is read. A
@@ -97,5 +87,24 @@ BEGIN
 END
 $$;
 `,
+    // The budget ledger read model is gone too: a ledger is derived on read from the agent's
+    // stream (ledgerOf.ts) and the balances are the agents read model's columns.
+    retiredReadModel(s, 'budget_ledger', ['budget_balances', 'budget_ledger']),
   ];
+}
+
+/** Drops what a read model no longer built left in a store: its views, every generation of its tables, its checkpoint. */
+function retiredReadModel(s: string, name: string, views: readonly string[]): string {
+  return `
+${views.map((v) => `DROP VIEW IF EXISTS ${s}.${v} CASCADE;`).join('\n')}
+DO $$
+DECLARE t text;
+BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '${s}' AND tablename ~ '^${name}_v[0-9]+_r[0-9]+$' LOOP
+    EXECUTE format('DROP TABLE %I.%I', '${s}', t);
+  END LOOP;
+END
+$$;
+DELETE FROM ${s}.projection_checkpoints WHERE name = '${name}';
+`;
 }

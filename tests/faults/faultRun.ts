@@ -355,8 +355,8 @@ async function settledMessages(system: AgentSystem, schema: string): Promise<{ s
 
 const READ_MODELS = [
   ['agents', 'agent_id'],
-  ['budget_ledger', 'position'],
-  ['budget_balances', 'agent_id'],
+  ['agent_tree_totals', 'root_id'],
+  ['workflow_runs', 'run_id'],
 ] as const;
 
 async function dump(system: AgentSystem, schema: string): Promise<Record<string, unknown[]>> {

@@ -16,9 +16,7 @@ import { AGENTS, batches, history, type HistoryMode } from '../support/agentHist
  * rows its statements for one event at a time leave: random event sequences over a few agents
  * whose reservation, child and node ids repeat, cut into random batches, applied both ways to
  * two generations of tables on Postgres. The agents rows are one INSERT and one UPDATE per batch
- * (agentBatchFold.ts); the budget ledger one INSERT, what the batch opened or closed resolved in
- * memory, the rest looked up in the table (every lookup in the table, one event at a time); the
- * workflow runs and nodes four statements (workflowBatchFold.ts).
+ * (agentBatchFold.ts); the workflow runs and nodes four statements (workflowBatchFold.ts).
  */
 describe('read models written per batch', () => {
   let sql: SqlClient;
@@ -43,7 +41,7 @@ describe('read models written per batch', () => {
     return out;
   };
 
-  const modes: Record<string, HistoryMode[]> = { agents: ['all', 'dense'], budget_ledger: ['all', 'dense'], workflows: ['all', 'workflow'], approvals: ['approvals', 'dense'] };
+  const modes: Record<string, HistoryMode[]> = { agents: ['all', 'dense'], workflows: ['all', 'workflow'], approvals: ['approvals', 'dense'] };
   it.each(defaultProjections().map((p) => [p.name, p] as const))('%s: one batch at a time leaves the rows one event at a time leaves', async (name, p) => {
     let rows = 0;
     for (let seed = 1; seed <= 30; seed++) {
@@ -146,7 +144,7 @@ describe('read models written per batch', () => {
     expect(foldAgentBatch(events.slice(AGENTS.length), 'x.agents').map((s) => s.text.split(' ')[0])).toEqual(['UPDATE']);
     for (const p of defaultProjections()) {
       const n = batchStatements(p, history(3, 200, 'all'), tableNames(p, 'x', 'v1_r0')).length;
-      expect(n, p.name).toBeLessThanOrEqual({ agents: 4, budget_ledger: 1, workflows: 5, approvals: 2 }[p.name]!);
+      expect(n, p.name).toBeLessThanOrEqual({ agents: 4, workflows: 5, approvals: 2 }[p.name]!);
     }
   });
 });

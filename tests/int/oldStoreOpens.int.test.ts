@@ -153,6 +153,15 @@ describe.each([postgres(), pglite()])('a store written by c53f705 opens with tod
     // c53f705 kept an activity read model; today's feed reads the old events themselves, and the
     // retired model's checkpoint is gone (it would hold waitFor back forever).
     expect(await s.reports.checkpoint('activity')).toBeNull();
+    // Its budget ledger read model went the same way: the ledger is derived from the old events
+    // (their v1 pairs), and what it settled is what the agent consumed.
+    expect(await s.reports.checkpoint('budget_ledger')).toBeNull();
+    const ledgerTables = await s.internal.sql.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'budget_ledger%'`, [s.schema]);
+    expect(ledgerTables.rows).toEqual([]);
+    for (const agent of ended) {
+      const settled = (await s.reports.ledger(agent.id)).filter((r) => r.kind === 'settled').reduce((n, r) => n + r.amount, 0);
+      expect(settled, agent.name).toBe((await s.reports.budget(agent.id))!.consumed);
+    }
     // Its agents tables (v3) kept the tree totals with a trigger; the rebuilt generation recounts
     // them per batch, and the old generation's function went with its tables.
     const fns = await s.internal.sql.query(

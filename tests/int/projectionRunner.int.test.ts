@@ -41,7 +41,8 @@ async function writeAgents(store: PostgresEventStore, agents: number, calls: num
 async function tables(sql: SqlClient, schema: string): Promise<unknown[]> {
   return Promise.all([
     sql.query(`SELECT * FROM ${schema}.agents ORDER BY agent_id`).then((r) => r.rows),
-    sql.query(`SELECT * FROM ${schema}.budget_ledger ORDER BY position`).then((r) => r.rows),
+    sql.query(`SELECT * FROM ${schema}.agent_tree_totals ORDER BY root_id`).then((r) => r.rows),
+    sql.query(`SELECT * FROM ${schema}.workflow_runs ORDER BY run_id`).then((r) => r.rows),
   ]);
 }
 
@@ -148,10 +149,11 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     const readerLoop = (async () => {
       while (reading) {
         try {
-          const r = await reader.query<{ n: bigint; b: bigint }>(
-            `SELECT (SELECT count(*) FROM ${schema}.agents) AS n, (SELECT count(*) FROM ${schema}.budget_balances) AS b`,
+          // The workflows' views are read too: a rebuild's swap must never leave one missing.
+          const r = await reader.query<{ n: bigint; w: bigint }>(
+            `SELECT (SELECT count(*) FROM ${schema}.agents) AS n, (SELECT count(*) FROM ${schema}.workflow_runs) + (SELECT count(*) FROM ${schema}.workflow_nodes) AS w`,
           );
-          seen.push(Number(r.rows[0]!.n), Number(r.rows[0]!.b));
+          seen.push(Number(r.rows[0]!.n) + Number(r.rows[0]!.w));
         } catch (err) {
           errors.push(err);
         }
@@ -159,7 +161,7 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
       }
     })();
     await runner.rebuild('agents');
-    await runner.rebuild('budget_ledger');
+    await runner.rebuild('workflows');
     await runner.rebuild('agents');
     reading = false;
     await readerLoop;

@@ -4,7 +4,8 @@ import { parseRecorded, type ParsedEvent } from '../../src/events/upcast.js';
 import { castsEveryParam, encodeBatch, paramText } from '../../src/projections/applyStatements.js';
 import { batchStatements, excerpt, tableNames } from '../../src/projections/projection.js';
 import { agentsMovingTotals } from '../../src/projections/readModels/agentTreeTotals.js';
-import { agentsProjection, budgetLedgerProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
+import { ledgerOf } from '../../src/projections/ledgerOf.js';
+import { agentsProjection, defaultProjections, summarize, workflowsProjection } from '../../src/projections/readModels/index.js';
 
 const usage = { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheCreationTokens: 0 };
 const samples: Record<EventType, unknown> = {
@@ -68,7 +69,7 @@ describe('projection reducers', () => {
           expect(castsEveryParam(s.text), `${p.name}/${type}: ${s.text}`).toBe(true);
           const used = new Set([...s.text.matchAll(/\$(\d+)::/g)].map((m) => Number(m[1])));
           expect([...used].sort((a, b) => a - b), `${p.name}/${type}`).toEqual(s.params.map((_, i) => i + 1));
-          expect(s.text).not.toMatch(/cadre\.(agents|budget_ledger|activity|workflow_runs|workflow_nodes)\b(?!_v1_r0)/);
+          expect(s.text).not.toMatch(/cadre\.(agents|activity|workflow_runs|workflow_nodes)\b(?!_v1_r0)/);
         }
       }
     }
@@ -84,15 +85,12 @@ describe('projection reducers', () => {
     expect(settle!.params).toEqual(['r1', 30, 0.25, 3n, 77n, 'a1']);
   });
 
-  it('agents and the ledger ignore streams that are not agents', () => {
+  it('agents ignore streams that are not agents', () => {
     expect(agentsProjection.handle(parsed('AgentStarted', 'other-1'), names(agentsProjection))).toEqual([]);
-    expect(budgetLedgerProjection.handle(parsed('BudgetReserved', 'other-1'), names(budgetLedgerProjection))).toEqual([]);
   });
 
   it('ledger: one row per budget movement, none for other events', () => {
-    const kinds = (Object.keys(samples) as EventType[]).flatMap((t) =>
-      budgetLedgerProjection.handle(parsed(t), names(budgetLedgerProjection)).flatMap((s) =>
-        (s.params[0] as { kind: string }[]).map((row) => [t, row.kind])));
+    const kinds = (Object.keys(samples) as EventType[]).flatMap((t) => ledgerOf('a1', [parsed(t)]).map((row) => [t, row.kind]));
     expect(kinds).toEqual([
       ['AgentSpawned', 'allocated'], ['BudgetReserved', 'reserved'], ['BudgetSettled', 'settled'], ['BudgetReleased', 'released'],
       ['BudgetDelegated', 'delegated'], ['BudgetReclaimed', 'reclaimed'], ['BudgetOverspent', 'overspent'],
@@ -104,13 +102,35 @@ describe('projection reducers', () => {
       id: '00000000-0000-4000-8000-000000000002', type, data: { ...(samples[type] as object), ...data }, streamId: 'agent-a1', revision: 4n, position: 78n,
       metadata: { correlationId: 'c', causationId: 'c', schemaVersion: 2, at: '2026-01-02T03:04:05.000Z' },
     });
-    const rows = (e: ParsedEvent) => budgetLedgerProjection.handle(e, names(budgetLedgerProjection)).flatMap((s) => s.params[0] as Array<Record<string, unknown>>);
-    expect(rows(v2('ModelRequested', { reserves: true }))).toMatchObject([{ kind: 'reserved', amount: 40, ref: 'k' }]);
-    expect(rows(v2('ModelReplied', { settles: true, costUsd: 0.25 }))).toMatchObject([{ kind: 'settled', amount: usage.inputTokens + usage.outputTokens, ref: 'k', model: 'm', cost_usd: '0.25', closes: 'ref' }]);
+    const request = v2('ModelRequested', { reserves: true });
+    expect(ledgerOf('a1', [request])).toMatchObject([{ kind: 'reserved', amount: 40, ref: 'k', held: 0 }]);
+    // The reply closes the reservation it follows: held is what that request reserved.
+    expect(ledgerOf('a1', [request, v2('ModelReplied', { settles: true, costUsd: 0.25 })])[1]).toEqual({
+      position: 78, agentId: 'a1', revision: 4, kind: 'settled', amount: usage.inputTokens + usage.outputTokens, held: 40, spent: 0,
+      ref: 'k', counterparty: null, model: 'm', costUsd: 0.25, at: '2026-01-02T03:04:05.000Z',
+    });
     // v1 (upcast to reserves/settles false) moves nothing: its BudgetReserved and BudgetSettled did.
-    expect(rows(parsed('ModelRequested'))).toEqual([]);
-    expect(rows(parsed('ModelReplied'))).toEqual([]);
+    expect(ledgerOf('a1', [parsed('ModelRequested'), parsed('ModelReplied')])).toEqual([]);
     expect(() => v2('ModelRequested', {})).toThrow(/data\.reserves/);
+  });
+
+  it('ledger: a closing row holds what its entry still held; a release returns it; a reclaim splits the grant into returned and spent', () => {
+    const e = (type: EventType, data: Record<string, unknown>, i: number): ParsedEvent => ({ ...parsed(type), data, revision: BigInt(i), position: BigInt(100 + i) }) as ParsedEvent;
+    const rows = ledgerOf('a1', [
+      e('BudgetReserved', { reservationId: 'r', amount: 100 }, 0),
+      e('BudgetSettled', { reservationId: 'r', consumed: 30, model: 'm', costUsd: 0 }, 1),
+      e('BudgetSettled', { reservationId: 'r', consumed: 5, model: 'm', costUsd: 0 }, 2), // closed already: holds nothing
+      e('BudgetReserved', { reservationId: 'r', amount: 50 }, 3), // the same id again: a new entry
+      e('BudgetReleased', { reservationId: 'r', reason: 'x' }, 4),
+      e('BudgetDelegated', { childId: 'c', amount: 300 }, 5),
+      e('BudgetReclaimed', { childId: 'c', returned: 275, overspent: 0 }, 6),
+      e('BudgetDelegated', { childId: 'd', amount: 100 }, 7),
+      e('BudgetReclaimed', { childId: 'd', returned: 0, overspent: 40 }, 8),
+    ]);
+    expect(rows.map((r) => [r.kind, r.amount, r.held, r.spent])).toEqual([
+      ['reserved', 100, 0, 0], ['settled', 30, 100, 0], ['settled', 5, 0, 0], ['reserved', 50, 0, 0], ['released', 50, 50, 0],
+      ['delegated', 300, 0, 0], ['reclaimed', 275, 300, 25], ['delegated', 100, 0, 0], ['reclaimed', 0, 100, 140],
+    ]);
   });
 
   it('workflows: a plan inserts its nodes; a batch with node events recounts their runs once', () => {

@@ -1,12 +1,10 @@
 import type { Projection } from '../projection.js';
 import { agentsProjection } from './agents.js';
 import { approvalsProjection } from './approvals.js';
-import { budgetLedgerProjection } from './budgetLedger.js';
 import { workflowsProjection } from './workflows.js';
 
 export { summarize } from '../summarize.js';
 export { agentsProjection } from './agents.js';
-export { budgetLedgerProjection, type LedgerKind } from './budgetLedger.js';
 export { workflowsProjection } from './workflows.js';
 export { approvalsProjection } from './approvals.js';
 
@@ -17,4 +15,4 @@ export { approvalsProjection } from './approvals.js';
  * @example
  * const runner = new ProjectionRunner({ store, sql, schema: 'cadre', projections: [...defaultProjections(), deadLetters] });
  */
-export const defaultProjections = (): Projection[] => [agentsProjection, budgetLedgerProjection, workflowsProjection, approvalsProjection];
+export const defaultProjections = (): Projection[] => [agentsProjection, workflowsProjection, approvalsProjection];
