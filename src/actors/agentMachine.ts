@@ -131,6 +131,9 @@ export const agentMachine = setup({
     spawned: {
       on: {
         ...anytime,
+        // A workflow's planning call (decompose.ts) is made before the workflow runs, and holds
+        // its reservation from before the call, as a model turn's request does.
+        BudgetReserved: { guard: 'fitsReservation', actions: 'apply' },
         AgentRunRequested: { actions: ['apply', 'startRun'] },
         AgentStarted: { target: 'running', actions: 'apply' },
       },

@@ -1,6 +1,7 @@
 import type { AgentSystem } from '../system.js';
 import { agentTree, flatten, type AgentNode } from '../dashboard/agentTree.js';
 import { Interrupted } from './cliError.js';
+import { untilSignal } from './untilSignal.js';
 import type { CliContext } from './context.js';
 import { LiveTree } from './render/liveTree.js';
 import { tokens, usd } from './render/style.js';
@@ -33,16 +34,10 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
   const watching = new AbortController();
   const live = options.quiet ? null : new LiveTree(ctx.output, ctx.style, () => agentTree(system, rootId), { changes: await treeChanges(system, rootId, watching.signal) });
   live?.start();
-  let onSignal!: (signal: NodeJS.Signals) => void;
-  const interrupted = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   let result: { status: string; output: string | null } | NodeJS.Signals;
   try {
-    result = await Promise.race([run(), interrupted]);
+    result = await untilSignal(run());
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await live?.stop();
     watching.abort();
   }

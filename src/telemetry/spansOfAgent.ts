@@ -9,8 +9,8 @@ type Attributes = Record<string, string | number | boolean | readonly string[]>;
 /**
  * One agent's spans from its history (revision order): its own, from AgentSpawned to its
  * terminal event, and one per model call (ModelRequested → ModelReplied / ModelFailed) and per
- * tool call (ToolCalled → ToolReturned) under it, and one per workflow planning call (its
- * BudgetSettled alone). Attributes follow the OpenTelemetry GenAI
+ * tool call (ToolCalled → ToolReturned) under it, and one per workflow planning call
+ * (BudgetReserved → BudgetSettled, or its BudgetSettled alone as recorded before). Attributes follow the OpenTelemetry GenAI
  * semantic conventions (`gen_ai.*`) plus cadre's own (`cadre.*`). Pure: the same events give the
  * same spans, ids included. Something still open when the events stop is `running`, with no end;
  * when the agent ended, anything it left open ends with it, as the agent's end aborted it.
@@ -71,6 +71,8 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
   /** The model spans by call id, open or closed: a settlement after a ModelFailed charges that call. */
   const calls = new Map<string, (typeof spans)[number]>();
 
+  /** When each reservation was recorded: a planning call's span starts at its BudgetReserved. */
+  const reservedAt = new Map<string, number>();
   let previous: HistoryEvent = spawned;
   for (const e of events) {
     switch (e.type) {
@@ -95,6 +97,9 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
         add('cadre.cost_usd', e.data.costUsd);
         break;
       }
+      case 'BudgetReserved':
+        reservedAt.set(e.data.reservationId, at(e));
+        break;
       case 'BudgetSettled': {
         const id = e.data.reservationId;
         if (replied.has(id)) break;
@@ -104,11 +109,11 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
         const failed = calls.get(id);
         // A call the provider answered unusably, charged its whole reservation after its ModelFailed.
         if (failed) Object.assign(failed.attributes, charged);
-        // A workflow's planning call (decompose.ts) is recorded by its settlement alone: it began
-        // after the event before it (the spawn, or the attempt it follows) and ended here.
+        // A workflow's planning call (decompose.ts): from its reservation to its settlement. One
+        // recorded before reservations were (its settlement alone) began after the event before it.
         else spans.push({
           spanId: spanIdOf(agentId, `model:${id}`), parentSpanId: agentSpanId, traceId, kind: 'model', name: `chat ${e.data.model}`, agentId,
-          startMs: at(previous), endMs: at(e), status: 'ok',
+          startMs: reservedAt.get(id) ?? at(previous), endMs: at(e), status: 'ok',
           attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': e.data.model, 'gen_ai.response.model': e.data.model, 'cadre.purpose': 'plan', ...charged },
         });
         break;

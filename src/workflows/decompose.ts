@@ -16,6 +16,8 @@ export interface DecomposeOptions extends Omit<SpawnWorkflowOptions, 'task'> {
   readonly maxTokens?: number;
   /** Model calls in all (the first, plus one retry with the validation errors); default 2. */
   readonly attempts?: number;
+  /** Aborts the planning call in flight: the workflow is then recorded as failed (`interrupted`), its reservation released. */
+  readonly signal?: AbortSignal;
 }
 
 /** Below this many output tokens a planning call is not worth making. */
@@ -28,11 +30,14 @@ const MIN_PLAN_TOKENS = 64;
  * new workflow's stream before any node is spawned. Returns the workflow agent's id; it does
  * not run it.
  *
- * Budget: each planning call is paid by the workflow. The machine only accepts
- * BudgetReserved/ModelRequested once an agent runs, and the plan must exist before that, so
- * each call is recorded as a BudgetSettled (its real usage and cost) in the still-spawned
- * workflow's stream, with a WorkflowPlanRejected (the answer and its problems) for each plan
- * refused; node shares are then computed from what is left. When no valid plan
+ * Budget: each planning call is paid by the workflow. The plan must exist before the workflow
+ * runs, and the machine takes a ModelRequested only from a running agent, so each call is
+ * recorded in the still-spawned workflow's stream as a BudgetReserved (`decompose-<attempt>`,
+ * its input bound and max_tokens) before it is made, persisted before the call as a turn's
+ * request is, and a BudgetSettled (its real usage and cost) after, with a WorkflowPlanRejected
+ * (the answer and its problems) for each plan refused; node shares are then computed from what
+ * is left. A call that fails releases its reservation with the workflow's failure; one cut off
+ * by a crash leaves it held, in sight (`cadre budget`), until the workflow ends. When no valid plan
  * comes back, the workflow is recorded as failed (`invalid_plan`) and `PlanRejected` is thrown,
  * naming it, with the last validation error as its cause.
  *
@@ -77,14 +82,17 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       await fail('budget_exhausted', err.message);
       throw err;
     }
+    const reservationId = `decompose-${attempt}`;
+    const held = input + maxTokens;
+    await record([{ type: 'BudgetReserved', data: { reservationId, amount: held } }]);
     let reply: ModelReply;
     try {
-      reply = await model.complete({ ...withHistory, maxTokens });
+      reply = await model.complete({ ...withHistory, maxTokens }, options.signal ? { signal: options.signal } : undefined);
     } catch (err) {
-      await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
+      if (options.signal?.aborted) await fail('interrupted', 'planning was interrupted before the model answered; run the task again');
+      else await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
       throw err;
     }
-    const reservationId = `decompose-${attempt}`;
     const consumed = totalTokens(reply.usage);
     const settled: DomainEvent = {
       type: 'BudgetSettled',
@@ -92,7 +100,6 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
     };
     // The same hard cap as an agent's turn (agentDecisions.afterReply): the whole usage is
     // recorded, the excess over what the call could use has its own event, and the workflow fails.
-    const held = input + maxTokens;
     if (consumed > held) {
       await record([settled, { type: 'BudgetOverspent', data: { reservationId, reserved: held, consumed, excess: consumed - held } }]);
       const err = new BudgetExceeded(id, consumed, held, 'a decomposition call (the model reported more than it could use)');

@@ -375,11 +375,11 @@ export class Workflows {
       let graph: WorkflowGraph;
       // No graph at all: an auto-decomposed workflow whose process stopped before the model's
       // plan was recorded (Ctrl-C during planning). Nothing can be run; the task can be asked again.
-      if (c.graph === null || c.graph === undefined) return canEnd(snap) ? failureEvents(c, 'error', 'workflow has no plan: its planning was interrupted before the model\'s plan was recorded; run the task again (cadre run --auto)') : [];
+      if (c.graph === null || c.graph === undefined) return canFail(snap) ? failureEvents(c, 'error', 'workflow has no plan: its planning was interrupted before the model\'s plan was recorded; run the task again (cadre run --auto)') : [];
       try {
         graph = validateGraph(c.graph, { field: 'graph' });
       } catch (err) {
-        return canEnd(snap) ? failureEvents(c, 'error', `workflow has no valid plan: ${describe(err)}`) : [];
+        return canFail(snap) ? failureEvents(c, 'error', `workflow has no valid plan: ${describe(err)}`) : [];
       }
       const templateId = c.role !== 'workflow' ? c.role : null;
       return [{ type: 'WorkflowPlanned', data: { source: templateId ? 'template' : 'graph', templateId, graph } }];
@@ -410,6 +410,14 @@ function subState(s: AgentSnapshot): string | null {
 /** A workflow may record its end only where the machine accepts AgentCompleted. */
 function canEnd(s: AgentSnapshot): boolean {
   return subState(s) === 'active' && liveChildren(s.context).length === 0 && s.context.budget.reserved === 0;
+}
+
+/**
+ * A workflow without a plan can fail whatever it holds: its only reservation can be a planning
+ * call cut off by a crash (decompose.ts), which its failure releases (failureEvents).
+ */
+function canFail(s: AgentSnapshot): boolean {
+  return subState(s) === 'active' && liveChildren(s.context).length === 0;
 }
 
 const describe = (err: unknown): string => (isCadreError(err) || err instanceof Error ? err.message : String(err));

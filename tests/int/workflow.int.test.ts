@@ -273,8 +273,8 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       it('decomposes with the offline planner and runs the plan', async () => {
         const id = await decompose(system, system.model, 'Design the cache, then implement it and write the tests. Review everything.', { budget: 60_000 });
         const history = await system.history(id);
-        expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetSettled', 'WorkflowPlanned']);
-        const plan = history[2]!.data as { source: string; graph: { nodes: Array<{ id: string }> } };
+        expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetReserved', 'BudgetSettled', 'WorkflowPlanned']);
+        const plan = history[3]!.data as { source: string; graph: { nodes: Array<{ id: string }> } };
         expect(plan.source).toBe('decomposition');
         expect(plan.graph.nodes.map((n) => n.id)).toEqual(['architect-1', 'implementer-2', 'tester-3', 'reviewer-4']);
         expect((await runWorkflow(system, id)).status).toBe('completed');
@@ -310,13 +310,13 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect(feedback).toMatchObject({ type: 'tool_result', toolUseId: 'toolu_plan', isError: true });
         expect((feedback as { content: string }).content).toMatch(/dependency cycle/);
         const history = await system.history(id);
-        expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetSettled', 'WorkflowPlanRejected', 'BudgetSettled', 'WorkflowPlanned']);
+        expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetReserved', 'BudgetSettled', 'WorkflowPlanRejected', 'BudgetReserved', 'BudgetSettled', 'WorkflowPlanned']);
         // The refused answer is in the history, as the model gave it, with why it was refused.
-        const refused = history[2]!.data as { attempt: number; answer: string; problems: string };
+        const refused = history[3]!.data as { attempt: number; answer: string; problems: string };
         expect(refused.attempt).toBe(1);
         expect(JSON.parse(refused.answer)).toEqual({ nodes: [expect.objectContaining({ id: 'a', dependencies: ['b'] }), expect.objectContaining({ id: 'b', dependencies: ['a'] })] });
         expect(refused.problems).toMatch(/dependency cycle/);
-        expect((history[4]!.data as { graph: { nodes: unknown[] } }).graph.nodes).toHaveLength(2);
+        expect((history[6]!.data as { graph: { nodes: unknown[] } }).graph.nodes).toHaveLength(2);
         expect((await runWorkflow(system, id)).status).toBe('completed');
         const wf = await system.replay(id);
         expect(wf.budget.consumed).toBe(240);
@@ -345,12 +345,18 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       });
 
       it('a workflow whose planning was interrupted (spawned, no plan recorded) fails saying so when run, not with a schema error', async () => {
-        // What decompose leaves when its process stops during the planning call.
-        const id = await workflowsOf(system).runtime.spawnRoot({ role: 'workflow', task: 'Build it', budget: 20_000 }, { kind: 'workflow' });
+        // What decompose leaves when its process stops during the planning call: the call's
+        // reservation, recorded before it was made, still held.
+        const runtime = workflowsOf(system).runtime;
+        const id = await runtime.spawnRoot({ role: 'workflow', task: 'Build it', budget: 20_000 }, { kind: 'workflow' });
+        await runtime.execute(id, () => [{ type: 'BudgetReserved', data: { reservationId: 'decompose-1', amount: 2_100 } }], { causationId: 'api:decompose' });
+        expect((await system.replay(id)).budget).toMatchObject({ reserved: 2_100, available: 17_900 });
         const result = await runWorkflow(system, id);
         expect(result.status).toBe('failed');
         expect(result.reason).toMatch(/planning was interrupted before the model's plan was recorded; run the task again/);
+        // Its end releases the hold, as an agent's end releases a call cut off by a crash.
         expect((await system.replay(id)).budget).toMatchObject({ allocated: 20_000, available: 20_000, reserved: 0 });
+        expect((await system.history(id)).map((e) => e.type)).toContain('BudgetReleased');
       });
 
       it('offers what the CLI uses (system.workflows): spawn, auto-decomposition, templates, a live feed', async () => {

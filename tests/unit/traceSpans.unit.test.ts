@@ -70,9 +70,11 @@ describe('spans from recorded events', () => {
   it('every token the budget charged is in the trace: planning calls, an unusable answered reply, cache tokens; a v1 settlement is not counted twice', () => {
     const cached = { ...usage, cacheReadTokens: 30 };
     const workflow = history('root', null, [
-      // Two planning attempts (decompose.ts): the first plan refused, the second accepted.
+      // Two planning attempts (decompose.ts): the first plan refused, the second accepted. The
+      // first as recorded before planning calls reserved (its settlement alone), the second now.
       [400, 'BudgetSettled', { reservationId: 'decompose-1', consumed: 700, model: 'claude-x', costUsd: 0.07 }],
       [410, 'WorkflowPlanRejected', { attempt: 1, answer: 'x', problems: 'no nodes' }],
+      [420, 'BudgetReserved', { reservationId: 'decompose-2', amount: 3_000 }],
       [900, 'BudgetSettled', { reservationId: 'decompose-2', consumed: 800, model: 'claude-x', costUsd: 0.08 }],
       [910, 'WorkflowPlanned', { source: 'decomposition', templateId: null, graph: { nodes: [] } }],
       // A v1 call: its reply and its BudgetSettled say the same usage once.
@@ -89,7 +91,7 @@ describe('spans from recorded events', () => {
     expect(spans.map((s) => [s.kind, s.status, s.startMs - T0, s.endMs! - T0, s.attributes['cadre.usage.total_tokens'], s.attributes['cadre.cost_usd']])).toEqual([
       ['agent', 'error', 0, 1302, 700 + 800 + 150 + 4_000, 0.07 + 0.08 + 0.5 + 0.4],
       ['model', 'ok', 0, 400, 700, 0.07],
-      ['model', 'ok', 410, 900, 800, 0.08],
+      ['model', 'ok', 420, 900, 800, 0.08],
       ['model', 'ok', 1000, 1100, 150, 0.5],
       ['model', 'error', 1200, 1300, 4_000, 0.4],
     ]);

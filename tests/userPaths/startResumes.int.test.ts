@@ -63,6 +63,22 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     expect(t.requests).toBe(t.recorded);
   });
 
+  it('Ctrl-C during an --auto planning call: one line, exit 130, the call recorded before it was made and released with the workflow\'s failure', { timeout: 120_000 }, async () => {
+    const before = user.api.requests.length;
+    const run = cli(['run', 'Plan then build a parser', '--auto', '--budget', '30000']);
+    await modelRequest(before + 1); // the planning call waits on the model
+    run.kill('SIGINT');
+    const line = await run.line(/^interrupted while planning: /);
+    expect(await run.exited, run.output()).toBe(130);
+    const id = /workflow (\S+) failed before it had a plan \(nothing ran\); run the task again$/.exec(line)![1]!;
+    const history = await runCli(['history', id, '--json'], user.env);
+    const events = JSON.parse(history.output.slice(history.output.indexOf('['))) as Array<{ type: string; data: Record<string, unknown> }>;
+    expect(events.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetReserved', 'BudgetReleased', 'AgentFailed']);
+    expect(events[3]!.data).toMatchObject({ cause: 'interrupted', returned: 30_000 });
+    const budget = jsonOf<{ reserved: number; consumed: number; available: number }>((await runCli(['budget', id, '--json'], user.env)).output);
+    expect(budget).toMatchObject({ reserved: 0, consumed: 0, available: 30_000 });
+  });
+
   it('Ctrl-C on spawn --run says what it left and exits 130; on a worker, that it stopped', { timeout: 120_000 }, async () => {
     const run = cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']);
     await modelRequest(1);

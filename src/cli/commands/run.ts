@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { CliError, EXIT } from '../cliError.js';
+import { randomUUID } from 'node:crypto';
+import { CliError, EXIT, Interrupted } from '../cliError.js';
+import { untilSignal } from '../untilSignal.js';
+import type { AgentSystem } from '../../system.js';
+import type { WorkflowHandle } from '../../workflows/workflowAgent.js';
 import { parseCount, print, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
@@ -32,7 +36,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         const ws = opts.workspace ? { workspace: true } : {};
         const wf = opts.template !== undefined
           ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws })
-          : await system.workflows.spawnAuto({ task, budget, ...ws });
+          : await planned(ctx, system, { task, budget, ...ws });
         const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
         print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
         if (summary.status !== 'completed') process.exitCode = EXIT.failure;
@@ -40,4 +44,21 @@ export function registerRun(program: Command, ctx: CliContext): void {
         await system.close();
       }
     });
+}
+
+/**
+ * The auto-decomposed workflow, planned. Ctrl-C during the planning call aborts it: the workflow
+ * is recorded as failed, its call's reservation released (it was recorded before the call), and
+ * the command says so and exits as interrupted, rather than dying at once and leaving it held.
+ */
+async function planned(ctx: CliContext, system: AgentSystem, request: { task: string; budget: number; workspace?: boolean }): Promise<WorkflowHandle> {
+  const id = randomUUID();
+  const abort = new AbortController();
+  const planning = system.workflows.spawnAuto({ ...request, id, signal: abort.signal });
+  const result = await untilSignal(planning);
+  if (typeof result !== 'string') return result;
+  abort.abort();
+  await planning.catch(() => {});
+  ctx.output.err(`interrupted while planning: workflow ${id} failed before it had a plan (nothing ran); run the task again`);
+  throw new Interrupted(result);
 }
