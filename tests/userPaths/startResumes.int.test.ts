@@ -77,6 +77,9 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     expect(events[3]!.data).toMatchObject({ cause: 'interrupted', returned: 30_000 });
     const budget = jsonOf<{ reserved: number; consumed: number; available: number }>((await runCli(['budget', id, '--json'], user.env)).output);
     expect(budget).toMatchObject({ reserved: 0, consumed: 0, available: 30_000 });
+    // A failure with no output ends its result line with the reason, not an empty ": ".
+    const status = await runCli(['status', id], user.env);
+    expect(status.output).toMatch(/result\s+failed \(planning was interrupted before the model answered; run the task again\)$/m);
   });
 
   it('Ctrl-C on spawn --run says what it left and exits 130; on a worker, that it stopped', { timeout: 120_000 }, async () => {

@@ -39,7 +39,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['  conservation', conservationLine(b)],
             ['cost', subtree ? `${usd(subtree.subtreeCostUsd)} with its subtree (${tokens(subtree.subtreeConsumed)} tokens); ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],
             ['workspace', s.workspace ? `${s.workspace.branch} at ${s.workspace.path}` : null],
-            ['result', s.result ? `${s.result.status}${s.result.reason ? ` (${s.result.reason})` : ''}: ${s.result.output ?? ''}` : null],
+            ['result', s.result ? `${s.result.status}${s.result.reason ? ` (${s.result.reason})` : ''}${s.result.output ? `: ${s.result.output}` : ''}` : null],
           ]);
           const kids = s.children.length === 0 ? '' : `\n\nchildren\n${renderTable(s.children, [
             { header: 'ID', value: (c) => c.id },
