@@ -2,7 +2,6 @@ import type { AgentRuntime, EndedChild, PlannedSpawn, RunResult } from '../actor
 import type { AgentSnapshot } from '../actors/replay.js';
 import type { DomainEvent } from '../events/catalogue.js';
 import { liveChildren, type AgentContext } from '../actors/agentContext.js';
-import { failureEvents } from '../actors/agentDecisions.js';
 import { agentMachine } from '../actors/agentMachine.js';
 import { pureTransition } from '../actors/pureTransition.js';
 import { silentLogger, type Logger } from '../actors/ports/runtimePorts.js';
@@ -11,6 +10,8 @@ import { systemIds } from '../infra/ids.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
 import { nextStep, nodeState, planValidated, type NodeStart, type WorkflowStep } from './scheduler.js';
 import { templateGraph, TemplateRegistry } from './templates.js';
+import { planFromSpawn } from './planFromSpawn.js';
+import { workflowSubState } from './workflowSubState.js';
 
 /**
  * The glue between the pure scheduler and the actor runtime: it is the runtime's
@@ -227,7 +228,7 @@ export class Workflows {
     const actor = await this.runtime.actor(id);
     const s = actor.snapshot;
     const c = s.context;
-    if (c.kind !== 'workflow' || subState(s) === null) return false;
+    if (c.kind !== 'workflow' || workflowSubState(s) === null) return false;
     // Being fired (here or, as its stream says, by another process) or timed out: its children
     // are ending on purpose, so nothing may be retried or started.
     if (actor.beingEnded) return false;
@@ -364,26 +365,9 @@ export class Workflows {
     return out;
   }
 
-  /**
-   * Records the plan from the graph in AgentSpawned: only needed when the process died between
-   * spawning a workflow and recording its plan. The template id is read back from the role.
-   */
+  /** Records the plan from the graph in AgentSpawned, or the failure of a workflow without one (planFromSpawn.ts). */
   private async planFromSpawn(id: string): Promise<boolean> {
-    await this.runtime.execute(id, (snap) => {
-      const c = snap.context;
-      if (c.plan) return [];
-      let graph: WorkflowGraph;
-      // No graph at all: an auto-decomposed workflow whose process stopped before the model's
-      // plan was recorded (Ctrl-C during planning). Nothing can be run; the task can be asked again.
-      if (c.graph === null || c.graph === undefined) return canFail(snap) ? failureEvents(c, 'error', 'workflow has no plan: its planning was interrupted before the model\'s plan was recorded; run the task again (cadre run --auto)') : [];
-      try {
-        graph = validateGraph(c.graph, { field: 'graph' });
-      } catch (err) {
-        return canFail(snap) ? failureEvents(c, 'error', `workflow has no valid plan: ${describe(err)}`) : [];
-      }
-      const templateId = c.role !== 'workflow' ? c.role : null;
-      return [{ type: 'WorkflowPlanned', data: { source: templateId ? 'template' : 'graph', templateId, graph } }];
-    }, { causationId: `workflow:${id}` });
+    await this.runtime.execute(id, planFromSpawn, { causationId: `workflow:${id}` });
     return true;
   }
 }
@@ -402,22 +386,9 @@ function nodeStartedEvents(c: AgentContext, start: NodeStart): DomainEvent[] {
   return [{ type: 'NodeStarted', data: { nodeId: start.nodeId, childId: start.childId, attempt: start.attempt, budget: child.budget } }];
 }
 
-/** `active` / `awaitingChildren` / ... while running; null before the start and after the end. */
-function subState(s: AgentSnapshot): string | null {
-  return typeof s.value === 'object' && s.value !== null && 'running' in s.value ? String((s.value as { running: string }).running) : null;
-}
-
 /** A workflow may record its end only where the machine accepts AgentCompleted. */
 function canEnd(s: AgentSnapshot): boolean {
-  return subState(s) === 'active' && liveChildren(s.context).length === 0 && s.context.budget.reserved === 0;
-}
-
-/**
- * A workflow without a plan can fail whatever it holds: its only reservation can be a planning
- * call cut off by a crash (decompose.ts), which its failure releases (failureEvents).
- */
-function canFail(s: AgentSnapshot): boolean {
-  return subState(s) === 'active' && liveChildren(s.context).length === 0;
+  return workflowSubState(s) === 'active' && liveChildren(s.context).length === 0 && s.context.budget.reserved === 0;
 }
 
 const describe = (err: unknown): string => (isCadreError(err) || err instanceof Error ? err.message : String(err));
