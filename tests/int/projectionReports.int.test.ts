@@ -147,6 +147,9 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
     const viaPort = createReports({ sql, schema: runner.schema, runner, events: { store } });
     const queries = [{ limit: 2 }, { since: midPosition }, { since: Number(midPosition), limit: 3 }, { agentId: 'a1' }, { agentId: 'a1', limit: 2 }, { agentId: 'a1', since: '2020-01-01T00:00:00Z' }, { since: '2999-01-01T00:00:00Z' }];
     for (const q of queries) expect(await viaPort.activity(q), JSON.stringify(q, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toEqual(await reports.activity(q));
+    // The ledger is derived from the same stream reads, so it reads the same way too.
+    for (const agent of ['root', 'a', 'a1', 'b']) expect(await viaPort.ledger(agent), agent).toEqual(await reports.ledger(agent));
+    expect((await viaPort.ledger('root')).length).toBeGreaterThan(3);
   });
 
   it('rejects bad arguments naming the field', async () => {
@@ -162,5 +165,30 @@ describe.each(sqlTargets)('reports on a hand-built tree ($name)', (target) => {
     const status = await runner.status();
     expect(status.map((s) => s.name)).toEqual(['agents', 'workflows', 'approvals']);
     for (const s of status) expect(s).toMatchObject({ state: 'live', position: Number(last), headPosition: Number(last), lagEvents: 0, lagMs: 0, suffix: `v${s.version}_r0` });
+  });
+});
+
+describe('the ledger of a long-lived agent (more events than one page of its stream)', () => {
+  it('derives every movement across pages, in order, through the events table and through the port alike', async () => {
+    const sql = await sqlTargets[0]!.open();
+    const store = await openPostgresEventStore({ sql, schema: freshSchema('es'), pollIntervalMs: 20 });
+    try {
+      const turns = 1_100;
+      const events = [spawned('long', null, 0, 5_000, 'lead')];
+      for (let i = 0; i < turns; i++) events.push(ev('BudgetReserved', { reservationId: `r${i}`, amount: i + 1 }), ev('BudgetReleased', { reservationId: `r${i}`, reason: 'x' }));
+      await store.append('agent-long', events, { expectedRevision: 'no_stream' });
+      for (const reports of [createReports({ sql, schema: freshSchema('pr'), events: { sql, schema: store.schema } }), createReports({ sql, schema: freshSchema('pr'), events: { store } })]) {
+        const ledger = await reports.ledger('long', { limit: 5_000 });
+        expect(ledger).toHaveLength(1 + 2 * turns);
+        expect(ledger.every((r, i) => i === 0 || r.position > ledger[i - 1]!.position)).toBe(true);
+        // The last release, on the second page, returns what its reservation held.
+        expect(ledger.at(-1)).toMatchObject({ kind: 'released', ref: `r${turns - 1}`, amount: turns, held: turns });
+        expect(await reports.ledger('long', { limit: 1_500 })).toEqual(ledger.slice(0, 1_500));
+        expect(await reports.ledger('long')).toHaveLength(1_000);
+      }
+    } finally {
+      await store.close();
+      await sql.close();
+    }
   });
 });
