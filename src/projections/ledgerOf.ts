@@ -98,12 +98,26 @@ const OPENS = { ref: 'reserved', counterparty: 'delegated' } as const;
  * const rows = ledgerOf(agentId, (await store.readStream(`agent-${agentId}`)).map(parseRecorded));
  */
 export function ledgerOf(agentId: string, events: readonly ParsedEvent[]): LedgerRow[] {
+  const fold = ledgerFold(agentId);
+  fold.add(events);
+  return fold.rows;
+}
+
+/**
+ * `ledgerOf` a page at a time: each page's events are folded once, onto what the pages before
+ * it left open, for a reader that stops once it has the rows it wants.
+ *
+ * @example
+ * const fold = ledgerFold(agentId);
+ * for (const page of pages) { fold.add(page); if (fold.rows.length >= 100) break; }
+ */
+export function ledgerFold(agentId: string): { add(events: readonly ParsedEvent[]): void; readonly rows: LedgerRow[] } {
   const open = new Map<string, number>(); // entry → what it holds, 0 once closed
   const key = (column: 'ref' | 'counterparty', id: string | null): string => `${column}\u0000${id ?? ''}`;
   const rows: LedgerRow[] = [];
-  for (const e of events) {
+  const add = (e: ParsedEvent): void => {
     const m = movementOf(e, agentId);
-    if (m === null) continue;
+    if (m === null) return;
     const { closes, returned, overspent, ...rest } = m;
     let held = m.held ?? 0;
     let amount = m.amount;
@@ -119,6 +133,6 @@ export function ledgerOf(agentId: string, events: readonly ParsedEvent[]): Ledge
     } else if (m.kind === OPENS.ref) open.set(key('ref', m.ref), m.amount);
     else if (m.kind === OPENS.counterparty) open.set(key('counterparty', m.counterparty), m.amount);
     rows.push({ ...rest, held, amount, spent });
-  }
-  return rows;
+  };
+  return { add: (events) => events.forEach(add), rows };
 }

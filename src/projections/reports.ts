@@ -5,8 +5,7 @@ import { AgentId } from '../events/schemas/common.js';
 import { assertIdentifier, type SqlQueryable } from '../infra/sql/sqlClient.js';
 import { parseInput } from '../validation.js';
 import { overspent, type BudgetStatus } from '../actors/budget.js';
-import { ledgerOf, type LedgerRow } from './ledgerOf.js';
-import type { ParsedEvent } from '../events/upcast.js';
+import { ledgerFold, type LedgerRow } from './ledgerOf.js';
 import type { EventStore } from '../events/eventStore.js';
 import { readActivity, readActivityThrough, type EventLogTable } from './activityFeed.js';
 import { summarize } from './summarize.js';
@@ -300,14 +299,12 @@ export function createReports(options: ReportsOptions): Reports {
       const limit = o.limit ?? 1000;
       // Derived from the agent's stream a page at a time, until `limit` movements: a movement
       // depends only on the ones before it.
-      const streamEvents: ParsedEvent[] = [];
-      let rows: LedgerRow[] = [];
+      const fold = ledgerFold(agent);
       for (let since = 0n; ;) {
         const q = { since, limit: LEDGER_PAGE, agentId: agent };
         const page = 'store' in events ? await readActivityThrough(events.store, q) : await readActivity(events, q);
-        streamEvents.push(...page.map((p) => p.event));
-        rows = ledgerOf(agent, streamEvents);
-        if (page.length < LEDGER_PAGE || rows.length >= limit) return rows.slice(0, limit);
+        fold.add(page.map((p) => p.event));
+        if (page.length < LEDGER_PAGE || fold.rows.length >= limit) return fold.rows.slice(0, limit);
         since = page[page.length - 1]!.event.position;
       }
     },

@@ -181,8 +181,10 @@ describe('the ledger of a long-lived agent (more events than one page of its str
         const ledger = await reports.ledger('long', { limit: 5_000 });
         expect(ledger).toHaveLength(1 + 2 * turns);
         expect(ledger.every((r, i) => i === 0 || r.position > ledger[i - 1]!.position)).toBe(true);
-        // The last release, on the second page, returns what its reservation held.
+        // The last release returns what its reservation held; so does every other, r499's
+        // across the first page's end (its reservation is the page's last event).
         expect(ledger.at(-1)).toMatchObject({ kind: 'released', ref: `r${turns - 1}`, amount: turns, held: turns });
+        expect(ledger.filter((r) => r.kind === 'released').every((r, i) => r.held === i + 1 && r.amount === i + 1)).toBe(true);
         expect(await reports.ledger('long', { limit: 1_500 })).toEqual(ledger.slice(0, 1_500));
         expect(await reports.ledger('long')).toHaveLength(1_000);
       }
