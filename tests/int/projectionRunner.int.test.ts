@@ -137,23 +137,33 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     const schema = freshSchema('pr');
     const runner = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), batchSize: 50 });
     await runner.start();
-    const { last } = await writeAgents(store, 80, 2, `rb${randomUUID().slice(0, 6)}_`);
+    await writeAgents(store, 80, 2, `rb${randomUUID().slice(0, 6)}_`);
+    // A workflow with two nodes, so the workflows' tables a rebuild swaps hold rows too.
+    const wf = `rbwf${randomUUID().slice(0, 6)}`;
+    const nodes = [{ id: 'n1', role: 'architect', task: 'a', budgetPercent: 40, dependencies: [] }, { id: 'n2', role: 'tester', task: 'b', budgetPercent: 40, dependencies: ['n1'] }];
+    const { position: last } = await store.append(`agent-${wf}`, [
+      ev('AgentSpawned', { agentId: wf, parentId: null, rootId: wf, depth: 0, kind: 'workflow', role: 'workflow', task: 't', budget: 10_000, workspace: null, timeoutMs: null, maxTurns: 5, model: null }),
+      ev('WorkflowPlanned', { source: 'graph', templateId: null, graph: { nodes } }),
+    ], { expectedRevision: 'no_stream' });
     await runner.waitFor(last);
     const before = await tables(sql, schema);
     const count = (before[0] as unknown[]).length;
+    const workflowRows = await sql.query<{ w: bigint }>(`SELECT (SELECT count(*) FROM ${schema}.workflow_runs) + (SELECT count(*) FROM ${schema}.workflow_nodes) AS w`);
+    const w = Number(workflowRows.rows[0]!.w);
+    expect(w).toBe(3);
     // A reader on its own connection where the target has one (PGlite serialises anyway).
     const reader = target.name === 'postgres' ? createPgClient({ connectionString: testPgUrl(), max: 2 }) : sql;
     let reading = true;
-    const seen: number[] = [];
+    const seen: string[] = [];
     const errors: unknown[] = [];
     const readerLoop = (async () => {
       while (reading) {
         try {
-          // The workflows' views are read too: a rebuild's swap must never leave one missing.
+          // The workflows' views are read too: a rebuild's swap must never leave one missing or empty.
           const r = await reader.query<{ n: bigint; w: bigint }>(
             `SELECT (SELECT count(*) FROM ${schema}.agents) AS n, (SELECT count(*) FROM ${schema}.workflow_runs) + (SELECT count(*) FROM ${schema}.workflow_nodes) AS w`,
           );
-          seen.push(Number(r.rows[0]!.n) + Number(r.rows[0]!.w));
+          seen.push(`${r.rows[0]!.n}/${r.rows[0]!.w}`);
         } catch (err) {
           errors.push(err);
         }
@@ -168,7 +178,7 @@ describe.each(sqlTargets)('projection runner ($name)', (target) => {
     if (reader !== sql) await reader.close();
     expect(errors).toEqual([]);
     expect(seen.length).toBeGreaterThan(0);
-    expect(new Set(seen)).toEqual(new Set([count]));
+    expect(new Set(seen)).toEqual(new Set([`${count}/${w}`]));
     expect(await tables(sql, schema)).toEqual(before);
     const status = await runner.status();
     expect(status.find((s) => s.name === 'agents')?.suffix).toBe(`v${agentsProjection.version}_r2`);
