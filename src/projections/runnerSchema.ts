@@ -18,6 +18,8 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  *   100 rows to the planner, which then scanned a 450-row agents table whole (0.3 ms) rather
  *   than look up the 4 rows.
  * - then: the retired budget ledger read model's leftovers are dropped.
+ * - then: joins inside `projection_apply` are nested loops only, so every statement reads its
+ *   rows by key whatever the tables' size and statistics (tests/int/projectionPlans).
  */
 export function runnerMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
@@ -90,6 +92,13 @@ $$;
     // The budget ledger read model is gone too: a ledger is derived on read from the agent's
     // stream (ledgerOf.ts) and the balances are the agents read model's columns.
     retiredReadModel(s, 'budget_ledger', ['budget_balances', 'budget_ledger']),
+    // Nested loops only: a batch joins a few keys from jsonb with its tables, but the generic plan
+    // reads any jsonb set as 100 rows, and on tables of a few hundred to a few thousand rows it
+    // hashed or merged them with a whole index instead (EXPLAIN ANALYZE over the workflow
+    // benchmark's batches: 1,700 agents rows read to total one tree's 5, 1,280 nodes rows to
+    // update 4). Which plan won moved with the tables' statistics; keyed lookups do not.
+    `ALTER FUNCTION ${s}.projection_apply(jsonb) SET enable_hashjoin = off;
+ALTER FUNCTION ${s}.projection_apply(jsonb) SET enable_mergejoin = off;`,
   ];
 }
 

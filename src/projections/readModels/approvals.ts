@@ -84,9 +84,11 @@ function foldApprovals(events: readonly ParsedEvent[], t: TableNames): SqlStatem
   // Deleted by key: a call answered (absent), or answered and parked again (present: its stored
   // row must go before the new one goes in); an ended agent's rows all go.
   const gone = [...keys].filter(([k, v]) => v.kind !== 'presentIfAbsent' && !ended.has(k.split('\u0000')[0]!)).map(([k]) => k.split('\u0000'));
-  if (ended.size > 0 || gone.length > 0) {
-    out.push(build((p) => `DELETE FROM ${t.pending_approvals} WHERE agent_id IN (SELECT jsonb_array_elements_text(${p([...ended], 'jsonb')}))
-      OR (agent_id, call_id) IN (SELECT x.a, x.c FROM jsonb_to_recordset(${p(gone.map(([a, c]) => ({ a, c })), 'jsonb')}) AS x(a text, c text))`));
+  // Two statements, each by key: one with an OR of the two sets read the whole table.
+  if (ended.size > 0) out.push(build((p) => `DELETE FROM ${t.pending_approvals} WHERE agent_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${p([...ended], 'jsonb')})))`));
+  if (gone.length > 0) {
+    out.push(build((p) => `DELETE FROM ${t.pending_approvals} d USING jsonb_to_recordset(${p(gone.map(([a, c]) => ({ a, c })), 'jsonb')}) AS x(a text, c text)
+      WHERE d.agent_id = x.a AND d.call_id = x.c`));
   }
   const rows = [...keys.values()].flatMap((v) => (v.kind === 'absent' ? [] : [v.row]));
   if (rows.length > 0) {
