@@ -135,11 +135,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
     if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: toSafeNumber(await system.store.headPosition(), 'head'), live: system.internal.runtime.liveIds().length });
     if (parts[1] === 'roots') {
-      // A whole number 1-100, or refused naming it ('1.5' reached Postgres as a bigint: a 500).
-      const raw = url.searchParams.get('limit');
-      const limit = raw === null ? 20 : /^[0-9]{1,3}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 100 ? Number(raw) : null;
-      if (limit === null) throw new HttpError(400, `invalid limit ${JSON.stringify(raw!.slice(0, 20))}: expected a whole number from 1 to 100`);
-      return send(res, 200, await describeRoots(system, await listRoots(system, limit)));
+      return send(res, 200, await describeRoots(system, await listRoots(system, limitParam(url, 20, 100))));
     }
     // ?sketch=1: the read model's rows alone (one query), for the page's first paint of a big tree.
     if (parts[1] === 'tree' && parts[2]) return send(res, 200, await readAgentTree(system, await agentIdParam(parts[2]), { sketch: url.searchParams.get('sketch') === '1' }));
@@ -188,7 +184,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const past = await subtreeBalanceAt(system, id, Number(to));
         return send(res, 200, { ...past.state, subtree: { ...past.subtree, line: subtreeBalanceLine(past.subtree) } });
       }
-      if (sub === 'ledger') return send(res, 200, { source: 'events', rows: await system.reports.ledger(id, { limit: 500 }) });
+      if (sub === 'ledger') {
+        // One movement more than asked for tells the page there are more than it shows.
+        const limit = limitParam(url, 500, 5_000);
+        const rows = await system.reports.ledger(id, { limit: limit + 1 });
+        return send(res, 200, { source: 'events', rows: rows.slice(0, limit), truncated: rows.length > limit });
+      }
     }
     throw new HttpError(404, `no such endpoint ${path}`);
   };
@@ -263,4 +264,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.closeAllConnections();
     },
   };
+}
+
+/** `?limit=`: a whole number from 1 to `max`, `fallback` when absent, else a 400 naming it ('1.5' reached Postgres as a bigint: a 500). */
+function limitParam(url: URL, fallback: number, max: number): number {
+  const raw = url.searchParams.get('limit');
+  if (raw === null) return fallback;
+  if (/^[0-9]{1,6}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= max) return Number(raw);
+  throw new HttpError(400, `invalid limit ${JSON.stringify(raw.slice(0, 20))}: expected a whole number from 1 to ${max}`);
 }

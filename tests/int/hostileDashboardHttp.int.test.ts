@@ -62,6 +62,27 @@ describe('hostile HTTP against the dashboard', () => {
     expect((await httpRequest(open.port, '/api/roots?limit=1', { headers: { host: `127.0.0.1:${open.port}` } })).status).toBe(200);
   });
 
+  it('pages an agent’s ledger by ?limit and says when it shows only the first movements (it cut at 500 silently)', async () => {
+    const ran = await system.spawn({ role: 'worker', task: 'count to three', budget: 5000 });
+    await ran.run();
+    const ledger = async (query: string) => {
+      const r = await httpRequest(open.port, `/api/agents/${ran.id}/ledger${query}`, { headers: { host: `127.0.0.1:${open.port}` } });
+      return { status: r.status, body: r.body, json: r.status === 200 ? (JSON.parse(r.body) as { rows: { kind: string }[]; truncated: boolean }) : null };
+    };
+    const whole = (await ledger('')).json!;
+    expect(whole.truncated).toBe(false);
+    expect(whole.rows.length).toBeGreaterThanOrEqual(3); // allocated, reserved, settled at least
+    expect(whole.rows.map((r) => r.kind)).toEqual(expect.arrayContaining(['allocated', 'reserved', 'settled']));
+    const first = (await ledger('?limit=2')).json!;
+    expect(first).toMatchObject({ truncated: true, rows: whole.rows.slice(0, 2) });
+    expect((await ledger(`?limit=${whole.rows.length}`)).json).toMatchObject({ truncated: false, rows: whole.rows });
+    for (const bad of ['0', '-1', 'abc', '1.5', '5001']) {
+      const r = await ledger(`?limit=${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body, bad).toContain('invalid limit');
+    }
+  });
+
   it('serves the page and its assets to a browser without the token, trades ?token= for an HttpOnly cookie, and keeps the data behind it', async () => {
     const p = guarded.port;
     const host = { host: `127.0.0.1:${p}` };

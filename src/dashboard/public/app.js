@@ -128,7 +128,8 @@ async function loadDetail() {
   ].filter((c) => c != null));
   $('#timeline').replaceChildren(...events.map(timelineItem));
   $('#ledger tbody').replaceChildren(...ledger.rows.map((r) => el('tr', {},
-    el('td', { text: r.revision }), el('td', { text: r.kind }), el('td', { text: r.amount }), el('td', { text: (r.counterparty ?? '').slice(0, 8) }), el('td', { text: fmtUsd(Number(r.costUsd ?? 0)) }))));
+    el('td', { text: r.revision }), el('td', { text: r.kind }), el('td', { text: r.amount }), el('td', { text: (r.counterparty ?? '').slice(0, 8) }), el('td', { text: fmtUsd(Number(r.costUsd ?? 0)) }))),
+    ...(ledger.truncated ? [el('tr', {}, el('td', { colspan: '5', class: 'truncated', text: `the first ${ledger.rows.length} movements; cadre budget ${s.id} has the balance` }))] : []));
   const slider = $('#slider');
   state.maxRevision = Number(s.revision);
   slider.max = String(state.maxRevision);
