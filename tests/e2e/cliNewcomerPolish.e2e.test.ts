@@ -139,7 +139,7 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(review.length).toBeLessThan(400);
 
     const root = /cadre tree (\S+)/.exec(run.stdout)![1]!;
-    const tree = await json<{ subtreeConsumed: number; revision: unknown; children: Array<{ revision: unknown }> }>(await cadre('tree', root, '--json'));
+    const tree = await json<{ subtreeConsumed: number; revision: unknown; children: Array<{ revision: unknown; id: string }> }>(await cadre('tree', root, '--json'));
     // Revisions are plain numbers in every --json output (docs/cli.md); the tree's were strings.
     expect([typeof tree.revision, typeof tree.children[0]?.revision]).toEqual(['number', 'number']);
     const budget = await json<{ consumed: number; subtreeConsumed: number }>(await cadre('budget', root, '--json'));
@@ -148,6 +148,10 @@ describe('a newcomer at the CLI, a third time', () => {
     const text = await cadre('budget', root);
     expect(text.stdout).toContain(`consumed               ${tree.subtreeConsumed} by it and its subtree`);
     expect(text.stdout).not.toMatch(/consumed of allocated +░+ +0%/);
+    // An ended node's unspent tokens are its parent's now: its own budget says so, as --subtree's RETURNED does.
+    const node = await cadre('budget', tree.children[0]!.id);
+    expect(node.stdout).toMatch(/returned to its parent +[1-9]\d*/);
+    expect(node.stdout).not.toMatch(/^available /m);
 
     const lead = (await json<{ id: string }>(await cadre('spawn', '--role', 'lead', '--task', 't', '--budget', '1000', '--json'))).id;
     const child = (await json<{ id: string }>(await cadre('spawn', '--role', 'helper', '--task', 't', '--budget', '100', '--parent', lead, '--json'))).id;

@@ -34,7 +34,8 @@ export function registerBudget(program: Command, ctx: CliContext): void {
             ['delegated', b.delegated],
             ['spent by subtree', b.spentBySubtree],
             ['reclaimed', b.reclaimed],
-            ['available', b.available],
+            // An ended child's unspent tokens went back to its parent when it ended (budget --subtree's RETURNED).
+            s.result && s.parentId ? ['returned to its parent', b.available] : ['available', b.available],
             ['overspent', b.overspent],
             ['consumed of allocated', budgetBar(spent, b.allocated, 24)],
             ['conservation', conservationLine(b)],

@@ -121,7 +121,7 @@ async function loadDetail() {
     el('div', {}, el('span', { class: 'badge', 'data-status': s.status, text: s.status }), ` ${s.kind} · revision ${s.revision} · ${fmtUsd(s.costUsd)}`),
     s.activity ? el('div', { class: 'activity', text: `now: ${s.activity}` }) : null,
     el('div', { class: 'task' }, el('span', { text: 'task: ' }), collapsible(el('span', { class: 'task-text', text: s.task }), s.task, { lines: 3, chars: 300 })),
-    el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} available` }),
+    el('div', { text: `budget: ${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} OVERSPENT` : ''} = ${b.consumed} consumed + ${b.reserved} reserved + ${b.delegated} delegated + ${b.spentBySubtree} spent by subtree + ${b.available} ${s.result && s.parentId ? 'returned to its parent' : 'available'}` }),
     s.result ? el('div', { class: 'result' }, el('div', { text: `result: ${s.result.status}` }), collapsible(renderMarkdown(resultText), resultText, { lines: 8, chars: 800 })) : null,
     s.result ? null : el('button', { type: 'button', text: 'terminate', onclick: () => { if (confirm(`Terminate ${s.role} and its subtree?`)) act(`/api/agents/${s.id}/terminate`).then(loadDetail, (e) => alert(e.message)); } }),
     ...(s.pendingApprovals ?? []).map((a) => approvalCard(s.id, a)),
