@@ -32,6 +32,23 @@ describe('offline planner', () => {
     expect(plan.nodes.every((n) => n.budgetPercent === 22)).toBe(true);
   });
 
+  it('orders steps by first/next/finally, before and after <doing>', () => {
+    const chain = (task: string) => planFromTask(task, ROLES).nodes.map((n) => [n.role, n.task, n.dependencies.length]);
+    expect(chain('First design the schema, next implement the store, and finally review the code')).toEqual([
+      ['architect', 'design the schema', 0],
+      ['implementer', 'implement the store', 1],
+      ['reviewer', 'review the code', 1],
+    ]);
+    expect(chain('Write tests for the parser before implementing it')).toEqual([['tester', 'Write tests for the parser', 0], ['implementer', 'implementing it', 1]]);
+    expect(chain('Review the change after writing tests for it')).toEqual([['tester', 'writing tests for it', 0], ['reviewer', 'Review the change', 1]]);
+    // Not a step: a condition, and "next" or "finally" inside a phrase.
+    expect(chain('Deploy it after the build is green')).toEqual([['implementer', 'Deploy it after the build is green', 0]]);
+    expect(chain('Implement the next feature and finally fix the bug')).toEqual([['implementer', 'Implement the next feature', 0], ['implementer', 'fix the bug', 1]]);
+    // The order holds through a chain of nodes: each depends on the one before.
+    const plan = planFromTask('Design the API, afterwards build it, lastly test it', ROLES);
+    expect(deps(plan)).toEqual({ 'architect-1': [], 'implementer-2': ['architect-1'], 'tester-3': ['implementer-2'] });
+  });
+
   it('does not split "design and implement X" (a one-word half)', () => {
     const plan = planFromTask('Design and implement a rate limiter', ROLES);
     expect(plan.nodes).toEqual([{ id: 'architect-1', role: 'architect', task: 'Design and implement a rate limiter', budgetPercent: 90, dependencies: [] }]);
@@ -51,7 +68,7 @@ describe('offline planner', () => {
   });
 
   it('always yields a valid graph: acyclic, known roles, percents ≤ 100, deterministic', () => {
-    const word = fc.constantFrom('design', 'build', 'test', 'review', 'the', 'api', 'and', 'then', 'plan', 'code', 'docs', '.', ';', ',', '\n', 'write', 'x');
+    const word = fc.constantFrom('design', 'build', 'test', 'review', 'the', 'api', 'and', 'then', 'plan', 'code', 'docs', '.', ';', ',', '\n', 'write', 'x', 'first', 'next', 'finally', 'before', 'after', 'testing', 'after that');
     fc.assert(
       fc.property(fc.array(word, { maxLength: 60 }).map((w) => w.join(' ')), fc.subarray(ROLES, { minLength: 1 }), (task, roles) => {
         const plan = planFromTask(task, roles);

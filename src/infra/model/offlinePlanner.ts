@@ -8,9 +8,13 @@ import { slug } from './slug.js';
  * task always yields the same graph.
  *
  * 1. Steps. The task is cut into sentences (`.`, `!`, `?`, `;`, newlines); each sentence is cut
- *    again at "then" ("and then", ", then"). These pieces run one after another. A piece is
- *    cut once more at " and " when both halves have at least two words ("build the API and
- *    write tests" splits, "design and implement the API" does not); those halves run in parallel.
+ *    again at "then" ("and then", ", then"), and after a comma or "and" at "next", "finally",
+ *    "lastly", "afterwards" or "after that" (", and finally"; "the next step" stays whole). "X before <doing> Y" is cut into X, then
+ *    "<doing> Y"; "X after <doing> Y" into "<doing> Y", then X (only before an -ing word: "after
+ *    the tests pass" is a condition, not a step). A leading "first" is dropped. These pieces run
+ *    one after another. A piece is cut once more at " and " when both halves have at least two
+ *    words ("build the API and write tests" splits, "design and implement the API" does not);
+ *    those halves run in parallel.
  * 2. Roles, first keyword wins: test → tester; review → reviewer; design, plan, architect →
  *    architect; implement, build, write, code, fix, add, create → implementer; else
  *    implementer. A role that is not allowed falls back to implementer, else the first allowed role.
@@ -63,10 +67,20 @@ export function planFromTask(task: string, roles: readonly string[]): Plan {
 function splitIntoGroups(task: string): string[][] {
   return task
     .split(/[.!?;]+(?:\s+|$)|\n+/)
-    .flatMap((sentence) => sentence.split(/\s*,?\s*\b(?:and\s+)?then\b,?\s*/i))
-    .map(clean)
+    .flatMap((sentence) => sentence.split(/\s*,?\s*\b(?:and\s+)?then\b,?\s*|(?:\s*,\s*(?:and\s+)?|\s+and\s+)(?:next|finally|lastly|afterwards|after that)\b,?\s*/i))
+    .flatMap(inOrder)
+    .map((piece) => clean(piece).replace(/^first\b,?\s*/i, ''))
     .filter((piece) => piece.length > 0)
     .map(splitParallel);
+}
+
+/** "X before doing Y" → [X, doing Y]; "X after doing Y" → [doing Y, X]; else [piece]. */
+function inOrder(piece: string): string[] {
+  const before = /\s+before\s+(?=\w+ing\b)/i.exec(piece);
+  if (before) return [piece.slice(0, before.index), ...inOrder(piece.slice(before.index + before[0].length))];
+  const after = /\s+after\s+(?=\w+ing\b)/i.exec(piece);
+  if (after) return [...inOrder(piece.slice(after.index + after[0].length)), piece.slice(0, after.index)];
+  return [piece];
 }
 
 function splitParallel(piece: string): string[] {
