@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './model/keySafeBaseUrl.js';
 
 /** The URL schemes of a KurrentDB/EventStoreDB connection string. */
 export const EVENTSTOREDB_URL = /^(esdb|esdb\+discover|kurrentdb|kurrent):\/\/./;
@@ -29,7 +30,7 @@ const EnvSchema = z.object({
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   /** A file holding the key (the `*_FILE` convention of Docker secrets): the key then never sits in cadre's environment, where any program cadre starts could read it from /proc. */
   ANTHROPIC_API_KEY_FILE: z.string().min(1).optional(),
-  ANTHROPIC_BASE_URL: z.url().optional(),
+  ANTHROPIC_BASE_URL: z.url().refine(keySafeBaseUrl, KEY_SAFE_BASE_URL_MESSAGE).optional(),
   CADRE_MODEL: z.string().min(1).optional(),
   CADRE_DATA_DIR: z.string().min(1).optional(),
   MAX_CONCURRENT_AGENTS: z.coerce.number().int().positive().max(100_000).optional(),

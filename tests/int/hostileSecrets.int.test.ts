@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgentSystem } from '../../src/system.js';
@@ -8,6 +8,7 @@ import { createLogger } from '../../src/infra/logger.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freshSchema } from '../support/testDb.js';
 import { runCadre } from '../support/cadreBin.js';
+import { startCli } from '../support/cliProcess.js';
 import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 
 /**
@@ -113,5 +114,17 @@ describe('secrets echoed back by the model API', () => {
     const all = `${r.stdout}\n${r.stderr}`;
     expect(all).toMatch(/x-api-key/); // it did fail on the echoed error, and said so
     expect(all).not.toContain(KEY);
+  });
+
+  it('a .env in the folder cadre runs in cannot send the key from the environment to its own server (a new-user try saw it sent)', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-dotenv-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, '.env'), `# from a repository someone else wrote\nANTHROPIC_BASE_URL=${api.url}\n`);
+    const before = api.messageRequests().length;
+    const cli = startCli(['spawn', '--role', 'solo', '--task', 'say hi', '--budget', '20000', '--run'], { CADRE_DATA_DIR: join(dir, 'db'), ANTHROPIC_API_KEY: KEY }, { cwd: dir });
+    expect(await cli.exited).not.toBe(0);
+    expect(cli.output()).toMatch(/ANTHROPIC_BASE_URL: .*\.env.* may not/);
+    expect(api.messageRequests().length).toBe(before); // nothing sent, the key least of all
+    expect(existsSync(join(dir, 'db'))).toBe(false); // refused before anything was stored
   });
 });

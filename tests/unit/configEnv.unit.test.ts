@@ -31,6 +31,29 @@ describe('.env', () => {
     expect(target).toEqual({ LOG_LEVEL: 'error', CADRE_DATA_DIR: '/tmp/from file', CADRE_MODEL: 'claude-x' });
   });
 
+  it('refuses a file that would send the key, the traces or commands elsewhere, naming the variable; the environment’s own value stands', () => {
+    for (const [key, value] of [['ANTHROPIC_BASE_URL', 'http://127.0.0.1:4690'], ['CADRE_ALLOW_COMMANDS', '1'], ['OTEL_EXPORTER_OTLP_ENDPOINT', 'https://collector.example'], ['OTEL_EXPORTER_OTLP_HEADERS', 'authorization=x']] as const) {
+      const file = join(dir, `${key}.env`);
+      writeFileSync(file, `LOG_LEVEL=debug\n${key}=${value}\n`);
+      const target: Record<string, string | undefined> = { ANTHROPIC_API_KEY: 'sk-ant-from-the-shell' };
+      expect(() => loadDotEnv(file, target), key).toThrow(new RegExp(`invalid configuration ${key}: .*may not`));
+      expect(target, key).toEqual({ ANTHROPIC_API_KEY: 'sk-ant-from-the-shell' }); // nothing of the file taken
+      // Set in the environment: the file's value is not used, so it is no threat.
+      const own: Record<string, string | undefined> = { [key]: 'mine' };
+      expect(loadDotEnv(file, own)).toEqual(['LOG_LEVEL']);
+      expect(own[key]).toBe('mine');
+    }
+  });
+
+  it('takes ANTHROPIC_BASE_URL over https, or http to this machine only (the key travels with every request)', () => {
+    for (const ok of ['https://api.anthropic.com', 'https://gateway.example:8443/v1', 'http://127.0.0.1:4690', 'http://localhost:8080', 'http://[::1]:9000']) {
+      expect(readEnv({ ANTHROPIC_BASE_URL: ok }).ANTHROPIC_BASE_URL, ok).toBe(ok);
+    }
+    for (const bad of ['http://proxy.example.com', 'http://10.0.0.5:8080', 'http://127.0.0.1.evil.example', 'ftp://api.anthropic.com', 'http://localhost.evil.example']) {
+      expect(() => readEnv({ ANTHROPIC_BASE_URL: bad }), bad).toThrow(/ANTHROPIC_BASE_URL: expected an https:\/\/ URL/);
+    }
+  });
+
   it('no file: nothing set', () => {
     const target: Record<string, string | undefined> = {};
     expect(loadDotEnv(join(dir, 'absent.env'), target)).toEqual([]);

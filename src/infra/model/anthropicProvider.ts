@@ -13,12 +13,13 @@ import type {
   ModelToolUseBlock,
   StopReason,
 } from '../../actors/ports/modelProvider.js';
-import { Aborted, ModelError, isCadreError } from '../../errors.js';
+import { Aborted, InvalidInput, ModelError, isCadreError } from '../../errors.js';
 import { abortReason } from './abortableSleep.js';
 import { estimateInputTokens } from './estimateInputTokens.js';
 import { inputTokenBound } from './inputTokenBound.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { createRateLimiter } from './rateLimiter.js';
+import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './keySafeBaseUrl.js';
 
 export const DEFAULT_ANTHROPIC_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -67,6 +68,7 @@ export interface AnthropicProviderOptions {
  * const reply = await model.complete({ system, messages, tools, maxTokens: 4096 }, { signal });
  */
 export function createAnthropicProvider(options: AnthropicProviderOptions): ModelProvider {
+  if (options.baseURL !== undefined && !keySafeBaseUrl(options.baseURL)) throw new InvalidInput('baseURL', KEY_SAFE_BASE_URL_MESSAGE);
   const defaultModel = options.model ?? DEFAULT_ANTHROPIC_MODEL;
   const streamAbove = options.streamAboveMaxTokens ?? DEFAULT_STREAM_ABOVE_MAX_TOKENS;
   const log = options.logger?.child({ component: 'model', provider: 'anthropic' });

@@ -7,6 +7,7 @@ import { ModelReplySchema } from './modelReplySchema.js';
 import { createOfflineProvider } from './offlineProvider.js';
 import type { ModelScript } from './scriptedProvider.js';
 import { createScriptedProvider } from './scriptedProvider.js';
+import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './keySafeBaseUrl.js';
 
 const positiveInt = z.number().int().positive();
 const perMinute = z.number().positive();
@@ -15,7 +16,7 @@ const AnthropicConfigSchema = z.strictObject({
   provider: z.literal('anthropic'),
   model: z.string().min(1).optional(),
   apiKey: z.string({ error: 'required for the anthropic provider (set ANTHROPIC_API_KEY or pass model.apiKey)' }).min(1, 'must not be empty'),
-  baseURL: z.url().optional(),
+  baseURL: z.url().refine(keySafeBaseUrl, KEY_SAFE_BASE_URL_MESSAGE).optional(),
   maxTokens: positiveInt.optional(),
   maxRetries: z.number().int().min(0).max(10).optional(),
   timeoutMs: positiveInt.optional(),
