@@ -35,11 +35,13 @@ function cookieValue(req: IncomingMessage, name: string): string | null {
 }
 
 /**
- * The token a request carries: `Authorization: Bearer <token>` (scripts), the `cadre_token`
- * cookie (a browser, after opening the page once with `?token=`), or `?token=` itself.
+ * The token an API request carries: `Authorization: Bearer <token>` (scripts) or the
+ * `cadre_token` cookie (a browser, after opening the page once with `?token=`). Never `?token=`
+ * on the API: a token in a URL ends up in shell history, proxy logs and Referer headers; the
+ * page's one-time `?token=` is traded for the cookie and dropped from the address bar.
  */
-export function requestToken(req: IncomingMessage, url: URL): string | null {
+export function requestToken(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
-  return url.searchParams.get('token') ?? cookieValue(req, TOKEN_COOKIE);
+  return cookieValue(req, TOKEN_COOKIE);
 }

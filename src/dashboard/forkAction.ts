@@ -26,8 +26,7 @@ const ForkQuerySchema = z.strictObject({
  * const { id } = await forkFromDashboard(system, sourceId, new URLSearchParams('atRevision=6&model=claude-opus-4-1'));
  */
 export async function forkFromDashboard(system: AgentSystem, sourceId: string, query: URLSearchParams): Promise<{ id: string; atRevision: number }> {
-  // `?token=` is the dashboard's own (auth.ts), already checked; any other unknown name is refused.
-  const q = parseInput(ForkQuerySchema, Object.fromEntries([...query].filter(([name]) => name !== 'token')), 'fork');
+  const q = parseInput(ForkQuerySchema, Object.fromEntries(query), 'fork');
   const fork = await system.fork(sourceId, {
     atRevision: q.atRevision,
     ...(q.budget !== undefined ? { budget: q.budget } : {}),

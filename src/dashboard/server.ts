@@ -225,7 +225,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           res.end();
           return;
         }
-        if (token !== null && !isStaticPath(url.pathname) && !tokenMatches(requestToken(req, url), token)) throw new HttpError(401, 'missing or wrong token');
+        if (token !== null && !isStaticPath(url.pathname) && !tokenMatches(requestToken(req), token)) throw new HttpError(401, 'missing or wrong token');
         if (url.pathname.startsWith('/api/')) await api(url.pathname, url, req, res);
         else await serveStatic(url.pathname, res);
       } catch (err) {

@@ -161,7 +161,9 @@ describe('dashboard in a real browser', () => {
       const body = await ok.text();
       expect(body).not.toContain('s3cret');
       expect(typeof (JSON.parse(body) as { head: unknown }).head).toBe('number'); // positions are numbers in every API result
-      const sse = await fetch(`${guarded.url}api/events?token=s3cret-token-123`);
+      // Never in the URL on the API (shell history, proxy logs): the header, or the page's cookie.
+      for (const path of ['api/events', 'api/roots', 'api/health']) expect((await fetch(`${guarded.url}${path}?token=s3cret-token-123`)).status, path).toBe(401);
+      const sse = await fetch(`${guarded.url}api/events`, { headers: { authorization: 'Bearer s3cret-token-123' } });
       expect(sse.headers.get('content-type')).toContain('text/event-stream');
       const reader = sse.body!.getReader();
       let text = '';

@@ -88,6 +88,8 @@ describe('hostile HTTP against the dashboard', () => {
     const host = { host: `127.0.0.1:${p}` };
     for (const asset of ['/', '/index.html', '/app.js', '/style.css']) expect((await httpRequest(p, asset, { headers: host })).status, asset).toBe(200);
     for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/events', '/api/session']) expect((await httpRequest(p, api, { headers: host })).status, api).toBe(401);
+    // The right token in the URL opens no API route (it was taken: a token in URLs lands in logs).
+    for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/session']) expect((await httpRequest(p, `${api}?token=${TOKEN}`, { headers: host })).status, api).toBe(401);
     expect((await httpRequest(p, '/?token=wrong-token-000', { headers: host })).status).toBe(401);
     const opened = await httpRequest(p, `/?token=${TOKEN}&x=1`, { headers: host });
     expect(opened.status).toBe(303);
