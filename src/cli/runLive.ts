@@ -25,9 +25,10 @@ export interface RunSummary {
  * With `quiet` (e.g. `--json`), nothing is drawn. Ctrl-C (or SIGTERM) stops waiting: one line on
  * stderr says what was left unfinished and how to resume it, then `Interrupted` is thrown, so the
  * caller's `system.close()` lets a model call already sent finish and be recorded, and frees the
- * leases for whoever resumes the tree. A second Ctrl-C quits at once.
+ * leases for whoever resumes the tree. A second Ctrl-C quits at once. `onInterrupt` does what
+ * the caller needs instead and returns that line.
  */
-export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, rootId: string, run: () => Promise<{ status: string; output: string | null }>, options: { quiet?: boolean } = {}): Promise<RunSummary> {
+export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, rootId: string, run: () => Promise<{ status: string; output: string | null }>, options: { quiet?: boolean; onInterrupt?: () => Promise<string> } = {}): Promise<RunSummary> {
   const started = Date.now();
   // The view redraws as the tree's events arrive (from the root's current revision: what came
   // before is drawn by the first frame), rather than re-reading the whole tree on a fast timer.
@@ -42,7 +43,7 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
     watching.abort();
   }
   if (typeof result === 'string') {
-    ctx.output.err(await leftBehind(system, rootId));
+    ctx.output.err(await (options.onInterrupt ?? (() => leftBehind(system, rootId)))());
     throw new Interrupted(result);
   }
   const tree = await agentTree(system, rootId);

@@ -99,4 +99,19 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     expect(await worker.exited, worker.output()).toBe(0);
     expect(worker.output()).toMatch(/^worker \S+ stopped; the (agent it hosted resumes|\d+ agents it hosted resume) at the next start/m);
   });
+
+  it('Ctrl-C on cadre demo ends its run (its worktrees are in a repository the demo deletes): one line, exit 130, nothing left live, the budget back', { timeout: 120_000 }, async () => {
+    const demo = cli(['demo', '--budget', '60000']);
+    await modelRequest(2); // the design node has answered; the next node waits on the model
+    demo.kill('SIGINT');
+    const line = await demo.line(/^interrupted: /);
+    expect(await demo.exited, demo.output()).toBe(130);
+    // It said a worker or `cadre start` would go on with it, and they retried its endings for ever.
+    const id = /^interrupted: the demo's run (\S+) is terminated \(its worktrees were in a temporary repository\); run cadre demo again$/.exec(line)?.[1];
+    expect(id, line).toBeDefined();
+    expect(Object.values(await statuses()).every((s) => s === 'ended')).toBe(true);
+    const budget = jsonOf<{ status?: string; reserved: number; delegated: number; subtree: { reserved: number } }>((await runCli(['budget', id!, '--subtree', '--json'], user.env)).output);
+    expect(budget).toMatchObject({ reserved: 0, delegated: 0, subtree: { reserved: 0 } });
+    expect(jsonOf<{ status: string }>((await runCli(['status', id!, '--json'], user.env)).output).status).toBe('terminated');
+  });
 });

@@ -81,15 +81,25 @@ function retryEndLater(rt: RuntimeContext, id: string): void {
  * first: a parent's reconcile recorded a child completed, and merged its branch, while the
  * child's own commit was still failing, so its work never came up. A commit that keeps failing
  * now holds the parent's record back instead (the ending retries).
+ *
+ * Except where nothing waits on it: once the parent has recorded the end, or when the tree is
+ * being ended regardless (`commit: 'best-effort'`, a termination's cascade), a commit that fails
+ * is logged and left. A worktree nobody can reach (its repository deleted, as an interrupted
+ * `cadre demo` did) kept the ending retrying for ever, and `cadre fire` failed on it.
  */
-export async function ensureParentNotified(rt: RuntimeContext, childId: string): Promise<void> {
+export async function ensureParentNotified(rt: RuntimeContext, childId: string, options: { commit?: 'required' | 'best-effort' } = {}): Promise<void> {
   const child = await loadActor(rt, childId);
   if (!isTerminalStatus(statusOf(child.snapshot.value))) return;
-  await finishWorkspace(rt, child);
   const c = child.snapshot.context;
-  if (!c.parentId || !c.result) return;
-  const parent = await loadActor(rt, c.parentId);
-  if (parent.snapshot.context.children[childId]?.status !== 'live') return;
+  const parent = c.parentId && c.result ? await loadActor(rt, c.parentId) : null;
+  const waiting = parent !== null && parent.snapshot.context.children[childId]?.status === 'live';
+  if (waiting && options.commit !== 'best-effort') await finishWorkspace(rt, child);
+  else {
+    await finishWorkspace(rt, child).catch((err: unknown) => {
+      rt.deps.logger.warn({ agentId: childId, err: err instanceof Error ? err.message : String(err) }, 'the ended agent’s worktree was not committed; its end is recorded without it');
+    });
+  }
+  if (!parent || !waiting) return;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);
-  await execute(rt, c.parentId, (s) => parentRecordOfEnd(rt, s, c, merge, parent.inflight.terminating), { causationId: endCausation(childId) });
+  await execute(rt, parent.id, (s) => parentRecordOfEnd(rt, s, c, merge, parent.inflight.terminating), { causationId: endCausation(childId) });
 }

@@ -120,7 +120,8 @@ async function endChildrenFirst(rt: RuntimeContext, actor: LiveActor, why: strin
   );
   await Promise.all(
     kids.map((k) => {
-      const recorded = ensureParentNotified(rt, k);
+      // Ending the tree does not wait on a child's commit (its worktree may be out of reach).
+      const recorded = ensureParentNotified(rt, k, { commit: 'best-effort' });
       return logCascade ? recorded.catch((err: unknown) => void failed.push(err)) : recorded;
     }),
   );

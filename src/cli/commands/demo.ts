@@ -54,7 +54,15 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         if (!opts.json) ctx.output.out(`${ctx.style.bold('cadre demo')}: "${TASK}"\nstore ${system.store.kind}, model ${model}, repository ${repo.repo}\n`);
         const job = await startJob(system, budget);
         kind = job.kind;
-        summary = await runWithLiveTree(ctx, system, job.id, job.run, { quiet: Boolean(opts.json) });
+        // Its worktrees live in a temporary repository that goes when the demo ends: nothing could
+        // resume an interrupted run (a worker retried its endings for ever), so it is ended here.
+        const endRun = async (): Promise<string> => {
+          const ended = await system.terminate(job.id, 'cadre demo interrupted').then(() => true, () => false);
+          return ended
+            ? `interrupted: the demo's run ${job.id} is terminated (its worktrees were in a temporary repository); run cadre demo again`
+            : `interrupted: the demo's run ${job.id} could not be ended; end it with cadre fire ${job.id}`;
+        };
+        summary = await runWithLiveTree(ctx, system, job.id, job.run, { quiet: Boolean(opts.json), onInterrupt: endRun });
         branches = await filesPerBranch(repo.repo);
       } finally {
         await system.close();

@@ -21,8 +21,11 @@ export interface RemoveOptions {
  * @example
  * await removeWorkspace(ctx, 'a1', { deleteBranch: true }); // { removed: true, branchDeleted: true }
  */
-export function removeWorkspace(ctx: WorkspaceContext, agentId: string, options: RemoveOptions = {}): Promise<RemoveResult> {
+export async function removeWorkspace(ctx: WorkspaceContext, agentId: string, options: RemoveOptions = {}): Promise<RemoveResult> {
   const path = agentPath(ctx, agentId);
+  // The repository itself is gone (an interrupted `cadre demo` deleted its own): nothing of the
+  // worktree is left to remove, and git cannot run there; the ending retried this for ever.
+  if (!existsSync(ctx.repo.root) && !existsSync(path)) return { removed: false, branchDeleted: false };
   return withWorktreeLock(ctx, path, () =>
     withRepoLock(ctx, async () => {
       const { git, repo } = ctx;
