@@ -173,7 +173,11 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
   if (!readThroughHolder && o.runMessaging !== false) await messaging.start();
   // A read-only system spawns nothing, so it has no use for templates (reading and parsing them
   // was ~5-10 ms of every read command's start).
-  const templates = o.readOnly ? new TemplateRegistry() : await loadTemplates({ userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'), logger: logger as never });
+  const templates = o.readOnly ? new TemplateRegistry() : await loadTemplates({
+    userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'),
+    ...(o.templatesDir ? { userDirSetting: 'templatesDir' } : env.CADRE_TEMPLATES_DIR ? { userDirSetting: 'CADRE_TEMPLATES_DIR' } : {}),
+    logger: logger as never,
+  });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsApi = createWorkflowsApi(workflows, model, messaging.handle);
   if (readThroughHolder || o.readOnly) {

@@ -1,4 +1,5 @@
 import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, InvalidTransition, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
+import { thrownText } from '../infra/thrownText.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, interrupted: 130, terminated: 143 } as const;
@@ -84,7 +85,7 @@ const MAX_MESSAGE = 2000;
 
 /** One readable line (newlines folded, at most ~2,000 characters) plus a hint line when there is one. */
 export function formatError(err: unknown): string {
-  const full = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  const full = (err instanceof Error ? err.message : thrownText(err)).replace(/\s*\n\s*/g, ' ').trim();
   const message = full.length > MAX_MESSAGE ? `${full.slice(0, MAX_MESSAGE)}…` : full;
   let hint: string | null = null;
   if (err instanceof CliError) hint = err.hint;
@@ -101,3 +102,4 @@ export function formatError(err: unknown): string {
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
 }
+

@@ -18,13 +18,27 @@ function isPostgresUrl(v: string): boolean {
   }
 }
 
+/** libpq's sslmode values and node-postgres's own `no-verify`: another (a typo) made pg try TLS and fail with a message naming neither. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
+
+function knownSslMode(v: string): boolean {
+  if (!/^postgres(ql)?:\/\//i.test(v)) return true;
+  try {
+    const mode = new URL(v).searchParams.get('sslmode');
+    return mode === null || (SSL_MODES as readonly string[]).includes(mode);
+  } catch {
+    return true; // the URL check above says what is wrong
+  }
+}
+
 /**
  * The environment, validated. This is the only place cadre reads `process.env`; everything
  * else gets a parsed config passed in (DESIGN.md, Configuration; .env.example documents it).
  */
 const EnvSchema = z.object({
   /** A postgres:// (or postgresql://) URL, or a socket folder; anything else was a DNS error naming a host called "base". */
-  DATABASE_URL: z.string().refine(isPostgresUrl, 'expected a Postgres URL such as postgres://user:password@localhost:5432/cadre').optional(),
+  DATABASE_URL: z.string().refine(isPostgresUrl, 'expected a Postgres URL such as postgres://user:password@localhost:5432/cadre')
+    .refine(knownSslMode, `sslmode must be one of ${SSL_MODES.join(', ')}`).optional(),
   /** `postgres` (the default) or a KurrentDB/EventStoreDB URL; anything else is a typo, never a silent fall back to PGlite. */
   EVENT_STORE: z.string().refine((v) => v === 'postgres' || EVENTSTOREDB_URL.test(v), 'expected "postgres" or a kurrentdb://, kurrent://, esdb:// or esdb+discover:// URL').optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

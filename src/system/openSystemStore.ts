@@ -8,8 +8,9 @@ import type { SqlClient } from '../infra/sql/sqlClient.js';
 import type { EventLogTable } from '../projections/activityFeed.js';
 import { createPgClient } from '../infra/sql/pgClient.js';
 import { EVENTSTOREDB_URL, type Env } from '../infra/config.js';
-import { ConfigError, StoreLocked, StoreNotFound } from '../errors.js';
+import { ConfigError, StoreLocked, StoreNotFound, isCadreError } from '../errors.js';
 import { holderOf } from '../infra/sql/storeFolderLock.js';
+import { thrownText } from '../infra/thrownText.js';
 import { openEmbeddedReader } from '../infra/sql/embeddedReader.js';
 import type { StoreOption, SystemOptionsSchema } from './systemOptions.js';
 
@@ -52,7 +53,7 @@ export async function openSystemStore(
   }
   const store: PostgresEventStore = storeOpt.kind === 'postgres'
     ? await createEventStore({ kind: 'postgres', connectionString: storeOpt.connectionString, schema, source: o.store ? 'store.connectionString' : 'DATABASE_URL', ...(o.readOnly === true ? { readOnly: true } : {}) })
-    : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true);
+    : await openEmbedded(storeOpt.dataDir ? resolve(storeOpt.dataDir) : undefined, schema, o.readOnly === true, o.store ? 'store.dataDir' : 'CADRE_DATA_DIR');
   const sql = o.projections ? createPgClient({ connectionString: o.projections.connectionString, source: 'projections.connectionString' }) : store.sql;
   return { store, sql, readThroughHolder: isForwarded(store), ownsSql: store.sql !== sql, eventLog: { sql: store.sql, schema: store.schema } };
 }
@@ -73,19 +74,28 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
  * holder when that one exits, embeddedReader.ts); anyone else gets `StoreLocked`, which names
  * the folder, the holder and what to do.
  */
-async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean): Promise<PostgresEventStore> {
+async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean, source: string): Promise<PostgresEventStore> {
+  // A folder that cannot be one (a file, /dev/null, /proc/self) failed with a bare EEXIST or an
+  // "[object Object]" from PGlite, naming neither the folder nor the setting.
+  const unusable = (err: unknown): ConfigError => new ConfigError(source, `cannot keep the embedded store in ${JSON.stringify(dataDir)}: ${thrownText(err)}; it must be a folder cadre can create and write (default .cadre/db)`);
   if (dataDir) {
     // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
     // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
     if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
-    mkdirSync(dataDir, { recursive: true });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (err) {
+      throw unusable(err);
+    }
   }
   try {
     return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
   } catch (err) {
+    if (dataDir && !isCadreError(err)) throw unusable(err);
     if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
     const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
     forwarded.add(store);
     return store;
   }
 }
+

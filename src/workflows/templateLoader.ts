@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidInput } from '../errors.js';
+import { ConfigError, InvalidInput } from '../errors.js';
 import type { Logger } from '../actors/ports/runtimePorts.js';
 import { parseTemplate, TemplateRegistry, type WorkflowTemplate } from './templates.js';
 
@@ -13,6 +13,12 @@ export interface LoadTemplatesOptions {
   readonly builtinDir?: string;
   /** The user's templates (from the configuration); a missing folder holds none. A user template replaces a built-in one with the same id. */
   readonly userDir?: string | null;
+  /**
+   * The setting that named `userDir` (`CADRE_TEMPLATES_DIR`, `templatesDir`): then a missing
+   * folder is an error naming it, not an empty list (a typo there hid every template of it).
+   * Without it, the default folder may be absent.
+   */
+  readonly userDirSetting?: string;
   readonly logger?: Logger;
 }
 
@@ -25,8 +31,8 @@ export interface LoadTemplatesOptions {
  * templates.list().map((t) => t.id); // ['backend-dev-workflow', 'bugfix-workflow', ...]
  */
 export async function loadTemplates(options: LoadTemplatesOptions = {}): Promise<TemplateRegistry> {
-  const builtin = await readFolder(options.builtinDir ?? builtinTemplatesDir(), 'builtin', false);
-  const user = options.userDir ? await readFolder(options.userDir, 'user', true) : [];
+  const builtin = await readFolder(options.builtinDir ?? builtinTemplatesDir(), 'builtin', undefined);
+  const user = options.userDir ? await readFolder(options.userDir, 'user', options.userDirSetting ?? null) : [];
   for (const t of user) {
     if (builtin.some((b) => b.id === t.id)) options.logger?.info({ templateId: t.id, file: t.file }, 'user template replaces the built-in one');
   }
@@ -43,12 +49,15 @@ export async function getTemplate(id: string, options: LoadTemplatesOptions = {}
   return (await loadTemplates(options)).get(id);
 }
 
-async function readFolder(dir: string, origin: 'builtin' | 'user', missingOk: boolean): Promise<WorkflowTemplate[]> {
+/** `setting`: null, a missing folder is no templates; a name, it is refused naming that; undefined, it is refused. */
+async function readFolder(dir: string, origin: 'builtin' | 'user', setting: string | null | undefined): Promise<WorkflowTemplate[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
   } catch (err) {
-    if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    if (missing && setting === null) return [];
+    if (missing && setting) throw new ConfigError(setting, `no templates folder ${JSON.stringify(dir)}`);
     throw new InvalidInput(`templates folder ${dir}`, (err as Error).message, { cause: err });
   }
   const out: WorkflowTemplate[] = [];

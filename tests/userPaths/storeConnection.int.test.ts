@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,23 @@ async function closedPort(): Promise<number> {
 
 describe('connecting to the store, as a new user meets it', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('a CADRE_DATA_DIR that cannot be a folder, and a misspelt sslmode, are refused naming the setting (they printed "[object Object]", a bare EEXIST, and "The server does not support SSL connections")', async () => {
+    const file = join(scratch, 'a-file');
+    writeFileSync(file, '');
+    for (const dir of ['/proc/self', '/dev/null', file]) {
+      const r = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '1'], env({ CADRE_DATA_DIR: dir }), { cwd: scratch });
+      expect(r.code, dir).toBe(2);
+      expect(r.stderr, dir).toMatch(/^cadre: invalid configuration CADRE_DATA_DIR: cannot keep the embedded store in ".+": .+; it must be a folder cadre can create and write/);
+      expect(r.stderr, dir).not.toContain('[object Object]');
+    }
+    const ssl = await runCadre(['tree'], env({ DATABASE_URL: 'postgres://u@127.0.0.1:5432/d?sslmode=bogus' }), { cwd: scratch });
+    expect(ssl.code).toBe(2);
+    expect(ssl.stderr).toMatch(/^cadre: invalid configuration DATABASE_URL: sslmode must be one of/);
+    const templates = await runCadre(['templates', 'list'], env({ CADRE_TEMPLATES_DIR: join(scratch, 'no-such-folder') }), { cwd: scratch });
+    expect(templates.code).not.toBe(0);
+    expect(templates.stderr).toMatch(/CADRE_TEMPLATES_DIR: no templates folder/);
+  }, 120_000);
 
   it('a DATABASE_URL that is not a URL is refused naming DATABASE_URL (it was a DNS error about a host "base")', async () => {
     const r = await runCadre(['tree'], env({ DATABASE_URL: 'not-a-url' }), { cwd: scratch });

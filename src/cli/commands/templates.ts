@@ -13,7 +13,8 @@ export function registerTemplates(program: Command, ctx: CliContext): void {
   // PGlite start. Loaded here, not at start: the loader brings zod, which --help never needs.
   const load = async (): Promise<readonly WorkflowTemplate[]> => {
     const [{ readEnv }, { listTemplates }] = await Promise.all([import('../../infra/config.js'), import('../../workflows/templateLoader.js')]);
-    return listTemplates({ userDir: resolve(readEnv().CADRE_TEMPLATES_DIR ?? '.cadre/templates') });
+    const dir = readEnv().CADRE_TEMPLATES_DIR;
+    return listTemplates({ userDir: resolve(dir ?? '.cadre/templates'), ...(dir ? { userDirSetting: 'CADRE_TEMPLATES_DIR' } : {}) });
   };
   templates
     .command('list')

@@ -91,6 +91,8 @@ export function connectFailure(err: unknown, connectionString: string, source = 
   // database, never the password.
   if (code === '28P01' || code === '28000') return new StoreUnavailable(`cannot connect to Postgres at ${at} (${source}): ${message}`, { cause: err, hint: `check the user and password in ${source}` });
   if (code === '3D000') return new StoreUnavailable(`cannot connect to Postgres at ${at} (${source}): ${message}`, { cause: err, hint: `create it (createdb <name>) or fix the database name in ${source}` });
+  // TLS refused or failed: pg's words ("The server does not support SSL connections") named no setting.
+  if (!code && /\bSSL\b|certificate|TLS/i.test(message)) return new StoreUnavailable(`cannot connect to Postgres at ${at} (${source}): ${message}`, { cause: err, hint: `check sslmode (and the certificates) in ${source}` });
   return err;
 }
 
