@@ -9,7 +9,7 @@ import {
   readDecompositionRequest,
 } from '../../src/infra/model/decompositionRequest.js';
 import type { Plan } from '../../src/infra/model/decompositionRequest.js';
-import { planFromTask } from '../../src/infra/model/offlinePlanner.js';
+import { NODE_TASK_MAX, planFromTask } from '../../src/infra/model/offlinePlanner.js';
 
 const ROLES = ['architect', 'implementer', 'tester', 'reviewer'];
 const deps = (plan: Plan): Record<string, readonly string[]> => Object.fromEntries(plan.nodes.map((n) => [n.id, n.dependencies]));
@@ -47,6 +47,17 @@ describe('offline planner', () => {
     // The order holds through a chain of nodes: each depends on the one before.
     const plan = planFromTask('Design the API, afterwards build it, lastly test it', ROLES);
     expect(deps(plan)).toEqual({ 'architect-1': [], 'implementer-2': ['architect-1'], 'tester-3': ['implementer-2'] });
+  });
+
+  it(`keeps each node's task within ${NODE_TASK_MAX} characters, so a long task's plan fits the planning call`, () => {
+    const long = 'Build the parser and write tests. '.repeat(2_900); // 98,600 characters: 2,900 steps
+    const plan = planFromTask(long, ROLES);
+    expect(plan.nodes).toHaveLength(MAX_PLAN_NODES);
+    for (const n of plan.nodes) expect(n.task.length, n.id).toBeLessThanOrEqual(NODE_TASK_MAX);
+    expect(plan.nodes.at(-1)!.task).toMatch(/… \(cut here: the rest is in the workflow task\)$/);
+    expect(JSON.stringify(plan).length).toBeLessThan(40_000); // was ~100,000: past max_tokens
+    const oneSentence = 'x'.repeat(50_000);
+    expect(planFromTask(oneSentence, ROLES).nodes[0]!.task.length).toBeLessThanOrEqual(NODE_TASK_MAX);
   });
 
   it('does not split "design and implement X" (a one-word half)', () => {

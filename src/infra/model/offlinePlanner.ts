@@ -22,7 +22,11 @@ import { slug } from './slug.js';
  *    fan-in around parallel halves. Ids are `<role-slug>-<n>`, n counting from 1 in task order.
  * 4. Budget. 90% is shared equally (rounded down); 10% stays with the workflow agent.
  * 5. At most MAX_PLAN_NODES nodes: pieces beyond that are folded into the last node's task.
+ * 6. A node's task is at most NODE_TASK_MAX characters, cut with a note: every node also reads
+ *    the whole workflow task, and a plan repeating a task of 100,000 characters ran past the
+ *    planning call's max_tokens, which charged it in full for no plan (a new-user try).
  */
+export const NODE_TASK_MAX = 2_000;
 export const OFFLINE_PLAN_SHARE_PERCENT = 90;
 
 const ROLE_KEYWORDS: readonly (readonly [role: string, pattern: RegExp])[] = [
@@ -55,7 +59,7 @@ export function planFromTask(task: string, roles: readonly string[]): Plan {
     for (const piece of group) {
       const role = roleFor(piece, roles);
       const id = `${slug(role)}-${nodes.length + 1}`;
-      nodes.push({ id, role, task: piece, budgetPercent: percent, dependencies: previous });
+      nodes.push({ id, role, task: bounded(piece), budgetPercent: percent, dependencies: previous });
       current.push(id);
     }
     previous = current;
@@ -119,6 +123,16 @@ function roleFor(piece: string, roles: readonly string[]): string {
   const wanted = ROLE_KEYWORDS.find(([, pattern]) => pattern.test(piece))?.[0] ?? 'implementer';
   if (roles.includes(wanted)) return wanted;
   return roles.includes('implementer') ? 'implementer' : (roles[0] ?? 'implementer');
+}
+
+/** A node's task within NODE_TASK_MAX characters; the rest is in the workflow task the node also reads. */
+function bounded(task: string): string {
+  if (task.length <= NODE_TASK_MAX) return task;
+  const note = ' … (cut here: the rest is in the workflow task)';
+  let cut = task.slice(0, NODE_TASK_MAX - note.length);
+  // Never end on half a surrogate pair.
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}${note}`;
 }
 
 const clean = (s: string): string => s.trim().replace(/^(?:and|,)\s+/i, '').replace(/[\s,]+$/, '');
