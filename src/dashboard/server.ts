@@ -133,7 +133,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     if (parts[1] === 'session' && parts.length === 2) return send(res, 200, { csrf });
-    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: toSafeNumber(await system.store.headPosition(), 'head'), live: system.internal.runtime.liveIds().length });
+    if (parts[1] === 'health') return send(res, 200, { ok: true, store: system.store.kind, head: toSafeNumber(await system.store.headPosition(), 'head'), live: system.internal.runtime.hosted });
     if (parts[1] === 'roots') {
       return send(res, 200, await describeRoots(system, await listRoots(system, limitParam(url, 20, 100))));
     }

@@ -88,7 +88,11 @@ describe('one host per actor: CLI, worker and serve on one Postgres store', () =
     // Serve recovers live agents as it starts: the one the CLI is running is not its to run.
     // The CLI's model call is answered only once serve is up.
     const serve = cli(['serve', '--port', '0']);
-    await serve.line(/dashboard: /);
+    const url = /dashboard: (http:\/\/\S+?)\/?\s/.exec(`${await serve.line(/dashboard: /)} `)![1]!;
+    // What it reads it does not host: /api/health said 3 after a GET /api/roots loaded the agents.
+    const roots = (await (await fetch(`${url}/api/roots`)).json()) as unknown[];
+    expect(roots.length).toBeGreaterThan(0);
+    expect(((await (await fetch(`${url}/api/health`)).json()) as { live: number }).live).toBe(0);
     release();
     await finished(run);
     expect(await tally()).toEqual({ recorded: 1, requests: 1 });
