@@ -1,6 +1,7 @@
 import type { AgentSystem, AgentSystemOptions } from '../system.js';
 import { resolveAgentId } from '../dashboard/agentTree.js';
-import { CliError, EXIT, quoted } from './cliError.js';
+import { CliError, EXIT, Interrupted, quoted } from './cliError.js';
+import { closeSystem } from './closeSystem.js';
 import { processOutput, toJson, type Output } from './output.js';
 import { createStyle, type Style } from './render/style.js';
 
@@ -51,10 +52,14 @@ export const READ_STREAMS = { recover: false, readOnly: true, runProjections: fa
  */
 export async function withSystem<T>(ctx: CliContext, options: { recover?: boolean } & AgentSystemOptions, fn: (system: AgentSystem) => Promise<T>): Promise<T> {
   const system = await ctx.openSystem(options);
+  let interrupted = false;
   try {
     return await fn(system);
+  } catch (err) {
+    interrupted = err instanceof Interrupted;
+    throw err;
   } finally {
-    await system.close();
+    await closeSystem(system, ctx.output, interrupted);
   }
 }
 

@@ -4,12 +4,14 @@ import type { AgentSystem } from '../../system.js';
 import type { AgentNode } from '../../dashboard/agentTree.js';
 import { flatten } from '../../dashboard/agentTree.js';
 import { isCadreError } from '../../errors.js';
+import { Interrupted } from '../cliError.js';
 import { parseCount, print, type CliContext } from '../context.js';
 import { createDemoRepo, filesPerBranch, type DemoRepo } from '../demoRepo.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { renderTable } from '../render/table.js';
 import { shortId, tokens, usd } from '../render/style.js';
 import { inspectHints, runWithLiveTree, summaryLine, type RunSummary } from '../runLive.js';
+import { closeSystem } from '../closeSystem.js';
 
 const TASK = 'Add a slugify(text) function to src/text.js, with tests';
 
@@ -47,6 +49,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const offline = readEnv().ANTHROPIC_API_KEY ? {} : { model: { provider: 'offline' as const, latencyMs: 250 } };
       const system = await ctx.openSystem({ recover: false, workspace: { repo: repo.repo, basePath: repo.worktrees, cleanup: 'never' }, ...offline });
       let summary: RunSummary | null = null;
+      let interrupted = false;
       let branches: Awaited<ReturnType<typeof filesPerBranch>> = [];
       let kind = '';
       try {
@@ -64,8 +67,11 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         };
         summary = await runWithLiveTree(ctx, system, job.id, job.run, { quiet: Boolean(opts.json), onInterrupt: endRun });
         branches = await filesPerBranch(repo.repo);
+      } catch (err) {
+        interrupted = err instanceof Interrupted;
+        throw err;
       } finally {
-        await system.close();
+        await closeSystem(system, ctx.output, interrupted);
         if (!opts.keep) rmSync(repo.dir, { recursive: true, force: true });
       }
       const roleOf = new Map(flatten(summary.tree).map((n: AgentNode) => [n.id, n.nodeId ?? n.role]));

@@ -7,6 +7,7 @@ import type { WorkflowHandle } from '../../workflows/workflowAgent.js';
 import { parseCount, print, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
+import { closeSystem } from '../closeSystem.js';
 
 interface RunOptions {
   template?: string;
@@ -32,6 +33,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       if (!task.trim()) throw new CliError('<task> must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       const budget = parseCount(opts.budget, '--budget', { min: 1 });
       const system = await ctx.openSystem({ recover: false });
+      let interrupted = false;
       try {
         const ws = opts.workspace ? { workspace: true } : {};
         const wf = opts.template !== undefined
@@ -40,8 +42,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
         const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
         print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
         if (summary.status !== 'completed') process.exitCode = EXIT.failure;
+      } catch (err) {
+        interrupted = err instanceof Interrupted;
+        throw err;
       } finally {
-        await system.close();
+        await closeSystem(system, ctx.output, interrupted);
       }
     });
 }
