@@ -44,6 +44,8 @@ export class WorkerHost {
    * its stored lease left to lapse (60 s in workerRaces' burst test) with nobody running it.
    */
   private readonly pending = new Set<string>();
+  /** Ids this process cannot host, each until a time: not claimed again before it (`decline`). */
+  private readonly declinedUntil = new Map<string, number>();
   /** Agents whose subtrees a plain process hosts while it runs them (ids, each with its count of runs). */
   private readonly subtrees = new Map<string, number>();
 
@@ -164,6 +166,23 @@ export class WorkerHost {
     await this.index.releaseLeases(this.options.owner, [id]);
   }
 
+  /**
+   * Gives `id` up and claims it no more for `forMs`: this process cannot host it (its worktree is
+   * another repository's), and claiming it again each tick kept it from the worker that can.
+   */
+  async decline(id: string, forMs: number): Promise<void> {
+    this.declinedUntil.set(id, Date.now() + forMs);
+    await this.giveUp(id);
+  }
+
+  private declined(id: string): boolean {
+    const until = this.declinedUntil.get(id);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.declinedUntil.delete(id);
+    return false;
+  }
+
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.options.tickMs);
     this.timer.unref?.();
@@ -185,7 +204,7 @@ export class WorkerHost {
       if (room <= 0 || (!this.claimFree && this.subtrees.size === 0)) return;
       const free = this.claimFree ? await this.index.listUnleased(room) : await this.index.listUnleased(Math.min(room, SUBTREE_BATCH), [...this.subtrees.keys()]);
       // Only what is new here: claim() may have taken one of them while this tick listed.
-      const claimed = (await this.index.acquireLeases(this.options.owner, free.filter((id) => !this.held.has(id)), this.options.leaseTtlMs)).filter((id) => !this.held.has(id));
+      const claimed = (await this.index.acquireLeases(this.options.owner, free.filter((id) => !this.held.has(id) && !this.declined(id)), this.options.leaseTtlMs)).filter((id) => !this.held.has(id));
       for (const id of claimed) this.held.add(id);
       if (claimed.length > 0) await this.onClaimed(claimed);
     } catch (err) {

@@ -28,4 +28,10 @@ export interface WorkspacePort {
   run?(agentId: string, path: string, command: string, args: readonly string[], timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Kill the commands still running for an agent that ended (or, without an id, for everyone: the system is closing). */
   stop?(agentId?: string): void;
+  /**
+   * Whether the worktree recorded at `path` for `agentId` is this process's to work on: where its
+   * repository keeps that agent's worktree. False for one made from another folder's repository
+   * (a worker started elsewhere) or when this process opens no repository.
+   */
+  reaches?(agentId: string, path: string): Promise<boolean>;
 }

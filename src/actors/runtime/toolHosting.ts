@@ -16,6 +16,7 @@ export const DEFAULT_MISSING_TOOL_TIMEOUT_MS = 60_000;
  */
 export async function mayHost(rt: RuntimeContext, actor: LiveActor): Promise<boolean> {
   const c = actor.snapshot.context;
+  if (!(await reachesWorktree(rt, actor))) return false;
   const missing = c.tools.length === 0 || isTerminalStatus(statusOf(actor.snapshot.value)) ? [] : rt.deps.tools.missing(c.tools);
   const declined = rt.declinedForTools;
   if (missing.length === 0) {
@@ -35,5 +36,26 @@ export async function mayHost(rt: RuntimeContext, actor: LiveActor): Promise<boo
   rt.deps.logger.warn({ agentId: actor.id, missing }, `not hosting agent ${actor.id}: this process has no tool ${missing.join(', ')}; left for a process that has`);
   // Still cached, to be read (a run() here waits on it), but not hosted: no effect of its runs here.
   await rt.worker?.giveUp(actor.id).catch(() => {});
+  return false;
+}
+
+/** How long a worker leaves an agent whose worktree it cannot reach to the others before it claims it again. */
+const WORKTREE_ELSEWHERE_MS = 60_000;
+
+/**
+ * Whether this process can work on `actor`'s worktree, if it has one not yet removed: one made
+ * in another folder's repository is not its to commit, merge or edit. A worker started from
+ * another folder took such an agent, retried "no usable worktree" for its ending 13 times in
+ * 20 s and claimed it again, while the worker that could end it waited (a new-user try). It is
+ * declined instead, left to the others for a minute, with one warning naming both places.
+ */
+async function reachesWorktree(rt: RuntimeContext, actor: LiveActor): Promise<boolean> {
+  const ws = actor.snapshot.context.workspace;
+  if (!ws || actor.snapshot.context.workspaceRemoved) return true;
+  const port = rt.deps.workspaces;
+  if (port && !port.reaches) return true; // a port that cannot tell: hosted, as before
+  if (port && (await port.reaches!(actor.id, ws.path))) return true;
+  rt.deps.logger.warn({ agentId: actor.id, worktree: ws.path }, `not hosting agent ${actor.id}: its worktree ${ws.path} is not in this process's repository; left for a cadre started where it was made`);
+  await rt.worker?.decline(actor.id, WORKTREE_ELSEWHERE_MS).catch(() => {});
   return false;
 }

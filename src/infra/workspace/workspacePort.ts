@@ -1,3 +1,5 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { WorkspaceFilesPort, WorkspacePort } from '../../actors/ports/workspacePort.js';
 import { WorkspaceError } from '../../errors.js';
 import { createWorkspaceManager, type WorkspaceManager, type WorkspaceManagerOptions } from './workspaceManager.js';
@@ -38,6 +40,13 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
   const PATH = process.env.PATH ?? '/usr/bin:/bin';
   return {
     manager,
+    async reaches(agentId, path) {
+      const m = await manager().catch(() => null);
+      if (m === null) return false;
+      const mine = m.pathOf(agentId);
+      // The same folder by another name (a symlinked temp folder) is the same worktree.
+      return resolve(mine) === resolve(path) || (existsSync(path) && existsSync(mine) && realpathSync(mine) === realpathSync(path));
+    },
     async create(agentId, o) {
       const info = await (await manager()).create(agentId, o);
       return { path: info.path, branch: info.branch, baseBranch: info.baseBranch, baseCommit: info.baseCommit };
