@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,15 @@ const bin = join(app, 'node_modules', 'cadre', 'bin', 'cadre.js');
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The newest modification time of any file under `dir`. */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
 /**
  * What a user gets from `npm install cadre`: the packed tarball (built by `prepare`) installed
  * into an empty folder, with none of the repository around it — no src/, no dev dependencies
@@ -20,7 +29,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
  */
 describe('the packed tarball, installed into an empty folder', () => {
   it('installs, runs cadre demo, and cadre serve answers / and its assets', async () => {
-    const { stdout } = await exec('npm', ['pack', '--silent', '--pack-destination', work], { cwd: process.cwd(), maxBuffer: 16 << 20, timeout: 300_000 });
+    // dist/ is `prepare`'s build (`npm run build`, which the e2e tier needs before it runs and
+    // `npm ci` runs): packed as it is, not built a second time here. A rebuild cost ~30 s, and it
+    // rewrote dist/ under the other e2e files' `cadre` processes running beside this one. The pack
+    // is refused if dist/ is older than the source, the rule bin/cadre.js uses to tell a stale build.
+    const built = statSync(join(process.cwd(), 'dist', '.built')).mtimeMs;
+    expect(newestUnder(join(process.cwd(), 'src')), 'src/ changed after the last `npm run build`: run it before the e2e tier').toBeLessThanOrEqual(built);
+    const { stdout } = await exec('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: process.cwd(), maxBuffer: 16 << 20, timeout: 300_000 });
     const tarball = join(work, stdout.trim().split('\n').pop()!);
     writeFileSync(join(work, 'package.json'), '{}');
     await exec('mkdir', ['-p', app]);

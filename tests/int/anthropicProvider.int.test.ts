@@ -261,7 +261,9 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
 
   it('createAgentSystem: a model option without a key takes the key, base URL and model from the environment', async () => {
     api.enqueue({ kind: 'message', message: { content: [{ type: 'text', text: 'done' }], usage: { input_tokens: 10, output_tokens: 2 } } });
-    const system = await testSystem('pglite', {
+    // This test and the next are about where the key comes from: on Postgres (a fresh schema),
+    // not an in-memory PGlite each, the store being incidental to them.
+    const system = await testSystem('postgres', {
       model: { provider: 'anthropic', maxTokens: 300, maxRetries: 0 },
       env: { ANTHROPIC_API_KEY: 'sk-ant-from-the-env', ANTHROPIC_BASE_URL: api.url, CADRE_MODEL: 'claude-from-env' },
     });
@@ -279,7 +281,7 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
 
   it('an explicit key in the model option wins over the environment', async () => {
     api.enqueue({ kind: 'message', message: { content: [{ type: 'text', text: 'done' }], usage: { input_tokens: 10, output_tokens: 2 } } });
-    const system = await testSystem('pglite', {
+    const system = await testSystem('postgres', {
       model: { provider: 'anthropic', apiKey: 'sk-ant-explicit', baseURL: api.url, maxRetries: 0 },
       env: { ANTHROPIC_API_KEY: 'sk-ant-from-the-env' },
     });

@@ -31,7 +31,10 @@ function recordingLogger(lines: string[]): Logger {
 
 async function warningsFor(env: Record<string, string>, allowCommands: boolean): Promise<string[]> {
   const lines: string[] = [];
-  const system = await testSystem('pglite', { env, allowCommands, logger: recordingLogger(lines), model: { provider: 'offline' }, workspace: { repo: repo.path, basePath: repo.basePath } });
+  // On the suite's Postgres, a fresh schema each: the warning is decided from the options and
+  // the environment before any agent runs, whatever the store (src/system.ts). Three in-memory
+  // PGlite databases made this one test 22.7 s of the suite.
+  const system = await testSystem('postgres', { env, allowCommands, logger: recordingLogger(lines), model: { provider: 'offline' }, workspace: { repo: repo.path, basePath: repo.basePath } });
   await system.close();
   return lines.filter((l) => l.includes('ANTHROPIC_API_KEY'));
 }

@@ -25,7 +25,9 @@ const script = (calls: Call[]) =>
   );
 
 async function runWith(calls: Call[], options: { allowCommands?: boolean; allowedCommands?: string[]; commandTimeoutMs?: number }) {
-  const system = await testSystem('pglite', { model: script(calls), workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' }, ...options });
+  // On Postgres (a fresh schema): the store is incidental to which commands run, and an
+  // in-memory PGlite per call was most of this file's time.
+  const system = await testSystem('postgres', { model: script(calls), workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' }, ...options });
   try {
     const agent = await system.spawn({ role: 'operator', task: 'run things', budget: 200_000, workspace: true });
     const result = await agent.run();

@@ -26,7 +26,9 @@ describe('hostile HTTP against the dashboard', () => {
   let guarded: Dashboard;
   let agentId: string;
   beforeAll(async () => {
-    system = await testSystem('pglite', { model: { provider: 'offline', latencyMs: 0 } });
+    // On the suite's Postgres (a fresh schema): the store is incidental to what the dashboard's
+    // HTTP server answers, and an in-memory PGlite was about a third of this file's time.
+    system = await testSystem('postgres', { model: { provider: 'offline', latencyMs: 0 } });
     agentId = (await system.spawn({ role: 'lead', task: 'a secret plan', budget: 1000 })).id;
     open = await startDashboard({ system, port: 0 });
     guarded = await startDashboard({ system, port: 0, token: TOKEN });

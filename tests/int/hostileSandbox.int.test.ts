@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { createRepoWithEscape, type TempRepo } from '../support/gitRepo.js';
 import type { HostileSpec } from '../support/hostileAgentProcess.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
 
 /**
  * Issue 17, cases 1, 2 and 9: a hostile model tries to get the API key out of a cadre process, or
@@ -46,7 +47,10 @@ async function runHostile(spec: Omit<HostileSpec, 'repo' | 'basePath'>, repo: Te
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
   env.ANTHROPIC_API_KEY = SECRET;
   env.LOG_LEVEL = 'silent';
-  const full: HostileSpec = { ...spec, repo: repo.path, basePath: repo.basePath };
+  // The agent's events go to the suite's Postgres (a schema of its own), not an in-memory PGlite
+  // made anew in each process (~5 s of CPU each, most of a test's time): the store is incidental
+  // to the sandbox, and every event still comes back on stdout for the checks below.
+  const full: HostileSpec = { ...spec, repo: repo.path, basePath: repo.basePath, postgres: { url: testPgUrl(), schema: freshSchema('hostile_sbx') } };
   const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/hostileAgentProcess.ts', JSON.stringify(full)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';

@@ -29,7 +29,8 @@ describe('search_files from a hostile model', () => {
         ]),
       ][i] ?? reply([{ type: 'tool_use', id: 'toolu_end', name: 'finish', input: { output: 'done' } }]),
     );
-    const system = await testSystem('pglite', { model, workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
+    // On the suite's Postgres (a fresh schema): the store is incidental to what search may reach.
+    const system = await testSystem('postgres', { model, workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
     try {
       const agent = await system.spawn({ role: 'searcher', task: 'search', budget: 200_000, workspace: true });
       const result = await agent.run();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createAgentSystem } from '../../src/system.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
-import { freshSchema } from '../support/testDb.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
 import { runCadre } from '../support/cadreBin.js';
 import { startCli } from '../support/cliProcess.js';
 import type { ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
@@ -22,6 +22,9 @@ const PASSWORD = 'pw-SENTINEL-b81d';
 
 const jsonOf = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
 
+// The systems keep their events on the suite's Postgres (a fresh schema each), not an in-memory
+// PGlite each: what is checked (the reason, every stored event, the state, the log) reads the
+// same through the store's port on either, and PGlite's creation was most of these tests' time.
 describe('secrets echoed back by the model API', () => {
   let api: FakeMessagesApi;
   const dirs: string[] = [];
@@ -37,7 +40,7 @@ describe('secrets echoed back by the model API', () => {
     const logs: string[] = [];
     const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
     const system = await createAgentSystem({
-      store: { kind: 'pglite' }, schema: freshSchema('sec'), env: {}, logger: createLogger('debug', sink),
+      store: { kind: 'postgres', connectionString: testPgUrl() }, schema: freshSchema('sec'), env: {}, logger: createLogger('debug', sink),
       model: { provider: 'anthropic', apiKey: KEY, baseURL: api.url, maxRetries: 0 },
     });
     try {
@@ -62,7 +65,7 @@ describe('secrets echoed back by the model API', () => {
     const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
     const withCreds = api.url.replace('://', `://proxyuser:${PASSWORD}@`);
     const system = await createAgentSystem({
-      store: { kind: 'pglite' }, schema: freshSchema('sec'), env: {}, logger: createLogger('debug', sink),
+      store: { kind: 'postgres', connectionString: testPgUrl() }, schema: freshSchema('sec'), env: {}, logger: createLogger('debug', sink),
       model: { provider: 'anthropic', apiKey: KEY, baseURL: withCreds, maxRetries: 0 },
     });
     try {
@@ -80,7 +83,7 @@ describe('secrets echoed back by the model API', () => {
   it('a model that puts the key in a tool call has it redacted before anything records it or the model reads it again', async () => {
     const seen: string[] = [];
     const system = await createAgentSystem({
-      store: { kind: 'pglite' }, schema: freshSchema('sec'), env: { ANTHROPIC_API_KEY: KEY },
+      store: { kind: 'postgres', connectionString: testPgUrl() }, schema: freshSchema('sec'), env: { ANTHROPIC_API_KEY: KEY },
       model: { provider: 'scripted', replies: (request: ModelRequest, i: number): ModelReply => {
         seen.push(JSON.stringify(request.messages));
         const usage = { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheCreationTokens: 0 };

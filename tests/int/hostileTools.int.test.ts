@@ -38,7 +38,8 @@ describe('tool calls that try to leave the workspace', () => {
     const model = createScriptedProvider((_r: ModelRequest, i: number) =>
       i === 0 ? reply(calls) : reply([{ type: 'tool_use', id: 'toolu_finish', name: 'finish', input: { output: 'stayed inside' } }]),
     );
-    const system = await testSystem('pglite', { model, workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
+    // On Postgres (a fresh schema): the store is incidental to where the tools may reach.
+    const system = await testSystem('postgres', { model, workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' } });
     try {
       const agent = await system.spawn({ role: 'intruder', task: 'escape', budget: 200_000, workspace: true });
       const result = await agent.run();

@@ -178,7 +178,9 @@ describe('MCP servers as tool sources', () => {
   it('a listed tool MCP forbids (a non-object input schema) is left out with a warning; the server and its other tools work', { timeout: 60_000 }, async () => {
     const model = createScriptedProvider((r) => (r.messages.length === 1 ? call('toolu_g', 'odd__good', {}) : call('toolu_f', 'finish', { output: 'ok' })));
     const { lines, logger } = capturedLogs();
-    system = await testSystem('pglite', { model, logger, mcpServers: [{ name: 'odd', command: process.execPath, args: [join(process.cwd(), 'tests', 'fixtures', 'mcpMalformedServer.mjs')] }] });
+    // This file's systems are all on the suite's Postgres (these five were in-memory PGlite, a new
+    // one each): the MCP servers' handling does not depend on the store.
+    system = await testSystem('postgres', { model, logger, mcpServers: [{ name: 'odd', command: process.execPath, args: [join(process.cwd(), 'tests', 'fixtures', 'mcpMalformedServer.mjs')] }] });
     const agent = await system.spawn({ role: 'user', task: 'Use it.', budget: 20_000 });
     expect(await agent.run()).toMatchObject({ status: 'completed' });
     const returned = (await agent.history()).find((e) => e.type === 'ToolReturned')!.data;
@@ -188,7 +190,7 @@ describe('MCP servers as tool sources', () => {
   });
 
   it('refuses a bad mcpServers option, naming the field', async () => {
-    const bad = async (mcpServers: unknown) => testSystem('pglite', { mcpServers: mcpServers as never });
+    const bad = async (mcpServers: unknown) => testSystem('postgres', { mcpServers: mcpServers as never });
     await expect(bad([{ ...stdioCalc, bogus: 1 }])).rejects.toThrow(/options\.mcpServers\[0\]: Unrecognized key: "bogus"/);
     await expect(bad([{ ...stdioCalc, name: 'my server' }])).rejects.toThrow(/options\.mcpServers\[0\]\.name: must be letters, digits/);
     await expect(bad([{ ...stdioCalc, name: 'a__b' }])).rejects.toThrow(/options\.mcpServers\[0\]\.name/);
@@ -203,7 +205,7 @@ describe('MCP servers as tool sources', () => {
     const { logger, pids, lines } = capturedLogs();
     // Its stderr (quoted in the error) prints the secret: the error must not.
     const dying = { name: 'dying', command: process.execPath, args: ['-e', 'console.error("token " + process.env.TOKEN); process.exit(3)'], env: { TOKEN: ENV_SECRET } };
-    const err = await testSystem('pglite', { logger, mcpServers: [stdioCalc, dying] }).catch((e: unknown) => e);
+    const err = await testSystem('postgres', { logger, mcpServers: [stdioCalc, dying] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(McpServerFailed);
     expect((err as McpServerFailed).server).toBe('dying');
     expect((err as Error).message).toMatch(/^MCP server dying did not start: .*its stderr ends: token \[redacted\]/);
@@ -220,8 +222,8 @@ describe('MCP servers as tool sources', () => {
     expect(clash.pids()).toHaveLength(1);
     expect(await gone(clash.pids()[0]!)).toBe(true);
 
-    await expect(testSystem('pglite', { mcpServers: [{ name: 'nowhere', command: '/nonexistent/mcp-server' }] })).rejects.toThrow(/MCP server nowhere did not start: .*ENOENT/);
-    await expect(testSystem('pglite', { mcpServers: [{ name: 'offline', url: `http://127.0.0.1:${await freePort()}/mcp` }] })).rejects.toThrow(/MCP server offline did not start/);
+    await expect(testSystem('postgres', { mcpServers: [{ name: 'nowhere', command: '/nonexistent/mcp-server' }] })).rejects.toThrow(/MCP server nowhere did not start: .*ENOENT/);
+    await expect(testSystem('postgres', { mcpServers: [{ name: 'offline', url: `http://127.0.0.1:${await freePort()}/mcp` }] })).rejects.toThrow(/MCP server offline did not start/);
   });
 });
 

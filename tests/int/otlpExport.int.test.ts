@@ -54,9 +54,11 @@ async function until(check: () => boolean, what: string, ms = 20_000): Promise<v
   }
 }
 
+// Systems are on the suite's Postgres (a fresh schema each): spans are derived from the events
+// whatever the store, and an in-memory PGlite per test was about half of this file's time.
 describe('OTLP export of spans derived from events', () => {
   it('sends a finished run after the fact, over http/protobuf and http/json, as one tree with the GenAI attributes', { timeout: 60_000 }, async () => {
-    const system = await testSystem('pglite', { otlp: false });
+    const system = await testSystem('postgres', { otlp: false });
     try {
       const wf = await system.spawnWorkflow({ graph, task: 'export me', budget: 40_000 });
       expect((await wf.run()).status).toBe('completed');
@@ -147,7 +149,7 @@ describe('OTLP export of spans derived from events', () => {
   });
 
   it('closes within its flush time when the receiver hangs, and says what a refusing receiver answered (without the header values it echoed)', { timeout: 60_000 }, async () => {
-    const system = await testSystem('pglite', { otlp: { url: receiver.url, intervalMs: 20, timeoutMs: 30_000 } });
+    const system = await testSystem('postgres', { otlp: { url: receiver.url, intervalMs: 20, timeoutMs: 30_000 } });
     receiver.hang = true;
     try {
       const a = await system.spawn({ role: 'solo', task: 'end while the receiver hangs', budget: 5_000 });
@@ -174,8 +176,8 @@ describe('OTLP export of spans derived from events', () => {
   });
 
   it('refuses gRPC naming the variable, and starts no export for a read-only system', async () => {
-    await expect(testSystem('pglite', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } })).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
-    await expect(testSystem('pglite', { otlp: { url: 'not a url' } as never })).rejects.toThrow(/otlp\.url/);
+    await expect(testSystem('postgres', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.origin, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } })).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
+    await expect(testSystem('postgres', { otlp: { url: 'not a url' } as never })).rejects.toThrow(/otlp\.url/);
     // A read-only system (the CLI's reads) exports nothing, so it neither checks the variables nor makes the lease's table.
     const schema = freshSchema('otlpro');
     const store = { kind: 'postgres' as const, connectionString: testPgUrl() };

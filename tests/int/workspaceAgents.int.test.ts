@@ -11,7 +11,8 @@ describe('agents in git worktrees', () => {
   let system: AgentSystem;
   beforeAll(async () => {
     repo = await createTempRepo();
-    system = await testSystem('pglite', { workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'on_completion' } });
+    // On the suite's Postgres (a fresh schema): the store is incidental to the worktrees.
+    system = await testSystem('postgres', { workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'on_completion' } });
   });
   afterAll(async () => {
     await system.close();

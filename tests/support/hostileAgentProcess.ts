@@ -17,6 +17,8 @@ export interface HostileSpec {
   readonly allowedCommands?: string[];
   readonly commandTimeoutMs?: number;
   readonly agentTimeoutMs?: number;
+  /** A Postgres database and a schema of its own to keep the events in; an in-memory PGlite without one. */
+  readonly postgres?: { readonly url: string; readonly schema: string };
 }
 
 const spec = JSON.parse(process.argv[2]!) as HostileSpec;
@@ -29,8 +31,8 @@ const model = createScriptedProvider((_r, i) => {
 });
 
 const system = await createAgentSystem({
-  store: { kind: 'pglite' },
-  schema: 'hostile',
+  store: spec.postgres ? { kind: 'postgres', connectionString: spec.postgres.url } : { kind: 'pglite' },
+  schema: spec.postgres?.schema ?? 'hostile',
   model,
   workspace: { repo: spec.repo, basePath: spec.basePath, cleanup: 'never' },
   ...(spec.allowCommands ? { allowCommands: true } : {}),
