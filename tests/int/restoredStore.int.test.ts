@@ -46,7 +46,8 @@ describe.each(sqlTargets)('a store restored from another server ($name)', (targe
       expect((await store.readAll({ fromPosition: 0n })).map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
       const next = await store.append('agent-r', [ev(4)], { expectedRevision: 2n });
       expect(next.position).toBeGreaterThan(restoredHead);
-      expect((await store.readAll({ fromPosition: restoredHead })).map((e) => (e.data as { n: number }).n)).toEqual([4]);
+      // Visible to readAll under the same rule: polled, as the head above.
+      await expect.poll(async () => (await store.readAll({ fromPosition: restoredHead })).map((e) => (e.data as { n: number }).n), { timeout: 30_000, interval: 50 }).toEqual([4]);
       expect(await adoptRestoredEvents(sql, schema)).toBe(false);
     } finally {
       await store.close();
