@@ -112,6 +112,14 @@ interface Settled {
 async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }: Settled): Promise<AgentSystem> {
   const allowCommands = commandsAllowed(o, env);
   const schema = o.schema ?? 'cadre';
+  // A read-only system spawns nothing, so it has no use for templates (reading and parsing them
+  // was ~5-10 ms of every read command's start). Read before the store opens: a bad templates
+  // folder refused after it left the store's connections open, and the CLI never exited.
+  const templates = o.readOnly ? new TemplateRegistry() : await loadTemplates({
+    userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'),
+    ...(o.templatesDir ? { userDirSetting: 'templatesDir' } : env.CADRE_TEMPLATES_DIR ? { userDirSetting: 'CADRE_TEMPLATES_DIR' } : {}),
+    logger: logger as never,
+  });
   const { store, sql, readThroughHolder, ownsSql, eventLog } = await openSystemStore(storeOpt, o, env, schema);
   if (!readThroughHolder) await migrateRuntime(sql, schema, { onlyIfBehind: o.readOnly === true });
 
@@ -171,13 +179,6 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     logger.warn({ allowCommands: true }, 'agent commands are on and ANTHROPIC_API_KEY is in this process\'s environment: any allowed program that runs code could read it from /proc; use ANTHROPIC_API_KEY_FILE, or run workers in a container or as another user (SECURITY.md)');
   }
   if (!readThroughHolder && o.runMessaging !== false) await messaging.start();
-  // A read-only system spawns nothing, so it has no use for templates (reading and parsing them
-  // was ~5-10 ms of every read command's start).
-  const templates = o.readOnly ? new TemplateRegistry() : await loadTemplates({
-    userDir: resolve(o.templatesDir ?? env.CADRE_TEMPLATES_DIR ?? '.cadre/templates'),
-    ...(o.templatesDir ? { userDirSetting: 'templatesDir' } : env.CADRE_TEMPLATES_DIR ? { userDirSetting: 'CADRE_TEMPLATES_DIR' } : {}),
-    logger: logger as never,
-  });
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsApi = createWorkflowsApi(workflows, model, messaging.handle);
   if (readThroughHolder || o.readOnly) {

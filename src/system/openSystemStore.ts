@@ -78,6 +78,8 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
   // A folder that cannot be one (a file, /dev/null, /proc/self) failed with a bare EEXIST or an
   // "[object Object]" from PGlite, naming neither the folder nor the setting.
   const unusable = (err: unknown): ConfigError => new ConfigError(source, `cannot keep the embedded store in ${JSON.stringify(dataDir)}: ${thrownText(err)}; it must be a folder cadre can create and write (default .cadre/db)`);
+  // The kernel's own folders: PGlite spun on /proc/self/db, printing nothing (a new-user try).
+  if (dataDir && /^\/(proc|sys)(\/|$)/.test(dataDir)) throw unusable(new Error('that is a folder of the kernel, not of files'));
   if (dataDir) {
     // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
     // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.

@@ -33,7 +33,7 @@ describe('connecting to the store, as a new user meets it', () => {
   it('a CADRE_DATA_DIR that cannot be a folder, and a misspelt sslmode, are refused naming the setting (they printed "[object Object]", a bare EEXIST, and "The server does not support SSL connections")', async () => {
     const file = join(scratch, 'a-file');
     writeFileSync(file, '');
-    for (const dir of ['/proc/self', '/dev/null', file]) {
+    for (const dir of ['/proc/self', '/proc/self/db', '/dev/null', file]) {
       const r = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '1'], env({ CADRE_DATA_DIR: dir }), { cwd: scratch });
       expect(r.code, dir).toBe(2);
       expect(r.stderr, dir).toMatch(/^cadre: invalid configuration CADRE_DATA_DIR: cannot keep the embedded store in ".+": .+; it must be a folder cadre can create and write/);
@@ -45,6 +45,10 @@ describe('connecting to the store, as a new user meets it', () => {
     const templates = await runCadre(['templates', 'list'], env({ CADRE_TEMPLATES_DIR: join(scratch, 'no-such-folder') }), { cwd: scratch });
     expect(templates.code).not.toBe(0);
     expect(templates.stderr).toMatch(/CADRE_TEMPLATES_DIR: no templates folder/);
+    // Refused before the store opens: a command that opens one exited (it hung with the store's connections open).
+    const spawned = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '20000'], env({ CADRE_TEMPLATES_DIR: join(scratch, 'no-such-folder'), CADRE_DATA_DIR: join(scratch, 'db-t') }), { cwd: scratch });
+    expect(spawned.code).toBe(2);
+    expect(spawned.stderr).toMatch(/CADRE_TEMPLATES_DIR: no templates folder/);
   }, 120_000);
 
   it('a DATABASE_URL that is not a URL is refused naming DATABASE_URL (it was a DNS error about a host "base")', async () => {
