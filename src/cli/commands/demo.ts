@@ -43,35 +43,48 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const started = Date.now();
       const budget = parseCount(opts.budget, '--budget', { min: DEMO_MIN_BUDGET });
       const repo: DemoRepo = await createDemoRepo();
-      // Offline, each model call takes a moment so the live tree has something to show.
-      // Through the config, so a key in ANTHROPIC_API_KEY_FILE counts too (process.env alone missed it).
-      const { readEnv } = await import('../../infra/config.js');
-      const offline = readEnv().ANTHROPIC_API_KEY ? {} : { model: { provider: 'offline' as const, latencyMs: 250 } };
-      const system = await ctx.openSystem({ recover: false, workspace: { repo: repo.repo, basePath: repo.worktrees, cleanup: 'never' }, ...offline });
+      // Ctrl-C before the run is under way (the store opening, the job starting) is kept, not
+      // Node's default: that died silently and left the temporary repository behind.
+      const early = firstSignal();
+      let system: AgentSystem | null = null;
       let summary: RunSummary | null = null;
       let interrupted = false;
       let branches: Awaited<ReturnType<typeof filesPerBranch>> = [];
       let kind = '';
       try {
-        const model = system.model.isLLM ? `Claude (${system.model.defaultModel})` : 'the offline model (deterministic rules, not an LLM)';
-        if (!opts.json) ctx.output.out(`${ctx.style.bold('cadre demo')}: "${TASK}"\nstore ${system.store.kind}, model ${model}, repository ${repo.repo}\n`);
-        const job = await startJob(system, budget);
-        kind = job.kind;
+        // Offline, each model call takes a moment so the live tree has something to show.
+        // Through the config, so a key in ANTHROPIC_API_KEY_FILE counts too (process.env alone missed it).
+        const { readEnv } = await import('../../infra/config.js');
+        const offline = readEnv().ANTHROPIC_API_KEY ? {} : { model: { provider: 'offline' as const, latencyMs: 250 } };
+        const opened = await ctx.openSystem({ recover: false, workspace: { repo: repo.repo, basePath: repo.worktrees, cleanup: 'never' }, ...offline });
+        system = opened;
+        const model = opened.model.isLLM ? `Claude (${opened.model.defaultModel})` : 'the offline model (deterministic rules, not an LLM)';
+        if (!opts.json && !early.signal) ctx.output.out(`${ctx.style.bold('cadre demo')}: "${TASK}"\nstore ${opened.store.kind}, model ${model}, repository ${repo.repo}\n`);
+        const job = early.signal ? null : await startJob(opened, budget);
         // Its worktrees live in a temporary repository that goes when the demo ends: nothing could
         // resume an interrupted run (a worker retried its endings for ever), so it is ended here.
         const endRun = async (): Promise<string> => {
-          const ended = await system.terminate(job.id, 'cadre demo interrupted').then(() => true, () => false);
-          return ended
-            ? `interrupted: the demo's run ${job.id} is terminated (its worktrees were in a temporary repository); run cadre demo again`
-            : `interrupted: the demo's run ${job.id} could not be ended; end it with cadre fire ${job.id}`;
+          if (!job) return 'interrupted: the demo stopped before its run started';
+          await opened.terminate(job.id, 'cadre demo interrupted').catch(() => undefined);
+          const status = await opened.get(job.id).state().then((st) => st.status, () => 'unknown');
+          if (status === 'terminated') return `interrupted: the demo's run ${job.id} is terminated (its worktrees were in a temporary repository); run cadre demo again`;
+          if (['completed', 'failed'].includes(status)) return `interrupted: the demo's run ${job.id} had already ${status} (cadre tree ${job.id})`;
+          return `interrupted: the demo's run ${job.id} could not be ended (${status}); end it with cadre fire ${job.id}`;
         };
-        summary = await runWithLiveTree(ctx, system, job.id, job.run, { quiet: Boolean(opts.json), onInterrupt: endRun });
+        early.stop();
+        if (early.signal || !job) {
+          ctx.output.err(await endRun());
+          throw new Interrupted(early.signal ?? 'SIGINT');
+        }
+        kind = job.kind;
+        summary = await runWithLiveTree(ctx, opened, job.id, job.run, { quiet: Boolean(opts.json), onInterrupt: endRun });
         branches = await filesPerBranch(repo.repo);
       } catch (err) {
-        interrupted = err instanceof Interrupted;
+        interrupted = err instanceof Interrupted || early.signal !== null;
         throw err;
       } finally {
-        await closeSystem(system, ctx.output, interrupted);
+        early.stop();
+        if (system) await closeSystem(system, ctx.output, interrupted);
         if (!opts.keep) rmSync(repo.dir, { recursive: true, force: true });
       }
       const roleOf = new Map(flatten(summary.tree).map((n: AgentNode) => [n.id, n.nodeId ?? n.role]));
@@ -103,4 +116,21 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       ].filter((l, i, all) => l !== '' || all[i - 1] !== '').join('\n'));
       if (summary.status !== 'completed') process.exitCode = 1;
     });
+}
+
+/** The first Ctrl-C (or SIGTERM) while it listens; `stop()` ends the listening (idempotent). */
+function firstSignal(): { readonly signal: NodeJS.Signals | null; stop(): void } {
+  let signal: NodeJS.Signals | null = null;
+  const on = (s: NodeJS.Signals): void => void (signal ??= s);
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    get signal() {
+      return signal;
+    },
+    stop() {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
 }
