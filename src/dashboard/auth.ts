@@ -42,6 +42,7 @@ function cookieValue(req: IncomingMessage, name: string): string | null {
  */
 export function requestToken(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  // The scheme's name is case-insensitive (RFC 9110): `bearer` was refused.
+  if (typeof auth === 'string' && /^bearer /i.test(auth)) return auth.slice(7).trim();
   return cookieValue(req, TOKEN_COOKIE);
 }

@@ -268,6 +268,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
 /** `?limit=`: a whole number from 1 to `max`, `fallback` when absent, else a 400 naming it ('1.5' reached Postgres as a bigint: a 500). */
 function limitParam(url: URL, fallback: number, max: number): number {
+  // Given twice, neither is taken silently.
+  if (url.searchParams.getAll('limit').length > 1) throw new HttpError(400, 'invalid limit: given more than once');
   const raw = url.searchParams.get('limit');
   if (raw === null) return fallback;
   if (/^[0-9]{1,6}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= max) return Number(raw);

@@ -158,6 +158,8 @@ describe('dashboard in a real browser', () => {
       expect((await fetch(`${guarded.url}app.js`)).status).toBe(200); // code, no data: a browser loads it without the token
       const ok = await fetch(`${guarded.url}api/health`, { headers: { authorization: 'Bearer s3cret-token-123' } });
       expect(ok.status).toBe(200);
+      // The scheme's name in any case (RFC 9110).
+      expect((await fetch(`${guarded.url}api/health`, { headers: { authorization: 'bearer s3cret-token-123' } })).status).toBe(200);
       const body = await ok.text();
       expect(body).not.toContain('s3cret');
       expect(typeof (JSON.parse(body) as { head: unknown }).head).toBe('number'); // positions are numbers in every API result

@@ -78,7 +78,7 @@ describe('hostile HTTP against the dashboard', () => {
     const first = (await ledger('?limit=2')).json!;
     expect(first).toMatchObject({ truncated: true, rows: whole.rows.slice(0, 2) });
     expect((await ledger(`?limit=${whole.rows.length}`)).json).toMatchObject({ truncated: false, rows: whole.rows });
-    for (const bad of ['0', '-1', 'abc', '1.5', '5001']) {
+    for (const bad of ['0', '-1', 'abc', '1.5', '5001', '1&limit=2']) {
       const r = await ledger(`?limit=${bad}`);
       expect(r.status, bad).toBe(400);
       expect(r.body, bad).toContain('invalid limit');

@@ -41,6 +41,13 @@ describe('offline planner', () => {
     ]);
     expect(chain('Write tests for the parser before implementing it')).toEqual([['tester', 'Write tests for the parser', 0], ['implementer', 'implementing it', 1]]);
     expect(chain('Review the change after writing tests for it')).toEqual([['tester', 'writing tests for it', 0], ['reviewer', 'Review the change', 1]]);
+    expect(chain('After testing the build, deploy the service')).toEqual([['tester', 'testing the build', 0], ['implementer', 'deploy the service', 1]]);
+    expect(chain('Before writing the parser, write the tests')).toEqual([['tester', 'write the tests', 0], ['implementer', 'writing the parser', 1]]);
+    expect(chain('First, design the API; next, implement it; finally, write the docs')).toEqual([
+      ['architect', 'design the API', 0],
+      ['implementer', 'implement it', 1],
+      ['implementer', 'write the docs', 1],
+    ]);
     // Not a step: a condition, and "next" or "finally" inside a phrase.
     expect(chain('Deploy it after the build is green')).toEqual([['implementer', 'Deploy it after the build is green', 0]]);
     expect(chain('Implement the next feature and finally fix the bug')).toEqual([['implementer', 'Implement the next feature', 0], ['implementer', 'fix the bug', 1]]);

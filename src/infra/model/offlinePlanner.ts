@@ -11,7 +11,8 @@ import { slug } from './slug.js';
  *    again at "then" ("and then", ", then"), and after a comma or "and" at "next", "finally",
  *    "lastly", "afterwards" or "after that" (", and finally"; "the next step" stays whole). "X before <doing> Y" is cut into X, then
  *    "<doing> Y"; "X after <doing> Y" into "<doing> Y", then X (only before an -ing word: "after
- *    the tests pass" is a condition, not a step). A leading "first" is dropped. These pieces run
+ *    the tests pass" is a condition, not a step), and so with the clause first ("After testing
+ *    it, deploy it"). A leading "first", "then", "next", "finally", "lastly" is dropped. These pieces run
  *    one after another. A piece is cut once more at " and " when both halves have at least two
  *    words ("build the API and write tests" splits, "design and implement the API" does not);
  *    those halves run in parallel.
@@ -73,13 +74,21 @@ function splitIntoGroups(task: string): string[][] {
     .split(/[.!?;]+(?:\s+|$)|\n+/)
     .flatMap((sentence) => sentence.split(/\s*,?\s*\b(?:and\s+)?then\b,?\s*|(?:\s*,\s*(?:and\s+)?|\s+and\s+)(?:next|finally|lastly|afterwards|after that)\b,?\s*/i))
     .flatMap(inOrder)
-    .map((piece) => clean(piece).replace(/^first\b,?\s*/i, ''))
+    .map((piece) => clean(piece).replace(/^(?:first|then|next|finally|lastly|afterwards|after that)\b,?\s*/i, ''))
     .filter((piece) => piece.length > 0)
     .map(splitParallel);
 }
 
-/** "X before doing Y" → [X, doing Y]; "X after doing Y" → [doing Y, X]; else [piece]. */
+/**
+ * "X before doing Y" → [X, doing Y]; "X after doing Y" → [doing Y, X]; and with the clause
+ * first, "Before doing Y, X" → [X, doing Y], "After doing Y, X" → [doing Y, X]; else [piece].
+ */
 function inOrder(piece: string): string[] {
+  const leading = /^\s*(before|after)\s+(\w+ing\b[^,]*),\s*(.+)$/i.exec(piece);
+  if (leading) {
+    const [, word, clause, rest] = leading as unknown as [string, string, string, string];
+    return word.toLowerCase() === 'before' ? [...inOrder(rest), clause] : [clause, ...inOrder(rest)];
+  }
   const before = /\s+before\s+(?=\w+ing\b)/i.exec(piece);
   if (before) return [piece.slice(0, before.index), ...inOrder(piece.slice(before.index + before[0].length))];
   const after = /\s+after\s+(?=\w+ing\b)/i.exec(piece);
