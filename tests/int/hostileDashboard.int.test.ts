@@ -46,9 +46,9 @@ const hostilePath = fc.oneof(
   fc.constantFrom('/api/agents/AGENT/replay?to=-1', '/api/agents/AGENT/replay?to=99999999999999999999999', '/api/agents/AGENT/replay', '/api/nope', '/../../etc/passwd', '/%2e%2e/package.json', '/index.html%00.js', '/.env'),
   segment.map((s) => `/${s}`),
   // `..` segments that normalise to the page itself or to the live event stream are fair requests,
-  // and so is a replay to revision 0 (the agent's spawn, its one revision): a random segment "0"
-  // made one and the test failed in a CI run.
-).filter((p) => !['/', '/api/events'].includes(new URL(p, 'http://x').pathname) && !/\/replay\?to=0+$/.test(p));
+  // and so is a replay to revision 0 (the agent's spawn, its one revision), and a trace up to a
+  // position (any whole number): a random segment "0" made one of each and failed a CI run.
+).filter((p) => !['/', '/api/events'].includes(new URL(p, 'http://x').pathname) && !/\/replay\?to=0+$/.test(p) && !/\/trace\/AGENT\?upTo=\d{1,15}$/.test(p));
 
 describe('hostile dashboard requests', () => {
   let system: AgentSystem;
