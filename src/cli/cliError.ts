@@ -102,4 +102,3 @@ export function formatError(err: unknown): string {
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
 }
-

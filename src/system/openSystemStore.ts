@@ -8,7 +8,7 @@ import type { SqlClient } from '../infra/sql/sqlClient.js';
 import type { EventLogTable } from '../projections/activityFeed.js';
 import { createPgClient } from '../infra/sql/pgClient.js';
 import { EVENTSTOREDB_URL, type Env } from '../infra/config.js';
-import { ConfigError, StoreLocked, StoreNotFound, isCadreError } from '../errors.js';
+import { ConfigError, StoreLocked, StoreNotFound } from '../errors.js';
 import { holderOf } from '../infra/sql/storeFolderLock.js';
 import { thrownText } from '../infra/thrownText.js';
 import { openEmbeddedReader } from '../infra/sql/embeddedReader.js';
@@ -93,7 +93,9 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
   try {
     return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
   } catch (err) {
-    if (dataDir && !isCadreError(err)) throw unusable(err);
+    // PGlite's file-system failures are plain objects (its ErrnoError), not Errors: those are the
+    // folder's fault. An Error (a corrupt store, a failed migration) is not, and passes as it is.
+    if (dataDir && !(err instanceof Error)) throw unusable(err);
     if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
     const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
     forwarded.add(store);

@@ -47,14 +47,14 @@ const WORKTREE_ELSEWHERE_MS = 60_000;
  * in another folder's repository is not its to commit, merge or edit. A worker started from
  * another folder took such an agent, retried "no usable worktree" for its ending 13 times in
  * 20 s and claimed it again, while the worker that could end it waited (a new-user try). It is
- * declined instead, left to the others for a minute, with one warning naming both places.
+ * declined instead, left to the others for a minute, with a warning naming its worktree.
  */
 async function reachesWorktree(rt: RuntimeContext, actor: LiveActor): Promise<boolean> {
   const ws = actor.snapshot.context.workspace;
   if (!ws || actor.snapshot.context.workspaceRemoved) return true;
   const port = rt.deps.workspaces;
-  if (port && !port.reaches) return true; // a port that cannot tell: hosted, as before
-  if (port && (await port.reaches!(actor.id, ws.path))) return true;
+  // No repository here: it cannot be reached. A port that cannot tell: hosted, as before.
+  if (port && (!port.reaches || (await port.reaches(actor.id, ws.path)))) return true;
   rt.deps.logger.warn({ agentId: actor.id, worktree: ws.path }, `not hosting agent ${actor.id}: its worktree ${ws.path} is not in this process's repository; left for a cadre started where it was made`);
   await rt.worker?.decline(actor.id, WORKTREE_ELSEWHERE_MS).catch(() => {});
   return false;

@@ -4,10 +4,9 @@ import { CliError, EXIT, Interrupted } from '../cliError.js';
 import { untilSignal } from '../untilSignal.js';
 import type { AgentSystem } from '../../system.js';
 import type { WorkflowHandle } from '../../workflows/workflowAgent.js';
-import { parseCount, print, type CliContext } from '../context.js';
+import { parseCount, print, withSystem, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
-import { closeSystem } from '../closeSystem.js';
 
 interface RunOptions {
   template?: string;
@@ -32,9 +31,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       if ((opts.template !== undefined) === Boolean(opts.auto)) throw new CliError('give exactly one of --template <id> and --auto', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       if (!task.trim()) throw new CliError('<task> must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       const budget = parseCount(opts.budget, '--budget', { min: 1 });
-      const system = await ctx.openSystem({ recover: false });
-      let interrupted = false;
-      try {
+      await withSystem(ctx, { recover: false }, async (system) => {
         const ws = opts.workspace ? { workspace: true } : {};
         const wf = opts.template !== undefined
           ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws })
@@ -42,12 +39,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
         print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
         if (summary.status !== 'completed') process.exitCode = EXIT.failure;
-      } catch (err) {
-        interrupted = err instanceof Interrupted;
-        throw err;
-      } finally {
-        await closeSystem(system, ctx.output, interrupted);
-      }
+      });
     });
 }
 
