@@ -31,7 +31,8 @@ export interface WorkspacePort {
   /**
    * Whether the worktree recorded at `path` for `agentId` is this process's to work on: where its
    * repository keeps that agent's worktree. False for one made from another folder's repository
-   * (a worker started elsewhere) or when this process opens no repository.
+   * (a worker started elsewhere). True when it cannot tell (git failing for a moment): the
+   * agent's effects retry git themselves.
    */
   reaches?(agentId: string, path: string): Promise<boolean>;
 }

@@ -41,8 +41,10 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
   return {
     manager,
     async reaches(agentId, path) {
+      // Git failing to open the repository says nothing about where the worktree is: a worker
+      // that declined on it left every worktree agent for a minute through each git outage.
       const m = await manager().catch(() => null);
-      if (m === null) return false;
+      if (m === null) return true;
       const mine = m.pathOf(agentId);
       // The same folder by another name (a symlinked temp folder) is the same worktree.
       return resolve(mine) === resolve(path) || (existsSync(path) && existsSync(mine) && realpathSync(mine) === realpathSync(path));
