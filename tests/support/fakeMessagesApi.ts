@@ -183,6 +183,10 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
     }
   }
 
+  // Idle connections are closed by the client only. Node's default closes them after 5 s, and a
+  // request the SDK sent on one just then failed with "Connection error." (a clean-clone CI run, a
+  // test with maxRetries 0): a race the real API's much longer keep-alive does not show.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
