@@ -152,6 +152,7 @@ describe('a newcomer at the CLI, a third time', () => {
     const node = await cadre('budget', tree.children[0]!.id);
     expect(node.stdout).toMatch(/returned to its parent +[1-9]\d*/);
     expect(node.stdout).not.toMatch(/^available /m);
+    expect(node.stdout).toMatch(/^conservation +\d+ allocated = .* \+ [1-9]\d* returned to its parent$/m);
 
     const lead = (await json<{ id: string }>(await cadre('spawn', '--role', 'lead', '--task', 't', '--budget', '1000', '--json'))).id;
     const child = (await json<{ id: string }>(await cadre('spawn', '--role', 'helper', '--task', 't', '--budget', '100', '--parent', lead, '--json'))).id;

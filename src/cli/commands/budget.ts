@@ -5,7 +5,7 @@ import { subtreeBalance } from '../../dashboard/subtreeBalance.js';
 import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, shortId, usd } from '../render/style.js';
-import { conservationLine, subtreeBalanceLine } from '../render/conservationLine.js';
+import { conservationLine, remainderName, subtreeBalanceLine } from '../render/conservationLine.js';
 import { plural } from '../render/plural.js';
 
 export function registerBudget(program: Command, ctx: CliContext): void {
@@ -21,6 +21,8 @@ export function registerBudget(program: Command, ctx: CliContext): void {
         const id = await agentArg(system, agent);
         const s = await system.internal.runtime.state(id);
         const b = s.budget;
+        // An ended child's unspent tokens went back to its parent when it ended (budget --subtree's RETURNED).
+        const returned = s.result !== null && s.parentId !== null;
         if (!opts.subtree) {
           // A workflow (any parent) spends through its children: count its subtree as tree and status do.
           const tree = s.children.length > 0 ? await readAgentTree(system, id) : null;
@@ -34,11 +36,10 @@ export function registerBudget(program: Command, ctx: CliContext): void {
             ['delegated', b.delegated],
             ['spent by subtree', b.spentBySubtree],
             ['reclaimed', b.reclaimed],
-            // An ended child's unspent tokens went back to its parent when it ended (budget --subtree's RETURNED).
-            s.result && s.parentId ? ['returned to its parent', b.available] : ['available', b.available],
+            [remainderName(returned), b.available],
             ['overspent', b.overspent],
             ['consumed of allocated', budgetBar(spent, b.allocated, 24)],
-            ['conservation', conservationLine(b)],
+            ['conservation', conservationLine(b, { returnedToParent: returned })],
             ['cost', tree ? `${usd(tree.subtreeCostUsd)} with its subtree; ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],
           ]));
           return;

@@ -30,7 +30,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
           ['status', ctx.style.status(s.status)],
           ['turn', s.turn],
           // The arithmetic that holds (spent by subtree and overspent included), as `cadre budget` prints it.
-          ['budget', conservationLine(s.budget)],
+          ['budget', conservationLine(s.budget, { returnedToParent: s.result !== null && s.parentId !== null })],
           ['cost', `$${s.costUsd.toFixed(4)}`],
           ['children', s.children.map((c) => `${c.role}:${c.status}`).join(', ') || null],
           ['result', s.result ? `${s.result.status}: ${s.result.output ?? s.result.reason ?? ''}` : null],

@@ -3,7 +3,7 @@ import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../c
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
 import { readAgentTree } from '../../dashboard/readAgentTree.js';
-import { conservationLine } from '../render/conservationLine.js';
+import { conservationLine, remainderName } from '../render/conservationLine.js';
 import { shortLine } from '../render/shortLine.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -19,6 +19,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const s = await system.internal.runtime.state(id);
         const row = await system.reports.agent(id).catch(() => null);
         const b = s.budget;
+        const returned = s.result !== null && s.parentId !== null;
         // A workflow (any parent) spends through its children: show what the whole subtree cost too.
         const subtree = s.children.length > 0 ? await readAgentTree(system, id) : null;
         print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
@@ -34,9 +35,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
             ['revision', s.revision],
             ['turns', s.turn],
             // Consumed, as the tree's bars: tokens delegated to children or reserved are not spent yet.
-            ['budget', `${budgetBar(subtree?.subtreeConsumed ?? b.consumed, b.allocated, 20)}  ${subtree?.subtreeConsumed ?? b.consumed} of ${b.allocated} consumed${subtree ? ' by it and its subtree' : ''}, ${b.available} available${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
+            ['budget', `${budgetBar(subtree?.subtreeConsumed ?? b.consumed, b.allocated, 20)}  ${subtree?.subtreeConsumed ?? b.consumed} of ${b.allocated} consumed${subtree ? ' by it and its subtree' : ''}, ${b.available} ${remainderName(returned)}${b.overspent > 0 ? `, ${b.overspent} OVERSPENT` : ''}`],
             ['  detail', `consumed ${b.consumed}, reserved ${b.reserved}, delegated ${b.delegated}, spent by subtree ${b.spentBySubtree}, reclaimed ${b.reclaimed}`],
-            ['  conservation', conservationLine(b)],
+            ['  conservation', conservationLine(b, { returnedToParent: returned })],
             ['cost', subtree ? `${usd(subtree.subtreeCostUsd)} with its subtree (${tokens(subtree.subtreeConsumed)} tokens); ${usd(s.costUsd)} its own calls` : usd(s.costUsd)],
             ['workspace', s.workspace ? `${s.workspace.branch} at ${s.workspace.path}` : null],
             ['result', s.result ? `${s.result.status}${s.result.reason ? ` (${s.result.reason})` : ''}${s.result.output ? `: ${s.result.output}` : ''}` : null],

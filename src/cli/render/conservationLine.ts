@@ -3,16 +3,23 @@ import type { BudgetStatus } from '../../actors/budget.js';
 /**
  * The budget's conservation as printed arithmetic that holds, overspend included:
  * `allocated + overspent = consumed + reserved + delegated + spent by subtree + available`
- * (budget.ts `overspent`). Terms that are 0 are left out, except `available`.
+ * (budget.ts `overspent`). Terms that are 0 are left out, except `available`, which an ended
+ * child no longer holds: its remainder went back to its parent when it ended, and is named so.
  *
  * @example
  * conservationLine(status) // "10000 allocated + 10100 overspent = 20100 consumed + 0 available"
+ * conservationLine(child, { returnedToParent: true }) // "5000 allocated = 150 consumed + 4850 returned to its parent"
  */
-export function conservationLine(b: BudgetStatus): string {
+export function conservationLine(b: BudgetStatus, o: { returnedToParent?: boolean } = {}): string {
   const left = `${b.allocated} allocated${b.overspent > 0 ? ` + ${b.overspent} overspent` : ''}`;
   const terms: Array<[number, string]> = [[b.consumed, 'consumed'], [b.reserved, 'reserved'], [b.delegated, 'delegated'], [b.spentBySubtree, 'spent by subtree']];
   const right = terms.filter(([n], i) => i === 0 || n > 0).map(([n, what]) => `${n} ${what}`);
-  return `${left} = ${[...right, `${b.available} available`].join(' + ')}`;
+  return `${left} = ${[...right, `${b.available} ${remainderName(o.returnedToParent ?? false)}`].join(' + ')}`;
+}
+
+/** What an agent's unspent tokens are: still its own, or (an ended child's) returned to its parent. */
+export function remainderName(returnedToParent: boolean): string {
+  return returnedToParent ? 'returned to its parent' : 'available';
 }
 
 /**
