@@ -79,8 +79,9 @@ describe('user path: a provider overspends a child budget (cadre spawn --run, bu
 
     const status = await cadre('status', childState.id);
     expect(status.stderr).toBe('');
-    expect(status.stdout).toContain('20100 of 10000 consumed, 0 available, 10100 OVERSPENT');
-    expect(conservationLines(status.stdout)).toEqual([expect.stringContaining('10000 allocated + 10100 overspent = 20100 consumed + 0 available')]);
+    // It ended: what it had left went back to its parent, and its lines say so.
+    expect(status.stdout).toContain('20100 of 10000 consumed, 0 returned to its parent, 10100 OVERSPENT');
+    expect(conservationLines(status.stdout)).toEqual([expect.stringContaining('10000 allocated + 10100 overspent = 20100 consumed + 0 returned to its parent')]);
 
     const rootStatus = await cadre('status', rootId);
     expect(conservationLines(rootStatus.stdout)).toEqual([expect.stringContaining('50000 allocated = 0 consumed + 20100 spent by subtree + 29900 available')]);
