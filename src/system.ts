@@ -31,7 +31,7 @@ import type { CleanupPolicy } from './actors/cleanupPolicy.js';
 import type { AgentSystem } from './system/agentSystem.js';
 import { modelConfig } from './system/modelConfig.js';
 import { defaultStore, openSystemStore } from './system/openSystemStore.js';
-import { endOf, outcomeOf, reconcileWorktrees } from './system/reconcileWorktrees.js';
+import { endOf, reconcileWorktrees } from './system/reconcileWorktrees.js';
 import { SystemOptionsSchema, type AgentSystemOptions, type ParsedSystemOptions } from './system/systemOptions.js';
 import { mcpSecrets } from './infra/mcp/mcpServerOptions.js';
 import type { McpServers } from './infra/mcp/mcpServers.js';
@@ -191,7 +191,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     // same actor too. Recovering, it becomes a host that also takes over free actors.
     await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
     if (o.recover !== false) {
-      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, cleanupPolicy, logger, (id) => outcomeOf(runtime, id)) } : {});
+      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, cleanupPolicy, logger, (id) => endOf(runtime, id)) } : {});
       await workflows.resume();
     }
   }

@@ -17,7 +17,7 @@ export async function reconcileWorktrees(
   port: ReturnType<typeof createWorkspacePort>,
   policy: CleanupPolicy,
   logger: Logger,
-  outcome: (agentId: string) => Promise<AgentOutcome | undefined>,
+  endOf: (agentId: string) => Promise<AgentEnd>,
 ): Promise<void> {
   if (!contexts.some((c) => c.workspaceRequest !== null)) return;
   const live = new Map<string, { baseBranch?: string }>();
@@ -27,23 +27,21 @@ export async function reconcileWorktrees(
   try {
     const manager = await port.manager();
     // An orphan (a worktree no live agent holds) is judged by how its agent ended, read from its
-    // events, so a worktree the policy kept at the agent's end is kept at every start too.
+    // events, so a worktree the policy kept at the agent's end is kept at every start too. One
+    // whose agent has not ended (spawned since the live list was read) or that this store does not
+    // know (another store on this repository may be running it) is not this start's to judge.
     const outcomes = new Map<string, AgentOutcome>();
+    const keep = new Set<string>();
     for (const w of await manager.list()) {
       if (live.has(w.agentId)) continue;
-      const o = await outcome(w.agentId);
-      if (o) outcomes.set(w.agentId, o);
+      const end = await endOf(w.agentId);
+      if (end === 'live' || end === 'unknown') keep.add(w.agentId);
+      else outcomes.set(w.agentId, end);
     }
-    await manager.reconcile(live, policy, { outcomes });
+    await manager.reconcile(live, policy, { outcomes, keep });
   } catch (err) {
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'worktree reconciliation failed; continuing');
   }
-}
-
-/** How an agent ended, from its events; undefined if it has not ended or this store has no such agent. */
-export async function outcomeOf(runtime: AgentRuntime, agentId: string): Promise<AgentOutcome | undefined> {
-  const end = await endOf(runtime, agentId);
-  return end === 'live' || end === 'unknown' ? undefined : end;
 }
 
 /** How an agent stands, from its events: its outcome, `live` until it has one, `unknown` if this store has no such agent. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkspaceManager, type WorkspaceManager } from '../../src/infra/workspace/workspaceManager.js';
 import type { AgentEnd } from '../../src/infra/workspace/cleanupWorkspaces.js';
@@ -73,14 +73,21 @@ describe('workspace cleanup: a branch goes only when a kept branch holds all its
     expect(branches()).toEqual(['agents/-x', 'agents/busy', 'agents/dirty', 'agents/x/y', 'feature', 'main']);
   });
 
-  it('an agent this store does not know counts as terminated, as at start-up: on_failure keeps its branch, on_completion deletes it once merged', async () => {
+  it("an agent this store does not know is left alone (another store may run it); with includeUnknown it counts as terminated: on_failure keeps its branch, on_completion deletes it once merged", async () => {
     repo.git(['branch', 'agents/stranger', 'main']);
-    const kept = await ws.cleanup('on_failure', ended({}));
-    expect(kept.entries.map((e) => [e.name, e.action, e.detail])).toEqual([['agents/stranger', 'keep', 'agent is not in this store (counted as terminated): policy on_failure keeps it']]);
-    const dry = await ws.cleanup('on_completion', ended({}), { dryRun: true });
+    await ws.create('stranger2');
+    const alone = await ws.cleanup('on_completion', ended({}));
+    expect(alone.entries.map((e) => [e.kind, e.name.replace(/.*\//, ''), e.action, e.reason])).toEqual([
+      ['branch', 'stranger', 'keep', 'unknown'], ['worktree', 'stranger2', 'keep', 'unknown'], ['branch', 'stranger2', 'keep', 'unknown'],
+    ]);
+    expect(existsSync(ws.pathOf('stranger2'))).toBe(true);
+    await ws.remove('stranger2', { deleteBranch: true });
+    const kept = await ws.cleanup('on_failure', ended({}), { includeUnknown: true });
+    expect(kept.entries.map((e) => [e.name, e.action, e.detail])).toEqual([['agents/stranger', 'keep', 'agent is not in this store (counted as terminated: --include-unknown): policy on_failure keeps it']]);
+    const dry = await ws.cleanup('on_completion', ended({}), { dryRun: true, includeUnknown: true });
     expect(dry.entries.map((e) => [e.name, e.action, e.reason])).toEqual([['agents/stranger', 'remove', 'merged']]);
     expect(branches()).toContain('agents/stranger');
-    await ws.cleanup('on_completion', ended({}));
+    await ws.cleanup('on_completion', ended({}), { includeUnknown: true });
     expect(branches()).toEqual(['main']);
   });
 });

@@ -28,6 +28,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .description("remove ended agents' worktrees and their agents/<id> branches whose work is merged, as the cleanup policy says")
     .option('--dry-run', 'only list what would be removed and what would be kept, with the reasons')
     .option('--delete-branches', 'also delete branches holding commits no other branch has (their work is lost)')
+    .option('--include-unknown', "also remove what agents this store does not know left, as terminated agents' (only when no other store uses this repository)")
     .option('--json', 'print JSON')
     .addHelpText('after', `
 Follows WORKSPACE_CLEANUP_POLICY, as the runtime does at an agent's end: on_completion (the
@@ -41,11 +42,11 @@ Examples:
   cadre workspaces cleanup --dry-run
   cadre workspaces cleanup
   WORKSPACE_CLEANUP_POLICY=on_completion cadre workspaces cleanup   # also what on_failure kept`)
-    .action(async (opts: { dryRun?: boolean; deleteBranches?: boolean; json?: boolean }) => {
+    .action(async (opts: { dryRun?: boolean; deleteBranches?: boolean; includeUnknown?: boolean; json?: boolean }) => {
       // A dry run only reads, so it may go through the process holding an embedded store; a
       // cleanup removes worktrees and must not race that process's agents.
       await withSystem(ctx, { recover: false, readOnly: Boolean(opts.dryRun) }, async (system) => {
-        const r = await system.workspaces.cleanup({ dryRun: Boolean(opts.dryRun), deleteBranches: Boolean(opts.deleteBranches) });
+        const r = await system.workspaces.cleanup({ dryRun: Boolean(opts.dryRun), deleteBranches: Boolean(opts.deleteBranches), includeUnknown: Boolean(opts.includeUnknown) });
         print(ctx, opts.json, r, () => renderCleanup(r));
       });
     });
@@ -88,6 +89,7 @@ function renderCleanup(r: CleanupResult): string {
   const out = [removed.length > 0 ? `${r.dryRun ? 'would remove' : 'removed'} ${count(removed)}, policy ${r.policy}:` : `nothing to remove, policy ${r.policy}`, ...removed.map(line)];
   if (kept.length > 0) out.push(`${r.dryRun ? 'would keep' : 'kept'} ${count(kept)}:`, ...kept.map(line));
   if (kept.some((e) => e.reason === 'unmerged')) out.push('(cadre workspaces diff <agent> shows a branch\'s work; --delete-branches deletes unmerged branches)');
+  if (kept.some((e) => e.reason === 'unknown')) out.push('(agents this store does not know: another store on this repository may be running them; --include-unknown removes what they left)');
   if (r.live.length > 0) out.push(`left alone: ${plural(r.live.length, 'live agent')}`);
   return out.join('\n');
 }

@@ -18,6 +18,12 @@ export interface CleanupOptions {
   readonly dryRun?: boolean;
   /** Also delete branches holding commits no other branch has (that work is then lost). */
   readonly deleteBranches?: boolean;
+  /**
+   * Also judge what agents this store does not know left, as terminated agents'. Off by default:
+   * another store on this repository (an embedded one in one terminal, Postgres in another) may
+   * have them running, and a cleanup removed such an agent's worktree while it worked (a new-user try).
+   */
+  readonly includeUnknown?: boolean;
 }
 
 const HEADS = 'refs/heads/';
@@ -28,7 +34,7 @@ const HEADS = 'refs/heads/';
  * their `agents/<id>` branches whose commits another branch already holds (merged into their
  * base, or never given a commit of their own). A branch holding commits no other branch has is
  * kept unless `deleteBranches`: it may be the only copy of the work. Live agents are never
- * touched; an agent this store does not know counts as terminated, as at start-up. Branches
+ * touched, nor (unless `includeUnknown`) agents this store does not know, as at start-up. Branches
  * are only ever `agents/<id>` with a valid id. Every entry says why; a dry run changes nothing.
  *
  * @example
@@ -64,7 +70,7 @@ export async function cleanupWorkspaces(
       continue;
     }
     const outcome: AgentOutcome = end === 'unknown' ? 'terminated' : end;
-    const how = end === 'unknown' ? 'is not in this store (counted as terminated)' : end;
+    const how = end === 'unknown' ? 'is not in this store (counted as terminated: --include-unknown)' : end;
     const branch = agentBranch(agentId);
     const head = heads.get(branch);
     const wt = worktrees.get(agentId);
@@ -73,6 +79,10 @@ export async function cleanupWorkspaces(
       if (wt) entries.push({ agentId, kind: 'worktree', name: wt.path, action, reason, detail, diskBytes });
       if (head) entries.push({ agentId, kind: 'branch', name: branch, action, reason, detail });
     };
+    if (end === 'unknown' && !options.includeUnknown) {
+      both('keep', 'unknown', 'agent is not in this store: another store using this repository may be running it (--include-unknown removes what it left)');
+      continue;
+    }
     if (!shouldRemove(policy, outcome)) {
       both('keep', 'policy', `agent ${how}: policy ${policy} keeps it`);
       continue;

@@ -18,6 +18,8 @@ export interface LiveAgent {
 export interface ReconcileOptions {
   /** How orphans ended, from their events (start-up reads them); an orphan not listed counts as `terminated`. */
   readonly outcomes?: ReadonlyMap<string, AgentOutcome>;
+  /** Agents whose worktrees are left as they are, though not live here (not ended yet, or another store's). */
+  readonly keep?: ReadonlySet<string>;
   /** Also delete removed orphans' branches (default false: committed work stays reachable). */
   readonly deleteBranches?: boolean;
   /** Lock files and unfinished adds older than this are from dead git processes and are deleted (default 30 s). */
@@ -57,6 +59,10 @@ export async function reconcileWorkspaces(
       // agent's interrupted add is re-added below from its branch.
       if (agentId === undefined || e.locked === 'initializing') await dropWorktree(ctx, e.path);
       if (agentId === undefined || isLive) continue;
+      if (options.keep?.has(agentId)) {
+        kept.push(agentId);
+        continue;
+      }
       const outcome = options.outcomes?.get(agentId) ?? 'terminated';
       const gone = e.locked === 'initializing' || !isHealthy(e);
       if (gone || shouldRemove(policy, outcome)) {
@@ -77,7 +83,7 @@ export async function reconcileWorkspaces(
       const full = join(basePath, name);
       if (known.has(full)) continue;
       const ours = name.startsWith(TEMP_MERGE_PREFIX) || AgentIdSchema.safeParse(name).success;
-      if (ours && !live.has(name)) await rm(full, { recursive: true, force: true });
+      if (ours && !live.has(name) && !options.keep?.has(name)) await rm(full, { recursive: true, force: true });
     }
   });
 

@@ -88,7 +88,7 @@ export interface CleanupEntry {
    * commits no other branch has; `policy`: the policy keeps this agent's; `uncommitted`: its
    * worktree has changes nobody committed.
    */
-  readonly reason: 'ended' | 'merged' | 'no_commits' | 'unmerged' | 'policy' | 'uncommitted';
+  readonly reason: 'ended' | 'merged' | 'no_commits' | 'unmerged' | 'policy' | 'uncommitted' | 'unknown';
   /** The reason in words, e.g. "merged into main". */
   readonly detail: string;
   /** Worktrees only: bytes on disk. */
