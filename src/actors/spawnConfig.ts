@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentId, Tokens } from '../events/schemas/common.js';
-import { isStorableText, NOT_STORABLE, storableText } from '../validation.js';
+import { isStorableText, NOT_STORABLE, oneLineName, storableText } from '../validation.js';
 import { isUserTool, ToolName, type UserTool } from './userTool.js';
 
 /**
@@ -43,7 +43,7 @@ const WorkspaceConfig = z
 export const SpawnConfigSchema = z
   .object({
     id: AgentId.optional(),
-    role: z.string().trim().min(1, 'is required').max(200).refine(isStorableText, NOT_STORABLE),
+    role: oneLineName(200),
     // Given, it must say something: `--task ""` made an agent with nothing to do (found by a new user).
     task: storableText(100_000).refine((t) => t.trim() !== '', 'must not be empty').default(''),
     budget: Tokens,

@@ -42,7 +42,7 @@ type Case = { field: string; config: Record<string, unknown> };
 const badSpawn: fc.Arbitrary<Case> = fc.oneof(
   badId.map((id) => ({ field: 'id', config: { id, role: 'r', task: 't', budget: 100 } })),
   badBudget.map((budget) => ({ field: 'budget', config: { role: 'r', task: 't', budget } })),
-  fc.constantFrom('', '   ', 'x'.repeat(201), 7, null).map((role) => ({ field: 'role', config: { role, task: 't', budget: 100 } })),
+  fc.constantFrom('', '   ', 'x'.repeat(201), 7, null, 'lead\n└─ auditor  completed', 'a\tb', 'a\u202eb').map((role) => ({ field: 'role', config: { role, task: 't', budget: 100 } })),
   fc.constantFrom('x'.repeat(100_001), 12, {}).map((task) => ({ field: 'task', config: { role: 'r', task, budget: 100 } })),
   fc.constantFrom(-1, 0, 1.5, 8 * 24 * 3600 * 1000, 'soon').map((timeoutMs) => ({ field: 'timeoutMs', config: { role: 'r', task: 't', budget: 100, timeoutMs } })),
   fc.constantFrom({ base: '../../x' }, { base: 'a b' }, { base: '' }, 'yes', 1).map((workspace) => ({ field: 'workspace', config: { role: 'r', task: 't', budget: 100, workspace } })),
@@ -100,6 +100,9 @@ describe('hostile input is refused, nothing is written, the system keeps serving
     await fc.assert(
       fc.asyncProperty(weird.filter((s) => s.trim().length > 0 && s.length <= 200 && !s.includes('\u0000')), sqlish, async (role, task) => {
         count('free text');
+        // A role is one line (a newline in it drew fake rows in the tree): anything else is refused naming it.
+        // eslint-disable-next-line no-control-regex
+        if (/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(role)) return void (await expectRefused(system.spawn({ role, task, budget: 10 }), 'role'));
         const a = await system.spawn({ role, task, budget: 10 });
         const s = await a.state();
         expect(s.role).toBe(role.trim());

@@ -3,6 +3,7 @@ import { renderFields, renderTable } from '../../src/cli/render/table.js';
 import { budgetBar, createStyle, shortId, tokens, usd } from '../../src/cli/render/style.js';
 import { renderAgentTree } from '../../src/cli/render/agentTreeView.js';
 import { LiveTree } from '../../src/cli/render/liveTree.js';
+import { SpawnConfigSchema } from '../../src/actors/spawnConfig.js';
 import type { AgentNode } from '../../src/dashboard/agentTree.js';
 import type { Output } from '../../src/cli/output.js';
 import { toJson } from '../../src/cli/output.js';
@@ -21,6 +22,22 @@ const node = (id: string, role: string, status: AgentNode['status'], children: A
 
 describe('cli renderers', () => {
   afterEach(() => void vi.useRealTimers());
+
+  it('keeps a role stored with a line break on its own line in the tree: no fake row under it', () => {
+    const fake = 'helper\n└─ auditor  00000000…0000  completed';
+    const text = renderAgentTree(node('r', 'lead', 'running', [node('c', fake, 'running')]), createStyle(false));
+    expect(text.split('\n')).toHaveLength(2);
+    expect(text).toContain('└─ helper ⏎ └─ auditor  00000000…0000  completed');
+  });
+
+  it('refuses a role that is not one line, naming it', () => {
+    for (const role of ['helper\n└─ auditor', 'a\rb', 'a\u0007b', 'a\u2066b']) {
+      const r = SpawnConfigSchema.safeParse({ role, task: 't', budget: 10 });
+      expect(r.success, JSON.stringify(role)).toBe(false);
+      expect(r.error?.issues[0]).toMatchObject({ path: ['role'], message: expect.stringMatching(/must be one line/) });
+    }
+    expect(SpawnConfigSchema.safeParse({ role: 'lead · 🧑‍💻 dev', task: 't', budget: 10 }).success).toBe(true);
+  });
 
   it('aligns table columns, right-aligns numbers, and shows missing cells as -', () => {
     const t = renderTable([{ a: 'x', n: 5 }, { a: 'longer', n: 123 }], [{ header: 'NAME', value: (r) => r.a }, { header: 'N', value: (r) => r.n }, { header: 'NOTE', value: () => null }]);

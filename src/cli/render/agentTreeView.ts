@@ -1,4 +1,5 @@
 import type { AgentNode } from '../../dashboard/agentTree.js';
+import { oneLine } from './oneLine.js';
 import { budgetBar, shortId, tokens, usd, type Style } from './style.js';
 
 interface Line {
@@ -15,7 +16,7 @@ function lines(root: AgentNode): Line[] {
   const stack: { n: AgentNode; prefix: string; childPrefix: string; level: number }[] = [{ n: root, prefix: '', childPrefix: '', level: 0 }];
   while (stack.length > 0) {
     const { n, prefix, childPrefix, level } = stack.pop()!;
-    const name = n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role;
+    const name = oneLine(n.nodeId && n.nodeId !== n.role ? `${n.nodeId} (${n.role})` : n.role);
     out.push({ label: `${prefix}${level > MAX_GUIDE_DEPTH ? `[${level}] ` : ''}${name}${n.kind === 'workflow' ? ' [workflow]' : ''}`, node: n });
     for (let i = n.children.length - 1; i >= 0; i--) {
       const last = i === n.children.length - 1;

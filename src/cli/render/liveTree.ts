@@ -3,6 +3,7 @@ import { flatten } from '../../dashboard/agentTree.js';
 import type { Output } from '../output.js';
 import { doing, renderAgentTree } from './agentTreeView.js';
 import { fitWidth } from './fitWidth.js';
+import { oneLine } from './oneLine.js';
 import { OWN_ESC } from './ownEscape.js';
 import { shortId, tokens, type Style } from './style.js';
 
@@ -144,7 +145,7 @@ export class LiveTree {
       for (const n of changed) {
         const t = `${((Date.now() - this.started) / 1000).toFixed(1)}s`.padStart(6);
         const indent = '  '.repeat(Math.max(0, n.depth - root.depth));
-        this.output.out(`${t}  ${indent}${n.nodeId ?? n.role} ${shortId(n.id)} ${doing(n)}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
+        this.output.out(`${t}  ${indent}${oneLine(n.nodeId ?? n.role)} ${shortId(n.id)} ${doing(n)}  ${tokens(n.subtreeConsumed)}/${tokens(n.budget.allocated)} tokens`);
       }
     }
     return root;

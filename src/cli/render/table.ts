@@ -1,3 +1,4 @@
+import { oneLine } from './oneLine.js';
 import { OWN_SGR } from './ownEscape.js';
 
 /** A column of a table: a header, how to read the cell, and its alignment. */
@@ -10,8 +11,6 @@ export interface Column<Row> {
 // Colour codes take no width on screen.
 const visibleLength = (s: string): number => s.replace(OWN_SGR, '').length;
 
-/** A cell on one line: line breaks shown as ⏎, tabs as a space. */
-const oneLine = (s: string): string => s.replace(/\r\n|\r|\n/g, ' ⏎ ').replace(/\t/g, ' ');
 
 function pad(s: string, width: number, align: 'left' | 'right'): string {
   const fill = ' '.repeat(Math.max(0, width - visibleLength(s)));
