@@ -68,6 +68,8 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   }
   if (reply.stopReason === 'max_tokens') return events; // next turn continues
   const text = reply.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n').trim();
+  // A refusal is not an answer: it ended `completed` with the refusal as its output (a new-user try).
+  if (reply.stopReason === 'refusal') return [...events, ...failureEvents(settled, 'model_error', `the model refused to answer${text ? `: ${text}` : ''}`)];
   if (liveChildren(settled).length > 0) return events;
   // A structured answer comes only through `finish`: the next turn asks for it (agentPrompt).
   if (settled.outputSchema) return events;

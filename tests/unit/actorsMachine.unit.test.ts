@@ -166,6 +166,15 @@ describe('agent machine acceptance rules', () => {
     expect((events[1]!.data as { returned: number }).returned).toBe(1000 - 123);
     expect(end.context.costUsd).toBe(0.5);
   });
+
+  it('afterReply fails the agent on a refusal, charged for the call, rather than completing with the refusal as its output', () => {
+    const waiting = step(running(), ...request('c0', 0, 400));
+    const events = afterReply(waiting.context, 'c0', { model: 'm', content: [{ type: 'text', text: 'no' }], stopReason: 'refusal', usage: usage(100, 2) }, 0.1);
+    expect(events.map((e) => e.type)).toEqual(['ModelReplied', 'AgentFailed']);
+    const end = step(waiting, ...events);
+    expect(end.context.result).toMatchObject({ status: 'failed', cause: 'model_error', reason: 'the model refused to answer: no' });
+    expect(end.context.budget).toMatchObject({ consumed: 102, reserved: 0 });
+  });
 });
 
 describe('evolve', () => {
