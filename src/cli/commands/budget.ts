@@ -5,7 +5,7 @@ import { subtreeBalance } from '../../dashboard/subtreeBalance.js';
 import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, shortId, usd } from '../render/style.js';
-import { conservationLine, remainderName, subtreeBalanceLine } from '../render/conservationLine.js';
+import { conservationLine, remainderName, returnedToParent, subtreeBalanceLine } from '../render/conservationLine.js';
 import { plural } from '../render/plural.js';
 
 export function registerBudget(program: Command, ctx: CliContext): void {
@@ -21,8 +21,7 @@ export function registerBudget(program: Command, ctx: CliContext): void {
         const id = await agentArg(system, agent);
         const s = await system.internal.runtime.state(id);
         const b = s.budget;
-        // An ended child's unspent tokens went back to its parent when it ended (budget --subtree's RETURNED).
-        const returned = s.result !== null && s.parentId !== null;
+        const returned = returnedToParent(s);
         if (!opts.subtree) {
           // A workflow (any parent) spends through its children: count its subtree as tree and status do.
           const tree = s.children.length > 0 ? await readAgentTree(system, id) : null;

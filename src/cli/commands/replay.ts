@@ -3,7 +3,7 @@ import { agentArg, parseCount, print, READ_STREAMS, withSystem, type CliContext 
 import { renderFields } from '../render/table.js';
 import { CliError, EXIT } from '../cliError.js';
 import { InvalidInput } from '../../errors.js';
-import { conservationLine } from '../render/conservationLine.js';
+import { conservationLine, returnedToParent } from '../render/conservationLine.js';
 
 export function registerReplay(program: Command, ctx: CliContext): void {
   program
@@ -30,7 +30,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
           ['status', ctx.style.status(s.status)],
           ['turn', s.turn],
           // The arithmetic that holds (spent by subtree and overspent included), as `cadre budget` prints it.
-          ['budget', conservationLine(s.budget, { returnedToParent: s.result !== null && s.parentId !== null })],
+          ['budget', conservationLine(s.budget, { returnedToParent: returnedToParent(s) })],
           ['cost', `$${s.costUsd.toFixed(4)}`],
           ['children', s.children.map((c) => `${c.role}:${c.status}`).join(', ') || null],
           ['result', s.result ? `${s.result.status}: ${s.result.output ?? s.result.reason ?? ''}` : null],

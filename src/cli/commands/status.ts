@@ -3,7 +3,7 @@ import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../c
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
 import { readAgentTree } from '../../dashboard/readAgentTree.js';
-import { conservationLine, remainderName } from '../render/conservationLine.js';
+import { conservationLine, remainderName, returnedToParent } from '../render/conservationLine.js';
 import { shortLine } from '../render/shortLine.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -19,7 +19,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const s = await system.internal.runtime.state(id);
         const row = await system.reports.agent(id).catch(() => null);
         const b = s.budget;
-        const returned = s.result !== null && s.parentId !== null;
+        const returned = returnedToParent(s);
         // A workflow (any parent) spends through its children: show what the whole subtree cost too.
         const subtree = s.children.length > 0 ? await readAgentTree(system, id) : null;
         print(ctx, opts.json, { ...s, projection: row ?? null }, () => {

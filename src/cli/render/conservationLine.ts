@@ -22,6 +22,9 @@ export function remainderName(returnedToParent: boolean): string {
   return returnedToParent ? 'returned to its parent' : 'available';
 }
 
+/** Whether an agent's remainder went back to its parent: it ended and has one (budget --subtree's RETURNED). */
+export const returnedToParent = (s: { readonly result: unknown; readonly parentId: string | null }): boolean => s.result !== null && s.parentId !== null;
+
 /**
  * A whole subtree's balance, from the sums of its rows: `allocated [+ overspent] = consumed +
  * reserved + available`, where consumed and reserved are every agent's, available counts only

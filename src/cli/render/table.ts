@@ -11,7 +11,6 @@ export interface Column<Row> {
 // Colour codes take no width on screen.
 const visibleLength = (s: string): number => s.replace(OWN_SGR, '').length;
 
-
 function pad(s: string, width: number, align: 'left' | 'right'): string {
   const fill = ' '.repeat(Math.max(0, width - visibleLength(s)));
   return align === 'right' ? fill + s : s + fill;
