@@ -14,9 +14,10 @@ import { benchDatabase, fmt, percentile, printTable, ratio, sortNumbers, type Be
 const BIN = join(process.cwd(), 'bin', 'cadre.js');
 
 /** Median and p90 wall time of `node args` over `runs` runs (one warm-up first). */
-function startTimes(args: readonly string[], env: NodeJS.ProcessEnv, runs: number): { p50: number; p90: number } {
+function startTimes(args: readonly string[], envOf: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv), runs: number): { p50: number; p90: number } {
   const samples: number[] = [];
   for (let i = 0; i <= runs; i++) {
+    const env = typeof envOf === 'function' ? envOf() : envOf;
     const t = performance.now();
     const r = spawnSync('node', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${String(r.stderr)}`);
@@ -32,6 +33,7 @@ export async function benchCliStartup(scale = 1): Promise<BenchRow[]> {
   const runs = Math.max(5, Math.round(20 * scale));
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
   const dataDir = mkdtempSync(join(tmpdir(), 'cadre-bench-cli-'));
+  const newFolders = mkdtempSync(join(tmpdir(), 'cadre-bench-cli-new-'));
   const embedded = { ...base, CADRE_DATA_DIR: dataDir };
   const db = await benchDatabase();
   const postgres = { ...base, DATABASE_URL: db.url };
@@ -46,8 +48,16 @@ export async function benchCliStartup(scale = 1): Promise<BenchRow[]> {
     const commander = startTimes(['--input-type=module', '-e', `const { Command } = await import(${JSON.stringify(join(process.cwd(), 'node_modules/commander/esm.mjs'))}); new Command().version('1').exitOverride(() => {}).configureOutput({ writeOut: () => {} }).parse(['node', 'x', '--version']);`], base, runs);
     const openPglite = ['--input-type=module', '-e', `const { PGlite } = await import(${JSON.stringify(join(process.cwd(), 'node_modules/@electric-sql/pglite/dist/index.js'))}); const db = await PGlite.create(${JSON.stringify(dataDir)}); await db.query('select 1'); await db.close();`];
     const pglite = startTimes(openPglite, base, runs);
-    // As read commands open it (src/cli/context.ts): V8's baseline WebAssembly compiler only.
-    const pgliteLiftoff = startTimes(['--liftoff-only', ...openPglite], base, runs);
+    // As cadre opens it (src/infra/sql/openPglite.ts: 16 MB of shared buffers), and as read
+    // commands do (src/cli/context.ts: V8's baseline WebAssembly compiler only): the limit for reads.
+    const openAsCadre = ['--input-type=module', '-e', `const { openPglite } = await import(${JSON.stringify(join(process.cwd(), 'dist/infra/sql/openPglite.js'))}); const db = await openPglite(${JSON.stringify(dataDir)}); await db.query('select 1'); await db.close();`];
+    const pgliteAsCadre = startTimes(openAsCadre, base, runs);
+    const pgliteLiftoff = startTimes(['--liftoff-only', ...openAsCadre], base, runs);
+    // A new folder: initdb (PGlite alone) against cadre's first command, from the build's fresh store.
+    const fresh = (): NodeJS.ProcessEnv => ({ ...base, CADRE_DATA_DIR: mkdtempSync(join(newFolders, 'store-')) });
+    const initdbRuns = Math.max(3, Math.round(runs / 4));
+    const initdb = startTimes(['--input-type=module', '-e', `const { PGlite } = await import(${JSON.stringify(join(process.cwd(), 'node_modules/@electric-sql/pglite/dist/index.js'))}); const { mkdtempSync } = await import('node:fs'); const db = await PGlite.create(mkdtempSync(${JSON.stringify(join(newFolders, 'initdb-'))})); await db.query('select 1'); await db.close();`], base, initdbRuns);
+    const firstSpawn = startTimes([BIN, 'spawn', '--role', 'first', '--task', 'a first command', '--budget', '1000'], fresh, initdbRuns);
 
     const rows: BenchRow[] = [
       { name: 'node -e 0 (physical limit)', value: `${fmt(node.p50)} ms`, limit: `${fmt(node.p50)} ms` },
@@ -63,15 +73,19 @@ export async function benchCliStartup(scale = 1): Promise<BenchRow[]> {
     measure('cadre status <root>, Postgres', ['status', rootPg], postgres, node.p50, 'node', 300);
     measure('cadre budget <root>, Postgres', ['budget', rootPg], postgres, node.p50, 'node', 300);
     measure('cadre history <root>, Postgres', ['history', rootPg], postgres, node.p50, 'node', 300);
-    rows.push({ name: 'PGlite opens the folder, select 1', value: `${fmt(pglite.p50)} ms`, limit: `${fmt(node.p50)} ms node`, ratio: ratio(pglite.p50, node.p50) });
+    rows.push({ name: 'PGlite opens the folder, select 1 (its defaults)', value: `${fmt(pglite.p50)} ms`, limit: `${fmt(node.p50)} ms node`, ratio: ratio(pglite.p50, node.p50) });
+    rows.push({ name: 'same, as cadre opens it (16 MB of buffers)', value: `${fmt(pgliteAsCadre.p50)} ms`, limit: `${fmt(node.p50)} ms node`, ratio: ratio(pgliteAsCadre.p50, node.p50) });
     rows.push({ name: 'same, --liftoff-only (as reads open it)', value: `${fmt(pgliteLiftoff.p50)} ms`, limit: `${fmt(node.p50)} ms node`, ratio: ratio(pgliteLiftoff.p50, node.p50) });
     measure('cadre tree, embedded', ['tree'], embedded, pgliteLiftoff.p50, 'PGlite open', 1200);
     measure('cadre status <root>, embedded', ['status', rootEmbedded], embedded, pgliteLiftoff.p50, 'PGlite open', 1200);
     measure('cadre history <root>, embedded', ['history', rootEmbedded], embedded, pgliteLiftoff.p50, 'PGlite open', 1200);
+    rows.push({ name: `PGlite makes a new folder (initdb), select 1 (${initdbRuns} runs)`, value: `${fmt(initdb.p50)} ms`, limit: `${fmt(node.p50)} ms node`, ratio: ratio(initdb.p50, node.p50) });
+    rows.push({ name: `cadre spawn on a new folder p50 (p90 ${fmt(firstSpawn.p90)})`, value: `${fmt(firstSpawn.p50)} ms`, limit: `${fmt(initdb.p50)} ms initdb`, ratio: ratio(firstSpawn.p50, initdb.p50), goal: `< initdb ${firstSpawn.p50 < initdb.p50 ? 'met' : 'MISSED'}` });
     printTable(`CLI start-up (built, ${runs} runs each; ${db.source})`, rows);
     return rows;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(newFolders, { recursive: true, force: true });
     await db.cleanup();
   }
 }

@@ -1,8 +1,7 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
+import { openPglite } from './openPglite.js';
 import type { SqlClient, SqlResult } from './sqlClient.js';
 import { acquireStoreFolder, type StoreFolderLock } from './storeFolderLock.js';
-
-const INT8_OID = 20;
 
 /** How long a brief holder, done with its own command, keeps serving connected readers. */
 const BRIEF_DRAIN_MS = 10_000;
@@ -29,9 +28,7 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
   const lock: StoreFolderLock | null = options.dataDir ? await acquireStoreFolder(options.dataDir, { brief: options.brief === true }) : null;
   let db: PGlite;
   try {
-    db = await PGlite.create(options.dataDir ?? 'memory://', {
-      parsers: { [INT8_OID]: (v: string) => BigInt(v) },
-    });
+    db = await openPglite(options.dataDir);
   } catch (err) {
     await lock?.release();
     throw err;
@@ -79,3 +76,4 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
     },
   };
 }
+
