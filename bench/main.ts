@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [eventstore|actors|projections|messages|workspaces|load|cli|workflow ...] [--scale 0.2]`
+ * `npm run bench -- [eventstore|actors|projections|messages|workspaces|load|cli|workflow|requests ...] [--scale 0.2]`
  * Each benchmark prints a table that compares cadre with the physical limit measured in the
  * same run. With no name, all run.
  */
@@ -23,6 +23,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   projections: async () => (await import('./projections.js')).benchProjections,
   load: async () => (await import('./load.js')).benchLoad,
   cli: async () => (await import('./cliStartup.js')).benchCliStartup,
+  requests: async () => (await import('./requests.js')).benchRequests,
   workflow: async () => {
     const { benchWorkflow } = await import('./workflow.js');
     return (scale: number) => benchWorkflow(scale);

@@ -73,7 +73,7 @@ export interface BlobStore {
   /** Stores the JSON value once; returns `sha256:<hex>`. */
   put(value: unknown): Promise<string>;
   /**
-   * The value's ref and JSON text as stored (with `parts`: a model request's tools stored apart),
+   * The value's ref and JSON text as stored (with `parts`: what a model request names apart, blobParts.ts),
    * without storing it: for an append that stores it in its own commit (an event store that
    * `storesAttachments`). Readable here at once (`get`).
    */

@@ -247,15 +247,18 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
       const ref = refOf(json);
       // Readable at once, but not taken as stored by put(): the append may not be.
       remember(staged, ref, value);
+      // Parts known to be in the table (put or read here) are not sent again: a turn's request
+      // names every earlier tool output, and each went into the table when it was put.
       const stored = packed(value, json);
-      return { ref, json: stored.json, ...(stored.parts.length > 0 ? { parts: stored.parts } : {}) };
+      const parts = stored.parts.filter((p) => !cache.has(p.ref));
+      return { ref, json: stored.json, ...(parts.length > 0 ? { parts } : {}) };
     },
     async put(value) {
       const json = JSON.stringify(value);
       const ref = refOf(json);
       if (cache.has(ref)) return ref;
       const stored = packed(value, json);
-      for (const part of [...stored.parts, { ref, json: stored.json }]) {
+      for (const part of [...stored.parts.filter((p) => !cache.has(p.ref)), { ref, json: stored.json }]) {
         await sql.query(`INSERT INTO ${s}.blobs (ref, content, bytes) VALUES ($1, $2::jsonb, $3) ON CONFLICT (ref) DO NOTHING`, [part.ref, part.json, Buffer.byteLength(part.json)], { prepareAs: `cadre_blob_put_${s}` });
       }
       remember(cache, ref, value);
