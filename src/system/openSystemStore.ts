@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { EventStore } from '../events/eventStore.js';
 import { createEventStore } from '../events/stores/createEventStore.js';
@@ -11,6 +11,7 @@ import { EVENTSTOREDB_URL, type Env } from '../infra/config.js';
 import { ConfigError, StoreLocked, StoreNotFound } from '../errors.js';
 import { holderOf } from '../infra/sql/storeFolderLock.js';
 import { thrownText } from '../infra/thrownText.js';
+import { NotAStoreFolder } from '../infra/sql/notAStoreFolder.js';
 import { openEmbeddedReader } from '../infra/sql/embeddedReader.js';
 import type { StoreOption, SystemOptionsSchema } from './systemOptions.js';
 
@@ -89,13 +90,14 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
     } catch (err) {
       throw unusable(err);
     }
+    ignoredByGit(dataDir);
   }
   try {
     return await createEventStore({ kind: 'pglite', schema, ...(dataDir ? { dataDir } : {}), ...(readOnly ? { brief: true } : {}) });
   } catch (err) {
     // PGlite's file-system failures are plain objects (its ErrnoError), not Errors: those are the
     // folder's fault. An Error (a corrupt store, a failed migration) is not, and passes as it is.
-    if (dataDir && !(err instanceof Error)) throw unusable(err);
+    if (dataDir && (!(err instanceof Error) || err instanceof NotAStoreFolder)) throw unusable(err);
     if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
     const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
     forwarded.add(store);
@@ -103,3 +105,18 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
   }
 }
 
+
+/**
+ * A store in a folder named `.cadre` (the default, `.cadre/db`, in the user's repository) gets a
+ * `.cadre/.gitignore` of `*`: a new user's `git status` listed `.cadre/`, a 40 MB database one
+ * `git add .` from being committed. One the user wrote is left as it is.
+ */
+function ignoredByGit(dataDir: string): void {
+  const parent = dirname(resolve(dataDir));
+  if (basename(parent) !== '.cadre') return;
+  try {
+    writeFileSync(join(parent, '.gitignore'), '# cadre\'s embedded store: not for the repository\n*\n', { flag: 'wx' });
+  } catch {
+    // Already there (EEXIST), or a folder it cannot write: the store works without it.
+  }
+}

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,5 +145,24 @@ describe('a read command where there is no store yet', () => {
     const after = await runCadre(['tree', '--json'], env({ CADRE_DATA_DIR: dataDir }), { cwd: folder });
     expect(after.code, after.stderr).toBe(0);
     expect(JSON.parse(after.stdout)).toHaveLength(1);
+  }, 120_000);
+
+  it('a folder of files that is no store is refused naming CADRE_DATA_DIR and left byte for byte (its postgresql.conf was overwritten); the default .cadre/ keeps itself out of git', async () => {
+    const theirs = join(folder, 'their-files');
+    mkdirSync(theirs);
+    writeFileSync(join(theirs, 'postgresql.conf'), 'my config\n');
+    const refused = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100'], env({ CADRE_DATA_DIR: theirs }), { cwd: folder });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^cadre: invalid configuration CADRE_DATA_DIR: cannot keep the embedded store in ".*their-files": it holds files and no cadre store \(postgresql\.conf\)/);
+    expect(readdirSync(theirs)).toEqual(['postgresql.conf']);
+    expect(readFileSync(join(theirs, 'postgresql.conf'), 'utf8')).toBe('my config\n');
+
+    const repo = join(folder, 'repo');
+    mkdirSync(repo);
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+    const spawned = await runCadre(['spawn', '--role', 'r', '--task', 't', '--budget', '100'], env({}), { cwd: repo });
+    expect(spawned.code, spawned.stderr).toBe(0);
+    expect(execFileSync('git', ['status', '--porcelain'], { cwd: repo }).toString()).toBe('');
+    expect(statSync(join(repo, '.cadre', 'db')).mode & 0o777).toBe(0o700);
   }, 120_000);
 });

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { freshStoreTemplate } from './freshStoreTemplate.js';
+import { NotAStoreFolder } from './notAStoreFolder.js';
 
 const INT8_OID = 20;
 
@@ -14,22 +15,72 @@ const INT8_OID = 20;
  */
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
+/** Written before a new store is made in a folder and removed once it opened: while it is there, the store is half-made. */
+export const CREATING_MARKER = '.cadre-creating';
+
 /**
- * PGlite on `dataDir` (absent: in memory), int8 read as bigint. A new store starts from the
- * build's fresh one (`fresh`) when there is one.
+ * PGlite on `dataDir` (absent: in memory), int8 read as bigint. The caller holds the folder's
+ * lock (storeFolderLock.ts). A new store starts from the build's fresh one (`fresh`) when there
+ * is one, else initdb makes it; either way `CREATING_MARKER` marks it until it opened, so a
+ * process killed while making it (a new-user try: SIGKILL 1.8 s into a first `spawn` left a
+ * folder no command could open again) leaves one the next process makes again. The folder is
+ * kept 0700, as Postgres keeps its own: PGlite writes its files readable and writable by all.
  */
 export async function openPglite(dataDir: string | undefined, fresh: () => Blob | null = freshStoreTemplate): Promise<PGlite> {
   const options: PGliteOptions = { parsers: { [INT8_OID]: (v: string) => BigInt(v) }, startParams: START_PARAMS };
-  const isNew = !dataDir || !existsSync(join(dataDir, 'PG_VERSION'));
-  const template = isNew ? fresh() : null;
-  if (!template) return PGlite.create(dataDir ?? 'memory://', options);
-  const before = new Set(dataDir && existsSync(dataDir) ? readdirSync(dataDir) : []);
+  if (!dataDir) {
+    const template = fresh();
+    if (template) {
+      try {
+        return await PGlite.create('memory://', { ...options, loadDataDir: template });
+      } catch {
+        // A template this PGlite could not start from: initdb makes the store, as before.
+      }
+    }
+    return PGlite.create('memory://', options);
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const marker = join(dataDir, CREATING_MARKER);
+  const made = existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(marker);
+  if (made) {
+    keepPrivate(dataDir);
+    return PGlite.create(dataDir, options);
+  }
+  if (existsSync(marker)) clearHalfMade(dataDir);
+  else {
+    const entries = readdirSync(dataDir).filter((e) => !isOurs(e));
+    if (entries.length > 0) throw new NotAStoreFolder(dataDir, entries);
+  }
+  writeFileSync(marker, `${process.pid}\n`);
+  keepPrivate(dataDir);
+  let db: PGlite | null = null;
+  const template = fresh();
+  if (template) {
+    try {
+      db = await PGlite.create(dataDir, { ...options, loadDataDir: template });
+    } catch {
+      // A template this PGlite could not start from: what it unpacked goes, and initdb makes the store.
+      clearHalfMade(dataDir);
+    }
+  }
+  db ??= await PGlite.create(dataDir, options);
+  rmSync(marker, { force: true });
+  return db;
+}
+
+/** cadre's own entries in a store folder: the marker, and the holder's socket where it is a file (macOS). */
+const isOurs = (entry: string): boolean => entry === CREATING_MARKER || entry.startsWith('.holder');
+
+/** Everything a half-made store left, not cadre's own entries: the folder held nothing else when it was begun. */
+function clearHalfMade(dataDir: string): void {
+  for (const entry of readdirSync(dataDir)) if (!isOurs(entry)) rmSync(join(dataDir, entry), { recursive: true, force: true });
+}
+
+/** Others lose access to the folder (a store made before this kept 0755); a folder not ours to change is left. */
+function keepPrivate(dataDir: string): void {
   try {
-    return await PGlite.create(dataDir ?? 'memory://', { ...options, loadDataDir: template });
+    if ((statSync(dataDir).mode & 0o077) !== 0) chmodSync(dataDir, 0o700);
   } catch {
-    // A template this PGlite could not start from: what it unpacked goes (the folder held no
-    // database, so nothing else is touched), and initdb makes the store as it did before.
-    if (dataDir) for (const entry of readdirSync(dataDir)) if (!before.has(entry)) rmSync(join(dataDir, entry), { recursive: true, force: true });
-    return PGlite.create(dataDir ?? 'memory://', options);
+    // Not ours to change: left as it is.
   }
 }
