@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { EventStore } from '../events/eventStore.js';
@@ -10,8 +10,8 @@ import { createPgClient } from '../infra/sql/pgClient.js';
 import { EVENTSTOREDB_URL, type Env } from '../infra/config.js';
 import { ConfigError, StoreLocked, StoreNotFound } from '../errors.js';
 import { holderOf } from '../infra/sql/storeFolderLock.js';
-import { thrownText } from '../infra/thrownText.js';
 import { NotAStoreFolder } from '../infra/sql/notAStoreFolder.js';
+import { folderFault } from '../infra/sql/folderFault.js';
 import { openEmbeddedReader } from '../infra/sql/embeddedReader.js';
 import type { StoreOption, SystemOptionsSchema } from './systemOptions.js';
 
@@ -78,12 +78,20 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
 async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean, source: string): Promise<PostgresEventStore> {
   // A folder that cannot be one (a file, /dev/null, /proc/self) failed with a bare EEXIST or an
   // "[object Object]" from PGlite, naming neither the folder nor the setting.
-  const unusable = (err: unknown): ConfigError => new ConfigError(source, `cannot keep the embedded store in ${JSON.stringify(dataDir)}: ${thrownText(err)}; it must be a folder cadre can create and write (default .cadre/db)`);
+  const unusable = (err: unknown): ConfigError => new ConfigError(source, `cannot keep the embedded store in ${JSON.stringify(dataDir)}: ${folderFault(err)}; it must be a folder cadre can create and write (default .cadre/db)`);
   // The kernel's own folders: PGlite spun on /proc/self/db, printing nothing (a new-user try).
   if (dataDir && /^\/(proc|sys)(\/|$)/.test(dataDir)) throw unusable(new Error('that is a folder of the kernel, not of files'));
   if (dataDir) {
     // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
     // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
+    // A folder this user may not enter said "no store there yet" (a store of another user's).
+    if (existsSync(dataDir)) {
+      try {
+        accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+      } catch (err) {
+        throw unusable(err);
+      }
+    }
     if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
     try {
       mkdirSync(dataDir, { recursive: true });
@@ -98,6 +106,10 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
     // PGlite's file-system failures are plain objects (its ErrnoError), not Errors: those are the
     // folder's fault. An Error (a corrupt store, a failed migration) is not, and passes as it is.
     if (dataDir && (!(err instanceof Error) || err instanceof NotAStoreFolder)) throw unusable(err);
+    // PGlite's one line for any store it could not start on named no folder, setting or cause.
+    if (dataDir && err instanceof Error && err.message === 'PGlite failed to initialize properly') {
+      throw unusable(new Error('PGlite could not start on it: a folder or files this user cannot write, a store of another PostgreSQL, or a damaged one'));
+    }
     if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
     const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
     forwarded.add(store);
@@ -120,3 +132,4 @@ function ignoredByGit(dataDir: string): void {
     // Already there (EEXIST), or a folder it cannot write: the store works without it.
   }
 }
+

@@ -164,5 +164,13 @@ describe('a read command where there is no store yet', () => {
     expect(spawned.code, spawned.stderr).toBe(0);
     expect(execFileSync('git', ['status', '--porcelain'], { cwd: repo }).toString()).toBe('');
     expect(statSync(join(repo, '.cadre', 'db')).mode & 0o777).toBe(0o700);
+
+    // A store PGlite cannot start on said only "PGlite failed to initialize properly".
+    const foreign = join(folder, 'foreign');
+    mkdirSync(join(foreign, 'base'), { recursive: true });
+    writeFileSync(join(foreign, 'PG_VERSION'), '9\n');
+    const tree = await runCadre(['tree'], env({ CADRE_DATA_DIR: foreign }), { cwd: folder });
+    expect(tree.code).toBe(2);
+    expect(tree.stderr).toMatch(/^cadre: invalid configuration CADRE_DATA_DIR: cannot keep the embedded store in ".*foreign": PGlite could not start on it: /);
   }, 120_000);
 });
