@@ -82,8 +82,6 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
   // The kernel's own folders: PGlite spun on /proc/self/db, printing nothing (a new-user try).
   if (dataDir && /^\/(proc|sys)(\/|$)/.test(dataDir)) throw unusable(new Error('that is a folder of the kernel, not of files'));
   if (dataDir) {
-    // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
-    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
     // A folder this user may not enter said "no store there yet" (a store of another user's).
     if (existsSync(dataDir)) {
       try {
@@ -92,6 +90,8 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
         throw unusable(err);
       }
     }
+    // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
+    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
     if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
     try {
       mkdirSync(dataDir, { recursive: true });
@@ -117,7 +117,6 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
   }
 }
 
-
 /**
  * A store in a folder named `.cadre` (the default, `.cadre/db`, in the user's repository) gets a
  * `.cadre/.gitignore` of `*`: a new user's `git status` listed `.cadre/`, a 40 MB database one
@@ -132,4 +131,3 @@ function ignoredByGit(dataDir: string): void {
     // Already there (EEXIST), or a folder it cannot write: the store works without it.
   }
 }
-

@@ -12,18 +12,32 @@ import { fileURLToPath } from 'node:url';
  * PGlite than the one installed, whose data folder may differ: then initdb makes the store, as before.
  */
 export function freshStoreTemplate(): Blob | null {
-  const dir = join(packageRoot(), 'dist', 'pglite');
+  const { tarball, stamp } = templateFiles(packageRoot());
   try {
-    const made = JSON.parse(readFileSync(join(dir, 'fresh-store.json'), 'utf8')) as { pglite?: unknown; sha256?: unknown };
+    const made = JSON.parse(readFileSync(stamp, 'utf8')) as Partial<TemplateStamp>;
     if (made.pglite !== pgliteVersion()) return null;
-    const bytes = readFileSync(join(dir, 'fresh-store.tar.gz'));
+    const bytes = readFileSync(tarball);
     // Whole, as made: PGlite fed a cut or damaged gzip stream also throws from zlib outside its promise.
-    if (createHash('sha256').update(bytes).digest('hex') !== made.sha256) return null;
+    if (sha256Of(bytes) !== made.sha256) return null;
     return new Blob([bytes]);
   } catch {
     return null;
   }
 }
+
+/** What the build writes beside the tarball to vouch for it (scripts/makeStoreTemplate.mjs). */
+export interface TemplateStamp {
+  readonly pglite: string;
+  readonly sha256: string;
+}
+
+/** Where the build puts the fresh store, under the package's folder `root`. */
+export const templateFiles = (root: string): { readonly tarball: string; readonly stamp: string } => ({
+  tarball: join(root, 'dist', 'pglite', 'fresh-store.tar.gz'),
+  stamp: join(root, 'dist', 'pglite', 'fresh-store.json'),
+});
+
+export const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** The folder holding cadre's package.json: from src/ (tsx), dist/ or dist/bundle/ alike. */
 function packageRoot(): string {
@@ -33,7 +47,7 @@ function packageRoot(): string {
 }
 
 /** The installed PGlite's version (its package.json is not among its exports, so by path). */
-function pgliteVersion(): string {
+export function pgliteVersion(): string {
   let d = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
   while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
   return (JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { version: string }).version;

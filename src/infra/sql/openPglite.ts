@@ -28,21 +28,22 @@ export const CREATING_MARKER = '.cadre-creating';
  */
 export async function openPglite(dataDir: string | undefined, fresh: () => Blob | null = freshStoreTemplate): Promise<PGlite> {
   const options: PGliteOptions = { parsers: { [INT8_OID]: (v: string) => BigInt(v) }, startParams: START_PARAMS };
-  if (!dataDir) {
+  // The build's fresh store when there is one and this PGlite starts from it; else initdb.
+  const makeFresh = async (path: string, clearFailed: () => void): Promise<PGlite> => {
     const template = fresh();
     if (template) {
       try {
-        return await PGlite.create('memory://', { ...options, loadDataDir: template });
+        return await PGlite.create(path, { ...options, loadDataDir: template });
       } catch {
-        // A template this PGlite could not start from: initdb makes the store, as before.
+        clearFailed();
       }
     }
-    return PGlite.create('memory://', options);
-  }
+    return PGlite.create(path, options);
+  };
+  if (!dataDir) return makeFresh('memory://', () => {});
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const marker = join(dataDir, CREATING_MARKER);
-  const made = existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(marker);
-  if (made) {
+  if (existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(marker)) {
     keepPrivate(dataDir);
     return PGlite.create(dataDir, options);
   }
@@ -53,17 +54,8 @@ export async function openPglite(dataDir: string | undefined, fresh: () => Blob 
   }
   writeFileSync(marker, `${process.pid}\n`);
   keepPrivate(dataDir);
-  let db: PGlite | null = null;
-  const template = fresh();
-  if (template) {
-    try {
-      db = await PGlite.create(dataDir, { ...options, loadDataDir: template });
-    } catch {
-      // A template this PGlite could not start from: what it unpacked goes, and initdb makes the store.
-      clearHalfMade(dataDir);
-    }
-  }
-  db ??= await PGlite.create(dataDir, options);
+  // What a template PGlite could not start from unpacked goes before initdb.
+  const db = await makeFresh(dataDir, () => clearHalfMade(dataDir));
   rmSync(marker, { force: true });
   return db;
 }

@@ -76,4 +76,3 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
     },
   };
 }
-
