@@ -91,7 +91,7 @@ export interface AgentContext {
   readonly budget: BudgetLedger;
   readonly costUsd: number;
   readonly runRequested: boolean;
-  /** AgentStarted recorded: the agent left `spawned`. */
+  /** AgentStarted recorded (or AgentSpawned's `started`): the agent left `spawned`. */
   readonly started: boolean;
   readonly deadline: string | null;
   readonly timedOut: boolean;
@@ -145,9 +145,10 @@ export function initialContext(d: EventData<'AgentSpawned'>): AgentContext {
     outputRejections: 0,
     budget: openLedger(d.budget),
     costUsd: 0,
-    runRequested: false,
-    started: false,
-    deadline: null,
+    // AgentSpawned's `started`: it started in its opening, as an AgentStarted after it would say.
+    runRequested: d.started !== undefined,
+    started: d.started !== undefined,
+    deadline: d.started?.deadline ?? null,
     timedOut: false,
     terminating: null,
     turn: 0,

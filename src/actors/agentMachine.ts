@@ -88,6 +88,7 @@ export const agentMachine = setup({
   },
   guards: {
     canEnd,
+    startedInOpening: ({ context }) => context.started,
     fitsReservation: ({ context, event }) => (event as EventOf<'BudgetReserved'>).data.amount <= available(context.budget),
     fitsRequest: ({ context, event }) => {
       const d = (event as EventOf<'ModelRequested'>).data;
@@ -129,6 +130,8 @@ export const agentMachine = setup({
   initial: 'spawned',
   states: {
     spawned: {
+      // Started in its opening (AgentSpawned's `started`): running from its first event.
+      always: { guard: 'startedInOpening', target: 'running' },
       on: {
         ...anytime,
         // A workflow's planning call (decompose.ts) is made before the workflow runs, and holds

@@ -163,7 +163,7 @@ function rootSpec(input: ForkPlanInput, cut: ForkCut): AgentSpec {
  * last commit it recorded by the cut (an ended child needs none: its work is in its commits).
  */
 function specOf(cut: ForkCut, ended: boolean): AgentSpec {
-  const { forkedFrom: _origin, agentId: _a, parentId: _p, rootId: _r, depth: _d, ...spec } = cut.source;
+  const { forkedFrom: _origin, started: _started, agentId: _a, parentId: _p, rootId: _r, depth: _d, ...spec } = cut.source;
   const workspace = ended || !spec.workspace ? null : cut.baseCommit ? { base: cut.baseCommit } : spec.workspace;
   return { ...spec, workspace };
 }

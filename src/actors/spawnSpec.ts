@@ -3,8 +3,8 @@ import type { AgentContext } from './agentContext.js';
 import { workspaceRequestOf, worktreeRefused, type ParsedSpawnConfig } from './spawnConfig.js';
 import { jsonSchemaOf } from './jsonSchemaOf.js';
 
-/** What an agent is asked to be: its AgentSpawned without its place in the tree. */
-export type AgentSpec = Omit<EventData<'AgentSpawned'>, 'agentId' | 'parentId' | 'rootId' | 'depth'>;
+/** What an agent is asked to be: its AgentSpawned without its place in the tree, nor whether it started in its opening (streamOpening.ts decides that). */
+export type AgentSpec = Omit<EventData<'AgentSpawned'>, 'agentId' | 'parentId' | 'rootId' | 'depth' | 'started'>;
 
 /** The system's defaults for what a spawn config leaves out. */
 export interface SpecDefaults {

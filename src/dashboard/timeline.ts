@@ -36,11 +36,11 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
   const entry = (category: string, summary: string): TimelineEntry => ({ ...base, category, summary: clip(summary) });
   switch (e.type) {
     case 'AgentSpawned':
-      return entry('lifecycle', `spawned as ${e.data.role} with ${e.data.budget} tokens${e.data.parentId ? ` under ${e.data.parentId}` : ''}: ${e.data.task}`);
+      return entry('lifecycle', `spawned as ${e.data.role} with ${e.data.budget} tokens${e.data.parentId ? ` under ${e.data.parentId}` : ''}${e.data.started ? `, started${deadlineText(e.data.started)}` : ''}: ${e.data.task}`);
     case 'AgentRunRequested':
       return entry('lifecycle', 'asked to run');
     case 'AgentStarted':
-      return entry('lifecycle', `started${e.data.deadline ? ` (deadline ${e.data.deadline})` : ''}`);
+      return entry('lifecycle', `started${deadlineText(e.data)}`);
     case 'ChildSpawned':
       return entry('lifecycle', `spawned child ${e.data.role} ${e.data.childId} with ${e.data.budget} tokens${e.data.nodeAttempt !== null ? `, starting node ${e.data.nodeId} (attempt ${e.data.nodeAttempt})` : ''}`);
     case 'ChildFinished':
@@ -133,3 +133,5 @@ function usageText(u: EventData<'ModelReplied'>['usage']): string {
   const cache = [[u.cacheReadTokens, 'cache read'], [u.cacheCreationTokens, 'cache written']] as const;
   return [`${u.inputTokens} in / ${u.outputTokens} out`, ...cache.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`)].join(', ');
 }
+
+const deadlineText = (d: EventData<'AgentStarted'>): string => (d.deadline ? ` (deadline ${d.deadline})` : '');

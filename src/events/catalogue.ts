@@ -11,9 +11,9 @@ import * as F from './schemas/workflow.js';
  * event catalogue is generated from this table, so it cannot drift.
  */
 export const eventSchemas = {
-  AgentSpawned: { schema: L.AgentSpawned, version: 1, doc: 'Opens an agent stream: who it is, its parent, its budget; since issue 20 also its user tools, instructions and output schema when it has them (optional: older records have none).' },
+  AgentSpawned: { schema: L.AgentSpawned, version: 1, doc: "Opens an agent stream: who it is, its parent, its budget; since issue 20 also its user tools, instructions and output schema when it has them, and since issue 19 its start (`started`, with its deadline) when it started in its opening's commit, where it was followed by an AgentStarted (optional fields: older records have none)." },
   AgentRunRequested: { schema: L.AgentRunRequested, version: 1, doc: 'Asked to run; starts when a concurrency slot is free.' },
-  AgentStarted: { schema: L.AgentStarted, version: 1, doc: 'Began running, with its deadline.' },
+  AgentStarted: { schema: L.AgentStarted, version: 1, doc: "Began running, with its deadline; an agent that started in its opening's commit has AgentSpawned's `started` instead." },
   ChildSpawned: { schema: L.ChildSpawned, version: 4, doc: "Parent's record of a new subordinate; v2 adds its spec (timeout, turns, model, worktree, graph); v3 delegates its budget too (delegatesBudget), where v1 and v2 were followed by a BudgetDelegated; v4 starts a workflow node too (nodeAttempt), where v1 to v3 were followed by a NodeStarted." },
   ChildFinished: { schema: L.ChildFinished, version: 3, doc: "Parent's record that a subordinate ended; v2 returns its budget too (reclaim), where v1 was followed by a BudgetReclaimed; v3 completes a workflow node too (completesNode), where v1 and v2 were followed by a NodeCompleted." },
   AgentCompleted: { schema: L.AgentCompleted, version: 1, doc: 'Finished with an output; unspent budget returned.' },

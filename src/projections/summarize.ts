@@ -1,3 +1,4 @@
+import type { EventData } from '../events/catalogue.js';
 import type { ParsedEvent } from '../events/upcast.js';
 import { excerpt } from './projection.js';
 import { totalTokens } from '../actors/ports/modelProvider.js';
@@ -14,11 +15,11 @@ const short = (s: string | null | undefined, max = 80): string => excerpt((s ?? 
 export function summarize(e: ParsedEvent): string {
   switch (e.type) {
     case 'AgentSpawned':
-      return `spawned ${e.data.kind} ${e.data.role} with ${e.data.budget} tokens${e.data.parentId ? ` under ${e.data.parentId}` : ''}: ${short(e.data.task)}`;
+      return `spawned ${e.data.kind} ${e.data.role} with ${e.data.budget} tokens${e.data.parentId ? ` under ${e.data.parentId}` : ''}${e.data.started ? `, ${startedText(e.data.started)}` : ''}: ${short(e.data.task)}`;
     case 'AgentRunRequested':
       return 'run requested';
     case 'AgentStarted':
-      return e.data.deadline ? `started (deadline ${e.data.deadline})` : 'started';
+      return startedText(e.data);
     case 'ChildSpawned':
       return `spawned child ${e.data.childId} (${e.data.role}, ${e.data.delegatesBudget ? 'delegated ' : ''}${e.data.budget} tokens)${e.data.nodeAttempt !== null ? `, node ${e.data.nodeId} started (attempt ${e.data.nodeAttempt})` : ''}`;
     case 'ChildFinished':
@@ -102,3 +103,5 @@ export function summarize(e: ParsedEvent): string {
 /** A child's budget return, in a history line. */
 const reclaimText = (r: { readonly returned: number; readonly allocated: number; readonly overspent: number }): string =>
   `reclaimed ${r.returned} of ${r.allocated} tokens${r.overspent > 0 ? `; its subtree overspent ${r.overspent}` : ''}`;
+
+const startedText = (d: EventData<'AgentStarted'>): string => (d.deadline ? `started (deadline ${d.deadline})` : 'started');

@@ -76,8 +76,9 @@ describe('read models written per batch', () => {
   }, 150_000);
 
   // ---- a workflow's nodes recorded as older code did and as today's does ----
-  // Older code wrote ChildSpawned v3 + NodeStarted and ChildFinished v2 + NodeCompleted (each pair
-  // in one append); today's writes ChildSpawned v4 and ChildFinished v3 alone. Every read model
+  // Older code wrote AgentSpawned + AgentStarted, ChildSpawned v3 + NodeStarted and ChildFinished
+  // v2 + NodeCompleted (each pair in one append); today's writes AgentSpawned with its start,
+  // ChildSpawned v4 and ChildFinished v3 alone. Every read model
   // keeps the same rows, one event at a time and a batch at a time: only what counts events differs.
   const COUNTS_EVENTS = /position|revision|event_count|^id$/;
 
@@ -87,11 +88,13 @@ describe('read models written per batch', () => {
   function stream(merged: boolean): ParsedEvent[] {
     const appends: Array<Array<{ type: string; data: Record<string, unknown>; version: number }>> = [];
     const e = (type: string, data: Record<string, unknown>, version = 1) => ({ type, data, version });
-    appends.push([
-      e('AgentSpawned', { agentId: 'wf', parentId: null, rootId: 'wf', depth: 0, kind: 'workflow', role: 'workflow', task: 'ship', budget: 10_000, workspace: null, timeoutMs: null, maxTurns: 5, model: null, graph }),
-      e('WorkflowPlanned', { source: 'graph', templateId: null, graph }),
-    ]);
-    appends.push([e('AgentRunRequested', {}), e('AgentStarted', { deadline: null })]);
+    // Started in its opening: older code appended an AgentStarted after AgentSpawned, today's
+    // AgentSpawned carries the start itself (`started`).
+    const spawned = { agentId: 'wf', parentId: null, rootId: 'wf', depth: 0, kind: 'workflow', role: 'workflow', task: 'ship', budget: 10_000, workspace: null, timeoutMs: 3_600_000, maxTurns: 5, model: null, graph };
+    const started = { deadline: '2026-02-01T01:00:01.000Z' };
+    appends.push(merged
+      ? [e('AgentSpawned', { ...spawned, started }), e('WorkflowPlanned', { source: 'graph', templateId: null, graph })]
+      : [e('AgentSpawned', spawned), e('AgentStarted', started), e('WorkflowPlanned', { source: 'graph', templateId: null, graph })]);
     for (const [i, nodeId] of ['design', 'build'].entries()) {
       const childId = `k${i}`;
       const spawned = { childId, role: 'coder', task: `do ${nodeId}`, budget: 4000, kind: 'agent', nodeId, spec: null, delegatesBudget: true };
@@ -121,7 +124,7 @@ describe('read models written per batch', () => {
     return out;
   }
 
-  it.each(defaultProjections().map((p) => [p.name, p] as const))('%s: an old workflow stream (ChildSpawned v3 + NodeStarted, ChildFinished v2 + NodeCompleted) and a new one (ChildSpawned v4, ChildFinished v3 alone) leave the same rows', async (name, p) => {
+  it.each(defaultProjections().map((p) => [p.name, p] as const))('%s: an old workflow stream (AgentSpawned + AgentStarted, ChildSpawned v3 + NodeStarted, ChildFinished v2 + NodeCompleted) and a new one (AgentSpawned with its start, ChildSpawned v4, ChildFinished v3 alone) leave the same rows', async (name, p) => {
     const results: Record<string, Record<string, unknown[]>> = {};
     for (const merged of [false, true]) {
       for (const batched of [false, true]) {
@@ -136,7 +139,13 @@ describe('read models written per batch', () => {
     }
     const [first, ...rest] = Object.values(results);
     for (const r of rest) expect(r).toEqual(first);
+    if (name === 'agents') {
+      const agents = Object.values(first!).find((rows) => rows.some((r) => (r as { agent_id?: string }).agent_id === 'wf'))!;
+      expect(agents).toEqual([expect.objectContaining({ agent_id: 'wf', started_at: new Date('2026-02-01T00:00:01.000Z'), deadline: new Date('2026-02-01T01:00:01.000Z'), status: 'completed' })]);
+    }
     if (name === 'workflows') {
+      const runs = Object.values(first!).find((rows) => rows.some((r) => (r as { run_id?: string }).run_id === 'wf' && !('node_id' in (r as object))))!;
+      expect(runs).toEqual([expect.objectContaining({ run_id: 'wf', started_at: new Date('2026-02-01T00:00:01.000Z'), status: 'completed' })]);
       const nodes = Object.values(first!).find((rows) => rows.some((r) => (r as { node_id?: string }).node_id === 'design'))!;
       expect(nodes).toEqual([
         expect.objectContaining({ node_id: 'build', status: 'completed', child_agent_id: 'k1', attempt: 1, budget: 4000n, output_excerpt: '' }),

@@ -52,13 +52,14 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
         ...['ModelReplied', 'AgentCompleted'].map((t) => `${t} ${node(i - 1)}`),
         // The node's completion rides on ChildFinished (v3), the next node's start on ChildSpawned (v4).
         ...['ChildFinished', 'ChildSpawned'].map((t) => `${t} ${parent}`),
-        ...['AgentSpawned', 'AgentStarted', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
+        // The next node's AgentSpawned starts it too (`started`).
+        ...['AgentSpawned', 'ModelRequested'].map((t) => `${t} ${node(i)}`),
       ]);
     }
     // The first node rides in the workflow's start: its opening, that start, one commit per node's reply.
     expect(commits.rows[1]!.events).toEqual([
       ...['AgentStarted', 'ChildSpawned'].map((t) => `${t} ${parent}`),
-      ...['AgentSpawned', 'AgentStarted', 'ModelRequested'].map((t) => `${t} ${node(0)}`),
+      ...['AgentSpawned', 'ModelRequested'].map((t) => `${t} ${node(0)}`),
     ]);
     expect(commits.rows).toHaveLength(2 + children.length);
     // The same commit ended their actor-index entries (ChildFinished's metadata `settles`), and

@@ -35,7 +35,9 @@ export function history(seed: number, length: number, mode: HistoryMode = 'all')
     } as unknown as ParsedEvent);
   };
   for (const [i, a] of AGENTS.entries()) {
-    push(a, 'AgentSpawned', { agentId: a, parentId: i === 0 ? null : 'ra', rootId: 'ra', depth: i === 0 ? 0 : 1, kind: i < 2 ? 'workflow' : 'agent', role: 'r', task: 't', budget: 1000, workspace: null, timeoutMs: null, maxTurns: 3, model: null, nodeId: null });
+    // Some start in their opening (AgentSpawned's `started`), the others with an AgentStarted below.
+    const started = r() < 0.5 ? { started: { deadline: r() < 0.5 ? null : new Date(clock + 60_000).toISOString() } } : {};
+    push(a, 'AgentSpawned', { agentId: a, parentId: i === 0 ? null : 'ra', rootId: 'ra', depth: i === 0 ? 0 : 1, kind: i < 2 ? 'workflow' : 'agent', role: 'r', task: 't', budget: 1000, workspace: null, timeoutMs: null, maxTurns: 3, model: null, nodeId: null, ...started });
   }
   const kinds: Array<(a: string) => void> = [
     (a) => push(a, 'AgentRunRequested', {}),

@@ -46,6 +46,38 @@ const request = (callId: string, turn: number, reserved: number, shape: 'v1' | '
 const reply = (callId: string, text = 'ok', over: Partial<EventData<'ModelReplied'>> = {}) =>
   E('ModelReplied', { callId, model: 'm', content: [{ type: 'text', text }], stopReason: 'end_turn', usage: usage(10, 5), costUsd: 0, settles: true, ...over });
 
+describe('an agent started in its opening (AgentSpawned `started`, issue 19)', () => {
+  const deadline = '2026-03-01T00:10:00.000Z';
+  const old = [E('AgentSpawned', spawned({ timeoutMs: 600_000 })), E('AgentStarted', { deadline })];
+  const lean = [E('AgentSpawned', spawned({ timeoutMs: 600_000, started: { deadline } }))];
+  const next = [...request('k', 0, 100), reply('k', 'done')];
+
+  it('is running from its first event, in the state AgentSpawned then AgentStarted reach, by every way of folding', () => {
+    for (const f of [fold, foldResting]) {
+      const before = f(old);
+      const now = f(lean);
+      expect(statusOf(now.value), f.name).toBe('running');
+      expect(now.value, f.name).toEqual(before.value);
+      expect(now.context, f.name).toEqual(before.context);
+      expect(now.context).toMatchObject({ started: true, runRequested: true, deadline });
+      // ... and every later event is accepted and lands alike.
+      expect(f([...lean, ...next]).context, f.name).toEqual(f([...old, ...next]).context);
+    }
+    const live = step(initialTransition(agentMachine, lean[0]!.data as EventData<'AgentSpawned'>)[0], ...next);
+    expect(live.context).toEqual(fold([...old, ...next]).context);
+  });
+
+  it('refuses a second start, as a started agent always has', () => {
+    expect(fold(lean).can(E('AgentStarted', { deadline: null }))).toBe(false);
+    expect(fold(lean).can(E('AgentRunRequested', {}))).toBe(false);
+  });
+
+  it('one not started there waits in `spawned` as before', () => {
+    expect(fold([E('AgentSpawned', spawned())]).value).toBe('spawned');
+    expect(foldResting([E('AgentSpawned', spawned())]).value).toBe('spawned');
+  });
+});
+
 describe('agent machine acceptance rules', () => {
   it('refuses a reservation over the available balance', () => {
     const s = running();

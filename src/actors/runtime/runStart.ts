@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../events/catalogue.js';
+import type { DomainEvent, EventData } from '../../events/catalogue.js';
 import type { AgentContext } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { pureTransition } from '../pureTransition.js';
@@ -8,8 +8,12 @@ import { spawnsAlong } from './spawnsAlong.js';
 
 /** The start of a run: its deadline counts from now. */
 export function startedEvent(rt: RuntimeContext, c: AgentContext): DomainEvent {
-  const deadline = c.timeoutMs ? new Date(rt.deps.clock.now().getTime() + c.timeoutMs).toISOString() : null;
-  return { type: 'AgentStarted', data: { deadline } };
+  return { type: 'AgentStarted', data: startOfRun(rt, c.timeoutMs) };
+}
+
+/** What a start records (AgentStarted's data, or AgentSpawned's `started`): a deadline `timeoutMs` from now. */
+export function startOfRun(rt: RuntimeContext, timeoutMs: number | null): EventData<'AgentStarted'> {
+  return { deadline: timeoutMs ? new Date(rt.deps.clock.now().getTime() + timeoutMs).toISOString() : null };
 }
 
 /**

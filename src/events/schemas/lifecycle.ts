@@ -16,6 +16,9 @@ export const ForkedFrom = z.object({
   spentBefore: Tokens,
 });
 
+/** Began running, with its deadline (null: none). */
+export const AgentStarted = z.object({ deadline: z.string().nullable() });
+
 /** Opens every agent's stream. A root has `parentId: null`. */
 export const AgentSpawned = z.object({
   agentId: AgentId,
@@ -42,11 +45,16 @@ export const AgentSpawned = z.object({
   output: z.record(z.string(), z.unknown()).optional(),
   /** Set on a fork's opening (system.fork); absent on every other spawn and on older records. */
   forkedFrom: ForkedFrom.optional(),
+  /**
+   * Started in its opening's commit, with its deadline (issue 19: one event where there were two,
+   * AgentSpawned then AgentStarted, always appended together). Absent: it starts with an
+   * AgentStarted later, as every agent did before; so older records need no upcaster.
+   */
+  started: AgentStarted.optional(),
 });
 
 /** Asked to run; it starts when a slot under MAX_CONCURRENT_AGENTS frees up. */
 export const AgentRunRequested = z.object({});
-export const AgentStarted = z.object({ deadline: z.string().nullable() });
 
 /**
  * The rest of a child's AgentSpawned, as its parent resolved it (defaults applied): with the

@@ -131,10 +131,10 @@ export function foldWorkflowBatch(events: readonly ParsedEvent[], tables: TableN
   let nodeFolds = new Map<string, NodeFold>();
   const flush = (): void => {
     if (spawns.length > 0) {
-      out.push(build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, last_position)
-        SELECT x.run_id, x.root_id, x.parent_id, x.role, x.task, x.budget, 'spawned', x.created_at, x.last_position
+      out.push(build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, started_at, last_position)
+        SELECT x.run_id, x.root_id, x.parent_id, x.role, x.task, x.budget, x.status, x.created_at, x.started_at, x.last_position
         FROM jsonb_to_recordset(${p(spawns, 'jsonb')}) AS x(run_id text, root_id text, parent_id text, role text, task text, budget bigint,
-          created_at timestamptz, last_position bigint)
+          status text, created_at timestamptz, started_at timestamptz, last_position bigint)
         ON CONFLICT (run_id) DO NOTHING`));
     }
     if (runFolds.size > 0) {
@@ -170,7 +170,12 @@ export function foldWorkflowBatch(events: readonly ParsedEvent[], tables: TableN
       if (e.data.kind !== 'workflow') continue;
       if (runFolds.has(e.data.agentId)) flush();
       const d = e.data;
-      spawns.push({ run_id: d.agentId, root_id: d.rootId, parent_id: d.parentId, role: d.role, task: excerpt(d.task), budget: d.budget, created_at: e.metadata.at, last_position: String(e.position) });
+      // Started in its opening (`started`): as an AgentStarted right after it would leave it.
+      const started = d.started !== undefined;
+      spawns.push({
+        run_id: d.agentId, root_id: d.rootId, parent_id: d.parentId, role: d.role, task: excerpt(d.task), budget: d.budget, status: started ? 'running' : 'spawned',
+        created_at: e.metadata.at, started_at: started ? e.metadata.at : null, last_position: String(e.position),
+      });
       continue;
     }
     const runId = agentIdOf(e.streamId);

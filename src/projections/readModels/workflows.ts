@@ -108,10 +108,13 @@ function handleWorkflowEvent(e: ParsedEvent, tables: TableNames): SqlStatement[]
   if (e.type === 'AgentSpawned') {
     if (e.data.kind !== 'workflow') return [];
     const d = e.data;
+    // Started in its opening (`started`): as an AgentStarted right after it would leave it.
+    const started = d.started !== undefined;
     return [
-      build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, last_position)
+      build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, started_at, last_position)
         VALUES (${p(d.agentId, 'text')}, ${p(d.rootId, 'text')}, ${p(d.parentId, 'text')}, ${p(d.role, 'text')},
-          ${p(excerpt(d.task), 'text')}, ${p(d.budget, 'bigint')}, 'spawned', ${p(at, 'timestamptz')}, ${p(e.position, 'bigint')})
+          ${p(excerpt(d.task), 'text')}, ${p(d.budget, 'bigint')}, '${started ? 'running' : 'spawned'}', ${p(at, 'timestamptz')},
+          ${p(started ? at : null, 'timestamptz')}, ${p(e.position, 'bigint')})
         ON CONFLICT (run_id) DO NOTHING`),
     ];
   }
