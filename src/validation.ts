@@ -49,6 +49,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root 
   const issues = result.error.issues;
   const first = issues[0];
   const field = first ? formatPath(root, first.path) : root || 'input';
-  const reason = issues.map((i) => (issues.length > 1 ? `${formatPath(root, i.path)}: ${i.message}` : i.message)).join('; ');
+  // The error names the first field already ("invalid id: ..."): its own issue follows without it,
+  // each further one with its field ("invalid id: id: must be ..." read like a stutter).
+  const reason = issues.map((i, n) => (n > 0 ? `${formatPath(root, i.path)}: ${i.message}` : i.message)).join('; ');
   throw new InvalidInput(field, reason, { cause: result.error });
 }

@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { whyNotCreatable } from '../infra/sql/whyNotCreatable.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { EventStore } from '../events/eventStore.js';
@@ -91,8 +92,12 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
       }
     }
     // Looking never creates a store (a new PGlite store takes seconds and leaves a .cadre/ in the
-    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read.
-    if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) throw new StoreNotFound(dataDir);
+    // user's repository): a folder that holds none, and that nobody is creating, has nothing to read
+    // (and says a write creates it: where none could, it says why now).
+    if (readOnly && !existsSync(join(dataDir, 'PG_VERSION')) && !(await holderOf(dataDir))) {
+      const why = existsSync(dataDir) ? null : whyNotCreatable(dataDir);
+      throw why ? unusable(new Error(why)) : new StoreNotFound(dataDir);
+    }
     try {
       mkdirSync(dataDir, { recursive: true });
     } catch (err) {

@@ -118,6 +118,26 @@ describe('spans from recorded events', () => {
     expect(lines.at(-1)).toMatch(/^ {2}helper kid\s+░/);
   });
 
+  it("counts an agent's subordinates in its line: a workflow that made no call of its own does not read 0", () => {
+    const kid = history('kid', 'root', [
+      [300, 'ModelRequested', { callId: 'k1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+      [400, 'ModelReplied', { callId: 'k1', model: 'claude-x', content: [], stopReason: 'end_turn', usage, costUsd: 0.25 }],
+      [500, 'AgentCompleted', { output: 'ok', returned: 0 }],
+    ]);
+    const grandkid = history('gk', 'kid', [
+      [310, 'ModelRequested', { callId: 'g1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],
+      [320, 'ModelReplied', { callId: 'g1', model: 'claude-x', content: [], stopReason: 'end_turn', usage, costUsd: 0.125 }],
+    ]).map((e) => ({ ...e, streamId: 'agent-gk' }));
+    const lead = history('root', null, [[600, 'AgentCompleted', { output: 'done', returned: 0 }]]);
+    const spans = [...spansOfAgent(lead), ...spansOfAgent(kid), ...spansOfAgent(grandkid)];
+    const lines = renderWaterfall(spans, { columns: 120, now: T0 + 1_000, style: createStyle(false) }).split('\n');
+    // Its own: nothing; its subtree: two calls of 120 tokens.
+    expect(lines[1]).toMatch(/^lead root\s+█+\s+600ms\s+240\s+\$0\.38$/);
+    expect(lines.find((l) => l.startsWith('  helper kid'))).toMatch(/240\s+\$0\.38$/);
+    // A call's line is its own.
+    expect(lines.filter((l) => /chat claude-x/.test(l)).map((l) => l.trim().split(/\s+/).slice(-2).join(' '))).toEqual(['120 $0.25', '120 $0.13']);
+  });
+
   it('gives each span to the live export once, in the batch whose events end it, whatever the cuts', () => {
     // Positions are revision × 10: the model call ends at 20, the tool call at 60, the rest with the agent at 100.
     const last = root[root.length - 1]!.position;

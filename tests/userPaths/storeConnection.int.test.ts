@@ -40,6 +40,12 @@ describe('connecting to the store, as a new user meets it', () => {
       expect(r.stderr, dir).toMatch(/^cadre: invalid configuration CADRE_DATA_DIR: cannot keep the embedded store in ".+": .+; it must be a folder cadre can create and write/);
       expect(r.stderr, dir).not.toContain('[object Object]');
     }
+    // A read under a file said "no store yet: commands that write create it", which they could not.
+    for (const dir of [join(file, '.cadre'), join(file, 'deeper', 'db')]) {
+      const r = await runCadre(['tree'], env({ CADRE_DATA_DIR: dir }), { cwd: scratch });
+      expect(r.code, dir).toBe(2);
+      expect(r.stderr, dir).toContain(`cadre: invalid configuration CADRE_DATA_DIR: cannot keep the embedded store in ${JSON.stringify(dir)}: ENOTDIR: ${file} is a file, not a folder`);
+    }
     const ssl = await runCadre(['tree'], env({ DATABASE_URL: 'postgres://u@127.0.0.1:5432/d?sslmode=bogus' }), { cwd: scratch });
     expect(ssl.code).toBe(2);
     expect(ssl.stderr).toMatch(/^cadre: invalid configuration DATABASE_URL: sslmode must be one of/);

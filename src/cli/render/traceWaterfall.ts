@@ -27,17 +27,25 @@ export function renderWaterfall(spans: readonly TraceSpan[], o: { columns: numbe
   // Roots: the run's root, or (under time travel) spans whose parent is not there.
   const roots = spans.filter((s) => s.parentSpanId === undefined || !ids.has(s.parentSpanId));
   const lines = [`${'span'.padEnd(label)} ${'0'.padEnd(barWidth - 6)}${seconds(end - start).padStart(6)}  duration  tokens  cost`];
+  // An agent's line counts its whole subtree: its own calls (its span's totals) and its
+  // subordinates'. A workflow's line read 0 tokens and $0 beside nodes that spent thousands (a new
+  // user's try). The spans themselves keep their own, as OpenTelemetry backends sum them.
+  const spent = new Map<string, Spent>();
+  const subtree = (s: TraceSpan): Spent => {
+    const below = (children.get(s.spanId) ?? []).filter((c) => c.kind === 'agent').map(subtree);
+    const sum = below.reduce((a, b) => ({ tokens: add(a.tokens, b.tokens), cost: add(a.cost, b.cost) }), spentBy(s));
+    spent.set(s.spanId, sum);
+    return sum;
+  };
+  roots.filter((r) => r.kind === 'agent').forEach(subtree);
   const walk = (s: TraceSpan, depth: number): void => {
     const from = Math.floor(((s.startMs - start) / (end - start)) * barWidth);
     const to = Math.max(from + 1, Math.ceil((((s.endMs ?? o.now) - start) / (end - start)) * barWidth));
     const bar = `${' '.repeat(from)}${FILL[s.status].repeat(Math.min(barWidth, to) - from)}`.padEnd(barWidth);
     const name = s.kind === 'agent' ? `${s.name.replace(/^invoke_agent /, '')} ${s.agentId.slice(0, 8)}` : s.name;
-    // What the budget counted (cache and planning calls included); older spans have only input and output.
-    const total = s.attributes['cadre.usage.total_tokens'];
-    const input = s.attributes['gen_ai.usage.input_tokens'];
-    const output = s.attributes['gen_ai.usage.output_tokens'];
-    const used = typeof total === 'number' ? tokens(total) : typeof input === 'number' && typeof output === 'number' ? tokens(input + output) : '';
-    const cost = typeof s.attributes['cadre.cost_usd'] === 'number' ? usd(s.attributes['cadre.cost_usd']) : '';
+    const { tokens: n, cost: usdSpent } = spent.get(s.spanId) ?? spentBy(s);
+    const used = n === null ? '' : tokens(n);
+    const cost = usdSpent === null ? '' : usd(usdSpent);
     const head = `${'  '.repeat(depth)}${name}`;
     const row = `${fitWidth(head, label).padEnd(label)} ${o.style.status(STATUS_WORD[s.status], bar)}  ${(seconds((s.endMs ?? o.now) - s.startMs) + (s.endMs === undefined ? '…' : '')).padStart(8)}  ${used.padStart(6)}  ${cost}`;
     lines.push(fitWidth(row, o.columns));
@@ -48,6 +56,26 @@ export function renderWaterfall(spans: readonly TraceSpan[], o: { columns: numbe
   };
   for (const r of roots) walk(r, 0);
   return lines.join('\n');
+}
+
+/** Tokens and dollars a span accounts for; null where it says nothing (a tool call). */
+interface Spent {
+  readonly tokens: number | null;
+  readonly cost: number | null;
+}
+
+const add = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : a + b);
+
+/** What the budget counted for one span (cache and planning calls included); older spans have only input and output. */
+function spentBy(s: TraceSpan): Spent {
+  const total = s.attributes['cadre.usage.total_tokens'];
+  const input = s.attributes['gen_ai.usage.input_tokens'];
+  const output = s.attributes['gen_ai.usage.output_tokens'];
+  const cost = s.attributes['cadre.cost_usd'];
+  return {
+    tokens: typeof total === 'number' ? total : typeof input === 'number' && typeof output === 'number' ? input + output : null,
+    cost: typeof cost === 'number' ? cost : null,
+  };
 }
 
 const seconds = (ms: number): string => (ms < 1000 ? `${Math.max(0, Math.round(ms))}ms` : `${(ms / 1000).toFixed(1)}s`);
