@@ -266,6 +266,16 @@ export class AgentRuntime {
     return stateView(fold(upTo.map((r) => toDomain(parseRecorded(r)))), upTo[upTo.length - 1]!.revision);
   }
 
+  /**
+   * Starts nothing new from now on: no effect runs, no model call is sent, no child starts; what is
+   * in flight goes on, and close() drains it. A CLI run stopped by Ctrl-C calls it at once, so the
+   * tree is left as it stood (on the embedded store a run went on to the end while the command was
+   * reading what it left: a new user's try).
+   */
+  stopStarting(): void {
+    this.rt.stopping = true;
+  }
+
   /** Stops effects and waits for those in flight to settle (no new work starts). */
   async close(): Promise<void> {
     const rt = this.rt;

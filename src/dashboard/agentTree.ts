@@ -159,9 +159,11 @@ export async function resolveAgentId(system: Pick<AgentSystem, 'internal' | 'sch
   const exact = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id = $1`, [idOrPrefix]);
   if (exact.rows.length > 0) return idOrPrefix;
   if (idOrPrefix.length < MIN_PREFIX) throw new InvalidInput('agent', `no agent has the id ${JSON.stringify(idOrPrefix)}, and a prefix needs at least ${MIN_PREFIX} characters`);
+  // A prefix is literal text: LIKE's `_` and `%` escaped. They were dropped instead, so `5f2_` matched
+  // `5f20…` by its first three characters, and `cadre fire e3a_bcda` fired agent e3abcdaa (a new user's try).
   const r = await system.internal.sql.query<{ agent_id: string }>(
-    `SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id LIKE $1 || '%' ORDER BY agent_id LIMIT 2`,
-    [idOrPrefix.replace(/[%_\\]/g, '')],
+    `SELECT agent_id FROM ${system.schema}.actor_index WHERE agent_id LIKE $1 || '%' ESCAPE '\\' ORDER BY agent_id LIMIT 2`,
+    [idOrPrefix.replace(/[%_\\]/g, '\\$&')],
   );
   if (r.rows.length === 1) return r.rows[0]!.agent_id;
   if (r.rows.length === 0) throw new NotFound('agent', idOrPrefix);
