@@ -96,7 +96,8 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
     const consumed = totalTokens(reply.usage);
     const settled: DomainEvent = {
       type: 'BudgetSettled',
-      data: { reservationId, consumed, model: reply.model, costUsd: runtime.costOf(reply.model, reply.usage) },
+      // Priced as the model asked for, as an agent's turn is (modelTurn.ts), not as the reply names itself.
+      data: { reservationId, consumed, model: reply.model, costUsd: runtime.costOf(withHistory.model ?? model.defaultModel, reply.usage) },
     };
     // The same hard cap as an agent's turn (agentDecisions.afterReply): the whole usage is
     // recorded, the excess over what the call could use has its own event, and the workflow fails.

@@ -107,6 +107,34 @@ describe('secrets echoed back by the model API', () => {
     }
   });
 
+  it("a model that puts the key in a tool call's id, its name or a key of its input has it redacted there too", async () => {
+    const system = await createAgentSystem({
+      store: { kind: 'postgres', connectionString: testPgUrl() }, schema: freshSchema('sec'), env: { ANTHROPIC_API_KEY: KEY },
+      model: { provider: 'scripted', replies: (_request: ModelRequest, i: number): ModelReply => {
+        const usage = { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheCreationTokens: 0 };
+        return i === 0
+          ? { model: `model-${KEY}`, stopReason: 'tool_use', usage, content: [
+            { type: 'tool_use', id: KEY, name: 'send_message', input: { to: 'nobody', payload: { [KEY]: 'v', nested: [{ [`x${KEY}`]: KEY }] } } },
+            { type: 'tool_use', id: 'toolu_2', name: KEY, input: {} },
+          ] }
+          : { model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'tool_use', id: 'toolu_3', name: 'finish', input: { output: 'done' } }] };
+      } },
+    });
+    try {
+      const agent = await system.spawn({ role: 'solo', task: 'leak', budget: 20_000 });
+      await agent.run();
+      // Stored (every event, every blob read back), traced (span names go to OTLP backends) and served: nowhere.
+      const holding = (await system.store.readAll({ limit: 100_000 })).filter((e) => jsonOf(e).includes(KEY)).map((e) => e.type);
+      expect(holding).toEqual([]);
+      const blobs = await system.internal.sql.query<{ content: unknown }>(`SELECT content FROM ${system.schema}.blobs`);
+      expect(blobs.rows.filter((b) => jsonOf(b.content).includes(KEY))).toEqual([]);
+      const { readTrace } = await import('../../src/telemetry/readTrace.js');
+      expect(jsonOf(await readTrace(system, agent.id))).not.toContain(KEY);
+    } finally {
+      await system.close();
+    }
+  });
+
   it('the CLI run by a user shows the failure without the key, at debug level', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cadre-secrets-'));
     dirs.push(dir);

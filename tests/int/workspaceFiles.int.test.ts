@@ -108,7 +108,8 @@ describe('workspace files stay inside the worktree', () => {
     execFileSync('git', ['init', '-q'], { cwd: repo });
     const inRepo = createWorkspaceFiles(repo);
     const names = ['.git.', '.git ', '.GIT..', '.git. .', 'git~1', 'GIT~1', '.git:x', 'git~1:y', 'sub/.git.', // git refuses
-      '.gitignore', '.github/ci.yml', '.gitx', 'git~2', 'x.git', 'a.git.b', 'x:y', '..git', 'git~1x']; // git adds
+      '.git\\hooks\\x', 'sub\\.GIT.\\y', 'a\\git~1', // ... and split at \ too (a hostile-model try)
+      '.gitignore', '.github/ci.yml', '.gitx', 'git~2', 'x.git', 'a.git.b', 'x:y', '..git', 'git~1x', 'a\\b.txt', 'x\\.gitx']; // git adds
     const refused: string[] = [];
     for (const name of names) {
       const written = await inRepo.write(name, 'x').then(() => true, (e: unknown) => {

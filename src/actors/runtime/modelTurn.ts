@@ -79,13 +79,16 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
     }
     // Fired, shutting down, or the lease lost (onLost aborts): whoever holds the agent now records its turn.
     if (controller.signal.aborted || rt.closed) return;
+    // Priced as the model asked for, not as the reply names itself: whatever answers at the base
+    // URL could claim a free model (a hostile server's `totally-free-model` cost $0) or a dear one.
+    // Prices match by prefix, so a dated name the API reports costs what its alias does.
+    const model = request.model ?? rt.deps.model.defaultModel;
     await execute(rt, actor.id, (s) => {
       const c = s.context;
       if (c.pendingCall?.callId !== pending.callId) return [];
-      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(outcome.reply.model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t), c.outputSchema));
+      if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t), c.outputSchema));
       const message = redact(rt, outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
       if (outcome.err instanceof ModelError && outcome.err.answered) {
-        const model = request.model ?? rt.deps.model.defaultModel;
         const worst = { inputTokens: Math.max(0, pending.reserved - request.maxTokens), outputTokens: request.maxTokens, cacheReadTokens: 0, cacheCreationTokens: 0 };
         return afterUnusableReply(c, pending.callId, message, { model, costUsd: rt.deps.costOf(model, worst) });
       }

@@ -12,6 +12,32 @@ import type { ModelReply } from '../../actors/ports/modelProvider.js';
  */
 export const MAX_REPORTED_TOKENS = 1_000_000_000;
 
+/**
+ * The most tool calls one reply may make. Models make a handful at once; a hostile or broken
+ * server's 20,000 in one reply held the process for over ten minutes (recording each call grows
+ * with the calls before it), deaf to SIGTERM and to every reader of its store.
+ */
+export const MAX_TOOL_CALLS_PER_REPLY = 100;
+
+/**
+ * How deeply a tool call's input may nest. A server's input nested 3,500 deep overflowed the
+ * stack of the JSON handling after it (redaction, storage): the call failed as an error and was
+ * charged nothing, whatever usage it reported. Tool inputs are a few levels deep.
+ */
+export const MAX_TOOL_INPUT_DEPTH = 100;
+
+/** Whether `value` nests no deeper than `max` arrays and objects (walked without recursion). */
+function nestsWithin(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return false;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1]);
+  }
+  return true;
+}
+
 /** A token count: a whole number from 0 to MAX_REPORTED_TOKENS (NaN, fractions, strings and negatives are refused). */
 const count = z.number().int().nonnegative().max(MAX_REPORTED_TOKENS, `must be at most ${MAX_REPORTED_TOKENS.toLocaleString('en-US')} tokens for one call`);
 
@@ -36,13 +62,19 @@ export const ModelReplySchema = z.strictObject({
   content: z.array(
     z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('text'), text: z.string() }),
-      z.strictObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: z.unknown() }),
+      z.strictObject({
+        type: z.literal('tool_use'),
+        id: z.string().min(1),
+        name: z.string().min(1),
+        input: z.unknown().refine((input) => nestsWithin(input, MAX_TOOL_INPUT_DEPTH), `must nest at most ${MAX_TOOL_INPUT_DEPTH} levels deep`),
+      }),
     ]),
-  ).refine((blocks) => {
-    // Each call is answered by its id: two calls with one id would leave one unanswered.
-    const ids = blocks.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
-    return new Set(ids).size === ids.length;
-  }, 'tool_use ids must be unique within a reply'),
+  ).refine((blocks) => blocks.filter((b) => b.type === 'tool_use').length <= MAX_TOOL_CALLS_PER_REPLY, `must make at most ${MAX_TOOL_CALLS_PER_REPLY} tool calls in one reply`)
+    .refine((blocks) => {
+      // Each call is answered by its id: two calls with one id would leave one unanswered.
+      const ids = blocks.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
+      return new Set(ids).size === ids.length;
+    }, 'tool_use ids must be unique within a reply'),
   stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal', 'pause_turn']),
   usage: ModelUsageSchema,
 });

@@ -38,9 +38,24 @@ export function redactingModel(model: ModelProvider, redactor: Redactor): ModelP
   });
 }
 
-/** The reply with every string of its text and tool inputs redacted; strings only, keys kept. */
+/**
+ * The reply with every string a model chose redacted: its text, the model name, each tool call's
+ * id and name, and every key and string of its input. Only values were before: a hostile model's
+ * key in a tool call's id, its name or a JSON key of its input was stored and shown whole
+ * (history, trace span names, the dashboard), and sent on to an OTLP backend.
+ * The input came from JSON and nests a bounded depth (checkingModel runs first), so a plain walk serves.
+ */
 function redactReply(reply: ModelReply, redactor: Redactor): ModelReply {
-  // The input came from JSON, so a JSON round trip with a reviver visits every string at any depth.
-  const strings = (input: unknown): unknown => (input === undefined ? input : JSON.parse(JSON.stringify(input), (_k, v: unknown) => (typeof v === 'string' ? redactor.text(v) : v)));
-  return { ...reply, content: reply.content.map((b) => (b.type === 'text' ? { ...b, text: redactor.text(b.text) } : { ...b, input: strings(b.input) })) };
+  const text = (t: string): string => redactor.text(t);
+  const deep = (v: unknown): unknown => {
+    if (typeof v === 'string') return text(v);
+    if (Array.isArray(v)) return v.map(deep);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), deep(x)]));
+    return v;
+  };
+  return {
+    ...reply,
+    model: text(reply.model),
+    content: reply.content.map((b) => (b.type === 'text' ? { ...b, text: text(b.text) } : { ...b, id: text(b.id), name: text(b.name), input: deep(b.input) })),
+  };
 }

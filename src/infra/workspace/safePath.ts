@@ -24,8 +24,13 @@ export const within = (root: string, p: string): boolean => {
  */
 const GIT_SEGMENT = /^(?:\.git|git~1)(?:[. ]*|:.*)$/i;
 
-/** Whether one file name is git's own (above): never read, written or listed by the file tools. */
-export const isGitName = (name: string): boolean => GIT_SEGMENT.test(name);
+/**
+ * Whether one file name is git's own (above): never read, written or listed by the file tools.
+ * Git (core.protectNTFS) also splits a name at `\`: a file an agent wrote as `.git\hooks\x`, one
+ * name on Linux, made its ending's `git add` fail, and the agent's whole work was lost with its
+ * worktree (a hostile-model try).
+ */
+export const isGitName = (name: string): boolean => name.split('\\').some((part) => GIT_SEGMENT.test(part));
 const touchesGit = (rel: string): boolean => rel.split(sep).some(isGitName);
 
 /**

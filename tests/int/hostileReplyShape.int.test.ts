@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAgentSystem, type AgentSystem } from '../../src/system.js';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import { MAX_TOOL_CALLS_PER_REPLY, MAX_TOOL_INPUT_DEPTH } from '../../src/infra/model/modelReplySchema.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
+
+/**
+ * Replies a hostile server (or a broken proxy) can send that a hostile-model try found to break a
+ * promise: thousands of tool calls in one reply held the process for minutes, deaf to SIGTERM; an
+ * input nested thousands deep overflowed the stack after the call and was charged nothing; a reply
+ * naming a free model was priced at $0.
+ */
+describe('a reply shaped to hurt', () => {
+  let system: AgentSystem | undefined;
+  afterEach(() => system?.close());
+  const usage = { inputTokens: 1_000_000, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  /** A provider handing cadre whatever the server sent, as the Anthropic one does (the scripted one refuses a bad reply itself). */
+  const open = async (reply: (request: ModelRequest, i: number) => ModelReply): Promise<AgentSystem> => {
+    let calls = 0;
+    const model: ModelProvider = { name: 'hostile', isLLM: true, defaultModel: 'scripted', estimateInputTokens: () => 100, complete: async (request) => reply(request, calls++) };
+    return (system = await createAgentSystem({ store: { kind: 'postgres', connectionString: testPgUrl() }, schema: freshSchema('hrs'), env: {}, model }));
+  };
+
+  /** The agent ran one call and failed it as answered: charged the whole reservation, nothing more run. */
+  async function chargedItsReservation(s: AgentSystem, id: string, reason: RegExp): Promise<void> {
+    const history = await s.history(id);
+    const requested = history.find((e) => e.type === 'ModelRequested')!.data as { reserved: number };
+    expect((history[3]!.data as { error: string }).error).toMatch(reason);
+    expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'AgentStarted', 'ModelRequested', 'ModelFailed', 'BudgetSettled', 'AgentFailed']);
+    expect((await s.get(id).state()).budget).toMatchObject({ consumed: requested.reserved, reserved: 0 });
+  }
+
+  it(`more than ${MAX_TOOL_CALLS_PER_REPLY} tool calls in one reply: the call fails at once, charged its reservation`, async () => {
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage, content: Array.from({ length: 20_000 }, (_, i) => ({ type: 'tool_use' as const, id: `x${i}`, name: 'nosuch', input: {} })) }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+    const started = performance.now();
+    expect((await agent.run()).status).toBe('failed');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    await chargedItsReservation(s, agent.id, new RegExp(`must make at most ${MAX_TOOL_CALLS_PER_REPLY} tool calls`));
+  }, 60_000);
+
+  it(`an input nested deeper than ${MAX_TOOL_INPUT_DEPTH} levels (5,000 overflowed the stack and was charged nothing): charged its reservation`, async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 5_000; i++) deep = [deep];
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'tool_use', id: 'a', name: 'finish', input: { output: deep } }] }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+    expect((await agent.run()).status).toBe('failed');
+    await chargedItsReservation(s, agent.id, new RegExp(`must nest at most ${MAX_TOOL_INPUT_DEPTH} levels deep`));
+  }, 60_000);
+
+  it('an input exactly as deep as allowed is taken as it is', async () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < MAX_TOOL_INPUT_DEPTH - 1; i++) deep = [deep];
+    const s = await open((_r, i) => (i === 0
+      ? { model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [{ type: 'tool_use', id: 'a', name: 'send_message', input: { to: 'nobody', payload: deep } }] }
+      : { model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [{ type: 'tool_use', id: 'b', name: 'finish', input: { output: 'ok' } }] }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+    expect((await agent.run()).status).toBe('completed');
+  }, 60_000);
+
+  it('is priced as the model asked for, whatever model the reply names', async () => {
+    const s = await open(() => ({ model: 'totally-free-model', stopReason: 'tool_use', usage: { ...usage, inputTokens: 100, outputTokens: 1_000 }, content: [{ type: 'tool_use', id: 'a', name: 'finish', input: { output: 'ok' } }] }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000, model: 'claude-sonnet-4-5' });
+    expect((await agent.run()).status).toBe('completed');
+    // Sonnet 4: $3 per million input tokens, $15 per million output.
+    expect((await agent.state()).costUsd).toBeCloseTo(100 * 3e-6 + 1_000 * 15e-6, 9);
+  }, 60_000);
+});
