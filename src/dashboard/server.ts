@@ -179,7 +179,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (sub === 'prompt' && parts[4] && parts.length === 5) return send(res, 200, await modelPrompt(system, id, parts[4]));
       if (sub === 'replay') {
         const to = url.searchParams.get('to');
-        if (to === null || !/^\d+$/.test(to)) throw new HttpError(400, 'give ?to=<revision>');
+        if (to === null) throw new HttpError(400, 'give ?to=<revision>');
+        // A `to` that is there but no revision said "give ?to=" as if it were missing (a new user's try).
+        if (!/^\d+$/.test(to)) throw new HttpError(400, `?to must be a revision: a whole number written in digits, 0 or more (got ${JSON.stringify(to.slice(0, 40))})`);
         // The agent as it was, and its subtree's balance then, in `cadre budget --subtree`'s words.
         const past = await subtreeBalanceAt(system, id, Number(to));
         return send(res, 200, { ...past.state, subtree: { ...past.subtree, line: subtreeBalanceLine(past.subtree) } });

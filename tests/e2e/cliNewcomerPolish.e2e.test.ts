@@ -170,5 +170,10 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(counted(all)).toBeGreaterThanOrEqual(7);
     const one = await json<Report>(await cadre('report', root, '--json'));
     expect([counted(one), costed(one)]).toEqual([5, 5]);
+    // An agent under a root read "0 agents" above a table that counted it: refused, naming its root.
+    const under = await cadre('report', child);
+    expect(under.code).toBe(2);
+    expect(under.stderr).toContain(`cadre: agent ${child} is not a root: report covers a whole tree, and its tree's root is ${lead}`);
+    expect(under.stderr).toContain(`cadre report ${lead}`);
   }, 120_000);
 });

@@ -87,6 +87,8 @@ describe('hostile dashboard requests', () => {
     );
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) expect((await get(dash.port, `/api/agents/${agentId}`, { method })).status).toBe(405);
     for (const token of [null, '', 'wrong', TOKEN.slice(0, -1), `${TOKEN}x`]) expect((await get(dash.port, '/api/health', { token })).status).toBe(401);
+    // A `to` given but not a revision is named as such ("give ?to=<revision>" read as if it were missing).
+    for (const to of ['-1', '1e2']) expect(JSON.parse((await get(dash.port, `/api/agents/${agentId}/replay?to=${to}`)).body)).toEqual({ error: `?to must be a revision: a whole number written in digits, 0 or more (got "${to}")` });
     const ok = await get(dash.port, `/api/agents/${agentId}`);
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body)).toMatchObject({ id: agentId });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { committedHead } from '../../events/committedHead.js';
+import { CliError, EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
@@ -26,6 +27,15 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .action(async (rootArg: string | undefined, opts: { json?: boolean }) => {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const root = rootArg !== undefined ? await agentArg(system, rootArg) : null;
+        // The figures are a whole tree's (its totals row): an agent under a root read "0 agents"
+        // above a table that counted it (a new user's try).
+        const asked = root === null ? null : await system.get(root).state();
+        if (asked && asked.parentId !== null) {
+          throw new CliError(`agent ${asked.id} is not a root: report covers a whole tree, and its tree's root is ${asked.rootId}`, {
+            exitCode: EXIT.usage,
+            hint: `cadre report ${asked.rootId} for the tree; cadre budget ${asked.id} --subtree or cadre tree ${asked.id} for this agent's own subtree`,
+          });
+        }
         const reports = system.reports;
         // A fresh process's projection runner may still be catching up: read our own writes.
         await reports.waitFor(await committedHead(system.store), 15_000).catch(() => undefined);

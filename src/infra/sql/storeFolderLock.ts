@@ -67,7 +67,9 @@ function readsAddress(folder: string): string {
 /** This process as a holder: the program and its subcommand (arguments and options, which may carry a task or a secret, left out: any local user can ask). */
 function thisCommand(): string {
   const [script, ...args] = process.argv.slice(1);
-  const words = [basename(script ?? 'node').replace(/\.(c|m)?[jt]s$/, '')];
+  // cadre's own CLI, run as `node dist/cli/main.js`, is named as users type it: "main serve" said nothing.
+  const cli = /[\\/]cli[\\/]main\.(c|m)?[jt]s$/.test(script ?? '');
+  const words = [cli ? 'cadre' : basename(script ?? 'node').replace(/\.(c|m)?[jt]s$/, '')];
   for (const a of args) {
     if (a.startsWith('-') || words.length >= 2) break;
     words.push(a.slice(0, 40));
