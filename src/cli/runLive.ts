@@ -38,8 +38,9 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
   let result: { status: string; output: string | null } | NodeJS.Signals;
   try {
     result = await untilSignal(run());
-    // Interrupted: nothing new starts from here, so what the line below names is what was left.
-    if (typeof result === 'string') system.internal.runtime.stopStarting();
+    // Interrupted, to be resumed: nothing new starts from here, so what the line below names is
+    // what was left. (An `onInterrupt` that ends the run itself needs its endings to run.)
+    if (typeof result === 'string' && !options.onInterrupt) system.internal.runtime.stopStarting();
   } finally {
     await live?.stop();
     watching.abort();

@@ -32,11 +32,12 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
 
   beforeAll(async () => {
     // The demo's offline model, except that the implement node's first call fails (the template
-    // retries it once) and the reviewer's calls are billed as a priced model: two models, real dollars.
+    // retries it once) and the reviewer's replies name a priced model: two models. Calls are priced
+    // as the model asked for (the provider's default, here a priced one), whatever a reply names.
     const offline = createOfflineProvider({ latencyMs: 30 });
     let implementFailed = false;
     const reviewGate = new Promise<void>((r) => (releaseReview = r));
-    const model = createScriptedProvider(async (request) => {
+    const scripted = createScriptedProvider(async (request) => {
       const role = request.agent?.role;
       if (role === 'implementer' && !implementFailed) {
         implementFailed = true;
@@ -46,6 +47,7 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
       const reply = await offline.complete(request);
       return role === 'reviewer' ? { ...reply, model: 'claude-haiku-4-5' } : reply;
     });
+    const model = { ...scripted, defaultModel: 'claude-haiku-4-5' };
     system = await testSystem('pglite', { model });
     dash = await startDashboard({ system, port: 0 });
     const launched = await launchChromium();
