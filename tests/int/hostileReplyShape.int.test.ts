@@ -58,6 +58,16 @@ describe('a reply shaped to hurt', () => {
     expect((await agent.run()).status).toBe('completed');
   }, 60_000);
 
+  it('two tool call ids made alike by redaction (each a key-shaped secret) fail the call, charged its reservation, rather than leave one unanswered', async () => {
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [
+      { type: 'tool_use', id: 'sk-ant-aaaaaaaaaaaa', name: 'nosuch', input: {} },
+      { type: 'tool_use', id: 'sk-ant-bbbbbbbbbbbb', name: 'nosuch', input: {} },
+    ] }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+    expect((await agent.run()).status).toBe('failed');
+    await chargedItsReservation(s, agent.id, /tool_use ids must be unique within a reply once secrets are redacted/);
+  }, 60_000);
+
   it('is priced as the model asked for, whatever model the reply names', async () => {
     const s = await open(() => ({ model: 'totally-free-model', stopReason: 'tool_use', usage: { ...usage, inputTokens: 100, outputTokens: 1_000 }, content: [{ type: 'tool_use', id: 'a', name: 'finish', input: { output: 'ok' } }] }));
     const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000, model: 'claude-sonnet-4-5' });

@@ -1,5 +1,6 @@
 import type { ModelProvider, ModelReply } from '../../actors/ports/modelProvider.js';
 import type { Redactor } from '../redact.js';
+import { ModelError } from '../../errors.js';
 import { redactedTextStream } from './redactedTextStream.js';
 import { wrapComplete } from './wrapComplete.js';
 
@@ -53,9 +54,10 @@ function redactReply(reply: ModelReply, redactor: Redactor): ModelReply {
     if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), deep(x)]));
     return v;
   };
-  return {
-    ...reply,
-    model: text(reply.model),
-    content: reply.content.map((b) => (b.type === 'text' ? { ...b, text: text(b.text) } : { ...b, id: text(b.id), name: text(b.name), input: deep(b.input) })),
-  };
+  const content = reply.content.map((b) => (b.type === 'text' ? { ...b, text: text(b.text) } : { ...b, id: text(b.id), name: text(b.name), input: deep(b.input) }));
+  // Each call is answered by its id (checkingModel refused duplicates): two ids made alike by
+  // redaction would leave one call unanswered.
+  const ids = content.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
+  if (new Set(ids).size !== ids.length) throw new ModelError('the model API sent an invalid reply: tool_use ids must be unique within a reply once secrets are redacted', { answered: true });
+  return { ...reply, model: text(reply.model), content };
 }
