@@ -52,6 +52,7 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
     },
   };
   const spans: Array<Mutable<TraceSpan> & { attributes: Attributes }> = [agent];
+  const forkedFrom = spawned.data.forkedFrom;
   const open = new Map<string, (typeof spans)[number]>();
   const child = (id: string, kind: 'model' | 'tool', name: string, e: HistoryEvent, attributes: Attributes): void => {
     const span = { spanId: spanIdOf(agentId, `${kind}:${id}`), parentSpanId: agentSpanId, traceId, kind, name, agentId, startMs: at(e), status: 'running' as const, attributes };
@@ -83,6 +84,10 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
       case 'ModelReplied': {
         replied.add(e.data.callId);
         const u = e.data.usage;
+        // A fork's copy of its source's call (forkHistory.ts carries it with `settles` off; every
+        // reply recorded live settles): the source's, shown, never charged to the fork. Counted in
+        // the fork's line it made `trace` disagree with `budget` (a new user's try).
+        const carried = forkedFrom !== undefined && !e.data.settles;
         close(`model:${e.data.callId}`, e, 'ok', {
           'gen_ai.response.model': e.data.model,
           'gen_ai.usage.input_tokens': u.inputTokens,
@@ -90,7 +95,9 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
           'gen_ai.response.finish_reasons': [e.data.stopReason],
           'cadre.usage.total_tokens': totalTokens(u),
           'cadre.cost_usd': e.data.costUsd,
+          ...(carried ? { 'cadre.carried_from': forkedFrom.sourceId } : {}),
         });
+        if (carried) break;
         add('cadre.usage.total_tokens', totalTokens(u));
         add('gen_ai.usage.input_tokens', u.inputTokens);
         add('gen_ai.usage.output_tokens', u.outputTokens);

@@ -118,6 +118,23 @@ describe('spans from recorded events', () => {
     expect(lines.at(-1)).toMatch(/^ {2}helper kid\s+░/);
   });
 
+  it("a fork's calls carried from its source are shown as such and left out of its totals, as its budget leaves them out", () => {
+    const reply = (callId: string, settles: boolean) => ({ callId, model: 'claude-x', content: [], stopReason: 'end_turn', usage, costUsd: 0.5, settles });
+    const fork = history('fk', null, [
+      [0, 'ModelRequested', { callId: 'src1', turn: 0, provider: 'anthropic', model: 'claude-x', requestRef: 'r', reserved: 0, reserves: false }],
+      [0, 'ModelReplied', reply('src1', false)],
+      [100, 'ModelRequested', { callId: 'own1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r', reserved: 500, reserves: true }],
+      [300, 'ModelReplied', reply('own1', true)],
+    ]);
+    fork[0] = { ...fork[0]!, data: { ...(fork[0]!.data as object), forkedFrom: { sourceId: 'source-agent', sourceRevision: 3, sourcePosition: '9', spentBefore: 120 } } } as typeof fork[0];
+    const spans = spansOfAgent(fork);
+    expect(spans[0]!.attributes).toMatchObject({ 'cadre.usage.total_tokens': 120, 'cadre.cost_usd': 0.5 });
+    expect(spans.filter((x) => x.kind === 'model').map((x) => x.attributes['cadre.carried_from'])).toEqual(['source-agent', undefined]);
+    const lines = renderWaterfall(spans, { columns: 140, now: T0 + 1_000, style: createStyle(false) }).split('\n');
+    expect(lines[1]).toMatch(/^helper fk\s+.*\s120\s+\$0\.50$/);
+    expect(lines[2]).toMatch(/^ {2}chat claude-x \(carried from source-a\)/);
+  });
+
   it("counts an agent's subordinates in its line: a workflow that made no call of its own does not read 0", () => {
     const kid = history('kid', 'root', [
       [300, 'ModelRequested', { callId: 'k1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],

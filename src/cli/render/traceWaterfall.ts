@@ -27,6 +27,7 @@ export function renderWaterfall(spans: readonly TraceSpan[], o: { columns: numbe
   // Roots: the run's root, or (under time travel) spans whose parent is not there.
   const roots = spans.filter((s) => s.parentSpanId === undefined || !ids.has(s.parentSpanId));
   const lines = [`${'span'.padEnd(label)} ${'0'.padEnd(barWidth - 6)}${seconds(end - start).padStart(6)}  duration  tokens  cost`];
+  // A fork's line leaves out the calls it carried from its source (their lines say so), as its budget does.
   // An agent's line counts its whole subtree: its own calls (its span's totals) and its
   // subordinates'. A workflow's line read 0 tokens and $0 beside nodes that spent thousands (a new
   // user's try). The spans themselves keep their own, as OpenTelemetry backends sum them.
@@ -42,7 +43,8 @@ export function renderWaterfall(spans: readonly TraceSpan[], o: { columns: numbe
     const from = Math.floor(((s.startMs - start) / (end - start)) * barWidth);
     const to = Math.max(from + 1, Math.ceil((((s.endMs ?? o.now) - start) / (end - start)) * barWidth));
     const bar = `${' '.repeat(from)}${FILL[s.status].repeat(Math.min(barWidth, to) - from)}`.padEnd(barWidth);
-    const name = s.kind === 'agent' ? `${s.name.replace(/^invoke_agent /, '')} ${s.agentId.slice(0, 8)}` : s.name;
+    const carriedFrom = s.attributes['cadre.carried_from'];
+    const name = s.kind === 'agent' ? `${s.name.replace(/^invoke_agent /, '')} ${s.agentId.slice(0, 8)}` : `${s.name}${typeof carriedFrom === 'string' ? ` (carried from ${carriedFrom.slice(0, 8)})` : ''}`;
     const { tokens: n, cost: usdSpent } = spent.get(s.spanId) ?? spentBy(s);
     const used = n === null ? '' : tokens(n);
     const cost = usdSpent === null ? '' : usd(usdSpent);
