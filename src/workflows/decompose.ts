@@ -3,7 +3,7 @@ import type { ModelMessage, ModelProvider, ModelReply, ModelRequest } from '../a
 import { totalTokens } from '../actors/ports/modelProvider.js';
 import { available } from '../actors/budget.js';
 import { failureEvents } from '../actors/agentDecisions.js';
-import { BudgetExceeded, InvalidGraph, InvalidInput, PlanRejected } from '../errors.js';
+import { BudgetExceeded, InvalidGraph, InvalidInput, ModelError, PlanRejected } from '../errors.js';
 import { buildDecompositionRequest, parsePlanToolInput, SUBMIT_PLAN_TOOL } from '../infra/model/decompositionRequest.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
 import { excerpt } from '../projections/projection.js';
@@ -90,7 +90,16 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       reply = await model.complete({ ...withHistory, maxTokens }, options.signal ? { signal: options.signal } : undefined);
     } catch (err) {
       if (options.signal?.aborted) await fail('interrupted', 'planning was interrupted before the model answered; run the task again');
-      else await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
+      else {
+        // Answered, but unusable (a reply checkingModel refused): charged its whole reservation, as
+        // an agent's turn is (afterUnusableReply), not released as if nothing had been spent.
+        if (err instanceof ModelError && err.answered) {
+          const asked = withHistory.model ?? model.defaultModel;
+          const worst = { inputTokens: input, outputTokens: maxTokens, cacheReadTokens: 0, cacheCreationTokens: 0 };
+          await record([{ type: 'BudgetSettled', data: { reservationId, consumed: held, model: asked, costUsd: runtime.costOf(asked, worst) } }]);
+        }
+        await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
+      }
       throw err;
     }
     const consumed = totalTokens(reply.usage);

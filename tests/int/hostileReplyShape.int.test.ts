@@ -68,6 +68,19 @@ describe('a reply shaped to hurt', () => {
     await chargedItsReservation(s, agent.id, /tool_use ids must be unique within a reply once secrets are redacted/);
   }, 60_000);
 
+  it("a workflow's planning call answered unusably is charged its reservation too, not released", async () => {
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage, content: Array.from({ length: 200 }, (_, i) => ({ type: 'tool_use' as const, id: `p${i}`, name: 'plan', input: {} })) }));
+    const err = await s.decompose('Build a parser', { budget: 50_000, attempts: 1 }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/must make at most 100 tool calls/);
+    const ids = (await s.store.readAll({ limit: 1_000 })).filter((e) => e.type === 'AgentSpawned').map((e) => (e.data as { agentId: string }).agentId);
+    expect(ids).toHaveLength(1);
+    const history = await s.history(ids[0]!);
+    const reserved = history.find((e) => e.type === 'BudgetReserved')!.data as { amount: number };
+    expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetReserved', 'BudgetSettled', 'AgentFailed']);
+    expect(history[2]!.data).toMatchObject({ consumed: reserved.amount });
+    expect((await s.get(ids[0]!).state()).budget).toMatchObject({ consumed: reserved.amount, reserved: 0 });
+  }, 60_000);
+
   it('is priced as the model asked for, whatever model the reply names', async () => {
     const s = await open(() => ({ model: 'totally-free-model', stopReason: 'tool_use', usage: { ...usage, inputTokens: 100, outputTokens: 1_000 }, content: [{ type: 'tool_use', id: 'a', name: 'finish', input: { output: 'ok' } }] }));
     const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000, model: 'claude-sonnet-4-5' });
