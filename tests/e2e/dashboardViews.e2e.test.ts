@@ -220,7 +220,9 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
     for (let k = 0; k < 10; k++) await leads[0]!.spawn({ role: 'late', task: `Late ${k}`, budget: 1_000 });
     await Promise.all(workers[1]!.slice(0, 10).map((w) => w.run()));
     await page.waitForFunction(() => (globalThis as unknown as Win).__cadreMetrics?.treeRows === 1010, null, { timeout: 20_000 });
-    await page.waitForFunction(() => (globalThis as unknown as Win).document.querySelectorAll('#tree .node[data-status="completed"]').length >= 0, null);
+    // The ten runs' rows too: their events arrive while the runs go on (the embedded store lets the
+    // event loop turn between queries), so the count read right after the spawns' rows was a race.
+    await page.waitForFunction(() => ((globalThis as unknown as { __cadreMetrics?: Metrics }).__cadreMetrics?.updates.length ?? 0) >= 20, null, { timeout: 20_000 });
     const m = (await page.evaluate('window.__cadreMetrics')) as Metrics;
     const apply = m.updates.map((u) => u.applyMs);
     const total = m.updates.map((u) => u.totalMs);
