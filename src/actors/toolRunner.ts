@@ -35,16 +35,19 @@ export interface ToolResult {
 
 const MAX_TOOL_OUTPUT = 64_000;
 
+// Strict, as the schemas the model is shown say (`additionalProperties: false`, tools.ts): a key
+// no tool reads is a mistake the model should hear about (`path` misspelt `file` and a `dir`
+// ignored, say), not a call run as if it were not there.
 const inputs = {
-  read_file: z.object({ path: z.string().min(1) }),
-  write_file: z.object({ path: z.string().min(1), content: z.string().max(5_000_000) }),
-  list_files: z.object({ dir: z.string().optional() }),
-  search_files: z.object({ pattern: z.string().min(1).max(1000), glob: z.string().optional(), regex: z.boolean().optional() }),
-  run_command: z.object({ command: z.string().min(1), args: z.array(z.string()).max(100).default([]) }),
-  spawn_agent: z.object({ role: z.string().min(1), task: z.string(), budget: z.number().int().positive() }),
-  send_message: z.object({ to: z.string().min(1), payload: z.unknown(), priority: z.number().int().min(0).max(9).optional() }),
-  receive_messages: z.object({ max: z.number().int().min(1).max(100).optional() }),
-  finish: z.object({ output: z.string() }),
+  read_file: z.strictObject({ path: z.string().min(1) }),
+  write_file: z.strictObject({ path: z.string().min(1), content: z.string().max(5_000_000) }),
+  list_files: z.strictObject({ dir: z.string().optional() }),
+  search_files: z.strictObject({ pattern: z.string().min(1).max(1000), glob: z.string().optional(), regex: z.boolean().optional() }),
+  run_command: z.strictObject({ command: z.string().min(1), args: z.array(z.string()).max(100).default([]) }),
+  spawn_agent: z.strictObject({ role: z.string().min(1), task: z.string(), budget: z.number().int().positive() }),
+  send_message: z.strictObject({ to: z.string().min(1), payload: z.unknown(), priority: z.number().int().min(0).max(9).optional() }),
+  receive_messages: z.strictObject({ max: z.number().int().min(1).max(100).optional() }),
+  finish: z.strictObject({ output: z.string() }),
 } as const;
 
 /**
@@ -88,6 +91,8 @@ export function pureToolResult(name: string, rawInput: unknown, redact: (text: s
 function structuredFinish(rawInput: unknown, schema: Readonly<Record<string, unknown>>, redact: (text: string) => string): ToolResult {
   const given = typeof rawInput === 'object' && rawInput !== null && 'output' in rawInput ? (rawInput as { output: unknown }).output : undefined;
   if (given === undefined) return { output: 'invalid input for finish: output: is required (a value that matches the output schema)', isError: true };
+  const extra = Object.keys(rawInput as object).filter((k) => k !== 'output');
+  if (extra.length > 0) return { output: redact(`invalid input for finish: input: unrecognized keys ${extra.map((k) => JSON.stringify(k)).join(', ')} (only output)`), isError: true };
   const checked = checkStructuredOutput(schema, given);
   if (!checked.ok) return { output: redact(`the output does not match its schema: ${checked.problems}`), isError: true };
   return { output: checked.text, isError: false };

@@ -219,6 +219,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       try {
         if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(421, 'this server does not answer for that Host');
         if (req.method !== 'GET' && req.method !== 'HEAD' && !isAction(req, url)) throw new HttpError(405, 'GET only, except the action routes (POST)');
+        if (hasBody(req)) {
+          // Nothing here reads a body: refused before any of it is read, and the connection closed
+          // instead of drained (an action ran while a 200 MB body was still arriving).
+          res.setHeader('connection', 'close');
+          throw new HttpError(413, 'requests here take no body: an action reads its options from the query (?atRevision=…)');
+        }
         if (token !== null && isStaticPath(url.pathname) && url.searchParams.has('token')) {
           // One-time `?token=`: trade it for an HttpOnly cookie and drop it from the address bar.
           if (!tokenMatches(url.searchParams.get('token'), token)) throw new HttpError(401, 'wrong token');
@@ -266,6 +272,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.closeAllConnections();
     },
   };
+}
+
+/** A request announcing a body (Content-Length above 0, or a chunked one). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** `?limit=`: a whole number from 1 to `max`, `fallback` when absent, else a 400 naming it ('1.5' reached Postgres as a bigint: a 500). */

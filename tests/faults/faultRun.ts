@@ -89,6 +89,8 @@ interface Child {
   readonly proc: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; done: string | null; stderr: string }>;
   readonly root: Promise<string>;
+  /** The last 4,000 characters the worker wrote to stderr so far. */
+  stderrTail(): string;
   sent: number;
 }
 
@@ -101,6 +103,7 @@ function startWorker(env: NodeJS.ProcessEnv): Child {
   const child: Child = {
     proc,
     root,
+    stderrTail: () => stderr,
     sent: 0,
     exited: new Promise((resolve) => {
       proc.on('exit', (code, signal) => resolve({ code, signal, done, stderr }));
@@ -132,6 +135,9 @@ function gitShim(dir: string, flag: string, log: string): string {
   chmodSync(join(bin, 'git'), 0o755);
   return bin;
 }
+
+/** How long the end of a seed may take (CADRE_FAULT_HANG_MS shortens it, to see the hang report). */
+const HANG_MS = Number(process.env.CADRE_FAULT_HANG_MS ?? 420_000);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -233,10 +239,11 @@ async function runSeed(server: RunningPostgres, url: string, db: string, seed: n
       // A hang detector, not a speed goal: seed 2 took 88-165 s alone on a 2-core machine one
       // day, 198 s alone on 2026-12-04 (on the commit before and after that day's changes alike),
       // 190-290 s with other work beside it (worktree work is serialised per repository).
-      const end = await Promise.race([child.exited, sleep(420_000).then(() => null)]);
+      const end = await Promise.race([child.exited, sleep(HANG_MS).then(() => null)]);
       if (!end) {
         child.proc.kill('SIGKILL');
-        throw new Error(`seed ${seed}: worker did not finish within 420 s`);
+        const stuck = await liveAgentsReport(url, schema).catch((e: unknown) => `(could not read the store: ${String(e)})`);
+        throw new Error(`seed ${seed}: worker did not finish within ${HANG_MS / 1000} s\n${stuck}\nthe worker's last stderr:\n${child.stderrTail()}`);
       }
       counts.sent += child.sent;
       if (end.done) break;
@@ -322,6 +329,29 @@ async function verify(url: string, schema: string, rootId: string, repo: TempRep
     return { status: root.status, agents: ids.length, events: Number(events.rows[0]!.n), messages, nodeOutcomes };
   } finally {
     await system.close();
+  }
+}
+
+/**
+ * What a hung run left live: each live agent's lease and its last events, so a timeout says where
+ * the run waits (the worker's own output rarely does: a wait prints nothing).
+ */
+async function liveAgentsReport(url: string, schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const live = await client.query<{ agent_id: string; lease_owner: string | null; lease_expires_at: Date | null }>(
+      `SELECT agent_id, lease_owner, lease_expires_at FROM ${schema}.actor_index WHERE status = 'live' ORDER BY agent_id`,
+    );
+    const lines = [`${live.rowCount} live agents:`];
+    for (const a of live.rows) {
+      const tail = await client.query<{ revision: string; type: string }>(`SELECT revision, type FROM ${schema}.events WHERE stream_id = $1 AND type NOT LIKE 'Message%' ORDER BY revision DESC LIMIT 4`, [`agent-${a.agent_id}`]);
+      const events = tail.rows.reverse().map((e) => `${e.revision}:${e.type}`).join(' ');
+      lines.push(`  ${a.agent_id} lease ${a.lease_owner ?? 'none'} until ${a.lease_expires_at?.toISOString() ?? '-'}, last events but messages: … ${events}`);
+    }
+    return lines.join('\n');
+  } finally {
+    await client.end();
   }
 }
 

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { expect } from 'vitest';
 import { httpRequest, type HttpAnswer } from './httpRequest.js';
 
@@ -56,5 +57,26 @@ export async function assertStateChangingRoute(route: StateChangingRoute): Promi
     expect(r.status, `${a.name}: ${r.body.slice(0, 200)}`).toBe(a.status);
     expect(await route.observe(), `${a.name} changed state`).toEqual(before);
   }
+  // A body, which no action reads: refused at once, before the body has arrived (a fork was made
+  // while a 200 MB body was still being sent), and the connection closed rather than drained.
+  const before = await route.observe();
+  const refusedBody = await postHeadOfHugeBody(route.port, route.path, proper);
+  expect(refusedBody, refusedBody).toMatch(/^HTTP\/1\.1 413 [\s\S]*connection: close[\s\S]*take no body/i);
+  expect(await route.observe(), 'a request with a body changed state').toEqual(before);
   await route.accepted(await httpRequest(route.port, route.path, { method: 'POST', headers: proper }));
+}
+
+/** POSTs headers announcing 200 MB and sends 64 kB of it; the answer as text once the server closes. */
+function postHeadOfHugeBody(port: number, path: string, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const timer = setTimeout(() => socket.destroy(new Error(`no answer within 5 s: ${answer.slice(0, 200)}`)), 5_000);
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.on('close', () => (clearTimeout(timer), resolve(answer)));
+    socket.on('error', (err) => (clearTimeout(timer), answer ? resolve(answer) : reject(err)));
+    const head = Object.entries({ ...headers, 'content-type': 'application/json', 'content-length': String(200 * 1024 * 1024) }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
+    socket.write(Buffer.alloc(64 * 1024, 0x20));
+  });
 }
