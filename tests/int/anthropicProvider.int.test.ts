@@ -325,6 +325,68 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     }
   });
 
+  it('stops reading a reply past its size limit (1 MiB and 256 bytes per max_tokens): an answered ModelError, sent once, whether its length is declared, chunked or streamed', async () => {
+    // request.maxTokens is 1,024: 1,310,720 bytes at most. A 150 MB reply held 2.2 GB of the process.
+    const huge = 'A'.repeat(3 * 1024 * 1024);
+    const body = JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [{ type: 'text', text: huge }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 10 } });
+    for (const declared of [true, false]) {
+      api.reset();
+      api.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json', ...(declared ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, body });
+      const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);
+      expect(error, `declared ${declared}`).toBeInstanceOf(ModelError);
+      expect(error).toMatchObject({ answered: true, retryable: false });
+      expect((error as Error).message).toMatch(declared ? /reply declares 3,145,\d{3} bytes, more than its max_tokens allows \(1,310,720 bytes at most\)/ : /reply went past 1,310,720 bytes/);
+      expect(api.messageRequests()).toHaveLength(1);
+    }
+    api.reset();
+    api.enqueue({ kind: 'message', message: { content: [{ type: 'text', text: huge }], usage: { input_tokens: 10, output_tokens: 10 } } });
+    const streamed = await checkingModel(provider({ streamAboveMaxTokens: 0 })).complete(request).catch((e: unknown) => e);
+    expect(streamed).toMatchObject({ code: 'MODEL_ERROR', answered: true });
+    expect((streamed as Error).message).toMatch(/went past 1,310,720 bytes/);
+    expect(api.messageRequests()).toHaveLength(1);
+    // Just under it, read whole.
+    api.reset();
+    api.enqueue(rawReply({ input_tokens: 10, output_tokens: 20_000 }, [{ type: 'text', text: 'B'.repeat(1_200_000) }]));
+    expect((await checkingModel(provider()).complete(request)).content).toEqual([{ type: 'text', text: 'B'.repeat(1_200_000) }]);
+  });
+
+  it('refuses a reply far larger than its reported output tokens can write (64 bytes a token), as answered; takes a reply they can', async () => {
+    const text = 'word '.repeat(40_000); // 200,000 bytes
+    api.enqueue(rawReply({ input_tokens: 10, output_tokens: 10 }, [{ type: 'text', text }]));
+    const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelError);
+    expect(error).toMatchObject({ answered: true, retryable: false });
+    expect((error as Error).message).toBe('the model API\'s usage cannot be true: the reply holds 200,000 bytes of output but reports 10 output tokens (a token stands for at most 64 bytes)');
+    // Tool inputs count too.
+    api.reset();
+    api.enqueue(rawReply({ input_tokens: 10, output_tokens: 10 }, [{ type: 'tool_use', id: 't1', name: 'write_file', input: { path: 'a', content: text } }]));
+    expect(await checkingModel(provider()).complete(request).catch((e: unknown) => e)).toMatchObject({ answered: true, message: expect.stringMatching(/usage cannot be true/) });
+    // 40,000 tokens of one short word each: 5 bytes a token.
+    api.reset();
+    api.enqueue(rawReply({ input_tokens: 10, output_tokens: 40_000 }, [{ type: 'text', text }]));
+    expect((await checkingModel(provider()).complete(request)).usage.outputTokens).toBe(40_000);
+  });
+
+  it('an agent whose model sends a reply past its size limit is charged its reservation, not nothing', async () => {
+    const body = JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [{ type: 'text', text: 'A'.repeat(40 * 1024 * 1024) }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 10 } });
+    api.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body });
+    const system = await testSystem('pglite', { model: { provider: 'anthropic', apiKey: 'sk-ant-test', baseURL: api.url, maxRetries: 0 } });
+    try {
+      const agent = await system.spawn({ role: 'solo', task: 'say done', budget: 50_000 });
+      const result = await agent.run();
+      expect(result).toMatchObject({ status: 'failed' });
+      expect(result.reason).toMatch(/reply went past [\d,]+ bytes.*charged its reservation of \d+ tokens, since the provider answered/);
+      const history = await system.history(agent.id);
+      const asked = history.find((e) => e.type === 'ModelRequested');
+      const reserved = asked?.type === 'ModelRequested' ? asked.data.reserved : NaN;
+      expect(reserved).toBeGreaterThan(0);
+      expect((await agent.state()).budget).toMatchObject({ consumed: reserved, reserved: 0 });
+      expect(api.messageRequests()).toHaveLength(1);
+    } finally {
+      await system.close();
+    }
+  });
+
   it('a 200 reply that is not a Messages API message fails plainly, once: no TypeError, no doubled "model call failed"', async () => {
     api.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonsense: true }) });
     const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);

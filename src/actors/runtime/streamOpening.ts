@@ -29,7 +29,7 @@ export interface PreparedOpening {
  * hosts the agent and a concurrency slot is free now (taken here), its start (which is the run
  * request too) and its first model call, else with `run` the run request alone. One commit opens
  * a child and asks for its first call. With nothing else to record first, the start is
- * AgentSpawned's own `started`: one event row fewer per agent (about 430 bytes with its index
+ * AgentSpawned's own `started`: one event row fewer per agent (463 bytes with its index
  * entries, of ~11,500 per agent step in `npm run bench -- workflow`).
  */
 export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = []): Promise<PreparedOpening> {

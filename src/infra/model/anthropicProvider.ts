@@ -20,6 +20,7 @@ import { inputTokenBound } from './inputTokenBound.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { createRateLimiter } from './rateLimiter.js';
 import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './keySafeBaseUrl.js';
+import { sizeLimitedFetch } from './replySizeLimit.js';
 
 export const DEFAULT_ANTHROPIC_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -80,6 +81,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
         apiKey: options.apiKey,
         baseURL: options.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL,
         maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+        // Looked up per call, so a test's (or a user's) replaced global fetch is the one used.
+        fetch: sizeLimitedFetch((input, init) => globalThis.fetch(input, init)),
         ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
         ...(log ? { logger: log.child({ component: 'anthropic-sdk' }), logLevel: 'warn' as const } : {}),
       }),
@@ -225,10 +228,20 @@ function apiErrorText(error: InstanceType<Sdk['APIError']>): string {
   return `: ${error.message}`;
 }
 
+/** `error` and the causes below it, at most 10 deep. */
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
+
 /** SDK errors → cadre's error family; the SDK error stays as `cause`. */
 export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal): Error {
   const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AnthropicError } = sdk;
   if (isCadreError(error)) return error;
+  // A reply cut at its size limit (replySizeLimit.ts), however the SDK wrapped the body's error.
+  const tooLarge = causeChain(error).find((e) => e instanceof ModelError && e.answered);
+  if (tooLarge) return tooLarge as ModelError;
   if (error instanceof APIUserAbortError || signal?.aborted) return new Aborted(abortReason(signal) ?? 'the model call was aborted');
   if (error instanceof APIConnectionTimeoutError) return new ModelError('the model call timed out', { retryable: true, cause: error });
   if (error instanceof APIConnectionError) return new ModelError(`cannot reach the model API: ${error.message}`, { retryable: true, cause: error });
