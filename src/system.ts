@@ -24,6 +24,7 @@ import { InvalidInput } from './errors.js';
 import { createMessaging, type Messaging, type MessagingService } from './messaging/index.js';
 import { createWorkspacePort, DEFAULT_ALLOWED_COMMANDS } from './infra/workspace/workspacePort.js';
 import { findGitRoot } from './infra/workspace/findGitRoot.js';
+import { checkRepositoryFolder } from './infra/workspace/checkRepositoryFolder.js';
 import { createWorkspaces } from './infra/workspace/workspaces.js';
 import { attachWorkflows, createWorkflowsApi, loadTemplates, TemplateRegistry } from './workflows/index.js';
 import { ProjectionRunner, createReports, defaultProjections } from './projections/index.js';
@@ -120,13 +121,16 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     ...(o.templatesDir ? { userDirSetting: 'templatesDir' } : env.CADRE_TEMPLATES_DIR ? { userDirSetting: 'CADRE_TEMPLATES_DIR' } : {}),
     logger: logger as never,
   });
+  // Before the store opens, as the templates are (a refusal after it left its connections open).
+  const repoSetting = o.workspace?.repo !== undefined ? 'workspace.repo' : env.WORKSPACE_REPO !== undefined ? 'WORKSPACE_REPO' : null;
+  if (repoSetting && !o.readOnly && o.workspacePort === undefined) checkRepositoryFolder((o.workspace?.repo ?? env.WORKSPACE_REPO)!, repoSetting);
   const { store, sql, readThroughHolder, ownsSql, eventLog } = await openSystemStore(storeOpt, o, env, schema);
   if (!readThroughHolder) await migrateRuntime(sql, schema, { onlyIfBehind: o.readOnly === true });
 
   const repo = o.workspace?.repo ?? env.WORKSPACE_REPO ?? findGitRoot(process.cwd());
   const base = worktreeBase(o.workspace?.basePath ?? env.WORKSPACE_BASE_PATH);
   const cleanupPolicy = (o.workspace?.cleanup ?? env.WORKSPACE_CLEANUP_POLICY ?? 'on_completion') as CleanupPolicy;
-  const workspaces = o.workspacePort ?? (repo
+  const workspaces = o.workspacePort !== undefined ? o.workspacePort : (repo
     ? createWorkspacePort({ repo: resolve(repo), ...(base.path ? { basePath: base.path } : {}), allowedCommands: o.allowedCommands ?? DEFAULT_ALLOWED_COMMANDS })
     : null);
   // Messaging and the runtime need each other: messaging writes events through the runtime,
@@ -216,7 +220,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     projections,
     workflows: workflowsApi,
     messaging: messagingApi(messaging),
-    workspaces: createWorkspaces(repo ? resolve(repo) : null, workspaces && 'manager' in workspaces ? (workspaces as ReturnType<typeof createWorkspacePort>).manager : null, { policy: cleanupPolicy, endOf: (id) => endOf(runtime, id) }),
+    workspaces: createWorkspaces(repo && o.workspacePort !== null ? resolve(repo) : null, workspaces && 'manager' in workspaces ? (workspaces as ReturnType<typeof createWorkspacePort>).manager : null, { policy: cleanupPolicy, endOf: (id) => endOf(runtime, id) }),
     internal: { sql, runtime },
     spawnWorkflow: (request) => workflowsApi.spawnWorkflow(request),
     decompose: (task, options) => workflowsApi.spawnAuto({ task, ...options }),

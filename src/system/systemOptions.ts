@@ -76,7 +76,8 @@ export const SystemOptionsSchema = z
     logger: z.custom<Logger>().optional(),
     clock: z.custom<Clock>().optional(),
     ids: z.custom<IdGenerator & { derive(ns: string, name: string): string }>().optional(),
-    workspacePort: z.custom<WorkspacePort>().optional(),
+    /** Agents' worktrees through this port; `null`: none, even inside a git repository. */
+    workspacePort: z.custom<WorkspacePort>().nullable().optional(),
     env: z.record(z.string(), z.string().optional()).optional(),
   })
   .strict();

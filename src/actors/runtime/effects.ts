@@ -111,16 +111,16 @@ async function runEffect(rt: RuntimeContext, id: string, named: EffectName | nul
   if (due !== 'agentEnded' && actor.inflight.terminating) return;
   // Its worktree before anything that works in it: a fork can open with tool calls to run or
   // children to run (whose worktrees branch from it), not only with a turn to decide.
-  if (needsWorktreeFirst(rt, actor, due)) return openWorktreeFirst(rt, actor);
+  if (needsWorktreeFirst(actor, due)) return openWorktreeFirst(rt, actor);
   await effects[due](rt, actor);
 }
 
-/** Asked for a worktree it has not made yet (and this system can make one). */
-const worktreeMissing = (rt: RuntimeContext, c: AgentContext): boolean => Boolean(c.workspaceRequest) && !c.workspace && rt.deps.workspaces !== null;
+/** Asked for a worktree it has not made yet (where this process has no repository, making it fails the agent, saying so). */
+const worktreeMissing = (c: AgentContext): boolean => Boolean(c.workspaceRequest) && !c.workspace;
 
 /** decideNext makes it itself, holding the agent's slot; the others work in it or branch from it. */
-const needsWorktreeFirst = (rt: RuntimeContext, actor: LiveActor, due: EffectName): boolean =>
-  (due === 'runTools' || due === 'awaitApproval' || due === 'awaitChildren') && worktreeMissing(rt, actor.snapshot.context);
+const needsWorktreeFirst = (actor: LiveActor, due: EffectName): boolean =>
+  (due === 'runTools' || due === 'awaitApproval' || due === 'awaitChildren') && worktreeMissing(actor.snapshot.context);
 
 async function openWorktreeFirst(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   if (actor.inflight.deciding) return;
@@ -152,7 +152,7 @@ async function decideNext(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   try {
     await rt.slots.acquire(actor.id);
     const c = actor.snapshot.context;
-    if (worktreeMissing(rt, c)) {
+    if (worktreeMissing(c)) {
       await openWorkspace(rt, actor);
       actor.inflight.deciding = false;
       rt.reconcileSoon(actor.id); // recording the workspace changes no state: look again

@@ -1,3 +1,4 @@
+import { InvalidInput } from '../../errors.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { loadActor } from './actorCache.js';
 import { cancellable, stoppedWaiting, untilAborted } from './cancellation.js';
@@ -14,8 +15,22 @@ import { waitForEnd, type RunResult } from './waitForEnd.js';
 
 /** Asks `id` to run and waits for its end; aborting `signal` terminates its subtree (cancellation.ts). */
 export async function runAgent(rt: RuntimeContext, id: string, signal?: AbortSignal): Promise<RunResult> {
+  await refuseWorktreeWithoutRepository(rt, id);
   const run = (): Promise<RunResult> => hostedUntilEnd(rt, id, true);
   return signal ? cancellable(rt, id, signal, run) : run();
+}
+
+/**
+ * An agent that asks for a worktree it has not made yet cannot run in a process with no
+ * repository: refused before anything is recorded, so it can still be run where there is one
+ * (`cadre start <id> --wait` from another folder ran it with no worktree, silently).
+ */
+async function refuseWorktreeWithoutRepository(rt: RuntimeContext, id: string): Promise<void> {
+  if (rt.deps.workspaces) return;
+  const { snapshot } = await loadActor(rt, id);
+  if (snapshot.context.workspaceRequest && !snapshot.context.workspace && !isTerminalStatus(statusOf(snapshot.value))) {
+    throw new InvalidInput('workspace', `${snapshot.context.role} ${id.slice(0, 8)} works in a git worktree, and this process has no git repository to make it in: run it inside the repository, or set WORKSPACE_REPO to it`);
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { loadActor } from './actorCache.js';
 import { execute } from './commandExecutor.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
+import { WorkspaceError } from '../../errors.js';
 
 /** Tries at making a worktree before its agent fails: ~3.5 s of backoff in all. */
 const WORKTREE_ATTEMPTS = 4;
@@ -33,6 +34,9 @@ export async function openWorkspace(rt: RuntimeContext, actor: LiveActor): Promi
  * node, retries included, within a second (the fault suite's seed 2).
  */
 async function createWithRetries(rt: RuntimeContext, id: string, base: string | undefined) {
+  // It ran without one, silently, when a process with no repository hosted it (`cadre start
+  // --wait` from another folder): its files went nowhere and nothing said so.
+  if (!rt.deps.workspaces) throw new WorkspaceError('this agent asked for a git worktree, and the process running it has no git repository to make one in: run it inside the repository, or where WORKSPACE_REPO names it (createAgentSystem: workspace.repo)');
   for (let attempt = 1; ; attempt++) {
     try {
       return await rt.deps.workspaces!.create(id, base ? { baseBranch: base } : {});

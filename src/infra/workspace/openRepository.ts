@@ -37,10 +37,13 @@ export async function openRepository(git: GitRunner, repo: string, basePath?: st
   } catch (e) {
     throw new WorkspaceError(`workspace repository ${repo} does not exist`, { cause: e });
   }
-  const probe = await git.run(repoReal, ['rev-parse', '--is-bare-repository', '--git-common-dir'], { okCodes: [0, 128] });
+  const probe = await git.run(repoReal, ['rev-parse', '--is-bare-repository', '--git-common-dir', '--show-toplevel'], { okCodes: [0, 128] });
   if (probe.code !== 0) throw new WorkspaceError(`workspace repository ${repo} is not a git repository: ${probe.stderr.trim()}`);
-  const [bare, commonDirRaw] = probe.stdout.split('\n');
+  const [bare, commonDirRaw, topLevel] = probe.stdout.split('\n');
   if (bare === 'true') throw new WorkspaceError(`workspace repository ${repo} is bare; cadre needs a repository with a work tree`);
+  // A folder inside a repository is not one: git would take the repository around it, and its
+  // worktrees and branches would go there, outside the folder named.
+  if (topLevel && (await realpath(topLevel)) !== repoReal) throw new WorkspaceError(`workspace repository ${repo} is not the top folder of a git repository (it lies inside ${topLevel}): give ${topLevel} to use that one`);
   const commonDir = await realpath(resolve(repoReal, commonDirRaw ?? '.git'));
   // From a linked worktree, the main work tree is the one that owns the common git dir.
   const root = basename(commonDir) === '.git' ? dirname(commonDir) : (await git.run(repoReal, ['rev-parse', '--show-toplevel'])).stdout.trim();

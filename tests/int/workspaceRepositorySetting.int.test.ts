@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentSystem } from '../../src/system.js';
+import { createTempRepo, type TempRepo } from '../support/gitRepo.js';
+import { freshSchema, testPgUrl } from '../support/testDb.js';
+
+/**
+ * Where agents' worktrees come from, as a new user met it: a WORKSPACE_REPO naming a folder
+ * inside another repository made worktrees and branches in that one; a typo failed the agent
+ * after 20 s of retries; an agent asking for a worktree, run from a process with no repository,
+ * ran without one and nothing said so.
+ */
+describe('the repository agents work in', () => {
+  let repo: TempRepo;
+  beforeAll(() => {
+    repo = createTempRepo();
+    mkdirSync(join(repo.path, 'docs'));
+  });
+  afterAll(() => repo.cleanup());
+
+  const open = (env: Record<string, string>, extra: Record<string, unknown> = {}) =>
+    createAgentSystem({ store: { kind: 'pglite' }, schema: freshSchema('repo'), model: { provider: 'offline' }, env, ...extra });
+
+  it('refuses at start a WORKSPACE_REPO that does not exist, is a file, or lies inside another repository, naming it', async () => {
+    await expect(open({ WORKSPACE_REPO: join(repo.path, 'nope') })).rejects.toThrow(/invalid WORKSPACE_REPO: .*nope does not exist: give the top folder of a git repository/);
+    await expect(open({ WORKSPACE_REPO: join(repo.path, 'README.md') })).rejects.toThrow(/invalid WORKSPACE_REPO: .* is not a folder/);
+    await expect(open({ WORKSPACE_REPO: join(repo.path, 'docs') })).rejects.toThrow(new RegExp(`invalid WORKSPACE_REPO: .*docs is not the top folder of a git repository \\(it lies inside ${repo.path}\\): give ${repo.path}`));
+    await expect(open({}, { workspace: { repo: join(repo.path, 'docs') } })).rejects.toThrow(/invalid workspace\.repo: /);
+    // Read-only commands are not held to it: they make no worktree.
+    await (await open({ WORKSPACE_REPO: join(repo.path, 'nope') }, { readOnly: true })).close();
+    const fine = await open({ WORKSPACE_REPO: repo.path, WORKSPACE_BASE_PATH: repo.basePath });
+    await fine.close();
+  });
+
+  it('an agent asking for a worktree is refused by run() where there is no repository, and fails saying why where it is hosted anyway', async () => {
+    const schema = freshSchema('repo');
+    const store = { kind: 'postgres' as const, connectionString: testPgUrl() };
+    const withRepo = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspace: { repo: repo.path, basePath: repo.basePath } });
+    const ids = [(await withRepo.spawn({ role: 'writer', task: 'write notes', budget: 20_000, workspace: true })).id, (await withRepo.spawn({ role: 'writer', task: 'more notes', budget: 20_000, workspace: true })).id];
+    await withRepo.close();
+    // Another process, started where there is no repository.
+    const without = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspacePort: null });
+    try {
+      await expect(without.get(ids[0]!).run()).rejects.toThrow(/invalid workspace: writer .* works in a git worktree, and this process has no git repository/);
+      expect((await without.get(ids[0]!).state()).status).toBe('spawned');
+      // A host that takes it up anyway (a worker, `start`) fails it with the reason, never runs it bare.
+      await without.internal.runtime.start(ids[1]!);
+      const ended = await without.internal.runtime.result(ids[1]!);
+      expect(ended.status).toBe('failed');
+      expect(ended.reason).toMatch(/asked for a git worktree, and the process running it has no git repository/);
+      expect((await without.history(ids[1]!)).map((e) => e.type)).not.toContain('ModelRequested');
+    } finally {
+      await without.close();
+    }
+  });
+});
