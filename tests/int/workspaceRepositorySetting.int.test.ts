@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgentSystem } from '../../src/system.js';
+import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import { createTempRepo, type TempRepo } from '../support/gitRepo.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
 
@@ -33,25 +33,33 @@ describe('the repository agents work in', () => {
     await fine.close();
   });
 
-  it('an agent asking for a worktree is refused by run() where there is no repository, and fails saying why where it is hosted anyway', async () => {
+  it('an agent asking for a worktree is refused by run() where there is no repository, and left by a host there to one that has it', async () => {
     const schema = freshSchema('repo');
     const store = { kind: 'postgres' as const, connectionString: testPgUrl() };
-    const withRepo = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspace: { repo: repo.path, basePath: repo.basePath } });
-    const ids = [(await withRepo.spawn({ role: 'writer', task: 'write notes', budget: 20_000, workspace: true })).id, (await withRepo.spawn({ role: 'writer', task: 'more notes', budget: 20_000, workspace: true })).id];
-    await withRepo.close();
+    const withRepo = (): Promise<AgentSystem> => createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspace: { repo: repo.path, basePath: repo.basePath } });
+    const first = await withRepo();
+    const ids = [(await first.spawn({ role: 'writer', task: 'write notes', budget: 20_000, workspace: true })).id, (await first.spawn({ role: 'writer', task: 'more notes', budget: 20_000, workspace: true })).id];
+    await first.close();
     // Another process, started where there is no repository.
     const without = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspacePort: null });
     try {
       await expect(without.get(ids[0]!).run()).rejects.toThrow(/invalid workspace: writer .* works in a git worktree, and this process has no git repository/);
       expect((await without.get(ids[0]!).state()).status).toBe('spawned');
-      // A host that takes it up anyway (a worker, `start`) fails it with the reason, never runs it bare.
+      // A host here (a worker, `start`) does not run it bare: it leaves it.
       await without.internal.runtime.start(ids[1]!);
-      const ended = await without.internal.runtime.result(ids[1]!);
-      expect(ended.status).toBe('failed');
-      expect(ended.reason).toMatch(/asked for a git worktree, and the process running it has no git repository/);
+      await new Promise((r) => setTimeout(r, 1_500));
       expect((await without.history(ids[1]!)).map((e) => e.type)).not.toContain('ModelRequested');
     } finally {
       await without.close();
+    }
+    const again = await withRepo();
+    try {
+      for (const id of ids) {
+        expect((await again.get(id).run()).status).toBe('completed');
+        expect((await again.history(id)).map((e) => e.type)).toContain('WorkspaceCreated');
+      }
+    } finally {
+      await again.close();
     }
   });
 });

@@ -52,7 +52,7 @@ describe('cli renderers', () => {
     expect(budgetBar(5, 0, 2)).toBe('░░   0%');
     expect([tokens(999), tokens(1500), tokens(12_345), tokens(2_500_000)]).toEqual(['999', '1.5k', '12k', '2.5M']);
     expect([tokens(25_000_000), tokens(1_234_000_000), tokens(56_000_000_000), tokens(Number.MAX_SAFE_INTEGER)]).toEqual(['25M', '1.2G', '56G', '9,007T']);
-    expect([usd(0), usd(0.001), usd(1.234)]).toEqual(['$0', '$0.0010', '$1.23']);
+    expect([usd(0), usd(0.001), usd(1.234), usd(0.012) + ' ' + usd(0.048), usd(123.456)]).toEqual(['$0', '$0.0010', '$1.2340', '$0.0120 $0.0480', '$123.46']);
     expect(shortId('019fd278-932e-4780-875a-e6aca71ee2be')).toBe('019fd278…e2be');
   });
 
@@ -60,7 +60,7 @@ describe('cli renderers', () => {
     const tree = node('r', 'lead', 'running', [node('a', 'implementer', 'completed', [], 500), node('b', 'tester', 'spawned')]);
     const lines = renderAgentTree(tree, createStyle(false), { bar: 4 }).split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^├─ implementer {2}a {2}completed {2}██░░ {2}50% {2}500\/1\.0k {2}\$0\.50$/);
+    expect(lines[1]).toMatch(/^├─ implementer {2}a {2}completed {2}██░░ {2}50% {2}500\/1\.0k {2}\$0\.5000$/);
     expect(lines[2]).toMatch(/^└─ tester/);
   });
 

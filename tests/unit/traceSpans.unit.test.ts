@@ -100,7 +100,7 @@ describe('spans from recorded events', () => {
     // The CLI's waterfall shows what was charged.
     const text = renderWaterfall(spans, { columns: 120, now: T0 + 2_000, style: createStyle(false) });
     expect(text).toContain('chat claude-x');
-    expect(text.split('\n')[1]).toMatch(/5\.7k\s+\$1\.05$/);
+    expect(text.split('\n')[1]).toMatch(/5\.7k\s+\$1\.0500$/);
   });
 
   it('draws the waterfall as text: nested lines, bars placed in time and marked by outcome (▓ failed), within the width', () => {
@@ -108,7 +108,7 @@ describe('spans from recorded events', () => {
     const text = renderWaterfall(spans, { columns: 100, now: T0 + 1200, style: createStyle(false) });
     const lines = text.split('\n');
     expect(lines.every((l) => [...l].length <= 100)).toBe(true);
-    expect(lines[1]).toMatch(/^lead root\s+▓+\s+1\.2s\s+120\s+\$0\.50$/);
+    expect(lines[1]).toMatch(/^lead root\s+▓+\s+1\.2s\s+120\s+\$0\.5000$/);
     expect(lines[2]).toMatch(/^ {2}chat claude-x/);
     // The tool call starts about a fifth of the way in (260 of 1200 ms) and takes over half (690 ms)
     // of the 24-character bar that fits 100 columns.
@@ -131,7 +131,7 @@ describe('spans from recorded events', () => {
     expect(spans[0]!.attributes).toMatchObject({ 'cadre.usage.total_tokens': 120, 'cadre.cost_usd': 0.5 });
     expect(spans.filter((x) => x.kind === 'model').map((x) => x.attributes['cadre.carried_from'])).toEqual(['source-agent', undefined]);
     const lines = renderWaterfall(spans, { columns: 140, now: T0 + 1_000, style: createStyle(false) }).split('\n');
-    expect(lines[1]).toMatch(/^helper fk\s+.*\s120\s+\$0\.50$/);
+    expect(lines[1]).toMatch(/^helper fk\s+.*\s120\s+\$0\.5000$/);
     expect(lines[2]).toMatch(/^ {2}chat claude-x \(carried from source-a\)/);
   });
 
@@ -149,10 +149,10 @@ describe('spans from recorded events', () => {
     const spans = [...spansOfAgent(lead), ...spansOfAgent(kid), ...spansOfAgent(grandkid)];
     const lines = renderWaterfall(spans, { columns: 120, now: T0 + 1_000, style: createStyle(false) }).split('\n');
     // Its own: nothing; its subtree: two calls of 120 tokens.
-    expect(lines[1]).toMatch(/^lead root\s+█+\s+600ms\s+240\s+\$0\.38$/);
-    expect(lines.find((l) => l.startsWith('  helper kid'))).toMatch(/240\s+\$0\.38$/);
+    expect(lines[1]).toMatch(/^lead root\s+█+\s+600ms\s+240\s+\$0\.3750$/);
+    expect(lines.find((l) => l.startsWith('  helper kid'))).toMatch(/240\s+\$0\.3750$/);
     // A call's line is its own.
-    expect(lines.filter((l) => /chat claude-x/.test(l)).map((l) => l.trim().split(/\s+/).slice(-2).join(' '))).toEqual(['120 $0.25', '120 $0.13']);
+    expect(lines.filter((l) => /chat claude-x/.test(l)).map((l) => l.trim().split(/\s+/).slice(-2).join(' '))).toEqual(['120 $0.2500', '120 $0.1250']);
   });
 
   it('gives each span to the live export once, in the batch whose events end it, whatever the cuts', () => {

@@ -50,8 +50,16 @@ const WORKTREE_ELSEWHERE_MS = 60_000;
  * declined instead, left to the others for a minute, with a warning naming its worktree.
  */
 async function reachesWorktree(rt: RuntimeContext, actor: LiveActor): Promise<boolean> {
-  const ws = actor.snapshot.context.workspace;
-  if (!ws || actor.snapshot.context.workspaceRemoved) return true;
+  const c = actor.snapshot.context;
+  const ws = c.workspace;
+  // One still to be made, where there is no repository to make it in: it ran without one,
+  // silently (a new user's `cadre start` from another folder). Left to a process that has one.
+  if (!ws && c.workspaceRequest && !rt.deps.workspaces && !isTerminalStatus(statusOf(actor.snapshot.value))) {
+    rt.deps.logger.warn({ agentId: actor.id }, `not hosting agent ${actor.id}: it asks for a git worktree, and this process has no git repository; left for a cadre started in the repository (or with WORKSPACE_REPO)`);
+    await rt.worker?.decline(actor.id, WORKTREE_ELSEWHERE_MS).catch(() => {});
+    return false;
+  }
+  if (!ws || c.workspaceRemoved) return true;
   const port = rt.deps.workspaces;
   // No repository here: it cannot be reached. A port that cannot tell: hosted, as before.
   if (port && (!port.reaches || (await port.reaches(actor.id, ws.path)))) return true;

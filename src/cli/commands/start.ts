@@ -34,13 +34,32 @@ see it with: cadre status ${id}`);
           return;
         }
         await system.internal.runtime.requestRun(id);
+        const holder = await holderWithin(system.internal.runtime, id, CLAIM_WAIT_MS);
         const s = await system.internal.runtime.state(id);
-        const holder = (await system.internal.runtime.leaseHolders([id])).get(id) ?? null;
         print(ctx, opts.json, { agentId: id, status: s.status, runRequested: true, hostedBy: holder }, () =>
           holder
             ? `run requested for ${s.role} ${id}: ${holder} runs it\nfollow it with: cadre tree ${id}`
-            : `run requested for ${s.role} ${id} (status ${s.status}); no process hosts it now: start one with cadre worker (or cadre serve), or run it here with cadre start ${id} --wait`,
+            : s.status !== 'spawned'
+              ? `run requested for ${s.role} ${id}: another process took it up (status ${s.status})\nfollow it with: cadre tree ${id}`
+              : `run requested for ${s.role} ${id} (status ${s.status}); no process took it up within ${CLAIM_WAIT_MS / 1000} s: start one with cadre worker (or cadre serve), or run it here with cadre start ${id} --wait`,
         );
       });
     });
+}
+
+/**
+ * How long to look for the process that takes the agent up: a worker claims free agents on its
+ * lease tick (1 s), so read at once the answer was "no process hosts it" with a worker running,
+ * 3 times of 3 (a new user's try).
+ */
+const CLAIM_WAIT_MS = 2_000;
+
+/** The agent's lease holder, looked for every 100 ms for up to `ms` or until it has left `spawned`; null if none holds it then. */
+async function holderWithin(runtime: { leaseHolders(ids: string[]): Promise<ReadonlyMap<string, string>>; state(id: string): Promise<{ status: string }> }, id: string, ms: number): Promise<string | null> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const holder = (await runtime.leaseHolders([id])).get(id) ?? null;
+    if (holder || Date.now() >= until || (await runtime.state(id)).status !== 'spawned') return holder;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -46,5 +46,9 @@ export function tokens(n: number): string {
   return String(n);
 }
 
-export const usd = (n: number): string => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+/**
+ * Dollars to a hundredth of a cent below $100: a call costs fractions of a cent, and rows shown
+ * to the cent did not add up to their total (four rows of $0.01 above $0.05, a new user's sum).
+ */
+export const usd = (n: number): string => (n === 0 ? '$0' : Math.abs(n) < 100 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
 export const shortId = (id: string): string => (id.length > 13 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
