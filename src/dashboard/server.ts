@@ -89,7 +89,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const { system } = options;
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? null;
-  if (!isLoopback(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; give --token (or CADRE_DASHBOARD_TOKEN)`);
+  if (!isLoopback(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; set CADRE_DASHBOARD_TOKEN (or --token, which every user sees in ps)`);
   if (token !== null && token.length < 8) throw new InvalidInput('token', 'must be at least 8 characters');
   const root = publicDir();
   const csrf = newCsrfToken();
@@ -183,7 +183,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         // A `to` that is there but no revision said "give ?to=" as if it were missing (a new user's try).
         if (!/^\d+$/.test(to)) throw new HttpError(400, `?to must be a revision: a whole number written in digits, 0 or more (got ${JSON.stringify(to.slice(0, 40))})`);
         // The agent as it was, and its subtree's balance then, in `cadre budget --subtree`'s words.
-        const past = await subtreeBalanceAt(system, id, Number(to));
+        const past = await subtreeBalanceAt(system, id, Number(to), { field: 'to' });
         return send(res, 200, { ...past.state, subtree: { ...past.subtree, line: subtreeBalanceLine(past.subtree) } });
       }
       if (sub === 'ledger') {

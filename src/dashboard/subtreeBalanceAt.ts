@@ -25,11 +25,11 @@ const untouched = (grant: number): BudgetStatus => ({ allocated: grant, consumed
  * const { state, subtree } = await subtreeBalanceAt(system, lead.id, 12);
  * subtree.allocated + subtree.overspent === subtree.consumed + subtree.reserved + subtree.available; // true
  */
-export async function subtreeBalanceAt(system: Pick<AgentSystem, 'history' | 'replay'>, agentId: string, toRevision: number, options: { maxAgents?: number } = {}): Promise<PastAgent> {
+export async function subtreeBalanceAt(system: Pick<AgentSystem, 'history' | 'replay'>, agentId: string, toRevision: number, options: { maxAgents?: number; field?: string } = {}): Promise<PastAgent> {
   const max = options.maxAgents ?? 5_000;
   const history = await system.history(agentId);
   const at = history.find((e) => e.revision === toRevision);
-  if (!at) throw new InvalidInput('toRevision', `must be between 0 and ${history[history.length - 1]?.revision ?? 0}`);
+  if (!at) throw new InvalidInput(options.field ?? 'toRevision', `must be between 0 and ${history[history.length - 1]?.revision ?? 0}`);
   const state = await system.replay(agentId, { toRevision });
   const rows: BalanceRow[] = [{ budget: state.budget, returned: null, costUsd: state.costUsd }];
   let level: Seen[] = [{ state, events: history.filter((e) => e.revision <= toRevision) }];

@@ -3,7 +3,8 @@ import { budgetStatus, type BudgetStatus } from '../actors/budget.js';
 import { topologicalOrder } from './graph.js';
 import { budgetBase, nodeShare, nodeState, plannedGraph } from './scheduler.js';
 
-export type NodeProgressStatus = 'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped';
+/** `terminated`: running when its workflow ended (fired, failed, timed out), its agent ended with it. */
+export type NodeProgressStatus = 'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'terminated';
 
 export interface WorkflowNodeProgress {
   readonly id: string;
@@ -50,7 +51,7 @@ export function progressOf(c: AgentContext, status: AgentStatus, consumed: Reado
         const n = byId.get(id)!;
         const st = nodeState(c, id);
         const child = st.childId ? c.children[st.childId] : undefined;
-        const shown: NodeProgressStatus = st.status === 'pending' && st.attempt > 0 ? 'retrying' : st.status;
+        const shown = shownStatus(st.status, st.attempt, status, child?.status);
         return {
           id,
           role: n.role,
@@ -74,4 +75,20 @@ export function progressOf(c: AgentContext, status: AgentStatus, consumed: Reado
     output: c.result?.output ?? null,
     reason: c.result?.reason ?? null,
   };
+}
+
+const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'terminated']);
+
+/**
+ * A node as shown. Once its workflow has ended nothing of it runs or waits: a node still running
+ * then was ended with the workflow (as its agent's record says, or `terminated`), and one never
+ * started is `skipped`. After `cadre fire` on a workflow, its running nodes read `running` for
+ * good while their agents were terminated (a new user's try).
+ */
+function shownStatus(node: NodeProgressStatus, attempt: number, workflow: AgentStatus, childEnded: string | undefined): NodeProgressStatus {
+  if (ENDED.has(workflow)) {
+    if (node === 'running') return childEnded === 'completed' || childEnded === 'failed' ? childEnded : 'terminated';
+    if (node === 'pending') return 'skipped';
+  }
+  return node === 'pending' && attempt > 0 ? 'retrying' : node;
 }

@@ -84,7 +84,7 @@ describe('cadre program', () => {
     const err = new PlanRejected('wf-123', 2, new InvalidGraph(['plan.nodes[0].role: unknown role "wizard"']));
     expect(exitCodeOf(err)).toBe(EXIT.failure);
     expect(formatError(err)).toContain('workflow wf-123 failed (invalid_plan)');
-    expect(formatError(err)).toContain('hint: the model\'s answers are in `cadre history wf-123`');
+    expect(formatError(err)).toContain('hint: the model\'s answers are in `cadre history wf-123 --json`');
     expect(formatError(new InvalidInput('budget', 'too large'))).not.toContain('<command>');
   });
 });

@@ -43,7 +43,7 @@ export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<
   const input = deps.model.estimateInputTokens(draft);
   const maxTokens = affordableMaxTokens(c, input, deps.config.maxTokensPerCall);
   if (maxTokens < MIN_OUTPUT_TOKENS) {
-    return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} tokens left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: run it again with a larger --budget`);
+    return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} token${available(c.budget) === 1 ? '' : 's'} left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: spawn it again with a larger --budget (or fork it with --budget)`);
   }
   const request: ModelRequest = { ...draft, maxTokens };
   // Stored in the commit of the event naming it where the store can (a statement and a commit

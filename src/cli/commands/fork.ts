@@ -48,7 +48,7 @@ export function registerFork(program: Command, ctx: CliContext): void {
         if (!opts.run) {
           const s = await handle.state();
           const below = s.children.length === 0 ? '' : `, with its ${s.children.length} ${s.children.length === 1 ? 'child' : 'children'} as they were then`;
-          print(ctx, opts.json, s, () => `forked ${source} ${where} as ${s.id}${below} (status ${s.status})\na worker (cadre worker) runs it; or fork with --run to run it here`);
+          print(ctx, opts.json, s, () => `forked ${source} ${where} as ${s.id}${below} (status ${s.status})\na worker (cadre worker) runs it; or run it here with: cadre start ${s.id} --wait`);
           return;
         }
         const summary = await runWithLiveTree(ctx, system, handle.id, () => handle.run(), { quiet: Boolean(opts.json) });

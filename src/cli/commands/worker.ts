@@ -25,6 +25,8 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       // A long-running worker hosts actors by lease, so several can share one store and take
       // over a dead one's actors; --once just recovers and drains this store by itself.
       const owner = processOwnerName();
+      // Before the system opens: its recovery runs what was in flight at once.
+      const since = new Date();
       const system = await ctx.openSystem(opts.once ? { recover: true } : { worker: { owner, tickMs: Math.max(pollMs, 200) } });
       if (!opts.once) ctx.output.err(`worker ${owner} started (Ctrl-C to stop)`);
       let stopped = false;
@@ -40,7 +42,9 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       try {
         if (!opts.once) await stopping;
         else {
-          ctx.output.err(`worker: hosting ${system.internal.runtime.liveIds().length} recovered agent(s)`);
+          // It printed "hosting 0 recovered agent(s)" and then ran two (a new user's try): what
+          // ended while it ran is said at the end instead, counted by how each ended.
+          ctx.output.err('worker --once: finishing the work in flight');
           while (!stopped) {
             for (const id of await unhosted(system)) {
               await system.internal.runtime.actor(id).catch(() => null);
@@ -49,6 +53,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
             if ((await unhostedOrRunning(system)) === 0) break;
             await Promise.race([new Promise((r) => setTimeout(r, pollMs)), stopping]);
           }
+          if (!stopped) ctx.output.err(`worker --once: done; ${await endedSince(system, since)}`);
         }
         hosted = system.internal.runtime.hosted;
       } finally {
@@ -75,4 +80,12 @@ async function unhostedOrRunning(system: AgentSystem): Promise<number> {
   // Live agents nobody asked to run stay live; only those with work in flight keep --once going.
   const states = await Promise.all(system.internal.runtime.liveIds().map((id) => system.internal.runtime.state(id).catch(() => null)));
   return states.filter((s) => s && (s.status === 'running' || s.status === 'waiting')).length;
+}
+
+/** What ended since `since`, by how: "2 agents ended: 1 completed, 1 failed" (the read model, caught up first). */
+async function endedSince(system: AgentSystem, since: Date): Promise<string> {
+  await system.projections.waitFor(await system.store.headPosition(), 10_000).catch(() => {});
+  const r = await system.internal.sql.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM ${system.schema}.agents WHERE ended_at >= $1 GROUP BY status ORDER BY status`, [since]);
+  const total = r.rows.reduce((a, x) => a + x.n, 0);
+  return `${total} agent${total === 1 ? '' : 's'} ended${total > 0 ? `: ${r.rows.map((x) => `${x.n} ${x.status}`).join(', ')}` : ''}`;
 }

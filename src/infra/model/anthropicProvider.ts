@@ -118,10 +118,12 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
         log?.debug({ model: reply.model, stopReason: reply.stopReason, usage: reply.usage, ms: Date.now() - started }, 'model call');
         return reply;
       } catch (error) {
-        const mapped = toCadreError(sdk, error, signal);
+        const mapped = toCadreError(sdk, error, signal, options.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL);
         // The message says it all (status, type, the API's words); the error object — its stack, and
         // pino's "message: cause message", which repeated the body — only at debug.
-        log?.warn({ model: params.model, err: mapped.message, ms: Date.now() - started }, 'model call failed');
+        // An abort is the caller's own doing (a fire, a timeout, Ctrl-C): not a warning on every one.
+        if (mapped instanceof Aborted) log?.debug({ model: params.model, err: mapped.message, ms: Date.now() - started }, 'model call aborted');
+        else log?.warn({ model: params.model, err: mapped.message, ms: Date.now() - started }, 'model call failed');
         log?.debug({ model: params.model, err: mapped }, 'model call failed (detail)');
         throw mapped;
       }
@@ -228,6 +230,15 @@ function apiErrorText(error: InstanceType<Sdk['APIError']>): string {
   return `: ${error.message}`;
 }
 
+/** A URL's scheme, host and port (no user, password, path or query). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the configured base URL';
+  }
+}
+
 /** `error` and the causes below it, at most 10 deep. */
 function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -236,7 +247,7 @@ function causeChain(error: unknown): unknown[] {
 }
 
 /** SDK errors → cadre's error family; the SDK error stays as `cause`. */
-export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal): Error {
+export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal, baseURL?: string): Error {
   const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AnthropicError } = sdk;
   if (isCadreError(error)) return error;
   // A reply cut at its size limit (replySizeLimit.ts), however the SDK wrapped the body's error.
@@ -244,7 +255,9 @@ export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal): Er
   if (tooLarge) return tooLarge as ModelError;
   if (error instanceof APIUserAbortError || signal?.aborted) return new Aborted(abortReason(signal) ?? 'the model call was aborted');
   if (error instanceof APIConnectionTimeoutError) return new ModelError('the model call timed out', { retryable: true, cause: error });
-  if (error instanceof APIConnectionError) return new ModelError(`cannot reach the model API: ${error.message}`, { retryable: true, cause: error });
+  // Where it tried, without any credentials in the address: "Connection error." named neither the
+  // server nor the setting (a new user's try with a wrong ANTHROPIC_BASE_URL).
+  if (error instanceof APIConnectionError) return new ModelError(`cannot reach the model API${baseURL ? ` at ${originOf(baseURL)} (ANTHROPIC_BASE_URL)` : ''}: ${error.message}`, { retryable: true, cause: error });
   if (error instanceof APIError) {
     const status = error.status ?? (error.type ? STATUS_OF_TYPE[error.type] : undefined);
     return new ModelError(`model API error${status === undefined ? '' : ` ${status}`}${apiErrorText(error)}`, {
