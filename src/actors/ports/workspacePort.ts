@@ -35,4 +35,6 @@ export interface WorkspacePort {
    * agent's effects retry git themselves.
    */
   reaches?(agentId: string, path: string): Promise<boolean>;
+  /** Whether `commit` is in this repository (a fork's worktree starts at one); true when it cannot tell. */
+  hasCommit?(commit: string): Promise<boolean>;
 }

@@ -67,6 +67,7 @@ export async function forkAgent(rt: RuntimeContext, sourceId: string, options: F
     return openings;
   };
   const asRoot = plan(null);
+  await refuseMissingBaseCommits(rt, asRoot);
   // A chosen id, and so the ids its children's forks derive from it, must be new: a stream already
   // there would be taken for that opening, done (under a parent, recorded as its child).
   if (o.id !== undefined) for (const op of asRoot) await refuseTakenId(rt, op.spawned.agentId, 'fork.id');
@@ -120,6 +121,22 @@ async function refuseUnderSource(rt: RuntimeContext, sourceId: string, under: st
     const opening: RecordedEvent | undefined = (await rt.deps.store.readStream(agentStream(id), { limit: 1 }))[0];
     if (!opening) throw new NotFound('agent', id);
     id = (toDomain(parseRecorded(opening)) as EventOf<'AgentSpawned'>).data.parentId;
+  }
+}
+
+/**
+ * A fork whose worktree would start at a commit this repository does not have is refused before
+ * anything is written: accepted, it made the fork and its children, then failed each at its
+ * worktree, three tries apiece (a new user forking a demo run, whose repository the demo deletes).
+ */
+async function refuseMissingBaseCommits(rt: RuntimeContext, openings: readonly ForkOpening[]): Promise<void> {
+  const ws = rt.deps.workspaces;
+  if (!ws?.hasCommit) return;
+  for (const op of openings) {
+    const base = typeof op.spawned.workspace === 'object' && op.spawned.workspace !== null ? op.spawned.workspace.base : undefined;
+    if (base === undefined || !/^[0-9a-f]{40,64}$/.test(base) || (await ws.hasCommit(base))) continue;
+    const who = op.spawned.depth > 0 && op.spawned.forkedFrom ? `the source's subtree (${op.spawned.forkedFrom.sourceId})` : 'the source';
+    throw new InvalidInput('fork.sourceId', `${who} worked in a git worktree at commit ${base.slice(0, 12)}, which is not in this repository: fork it in the repository it ran in (a demo's repository is removed when the demo ends)`);
   }
 }
 

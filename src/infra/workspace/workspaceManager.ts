@@ -53,6 +53,8 @@ export interface WorkspaceManager {
   cleanup(policy: CleanupPolicy, endOf: (agentId: string) => Promise<AgentEnd>, options?: CleanupOptions): Promise<CleanupResult>;
   /** The folder of an agent's worktree, whether or not it exists yet. */
   pathOf(agentId: string): string;
+  /** Whether `commit` (a full object name) is a commit in this repository. */
+  hasCommit(commit: string): Promise<boolean>;
 }
 
 const MergeTargetSchema = z.union([z.string(), z.object({ branch: z.string() }).strict()]);
@@ -61,7 +63,7 @@ const OptionsSchema = z.object({ repo: z.string().min(1), basePath: z.string().m
 
 /**
  * Opens the workspace manager of one repository. Fails with a WorkspaceError when `repo`
- * is not (inside) a non-bare git repository or `basePath` is inside its work tree.
+ * is not the top folder of a non-bare git repository or `basePath` is inside its work tree.
  *
  * @example
  * const ws = await createWorkspaceManager({ repo: process.cwd(), logger });
@@ -87,6 +89,10 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
     repoRoot: repo.root,
     basePath: repo.basePath,
     pathOf: (agentId) => resolve(repo.basePath, parseAgentId(agentId)),
+    async hasCommit(commit) {
+      if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
+      return (await git.run(repo.root, ['cat-file', '-e', `${commit}^{commit}`], { okCodes: [0, 1, 128] })).code === 0;
+    },
     async create(agentId, opts = {}) {
       const id = parseAgentId(agentId);
       return createWorkspace(ctx, id, opts.baseBranch === undefined ? {} : { baseBranch: parseBaseRef(opts.baseBranch) });

@@ -49,6 +49,10 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       // The same folder by another name (a symlinked temp folder) is the same worktree.
       return resolve(mine) === resolve(path) || (existsSync(path) && existsSync(mine) && realpathSync(mine) === realpathSync(path));
     },
+    async hasCommit(commit) {
+      const m = await manager().catch(() => null);
+      return m === null ? true : m.hasCommit(commit);
+    },
     async create(agentId, o) {
       const info = await (await manager()).create(agentId, o);
       return { path: info.path, branch: info.branch, baseBranch: info.baseBranch, baseCommit: info.baseCommit };
