@@ -39,6 +39,22 @@ describe('a third newcomer at the CLI', () => {
     expect(fromFlag.stderr).toMatch(/invalid --token: must be at least 8 characters/);
   }, 60_000);
 
+  it('a message to an agent fired before it read it is listed by inbox --dead, with why (it showed nowhere)', async () => {
+    const cadre = (...args: string[]): Promise<CliRun> => runCadre(args, baseEnv({ CADRE_DATA_DIR: join(scratch, 'dead') }));
+    const [from, to] = [await spawnWithCli(cadre, 'sender'), await spawnWithCli(cadre, 'reader')];
+    expect((await cadre('send', from, to, '{"note":"please read"}')).code).toBe(0);
+    expect((await cadre('fire', to, '--reason', 'not needed')).code).toBe(0);
+    const inbox = await cadre('inbox', to);
+    expect(inbox.stdout).toMatch(/inbox is empty \(--dead lists messages to it that will not be delivered\)/);
+    const dead = await cadre('inbox', to, '--dead');
+    expect(dead.code, dead.stderr).toBe(0);
+    expect(dead.stdout).toMatch(/recipient terminated .*\{"note":"please read"\}/);
+    expect(dead.stdout).toMatch(/1 dead letter, oldest first/);
+    const both = await cadre('inbox', to, '--dead', '--claim');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/invalid --dead: dead letters cannot be claimed/);
+  }, 60_000);
+
   it('a fork made without --run says how to run it here: cadre start --wait, not a second fork', async () => {
     const cadre = (...args: string[]): Promise<CliRun> => runCadre(args, baseEnv({ CADRE_DATA_DIR: join(scratch, 'fork') }));
     const id = await spawnWithCli(cadre, 'source');
