@@ -56,6 +56,7 @@ const HINTS: Partial<Record<string, string>> = {
   INVALID_GRAPH: 'see `cadre templates show <id>` for a valid graph',
   INVALID_TRANSITION: 'an agent that has ended takes no more commands; `cadre status <agent>` shows its state, `cadre spawn` starts a new one',
   LEASE_HELD: 'another worker hosts this agent; try again when it ends',
+  RECIPIENT_UNAVAILABLE: 'a message goes only to a live agent; `cadre status <agent>` shows how it ended, and `cadre inbox <agent> --dead` what it did not read',
   STORE_LOCKED: 'read commands (tree, status, history, budget, replay, report, inbox, trace, diff, workspaces list/diff, workspaces cleanup --dry-run) still work: they go through that process',
 };
 

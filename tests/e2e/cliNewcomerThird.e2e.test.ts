@@ -50,6 +50,10 @@ describe('a third newcomer at the CLI', () => {
     expect(dead.code, dead.stderr).toBe(0);
     expect(dead.stdout).toMatch(/recipient terminated .*\{"note":"please read"\}/);
     expect(dead.stdout).toMatch(/1 dead letter, oldest first/);
+    // Sending to it now is refused, with where to look.
+    const late = await cadre('send', from, to, '{"note":"too late"}');
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/cannot deliver to agent .*\n {2}hint: a message goes only to a live agent/);
     const both = await cadre('inbox', to, '--dead', '--claim');
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/invalid --dead: dead letters cannot be claimed/);
