@@ -34,10 +34,10 @@ describe('unpaired surrogates', () => {
   // behind while other databases on the server hold transactions open (it read 0, then caught up).
   const head = async (): Promise<number> => Number((await system.internal.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${system.schema}.events`)).rows[0]!.n);
   const usage = { inputTokens: 11, outputTokens: 7, cacheReadTokens: 0, cacheCreationTokens: 0 };
-  let script: (i: number) => ModelReply = () => ({ model: 'scripted', stopReason: 'end_turn', usage, content: [{ type: 'text', text: 'done' }] });
+  let script: (i: number, request: { messages: readonly unknown[] }) => ModelReply = () => ({ model: 'scripted', stopReason: 'end_turn', usage, content: [{ type: 'text', text: 'done' }] });
 
   beforeAll(async () => {
-    system = await testSystem('postgres', { model: { provider: 'scripted', replies: (_req: unknown, i: number) => script(i) } });
+    system = await testSystem('postgres', { model: { provider: 'scripted', replies: (req: { messages: readonly unknown[] }, i: number) => script(i, req) } });
     parent = await system.spawn({ role: 'lead', task: 'hold the budget', budget: 100_000 });
   });
   afterAll(() => system?.close());
@@ -73,16 +73,23 @@ describe('unpaired surrogates', () => {
   it('a model reply holding them is stored with U+FFFD, and its usage is settled', { timeout: 120_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(lone, lone, async (text, output) => {
-        // One turn: text and a finish call, both holding lone surrogates (in a key too).
-        script = (i) => ({ model: 'scripted', stopReason: 'tool_use', usage, content: [{ type: 'text', text }, { type: 'tool_use', id: `toolu_${i}`, name: 'finish', input: { output, [text]: [output] } }] });
-        const a = await parent.spawn({ role: 'speaker', task: 'say it', budget: 1_000 });
+        // Text and a finish call, both holding lone surrogates, in a key too: a key finish does
+        // not take, so that reply is stored and its finish refused (tool inputs are strict); the
+        // next turn's finish, holding them in its output, ends the agent.
+        script = (i, request) => ({
+          model: 'scripted', stopReason: 'tool_use', usage,
+          content: request.messages.length === 1
+            ? [{ type: 'text', text }, { type: 'tool_use', id: `toolu_${i}`, name: 'finish', input: { output, [text]: [output] } }]
+            : [{ type: 'tool_use', id: `toolu_${i}`, name: 'finish', input: { output } }],
+        });
+        const a = await parent.spawn({ role: 'speaker', task: 'say it', budget: 5_000 });
         const r = await a.run();
         expect(r.status, r.reason ?? '').toBe('completed');
         expect(r.output).toBe(output.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD'));
         const history = await system.history(a.id);
         expect(history.some((e) => e.type === 'ModelReplied' && e.data.settles)).toBe(true);
         expect(history.map((e) => e.type)).not.toContain('BudgetReleased');
-        expect((await a.state()).budget.consumed).toBe(usage.inputTokens + usage.outputTokens);
+        expect((await a.state()).budget.consumed).toBe(2 * (usage.inputTokens + usage.outputTokens));
       }),
       { numRuns: Math.ceil(RUNS / 4) },
     );
