@@ -15,7 +15,8 @@ import { currentActor, evictIfEnded, loadActor, preload, toDomain } from './runt
 import { execute, type ExecuteOptions } from './runtime/commandExecutor.js';
 import { reconcile, wireEffects } from './runtime/effects.js';
 import { recover, type RecoverOptions } from './runtime/recovery.js';
-import { createRuntimeContext, type ChildEndEvents, type NextSpawns, type RuntimeContext } from './runtime/runtimeContext.js';
+import { createRuntimeContext, hostsHere, type ChildEndEvents, type NextSpawns, type RuntimeContext } from './runtime/runtimeContext.js';
+import { isTerminalStatus, statusOf } from './agentMachine.js';
 import { agentResult, askToRun, runAgent, settledHere, startAgent } from './runtime/runAgent.js';
 import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
 import { forkAgent, type ForkOptions } from './runtime/forking.js';
@@ -285,8 +286,12 @@ export class AgentRuntime {
     // would ask the model again and the provider bill both, while cadre records one (a new user
     // stopping `cadre serve` mid-call saw 2 requests for 1 recorded call). Nothing new starts.
     rt.stopping = true;
+    // So is an ended agent's ending hosted here: cut off, its worktree stayed behind until some
+    // later process hosted it (a new user's Ctrl-C and resume left one, 1 try of 2).
+    const endingsDue = (): string[] => [...rt.actors.values()].filter((a) => isTerminalStatus(statusOf(a.snapshot.value)) && !settledHere(rt, a.id) && hostsHere(rt, a.id)).map((a) => a.id);
+    for (const id of endingsDue()) rt.reconcileSoon(id);
     const until = Date.now() + (this.deps.config.closeDrainMs ?? 5_000);
-    while (Date.now() < until && [...rt.actors.values()].some((a) => a.inflight.call?.sent)) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < until && ([...rt.actors.values()].some((a) => a.inflight.call?.sent) || endingsDue().length > 0)) await new Promise((r) => setTimeout(r, 20));
     rt.closed = true;
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
     rt.slots.close(new StoreClosed());

@@ -99,13 +99,16 @@ function schedule(rt: RuntimeContext, id: string, named: EffectName | null): voi
  * whose own action runs what is due there (a reply and the end in one batch: only the end runs).
  */
 async function runEffect(rt: RuntimeContext, id: string, named: EffectName | null): Promise<void> {
-  if (rt.closed || rt.stopping) return;
+  if (rt.closed) return;
   // Only the lease holder calls the model, runs tools or touches a worktree for an actor.
   if (!hostsHere(rt, id)) return;
   const actor = rt.actors.get(id);
   if (!actor) return;
-  armTimer(rt, actor);
   const due = dueEffect(actor.snapshot);
+  // Closing: nothing new starts, but an ended agent's ending (its worktree committed, merged and
+  // removed, its parent told) is let finish (close() waits for it, as for a call already sent).
+  if (rt.stopping && due !== 'agentEnded') return;
+  armTimer(rt, actor);
   if (!due || (named !== null && named !== due)) return;
   // Being terminated: nothing new starts; only its ending is still due.
   if (due !== 'agentEnded' && actor.inflight.terminating) return;
