@@ -14,7 +14,8 @@ import { createAgentSystem } from '../src/system.js';
 import { benchDatabase, fmt, printTable, ratio, type BenchRow } from './support.js';
 
 const OUTPUT_CHARS = 4000;
-const usage = { inputTokens: 10, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
+/** What a real API could report: an input token per 16 bytes of the request (checkingModel refuses fewer than one per 64). */
+const usageOf = (r: ModelRequest) => ({ inputTokens: Math.ceil(Buffer.byteLength(JSON.stringify(r)) / 16), outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 });
 const page = (n: number): string => `page ${n}: ` + Array.from({ length: OUTPUT_CHARS / 8 }, (_, i) => `w${(i * 7919 + n) % 9973}`).join(' ').slice(0, OUTPUT_CHARS);
 
 async function oneAgent(turns: number): Promise<{ stored: number; onDisk: number; lastRequest: number; whole: number }> {
@@ -23,8 +24,8 @@ async function oneAgent(turns: number): Promise<{ stored: number; onDisk: number
   const model = createScriptedProvider((r: ModelRequest) => {
     sent.push(JSON.stringify(r).length);
     const n = sent.length;
-    if (n > turns) return { model: 'scripted', content: [{ type: 'tool_use', id: 'fin', name: 'finish', input: { output: 'done' } }], stopReason: 'tool_use', usage };
-    return { model: 'scripted', content: [{ type: 'text', text: `Reading page ${n}.` }, { type: 'tool_use', id: `t${n}`, name: 'read_page', input: { n } }], stopReason: 'tool_use', usage };
+    if (n > turns) return { model: 'scripted', content: [{ type: 'tool_use', id: 'fin', name: 'finish', input: { output: 'done' } }], stopReason: 'tool_use', usage: usageOf(r) };
+    return { model: 'scripted', content: [{ type: 'text', text: `Reading page ${n}.` }, { type: 'tool_use', id: `t${n}`, name: 'read_page', input: { n } }], stopReason: 'tool_use', usage: usageOf(r) };
   });
   const readPage = tool({ name: 'read_page', description: 'Reads a page.', input: z.object({ n: z.number() }), run: ({ n }) => page(n) });
   const system = await createAgentSystem({ store: { kind: 'postgres', connectionString: db.url }, schema: 'cadre', model, env: {}, recover: false, tools: [readPage] });

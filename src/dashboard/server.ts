@@ -245,6 +245,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     })();
   });
 
+  // `Expect: 100-continue` went to Node's own handler, which answered "100 Continue" (inviting the
+  // body) before the 413 (a hostile-HTTP try): such a request goes to the handler like any other.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
   limitConnections(server);
   const wanted = options.port ?? 4600;
   await new Promise<void>((resolve, reject) => {

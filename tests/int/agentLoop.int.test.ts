@@ -5,9 +5,10 @@ import type { ModelReply, ModelRequest, ModelProvider } from '../../src/actors/p
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { testSystem } from '../support/system.js';
 import { createTempRepo } from '../support/gitRepo.js';
+import { plausibleUsage } from '../support/plausibleUsage.js';
 
 const usage = { inputTokens: 50, outputTokens: 20, cacheReadTokens: 0, cacheCreationTokens: 0 };
-const tool = (id: string, name: string, input: unknown): ModelReply => ({ model: 'scripted', content: [{ type: 'tool_use', id, name, input }], stopReason: 'tool_use', usage });
+const tool = (id: string, name: string, input: unknown, request?: ModelRequest): ModelReply => ({ model: 'scripted', content: [{ type: 'tool_use', id, name, input }], stopReason: 'tool_use', usage: request ? { ...plausibleUsage(request), outputTokens: usage.outputTokens } : usage });
 const lastToolResult = (req: ModelRequest): string | undefined => {
   const last = req.messages[req.messages.length - 1]!;
   const block = last.content.find((b) => b.type === 'tool_result');
@@ -32,12 +33,12 @@ describe('the agent loop: a coordinator and two workers that write files and mes
             { type: 'tool_use', id: 'spawn-b', name: 'spawn_agent', input: { role: 'writer-b', task: 'write b.md', budget: 30_000 } },
           ] };
         }
-        return tool('fin', 'finish', { output: 'both workers finished' });
+        return tool('fin', 'finish', { output: 'both workers finished' }, req);
       }
       const mine = me.role === 'writer-a' ? 'a' : 'b';
       const siblingRole = mine === 'a' ? 'writer-b' : 'writer-a';
-      if (turn === 0) return tool(`w-${mine}`, 'write_file', { path: `${mine}.md`, content: `${mine}\n${big}` });
-      if (turn === 1) return tool(`r-${mine}`, 'read_file', { path: `${mine}.md` });
+      if (turn === 0) return tool(`w-${mine}`, 'write_file', { path: `${mine}.md`, content: `${mine}\n${big}` }, req);
+      if (turn === 1) return tool(`r-${mine}`, 'read_file', { path: `${mine}.md` }, req);
       if (turn === 2) {
         // Wait until the sibling exists, then message it.
         let sibling: string | undefined;
@@ -45,12 +46,12 @@ describe('the agent loop: a coordinator and two workers that write files and mes
           sibling = (await system.internal.runtime.state(coordinatorId)).children.find((c) => c.role === siblingRole)?.id;
           if (!sibling) await new Promise((r) => setTimeout(r, 20));
         }
-        return tool(`s-${mine}`, 'send_message', { to: sibling, payload: { from: mine, text: `hello from ${mine}` } });
+        return tool(`s-${mine}`, 'send_message', { to: sibling, payload: { from: mine, text: `hello from ${mine}` } }, req);
       }
       const got = lastToolResult(req);
-      if (got && got.startsWith('[{')) return tool(`f-${mine}`, 'finish', { output: `received ${got}` });
+      if (got && got.startsWith('[{')) return tool(`f-${mine}`, 'finish', { output: `received ${got}` }, req);
       await new Promise((r) => setTimeout(r, 30));
-      return tool(`rx-${mine}-${turn}`, 'receive_messages', { max: 5 });
+      return tool(`rx-${mine}-${turn}`, 'receive_messages', { max: 5 }, req);
     });
     system = await testSystem('postgres', { model, workspace: { repo: repo.path, basePath: repo.basePath, cleanup: 'never' }, maxTurns: 30 });
   });

@@ -68,6 +68,45 @@ describe('a reply shaped to hurt', () => {
     await chargedItsReservation(s, agent.id, /tool_use ids must be unique within a reply once secrets are redacted/);
   }, 60_000);
 
+  it('two tool call ids made alike by the replacement of unstorable characters (x\\ud800, x\\ud801) fail the call, charged its reservation: one write was lost', async () => {
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [
+      { type: 'tool_use', id: 'x\ud800', name: 'nosuch', input: {} },
+      { type: 'tool_use', id: 'x\ud801', name: 'nosuch', input: {} },
+    ] }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+    expect((await agent.run()).status).toBe('failed');
+    await chargedItsReservation(s, agent.id, /tool_use ids must be unique within a reply once secrets are redacted and unstorable characters replaced/);
+  }, 60_000);
+
+  it('an id, a tool name or a model name longer than 256 characters (a 1.9 MB id was stored for 1 token): charged its reservation', async () => {
+    const long = 'i'.repeat(257);
+    for (const [reply, field] of [
+      [{ content: [{ type: 'tool_use' as const, id: long, name: 'finish', input: { output: 'x' } }] }, /reply\.content\[0\]\.id: must be at most 256 characters/],
+      [{ content: [{ type: 'tool_use' as const, id: 'a', name: long, input: {} }] }, /reply\.content\[0\]\.name: must be at most 256 characters/],
+      [{ model: long, content: [{ type: 'text' as const, text: 'hi' }] }, /reply\.model: must be at most 256 characters/],
+    ] as const) {
+      const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, ...reply }));
+      const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+      expect((await agent.run()).status).toBe('failed');
+      await chargedItsReservation(s, agent.id, field);
+      await s.close();
+      system = undefined;
+    }
+  }, 60_000);
+
+  it('a large request whose reply reports too few input tokens for it (6 MB read for 0 tokens) is charged its reservation', async () => {
+    const page = 'word '.repeat(8_000); // 40 kB
+    // The task alone makes the request 40 kB: at 64 bytes a token at most, it cannot have been read for 10 tokens.
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'x' } }] }));
+    const agent = await s.spawn({ role: 'r', task: `Read this: ${page}`, budget: 200_000 });
+    expect((await agent.run()).status).toBe('failed');
+    await chargedItsReservation(s, agent.id, /usage cannot be true: the request held [\d,]+ bytes but the reply reports 10 input tokens, cache included/);
+    await s.close();
+    // Read for 1,000 tokens (40 bytes a token): taken.
+    const honest = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 1_000 }, content: [{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'x' } }] }));
+    expect((await (await honest.spawn({ role: 'r', task: `Read this: ${page}`, budget: 200_000 })).run()).status).toBe('completed');
+  }, 60_000);
+
   it("a workflow's planning call answered unusably is charged its reservation too, not released", async () => {
     const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage, content: Array.from({ length: 200 }, (_, i) => ({ type: 'tool_use' as const, id: `p${i}`, name: 'plan', input: {} })) }));
     const err = await s.decompose('Build a parser', { budget: 50_000, attempts: 1 }).catch((e: unknown) => e);

@@ -5,6 +5,7 @@ import { tool } from '../../src/actors/userTool.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { createBlobStore } from '../../src/infra/postgres/runtimeTables.js';
 import { testSystem, type StoreKind } from '../support/system.js';
+import { plausibleUsage } from '../support/plausibleUsage.js';
 
 /**
  * A model request is stored in parts (blobParts.ts): what earlier turns stored is named, not
@@ -13,8 +14,7 @@ import { testSystem, type StoreKind } from '../support/system.js';
  * carry it.
  */
 const TURNS = 6;
-const usage = { inputTokens: 10, outputTokens: 10, cacheReadTokens: 0, cacheCreationTokens: 0 };
-const reply = (content: ModelReply['content']): ModelReply => ({ model: 'scripted', content, stopReason: 'tool_use', usage });
+const reply = (content: ModelReply['content'], request: ModelRequest): ModelReply => ({ model: 'scripted', content, stopReason: 'tool_use', usage: plausibleUsage(request) });
 const page = (n: number): string => `page ${n}\n` + Array.from({ length: 400 }, (_, i) => `line ${i} of page ${n}`).join('\n');
 
 describe.each<StoreKind>(['pglite', 'postgres'])('model requests stored in parts (%s)', (kind) => {
@@ -23,8 +23,8 @@ describe.each<StoreKind>(['pglite', 'postgres'])('model requests stored in parts
     const model = createScriptedProvider((r) => {
       sent.push(structuredClone(r));
       const n = sent.length;
-      if (n > TURNS) return reply([{ type: 'tool_use', id: 'fin', name: 'finish', input: { output: 'read them all' } }]);
-      return reply([{ type: 'text', text: `Reading page ${n}, after ${'thinking '.repeat(40)}` }, { type: 'tool_use', id: `read${n}`, name: 'read_page', input: { n } }]);
+      if (n > TURNS) return reply([{ type: 'tool_use', id: 'fin', name: 'finish', input: { output: 'read them all' } }], r);
+      return reply([{ type: 'text', text: `Reading page ${n}, after ${'thinking '.repeat(40)}` }, { type: 'tool_use', id: `read${n}`, name: 'read_page', input: { n } }], r);
     });
     const readPage = tool({ name: 'read_page', description: 'Reads a page.', input: z.object({ n: z.number() }), run: ({ n }) => page(n) });
     const system = await testSystem(kind, { model, tools: [readPage] });

@@ -1,4 +1,4 @@
-import type { ModelProvider, ModelReply } from '../../actors/ports/modelProvider.js';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../actors/ports/modelProvider.js';
 import { ModelError } from '../../errors.js';
 import { formatPath } from '../../validation.js';
 import { ModelReplySchema } from './modelReplySchema.js';
@@ -17,10 +17,10 @@ import { wrapComplete } from './wrapComplete.js';
  * const model = checkingModel(createModelProvider(config));
  */
 export function checkingModel(model: ModelProvider): ModelProvider {
-  return wrapComplete(model, async (request, options) => checkedReply(await model.complete(request, options)));
+  return wrapComplete(model, async (request, options) => checkedReply(await model.complete(request, options), request));
 }
 
-function checkedReply(reply: ModelReply): ModelReply {
+function checkedReply(reply: ModelReply, request: ModelRequest): ModelReply {
   const parsed = ModelReplySchema.safeParse(reply);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -30,7 +30,18 @@ function checkedReply(reply: ModelReply): ModelReply {
   if (bytes > OUTPUT_BYTES_WITHOUT_CHECK + reply.usage.outputTokens * MAX_BYTES_PER_OUTPUT_TOKEN) {
     throw new ModelError(`the model API's usage cannot be true: the reply holds ${bytes.toLocaleString('en-US')} bytes of output but reports ${reply.usage.outputTokens.toLocaleString('en-US')} output tokens (a token stands for at most ${MAX_BYTES_PER_OUTPUT_TOKEN} bytes)`, { answered: true });
   }
+  // The same for what it read: a request of 6 MB charged 0 input tokens (a hostile-model try).
+  const sent = requestBytes(request);
+  const read = reply.usage.inputTokens + reply.usage.cacheReadTokens + reply.usage.cacheCreationTokens;
+  if (sent > OUTPUT_BYTES_WITHOUT_CHECK + read * MAX_BYTES_PER_OUTPUT_TOKEN) {
+    throw new ModelError(`the model API's usage cannot be true: the request held ${sent.toLocaleString('en-US')} bytes but the reply reports ${read.toLocaleString('en-US')} input tokens, cache included (a token stands for at most ${MAX_BYTES_PER_OUTPUT_TOKEN} bytes)`, { answered: true });
+  }
   return reply;
+}
+
+/** The UTF-8 bytes of what the model was given to read: the system prompt, the messages and the tools, as JSON. */
+function requestBytes(request: ModelRequest): number {
+  return Buffer.byteLength(request.system, 'utf8') + Buffer.byteLength(JSON.stringify(request.messages), 'utf8') + Buffer.byteLength(JSON.stringify(request.tools), 'utf8');
 }
 
 /**
@@ -39,7 +50,7 @@ function checkedReply(reply: ModelReply): ModelReply {
  * reported 10 output tokens was charged 20 tokens (found by a hostile-model try).
  */
 export const MAX_BYTES_PER_OUTPUT_TOKEN = 64;
-/** Replies up to this size are not held to it: a small lie costs little, and a test's fixed usage stays valid. */
+/** Replies (and requests) up to this size are not held to it: a small lie costs little, and a test's fixed usage stays valid. */
 const OUTPUT_BYTES_WITHOUT_CHECK = 16 * 1024;
 
 /** The UTF-8 bytes of what the model wrote: its text, and its tool calls' names and inputs as JSON. */

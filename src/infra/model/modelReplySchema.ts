@@ -26,6 +26,14 @@ export const MAX_TOOL_CALLS_PER_REPLY = 100;
  */
 export const MAX_TOOL_INPUT_DEPTH = 100;
 
+/**
+ * The longest tool call id, tool name and model name a reply may give. The API's are a few dozen
+ * characters (`toolu_01…`, names of at most 64); none is counted in the output tokens a reply is
+ * checked against, so a 1.9 MB id was stored whole for 1 token (ten children's filled 35 MB, a
+ * hostile-model try).
+ */
+export const MAX_REPLY_NAME_LENGTH = 256;
+
 /** Whether `value` nests no deeper than `max` arrays and objects (walked without recursion). */
 function nestsWithin(value: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 0]];
@@ -57,15 +65,17 @@ export const ModelUsageSchema = z.strictObject({
  * @example
  * const reply = parseInput(ModelReplySchema, untrusted, 'reply');
  */
+const name = z.string().min(1).max(MAX_REPLY_NAME_LENGTH, `must be at most ${MAX_REPLY_NAME_LENGTH} characters`);
+
 export const ModelReplySchema = z.strictObject({
-  model: z.string().min(1),
+  model: name,
   content: z.array(
     z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('text'), text: z.string() }),
       z.strictObject({
         type: z.literal('tool_use'),
-        id: z.string().min(1),
-        name: z.string().min(1),
+        id: name,
+        name,
         input: z.unknown().refine((input) => nestsWithin(input, MAX_TOOL_INPUT_DEPTH), `must nest at most ${MAX_TOOL_INPUT_DEPTH} levels deep`),
       }),
     ]),

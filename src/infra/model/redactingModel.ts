@@ -1,5 +1,6 @@
 import type { ModelProvider, ModelReply } from '../../actors/ports/modelProvider.js';
 import type { Redactor } from '../redact.js';
+import { storableReply } from '../../actors/storableReply.js';
 import { ModelError } from '../../errors.js';
 import { redactedTextStream } from './redactedTextStream.js';
 import { wrapComplete } from './wrapComplete.js';
@@ -30,7 +31,7 @@ export function redactingModel(model: ModelProvider, redactor: Redactor): ModelP
     // Streamed text is shown to watchers as it comes: redacted too, a whole word at a time.
     const stream = options.onText ? redactedTextStream((t) => redactor.text(t), options.onText) : null;
     try {
-      return redactReply(await model.complete(request, stream ? { ...options, onText: (t) => stream.push(t) } : options), redactor);
+      return withUniqueIds(storableReply(redactReply(await model.complete(request, stream ? { ...options, onText: (t) => stream.push(t) } : options), redactor)));
     } catch (err) {
       throw clean(err);
     } finally {
@@ -55,9 +56,18 @@ function redactReply(reply: ModelReply, redactor: Redactor): ModelReply {
     return v;
   };
   const content = reply.content.map((b) => (b.type === 'text' ? { ...b, text: text(b.text) } : { ...b, id: text(b.id), name: text(b.name), input: deep(b.input) }));
-  // Each call is answered by its id (checkingModel refused duplicates): two ids made alike by
-  // redaction would leave one call unanswered.
-  const ids = content.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
-  if (new Set(ids).size !== ids.length) throw new ModelError('the model API sent an invalid reply: tool_use ids must be unique within a reply once secrets are redacted', { answered: true });
   return { ...reply, model: text(reply.model), content };
+}
+
+/**
+ * Each call is answered by its id (checkingModel refused duplicates), so two ids made alike on the
+ * way to the store would leave one call unanswered: by redaction (two key-shaped secrets, each
+ * `[redacted]`), or by the replacement of what Postgres cannot store (`x\ud800` and `x\ud801`
+ * both `x\uFFFD`: one write_file was never run, and the next request held two calls and one
+ * result, a hostile-model try). Such a reply fails the call, as answered.
+ */
+function withUniqueIds(reply: ModelReply): ModelReply {
+  const ids = reply.content.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
+  if (new Set(ids).size !== ids.length) throw new ModelError('the model API sent an invalid reply: tool_use ids must be unique within a reply once secrets are redacted and unstorable characters replaced', { answered: true });
+  return reply;
 }

@@ -5,6 +5,7 @@ import { WorkspaceError } from '../../errors.js';
 import { createWorkspaceManager, type WorkspaceManager, type WorkspaceManagerOptions } from './workspaceManager.js';
 import { createWorkspaceFiles } from './workspaceFiles.js';
 import { confineArgs } from './confineArgs.js';
+import { refuseLinkFollowing } from './refuseLinkFollowing.js';
 import { agentGitArgs } from './agentGitArgs.js';
 import { gitSafeEnv } from './gitSafety.js';
 import { createConfinedRunner, type ConfinedRunner } from './runConfined.js';
@@ -100,7 +101,7 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       const env = command === 'git' ? gitSafeEnv(PATH, cwd) : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
-      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => confineArgs(cwd, args) });
+      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), confineArgs(cwd, args)) });
     },
   };
 }
