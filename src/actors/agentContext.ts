@@ -78,7 +78,7 @@ export interface AgentContext {
   readonly model: string | null;
   readonly maxTurns: number;
   readonly timeoutMs: number | null;
-  readonly workspaceRequest: { base?: string | undefined } | null;
+  readonly workspaceRequest: { base?: string | undefined; repo?: string | undefined } | null;
   readonly graph: unknown;
   readonly nodeId: string | null;
   /** The user tools it may call, by name. */

@@ -37,7 +37,7 @@ export function resolveSpec(c: ParsedSpawnConfig, parent: AgentContext | null, d
     role: c.role,
     task: c.task,
     budget: c.budget,
-    workspace: worktreeRefused(c) ? null : workspaceRequestOf(c) ?? (parent?.workspaceRequest ? {} : null),
+    workspace: worktreeRefused(c) ? null : withParentRepo(workspaceRequestOf(c) ?? (parent?.workspaceRequest ? {} : null), parent),
     timeoutMs: c.timeoutMs ?? defaults.defaultTimeoutMs,
     maxTurns: c.maxTurns ?? defaults.defaultMaxTurns,
     model: c.model ?? parent?.model ?? null,
@@ -45,6 +45,12 @@ export function resolveSpec(c: ParsedSpawnConfig, parent: AgentContext | null, d
     ...(extra.nodeId ? { nodeId: extra.nodeId } : {}),
     ...optionalFields(toolNamesOf(c, parent, defaults), c.instructions, c.output ? jsonSchemaOf(c.output) : undefined),
   };
+}
+
+/** A child's worktree is made in its parent's repository, as the parent's own is. */
+function withParentRepo(request: { base?: string } | null, parent: AgentContext | null): { base?: string; repo?: string } | null {
+  const repo = parent?.workspaceRequest?.repo;
+  return request && repo ? { ...request, repo } : request;
 }
 
 /** The names of the user tools a spawn gives its agent: its own, else its parent's, else (a root) the system's. */

@@ -43,7 +43,7 @@ describe('the repository agents work in', () => {
     // Another process, started where there is no repository.
     const without = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspacePort: null });
     try {
-      await expect(without.get(ids[0]!).run()).rejects.toThrow(/invalid workspace: writer .* works in a git worktree, and this process has no git repository/);
+      await expect(without.get(ids[0]!).run()).rejects.toThrow(/invalid workspace: writer \S+ cannot run here: it asks for a git worktree, and this process has no git repository: run it inside /);
       expect((await without.get(ids[0]!).state()).status).toBe('spawned');
       // A host here (a worker, `start`) does not run it bare: it leaves it.
       await without.internal.runtime.start(ids[1]!);
@@ -60,6 +60,37 @@ describe('the repository agents work in', () => {
       }
     } finally {
       await again.close();
+    }
+  });
+
+  it('an agent spawned to work in one repository is left alone by a process in another, and run() there is refused naming both', async () => {
+    const second = createTempRepo({ prefix: 'cadre-second-repo-', files: { 'OTHER.md': 'another project\n' } });
+    try {
+      const schema = freshSchema('repo');
+      const store = { kind: 'postgres' as const, connectionString: testPgUrl() };
+      const inFirst = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspace: { repo: repo.path, basePath: repo.basePath } });
+      const id = (await inFirst.spawn({ role: 'writer', task: 'notes for the first project', budget: 20_000, workspace: true })).id;
+      await inFirst.close();
+      const inSecond = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspace: { repo: second.path, basePath: second.basePath } });
+      try {
+        await expect(inSecond.get(id).run()).rejects.toThrow(new RegExp(`cannot run here: it works in the repository ${repo.path}, and this process's is ${second.path}`));
+        await inSecond.internal.runtime.start(id);
+        await new Promise((r) => setTimeout(r, 1_500));
+        expect((await inSecond.history(id)).map((e) => e.type)).not.toContain('WorkspaceCreated');
+      } finally {
+        await inSecond.close();
+      }
+      expect(second.git(['branch', '--list', 'agents/*'])).toBe('');
+      const back = await createAgentSystem({ store, schema, model: { provider: 'offline' }, env: {}, workspace: { repo: repo.path, basePath: repo.basePath } });
+      try {
+        expect((await back.get(id).run()).status).toBe('completed');
+        const created = (await back.history(id)).find((e) => e.type === 'WorkspaceCreated');
+        expect(created?.type === 'WorkspaceCreated' && created.data.path.startsWith(repo.basePath)).toBe(true);
+      } finally {
+        await back.close();
+      }
+    } finally {
+      second.cleanup();
     }
   });
 });

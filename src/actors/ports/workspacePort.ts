@@ -19,6 +19,14 @@ export interface WorkspaceFilesPort {
 }
 
 export interface WorkspacePort {
+  /** The real path of the repository it makes worktrees in, when it knows it (recorded in a root's request). */
+  readonly repo?: string;
+  /**
+   * Whether `repo` (a path a request recorded) is another repository of this machine than this
+   * port's. False when that path is not here: a worker in a container sees the same repository
+   * under another path (docker-compose mounts it at /app) and cannot tell it is another.
+   */
+  isOtherRepository?(repo: string): boolean;
   create(agentId: string, options: { baseBranch?: string }): Promise<WorkspaceInfo>;
   commit(agentId: string, message: string): Promise<{ commit: string; files: string[] } | null>;
   merge(childAgentId: string, intoAgentId: string): Promise<MergeOutcome>;

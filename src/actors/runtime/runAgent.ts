@@ -3,6 +3,7 @@ import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { loadActor } from './actorCache.js';
 import { cancellable, stoppedWaiting, untilAborted } from './cancellation.js';
 import { requestRun } from './runStart.js';
+import { repositoryMismatch } from './toolHosting.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { waitForEnd, type RunResult } from './waitForEnd.js';
 
@@ -26,11 +27,11 @@ export async function runAgent(rt: RuntimeContext, id: string, signal?: AbortSig
  * (`cadre start <id> --wait` from another folder ran it with no worktree, silently).
  */
 async function refuseWorktreeWithoutRepository(rt: RuntimeContext, id: string): Promise<void> {
-  if (rt.deps.workspaces) return;
   const { snapshot } = await loadActor(rt, id);
-  if (snapshot.context.workspaceRequest && !snapshot.context.workspace && !isTerminalStatus(statusOf(snapshot.value))) {
-    throw new InvalidInput('workspace', `${snapshot.context.role} ${id.slice(0, 8)} works in a git worktree, and this process has no git repository to make it in: run it inside the repository, or set WORKSPACE_REPO to it`);
-  }
+  const request = snapshot.context.workspaceRequest;
+  if (!request || snapshot.context.workspace || isTerminalStatus(statusOf(snapshot.value))) return;
+  const why = repositoryMismatch(rt, request);
+  if (why) throw new InvalidInput('workspace', `${snapshot.context.role} ${id.slice(0, 8)} cannot run here: ${why}: run it inside ${request.repo ?? 'its repository'}, or set WORKSPACE_REPO to it`);
 }
 
 /**

@@ -22,7 +22,10 @@ import { appendOpening, prepareOpening } from './streamOpening.js';
 export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
   registerTools(rt, c);
-  const spec = resolveSpec(c, null, rt.deps.config, {});
+  const resolved = resolveSpec(c, null, rt.deps.config, {});
+  // Made in this process's repository, and only there: its children's in the same (spawnSpec).
+  const repo = rt.deps.workspaces?.repo;
+  const spec = resolved.workspace && repo ? { ...resolved, workspace: { ...resolved.workspace, repo } } : resolved;
   checkWorkspaceAvailable(rt, c, spec.workspace);
   const id = c.id ?? rt.deps.ids.uuid();
   await openStream(rt, agentSpawned(id, null, { ...spec, ...extra }), false, alsoRecord);

@@ -54,8 +54,9 @@ async function reachesWorktree(rt: RuntimeContext, actor: LiveActor): Promise<bo
   const ws = c.workspace;
   // One still to be made, where there is no repository to make it in: it ran without one,
   // silently (a new user's `cadre start` from another folder). Left to a process that has one.
-  if (!ws && c.workspaceRequest && !rt.deps.workspaces && !isTerminalStatus(statusOf(actor.snapshot.value))) {
-    rt.deps.logger.warn({ agentId: actor.id }, `not hosting agent ${actor.id}: it asks for a git worktree, and this process has no git repository; left for a cadre started in the repository (or with WORKSPACE_REPO)`);
+  const elsewhere = !ws && c.workspaceRequest && !isTerminalStatus(statusOf(actor.snapshot.value)) ? repositoryMismatch(rt, c.workspaceRequest) : null;
+  if (elsewhere) {
+    rt.deps.logger.warn({ agentId: actor.id }, `not hosting agent ${actor.id}: ${elsewhere}; left for a cadre started there (or with WORKSPACE_REPO)`);
     await rt.worker?.decline(actor.id, WORKTREE_ELSEWHERE_MS).catch(() => {});
     return false;
   }
@@ -66,4 +67,16 @@ async function reachesWorktree(rt: RuntimeContext, actor: LiveActor): Promise<bo
   rt.deps.logger.warn({ agentId: actor.id, worktree: ws.path }, `not hosting agent ${actor.id}: its worktree ${ws.path} is not in this process's repository; left for a cadre started where it was made`);
   await rt.worker?.decline(actor.id, WORKTREE_ELSEWHERE_MS).catch(() => {});
   return false;
+}
+
+/**
+ * Why this process cannot make the worktree `request` asks for, or null if it can: it has no
+ * repository, or the agent was spawned to work in another (a worker in one repository made the
+ * worktree and commits of an agent spawned in another, a new user's try).
+ */
+export function repositoryMismatch(rt: RuntimeContext, request: { readonly repo?: string | undefined }): string | null {
+  const here = rt.deps.workspaces;
+  if (!here) return 'it asks for a git worktree, and this process has no git repository';
+  if (request.repo && here.isOtherRepository?.(request.repo)) return `it works in the repository ${request.repo}, and this process's is ${here.repo ?? 'another'}`;
+  return null;
 }

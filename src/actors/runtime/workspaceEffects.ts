@@ -4,6 +4,7 @@ import { shouldRemove } from '../cleanupPolicy.js';
 import type { LiveActor } from '../liveActor.js';
 import { loadActor } from './actorCache.js';
 import { execute } from './commandExecutor.js';
+import { repositoryMismatch } from './toolHosting.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
 import { WorkspaceError } from '../../errors.js';
@@ -22,6 +23,9 @@ export async function openWorkspace(rt: RuntimeContext, actor: LiveActor): Promi
   const c = actor.snapshot.context;
   const parentBranch = c.parentId ? (await loadActor(rt, c.parentId)).snapshot.context.workspace?.branch : undefined;
   const base = c.workspaceRequest?.base ?? parentBranch;
+  // Hosts decline such an agent (toolHosting.ts); this is the last word if one did not.
+  const why = repositoryMismatch(rt, c.workspaceRequest ?? {});
+  if (why) throw new WorkspaceError(`this agent's worktree cannot be made here: ${why} (run it inside ${c.workspaceRequest?.repo ?? 'its repository'}, or where WORKSPACE_REPO names it)`);
   const info = await createWithRetries(rt, c.id, base);
   await execute(rt, actor.id, (s) => (s.context.workspace || isTerminalStatus(statusOf(s.value)) ? [] : [{ type: 'WorkspaceCreated', data: { ...info } }]));
   // Ended (timed out, fired) while git was adding it: no event will ever name this worktree, so it goes now.
@@ -34,9 +38,6 @@ export async function openWorkspace(rt: RuntimeContext, actor: LiveActor): Promi
  * node, retries included, within a second (the fault suite's seed 2).
  */
 async function createWithRetries(rt: RuntimeContext, id: string, base: string | undefined) {
-  // It ran without one, silently, when a process with no repository hosted it (`cadre start
-  // --wait` from another folder): its files went nowhere and nothing said so.
-  if (!rt.deps.workspaces) throw new WorkspaceError('this agent asked for a git worktree, and the process running it has no git repository to make one in: run it inside the repository, or where WORKSPACE_REPO names it (createAgentSystem: workspace.repo)');
   for (let attempt = 1; ; attempt++) {
     try {
       return await rt.deps.workspaces!.create(id, base ? { baseBranch: base } : {});

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { AgentId, TerminalStatus, Tokens } from './common.js';
 import { BudgetReclaimed } from './budget.js';
 
-export const WorkspaceRequest = z.object({ base: z.string().min(1).max(250).optional() });
+/**
+ * A worktree asked for: `base`, the branch or commit it starts at; `repo`, the repository it is
+ * to be made in (the top folder, as the spawning process resolved it), so that a process in
+ * another repository leaves the agent alone rather than make its worktree there. Absent in
+ * records older than that: any repository then.
+ */
+export const WorkspaceRequest = z.object({ base: z.string().min(1).max(250).optional(), repo: z.string().min(1).max(4096).optional() });
 
 /**
  * Where a forked agent comes from: its source's id, the revision it was cut at (the source's

@@ -39,7 +39,10 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
   const runners = new Map<string, ConfinedRunner>();
   // Only PATH (and a HOME inside the worktree) reaches a command: none of cadre's variables.
   const PATH = process.env.PATH ?? '/usr/bin:/bin';
+  const repo = existsSync(options.repo) ? realpathSync(resolve(options.repo)) : resolve(options.repo);
   return {
+    repo,
+    isOtherRepository: (other) => other !== repo && existsSync(other),
     manager,
     async reaches(agentId, path) {
       // Git failing to open the repository says nothing about where the worktree is: a worker
