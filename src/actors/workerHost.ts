@@ -208,11 +208,17 @@ export class WorkerHost {
       for (const id of claimed) this.held.add(id);
       if (claimed.length > 0) await this.onClaimed(claimed);
     } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err), owner: this.options.owner }, 'lease tick failed');
+      // A tick that ran into the store closing under it (Ctrl-C) is no news: "lease tick failed:
+      // Cannot use a pool after calling end on the pool" after an interrupted run's last line.
+      if (!this.stopping) this.logger.warn({ err: err instanceof Error ? err.message : String(err), owner: this.options.owner }, 'lease tick failed');
     }
   }
 
+  /** Set once stop() begins: the store may be closing. */
+  private stopping = false;
+
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.ticking;

@@ -94,6 +94,8 @@ export function formatError(err: unknown): string {
   else if (err instanceof StoreUnavailable && err.hint) hint = err.hint;
   else if (err instanceof StoreNotFound) hint = NO_STORE_HINT;
   else if (err instanceof InvalidInput && FIELD_HINTS[err.field]) hint = FIELD_HINTS[err.field] ?? null;
+  // A setting, not an option: "each command's --help lists its options" sent a new user looking there.
+  else if (err instanceof InvalidInput && /^[A-Z][A-Z0-9_]+$/.test(err.field)) hint = `${err.field} comes from the environment (or a .env file); .env.example lists every variable`;
   else if (err instanceof InvalidTransition && !err.hasEnded) hint = `the agent has not ended but is not ready for that now; \`cadre status ${err.agentId}\` shows its state, and a command may go through once it moves on`;
   else if (isOverDelegation(err)) hint = err.available >= 1
     ? `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`

@@ -1,5 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import { createTempRepo, type TempRepo } from '../support/gitRepo.js';
@@ -91,6 +93,22 @@ describe('the repository agents work in', () => {
       }
     } finally {
       second.cleanup();
+    }
+  });
+
+  it('a repository with no commit yet refuses a worktree at spawn (it failed at the first step, three tries later)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cadre-empty-repo-'));
+    execFileSync('git', ['init', '--quiet'], { cwd: empty });
+    try {
+      const system = await open({ WORKSPACE_REPO: empty, WORKSPACE_BASE_PATH: join(empty, '..', `${basename(empty)}-worktrees`) });
+      try {
+        await expect(system.spawn({ role: 'writer', task: 'notes', budget: 20_000, workspace: true })).rejects.toThrow(/invalid workspace: the repository \S+ has no commit yet, and a worktree branches from one: make a first commit/);
+        expect(await system.store.headPosition()).toBe(0n);
+      } finally {
+        await system.close();
+      }
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
     }
   });
 });

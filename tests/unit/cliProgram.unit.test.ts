@@ -87,4 +87,11 @@ describe('cadre program', () => {
     expect(formatError(err)).toContain('hint: the model\'s answers are in `cadre history wf-123 --json`');
     expect(formatError(new InvalidInput('budget', 'too large'))).not.toContain('<command>');
   });
+
+  it('a bad environment variable is pointed at the environment, not at --help', () => {
+    const text = formatError(new InvalidInput('WORKSPACE_REPO', '/x does not exist'));
+    expect(text).toContain('hint: WORKSPACE_REPO comes from the environment (or a .env file); .env.example lists every variable');
+    expect(text).not.toContain('--help');
+    expect(formatError(new InvalidInput('--budget', 'too large'))).toContain('--help lists its options');
+  });
 });

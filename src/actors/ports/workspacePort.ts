@@ -43,6 +43,8 @@ export interface WorkspacePort {
    * agent's effects retry git themselves.
    */
   reaches?(agentId: string, path: string): Promise<boolean>;
+  /** Why no worktree can be made in this repository now (it has no commit yet), or null; null when it cannot tell. */
+  unusable?(): Promise<string | null>;
   /** Whether `commit` is in this repository (a fork's worktree starts at one); true when it cannot tell. */
   hasCommit?(commit: string): Promise<boolean>;
 }

@@ -26,6 +26,9 @@ export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: 
   // Made in this process's repository, and only there: its children's in the same (spawnSpec).
   const repo = rt.deps.workspaces?.repo;
   const spec = resolved.workspace && repo ? { ...resolved, workspace: { ...resolved.workspace, repo } } : resolved;
+  // Refused now rather than failed at its first step, three tries later (a new user's `git init`).
+  const unusable = spec.workspace ? await rt.deps.workspaces?.unusable?.() : null;
+  if (unusable) throw new InvalidInput('workspace', unusable);
   checkWorkspaceAvailable(rt, c, spec.workspace);
   const id = c.id ?? rt.deps.ids.uuid();
   await openStream(rt, agentSpawned(id, null, { ...spec, ...extra }), false, alsoRecord);

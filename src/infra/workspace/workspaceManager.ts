@@ -55,6 +55,8 @@ export interface WorkspaceManager {
   pathOf(agentId: string): string;
   /** Whether `commit` (a full object name) is a commit in this repository. */
   hasCommit(commit: string): Promise<boolean>;
+  /** Whether its checkout has a commit to branch worktrees from (a fresh `git init` has none). */
+  hasHead(): Promise<boolean>;
 }
 
 const MergeTargetSchema = z.union([z.string(), z.object({ branch: z.string() }).strict()]);
@@ -89,6 +91,9 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
     repoRoot: repo.root,
     basePath: repo.basePath,
     pathOf: (agentId) => resolve(repo.basePath, parseAgentId(agentId)),
+    async hasHead() {
+      return (await git.run(repo.root, ['rev-parse', '--verify', '--quiet', 'HEAD'], { okCodes: [0, 1, 128] })).code === 0;
+    },
     async hasCommit(commit) {
       if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
       return (await git.run(repo.root, ['cat-file', '-e', `${commit}^{commit}`], { okCodes: [0, 1, 128] })).code === 0;

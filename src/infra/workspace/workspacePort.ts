@@ -53,6 +53,11 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       // The same folder by another name (a symlinked temp folder) is the same worktree.
       return resolve(mine) === resolve(path) || (existsSync(path) && existsSync(mine) && realpathSync(mine) === realpathSync(path));
     },
+    async unusable() {
+      const m = await manager().catch(() => null);
+      if (m === null || (await m.hasHead())) return null;
+      return `the repository ${m.repoRoot} has no commit yet, and a worktree branches from one: make a first commit (git commit --allow-empty -m init)`;
+    },
     async hasCommit(commit) {
       const m = await manager().catch(() => null);
       return m === null ? true : m.hasCommit(commit);
