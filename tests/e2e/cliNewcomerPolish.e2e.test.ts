@@ -170,6 +170,9 @@ describe('a newcomer at the CLI, a third time', () => {
     expect(counted(all)).toBeGreaterThanOrEqual(7);
     const one = await json<Report>(await cadre('report', root, '--json'));
     expect([counted(one), costed(one)]).toEqual([5, 5]);
+    // The role rows end with their sum (a new user looked for a total).
+    const reportText = (await cadre('report', root)).stdout;
+    expect(reportText).toMatch(/\nin all: 5 agents, \d+ tokens, \$[\d.]+\n/);
     // An agent under a root read "0 agents" above a table that counted it: refused, naming its root.
     const under = await cadre('report', child);
     expect(under.code).toBe(2);

@@ -58,10 +58,16 @@ export function registerReport(program: Command, ctx: CliContext): void {
             { header: 'AGENTS', value: (r) => r.agents, align: 'right' },
             { header: 'TOKENS', value: (r) => r.consumed, align: 'right' },
             { header: 'COST', value: (r) => usd(r.costUsd), align: 'right' },
-          ]) : 'no agents yet',
+          ]) + `\n${totalLine(report.costByRole)}` : 'no agents yet',
           '',
           report.active.length ? `active: ${report.active.map((a) => `${a.role} ${a.agentId} (${a.status})`).join(', ')}` : 'no active agents',
         ].join('\n'));
       }).catch(rootArg === undefined ? noStoreYet(ctx, opts.json, EMPTY_REPORT, 'no agents') : (err: unknown) => Promise.reject(err));
     });
+}
+
+/** The sum of the role rows, said once under them (a new user looked for it). */
+function totalLine(rows: readonly { agents: number; consumed: number; costUsd: number }[]): string {
+  const sum = rows.reduce((a, r) => ({ agents: a.agents + r.agents, consumed: a.consumed + r.consumed, costUsd: a.costUsd + r.costUsd }), { agents: 0, consumed: 0, costUsd: 0 });
+  return `in all: ${sum.agents} agent${sum.agents === 1 ? '' : 's'}, ${sum.consumed} tokens, ${usd(sum.costUsd)}`;
 }
