@@ -1,4 +1,5 @@
 import type { ModelRequest, ModelUsage } from '../../src/actors/ports/modelProvider.js';
+import { requestBytes } from '../../src/infra/model/requestBytes.js';
 
 /**
  * Usage a real API could report for `request`: an input token per 16 bytes of what it was given
@@ -9,6 +10,5 @@ import type { ModelRequest, ModelUsage } from '../../src/actors/ports/modelProvi
  * createScriptedProvider((r) => ({ model: 'scripted', stopReason: 'end_turn', usage: plausibleUsage(r), content }));
  */
 export function plausibleUsage(request: ModelRequest, outputTokens = 10): ModelUsage {
-  const bytes = Buffer.byteLength(request.system, 'utf8') + Buffer.byteLength(JSON.stringify(request.messages), 'utf8') + Buffer.byteLength(JSON.stringify(request.tools), 'utf8');
-  return { inputTokens: Math.ceil(bytes / 16), outputTokens, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  return { inputTokens: Math.ceil(requestBytes(request) / 16), outputTokens, cacheReadTokens: 0, cacheCreationTokens: 0 };
 }

@@ -2,6 +2,7 @@ import type { ModelProvider, ModelReply, ModelRequest } from '../../actors/ports
 import { ModelError } from '../../errors.js';
 import { formatPath } from '../../validation.js';
 import { ModelReplySchema } from './modelReplySchema.js';
+import { requestBytes } from './requestBytes.js';
 import { wrapComplete } from './wrapComplete.js';
 
 /**
@@ -27,31 +28,26 @@ function checkedReply(reply: ModelReply, request: ModelRequest): ModelReply {
     throw new ModelError(`the model API sent an invalid reply: ${formatPath('reply', issue.path)}: ${issue.message}`, { answered: true });
   }
   const bytes = outputBytes(reply);
-  if (bytes > OUTPUT_BYTES_WITHOUT_CHECK + reply.usage.outputTokens * MAX_BYTES_PER_OUTPUT_TOKEN) {
-    throw new ModelError(`the model API's usage cannot be true: the reply holds ${bytes.toLocaleString('en-US')} bytes of output but reports ${reply.usage.outputTokens.toLocaleString('en-US')} output tokens (a token stands for at most ${MAX_BYTES_PER_OUTPUT_TOKEN} bytes)`, { answered: true });
+  if (bytes > BYTES_WITHOUT_CHECK + reply.usage.outputTokens * MAX_BYTES_PER_TOKEN) {
+    throw new ModelError(`the model API's usage cannot be true: the reply holds ${bytes.toLocaleString('en-US')} bytes of output but reports ${reply.usage.outputTokens.toLocaleString('en-US')} output tokens (a token stands for at most ${MAX_BYTES_PER_TOKEN} bytes)`, { answered: true });
   }
   // The same for what it read: a request of 6 MB charged 0 input tokens (a hostile-model try).
   const sent = requestBytes(request);
   const read = reply.usage.inputTokens + reply.usage.cacheReadTokens + reply.usage.cacheCreationTokens;
-  if (sent > OUTPUT_BYTES_WITHOUT_CHECK + read * MAX_BYTES_PER_OUTPUT_TOKEN) {
-    throw new ModelError(`the model API's usage cannot be true: the request held ${sent.toLocaleString('en-US')} bytes but the reply reports ${read.toLocaleString('en-US')} input tokens, cache included (a token stands for at most ${MAX_BYTES_PER_OUTPUT_TOKEN} bytes)`, { answered: true });
+  if (sent > BYTES_WITHOUT_CHECK + read * MAX_BYTES_PER_TOKEN) {
+    throw new ModelError(`the model API's usage cannot be true: the request held ${sent.toLocaleString('en-US')} bytes but the reply reports ${read.toLocaleString('en-US')} input tokens, cache included (a token stands for at most ${MAX_BYTES_PER_TOKEN} bytes)`, { answered: true });
   }
   return reply;
 }
 
-/** The UTF-8 bytes of what the model was given to read: the system prompt, the messages and the tools, as JSON. */
-function requestBytes(request: ModelRequest): number {
-  return Buffer.byteLength(request.system, 'utf8') + Buffer.byteLength(JSON.stringify(request.messages), 'utf8') + Buffer.byteLength(JSON.stringify(request.tools), 'utf8');
-}
-
 /**
- * The most bytes of output one output token can stand for: Claude's tokens are word pieces of a
+ * The most bytes one token can stand for, read or written: Claude's tokens are word pieces of a
  * few bytes, the longest runs of spaces or punctuation a few dozen. A server's 60 MB reply that
  * reported 10 output tokens was charged 20 tokens (found by a hostile-model try).
  */
-export const MAX_BYTES_PER_OUTPUT_TOKEN = 64;
+export const MAX_BYTES_PER_TOKEN = 64;
 /** Replies (and requests) up to this size are not held to it: a small lie costs little, and a test's fixed usage stays valid. */
-const OUTPUT_BYTES_WITHOUT_CHECK = 16 * 1024;
+const BYTES_WITHOUT_CHECK = 16 * 1024;
 
 /** The UTF-8 bytes of what the model wrote: its text, and its tool calls' names and inputs as JSON. */
 function outputBytes(reply: ModelReply): number {

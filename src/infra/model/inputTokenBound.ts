@@ -1,4 +1,5 @@
 import type { ModelRequest } from '../../actors/ports/modelProvider.js';
+import { requestBytes } from './requestBytes.js';
 
 /** The tool-use system prompt the API adds when tools are offered: 346 tokens at most per Anthropic's tool-use docs (Claude 4 models); doubled for margin. */
 export const TOOL_USE_PROMPT_BOUND = 700;
@@ -30,8 +31,7 @@ const PER_REQUEST_BOUND = 64;
  * const reserve = inputTokenBound(request) + request.maxTokens;
  */
 export function inputTokenBound(request: ModelRequest): number {
-  const bytes = Buffer.byteLength(request.system, 'utf8') + Buffer.byteLength(JSON.stringify(request.messages), 'utf8') + Buffer.byteLength(JSON.stringify(request.tools), 'utf8');
-  return bytes
+  return requestBytes(request)
     + PER_REQUEST_BOUND
     + PER_MESSAGE_BOUND * request.messages.length
     + PER_TOOL_BOUND * request.tools.length
