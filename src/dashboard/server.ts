@@ -90,7 +90,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? null;
   if (!isLoopback(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; set CADRE_DASHBOARD_TOKEN (or --token, which every user sees in ps)`);
-  if (token !== null && token.length < 8) throw new InvalidInput('token', 'must be at least 8 characters');
+  if (token !== null) checkDashboardToken(token, 'token');
   const root = publicDir();
   const csrf = newCsrfToken();
   // The system's redactor knows the configured secrets; the token joins them (logs included).
@@ -275,6 +275,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.closeAllConnections();
     },
   };
+}
+
+/**
+ * The dashboard's rule for a token, named as the caller was given it (`cadre serve` says
+ * `--token` or `CADRE_DASHBOARD_TOKEN`: "invalid token" named neither, a new user's try).
+ */
+export function checkDashboardToken(token: string, setting: string): void {
+  if (token.length < 8) throw new InvalidInput(setting, 'must be at least 8 characters (for example: openssl rand -hex 16)');
 }
 
 /** A request announcing a body (Content-Length above 0, or a chunked one). */

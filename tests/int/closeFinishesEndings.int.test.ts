@@ -7,9 +7,11 @@ import { createTempRepo } from '../support/gitRepo.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
 
 /**
- * A run's nodes finish their endings before the process closes: a workflow's end returned run()
- * while its last node was still cleaning up, and the close right after cut that off, leaving the
- * node's worktree behind until some later process hosted it (a new user's run and resume).
+ * A run's nodes finish their endings before the process closes. A new user's Ctrl-C and resume
+ * left a node's worktree behind until some later process hosted it: the node's reply landed in
+ * the close's grace period, and its ending was never run (the second test; it fails without
+ * close() letting endings finish). The first holds the ordinary path to the same standard, with a
+ * slow worktree removal: a workflow's run() returns only once its nodes' endings are done.
  */
 describe('close after a workflow with worktrees ends', () => {
   const repo = createTempRepo({ prefix: 'cadre-close-endings-' });

@@ -16,17 +16,18 @@ import { waitForEnd, type RunResult } from './waitForEnd.js';
 
 /** Asks `id` to run and waits for its end; aborting `signal` terminates its subtree (cancellation.ts). */
 export async function runAgent(rt: RuntimeContext, id: string, signal?: AbortSignal): Promise<RunResult> {
-  await refuseWorktreeWithoutRepository(rt, id);
+  await refuseWhereItsWorktreeCannotBeMade(rt, id);
   const run = (): Promise<RunResult> => hostedUntilEnd(rt, id, true);
   return signal ? cancellable(rt, id, signal, run) : run();
 }
 
 /**
  * An agent that asks for a worktree it has not made yet cannot run in a process with no
- * repository: refused before anything is recorded, so it can still be run where there is one
- * (`cadre start <id> --wait` from another folder ran it with no worktree, silently).
+ * repository, or with another one: refused before anything is recorded, so it can still be run
+ * where its repository is (`cadre start <id> --wait` from another folder ran it with no worktree,
+ * silently).
  */
-async function refuseWorktreeWithoutRepository(rt: RuntimeContext, id: string): Promise<void> {
+async function refuseWhereItsWorktreeCannotBeMade(rt: RuntimeContext, id: string): Promise<void> {
   const { snapshot } = await loadActor(rt, id);
   const request = snapshot.context.workspaceRequest;
   if (!request || snapshot.context.workspace || isTerminalStatus(statusOf(snapshot.value))) return;

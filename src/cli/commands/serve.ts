@@ -1,4 +1,3 @@
-import { InvalidInput } from '../../errors.js';
 import type { Command } from 'commander';
 import { parseCount, type CliContext } from '../context.js';
 import { stoppedLine } from './worker.js';
@@ -17,12 +16,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
       if (opts.token !== undefined) ctx.output.err('cadre: warning: --token is visible to every user of this machine (ps, /proc); set CADRE_DASHBOARD_TOKEN instead');
       const { readEnv } = await import('../../infra/config.js');
       const token = opts.token ?? readEnv().CADRE_DASHBOARD_TOKEN;
-      // Named as the user gave it ("invalid token" named neither the flag nor the variable).
-      if (token !== undefined && token.length < 8) throw new InvalidInput(opts.token !== undefined ? '--token' : 'CADRE_DASHBOARD_TOKEN', 'must be at least 8 characters (for example: openssl rand -hex 16)');
+      const { checkDashboardToken, startDashboard } = await import('../../dashboard/server.js');
+      // Before the store opens, named as the user gave it.
+      if (token !== undefined) checkDashboardToken(token, opts.token !== undefined ? '--token' : 'CADRE_DASHBOARD_TOKEN');
       const system = await ctx.openSystem({ recover: opts.recover });
       let hosted: number | null = null;
       try {
-        const { startDashboard } = await import('../../dashboard/server.js');
         const dash = await startDashboard({ system, host: opts.host, port, ...(token ? { token } : {}) });
         ctx.output.out(`dashboard: ${dash.url}${token ? '?token=<token> (once; then a cookie)' : ''}   (Ctrl-C to stop)`);
         await new Promise<void>((resolve) => {

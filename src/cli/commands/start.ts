@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { AgentRuntime } from '../../actors/runtime.js';
 import { EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
@@ -55,7 +56,7 @@ see it with: cadre status ${id}`);
 const CLAIM_WAIT_MS = 2_000;
 
 /** The agent's lease holder, looked for every 100 ms for up to `ms` or until it has left `spawned`; null if none holds it then. */
-async function holderWithin(runtime: { leaseHolders(ids: string[]): Promise<ReadonlyMap<string, string>>; state(id: string): Promise<{ status: string }> }, id: string, ms: number): Promise<string | null> {
+async function holderWithin(runtime: Pick<AgentRuntime, 'leaseHolders' | 'state'>, id: string, ms: number): Promise<string | null> {
   const until = Date.now() + ms;
   for (;;) {
     const holder = (await runtime.leaseHolders([id])).get(id) ?? null;

@@ -1,3 +1,4 @@
+import type { DeadLetter } from '../../messaging/index.js';
 import { renderTable } from './table.js';
 import { plural } from './plural.js';
 import { shortId } from './style.js';
@@ -46,15 +47,8 @@ export function renderInbox(messages: readonly InboxMessage[], options: { claime
   return `${table}\n\n${what}; times in UTC, payloads cut to ${PREVIEW} characters (--json for all of it)`;
 }
 
-/** A dead letter as `messaging.deadLetters` returns it. */
-export interface DeadLetterRow {
-  readonly messageId: string;
-  readonly from: string;
-  readonly payload: unknown;
-  readonly attempts: number;
-  readonly reason: string;
-  readonly deadAt: Date | string;
-}
+/** What a dead letter's row shows, of what `messaging.deadLetters` returns. */
+export type DeadLetterRow = Pick<DeadLetter, 'messageId' | 'from' | 'payload' | 'attempts' | 'reason' | 'deadAt'>;
 
 /**
  * An agent's dead letters, oldest first: id, sender, when and why it will not be delivered, the

@@ -8,11 +8,12 @@ import { WorkspaceError } from '../../errors.js';
  * link met on the way is not, so these are refused. `-H` style options, which follow only links
  * named on the command line, are left: those names are checked.
  */
-const FOLLOWING: Readonly<Record<string, { readonly short: string; readonly long: readonly string[] }>> = {
+const FOLLOWING: Readonly<Record<string, { readonly short?: string; readonly long: readonly string[] }>> = {
   ls: { short: 'L', long: ['--dereference'] },
   du: { short: 'L', long: ['--dereference'] },
   grep: { short: 'R', long: ['--dereference-recursive'] },
-  find: { short: 'L', long: ['-follow'] },
+  // find's options are words, not clusters of letters.
+  find: { long: ['-L', '-follow'] },
   tree: { short: 'l', long: [] },
   tar: { short: 'h', long: ['--dereference'] },
   cp: { short: 'L', long: ['--dereference'] },
@@ -31,9 +32,8 @@ export function refuseLinkFollowing(program: string, args: readonly string[]): v
   for (const [i, arg] of args.entries()) {
     if (arg === '--') return;
     const long = rule.long.find((o) => arg === o || arg.startsWith(`${o}=`));
-    const short = /^-[^-]/.test(arg) && program !== 'find' && arg.slice(1).includes(rule.short);
-    if (long || short || (program === 'find' && arg === '-L')) {
-      throw new WorkspaceError(`argument ${i} ${JSON.stringify(arg.slice(0, 40))}: ${program} ${long ?? `-${rule.short}`} follows symbolic links out of the worktree; refused`);
-    }
+    const short = rule.short !== undefined && /^-[^-]/.test(arg) && arg.slice(1).includes(rule.short) ? `-${rule.short}` : undefined;
+    const option = long ?? short;
+    if (option) throw new WorkspaceError(`argument ${i} ${JSON.stringify(arg.slice(0, 40))}: ${program} ${option} follows symbolic links out of the worktree; refused`);
   }
 }
