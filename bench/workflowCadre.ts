@@ -36,7 +36,8 @@ export async function cadreSide(url: string, model: FakeModel): Promise<Workflow
       return model.calls;
     },
     async run() {
-      const wf = await system.workflows.spawnWorkflow({ graph: GRAPH, task: 'Add a slugify helper.', budget: 100_000 });
+      // Spawned started, as `cadre run` does: LangGraph's invoke starts its run in one call too.
+      const wf = await system.workflows.spawnWorkflow({ graph: GRAPH, task: 'Add a slugify helper.', budget: 100_000, start: true });
       const result = await wf.run();
       if (result.status !== 'completed') throw new Error(`cadre workflow ${wf.id} ended ${result.status}: ${result.reason ?? ''}`);
     },

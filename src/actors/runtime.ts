@@ -18,7 +18,7 @@ import { recover, type RecoverOptions } from './runtime/recovery.js';
 import { createRuntimeContext, hostsHere, type ChildEndEvents, type NextSpawns, type RuntimeContext } from './runtime/runtimeContext.js';
 import { isTerminalStatus, statusOf } from './agentMachine.js';
 import { agentResult, askToRun, runAgent, settledHere, startAgent } from './runtime/runAgent.js';
-import { spawnChild, spawnRoot, type ChildSpawnOptions } from './runtime/spawning.js';
+import { spawnChild, spawnRoot, type ChildSpawnOptions, type RootSpawnOptions } from './runtime/spawning.js';
 import { forkAgent, type ForkOptions } from './runtime/forking.js';
 import { fire, terminateSubtree } from './runtime/terminations.js';
 import { waitForEnd, type RunResult } from './runtime/waitForEnd.js';
@@ -73,9 +73,9 @@ export class AgentRuntime {
     return execute(this.rt, id, decide, opts);
   }
 
-  /** Spawns a root agent. */
-  spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
-    return spawnRoot(this.rt, config, extra, alsoRecord);
+  /** Spawns a root agent; `start`: started in the same commit (RootSpawnOptions). */
+  spawnRoot(config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = [], options: RootSpawnOptions = {}): Promise<string> {
+    return spawnRoot(this.rt, config, extra, alsoRecord, options);
   }
 
   /** Forks `sourceId` as it was at a revision: a new root agent (see runtime/forking.ts). */

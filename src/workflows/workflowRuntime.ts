@@ -5,7 +5,7 @@ import { liveChildren, type AgentContext } from '../actors/agentContext.js';
 import { agentMachine } from '../actors/agentMachine.js';
 import { pureTransition } from '../actors/pureTransition.js';
 import { silentLogger, type Logger } from '../actors/ports/runtimePorts.js';
-import { ConfigError, isCadreError } from '../errors.js';
+import { ConfigError, InvalidInput, isCadreError } from '../errors.js';
 import { systemIds } from '../infra/ids.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
 import { nextStep, nodeState, planValidated, type NodeStart, type WorkflowStep } from './scheduler.js';
@@ -33,6 +33,11 @@ export interface SpawnWorkflowOptions {
   readonly id?: string;
   readonly timeoutMs?: number;
   readonly model?: string;
+  /**
+   * Start it at once, in its spawn's commit with its first nodes (one commit fewer than a spawn
+   * and a `run()`); `run()` or `result()` then waits for its end.
+   */
+  readonly start?: boolean;
 }
 
 export interface WorkflowsOptions {
@@ -166,6 +171,7 @@ export class Workflows {
       },
       { kind: 'workflow', graph },
       [planned],
+      { start: startOption(options.start) },
     );
     // Opened before by an opening without it (a spawn run again with the same id): stored now.
     await this.runtime.execute(id, (s) => (s.context.plan ? [] : [planned]), { causationId: 'api:spawnWorkflow' });
@@ -395,4 +401,10 @@ const describe = (err: unknown): string => (isCadreError(err) || err instanceof 
 
 function assertNever(x: never): never {
   throw new Error(`unhandled workflow step ${JSON.stringify(x)}`);
+}
+
+/** `start`, checked: a caller's non-boolean is refused, naming it, not read as truthy. */
+function startOption(start: unknown): boolean {
+  if (start === undefined || typeof start === 'boolean') return start ?? false;
+  throw new InvalidInput('start', `must be true or false, got ${JSON.stringify(start)}`);
 }

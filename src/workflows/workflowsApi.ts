@@ -13,6 +13,8 @@ export interface SpawnWorkflowRequest {
   readonly task: string;
   readonly budget: number;
   readonly workspace?: boolean | { readonly base?: string };
+  /** Start it in its spawn's commit (one commit fewer than spawning it and then `run()`). */
+  readonly start?: boolean;
 }
 
 /**

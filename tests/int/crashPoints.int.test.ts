@@ -205,6 +205,25 @@ describe('crash between any two appends, then recovery', () => {
     expect(history.filter((e) => e.type === 'NodeStarted' || e.type === 'NodeCompleted')).toHaveLength(0);
   });
 
+  // `start: true`: the spawn's own commit holds the start and the first node's spawn (one commit
+  // where a spawn and a run() take two), and with chains the node child's opening too.
+  for (const chains of [true, false]) it(`a crash right after a workflow spawned started (AgentSpawned+WorkflowPlanned+AgentStarted+ChildSpawned in one append${chains ? ', with the node child\'s opening in the same commit' : ', the node child not yet opened'}): recovery runs each node once`, async () => {
+    const id = crypto.randomUUID();
+    const { system, rootId } = await crashAfterGroup((t) => t[0] === 'AgentSpawned' && t.includes('WorkflowPlanned') && t.includes('AgentStarted') && t.includes('ChildSpawned'), async (runtime) => {
+      attachWorkflows(runtime);
+      const graph = { nodes: [{ id: 'a', role: 'tester', task: 'A', budgetPercent: 40 }, { id: 'b', role: 'tester', task: 'B', budgetPercent: 40, dependencies: ['a'] }] };
+      // Without chains the child's opening is the commit that dies: the spawn reports it.
+      await spawnWorkflow(runtime, { graph }, { task: 't', budget: 20_000, start: true, id }).catch(() => {});
+      return id;
+    }, { chains });
+    const { ids } = await checkTreeAtRest(system, rootId);
+    expect(ids).toHaveLength(3);
+    const history = await system.history(rootId);
+    expect(history.slice(0, 4).map((e) => e.type)).toEqual(['AgentSpawned', 'WorkflowPlanned', 'AgentStarted', 'ChildSpawned']);
+    expect(nodeStarts(history)).toHaveLength(2);
+    expect(nodeCompletions(history)).toHaveLength(2);
+  });
+
   it('a crash right after a firing was recorded (AgentTerminating), before its cascade: the process that recovers the tree finishes the firing', async () => {
     const schema = freshSchema('cterm');
     let store!: ReturnType<typeof dyingStore>;

@@ -115,6 +115,26 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
       expect(updates.some((u) => u.nodes.some((n) => n.status === 'running'))).toBe(true);
     });
 
+    it('starts a workflow spawned with start: true in its spawn\'s commit, with its first node; run() then only waits', async () => {
+      const wf = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 'Add a slugify helper', budget: 40_000, start: true });
+      const opening = await system.history(wf.id);
+      // One commit: the spawn, the plan, the start and the first node's spawn share a transaction.
+      expect(opening.slice(0, 4).map((e) => e.type)).toEqual(['AgentSpawned', 'WorkflowPlanned', 'AgentStarted', 'ChildSpawned']);
+      expect(new Set(opening.slice(0, 4).map((e) => BigInt(e.position) >> 20n)).size).toBe(1);
+      const spawned = opening[3]!;
+      if (spawned.type !== 'ChildSpawned') throw new Error(`expected ChildSpawned, got ${spawned.type}`);
+      const firstNode = await system.history(spawned.data.childId);
+      expect(BigInt(firstNode[0]!.position) >> 20n).toBe(BigInt(opening[0]!.position) >> 20n); // the node child opened in it too
+      const result = await wf.run();
+      expect(result.status).toBe('completed');
+      const history = await system.history(wf.id);
+      expect(history.filter((e) => e.type === 'AgentStarted' || e.type === 'AgentRunRequested')).toHaveLength(1);
+      expect(nodeStarts(history).map((n) => n.nodeId)).toEqual(['design', 'tests', 'implement', 'review']);
+      const refused = await system.workflows.spawnWorkflow({ templateId: 'tdd-workflow', task: 't', budget: 1_000, start: 'yes' as unknown as boolean }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(InvalidInput);
+      expect((refused as InvalidInput).field).toBe('start');
+    });
+
     it('runs independent nodes in parallel (their model calls overlap in time)', async () => {
       const calls: Record<string, { start: number; end: number }> = {};
       model.use(createScriptedProvider(async (r) => {

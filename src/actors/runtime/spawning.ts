@@ -1,25 +1,35 @@
-import { type DomainEvent, type EventData, type EventOf } from '../../events/catalogue.js';
+import { type DomainEvent, type EventData } from '../../events/catalogue.js';
 import { InvalidInput, InvalidTransition, NotFound } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import type { AgentContext } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
-import { checkDelegate } from '../budget.js';
 import type { AgentSnapshot } from '../replay.js';
 import { SpawnConfigSchema, type ParsedSpawnConfig, type SpawnConfig } from '../spawnConfig.js';
-import { agentSpawned, childSpawned, recordedSpec, resolveSpec, type SpawnExtra } from '../spawnSpec.js';
+import { agentSpawned, recordedSpec, resolveSpec, type SpawnExtra } from '../spawnSpec.js';
 import { agentStream } from '../streams.js';
 import { loadActor } from './actorCache.js';
+import { childSpawnedEvent } from './childSpawnedEvent.js';
 import { execute, type Alongside } from './commandExecutor.js';
 import { ensureParentNotified } from './ending.js';
 import { requestRun } from './runStart.js';
 import type { RuntimeContext } from './runtimeContext.js';
-import { appendOpening, prepareOpening } from './streamOpening.js';
+import { spawnsAlong } from './spawnsAlong.js';
+import { appendOpening, prepareOpening, type FirstSpawns } from './streamOpening.js';
+
+/** How a root is spawned, past its config. */
+export interface RootSpawnOptions {
+  /**
+   * Run it at once: its opening holds the run request, and where this process can start it now,
+   * its start and what the start does first (a workflow's first nodes, an agent's first model
+   * call), in one commit instead of a spawn's and a start's.
+   */
+  readonly start?: boolean;
+}
 
 /**
  * Spawns a root agent. `alsoRecord`: more of its own events, stored in its opening append after
  * AgentSpawned (a workflow's plan).
  */
-export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = []): Promise<string> {
+export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: Partial<EventData<'AgentSpawned'>> = {}, alsoRecord: readonly DomainEvent[] = [], options: RootSpawnOptions = {}): Promise<string> {
   const c = parseInput(SpawnConfigSchema, config, 'spawn');
   registerTools(rt, c);
   const resolved = resolveSpec(c, null, rt.deps.config, {});
@@ -31,7 +41,8 @@ export async function spawnRoot(rt: RuntimeContext, config: SpawnConfig, extra: 
   if (unusable) throw new InvalidInput('workspace', unusable);
   checkWorkspaceAvailable(rt, c, spec.workspace);
   const id = c.id ?? rt.deps.ids.uuid();
-  await openStream(rt, agentSpawned(id, null, { ...spec, ...extra }), false, alsoRecord);
+  const start = options.start ?? false;
+  await openStream(rt, agentSpawned(id, null, { ...spec, ...extra }), start, alsoRecord, start ? (started) => spawnsAlong(rt, started) : undefined);
   return id;
 }
 
@@ -103,17 +114,6 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
 }
 
 /**
- * A running parent's record of a new child, decided on its context: refused (thrown) when it
- * cannot hand the budget down. The one rule for `spawnChild` and for the spawns that ride with a
- * child's end (spawnsAlong.ts).
- */
-export function childSpawnedEvent(rt: RuntimeContext, parent: AgentContext, childId: string, c: ParsedSpawnConfig, extra: SpawnExtra, toolUseId?: string): EventOf<'ChildSpawned'> {
-  const refusal = checkDelegate(parent.id, parent.budget, c.budget);
-  if (refusal) throw refusal;
-  return { type: 'ChildSpawned', data: childSpawned(childId, resolveSpec(c, parent, rt.deps.config, extra), toolUseId, extra.nodeAttempt ?? null) };
-}
-
-/**
  * Opens `childId`'s stream as its parent's ChildSpawned records it: the same event on the first
  * try and on one after a crash between the two appends.
  */
@@ -166,8 +166,8 @@ function checkWorkspaceAvailable(rt: RuntimeContext, c: ParsedSpawnConfig, reque
  * same agent is fine. (A spawned child's opening usually rides with its parent's record of it
  * instead: spawnChild.)
  */
-async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false, alsoRecord: readonly DomainEvent[] = []): Promise<void> {
-  await appendOpening(rt, await prepareOpening(rt, data, run, alsoRecord));
+async function openStream(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run = false, alsoRecord: readonly DomainEvent[] = [], firstSpawns?: FirstSpawns): Promise<void> {
+  await appendOpening(rt, await prepareOpening(rt, data, run, alsoRecord, firstSpawns));
 }
 
 /** Refuses an agent id some stream already has (naming `field`). */

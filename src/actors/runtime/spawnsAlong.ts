@@ -6,7 +6,7 @@ import { SpawnConfigSchema } from '../spawnConfig.js';
 import { agentSpawned, recordedSpec } from '../spawnSpec.js';
 import type { Alongside } from './commandExecutor.js';
 import type { RuntimeContext } from './runtimeContext.js';
-import { childSpawnedEvent } from './spawning.js';
+import { childSpawnedEvent } from './childSpawnedEvent.js';
 import { prepareOpening } from './streamOpening.js';
 
 /** The children a parent spawns in the commit of a decision of its own (its start, or its record of a child's end). */

@@ -2,13 +2,15 @@ import { eventSchemas, type DomainEvent, type EventData } from '../../events/cat
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
+import { appendChain, NotAppended } from '../../events/appendChain.js';
 import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import { agentMachine } from '../agentMachine.js';
 import { LiveActor } from '../liveActor.js';
 import { pureTransition } from '../pureTransition.js';
-import { foldResting } from '../replay.js';
+import { foldResting, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { adopt } from './actorCache.js';
+import type { Alongside } from './commandExecutor.js';
 import { turnEvents } from './modelTurn.js';
 import { attachmentsOf } from './attachments.js';
 import { slotForStart, startedEvent, startOfRun } from './runStart.js';
@@ -22,7 +24,15 @@ export interface PreparedOpening {
    * refused or decided again): takes up the opened agent, or gives back what was held for it.
    */
   settle(outcome: AppendOutcome | null): Promise<void>;
+  /** Other streams' openings that ride in its commit, after it (a workflow's first nodes). */
+  readonly along: readonly Alongside[];
 }
+
+/**
+ * What an agent started in its opening spawns at once, decided on its state after the start: the
+ * parent's ChildSpawned events and the children's openings (spawnsAlong.ts, for a workflow).
+ */
+export type FirstSpawns = (started: AgentSnapshot) => Promise<{ readonly events: readonly DomainEvent[]; readonly openings: readonly Alongside[] } | null>;
 
 /**
  * Decides an agent's first append: `AgentSpawned` (and `alsoRecord`); then, when this process
@@ -32,7 +42,7 @@ export interface PreparedOpening {
  * AgentSpawned's own `started`: one event row fewer per agent (463 bytes with its index
  * entries, of ~11,500 per agent step in `npm run bench -- workflow`).
  */
-export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = []): Promise<PreparedOpening> {
+export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = [], firstSpawns?: FirstSpawns): Promise<PreparedOpening> {
   const id = data.agentId;
   const lease = rt.worker?.leaseForNew(id);
   // Where the index follows the events, AgentSpawned writes the entry, leased as its metadata says.
@@ -43,6 +53,7 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
   const opened: DomainEvent = { type: 'AgentSpawned', data: startsInOpening ? { ...data, started: startOfRun(rt, data.timeoutMs) } : data };
   const events: DomainEvent[] = [opened];
   let snapshot = foldResting([opened]);
+  let along: readonly Alongside[] = [];
   const record = (e: DomainEvent): void => {
     if (!snapshot.can(e)) throw new InvalidTransition(id, JSON.stringify(snapshot.value), e.type);
     snapshot = pureTransition(agentMachine, snapshot, e)[0];
@@ -61,7 +72,15 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
       const turn = await turnEvents(rt, snapshot);
       if (turn.some((e) => e.type === 'ModelRequested')) turn.forEach(record);
     }
+    // Started here: what its start spawns (a workflow's first nodes) opens in the same commit,
+    // as it would in the start's own (runStart.ts): a root spawned started takes one commit, not two.
+    const spawns = slot.taken && firstSpawns ? await firstSpawns(snapshot) : null;
+    if (spawns) {
+      along = spawns.openings;
+      spawns.events.forEach(record);
+    }
   } catch (err) {
+    await Promise.all(along.map((a) => a.settle(null)));
     slot.undo();
     rt.worker?.release(id);
     throw err;
@@ -77,10 +96,12 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
   let settled = false;
   return {
     append: { streamId: agentStream(id), events: envelopes, expectedRevision: 'no_stream', ...attachmentsOf(events) },
+    along,
     async settle(outcome) {
       if (settled) return;
       settled = true;
       if (outcome === null) {
+        await Promise.all(along.map((a) => a.settle(null)));
         slot.undo();
         rt.worker?.release(id);
         return;
@@ -112,9 +133,21 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
   };
 }
 
-/** Sends a prepared opening in an append of its own and settles it with the outcome. */
+/**
+ * Sends a prepared opening in an append of its own, with the openings that ride along in the same
+ * commit (each only if the one before it was stored), and settles each with its outcome.
+ */
 export async function appendOpening(rt: RuntimeContext, opening: PreparedOpening): Promise<void> {
   const { streamId, events, expectedRevision, attachments } = opening.append;
-  const outcome = await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
-  await opening.settle(outcome);
+  const outcomes: readonly (AppendOutcome | null)[] = opening.along.length === 0
+    ? [await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))]
+    : await appendChain(rt.deps.store, [opening.append, ...opening.along.map((a) => a.append)]).then(
+        (all) => all.map((o) => (!o.ok && o.error instanceof NotAppended ? null : o)),
+        (error: unknown) => [{ ok: false as const, error }],
+      );
+  try {
+    await opening.settle(outcomes[0] ?? null);
+  } finally {
+    for (const [i, a] of opening.along.entries()) await a.settle(outcomes[i + 1] ?? null);
+  }
 }

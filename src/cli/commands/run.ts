@@ -34,7 +34,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       await withSystem(ctx, { recover: false }, async (system) => {
         const ws = opts.workspace ? { workspace: true } : {};
         const wf = opts.template !== undefined
-          ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, ...ws })
+          ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, start: true, ...ws })
           : await planned(ctx, system, { task, budget, ...ws });
         const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
         print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
