@@ -5,8 +5,10 @@ import { LONE_SURROGATE } from '../validation.js';
 export const NUL_REPLACEMENT = '\uFFFD';
 
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
-const clean = (s: string): string => s.replaceAll('\0', NUL_REPLACEMENT).replace(LONE_SURROGATES, NUL_REPLACEMENT);
 const needsCleaning = (s: string): boolean => s.includes('\0') || LONE_SURROGATE.test(s);
+/** `s` as Postgres JSON can hold it: each NUL and unpaired surrogate replaced (NUL_REPLACEMENT). */
+export const storableString = (s: string): string => (needsCleaning(s) ? s.replaceAll('\0', NUL_REPLACEMENT).replace(LONE_SURROGATES, NUL_REPLACEMENT) : s);
+const clean = storableString;
 
 /** A copy with every string and key cleaned; an explicit stack, so a deeply nested tool input cannot overflow it. */
 function cleanDeep(value: unknown): unknown {

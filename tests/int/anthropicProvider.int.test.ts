@@ -392,6 +392,17 @@ describe('anthropic provider (real SDK, local Messages API)', () => {
     const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelError);
     expect((error as Error).message).toBe('the model API\'s reply is not a Messages API message: it has no content array');
+    // It answered: charged its reservation, as any answered reply that fails a check.
+    expect(error).toMatchObject({ answered: true });
+    expect(api.messageRequests()).toHaveLength(1);
+  });
+
+  it('a 200 reply whose body is not JSON ("input_tokens": NaN) is answered, so charged its reservation: it was charged nothing', async () => {
+    const body = JSON.stringify({ id: 'msg_nan', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } }).replace('"input_tokens":1', '"input_tokens":NaN');
+    api.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body });
+    const error = await checkingModel(provider()).complete(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelError);
+    expect(error).toMatchObject({ answered: true, retryable: false, message: expect.stringMatching(/answered with a body that is not JSON/) });
     expect(api.messageRequests()).toHaveLength(1);
   });
 

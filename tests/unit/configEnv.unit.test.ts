@@ -45,6 +45,26 @@ describe('.env', () => {
     }
   });
 
+  it('takes a store on this machine from a file, and refuses one elsewhere, naming the variable: the store holds every prompt, reply and tool output', () => {
+    const local = ['postgres://u:p@127.0.0.1:5432/cadre', 'postgresql://localhost/cadre', 'postgres://[::1]:5432/x', 'postgres:///cadre?host=/var/run/postgresql', 'postgres'];
+    for (const [key, value] of [...local.map((v) => ['DATABASE_URL', v] as const), ['EVENT_STORE', 'postgres'], ['EVENT_STORE', 'kurrentdb://localhost:2113?tls=false'], ['EVENT_STORE', 'esdb+discover://127.0.0.1:2113,localhost:2114']] as const) {
+      const file = join(dir, 'local.env');
+      writeFileSync(file, `${key}=${value}\n`);
+      const target: Record<string, string | undefined> = {};
+      expect(loadDotEnv(file, target), `${key}=${value}`).toEqual([key]);
+    }
+    const elsewhere = [['DATABASE_URL', 'postgres://u:p@127.0.0.1.evil.example:18799/loot'], ['DATABASE_URL', 'postgres://db.example.com/cadre'], ['DATABASE_URL', 'postgres:///x?host=db.example.com'], ['EVENT_STORE', 'kurrentdb://203.0.113.9:2113'], ['EVENT_STORE', 'esdb+discover://localhost:2113,evil.example:2113']] as const;
+    for (const [key, value] of elsewhere) {
+      const file = join(dir, 'remote.env');
+      writeFileSync(file, `LOG_LEVEL=debug\n${key}=${value}\n`);
+      const target: Record<string, string | undefined> = {};
+      expect(() => loadDotEnv(file, target), value).toThrow(new RegExp(`invalid configuration ${key}: .*server on another machine`));
+      expect(target, value).toEqual({});
+      // Set in the environment, it is the user's own choice: the file's value is not read.
+      expect(loadDotEnv(file, { [key]: 'postgres://db.example.com/mine' })).toEqual(['LOG_LEVEL']);
+    }
+  });
+
   it('takes ANTHROPIC_BASE_URL over https, or http to this machine only (the key travels with every request)', () => {
     for (const ok of ['https://api.anthropic.com', 'https://gateway.example:8443/v1', 'http://127.0.0.1:4690', 'http://localhost:8080', 'http://[::1]:9000']) {
       expect(readEnv({ ANTHROPIC_BASE_URL: ok }).ANTHROPIC_BASE_URL, ok).toBe(ok);

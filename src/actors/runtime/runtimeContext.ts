@@ -8,6 +8,7 @@ import type { RuntimeDeps } from '../runtimeConfig.js';
 import { Slots } from '../slots.js';
 import type { WorkerHost } from '../workerHost.js';
 import { ProgressHub } from './progressHub.js';
+import { storableString } from '../storableReply.js';
 
 /**
  * What the runtime's parts share: its ports, the cache of live actors and the few flags that
@@ -116,8 +117,12 @@ export function track<T>(rt: RuntimeContext, p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** `text` with secrets removed, as the composition root asked. */
-export const redact = (rt: RuntimeContext, text: string): string => (rt.deps.redact ? rt.deps.redact(text) : text);
+/**
+ * `text` as it may be stored: secrets removed, as the composition root asked, and a NUL or an
+ * unpaired surrogate replaced, as in a model's reply. A tool's output is whatever a file or a
+ * program holds: `cat` of a committed PNG failed the agent, its result refused by the store.
+ */
+export const redact = (rt: RuntimeContext, text: string): string => storableString(rt.deps.redact ? rt.deps.redact(text) : text);
 
 /** Whether this process runs `id`'s effects: always, unless a worker whose lease it is not. */
 export const hostsHere = (rt: RuntimeContext, id: string): boolean => !rt.worker || rt.worker.hosts(id);

@@ -170,7 +170,8 @@ function toBlockParam(block: ModelContentBlock): Anthropic.ContentBlockParam {
 export function fromMessage(message: Anthropic.Message): ModelReply {
   // A server that is not the Messages API (a proxy's error page answered 200, say): said plainly,
   // not as the TypeError reading it would throw.
-  if (!Array.isArray((message as { content?: unknown }).content)) throw new ModelError('the model API\'s reply is not a Messages API message: it has no content array');
+  // It answered (200), so it is charged as any answered reply that fails a check (SECURITY.md).
+  if (!Array.isArray((message as { content?: unknown }).content)) throw new ModelError('the model API\'s reply is not a Messages API message: it has no content array', { answered: true });
   const content: (ModelTextBlock | ModelToolUseBlock)[] = [];
   for (const block of message.content) {
     if (block.type === 'text') content.push({ type: 'text', text: block.text });
@@ -267,6 +268,9 @@ export function toCadreError(sdk: Sdk, error: unknown, signal?: AbortSignal, bas
     });
   }
   if (error instanceof AnthropicError) return new ModelError(error.message, { cause: error });
+  // A success whose body is not JSON (`"input_tokens": NaN`): the provider answered, so it is
+  // charged its reservation like any answered reply that fails a check; it was charged nothing.
+  if (causeChain(error).some((e) => e instanceof SyntaxError)) return new ModelError(`the model API answered with a body that is not JSON: ${error instanceof Error ? error.message : String(error)}`, { answered: true, cause: error });
   // The agent's failure reason adds "model call failed: " itself (modelTurn.ts).
   return new ModelError(error instanceof Error ? error.message : String(error), { cause: error });
 }

@@ -1,5 +1,5 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { lstatSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { WorkspaceError } from '../../errors.js';
 import { within } from './safePath.js';
 
@@ -21,13 +21,48 @@ function pathCandidates(arg: string): string[] {
 }
 
 /**
+ * Whether `candidate` (relative, no `..`) names a place inside `root` (a real path) as the kernel
+ * resolves it: component by component, each symbolic link met on the way followed to where it
+ * leads, so a link to `/` inside the worktree does not make `link/tmp/x` (which does not exist
+ * yet: an `--output` to write) a path inside. The part past the last existing component is made
+ * where that component really is.
+ */
+function resolvesWithin(root: string, candidate: string): boolean {
+  let current = root;
+  for (const part of candidate.split('/')) {
+    if (part === '' || part === '.') continue;
+    const next = join(current, part);
+    let isLink: boolean;
+    try {
+      isLink = lstatSync(next).isSymbolicLink();
+    } catch {
+      return true; // missing: what follows is made under `current`, checked inside
+    }
+    if (!isLink) {
+      current = next;
+      continue;
+    }
+    try {
+      current = realpathSync(next);
+    } catch {
+      return false; // a link that leads nowhere: writing through it makes its target, anywhere
+    }
+    if (!within(root, current)) return false;
+  }
+  return within(root, current);
+}
+
+/**
  * Refuses command arguments that could name a place outside the worktree: any part of an
  * argument (after `=`, `:`, spaces or shell punctuation, or after the letters of a glued short
  * option like `-o/tmp/x`) that is absolute, starts with `~`, looks like a shell expansion
  * (`$HOME`, `${x}`, `$(…)`: execFile does not expand them, but a program that hands its argument
- * to a shell would), climbs out with `..`, or is an existing path whose real location (symlinks
- * followed) is outside. This confines what a prompt can ask an allow-listed program to touch by
- * name; it is not a sandbox (SECURITY.md).
+ * to a shell would), holds a `..` component, or leads outside through a symbolic link on its
+ * way. `..` is refused even where it reads as inside: the kernel applies it after following the
+ * link before it, so `link/../../secret` left the worktree although it reads as `../secret`
+ * minus two (a hostile-model try read cadre's own environment that way with `cat`). This confines
+ * what a prompt can ask an allow-listed program to touch by name; it is not a sandbox
+ * (SECURITY.md).
  *
  * @example
  * confineArgs('/ws/a1', ['src/x.ts']);          // ok
@@ -43,9 +78,9 @@ export function confineArgs(cwd: string, args: readonly string[]): void {
     };
     if (/\$[A-Za-z_{(]/.test(arg)) refuse('looks like a shell expansion; refused');
     for (const c of pathCandidates(arg)) {
-      const target = resolve(root, c);
-      const escapes = c.startsWith('~') || c.startsWith('/') || !within(root, target) || (existsSync(target) && !within(root, realpathSync(target)));
-      if (escapes) refuse('names a path outside the worktree');
+      if (c.startsWith('~') || c.startsWith('/') || !within(root, resolve(root, c))) refuse('names a path outside the worktree');
+      if (c.split('/').includes('..')) refuse('holds a `..` component, which may leave the worktree through a symbolic link; name the path without it');
+      if (!resolvesWithin(root, c)) refuse('names a path outside the worktree (through a symbolic link)');
     }
   }
 }

@@ -47,6 +47,11 @@ export function gitSafetyConfig(options: { hooks?: boolean } = {}): string[] {
     'diff.external=',
     'commit.gpgSign=false',
     'tag.gpgSign=false',
+    // An agent's own `commit -S` or `log --show-signature` still starts the signing program, with
+    // HOME in the worktree, where the model can write its config (`.gnupg/gpg.conf`): none runs.
+    'gpg.program=false',
+    'gpg.ssh.program=false',
+    'gpg.x509.program=false',
     'protocol.allow=never',
     ...(options.hooks ? [] : ['core.hooksPath=/dev/null']),
   ].flatMap((c) => ['-c', c]);

@@ -1,4 +1,5 @@
 import { WorkspaceError } from '../../errors.js';
+import { isOptionCluster } from './isOptionCluster.js';
 
 /**
  * Options by which a program follows symbolic links it finds while walking, not only those it
@@ -32,7 +33,7 @@ export function refuseLinkFollowing(program: string, args: readonly string[]): v
   for (const [i, arg] of args.entries()) {
     if (arg === '--') return;
     const long = rule.long.find((o) => arg === o || arg.startsWith(`${o}=`));
-    const short = rule.short !== undefined && /^-[^-]/.test(arg) && arg.slice(1).includes(rule.short) ? `-${rule.short}` : undefined;
+    const short = rule.short !== undefined && isOptionCluster(program, arg, i) && arg.replace(/^-/, '').includes(rule.short) ? `-${rule.short}` : undefined;
     const option = long ?? short;
     if (option) throw new WorkspaceError(`argument ${i} ${JSON.stringify(arg.slice(0, 40))}: ${program} ${option} follows symbolic links out of the worktree; refused`);
   }

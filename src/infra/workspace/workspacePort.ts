@@ -6,6 +6,7 @@ import { createWorkspaceManager, type WorkspaceManager, type WorkspaceManagerOpt
 import { createWorkspaceFiles } from './workspaceFiles.js';
 import { confineArgs } from './confineArgs.js';
 import { refuseLinkFollowing } from './refuseLinkFollowing.js';
+import { refusePathLists } from './refusePathLists.js';
 import { agentGitArgs } from './agentGitArgs.js';
 import { gitSafeEnv } from './gitSafety.js';
 import { createConfinedRunner, type ConfinedRunner } from './runConfined.js';
@@ -109,7 +110,7 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       const env = command === 'git' ? gitSafeEnv(PATH, cwd) : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
-      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), confineArgs(cwd, args)) });
+      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), confineArgs(cwd, args)) });
     },
   };
 }
