@@ -14,6 +14,9 @@ import { holderOf } from '../infra/sql/storeFolderLock.js';
 import { NotAStoreFolder } from '../infra/sql/notAStoreFolder.js';
 import { folderFault } from '../infra/sql/folderFault.js';
 import { openEmbeddedReader } from '../infra/sql/embeddedReader.js';
+import { untilMigrated } from '../infra/sql/migrate.js';
+import { eventStoreMigrations } from '../events/stores/postgres/schema.js';
+import { runtimeMigrations } from '../infra/postgres/runtimeTables.js';
 import type { StoreOption, SystemOptionsSchema } from './systemOptions.js';
 
 /** The event store and the SQL client of the runtime tables and read models, as a system opened them. */
@@ -76,6 +79,9 @@ const isForwarded = (s: PostgresEventStore): boolean => forwarded.has(s);
  * holder when that one exits, embeddedReader.ts); anyone else gets `StoreLocked`, which names
  * the folder, the holder and what to do.
  */
+/** How long a reader waits for the process holding the folder to finish creating the store (a few seconds on 2 cores). */
+const HOLDER_SETUP_WAIT_MS = 20_000;
+
 async function openEmbedded(dataDir: string | undefined, schema: string, readOnly: boolean, source: string): Promise<PostgresEventStore> {
   // A folder that cannot be one (a file, /dev/null, /proc/self) failed with a bare EEXIST or an
   // "[object Object]" from PGlite, naming neither the folder nor the setting.
@@ -116,7 +122,13 @@ async function openEmbedded(dataDir: string | undefined, schema: string, readOnl
       throw unusable(new Error('PGlite could not start on it: a folder or files this user cannot write, a store of another PostgreSQL, or a damaged one'));
     }
     if (!(err instanceof StoreLocked) || !readOnly || !dataDir) throw err;
-    const store = await openPostgresEventStore({ sql: await openEmbeddedReader(dataDir), ownsClient: true, schema, migrate: false });
+    const sql = await openEmbeddedReader(dataDir);
+    // The holder may be creating the store right now (a first `spawn`): read once it has.
+    await untilMigrated(sql, schema, [
+      { component: 'eventstore', steps: eventStoreMigrations(schema).length },
+      { component: 'runtime', steps: runtimeMigrations(schema).length },
+    ], HOLDER_SETUP_WAIT_MS);
+    const store = await openPostgresEventStore({ sql, ownsClient: true, schema, migrate: false });
     forwarded.add(store);
     return store;
   }

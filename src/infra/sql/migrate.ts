@@ -35,6 +35,27 @@ export async function migrate(sql: SqlClient, schema: string, component: string,
   });
 }
 
+/**
+ * Waits until each component has at least its steps applied: a reader whose queries go through
+ * the process holding an embedded store (embeddedReader.ts) reads what that process is still
+ * creating. `cadre tree` started 0.3 s after the first `cadre spawn` on a new folder failed with
+ * `relation "cadre.actor_index" does not exist` (a new-user try, 3 times of 4). Resolves false
+ * at `timeoutMs` (a holder of an older cadre has fewer steps, and is read as it is).
+ *
+ * @example
+ * await untilMigrated(sql, 'cadre', [{ component: 'runtime', steps: runtimeMigrations('cadre').length }], 15_000);
+ */
+export async function untilMigrated(sql: SqlClient, schema: string, components: readonly { readonly component: string; readonly steps: number }[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const behind = [];
+    for (const c of components) if (((await appliedVersion(sql, schema, c.component)) ?? 0) < c.steps) behind.push(c);
+    if (behind.length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The component's applied version, or null when the schema or its migrations table does not exist yet. */
 async function appliedVersion(sql: SqlClient, schema: string, component: string): Promise<number | null> {
   try {
