@@ -291,7 +291,9 @@ export class AgentRuntime {
     const endingsDue = (): string[] => [...rt.actors.values()].filter((a) => isTerminalStatus(statusOf(a.snapshot.value)) && !settledHere(rt, a.id) && hostsHere(rt, a.id)).map((a) => a.id);
     for (const id of endingsDue()) rt.reconcileSoon(id);
     const until = Date.now() + (this.deps.config.closeDrainMs ?? 5_000);
-    while (Date.now() < until && ([...rt.actors.values()].some((a) => a.inflight.call?.sent) || endingsDue().length > 0)) await new Promise((r) => setTimeout(r, 20));
+    // Only a call whose reply can still be recorded: an ended agent's never can.
+    const callsToRecord = (): boolean => [...rt.actors.values()].some((a) => a.inflight.call?.sent && !isTerminalStatus(statusOf(a.snapshot.value)));
+    while (Date.now() < until && (callsToRecord() || endingsDue().length > 0)) await new Promise((r) => setTimeout(r, 20));
     rt.closed = true;
     // Effects queued for a concurrency slot would otherwise wait forever and hold close() up.
     rt.slots.close(new StoreClosed());

@@ -23,6 +23,10 @@ const END_RETRY_PAUSE_MS = 30_000;
 export async function onEnded(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   if (actor.inflight.ending) return;
   actor.inflight.ending = true;
+  // Ended, here or by another process (a fire recorded by `cadre fire`): nothing under way for it
+  // can be recorded any more. Its model call was left running: the fired run waited for the
+  // reply, and close() then blamed a tool (a new user's try).
+  actor.abortWork();
   try {
     rt.slots.release(actor.id);
     if (actor.timer) clearTimeout(actor.timer);
