@@ -2,6 +2,7 @@ import type { EventData, EventType } from '../events/catalogue.js';
 import type { BudgetLedger } from './budget.js';
 import { delegate, openLedger, reclaim, release, reserve, settle } from './budget.js';
 import { totalTokens } from './ports/modelProvider.js';
+import { addUsd } from './pricing.js';
 
 export type AgentStatus = 'spawned' | 'running' | 'waiting' | 'completed' | 'failed' | 'terminated';
 
@@ -334,7 +335,7 @@ export function evolve(c: AgentContext, e: { type: string; data: unknown }): Age
 }
 
 /** Reservation `id` closed with what the call consumed and cost: a BudgetSettled, or a ModelReplied v2 that settles it. */
-const settled = (c: AgentContext, id: string, consumed: number, costUsd: number): AgentContext => ({ ...withBudget(c, settle(c.budget, id, consumed)), costUsd: c.costUsd + costUsd });
+const settled = (c: AgentContext, id: string, consumed: number, costUsd: number): AgentContext => ({ ...withBudget(c, settle(c.budget, id, consumed)), costUsd: addUsd(c.costUsd, costUsd) });
 
 /** Node `nodeId`'s attempt `attempt` given to `childId`: a NodeStarted, or a ChildSpawned v4 that starts it. */
 const nodeStarted = (c: AgentContext, nodeId: string, childId: string, attempt: number): AgentContext => ({ ...c, nodes: { ...c.nodes, [nodeId]: { status: 'running', childId, attempt, output: null } } });

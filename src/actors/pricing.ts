@@ -65,14 +65,23 @@ export function priceOf(model: string, table: PriceTable = DEFAULT_PRICES): Mode
 export function costOf(model: string, usage: ModelUsage, table: PriceTable = DEFAULT_PRICES): number {
   const p = priceOf(model, table);
   if (p === undefined) return 0;
-  return (
+  return toUsd(
     (usage.inputTokens * p.input +
       usage.outputTokens * p.output +
       usage.cacheReadTokens * p.cacheRead +
       usage.cacheCreationTokens * p.cacheWrite) /
-    1_000_000
+      1_000_000,
   );
 }
+
+/**
+ * A dollar figure without binary float noise (to 10^-10 dollars, far below any price per token):
+ * three calls summed to `"costUsd": 0.011999999999999999` in `cadre run --json` (a new user's try).
+ */
+export const toUsd = (x: number): number => Math.round(x * 1e10) / 1e10;
+
+/** `a + b` dollars, as `toUsd` keeps them: every sum of costs goes through it. */
+export const addUsd = (a: number, b: number): number => toUsd(a + b);
 
 /**
  * `costOf` that calls `warn(model)` the first time it is asked about a model with no price in

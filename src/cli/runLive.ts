@@ -6,6 +6,7 @@ import type { CliContext } from './context.js';
 import { LiveTree } from './render/liveTree.js';
 import { tokens, usd } from './render/style.js';
 import { plural } from './render/plural.js';
+import { addUsd } from '../actors/pricing.js';
 
 export interface RunSummary {
   readonly rootId: string;
@@ -57,7 +58,7 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
     output: result.output,
     agents: all.length,
     tokens: all.reduce((a, n) => a + n.budget.consumed, 0),
-    costUsd: all.reduce((a, n) => a + n.costUsd, 0),
+    costUsd: all.reduce((a, n) => addUsd(a, n.costUsd), 0),
     seconds: (Date.now() - started) / 1000,
     failures: all.filter((n) => n.status === 'failed' || n.status === 'terminated').map((n) => ({ id: n.id, role: n.role, status: n.status, reason: n.reason })),
     tree,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PRICES, costOf, costOfWarningUnpriced, priceOf } from '../../src/actors/pricing.js';
+import { DEFAULT_PRICES, addUsd, costOf, costOfWarningUnpriced, priceOf } from '../../src/actors/pricing.js';
 
 const usage = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheCreationTokens = 0) => ({
   inputTokens, outputTokens, cacheReadTokens, cacheCreationTokens,
@@ -41,5 +41,14 @@ describe('pricing', () => {
     expect(cost('offline-rules-v1', usage(1, 1))).toBe(0);
     expect(cost('mystery-model', usage(1, 1))).toBe(0);
     expect(warned).toEqual(['claude-nonexistent-9', 'mystery-model']);
+  });
+
+  it('keeps costs and their sums free of float noise (three calls read 0.011999999999999999 in run --json)', () => {
+    const calls = [usage(1000, 100), usage(1000, 100), usage(1000, 100)].map((u) => costOf('claude-sonnet-4-6', u));
+    expect(calls).toEqual([0.0045, 0.0045, 0.0045]);
+    const five = [0.0024, 0.0024, 0.0024, 0.0024, 0.0024];
+    expect(five.reduce((a, b) => a + b, 0)).not.toBe(0.012); // what a plain sum gives: 0.011999999999999999
+    expect(five.reduce(addUsd, 0)).toBe(0.012);
+    expect(calls.reduce(addUsd, 0)).toBe(0.0135);
   });
 });

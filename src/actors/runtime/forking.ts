@@ -27,7 +27,7 @@ export const ForkOptionsSchema = z.strictObject({
   /** The fork's allocation; default: the source's original one. */
   budget: Tokens.positive().optional(),
   /** Another model for the fork's calls from the cut on. */
-  model: z.string().min(1).max(200).refine(isStorableText, NOT_STORABLE).optional(),
+  model: z.string().min(1, 'must not be empty').max(200).refine(isStorableText, NOT_STORABLE).optional(),
   /** Replaces the source's instructions. */
   instructions: storableText(100_000).optional(),
   /** Fork as a new child of this agent (its budget is delegated from it); default: a new root. */

@@ -38,7 +38,8 @@ export function registerFork(program: Command, ctx: CliContext): void {
         const source = await agentArg(system, agent);
         const under = opts.under === undefined ? undefined : await agentArg(system, opts.under);
         const handle = await system.fork(source, { atRevision, ...(budget !== undefined ? { budget } : {}), ...(opts.model !== undefined ? { model: opts.model } : {}), ...(under !== undefined ? { under } : {}) }).catch((err: unknown) => {
-          if (err instanceof InvalidInput && FLAGS[err.field]) throw new CliError(`invalid ${FLAGS[err.field]}: ${err.reason}`, { exitCode: EXIT.usage, hint: `\`cadre history ${agent}\` lists the revisions`, cause: err });
+          // The revisions are the hint for --at; the other flags' reasons say what to give.
+          if (err instanceof InvalidInput && FLAGS[err.field]) throw new CliError(`invalid ${FLAGS[err.field]}: ${err.reason}`, { exitCode: EXIT.usage, ...(err.field === 'fork.atRevision' ? { hint: `\`cadre history ${agent}\` lists the revisions` } : {}), cause: err });
           throw err;
         });
         // Where it was really cut: a revision inside a model reply's decision moves to its end.

@@ -5,6 +5,7 @@ import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
 import { noStoreYet } from '../noStoreYet.js';
+import { addUsd } from '../../actors/pricing.js';
 
 interface Report {
   readonly source: 'projections';
@@ -68,6 +69,6 @@ export function registerReport(program: Command, ctx: CliContext): void {
 
 /** The sum of the role rows, said once under them (a new user looked for it). */
 function totalLine(rows: readonly { agents: number; consumed: number; costUsd: number }[]): string {
-  const sum = rows.reduce((a, r) => ({ agents: a.agents + r.agents, consumed: a.consumed + r.consumed, costUsd: a.costUsd + r.costUsd }), { agents: 0, consumed: 0, costUsd: 0 });
+  const sum = rows.reduce((a, r) => ({ agents: a.agents + r.agents, consumed: a.consumed + r.consumed, costUsd: addUsd(a.costUsd, r.costUsd) }), { agents: 0, consumed: 0, costUsd: 0 });
   return `in all: ${sum.agents} agent${sum.agents === 1 ? '' : 's'}, ${sum.consumed} tokens, ${usd(sum.costUsd)}`;
 }
