@@ -25,6 +25,8 @@ export interface ToolContext {
   /** Aborted when the agent is terminated or the system closes. */
   readonly signal: AbortSignal;
   spawnAndWait(config: SpawnConfig): Promise<RunResult>;
+  /** The root of `agentId`'s tree, or null for no such agent. */
+  rootOf(agentId: string): Promise<string | null>;
   recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
 }
 
@@ -140,6 +142,11 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
     case 'send_message': {
       if (!ctx.messages) throw new Error('messaging is not available');
       const i = inputs.send_message.parse(rawInput);
+      // A model writes only into its own tree (as a fork never writes into another): a prompt
+      // injected in one team could otherwise steer any other by its ids (`git branch -a` lists
+      // them all), an attacker's try. Code sends anywhere (agent.sendMessage).
+      const root = await ctx.rootOf(i.to);
+      if (root !== null && root !== ctx.context.rootId) throw new Error(`${i.to} is not in your tree (the agents under ${ctx.context.rootId}): send_message reaches only those`);
       const { messageId } = await ctx.messages.send(ctx.agentId, i.to, i.payload, i.priority === undefined ? {} : { priority: i.priority });
       return `sent ${messageId} to ${i.to}`;
     }

@@ -69,10 +69,12 @@ describe('send_message: a tool-sent message holds one place in the recipient’s
   });
 
   it('leaves room for exactly one more message in an inbox of two', async () => {
-    // Spawned, never run: it stays able to take messages and takes none.
-    recipient = await runtime.spawnRoot({ role: 'recipient', task: 'wait', budget: 1000 });
-    const other = await runtime.spawnRoot({ role: 'other', task: 'wait', budget: 1000 });
-    const sender = await runtime.spawnRoot({ role: 'sender', task: 'send one message', budget: 10_000 });
+    // One tree (a model messages only its own). Spawned, never run: the recipient stays able to
+    // take messages and takes none.
+    const lead = await runtime.spawnRoot({ role: 'lead', task: 'hold the team', budget: 20_000 });
+    recipient = await runtime.spawnChild(lead, { role: 'recipient', task: 'wait', budget: 1000 });
+    const other = await runtime.spawnChild(lead, { role: 'other', task: 'wait', budget: 1000 });
+    const sender = await runtime.spawnChild(lead, { role: 'sender', task: 'send one message', budget: 10_000 });
 
     const result = await runtime.run(sender);
     expect(result.status).toBe('completed');

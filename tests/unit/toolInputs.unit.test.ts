@@ -18,6 +18,7 @@ function contextWithFiles(): { ctx: ToolContext; reads: string[] } {
     idempotencyKey: 'k',
     signal: new AbortController().signal,
     spawnAndWait: () => Promise.reject(new Error('not here')),
+    rootOf: () => Promise.resolve(null),
     recordMessagesReceived: () => Promise.resolve(),
   } satisfies ToolContext;
   return { ctx, reads };

@@ -1,6 +1,8 @@
 import type { AgentContext } from '../agentContext.js';
 import type { LiveActor } from '../liveActor.js';
 import { runTool, type ToolContext } from '../toolRunner.js';
+import { loadActor } from './actorCache.js';
+import { NotFound } from '../../errors.js';
 import { execute } from './commandExecutor.js';
 import { onEffectError } from './effectFailure.js';
 import { redact, track, type RuntimeContext } from './runtimeContext.js';
@@ -75,6 +77,7 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
       await ensureChildRunning(rt, actor.id, childId);
       return waitForEnd(rt, childId);
     },
+    rootOf: (id) => loadActor(rt, id).then((a) => a.snapshot.context.rootId, (err: unknown) => (err instanceof NotFound ? null : Promise.reject(err))),
     recordMessagesReceived: (msgs) =>
       execute(rt, actor.id, () => msgs.map((m) => ({ type: 'MessageReceived' as const, data: { messageId: m.messageId, from: m.from, attempt: m.attempt } }))).then(() => undefined),
   };
