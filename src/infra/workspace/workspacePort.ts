@@ -7,7 +7,8 @@ import { createWorkspaceFiles } from './workspaceFiles.js';
 import { confineArgs } from './confineArgs.js';
 import { refuseLinkFollowing } from './refuseLinkFollowing.js';
 import { refusePathLists } from './refusePathLists.js';
-import { agentGitArgs } from './agentGitArgs.js';
+import { refuseCodeRunning } from './refuseCodeRunning.js';
+import { confinedArgv } from './confinedArgv.js';
 import { gitSafeEnv } from './gitSafety.js';
 import { createConfinedRunner, type ConfinedRunner } from './runConfined.js';
 
@@ -103,14 +104,14 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       if (!allowed.has(command)) return Promise.reject(new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`));
       let argv: string[];
       try {
-        argv = command === 'git' ? agentGitArgs(args) : [...args];
+        argv = confinedArgv(command, args);
       } catch (err) {
         return Promise.reject(err);
       }
       const env = command === 'git' ? gitSafeEnv(PATH, cwd) : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
-      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), confineArgs(cwd, args)) });
+      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), refuseCodeRunning(command, args), confineArgs(cwd, args)) });
     },
   };
 }
