@@ -2,10 +2,10 @@ import { WorkspaceError } from '../../errors.js';
 import { agentBranch } from './agentBranch.js';
 import { agentPath, findAgentEntry, isHealthy, listWorktrees, withWorktreeLock, type WorkspaceContext } from './workspaceContext.js';
 import type { CommitResult } from './workspaceTypes.js';
-import { isGitName } from './safePath.js';
+import { isGitName, within } from './safePath.js';
 import { splitNul } from './worktreeList.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readlinkSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** The path of an agent's usable worktree, or a WorkspaceError saying it has none. */
 export async function requireWorktree(ctx: WorkspaceContext, agentId: string): Promise<string> {
@@ -40,13 +40,43 @@ export async function commitWorkspace(ctx: WorkspaceContext, agentId: string, me
     const refused = splitNul((await git.run(path, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout)
       .filter((f) => f.split('/').some(isGitName));
     await git.run(path, ['add', '--all', '--', '.', ...refused.map((f) => `:(exclude,literal)${f}`)]);
+    const outward = await unstageOutwardLinks(ctx, path);
     const files = splitNul((await git.run(path, ['diff', '--cached', '--name-only', '-z', '--no-renames'])).stdout);
     if (files.length === 0) return null;
     if (refused.length > 0) ctx.log?.warn({ agentId, refused }, 'left out of the commit: names git refuses');
-    const note = refused.length === 0 ? '' : `\n\nLeft out, names git refuses: ${refused.map((f) => JSON.stringify(f)).join(', ')}`;
+    if (outward.length > 0) ctx.log?.warn({ agentId, links: outward }, 'left out of the commit: symbolic links that lead outside the repository');
+    const note = (refused.length === 0 ? '' : `\n\nLeft out, names git refuses: ${refused.map((f) => JSON.stringify(f)).join(', ')}`)
+      + (outward.length === 0 ? '' : `\n\nLeft out, symbolic links that lead outside the repository: ${outward.map((f) => JSON.stringify(f)).join(', ')}`);
     await git.run(path, ['commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message + note]);
     const commit = (await git.run(path, ['rev-parse', 'HEAD'])).stdout.trim();
     ctx.log?.debug({ agentId, commit, files: files.length }, 'committed');
     return { commit, files };
   });
+}
+
+/**
+ * Takes back out of the index every symbolic link the agent added or changed that leads outside
+ * the worktree (absolute, or climbing above it from where it stands), and returns their paths.
+ * A model made `d/s -> /home/you/.ssh/id_rsa` with `git apply` and it was committed and merged
+ * into your branch (an attacker's try): nothing in cadre follows it, but your editor, build or
+ * backup might. Links the repository already held are left as they are.
+ */
+async function unstageOutwardLinks(ctx: WorkspaceContext, path: string): Promise<string[]> {
+  // `:old new oldsha newsha status\0path\0` per entry; links are mode 120000.
+  const raw = splitNul((await ctx.git.run(path, ['diff', '--cached', '--raw', '-z', '--no-renames', '--diff-filter=AMT'])).stdout);
+  const outward: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.split(' ')[1] !== '120000') continue;
+    const file = raw[i + 1]!;
+    let target: string;
+    try {
+      target = readlinkSync(join(path, file));
+    } catch {
+      continue; // gone since it was staged: git commits what it staged, which the next check sees
+    }
+    if (isAbsolute(target) || !within(path, resolve(dirname(join(path, file)), target))) outward.push(file);
+  }
+  // Back to what HEAD holds: a new link leaves the index, a changed one is as it was.
+  if (outward.length > 0) await ctx.git.run(path, ['reset', '--quiet', '--', ...outward.map((f) => `:(literal)${f}`)]);
+  return outward;
 }
