@@ -1,8 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-/** Loopback addresses: the only ones the dashboard serves without a token. */
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /** Constant-time comparison (hashing first makes the lengths equal). */
 export function tokenMatches(given: string | null, expected: string): boolean {

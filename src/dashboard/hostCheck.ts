@@ -1,4 +1,4 @@
-import { isLoopback } from './auth.js';
+import { isLoopbackHost } from '../infra/isLoopbackHost.js';
 
 /** Wildcard binds answer on every interface, so no one Host name is "the" name; the token guards them. */
 const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '';
@@ -16,7 +16,7 @@ const bracket = (host: string): string => (host.includes(':') && !host.startsWit
  */
 export function allowedHosts(bindHost: string, port: number): ReadonlySet<string> | null {
   if (isWildcard(bindHost)) return null;
-  const names = isLoopback(bindHost) ? ['127.0.0.1', 'localhost', '[::1]', bracket(bindHost)] : [bracket(bindHost)];
+  const names = isLoopbackHost(bindHost) ? ['127.0.0.1', 'localhost', '[::1]', bracket(bindHost)] : [bracket(bindHost)];
   const out = new Set<string>();
   for (const n of names) {
     out.add(`${n.toLowerCase()}:${port}`);

@@ -9,7 +9,8 @@ import { agentIdOfStream } from '../actors/streams.js';
 import { describeRoots, listRoots, resolveAgentId } from './agentTree.js';
 import { readAgentTree } from './readAgentTree.js';
 import { readTrace } from '../telemetry/readTrace.js';
-import { isLoopback, requestToken, tokenCookie, tokenMatches } from './auth.js';
+import { requestToken, tokenCookie, tokenMatches } from './auth.js';
+import { isLoopbackHost } from '../infra/isLoopbackHost.js';
 import { allowedHosts, hostAllowed } from './hostCheck.js';
 import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
 import { newCsrfToken, stateChangeRefusal } from './sameOrigin.js';
@@ -89,7 +90,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const { system } = options;
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? null;
-  if (!isLoopback(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; set CADRE_DASHBOARD_TOKEN (or --token, which every user sees in ps)`);
+  if (!isLoopbackHost(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; set CADRE_DASHBOARD_TOKEN (or --token, which every user sees in ps)`);
   if (token !== null) checkDashboardToken(token, 'token');
   const root = publicDir();
   const csrf = newCsrfToken();

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { isLoopbackHost } from './isLoopbackHost.js';
 
 /**
  * Variables a `.env` in the working directory may not set: they decide where the API key and
@@ -35,10 +36,9 @@ function hostsOf(value: string): string[] {
   return authority.split(',').map((h) => (h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0]!).toLowerCase());
 }
 
-const isThisMachine = (host: string): boolean => host === '' || host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 /** Whether `value` (of one of LOCAL_ONLY_FROM_DOT_ENV) names a server on another machine. */
-const storesElsewhere = (value: string): boolean => value !== 'postgres' && !value.startsWith('/') && !hostsOf(value).every(isThisMachine);
+const storesElsewhere = (value: string): boolean => value !== 'postgres' && !value.startsWith('/') && !hostsOf(value).every((h) => h === '' || isLoopbackHost(h));
 
 /**
  * Loads `file` (the CLI's `.env` in the working directory) into `target`: a variable already set

@@ -12,7 +12,8 @@ import { OWN_ESC, ownSgr } from '../../src/cli/render/ownEscape.js';
 import { summaryLine } from '../../src/cli/runLive.js';
 import { templateStages } from '../../src/cli/render/templateStages.js';
 import { patternRedactor } from '../../src/infra/redact.js';
-import { isLoopback, tokenMatches } from '../../src/dashboard/auth.js';
+import { tokenMatches } from '../../src/dashboard/auth.js';
+import { isLoopbackHost } from '../../src/infra/isLoopbackHost.js';
 
 const node = (id: string, role: string, status: AgentNode['status'], children: AgentNode[] = [], used = 0, allocated = 1000, activity: string | null = null): AgentNode => ({
   id, role, kind: 'agent', task: '', status, activity, parentId: null, depth: 0, revision: 3,
@@ -201,8 +202,9 @@ describe('dashboard helpers', () => {
   });
 
   it('knows loopback hosts and compares tokens exactly', () => {
-    expect(['127.0.0.1', 'localhost', '::1'].every(isLoopback)).toBe(true);
-    expect(isLoopback('0.0.0.0')).toBe(false);
+    expect(['127.0.0.1', 'localhost', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
+    expect(isLoopbackHost('0.0.0.0')).toBe(false);
+    expect(isLoopbackHost('127.0.0.1.evil.example')).toBe(false);
     expect(tokenMatches('abc', 'abc')).toBe(true);
     expect(tokenMatches('abd', 'abc')).toBe(false);
     expect(tokenMatches(null, 'abc')).toBe(false);

@@ -1,3 +1,5 @@
+import { isLoopbackHost } from '../isLoopbackHost.js';
+
 /**
  * Whether the model API's base URL may carry the API key: https anywhere, plain http only to this
  * machine (localhost, 127.0.0.0/8, [::1]), where a local proxy or a test server listens. The key
@@ -17,8 +19,7 @@ export function keySafeBaseUrl(url: string): boolean {
   }
   if (parsed.protocol === 'https:') return true;
   if (parsed.protocol !== 'http:') return false;
-  const host = parsed.hostname.toLowerCase();
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  return isLoopbackHost(parsed.hostname.toLowerCase());
 }
 
 /** The refusal, in the words of both the environment variable and the option. */
