@@ -1,5 +1,5 @@
 import { WorkspaceError } from '../../errors.js';
-import { isOptionCluster } from './isOptionCluster.js';
+import { findOption, type OptionRule } from './findOption.js';
 
 /**
  * Options by which a program a user may allow-list runs another program, which then runs as the
@@ -9,10 +9,11 @@ import { isOptionCluster } from './isOptionCluster.js';
  * find's are whole words. Not complete, and it cannot be: SECURITY.md says which programs to
  * leave off the list. sed and diff are confined by what they are given instead (confinedArgv.ts).
  */
-const RULES: Readonly<Record<string, { readonly long?: readonly string[]; readonly short?: string; readonly words?: readonly string[] }>> = {
-  sort: { long: ['--compress-program'] },
+const RULES: Readonly<Record<string, OptionRule>> = {
+  sort: { long: ['--compress-program'], prefixes: true },
   tar: {
     long: ['--to-command', '--use-compress-program', '--checkpoint-action', '--info-script', '--new-volume-script', '--rsh-command', '--rmt-command'],
+    prefixes: true,
     short: 'IF',
   },
   find: { words: ['-exec', '-execdir', '-ok', '-okdir', '-fprint', '-fprint0', '-fprintf', '-fls'] },
@@ -26,15 +27,6 @@ const RULES: Readonly<Record<string, { readonly long?: readonly string[]; readon
  * refuseCodeRunning('sort', ['--compress-program=sh', 'x']);  // throws WorkspaceError naming it
  */
 export function refuseCodeRunning(program: string, args: readonly string[]): void {
-  const rule = RULES[program];
-  if (!rule) return;
-  for (const [i, arg] of args.entries()) {
-    if (arg === '--' && program !== 'find') return;
-    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : null;
-    const long = name ? rule.long?.find((o) => name !== '' && o.slice(2).startsWith(name)) : undefined;
-    const word = rule.words?.find((w) => arg === w);
-    const short = rule.short && isOptionCluster(program, arg, i) ? [...rule.short].find((c) => arg.replace(/^-/, '').includes(c)) : undefined;
-    const option = long ?? word ?? (short ? `-${short}` : undefined);
-    if (option) throw new WorkspaceError(`argument ${i} ${JSON.stringify(arg.slice(0, 40))}: ${program} ${option} runs another program; refused`);
-  }
+  const hit = findOption(program, args, RULES[program]);
+  if (hit) throw new WorkspaceError(`argument ${hit.index} ${JSON.stringify(hit.arg.slice(0, 40))}: ${program} ${hit.option} runs another program; refused`);
 }

@@ -1,5 +1,5 @@
 import { WorkspaceError } from '../../errors.js';
-import { isOptionCluster } from './isOptionCluster.js';
+import { findOption, type OptionRule } from './findOption.js';
 
 /**
  * Options by which a program follows symbolic links it finds while walking, not only those it
@@ -9,13 +9,12 @@ import { isOptionCluster } from './isOptionCluster.js';
  * link met on the way is not, so these are refused. `-H` style options, which follow only links
  * named on the command line, are left: those names are checked.
  */
-const FOLLOWING: Readonly<Record<string, { readonly short?: string; readonly long: readonly string[] }>> = {
+const FOLLOWING: Readonly<Record<string, OptionRule>> = {
   ls: { short: 'L', long: ['--dereference'] },
   du: { short: 'L', long: ['--dereference'] },
   grep: { short: 'R', long: ['--dereference-recursive'] },
-  // find's options are words, not clusters of letters.
-  find: { long: ['-L', '-follow'] },
-  tree: { short: 'l', long: [] },
+  find: { words: ['-L', '-follow'] },
+  tree: { short: 'l' },
   tar: { short: 'h', long: ['--dereference'] },
   cp: { short: 'L', long: ['--dereference'] },
 };
@@ -28,13 +27,6 @@ const FOLLOWING: Readonly<Record<string, { readonly short?: string; readonly lon
  * refuseLinkFollowing('ls', ['-RL']);  // throws WorkspaceError naming -L
  */
 export function refuseLinkFollowing(program: string, args: readonly string[]): void {
-  const rule = FOLLOWING[program];
-  if (!rule) return;
-  for (const [i, arg] of args.entries()) {
-    if (arg === '--') return;
-    const long = rule.long.find((o) => arg === o || arg.startsWith(`${o}=`));
-    const short = rule.short !== undefined && isOptionCluster(program, arg, i) && arg.replace(/^-/, '').includes(rule.short) ? `-${rule.short}` : undefined;
-    const option = long ?? short;
-    if (option) throw new WorkspaceError(`argument ${i} ${JSON.stringify(arg.slice(0, 40))}: ${program} ${option} follows symbolic links out of the worktree; refused`);
-  }
+  const hit = findOption(program, args, FOLLOWING[program]);
+  if (hit) throw new WorkspaceError(`argument ${hit.index} ${JSON.stringify(hit.arg.slice(0, 40))}: ${program} ${hit.option} follows symbolic links out of the worktree; refused`);
 }
