@@ -8,6 +8,9 @@ export class NotAppended extends Error {
   }
 }
 
+/** A chained append's outcome, or null when it was not sent (the one before it was not stored). */
+export const sentOrNull = (o: AppendOutcome): AppendOutcome | null => (!o.ok && o.error instanceof NotAppended ? null : o);
+
 /**
  * Appends in order, each after the first only if the one before it was stored (or already was):
  * in one round trip and one commit where the store can (`EventStore.appendChain`), else one by

@@ -3,7 +3,7 @@ import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
-import { appendChain, NotAppended } from '../../events/appendChain.js';
+import { appendChain, sentOrNull } from '../../events/appendChain.js';
 import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import type { AgentContext } from '../agentContext.js';
 import { AGENT_MACHINE_VERSION } from '../agentMachine.js';
@@ -82,7 +82,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
               const [mine, ...theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attachmentsOf(events) }, ...along.map((a) => a.append)]);
               if (!mine!.ok) throw mine!.error;
               res = mine!.value;
-              alongOutcomes = theirs.map((o) => (!o.ok && o.error instanceof NotAppended ? null : o));
+              alongOutcomes = theirs.map(sentOrNull);
             } else {
               res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision, ...attachmentsOf(events) });
             }

@@ -2,7 +2,7 @@ import { eventSchemas, type DomainEvent, type EventData } from '../../events/cat
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
-import { appendChain, NotAppended } from '../../events/appendChain.js';
+import { appendChain, sentOrNull } from '../../events/appendChain.js';
 import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import { agentMachine } from '../agentMachine.js';
 import { LiveActor } from '../liveActor.js';
@@ -24,7 +24,7 @@ export interface PreparedOpening {
    * refused or decided again): takes up the opened agent, or gives back what was held for it.
    */
   settle(outcome: AppendOutcome | null): Promise<void>;
-  /** Other streams' openings that ride in its commit, after it (a workflow's first nodes). */
+  /** Other streams' openings that ride in its commit, after it (a workflow's first nodes): settled by whoever sends the append (appendOpening). */
   readonly along: readonly Alongside[];
 }
 
@@ -101,7 +101,6 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
       if (settled) return;
       settled = true;
       if (outcome === null) {
-        await Promise.all(along.map((a) => a.settle(null)));
         slot.undo();
         rt.worker?.release(id);
         return;
@@ -141,10 +140,7 @@ export async function appendOpening(rt: RuntimeContext, opening: PreparedOpening
   const { streamId, events, expectedRevision, attachments } = opening.append;
   const outcomes: readonly (AppendOutcome | null)[] = opening.along.length === 0
     ? [await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))]
-    : await appendChain(rt.deps.store, [opening.append, ...opening.along.map((a) => a.append)]).then(
-        (all) => all.map((o) => (!o.ok && o.error instanceof NotAppended ? null : o)),
-        (error: unknown) => [{ ok: false as const, error }],
-      );
+    : await appendChain(rt.deps.store, [opening.append, ...opening.along.map((a) => a.append)]).then((all) => all.map(sentOrNull), (error: unknown) => [{ ok: false as const, error }]);
   try {
     await opening.settle(outcomes[0] ?? null);
   } finally {

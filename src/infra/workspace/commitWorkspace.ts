@@ -4,7 +4,8 @@ import { agentPath, findAgentEntry, isHealthy, listWorktrees, withWorktreeLock, 
 import type { CommitResult } from './workspaceTypes.js';
 import { isGitName, within } from './safePath.js';
 import { splitNul } from './worktreeList.js';
-import { existsSync, readlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** The path of an agent's usable worktree, or a WorkspaceError saying it has none. */
@@ -70,7 +71,7 @@ async function unstageOutwardLinks(ctx: WorkspaceContext, path: string): Promise
     const file = raw[i + 1]!;
     let target: string;
     try {
-      target = readlinkSync(join(path, file));
+      target = await readlink(join(path, file));
     } catch {
       continue; // gone since it was staged: git commits what it staged, which the next check sees
     }
