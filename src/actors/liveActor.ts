@@ -46,6 +46,13 @@ export class LiveActor {
     return this.inflight.terminating || this.snapshot.context.terminating !== null;
   }
 
+  /**
+   * The model call found recorded and unanswered when this process loaded the actor from the
+   * store (recovery, a takeover, a lease taken after another host): that host may have sent it
+   * already, so its reply here is recorded `resent`. Null for an actor opened here.
+   */
+  inheritedCall: string | null = null;
+
   timer: ReturnType<typeof setTimeout> | null = null;
   /** Its ending's commit also ended its actor-index entry (metadata `settles`): no markEnded. */
   indexEnded = false;

@@ -26,6 +26,11 @@ const upcasters: Record<string, Upcaster> = {
   'ModelRequested@1': (data) => ({ reserves: false, ...data }),
   // v2 settles its reservation itself; a v1 reply was followed by a BudgetSettled.
   'ModelReplied@1': (data) => ({ settles: false, ...data }),
+  // v3 may mark a call sent again after a takeover (`resent`); a v2 record never does: its
+  // history cannot tell, so it reads as not resent (the field stays absent).
+  'ModelReplied@2': (data) => data,
+  // v2 may mark a call sent again after a takeover, as ModelReplied v3 does.
+  'ModelFailed@1': (data) => data,
 };
 
 /** Registers an upcaster (used by tests and by future schema changes). */

@@ -51,10 +51,10 @@ export function summarize(e: ParsedEvent): string {
     case 'ModelReplied': {
       const u = e.data.usage;
       const settled = e.data.settles ? `; settled ${totalTokens(u)} tokens ($${e.data.costUsd.toFixed(6)})` : '';
-      return `model replied (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out${settled})`;
+      return `model replied (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out${settled})${e.data.resent ? RESENT : ''}`;
     }
     case 'ModelFailed':
-      return `model call failed${e.data.retryable ? ' (retryable)' : ''}: ${short(e.data.error)}`;
+      return `model call failed${e.data.retryable ? ' (retryable)' : ''}: ${short(e.data.error)}${e.data.resent ? RESENT : ''}`;
     case 'ToolCalled':
       return `tool ${e.data.name} called`;
     case 'ToolReturned':
@@ -105,3 +105,6 @@ const reclaimText = (r: { readonly returned: number; readonly allocated: number;
   `reclaimed ${r.returned} of ${r.allocated} tokens${r.overspent > 0 ? `; its subtree overspent ${r.overspent}` : ''}`;
 
 const startedText = (d: EventData<'AgentStarted'>): string => (d.deadline ? `started (deadline ${d.deadline})` : 'started');
+
+/** What a reply or failure marked `resent` adds to its line. */
+const RESENT = '; sent again after a host took the agent over: the provider may have billed it twice';

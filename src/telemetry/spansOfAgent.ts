@@ -96,6 +96,7 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
           'cadre.usage.total_tokens': totalTokens(u),
           'cadre.cost_usd': e.data.costUsd,
           ...(carried ? { 'cadre.carried_from': forkedFrom.sourceId } : {}),
+          ...(e.data.resent ? { 'cadre.resent': true } : {}),
         });
         if (carried) break;
         add('cadre.usage.total_tokens', totalTokens(u));
@@ -126,7 +127,7 @@ export function spansOfAgent(events: readonly HistoryEvent[]): TraceSpan[] {
         break;
       }
       case 'ModelFailed':
-        close(`model:${e.data.callId}`, e, 'error', { 'error.type': e.data.retryable ? 'retryable' : 'model_error', 'cadre.error': e.data.error });
+        close(`model:${e.data.callId}`, e, 'error', { 'error.type': e.data.retryable ? 'retryable' : 'model_error', 'cadre.error': e.data.error, ...(e.data.resent ? { 'cadre.resent': true } : {}) });
         break;
       case 'ToolCalled':
         child(e.data.toolUseId, 'tool', `execute_tool ${e.data.name}`, e, { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': e.data.name, 'gen_ai.tool.call.id': e.data.toolUseId });

@@ -4,6 +4,7 @@ import { testSystem } from '../support/system.js';
 import { freshSchema } from '../support/testDb.js';
 import type { ModelProvider } from '../../src/actors/ports/modelProvider.js';
 import { nodeCompletions } from '../support/nodeEvents.js';
+import { heldModel } from '../support/heldModel.js';
 
 /**
  * Stopping a process while a model call is out (`cadre serve` stopped, a worker told to end):
@@ -32,9 +33,31 @@ describe('close() lets a model call already sent finish and records it', () => {
     const history = await second.history(agent.id);
     const requested = history.filter((e) => e.type === 'ModelRequested');
     expect(requested).toHaveLength(1);
-    expect(history.filter((e) => e.type === 'ModelReplied')).toHaveLength(1); // aborted, it was missing: the next host called again
+    const replies = history.filter((e) => e.type === 'ModelReplied');
+    expect(replies).toHaveLength(1); // aborted, it was missing: the next host called again
+    expect(replies[0]!.data).not.toHaveProperty('resent'); // sent once, by the host that recorded it
     expect((await second.replay(agent.id)).budget.reserved).toBe(0);
   });
+
+  it('a call still out after the drain: aborted, sent again by the next host, and its reply says so (the provider may bill both)', async () => {
+    const schema = freshSchema('resent');
+    const hanging = heldModel(['solo']);
+    const first = await testSystem('postgres', { schema, model: hanging });
+    const agent = await first.spawn({ role: 'solo', task: 'answer', budget: 10_000 });
+    void agent.run().catch(() => undefined);
+    await hanging.called('solo'); // sent: the provider has it
+    await first.close(); // the 5 s drain, then the call is aborted and nothing recorded
+    expect(hanging.aborts.map((a) => a.role)).toEqual(['solo']);
+
+    const second = await testSystem('postgres', { schema });
+    systems.push(second);
+    expect((await second.run(agent.id)).status).toBe('completed');
+    const history = await second.history(agent.id);
+    expect(history.filter((e) => e.type === 'ModelRequested')).toHaveLength(1);
+    const replies = history.filter((e) => e.type === 'ModelReplied');
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.data).toMatchObject({ resent: true });
+  }, 60_000);
 
   it('a workflow node whose call is answered while closing: its end is recorded, the next node is not spawned (nothing new starts)', async () => {
     const schema = freshSchema('drainwf');

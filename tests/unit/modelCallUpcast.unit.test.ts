@@ -7,6 +7,8 @@ import { afterReply, afterUnusableReply } from '../../src/actors/agentDecisions.
 import { timelineEntry } from '../../src/dashboard/timeline.js';
 import { toHistoryEvent } from '../../src/events/historyEvent.js';
 import { recordedEvent } from '../support/events.js';
+import { summarize } from '../../src/projections/summarize.js';
+import { markResent } from '../../src/actors/runtime/modelTurn.js';
 
 const usage = { inputTokens: 300, outputTokens: 45, cacheReadTokens: 5, cacheCreationTokens: 0 };
 const requestV1 = { callId: 'k1', turn: 0, provider: 'anthropic', model: 'claude', requestRef: `sha256:${'0'.repeat(64)}`, reserved: 1200 };
@@ -15,9 +17,9 @@ const agent = (): AgentContext => initialContext({ agentId: 'a', parentId: null,
 const fold = (events: ReadonlyArray<{ type: string; data: unknown }>): AgentContext => events.reduce(evolve, agent());
 
 describe('ModelRequested v1 → v2 and ModelReplied v1 → v2 (the call reserves and settles itself; BudgetReserved and BudgetSettled no longer written)', () => {
-  it('are at version 2 in the catalogue', () => {
+  it('are at version 2 or later in the catalogue', () => {
     expect(eventSchemas.ModelRequested.version).toBe(2);
-    expect(eventSchemas.ModelReplied.version).toBe(2);
+    expect(eventSchemas.ModelReplied.version).toBe(3);
   });
 
   it('read a v1 request and reply (the shapes recorded before) as moving no budget themselves', () => {
@@ -80,5 +82,41 @@ describe('ModelRequested v1 → v2 and ModelReplied v1 → v2 (the call reserves
     expect(() => parseRecorded(recordedEvent('ModelRequested', 2, requestV1))).toThrow(InvalidInput);
     expect(() => parseRecorded(recordedEvent('ModelRequested', 2, requestV1))).toThrow(/data\.reserves/);
     expect(() => parseRecorded(recordedEvent('ModelReplied', 2, replyV1))).toThrow(/data\.settles/);
+  });
+});
+
+describe('ModelReplied v2 → v3 and ModelFailed v1 → v2 (a call sent again after a takeover is marked resent)', () => {
+  const replyV2 = { ...replyV1, settles: true };
+  const failedV1 = { callId: 'k1', error: 'overloaded', retryable: true };
+
+  it('read a v2 reply and a v1 failure (the shapes recorded before) as they were: not marked, since their history cannot tell', () => {
+    expect(eventSchemas.ModelFailed.version).toBe(2);
+    expect(parseRecorded(recordedEvent('ModelReplied', 2, replyV2)).data).toEqual(replyV2);
+    expect(parseRecorded(recordedEvent('ModelFailed', 1, failedV1)).data).toEqual(failedV1);
+  });
+
+  it('a marked reply folds as an unmarked one does (the mark is for the audit, not the budget)', () => {
+    const requested = parseRecorded(recordedEvent('ModelRequested', 2, { ...requestV1, reserves: true }));
+    const plain = fold([requested, parseRecorded(recordedEvent('ModelReplied', 2, replyV2))]);
+    const marked = fold([requested, parseRecorded(recordedEvent('ModelReplied', 3, { ...replyV2, resent: true }))]);
+    expect(marked).toEqual(plain);
+  });
+
+  it('history and the timeline say a marked call may have been billed twice; only `true` is stored', () => {
+    const parsed = parseRecorded(recordedEvent('ModelReplied', 3, { ...replyV2, resent: true }));
+    expect(summarize(parsed)).toBe('model replied (end_turn, 300 in / 45 out; settled 350 tokens ($0.012500)); sent again after a host took the agent over: the provider may have billed it twice');
+    expect(timelineEntry(toHistoryEvent(parsed)).summary).toBe('model replied (300 in / 45 out, 5 cache read; settled: 350 tokens used, $0.0125; sent again after a takeover, maybe billed twice): done');
+    const failed = parseRecorded(recordedEvent('ModelFailed', 2, { ...failedV1, resent: true }));
+    expect(summarize(failed)).toContain('model call failed (retryable): overloaded; sent again after a host took the agent over');
+    expect(() => parseRecorded(recordedEvent('ModelReplied', 3, { ...replyV2, resent: false }))).toThrow(InvalidInput);
+  });
+
+  it('markResent marks only the reply to (or failure of) the call named', () => {
+    const events = afterReply(fold([parseRecorded(recordedEvent('ModelRequested', 2, { ...requestV1, reserves: true }))]), 'k1', { model: 'claude', content: [{ type: 'text', text: 'done' }], stopReason: 'end_turn', usage }, 0.0125);
+    const marked = markResent(events, 'k1');
+    expect(marked.map((e) => e.type)).toEqual(['ModelReplied', 'AgentCompleted']);
+    expect(marked[0]!.data).toMatchObject({ resent: true });
+    expect(marked[1]).toEqual(events[1]);
+    expect(markResent(events, 'other')).toEqual(events);
   });
 });

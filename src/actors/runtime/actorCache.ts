@@ -61,6 +61,7 @@ function liveActor(rt: RuntimeContext, id: string, snapshot: AgentSnapshot, reco
   const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : from - 1n;
   const actor = new LiveActor(id, adopt(rt, snapshot), revision);
   actor.eventsSinceSnapshot = recorded.length;
+  actor.inheritedCall = snapshot.context.pendingCall?.callId ?? null;
   return actor;
 }
 

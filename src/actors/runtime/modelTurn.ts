@@ -83,9 +83,7 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
     // URL could claim a free model (a hostile server's `totally-free-model` cost $0) or a dear one.
     // Prices match by prefix, so a dated name the API reports costs what its alias does.
     const model = request.model ?? rt.deps.model.defaultModel;
-    await execute(rt, actor.id, (s) => {
-      const c = s.context;
-      if (c.pendingCall?.callId !== pending.callId) return [];
+    const recorded = (c: AgentContext): DomainEvent[] => {
       if (outcome.ok) return afterReply(c, pending.callId, outcome.reply, rt.deps.costOf(model, outcome.reply.usage), (name, input) => pureToolResult(name, input, (t) => redact(rt, t), c.outputSchema));
       const message = redact(rt, outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
       if (outcome.err instanceof ModelError && outcome.err.answered) {
@@ -95,8 +93,19 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
       const retryable = isCadreError(outcome.err) ? outcome.err.retryable : false;
       const afterFail: AgentContext = { ...c, pendingCall: null };
       return [{ type: 'ModelFailed', data: { callId: pending.callId, error: message, retryable } }, ...failureEvents(afterFail, 'model_error', `model call failed: ${message}`)];
+    };
+    // Loaded with this call unanswered: the host before may have sent it too (LiveActor.inheritedCall).
+    const resent = actor.inheritedCall === pending.callId;
+    await execute(rt, actor.id, (s) => {
+      if (s.context.pendingCall?.callId !== pending.callId) return [];
+      return resent ? markResent(recorded(s.context), pending.callId) : recorded(s.context);
     }, { causationId: `model:${pending.callId}` });
   } finally {
     if (actor.inflight.call?.callId === pending.callId) actor.inflight.call = null;
   }
+}
+
+/** `events` with the reply to (or failure of) `callId` marked as sent again after a takeover. */
+export function markResent(events: DomainEvent[], callId: string): DomainEvent[] {
+  return events.map((e) => ((e.type === 'ModelReplied' || e.type === 'ModelFailed') && e.data.callId === callId ? { ...e, data: { ...e.data, resent: true } } : e) as DomainEvent);
 }

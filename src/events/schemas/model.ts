@@ -23,9 +23,18 @@ export const ModelRequested = z.object({
   reserves: z.boolean(),
 });
 /**
+ * Set on a reply or failure (since ModelReplied v3 and ModelFailed v2) to a call this host sent
+ * after taking the agent over with the call recorded and unanswered: the host before it (or this
+ * process before a restart) may have sent it too, so the provider may have billed it twice while
+ * the history stores one reply. Absent on every other call, and on records older than those
+ * versions, whose history cannot tell.
+ */
+const Resent = z.literal(true).optional();
+
+/**
  * The model's reply. v2 settles the call's reservation itself (`settles: true`: the reply's
  * whole usage, `totalTokens(usage)`, is consumed and `costUsd` charged), where a v1 reply was
- * followed by a BudgetSettled that did. v1 reads as `settles: false`.
+ * followed by a BudgetSettled that did. v1 reads as `settles: false`. v3 may carry `resent`.
  */
 export const ModelReplied = z.object({
   callId: z.string(),
@@ -35,8 +44,10 @@ export const ModelReplied = z.object({
   usage: Usage,
   costUsd: z.number().nonnegative(),
   settles: z.boolean(),
+  resent: Resent,
 });
-export const ModelFailed = z.object({ callId: z.string(), error: z.string(), retryable: z.boolean() });
+/** A model call that failed; v2 may carry `resent`. */
+export const ModelFailed = z.object({ callId: z.string(), error: z.string(), retryable: z.boolean(), resent: Resent });
 export const ToolCalled = z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown() });
 export const ToolReturned = z.object({
   toolUseId: z.string(),
