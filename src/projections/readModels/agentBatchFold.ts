@@ -2,7 +2,7 @@ import { totalTokens } from '../../actors/ports/modelProvider.js';
 import type { ParsedEvent } from '../../events/upcast.js';
 import { agentIdOf, excerpt, type SqlStatement } from '../projection.js';
 import { build, setFromFold } from '../sqlBuilder.js';
-import { insertSpawns, type SpawnEvent } from './agentSpawnInsert.js';
+import { insertSpawns, SETTABLE, type AfterSpawn, type SpawnEvent } from './agentSpawnInsert.js';
 import { isRecordOnly } from './recordOnlyEvents.js';
 
 /**
@@ -220,12 +220,22 @@ function rowOf(f: AgentFold): Record<string, unknown> {
   };
 }
 
-/** Columns a batch may set outright, with their types (the folds' `sets`). */
-const SETTABLE: ReadonlyArray<readonly [string, string]> = [
-  ['deadline', 'timestamptz'], ['workspace_path', 'text'], ['workspace_branch', 'text'], ['ended_status', 'text'],
-  ['ended_at', 'timestamptz'], ['returned', 'bigint'], ['output', 'text'], ['failure_reason', 'text'], ['failure_cause', 'text'],
-  ['terminated_by', 'text'],
-];
+/**
+ * A fold of an agent the same segment opens, as its row's values after the spawn (`insertSpawns`
+ * inserts them): the UPDATE's formulas applied to a new row's defaults (0, '{}', '[]'). Null
+ * when it refers to entries from before the batch, which a new agent cannot have; such a fold
+ * stays with the UPDATE, which reads them from the row.
+ */
+function afterSpawn(f: AgentFold): AfterSpawn | null {
+  if (f.reservationsFromBefore.length > 0 || f.reclaimsFromBefore.length > 0) return null;
+  const fromZero = (c: Clamp): number => (c.lo === null ? c.d : Math.max(c.d, c.lo));
+  return {
+    count: f.count, lastRevision: f.lastRevision, lastPosition: f.lastPosition, runRequestedAt: f.runRequestedAt, startedAt: f.startedAt,
+    sets: f.sets, children: f.children, childOrder: f.childOrder, liveChildren: fromZero(f.live), callsInFlight: fromZero(f.calls),
+    modelCalls: f.modelCalls, reserved: f.reserved, reservations: mapChange(f.reservations).added, consumed: f.consumed, costs: f.costs,
+    delegated: f.delegated, spent: f.spent, reclaimed: f.reclaimed, delegations: mapChange(f.delegations).added,
+  };
+}
 
 /**
  * One UPDATE for every fold of a segment. Every SET reads the row as it was before the
@@ -261,7 +271,8 @@ function updateOf(folds: readonly AgentFold[], table: string): SqlStatement {
 
 /**
  * A batch's statements for the agents table: one INSERT of the rows its AgentSpawned events
- * open, then one UPDATE folding every agent's other events. An agent with events before its own
+ * open, with what the rest of the batch did to them, then one UPDATE folding the other agents'
+ * events. An agent with events before its own
  * AgentSpawned in the batch (never in a store, where the spawn is revision 0) ends a segment
  * there, so an update never lands on a row inserted after it.
  *
@@ -273,8 +284,16 @@ export function foldAgentBatch(events: readonly ParsedEvent[], table: string): S
   let spawns: SpawnEvent[] = [];
   let folds = new Map<string, AgentFold>();
   const flush = (): void => {
-    out.push(...insertSpawns(spawns, table));
-    if (folds.size > 0) out.push(updateOf([...folds.values()], table));
+    // An agent opened in this segment is inserted as the segment leaves it: one row version.
+    const opened = new Map<string, AfterSpawn>();
+    for (const e of spawns) {
+      const f = folds.get(e.data.agentId);
+      const a = f ? afterSpawn(f) : null;
+      if (a) opened.set(e.data.agentId, a);
+    }
+    out.push(...insertSpawns(spawns, table, opened));
+    const updated = [...folds.values()].filter((f) => !opened.has(f.agentId));
+    if (updated.length > 0) out.push(updateOf(updated, table));
     spawns = [];
     folds = new Map();
   };

@@ -5,7 +5,7 @@ import { plannedNodes } from './workflowPlan.js';
 
 /**
  * The workflows read model for a whole batch in four statements: the runs its workflow
- * AgentSpawned events open, one UPDATE folding every run's own events, one UPDATE folding every
+ * AgentSpawned events open (with what the batch did to them), one UPDATE folding the other runs' events, one UPDATE folding every
  * node's events into rows that exist, then the nodes the batch creates. Applying workflows.ts
  * `handleWorkflowEvent` event by event made ~16 planned statements per 4-node run. Pure; proven
  * equal to it on random histories (tests/int/batchFolds.int.test.ts).
@@ -131,10 +131,22 @@ export function foldWorkflowBatch(events: readonly ParsedEvent[], tables: TableN
   let nodeFolds = new Map<string, NodeFold>();
   const flush = (): void => {
     if (spawns.length > 0) {
-      out.push(build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, started_at, last_position)
-        SELECT x.run_id, x.root_id, x.parent_id, x.role, x.task, x.budget, x.status, x.created_at, x.started_at, x.last_position
+      // A run opened in this segment is inserted as the segment leaves it (one row version), not
+      // inserted and then updated by the same transaction.
+      for (const row of spawns) {
+        const f = runFolds.get(row.run_id as string);
+        if (!f) continue;
+        Object.assign(row, f.sets);
+        row.started_at ??= f.startedAt;
+        row.last_position = f.lastPosition;
+        runFolds.delete(f.runId);
+      }
+      out.push(build((p) => `INSERT INTO ${runs} (run_id, root_id, parent_id, role, task, budget, status, created_at, started_at, ended_at,
+          source, template_id, last_position)
+        SELECT x.run_id, x.root_id, x.parent_id, x.role, x.task, x.budget, x.status, x.created_at, x.started_at, x.ended_at,
+          x.source, x.template_id, x.last_position
         FROM jsonb_to_recordset(${p(spawns, 'jsonb')}) AS x(run_id text, root_id text, parent_id text, role text, task text, budget bigint,
-          status text, created_at timestamptz, started_at timestamptz, last_position bigint)
+          status text, created_at timestamptz, started_at timestamptz, ended_at timestamptz, source text, template_id text, last_position bigint)
         ON CONFLICT (run_id) DO NOTHING`));
     }
     if (runFolds.size > 0) {
@@ -174,7 +186,7 @@ export function foldWorkflowBatch(events: readonly ParsedEvent[], tables: TableN
       const started = d.started !== undefined;
       spawns.push({
         run_id: d.agentId, root_id: d.rootId, parent_id: d.parentId, role: d.role, task: excerpt(d.task), budget: d.budget, status: started ? 'running' : 'spawned',
-        created_at: e.metadata.at, started_at: started ? e.metadata.at : null, last_position: String(e.position),
+        created_at: e.metadata.at, started_at: started ? e.metadata.at : null, ended_at: null, source: null, template_id: null, last_position: String(e.position),
       });
       continue;
     }
