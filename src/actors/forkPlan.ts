@@ -134,11 +134,14 @@ function readdressed(e: DomainEvent, ids: ReadonlyMap<string, string>): DomainEv
 
 /**
  * The revision a fork asked for at `atRevision` is cut at: there, or at the end of the model
- * reply's decision it falls in (replyDecisionEnd). Refused past the stream's end, naming
+ * reply's decision it falls in (replyDecisionEnd), or with the plan of a workflow cut at its
+ * AgentSpawned: the two are one commit, and a spawn without its plan (or the graph older records
+ * repeated in AgentSpawned) is a workflow that never was. Refused past the stream's end, naming
  * `fork.atRevision`.
  */
 export function forkRevision(events: readonly DomainEvent[], atRevision: number): number {
   if (!Number.isSafeInteger(atRevision) || atRevision < 0 || atRevision >= events.length) forkHistory(events, atRevision); // throws, naming the field
+  if (atRevision === 0 && events[1]?.type === 'WorkflowPlanned') return 1;
   const end = replyDecisionEnd(events, atRevision);
   const ended = events.slice(atRevision, end + 1).findIndex((e) => endings.has(e.type));
   if (end > atRevision && ended >= 0) {

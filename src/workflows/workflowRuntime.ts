@@ -158,7 +158,8 @@ export class Workflows {
     const template = 'templateId' in source ? this.templates.get(source.templateId) : null;
     const graph: WorkflowGraph = template ? templateGraph(template) : planValidated(validateGraph((source as { graph: unknown }).graph, { roles: this.roles() }));
     const planned: DomainEvent = { type: 'WorkflowPlanned', data: { source: template ? 'template' : 'graph', templateId: template?.id ?? null, graph } };
-    // The plan is stored in the opening append (one commit, not two).
+    // The plan is stored in the opening append (one commit, not two), so the graph is not repeated
+    // in AgentSpawned (older records did: ~850 bytes of a 4-node run, issue 19; planFromSpawn reads those).
     const id = await this.runtime.spawnRoot(
       {
         role: template?.id ?? 'workflow',
@@ -169,7 +170,7 @@ export class Workflows {
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.model ? { model: options.model } : {}),
       },
-      { kind: 'workflow', graph },
+      { kind: 'workflow' },
       [planned],
       { start: startOption(options.start) },
     );

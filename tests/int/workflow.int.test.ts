@@ -379,6 +379,21 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect((await system.history(id)).map((e) => e.type)).toContain('BudgetReleased');
       });
 
+      it('an older record with its graph in AgentSpawned and no WorkflowPlanned (its process stopped between the two) is planned from it and runs; today\'s spawn does not repeat the graph there', async () => {
+        const runtime = workflowsOf(system).runtime;
+        const graph = { nodes: [{ id: 'only', role: 'tester', task: 'T', budgetPercent: 50, dependencies: [] }] };
+        const id = await runtime.spawnRoot({ role: 'workflow', task: 'Old shape', budget: 20_000 }, { kind: 'workflow', graph });
+        expect((await system.history(id)).map((e) => e.type)).toEqual(['AgentSpawned']);
+        expect((await runWorkflow(system, id)).status).toBe('completed');
+        const planned = (await system.history(id)).find((e) => e.type === 'WorkflowPlanned');
+        expect(planned?.data).toMatchObject({ source: 'graph', graph: { nodes: [{ id: 'only' }] } });
+
+        const wf = await system.workflows.spawnWorkflow({ graph, task: 'New shape', budget: 20_000 });
+        const [spawned, plan] = await system.history(wf.id);
+        expect(spawned!.data).not.toHaveProperty('graph');
+        expect(plan!.type).toBe('WorkflowPlanned');
+      });
+
       it('offers what the CLI uses (system.workflows): spawn, auto-decomposition, templates, a live feed', async () => {
         const ext = createWorkflowsApi(workflowsOf(system), system.model);
         expect(ext.templates.get('nope')).toBeNull();

@@ -39,7 +39,10 @@ export const AgentSpawned = z.object({
   timeoutMs: z.number().int().positive().nullable(),
   maxTurns: z.number().int().positive(),
   model: z.string().max(200).nullable(),
-  /** Workflow agents carry their graph (validated before spawning). */
+  /**
+   * A workflow's graph, in records written before its WorkflowPlanned rode in the same commit
+   * (planFromSpawn plans from it when that record is missing); today's spawns leave it out.
+   */
   graph: z.unknown().optional(),
   /** Id of the node this agent runs for, when a workflow spawned it. */
   nodeId: z.string().max(200).optional(),
