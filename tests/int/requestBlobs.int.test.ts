@@ -47,4 +47,20 @@ describe.each<StoreKind>(['pglite', 'postgres'])('model requests stored in parts
       await system.close();
     }
   });
+
+  it('a part an append stored in its commit is not sent again with later turns; one staged for an append not (yet) stored is', async () => {
+    const system = await testSystem(kind, {});
+    try {
+      const blobs = createBlobStore(system.internal.sql, system.schema);
+      const request = (turn: number): ModelRequest => ({ system: 's', messages: [{ role: 'user', content: [{ type: 'text', text: `turn ${turn}` }] }], tools: [{ name: 'finish', description: 'Finish.', inputSchema: { type: 'object' } }], maxTokens: 100 });
+      const first = blobs.stage(request(0));
+      expect(first.parts).toHaveLength(1);
+      // The append carrying it has not committed: the next turn still carries the part.
+      expect(blobs.stage(request(1)).parts).toEqual(first.parts);
+      blobs.stored([...first.parts!, first]);
+      expect(blobs.stage(request(2)).parts).toBeUndefined();
+    } finally {
+      await system.close();
+    }
+  });
 });

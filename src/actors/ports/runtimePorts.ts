@@ -78,6 +78,11 @@ export interface BlobStore {
    * `storesAttachments`). Readable here at once (`get`).
    */
   stage(value: unknown): Attachment;
+  /**
+   * The append that carried these staged payloads committed: they are in the table now, and a
+   * later `stage` leaves out the parts among them instead of sending them with every turn.
+   */
+  stored(attachments: readonly Attachment[]): void;
   get(ref: string): Promise<unknown>;
 }
 

@@ -75,16 +75,17 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
           const decided = opts.alongside ? await opts.alongside(next) : await parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
           const along: readonly Alongside[] = decided === null ? [] : 'append' in decided ? [decided] : decided;
+          const attached = attachmentsOf(events);
           let res;
           let alongOutcomes: readonly (AppendOutcome | null)[] = [];
           try {
             if (along.length > 0) {
-              const [mine, ...theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attachmentsOf(events) }, ...along.map((a) => a.append)]);
+              const [mine, ...theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attached }, ...along.map((a) => a.append)]);
               if (!mine!.ok) throw mine!.error;
               res = mine!.value;
               alongOutcomes = theirs.map(sentOrNull);
             } else {
-              res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision, ...attachmentsOf(events) });
+              res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision, ...attached });
             }
           } catch (err) {
             await Promise.all(along.map((a) => a.settle(null)));
@@ -94,6 +95,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             await foldTail(rt, actor);
             continue;
           }
+          if (attached.attachments) rt.deps.blobs.stored(attached.attachments);
           actor.snapshot = next;
           actor.revision = res.nextExpectedRevision;
           if (settlesOwn) actor.indexEnded = true;

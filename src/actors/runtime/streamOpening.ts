@@ -94,8 +94,9 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
     metadata: leanMetadata(agentStream(id), { correlationId: data.rootId, causationId, schemaVersion: eventSchemas[e.type].version, at, ...(i === 0 && follows && lease ? { leaseTo: lease } : {}) }),
   }));
   let settled = false;
+  const append = { streamId: agentStream(id), events: envelopes, expectedRevision: 'no_stream' as const, ...attachmentsOf(events) };
   return {
-    append: { streamId: agentStream(id), events: envelopes, expectedRevision: 'no_stream', ...attachmentsOf(events) },
+    append,
     along,
     async settle(outcome) {
       if (settled) return;
@@ -122,6 +123,7 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
         if (isWrongExpectedRevision(err)) throw new InvalidInput('spawn.id', `agent ${id} already exists`);
         throw err;
       }
+      if (append.attachments) rt.deps.blobs.stored(append.attachments);
       // Idempotent: stored before (a retry), so the entry was not written now with this lease.
       if (outcome.value.idempotent) leased &&= !follows;
       if (rt.worker) await rt.worker.adopt(id, leased);

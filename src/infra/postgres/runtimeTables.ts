@@ -231,6 +231,9 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
   const s = assertIdentifier(schema);
   const cache = new Map<string, unknown>();
   const staged = new Map<string, unknown>();
+  // Refs an append stored in its commit (`stored`): the tool list part (~1 KB) every turn of
+  // every agent names was sent and parsed again with each one.
+  const known = new Set<string>();
   const load = async (ref: string): Promise<unknown> => {
     if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidInput('ref', `not a blob reference: ${ref}`);
     if (cache.has(ref)) return cache.get(ref);
@@ -250,8 +253,12 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
       // Parts known to be in the table (put or read here) are not sent again: a turn's request
       // names every earlier tool output, and each went into the table when it was put.
       const stored = packed(value, json);
-      const parts = stored.parts.filter((p) => !cache.has(p.ref));
+      const parts = stored.parts.filter((p) => !cache.has(p.ref) && !known.has(p.ref));
       return { ref, json: stored.json, ...(parts.length > 0 ? { parts } : {}) };
+    },
+    stored(attachments) {
+      if (known.size >= MAX_KNOWN_REFS) known.clear();
+      for (const a of attachments) known.add(a.ref);
     },
     async put(value) {
       const json = JSON.stringify(value);
@@ -268,6 +275,8 @@ export function createBlobStore(sql: SqlClient, schema: string): BlobStore {
   };
 }
 
+
+const MAX_KNOWN_REFS = 10_000;
 
 /** A small bounded cache: recent prompts are re-read on the next turn. */
 function remember(cache: Map<string, unknown>, ref: string, value: unknown): void {
