@@ -38,14 +38,16 @@ export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<
     messages: await resolveBlobs(rt, conversation(c)),
     tools,
     maxTokens: deps.config.maxTokensPerCall,
-    agent: { id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null },
+    agent: askedBy(c),
   };
   const input = deps.model.estimateInputTokens(draft);
   const maxTokens = affordableMaxTokens(c, input, deps.config.maxTokensPerCall);
   if (maxTokens < MIN_OUTPUT_TOKENS) {
     return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} token${available(c.budget) === 1 ? '' : 's'} left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: spawn it again with a larger --budget (or fork it with --budget)`);
   }
-  const request: ModelRequest = { ...draft, maxTokens };
+  // Stored as the provider is sent it: `agent` (never sent to an API) is the agent's own record,
+  // and repeated its task in every request blob (~250 bytes an agent step, issue 19).
+  const { agent: _askedBy, ...request }: ModelRequest = { ...draft, maxTokens };
   // Stored in the commit of the event naming it where the store can (a statement and a commit
   // less per turn), else first.
   const staged = deps.store.storesAttachments ? deps.blobs.stage(request) : null;
@@ -68,7 +70,9 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
   try {
     await rt.slots.acquire(actor.id);
     if (rt.stopping) return; // not sent: the next host sends it
-    const request = (await rt.deps.blobs.get(pending.requestRef)) as ModelRequest;
+    const stored = (await rt.deps.blobs.get(pending.requestRef)) as ModelRequest;
+    // Requests stored before it was left out carry `agent` themselves.
+    const request: ModelRequest = { ...stored, agent: stored.agent ?? askedBy(actor.snapshot.context) };
     if (actor.inflight.call?.callId === pending.callId) actor.inflight.call.sent = true;
     let outcome: { ok: true; reply: Awaited<ReturnType<RuntimeDeps['model']['complete']>> } | { ok: false; err: unknown };
     try {
@@ -109,3 +113,6 @@ export async function callModel(rt: RuntimeContext, actor: LiveActor): Promise<v
 export function markResent(events: DomainEvent[], callId: string): DomainEvent[] {
   return events.map((e) => ((e.type === 'ModelReplied' || e.type === 'ModelFailed') && e.data.callId === callId ? { ...e, data: { ...e.data, resent: true } } : e) as DomainEvent);
 }
+
+/** Who asks, as the offline model reads it from a request (ModelRequest.agent). */
+const askedBy = (c: AgentContext): NonNullable<ModelRequest['agent']> => ({ id: c.id, role: c.role, task: c.task, hasWorkspace: c.workspace !== null });
