@@ -77,10 +77,10 @@ export function timelineEntry(e: HistoryEvent): TimelineEntry {
       const said = e.data.content.map((b) => (b.type === 'text' ? b.text : `→ ${b.name}(${json(b.input)})`)).join(' ');
       // v2 settles the call itself: what a BudgetSettled said after a v1 reply.
       const settled = e.data.settles ? `; settled: ${totalTokens(e.data.usage)} tokens used, $${e.data.costUsd.toFixed(4)}` : '';
-      return entry('model', `model replied (${usageText(e.data.usage)}${settled}${e.data.resent ? RESENT : ''}): ${said}`);
+      return entry('model', `model replied${e.data.resent ? RESENT : ''} (${usageText(e.data.usage)}${settled}): ${said}`);
     }
     case 'ModelFailed':
-      return entry('model', `model call failed${e.data.resent ? ` (${RESENT.slice(2)})` : ''}: ${e.data.error}`);
+      return entry('model', `model call failed${e.data.resent ? RESENT : ''}: ${e.data.error}`);
     case 'ToolCalled':
       return entry('tool', `tool ${e.data.name}(${json(e.data.input)})`);
     case 'ToolReturned':
@@ -136,5 +136,5 @@ function usageText(u: EventData<'ModelReplied'>['usage']): string {
 
 const deadlineText = (d: EventData<'AgentStarted'>): string => (d.deadline ? ` (deadline ${d.deadline})` : '');
 
-/** Said of a reply or failure marked `resent` (the timeline clips a line at 160 characters). */
-const RESENT = '; sent again after a takeover, maybe billed twice';
+/** Said of a reply or failure marked `resent`, first: the timeline clips a line at 160 characters. */
+const RESENT = ' [sent again after a takeover: maybe billed more than once]';

@@ -28,7 +28,7 @@ export const eventSchemas = {
   BudgetReclaimed: { schema: B.BudgetReclaimed, version: 2, doc: "A finished child's unspent budget returned, after a ChildFinished v1 (no longer written: ChildFinished v2 reclaims); v2 adds what its subtree overspent." },
   BudgetOverspent: { schema: B.BudgetOverspent, version: 1, doc: 'A reply used more than its reservation: the excess, charged to the agent, which then fails (budget_exceeded).' },
   ModelRequested: { schema: M.ModelRequested, version: 2, doc: 'A model call about to be made (request stored by hash); v2 reserves its worst case too (reserves), where v1 was preceded by a BudgetReserved.' },
-  ModelReplied: { schema: M.ModelReplied, version: 3, doc: "The model's reply, usage and cost; v2 settles the call's reservation too (settles), where v1 was followed by a BudgetSettled; v3 marks a call sent again after a host took the agent over (resent), which the provider may have billed twice." },
+  ModelReplied: { schema: M.ModelReplied, version: 3, doc: "The model's reply, usage and cost; v2 settles the call's reservation too (settles), where v1 was followed by a BudgetSettled; v3 marks a call sent again after a host took the agent over (resent), which the provider may have billed more than once." },
   ModelFailed: { schema: M.ModelFailed, version: 2, doc: 'A model call failed after retries; v2 marks a call sent again after a host took the agent over (resent).' },
   ToolCalled: { schema: M.ToolCalled, version: 1, doc: 'The model asked for a tool.' },
   ToolReturned: { schema: M.ToolReturned, version: 1, doc: "A tool's result." },

@@ -51,10 +51,10 @@ export function summarize(e: ParsedEvent): string {
     case 'ModelReplied': {
       const u = e.data.usage;
       const settled = e.data.settles ? `; settled ${totalTokens(u)} tokens ($${e.data.costUsd.toFixed(6)})` : '';
-      return `model replied (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out${settled})${e.data.resent ? RESENT : ''}`;
+      return `model replied${e.data.resent ? RESENT : ''} (${e.data.stopReason}, ${u.inputTokens} in / ${u.outputTokens} out${settled})`;
     }
     case 'ModelFailed':
-      return `model call failed${e.data.retryable ? ' (retryable)' : ''}: ${short(e.data.error)}${e.data.resent ? RESENT : ''}`;
+      return `model call failed${e.data.resent ? RESENT : ''}${e.data.retryable ? ' (retryable)' : ''}: ${short(e.data.error)}`;
     case 'ToolCalled':
       return `tool ${e.data.name} called`;
     case 'ToolReturned':
@@ -106,5 +106,5 @@ const reclaimText = (r: { readonly returned: number; readonly allocated: number;
 
 const startedText = (d: EventData<'AgentStarted'>): string => (d.deadline ? `started (deadline ${d.deadline})` : 'started');
 
-/** What a reply or failure marked `resent` adds to its line. */
-const RESENT = '; sent again after a host took the agent over: the provider may have billed it twice';
+/** What a reply or failure marked `resent` adds to its line, first, where a clipped line keeps it. */
+const RESENT = ' [sent again after a host took the agent over: the provider may have billed it more than once]';

@@ -19,6 +19,7 @@ describe('cadre fork and cadre diff', () => {
     expect((await source.run()).status).toBe('completed');
     const history = await first.history(source.id);
     const lead = await first.spawn({ role: 'lead', task: 'Hold a fork', budget: 40_000 });
+    const workflow = await first.workflows.spawnWorkflow({ graph: { nodes: [{ id: 'only', role: 'tester', task: 'T', budgetPercent: 50 }] }, task: 'Fork me', budget: 20_000 });
     await first.close();
     const at = history.findLastIndex((e) => e.type === 'ModelReplied') - 1;
 
@@ -55,6 +56,11 @@ describe('cadre fork and cadre diff', () => {
     const opened = JSON.parse((await cadre('history', parked, '--json')).stdout) as Array<{ type: string }>;
     expect(opened.map((e) => e.type)).not.toContain('ModelReplied');
     expect(opened.slice(-1)[0]!.type).not.toBe('AgentCompleted');
+
+    // A workflow cut at its spawn takes its plan: the two are one commit, and the output says so.
+    const atSpawn = await cadre('fork', workflow.id, '--at', '0');
+    expect(atSpawn.code, atSpawn.stderr).toBe(0);
+    expect(atSpawn.stdout).toMatch(new RegExp(`^forked ${workflow.id} at revision 1 \\(a workflow's spawn and its plan are one commit\\) as `));
 
     const text = await cadre('diff', source.id, forkId);
     expect(text.code, text.stderr).toBe(0);

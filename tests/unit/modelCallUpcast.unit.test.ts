@@ -104,10 +104,11 @@ describe('ModelReplied v2 → v3 and ModelFailed v1 → v2 (a call sent again af
 
   it('history and the timeline say a marked call may have been billed twice; only `true` is stored', () => {
     const parsed = parseRecorded(recordedEvent('ModelReplied', 3, { ...replyV2, resent: true }));
-    expect(summarize(parsed)).toBe('model replied (end_turn, 300 in / 45 out; settled 350 tokens ($0.012500)); sent again after a host took the agent over: the provider may have billed it twice');
-    expect(timelineEntry(toHistoryEvent(parsed)).summary).toBe('model replied (300 in / 45 out, 5 cache read; settled: 350 tokens used, $0.0125; sent again after a takeover, maybe billed twice): done');
+    // First on the line, where a clipped line keeps it (a new user's 300-column terminal cut it off at the end).
+    expect(summarize(parsed)).toBe('model replied [sent again after a host took the agent over: the provider may have billed it more than once] (end_turn, 300 in / 45 out; settled 350 tokens ($0.012500))');
+    expect(timelineEntry(toHistoryEvent(parsed)).summary).toBe('model replied [sent again after a takeover: maybe billed more than once] (300 in / 45 out, 5 cache read; settled: 350 tokens used, $0.0125): done');
     const failed = parseRecorded(recordedEvent('ModelFailed', 2, { ...failedV1, resent: true }));
-    expect(summarize(failed)).toContain('model call failed (retryable): overloaded; sent again after a host took the agent over');
+    expect(summarize(failed)).toBe('model call failed [sent again after a host took the agent over: the provider may have billed it more than once] (retryable): overloaded');
     expect(() => parseRecorded(recordedEvent('ModelReplied', 3, { ...replyV2, resent: false }))).toThrow(InvalidInput);
   });
 

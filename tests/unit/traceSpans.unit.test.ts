@@ -135,6 +135,20 @@ describe('spans from recorded events', () => {
     expect(lines[2]).toMatch(/^ {2}chat claude-x \(carried from source-a\)/);
   });
 
+  it('a call sent again after a takeover (resent) is marked in its span and leads its line in the waterfall', () => {
+    const agent = history('rs', null, [
+      [0, 'ModelRequested', { callId: 'c1', turn: 0, provider: 'anthropic', model: 'claude-x', requestRef: 'r', reserved: 500, reserves: true }],
+      [900, 'ModelReplied', { callId: 'c1', model: 'claude-x', content: [], stopReason: 'end_turn', usage, costUsd: 0.5, settles: true, resent: true }],
+      [1_000, 'ModelRequested', { callId: 'c2', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r', reserved: 500, reserves: true }],
+      [1_100, 'ModelReplied', { callId: 'c2', model: 'claude-x', content: [], stopReason: 'end_turn', usage, costUsd: 0.5, settles: true }],
+    ]);
+    const spans = spansOfAgent(agent);
+    expect(spans.filter((x) => x.kind === 'model').map((x) => x.attributes['cadre.resent'])).toEqual([true, undefined]);
+    const lines = renderWaterfall(spans, { columns: 140, now: T0 + 2_000, style: createStyle(false) }).split('\n');
+    expect(lines[2]).toMatch(/^ {2}resent chat claude-x /);
+    expect(lines[3]).toMatch(/^ {2}chat claude-x /);
+  });
+
   it("counts an agent's subordinates in its line: a workflow that made no call of its own does not read 0", () => {
     const kid = history('kid', 'root', [
       [300, 'ModelRequested', { callId: 'k1', turn: 1, provider: 'anthropic', model: 'claude-x', requestRef: 'r' }],

@@ -30,7 +30,7 @@ describe('cadre start beside a running worker', () => {
       const id = jsonOf<{ id: string }>(spawned.output).id;
       const r = await runCli(['start', id], user.env);
       expect(r.code, r.output).toBe(0);
-      expect(r.output).toMatch(new RegExp(`run requested for solo${i} \\S+: (\\S+ runs it|another process took it up)`));
+      expect(r.output).toMatch(new RegExp(`run requested for solo${i} \\S+: (\\S+ runs it|another process ran it to its end)`));
       expect(r.output).not.toMatch(/no process/);
     }
   });

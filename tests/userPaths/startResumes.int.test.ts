@@ -82,6 +82,28 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     expect(status.output).toMatch(/result\s+failed \(planning was interrupted before the model answered; run the task again\)$/m);
   });
 
+  it('kill -9 mid model call: start says its process is gone (not that it runs it), start --wait finishes it, and history marks the call sent again', { timeout: 120_000 }, async () => {
+    const id = await spawned(['--role', 'r', '--task', 'crash me', '--budget', '10000']);
+    const host = cli(['start', id, '--wait']);
+    await modelRequest(1);
+    host.kill('SIGKILL');
+    await host.exited;
+
+    const start = await runCli(['start', id], user.env);
+    expect(start.code, start.output).toBe(0);
+    expect(start.output).toMatch(new RegExp(`^run requested for r ${id} \\(status \\w+\\); the process that held it \\(\\S+\\) is gone: start a worker \\(cadre worker or cadre serve\\) to take it up, or run it here with cadre start ${id} --wait$`, 'm'));
+    expect(start.output).not.toMatch(/ runs it\b|took it up \(/);
+
+    const resumed = await runCli(['start', id, '--wait', '--json'], user.env);
+    expect(resumed.code, resumed.output).toBe(0);
+    const listed = (await runCli(['history', id, '--json'], user.env)).output;
+    const history = JSON.parse(listed.slice(listed.indexOf('['))) as Array<{ type: string; data: { resent?: boolean } }>;
+    const replies = history.filter((e) => e.type === 'ModelReplied');
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.data.resent).toBe(true);
+    expect(await tally()).toEqual({ recorded: 1, requests: 2 });
+  });
+
   it('Ctrl-C on spawn --run says what it left and exits 130; on a worker, that it stopped', { timeout: 120_000 }, async () => {
     const run = cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']);
     await modelRequest(1);

@@ -42,10 +42,12 @@ export function registerFork(program: Command, ctx: CliContext): void {
           if (err instanceof InvalidInput && FLAGS[err.field]) throw new CliError(`invalid ${FLAGS[err.field]}: ${err.reason}`, { exitCode: EXIT.usage, ...(err.field === 'fork.atRevision' ? { hint: `\`cadre history ${agent}\` lists the revisions` } : {}), cause: err });
           throw err;
         });
-        // Where it was really cut: a revision inside a model reply's decision moves to its end.
+        // Where it was really cut: a revision inside a model reply's decision moves to its end, a
+        // workflow's spawn to its plan (forkRevision).
         const opening = (await system.history(handle.id))[0];
         const cutAt = opening?.type === 'AgentSpawned' ? opening.data.forkedFrom?.sourceRevision ?? atRevision : atRevision;
-        const where = cutAt === atRevision ? `at revision ${atRevision}` : `at revision ${cutAt} (the end of the model reply's decision revision ${atRevision} is in)`;
+        const why = async (): Promise<string> => ((await system.history(source))[cutAt]?.type === 'WorkflowPlanned' ? 'a workflow\'s spawn and its plan are one commit' : `the end of the model reply's decision revision ${atRevision} is in`);
+        const where = cutAt === atRevision ? `at revision ${atRevision}` : `at revision ${cutAt} (${await why()})`;
         if (!opts.run) {
           const s = await handle.state();
           const below = s.children.length === 0 ? '' : `, with its ${s.children.length} ${s.children.length === 1 ? 'child' : 'children'} as they were then`;

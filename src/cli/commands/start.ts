@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AgentRuntime } from '../../actors/runtime.js';
+import { isDeadLocalOwner } from '../../infra/ids.js';
 import { EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
@@ -35,14 +36,20 @@ see it with: cadre status ${id}`);
           return;
         }
         await system.internal.runtime.requestRun(id);
-        const holder = await holderWithin(system.internal.runtime, id, CLAIM_WAIT_MS);
+        const held = await holderWithin(system.internal.runtime, id, CLAIM_WAIT_MS);
+        // A lease of a process that was killed holds until it lapses, and nothing runs the agent.
+        const gone = held !== null && isDeadLocalOwner(held);
+        const holder = gone ? null : held;
         const s = await system.internal.runtime.state(id);
+        const nobody = `no process took it up within ${CLAIM_WAIT_MS / 1000} s: start one with cadre worker (or cadre serve), or run it here with cadre start ${id} --wait`;
         print(ctx, opts.json, { agentId: id, status: s.status, runRequested: true, hostedBy: holder }, () =>
           holder
             ? `run requested for ${s.role} ${id}: ${holder} runs it\nfollow it with: cadre tree ${id}`
-            : s.status !== 'spawned'
-              ? `run requested for ${s.role} ${id}: another process took it up (status ${s.status})\nfollow it with: cadre tree ${id}`
-              : `run requested for ${s.role} ${id} (status ${s.status}); no process took it up within ${CLAIM_WAIT_MS / 1000} s: start one with cadre worker (or cadre serve), or run it here with cadre start ${id} --wait`,
+            : gone
+              ? `run requested for ${s.role} ${id} (status ${s.status}); the process that held it (${held}) is gone: start a worker (cadre worker or cadre serve) to take it up, or run it here with cadre start ${id} --wait`
+              : ['completed', 'failed', 'terminated'].includes(s.status)
+                ? `run requested for ${s.role} ${id}: another process ran it to its end (status ${s.status})\nsee it with: cadre status ${id}`
+                : `run requested for ${s.role} ${id} (status ${s.status}); ${nobody}`,
         );
       });
     });
@@ -55,12 +62,16 @@ see it with: cadre status ${id}`);
  */
 const CLAIM_WAIT_MS = 2_000;
 
-/** The agent's lease holder, looked for every 100 ms for up to `ms` or until it has left `spawned`; null if none holds it then. */
+/**
+ * The agent's lease holder, looked for every 100 ms for up to `ms` or until a live process holds
+ * it or it has ended; null if none holds it then. A dead process's lease is looked past: a
+ * worker may claim the agent from it within the wait.
+ */
 async function holderWithin(runtime: Pick<AgentRuntime, 'leaseHolders' | 'state'>, id: string, ms: number): Promise<string | null> {
   const until = Date.now() + ms;
   for (;;) {
     const holder = (await runtime.leaseHolders([id])).get(id) ?? null;
-    if (holder || Date.now() >= until || (await runtime.state(id)).status !== 'spawned') return holder;
+    if ((holder && !isDeadLocalOwner(holder)) || Date.now() >= until || ['completed', 'failed', 'terminated'].includes((await runtime.state(id)).status)) return holder;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

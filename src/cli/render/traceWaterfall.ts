@@ -44,7 +44,9 @@ export function renderWaterfall(spans: readonly TraceSpan[], o: { columns: numbe
     const to = Math.max(from + 1, Math.ceil((((s.endMs ?? o.now) - start) / (end - start)) * barWidth));
     const bar = `${' '.repeat(from)}${FILL[s.status].repeat(Math.min(barWidth, to) - from)}`.padEnd(barWidth);
     const carriedFrom = s.attributes['cadre.carried_from'];
-    const name = s.kind === 'agent' ? `${s.name.replace(/^invoke_agent /, '')} ${s.agentId.slice(0, 8)}` : `${s.name}${typeof carriedFrom === 'string' ? ` (carried from ${carriedFrom.slice(0, 8)})` : ''}`;
+    // A call sent again after a takeover leads its name: the provider may have billed it more than once.
+    const resent = s.attributes['cadre.resent'] === true ? 'resent ' : '';
+    const name = s.kind === 'agent' ? `${s.name.replace(/^invoke_agent /, '')} ${s.agentId.slice(0, 8)}` : `${resent}${s.name}${typeof carriedFrom === 'string' ? ` (carried from ${carriedFrom.slice(0, 8)})` : ''}`;
     const { tokens: n, cost: usdSpent } = spent.get(s.spanId) ?? spentBy(s);
     const used = n === null ? '' : tokens(n);
     const cost = usdSpent === null ? '' : usd(usdSpent);

@@ -25,8 +25,8 @@ export const ModelRequested = z.object({
 /**
  * Set on a reply or failure (since ModelReplied v3 and ModelFailed v2) to a call this host sent
  * after taking the agent over with the call recorded and unanswered: the host before it (or this
- * process before a restart) may have sent it too, so the provider may have billed it twice while
- * the history stores one reply. Absent on every other call, and on records older than those
+ * process before a restart) may have sent it too, maybe more than once, so the provider may have
+ * billed it more than once while the history stores one reply. Absent on every other call, and on records older than those
  * versions, whose history cannot tell.
  */
 const Resent = z.literal(true).optional();
