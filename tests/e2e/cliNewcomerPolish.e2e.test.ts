@@ -93,7 +93,7 @@ describe('a newcomer at the CLI, a third time', () => {
 
     const solo = await cadre('spawn', '--role', 'solo', '--task', 't', '--budget', '300', '--run');
     expect(solo.code).toBe(1);
-    expect(solo.stdout).toMatch(/budget exhausted: 300 tokens left, a turn needs about \d+: spawn it again with a larger --budget \(or fork it with --budget\)/);
+    expect(solo.stdout).toMatch(/budget exhausted: 300 tokens left, a turn needs at least \d+ \(about \d+ in\) and about \d+ to leave room for a full reply \(\d+ out\): spawn it again with a larger --budget \(or fork it with --budget\)/);
   }, 180_000);
 
   it('a timeout names its limit and setting; a 429 from the model ends with a hint', async () => {

@@ -27,7 +27,7 @@ describe('a third newcomer at the CLI', () => {
     const r = await cadre('worker', '--once');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/hosting 0/);
-    expect(r.stderr).toMatch(/^worker --once: done; 2 agents ended: 2 failed$/m); // 100 tokens each: too few for a turn
+    expect(r.stderr).toMatch(/^worker --once: done; 2 agents ended on this store while it ran: 2 failed$/m); // 100 tokens each: too few for a turn
   }, 120_000);
 
   it('a dashboard token too short is refused naming where it came from', async () => {

@@ -43,7 +43,10 @@ export async function turnEvents(rt: RuntimeContext, s: AgentSnapshot): Promise<
   const input = deps.model.estimateInputTokens(draft);
   const maxTokens = affordableMaxTokens(c, input, deps.config.maxTokensPerCall);
   if (maxTokens < MIN_OUTPUT_TOKENS) {
-    return failureEvents(c, 'budget_exhausted', `budget exhausted: ${available(c.budget)} token${available(c.budget) === 1 ? '' : 's'} left, a turn needs about ${input + MIN_OUTPUT_TOKENS}: spawn it again with a larger --budget (or fork it with --budget)`);
+    // Both figures: a budget of the first gives a reply of MIN_OUTPUT_TOKENS at most, which a real
+    // model cuts short (a new user gave just that and got max_tokens=60).
+    const left = available(c.budget);
+    return failureEvents(c, 'budget_exhausted', `budget exhausted: ${left} token${left === 1 ? '' : 's'} left, a turn needs at least ${input + MIN_OUTPUT_TOKENS} (about ${input} in) and about ${input + deps.config.maxTokensPerCall} to leave room for a full reply (${deps.config.maxTokensPerCall} out): spawn it again with a larger --budget (or fork it with --budget)`);
   }
   // Stored as the provider is sent it: `agent` (never sent to an API) is the agent's own record,
   // and repeated its task in every request blob (~250 bytes an agent step, issue 19).

@@ -82,10 +82,12 @@ async function unhostedOrRunning(system: AgentSystem): Promise<number> {
   return states.filter((s) => s && (s.status === 'running' || s.status === 'waiting')).length;
 }
 
-/** What ended since `since`, by how: "2 agents ended: 1 completed, 1 failed" (the read model, caught up first). */
+/** What ended since `since`, by how: "2 agents ended on this store while it ran: 1 completed, 1 failed" (the read model, caught up first). */
 async function endedSince(system: AgentSystem, since: Date): Promise<string> {
   await system.projections.waitFor(await system.store.headPosition(), 10_000).catch(() => {});
   const r = await system.internal.sql.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM ${system.schema}.agents WHERE ended_at >= $1 GROUP BY status ORDER BY status`, [since]);
   const total = r.rows.reduce((a, x) => a + x.n, 0);
-  return `${total} agent${total === 1 ? '' : 's'} ended${total > 0 ? `: ${r.rows.map((x) => `${x.n} ${x.status}`).join(', ')}` : ''}`;
+  // Of the whole store: two workers started together each counted all of them, as if each had
+  // done the work (a new user's try), so the line says whose they are.
+  return `${total} agent${total === 1 ? '' : 's'} ended on this store while it ran${total > 0 ? `: ${r.rows.map((x) => `${x.n} ${x.status}`).join(', ')}` : ''}`;
 }
