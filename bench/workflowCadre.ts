@@ -1,5 +1,5 @@
 import { createAgentSystem } from '../src/system.js';
-import { fakeModelProvider, WORKFLOW_ROLES, type FakeModel } from './workflowModel.js';
+import { fakeModelProvider, WORKFLOW_ROLES, workflowTask, type FakeModel } from './workflowModel.js';
 import type { WorkflowSide } from './workflowSide.js';
 
 /** The four roles in a chain, a quarter of the budget each. */
@@ -28,6 +28,7 @@ export async function cadreSide(url: string, model: FakeModel): Promise<Workflow
     maxConcurrentAgents: 10_000,
     defaultAgentTimeoutMs: null,
   });
+  let runs = 0;
   return {
     name: 'cadre',
     dbName: new URL(url).pathname.slice(1),
@@ -37,7 +38,7 @@ export async function cadreSide(url: string, model: FakeModel): Promise<Workflow
     },
     async run() {
       // Spawned started, as `cadre run` does: LangGraph's invoke starts its run in one call too.
-      const wf = await system.workflows.spawnWorkflow({ graph: GRAPH, task: 'Add a slugify helper.', budget: 100_000, start: true });
+      const wf = await system.workflows.spawnWorkflow({ graph: GRAPH, task: workflowTask(++runs), budget: 100_000, start: true });
       const result = await wf.run();
       if (result.status !== 'completed') throw new Error(`cadre workflow ${wf.id} ended ${result.status}: ${result.reason ?? ''}`);
     },

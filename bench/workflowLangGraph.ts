@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
-import { WORKFLOW_ROLES, type FakeModel } from './workflowModel.js';
+import { WORKFLOW_ROLES, workflowTask, type FakeModel } from './workflowModel.js';
 import type { WorkflowSide } from './workflowSide.js';
 
 /** The task, each node's output, and the tokens spent: what cadre's workflow records too. */
@@ -36,6 +36,7 @@ export async function langGraphSide(url: string, model: FakeModel): Promise<Work
     .addEdge(implementer, reviewer)
     .addEdge(reviewer, END)
     .compile({ checkpointer: saver });
+  let runs = 0;
   return {
     name: 'LangGraph',
     dbName: new URL(url).pathname.slice(1),
@@ -45,7 +46,7 @@ export async function langGraphSide(url: string, model: FakeModel): Promise<Work
     },
     async run() {
       // invoke resolves after every checkpoint write of the run has finished.
-      const out = await graph.invoke({ task: 'Add a slugify helper.' }, { configurable: { thread_id: randomUUID() } });
+      const out = await graph.invoke({ task: workflowTask(++runs) }, { configurable: { thread_id: randomUUID() } });
       if (Object.keys(out.outputs).length !== WORKFLOW_ROLES.length) throw new Error('LangGraph run did not reach every node');
     },
     settle: async () => 0,

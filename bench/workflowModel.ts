@@ -3,6 +3,13 @@ import type { ModelProvider, ModelRequest } from '../src/actors/ports/modelProvi
 /** The four nodes of the benchmark's workflow, in order; each is one agent with one model call. */
 export const WORKFLOW_ROLES = ['architect', 'tester', 'implementer', 'reviewer'] as const;
 
+/**
+ * The task of a side's `n`th run: distinct per run on both sides, as real runs are. With one
+ * task for every run, cadre's model requests were the same content-addressed blob run after run
+ * and stored once, which flattered its bytes per step by ~750.
+ */
+export const workflowTask = (n: number): string => `Add a slugify helper (run ${n}).`;
+
 /** Fixed usage per call, the same on both sides, so token bookkeeping costs the same work. */
 export const FAKE_USAGE = { input: 100, output: 50 } as const;
 
