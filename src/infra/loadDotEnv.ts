@@ -36,7 +36,6 @@ function hostsOf(value: string): string[] {
   return authority.split(',').map((h) => (h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0]!).toLowerCase());
 }
 
-
 /** Whether `value` (of one of LOCAL_ONLY_FROM_DOT_ENV) names a server on another machine. */
 const storesElsewhere = (value: string): boolean => value !== 'postgres' && !value.startsWith('/') && !hostsOf(value).every((h) => h === '' || isLoopbackHost(h));
 

@@ -38,7 +38,7 @@ describe.each<StoreKind>(['pglite', 'postgres'])('model requests stored in parts
       // As the provider is sent it: who asks (`agent`, never sent to an API) is the agent's own record.
       for (const [i, ref] of refs.entries()) {
         const { agent, ...asSent } = sent[i]!;
-        expect(agent).toMatchObject({ id: agent!.id, role: 'reader' });
+        expect(agent?.role).toBe('reader'); // the provider was given it, rebuilt from the agent
         expect(await fromTable.get(ref), `request ${i}`).toEqual(asSent);
       }
 

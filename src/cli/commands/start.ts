@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AgentRuntime } from '../../actors/runtime.js';
+import { isTerminalStatus } from '../../actors/agentMachine.js';
 import { isDeadLocalOwner } from '../../infra/ids.js';
 import { EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
@@ -29,7 +30,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
           return;
         }
         const before = await system.internal.runtime.state(id);
-        if (['completed', 'failed', 'terminated'].includes(before.status)) {
+        if (isTerminalStatus(before.status)) {
           // Nothing to run, and nothing recorded: say so instead of "run requested".
           print(ctx, opts.json, { agentId: id, status: before.status, runRequested: false, hostedBy: null }, () => `${before.role} ${id} has already ${before.status === 'terminated' ? 'been terminated' : before.status}: nothing to run
 see it with: cadre status ${id}`);
@@ -47,7 +48,7 @@ see it with: cadre status ${id}`);
             ? `run requested for ${s.role} ${id}: ${holder} runs it\nfollow it with: cadre tree ${id}`
             : gone
               ? `run requested for ${s.role} ${id} (status ${s.status}); the process that held it (${held}) is gone: start a worker (cadre worker or cadre serve) to take it up, or run it here with cadre start ${id} --wait`
-              : ['completed', 'failed', 'terminated'].includes(s.status)
+              : isTerminalStatus(s.status)
                 ? `run requested for ${s.role} ${id}: another process ran it to its end (status ${s.status})\nsee it with: cadre status ${id}`
                 : `run requested for ${s.role} ${id} (status ${s.status}); ${nobody}`,
         );
@@ -71,7 +72,7 @@ async function holderWithin(runtime: Pick<AgentRuntime, 'leaseHolders' | 'state'
   const until = Date.now() + ms;
   for (;;) {
     const holder = (await runtime.leaseHolders([id])).get(id) ?? null;
-    if ((holder && !isDeadLocalOwner(holder)) || Date.now() >= until || ['completed', 'failed', 'terminated'].includes((await runtime.state(id)).status)) return holder;
+    if ((holder && !isDeadLocalOwner(holder)) || Date.now() >= until || isTerminalStatus((await runtime.state(id)).status)) return holder;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
