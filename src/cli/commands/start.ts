@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AgentRuntime } from '../../actors/runtime.js';
-import { isTerminalStatus } from '../../actors/agentMachine.js';
+import { isTerminalStatus } from '../../actors/agentContext.js';
 import { isDeadLocalOwner } from '../../infra/ids.js';
 import { EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
