@@ -84,7 +84,23 @@ function limitTable(r: WorkflowBenchResult): void {
         'the ceiling when every core is busy; one process runs its JavaScript on one of them',
       ];
     }),
+    requiredCpuRow(r),
   ]);
+}
+
+/**
+ * What the required ratio at N in flight leaves each run, were every core busy: twice
+ * LangGraph's rate on this machine's cores bounds cadre's CPU per run (process and Postgres).
+ */
+function requiredCpuRow(r: WorkflowBenchResult): string[] {
+  const c = medians(r.cadre);
+  const l = medians(r.langGraph);
+  const allowed = (cores * 1000) / (2 * l.concRate);
+  return [
+    `CPU per run the required 2× at ${r.concurrency} in flight allows on ${cores} cores`,
+    `≤ ${fmt(allowed, 1)} ms (cadre: ${fmt(c.concCpu + c.concServerCpu, 1)}, of which Postgres ${fmt(c.concServerCpu, 1)})`,
+    'every core busy at twice LangGraph\'s measured rate: a bound, not a forecast',
+  ];
 }
 
 /** Row writes per agent step by table, all measured phases added up. */
@@ -146,6 +162,10 @@ export function printWorkflowReport(r: WorkflowBenchResult, run: { rounds: numbe
   const rates = (s: SideResult): string => `${s.name} runs/s per round, one at a time: ${s.sequential.map((p) => fmt(p.runsPerSec, 1)).join(', ')}; ${r.concurrency} in flight: ${s.concurrent.map((p) => fmt(p.runsPerSec, 1)).join(', ')}`;
   console.log(rates(r.cadre));
   console.log(rates(r.langGraph));
+  // Rounds vary a lot on a shared 2-core machine, on both sides and together: a round's ratio
+  // (the two sides ran back to back) says more than the ratio of two medians taken apart.
+  const paired = (a: readonly Phase[], b: readonly Phase[]): string => a.map((p, i) => x(p.runsPerSec / b[i]!.runsPerSec)).join(', ');
+  console.log(`cadre ÷ LangGraph per round, one at a time: ${paired(r.cadre.sequential, r.langGraph.sequential)}; ${r.concurrency} in flight: ${paired(r.cadre.concurrent, r.langGraph.concurrent)}`);
   limitTable(r);
   tableBreakdown(r.cadre);
   relationBreakdown(r.cadre);
