@@ -57,7 +57,7 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   const settled: AgentContext = { ...c, pendingCall: null, budget: settle(c.budget, callId, consumed) };
   if (consumed > held) {
     events.push({ type: 'BudgetOverspent', data: { reservationId: callId, reserved: held, consumed, excess: consumed - held } });
-    return [...events, ...failureEvents(settled, 'budget_exceeded', `budget exceeded: the model reported ${consumed} tokens for a call that reserved ${held}`)];
+    return [...events, ...failureEvents(settled, 'budget_exceeded', `usage over the reservation: the model reported ${consumed} tokens for a call that reserved ${held}, the most a call can use (its input estimate plus max_tokens); usage past that is not trusted, so the agent stops, charged in full`)];
   }
   const toolUses = reply.content.filter((b) => b.type === 'tool_use');
   const finished = onlyFinish(settled, toolUses, pureTool);

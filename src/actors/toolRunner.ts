@@ -144,9 +144,10 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
       const i = inputs.send_message.parse(rawInput);
       // A model writes only into its own tree (as a fork never writes into another): a prompt
       // injected in one team could otherwise steer any other by its ids (`git branch -a` lists
-      // them all), an attacker's try. Code sends anywhere (agent.sendMessage).
+      // them all), an attacker's try. Code sends anywhere (agent.sendMessage). An id no agent has
+      // gets the same answer, or the two answers would tell a model which ids live elsewhere.
       const root = await ctx.rootOf(i.to);
-      if (root !== null && root !== ctx.context.rootId) throw new Error(`${i.to} is not in your tree (the agents under ${ctx.context.rootId}): send_message reaches only those`);
+      if (root !== ctx.context.rootId) throw new Error(`${i.to} is not in your tree (the agents under ${ctx.context.rootId}): send_message reaches only those`);
       const { messageId } = await ctx.messages.send(ctx.agentId, i.to, i.payload, i.priority === undefined ? {} : { priority: i.priority });
       return `sent ${messageId} to ${i.to}`;
     }

@@ -1,7 +1,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { WorkspaceError } from '../../errors.js';
-import { within } from './safePath.js';
+import { isGitName, within } from './safePath.js';
 
 // Where a path can start inside one argument: after a separator a program might split on
 // (`--out=/x`, `a:/x`, `x,/y`, `alias.x=!id > /x`) or, in a cluster of short options, after any
@@ -21,13 +21,14 @@ function pathCandidates(arg: string): string[] {
 }
 
 /**
- * Whether `candidate` (relative, no `..`) names a place inside `root` (a real path) as the kernel
- * resolves it: component by component, each symbolic link met on the way followed to where it
- * leads, so a link to `/` inside the worktree does not make `link/tmp/x` (which does not exist
- * yet: an `--output` to write) a path inside. The part past the last existing component is made
- * where that component really is.
+ * Where `candidate` (relative, no `..`) leads from `root` (a real path) as the kernel resolves
+ * it: component by component, each symbolic link met on the way followed to where it leads, so
+ * a link to `/` inside the worktree does not make `link/tmp/x` (which does not exist yet: an
+ * `--output` to write) a path inside. The part past the last existing component is made where
+ * that component really is. Null for a link that leads nowhere: writing through it makes its
+ * target, anywhere.
  */
-function resolvesWithin(root: string, candidate: string): boolean {
+function resolvedPlace(root: string, candidate: string): string | null {
   let current = root;
   for (const part of candidate.split('/')) {
     if (part === '' || part === '.') continue;
@@ -36,7 +37,8 @@ function resolvesWithin(root: string, candidate: string): boolean {
     try {
       isLink = lstatSync(next).isSymbolicLink();
     } catch {
-      return true; // missing: what follows is made under `current`, checked inside
+      current = next; // missing: what follows is made under `current`
+      continue;
     }
     if (!isLink) {
       current = next;
@@ -45,12 +47,14 @@ function resolvesWithin(root: string, candidate: string): boolean {
     try {
       current = realpathSync(next);
     } catch {
-      return false; // a link that leads nowhere: writing through it makes its target, anywhere
+      return null;
     }
-    if (!within(root, current)) return false;
+    if (!within(root, current)) return current;
   }
-  return within(root, current);
+  return current;
 }
+
+const GIT_OWN = "names the worktree's `.git`, which tells git where its repository is: not the agent's to read or write";
 
 /**
  * Refuses command arguments that could name a place outside the worktree: any part of an
@@ -62,7 +66,9 @@ function resolvesWithin(root: string, candidate: string): boolean {
  * link before it, so `link/../../secret` left the worktree although it reads as `../secret`
  * minus two (a hostile-model try read cadre's own environment that way with `cat`). This confines
  * what a prompt can ask an allow-listed program to touch by name; it is not a sandbox
- * (SECURITY.md).
+ * (SECURITY.md). Nor may a part name `.git` (as the file tools may not), directly or through a
+ * link: `git log --output=.git` rewrote the worktree's pointer to its repository, to a folder the
+ * model had written with a config that ran a program (a hostile-model try).
  *
  * @example
  * confineArgs('/ws/a1', ['src/x.ts']);          // ok
@@ -80,7 +86,10 @@ export function confineArgs(cwd: string, args: readonly string[]): void {
     for (const c of pathCandidates(arg)) {
       if (c.startsWith('~') || c.startsWith('/') || !within(root, resolve(root, c))) refuse('names a path outside the worktree');
       if (c.split('/').includes('..')) refuse('holds a `..` component, which may leave the worktree through a symbolic link; name the path without it');
-      if (!resolvesWithin(root, c)) refuse('names a path outside the worktree (through a symbolic link)');
+      if (c.split('/').some(isGitName)) refuse(GIT_OWN);
+      const place = resolvedPlace(root, c);
+      if (place === null || !within(root, place)) refuse('names a path outside the worktree (through a symbolic link)');
+      if (relative(root, place!).split(sep).some(isGitName)) refuse(`${GIT_OWN} (through a symbolic link)`);
     }
   }
 }

@@ -41,6 +41,8 @@ export interface WorkspaceManagerOptions {
  */
 export interface WorkspaceManager {
   readonly repoRoot: string;
+  /** The git folder every worktree of the repository shares. */
+  readonly commonDir: string;
   readonly basePath: string;
   create(agentId: string, options?: { baseBranch?: string }): Promise<WorkspaceInfo>;
   commit(agentId: string, message: string): Promise<CommitResult | null>;
@@ -89,6 +91,7 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
 
   return {
     repoRoot: repo.root,
+    commonDir: repo.commonDir,
     basePath: repo.basePath,
     pathOf: (agentId) => resolve(repo.basePath, parseAgentId(agentId)),
     async hasHead() {

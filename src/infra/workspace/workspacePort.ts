@@ -10,6 +10,7 @@ import { refusePathLists } from './refusePathLists.js';
 import { refuseCodeRunning } from './refuseCodeRunning.js';
 import { confinedArgv } from './confinedArgv.js';
 import { gitSafeEnv } from './gitSafety.js';
+import { worktreeGitDir } from './worktreeGitDir.js';
 import { createConfinedRunner, type ConfinedRunner } from './runConfined.js';
 
 /**
@@ -42,6 +43,14 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
   // Only PATH (and a HOME inside the worktree) reaches a command: none of cadre's variables.
   const PATH = process.env.PATH ?? '/usr/bin:/bin';
   const repo = existsSync(options.repo) ? realpathSync(resolve(options.repo)) : resolve(options.repo);
+  // An agent's git finds its repository through GIT_DIR, never through the worktree's `.git`
+  // file, which the agent may have rewritten (see worktreeGitDir.ts).
+  const pinnedGitDir = async (cwd: string): Promise<{ GIT_DIR: string; GIT_WORK_TREE: string }> => {
+    const m = await manager();
+    const gitDir = await worktreeGitDir(m.commonDir, cwd);
+    if (gitDir === null) throw new WorkspaceError(`${cwd} is not a worktree of ${m.repoRoot} that git knows of: an agent's git runs only in its worktree`);
+    return { GIT_DIR: gitDir, GIT_WORK_TREE: cwd };
+  };
   return {
     repo,
     isOtherRepository: (other) => other !== repo && existsSync(other),
@@ -100,15 +109,10 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
         runners.delete(id);
       }
     },
-    run(agentId, cwd, command, args, timeoutMs) {
-      if (!allowed.has(command)) return Promise.reject(new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`));
-      let argv: string[];
-      try {
-        argv = confinedArgv(command, args);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      const env = command === 'git' ? gitSafeEnv(PATH, cwd) : { PATH, HOME: cwd, LC_ALL: 'C' };
+    async run(agentId, cwd, command, args, timeoutMs) {
+      if (!allowed.has(command)) throw new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`);
+      const argv = confinedArgv(command, args);
+      const env = command === 'git' ? { ...gitSafeEnv(PATH, cwd), ...(await pinnedGitDir(cwd)) } : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
       return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), refuseCodeRunning(command, args), confineArgs(cwd, args)) });

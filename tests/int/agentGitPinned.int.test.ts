@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createWorkspacePort } from '../../src/infra/workspace/workspacePort.js';
+import { createTempRepo } from '../support/gitRepo.js';
+
+/**
+ * A hostile-model try with `git` allow-listed: `git log --format=gitdir%x3a%x20evil --output=.git`
+ * rewrote the worktree's `.git` pointer (git's `%x` escapes hid the `:` from the argument check)
+ * to a folder the model had written with write_file: borrowing the repository's objects, naming
+ * the user's `main`, with a config whose diff textconv ran a shell command. `git show` then read
+ * cadre's environment (the API key) and `git reset --soft HEAD~2` moved the user's branch.
+ * Two answers: no argument may name `.git`, and an agent's git is given its repository by
+ * GIT_DIR, found from the repository's side, so a rewritten pointer is never read.
+ */
+describe("an agent's git cannot be pointed at another repository", () => {
+  const repo = createTempRepo({ prefix: 'cadre-gitpin-', files: { 'notes.txt': 'inside\n' } });
+  repo.git(['commit', '--quiet', '--allow-empty', '-m', 'the user’s second commit']);
+  afterAll(() => repo.cleanup());
+  const port = createWorkspacePort({ repo: repo.path, basePath: repo.basePath, allowedCommands: ['git', 'sort', 'cat'] });
+  afterAll(() => port.stop?.());
+
+  it('refuses an argument naming .git, directly, glued to an option, or through a link', async () => {
+    const ws = await port.create('g1', {});
+    const pointer = readFileSync(join(ws.path, '.git'), 'utf8');
+    const refused = [
+      ['git', ['log', '-1', '--format=gitdir%x3a%x20evil', '--output=.git']],
+      ['git', ['diff', '--output', './.git']],
+      ['git', ['format-patch', '-o', '.git/x', 'HEAD~1']],
+      ['sort', ['-o.git', 'notes.txt']],
+      ['cat', ['.GIT']],
+    ] as const;
+    for (const [command, args] of refused) await expect(port.run!('g1', ws.path, command, args, 5_000), args.join(' ')).rejects.toThrow(/names the worktree's `\.git`/);
+    symlinkSync('.git', join(ws.path, 'innocent'));
+    await expect(port.run!('g1', ws.path, 'sort', ['-o', 'innocent', 'notes.txt'], 5_000)).rejects.toThrow(/`\.git`.*through a symbolic link/);
+    expect(readFileSync(join(ws.path, '.git'), 'utf8')).toBe(pointer);
+    // A name that only begins like it is a file like any other.
+    writeFileSync(join(ws.path, '.gitignore'), 'x\n');
+    expect((await port.run!('g1', ws.path, 'cat', ['.gitignore'], 5_000)).stdout).toBe('x\n');
+  });
+
+  it('runs on its own repository and branch even when the pointer was rewritten', async () => {
+    const ws = await port.create('g2', {});
+    const mainBefore = repo.git(['rev-parse', 'main']);
+    // The model's folder: the repository's objects, the user's branch, a config that runs a program.
+    const evil = join(ws.path, 'evil');
+    mkdirSync(join(evil, 'refs', 'heads'), { recursive: true });
+    mkdirSync(join(evil, 'objects', 'info'), { recursive: true });
+    writeFileSync(join(evil, 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(evil, 'refs', 'heads', 'main'), `${mainBefore}\n`);
+    writeFileSync(join(evil, 'objects', 'info', 'alternates'), `${join(repo.path, '.git', 'objects')}\n`);
+    const ran = join(ws.path, 'textconv-ran');
+    writeFileSync(join(evil, 'config'), `[core]\n\trepositoryformatversion = 0\n\tbare = false\n[diff "x"]\n\ttextconv = touch ${ran}; cat\n`);
+    writeFileSync(join(ws.path, '.gitattributes'), '* diff=x\n');
+    // Written by the test, as any way past the argument check would.
+    writeFileSync(join(ws.path, '.git'), `gitdir: ${evil}\n`);
+
+    const gitDir = (await port.run!('g2', ws.path, 'git', ['rev-parse', '--absolute-git-dir'], 5_000)).stdout.trim();
+    expect(gitDir).toMatch(/\/\.git\/worktrees\/g2$/);
+    expect((await port.run!('g2', ws.path, 'git', ['rev-parse', '--abbrev-ref', 'HEAD'], 5_000)).stdout.trim()).toBe(ws.branch);
+    expect((await port.run!('g2', ws.path, 'git', ['show', 'HEAD', '--', 'notes.txt'], 5_000)).exitCode).toBe(0);
+    expect(existsSync(ran)).toBe(false);
+    expect((await port.run!('g2', ws.path, 'git', ['reset', '--soft', 'HEAD~1'], 5_000)).exitCode).toBe(0);
+    expect(repo.git(['rev-parse', 'main'])).toBe(mainBefore);
+    expect(repo.git(['rev-parse', ws.branch])).not.toBe(mainBefore); // the agent's own branch moved
+  });
+
+  it('refuses git in a folder that is no worktree of the repository', async () => {
+    await expect(port.run!('g3', repo.path, 'git', ['status'], 5_000)).rejects.toThrow(/is not a worktree of .* that git knows of/);
+  });
+});
