@@ -63,6 +63,14 @@ describe("an agent's git cannot be pointed at another repository", () => {
     expect((await port.run!('g2', ws.path, 'git', ['reset', '--soft', 'HEAD~1'], 5_000)).exitCode).toBe(0);
     expect(repo.git(['rev-parse', 'main'])).toBe(mainBefore);
     expect(repo.git(['rev-parse', ws.branch])).not.toBe(mainBefore); // the agent's own branch moved
+
+    // cadre's own commit at the agent's end goes to the agent's branch too (pinnedToWorktrees.ts).
+    writeFileSync(join(ws.path, 'work.txt'), 'the work\n');
+    const committed = await port.commit('g2', 'g2: done');
+    expect(committed?.files).toContain('work.txt');
+    expect(repo.git(['show', `${ws.branch}:work.txt`])).toBe('the work');
+    expect(repo.git(['rev-parse', 'main'])).toBe(mainBefore);
+    expect(existsSync(ran)).toBe(false);
   });
 
   it('refuses git in a folder that is no worktree of the repository', async () => {

@@ -1,7 +1,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { WorkspaceError } from '../../errors.js';
-import { isGitName, within } from './safePath.js';
+import { within } from './safePath.js';
 
 // Where a path can start inside one argument: after a separator a program might split on
 // (`--out=/x`, `a:/x`, `x,/y`, `alias.x=!id > /x`) or, in a cluster of short options, after any
@@ -55,6 +55,12 @@ function resolvedPlace(root: string, candidate: string): string | null {
 }
 
 const GIT_OWN = "names the worktree's `.git`, which tells git where its repository is: not the agent's to read or write";
+/**
+ * The worktree's own `.git`, in any case (one file on a case-insensitive disk). Only that name:
+ * `.git.` or `GIT~1` are git's on Windows alone, plain files here, and left out of the agent's
+ * commit when a program makes them (commitWorkspace.ts).
+ */
+const isDotGit = (part: string): boolean => part.toLowerCase() === '.git';
 
 /**
  * Refuses command arguments that could name a place outside the worktree: any part of an
@@ -86,10 +92,10 @@ export function confineArgs(cwd: string, args: readonly string[]): void {
     for (const c of pathCandidates(arg)) {
       if (c.startsWith('~') || c.startsWith('/') || !within(root, resolve(root, c))) refuse('names a path outside the worktree');
       if (c.split('/').includes('..')) refuse('holds a `..` component, which may leave the worktree through a symbolic link; name the path without it');
-      if (c.split('/').some(isGitName)) refuse(GIT_OWN);
+      if (c.split('/').some(isDotGit)) refuse(GIT_OWN);
       const place = resolvedPlace(root, c);
       if (place === null || !within(root, place)) refuse('names a path outside the worktree (through a symbolic link)');
-      if (relative(root, place!).split(sep).some(isGitName)) refuse(`${GIT_OWN} (through a symbolic link)`);
+      if (relative(root, place!).split(sep).some(isDotGit)) refuse(`${GIT_OWN} (through a symbolic link)`);
     }
   }
 }

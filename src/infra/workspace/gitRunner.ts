@@ -13,6 +13,12 @@ export interface GitResult {
 export interface GitRunOptions {
   /** Exit codes that are answers rather than failures (`merge-base --is-ancestor` and `merge` use 1). */
   readonly okCodes?: readonly number[];
+  /**
+   * With `workTree`: the repository folder of the worktree at `workTree`, given to git instead of
+   * letting it read the worktree's `.git` file (pinnedToWorktrees.ts).
+   */
+  readonly gitDir?: string;
+  readonly workTree?: string;
 }
 
 /** Runs git in a given directory; every workspace module goes through one of these. */
@@ -72,11 +78,12 @@ export function createGitRunner(options: GitRunnerOptions = {}): GitRunner {
   const binary = options.binary ?? 'git';
   const slots = createSemaphore(options.maxProcesses ?? 16);
 
-  const spawnGit = (cwd: string, args: readonly string[]): Promise<GitResult> =>
+  const spawnGit = (cwd: string, args: readonly string[], pin: GitRunOptions): Promise<GitResult> =>
     slots.run(
       () =>
         new Promise((resolveResult, reject) => {
-          execFile(binary, [...config, '-C', cwd, ...args], { env, maxBuffer: MAX_OUTPUT, encoding: 'utf8' }, (error, stdout, stderr) => {
+          const where = pin.gitDir && pin.workTree ? [`--git-dir=${pin.gitDir}`, `--work-tree=${pin.workTree}`, '-C', cwd] : ['-C', cwd];
+          execFile(binary, [...config, ...where, ...args], { env, maxBuffer: MAX_OUTPUT, encoding: 'utf8' }, (error, stdout, stderr) => {
             if (!error) return resolveResult({ code: 0, stdout, stderr });
             const code = (error as NodeJS.ErrnoException & { code?: unknown }).code;
             if (typeof code === 'number') return resolveResult({ code, stdout, stderr });
@@ -88,22 +95,22 @@ export function createGitRunner(options: GitRunnerOptions = {}): GitRunner {
   // Whatever an agent planted in the shared config (a filter on `* filter=x`, a merge driver)
   // must not run in cadre's own add, diff, commit or merge: filters are emptied, textconv and
   // external diff are off for every diff, and a merge with a configured driver is refused.
-  const once = async (cwd: string, args: readonly string[]): Promise<GitResult> => {
+  const once = async (cwd: string, args: readonly string[], pin: GitRunOptions): Promise<GitResult> => {
     const sub = args[0] ?? '';
-    if (!FILTERING.has(sub)) return spawnGit(cwd, args);
-    const listing = (await spawnGit(cwd, ['config', '--get-regexp', DRIVER_KEYS])).stdout;
+    if (!FILTERING.has(sub)) return spawnGit(cwd, args, pin);
+    const listing = (await spawnGit(cwd, ['config', '--get-regexp', DRIVER_KEYS], pin)).stdout;
     if (sub === 'merge' && args[1] !== '--abort' && mergeDrivers(listing).length > 0) {
       throw new WorkspaceError(`refusing to merge in ${cwd}: the repository's config names merge drivers (${mergeDrivers(listing).join(', ')}), which would run a program`);
     }
     const extra = sub === 'diff' ? ['diff', '--no-textconv', '--no-ext-diff', ...args.slice(1)] : args;
-    return spawnGit(cwd, [...neutraliseDrivers(listing), ...extra]);
+    return spawnGit(cwd, [...neutraliseDrivers(listing), ...extra], pin);
   };
 
   return {
     async run(cwd, args, runOptions = {}) {
       const ok = runOptions.okCodes ?? [0];
       for (let attempt = 0; ; attempt++) {
-        const result = await once(cwd, args);
+        const result = await once(cwd, args, runOptions);
         if (ok.includes(result.code)) return result;
         if (attempt < MAX_LOCK_RETRIES && LOCK_CONTENTION.test(result.stderr)) {
           await sleep(backoffMs(attempt, { baseMs: 10, maxMs: 320, jitter: 20 }));

@@ -13,6 +13,7 @@ import { diskUsage } from './diskUsage.js';
 import { createGitRunner, type GitRunner } from './gitRunner.js';
 import { mergeWorkspace, TEMP_MERGE_PREFIX, type MergeTarget } from './mergeWorkspace.js';
 import { isInside, openRepository } from './openRepository.js';
+import { pinnedToWorktrees } from './pinnedToWorktrees.js';
 import { reconcileWorkspaces, type LiveAgent, type ReconcileOptions } from './reconcileWorkspaces.js';
 import { removeWorkspace, type RemoveOptions } from './removeWorkspace.js';
 import { repoLocks, type KeyedLocks } from './repoLock.js';
@@ -84,7 +85,7 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
   const repo = await openRepository(git, options.repo, options.basePath);
   const ctx: WorkspaceContext = {
     repo,
-    git,
+    git: pinnedToWorktrees(git, repo),
     locks: options.locks ?? repoLocks,
     log: options.logger?.child({ component: 'workspaces', repo: repo.root }),
   };
