@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWorkspacePort } from '../../src/infra/workspace/workspacePort.js';
@@ -75,5 +76,49 @@ describe("an agent's git cannot be pointed at another repository", () => {
 
   it('refuses git in a folder that is no worktree of the repository', async () => {
     await expect(port.run!('g3', repo.path, 'git', ['status'], 5_000)).rejects.toThrow(/is not a worktree of .* that git knows of/);
+  });
+});
+
+describe("an agent's git, the next try (2026-12-07)", () => {
+  const repo = createTempRepo({ prefix: 'cadre-gitnext-', files: { 'notes.txt': 'inside\n' } });
+  repo.git(['commit', '--quiet', '--allow-empty', '-m', 'the user’s second commit']);
+  const outside = mkdtempSync(join(tmpdir(), 'cadre-gitnext-outside-'));
+  afterAll(() => {
+    repo.cleanup();
+    rmSync(outside, { recursive: true, force: true });
+  });
+  const port = createWorkspacePort({ repo: repo.path, basePath: repo.basePath, allowedCommands: ['git'] });
+  afterAll(() => port.stop?.());
+
+  it('cherry-pick --strategy=<a script it wrote> runs nothing', async () => {
+    const ws = await port.create('n1', {});
+    mkdirSync(join(ws.path, 'git-merge-x'));
+    writeFileSync(join(ws.path, 'git-merge-x', 'y'), `#!/bin/sh\ntouch ${join(outside, 'pwned')}\nexit 1\n`);
+    chmodSync(join(ws.path, 'git-merge-x', 'y'), 0o755);
+    for (const args of [['cherry-pick', '--strategy=x/y', 'HEAD~1'], ['cherry-pick', '--strategy', 'x/y', 'HEAD~1']]) {
+      await expect(port.run!('n1', ws.path, 'git', args, 5_000), args.join(' ')).rejects.toThrow(/only a built-in merge strategy/);
+    }
+    expect(existsSync(join(outside, 'pwned'))).toBe(false);
+  });
+
+  it('a plain git diff works', async () => {
+    const ws = await port.create('n2', {});
+    writeFileSync(join(ws.path, 'notes.txt'), 'changed\n');
+    const r = await port.run!('n2', ws.path, 'git', ['diff'], 5_000);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('+changed');
+  });
+
+  it("a link to outside that the agent committed itself is taken out by cadre's commit, so no merge carries it", async () => {
+    const ws = await port.create('n3', {});
+    writeFileSync(join(outside, 'secret.txt'), 'OUTSIDE');
+    symlinkSync(join(outside, 'secret.txt'), join(ws.path, 's'));
+    expect((await port.run!('n3', ws.path, 'git', ['add', '--all'], 5_000)).exitCode).toBe(0); // naming `s` is refused: it leads outside
+    expect((await port.run!('n3', ws.path, 'git', ['commit', '-q', '-m', 'add link'], 5_000)).exitCode).toBe(0);
+    expect(repo.git(['ls-tree', '--name-only', ws.branch])).toContain('s');
+    writeFileSync(join(ws.path, 'work.txt'), 'the work\n');
+    await port.commit('n3', 'n3: done');
+    expect(repo.git(['ls-tree', '--name-only', ws.branch]).split('\n')).toEqual(['notes.txt', 'work.txt']);
+    expect(repo.git(['log', '-1', '--format=%B', ws.branch])).toContain('Left out, symbolic links that lead outside the repository: "s"');
   });
 });

@@ -19,6 +19,20 @@ const SUBCOMMANDS = new Set([
 const REF_WRITE_OPTIONS = ['delete', 'force', 'move', 'copy', 'set-upstream-to', 'unset-upstream', 'edit-description', 'track'];
 const REF_WRITE_SHORT = /^-[a-zA-Z]*[dDfmMcCu]/;
 
+// What makes `branch` or `tag` list (its other arguments are then patterns or commits). Without
+// one, a name creates a ref: refused, as a tag `main` or a branch `origin/main` an agent made
+// shadowed the user's own for `git merge main` (git reads refs/tags/X before refs/heads/X, and
+// refs/heads/X before refs/remotes/X), which then merged the agent's work (a hostile-model try).
+const LISTS: Record<'branch' | 'tag', RegExp> = {
+  branch: /^(-[a-zA-Z]*[arlv][a-zA-Z]*|--(list|all|remotes|verbose|contains|no-contains|merged|no-merged|points-at|show-current)(=.*)?)$/,
+  tag: /^(-[a-zA-Z]*[l][a-zA-Z]*|-n\d*|--(list|contains|no-contains|merged|no-merged|points-at)(=.*)?)$/,
+};
+
+// The merge strategies git has built in. git runs any other `--strategy=<name>` as the program
+// `git-merge-<name>`, a path when the name holds a `/`: `cherry-pick --strategy=x/y` ran a script
+// the model had made with `git apply` (a hostile-model try).
+const STRATEGIES = new Set(['ort', 'recursive', 'resolve', 'octopus', 'ours', 'subtree']);
+
 // Long options of allowed subcommands that run a program or reach another repository.
 const REFUSED_LONG = ['exec', 'upload-pack', 'receive-pack', 'remote', 'open-files-in-pager', 'textconv', 'ext-diff', 'filters', 'config-env', 'git-dir', 'work-tree', 'namespace', 'super-prefix', 'template', 'recurse-submodules', 'unsafe-paths'];
 // `-O` may end a cluster of short options (`-iOsh x.sh`), so any single-dash argument holding an O.
@@ -58,6 +72,29 @@ export function agentGitArgs(args: readonly string[]): string[] {
   for (const [i, a] of args.entries()) {
     if (i > 0 && (sub === 'branch' || sub === 'tag') && (isLongOption(a, REF_WRITE_OPTIONS) || REF_WRITE_SHORT.test(a))) throw new WorkspaceError(`git ${sub} argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it moves or deletes a shared ref`);
     if (i > 0 && (isLongOption(a, REFUSED_LONG) || REFUSED_SHORT.test(a))) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it runs a program or reaches outside the worktree`);
+    const strategy = strategyNamed(sub, args, i);
+    if (strategy !== null && !STRATEGIES.has(strategy)) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: only a built-in merge strategy (${[...STRATEGIES].join(', ')}); git runs any other as a program`);
   }
-  return [...gitSafetyConfig(), ...args];
+  if ((sub === 'branch' || sub === 'tag') && !args.slice(1).some((a) => LISTS[sub].test(a))) {
+    const name = args.slice(1).findIndex((a) => !a.startsWith('-'));
+    if (name >= 0) throw new WorkspaceError(`git ${sub} argument ${name + 1} ${JSON.stringify(args[name + 1]!.slice(0, 100))} is not allowed for agents: an agent's git may list ${sub === 'branch' ? 'branches' : 'tags'}, not make one (its name could shadow one of yours)`);
+  }
+  // An agent's plain `git diff` runs no external diff: `diff.external=` (the safety override)
+  // read as a program named "" made every one fail ("cannot run : No such file or directory").
+  const rest = sub === 'diff' ? ['diff', '--no-ext-diff', ...args.slice(1)] : args;
+  return [...gitSafetyConfig(), ...rest];
+}
+
+/**
+ * The merge strategy argument `i` of `args` names, or null: `--strategy=<s>` and `--strategy <s>`
+ * (by any abbreviation) for any subcommand, and for `merge` also `-s <s>`, `-s<s>`, or `s` closing
+ * a cluster of short options (`-ns <s>`). Elsewhere `-s` is `--signoff`.
+ */
+function strategyNamed(sub: string, args: readonly string[], i: number): string | null {
+  const a = args[i]!;
+  const long = /^--(s|st|str|stra|strat|strate|strateg|strategy)(=(.*))?$/.exec(a);
+  if (long) return long[2] !== undefined ? long[3]! : (args[i + 1] ?? '');
+  if (sub !== 'merge' || !/^-[a-zA-Z]*s/.test(a)) return null;
+  const glued = a.slice(a.indexOf('s') + 1);
+  return glued !== '' ? glued : (args[i + 1] ?? '');
 }

@@ -1,6 +1,6 @@
 import { WorkspaceError } from '../../errors.js';
 import { agentBranch } from './agentBranch.js';
-import { agentPath, findAgentEntry, isHealthy, listWorktrees, withWorktreeLock, type WorkspaceContext } from './workspaceContext.js';
+import { agentPath, findAgentEntry, isHealthy, listWorktrees, readBase, withWorktreeLock, type WorkspaceContext } from './workspaceContext.js';
 import type { CommitResult } from './workspaceTypes.js';
 import { isGitName, within } from './safePath.js';
 import { splitNul } from './worktreeList.js';
@@ -41,7 +41,7 @@ export async function commitWorkspace(ctx: WorkspaceContext, agentId: string, me
     const refused = splitNul((await git.run(path, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout)
       .filter((f) => f.split('/').some(isGitName));
     await git.run(path, ['add', '--all', '--', '.', ...refused.map((f) => `:(exclude,literal)${f}`)]);
-    const outward = await unstageOutwardLinks(ctx, path);
+    const outward = await unstageOutwardLinks(ctx, path, (await readBase(ctx, agentId))?.commit ?? 'HEAD');
     const files = splitNul((await git.run(path, ['diff', '--cached', '--name-only', '-z', '--no-renames'])).stdout);
     if (files.length === 0) return null;
     if (refused.length > 0) ctx.log?.warn({ agentId, refused }, 'left out of the commit: names git refuses');
@@ -56,15 +56,17 @@ export async function commitWorkspace(ctx: WorkspaceContext, agentId: string, me
 }
 
 /**
- * Takes back out of the index every symbolic link the agent added or changed that leads outside
- * the worktree (absolute, or climbing above it from where it stands), and returns their paths.
- * A model made `d/s -> /home/you/.ssh/id_rsa` with `git apply` and it was committed and merged
- * into your branch (an attacker's try): nothing in cadre follows it, but your editor, build or
- * backup might. Links the repository already held are left as they are.
+ * Takes back out of the index every symbolic link the agent added or changed since `base` (the
+ * commit its branch started from) that leads outside the worktree (absolute, or climbing above
+ * it from where it stands), and returns their paths. A model made `d/s -> /home/you/.ssh/id_rsa`
+ * with `git apply` and it was committed and merged into your branch (an attacker's try): nothing
+ * in cadre follows it, but your editor, build or backup might. Against the base, not HEAD: a
+ * link the agent committed itself (`git commit`, with git allow-listed) was never in cadre's
+ * commit and went up with the merge (the next try). Links the repository already held stay.
  */
-async function unstageOutwardLinks(ctx: WorkspaceContext, path: string): Promise<string[]> {
+async function unstageOutwardLinks(ctx: WorkspaceContext, path: string, base: string): Promise<string[]> {
   // `:old new oldsha newsha status\0path\0` per entry; links are mode 120000.
-  const raw = splitNul((await ctx.git.run(path, ['diff', '--cached', '--raw', '-z', '--no-renames', '--diff-filter=AMT'])).stdout);
+  const raw = splitNul((await ctx.git.run(path, ['diff', '--cached', '--raw', '-z', '--no-renames', '--diff-filter=AMT', base])).stdout);
   const outward: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (raw[i]!.split(' ')[1] !== '120000') continue;
@@ -77,7 +79,7 @@ async function unstageOutwardLinks(ctx: WorkspaceContext, path: string): Promise
     }
     if (isAbsolute(target) || !within(path, resolve(dirname(join(path, file)), target))) outward.push(file);
   }
-  // Back to what HEAD holds: a new link leaves the index, a changed one is as it was.
-  if (outward.length > 0) await ctx.git.run(path, ['reset', '--quiet', '--', ...outward.map((f) => `:(literal)${f}`)]);
+  // Back to what the base holds: a new link leaves the index, a changed one is as it was.
+  if (outward.length > 0) await ctx.git.run(path, ['reset', '--quiet', base, '--', ...outward.map((f) => `:(literal)${f}`)]);
   return outward;
 }
