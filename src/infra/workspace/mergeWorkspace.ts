@@ -64,10 +64,12 @@ async function mergeIn(ctx: WorkspaceContext, path: string, childBranch: string,
     throw new WorkspaceError(`cannot merge ${childBranch} into ${label}: ${path} has uncommitted changes; commit them first`);
   }
   const oldHead = (await git.run(path, ['rev-parse', 'HEAD'])).stdout.trim();
-  const ancestor = await git.run(path, ['merge-base', '--is-ancestor', childBranch, 'HEAD'], { okCodes: [0, 1] });
+  // By its full ref: a tag or remote branch of the same short name must not stand in for it.
+  const childRef = `refs/heads/${childBranch}`;
+  const ancestor = await git.run(path, ['merge-base', '--is-ancestor', childRef, 'HEAD'], { okCodes: [0, 1] });
   if (ancestor.code === 0) return { status: 'up_to_date' };
 
-  const merge = await git.run(path, ['merge', '--no-ff', '--no-edit', '--no-verify', '-m', `Merge ${childBranch} into ${label}`, childBranch], {
+  const merge = await git.run(path, ['merge', '--no-ff', '--no-edit', '--no-verify', '-m', `Merge ${childBranch} into ${label}`, childRef], {
     okCodes: [0, 1, 2, 128],
   });
   if (merge.code === 0) {
