@@ -122,3 +122,33 @@ describe("an agent's git, the next try (2026-12-07)", () => {
     expect(repo.git(['log', '-1', '--format=%B', ws.branch])).toContain('Left out, symbolic links that lead outside the repository: "s"');
   });
 });
+
+describe("an agent's commands, the third try (2026-12-07)", () => {
+  const repo = createTempRepo({ prefix: 'cadre-gitthird-', files: { 'notes.txt': 'inside\n' } });
+  afterAll(() => repo.cleanup());
+  const port = createWorkspacePort({ repo: repo.path, basePath: repo.basePath, allowedCommands: ['git', 'sleep'] });
+  afterAll(() => port.stop?.());
+
+  it("git reads no excludes file from a HOME the agent can write ($HOME/.config/git/ignore told it a file's lines)", async () => {
+    const ws = await port.create('t1', {});
+    mkdirSync(join(ws.path, '.config', 'git'), { recursive: true });
+    writeFileSync(join(ws.path, '.config', 'git', 'ignore'), 'guess\n');
+    writeFileSync(join(ws.path, 'guess'), '');
+    const r = await port.run!('t1', ws.path, 'git', ['status', '--porcelain', '--ignored'], 5_000);
+    expect(r.stdout).toContain('?? guess');
+    expect(r.stdout).not.toContain('!! guess');
+  });
+
+  it("a child's merge into a worktree waits for the command running there (a link merged under a checked command read /etc)", async () => {
+    const parent = await port.create('t2', {});
+    const child = await port.create('t3', { baseBranch: parent.branch });
+    writeFileSync(join(child.path, 'from-child.txt'), 'x\n');
+    await port.commit('t3', 't3: done');
+    const commandEnded = port.run!('t2', parent.path, 'sleep', ['1'], 5_000).then(() => Date.now());
+    await new Promise((r) => setTimeout(r, 200));
+    const merged = await port.merge('t3', 't2');
+    const mergedAt = Date.now();
+    expect(merged.status).toBe('merged');
+    expect(mergedAt).toBeGreaterThanOrEqual(await commandEnded);
+  });
+});

@@ -37,4 +37,16 @@ describe("an agent's git arguments (a hostile-model try, 2026-12-07)", () => {
   it('runs an agent\'s diff without an external diff (the emptied diff.external made every one fail)', () => {
     expect(own(['diff', 'a.txt'])).toEqual(['diff', '--no-ext-diff', 'a.txt']);
   });
+
+  it('git apply: one patch file, no fake-ancestor index (two patches redirected its second write outside)', () => {
+    expect(() => agentGitArgs(['apply', '--build-fake-ancestor=d/run.sh', '--apply', 'p1.patch'])).toThrow(/not allowed for agents/);
+    expect(() => agentGitArgs(['apply', 'p1.patch', 'p2.patch'])).toThrow(/one patch file at a time/);
+    expect(() => agentGitArgs(['apply', 'p3.patch', 'e2/hostname'])).toThrow(/one patch file at a time/);
+    expect(own(['apply', '--index', '-p1', 'p.patch'])).toEqual(['apply', '--index', '-p1', 'p.patch']);
+  });
+
+  it('every agent git runs with no excludes file from HOME and no automatic gc (a commit started a detached gc on the shared repository)', () => {
+    const overrides = agentGitArgs(['status']).join(' ');
+    for (const c of ['core.excludesFile=/dev/null', 'gc.auto=0', 'maintenance.auto=false', 'core.hooksPath=/dev/null']) expect(overrides).toContain(`-c ${c}`);
+  });
 });

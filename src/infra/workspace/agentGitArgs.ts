@@ -34,7 +34,10 @@ const LISTS: Record<'branch' | 'tag', RegExp> = {
 const STRATEGIES = new Set(['ort', 'recursive', 'resolve', 'octopus', 'ours', 'subtree']);
 
 // Long options of allowed subcommands that run a program or reach another repository.
-const REFUSED_LONG = ['exec', 'upload-pack', 'receive-pack', 'remote', 'open-files-in-pager', 'textconv', 'ext-diff', 'filters', 'config-env', 'git-dir', 'work-tree', 'namespace', 'super-prefix', 'template', 'recurse-submodules', 'unsafe-paths'];
+// `--build-fake-ancestor=<file>` writes an index file after each patch: with two patches, the
+// first repointed a link the checked path went through, and the second write landed outside (in
+// the user's .git/index, info/grafts, info/exclude; a hostile-model try).
+const REFUSED_LONG = ['exec', 'upload-pack', 'receive-pack', 'remote', 'open-files-in-pager', 'textconv', 'ext-diff', 'filters', 'config-env', 'git-dir', 'work-tree', 'namespace', 'super-prefix', 'template', 'recurse-submodules', 'unsafe-paths', 'build-fake-ancestor'];
 // `-O` may end a cluster of short options (`-iOsh x.sh`), so any single-dash argument holding an O.
 const REFUSED_SHORT = /^(-[a-zA-Z]*O|-c$)/;
 
@@ -74,6 +77,11 @@ export function agentGitArgs(args: readonly string[]): string[] {
     if (i > 0 && (isLongOption(a, REFUSED_LONG) || REFUSED_SHORT.test(a))) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: it runs a program or reaches outside the worktree`);
     const strategy = strategyNamed(sub, args, i);
     if (strategy !== null && !STRATEGIES.has(strategy)) throw new WorkspaceError(`git argument ${i} ${JSON.stringify(a.slice(0, 100))} is not allowed for agents: only a built-in merge strategy (${[...STRATEGIES].join(', ')}); git runs any other as a program`);
+  }
+  // One patch file per `git apply`: a patch applied first can make a link that a later patch
+  // file's name goes through, after the argument check saw that name lead inside (the same try).
+  if (sub === 'apply' && args.slice(1).filter((a) => !a.startsWith('-')).length > 1) {
+    throw new WorkspaceError('git apply is allowed one patch file at a time for agents (a patch applied first could redirect the next one\'s name); run it once per patch');
   }
   if ((sub === 'branch' || sub === 'tag') && !args.slice(1).some((a) => LISTS[sub].test(a))) {
     const name = args.slice(1).findIndex((a) => !a.startsWith('-'));

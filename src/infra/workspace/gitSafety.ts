@@ -38,6 +38,13 @@ export function gitSafetyConfig(options: { hooks?: boolean } = {}): string[] {
     'core.fsmonitor=false',
     'core.untrackedCache=false',
     'core.attributesFile=/dev/null',
+    // git's own default is $HOME/.config/git/ignore: a link there to any file told an agent which
+    // of its lines a name matched (`git status --ignored`; a hostile-model try).
+    'core.excludesFile=/dev/null',
+    // `git commit` starts a detached `git gc --auto` past a threshold: gc, repack and pack-refs on
+    // the shared repository, outside the command's process group (the same try).
+    'gc.auto=0',
+    'maintenance.auto=false',
     'core.pager=cat',
     'core.editor=true',
     'sequence.editor=true',

@@ -17,7 +17,7 @@ import { pinnedToWorktrees } from './pinnedToWorktrees.js';
 import { reconcileWorkspaces, type LiveAgent, type ReconcileOptions } from './reconcileWorkspaces.js';
 import { removeWorkspace, type RemoveOptions } from './removeWorkspace.js';
 import { repoLocks, type KeyedLocks } from './repoLock.js';
-import { listWorktrees, type WorkspaceContext } from './workspaceContext.js';
+import { listWorktrees, withWorktreeLock, type WorkspaceContext } from './workspaceContext.js';
 import type {
   CleanupResult, CommitResult, MergeResult, ReconcileResult, RemoveResult, WorkspaceDiff, WorkspaceInfo, WorkspaceListing,
 } from './workspaceTypes.js';
@@ -56,6 +56,11 @@ export interface WorkspaceManager {
   cleanup(policy: CleanupPolicy, endOf: (agentId: string) => Promise<AgentEnd>, options?: CleanupOptions): Promise<CleanupResult>;
   /** The folder of an agent's worktree, whether or not it exists yet. */
   pathOf(agentId: string): string;
+  /**
+   * Runs `fn` holding the worktree at `path` as its commits and merges do: an agent's command
+   * runs so, and no merge changes the files under it between its argument check and its end.
+   */
+  holdingWorktree<T>(path: string, fn: () => Promise<T>): Promise<T>;
   /** Whether `commit` (a full object name) is a commit in this repository. */
   hasCommit(commit: string): Promise<boolean>;
   /** Whether its checkout has a commit to branch worktrees from (a fresh `git init` has none). */
@@ -95,6 +100,7 @@ export async function createWorkspaceManager(options: WorkspaceManagerOptions): 
     commonDir: repo.commonDir,
     basePath: repo.basePath,
     pathOf: (agentId) => resolve(repo.basePath, parseAgentId(agentId)),
+    holdingWorktree: (path, fn) => withWorktreeLock(ctx, resolve(path), fn),
     async hasHead() {
       return (await git.run(repo.root, ['rev-parse', '--verify', '--quiet', 'HEAD'], { okCodes: [0, 1, 128] })).code === 0;
     },

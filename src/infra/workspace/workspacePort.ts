@@ -112,10 +112,17 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
     async run(agentId, cwd, command, args, timeoutMs) {
       if (!allowed.has(command)) throw new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`);
       const argv = confinedArgv(command, args);
-      const env = command === 'git' ? { ...gitSafeEnv(PATH, cwd), ...(await pinnedGitDir(cwd)) } : { PATH, HOME: cwd, LC_ALL: 'C' };
+      // git reads nothing from a HOME (its default excludes file is $HOME/.config/git/ignore).
+      const env = command === 'git' ? { ...gitSafeEnv(PATH, '/nonexistent'), ...(await pinnedGitDir(cwd)) } : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
-      return runner.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), refuseCodeRunning(command, args), confineArgs(cwd, args)) });
+      const confined = runner;
+      // Holding the worktree, as cadre's commits and merges do: a child's merge into this worktree
+      // made a link under a command already checked and running (`tail -F d/x` read /etc through
+      // it; a hostile-model try). The merge now waits for the command, or the command for it.
+      return (await manager()).holdingWorktree(cwd, () =>
+        confined.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), refuseCodeRunning(command, args), confineArgs(cwd, args)) }),
+      );
     },
   };
 }
