@@ -9,11 +9,20 @@ import { withNodeDefaults } from './nodeDefaults.js';
  */
 export const WorkflowNodeSchema = z
   .object({
-    id: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, ".", "-" or "_"'),
+    id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, ".", "-" or "_"')
+      // A model's plan named a node `constructor`: read from a plain object, its state was
+      // Object's own function and the workflow stuck with "no node can start" (a hostile-model try).
+      .refine((id) => !(id in Object.prototype), 'must not be a name every JavaScript object has (constructor, toString, valueOf, …)'),
     role: z.string().trim().min(1).max(100),
     task: z.string().trim().min(1).max(20_000),
     budgetPercent: z.number().min(0).max(100),
-    dependencies: z.array(z.string().min(1)).max(100).default([]),
+    // At most as long as an id: 10,000-character names of unknown nodes made a 10 MB error.
+    dependencies: z.array(z.string().min(1).max(64)).max(100).default([]),
     /** Extra attempts after a failure (0 = run once). */
     retries: z.number().int().min(0).max(10).default(0),
     /** `fail`: the workflow fails if this node does not complete. `continue`: it is optional. */
@@ -85,8 +94,11 @@ export function graphProblems(graph: WorkflowGraph, roles: readonly string[] | u
   if (total > 100 + PERCENT_EPSILON) problems.push(`${prefix}nodes[*].budgetPercent: percents sum to ${round(total)}, over 100`);
   const cycle = findCycle(graph.nodes);
   if (cycle) problems.push(`${prefix}nodes[*].dependencies: dependency cycle ${cycle.join(' -> ')}`);
-  return problems;
+  // Bounded, as every error is: 12 nodes of 100 unknown dependencies each made 1,200 problems.
+  return problems.length <= MAX_PROBLEMS ? problems : [...problems.slice(0, MAX_PROBLEMS), `… and ${problems.length - MAX_PROBLEMS} more problems`];
 }
+
+const MAX_PROBLEMS = 20;
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 

@@ -106,7 +106,7 @@ export const budgetBase = (c: AgentContext): number => Math.max(0, c.budget.allo
 
 export const nodeShare = (base: number, n: WorkflowNode): number => Math.floor((base * n.budgetPercent) / 100);
 
-export const nodeState = (c: AgentContext, id: string): NodeState => c.nodes[id] ?? PENDING;
+export const nodeState = (c: AgentContext, id: string): NodeState => (Object.hasOwn(c.nodes, id) ? c.nodes[id]! : PENDING);
 
 const isTerminal = (s: NodeState['status']): boolean => s === 'completed' || s === 'failed' || s === 'skipped';
 

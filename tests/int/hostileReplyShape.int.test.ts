@@ -89,6 +89,15 @@ describe('a reply shaped to hurt', () => {
     }
   }, 60_000);
 
+  it('a reply reporting 0 input tokens, for any request, is charged its reservation: 0 a call grew 364 agents from 12,000 tokens', async () => {
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, content: [{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'x' } }] }));
+    const agent = await s.spawn({ role: 'r', task: 'small', budget: 50_000 });
+    expect((await agent.run()).status).toBe('failed');
+    await chargedItsReservation(s, agent.id, /usage cannot be true: the reply reports 0 input tokens, cache included/);
+    await s.close();
+    system = undefined;
+  }, 60_000);
+
   it('a large request whose reply reports too few input tokens for it (6 MB read for 0 tokens) is charged its reservation', async () => {
     const page = 'word '.repeat(8_000); // 40 kB
     // The task alone makes the request 40 kB: at 64 bytes a token at most, it cannot have been read for 10 tokens.

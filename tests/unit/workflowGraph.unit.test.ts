@@ -18,6 +18,18 @@ function problemsOf(graph: unknown): string[] {
 }
 
 describe('workflow graph validation', () => {
+  it("refuses a node id every JavaScript object has (a plan's `constructor` node stuck the workflow), and bounds what it reports", () => {
+    for (const id of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
+      expect(() => validateGraph({ nodes: [node(id)] }, { roles }), id).toThrow(/nodes\[0\]\.id.*every JavaScript object has/);
+    }
+    expect(() => validateGraph({ nodes: [node('a', ['x'.repeat(10_000)])] }, { roles })).toThrow(/nodes\[0\]\.dependencies\[0\]/);
+    const many = Array.from({ length: 12 }, (_, i) => node(`n${i}`, Array.from({ length: 100 }, (_, k) => `missing${k}`)));
+    const p = problemsOf({ nodes: many });
+    expect(p).toHaveLength(21);
+    expect(p[20]).toBe('… and 1181 more problems'); // 1,200 unknown dependencies and a percent sum over 100
+    expect(p.join('\n').length).toBeLessThan(4_000);
+  });
+
   it('accepts a valid graph and fills defaults', () => {
     const g = validateGraph({ nodes: [node('a'), node('b', ['a'])] }, { roles });
     expect(g.nodes[0]).toMatchObject({ retries: 0, onFailure: 'fail', dependencies: [] });

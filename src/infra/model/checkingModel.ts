@@ -34,6 +34,11 @@ function checkedReply(reply: ModelReply, request: ModelRequest): ModelReply {
   // The same for what it read: a request of 6 MB charged 0 input tokens (a hostile-model try).
   const sent = requestBytes(request);
   const read = reply.usage.inputTokens + reply.usage.cacheReadTokens + reply.usage.cacheCreationTokens;
+  // Nothing is read for free: a server reporting 0 tokens for every call let a model grow 364
+  // agents (and as many worktrees) from a 12,000-token budget, each child handing its whole
+  // allocation back at its end (a hostile-model try). With a token a call at least, a tree's
+  // calls, and so its agents, are bounded by its budget.
+  if (read === 0) throw new ModelError('the model API\'s usage cannot be true: the reply reports 0 input tokens, cache included, for a request it read', { answered: true });
   if (sent > BYTES_WITHOUT_CHECK + read * MAX_BYTES_PER_TOKEN) {
     throw new ModelError(`the model API's usage cannot be true: the request held ${sent.toLocaleString('en-US')} bytes but the reply reports ${read.toLocaleString('en-US')} input tokens, cache included (a token stands for at most ${MAX_BYTES_PER_TOKEN} bytes)`, { answered: true });
   }
