@@ -1,4 +1,4 @@
-import { InvalidTransition, RecipientUnavailable } from '../errors.js';
+import { InvalidInput, InvalidTransition, RecipientUnavailable } from '../errors.js';
 import { isTerminalStatus, statusOf } from '../actors/agentMachine.js';
 import { parseInput } from '../validation.js';
 import { admit, checkRecipient } from './admission.js';
@@ -42,7 +42,13 @@ export function createSend(parts: SenderParts): Send {
     const dedupeKey = opts.dedupeKey ?? null;
     const messageId = dedupeKey ? ids.derive(`message:${from}`, dedupeKey) : ids.uuid();
     const priority = opts.priority ?? DEFAULT_PRIORITY;
-    if (dedupeKey && (await ctx.queue.exists(ctx.sql, messageId))) return { messageId };
+    const sent = dedupeKey ? await ctx.queue.exists(ctx.sql, messageId) : null;
+    if (sent && sent.recipient !== to) {
+      // A key names one message: the same key to another recipient returned the first message's
+      // id and sent nothing, silently (an attacker's try through the API).
+      throw new InvalidInput('options.dedupeKey', `${JSON.stringify(dedupeKey)} already named message ${messageId} to ${sent.recipient}; a key names one message, so use another for ${to}`);
+    }
+    if (sent) return { messageId };
     await checkRecipient(ctx, to);
     await admit(ctx, to, messageId, opts.timeoutMs ?? ctx.cfg.sendTimeoutMs);
 

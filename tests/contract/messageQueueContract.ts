@@ -266,6 +266,10 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       expect(other.messageId).not.toBe(x.messageId);
       const got = await mq.receive(b, { max: 10, ack: true });
       expect(got.map((m) => m.messageId).sort()).toEqual([x.messageId, other.messageId].sort());
+      // The same key to another recipient is refused, not answered with the first message's id
+      // while nothing is sent (an attacker's try).
+      await expect(mq.send(a, c, 'once', { dedupeKey: 'k1' })).rejects.toThrow(/options\.dedupeKey.*a key names one message/);
+      expect(await mq.queueDepth(c)).toBe(0);
     });
 
     it('refuses oversized and non-JSON payloads, naming the field', async () => {
