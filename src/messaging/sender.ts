@@ -32,7 +32,7 @@ export interface SenderParts {
 export function createSend(parts: SenderParts): Send {
   const { ctx, ids, waiters, wakeups } = parts;
   /** The same dedupe key sent twice at once from this process: one send, both get its id. */
-  const sending = new Map<string, Promise<{ messageId: string }>>();
+  const sending = new Map<string, { readonly to: unknown; readonly promise: Promise<{ messageId: string }> }>();
 
   async function sendOnce(from: string, toRaw: unknown, payload: unknown, options: SendOptions): Promise<{ messageId: string }> {
     ctx.lifecycle.assertRunning();
@@ -88,9 +88,11 @@ export function createSend(parts: SenderParts): Send {
     if (!options.dedupeKey) return sendOnce(from, to, payload, options);
     const key = `${from}\u0000${options.dedupeKey}`;
     const running = sending.get(key);
-    if (running) return running;
+    if (running?.to === to) return running.promise;
+    // Another recipient under a key in flight: after it, where the key is refused (sendOnce).
+    if (running) return running.promise.then(() => sendOnce(from, to, payload, options), () => sendOnce(from, to, payload, options));
     const p = sendOnce(from, to, payload, options).finally(() => sending.delete(key));
-    sending.set(key, p);
+    sending.set(key, { to, promise: p });
     return p;
   };
 }

@@ -269,6 +269,10 @@ export function messageQueueContract(target: MessageQueueTarget): void {
       // The same key to another recipient is refused, not answered with the first message's id
       // while nothing is sent (an attacker's try).
       await expect(mq.send(a, c, 'once', { dedupeKey: 'k1' })).rejects.toThrow(/options\.dedupeKey.*a key names one message/);
+      // Also when both are under way at once in one process.
+      const [first, second] = await Promise.allSettled([mq.send(a, b, 'twice', { dedupeKey: 'k2' }), mq.send(a, c, 'twice', { dedupeKey: 'k2' })]);
+      expect(first.status).toBe('fulfilled');
+      expect(second).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/a key names one message/) }) });
       expect(await mq.queueDepth(c)).toBe(0);
     });
 
