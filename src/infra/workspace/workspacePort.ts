@@ -45,8 +45,7 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
   const repo = existsSync(options.repo) ? realpathSync(resolve(options.repo)) : resolve(options.repo);
   // An agent's git finds its repository through GIT_DIR, never through the worktree's `.git`
   // file, which the agent may have rewritten (see worktreeGitDir.ts).
-  const pinnedGitDir = async (cwd: string): Promise<{ GIT_DIR: string; GIT_WORK_TREE: string }> => {
-    const m = await manager();
+  const pinnedGitDir = async (m: WorkspaceManager, cwd: string): Promise<{ GIT_DIR: string; GIT_WORK_TREE: string }> => {
     const gitDir = await worktreeGitDir(m.commonDir, cwd);
     if (gitDir === null) throw new WorkspaceError(`${cwd} is not a worktree of ${m.repoRoot} that git knows of: an agent's git runs only in its worktree`);
     return { GIT_DIR: gitDir, GIT_WORK_TREE: cwd };
@@ -112,15 +111,16 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
     async run(agentId, cwd, command, args, timeoutMs) {
       if (!allowed.has(command)) throw new WorkspaceError(`command ${JSON.stringify(command)} is not in the allow-list (${[...allowed].join(', ') || 'empty'})`);
       const argv = confinedArgv(command, args);
+      const m = await manager();
       // git reads nothing from a HOME (its default excludes file is $HOME/.config/git/ignore).
-      const env = command === 'git' ? { ...gitSafeEnv(PATH, '/nonexistent'), ...(await pinnedGitDir(cwd)) } : { PATH, HOME: cwd, LC_ALL: 'C' };
+      const env = command === 'git' ? { ...gitSafeEnv(PATH, '/nonexistent'), ...(await pinnedGitDir(m, cwd)) } : { PATH, HOME: cwd, LC_ALL: 'C' };
       let runner = runners.get(agentId);
       if (!runner) runners.set(agentId, (runner = createConfinedRunner()));
       const confined = runner;
       // Holding the worktree, as cadre's commits and merges do: a child's merge into this worktree
       // made a link under a command already checked and running (`tail -F d/x` read /etc through
       // it; a hostile-model try). The merge now waits for the command, or the command for it.
-      return (await manager()).holdingWorktree(cwd, () =>
+      return m.holdingWorktree(cwd, () =>
         confined.run(command, argv, { cwd, env, timeoutMs, check: () => (refuseLinkFollowing(command, args), refusePathLists(command, args), refuseCodeRunning(command, args), confineArgs(cwd, args)) }),
       );
     },
