@@ -238,6 +238,36 @@ export function eventStoreContract(target: ContractTarget): void {
         expect(await store.readStream(a)).toHaveLength(2);
         expect(await store.readStream(b)).toHaveLength(1);
       });
+
+      it('chains and single appends sent at once each keep their own all-or-nothing (an adapter may share a commit among them)', async () => {
+        // Every third chain's first append is refused; the rest are accepted. A store that lays
+        // concurrent chains end to end in one commit must not let a refusal skip a neighbour's
+        // appends, nor a neighbour's acceptance carry a refused chain's later appends.
+        const chains = Array.from({ length: 24 }, (_, i) => ({ refused: i % 3 === 0, heads: [stream(), stream()], single: stream() }));
+        await Promise.all(chains.filter((c) => c.refused).map((c) => store.append(c.heads[0]!, testEvents(1), { expectedRevision: 'no_stream' })));
+        const results = await Promise.all(chains.map(async (c) => ({
+          chain: await appendChain(store, [
+            { streamId: c.heads[0]!, events: testEvents(2), expectedRevision: 'no_stream' },
+            { streamId: c.heads[1]!, events: testEvents(1), expectedRevision: 'no_stream' },
+          ]),
+          single: await store.append(c.single, testEvents(1), { expectedRevision: 'no_stream' }),
+        })));
+        for (const [i, c] of chains.entries()) {
+          const [head, tail] = results[i]!.chain;
+          if (c.refused) {
+            expect(head!.ok ? null : head!.error).toBeInstanceOf(WrongExpectedRevision);
+            expect(tail!.ok ? null : tail!.error).toBeInstanceOf(NotAppended);
+            expect(await store.readStream(c.heads[0]!)).toHaveLength(1);
+            expect(await store.readStream(c.heads[1]!)).toEqual([]);
+          } else {
+            expect([head!.ok, tail!.ok]).toEqual([true, true]);
+            expect(await store.readStream(c.heads[0]!)).toHaveLength(2);
+            expect(await store.readStream(c.heads[1]!)).toHaveLength(1);
+          }
+          expect(results[i]!.single.nextExpectedRevision).toBe(0n);
+          expect(await store.readStream(c.single)).toHaveLength(1);
+        }
+      });
     });
 
     describe('idempotency', () => {

@@ -63,3 +63,24 @@ describe('an event time in the recorded_at column (issue 19)', () => {
     });
   }
 });
+
+describe('group commit takes chains too (issue 19)', () => {
+  it('postgres: chains sent at once share transactions, each chain still in one', async () => {
+    const store = await openPostgresEventStore({ sql: createPgClient({ connectionString: testPgUrl(), max: 8 }), ownsClient: true, schema: freshSchema('esgc'), pollIntervalMs: 50 });
+    try {
+      // 40 chains at once, as 40 agents' steps would be: the store runs at most 4 batches at a
+      // time, so most chains wait and go together. Sent alone (before), each took a transaction.
+      const chains = Array.from({ length: 40 }, (_, i) => [`gc-${i}-a`, `gc-${i}-b`]);
+      await Promise.all(chains.map(([a, b]) => store.appendChain!([
+        { streamId: a!, events: [testEvent()], expectedRevision: 'no_stream' },
+        { streamId: b!, events: [testEvent()], expectedRevision: 'no_stream' },
+      ])));
+      const r = await store.sql.query<{ stream_id: string; xid: string }>(`SELECT stream_id, transaction_id::text AS xid FROM ${store.schema}.events`);
+      const xidOf = new Map(r.rows.map((row) => [row.stream_id, row.xid]));
+      for (const [a, b] of chains) expect(xidOf.get(a!)).toBe(xidOf.get(b!));
+      expect(new Set(xidOf.values()).size).toBeLessThan(chains.length / 2);
+    } finally {
+      await store.close();
+    }
+  });
+});
