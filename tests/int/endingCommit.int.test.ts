@@ -76,7 +76,8 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
   });
 
   it('children ending together: each end recorded in the parent exactly once, the budget reclaimed once each', async () => {
-    const system = await testSystem(kind);
+    const schema = freshSchema('endt');
+    const system = await testSystem(kind, { schema });
     systems.push(system);
     const root = await system.spawn({ role: 'lead', task: 'coordinate', budget: 60_000 });
     for (let i = 0; i < 4; i++) await root.spawn({ role: 'worker', task: `part ${i}`, budget: 5_000 });
@@ -90,5 +91,17 @@ describe.each<StoreKind>(['postgres', 'pglite'])('a child’s end and its parent
     for (const d of ends) expect(d.reclaim).toMatchObject({ allocated: 5_000 });
     expect(types.filter((t) => t === 'BudgetReclaimed')).toHaveLength(0);
     expect((await root.state()).budget).toMatchObject({ delegated: 0 });
+    // Siblings ending at once: one end rides with its parent's record, the others are recorded by
+    // the parent afterwards (ending.ts ensureParentNotified). Either way the record's ChildFinished
+    // ends the child's actor-index entry in its commit: no entry stays live, and no markEnded
+    // statement is needed for them.
+    const settled = await system.internal.sql.query<{ child: string; settles: string | null }>(
+      `SELECT data->>'childId' AS child, metadata->>'settles' AS settles FROM ${schema}.events WHERE stream_id = $1 AND type = 'ChildFinished'`,
+      [`agent-${root.id}`],
+    );
+    expect(settled.rows).toHaveLength(4);
+    for (const r of settled.rows) expect(r.settles).toBe(r.child);
+    const live = await system.internal.sql.query<{ agent_id: string }>(`SELECT agent_id FROM ${schema}.actor_index WHERE status = 'live' AND agent_id <> $1`, [root.id]);
+    expect(live.rows).toEqual([]);
   });
 });

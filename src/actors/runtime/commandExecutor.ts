@@ -11,7 +11,7 @@ import type { LiveActor } from '../liveActor.js';
 import { persistable, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { foldTail, loadActor } from './actorCache.js';
-import { parentRecordAlong, settlesOwnEntry, settling } from './parentRecord.js';
+import { parentRecordAlong, settlesOwnEntry, settling, settlingChild } from './parentRecord.js';
 import { attachmentsOf } from './attachments.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
@@ -24,6 +24,12 @@ export interface ExecuteOptions {
    * only if it was stored.
    */
   readonly alongside?: (next: AgentSnapshot) => Promise<Alongside | readonly Alongside[]>;
+  /**
+   * An ended child with nothing left after its parent's record of it (no worktree): the record's
+   * ChildFinished also ends the child's actor-index entry (metadata `settles`), as the record a
+   * child takes along does, and the child's ending skips `markEnded`: a statement and a commit.
+   */
+  readonly settlesChild?: LiveActor;
 }
 
 /** An append that rides with a decision (`ExecuteOptions.alongside`). */
@@ -72,6 +78,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           const settlesOwn = settlesOwnEntry(rt, next);
           const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
           if (settlesOwn) envelopes.push(settling(rt, envelopes.pop()!, id));
+          const childSettled = opts.settlesChild ? settlingChild(rt, events, envelopes, opts.settlesChild.id, settlesOwn) : false;
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
           const decided = opts.alongside ? await opts.alongside(next) : await parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
           const along: readonly Alongside[] = decided === null ? [] : 'append' in decided ? [decided] : decided;
@@ -99,6 +106,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           actor.snapshot = next;
           actor.revision = res.nextExpectedRevision;
           if (settlesOwn) actor.indexEnded = true;
+          if (childSettled) opts.settlesChild!.indexEnded = true;
           actor.eventsSinceSnapshot += events.length;
           actor.changed();
           if (actor.eventsSinceSnapshot >= rt.deps.config.snapshotEvery) saveSnapshot(rt, actor);

@@ -3,7 +3,7 @@ import type { LiveActor } from '../liveActor.js';
 import { dropEnded, loadActor } from './actorCache.js';
 import { execute, saveSnapshot } from './commandExecutor.js';
 import { runInBackground } from './effectFailure.js';
-import { endCausation, parentRecordOfEnd } from './parentRecord.js';
+import { endCausation, endsWithNothingLeft, parentRecordOfEnd } from './parentRecord.js';
 import type { RuntimeContext } from './runtimeContext.js';
 import { cleanUpWorkspace, finishWorkspace, mergeIntoParent } from './workspaceEffects.js';
 import { backoffMs } from '../../infra/backoff.js';
@@ -105,5 +105,8 @@ export async function ensureParentNotified(rt: RuntimeContext, childId: string, 
   }
   if (!parent || !waiting) return;
   const merge = await mergeIntoParent(rt, c, parent.snapshot.context);
-  await execute(rt, parent.id, (s) => parentRecordOfEnd(rt, s, c, merge, parent.inflight.terminating), { causationId: endCausation(childId) });
+  await execute(rt, parent.id, (s) => parentRecordOfEnd(rt, s, c, merge, parent.inflight.terminating), {
+    causationId: endCausation(childId),
+    ...(endsWithNothingLeft(child.snapshot) ? { settlesChild: child } : {}),
+  });
 }

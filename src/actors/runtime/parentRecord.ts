@@ -51,7 +51,7 @@ function nodeCompletedBy(parent: AgentContext, childId: string, status: string):
 }
 
 /** Ended, with nothing to do between its ending's commit and its parent's record: no worktree to commit, merge or remove. */
-const endsWithNothingLeft = (s: AgentSnapshot): boolean => isTerminalStatus(statusOf(s.value)) && !s.context.workspace && !s.context.workspaceRequest;
+export const endsWithNothingLeft = (s: AgentSnapshot): boolean => isTerminalStatus(statusOf(s.value)) && !s.context.workspace && !s.context.workspaceRequest;
 
 /**
  * A root whose ending leaves nothing to do: its ending's commit ends its index entry too (its
@@ -67,6 +67,20 @@ export const settlesOwnEntry = (rt: RuntimeContext, s: AgentSnapshot): boolean =
 export function settling(rt: RuntimeContext, env: EventToAppend, agentId: string): EventToAppend {
   if (!rt.deps.index.followsEvents) return env;
   return { ...env, metadata: { ...env.metadata, settles: agentId } };
+}
+
+/**
+ * Marks the ChildFinished for `childId` among a parent's `envelopes` to end the child's entry
+ * (see settling); true if it did. Not where that envelope is the last one and already ends the
+ * parent's own entry (`ownSettled`): metadata names one entry, and the child's ending then marks
+ * it ended itself.
+ */
+export function settlingChild(rt: RuntimeContext, events: readonly DomainEvent[], envelopes: EventToAppend[], childId: string, ownSettled: boolean): boolean {
+  if (!rt.deps.index.followsEvents) return false;
+  const i = events.findIndex((e) => e.type === 'ChildFinished' && e.data.childId === childId);
+  if (i < 0 || (ownSettled && i === envelopes.length - 1)) return false;
+  envelopes[i] = settling(rt, envelopes[i]!, childId);
+  return true;
 }
 
 /** The causation of what a parent records of a child's end. */
