@@ -3,7 +3,7 @@ import { pureTransition } from '../pureTransition.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
-import { appendChain, sentOrNull } from '../../events/appendChain.js';
+import { sentOrNull } from '../../events/appendChain.js';
 import { InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import type { AgentContext } from '../agentContext.js';
 import { AGENT_MACHINE_VERSION } from '../agentMachine.js';
@@ -13,6 +13,7 @@ import { agentStream } from '../streams.js';
 import { foldTail, loadActor } from './actorCache.js';
 import { parentRecordAlong, settlesOwnEntry, settling, settlingChild } from './parentRecord.js';
 import { attachmentsOf } from './attachments.js';
+import { appendChainOwn, appendOwn } from './ownWrites.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
 import { backoffMs } from '../../infra/backoff.js';
 
@@ -87,12 +88,12 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           let alongOutcomes: readonly (AppendOutcome | null)[] = [];
           try {
             if (along.length > 0) {
-              const [mine, ...theirs] = await appendChain(rt.deps.store, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attached }, ...along.map((a) => a.append)]);
+              const [mine, ...theirs] = await appendChainOwn(rt, [{ streamId: agentStream(id), events: envelopes, expectedRevision: actor.revision, ...attached }, ...along.map((a) => a.append)]);
               if (!mine!.ok) throw mine!.error;
               res = mine!.value;
               alongOutcomes = theirs.map(sentOrNull);
             } else {
-              res = await rt.deps.store.append(agentStream(id), envelopes, { expectedRevision: actor.revision, ...attached });
+              res = await appendOwn(rt, agentStream(id), envelopes, { expectedRevision: actor.revision, ...attached });
             }
           } catch (err) {
             await Promise.all(along.map((a) => a.settle(null)));

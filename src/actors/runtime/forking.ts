@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { AgentId, Tokens } from '../../events/schemas/common.js';
 import { parseRecorded } from '../../events/upcast.js';
-import { appendChain, NotAppended } from '../../events/appendChain.js';
+import { NotAppended } from '../../events/appendChain.js';
+import { appendChainOwn } from './ownWrites.js';
 import type { AppendOutcome } from '../../events/eventStore.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../../validation.js';
@@ -155,7 +156,7 @@ const prepare = (rt: RuntimeContext, op: ForkOpening): Promise<PreparedOpening> 
 async function appendOpenings(rt: RuntimeContext, prepared: readonly PreparedOpening[]): Promise<void> {
   let outcomes: AppendOutcome[];
   try {
-    outcomes = await appendChain(rt.deps.store, prepared.map((p) => p.append));
+    outcomes = await appendChainOwn(rt, prepared.map((p) => p.append));
   } catch (err) {
     await Promise.all(prepared.map((p) => p.settle(null)));
     throw err;

@@ -7,6 +7,7 @@ import type { SpawnExtra } from '../spawnSpec.js';
 import type { RuntimeDeps } from '../runtimeConfig.js';
 import { Slots } from '../slots.js';
 import type { WorkerHost } from '../workerHost.js';
+import type { OwnWrites } from './ownWrites.js';
 import { ProgressHub } from './progressHub.js';
 import { storableString } from '../storableReply.js';
 
@@ -42,6 +43,8 @@ export interface RuntimeContext {
   readonly declinedForTools: Map<string, number>;
   /** Set in worker mode: which live actors this process hosts. */
   worker: WorkerHost | null;
+  /** Set in worker mode while it follows the store: the events this process wrote itself (ownWrites.ts). */
+  ownWrites: OwnWrites | null;
   /** Effects running in the background; close() waits for them. */
   readonly background: Set<Promise<unknown>>;
   /** What close() stops once nothing new can start (worker mode's sweep and store subscription). */
@@ -101,6 +104,7 @@ export function createRuntimeContext(deps: RuntimeDeps): RuntimeContext {
     declinedForTools: new Map(),
     progress: new ProgressHub(),
     worker: null,
+    ownWrites: null,
     background: new Set(),
     onClose: [],
     workflowStep: null,

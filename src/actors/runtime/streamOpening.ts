@@ -2,7 +2,8 @@ import { eventSchemas, type DomainEvent, type EventData } from '../../events/cat
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
-import { appendChain, sentOrNull } from '../../events/appendChain.js';
+import { sentOrNull } from '../../events/appendChain.js';
+import { appendChainOwn, appendOwn } from './ownWrites.js';
 import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRevision } from '../../errors.js';
 import { agentMachine } from '../agentMachine.js';
 import { LiveActor } from '../liveActor.js';
@@ -141,8 +142,8 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
 export async function appendOpening(rt: RuntimeContext, opening: PreparedOpening): Promise<void> {
   const { streamId, events, expectedRevision, attachments } = opening.append;
   const outcomes: readonly (AppendOutcome | null)[] = opening.along.length === 0
-    ? [await rt.deps.store.append(streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))]
-    : await appendChain(rt.deps.store, [opening.append, ...opening.along.map((a) => a.append)]).then((all) => all.map(sentOrNull), (error: unknown) => [{ ok: false as const, error }]);
+    ? [await appendOwn(rt, streamId, events, { expectedRevision, ...(attachments ? { attachments } : {}) }).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))]
+    : await appendChainOwn(rt, [opening.append, ...opening.along.map((a) => a.append)]).then((all) => all.map(sentOrNull), (error: unknown) => [{ ok: false as const, error }]);
   try {
     await opening.settle(outcomes[0] ?? null);
   } finally {

@@ -4,6 +4,7 @@ import { agentIdOfStream, agentStream, AGENT_STREAM_PREFIX } from '../streams.js
 import { WorkerHost, type WorkerOptions } from '../workerHost.js';
 import { catchUp, loadActor, readTails } from './actorCache.js';
 import { track, type RuntimeContext } from './runtimeContext.js';
+import { OwnWrites } from './ownWrites.js';
 import { mayHost } from './toolHosting.js';
 import { backoffMs } from '../../infra/backoff.js';
 
@@ -86,6 +87,8 @@ async function follow(rt: RuntimeContext): Promise<void> {
   rt.onClose.push(async () => await following?.close());
   // Taken before any actor is loaded here, so no write can fall between a load and the start.
   let from = await rt.deps.store.headPosition();
+  const own = new OwnWrites((streamId) => onWrittenElsewhere(rt, streamId, null));
+  rt.ownWrites = own;
   void (async () => {
     for (let failures = 0; !rt.closed; ) {
       try {
@@ -95,7 +98,7 @@ async function follow(rt: RuntimeContext): Promise<void> {
         for await (const e of sub) {
           from = e.position;
           failures = 0;
-          onWrittenElsewhere(rt, e.streamId, e.revision);
+          if (!own.delivered(e.id)) onWrittenElsewhere(rt, e.streamId, e.revision);
         }
         return; // closed
       } catch (err) {
@@ -108,14 +111,15 @@ async function follow(rt: RuntimeContext): Promise<void> {
   })();
 }
 
-function onWrittenElsewhere(rt: RuntimeContext, streamId: string, revision: bigint): void {
+/** `revision` null: unknown, look at the stream in any case. */
+function onWrittenElsewhere(rt: RuntimeContext, streamId: string, revision: bigint | null): void {
   const id = agentIdOfStream(streamId);
   if (!id) return;
   const actor = rt.actors.get(id);
   // Being loaded: the load may have read the stream just before this event.
   const loading = actor ? undefined : rt.loading.get(id);
   if (loading) track(rt, loading.then(() => refresh(rt, id)).catch(() => {}));
-  if (!actor || revision <= actor.revision) return;
+  if (!actor || (revision !== null && revision <= actor.revision)) return;
   track(rt, refresh(rt, id).catch((err: unknown) => rt.deps.logger.warn({ agentId: id, err: String(err) }, 'refresh failed')));
 }
 
