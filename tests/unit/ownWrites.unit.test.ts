@@ -5,14 +5,18 @@ import { testEvent } from '../support/events.js';
 
 const append = (streamId: string, n = 2) => ({ streamId, events: Array.from({ length: n }, () => testEvent()), expectedRevision: 'no_stream' as const });
 const stored = { ok: true as const, value: { nextExpectedRevision: 1n, position: 9n, idempotent: false } };
+/** Ids remembered for two agent streams' appends, sent, and the streams it says it missed. */
+function sentTwo(): { own: OwnWrites; missed: string[]; a: ReturnType<typeof append>; b: ReturnType<typeof append> } {
+  const missed: string[] = [];
+  const own = new OwnWrites((s) => missed.push(s));
+  const [a, b] = [append('agent-a'), append('agent-b')];
+  own.sending([a, b]);
+  return { own, missed, a, b };
+}
 
 describe('OwnWrites: the subscription skips what this process wrote, and only that', () => {
   it('an event of a stored append needs no refresh, delivered before or after the answer, and is forgotten once delivered', () => {
-    const missed: string[] = [];
-    const own = new OwnWrites((s) => missed.push(s));
-    const a = append('agent-a');
-    const b = append('agent-b');
-    own.sending([a, b]);
+    const { own, missed, a, b } = sentTwo();
     expect(own.delivered(a.events[0]!.id)).toBe(true); // before the answer
     own.settled([a, b], [stored, stored]);
     expect(own.delivered(a.events[1]!.id)).toBe(true); // after it
@@ -33,11 +37,7 @@ describe('OwnWrites: the subscription skips what this process wrote, and only th
   });
 
   it('delivered while its outcome turned out unknown (the call failed): its stream is looked at after all', () => {
-    const missed: string[] = [];
-    const own = new OwnWrites((s) => missed.push(s));
-    const a = append('agent-a');
-    const b = append('agent-b');
-    own.sending([a, b]);
+    const { own, missed, a, b } = sentTwo();
     expect(own.delivered(a.events[0]!.id)).toBe(true);
     own.settled([a, b], []);
     expect(missed).toEqual(['agent-a']);
