@@ -3,7 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
 import { createWorkspaceFiles, type WorkspaceFiles } from '../../src/infra/workspace/workspaceFiles.js';
+import { openInside } from '../../src/infra/workspace/openInside.js';
+import { resolveExisting, resolveForWrite } from '../../src/infra/workspace/safePath.js';
 import { InvalidInput, NotFound, PathOutsideWorkspace } from '../../src/errors.js';
 
 describe('workspace files stay inside the worktree', () => {
@@ -100,6 +103,34 @@ describe('workspace files stay inside the worktree', () => {
     await expect(files.list('outside-dir')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('..')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('.git')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+  });
+
+  // A hostile-model try: `git apply` in the same reply turned a checked folder into a link to the
+  // repository's .git while write_file calls ran, and one wrote its config. Here the folder
+  // becomes a link between the check and the open, as it did there by chance.
+  it('refuses a file whose folder became a link out of the worktree after its path was checked, and leaves it untouched', async () => {
+    mkdirSync(join(root, 'swap'));
+    writeFileSync(join(root, 'swap', 'config'), 'inside\n');
+    const forRead = await resolveExisting(root, 'swap/config');
+    const forWrite = await resolveForWrite(root, 'swap/config');
+    const gitTarget = join(root, '.git');
+    for (const [linkTo, file] of [[outside, 'secret.txt'], [gitTarget, 'config']] as const) {
+      rmSync(join(root, 'swap'), { recursive: true });
+      symlinkSync(linkTo, join(root, 'swap'));
+      const before = readFileSync(join(linkTo, file), 'utf8');
+      const asChecked = (t: { real: string; rel: string }) => ({ real: join(dirname(t.real), file), rel: `swap/${file}` });
+      await expect(openInside(root, asChecked(forRead), constants.O_RDONLY | constants.O_NOFOLLOW, 'swap/x')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+      await expect(openInside(root, asChecked(forWrite), constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 'swap/x')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+      expect(readFileSync(join(linkTo, file), 'utf8')).toBe(before);
+      rmSync(join(root, 'swap'));
+      mkdirSync(join(root, 'swap'));
+    }
+    // Inside, the same call opens the file.
+    writeFileSync(join(root, 'swap', 'config'), 'inside\n');
+    const handle = await openInside(root, forRead, constants.O_RDONLY | constants.O_NOFOLLOW, 'swap/config');
+    expect((await handle.readFile()).toString()).toBe('inside\n');
+    await handle.close();
+    rmSync(join(root, 'swap'), { recursive: true });
   });
 
   it('writes every name git will add, and refuses exactly those git refuses as its own (the ending commits all an agent wrote)', async () => {

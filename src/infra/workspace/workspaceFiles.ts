@@ -1,11 +1,12 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RE2JS } from 're2js';
 import { InvalidInput, WorkspaceError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { globMatcher } from './globPattern.js';
+import { openInside } from './openInside.js';
 import { isGitName, resolveExisting, resolveForWrite, type SafePath } from './safePath.js';
 
 export interface FileContent {
@@ -67,8 +68,9 @@ const SearchOptionsSchema = z
   .strict();
 
 // O_NOFOLLOW: if a symlink appears at the final component between our check and the open,
-// the open fails instead of writing through it.
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+// the open fails instead of writing through it. No O_TRUNC: openInside checks where the handle
+// landed before the write truncates (a folder on the way may have become a link).
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const MAX_LINE = 400;
 
@@ -97,8 +99,9 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
 
     async read(path, options = {}) {
       const { maxBytes = 1024 * 1024 } = parseInput(ReadOptions, options, 'options');
-      const target = await resolveExisting(await realRoot(), path);
-      const handle = await openOrExplain(target, READ_FLAGS, path);
+      const rootPath = await realRoot();
+      const target = await resolveExisting(rootPath, path);
+      const handle = await openInside(rootPath, target, READ_FLAGS, path);
       try {
         const st = await handle.stat();
         if (!st.isFile()) throw new WorkspaceError(`${JSON.stringify(path)} is not a regular file`);
@@ -118,9 +121,10 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
       await mkdir(parent, { recursive: true });
       // Re-check after creating folders: a symlink planted meanwhile must not redirect us.
       await resolveForWrite(rootPath, target.rel);
-      const handle = await openOrExplain(target, WRITE_FLAGS, path);
+      const handle = await openInside(rootPath, target, WRITE_FLAGS, path);
       try {
         const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+        await handle.truncate(0);
         await handle.writeFile(data);
         return { path: target.rel, bytes: data.byteLength };
       } finally {
@@ -161,7 +165,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
         return true;
       });
       for (const rel of files) {
-        const text = await readText(join(rootPath, rel), maxFileBytes);
+        const text = await readText(rootPath, rel, maxFileBytes);
         if (text === undefined) continue;
         const lines = text.split('\n');
         for (let i = 0; i < lines.length; i++) {
@@ -205,17 +209,6 @@ async function compile(pattern: string, regex: boolean, ignoreCase: boolean): Pr
   };
 }
 
-async function openOrExplain(target: SafePath, flags: number, requested: string): Promise<FileHandle> {
-  try {
-    return await open(target.real, flags, 0o644);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new WorkspaceError(`${JSON.stringify(requested)} became a symlink while being opened; refused`, { cause: e });
-    if (code === 'EISDIR') throw new WorkspaceError(`${JSON.stringify(requested)} is a directory`, { cause: e });
-    throw new WorkspaceError(`cannot open ${JSON.stringify(requested)}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /** Walks a folder depth-first in name order without following symlinks or entering `.git`. */
 async function walk(start: SafePath, recursive: boolean, visit: (entry: FileEntry) => boolean): Promise<boolean> {
   let dirents;
@@ -237,10 +230,10 @@ async function walk(start: SafePath, recursive: boolean, visit: (entry: FileEntr
 }
 
 /** A file's text, or undefined when it is too big or looks binary (a NUL in its first 8 KiB). */
-async function readText(path: string, maxBytes: number): Promise<string | undefined> {
+async function readText(rootReal: string, rel: string, maxBytes: number): Promise<string | undefined> {
   let handle;
   try {
-    handle = await open(path, READ_FLAGS);
+    handle = await openInside(rootReal, { real: join(rootReal, rel), rel }, READ_FLAGS, rel);
   } catch {
     return undefined;
   }

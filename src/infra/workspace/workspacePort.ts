@@ -92,13 +92,19 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
     },
     files(_agentId, path): WorkspaceFilesPort {
       const f = createWorkspaceFiles(path);
+      // Holding the worktree, as commands, commits and merges do: the tools of one reply run at
+      // once, and a `git apply` beside them turned a folder they had checked into a link out of
+      // the worktree (a hostile-model try: a write_file landed in the repository's .git/config,
+      // a search_files read /etc/passwd). A file tool now waits for the command, or it for them.
+      const holding = async <T>(fn: () => Promise<T>): Promise<T> => (await manager()).holdingWorktree(path, fn);
       return {
-        read: async (p, o) => (await f.read(p, o)).content,
-        write: async (p, content) => {
-          await f.write(p, content);
-        },
-        list: async (dir, o) => (await f.list(dir, o)).entries.filter((e) => e.type === 'file').map((e) => e.path),
-        search: async (pattern, o) => (await f.search(pattern, o)).matches.map((m) => ({ path: m.path, line: m.line, text: m.text })),
+        read: (p, o) => holding(async () => (await f.read(p, o)).content),
+        write: (p, content) =>
+          holding(async () => {
+            await f.write(p, content);
+          }),
+        list: (dir, o) => holding(async () => (await f.list(dir, o)).entries.filter((e) => e.type === 'file').map((e) => e.path)),
+        search: (pattern, o) => holding(async () => (await f.search(pattern, o)).matches.map((m) => ({ path: m.path, line: m.line, text: m.text }))),
       };
     },
     stop(agentId) {
