@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
 import { createWorkspaceFiles, type WorkspaceFiles } from '../../src/infra/workspace/workspaceFiles.js';
+import { makeFolders } from '../../src/infra/workspace/makeFolders.js';
 import { openInside } from '../../src/infra/workspace/openInside.js';
+import { walkWorkspace } from '../../src/infra/workspace/walkWorkspace.js';
 import { resolveExisting, resolveForWrite } from '../../src/infra/workspace/safePath.js';
 import { InvalidInput, NotFound, PathOutsideWorkspace } from '../../src/errors.js';
 
@@ -103,6 +105,11 @@ describe('workspace files stay inside the worktree', () => {
     await expect(files.list('outside-dir')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('..')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('.git')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    // A link to a file outside: the same refusal as for one to a folder or to nothing, not an
+    // ENOTDIR telling that the file exists.
+    await expect(files.read('secret-link/x')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    await expect(files.write('secret-link/x', 'y')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    await expect(files.read('src/a.ts/x')).rejects.toBeInstanceOf(NotFound);
   });
 
   // A hostile-model try: `git apply` in the same reply turned a checked folder into a link to the
@@ -125,6 +132,26 @@ describe('workspace files stay inside the worktree', () => {
       rmSync(join(root, 'swap'));
       mkdirSync(join(root, 'swap'));
     }
+    // Another process's merge can make the link while a listing walks (two workers: the hold is
+    // per process): the folder's names must not be listed from where it now points.
+    mkdirSync(join(root, 'swap', 'sub'), { recursive: true });
+    const listed: string[] = [];
+    const walking = walkWorkspace({ real: join(root, 'swap'), rel: 'swap' }, true, (e) => {
+      listed.push(e.path);
+      if (e.path === 'swap/sub') {
+        rmSync(join(root, 'swap', 'sub'), { recursive: true });
+        symlinkSync(outside, join(root, 'swap', 'sub'));
+      }
+      return true;
+    });
+    await expect(walking).rejects.toThrow(/"swap\/sub" changed into a link while being listed/);
+    expect(listed).toEqual(['swap/sub']);
+    rmSync(join(root, 'swap', 'sub'));
+    // And a write's folders, checked before one on the way became a link, are not made through it.
+    symlinkSync(outside, join(root, 'swap', 'sub'));
+    await expect(makeFolders(root, join(root, 'swap', 'sub', 'deeper', 'deepest'), 'swap/sub/deeper/deepest/f')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    expect(existsSync(join(outside, 'deeper'))).toBe(false);
+    rmSync(join(root, 'swap', 'sub'));
     // Inside, the same call opens the file.
     writeFileSync(join(root, 'swap', 'config'), 'inside\n');
     const handle = await openInside(root, forRead, constants.O_RDONLY | constants.O_NOFOLLOW, 'swap/config');

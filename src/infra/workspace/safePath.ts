@@ -71,8 +71,11 @@ export async function resolveExisting(rootReal: string, requested: string): Prom
   try {
     real = await realpath(abs);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      // A dangling symlink whose target would be outside is still an escape attempt.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      // A dangling symlink whose target would be outside is still an escape attempt; and a
+      // link to an outside file told, by its ENOTDIR, that the file is there (`o -> /etc/passwd`,
+      // then `o/x`), where a missing one said "outside the workspace".
       await assertNoEscapingLink(rootReal, requested, abs);
       throw new NotFound('file', requested);
     }
@@ -98,7 +101,9 @@ export async function resolveForWrite(rootReal: string, requested: string): Prom
       await lstat(existing);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new WorkspaceError(`cannot inspect ${JSON.stringify(requested)}: ${(e as Error).message}`, { cause: e });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') await assertNoEscapingLink(rootReal, requested, abs); // as in resolveExisting: no hint that an outside file exists
+      if (code !== 'ENOENT') throw new WorkspaceError(`cannot inspect ${JSON.stringify(requested)}: ${(e as Error).message}`, { cause: e });
       missing.unshift(basename(existing));
       existing = dirname(existing);
     }

@@ -1,13 +1,15 @@
 import { constants } from 'node:fs';
-import { mkdir, readdir, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { RE2JS } from 're2js';
 import { InvalidInput, WorkspaceError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { globMatcher } from './globPattern.js';
+import { makeFolders } from './makeFolders.js';
 import { openInside } from './openInside.js';
-import { isGitName, resolveExisting, resolveForWrite, type SafePath } from './safePath.js';
+import { walkWorkspace } from './walkWorkspace.js';
+import { resolveExisting, resolveForWrite } from './safePath.js';
 
 export interface FileContent {
   /** Workspace-relative, `/`-separated. */
@@ -117,8 +119,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
     async write(path, content) {
       const rootPath = await realRoot();
       const target = await resolveForWrite(rootPath, path);
-      const parent = join(target.real, '..');
-      await mkdir(parent, { recursive: true });
+      await makeFolders(rootPath, dirname(target.real), path);
       // Re-check after creating folders: a symlink planted meanwhile must not redirect us.
       await resolveForWrite(rootPath, target.rel);
       const handle = await openInside(rootPath, target, WRITE_FLAGS, path);
@@ -138,7 +139,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
       const start = await resolveExisting(rootPath, dir);
       const entries: FileEntry[] = [];
       let truncated = false;
-      await walk(start, recursive, (entry) => {
+      await walkWorkspace(start, recursive, (entry) => {
         if (entries.length >= limit) {
           truncated = true;
           return false;
@@ -160,7 +161,7 @@ export function createWorkspaceFiles(root: string): WorkspaceFiles {
       const matches: SearchMatch[] = [];
       let truncated = false;
       const files: string[] = [];
-      await walk({ real: rootPath, rel: '' }, true, (e) => {
+      await walkWorkspace({ real: rootPath, rel: '' }, true, (e) => {
         if (e.type === 'file' && (!glob || glob.test(e.path))) files.push(e.path);
         return true;
       });
@@ -207,26 +208,6 @@ async function compile(pattern: string, regex: boolean, ignoreCase: boolean): Pr
     const m = re.matcher(line);
     return m.find() ? m.start() : -1;
   };
-}
-
-/** Walks a folder depth-first in name order without following symlinks or entering `.git`. */
-async function walk(start: SafePath, recursive: boolean, visit: (entry: FileEntry) => boolean): Promise<boolean> {
-  let dirents;
-  try {
-    dirents = await readdir(start.real, { withFileTypes: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new WorkspaceError(`${JSON.stringify(start.rel)} is not a directory`);
-    throw e;
-  }
-  dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const d of dirents) {
-    if (isGitName(d.name)) continue;
-    const rel = start.rel === '' ? d.name : `${start.rel}/${d.name}`;
-    const type: FileEntry['type'] = d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'directory' : d.isFile() ? 'file' : 'other';
-    if (!visit({ path: rel, type })) return false;
-    if (recursive && type === 'directory' && !(await walk({ real: join(start.real, d.name), rel }, true, visit))) return false;
-  }
-  return true;
 }
 
 /** A file's text, or undefined when it is too big or looks binary (a NUL in its first 8 KiB). */
