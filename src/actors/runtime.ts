@@ -11,6 +11,7 @@ import type { RuntimeDeps } from './runtimeConfig.js';
 import type { SpawnConfig } from './spawnConfig.js';
 import { agentStream } from './streams.js';
 import type { WorkerOptions } from './workerHost.js';
+import { unreachableWorktrees, type UnreachableWorktree } from './runtime/unreachableWorktrees.js';
 import { currentActor, evictIfEnded, loadActor, preload, toDomain } from './runtime/actorCache.js';
 import { execute, type ExecuteOptions } from './runtime/commandExecutor.js';
 import { reconcile, wireEffects } from './runtime/effects.js';
@@ -221,6 +222,11 @@ export class AgentRuntime {
    */
   startWorker(options: WorkerOptions): Promise<void> {
     return startWorker(this.rt, options);
+  }
+
+  /** The free agents of `id`'s subtree whose worktree this process cannot reach (unreachableWorktrees.ts). */
+  unreachableWorktrees(id: string, isGone: (owner: string) => boolean): Promise<UnreachableWorktree[]> {
+    return unreachableWorktrees(this.rt, id, isGone);
   }
 
   /** The process hosting each of `ids` now (its lease owner); one nobody holds is absent. */

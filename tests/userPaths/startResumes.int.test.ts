@@ -5,7 +5,9 @@
  * database, with the real Anthropic SDK talking to a local Messages API that counts requests.
  */
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cliProcess.js';
+import { join } from 'node:path';
+import { runCli, startCli } from '../support/cliProcess.js';
+import { createTempRepo } from '../support/gitRepo.js';
 import { jsonOf, tally as tallyOf } from '../support/countingModel.js';
 import { userPathEnv } from '../support/userPathEnv.js';
 
@@ -102,6 +104,36 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     expect(replies).toHaveLength(1);
     expect(replies[0]!.data.resent).toBe(true);
     expect(await tally()).toEqual({ recorded: 1, requests: 2 });
+  });
+
+  it("start --wait where the agent's worktree cannot be reached says where to run it, instead of waiting for ever", { timeout: 120_000 }, async () => {
+    const repo = createTempRepo({ prefix: 'cadre-startwhere-' });
+    try {
+      const inRepo = { ...user.env, WORKSPACE_BASE_PATH: repo.basePath };
+      const spawnedHere = startCli(['spawn', '--role', 'dev', '--task', 'edit', '--budget', '10000', '--workspace', '--json'], inRepo, { cwd: repo.path });
+      expect(await spawnedHere.exited, spawnedHere.output()).toBe(0);
+      const id = jsonOf<{ id: string }>(spawnedHere.output()).id;
+      const host = startCli(['start', id, '--wait'], inRepo, { cwd: repo.path });
+      await modelRequest(1); // its worktree is made before its first call
+      host.kill('SIGKILL');
+      await host.exited;
+
+      // From a folder with no repository, and from the repository without the run's base path:
+      // each waited for ever, warning that the agent was left for another process.
+      for (const [cwd, env, why] of [[repo.dir, user.env, 'this process has no git repository'], [repo.path, user.env, "it is not in this process's repository"]] as const) {
+        const elsewhere = startCli(['start', id, '--wait'], env, { cwd });
+        const code = await Promise.race([elsewhere.exited, new Promise((r) => setTimeout(() => r('still waiting after 30 s'), 30_000))]);
+        elsewhere.kill('SIGKILL');
+        expect(code, elsewhere.output()).toBe(1);
+        expect(elsewhere.output()).toContain(`dev ${id} works in the worktree ${join(repo.basePath, id)}, and ${why}`);
+        expect(elsewhere.output()).toContain(`hint: run it where it was made: cd ${repo.path} && WORKSPACE_BASE_PATH=${repo.basePath} cadre start ${id} --wait`);
+      }
+      // Where the hint says, it runs to its end.
+      const there = startCli(['start', id, '--wait'], inRepo, { cwd: repo.path });
+      expect(await there.exited, there.output()).toBe(0);
+    } finally {
+      repo.cleanup();
+    }
   });
 
   it('Ctrl-C on spawn --run says what it left and exits 130; on a worker, that it stopped', { timeout: 120_000 }, async () => {

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import type { AgentRuntime } from '../../actors/runtime.js';
 import { isTerminalStatus } from '../../actors/agentContext.js';
 import { isDeadLocalOwner } from '../../infra/ids.js';
-import { EXIT } from '../cliError.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CliError, EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
 
@@ -24,6 +26,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
       await withSystem(ctx, { recover: false }, async (system) => {
         const id = await agentArg(system, agent);
         if (opts.wait) {
+          await refuseUnreachableWorktrees(system.internal.runtime, id);
           const summary = await runWithLiveTree(ctx, system, id, () => system.run(id), { quiet: Boolean(opts.json) });
           print(ctx, opts.json, { ...summary, tree: undefined }, () => `\n${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(id)}`);
           if (summary.status !== 'completed') process.exitCode = EXIT.failure;
@@ -74,5 +77,33 @@ async function holderWithin(runtime: Pick<AgentRuntime, 'leaseHolders' | 'state'
     const holder = (await runtime.leaseHolders([id])).get(id) ?? null;
     if ((holder && !isDeadLocalOwner(holder)) || Date.now() >= until || isTerminalStatus((await runtime.state(id)).status)) return holder;
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * `--wait` where the subtree has agents nobody hosts whose worktrees this process cannot reach:
+ * it waited for them for ever, warning each tick (a new user's `cadre start` from another
+ * folder, or without the WORKSPACE_BASE_PATH the run had). Says where to run it instead.
+ */
+async function refuseUnreachableWorktrees(runtime: Pick<AgentRuntime, 'unreachableWorktrees'>, id: string): Promise<void> {
+  const stuck = await runtime.unreachableWorktrees(id, isDeadLocalOwner);
+  const first = stuck.find((x) => x.path !== null) ?? stuck[0];
+  if (!first) return;
+  const repo = first.path === null ? null : repositoryOf(first.path);
+  const where = first.path === null ? 'asks for a git worktree' : `works in the worktree ${first.path}`;
+  const others = stuck.length > 1 ? ` (and ${stuck.length - 1} more agent${stuck.length > 2 ? 's' : ''} of its tree)` : '';
+  const settings = `${first.path === null ? '' : `WORKSPACE_BASE_PATH=${dirname(first.path)} `}cadre start ${id} --wait`;
+  throw new CliError(`${first.role} ${first.agentId} ${where}, and ${first.why}${others}: nothing here can run it, and no other process holds it`, {
+    hint: `run it where it was made: ${repo ? `cd ${repo} && ${settings}` : `${settings} inside the repository it was made in (or with WORKSPACE_REPO set to it)`}; or start a cadre worker there`,
+  });
+}
+
+/** The repository a worktree belongs to, from its `.git` file (`gitdir: <repo>/.git/worktrees/<name>`), or null. */
+function repositoryOf(worktree: string): string | null {
+  try {
+    const m = /^gitdir: (.*)\/\.git\/worktrees\/[^/]+\s*$/.exec(readFileSync(join(worktree, '.git'), 'utf8'));
+    return m ? m[1]! : null;
+  } catch {
+    return null;
   }
 }
