@@ -1,5 +1,6 @@
 import type { AgentSystem } from '../system.js';
 import { activityOf } from '../actors/agentContext.js';
+import { isDeadLocalOwner } from '../infra/ids.js';
 
 /**
  * What each of `ids` (agents that have not ended) is doing, in the live views' words, and
@@ -18,6 +19,10 @@ export async function activitiesOf(system: Pick<AgentSystem, 'internal'>, ids: r
     const activity = activityOf(contexts[i]!);
     // A terminating agent is being ended by whoever fired it, hosted or not; a parked call waits
     // for a person's answer, which needs no host.
-    return [id, activity === null || activity === 'terminating' || activity.startsWith('waiting for approval') || holders.has(id) ? activity : `not hosted (was ${activity})`];
+    // A lease of a process of this machine that is gone holds nothing: it read as hosted for up
+    // to the lease's 5 s after a kill -9.
+    const holder = holders.get(id);
+    const hosted = holder !== undefined && !isDeadLocalOwner(holder);
+    return [id, activity === null || activity === 'terminating' || activity.startsWith('waiting for approval') || hosted ? activity : `not hosted (was ${activity})`];
   }));
 }

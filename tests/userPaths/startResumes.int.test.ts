@@ -96,6 +96,15 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     expect(start.output).toMatch(new RegExp(`^run requested for r ${id} \\(status \\w+\\); the process that held it \\(\\S+\\) is gone: start a worker \\(cadre worker or cadre serve\\) to take it up, or run it here with cadre start ${id} --wait$`, 'm'));
     expect(start.output).not.toMatch(/ runs it\b|took it up \(/);
 
+    // Every view says nobody runs it, as tree does: status said "waiting (for model)" and report
+    // "(waiting)".
+    const tree = await runCli(['tree', id], user.env);
+    expect(tree.output).toMatch(/not hosted \(was calling model\)/);
+    const status = await runCli(['status', id], user.env);
+    expect(status.output).toMatch(new RegExp(`^status +waiting \\(for model\\); not hosted: no process runs it \\(cadre worker, cadre serve or cadre start ${id.slice(0, 8)} --wait takes it up\\)$`, 'm'));
+    expect(jsonOf<{ activity: string }>((await runCli(['status', id, '--json'], user.env)).output).activity).toBe('not hosted (was calling model)');
+    expect((await runCli(['report', id], user.env)).output).toContain(`active: r ${id} (waiting, not hosted)`);
+
     const resumed = await runCli(['start', id, '--wait', '--json'], user.env);
     expect(resumed.code, resumed.output).toBe(0);
     const listed = (await runCli(['history', id, '--json'], user.env)).output;

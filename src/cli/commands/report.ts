@@ -6,13 +6,16 @@ import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
 import { noStoreYet } from '../noStoreYet.js';
 import { addUsd } from '../../actors/pricing.js';
+import { isDeadLocalOwner } from '../../infra/ids.js';
+import type { AgentSystem } from '../../system.js';
 
 interface Report {
   readonly source: 'projections';
   readonly root: string | null;
   readonly statusCounts: Record<string, number>;
   readonly costByRole: Array<{ role: string; agents: number; consumed: number; costUsd: number }>;
-  readonly active: Array<{ agentId: string; role: string; status: string }>;
+  /** `hosted`: a live process holds it (one nobody holds is not running, whatever its status says). */
+  readonly active: Array<{ agentId: string; role: string; status: string; hosted: boolean }>;
 }
 
 /** What `report --json` prints before any agent exists. */
@@ -48,7 +51,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
           root,
           statusCounts: { ...counts },
           costByRole: (await reports.costByRole(root ?? undefined)).map((r) => ({ ...r })),
-          active: (await reports.active({ limit: 50, ...(root ? { rootId: root } : {}) })).map((a) => ({ agentId: a.agentId, role: a.role, status: a.status })),
+          active: await withHosting(system, await reports.active({ limit: 50, ...(root ? { rootId: root } : {}) })),
         };
         print(ctx, opts.json, report, () => [
           `agents by status, ${root ? `tree ${root}` : 'every tree'} (from the projections):`,
@@ -61,7 +64,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
             { header: 'COST', value: (r) => usd(r.costUsd), align: 'right' },
           ]) + `\n${totalLine(report.costByRole)}` : 'no agents yet',
           '',
-          report.active.length ? `active: ${report.active.map((a) => `${a.role} ${a.agentId} (${a.status})`).join(', ')}` : 'no active agents',
+          report.active.length ? `active: ${report.active.map((a) => `${a.role} ${a.agentId} (${a.status}${a.hosted ? '' : ', not hosted'})`).join(', ')}` : 'no active agents',
         ].join('\n'));
       }).catch(rootArg === undefined ? noStoreYet(ctx, opts.json, EMPTY_REPORT, 'no agents') : (err: unknown) => Promise.reject(err));
     });
@@ -71,4 +74,16 @@ export function registerReport(program: Command, ctx: CliContext): void {
 function totalLine(rows: readonly { agents: number; consumed: number; costUsd: number }[]): string {
   const sum = rows.reduce((a, r) => ({ agents: a.agents + r.agents, consumed: a.consumed + r.consumed, costUsd: addUsd(a.costUsd, r.costUsd) }), { agents: 0, consumed: 0, costUsd: 0 });
   return `in all: ${sum.agents} agent${sum.agents === 1 ? '' : 's'}, ${sum.consumed} tokens, ${usd(sum.costUsd)}`;
+}
+
+/**
+ * The active agents with whether a live process holds each, as tree tells it: an orphaned agent
+ * read "(waiting)" here while tree said "not hosted (was calling model)" (a new user's try).
+ */
+async function withHosting(system: AgentSystem, active: readonly { agentId: string; role: string; status: string }[]): Promise<Report['active']> {
+  const holders = await system.internal.runtime.leaseHolders(active.map((a) => a.agentId));
+  return active.map((a) => {
+    const holder = holders.get(a.agentId);
+    return { agentId: a.agentId, role: a.role, status: a.status, hosted: holder !== undefined && !isDeadLocalOwner(holder) };
+  });
 }

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { agentArg, print, READ_STREAMS, withSystem, type CliContext } from '../context.js';
 import { renderFields, renderTable } from '../render/table.js';
 import { budgetBar, tokens, usd } from '../render/style.js';
+import { activitiesOf } from '../../dashboard/activitiesOf.js';
 import { readAgentTree } from '../../dashboard/readAgentTree.js';
+import { isTerminalStatus } from '../../actors/agentContext.js';
 import { conservationLine, remainderName, returnedToParent } from '../render/conservationLine.js';
 import { shortLine } from '../render/shortLine.js';
 
@@ -22,12 +24,17 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const returned = returnedToParent(s);
         // A workflow (any parent) spends through its children: show what the whole subtree cost too.
         const subtree = s.children.length > 0 ? await readAgentTree(system, id) : null;
-        print(ctx, opts.json, { ...s, projection: row ?? null }, () => {
+        // As tree says it: a context that reads "calling model" with no process holding the
+        // agent is not calling anything (status said "waiting (for model)" where tree said "not
+        // hosted (was calling model)", a new user's try).
+        const activity = isTerminalStatus(s.status) ? null : ((await activitiesOf(system, [id])).get(id) ?? null);
+        const notHosted = activity?.startsWith('not hosted') ? `; not hosted: no process runs it (cadre worker, cadre serve or cadre start ${id.slice(0, 8)} --wait takes it up)` : '';
+        print(ctx, opts.json, { ...s, activity, projection: row ?? null }, () => {
           const head = renderFields([
             ['agent', s.id],
             ['role', `${s.role}${s.kind === 'workflow' ? ' (workflow)' : ''}`],
             ['task', s.task],
-            ['status', `${ctx.style.status(s.status)}${s.waitingFor ? ` (for ${s.waitingFor})` : ''}`],
+            ['status', `${ctx.style.status(s.status)}${s.waitingFor ? ` (for ${s.waitingFor})` : ''}${notHosted}`],
             // Each parked call, with what answers it: a person reading status should not need tree.
             ...s.pendingApprovals.map((a, i): [string, string] => [i === 0 ? 'approvals' : '', `${a.callId} ${a.tool} ${shortLine(JSON.stringify(a.input) ?? '', 80)}  (cadre approve ${s.id.slice(0, 8)} ${a.callId})`]),
             ['parent', s.parentId],
