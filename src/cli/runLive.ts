@@ -34,16 +34,30 @@ export async function runWithLiveTree(ctx: CliContext, system: AgentSystem, root
   // The view redraws as the tree's events arrive (from the root's current revision: what came
   // before is drawn by the first frame), rather than re-reading the whole tree on a fast timer.
   const watching = new AbortController();
-  const live = options.quiet ? null : new LiveTree(ctx.output, ctx.style, () => agentTree(system, rootId), { changes: await treeChanges(system, rootId, watching.signal) });
-  live?.start();
+  let live: LiveTree | null = null;
+  let stopped = false;
   let result: { status: string; output: string | null } | NodeJS.Signals;
   try {
-    result = await untilSignal(run());
+    // Listening from the first moment: a Ctrl-C while the view was being set up found no
+    // handler and ended the process silently, the run started (a new user's early Ctrl-C).
+    result = await untilSignal(
+      (async () => {
+        const changes = options.quiet ? undefined : await treeChanges(system, rootId, watching.signal);
+        if (stopped) return { status: 'interrupted', output: null }; // interrupted meanwhile: neither drawn nor run
+        if (!options.quiet) {
+          const view = new LiveTree(ctx.output, ctx.style, () => agentTree(system, rootId), { changes });
+          live = view;
+          view.start();
+        }
+        return run();
+      })(),
+    );
     // Interrupted, to be resumed: nothing new starts from here, so what the line below names is
     // what was left. (An `onInterrupt` that ends the run itself needs its endings to run.)
     if (typeof result === 'string' && !options.onInterrupt) system.internal.runtime.stopStarting();
   } finally {
-    await live?.stop();
+    stopped = true;
+    await (live as LiveTree | null)?.stop();
     watching.abort();
   }
   if (typeof result === 'string') {
@@ -73,7 +87,7 @@ async function treeChanges(system: AgentSystem, rootId: string, signal: AbortSig
 }
 
 /** What an interrupted run leaves: the tree's agents that have not ended, and how to go on. */
-async function leftBehind(system: AgentSystem, rootId: string): Promise<string> {
+export async function leftBehind(system: AgentSystem, rootId: string): Promise<string> {
   const tree = await agentTree(system, rootId).catch(() => null);
   const open = tree ? flatten(tree).filter((n) => !['completed', 'failed', 'terminated'].includes(n.status)) : [];
   if (tree && open.length === 0) return `interrupted: ${tree.role} ${rootId} has ${tree.status}; nothing left to resume`;

@@ -145,6 +145,30 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     }
   });
 
+  it('Ctrl-C at any moment of a run, from its first: one line naming what was left (or that nothing was), exit 130', { timeout: 120_000 }, async () => {
+    // A new user's try: Ctrl-C 3.5 s into a first run (the store still opening, the workflow
+    // being spawned) exited 130 with nothing printed, and left a started workflow nothing named.
+    const roots = async (): Promise<string[]> => (await user.db.query<{ agent_id: string }>(`SELECT agent_id FROM cadre.actor_index WHERE parent_id IS NULL`)).map((r) => r.agent_id);
+    for (const afterMs of [0, 150, 300, 500, 800]) {
+      const before = new Set(await roots());
+      const run = cli(['run', `task ${afterMs}`, '--template', 'tdd-workflow', '--budget', '60000']);
+      await new Promise((r) => setTimeout(r, afterMs));
+      run.kill('SIGINT');
+      const code = await run.exited;
+      const made = (await roots()).filter((id) => !before.has(id));
+      // Before cadre's code has loaded, the signal ends node itself: nothing can have been recorded.
+      if (code === 'SIGINT') {
+        expect(made, `killed before its handlers at ${afterMs} ms`).toEqual([]);
+        continue;
+      }
+      expect(code, run.output()).toBe(130);
+      const lines = run.output().split('\n').filter((l) => l.startsWith('interrupted'));
+      expect(lines, run.output()).toHaveLength(1);
+      if (made.length === 0) expect(lines[0]).toBe('interrupted before the workflow was spawned: nothing was recorded; run the task again');
+      else expect(lines[0]).toMatch(new RegExp(`^interrupted: tdd-workflow ${made[0]} .*resume with cadre start ${made[0]} --wait$`));
+    }
+  });
+
   it('Ctrl-C on spawn --run says what it left and exits 130; on a worker, that it stopped', { timeout: 120_000 }, async () => {
     const run = cli(['spawn', '--role', 'r', '--task', 't', '--budget', '10000', '--run']);
     await modelRequest(1);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { rmSync } from 'node:fs';
+import { firstSignal } from '../firstSignal.js';
 import type { AgentSystem } from '../../system.js';
 import type { AgentNode } from '../../dashboard/agentTree.js';
 import { flatten } from '../../dashboard/agentTree.js';
@@ -116,21 +117,4 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       ].filter((l, i, all) => l !== '' || all[i - 1] !== '').join('\n'));
       if (summary.status !== 'completed') process.exitCode = 1;
     });
-}
-
-/** The first Ctrl-C (or SIGTERM) while it listens; `stop()` ends the listening (idempotent). */
-function firstSignal(): { readonly signal: NodeJS.Signals | null; stop(): void } {
-  let signal: NodeJS.Signals | null = null;
-  const on = (s: NodeJS.Signals): void => void (signal ??= s);
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return {
-    get signal() {
-      return signal;
-    },
-    stop() {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    },
-  };
 }

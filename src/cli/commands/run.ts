@@ -6,7 +6,8 @@ import type { AgentSystem } from '../../system.js';
 import type { WorkflowHandle } from '../../workflows/workflowAgent.js';
 import { parseCount, print, withSystem, type CliContext } from '../context.js';
 import { renderAgentTree } from '../render/agentTreeView.js';
-import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';
+import { firstSignal } from '../firstSignal.js';
+import { inspectHints, leftBehind, runWithLiveTree, summaryLine } from '../runLive.js';
 
 interface RunOptions {
   template?: string;
@@ -31,16 +32,39 @@ export function registerRun(program: Command, ctx: CliContext): void {
       if ((opts.template !== undefined) === Boolean(opts.auto)) throw new CliError('give exactly one of --template <id> and --auto', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       if (!task.trim()) throw new CliError('<task> must not be empty', { exitCode: EXIT.usage, hint: 'cadre run "<task>" --template tdd-workflow --budget 100000' });
       const budget = parseCount(opts.budget, '--budget', { min: 1 });
-      await withSystem(ctx, { recover: false }, async (system) => {
-        const ws = opts.workspace ? { workspace: true } : {};
-        const wf = opts.template !== undefined
-          ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, start: true, ...ws })
-          : await planned(ctx, system, { task, budget, ...ws });
-        const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
-        print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
-        if (summary.status !== 'completed') process.exitCode = EXIT.failure;
-      });
+      // Ctrl-C while the store opened or the workflow was being spawned killed the process
+      // silently, with exit 130 and a workflow left started that nothing named (a new user's
+      // try, 3.5 s into a first run): noticed here, and said once the spawn has settled.
+      const early = firstSignal();
+      try {
+        await withSystem(ctx, { recover: false }, async (system) => {
+          if (early.signal) {
+            ctx.output.err('interrupted before the workflow was spawned: nothing was recorded; run the task again');
+            throw new Interrupted(early.signal);
+          }
+          const ws = opts.workspace ? { workspace: true } : {};
+          const wf = opts.template !== undefined
+            ? await system.workflows.spawnWorkflow({ templateId: opts.template, task, budget, start: true, ...ws })
+            : await planned(ctx, system, { task, budget, ...ws });
+          early.stop();
+          if (early.signal) {
+            system.internal.runtime.stopStarting();
+            ctx.output.err(await leftBehind(system, wf.id));
+            throw new Interrupted(early.signal);
+          }
+          await follow(ctx, system, wf, opts);
+        });
+      } finally {
+        early.stop();
+      }
     });
+}
+
+/** The spawned workflow run to its end with a live tree, then its summary. */
+async function follow(ctx: CliContext, system: AgentSystem, wf: WorkflowHandle, opts: RunOptions): Promise<void> {
+  const summary = await runWithLiveTree(ctx, system, wf.id, () => wf.run(), { quiet: Boolean(opts.json) });
+  print(ctx, opts.json, summary, () => `\n${ctx.output.isTTY ? '' : `${renderAgentTree(summary.tree, ctx.style)}\n\n`}${summaryLine(summary)}\n${summary.output ?? ''}\n\n${inspectHints(wf.id)}`);
+  if (summary.status !== 'completed') process.exitCode = EXIT.failure;
 }
 
 /**
