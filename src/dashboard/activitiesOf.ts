@@ -1,6 +1,6 @@
 import type { AgentSystem } from '../system.js';
 import { activityOf } from '../actors/agentContext.js';
-import { isDeadLocalOwner } from '../infra/ids.js';
+import { hostedNow } from './hostedNow.js';
 
 /**
  * What each of `ids` (agents that have not ended) is doing, in the live views' words, and
@@ -14,15 +14,11 @@ import { isDeadLocalOwner } from '../infra/ids.js';
 export async function activitiesOf(system: Pick<AgentSystem, 'internal'>, ids: readonly string[]): Promise<Map<string, string | null>> {
   if (ids.length === 0) return new Map();
   const runtime = system.internal.runtime;
-  const [contexts, holders] = await Promise.all([Promise.all(ids.map((id) => runtime.context(id))), runtime.leaseHolders(ids)]);
+  const [contexts, hosted] = await Promise.all([Promise.all(ids.map((id) => runtime.context(id))), hostedNow(system, ids)]);
   return new Map(ids.map((id, i) => {
     const activity = activityOf(contexts[i]!);
     // A terminating agent is being ended by whoever fired it, hosted or not; a parked call waits
     // for a person's answer, which needs no host.
-    // A lease of a process of this machine that is gone holds nothing: it read as hosted for up
-    // to the lease's 5 s after a kill -9.
-    const holder = holders.get(id);
-    const hosted = holder !== undefined && !isDeadLocalOwner(holder);
-    return [id, activity === null || activity === 'terminating' || activity.startsWith('waiting for approval') || hosted ? activity : `not hosted (was ${activity})`];
+    return [id, activity === null || activity === 'terminating' || activity.startsWith('waiting for approval') || hosted.has(id) ? activity : `not hosted (was ${activity})`];
   }));
 }

@@ -1,4 +1,4 @@
-import { liveChildren } from '../agentContext.js';
+import { liveChildren, type AgentContext } from '../agentContext.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import { loadActor } from './actorCache.js';
 import type { RuntimeContext } from './runtimeContext.js';
@@ -24,7 +24,6 @@ const MAX_LOOKED_AT = 1_000;
  * started where it was made" (a new user's try): the CLI asks this first and says where to run it.
  */
 export async function unreachableWorktrees(rt: RuntimeContext, id: string, isGone: (owner: string) => boolean): Promise<UnreachableWorktree[]> {
-  const port = rt.deps.workspaces;
   const candidates: UnreachableWorktree[] = [];
   const queue = [id];
   for (let looked = 0; queue.length > 0 && looked < MAX_LOOKED_AT; looked++) {
@@ -33,17 +32,7 @@ export async function unreachableWorktrees(rt: RuntimeContext, id: string, isGon
     const c = snapshot.context;
     if (isTerminalStatus(statusOf(snapshot.value))) continue;
     queue.push(...liveChildren(c));
-    const why = c.workspace
-      ? c.workspaceRemoved
-        ? null
-        : !port
-          ? 'this process has no git repository'
-          : port.reaches && !(await port.reaches(agentId, c.workspace.path))
-            ? "it is not in this process's repository"
-            : null
-      : c.workspaceRequest
-        ? repositoryMismatch(rt, c.workspaceRequest)
-        : null;
+    const why = await whyUnreachable(rt, agentId, c);
     if (why) candidates.push({ agentId, role: c.role, path: c.workspace?.path ?? null, why });
   }
   if (candidates.length === 0) return [];
@@ -52,4 +41,14 @@ export async function unreachableWorktrees(rt: RuntimeContext, id: string, isGon
     const holder = holders.get(x.agentId);
     return holder === undefined || isGone(holder);
   });
+}
+
+/** Why this process cannot work on `c`'s worktree (made, or still to be made), or null if it can. */
+async function whyUnreachable(rt: RuntimeContext, agentId: string, c: AgentContext): Promise<string | null> {
+  if (!c.workspace) return c.workspaceRequest ? repositoryMismatch(rt, c.workspaceRequest) : null;
+  if (c.workspaceRemoved) return null;
+  const port = rt.deps.workspaces;
+  if (!port) return 'this process has no git repository';
+  // A port that cannot tell: reachable, as hosting takes it (toolHosting.ts).
+  return port.reaches && !(await port.reaches(agentId, c.workspace.path)) ? "it is not in this process's repository" : null;
 }

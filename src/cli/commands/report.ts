@@ -6,7 +6,7 @@ import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
 import { noStoreYet } from '../noStoreYet.js';
 import { addUsd } from '../../actors/pricing.js';
-import { isDeadLocalOwner } from '../../infra/ids.js';
+import { hostedNow } from '../../dashboard/hostedNow.js';
 import type { AgentSystem } from '../../system.js';
 
 interface Report {
@@ -81,9 +81,6 @@ function totalLine(rows: readonly { agents: number; consumed: number; costUsd: n
  * read "(waiting)" here while tree said "not hosted (was calling model)" (a new user's try).
  */
 async function withHosting(system: AgentSystem, active: readonly { agentId: string; role: string; status: string }[]): Promise<Report['active']> {
-  const holders = await system.internal.runtime.leaseHolders(active.map((a) => a.agentId));
-  return active.map((a) => {
-    const holder = holders.get(a.agentId);
-    return { agentId: a.agentId, role: a.role, status: a.status, hosted: holder !== undefined && !isDeadLocalOwner(holder) };
-  });
+  const hosted = await hostedNow(system, active.map((a) => a.agentId));
+  return active.map((a) => ({ agentId: a.agentId, role: a.role, status: a.status, hosted: hosted.has(a.agentId) }));
 }

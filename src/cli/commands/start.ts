@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { AgentRuntime } from '../../actors/runtime.js';
 import { isTerminalStatus } from '../../actors/agentContext.js';
 import { isDeadLocalOwner } from '../../infra/ids.js';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { CliError, EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { inspectHints, runWithLiveTree, summaryLine } from '../runLive.js';

@@ -1,7 +1,6 @@
 import { open, readlink, type FileHandle } from 'node:fs/promises';
-import { relative, sep } from 'node:path';
-import { PathOutsideWorkspace, WorkspaceError } from '../../errors.js';
-import { isGitName, within, type SafePath } from './safePath.js';
+import { WorkspaceError } from '../../errors.js';
+import { checked, type SafePath } from './safePath.js';
 
 /**
  * Opens a path checked by safePath.ts and refuses the file unless it is really inside `rootReal`
@@ -28,14 +27,14 @@ export async function openInside(rootReal: string, target: SafePath, flags: numb
   } catch {
     real = null;
   }
-  if (real !== null && (!within(rootReal, real) || relativeTouchesGit(rootReal, real))) {
+  try {
+    if (real !== null) checked(rootReal, requested, real);
+  } catch (e) {
     await handle.close();
-    throw new PathOutsideWorkspace(requested, rootReal);
+    throw e;
   }
   return handle;
 }
-
-const relativeTouchesGit = (rootReal: string, real: string): boolean => relative(rootReal, real).split(sep).some(isGitName);
 
 async function openOrExplain(path: string, flags: number, requested: string): Promise<FileHandle> {
   try {

@@ -51,7 +51,8 @@ export function lexicalPath(rootReal: string, requested: unknown): string {
   return abs;
 }
 
-function checked(rootReal: string, requested: string, real: string): SafePath {
+/** `real` (a resolved path) as a SafePath, or PathOutsideWorkspace naming `requested` if it is outside the root or in `.git`. */
+export function checked(rootReal: string, requested: string, real: string): SafePath {
   if (!within(rootReal, real)) throw new PathOutsideWorkspace(requested, rootReal);
   const rel = relative(rootReal, real);
   if (touchesGit(rel)) throw new PathOutsideWorkspace(requested, rootReal);
