@@ -128,7 +128,8 @@ const REFUSED_COMMAND: Partial<Record<string, string>> = {
   spawn: 'spawn children',
 };
 
-const ENDED_STATE: Partial<Record<string, string>> = { completed: 'has completed', failed: 'has failed', terminated: 'was terminated' };
+// `timedOut`: past its deadline, ending (deadline.ts), its last children perhaps still being ended.
+const ENDED_STATE: Partial<Record<string, string>> = { completed: 'has completed', failed: 'has failed', terminated: 'was terminated', timedOut: 'has timed out' };
 
 /**
  * The agent's state does not allow the command, e.g. a completed agent asked to spawn. The message

@@ -19,7 +19,7 @@ export const eventSchemas = {
   AgentCompleted: { schema: L.AgentCompleted, version: 1, doc: 'Finished with an output; unspent budget returned.' },
   AgentFailed: { schema: L.AgentFailed, version: 1, doc: 'Ended in failure (timeout, budget, model error, ...), with any partial output.' },
   AgentTerminated: { schema: L.AgentTerminated, version: 1, doc: 'Fired (by its parent or a cascade).' },
-  AgentTimedOut: { schema: L.AgentTimedOut, version: 1, doc: 'The durable timer saw the deadline pass.' },
+  AgentTimedOut: { schema: L.AgentTimedOut, version: 1, doc: 'The deadline passed: seen by the durable timer, or by a decision that would have started more work (a child, a model call, a tool) or completed after it, which records what was done up to there and this instead; the agent fails once no child is live.' },
   AgentTerminating: { schema: L.AgentTerminating, version: 1, doc: 'Being fired: whichever process hosts it starts nothing new and ends its children, then it (AgentTerminated).' },
   BudgetReserved: { schema: B.BudgetReserved, version: 1, doc: 'Worst case of a model call held before calling, before a ModelRequested v1 (no longer written: ModelRequested v2 reserves).' },
   BudgetSettled: { schema: B.BudgetSettled, version: 1, doc: "A reservation replaced by the real usage and cost: after a ModelReplied v1, and for a workflow's planning calls (ModelReplied v2 settles its own call)." },

@@ -1,5 +1,6 @@
 import { eventSchemas, type DomainEvent } from '../../events/catalogue.js';
 import { pureTransition } from '../pureTransition.js';
+import { withinDeadline } from '../deadline.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
 import type { AppendOutcome, StreamAppend } from '../../events/eventStore.js';
@@ -22,7 +23,8 @@ export interface ExecuteOptions {
   /**
    * Other streams' appends decided on the actor's state after this decision (a child's opening;
    * a fork's subtree), stored in the same round trip and commit right after it, in order, and
-   * only if it was stored.
+   * only if it was stored. Not asked for when the decision was cut at the agent's deadline
+   * (deadline.ts): what it opens was decided with what was cut.
    */
   readonly alongside?: (next: AgentSnapshot) => Promise<Alongside | readonly Alongside[]>;
   /**
@@ -66,8 +68,11 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
       const stored = await actor.enqueue(async () => {
         for (;;) {
           if (rt.actors.get(id) !== actor) throw new StaleActor();
-          const events = await decide(actor.snapshot);
-          if (events.length === 0) return events;
+          const decided = await decide(actor.snapshot);
+          if (decided.length === 0) return decided;
+          // Past its deadline an agent records what was done and times out instead of starting more.
+          const cut = withinDeadline(actor.snapshot.context, decided, rt.deps.clock.now(), rt.deps.config.defaultTimeoutMs);
+          const events = cut ?? decided;
           let next = actor.snapshot;
           const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
           for (const e of events) {
@@ -81,8 +86,9 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           if (settlesOwn) envelopes.push(settling(rt, envelopes.pop()!, id));
           const childSettled = opts.settlesChild ? settlingChild(rt, events, envelopes, opts.settlesChild.id, settlesOwn) : false;
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
-          const decided = opts.alongside ? await opts.alongside(next) : await parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
-          const along: readonly Alongside[] = decided === null ? [] : 'append' in decided ? [decided] : decided;
+          // A decision cut at its deadline opens nothing of what it had decided to (`cut`).
+          const riding = opts.alongside ? (cut ? null : await opts.alongside(next)) : await parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
+          const along: readonly Alongside[] = riding === null ? [] : 'append' in riding ? [riding] : riding;
           const attached = attachmentsOf(events);
           let res;
           let alongOutcomes: readonly (AppendOutcome | null)[] = [];

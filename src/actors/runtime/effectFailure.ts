@@ -1,3 +1,4 @@
+import { InvalidTransition } from '../../errors.js';
 import { liveChildren } from '../agentContext.js';
 import { failureEvents } from '../agentDecisions.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
@@ -11,6 +12,12 @@ export function onEffectError(rt: RuntimeContext, id: string, err: unknown): voi
   // It gave its slot up while it waited for one (it now waits for children, or ended): that
   // effect is no longer due, and whatever becomes due starts with the actor's next change.
   if (err instanceof SlotWithdrawn) return;
+  // Refused because this agent has ended, or timed out meanwhile (deadline.ts: a node spawn cut
+  // at the workflow's deadline): nothing failed, and its ending is already under way.
+  if (err instanceof InvalidTransition && err.agentId === id && err.hasEnded) {
+    rt.deps.logger.debug({ agentId: id, err: err.message }, 'effect not run: the agent has ended');
+    return;
+  }
   rt.deps.logger.error({ agentId: id, err: err instanceof Error ? { message: err.message, name: err.name } : err }, 'effect failed');
   void execute(rt, id, (s) => {
     const st = statusOf(s.value);

@@ -55,11 +55,10 @@ export async function requestRun(rt: RuntimeContext, id: string, causationId: st
       spawns = along?.openings ?? [];
       return [started, ...(along?.events ?? [])];
     }, { causationId, alongside: async () => spawns });
-  } catch (err) {
-    // Refused before its append was sent: the openings decided for it were not (a no-op if settled).
-    await Promise.all(spawns.map((o) => o.settle(null)));
-    throw err;
   } finally {
+    // Refused before its append was sent, or cut at the deadline (deadline.ts): the openings
+    // decided for it were not sent either (a no-op for those settled).
+    await Promise.all(spawns.map((o) => o.settle(null)));
     slot.undo();
   }
 }

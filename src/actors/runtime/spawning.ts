@@ -100,8 +100,13 @@ export async function spawnChild(rt: RuntimeContext, parentId: string, config: S
       // A workflow node's child starts its node too (extra.nodeAttempt: ChildSpawned v4).
       return [childSpawnedEvent(rt, ctx, childId, c, extra, toolUseId)];
     }, { alongside });
-    // Recorded before (a retried spawn): opened as its parent's record says, if it is not yet.
-    if (!opened) await openChild(rt, parentId, childId, run);
+    if (!opened) {
+      // Cut at the parent's deadline (deadline.ts): the parent timed out instead of spawning.
+      const parent = (await loadActor(rt, parentId)).snapshot.context;
+      if (!parent.children[childId] && parent.timedOut) throw new InvalidTransition(parentId, 'timedOut', 'spawn');
+      // Recorded before (a retried spawn): opened as its parent's record says, if it is not yet.
+      await openChild(rt, parentId, childId, run);
+    }
   } finally {
     rt.opening.delete(childId);
     done();

@@ -1,5 +1,6 @@
 import type { DomainEvent, EventOf } from '../../events/catalogue.js';
 import { parseInput } from '../../validation.js';
+import { deadlinePassed } from '../deadline.js';
 import { pureTransition } from '../pureTransition.js';
 import type { AgentSnapshot } from '../replay.js';
 import { SpawnConfigSchema } from '../spawnConfig.js';
@@ -30,6 +31,8 @@ export interface SpawnsAlong {
 export async function spawnsAlong(rt: RuntimeContext, after: AgentSnapshot): Promise<SpawnsAlong | null> {
   // Closing: a call already sent is let finish and recorded, but nothing new starts (close()).
   if (rt.stopping || rt.closed) return null;
+  // Past its deadline a parent starts nothing: its next decision times it out (deadline.ts).
+  if (deadlinePassed(after.context, rt.deps.clock.now())) return null;
   const planned = rt.nextSpawns?.(after) ?? [];
   if (planned.length === 0) return null;
   const events: DomainEvent[] = [];

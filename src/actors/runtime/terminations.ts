@@ -1,3 +1,4 @@
+import type { DomainEvent } from '../../events/catalogue.js';
 import { InvalidTransition, NotSubordinate } from '../../errors.js';
 import { backoffMs } from '../../infra/backoff.js';
 import { liveChildren, type AgentContext } from '../agentContext.js';
@@ -38,7 +39,9 @@ async function timeOut(rt: RuntimeContext, id: string): Promise<void> {
   await execute(rt, id, (s) => {
     if (isTerminalStatus(statusOf(s.value))) return [];
     const after: AgentContext = { ...s.context, timedOut: true };
-    return [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }, ...failureEvents(after, 'timeout', timeoutReason(c.timeoutMs, rt.deps.config.defaultTimeoutMs))];
+    // A decision past the deadline may have recorded the time-out already (deadline.ts).
+    const timedOut: DomainEvent[] = s.context.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }];
+    return [...timedOut, ...failureEvents(after, 'timeout', timeoutReason(c.timeoutMs, rt.deps.config.defaultTimeoutMs))];
   }, { causationId: 'timer' });
 }
 

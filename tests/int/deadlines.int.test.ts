@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentSystem } from '../../src/system.js';
+import { testSystem } from '../support/system.js';
+import { heldModel } from '../support/heldModel.js';
+
+/**
+ * A deadline is kept by every decision, not only by the timer. The timer fires late when the
+ * event loop is busy (145–234 ms after a 1 ms deadline on the embedded store, a new user's try),
+ * and until it did the agent went on: a workflow spawned nodes past its deadline, and a child whose
+ * deadline passed during its model call completed with the reply. Here the clock jumps past the
+ * deadline while the real timer, armed for a minute, cannot fire: what ends the agents is the
+ * decision that would have started more.
+ */
+describe('no new work past the deadline', () => {
+  const systems: AgentSystem[] = [];
+  afterEach(async () => {
+    for (const s of systems.splice(0)) await s.close();
+  });
+
+  /** design → build → review. */
+  const THREE_NODES = {
+    nodes: [
+      { id: 'design', role: 'architect', task: 'Design it.', budgetPercent: 30, dependencies: [] },
+      { id: 'build', role: 'implementer', task: 'Build it.', budgetPercent: 30, dependencies: ['design'] },
+      { id: 'review', role: 'reviewer', task: 'Review it.', budgetPercent: 30, dependencies: ['build'] },
+    ],
+  };
+
+  /** A clock that runs with the real one, plus what the test jumps it by. */
+  const jumpingClock = (): { now(): Date; jump(ms: number): void } => {
+    let ahead = 0;
+    return { now: () => new Date(Date.now() + ahead), jump: (ms) => void (ahead += ms) };
+  };
+
+  it('a reply that arrives past the deadline is recorded and billed, and the agent times out instead of completing', async () => {
+    const clock = jumpingClock();
+    const model = heldModel(['solo']);
+    const system = await testSystem('postgres', { model, clock });
+    systems.push(system);
+    const agent = await system.spawn({ role: 'solo', task: 'answer', budget: 10_000, timeoutMs: 60_000 });
+    const running = agent.run();
+    await model.called('solo');
+    clock.jump(61_000);
+    model.release('solo');
+    const result = await running;
+    expect(result).toMatchObject({ status: 'failed', reason: 'timed out after 1 min (its timeoutMs)' });
+
+    const types = (await system.history(agent.id)).map((e) => e.type);
+    expect(types).toContain('ModelReplied'); // the call was made: its usage counts
+    expect(types).not.toContain('AgentCompleted');
+    expect(types.filter((t) => t === 'AgentTimedOut')).toHaveLength(1);
+    expect(types.at(-1)).toBe('AgentFailed');
+    const budget = (await system.replay(agent.id)).budget;
+    expect(budget.reserved).toBe(0);
+    expect(budget.consumed).toBeGreaterThan(0);
+  });
+
+  it('a workflow past its deadline spawns no further node; the node whose call outlived its own deadline times out too', async () => {
+    const clock = jumpingClock();
+    const model = heldModel(['architect']);
+    const system = await testSystem('postgres', { model, clock, defaultAgentTimeoutMs: 60_000 });
+    systems.push(system);
+    const wf = await system.workflows.spawnWorkflow({ graph: THREE_NODES, task: 'ship it', budget: 60_000, start: true });
+    await model.called('architect');
+    clock.jump(61_000);
+    model.release('architect');
+    const result = await wf.run();
+    // Its required node failed (timed out): that ends it, before its own time-out would.
+    expect(result).toMatchObject({ status: 'failed', reason: 'required node design failed; required nodes build, review not run' });
+
+    const history = await system.history(wf.id);
+    const spawned = history.filter((e) => e.type === 'ChildSpawned');
+    expect(spawned).toHaveLength(1); // the first node only: none after the deadline
+    const architect = (spawned[0]!.data as { childId: string }).childId;
+    const childTypes = (await system.history(architect)).map((e) => e.type);
+    expect(childTypes).toContain('ModelReplied');
+    expect(childTypes).not.toContain('AgentCompleted');
+    expect(childTypes.at(-1)).toBe('AgentFailed');
+    expect(model.calls).toEqual(['architect']);
+    const budget = (await system.replay(wf.id)).budget;
+    expect(budget.reserved).toBe(0);
+    expect(budget.delegated).toBe(0);
+  });
+
+  it('a workflow whose deadline passes while its node works within its own: the node completes, and the workflow times out instead of starting the next', async () => {
+    const clock = jumpingClock();
+    const model = heldModel(['architect', 'implementer']);
+    const system = await testSystem('postgres', { model, clock, defaultAgentTimeoutMs: 60_000 });
+    systems.push(system);
+    const wf = await system.workflows.spawnWorkflow({ graph: THREE_NODES, task: 'ship it', budget: 60_000, start: true });
+    await model.called('architect');
+    clock.jump(40_000); // the workflow and the architect have 20 s left
+    model.release('architect');
+    await model.called('implementer'); // spawned 40 s in: a minute of its own
+    clock.jump(30_000); // the workflow's deadline has passed, the implementer's has not
+    model.release('implementer');
+    const result = await wf.run();
+    expect(result).toMatchObject({ status: 'failed', reason: 'timed out after 1 min (DEFAULT_AGENT_TIMEOUT)' });
+
+    const history = await system.history(wf.id);
+    expect(history.filter((e) => e.type === 'ChildSpawned')).toHaveLength(2); // not the reviewer
+    expect(history.filter((e) => e.type === 'ChildFinished').map((e) => (e.data as { status: string }).status)).toEqual(['completed', 'completed']);
+    expect(history.filter((e) => e.type === 'AgentTimedOut')).toHaveLength(1);
+    expect(model.calls).toEqual(['architect', 'implementer']);
+    const budget = (await system.replay(wf.id)).budget;
+    expect(budget.reserved).toBe(0);
+    expect(budget.delegated).toBe(0);
+  });
+
+  it('within the deadline nothing changes: the same workflow completes', async () => {
+    const system = await testSystem('postgres', { defaultAgentTimeoutMs: 60_000 });
+    systems.push(system);
+    const wf = await system.workflows.spawnWorkflow({ graph: THREE_NODES, task: 'ship it', budget: 60_000, start: true });
+    expect((await wf.run()).status).toBe('completed');
+  });
+});
