@@ -30,7 +30,8 @@ export const deadlinePassed = (c: AgentContext, now: Date): boolean => c.deadlin
  * completed with the reply. So every decision is checked against the deadline too: it keeps what
  * it records of work already done (a reply, with its usage; a child's end) up to the first event
  * that would start something, and the agent times out there instead — it fails at once when no
- * child is live, otherwise the timer's round ends its children first (terminations.ts).
+ * child is live, otherwise the timer's round ends its children first (terminations.ts). A cut
+ * completion's output becomes the failure's partial output.
  *
  * @example
  * withinDeadline(ctx, [modelReplied, ...completionEvents(ctx, 'done')], now, null)
@@ -41,7 +42,9 @@ export function withinDeadline(c: AgentContext, events: readonly DomainEvent[], 
   for (const [i, e] of events.entries()) {
     if (STARTS_WORK.has(e.type) && deadlinePassed(at, now)) {
       const timedOut: DomainEvent[] = at.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: at.deadline! } }];
-      const after: AgentContext = { ...at, timedOut: true };
+      // A completion cut here keeps its output as the failure's partial output: the work was done.
+      const output = e.type === 'AgentCompleted' ? e.data.output : at.lastText;
+      const after: AgentContext = { ...at, timedOut: true, lastText: output };
       const ending = liveChildren(at).length === 0 ? failureEvents(after, 'timeout', timeoutReason(at.timeoutMs, defaultTimeoutMs)) : [];
       return [...events.slice(0, i), ...timedOut, ...ending];
     }

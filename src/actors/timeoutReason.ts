@@ -12,8 +12,16 @@ export function timeoutReason(timeoutMs: number | null, defaultTimeoutMs: number
   return `timed out after ${durationText(timeoutMs)} (${source})`;
 }
 
-/** 500 ms, 3 s, 2.5 s, 1.5 min, 2 h: at most one decimal, trailing zero dropped. */
+/**
+ * 500 ms, 3 s, 2.5 s, 1.05 s, 1.5 min, 61 s, 2 h: the largest unit that says it exactly with at
+ * most two decimals. One decimal, rounded, showed 1,050 and 1,150 ms alike as "1.1 s" (a new
+ * user's try).
+ */
 function durationText(ms: number): string {
-  const [n, unit] = ms < 1000 ? [ms, 'ms'] : ms < 60_000 ? [ms / 1000, 's'] : ms < 3_600_000 ? [ms / 60_000, 'min'] : [ms / 3_600_000, 'h'];
-  return `${Number(n.toFixed(1))} ${unit}`;
+  for (const [size, unit] of UNITS) {
+    if (ms >= size && Number.isInteger((ms * 100) / size)) return `${Number((ms / size).toFixed(2))} ${unit}`;
+  }
+  return `${ms} ms`;
 }
+
+const UNITS: ReadonlyArray<readonly [number, string]> = [[3_600_000, 'h'], [60_000, 'min'], [1000, 's']];

@@ -35,6 +35,13 @@ function knownSslMode(v: string): boolean {
  * The environment, validated. This is the only place cadre reads `process.env`; everything
  * else gets a parsed config passed in (DESIGN.md, Configuration; .env.example documents it).
  */
+/**
+ * A count in the environment as the CLI's options take one (parseCount): digits, an underscore
+ * only between two of them. `10_000` was refused with "expected number, received NaN" while
+ * `--budget 10_000` worked (a new user's try); `1e4`, ` 7 ` and `0x10` passed as numbers.
+ */
+const wholeNumber = z.string().regex(/^[0-9]+(?:_[0-9]+)*$/, 'expected a whole number written in digits, such as 10000 or 10_000').transform((v) => Number(v.replace(/_/g, '')));
+
 const EnvSchema = z.object({
   /** A postgres:// (or postgresql://) URL, or a socket folder; anything else was a DNS error naming a host called "base". */
   DATABASE_URL: z.string().refine(isPostgresUrl, 'expected a Postgres URL such as postgres://user:password@localhost:5432/cadre')
@@ -47,8 +54,9 @@ const EnvSchema = z.object({
   ANTHROPIC_BASE_URL: z.url().refine(keySafeBaseUrl, KEY_SAFE_BASE_URL_MESSAGE).optional(),
   CADRE_MODEL: z.string().min(1).optional(),
   CADRE_DATA_DIR: z.string().min(1).optional(),
-  MAX_CONCURRENT_AGENTS: z.coerce.number().int().positive().max(100_000).optional(),
-  DEFAULT_AGENT_TIMEOUT: z.coerce.number().int().positive().optional(),
+  MAX_CONCURRENT_AGENTS: wholeNumber.pipe(z.number().positive().max(100_000)).optional(),
+  /** In ms. */
+  DEFAULT_AGENT_TIMEOUT: wholeNumber.pipe(z.number().positive()).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   /** `json` (pino lines, the library's default) or `human` (one readable line each, the CLI's default). */
   LOG_FORMAT: z.enum(['json', 'human']).optional(),

@@ -9,6 +9,13 @@ const dir = mkdtempSync(join(tmpdir(), 'cadre-dotenv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('EVENT_STORE', () => {
+  it('takes counts as the CLI options do (10_000), and refuses other numbers naming the variable', () => {
+    expect(readEnv({ DEFAULT_AGENT_TIMEOUT: '10_000', MAX_CONCURRENT_AGENTS: '8' })).toMatchObject({ DEFAULT_AGENT_TIMEOUT: 10_000, MAX_CONCURRENT_AGENTS: 8 });
+    for (const v of ['0', '-1', '1.5', 'abc', '1e4', '10__000', ' 7'])
+      expect(() => readEnv({ DEFAULT_AGENT_TIMEOUT: v }), v).toThrow(/DEFAULT_AGENT_TIMEOUT/);
+    expect(() => readEnv({ MAX_CONCURRENT_AGENTS: '100_001' })).toThrow(/MAX_CONCURRENT_AGENTS/);
+  });
+
   it('takes "postgres" or a KurrentDB/EventStoreDB URL', () => {
     for (const v of ['postgres', 'kurrentdb://127.0.0.1:2113?tls=false', 'kurrent://h:2113', 'esdb://h:2113', 'esdb+discover://h:2113']) {
       expect(readEnv({ EVENT_STORE: v }).EVENT_STORE).toBe(v);

@@ -10,4 +10,13 @@ describe('timeoutReason', () => {
     expect(timeoutReason(7_200_000, null)).toBe('timed out after 2 h (its timeoutMs)');
     expect(timeoutReason(null, null)).toBe('timed out');
   });
+
+  it('says the limit exactly: 1,050 and 1,150 ms are not both "1.1 s"', () => {
+    expect(timeoutReason(1050, 1050)).toBe('timed out after 1.05 s (DEFAULT_AGENT_TIMEOUT)');
+    expect(timeoutReason(1150, 1150)).toBe('timed out after 1.15 s (DEFAULT_AGENT_TIMEOUT)');
+    expect(timeoutReason(1234, null)).toBe('timed out after 1234 ms (its timeoutMs)');
+    expect(timeoutReason(61_000, null)).toBe('timed out after 61 s (its timeoutMs)');
+    expect(timeoutReason(90_000, null)).toBe('timed out after 1.5 min (its timeoutMs)');
+    expect(timeoutReason(5_400_000, null)).toBe('timed out after 1.5 h (its timeoutMs)');
+  });
 });

@@ -68,10 +68,15 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
       const stored = await actor.enqueue(async () => {
         for (;;) {
           if (rt.actors.get(id) !== actor) throw new StaleActor();
+          // The decision's time, taken before it: its events are recorded at it, and it is what
+          // the deadline is checked against, so nothing that starts work is recorded at a time
+          // past the deadline. Stamped after the decision, a start decided with its deadline
+          // (runStart.ts) was recorded up to 108 ms past it under load (a new user's try).
+          const decidedAt = rt.deps.clock.now();
           const decided = await decide(actor.snapshot);
           if (decided.length === 0) return decided;
           // Past its deadline an agent records what was done and times out instead of starting more.
-          const cut = withinDeadline(actor.snapshot.context, decided, rt.deps.clock.now(), rt.deps.config.defaultTimeoutMs);
+          const cut = withinDeadline(actor.snapshot.context, decided, decidedAt, rt.deps.config.defaultTimeoutMs);
           const events = cut ?? decided;
           let next = actor.snapshot;
           const actions: Array<{ exec?: (...a: never[]) => unknown; info?: unknown; params?: unknown }> = [];
@@ -82,12 +87,12 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
             actions.push(...(acts as typeof actions));
           }
           const settlesOwn = settlesOwnEntry(rt, next);
-          const envelopes = events.map((e) => envelope(rt, next.context, e, opts.causationId));
+          const envelopes = events.map((e) => envelope(rt, next.context, e, decidedAt, opts.causationId));
           if (settlesOwn) envelopes.push(settling(rt, envelopes.pop()!, id));
           const childSettled = opts.settlesChild ? settlingChild(rt, events, envelopes, opts.settlesChild.id, settlesOwn) : false;
           // A spawn's child opening, or an ending's record in the parent: in the same commit.
           // A decision cut at its deadline opens nothing of what it had decided to (`cut`).
-          const riding = opts.alongside ? (cut ? null : await opts.alongside(next)) : await parentRecordAlong(rt, actor, next, (c, e, causation) => envelope(rt, c, e, causation));
+          const riding = opts.alongside ? (cut ? null : await opts.alongside(next)) : await parentRecordAlong(rt, actor, next, decidedAt, (c, e, causation) => envelope(rt, c, e, decidedAt, causation));
           const along: readonly Alongside[] = riding === null ? [] : 'append' in riding ? [riding] : riding;
           const attached = attachmentsOf(events);
           let res;
@@ -142,8 +147,8 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
   }
 }
 
-function envelope(rt: RuntimeContext, c: AgentContext, e: DomainEvent, causationId?: string): EventToAppend {
-  const metadata = { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: rt.deps.clock.now().toISOString() };
+function envelope(rt: RuntimeContext, c: AgentContext, e: DomainEvent, at: Date, causationId?: string): EventToAppend {
+  const metadata = { correlationId: c.rootId, causationId: causationId ?? `agent:${c.id}`, schemaVersion: eventSchemas[e.type].version, at: at.toISOString() };
   return { id: rt.deps.ids.uuid(), type: e.type, data: e.data, metadata: leanMetadata(agentStream(c.id), metadata) };
 }
 

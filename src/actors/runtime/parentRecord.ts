@@ -1,6 +1,7 @@
 import type { DomainEvent } from '../../events/catalogue.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import type { AgentContext } from '../agentContext.js';
+import { withinDeadline } from '../deadline.js';
 import { reclaimOf } from '../agentDecisions.js';
 import { agentMachine, isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
@@ -99,7 +100,7 @@ export const endCausation = (childId: string): string => `agent:${childId}`;
  * mailbox, else on it, never holding the child's mailbox while waiting for the parent's; a
  * command the parent ran meanwhile was refused for the revision and folded the tail.
  */
-export async function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, child: AgentSnapshot, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): Promise<Alongside[] | null> {
+export async function parentRecordAlong(rt: RuntimeContext, childActor: LiveActor, child: AgentSnapshot, decidedAt: Date, envelope: (c: AgentContext, e: DomainEvent, causationId: string) => EventToAppend): Promise<Alongside[] | null> {
   const c = child.context;
   if (!c.parentId || !c.result || !endsWithNothingLeft(child)) return null;
   const parentId = c.parentId;
@@ -109,8 +110,11 @@ export async function parentRecordAlong(rt: RuntimeContext, childActor: LiveActo
   if (!parent || !hostsHere(rt, parentId) || rt.opening.has(parentId) || parent.inflight.recording) return null;
   const base = parent.revision;
   const decided = parent.snapshot;
-  const events = parentRecordOfEnd(rt, decided, c, null, parent.inflight.terminating);
-  if (events.length === 0) return null;
+  const recorded = parentRecordOfEnd(rt, decided, c, null, parent.inflight.terminating);
+  if (recorded.length === 0) return null;
+  // The parent's decision as much as the child's: kept to the parent's deadline (a workflow
+  // completed 33 ms past its own when its last node's end was recorded here, a new user's try).
+  const events = withinDeadline(decided.context, recorded, decidedAt, rt.deps.config.defaultTimeoutMs) ?? recorded;
   let next = decided;
   for (const e of events) {
     if (!next.can(e)) return null;

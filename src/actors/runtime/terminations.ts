@@ -1,7 +1,6 @@
-import type { DomainEvent } from '../../events/catalogue.js';
 import { InvalidTransition, NotSubordinate } from '../../errors.js';
 import { backoffMs } from '../../infra/backoff.js';
-import { liveChildren, type AgentContext } from '../agentContext.js';
+import { liveChildren } from '../agentContext.js';
 import { failureEvents, terminationEvents } from '../agentDecisions.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
@@ -35,14 +34,30 @@ async function timeOut(rt: RuntimeContext, id: string): Promise<void> {
   const c = actor.snapshot.context;
   if (isTerminalStatus(statusOf(actor.snapshot.value)) || !c.deadline) return;
   if (new Date(c.deadline).getTime() > rt.deps.clock.now().getTime()) return armTimer(rt, actor);
-  await endChildrenFirst(rt, actor, `parent ${id} timed out`, false);
-  await execute(rt, id, (s) => {
-    if (isTerminalStatus(statusOf(s.value))) return [];
-    const after: AgentContext = { ...s.context, timedOut: true };
-    // A decision past the deadline may have recorded the time-out already (deadline.ts).
-    const timedOut: DomainEvent[] = s.context.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }];
-    return [...timedOut, ...failureEvents(after, 'timeout', timeoutReason(c.timeoutMs, rt.deps.config.defaultTimeoutMs))];
-  }, { causationId: 'timer' });
+  const reason = timeoutReason(c.timeoutMs, rt.deps.config.defaultTimeoutMs);
+  // Recorded at once, before its children are ended (which waits for their ends: 1.3-1.7 s with
+  // worktrees to merge, a new user's try): from here on no decision of the agent's starts
+  // anything (deadline.ts), wherever it is hosted. A decision past the deadline may have recorded
+  // it already.
+  await execute(rt, id, (s) => (isTerminalStatus(statusOf(s.value)) || s.context.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }]), { causationId: 'timer' });
+  // Then its children, round after round, as terminateSubtree does: a child whose spawn was
+  // decided before the deadline can be recorded after the copy the round read (it failed the
+  // agent with "cannot accept AgentFailed" in 7 of 12 runs, a new user's try).
+  for (let round = 1; ; round++) {
+    const current = await loadActor(rt, id);
+    if (isTerminalStatus(statusOf(current.snapshot.value))) return;
+    await endChildrenFirst(rt, current, `parent ${id} timed out`, false);
+    let childLive = false;
+    await execute(rt, id, (s) => {
+      if (isTerminalStatus(statusOf(s.value))) return [];
+      childLive = liveChildren(s.context).length > 0;
+      return childLive ? [] : failureEvents({ ...s.context, timedOut: true }, 'timeout', reason);
+    }, { causationId: 'timer' });
+    if (!childLive) return;
+    if (round >= MAX_TERMINATION_ROUNDS) throw new InvalidTransition(id, `still starting children after ${round} rounds of ending them`, 'AgentFailed');
+    await new Promise((r) => setTimeout(r, backoffMs(round, { baseMs: 5, maxMs: 200, jitter: 'full' })));
+    await catchUp(rt, current);
+  }
 }
 
 /** Terminates `targetId`'s subtree if it lies under `byId`. */
