@@ -1,3 +1,4 @@
+import type { LiveExport } from './telemetry/otlp/liveExport.js';
 import { resolve } from 'node:path';
 import { AgentRuntime } from './actors/runtime.js';
 import type { z } from 'zod';
@@ -182,34 +183,57 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     // Deleting it from process.env would not help: /proc/<pid>/environ keeps the start-up copy.
     logger.warn({ allowCommands: true }, 'agent commands are on and ANTHROPIC_API_KEY is in this process\'s environment: any allowed program that runs code could read it from /proc; use ANTHROPIC_API_KEY_FILE, or run workers in a container or as another user (SECURITY.md)');
   }
-  if (!readThroughHolder && o.runMessaging !== false) await messaging.start();
+  const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger, clock: o.clock ?? systemClock });
+  let liveExport: LiveExport | null = null;
+  let closed = false;
+  /** Stops what this system started, in order; what was not started stops as a no-op. */
+  const shutDown = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await messaging.stop();
+    await runtime.close();
+    // After the runtime: its close aborts the tool calls still running, which may be MCP calls.
+    await mcp.close();
+    workspaces?.stop?.();
+    // After the runtime: the spans its agents ended while closing go out too.
+    await liveExport?.stop();
+    await projections.stop();
+    if (ownsSql) await sql.close();
+    await store.close();
+  };
+  // A start that fails half way (a read model's tables being created by another process, say)
+  // closes what it had opened: four `cadre run` on one new database printed their error and then
+  // hung for good, their lease ticks and subscriptions still running (a new user's try).
   const workflows = attachWorkflows(runtime, { templates, logger: logger as never, ...(o.ids ? { ids: o.ids } : {}) });
   const workflowsApi = createWorkflowsApi(workflows, model, messaging.handle);
-  if (readThroughHolder || o.readOnly) {
-    // Only looking: this process hosts no actor (a holder or a worker runs, recovers and projects).
-  } else if (o.worker) {
-    await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? LEASE_TTL_MS, tickMs: o.worker.tickMs ?? LEASE_TICK_MS, capacity: o.worker.capacity ?? 10_000 });
-  } else {
-    // Leases for everyone (docs/architecture.md, "Several workers"): a plain system hosts what it
-    // creates or runs, never what another process holds, so a worker beside it cannot run the
-    // same actor too. Recovering, it becomes a host that also takes over free actors.
-    await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
-    if (o.recover !== false) {
-      await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, cleanupPolicy, logger, (id) => endOf(runtime, id)) } : {});
-      await workflows.resume();
+  try {
+    if (!readThroughHolder && o.runMessaging !== false) await messaging.start();
+    if (readThroughHolder || o.readOnly) {
+      // Only looking: this process hosts no actor (a holder or a worker runs, recovers and projects).
+    } else if (o.worker) {
+      await runtime.startWorker({ owner: o.worker.owner, leaseTtlMs: o.worker.leaseTtlMs ?? LEASE_TTL_MS, tickMs: o.worker.tickMs ?? LEASE_TICK_MS, capacity: o.worker.capacity ?? 10_000 });
+    } else {
+      // Leases for everyone (docs/architecture.md, "Several workers"): a plain system hosts what it
+      // creates or runs, never what another process holds, so a worker beside it cannot run the
+      // same actor too. Recovering, it becomes a host that also takes over free actors.
+      await runtime.startWorker({ owner: processOwnerName(), leaseTtlMs: LEASE_TTL_MS, tickMs: LEASE_TICK_MS, capacity: Number.MAX_SAFE_INTEGER, claimFree: false, isDead: isDeadLocalOwner });
+      if (o.recover !== false) {
+        await runtime.recover(workspaces && 'manager' in workspaces ? { beforeResume: (live) => reconcileWorktrees(live, workspaces as ReturnType<typeof createWorkspacePort>, cleanupPolicy, logger, (id) => endOf(runtime, id)) } : {});
+        await workflows.resume();
+      }
     }
+    if (o.runProjections !== false && !readThroughHolder) await projections.start();
+    // The OTLP packages load only in a process that exports (scripts/bundleCli.mjs keeps them external).
+    liveExport = otlp && !readThroughHolder
+      ? await (await import('./telemetry/otlp/liveExport.js')).startLiveExport({ store, sql, schema, settings: otlp, owner: `${processOwnerName()}/${randomUUID().slice(0, 8)}`, history: (id) => runtime.history(id), logger, ...(eventLog ? { writtenHead: () => writtenHead(eventLog) } : {}) })
+      : null;
+  } catch (err) {
+    await shutDown().catch((closing: unknown) => logger.warn({ err: closing }, 'closing after a failed start'));
+    throw err;
   }
-
-  const projections = new ProjectionRunner({ store, sql, schema, projections: defaultProjections(), logger, clock: o.clock ?? systemClock });
-  if (o.runProjections !== false && !readThroughHolder) await projections.start();
   const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store } });
-  // The OTLP packages load only in a process that exports (scripts/bundleCli.mjs keeps them external).
-  const liveExport = otlp && !readThroughHolder
-    ? await (await import('./telemetry/otlp/liveExport.js')).startLiveExport({ store, sql, schema, settings: otlp, owner: `${processOwnerName()}/${randomUUID().slice(0, 8)}`, history: (id) => runtime.history(id), logger, ...(eventLog ? { writtenHead: () => writtenHead(eventLog) } : {}) })
-    : null;
 
   const handle = <O = string>(id: string, output: z.ZodType<O> | null = null): AgentHandle<O> => new AgentHandle<O>(id, runtime, messaging.handle, output);
-  let closed = false;
   return {
     store,
     model,
@@ -234,20 +258,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     replay: async (id, opts = {}) => runtime.replay(id, opts.toRevision === undefined ? undefined : revisionArg(opts.toRevision, 'toRevision')),
     terminate: async (id, reason = 'terminated by operator') => runtime.terminateSubtree(id, parseTerminationReason(reason), null),
     run: (id, options) => handle(id).run(options),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await messaging.stop();
-      await runtime.close();
-      // After the runtime: its close aborts the tool calls still running, which may be MCP calls.
-      await mcp.close();
-      workspaces?.stop?.();
-      // After the runtime: the spans its agents ended while closing go out too.
-      await liveExport?.stop();
-      await projections.stop();
-      if (ownsSql) await sql.close();
-      await store.close();
-    },
+    close: shutDown,
   };
 }
 

@@ -1,3 +1,4 @@
+import { MAX_TIMEOUT_MS } from './maxTimeout.js';
 import { z } from 'zod';
 import { AgentId, Tokens } from '../events/schemas/common.js';
 import { isStorableText, NOT_STORABLE, oneLineName, storableText } from '../validation.js';
@@ -49,7 +50,7 @@ export const SpawnConfigSchema = z
     budget: Tokens,
     workspace: WorkspaceOption.optional(),
     workspaceConfig: WorkspaceConfig.optional(),
-    timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
+    timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
     maxTurns: z.number().int().min(1).max(1000).optional(),
     model: z.string().min(1).max(200).refine(isStorableText, NOT_STORABLE).optional(),
     /**

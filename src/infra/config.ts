@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MAX_TIMEOUT_MS } from '../actors/maxTimeout.js';
 import { ConfigError } from '../errors.js';
 import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './model/keySafeBaseUrl.js';
 
@@ -54,9 +55,9 @@ const EnvSchema = z.object({
   ANTHROPIC_BASE_URL: z.url().refine(keySafeBaseUrl, KEY_SAFE_BASE_URL_MESSAGE).optional(),
   CADRE_MODEL: z.string().min(1).optional(),
   CADRE_DATA_DIR: z.string().min(1).optional(),
-  MAX_CONCURRENT_AGENTS: wholeNumber.pipe(z.number().positive().max(100_000)).optional(),
-  /** In ms. */
-  DEFAULT_AGENT_TIMEOUT: wholeNumber.pipe(z.number().positive()).optional(),
+  MAX_CONCURRENT_AGENTS: wholeNumber.pipe(z.number().min(1, 'must be at least 1').max(100_000, 'must be at most 100000')).optional(),
+  /** In ms, up to a week. */
+  DEFAULT_AGENT_TIMEOUT: wholeNumber.pipe(z.number().min(1, 'must be at least 1 (ms)').max(MAX_TIMEOUT_MS, `must be at most ${MAX_TIMEOUT_MS} (a week, in ms)`)).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   /** `json` (pino lines, the library's default) or `human` (one readable line each, the CLI's default). */
   LOG_FORMAT: z.enum(['json', 'human']).optional(),

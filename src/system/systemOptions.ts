@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock, IdGenerator, Logger } from '../actors/ports/runtimePorts.js';
 import type { ModelProvider } from '../actors/ports/modelProvider.js';
 import type { WorkspacePort } from '../actors/ports/workspacePort.js';
+import { MAX_TIMEOUT_MS } from '../actors/maxTimeout.js';
 import { isUserTool, type UserTool } from '../actors/userTool.js';
 import { McpServersOption } from '../infra/mcp/mcpServerOptions.js';
 import { OtlpSettingsSchema } from '../telemetry/otlp/otlpSettings.js';
@@ -26,7 +27,7 @@ export const SystemOptionsSchema = z
     model: z.union([z.object({ provider: z.enum(['anthropic', 'offline', 'scripted']) }).loose(), z.custom<ModelProvider>((v) => typeof v === 'object' && v !== null && 'complete' in v)]).optional(),
     workspace: z.object({ repo: z.string().optional(), basePath: z.string().optional(), cleanup: z.enum(['on_completion', 'on_failure', 'never']).optional() }).optional(),
     maxConcurrentAgents: z.number().int().positive().max(100_000).optional(),
-    defaultAgentTimeoutMs: z.number().int().positive().nullable().optional(),
+    defaultAgentTimeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).nullable().optional(),
     snapshotEvery: z.number().int().positive().optional(),
     maxTokensPerCall: z.number().int().positive().optional(),
     maxTurns: z.number().int().positive().optional(),

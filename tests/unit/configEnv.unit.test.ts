@@ -13,7 +13,12 @@ describe('EVENT_STORE', () => {
     expect(readEnv({ DEFAULT_AGENT_TIMEOUT: '10_000', MAX_CONCURRENT_AGENTS: '8' })).toMatchObject({ DEFAULT_AGENT_TIMEOUT: 10_000, MAX_CONCURRENT_AGENTS: 8 });
     for (const v of ['0', '-1', '1.5', 'abc', '1e4', '10__000', ' 7'])
       expect(() => readEnv({ DEFAULT_AGENT_TIMEOUT: v }), v).toThrow(/DEFAULT_AGENT_TIMEOUT/);
-    expect(() => readEnv({ MAX_CONCURRENT_AGENTS: '100_001' })).toThrow(/MAX_CONCURRENT_AGENTS/);
+    expect(() => readEnv({ MAX_CONCURRENT_AGENTS: '100_001' })).toThrow(/MAX_CONCURRENT_AGENTS: must be at most 100000/);
+    expect(() => readEnv({ DEFAULT_AGENT_TIMEOUT: '0' })).toThrow(/DEFAULT_AGENT_TIMEOUT: must be at least 1/);
+    // A week at most, as a spawn's timeoutMs: a larger default wrote an event no reader could parse back.
+    expect(readEnv({ DEFAULT_AGENT_TIMEOUT: '604_800_000' }).DEFAULT_AGENT_TIMEOUT).toBe(604_800_000);
+    for (const v of ['604800001', '9007199254740991', '99999999999999999999'])
+      expect(() => readEnv({ DEFAULT_AGENT_TIMEOUT: v }), v).toThrow(/DEFAULT_AGENT_TIMEOUT: must be at most 604800000/);
   });
 
   it('takes "postgres" or a KurrentDB/EventStoreDB URL', () => {

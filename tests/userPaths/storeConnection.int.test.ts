@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCadre } from '../support/cadreCli.js';
+import { testPgUrl } from '../support/testDb.js';
 
 /**
  * A new user's first contact with a store through the real bin: a DATABASE_URL that is wrong in
@@ -85,8 +86,9 @@ describe('connecting to the store, as a new user meets it', () => {
   }, 60_000);
 
   it('an unreachable KurrentDB (EVENT_STORE) gets a hint about KurrentDB and EVENT_STORE', async () => {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new Error('needs Postgres for projections: the global setup provides DATABASE_URL');
+    // The test server the global setup gives every file (DATABASE_URL's, or the embedded Postgres
+    // it started without one): read from the environment, this failed whenever none was set.
+    const url = testPgUrl();
     const port = await closedPort();
     const r = await runCadre(['tree'], env({ DATABASE_URL: url, EVENT_STORE: `kurrentdb://admin:changeit-99@127.0.0.1:${port}?tls=false` }), { cwd: scratch });
     expect(r.code).toBe(1);

@@ -45,6 +45,10 @@ export type FirstSpawns = (started: AgentSnapshot) => Promise<{ readonly events:
  */
 export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = [], firstSpawns?: FirstSpawns): Promise<PreparedOpening> {
   const id = data.agentId;
+  // The opening's time, taken before it is decided, as a command's (commandExecutor.ts): a start's
+  // deadline counts from it. Taken after the awaits below, the recorded start came up to 15 ms
+  // after the deadline's own clock reading, leaving a 200 ms timeout 185 ms from it.
+  const at = rt.deps.clock.now().toISOString();
   const lease = rt.worker?.leaseForNew(id);
   // Where the index follows the events, AgentSpawned writes the entry, leased as its metadata says.
   const follows = rt.deps.index.followsEvents;
@@ -86,7 +90,6 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
     rt.worker?.release(id);
     throw err;
   }
-  const at = rt.deps.clock.now().toISOString();
   const causationId = data.parentId ? `agent:${data.parentId}` : 'api:spawn';
   const envelopes: EventToAppend[] = events.map((e, i) => ({
     id: i === 0 ? rt.deps.ids.derive('spawn', id) : rt.deps.ids.uuid(),

@@ -27,34 +27,37 @@ export const generationOf = (suffix: string | null): number => Number(/_r(\d+)$/
  */
 export async function setUp(rt: RunnerContext, entry: Entry): Promise<'live' | 'stale'> {
   const p = entry.projection;
-  const found = await rt.sql.query<CheckpointRow>(
-    `SELECT name, version, position, active_suffix, building_suffix FROM ${checkpointTable(rt.schema)} WHERE name = $1`,
-    [p.name],
-  );
-  const row = found.rows[0];
-  if (!row) {
-    const suffix = suffixFor(p.version, 0);
-    await rt.sql.transaction(async (tx) => {
+  return rt.sql.transaction(async (tx) => {
+    // One process at a time, each reading the checkpoint under the lock: four `cadre run` started
+    // at once on a new database each found no checkpoint and created the same tables ("relation
+    // agents_v6_r0 already exists", "cannot drop table ... other objects depend on it"), a new
+    // user's try. The second now finds the first's checkpoint.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cadre.projections.setup:${rt.schema}`]);
+    const found = await tx.query<CheckpointRow>(
+      `SELECT name, version, position, active_suffix, building_suffix FROM ${checkpointTable(rt.schema)} WHERE name = $1`,
+      [p.name],
+    );
+    const row = found.rows[0];
+    if (!row) {
+      const suffix = suffixFor(p.version, 0);
       await createTables(rt, tx, p, suffix);
       await pointViews(rt, tx, p, suffix, true);
       await tx.query(
         `INSERT INTO ${checkpointTable(rt.schema)} (name, version, position, active_suffix) VALUES ($1, $2, 0, $3)`,
         [p.name, p.version, suffix],
       );
-    });
-    Object.assign(entry, { position: 0n, suffix, tables: tableNames(p, rt.schema, suffix), state: 'live' });
-    return 'live';
-  }
-  if (row.building_suffix) {
-    // A rebuild died with its runner: its half-built tables are useless.
-    await rt.sql.transaction(async (tx) => {
-      await dropTables(rt, tx, p, row.building_suffix!);
+      Object.assign(entry, { position: 0n, suffix, tables: tableNames(p, rt.schema, suffix), state: 'live' });
+      return 'live';
+    }
+    if (row.building_suffix) {
+      // A rebuild died with its runner: its half-built tables are useless.
+      await dropTables(rt, tx, p, row.building_suffix);
       await tx.query(`UPDATE ${checkpointTable(rt.schema)} SET building_suffix = NULL WHERE name = $1`, [p.name]);
-    });
-  }
-  const state = Number(row.version) === p.version ? 'live' : 'stale';
-  Object.assign(entry, { position: BigInt(row.position), suffix: row.active_suffix, tables: tableNames(p, rt.schema, row.active_suffix), state });
-  return state;
+    }
+    const state = Number(row.version) === p.version ? 'live' : 'stale';
+    Object.assign(entry, { position: BigInt(row.position), suffix: row.active_suffix, tables: tableNames(p, rt.schema, row.active_suffix), state });
+    return state;
+  });
 }
 
 export async function createTables(rt: RunnerContext, tx: SqlQueryable, p: Projection, suffix: string): Promise<void> {
