@@ -38,17 +38,25 @@ export const deadlinePassed = (c: AgentContext, now: Date): boolean => c.deadlin
  * // past the deadline: [modelReplied, AgentTimedOut, ..., AgentFailed (timeout)]
  */
 export function withinDeadline(c: AgentContext, events: readonly DomainEvent[], now: Date, defaultTimeoutMs: number | null): DomainEvent[] | null {
-  let at = c;
+  // Where it is cut, found without folding the decision (this runs on every command): of the
+  // events a command records, only a start sets the deadline.
+  let deadline = c.deadline;
+  let cutAt = -1;
   for (const [i, e] of events.entries()) {
-    if (STARTS_WORK.has(e.type) && deadlinePassed(at, now)) {
-      const timedOut: DomainEvent[] = at.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: at.deadline! } }];
-      // A completion cut here keeps its output as the failure's partial output: the work was done.
-      const output = e.type === 'AgentCompleted' ? e.data.output : at.lastText;
-      const after: AgentContext = { ...at, timedOut: true, lastText: output };
-      const ending = liveChildren(at).length === 0 ? failureEvents(after, 'timeout', timeoutReason(at.timeoutMs, defaultTimeoutMs)) : [];
-      return [...events.slice(0, i), ...timedOut, ...ending];
+    if (e.type === 'AgentStarted') deadline = e.data.deadline;
+    if (STARTS_WORK.has(e.type) && deadline !== null && Date.parse(deadline) <= now.getTime()) {
+      cutAt = i;
+      break;
     }
-    at = evolve(at, e);
   }
-  return null;
+  if (cutAt < 0) return null;
+  const kept = events.slice(0, cutAt);
+  const at = kept.reduce((ctx, e) => evolve(ctx, e), c);
+  const cut = events[cutAt]!;
+  const timedOut: DomainEvent[] = at.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: at.deadline! } }];
+  // A completion cut here keeps its output as the failure's partial output: the work was done.
+  const output = cut.type === 'AgentCompleted' ? cut.data.output : at.lastText;
+  const after: AgentContext = { ...at, timedOut: true, lastText: output };
+  const ending = liveChildren(at).length === 0 ? failureEvents(after, 'timeout', timeoutReason(at.timeoutMs, defaultTimeoutMs)) : [];
+  return [...kept, ...timedOut, ...ending];
 }

@@ -1,5 +1,6 @@
 import type { AgentSystem, AgentSystemOptions } from '../system.js';
 import { resolveAgentId } from '../dashboard/agentTree.js';
+import { WRITTEN_COUNT } from '../validation.js';
 import { CliError, EXIT, Interrupted, quoted } from './cliError.js';
 import { closeSystem } from './closeSystem.js';
 import { processOutput, toJson, type Output } from './output.js';
@@ -78,9 +79,7 @@ export function print(ctx: CliContext, json: boolean | undefined, value: unknown
  */
 export function parseCount(value: string, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}): number {
   const usage = (why: string): CliError => new CliError(`invalid ${name} ${quoted(value)}: ${why}`, { exitCode: EXIT.usage, hint: `for example ${name} ${Math.min(max, Math.max(min, 10000))}` });
-  // Digits only, an underscore only between two of them as in JS (10_000, not 10_000_ or 1__0):
-  // Number() would also take '-0', '0x10' and ' 7 '.
-  if (/^[0-9]+(?:_[0-9]+)*$/.test(value)) {
+  if (WRITTEN_COUNT.test(value)) {
     const digits = BigInt(value.replace(/_/g, '')); // exact, however long: Number() rounds past 2^53
     if (digits > BigInt(max)) throw usage(`too large, at most ${max}`);
     if (digits < BigInt(min)) throw usage(`too small, at least ${min}`);

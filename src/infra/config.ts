@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MAX_TIMEOUT_MS } from '../actors/maxTimeout.js';
 import { ConfigError } from '../errors.js';
+import { WRITTEN_COUNT } from '../validation.js';
 import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './model/keySafeBaseUrl.js';
 
 /** The URL schemes of a KurrentDB/EventStoreDB connection string. */
@@ -37,11 +38,11 @@ function knownSslMode(v: string): boolean {
  * else gets a parsed config passed in (DESIGN.md, Configuration; .env.example documents it).
  */
 /**
- * A count in the environment as the CLI's options take one (parseCount): digits, an underscore
- * only between two of them. `10_000` was refused with "expected number, received NaN" while
- * `--budget 10_000` worked (a new user's try); `1e4`, ` 7 ` and `0x10` passed as numbers.
+ * A count in the environment as the CLI's options take one (parseCount): `10_000` was refused
+ * with "expected number, received NaN" while `--budget 10_000` worked (a new user's try); `1e4`,
+ * ` 7 ` and `0x10` passed as numbers.
  */
-const wholeNumber = z.string().regex(/^[0-9]+(?:_[0-9]+)*$/, 'expected a whole number written in digits, such as 10000 or 10_000').transform((v) => Number(v.replace(/_/g, '')));
+const wholeNumber = z.string().regex(WRITTEN_COUNT, 'expected a whole number written in digits, such as 10000 or 10_000').transform((v) => Number(v.replace(/_/g, '')));
 
 const EnvSchema = z.object({
   /** A postgres:// (or postgresql://) URL, or a socket folder; anything else was a DNS error naming a host called "base". */

@@ -27,6 +27,26 @@ describe('no new work past the deadline', () => {
     ],
   };
 
+  /**
+   * `graph` run with a minute's timeout for every agent, its architect's call answered 40 s in and
+   * its implementer's (spawned then, with a minute of its own) 70 s in: past the workflow's
+   * deadline, within the implementer's.
+   */
+  const implementerOutlivesItsWorkflow = async (graph: typeof THREE_NODES) => {
+    const clock = jumpingClock();
+    const model = heldModel(['architect', 'implementer']);
+    const system = await testSystem('postgres', { model, clock, defaultAgentTimeoutMs: 60_000 });
+    systems.push(system);
+    const wf = await system.workflows.spawnWorkflow({ graph, task: 'ship it', budget: 60_000, start: true });
+    await model.called('architect');
+    clock.jump(40_000); // the workflow and the architect have 20 s left
+    model.release('architect');
+    await model.called('implementer');
+    clock.jump(30_000);
+    model.release('implementer');
+    return { system, wf, model };
+  };
+
   /** A clock that runs with the real one, plus what the test jumps it by. */
   const jumpingClock = (): { now(): Date; jump(ms: number): void } => {
     let ahead = 0;
@@ -84,17 +104,7 @@ describe('no new work past the deadline', () => {
   });
 
   it('a workflow whose deadline passes while its node works within its own: the node completes, and the workflow times out instead of starting the next', async () => {
-    const clock = jumpingClock();
-    const model = heldModel(['architect', 'implementer']);
-    const system = await testSystem('postgres', { model, clock, defaultAgentTimeoutMs: 60_000 });
-    systems.push(system);
-    const wf = await system.workflows.spawnWorkflow({ graph: THREE_NODES, task: 'ship it', budget: 60_000, start: true });
-    await model.called('architect');
-    clock.jump(40_000); // the workflow and the architect have 20 s left
-    model.release('architect');
-    await model.called('implementer'); // spawned 40 s in: a minute of its own
-    clock.jump(30_000); // the workflow's deadline has passed, the implementer's has not
-    model.release('implementer');
+    const { system, wf, model } = await implementerOutlivesItsWorkflow(THREE_NODES);
     const result = await wf.run();
     expect(result).toMatchObject({ status: 'failed', reason: 'timed out after 1 min (DEFAULT_AGENT_TIMEOUT)' });
 
@@ -109,18 +119,7 @@ describe('no new work past the deadline', () => {
   });
 
   it('a workflow whose last node ends past its deadline does not complete: it times out, its summary kept as partial output', async () => {
-    const clock = jumpingClock();
-    const model = heldModel(['architect', 'implementer']);
-    const system = await testSystem('postgres', { model, clock, defaultAgentTimeoutMs: 60_000 });
-    systems.push(system);
-    const graph = { nodes: THREE_NODES.nodes.slice(0, 2) };
-    const wf = await system.workflows.spawnWorkflow({ graph, task: 'ship it', budget: 60_000, start: true });
-    await model.called('architect');
-    clock.jump(40_000);
-    model.release('architect');
-    await model.called('implementer');
-    clock.jump(30_000); // past the workflow's deadline, within the implementer's
-    model.release('implementer');
+    const { system, wf } = await implementerOutlivesItsWorkflow({ nodes: THREE_NODES.nodes.slice(0, 2) });
     expect(await wf.run()).toMatchObject({ status: 'failed', reason: 'timed out after 1 min (DEFAULT_AGENT_TIMEOUT)' });
     const history = await system.history(wf.id);
     expect(history.map((e) => e.type)).not.toContain('AgentCompleted');

@@ -1,6 +1,7 @@
 import { InvalidTransition, NotSubordinate } from '../../errors.js';
 import { backoffMs } from '../../infra/backoff.js';
-import { liveChildren } from '../agentContext.js';
+import type { DomainEvent } from '../../events/catalogue.js';
+import { liveChildren, type AgentContext } from '../agentContext.js';
 import { failureEvents, terminationEvents } from '../agentDecisions.js';
 import { isTerminalStatus, statusOf } from '../agentMachine.js';
 import type { LiveActor } from '../liveActor.js';
@@ -40,24 +41,16 @@ async function timeOut(rt: RuntimeContext, id: string): Promise<void> {
   // anything (deadline.ts), wherever it is hosted. A decision past the deadline may have recorded
   // it already.
   await execute(rt, id, (s) => (isTerminalStatus(statusOf(s.value)) || s.context.timedOut ? [] : [{ type: 'AgentTimedOut', data: { deadline: c.deadline! } }]), { causationId: 'timer' });
-  // Then its children, round after round, as terminateSubtree does: a child whose spawn was
-  // decided before the deadline can be recorded after the copy the round read (it failed the
-  // agent with "cannot accept AgentFailed" in 7 of 12 runs, a new user's try).
-  for (let round = 1; ; round++) {
-    const current = await loadActor(rt, id);
-    if (isTerminalStatus(statusOf(current.snapshot.value))) return;
-    await endChildrenFirst(rt, current, `parent ${id} timed out`, false);
-    let childLive = false;
-    await execute(rt, id, (s) => {
-      if (isTerminalStatus(statusOf(s.value))) return [];
-      childLive = liveChildren(s.context).length > 0;
-      return childLive ? [] : failureEvents({ ...s.context, timedOut: true }, 'timeout', reason);
-    }, { causationId: 'timer' });
-    if (!childLive) return;
-    if (round >= MAX_TERMINATION_ROUNDS) throw new InvalidTransition(id, `still starting children after ${round} rounds of ending them`, 'AgentFailed');
-    await new Promise((r) => setTimeout(r, backoffMs(round, { baseMs: 5, maxMs: 200, jitter: 'full' })));
-    await catchUp(rt, current);
-  }
+  // Then its children: a child whose spawn was decided before the deadline can be recorded after
+  // the copy a round read (a single round failed the agent with "cannot accept AgentFailed" in 7
+  // of 12 runs, a new user's try).
+  await endAfterChildren(rt, id, {
+    childReason: () => `parent ${id} timed out`,
+    logCascade: false,
+    ending: (s) => failureEvents({ ...s, timedOut: true }, 'timeout', reason),
+    endEvent: 'AgentFailed',
+    causationId: 'timer',
+  });
 }
 
 /** Terminates `targetId`'s subtree if it lies under `byId`. */
@@ -84,28 +77,51 @@ export async function terminateSubtree(rt: RuntimeContext, id: string, reason: s
   // Recorded first: the process that hosts it (maybe not this one) stops starting work and ends
   // it too, and one that recovers it after a crash finishes the job (effects.ts `terminate`).
   await execute(rt, id, (s) => (isTerminalStatus(statusOf(s.value)) || s.context.terminating ? [] : [{ type: 'AgentTerminating', data: { reason, by } }]), { causationId });
+  // The first firing recorded says why: a later one only helps it along.
+  const why = (c: AgentContext): { reason: string; by: string | null } => c.terminating ?? { reason, by };
+  await endAfterChildren(rt, id, {
+    childReason: (c) => `parent ${id} terminated: ${why(c).reason}`,
+    logCascade: true,
+    ending: (c) => terminationEvents(c, why(c).reason, why(c).by),
+    endEvent: 'AgentTerminated',
+    causationId,
+  });
+  await ensureParentNotified(rt, id);
+}
+
+/**
+ * Ends agent `id` once its children have, round after round: each round ends its live children
+ * (`childReason`), then records `ending` if none is live. Its host may be another process that
+ * goes on starting children meanwhile (a workflow's next node), or a spawn decided before this
+ * began may be recorded after the copy a round read: the next round ends those too.
+ * `logCascade`: a child that cannot be ended is logged, and ends the rounds with its error.
+ */
+async function endAfterChildren(rt: RuntimeContext, id: string, o: {
+  readonly childReason: (c: AgentContext) => string;
+  readonly logCascade: boolean;
+  readonly ending: (c: AgentContext) => DomainEvent[];
+  readonly endEvent: 'AgentFailed' | 'AgentTerminated';
+  readonly causationId: string;
+}): Promise<void> {
   for (let round = 1; ; round++) {
     const actor = await loadActor(rt, id);
-    if (isTerminalStatus(statusOf(actor.snapshot.value))) break;
-    // The first firing recorded says why: a later one only helps it along.
-    const why = actor.snapshot.context.terminating ?? { reason, by };
-    const failed = await endChildrenFirst(rt, actor, `parent ${id} terminated: ${why.reason}`, true);
-    let childStarted = false;
+    if (isTerminalStatus(statusOf(actor.snapshot.value))) return;
+    const failed = await endChildrenFirst(rt, actor, o.childReason(actor.snapshot.context), o.logCascade);
+    let childLive = false;
     await execute(rt, id, (s) => {
       if (isTerminalStatus(statusOf(s.value))) return [];
-      childStarted = liveChildren(s.context).length > 0;
-      return childStarted ? [] : terminationEvents(s.context, why.reason, why.by);
-    }, { causationId });
-    if (!childStarted) break;
+      childLive = liveChildren(s.context).length > 0;
+      return childLive ? [] : o.ending(s.context);
+    }, { causationId: o.causationId });
+    if (!childLive) return;
     // A child that could not be ended (the store gone, say) is still live: that is the answer,
     // not another round.
     if (failed.length > 0) throw failed[0];
-    if (round >= MAX_TERMINATION_ROUNDS) throw new InvalidTransition(id, `still starting children after ${round} rounds of ending them`, 'AgentTerminated');
+    if (round >= MAX_TERMINATION_ROUNDS) throw new InvalidTransition(id, `still starting children after ${round} rounds of ending them`, o.endEvent);
     await new Promise((r) => setTimeout(r, backoffMs(round, { baseMs: 5, maxMs: 200, jitter: 'full' })));
     // The host's writes since this copy was read: the children it started, or ended.
     await catchUp(rt, actor);
   }
-  await ensureParentNotified(rt, id);
 }
 
 /**
