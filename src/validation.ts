@@ -10,13 +10,6 @@ export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\u
 /** Whether a string can be stored as JSON in Postgres: no U+0000, no unpaired surrogate. */
 export const isStorableText = (s: string): boolean => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
 
-/**
- * A count as a person writes one: digits, an underscore only between two of them as in JS
- * (10_000, not 10_000_ or 1__0). Number() would also take '-0', '0x10', '1e4' and ' 7 '. The
- * CLI's options (parseCount) and the environment's counts (config.ts) read them alike.
- */
-export const WRITTEN_COUNT = /^[0-9]+(?:_[0-9]+)*$/;
-
 export const NOT_STORABLE = 'contains U+0000 or an unpaired UTF-16 surrogate, which cannot be stored';
 
 /** Free text from a caller that will be stored (roles, tasks, reasons), refused naming the field when it cannot be. */

@@ -1,6 +1,6 @@
 import type { AgentSystem, AgentSystemOptions } from '../system.js';
 import { resolveAgentId } from '../dashboard/agentTree.js';
-import { WRITTEN_COUNT } from '../validation.js';
+import { WRITTEN_COUNT } from '../infra/writtenCount.js';
 import { CliError, EXIT, Interrupted, quoted } from './cliError.js';
 import { closeSystem } from './closeSystem.js';
 import { processOutput, toJson, type Output } from './output.js';

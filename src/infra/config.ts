@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MAX_TIMEOUT_MS } from '../actors/maxTimeout.js';
 import { ConfigError } from '../errors.js';
-import { WRITTEN_COUNT } from '../validation.js';
+import { WRITTEN_COUNT } from './writtenCount.js';
 import { KEY_SAFE_BASE_URL_MESSAGE, keySafeBaseUrl } from './model/keySafeBaseUrl.js';
 
 /** The URL schemes of a KurrentDB/EventStoreDB connection string. */
