@@ -2,7 +2,7 @@ import type { Clock } from '../actors/ports/runtimePorts.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import { revisionArg } from '../events/safeNumber.js';
-import { systemClock } from '../infra/ids.js';
+import { processOwnerName, systemClock } from '../infra/ids.js';
 import { Mutex } from '../infra/mutex.js';
 import { Signal } from '../infra/signals.js';
 import { migrate } from '../infra/sql/migrate.js';
@@ -103,6 +103,7 @@ export class ProjectionRunner {
       clock: options.clock ?? systemClock,
       retry: { initialMs: options.retry?.initialMs ?? 50, maxMs: options.retry?.maxMs ?? 5000 },
       entries,
+      owner: processOwnerName(),
       lock: new Mutex(),
       liveSetChanged: new Signal(),
       stopSignal: new Signal(),

@@ -5,7 +5,8 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  *
  * - `projection_checkpoints`: one row per projection: the global position applied so far, the
  *   projection version and the suffix of the table generation readers see, and the suffix of a
- *   rebuild in progress (dropped if the runner died mid-rebuild).
+ *   rebuild in progress, its runner and when that runner last said it was still building (its
+ *   tables are dropped once it has been silent for a while: it died mid-rebuild).
  * - `projection_apply(batch jsonb)`: runs a batch of statements in one round trip; statements
  *   are shared texts with text parameters, each cast explicitly in the statement.
  * - `projection_advance(...)`: moves a checkpoint, or raises CD101 if another runner moved it.
@@ -20,6 +21,7 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  * - then: the retired budget ledger read model's leftovers are dropped.
  * - then: joins inside `projection_apply` are nested loops only, so every statement reads its
  *   rows by key whatever the tables' size and statistics (tests/int/projectionPlans).
+ * - then: a rebuild's claim (`building_owner`, `building_seen_at`; rebuildClaim.ts).
  */
 export function runnerMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
@@ -99,6 +101,10 @@ $$;
     // update 4). Which plan won moved with the tables' statistics; keyed lookups do not.
     `ALTER FUNCTION ${s}.projection_apply(jsonb) SET enable_hashjoin = off;
 ALTER FUNCTION ${s}.projection_apply(jsonb) SET enable_mergejoin = off;`,
+    // Who is building a rebuild's tables, and when it last said so (rebuildClaim.ts): a runner
+    // starting beside a rebuild dropped its tables, and runners started together on a projection
+    // whose version changed each rebuilt into the same tables.
+    `ALTER TABLE ${s}.projection_checkpoints ADD COLUMN building_owner text, ADD COLUMN building_seen_at timestamptz;`,
   ];
 }
 

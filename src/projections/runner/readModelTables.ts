@@ -1,5 +1,6 @@
 import type { SqlQueryable } from '../../infra/sql/sqlClient.js';
 import { physicalTable, tableNames, type Projection } from '../projection.js';
+import { claimIsLive, freshClaimSql } from './claimFreshness.js';
 import { checkpointTable, type Entry, type RunnerContext } from './runnerContext.js';
 
 /**
@@ -14,6 +15,9 @@ interface CheckpointRow {
   position: bigint;
   active_suffix: string;
   building_suffix: string | null;
+  /** The rebuild's runner and whether it renewed its claim lately (rebuildClaim.ts); read by setUp only. */
+  building_owner?: string | null;
+  fresh?: boolean;
 }
 
 /** `v<version>_r<generation>`: the suffix of one generation of a projection's tables. */
@@ -34,7 +38,7 @@ export async function setUp(rt: RunnerContext, entry: Entry): Promise<'live' | '
     // user's try. The second now finds the first's checkpoint.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cadre.projections.setup:${rt.schema}`]);
     const found = await tx.query<CheckpointRow>(
-      `SELECT name, version, position, active_suffix, building_suffix FROM ${checkpointTable(rt.schema)} WHERE name = $1`,
+      `SELECT name, version, position, active_suffix, building_suffix, building_owner, ${freshClaimSql} AS fresh FROM ${checkpointTable(rt.schema)} WHERE name = $1`,
       [p.name],
     );
     const row = found.rows[0];
@@ -49,10 +53,11 @@ export async function setUp(rt: RunnerContext, entry: Entry): Promise<'live' | '
       Object.assign(entry, { position: 0n, suffix, tables: tableNames(p, rt.schema, suffix), state: 'live' });
       return 'live';
     }
-    if (row.building_suffix) {
-      // A rebuild died with its runner: its half-built tables are useless.
+    if (row.building_suffix && !claimIsLive(rt.sql.kind, row)) {
+      // A rebuild died with its runner (its claim went silent): its half-built tables are useless.
+      // A fresh claim is another runner's rebuild under way: left alone.
       await dropTables(rt, tx, p, row.building_suffix);
-      await tx.query(`UPDATE ${checkpointTable(rt.schema)} SET building_suffix = NULL WHERE name = $1`, [p.name]);
+      await tx.query(`UPDATE ${checkpointTable(rt.schema)} SET building_suffix = NULL, building_owner = NULL, building_seen_at = NULL WHERE name = $1`, [p.name]);
     }
     const state = Number(row.version) === p.version ? 'live' : 'stale';
     Object.assign(entry, { position: BigInt(row.position), suffix: row.active_suffix, tables: tableNames(p, rt.schema, row.active_suffix), state });

@@ -1,7 +1,9 @@
 import { Aborted, NotFound } from '../../errors.js';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { batchStatements, tableNames, type SqlStatement } from '../projection.js';
-import { createTables, dropTables, pointViews } from './readModelTables.js';
+import type { SqlQueryable } from '../../infra/sql/sqlClient.js';
+import { dropTables, pointViews } from './readModelTables.js';
+import { claimRebuild, keepClaimed, readBuilding, renewClaim } from './rebuildClaim.js';
 import { appliersLock, checkpointTable, commit, parseBatch, type Entry, type RunnerContext } from './runnerContext.js';
 
 /**
@@ -12,19 +14,33 @@ import { appliersLock, checkpointTable, commit, parseBatch, type Entry, type Run
  */
 export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suffix: string; position: bigint }): Promise<void> {
   const p = entry.projection;
+  // Another runner's rebuild under way: wait for it, then serve what it swapped in (or, if it
+  // died, take the rebuild over).
+  while (!(await claimRebuild(rt, p, rebuild.suffix, rt.owner))) {
+    if (await adoptOthersRebuild(rt, entry)) return;
+  }
+  const release = keepClaimed(rt, p, rebuild.suffix, rt.owner);
+  try {
+    await buildAndSwap(rt, entry, rebuild);
+  } finally {
+    release();
+  }
+  rt.liveSetChanged.fire();
+  rt.waiters.wake();
+}
+
+async function buildAndSwap(rt: RunnerContext, entry: Entry, rebuild: { suffix: string; position: bigint }): Promise<void> {
+  const p = entry.projection;
   const tables = tableNames(p, rt.schema, rebuild.suffix);
   rt.log.info({ projection: p.name, suffix: rebuild.suffix }, 'projection rebuild started');
-  await rt.sql.transaction(async (tx) => {
-    await createTables(rt, tx, p, rebuild.suffix);
-    await tx.query(`UPDATE ${checkpointTable(rt.schema)} SET building_suffix = $2 WHERE name = $1`, [p.name, rebuild.suffix]);
-  });
+  const renew = (tx: SqlQueryable): Promise<void> => renewClaim(rt, tx, p, rebuild.suffix, rt.owner);
   const statementsFor = (events: readonly RecordedEvent[]): SqlStatement[] => batchStatements(p, parseBatch(rt, events), tables);
   // Catch up without holding the lock: the live tables keep serving and updating.
   for (;;) {
     if (rt.stopping) throw new Aborted(`the runner stopped while rebuilding ${p.name}`);
     const events = await rt.store.readAll({ fromPosition: rebuild.position, limit: rt.batchSize });
     if (events.length === 0) break;
-    await commit(rt, statementsFor(events));
+    await commit(rt, statementsFor(events), renew);
     rebuild.position = events[events.length - 1]!.position;
     if (events.length < rt.batchSize && rebuild.position >= rt.liveCursor) break;
   }
@@ -44,6 +60,7 @@ export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suf
     const versionChanged = entry.state === 'stale';
     // Behind the same lock as live applies (in any process) to the tables it drops.
     await commit(rt, [appliersLock(rt.schema), ...statementsFor(tail)], async (tx) => {
+      await renew(tx);
       // Lock in the order readers do (derived views, then table views, each down to its
       // tables), so a reader and the swap queue up instead of deadlocking.
       const views = [...(p.views?.(rt.schema) ?? []).map((v) => v.name), ...p.tables];
@@ -57,7 +74,7 @@ export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suf
       if (toLock.length > 0) await tx.query(`LOCK TABLE ${toLock.join(', ')} IN ACCESS EXCLUSIVE MODE`);
       await pointViews(rt, tx, p, rebuild.suffix, versionChanged);
       const moved = await tx.query(
-        `UPDATE ${checkpointTable(rt.schema)} SET version = $2, position = $3, active_suffix = $4, building_suffix = NULL, updated_at = now()
+        `UPDATE ${checkpointTable(rt.schema)} SET version = $2, position = $3, active_suffix = $4, building_suffix = NULL, building_owner = NULL, building_seen_at = NULL, updated_at = now()
           WHERE name = $1`,
         [p.name, p.version, at.toString(), rebuild.suffix],
       );
@@ -68,6 +85,35 @@ export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suf
     Object.assign(entry, { position: at, suffix: rebuild.suffix, tables, state: 'live' as const });
     rt.log.info({ projection: p.name, suffix: rebuild.suffix, position: at.toString() }, 'projection rebuilt and swapped in');
   });
-  rt.liveSetChanged.fire();
-  rt.waiters.wake();
 }
+
+/**
+ * Waits while another runner's claim on `entry`'s rebuild is fresh. True when that rebuild
+ * brought the projection to this runner's version: `entry` now follows the tables it swapped in.
+ * False when the claim went silent (its runner died) without that: the caller claims it.
+ */
+async function adoptOthersRebuild(rt: RunnerContext, entry: Entry): Promise<boolean> {
+  const p = entry.projection;
+  rt.log.info({ projection: p.name }, 'another runner is rebuilding the projection: waiting for it');
+  for (;;) {
+    if (rt.stopping) throw new Aborted(`the runner stopped while waiting for another runner's rebuild of ${p.name}`);
+    const cp = await readBuilding(rt, p);
+    if (!cp.building?.live) {
+      if (cp.version !== p.version) return false;
+      await rt.lock.run(async () => {
+        Object.assign(entry, { position: cp.position, suffix: cp.activeSuffix, tables: tableNames(p, rt.schema, cp.activeSuffix), state: 'live' as const });
+      });
+      rt.log.info({ projection: p.name, suffix: cp.activeSuffix }, 'projection rebuilt by another runner');
+      // Its checkpoint may be behind where this runner's live loop reads: the loop starts over
+      // from the least checkpoint, so nothing between the two is skipped for it.
+      await rt.subscription?.close();
+      rt.liveSetChanged.fire();
+      rt.waiters.wake();
+      return true;
+    }
+    await rt.stopSignal.wait(OTHERS_REBUILD_POLL_MS);
+  }
+}
+
+/** How often a runner waiting on another's rebuild looks at the checkpoint. */
+const OTHERS_REBUILD_POLL_MS = 200;

@@ -52,6 +52,8 @@ export interface RunnerContext {
   /** Backoff after a failure: first and longest wait, in ms. */
   readonly retry: { readonly initialMs: number; readonly maxMs: number };
   readonly entries: Map<string, Entry>;
+  /** This runner among the schema's, in a rebuild's claim (rebuildClaim.ts). */
+  readonly owner: string;
   /** Held by a live batch and by a rebuild's swap. */
   readonly lock: Mutex;
   /** Fired when a projection joins the live loop (a rebuild swapped it in) and on stop. */
