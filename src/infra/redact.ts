@@ -15,6 +15,12 @@ const BEARER = /\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
  */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]{0,31}:\/\/[^:/?#@\s"'<>]*:)([^@/\s"'<>]+)(@)/gi;
 const HEADER_SECRET = /\b(x-api-key|api[_-]?key|authorization)(["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"',;}]{8,}/gi;
+/**
+ * Text none of the patterns above can match lacks every one of these (case aside): `text` returns
+ * it unchanged without running them. They took ~10 µs on a 500-character event, and the runtime
+ * looks at every event it decides (callerSecrets.ts); this test takes ~1.
+ */
+const MAY_MATCH = /sk-|:\/\/|bearer|basic|token|api[_-]?key|authorization/i;
 /** Values under these keys are dropped whatever they hold. */
 const SECRET_KEY = /^(api[_-]?key|x-api-key|authorization|password|passwd|secret|client[_-]?secret|access[_-]?token|refresh[_-]?token|auth[_-]?token|token|connection[_-]?string|database[_-]?url)$/i;
 
@@ -56,14 +62,17 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 export function createRedactor(secrets: readonly (string | null | undefined)[] = []): Redactor {
   const known = new Set<string>();
   let exact: RegExp | null = null;
+  let knownForms: string[] = [];
   const addSecret = (s: string | null | undefined): void => {
     if (!s || s.length < MIN_SECRET) return;
     // The value as written, percent-encoded (in a URL) and JSON-escaped (in a log line).
     for (const form of [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]) known.add(form);
-    exact = new RegExp([...known].sort((a, b) => b.length - a.length).map(escapeRe).join('|'), 'g');
+    knownForms = [...known].sort((a, b) => b.length - a.length);
+    exact = new RegExp(knownForms.map(escapeRe).join('|'), 'g');
   };
   secrets.forEach(addSecret);
   const text = (t: string): string => {
+    if (!MAY_MATCH.test(t) && !knownForms.some((k) => t.includes(k))) return t;
     let out = exact ? t.replace(exact, REDACTED) : t;
     out = out.replace(URL_PASSWORD, '$1***$3').replace(KEY_LIKE, REDACTED).replace(BEARER, `$1$2${REDACTED}`).replace(HEADER_SECRET, `$1$2${REDACTED}`);
     return out;

@@ -67,6 +67,34 @@ describe('secrets stay secret', () => {
     }
   });
 
+  it('a secret a caller types (a task, a message, a workflow, a reason) is recorded redacted and never sent to the model', async () => {
+    // A new user's try: `cadre spawn --task "deploy with key <the key>"` and `cadre send A B
+    // '{"k":"<the key>"}'` stored it verbatim, sent it to the model, and `history` printed it.
+    api.enqueue({ kind: 'message', message: { content: [{ type: 'tool_use', id: 'toolu_2', name: 'finish', input: { output: 'deployed' } }], stopReason: 'tool_use' } });
+    const before = api.messageRequests().length;
+    const typed = await system.spawn({ role: 'deployer', task: `deploy with key ${SECRET} now`, budget: 20_000 });
+    const peer = await system.spawn({ role: 'peer', task: 'wait', budget: 1_000 });
+    await system.messaging.send(typed.id, peer.id, { k: SECRET, nested: [`x ${SECRET} y`], n: 1 });
+    await system.spawnWorkflow({ task: `ship it, key ${SECRET}`, budget: 20_000, graph: { nodes: [{ id: 'a', role: 'implementer', task: `build with ${SECRET}`, budgetPercent: 50, dependencies: [] }] } });
+    await system.terminate(peer.id, `fired, key ${SECRET}`);
+    expect((await typed.run()).status).toBe('completed');
+
+    const events = await system.store.readAll({ limit: 100_000 });
+    expect(JSON.stringify(events, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(SECRET);
+    for (const table of ['blobs', 'messages']) {
+      const rows = await system.internal.sql.query(`SELECT * FROM ${system.schema}.${table}`);
+      expect(JSON.stringify(rows.rows, (_k, v) => (typeof v === 'bigint' ? String(v) : v)), table).not.toContain(SECRET);
+    }
+    const sent = api.messageRequests().slice(before);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(JSON.stringify(sent.map((r) => r.body))).not.toContain(SECRET);
+    // What was typed is kept around it: the redaction takes the key out, not the task.
+    const history = await system.history(typed.id);
+    expect(history[0]!.data).toMatchObject({ task: 'deploy with key [redacted] now' });
+    const sentEvent = history.find((e) => e.type === 'MessageSent');
+    expect(sentEvent?.data).toMatchObject({ payload: { k: '[redacted]', nested: ['x [redacted] y'], n: 1 } });
+  });
+
   it('redacts keys and connection-string passwords from log objects and urls', () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write(c, _e, d) { lines.push(String(c)); d(); } }));

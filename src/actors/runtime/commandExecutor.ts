@@ -1,5 +1,6 @@
 import { eventSchemas, type DomainEvent } from '../../events/catalogue.js';
 import { pureTransition } from '../pureTransition.js';
+import { withoutSecrets } from './callerSecrets.js';
 import { withinDeadline } from '../deadline.js';
 import type { EventToAppend } from '../../events/envelope.js';
 import { leanMetadata } from '../../events/metadata.js';
@@ -73,7 +74,7 @@ export async function execute(rt: RuntimeContext, id: string, decide: Decide, op
           // past the deadline. Stamped after the decision, a start decided with its deadline
           // (runStart.ts) was recorded up to 108 ms past it under load (a new user's try).
           const decidedAt = rt.deps.clock.now();
-          const decided = await decide(actor.snapshot);
+          const decided = withoutSecrets(rt, await decide(actor.snapshot));
           if (decided.length === 0) return decided;
           // Past its deadline an agent records what was done and times out instead of starting more.
           const cut = withinDeadline(actor.snapshot.context, decided, decidedAt, rt.deps.config.defaultTimeoutMs);

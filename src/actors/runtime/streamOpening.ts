@@ -8,6 +8,7 @@ import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRe
 import { agentMachine } from '../agentMachine.js';
 import { LiveActor } from '../liveActor.js';
 import { pureTransition } from '../pureTransition.js';
+import { spawnedWithoutSecrets, withoutSecrets } from './callerSecrets.js';
 import { foldResting, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { adopt } from './actorCache.js';
@@ -43,7 +44,8 @@ export type FirstSpawns = (started: AgentSnapshot) => Promise<{ readonly events:
  * AgentSpawned's own `started`: one event row fewer per agent (463 bytes with its index
  * entries, of ~11,500 per agent step in `npm run bench -- workflow`).
  */
-export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = [], firstSpawns?: FirstSpawns): Promise<PreparedOpening> {
+export async function prepareOpening(rt: RuntimeContext, spawned: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = [], firstSpawns?: FirstSpawns): Promise<PreparedOpening> {
+  const data = spawnedWithoutSecrets(rt, spawned);
   const id = data.agentId;
   // The opening's time, taken before it is decided, as a command's (commandExecutor.ts): a start's
   // deadline counts from it. Taken after the awaits below, the recorded start came up to 15 ms
@@ -65,7 +67,7 @@ export async function prepareOpening(rt: RuntimeContext, data: EventData<'AgentS
     events.push(e);
   };
   try {
-    alsoRecord.forEach(record);
+    withoutSecrets(rt, [...alsoRecord]).forEach(record);
     // A start is also the run request (it implies it): the request is recorded on its own only
     // when the agent must wait for a slot or for the process that holds its lease.
     if (slot.taken && !startsInOpening) record(startedEvent(rt, snapshot.context));
