@@ -183,6 +183,7 @@ export class ProjectionRunner {
     if (!entry) throw new NotFound('projection', name);
     if (!this.started) throw new InvalidInput('runner', 'start the runner before rebuilding');
     if (entry.rebuild) return entry.rebuild.done;
+    // What status shows while it waits for its claim; the claim picks the generation (rebuildClaim.ts).
     const generation = Math.max(generationOf(entry.suffix), 0) + 1;
     const rebuild = { suffix: suffixFor(entry.projection.version, generation), position: 0n, done: Promise.resolve() };
     if (entry.state === 'live') entry.state = 'rebuilding';

@@ -33,6 +33,11 @@ async function writeAgents(store: PostgresEventStore, n: number, prefix: string)
   return last;
 }
 
+/** Drops the session's prepared read-model statements (not the client's own): as on a new connection. */
+const FORGET_APPLY_STATEMENTS = `DO $$ DECLARE n text; BEGIN
+  FOR n IN SELECT name FROM pg_prepared_statements WHERE name LIKE 'cadre\\_apply\\_%' LOOP EXECUTE format('DEALLOCATE %I', n); END LOOP;
+END $$`;
+
 /**
  * Several processes on one store, after an upgrade that changed a projection's version: each
  * starts its runner, each finds the projection stale. One rebuild may run at a time; the others
@@ -89,6 +94,74 @@ describe('projection rebuilds from several runners on one schema', () => {
     );
     expect(counts.rows[0]).toEqual({ n: 170n, bad: 0n });
     for (const r of runners) await r.stop();
+  });
+
+  it('rebuilds asked of three runners at once, round after round while events arrive: each returns, none fails, every event counted once', async () => {
+    // A trial's: `cadre projections rebuild agents` from three shells at once, beside `cadre
+    // serve` and `cadre worker`, failed 'cannot drop table agents_v6_r1 because other objects
+    // depend on it' (a rebuild asked for as another swapped in chose the generation now serving)
+    // and the others' live loops warned 'relation agents_v6_r0 does not exist'.
+    const schema = freshSchema('rb');
+    const prefix = `rr${randomUUID().slice(0, 6)}_`;
+    const problems: unknown[] = [];
+    const logger: ProjectionLogger = { debug: () => {}, info: () => {}, warn: (o, m) => problems.push([m, o]), error: (o, m) => problems.push([m, o]) };
+    const runners = [0, 1, 2].map(() => new ProjectionRunner({ store, sql: sqlClient(), schema, projections: [agentsProjection], batchSize: 30, logger }));
+    for (const r of runners) await r.start();
+    let last = await writeAgents(store, 40, prefix);
+    const writing = (async () => {
+      for (let i = 0; i < 6; i++) last = await writeAgents(store, 10, `${prefix}w${i}_`);
+    })();
+    for (let round = 0; round < 4; round++) await Promise.all(runners.map((r) => r.rebuild('agents')));
+    await writing;
+    await Promise.all(runners.map((r) => r.waitFor(last, 30_000)));
+    expect(problems).toEqual([]);
+    const counts = await clients[0]!.query<{ n: bigint; bad: bigint }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE event_count <> 7 OR consumed <> 80) AS bad FROM ${schema}.agents WHERE starts_with(agent_id, $1)`,
+      [prefix],
+    );
+    expect(counts.rows[0]).toEqual({ n: 100n, bad: 0n });
+    const tables = await clients[0]!.query<{ n: bigint }>(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'agents_v%'`, [schema]);
+    expect(tables.rows[0]!.n).toBe(1n);
+    for (const r of runners) await r.stop();
+  });
+
+  it('a rebuild asked of a runner that has not yet seen another runner\'s swap builds the next generation', async () => {
+    const prefix = `rn${randomUUID().slice(0, 6)}_`;
+    const schema = freshSchema('rb');
+    const errors: unknown[] = [];
+    const logger: ProjectionLogger = { debug: () => {}, info: () => {}, warn: (o, m) => errors.push([m, o]), error: (o, m) => errors.push([m, o]) };
+    // a's batches prepare their statements afresh, as on a connection new to the pool: a statement
+    // naming dropped tables then fails as it is prepared, before the checkpoint is compared.
+    const single = createPgClient({ connectionString: testPgUrl(), max: 1 });
+    clients.push(single);
+    const fresh: SqlClient = {
+      ...single,
+      query: async (text, params, options) => {
+        if (text.includes('projection_apply')) await single.query(FORGET_APPLY_STATEMENTS);
+        return single.query(text, params, options);
+      },
+    };
+    const a = new ProjectionRunner({ store, sql: fresh, schema, projections: [agentsProjection], logger });
+    const c = new ProjectionRunner({ store, sql: sqlClient(), schema, projections: [agentsProjection], logger });
+    await a.start();
+    await c.start();
+    const last = await writeAgents(store, 20, prefix);
+    await Promise.all([a.waitFor(last, 30_000), c.waitFor(last, 30_000)]);
+    await a.rebuild('agents'); // r1 serves now; c, with nothing new to apply, still follows r0
+    await c.rebuild('agents'); // took r1 for its own and failed dropping it: "other objects depend on it"
+    expect((await c.status())[0]).toMatchObject({ state: 'live', suffix: `v${agentsProjection.version}_r2` });
+    // a still follows r1, which c dropped: its next batch finds it gone and follows r2, quietly
+    // (it warned 'relation agents_v6_r1 does not exist' and backed off).
+    const more = await writeAgents(store, 5, `${prefix}m`);
+    await Promise.all([a.waitFor(more, 30_000), c.waitFor(more, 30_000)]);
+    expect(errors).toEqual([]);
+    const counts = await clients[0]!.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${schema}.agents WHERE starts_with(agent_id, $1) AND event_count = 7`, [prefix]);
+    expect(counts.rows[0]!.n).toBe(25n);
+    // r0 and r1 both dropped: r1 was left behind for good, the swap dropping the r0 its runner knew.
+    const tables = await clients[0]!.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'agents_v%'`, [schema]);
+    expect(tables.rows.map((r) => r.t)).toEqual([`agents_v${agentsProjection.version}_r2`]);
+    await a.stop();
+    await c.stop();
   });
 
   it('a runner started while another rebuilds leaves the rebuild alone', async () => {

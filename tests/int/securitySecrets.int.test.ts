@@ -74,7 +74,7 @@ describe('secrets stay secret', () => {
     const before = api.messageRequests().length;
     const typed = await system.spawn({ role: 'deployer', task: `deploy with key ${SECRET} now`, budget: 20_000 });
     const peer = await system.spawn({ role: 'peer', task: 'wait', budget: 1_000 });
-    await system.messaging.send(typed.id, peer.id, { k: SECRET, nested: [`x ${SECRET} y`], n: 1 });
+    await system.messaging.send(typed.id, peer.id, { k: SECRET, nested: [`x ${SECRET} y`], n: 1, [SECRET]: 'as a name', [`${SECRET}!`]: { [SECRET]: 2 }, 'sk-ant-another-key-0123': 'a second name' });
     await system.spawnWorkflow({ task: `ship it, key ${SECRET}`, budget: 20_000, graph: { nodes: [{ id: 'a', role: 'implementer', task: `build with ${SECRET}`, budgetPercent: 50, dependencies: [] }] } });
     await system.terminate(peer.id, `fired, key ${SECRET}`);
     expect((await typed.run()).status).toBe('completed');
@@ -92,7 +92,7 @@ describe('secrets stay secret', () => {
     const history = await system.history(typed.id);
     expect(history[0]!.data).toMatchObject({ task: 'deploy with key [redacted] now' });
     const sentEvent = history.find((e) => e.type === 'MessageSent');
-    expect(sentEvent?.data).toMatchObject({ payload: { k: '[redacted]', nested: ['x [redacted] y'], n: 1 } });
+    expect(sentEvent?.data).toMatchObject({ payload: { k: '[redacted]', nested: ['x [redacted] y'], n: 1, '[redacted]': 'as a name', '[redacted]!': { '[redacted]': 2 }, '[redacted] 2': 'a second name' } });
   });
 
   it('redacts keys and connection-string passwords from log objects and urls', () => {

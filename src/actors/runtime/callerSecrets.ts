@@ -37,7 +37,11 @@ function redactedData(redact: (text: string) => string, data: unknown): unknown 
   return mapStrings(data, redact);
 }
 
-/** `value` with `f` applied to every string in it (keys kept); the same object where nothing changed. */
+/**
+ * `value` with `f` applied to every string in it, object keys too (a payload `{"<the key>": 1}`
+ * kept the key as a member's name); the same object where nothing changed. Two names made alike
+ * by `f` are told apart by a count (`[redacted]`, `[redacted] 2`) rather than one lost.
+ */
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
   if (typeof value === 'string') return f(value);
   if (Array.isArray(value)) {
@@ -45,8 +49,16 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
     return mapped.every((v, i) => v === value[i]) ? value : mapped;
   }
   if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)] as const);
-    return entries.every(([k, v]) => v === (value as Record<string, unknown>)[k]) ? value : Object.fromEntries(entries);
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const mapped = mapStrings(v, f);
+      let name = f(k);
+      for (let n = 2; name !== k && Object.hasOwn(out, name); n++) name = `${f(k)} ${n}`;
+      changed ||= mapped !== v || name !== k;
+      out[name] = mapped;
+    }
+    return changed ? out : value;
   }
   return value;
 }

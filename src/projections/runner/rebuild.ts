@@ -16,7 +16,12 @@ export async function runRebuild(rt: RunnerContext, entry: Entry, rebuild: { suf
   const p = entry.projection;
   // Another runner's rebuild under way: wait for it, then serve what it swapped in (or, if it
   // died, take the rebuild over).
-  while (!(await claimRebuild(rt, p, rebuild.suffix, rt.owner))) {
+  for (;;) {
+    const claimed = await claimRebuild(rt, p, rt.owner);
+    if (claimed) {
+      rebuild.suffix = claimed;
+      break;
+    }
     if (await adoptOthersRebuild(rt, entry)) return;
   }
   const release = keepClaimed(rt, p, rebuild.suffix, rt.owner);
@@ -56,11 +61,15 @@ async function buildAndSwap(rt: RunnerContext, entry: Entry, rebuild: { suffix: 
       tail.push(...events);
       at = events[events.length - 1]!.position;
     }
-    const old = entry.suffix;
-    const versionChanged = entry.state === 'stale';
     // Behind the same lock as live applies (in any process) to the tables it drops.
     await commit(rt, [appliersLock(rt.schema), ...statementsFor(tail)], async (tx) => {
       await renew(tx);
+      // The generation serving now, as the checkpoint says (its row locked by the renewal): this
+      // runner's copy may predate another's swap, and dropping what the copy named left the
+      // tables serving until now behind for good, a trial's three rebuilds at once.
+      const cp = await tx.query<{ active_suffix: string; version: number }>(`SELECT active_suffix, version FROM ${checkpointTable(rt.schema)} WHERE name = $1`, [p.name]);
+      const old = cp.rows[0]?.active_suffix ?? entry.suffix;
+      const versionChanged = Number(cp.rows[0]?.version ?? p.version) !== p.version;
       // Lock in the order readers do (derived views, then table views, each down to its
       // tables), so a reader and the swap queue up instead of deadlocking.
       const views = [...(p.views?.(rt.schema) ?? []).map((v) => v.name), ...p.tables];

@@ -1,7 +1,7 @@
 import type { SqlQueryable } from '../../infra/sql/sqlClient.js';
 import { Aborted } from '../../errors.js';
 import { claimIsLive, freshClaimSql } from './claimFreshness.js';
-import { createTables, dropTables } from './readModelTables.js';
+import { createTables, dropTables, generationOf, suffixFor } from './readModelTables.js';
 import { checkpointTable, type RunnerContext } from './runnerContext.js';
 import type { Projection } from '../projection.js';
 
@@ -29,24 +29,30 @@ export interface BuildingClaim {
 }
 
 /**
- * Claims `p`'s rebuild into `suffix` for `owner` and creates its tables, in one transaction;
- * false when another runner's claim is fresh. A stale claim's tables are dropped first.
+ * Claims `p`'s rebuild for `owner` and creates its tables, in one transaction: the suffix it
+ * builds, or null when another runner's claim is alive. The generation is the next after the
+ * checkpoint's, read under the row's lock: taken from this runner's own copy, a rebuild asked
+ * for just as another swapped its tables in chose the generation now serving, and dropping it
+ * to start failed ('cannot drop table agents_v6_r1 because other objects depend on it', a trial
+ * of three `cadre projections rebuild` at once). A dead claim's tables are dropped first.
  */
-export async function claimRebuild(rt: RunnerContext, p: Projection, suffix: string, owner: string): Promise<boolean> {
+export async function claimRebuild(rt: RunnerContext, p: Projection, owner: string): Promise<string | null> {
   return rt.sql.transaction(async (tx) => {
-    const r = await tx.query<{ building_suffix: string | null; building_owner: string | null; fresh: boolean }>(
-      `SELECT building_suffix, building_owner, ${freshClaimSql} AS fresh FROM ${checkpointTable(rt.schema)} WHERE name = $1 FOR UPDATE`,
+    const r = await tx.query<{ active_suffix: string; building_suffix: string | null; building_owner: string | null; fresh: boolean }>(
+      `SELECT active_suffix, building_suffix, building_owner, ${freshClaimSql} AS fresh FROM ${checkpointTable(rt.schema)} WHERE name = $1 FOR UPDATE`,
       [p.name],
     );
     const row = r.rows[0];
-    if (row?.building_suffix && claimIsLive(rt.sql.kind, row)) return false;
-    if (row?.building_suffix && row.building_suffix !== suffix) await dropTables(rt, tx, p, row.building_suffix);
+    if (!row) throw new Aborted(`the checkpoint of ${p.name} is gone`);
+    if (row.building_suffix && claimIsLive(rt.sql.kind, row)) return null;
+    if (row.building_suffix) await dropTables(rt, tx, p, row.building_suffix);
+    const suffix = suffixFor(p.version, Math.max(generationOf(row.active_suffix), generationOf(row.building_suffix), 0) + 1);
     await createTables(rt, tx, p, suffix);
     await tx.query(
       `UPDATE ${checkpointTable(rt.schema)} SET building_suffix = $2, building_owner = $3, building_seen_at = now() WHERE name = $1`,
       [p.name, suffix, owner],
     );
-    return true;
+    return suffix;
   });
 }
 
