@@ -22,6 +22,8 @@ import { assertIdentifier } from '../infra/sql/sqlClient.js';
  * - then: joins inside `projection_apply` are nested loops only, so every statement reads its
  *   rows by key whatever the tables' size and statistics (tests/int/projectionPlans).
  * - then: a rebuild's claim (`building_owner`, `building_seen_at`; rebuildClaim.ts).
+ * - then: `projection_apply` prepares each statement just before it first runs (the appliers'
+ *   lock, the batch's first, is taken before any table's).
  */
 export function runnerMigrations(schema: string): string[] {
   const s = assertIdentifier(schema);
@@ -105,6 +107,37 @@ ALTER FUNCTION ${s}.projection_apply(jsonb) SET enable_mergejoin = off;`,
     // starting beside a rebuild dropped its tables, and runners started together on a projection
     // whose version changed each rebuilt into the same tables.
     `ALTER TABLE ${s}.projection_checkpoints ADD COLUMN building_owner text, ADD COLUMN building_seen_at timestamptz;`,
+    // Each statement is prepared just before it first runs, not all before the first runs: a
+    // batch's first statement takes the appliers' lock, and preparing the others first took their
+    // tables' locks ahead of it, the reverse of a rebuild's swap (that lock, then the views):
+    // processes applying live deadlocked with another's swap (a trial's rebuilds beside `cadre
+    // worker`). And a batch naming tables another runner's swap dropped now fails at its
+    // checkpoint's compare-and-set (CD101), before a statement naming them is prepared.
+    `
+CREATE OR REPLACE FUNCTION ${s}.projection_apply(p_batch jsonb) RETURNS int LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+DECLARE
+  v_texts text[] := ARRAY(SELECT x FROM jsonb_array_elements_text(p_batch->'t') WITH ORDINALITY AS a(x, n) ORDER BY n);
+  v_names text[] := ARRAY(SELECT 'cadre_apply_' || md5(x) FROM unnest(v_texts) WITH ORDINALITY AS a(x, n) ORDER BY n);
+  v_prepared text[] := ARRAY(SELECT name FROM pg_prepared_statements WHERE name = ANY(v_names));
+  v_stmt jsonb;
+  v_i int;
+  v_count int := 0;
+BEGIN
+  FOR v_stmt IN SELECT value FROM jsonb_array_elements(p_batch->'s') WITH ORDINALITY AS b(value, n) ORDER BY n LOOP
+    v_i := (v_stmt->>0)::int + 1;
+    IF NOT v_names[v_i] = ANY(v_prepared) THEN
+      EXECUTE format('PREPARE %I(text[]) AS %s', v_names[v_i], v_texts[v_i]);
+      v_prepared := v_prepared || v_names[v_i];
+    END IF;
+    EXECUTE format('EXECUTE %I(%L)', v_names[v_i],
+      ARRAY(SELECT x FROM jsonb_array_elements_text(v_stmt->1) WITH ORDINALITY AS c(x, n) ORDER BY n));
+    v_count := v_count + 1;
+  END LOOP;
+  RETURN v_count;
+END
+$$;
+`,
   ];
 }
 
