@@ -144,9 +144,14 @@ export function forkRevision(events: readonly DomainEvent[], atRevision: number)
   if (atRevision === 0 && events[1]?.type === 'WorkflowPlanned') return 1;
   const end = replyDecisionEnd(events, atRevision);
   const ended = events.slice(atRevision, end + 1).findIndex((e) => endings.has(e.type));
-  if (end > atRevision && ended >= 0) {
+  if (ended >= 0) {
+    // The ending itself counts as inside the reply that decided it: refused at the ending, a fork
+    // was told to try the revision before, which was inside that reply and refused in turn.
     const replied = events.slice(0, atRevision + 1).findLastIndex((e) => e.type === 'ModelReplied');
-    throw new InvalidInput('fork.atRevision', `revision ${atRevision} is inside the model reply that ended the agent (revisions ${replied} to ${end}): fork at revision ${replied - 1} or earlier`);
+    const replyEnd = replied >= 0 ? replyDecisionEnd(events, replied) : -1;
+    if (replyEnd >= atRevision + ended) {
+      throw new InvalidInput('fork.atRevision', `revision ${atRevision} is inside the model reply that ended the agent (revisions ${replied} to ${replyEnd}): fork at revision ${replied - 1} or earlier`);
+    }
   }
   return end;
 }
