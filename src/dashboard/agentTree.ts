@@ -62,15 +62,16 @@ export async function agentTree(system: Pick<AgentSystem, 'internal'>, rootId: s
   while (level.length > 0) {
     const states = await system.internal.runtime.states(level.map((l) => l.id));
     const next: typeof level = [];
-    states.forEach((s, i) => {
+    for (const [i, s] of states.entries()) {
       seen++;
       const node = toNode({ state: s, activity: null, nodeId: level[i]!.nodeId, returned: level[i]!.returned, children: [] });
       order.push(node);
       if (level[i]!.attach) level[i]!.attach!.push(node);
       else root = node;
       const kids = seen + next.length + s.children.length > max ? [] : s.children;
-      for (const c of kids) next.push({ id: c.id, nodeId: nodeIdOf(s, c.id), returned: c.budgetReturned, attach: node.children });
-    });
+      const nodeIds = await childNodeIds(system, s, kids);
+      for (const c of kids) next.push({ id: c.id, nodeId: nodeIds.get(c.id) ?? null, returned: c.budgetReturned, attach: node.children });
+    }
     level = next;
   }
   // What the agents that have not ended are doing, asked once for the whole tree (a level at a
@@ -118,9 +119,21 @@ export function toNode(p: { readonly state: AgentState; readonly activity: strin
   };
 }
 
-function nodeIdOf(parent: AgentState, childId: string): string | null {
-  for (const [nodeId, n] of Object.entries(parent.nodes)) if (n.childId === childId) return nodeId;
-  return null;
+/**
+ * The workflow node each child runs. A node names only its current attempt's child, so a retried
+ * node's failed attempt is found in the parent's record of its spawns (read only then): it showed
+ * no node in `cadre run --json` and `cadre tree` until the read models caught up (a trial's).
+ */
+async function childNodeIds(system: Pick<AgentSystem, 'internal'>, parent: AgentState, kids: readonly { id: string }[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const [nodeId, n] of Object.entries(parent.nodes)) if (n.childId) ids.set(n.childId, nodeId);
+  if (parent.kind !== 'workflow' || kids.every((c) => ids.has(c.id))) return ids;
+  const recorded = (await system.internal.runtime.context(parent.id)).children;
+  for (const c of kids) {
+    const nodeId = recorded[c.id]?.nodeId;
+    if (nodeId && !ids.has(c.id)) ids.set(c.id, nodeId);
+  }
+  return ids;
 }
 
 /** Depth-first, parents before children (an explicit stack: trees can be thousands deep). */

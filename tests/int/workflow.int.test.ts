@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentSystem } from '../../src/system.js';
+import { agentTree } from '../../src/dashboard/agentTree.js';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { createOfflineProvider } from '../../src/infra/model/offlineProvider.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
@@ -186,6 +187,9 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect(wf.nodes.flaky).toMatchObject({ status: 'completed', attempt: 2 });
         expect(wf.nodes.optional).toMatchObject({ status: 'failed' });
         expect(wf.children.filter((c) => c.role === 'implementer').map((c) => c.status)).toEqual(['failed', 'completed']);
+        // Both attempts are the node's in the tree read from the streams (the failed one showed none).
+        const tree = await agentTree(system, id);
+        expect(tree.children.filter((c) => c.role === 'implementer').map((c) => [c.nodeId, c.status])).toEqual([['flaky', 'failed'], ['flaky', 'completed']]);
         const finalTask = (await system.replay(wf.nodes.final!.childId!)).task;
         expect(finalTask).toContain('--- optional (researcher, failed, partial result) ---');
         expect(finalTask).toContain('done Flaky');
