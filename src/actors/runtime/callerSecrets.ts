@@ -1,4 +1,4 @@
-import type { DomainEvent, EventData } from '../../events/catalogue.js';
+import type { DomainEvent } from '../../events/catalogue.js';
 import type { RuntimeContext } from './runtimeContext.js';
 
 /**
@@ -24,11 +24,6 @@ export function withoutSecrets(rt: RuntimeContext, events: DomainEvent[]): Domai
     out[i] = { ...e, data } as DomainEvent;
   });
   return out ?? events;
-}
-
-/** An AgentSpawned's data without secrets (see `withoutSecrets`): an opening is decided outside a command. */
-export function spawnedWithoutSecrets(rt: RuntimeContext, data: EventData<'AgentSpawned'>): EventData<'AgentSpawned'> {
-  return rt.deps.redact ? (redactedData(rt.deps.redact, data) as EventData<'AgentSpawned'>) : data;
 }
 
 function redactedData(redact: (text: string) => string, data: unknown): unknown {

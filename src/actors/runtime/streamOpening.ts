@@ -8,7 +8,7 @@ import { IdempotencyConflict, InvalidInput, InvalidTransition, isWrongExpectedRe
 import { agentMachine } from '../agentMachine.js';
 import { LiveActor } from '../liveActor.js';
 import { pureTransition } from '../pureTransition.js';
-import { spawnedWithoutSecrets, withoutSecrets } from './callerSecrets.js';
+import { withoutSecrets } from './callerSecrets.js';
 import { foldResting, type AgentSnapshot } from '../replay.js';
 import { agentStream } from '../streams.js';
 import { adopt } from './actorCache.js';
@@ -45,7 +45,9 @@ export type FirstSpawns = (started: AgentSnapshot) => Promise<{ readonly events:
  * entries, of ~11,500 per agent step in `npm run bench -- workflow`).
  */
 export async function prepareOpening(rt: RuntimeContext, spawned: EventData<'AgentSpawned'>, run: boolean, alsoRecord: readonly DomainEvent[] = [], firstSpawns?: FirstSpawns): Promise<PreparedOpening> {
-  const data = spawnedWithoutSecrets(rt, spawned);
+  // Decided outside a command, so kept from secrets here as a command's events are (callerSecrets.ts).
+  const [spawnedClean, ...also] = withoutSecrets(rt, [{ type: 'AgentSpawned', data: spawned }, ...alsoRecord]);
+  const data = spawnedClean!.data as EventData<'AgentSpawned'>;
   const id = data.agentId;
   // The opening's time, taken before it is decided, as a command's (commandExecutor.ts): a start's
   // deadline counts from it. Taken after the awaits below, the recorded start came up to 15 ms
@@ -67,7 +69,7 @@ export async function prepareOpening(rt: RuntimeContext, spawned: EventData<'Age
     events.push(e);
   };
   try {
-    withoutSecrets(rt, [...alsoRecord]).forEach(record);
+    also.forEach(record);
     // A start is also the run request (it implies it): the request is recorded on its own only
     // when the agent must wait for a slot or for the process that holds its lease.
     if (slot.taken && !startsInOpening) record(startedEvent(rt, snapshot.context));

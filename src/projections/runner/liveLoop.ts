@@ -8,23 +8,6 @@ import { appliersLock, commit, errorText, minLivePosition, parseBatch, type Runn
 const CHECKPOINT_MOVED = 'CD101';
 const movedByAnotherRunner = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === CHECKPOINT_MOVED;
 
-/** SQLSTATE undefined_table. */
-const UNDEFINED_TABLE = '42P01';
-
-/**
- * True when `err` is a missing table and the checkpoints, reloaded, name other tables than this
- * runner followed: another runner's rebuild dropped them. (A table missing for another reason
- * leaves the checkpoints as they were, and is a failure, backed off.)
- */
-async function swappedByAnotherRunner(rt: RunnerContext, err: unknown): Promise<boolean> {
-  if (typeof err !== 'object' || err === null || (err as { code?: unknown }).code !== UNDEFINED_TABLE) return false;
-  return rt.lock.run(async () => {
-    const before = [...rt.entries.values()].map((e) => e.suffix);
-    await reloadCheckpoints(rt);
-    return [...rt.entries.values()].some((e, i) => e.suffix !== before[i]);
-  });
-}
-
 /** Resolves with `'idle'` once the event loop has had a turn (nothing more was ready). */
 const nextTurn = (): Promise<'idle'> => new Promise((resolve) => setImmediate(() => resolve('idle')));
 
@@ -56,13 +39,6 @@ export async function runLoop(rt: RunnerContext): Promise<void> {
         // nothing failed; pick up from the checkpoints it wrote, at once.
         rt.log.debug({ err: errorText(err) }, 'another runner applied the batch; resuming from its checkpoints');
         await rt.lock.run(() => reloadCheckpoints(rt));
-        rt.waiters.wake();
-        continue;
-      }
-      if (await swappedByAnotherRunner(rt, err)) {
-        // Another process's rebuild swapped new tables in and dropped the ones this batch named
-        // (their statements are prepared before the checkpoint is checked): nothing failed either.
-        rt.log.debug({ err: errorText(err) }, 'another runner swapped a rebuilt projection in; resuming from its checkpoints');
         rt.waiters.wake();
         continue;
       }

@@ -107,7 +107,7 @@ async function adoptOthersRebuild(rt: RunnerContext, entry: Entry): Promise<bool
   for (;;) {
     if (rt.stopping) throw new Aborted(`the runner stopped while waiting for another runner's rebuild of ${p.name}`);
     const cp = await readBuilding(rt, p);
-    if (!cp.building?.live) {
+    if (!cp.rebuilding) {
       if (cp.version !== p.version) return false;
       await rt.lock.run(async () => {
         Object.assign(entry, { position: cp.position, suffix: cp.activeSuffix, tables: tableNames(p, rt.schema, cp.activeSuffix), state: 'live' as const });

@@ -21,13 +21,6 @@ import type { Projection } from '../projection.js';
 /** How often a rebuild renews its claim while it waits on something other than its own batches. */
 export const CLAIM_RENEW_MS = 5_000;
 
-/** What a checkpoint row says of a rebuild under way. */
-export interface BuildingClaim {
-  readonly suffix: string;
-  /** Its runner is alive (claimIsLive). */
-  readonly live: boolean;
-}
-
 /**
  * Claims `p`'s rebuild for `owner` and creates its tables, in one transaction: the suffix it
  * builds, or null when another runner's claim is alive. The generation is the next after the
@@ -78,8 +71,8 @@ export function keepClaimed(rt: RunnerContext, p: Projection, suffix: string, ow
   return () => clearInterval(timer);
 }
 
-/** The projection's checkpoint as a runner waiting on another's rebuild reads it. */
-export async function readBuilding(rt: RunnerContext, p: Projection): Promise<{ version: number; position: bigint; activeSuffix: string; building: BuildingClaim | null }> {
+/** The projection's checkpoint as a runner waiting on another's rebuild reads it: `rebuilding` while a live runner's claim holds. */
+export async function readBuilding(rt: RunnerContext, p: Projection): Promise<{ version: number; position: bigint; activeSuffix: string; rebuilding: boolean }> {
   const r = await rt.sql.query<{ version: number; position: bigint; active_suffix: string; building_suffix: string | null; building_owner: string | null; fresh: boolean }>(
     `SELECT version, position, active_suffix, building_suffix, building_owner, ${freshClaimSql} AS fresh FROM ${checkpointTable(rt.schema)} WHERE name = $1`,
     [p.name],
@@ -90,6 +83,6 @@ export async function readBuilding(rt: RunnerContext, p: Projection): Promise<{ 
     version: Number(row.version),
     position: BigInt(row.position),
     activeSuffix: row.active_suffix,
-    building: row.building_suffix ? { suffix: row.building_suffix, live: claimIsLive(rt.sql.kind, row) } : null,
+    rebuilding: row.building_suffix !== null && claimIsLive(rt.sql.kind, row),
   };
 }
