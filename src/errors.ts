@@ -182,9 +182,12 @@ export class WorkspaceError extends CadreError {
   }
 }
 
+/** A tool's path the workspace refuses: outside its root, or (`inGit`) inside its `.git`, which no tool may touch. */
 export class PathOutsideWorkspace extends CadreError {
-  constructor(readonly requested: string, readonly root: string) {
-    super('PATH_OUTSIDE_WORKSPACE', `path ${JSON.stringify(requested)} resolves outside the workspace ${root}`);
+  constructor(readonly requested: string, readonly root: string, readonly inGit = false) {
+    super('PATH_OUTSIDE_WORKSPACE', inGit
+      ? `path ${JSON.stringify(requested)} is in .git, which tools may not read or write (workspace ${root})`
+      : `path ${JSON.stringify(requested)} resolves outside the workspace ${root}`);
   }
 }
 

@@ -89,6 +89,15 @@ describe('a reply shaped to hurt', () => {
     }
   }, 60_000);
 
+  it('a tool call with no input (taken, it was stored without the key and the agent could not be read back or recovered): charged its reservation', async () => {
+    const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [{ type: 'tool_use', id: 'x', name: 'finish' } as unknown as ModelReply['content'][number]] }));
+    const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+    expect((await agent.run()).status).toBe('failed');
+    await chargedItsReservation(s, agent.id, /reply\.content\[0\]\.input: is required/);
+    await s.reports.waitFor(await s.store.headPosition());
+    expect(await s.reports.budget(agent.id)).toMatchObject({ reserved: 0, overspent: 0 });
+  }, 60_000);
+
   it('a reply reporting 0 input tokens, for any request, is charged its reservation: 0 a call grew 364 agents from 12,000 tokens', async () => {
     const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, content: [{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'x' } }] }));
     const agent = await s.spawn({ role: 'r', task: 'small', budget: 50_000 });

@@ -105,6 +105,7 @@ describe('workspace files stay inside the worktree', () => {
     await expect(files.list('outside-dir')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('..')).rejects.toBeInstanceOf(PathOutsideWorkspace);
     await expect(files.list('.git')).rejects.toBeInstanceOf(PathOutsideWorkspace);
+    await expect(files.read('sub/.git/config')).rejects.toThrow(/path "sub\/\.git\/config" is in \.git, which tools may not read or write/);
     // A link to a file outside: the same refusal as for one to a folder or to nothing, not an
     // ENOTDIR telling that the file exists.
     await expect(files.read('secret-link/x')).rejects.toBeInstanceOf(PathOutsideWorkspace);

@@ -2,9 +2,14 @@ import { z } from 'zod';
 import { Tokens } from './common.js';
 
 const Usage = z.object({ inputTokens: Tokens, outputTokens: Tokens, cacheReadTokens: Tokens, cacheCreationTokens: Tokens });
+/**
+ * A tool call's input as stored: optional because a reply whose call had none was taken (and
+ * stored without the key) until the reply schema refused it; such a history must still open.
+ */
+const ToolInput = z.unknown().optional().transform((input): unknown => input);
 const Block = z.union([
   z.object({ type: z.literal('text'), text: z.string() }),
-  z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
+  z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: ToolInput }),
 ]);
 
 /**
@@ -48,7 +53,7 @@ export const ModelReplied = z.object({
 });
 /** A model call that failed; v2 may carry `resent`. */
 export const ModelFailed = z.object({ callId: z.string(), error: z.string(), retryable: z.boolean(), resent: Resent });
-export const ToolCalled = z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown() });
+export const ToolCalled = z.object({ toolUseId: z.string(), name: z.string(), input: ToolInput });
 export const ToolReturned = z.object({
   toolUseId: z.string(),
   name: z.string(),
@@ -65,7 +70,7 @@ export const ToolReturned = z.object({
 export const ApprovalRequested = z.object({
   callId: z.string(),
   tool: z.string(),
-  input: z.unknown(),
+  input: ToolInput,
   requestedAt: z.string(),
   /** When an unanswered request is denied on its own (the tool's approvalTimeoutMs); null: never. */
   expiresAt: z.string().nullable(),

@@ -76,7 +76,11 @@ export const ModelReplySchema = z.strictObject({
         type: z.literal('tool_use'),
         id: name,
         name,
-        input: z.unknown().refine((input) => nestsWithin(input, MAX_TOOL_INPUT_DEPTH), `must nest at most ${MAX_TOOL_INPUT_DEPTH} levels deep`),
+        // A call with no input is malformed (the Messages API always sends one). Taken, it was
+        // stored without the key (JSON drops undefined) and the history could not be read back.
+        input: z.unknown()
+          .refine((input) => input !== undefined, 'is required')
+          .refine((input) => nestsWithin(input, MAX_TOOL_INPUT_DEPTH), `must nest at most ${MAX_TOOL_INPUT_DEPTH} levels deep`),
       }),
     ]),
   ).refine((blocks) => blocks.filter((b) => b.type === 'tool_use').length <= MAX_TOOL_CALLS_PER_REPLY, `must make at most ${MAX_TOOL_CALLS_PER_REPLY} tool calls in one reply`)

@@ -47,7 +47,8 @@ export function lexicalPath(rootReal: string, requested: unknown): string {
   // Control characters (NUL above all) and U+FFFD, which a model's NUL is stored as, name no file an agent should touch.
   if (/[\p{Cc}\uFFFD]/u.test(requested)) throw new InvalidInput('path', `${JSON.stringify(requested)} contains a control character or U+FFFD`);
   const abs = resolve(rootReal, requested);
-  if (!within(rootReal, abs) || touchesGit(relative(rootReal, abs))) throw new PathOutsideWorkspace(requested, rootReal);
+  if (!within(rootReal, abs)) throw new PathOutsideWorkspace(requested, rootReal);
+  if (touchesGit(relative(rootReal, abs))) throw new PathOutsideWorkspace(requested, rootReal, true);
   return abs;
 }
 
@@ -55,7 +56,7 @@ export function lexicalPath(rootReal: string, requested: unknown): string {
 export function checked(rootReal: string, requested: string, real: string): SafePath {
   if (!within(rootReal, real)) throw new PathOutsideWorkspace(requested, rootReal);
   const rel = relative(rootReal, real);
-  if (touchesGit(rel)) throw new PathOutsideWorkspace(requested, rootReal);
+  if (touchesGit(rel)) throw new PathOutsideWorkspace(requested, rootReal, true);
   return { real, rel: rel.split(sep).join('/') };
 }
 
