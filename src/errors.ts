@@ -77,6 +77,18 @@ export class InvalidInput extends CadreError {
   }
 }
 
+/**
+ * A stored event this version of cadre cannot read: written by a newer version, damaged, or not
+ * cadre's. Still an InvalidInput (the projections and the EventStoreDB mapping skip such events
+ * by that class), but the value to fix is in the store, not in what the user typed.
+ */
+export class UnreadableEvent extends InvalidInput {
+  constructor(readonly event: string, field: string, reason: string) {
+    super(field, reason);
+    this.message = `stored event ${event} cannot be read: ${field}: ${reason}`;
+  }
+}
+
 export class NotFound extends CadreError {
   /** `suggestion`: the nearest known id when `id` looks like a typo of it (a "did you mean" hint). */
   constructor(readonly what: string, readonly id: string, readonly suggestion?: string) {

@@ -1,4 +1,4 @@
-import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, InvalidTransition, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, isCadreError } from '../errors.js';
+import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, InvalidTransition, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, UnreadableEvent, isCadreError } from '../errors.js';
 import { thrownText } from '../infra/thrownText.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
@@ -72,6 +72,7 @@ export function exitCodeOf(err: unknown): ExitCode {
     if (err.code === 'NOT_FOUND') return EXIT.notFound;
     // A child's budget larger than its parent has left is the caller's number to change.
     if (isOverDelegation(err)) return EXIT.usage;
+    if (err instanceof UnreadableEvent) return EXIT.failure;
     if (err.code === 'INVALID_INPUT' || err.code === 'CONFIG_ERROR' || err.code === 'INVALID_GRAPH') return EXIT.usage;
   }
   return EXIT.failure;
@@ -93,6 +94,7 @@ export function formatError(err: unknown): string {
   else if (err instanceof NotFound) hint = `${err.suggestion ? `did you mean ${err.suggestion}? ` : ''}${NOT_FOUND_HINTS[err.what] ?? HINTS.NOT_FOUND ?? ''}`;
   else if (err instanceof StoreUnavailable && err.hint) hint = err.hint;
   else if (err instanceof StoreNotFound) hint = NO_STORE_HINT;
+  else if (err instanceof UnreadableEvent) hint = 'the value is in the store, not in what you typed: an event this cadre cannot read (written by a newer cadre, or damaged); nothing was changed. A newer cadre may read it; otherwise report it with the event named above';
   else if (err instanceof InvalidInput && FIELD_HINTS[err.field]) hint = FIELD_HINTS[err.field] ?? null;
   // A setting, not an option: "each command's --help lists its options" sent a new user looking there.
   else if (err instanceof InvalidInput && /^[A-Z][A-Z0-9_]+$/.test(err.field)) hint = `${err.field} comes from the environment (or a .env file); .env.example lists every variable`;

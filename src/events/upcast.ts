@@ -1,6 +1,6 @@
 import type { EventMetadata, RecordedEvent } from './envelope.js';
 import { eventSchemas, isEventType, type DomainEvent } from './catalogue.js';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, UnreadableEvent } from '../errors.js';
 import { formatPath } from '../validation.js';
 import { fullMetadata } from './metadata.js';
 
@@ -46,19 +46,27 @@ export type ParsedEvent = DomainEvent & Pick<RecordedEvent, 'id' | 'streamId' | 
  * (src/events/metadata.ts), old data versions upcast, the data validated.
  */
 export function parseRecorded(e: RecordedEvent): ParsedEvent {
-  if (!isEventType(e.type)) throw new InvalidInput(`event ${e.streamId}@${e.revision}.type`, `unknown event type ${e.type}`);
+  const where = `${e.streamId}@${e.revision}`;
+  if (!isEventType(e.type)) throw new UnreadableEvent(where, 'type', `unknown event type ${e.type} (written by a newer cadre?)`);
   const entry = eventSchemas[e.type];
-  const metadata = fullMetadata(e.streamId, e.metadata, `event ${e.streamId}@${e.revision}`);
+  let metadata: ParsedEvent['metadata'];
+  try {
+    metadata = fullMetadata(e.streamId, e.metadata, `event ${where}`);
+  } catch (err) {
+    throw err instanceof InvalidInput ? new UnreadableEvent(where, err.field.replace(`event ${where}.`, ''), err.reason) : err;
+  }
   let data = e.data as Record<string, unknown>;
   for (let v = metadata.schemaVersion; v < entry.version; v++) {
     const up = upcasters[`${e.type}@${v}`];
-    if (!up) throw new InvalidInput(`event ${e.streamId}@${e.revision}.metadata.schemaVersion`, `no upcaster for ${e.type} v${v}`);
+    if (!up) throw new UnreadableEvent(where, 'metadata.schemaVersion', `no upcaster for ${e.type} v${v}`);
     data = up(data);
   }
   const parsed = entry.schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InvalidInput(formatPath(`event ${e.streamId}@${e.revision}.data`, issue?.path ?? []), issue?.message ?? 'invalid');
+    // A newer version of an event is read as this one when it only adds fields; when it does not, say so.
+    const newer = metadata.schemaVersion > entry.version ? ` (${e.type} v${metadata.schemaVersion}, written by a newer cadre: this one reads up to v${entry.version})` : '';
+    throw new UnreadableEvent(where, formatPath('data', issue?.path ?? []), `${issue?.message ?? 'invalid'}${newer}`);
   }
   return { type: e.type, data: parsed.data, id: e.id, metadata, streamId: e.streamId, revision: e.revision, position: e.position } as ParsedEvent;
 }

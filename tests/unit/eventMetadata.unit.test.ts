@@ -73,7 +73,7 @@ describe('lean event metadata (issue 19)', () => {
     expect(() => validateAppend('test-stream', [{ ...event, metadata: { ...event.metadata, causationId: 'k' } }], 'any')).not.toThrow();
     expect(() => validateAppend(`agent-${root}`, [{ ...event, metadata: { at } }], 'any')).not.toThrow();
     expect(() => validateAppend(`agent-${root}`, [{ ...event, metadata: { at, schemaVersion: 0 } }], 'any')).toThrow(InvalidInput);
-    expect(() => parseRecorded(recorded('test-stream', 'AgentRunRequested', {}, { at }))).toThrow(/test-stream@4\.metadata\.correlationId/);
+    expect(() => parseRecorded(recorded('test-stream', 'AgentRunRequested', {}, { at }))).toThrow(/stored event test-stream@4 cannot be read: metadata\.correlationId/);
   });
 
   it('golden histories stored lean parse to the very events they parse to as recorded', () => {
