@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { AgentRuntime } from './actors/runtime.js';
 import type { z } from 'zod';
 import { AgentHandle, type OutputOf } from './actors/agentHandle.js';
-import type { SpawnConfig } from './actors/spawnConfig.js';
+import { SpawnStartSchema, type SpawnConfig } from './actors/spawnConfig.js';
 import { revisionArg } from './events/safeNumber.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { randomUUID } from 'node:crypto';
@@ -248,8 +248,9 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     internal: { sql, runtime },
     spawnWorkflow: (request) => workflowsApi.spawnWorkflow(request),
     decompose: (task, options) => workflowsApi.spawnAuto({ task, ...options }),
-    async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }) {
-      return handle<OutputOf<S>>(await runtime.spawnRoot(config), (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
+    async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }, options: { start?: boolean } = {}) {
+      const start = parseInput(SpawnStartSchema, options, 'options').start ?? false;
+      return handle<OutputOf<S>>(await runtime.spawnRoot(config, {}, [], { start }), (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
     },
     fork: async (id, options) => handle<string>(await runtime.fork(id, options), null),
     get: <O = string>(id: string, options: { output?: z.ZodType<O> } = {}) => handle<O>(id, options.output ?? null),

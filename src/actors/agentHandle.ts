@@ -5,7 +5,8 @@ import type { ModelTextProgress } from './runtime/progressHub.js';
 import type { AgentState } from './replay.js';
 import type { BudgetStatus } from './budget.js';
 import { budgetStatus } from './budget.js';
-import type { SpawnConfig } from './spawnConfig.js';
+import { SpawnStartSchema, type SpawnConfig } from './spawnConfig.js';
+import { parseInput } from '../validation.js';
 import type { HistoryEvent } from '../events/historyEvent.js';
 import { parseTerminationReason } from './terminationReason.js';
 import { signalOption } from './runtime/cancellation.js';
@@ -43,9 +44,13 @@ export class AgentHandle<O = string> {
     private readonly output: z.ZodType<O> | null = null,
   ) {}
 
-  /** Spawns a subordinate with part of this agent's budget; with `output`, its handle's results are typed by it. */
-  async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>> {
-    const childId = await this.runtime.spawnChild(this.id, config, { idChosenByCaller: config.id !== undefined });
+  /**
+   * Spawns a subordinate with part of this agent's budget; with `output`, its handle's results are
+   * typed by it. With `start`, its opening holds the run request (see AgentSystem.spawn).
+   */
+  async spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }, options: { start?: boolean } = {}): Promise<AgentHandle<OutputOf<S>>> {
+    const run = parseInput(SpawnStartSchema, options, 'options').start ?? false;
+    const childId = await this.runtime.spawnChild(this.id, config, { idChosenByCaller: config.id !== undefined, run });
     return new AgentHandle(childId, this.runtime, this.messaging, (config.output ?? null) as z.ZodType<OutputOf<S>> | null);
   }
 

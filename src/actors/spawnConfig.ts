@@ -37,6 +37,9 @@ const WorkspaceConfig = z
   .object({ base: BranchName.optional(), baseBranch: BranchName.optional(), basePath: z.string().min(1).max(4096).optional(), isolationEnabled: z.boolean().optional() })
   .strict();
 
+/** A spawn's options past its config: `start` opens the agent with its run request. */
+export const SpawnStartSchema = z.strictObject({ start: z.boolean().optional() });
+
 /**
  * What a caller may ask of a new agent. `budget` is in tokens. `workspace: true` (or `{ base }`)
  * gives it a git worktree; the seed's `workspaceConfig` is accepted as an alias.

@@ -49,8 +49,12 @@ export interface AgentSystem {
    * benchmarks. Unstable: not part of the public API, may change in any release (not semver).
    */
   readonly internal: SystemInternals;
-  /** Spawns a root agent; with `output` (a zod schema), its handle's `run()` resolves to the parsed, typed value. */
-  spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }): Promise<AgentHandle<OutputOf<S>>>;
+  /**
+   * Spawns a root agent; with `output` (a zod schema), its handle's `run()` resolves to the parsed,
+   * typed value. With `start`, its opening holds the run request: a process that dies right after
+   * the spawn leaves an agent a worker runs, not one that waits for a `start` nobody will send.
+   */
+  spawn<S extends z.ZodType | undefined = undefined>(config: SpawnConfig & { output?: S }, options?: { start?: boolean }): Promise<AgentHandle<OutputOf<S>>>;
   /**
    * Forks an agent as it was at a revision of its stream, with its subtree: a new root agent (new
    * id, new stream, its own budget) whose AgentSpawned carries `forkedFrom`, and a fork of every

@@ -31,7 +31,10 @@ export function registerSpawn(program: Command, ctx: CliContext): void {
       if (!opts.task.trim()) throw new CliError('--task must not be empty', { exitCode: EXIT.usage, hint: 'e.g. --task "Summarise README.md"' });
       await withSystem(ctx, { recover: false }, async (system) => {
         const config = { role: opts.role, task: opts.task, budget, ...(opts.workspace ? { workspace: true } : {}) };
-        const handle = opts.parent !== undefined ? await system.get(await agentArg(system, opts.parent)).spawn(config) : await system.spawn(config);
+        // With --run the opening holds the run request: a kill right after the spawn's commit left
+        // an agent no worker would run (a crash trial's), where now one takes it over.
+        const start = { start: Boolean(opts.run) };
+        const handle = opts.parent !== undefined ? await system.get(await agentArg(system, opts.parent)).spawn(config, start) : await system.spawn(config, start);
         if (!opts.run) {
           const s = await handle.state();
           print(ctx, opts.json, s, () => `spawned ${s.role} ${s.id} with ${budget} tokens (status ${s.status})\nstart it with: cadre start ${s.id}   (a worker — cadre worker — runs it; add --wait to run it here)`);
