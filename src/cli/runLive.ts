@@ -92,10 +92,16 @@ export async function leftBehind(system: AgentSystem, rootId: string): Promise<s
   const open = tree ? flatten(tree).filter((n) => !['completed', 'failed', 'terminated'].includes(n.status)) : [];
   if (tree && open.length === 0) return `interrupted: ${tree.role} ${rootId} has ${tree.status}; nothing left to resume`;
   const others = open.filter((n) => n.id !== rootId).length;
-  const what = tree ? `${tree.role} ${rootId} (${tree.status})${others > 0 ? ` and ${plural(others, 'agent')} under it` : ''}` : rootId;
+  // What it is doing ("calling model"), not only its status: "(waiting)" read as idle to a user
+  // who had interrupted it mid-call (a crash trial's).
+  const what = tree ? `${tree.role} ${rootId} (${tree.activity ?? tree.status})${others > 0 ? ` and ${plural(others, 'agent')} under it` : ''}` : rootId;
+  // A call already sent is let finish and recorded before the process exits (close()): it may
+  // even end the agent, which "not finished" alone did not let the user expect.
+  const calls = open.filter((n) => n.activity === 'calling model').length;
+  const draining = calls > 0 ? `; ${calls === 1 ? 'the model call' : `${calls} model calls`} under way ${calls === 1 ? 'is' : 'are'} let finish and recorded first (up to 5 s)` : '';
   // Workers beside it may hold part of the tree or take it over once this process's leases lapse:
   // "left unfinished" alone read as if nothing would go on with it.
-  return `interrupted: ${what} not finished; a cadre worker or cadre serve on this store goes on with it (within 5 s), else resume with cadre start ${rootId} --wait`;
+  return `interrupted: ${what} not finished${draining}; a cadre worker or cadre serve on this store goes on with it (within 5 s), else resume with cadre start ${rootId} --wait`;
 }
 
 /** The totals, then one line per agent that failed or was terminated, saying why. */

@@ -51,7 +51,7 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     await modelRequest(1); // design waits on the model
     run.kill('SIGINT');
     const line = await run.line(/^interrupted: /);
-    expect(line).toMatch(/^interrupted: \S+ (\S+) \(waiting\) and \d+ agents? under it not finished; a cadre worker or cadre serve on this store goes on with it \(within 5 s\), else resume with cadre start \1 --wait$/);
+    expect(line).toMatch(/^interrupted: \S+ (\S+) \(waiting for 1 child\) and \d+ agents? under it not finished; the model call under way is let finish and recorded first \(up to 5 s\); a cadre worker or cadre serve on this store goes on with it \(within 5 s\), else resume with cadre start \1 --wait$/);
     expect(await run.exited, run.output()).toBe(130);
     const id = /cadre start (\S+) --wait/.exec(line)![1]!;
     const resumed = cli(['start', id, '--wait', '--json']);
@@ -174,7 +174,7 @@ describe('cadre start --wait hosts the subtree; Ctrl-C says what it left', () =>
     await modelRequest(1);
     run.kill('SIGINT');
     expect(await run.exited, run.output()).toBe(130);
-    expect(run.output()).toMatch(/^interrupted: r (\S+) \((running|waiting)\) not finished; a cadre worker or cadre serve on this store goes on with it \(within 5 s\), else resume with cadre start \1 --wait$/m);
+    expect(run.output()).toMatch(/^interrupted: r (\S+) \(calling model\) not finished; the model call under way is let finish and recorded first \(up to 5 s\); a cadre worker or cadre serve on this store goes on with it \(within 5 s\), else resume with cadre start \1 --wait$/m);
 
     // A worker running an agent, stopped by Ctrl-C mid-call, says so.
     const worker = cli(['worker', '--poll', '200']);
