@@ -1,5 +1,4 @@
 import { createAgentSystem } from '../src/system.js';
-import { committedHead } from '../src/events/committedHead.js';
 import { fakeModelProvider, WORKFLOW_ROLES, workflowTask, type FakeModel } from './workflowModel.js';
 import type { WorkflowSide } from './workflowSide.js';
 
@@ -44,9 +43,9 @@ export async function cadreSide(url: string, model: FakeModel): Promise<Workflow
       if (result.status !== 'completed') throw new Error(`cadre workflow ${wf.id} ended ${result.status}: ${result.reason ?? ''}`);
     },
     async settle() {
-      // The committed head, not the one a subscriber sees now: that trails a commit while any
-      // other transaction is open, and the read models' bytes were then read a little early.
-      await system.projections.waitFor(await committedHead(system.store), 120_000);
+      // caughtUp: the committed head, not the one a subscriber sees now, which trails a commit while
+      // any other transaction is open (the read models' bytes were then read a little early).
+      await system.reports.caughtUp(120_000);
       return 1; // committedHead's query
     },
     close: () => system.close(),

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { AgentHandle, type OutputOf } from './actors/agentHandle.js';
 import { SpawnStartSchema, type SpawnConfig } from './actors/spawnConfig.js';
 import { revisionArg } from './events/safeNumber.js';
+import { committedHead } from './events/committedHead.js';
 import { createActorIndex, createBlobStore, createSnapshotStore, migrateRuntime } from './infra/postgres/runtimeTables.js';
 import { randomUUID } from 'node:crypto';
 import { readEnv } from './infra/config.js';
@@ -231,7 +232,7 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     await shutDown().catch((closing: unknown) => logger.warn({ err: closing }, 'closing after a failed start'));
     throw err;
   }
-  const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store } });
+  const reports = createReports({ sql, schema, runner: projections, events: eventLog ?? { store }, committedHead: () => committedHead(store) });
 
   const handle = <O = string>(id: string, output: z.ZodType<O> | null = null): AgentHandle<O> => new AgentHandle<O>(id, runtime, messaging.handle, output);
   return {

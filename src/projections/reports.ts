@@ -93,6 +93,8 @@ export interface ReportsOptions {
    * the store itself, walked through its port.
    */
   readonly events?: EventLogTable | { readonly store: Pick<EventStore, 'readStream' | 'readAll'> };
+  /** The newest committed position (`committedHead(store)`), for `caughtUp`; without it `caughtUp` refuses. */
+  readonly committedHead?: () => Promise<bigint>;
 }
 
 /** The queries behind `system.reports.*` (and the CLI). Every method validates its arguments. */
@@ -121,6 +123,12 @@ export interface Reports {
   checkpoint(name: string): Promise<{ version: number; position: bigint } | null>;
   /** Resolves once every projection has applied `position` (a number or a bigint): read your writes. */
   waitFor(position: bigint | number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once every projection has applied every event committed before the call: after
+   * `await agent.run()`, the reports show the run. (`waitFor(await store.headPosition())` may
+   * return early: that head trails a commit while any other transaction is open.)
+   */
+  caughtUp(timeoutMs?: number): Promise<void>;
 }
 
 /** Events read per page of an agent's stream for its ledger. */
@@ -226,6 +234,28 @@ export function createReports(options: ReportsOptions): Reports {
   const events = options.events === undefined ? { sql, schema: s } : options.events;
   const id = (value: unknown, field: string): string => parseInput(AgentId, value, field);
   const subtreeFrom = subtreeJoin(s);
+
+  /** Resolves once every projection has applied `position`. */
+  async function waitFor(position: bigint | number, timeoutMs: number | undefined): Promise<void> {
+    const target = revisionArg(position, 'position');
+    if (target < 0n) throw new InvalidInput('position', 'must be 0 or more');
+    const timeout = parseInput(Timeout, timeoutMs, 'timeoutMs') ?? 10_000;
+    if (options.runner) return options.runner.waitFor(target, timeout);
+    // A timer, as the runner's own waitFor: elapsed time, not a reading of the wall clock.
+    let timedOut = false;
+    const timer = setTimeout(() => (timedOut = true), timeout);
+    try {
+      for (;;) {
+        const r = await sql.query<Row>(`SELECT min(position) AS p FROM ${s}.projection_checkpoints`);
+        const p = r.rows[0]?.p;
+        if (p !== null && p !== undefined && big(p) >= target) return;
+        if (timedOut) throw new TimedOut(`projections reaching position ${target}`, timeout);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   return {
     async tree(rootId, opts = {}) {
@@ -352,25 +382,10 @@ export function createReports(options: ReportsOptions): Reports {
       const x = r.rows[0] ?? {};
       return Object.fromEntries(AGENT_STATUSES.map((st) => [st, num(x[st] ?? 0)])) as Record<AgentStatus, number>;
     },
-    async waitFor(position, timeoutMs) {
-      const target = revisionArg(position, 'position');
-      if (target < 0n) throw new InvalidInput('position', 'must be 0 or more');
-      const timeout = parseInput(Timeout, timeoutMs, 'timeoutMs') ?? 10_000;
-      if (options.runner) return options.runner.waitFor(target, timeout);
-      // A timer, as the runner's own waitFor: elapsed time, not a reading of the wall clock.
-      let timedOut = false;
-      const timer = setTimeout(() => (timedOut = true), timeout);
-      try {
-        for (;;) {
-          const r = await sql.query<Row>(`SELECT min(position) AS p FROM ${s}.projection_checkpoints`);
-          const p = r.rows[0]?.p;
-          if (p !== null && p !== undefined && big(p) >= target) return;
-          if (timedOut) throw new TimedOut(`projections reaching position ${target}`, timeout);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      } finally {
-        clearTimeout(timer);
-      }
+    async caughtUp(timeoutMs) {
+      if (!options.committedHead) throw new InvalidInput('committedHead', 'caughtUp needs the store: createReports({ committedHead: () => committedHead(store) })');
+      await waitFor(await options.committedHead(), timeoutMs);
     },
+    waitFor,
   };
 }

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import type { ModelProvider, ModelReply } from '../../src/actors/ports/modelProvider.js';
-import { committedHead } from '../../src/events/committedHead.js';
 import { freshSchema, testPgUrl } from '../support/testDb.js';
 
 /**
@@ -58,7 +57,7 @@ describe('replies of any shape leave a history that reads back', () => {
         const agent = await writer.spawn({ role: 'r', task: 't', budget: 400_000 });
         await agent.run();
         // Children the replies spawned end too (or are ended with the run).
-        await writer.projections.waitFor(await committedHead(writer.store), 30_000);
+        await writer.reports.caughtUp(30_000);
         const tree = await writer.reports.tree(agent.id);
         expect(tree.length, JSON.stringify({ id: agent.id, run: await writer.get(agent.id).state().then((s) => s.status), agent: await writer.reports.agent(agent.id) })).toBeGreaterThan(0);
         for (const node of tree) {

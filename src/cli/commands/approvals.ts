@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { committedHead } from '../../events/committedHead.js';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { noStoreYet } from '../noStoreYet.js';
 import { renderTable } from '../render/table.js';
@@ -19,7 +18,7 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const root = rootArg !== undefined ? await agentArg(system, rootArg) : undefined;
         // A fresh process's projection runner may still be catching up: read our own writes.
-        await system.reports.waitFor(await committedHead(system.store), 15_000).catch(() => undefined);
+        await system.reports.caughtUp(15_000).catch(() => undefined);
         const rows = await system.reports.approvals({ limit, ...(root ? { rootId: root } : {}) });
         print(ctx, opts.json, rows, () =>
           rows.length === 0

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { committedHead } from '../../events/committedHead.js';
 import { CliError, EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
@@ -42,7 +41,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
         }
         const reports = system.reports;
         // A fresh process's projection runner may still be catching up: read our own writes.
-        await reports.waitFor(await committedHead(system.store), 15_000).catch(() => undefined);
+        await reports.caughtUp(15_000).catch(() => undefined);
         // One scope for every figure: the tree asked for, or every agent of the store (the cost
         // table covered only the latest tree while the counts covered all of them).
         const counts = await reports.statusCounts(root ?? undefined);
