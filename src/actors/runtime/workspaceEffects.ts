@@ -49,14 +49,20 @@ async function createWithRetries(rt: RuntimeContext, id: string, base: string | 
   }
 }
 
-/** Commits an ended agent's work; the parent merges it (see mergeIntoParent); the policy cleans up. */
+/**
+ * Commits an ended agent's work, however it ended; the parent merges a completed child's (see
+ * mergeIntoParent); the policy cleans up. A failed or terminated agent's work stays on its branch,
+ * not merged: committed only on completion, it went with the worktree (the default policy removes
+ * every ended agent's), and a model error after twenty files lost all twenty (a trial's).
+ */
 export async function finishWorkspace(rt: RuntimeContext, actor: LiveActor): Promise<void> {
   const ws = rt.deps.workspaces;
   const c = actor.snapshot.context;
   ws?.stop?.(c.id); // its commands end with it, background children included
   if (!ws || !c.workspace || c.workspaceRemoved) return;
-  if (!c.lastCommit && c.result?.status === 'completed') {
-    const committed = await ws.commit(c.id, `${c.role}: ${c.task.slice(0, 60)}`);
+  if (!c.lastCommit && c.result) {
+    const how = c.result.status === 'completed' ? '' : ` (${c.result.status})`;
+    const committed = await ws.commit(c.id, `${c.role}${how}: ${c.task.slice(0, 60)}`);
     if (committed) await execute(rt, c.id, (s) => (s.context.lastCommit ? [] : [{ type: 'WorkspaceCommitted', data: committed }]));
   }
 }
