@@ -8,6 +8,14 @@ import type { RunResult } from './runtime.js';
 import { checkStructuredOutput } from './structuredOutput.js';
 import type { ToolRegistry } from './toolRegistry.js';
 
+/** How a child's work came into its parent's worktree at its end. */
+export interface ChildMerge {
+  readonly status: 'merged' | 'conflict';
+  readonly files: readonly string[];
+  /** The child's branch, where its work stays. */
+  readonly branch: string;
+}
+
 export interface ToolContext {
   readonly agentId: string;
   readonly context: AgentContext;
@@ -24,7 +32,8 @@ export interface ToolContext {
   readonly idempotencyKey: string;
   /** Aborted when the agent is terminated or the system closes. */
   readonly signal: AbortSignal;
-  spawnAndWait(config: SpawnConfig): Promise<RunResult>;
+  /** The child's result, with how its work came into this agent's worktree when both have one. */
+  spawnAndWait(config: SpawnConfig): Promise<RunResult & { readonly merge?: ChildMerge }>;
   /** The root of `agentId`'s tree, or null for no such agent. */
   rootOf(agentId: string): Promise<string | null>;
   recordMessagesReceived(messages: readonly ReceivedMessage[]): Promise<void>;
@@ -137,7 +146,13 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
     case 'spawn_agent': {
       const i = inputs.spawn_agent.parse(rawInput);
       const r = await ctx.spawnAndWait({ role: i.role, task: i.task, budget: i.budget });
-      return JSON.stringify({ status: r.status, output: r.output, tokensUsed: r.budgetConsumed });
+      // A conflict left the child's work out of this worktree: said, or the model went on
+      // believing it was there (a trial's: "completed", and the work silently missing).
+      const named = (files: readonly string[]): string => (files.length > 20 ? `${files.slice(0, 20).join(', ')} and ${files.length - 20} more` : files.join(', '));
+      const merge = r.merge?.status === 'conflict'
+        ? { merge: { status: 'conflict', note: `not merged into your worktree: ${r.merge.files.length > 0 ? `${named(r.merge.files)} conflicted with what is there` : 'the merge could not run'}; its work is on branch ${r.merge.branch}` } }
+        : r.merge ? { merge: { status: 'merged', files: r.merge.files.length } } : {};
+      return JSON.stringify({ status: r.status, output: r.output, tokensUsed: r.budgetConsumed, ...merge });
     }
     case 'send_message': {
       if (!ctx.messages) throw new Error('messaging is not available');

@@ -11,6 +11,7 @@ import { offloadToolOutput } from './toolOutputBlobs.js';
 import { waitForEnd } from './waitForEnd.js';
 import { needsApproval, requestApproval } from './approvals.js';
 import { toolResultEvents } from './toolResultEvents.js';
+import { agentBranch } from '../../infra/workspace/agentBranch.js';
 
 /**
  * Runs the tools the model asked for (`runTools`), each once: a tool already running here
@@ -75,7 +76,10 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
     spawnAndWait: async (config) => {
       const childId = await spawnChild(rt, actor.id, config, { toolUseId, run: true });
       await ensureChildRunning(rt, actor.id, childId);
-      return waitForEnd(rt, childId);
+      const result = await waitForEnd(rt, childId);
+      // Recorded with the parent's record of the end, which waitForEnd waited for.
+      const merge = (await loadActor(rt, actor.id)).snapshot.context.merges.find((m) => m.childId === childId);
+      return merge ? { ...result, merge: { status: merge.status, files: merge.files, branch: agentBranch(childId) } } : result;
     },
     rootOf: (id) => loadActor(rt, id).then((a) => a.snapshot.context.rootId, (err: unknown) => (err instanceof NotFound ? null : Promise.reject(err))),
     recordMessagesReceived: (msgs) =>

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentSystem } from '../../src/system.js';
+import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
+import { ModelError } from '../../src/errors.js';
+import { testSystem } from '../support/system.js';
+import { createTempRepo } from '../support/gitRepo.js';
+
+/** A system on the suite's Postgres with worktrees in a fresh repository, the default cleanup policy, and `model`. */
+function repoSystem(model: ModelProvider): { readonly repo: Awaited<ReturnType<typeof createTempRepo>>; readonly system: AgentSystem } {
+  const s = {} as { repo: Awaited<ReturnType<typeof createTempRepo>>; system: AgentSystem };
+  beforeAll(async () => {
+    s.repo = await createTempRepo();
+    s.system = await testSystem('postgres', { model, workspace: { repo: s.repo.path, basePath: s.repo.basePath, cleanup: 'on_completion' } });
+  });
+  afterAll(async () => {
+    await s.system?.close();
+    await s.repo?.cleanup();
+  });
+  return s;
+}
+
+/**
+ * An agent that failed after writing files lost them: its work was committed only on completion,
+ * and the default policy (on_completion) removes every ended agent's worktree, so a model error
+ * after twenty files left an empty branch (a trial's). Its work is committed to its branch now,
+ * however it ended; a failed child's is not merged into its parent's.
+ */
+describe('a failed agent’s work', () => {
+  const usage = { inputTokens: 500, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  const model: ModelProvider = {
+    name: 'scripted-fail',
+    isLLM: true,
+    defaultModel: 'scripted',
+    estimateInputTokens: () => 100,
+    complete: async (request) => {
+      const turn = request.messages.filter((m) => m.role === 'assistant').length;
+      if (turn > 0) throw new ModelError('the model API answered with a body that is not JSON', { retryable: false });
+      const content = [1, 2, 3].map((i) => ({ type: 'tool_use' as const, id: `w${i}`, name: 'write_file', input: { path: `work/part${i}.txt`, content: `important work ${i}\n` } }));
+      return { model: 'scripted', stopReason: 'tool_use', usage, content } satisfies ModelReply;
+    },
+  };
+  const env = repoSystem(model);
+
+  it('is committed to its branch before its worktree goes', async () => {
+    const failing = await env.system.spawn({ role: 'writer', task: 'write the parts', budget: 50_000, workspace: true });
+    expect((await failing.run()).status).toBe('failed');
+    const types = (await env.system.history(failing.id)).map((e) => e.type);
+    expect(types.indexOf('WorkspaceCommitted')).toBeGreaterThan(types.indexOf('AgentFailed'));
+    expect(types.indexOf('WorkspaceRemoved')).toBeGreaterThan(types.indexOf('WorkspaceCommitted'));
+    const branch = `agents/${failing.id}`;
+    expect((await env.repo.git(['ls-tree', '-r', '--name-only', branch])).split('\n')).toEqual(expect.arrayContaining(['work/part1.txt', 'work/part2.txt', 'work/part3.txt']));
+    expect(await env.repo.git(['log', '-1', '--format=%s', branch])).toBe('writer (failed): write the parts');
+  });
+});
+
+/**
+ * Two children spawned by the model's spawn_agent, both writing same.txt: the second's merge
+ * conflicts. Its spawn_agent result said only `completed`, so the parent's model went on believing
+ * the work was in its worktree (a trial's). The result now says it was not merged, and where it is.
+ */
+describe('a child whose work conflicted on merge', () => {
+  const requests: ModelRequest[] = [];
+  const usage = { inputTokens: 800, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  const call = (id: string, name: string, input: unknown): ModelReply['content'][number] => ({ type: 'tool_use', id, name, input });
+  const model: ModelProvider = {
+    name: 'scripted-merge',
+    isLLM: true,
+    defaultModel: 'scripted',
+    estimateInputTokens: () => 100,
+    complete: async (request) => {
+      requests.push(request);
+      const turn = request.messages.filter((m) => m.role === 'assistant').length;
+      const reply = (content: ModelReply['content']): ModelReply => ({ model: 'scripted', stopReason: 'tool_use', usage, content });
+      if (/lead the two/.test(JSON.stringify(request.messages[0]))) {
+        if (turn === 0) return reply([call('s1', 'spawn_agent', { role: 'one', task: 'write one', budget: 10_000 }), call('s2', 'spawn_agent', { role: 'two', task: 'write two', budget: 10_000 })]);
+        return reply([call('f', 'finish', { output: 'done' })]);
+      }
+      const who = /write (one|two)/.exec(JSON.stringify(request.messages[0]))?.[1] ?? 'x';
+      if (turn === 0) return reply([call('w', 'write_file', { path: 'same.txt', content: `by ${who}\n` })]);
+      return reply([call('f', 'finish', { output: `${who} done` })]);
+    },
+  };
+  const env = repoSystem(model);
+
+  it('is told to the parent’s model in the spawn_agent result, with the child’s branch', async () => {
+    const lead = await env.system.spawn({ role: 'lead', task: 'lead the two', budget: 60_000, workspace: true });
+    expect((await lead.run()).status).toBe('completed');
+    const types = (await env.system.history(lead.id)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['WorkspaceMerged', 'WorkspaceMergeConflicted']));
+    const last = requests.filter((r) => /lead the two/.test(JSON.stringify(r.messages[0]))).at(-1)!;
+    const results = JSON.stringify(last.messages.at(-1));
+    expect(results).toContain('\\"merge\\":{\\"status\\":\\"merged\\",\\"files\\":1}');
+    expect(results).toMatch(/not merged into your worktree: same\.txt conflicted with what is there; its work is on branch agents\/[0-9a-f-]+/);
+  });
+});
