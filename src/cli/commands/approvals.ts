@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { CliError, EXIT } from '../cliError.js';
+import { InvalidInput } from '../../errors.js';
+import type { HistoryEvent } from '../../events/historyEvent.js';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
 import { noStoreYet } from '../noStoreYet.js';
 import { renderTable } from '../render/table.js';
@@ -51,8 +54,18 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
           const id = await agentArg(system, agent);
           const handle = system.get(id);
           const by = opts.by ? { by: opts.by } : {};
-          if (verb === 'approve') await handle.approve(callId, by);
-          else await handle.deny(callId, opts.reason ?? 'no reason given', by);
+          try {
+            if (verb === 'approve') await handle.approve(callId, by);
+            else await handle.deny(callId, opts.reason ?? 'no reason given', by);
+          } catch (err) {
+            // Answered already (another `cadre approve` won the race) or its agent ended: not a
+            // value to fix (it printed "the value named above is the one to fix", exit 2, to the
+            // loser of a race; a trial's). Say who answered, if anyone did.
+            if (!(err instanceof InvalidInput && err.field === 'callId')) throw err;
+            const answer = (await handle.history()).find((e): e is Extract<HistoryEvent, { type: 'ApprovalGranted' | 'ApprovalDenied' }> => (e.type === 'ApprovalGranted' || e.type === 'ApprovalDenied') && e.data.callId === callId);
+            const who = answer ? `; it was ${answer.type === 'ApprovalGranted' ? 'approved' : 'denied'}${answer.data.by ? ` by ${answer.data.by}` : ''} at ${answer.metadata.at}` : '';
+            throw new CliError(`${err.reason}${who}`, { exitCode: EXIT.failure, hint: `\`cadre history ${id}\` shows the answer and what followed`, cause: err });
+          }
           const s = await handle.state();
           const answered = verb === 'approve' ? 'approved' : 'denied';
           print(ctx, opts.json, { agentId: id, callId, answer: answered, status: s.status, stillWaiting: s.pendingApprovals.map((a) => a.callId) }, () =>
