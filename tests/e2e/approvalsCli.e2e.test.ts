@@ -88,5 +88,9 @@ describe('approvals from the command line (the real bin, embedded store)', () =>
     } finally {
       await second.close();
     }
+    // Answered and its agent ended since: who answered, exit 1.
+    const late = await cadre('deny', yes, 'toolu_pay_payer-yes');
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/can no longer be answered: the agent has ended \(completed\); it was approved by alice at \d{4}-/);
   });
 });

@@ -98,6 +98,17 @@ describe('a reply shaped to hurt', () => {
     expect(await s.reports.budget(agent.id)).toMatchObject({ reserved: 0, overspent: 0 });
   }, 60_000);
 
+  it('a tool call whose input is null, a string or an array (the model read "invalid input" for 20 turns, each request echoing it back): charged its reservation', async () => {
+    for (const input of [null, '{"output":"x"}', [1, 2]]) {
+      const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { ...usage, inputTokens: 10 }, content: [{ type: 'tool_use', id: 'x', name: 'finish', input }] }));
+      const agent = await s.spawn({ role: 'r', task: 't', budget: 50_000 });
+      expect((await agent.run()).status).toBe('failed');
+      await chargedItsReservation(s, agent.id, /reply\.content\[0\]\.input: must be an object/);
+      await s.close();
+      system = undefined;
+    }
+  }, 60_000);
+
   it('a reply reporting 0 input tokens, for any request, is charged its reservation: 0 a call grew 364 agents from 12,000 tokens', async () => {
     const s = await open(() => ({ model: 'scripted', stopReason: 'tool_use', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }, content: [{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'x' } }] }));
     const agent = await s.spawn({ role: 'r', task: 'small', budget: 50_000 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AgentSystem } from '../../src/system.js';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { ModelError } from '../../src/errors.js';
@@ -35,7 +37,11 @@ describe('a failed agent’s work', () => {
     complete: async (request) => {
       const turn = request.messages.filter((m) => m.role === 'assistant').length;
       if (turn > 0) throw new ModelError('the model API answered with a body that is not JSON', { retryable: false });
-      const content = [1, 2, 3].map((i) => ({ type: 'tool_use' as const, id: `w${i}`, name: 'write_file', input: { path: `work/part${i}.txt`, content: `important work ${i}\n` } }));
+      // "hide": a .gitignore of `*` first, so that a commit takes nothing (a trial's).
+      const files: Array<[string, string]> = JSON.stringify(request.messages[0]).includes('hide')
+        ? [['.gitignore', '*\n'], ['g.txt', 'hidden work\n']]
+        : [1, 2, 3].map((i) => [`work/part${i}.txt`, `important work ${i}\n`]);
+      const content = files.map(([path, text], i) => ({ type: 'tool_use' as const, id: `w${i}`, name: 'write_file', input: { path, content: text } }));
       return { model: 'scripted', stopReason: 'tool_use', usage, content } satisfies ModelReply;
     },
   };
@@ -50,6 +56,15 @@ describe('a failed agent’s work', () => {
     const branch = `agents/${failing.id}`;
     expect((await env.repo.git(['ls-tree', '-r', '--name-only', branch])).split('\n')).toEqual(expect.arrayContaining(['work/part1.txt', 'work/part2.txt', 'work/part3.txt']));
     expect(await env.repo.git(['log', '-1', '--format=%s', branch])).toBe('writer (failed): write the parts');
+  });
+
+  it('that its last commit could not take (all of it ignored) keeps its worktree, with the files', async () => {
+    const failing = await env.system.spawn({ role: 'writer', task: 'hide the parts', budget: 50_000, workspace: true });
+    expect((await failing.run()).status).toBe('failed');
+    const history = await env.system.history(failing.id);
+    expect(history.map((e) => e.type)).not.toContain('WorkspaceRemoved');
+    const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
+    expect(readFileSync(join(path, 'g.txt'), 'utf8')).toBe('hidden work\n');
   });
 });
 

@@ -30,7 +30,11 @@ export interface WorkspacePort {
   create(agentId: string, options: { baseBranch?: string }): Promise<WorkspaceInfo>;
   commit(agentId: string, message: string): Promise<{ commit: string; files: string[] } | null>;
   merge(childAgentId: string, intoAgentId: string): Promise<MergeOutcome>;
-  remove(agentId: string, options: { deleteBranch: boolean }): Promise<{ removed: boolean }>;
+  /**
+   * `keepUnsaved`: leave a worktree holding files its last commit does not (uncommitted, or
+   * ignored by a .gitignore the agent wrote) and answer `kept: true`.
+   */
+  remove(agentId: string, options: { deleteBranch: boolean; keepUnsaved?: boolean }): Promise<{ removed: boolean; kept?: boolean }>;
   files(agentId: string, path: string): WorkspaceFilesPort;
   /** Run a command in the worktree (only when allowed by config). */
   run?(agentId: string, path: string, command: string, args: readonly string[], timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;

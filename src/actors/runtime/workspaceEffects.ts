@@ -93,6 +93,13 @@ export async function cleanUpWorkspace(rt: RuntimeContext, id: string, c: AgentC
     return;
   }
   if (!c.result || !shouldRemove(rt.deps.config.cleanupPolicy, c.result.status)) return;
-  await ws.remove(id, { deleteBranch: false });
+  // An agent that did not complete, whose last commit did not take all its files (git refused
+  // one: a bad .gitattributes; or a .gitignore of `*` the model wrote): its worktree stays, with
+  // them. Removed regardless, two trials' files were lost with no commit.
+  const keepUnsaved = c.result.status !== 'completed';
+  if ((await ws.remove(id, { deleteBranch: false, keepUnsaved })).kept) {
+    rt.deps.logger.warn({ agentId: id, path: c.workspace.path }, 'kept the ended agent’s worktree: it holds files its last commit does not (see git status there)');
+    return;
+  }
   await execute(rt, id, (s) => (s.context.workspaceRemoved ? [] : [{ type: 'WorkspaceRemoved', data: { path: c.workspace!.path, branchDeleted: false } }]));
 }

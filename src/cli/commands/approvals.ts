@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../cliError.js';
-import { InvalidInput } from '../../errors.js';
+import { InvalidInput, NotFound } from '../../errors.js';
 import type { HistoryEvent } from '../../events/historyEvent.js';
 import { agentArg, parseCount, print, withSystem, type CliContext } from '../context.js';
+import { caughtUpOrWarn } from '../caughtUpOrWarn.js';
 import { noStoreYet } from '../noStoreYet.js';
 import { renderTable } from '../render/table.js';
 import { shortLine } from '../render/shortLine.js';
@@ -20,8 +21,7 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
       const limit = parseCount(opts.limit, '--limit', { min: 1, max: 1000 });
       await withSystem(ctx, { recover: false, readOnly: true }, async (system) => {
         const root = rootArg !== undefined ? await agentArg(system, rootArg) : undefined;
-        // A fresh process's projection runner may still be catching up: read our own writes.
-        await system.reports.caughtUp(15_000).catch(() => undefined);
+        await caughtUpOrWarn(ctx, system.reports);
         const rows = await system.reports.approvals({ limit, ...(root ? { rootId: root } : {}) });
         print(ctx, opts.json, rows, () =>
           rows.length === 0
@@ -61,10 +61,15 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
             // Answered already (another `cadre approve` won the race) or its agent ended: not a
             // value to fix (it printed "the value named above is the one to fix", exit 2, to the
             // loser of a race; a trial's). Say who answered, if anyone did.
-            if (!(err instanceof InvalidInput && err.field === 'callId')) throw err;
+            const closed = err instanceof InvalidInput && err.field === 'callId';
+            if (!closed && !(err instanceof NotFound && err.what === 'approval')) throw err;
             const answer = (await handle.history()).find((e): e is Extract<HistoryEvent, { type: 'ApprovalGranted' | 'ApprovalDenied' }> => (e.type === 'ApprovalGranted' || e.type === 'ApprovalDenied') && e.data.callId === callId);
-            const who = answer ? `; it was ${answer.type === 'ApprovalGranted' ? 'approved' : 'denied'}${answer.data.by ? ` by ${answer.data.by}` : ''} at ${answer.metadata.at}` : '';
-            throw new CliError(`${err.reason}${who}`, { exitCode: EXIT.failure, hint: `\`cadre history ${id}\` shows the answer and what followed`, cause: err });
+            // Not found, and never asked: the call id is wrong (exit 3, as before). Answered and
+            // gone from the waiting calls since (its agent moved on): who answered, exit 1.
+            if (!closed && !answer) throw err;
+            const how = answer ? `${answer.type === 'ApprovalGranted' ? 'approved' : 'denied'}${answer.data.by ? ` by ${answer.data.by}` : ''} at ${answer.metadata.at}` : '';
+            const message = closed ? `${(err as InvalidInput).reason}${how ? `; it was ${how}` : ''}` : `${callId} was answered already: ${how}`;
+            throw new CliError(message, { exitCode: EXIT.failure, hint: `\`cadre history ${id}\` shows the answer and what followed`, cause: err });
           }
           const s = await handle.state();
           const answered = verb === 'approve' ? 'approved' : 'denied';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../cliError.js';
 import { agentArg, print, withSystem, type CliContext } from '../context.js';
+import { caughtUpOrWarn } from '../caughtUpOrWarn.js';
 import { renderTable } from '../render/table.js';
 import { usd } from '../render/style.js';
 import { noStoreYet } from '../noStoreYet.js';
@@ -40,8 +41,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
           });
         }
         const reports = system.reports;
-        // A fresh process's projection runner may still be catching up: read our own writes.
-        await reports.caughtUp(15_000).catch(() => undefined);
+        await caughtUpOrWarn(ctx, reports);
         // One scope for every figure: the tree asked for, or every agent of the store (the cost
         // table covered only the latest tree while the counts covered all of them).
         const counts = await reports.statusCounts(root ?? undefined);

@@ -80,6 +80,9 @@ export const ModelReplySchema = z.strictObject({
         // stored without the key (JSON drops undefined) and the history could not be read back.
         input: z.unknown()
           .refine((input) => input !== undefined, 'is required')
+          // The Messages API's tool input is an object: null, a string or an array was taken, the
+          // model read "invalid input" for twenty turns, and every later request echoed it back.
+          .refine((input) => input === undefined || (typeof input === 'object' && input !== null && !Array.isArray(input)), 'must be an object')
           .refine((input) => nestsWithin(input, MAX_TOOL_INPUT_DEPTH), `must nest at most ${MAX_TOOL_INPUT_DEPTH} levels deep`),
       }),
     ]),

@@ -12,6 +12,11 @@ export interface RemoveOptions {
   readonly deleteBranch?: boolean;
   /** Remove even with uncommitted changes or a lock. Default false: such a worktree is refused. */
   readonly force?: boolean;
+  /**
+   * Before all else, leave a worktree holding any file its HEAD does not (changed, untracked, or
+   * ignored) and answer `removed: false`: an ended agent's work its last commit could not take.
+   */
+  readonly keepUnsaved?: boolean;
 }
 
 /**
@@ -31,6 +36,10 @@ export async function removeWorkspace(ctx: WorkspaceContext, agentId: string, op
       const { git, repo } = ctx;
       const entry = findAgentEntry(ctx, await listWorktrees(ctx), agentId);
       let removed = false;
+      if (entry && options.keepUnsaved && existsSync(entry.path)) {
+        const unsaved = await git.run(entry.path, ['status', '--porcelain', '-z', '--ignored', '--untracked-files=all'], { okCodes: [0, 128] });
+        if (unsaved.stdout !== '') return { removed: false, branchDeleted: false, kept: true };
+      }
       if (entry) {
         if (!options.force && existsSync(entry.path)) {
           const dirty = await git.run(entry.path, ['status', '--porcelain', '-z'], { okCodes: [0, 128] });

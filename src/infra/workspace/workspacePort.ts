@@ -88,7 +88,7 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       return m.merge(childId, intoId);
     },
     async remove(agentId, o) {
-      return (await manager()).remove(agentId, { deleteBranch: o.deleteBranch, force: true });
+      return (await manager()).remove(agentId, { deleteBranch: o.deleteBranch, force: true, keepUnsaved: o.keepUnsaved ?? false });
     },
     files(_agentId, path): WorkspaceFilesPort {
       const f = createWorkspaceFiles(path);

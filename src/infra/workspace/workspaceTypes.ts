@@ -52,6 +52,8 @@ export interface RemoveResult {
   /** A worktree (or the leftovers of one) was there and is gone now. */
   readonly removed: boolean;
   readonly branchDeleted: boolean;
+  /** Left in place by `keepUnsaved`: it holds files its HEAD does not. */
+  readonly kept?: boolean;
 }
 
 /** One cadre worktree as `list` reports it. */
