@@ -61,14 +61,14 @@ export function registerApprovals(program: Command, ctx: CliContext): void {
             // Answered already (another `cadre approve` won the race) or its agent ended: not a
             // value to fix (it printed "the value named above is the one to fix", exit 2, to the
             // loser of a race; a trial's). Say who answered, if anyone did.
-            const closed = err instanceof InvalidInput && err.field === 'callId';
+            const closed = err instanceof InvalidInput && err.field === 'callId' ? err : null;
             if (!closed && !(err instanceof NotFound && err.what === 'approval')) throw err;
             const answer = (await handle.history()).find((e): e is Extract<HistoryEvent, { type: 'ApprovalGranted' | 'ApprovalDenied' }> => (e.type === 'ApprovalGranted' || e.type === 'ApprovalDenied') && e.data.callId === callId);
             // Not found, and never asked: the call id is wrong (exit 3, as before). Answered and
             // gone from the waiting calls since (its agent moved on): who answered, exit 1.
             if (!closed && !answer) throw err;
             const how = answer ? `${answer.type === 'ApprovalGranted' ? 'approved' : 'denied'}${answer.data.by ? ` by ${answer.data.by}` : ''} at ${answer.metadata.at}` : '';
-            const message = closed ? `${(err as InvalidInput).reason}${how ? `; it was ${how}` : ''}` : `${callId} was answered already: ${how}`;
+            const message = closed ? `${closed.reason}${how ? `; it was ${how}` : ''}` : `${callId} was answered already: ${how}`;
             throw new CliError(message, { exitCode: EXIT.failure, hint: `\`cadre history ${id}\` shows the answer and what followed`, cause: err });
           }
           const s = await handle.state();

@@ -14,7 +14,8 @@ export interface RemoveOptions {
   readonly force?: boolean;
   /**
    * Before all else, leave a worktree holding any file its HEAD does not (changed, untracked, or
-   * ignored) and answer `removed: false`: an ended agent's work its last commit could not take.
+   * ignored, the repository's own ignores included) and answer `kept: true`: an ended agent's
+   * work its last commit could not take.
    */
   readonly keepUnsaved?: boolean;
 }
