@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentSystem } from '../../src/system.js';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
@@ -106,5 +106,46 @@ describe('a child whose work conflicted on merge', () => {
     const results = JSON.stringify(last.messages.at(-1));
     expect(results).toContain('\\"merge\\":{\\"status\\":\\"merged\\",\\"files\\":1}');
     expect(results).toMatch(/not merged into your worktree: same\.txt conflicted with what is there; its work is on branch agents\/[0-9a-f-]+/);
+  });
+});
+
+/**
+ * A completed root whose final commit failed: with no parent waiting, the failure is logged and
+ * the ending goes on, and the default policy then removed the worktree by force, files and all (a
+ * trial's). It stays now, with the work a commit would have taken. The commit is made to fail as a
+ * crashed git would: an index.lock in the worktree's git folder, put there between the model's
+ * write and its finish.
+ */
+describe('a completed root whose last commit failed', () => {
+  const usage = { inputTokens: 500, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  const locks: string[] = [];
+  const model: ModelProvider = {
+    name: 'scripted-locked',
+    isLLM: true,
+    defaultModel: 'scripted',
+    estimateInputTokens: () => 100,
+    complete: async (request) => {
+      const turn = request.messages.filter((m) => m.role === 'assistant').length;
+      const reply = (content: ModelReply['content']): ModelReply => ({ model: 'scripted', stopReason: 'tool_use', usage, content });
+      if (turn === 0) return reply([{ type: 'tool_use', id: 'w', name: 'write_file', input: { path: 'result.txt', content: 'the only copy\n' } }]);
+      for (const name of readdirSync(env.repo.basePath)) {
+        const gitdir = readFileSync(join(env.repo.basePath, name, '.git'), 'utf8').replace(/^gitdir: /, '').trim();
+        writeFileSync(join(gitdir, 'index.lock'), '');
+        locks.push(join(gitdir, 'index.lock'));
+      }
+      return reply([{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'done' } }]);
+    },
+  };
+  const env = repoSystem(model);
+
+  it('keeps its worktree, with the files', async () => {
+    const root = await env.system.spawn({ role: 'writer', task: 'write the result', budget: 50_000, workspace: true });
+    expect((await root.run()).status).toBe('completed');
+    expect(locks.length).toBe(1);
+    const history = await env.system.history(root.id);
+    expect(history.map((e) => e.type)).not.toContain('WorkspaceCommitted');
+    expect(history.map((e) => e.type)).not.toContain('WorkspaceRemoved');
+    const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
+    expect(readFileSync(join(path, 'result.txt'), 'utf8')).toBe('the only copy\n');
   });
 });

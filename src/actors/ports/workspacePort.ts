@@ -6,6 +6,12 @@ export interface WorkspaceInfo {
   readonly baseCommit: string;
 }
 
+/**
+ * Which files a worktree keeps itself for, when removed: any its HEAD does not hold, with
+ * (`including-ignored`) or without (`excluding-ignored`) those a .gitignore hides.
+ */
+export type KeepUnsaved = 'including-ignored' | 'excluding-ignored';
+
 export type MergeOutcome =
   | { readonly status: 'merged'; readonly commit: string | null; readonly files: readonly string[] }
   | { readonly status: 'conflict'; readonly files: readonly string[] }
@@ -32,9 +38,9 @@ export interface WorkspacePort {
   merge(childAgentId: string, intoAgentId: string): Promise<MergeOutcome>;
   /**
    * `keepUnsaved`: leave a worktree holding files its last commit does not (uncommitted, or
-   * ignored by a .gitignore the agent wrote) and answer `kept: true`.
+   * ignored by a .gitignore the agent wrote, as asked) and answer `kept: true`.
    */
-  remove(agentId: string, options: { deleteBranch: boolean; keepUnsaved?: boolean }): Promise<{ removed: boolean; kept?: boolean }>;
+  remove(agentId: string, options: { deleteBranch: boolean; keepUnsaved?: KeepUnsaved }): Promise<{ removed: boolean; kept?: boolean }>;
   files(agentId: string, path: string): WorkspaceFilesPort;
   /** Run a command in the worktree (only when allowed by config). */
   run?(agentId: string, path: string, command: string, args: readonly string[], timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;

@@ -5,6 +5,7 @@ import { agentBranch } from './agentBranch.js';
 import {
   agentPath, dropWorktree, findAgentEntry, listWorktrees, refExists, withRepoLock, withWorktreeLock, type WorkspaceContext,
 } from './workspaceContext.js';
+import type { KeepUnsaved } from '../../actors/ports/workspacePort.js';
 import type { RemoveResult } from './workspaceTypes.js';
 
 export interface RemoveOptions {
@@ -13,11 +14,12 @@ export interface RemoveOptions {
   /** Remove even with uncommitted changes or a lock. Default false: such a worktree is refused. */
   readonly force?: boolean;
   /**
-   * Before all else, leave a worktree holding any file its HEAD does not (changed, untracked, or
-   * ignored, the repository's own ignores included) and answer `kept: true`: an ended agent's
-   * work its last commit could not take.
+   * Before all else, leave a worktree holding any file its HEAD does not and answer `kept: true`:
+   * an ended agent's work its last commit could not take. `including-ignored` counts files a
+   * .gitignore hides too (the repository's own ignores included: one the agent wrote hid its
+   * work from the commit); `excluding-ignored` only what a commit would take (its commit failed).
    */
-  readonly keepUnsaved?: boolean;
+  readonly keepUnsaved?: KeepUnsaved;
 }
 
 /**
@@ -38,7 +40,8 @@ export async function removeWorkspace(ctx: WorkspaceContext, agentId: string, op
       const entry = findAgentEntry(ctx, await listWorktrees(ctx), agentId);
       let removed = false;
       if (entry && options.keepUnsaved && existsSync(entry.path)) {
-        const unsaved = await git.run(entry.path, ['status', '--porcelain', '-z', '--ignored', '--untracked-files=all'], { okCodes: [0, 128] });
+        const ignored = options.keepUnsaved === 'including-ignored' ? ['--ignored'] : [];
+        const unsaved = await git.run(entry.path, ['status', '--porcelain', '-z', ...ignored, '--untracked-files=all'], { okCodes: [0, 128] });
         if (unsaved.stdout !== '') return { removed: false, branchDeleted: false, kept: true };
       }
       if (entry) {

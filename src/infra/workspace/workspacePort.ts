@@ -88,7 +88,7 @@ export function createWorkspacePort(options: WorkspacePortOptions): WorkspacePor
       return m.merge(childId, intoId);
     },
     async remove(agentId, o) {
-      return (await manager()).remove(agentId, { deleteBranch: o.deleteBranch, force: true, keepUnsaved: o.keepUnsaved ?? false });
+      return (await manager()).remove(agentId, { deleteBranch: o.deleteBranch, force: true, ...(o.keepUnsaved ? { keepUnsaved: o.keepUnsaved } : {}) });
     },
     files(_agentId, path): WorkspaceFilesPort {
       const f = createWorkspaceFiles(path);
