@@ -8,9 +8,12 @@ import type { RunResult } from './runtime.js';
 import { checkStructuredOutput } from './structuredOutput.js';
 import type { ToolRegistry } from './toolRegistry.js';
 
-/** How a child's work came into its parent's worktree at its end. */
+/**
+ * How a child's work came into its parent's worktree at its end: merged, conflicted, or not
+ * merged because the child did not complete (its work committed to its branch all the same).
+ */
 export interface ChildMerge {
-  readonly status: 'merged' | 'conflict';
+  readonly status: 'merged' | 'conflict' | 'not_completed';
   readonly files: readonly string[];
   /** The child's branch, where its work stays. */
   readonly branch: string;
@@ -149,9 +152,13 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
       // A conflict left the child's work out of this worktree: said, or the model went on
       // believing it was there (a trial's: "completed", and the work silently missing).
       const named = (files: readonly string[]): string => (files.length > 20 ? `${files.slice(0, 20).join(', ')} and ${files.length - 20} more` : files.join(', '));
+      // A child that did not complete is not merged; its work is on its branch, also said (a
+      // trial's parent could not tell where a failed child's twenty files went).
       const merge = r.merge?.status === 'conflict'
         ? { merge: { status: 'conflict', note: `not merged into your worktree: ${r.merge.files.length > 0 ? `${named(r.merge.files)} conflicted with what is there` : 'the merge could not run'}; its work is on branch ${r.merge.branch}` } }
-        : r.merge ? { merge: { status: 'merged', files: r.merge.files.length } } : {};
+        : r.merge?.status === 'not_completed'
+          ? { merge: { status: 'not_merged', note: `not merged into your worktree, as it did not complete; the work it had done is committed on branch ${r.merge.branch}` } }
+          : r.merge ? { merge: { status: 'merged', files: r.merge.files.length } } : {};
       return JSON.stringify({ status: r.status, output: r.output, tokensUsed: r.budgetConsumed, ...merge });
     }
     case 'send_message': {

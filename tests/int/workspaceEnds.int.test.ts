@@ -21,6 +21,27 @@ function repoSystem(model: ModelProvider): { readonly repo: Awaited<ReturnType<t
   return s;
 }
 
+const usage = { inputTokens: 500, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
+const call = (id: string, name: string, input: unknown): ModelReply['content'][number] => ({ type: 'tool_use', id, name, input });
+
+/**
+ * A model that keeps every request in `requests` and answers each with `answer(turn, task)`:
+ * `turn` counts its earlier replies in the conversation, `task` is its first message as JSON.
+ */
+function scriptedModel(requests: ModelRequest[], answer: (turn: number, task: string) => ModelReply['content']): ModelProvider {
+  return {
+    name: 'scripted',
+    isLLM: true,
+    defaultModel: 'scripted',
+    estimateInputTokens: () => 100,
+    complete: async (request) => {
+      requests.push(request);
+      const turn = request.messages.filter((m) => m.role === 'assistant').length;
+      return { model: 'scripted', stopReason: 'tool_use', usage, content: answer(turn, JSON.stringify(request.messages[0])) };
+    },
+  };
+}
+
 /**
  * An agent that failed after writing files lost them: its work was committed only on completion,
  * and the default policy (on_completion) removes every ended agent's worktree, so a model error
@@ -28,23 +49,14 @@ function repoSystem(model: ModelProvider): { readonly repo: Awaited<ReturnType<t
  * however it ended; a failed child's is not merged into its parent's.
  */
 describe('a failed agent’s work', () => {
-  const usage = { inputTokens: 500, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
-  const model: ModelProvider = {
-    name: 'scripted-fail',
-    isLLM: true,
-    defaultModel: 'scripted',
-    estimateInputTokens: () => 100,
-    complete: async (request) => {
-      const turn = request.messages.filter((m) => m.role === 'assistant').length;
-      if (turn > 0) throw new ModelError('the model API answered with a body that is not JSON', { retryable: false });
-      // "hide": a .gitignore of `*` first, so that a commit takes nothing (a trial's).
-      const files: Array<[string, string]> = JSON.stringify(request.messages[0]).includes('hide')
-        ? [['.gitignore', '*\n'], ['g.txt', 'hidden work\n']]
-        : [1, 2, 3].map((i) => [`work/part${i}.txt`, `important work ${i}\n`]);
-      const content = files.map(([path, text], i) => ({ type: 'tool_use' as const, id: `w${i}`, name: 'write_file', input: { path, content: text } }));
-      return { model: 'scripted', stopReason: 'tool_use', usage, content } satisfies ModelReply;
-    },
-  };
+  const model = scriptedModel([], (turn, task) => {
+    if (turn > 0) throw new ModelError('the model API answered with a body that is not JSON', { retryable: false });
+    // "hide": a .gitignore of `*` first, so that a commit takes nothing (a trial's).
+    const files: Array<[string, string]> = task.includes('hide')
+      ? [['.gitignore', '*\n'], ['g.txt', 'hidden work\n']]
+      : [1, 2, 3].map((i) => [`work/part${i}.txt`, `important work ${i}\n`]);
+    return files.map(([path, text], i) => call(`w${i}`, 'write_file', { path, content: text }));
+  });
   const env = repoSystem(model);
 
   it('is committed to its branch before its worktree goes', async () => {
@@ -75,26 +87,15 @@ describe('a failed agent’s work', () => {
  */
 describe('a child whose work conflicted on merge', () => {
   const requests: ModelRequest[] = [];
-  const usage = { inputTokens: 800, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
-  const call = (id: string, name: string, input: unknown): ModelReply['content'][number] => ({ type: 'tool_use', id, name, input });
-  const model: ModelProvider = {
-    name: 'scripted-merge',
-    isLLM: true,
-    defaultModel: 'scripted',
-    estimateInputTokens: () => 100,
-    complete: async (request) => {
-      requests.push(request);
-      const turn = request.messages.filter((m) => m.role === 'assistant').length;
-      const reply = (content: ModelReply['content']): ModelReply => ({ model: 'scripted', stopReason: 'tool_use', usage, content });
-      if (/lead the two/.test(JSON.stringify(request.messages[0]))) {
-        if (turn === 0) return reply([call('s1', 'spawn_agent', { role: 'one', task: 'write one', budget: 10_000 }), call('s2', 'spawn_agent', { role: 'two', task: 'write two', budget: 10_000 })]);
-        return reply([call('f', 'finish', { output: 'done' })]);
-      }
-      const who = /write (one|two)/.exec(JSON.stringify(request.messages[0]))?.[1] ?? 'x';
-      if (turn === 0) return reply([call('w', 'write_file', { path: 'same.txt', content: `by ${who}\n` })]);
-      return reply([call('f', 'finish', { output: `${who} done` })]);
-    },
-  };
+  const model = scriptedModel(requests, (turn, task) => {
+    if (/lead the two/.test(task)) {
+      if (turn === 0) return [call('s1', 'spawn_agent', { role: 'one', task: 'write one', budget: 10_000 }), call('s2', 'spawn_agent', { role: 'two', task: 'write two', budget: 10_000 })];
+      return [call('f', 'finish', { output: 'done' })];
+    }
+    const who = /write (one|two)/.exec(task)?.[1] ?? 'x';
+    if (turn === 0) return [call('w', 'write_file', { path: 'same.txt', content: `by ${who}\n` })];
+    return [call('f', 'finish', { output: `${who} done` })];
+  });
   const env = repoSystem(model);
 
   it('is told to the parent’s model in the spawn_agent result, with the child’s branch', async () => {
@@ -117,25 +118,16 @@ describe('a child whose work conflicted on merge', () => {
  * write and its finish.
  */
 describe('a completed root whose last commit failed', () => {
-  const usage = { inputTokens: 500, outputTokens: 100, cacheReadTokens: 0, cacheCreationTokens: 0 };
   const locks: string[] = [];
-  const model: ModelProvider = {
-    name: 'scripted-locked',
-    isLLM: true,
-    defaultModel: 'scripted',
-    estimateInputTokens: () => 100,
-    complete: async (request) => {
-      const turn = request.messages.filter((m) => m.role === 'assistant').length;
-      const reply = (content: ModelReply['content']): ModelReply => ({ model: 'scripted', stopReason: 'tool_use', usage, content });
-      if (turn === 0) return reply([{ type: 'tool_use', id: 'w', name: 'write_file', input: { path: 'result.txt', content: 'the only copy\n' } }]);
-      for (const name of readdirSync(env.repo.basePath)) {
-        const gitdir = readFileSync(join(env.repo.basePath, name, '.git'), 'utf8').replace(/^gitdir: /, '').trim();
-        writeFileSync(join(gitdir, 'index.lock'), '');
-        locks.push(join(gitdir, 'index.lock'));
-      }
-      return reply([{ type: 'tool_use', id: 'f', name: 'finish', input: { output: 'done' } }]);
-    },
-  };
+  const model = scriptedModel([], (turn) => {
+    if (turn === 0) return [call('w', 'write_file', { path: 'result.txt', content: 'the only copy\n' })];
+    for (const name of readdirSync(env.repo.basePath)) {
+      const gitdir = readFileSync(join(env.repo.basePath, name, '.git'), 'utf8').replace(/^gitdir: /, '').trim();
+      writeFileSync(join(gitdir, 'index.lock'), '');
+      locks.push(join(gitdir, 'index.lock'));
+    }
+    return [call('f', 'finish', { output: 'done' })];
+  });
   const env = repoSystem(model);
 
   it('keeps its worktree, with the files', async () => {
@@ -147,5 +139,34 @@ describe('a completed root whose last commit failed', () => {
     expect(history.map((e) => e.type)).not.toContain('WorkspaceRemoved');
     const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
     expect(readFileSync(join(path, 'result.txt'), 'utf8')).toBe('the only copy\n');
+  });
+});
+
+/**
+ * A child the model spawned that failed after writing files: its work is committed to its branch,
+ * not merged, and its spawn_agent result said only `failed`, so the parent's model could not tell
+ * where the work went (a trial's). It says so now, and names the branch.
+ */
+describe('a child that failed after writing', () => {
+  const requests: ModelRequest[] = [];
+  const model = scriptedModel(requests, (turn, task) => {
+    if (/lead the writer/.test(task)) {
+      if (turn === 0) return [call('s', 'spawn_agent', { role: 'writer', task: 'write and fail', budget: 10_000 })];
+      return [call('f', 'finish', { output: 'done' })];
+    }
+    if (turn === 0) return [call('w', 'write_file', { path: 'half.txt', content: 'half done\n' })];
+    throw new ModelError('the model API answered with a body that is not JSON', { retryable: false });
+  });
+  const env = repoSystem(model);
+
+  it('is told to the parent’s model with the branch its work is on', async () => {
+    const lead = await env.system.spawn({ role: 'lead', task: 'lead the writer', budget: 60_000, workspace: true });
+    expect((await lead.run()).status).toBe('completed');
+    const last = requests.filter((r) => /lead the writer/.test(JSON.stringify(r.messages[0]))).at(-1)!;
+    const results = JSON.stringify(last.messages.at(-1));
+    const branch = /not merged into your worktree, as it did not complete; the work it had done is committed on branch (agents\/[0-9a-f-]+)/.exec(results)?.[1];
+    expect(results).toContain('\\"status\\":\\"failed\\"');
+    expect(branch).toBeDefined();
+    expect(await env.repo.git(['show', `${branch}:half.txt`])).toBe('half done');
   });
 });

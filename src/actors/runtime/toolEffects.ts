@@ -79,7 +79,9 @@ async function runOneTool(rt: RuntimeContext, actor: LiveActor, toolUseId: strin
       const result = await waitForEnd(rt, childId);
       // Recorded with the parent's record of the end, which waitForEnd waited for.
       const merge = (await loadActor(rt, actor.id)).snapshot.context.merges.find((m) => m.childId === childId);
-      return merge ? { ...result, merge: { status: merge.status, files: merge.files, branch: agentBranch(childId) } } : result;
+      if (merge) return { ...result, merge: { status: merge.status, files: merge.files, branch: agentBranch(childId) } };
+      if (result.status === 'completed' || !(await loadActor(rt, childId)).snapshot.context.lastCommit) return result;
+      return { ...result, merge: { status: 'not_completed', files: [], branch: agentBranch(childId) } };
     },
     rootOf: (id) => loadActor(rt, id).then((a) => a.snapshot.context.rootId, (err: unknown) => (err instanceof NotFound ? null : Promise.reject(err))),
     recordMessagesReceived: (msgs) =>
