@@ -34,15 +34,23 @@ const ran: number[] = [];
 const pay = tool({ name: 'pay', description: 'Pays.', input: z.object({ cents: z.number().int() }), needsApproval: true, run: ({ cents }) => (ran.push(cents), `paid ${cents}`) });
 const model = () => createScriptedProvider((r) => {
   const res = lastResult(r);
+  // payer-twice: a second payment once the first is answered.
+  if (r.agent?.role === 'payer-twice' && res && r.messages.length < 4) return call('toolu_pay_again', 'pay', { cents: 100 });
   return res ? call('toolu_fin', 'finish', { output: `${res.isError ? 'not paid' : 'paid'}: ${res.content}` }) : call(`toolu_pay_${r.agent?.role}`, 'pay', { cents: 700 });
 });
 const open = (): Promise<AgentSystem> => createAgentSystem({ env: { CADRE_DATA_DIR: dir }, model: model(), tools: [pay] });
 
 async function parked(system: AgentSystem, role: string): Promise<string> {
   const agent = await system.spawn({ role, task: 'Pay the invoice.', budget: 50_000 });
+  return parkedAgain(system, agent.id, `toolu_pay_${role}`);
+}
+
+/** Runs `id` until `callId` waits for approval. */
+async function parkedAgain(system: AgentSystem, id: string, callId: string): Promise<string> {
+  const agent = system.get(id);
   void agent.run().catch(() => {});
-  for (let i = 0; i < 500 && (await agent.state()).waitingFor !== 'approval'; i++) await new Promise((r) => setTimeout(r, 20));
-  return agent.id;
+  for (let i = 0; i < 500 && !(await agent.state()).pendingApprovals.some((a) => a.callId === callId); i++) await new Promise((r) => setTimeout(r, 20));
+  return id;
 }
 
 describe('approvals from the command line (the real bin, embedded store)', () => {
@@ -92,5 +100,19 @@ describe('approvals from the command line (the real bin, embedded store)', () =>
     const late = await cadre('deny', yes, 'toolu_pay_payer-yes');
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/can no longer be answered: the agent has ended \(completed\); it was approved by alice at \d{4}-/);
+  });
+
+  it('a call answered whose agent has moved on (to another call): says who answered, exit 1', { timeout: 180_000 }, async () => {
+    const first = await open();
+    const id = await parked(first, 'payer-twice');
+    await first.close();
+    expect((await cadre('approve', id, 'toolu_pay_payer-twice', '--by', 'carol')).code).toBe(0);
+    const second = await open();
+    await parkedAgain(second, id, 'toolu_pay_again');
+    await second.close();
+    // Not waiting any more and its agent live: it said `not found`, exit 3.
+    const again = await cadre('approve', id, 'toolu_pay_payer-twice');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/toolu_pay_payer-twice was answered already: approved by carol at \d{4}-/);
   });
 });
