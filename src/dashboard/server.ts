@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
@@ -34,6 +35,12 @@ export interface DashboardOptions {
   readonly host?: string;
   /** Default 4600; 0 picks a free port. */
   readonly port?: number;
+  /**
+   * What every API request must carry. Default: one made for this server on loopback (bound
+   * anywhere else, one must be given). Loopback is not private: every account of the machine can
+   * connect to it, and without a token any of them read every prompt and reply and forked agents
+   * that ran on the owner's API key (an attacker's try as user nobody).
+   */
   readonly token?: string;
 }
 
@@ -43,6 +50,10 @@ const isStaticPath = (path: string): boolean => !path.startsWith('/api/');
 export interface Dashboard {
   readonly url: string;
   readonly port: number;
+  /** The token API requests carry (`Authorization: Bearer`): the one given, or the one made. */
+  readonly token: string;
+  /** `url` with `?token=`: opened once in a browser, it is traded for a cookie. */
+  readonly openUrl: string;
   close(): Promise<void>;
 }
 
@@ -67,14 +78,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown, redactor: 
 
 /**
  * The dashboard: a static page and a JSON API under /api/, with server-sent events from the
- * store's `$all` subscription. Bound to loopback unless a token is given; when a token is set,
- * every API request and the event stream must carry it (header, or the cookie `?token=` sets).
+ * store's `$all` subscription. Bound to loopback unless a token is given; every API request and
+ * the event stream must carry the token (header, or the cookie `?token=` sets), one made for
+ * this server when none is given.
  * Every request must name this server in `Host` (421 otherwise: DNS rebinding). State-changing
  * routes follow `stateChangeRefusal`'s rule (POST, same origin, CSRF token).
  *
  * @example
  * const dash = await startDashboard({ system, port: 0 });
- * console.log(dash.url); // http://127.0.0.1:54321/
+ * console.log(dash.openUrl); // http://127.0.0.1:54321/?token=… (open it once in a browser)
  * await dash.close();
  */
 /** A URL path segment, decoded; a malformed escape (`%zz`) is the client's error, not ours. */
@@ -89,9 +101,9 @@ function decodeSegment(segment: string): string {
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { system } = options;
   const host = options.host ?? '127.0.0.1';
-  const token = options.token ?? null;
-  if (!isLoopbackHost(host) && !token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; set CADRE_DASHBOARD_TOKEN (or --token, which every user sees in ps)`);
-  if (token !== null) checkDashboardToken(token, 'token');
+  if (!isLoopbackHost(host) && !options.token) throw new InvalidInput('token', `binding to ${host} exposes the dashboard beyond this machine; set CADRE_DASHBOARD_TOKEN (or --token, which every user sees in ps)`);
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  checkDashboardToken(token, 'token');
   const root = publicDir();
   const csrf = newCsrfToken();
   // The system's redactor knows the configured secrets; the token joins them (logs included).
@@ -206,7 +218,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       'content-type': TYPES[extname(name)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
-      'content-security-policy': "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:",
+      // Never in another site's frame: its buttons (approve, fork) were one click away from a
+      // page the user visited that framed the dashboard invisibly (an attacker's try).
+      'content-security-policy': "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
     });
     res.end(body);
   };
@@ -226,7 +241,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           res.setHeader('connection', 'close');
           throw new HttpError(413, 'requests here take no body: an action reads its options from the query (?atRevision=…)');
         }
-        if (token !== null && isStaticPath(url.pathname) && url.searchParams.has('token')) {
+        if (isStaticPath(url.pathname) && url.searchParams.has('token')) {
           // One-time `?token=`: trade it for an HttpOnly cookie and drop it from the address bar.
           if (!tokenMatches(url.searchParams.get('token'), token)) throw new HttpError(401, 'wrong token');
           url.searchParams.delete('token');
@@ -234,7 +249,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           res.end();
           return;
         }
-        if (token !== null && !isStaticPath(url.pathname) && !tokenMatches(requestToken(req), token)) throw new HttpError(401, 'missing or wrong token');
+        if (!isStaticPath(url.pathname) && !tokenMatches(requestToken(req), token)) throw new HttpError(401, 'missing or wrong token');
         if (url.pathname.startsWith('/api/')) await api(url.pathname, url, req, res);
         else await serveStatic(url.pathname, res);
       } catch (err) {
@@ -263,9 +278,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost}:${port}/`;
   return {
-    url: `http://${shownHost}:${port}/`,
+    url,
     port,
+    token,
+    openUrl: `${url}?token=${encodeURIComponent(token)}`,
     async close() {
       closed = true;
       for (const res of streams) res.end();

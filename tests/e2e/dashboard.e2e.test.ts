@@ -10,6 +10,7 @@ import { launchChromium } from '../support/browser.js';
 import { agentTree } from '../../src/dashboard/agentTree.js';
 import { subtreeBalance } from '../../src/dashboard/subtreeBalance.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
+import { authorized } from '../support/dashboardAuth.js';
 
 /** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
 type Win = { document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } } };
@@ -48,7 +49,7 @@ describe('dashboard in a real browser', () => {
     // Browser-side code is passed as source text: the test project has no DOM typings.
     const moveSlider = (v: number) => page.evaluate(`(() => { const s = document.querySelector('#slider'); s.value = '${v}'; s.dispatchEvent(new Event('input', { bubbles: true })); })()`);
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
 
     // Start the work while the page is open: a root with two children (a workflow when wired).
@@ -97,7 +98,7 @@ describe('dashboard in a real browser', () => {
     // Every revision in between balances too, children mid-run included.
     const last = Number((await lead.state()).revision);
     for (let r = 0; r <= last; r++) {
-      const past = (await (await fetch(`${dash.url}api/agents/${lead.id}/replay?to=${r}`)).json()) as { subtree: { line: string } };
+      const past = (await (await fetch(`${dash.url}api/agents/${lead.id}/replay?to=${r}`, { headers: authorized(dash) })).json()) as { subtree: { line: string } };
       expect(sums(parseSubtreeLine(past.subtree.line)), `revision ${r}: ${past.subtree.line}`).toBe(true);
     }
 
@@ -215,7 +216,7 @@ describe('dashboard: an agent\'s output is hostile text', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForSelector('#agent-summary .md', { timeout: 15_000 });
 
     const md = await page.$eval('#agent-summary .md', (e) => {
@@ -273,7 +274,7 @@ describe('dashboard: what a live agent is doing', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
     const agent = await system.spawn({ role: 'researcher', task: 'Look it up', budget: 10_000 });
     const run = agent.run();

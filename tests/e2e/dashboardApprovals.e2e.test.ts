@@ -8,6 +8,7 @@ import type { Dashboard } from '../../src/dashboard/server.js';
 import { createScriptedProvider } from '../../src/infra/model/scriptedProvider.js';
 import { dashboardInBrowser } from '../support/dashboardInBrowser.js';
 import { testSystem } from '../support/system.js';
+import { authorized } from '../support/dashboardAuth.js';
 
 /** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
 type Win = { document: { querySelector(s: string): { textContent: string | null } | null } };
@@ -47,7 +48,7 @@ describe('dashboard: approving and denying parked tool calls', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
 
     const shipper = await system.spawn({ role: 'shipper', task: 'Ship it.', budget: 20_000 });
@@ -59,7 +60,7 @@ describe('dashboard: approving and denying parked tool calls', () => {
     await page.waitForFunction(listed, 'toolu_cautious', { timeout: 15_000 });
 
     // A forged answer (no CSRF token) is refused and changes nothing.
-    const forged = await fetch(`${dash.url}api/agents/${shipper.id}/approvals/toolu_shipper/approve`, { method: 'POST' });
+    const forged = await fetch(`${dash.url}api/agents/${shipper.id}/approvals/toolu_shipper/approve`, { method: 'POST', headers: authorized(dash) });
     expect(forged.status).toBe(403);
     expect((await shipper.state()).pendingApprovals).toHaveLength(1);
 

@@ -57,7 +57,7 @@ describe('dashboard: fork from here', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
     // The newest root opens on its own.
     await page.waitForFunction((id) => ((globalThis as unknown as Win).document.querySelector('#agent-title')?.textContent ?? '').includes(id), source.id, { timeout: 15_000 });

@@ -13,6 +13,7 @@ import { ModelError } from '../../src/errors.js';
 import { readAgentTree } from '../../src/dashboard/readAgentTree.js';
 import { subtreeBalance } from '../../src/dashboard/subtreeBalance.js';
 import type { SubtreeMoney } from '../../src/dashboard/subtreeMoney.js';
+import { authorized } from '../support/dashboardAuth.js';
 
 /** The little of the DOM the page-side predicates touch (the test project has no DOM typings). */
 type Win = { document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } }; __cadreMetrics?: Metrics };
@@ -70,7 +71,7 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
   };
 
   it('drives every view on the demo workflow, then opens a 1,000-agent tree and follows it live', async () => {
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
 
     // The demo's workflow, started while the page is open.
@@ -164,7 +165,7 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
     // Money: the same numbers as `cadre budget --subtree` and `cadre report` (reports.costByRole).
     await page.click('#tab-money');
     await page.waitForSelector('#view-money .money-total', { timeout: 15_000 });
-    const money = (await (await fetch(`${dash.url}api/money/${wf.id}`)).json()) as SubtreeMoney;
+    const money = (await (await fetch(`${dash.url}api/money/${wf.id}`, { headers: authorized(dash) })).json()) as SubtreeMoney;
     const budget = subtreeBalance(await readAgentTree(system, wf.id));
     expect(money.total.consumed).toBe(budget.consumed);
     expect(money.total.costUsd).toBeCloseTo(budget.costUsd, 10);
@@ -199,7 +200,7 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
     await system.reports.waitFor(await system.store.headPosition(), 30_000);
 
     // First paint: a fresh page on the newest root, the 1,000-agent tree.
-    await page.goto(dash.url);
+    await page.goto(dash.openUrl);
     await page.waitForFunction(() => (globalThis as unknown as Win).__cadreMetrics?.treeRows === 1000, null, { timeout: 20_000 });
     const firstPaint = (await page.evaluate('window.__cadreMetrics.firstPaintMs')) as number;
     // Then the full tree (live agents folded) replaces the sketch.
@@ -237,12 +238,12 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
     }
     console.log(`[dashboard views] a lone live event on 1,000 agents, arrival to painted row: p50 ${pct(single, 50).toFixed(0)} ms, max ${Math.max(...single).toFixed(0)} ms (${single.length} rows)`);
     const t1 = Date.now();
-    await fetch(`${dash.url}api/tree/${root.id}`);
+    await fetch(`${dash.url}api/tree/${root.id}`, { headers: authorized(dash) });
     console.log(`[dashboard views] GET /api/tree of 1,000 agents: ${Date.now() - t1} ms`);
     // The other views on the same tree: the waterfall (a span per agent) and the money view.
     const timed = async (path: string): Promise<[number, number]> => {
       const t = Date.now();
-      const r = await fetch(`${dash.url}${path}`);
+      const r = await fetch(`${dash.url}${path}`, { headers: authorized(dash) });
       const bytes = (await r.arrayBuffer()).byteLength;
       expect(r.status).toBe(200);
       return [Date.now() - t, bytes];
@@ -272,7 +273,7 @@ describe('dashboard views in a real browser: waterfall, workflow graph, money, l
   it('answers the new routes\' wrong questions with a 4xx naming them', async () => {
     const plain = await system.spawn({ role: 'solo', task: 'nothing', budget: 1_000 });
     const status = async (path: string): Promise<[number, string]> => {
-      const r = await fetch(`${dash.url}${path}`);
+      const r = await fetch(`${dash.url}${path}`, { headers: authorized(dash) });
       return [r.status, ((await r.json()) as { error?: string }).error ?? ''];
     };
     expect(await status(`api/workflows/${plain.id}/graph`)).toEqual([400, expect.stringMatching(/not a workflow/)]);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCli } from '../support/cliProcess.js';
+import { servedDashboard } from '../support/dashboardAuth.js';
 
 const exec = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'cadre-packed-'));
@@ -52,12 +53,13 @@ describe('the packed tarball, installed into an empty folder', () => {
 
     const serve = startCli(['serve', '--port', '0', '--no-recover'], env, { bin, cwd: app });
     try {
-      const url = /dashboard: (http:\/\/\S+)/.exec(await serve.line(/dashboard: http/))![1]!;
+      const { url, token } = servedDashboard(await serve.line(/dashboard: http/));
       const page = await fetch(url);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
       for (const asset of ['app.js', 'dom.js', 'tree.js', 'waterfall.js', 'style.css']) expect((await fetch(new URL(asset, url))).status, asset).toBe(200);
-      const roots = await fetch(new URL('api/roots', url));
+      expect((await fetch(new URL('api/roots', url))).status).toBe(401); // loopback is every account's
+      const roots = await fetch(new URL('api/roots', url), { headers: { authorization: `Bearer ${token}` } });
       expect(roots.status).toBe(200);
       expect(await roots.json()).toHaveLength(1); // the demo's one run
     } finally {

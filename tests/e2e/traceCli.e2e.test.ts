@@ -7,6 +7,7 @@ import { createAgentSystem } from '../../src/system.js';
 import type { Trace } from '../../src/telemetry/traceSpan.js';
 import { runCadre, type CliRun } from '../support/cadreCli.js';
 import { startOtlpReceiver } from '../support/otlpReceiver.js';
+import { authorized } from '../support/dashboardAuth.js';
 
 /**
  * A finished workflow seen as a trace: `cadre trace` (the real bin, on the embedded store) draws
@@ -55,16 +56,16 @@ describe('cadre trace and /api/trace', () => {
     const second = await open();
     const dash = await startDashboard({ system: second, port: 0 });
     try {
-      const served = (await (await fetch(`${dash.url}api/trace/${wf.id}`)).json()) as Trace;
+      const served = (await (await fetch(`${dash.url}api/trace/${wf.id}`, { headers: authorized(dash) })).json()) as Trace;
       expect(served.spans).toEqual(trace.spans);
       // As it was when the second node completed: fewer spans, the workflow still running.
       const mid = (await second.history(wf.id)).filter((e) => e.type === 'ChildFinished' && e.data.completesNode !== null)[1]!.position;
-      const past = (await (await fetch(`${dash.url}api/trace/${wf.id}?upTo=${mid}`)).json()) as Trace;
+      const past = (await (await fetch(`${dash.url}api/trace/${wf.id}?upTo=${mid}`, { headers: authorized(dash) })).json()) as Trace;
       expect(past.position).toBe(mid);
       expect(past.spans.length).toBeLessThan(trace.spans.length);
       expect(past.spans.find((s) => s.agentId === wf.id)).toMatchObject({ status: 'running' });
       expect(past.spans.filter((s) => s.kind === 'agent')).toHaveLength(3);
-      const bad = await fetch(`${dash.url}api/trace/${wf.id}?upTo=soon`);
+      const bad = await fetch(`${dash.url}api/trace/${wf.id}?upTo=soon`, { headers: authorized(dash) });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toMatch(/upTo/);
     } finally {

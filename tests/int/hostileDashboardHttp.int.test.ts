@@ -12,6 +12,7 @@ import { testSystem } from '../support/system.js';
 import { httpRequest } from '../support/httpRequest.js';
 import { committedHead } from '../../src/events/committedHead.js';
 import { assertStateChangingRoute } from '../support/stateChangingRoute.js';
+import { authorized, servedDashboard } from '../support/dashboardAuth.js';
 
 /**
  * The dashboard attacked the way a browser or a local process can: a rebinding page's forged
@@ -50,26 +51,52 @@ describe('hostile HTTP against the dashboard', () => {
       }
     }
     for (const host of [`127.0.0.1:${p}`, `localhost:${p}`, `LOCALHOST:${p}`, `[::1]:${p}`]) {
-      const r = await httpRequest(p, `/api/agents/${agentId}`, { headers: { host } });
+      const r = await httpRequest(p, `/api/agents/${agentId}`, { headers: { host, ...authorized(open) } });
       expect(r.status, host).toBe(200);
       expect(r.body).toContain('secret plan');
     }
   });
 
+  it('makes a token when none is given: loopback is open to every account of the machine, so no API route answers without it', async () => {
+    const p = open.port;
+    const host = { host: `127.0.0.1:${p}` };
+    expect(open.token.length).toBeGreaterThanOrEqual(32);
+    expect(open.token).not.toBe(guarded.token);
+    expect(open.openUrl).toBe(`${open.url}?token=${encodeURIComponent(open.token)}`);
+    // What a user `nobody` read, and the fork it made on the owner's key (an attacker's try).
+    for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/events', '/api/session']) expect((await httpRequest(p, api, { headers: host })).status, api).toBe(401);
+    expect((await httpRequest(p, `/api/agents/${agentId}/fork?atRevision=0`, { method: 'POST', headers: { ...host, origin: `http://${host.host}` } })).status).toBe(401);
+    expect((await httpRequest(p, '/api/roots', { headers: { ...host, ...authorized(open) } })).status).toBe(200);
+    const opened = await httpRequest(p, new URL(open.openUrl).pathname + new URL(open.openUrl).search, { headers: host });
+    expect(opened.status).toBe(303);
+    expect(String(opened.headers['set-cookie'])).toMatch(/^cadre_token=/);
+  });
+
+  it('refuses to be framed by another site (its approve button one invisible click away)', async () => {
+    for (const dash of [open, guarded]) {
+      for (const path of ['/', '/index.html']) {
+        const r = await httpRequest(dash.port, path, { headers: { host: `127.0.0.1:${dash.port}` } });
+        expect(r.status).toBe(200);
+        expect(r.headers['x-frame-options']).toBe('DENY');
+        expect(String(r.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
+      }
+    }
+  });
+
   it('refuses a bad ?limit naming it (1.5 reached Postgres: a 500; abc and 0 were ignored, -1 taken)', async () => {
     for (const bad of ['1.5', 'abc', '0', '-1', '101', '1e2']) {
-      const r = await httpRequest(open.port, `/api/roots?limit=${bad}`, { headers: { host: `127.0.0.1:${open.port}` } });
+      const r = await httpRequest(open.port, `/api/roots?limit=${bad}`, { headers: { host: `127.0.0.1:${open.port}`, ...authorized(open) } });
       expect(r.status, bad).toBe(400);
       expect(r.body, bad).toContain('invalid limit');
     }
-    expect((await httpRequest(open.port, '/api/roots?limit=1', { headers: { host: `127.0.0.1:${open.port}` } })).status).toBe(200);
+    expect((await httpRequest(open.port, '/api/roots?limit=1', { headers: { host: `127.0.0.1:${open.port}`, ...authorized(open) } })).status).toBe(200);
   });
 
   it('pages an agent’s ledger by ?limit and says when it shows only the first movements (it cut at 500 silently)', async () => {
     const ran = await system.spawn({ role: 'worker', task: 'count to three', budget: 5000 });
     await ran.run();
     const ledger = async (query: string) => {
-      const r = await httpRequest(open.port, `/api/agents/${ran.id}/ledger${query}`, { headers: { host: `127.0.0.1:${open.port}` } });
+      const r = await httpRequest(open.port, `/api/agents/${ran.id}/ledger${query}`, { headers: { host: `127.0.0.1:${open.port}`, ...authorized(open) } });
       return { status: r.status, body: r.body, json: r.status === 200 ? (JSON.parse(r.body) as { rows: { kind: string }[]; truncated: boolean }) : null };
     };
     // The ledger is read from the events, which a reader sees once every older transaction of the
@@ -126,7 +153,7 @@ describe('hostile HTTP against the dashboard', () => {
         sockets.push(s);
       })));
       // Accepts are in order: once this request is answered, every flood socket has been accepted.
-      const r = await httpRequest(p, `/api/agents/${agentId}`, { headers: { host: `127.0.0.1:${p}` } });
+      const r = await httpRequest(p, `/api/agents/${agentId}`, { headers: { host: `127.0.0.1:${p}`, ...authorized(open) } });
       expect(r.status).toBe(200);
       const held = openFds() - before - sockets.filter((s) => !s.destroyed).length;
       // The server's side of the flood: at most its cap (without it: one descriptor per socket).
@@ -135,17 +162,17 @@ describe('hostile HTTP against the dashboard', () => {
     } finally {
       for (const s of sockets) s.destroy();
     }
-    expect((await httpRequest(p, '/api/health', { headers: { host: `127.0.0.1:${p}` } })).status).toBe(200);
+    expect((await httpRequest(p, '/api/health', { headers: { host: `127.0.0.1:${p}`, ...authorized(open) } })).status).toBe(200);
   });
 
-  it('holds the rule for state-changing routes on terminate, with and without a token', async () => {
+  it('holds the rule for state-changing routes on terminate, with a token given and one made', async () => {
     const statusOf = async (id: string): Promise<string> => (await system.internal.runtime.state(id)).status;
     for (const dash of [open, guarded]) {
       const victim = (await system.spawn({ role: 'victim', task: 'stay alive', budget: 100 })).id;
       await assertStateChangingRoute({
         port: dash.port,
         path: `/api/agents/${victim}/terminate`,
-        ...(dash === guarded ? { token: TOKEN } : {}),
+        token: dash.token,
         observe: async () => ({ status: await statusOf(victim), head: await committedHead(system.store) }),
         accepted: async (answer) => {
           expect(answer.status, answer.body).toBe(200);
@@ -155,7 +182,7 @@ describe('hostile HTTP against the dashboard', () => {
     }
   });
 
-  it('holds the rule for state-changing routes on fork, with and without a token', async () => {
+  it('holds the rule for state-changing routes on fork, with a token given and one made', async () => {
     const roots = async (): Promise<number> => Number((await system.internal.sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${system.schema}.actor_index WHERE parent_id IS NULL`)).rows[0]!.n);
     for (const dash of [open, guarded]) {
       const source = (await system.spawn({ role: 'source', task: 'to be forked', budget: 100 })).id;
@@ -163,7 +190,7 @@ describe('hostile HTTP against the dashboard', () => {
       await assertStateChangingRoute({
         port: dash.port,
         path: `/api/agents/${source}/fork?atRevision=0`,
-        ...(dash === guarded ? { token: TOKEN } : {}),
+        token: dash.token,
         // A refused fork makes no new root and leaves the source alone.
         observe: async () => ({ roots: await roots(), source: JSON.stringify(await system.history(source)) }),
         accepted: async (answer) => {
@@ -181,8 +208,8 @@ describe('hostile HTTP against the dashboard', () => {
   it('refuses a bad fork naming the field (400), and an unknown source with 404', async () => {
     const p = open.port;
     const own = `127.0.0.1:${p}`;
-    const csrf = (JSON.parse((await httpRequest(p, '/api/session', { headers: { host: own } })).body) as { csrf: string }).csrf;
-    const post = (path: string) => httpRequest(p, path, { method: 'POST', headers: { host: own, origin: `http://${own}`, 'x-cadre-csrf': csrf } });
+    const csrf = (JSON.parse((await httpRequest(p, '/api/session', { headers: { host: own, ...authorized(open) } })).body) as { csrf: string }).csrf;
+    const post = (path: string) => httpRequest(p, path, { method: 'POST', headers: { host: own, origin: `http://${own}`, 'x-cadre-csrf': csrf, ...authorized(open) } });
     const source = (await system.spawn({ role: 'source', task: 'to be forked', budget: 100 })).id;
     // Nothing written, counted by the committed head: the head readers see moves on by itself over
     // events already committed once another database's open transaction ends (a CI run saw it move).
@@ -230,6 +257,37 @@ describe('hostile HTTP against the dashboard', () => {
       const auth = { authorization: `Bearer ${TOKEN}` };
       expect((await httpRequest(port, '/api/roots', { headers: { host: `attacker.example:${port}`, ...auth } })).status).toBe(421);
       expect((await httpRequest(port, '/api/roots', { headers: { host: `127.0.0.1:${port}`, ...auth } })).status).toBe(200);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cadre serve with no token set makes one, prints the address with it, and answers nothing without it', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
+    const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
+    const child = spawn('node', [bin, 'serve', '--port', '0'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CADRE_DATA_DIR: join(dir, 'db'), NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (/open it once/.test(text)) resolve(text);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      const served = servedDashboard(out);
+      const port = Number(new URL(served.url).port);
+      const host = { host: `127.0.0.1:${port}` };
+      expect(served.token.length).toBeGreaterThanOrEqual(32);
+      expect((await httpRequest(port, '/api/roots', { headers: host })).status).toBe(401);
+      expect((await httpRequest(port, '/api/roots', { headers: { ...host, authorization: `Bearer ${served.token}` } })).status).toBe(200);
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -6,6 +6,7 @@ import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { runCadre } from '../support/cadreBin.js';
 import { httpRequest } from '../support/httpRequest.js';
+import { authorized } from '../support/dashboardAuth.js';
 
 /**
  * A chain 3,000 agents deep (built through the API, small budgets, nothing run): the CLI's tree
@@ -39,7 +40,7 @@ describe(`a chain ${DEPTH} deep through the CLI and the dashboard`, () => {
       // What is under test is that the tree is served at all (a recursive walk overflowed the
       // stack); building it took 6.9 s on an idle machine and passed the default 10 s wait in a
       // loaded CI run.
-      const r = await httpRequest(dash.port, `/api/tree/${rootId}`, { headers: { host: `127.0.0.1:${dash.port}` }, timeoutMs: 60_000 });
+      const r = await httpRequest(dash.port, `/api/tree/${rootId}`, { headers: { host: `127.0.0.1:${dash.port}`, ...authorized(dash) }, timeoutMs: 60_000 });
       expect(r.status, r.body.slice(0, 300)).toBe(200);
       let node = JSON.parse(r.body) as { id: string; depth: number; children: unknown[] };
       while (node.children.length > 0) node = node.children[0] as typeof node;

@@ -6,6 +6,7 @@ import { patternRedactor } from '../../src/infra/redact.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { freshSchema } from '../support/testDb.js';
 import { startDashboard } from '../../src/dashboard/server.js';
+import { authorized } from '../support/dashboardAuth.js';
 
 const SECRET = 'sk-ant-SENTINEL-never-log-me-0123456789';
 
@@ -58,7 +59,8 @@ describe('secrets stay secret', () => {
     try {
       const paths = ['/api/health', '/api/roots', `/api/agents/${solo.id}`, `/api/agents/${solo.id}/events`, `/api/agents/${solo.id}/ledger`, `/api/tree/${solo.id}`, '/', '/app.js'];
       for (const path of paths) {
-        const res = await fetch(new URL(path, dash.url));
+        const res = await fetch(new URL(path, dash.url), { headers: authorized(dash) });
+        expect(res.status, path).toBe(200);
         expect(res.status, path).toBeLessThan(500);
         expect(await res.text(), path).not.toContain(SECRET);
       }

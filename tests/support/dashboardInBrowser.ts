@@ -18,7 +18,7 @@ export interface DashboardInBrowser {
  * @example
  * const ui = await dashboardInBrowser(system);
  * const page = await ui.browser.newPage();
- * await page.goto(ui.dash.url);
+ * await page.goto(ui.dash.openUrl);
  * await ui.close();
  */
 export async function dashboardInBrowser(system: AgentSystem): Promise<DashboardInBrowser> {

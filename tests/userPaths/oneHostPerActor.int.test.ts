@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, type CliProcess } from '../support/cliProcess.js';
 import { jsonOf, tally as tallyOf } from '../support/countingModel.js';
 import { userPathEnv } from '../support/userPathEnv.js';
+import { authorized, servedDashboard } from '../support/dashboardAuth.js';
 
 /** Long enough that a second host starts the same call while the first still waits for it. */
 const REPLY_DELAY_MS = 2500;
@@ -88,11 +89,12 @@ describe('one host per actor: CLI, worker and serve on one Postgres store', () =
     // Serve recovers live agents as it starts: the one the CLI is running is not its to run.
     // The CLI's model call is answered only once serve is up.
     const serve = cli(['serve', '--port', '0']);
-    const url = /dashboard: (http:\/\/\S+?)\/?\s/.exec(`${await serve.line(/dashboard: /)} `)![1]!;
+    const dash = servedDashboard(await serve.line(/dashboard: http/));
+    const url = dash.url.replace(/\/$/, '');
     // What it reads it does not host: /api/health said 3 after a GET /api/roots loaded the agents.
-    const roots = (await (await fetch(`${url}/api/roots`)).json()) as unknown[];
+    const roots = (await (await fetch(`${url}/api/roots`, { headers: authorized(dash) })).json()) as unknown[];
     expect(roots.length).toBeGreaterThan(0);
-    expect(((await (await fetch(`${url}/api/health`)).json()) as { live: number }).live).toBe(0);
+    expect(((await (await fetch(`${url}/api/health`, { headers: authorized(dash) })).json()) as { live: number }).live).toBe(0);
     release();
     await finished(run);
     expect(await tally()).toEqual({ recorded: 1, requests: 1 });
