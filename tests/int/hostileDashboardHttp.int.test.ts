@@ -237,64 +237,50 @@ describe('hostile HTTP against the dashboard', () => {
   });
 
   it('cadre serve warns that --token shows in ps, and refuses a forged Host', { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
-    const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
-    const child = spawn('node', [bin, 'serve', '--port', '0', '--token', TOKEN], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CADRE_DATA_DIR: join(dir, 'db'), NO_COLOR: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    try {
-      const url = await new Promise<URL>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /dashboard: (http:\/\/\S+?)(\?|\s)/.exec(out);
-          if (m) resolve(new URL(m[1]!));
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-      });
-      expect(stderr).toMatch(/--token is visible .*CADRE_DASHBOARD_TOKEN/);
-      const port = Number(url.port);
+    await withServe(['--token', TOKEN], /dashboard: http/, async (out, stderr) => {
+      expect(stderr()).toMatch(/--token is visible .*CADRE_DASHBOARD_TOKEN/);
+      const port = Number(/dashboard: http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
       const auth = { authorization: `Bearer ${TOKEN}` };
       expect((await httpRequest(port, '/api/roots', { headers: { host: `attacker.example:${port}`, ...auth } })).status).toBe(421);
       expect((await httpRequest(port, '/api/roots', { headers: { host: `127.0.0.1:${port}`, ...auth } })).status).toBe(200);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('cadre serve with no token set makes one, prints the address with it, and answers nothing without it', { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
-    const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
-    const child = spawn('node', [bin, 'serve', '--port', '0'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CADRE_DATA_DIR: join(dir, 'db'), NO_COLOR: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    try {
-      const out = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        child.stdout.on('data', (d: Buffer) => {
-          text += d.toString();
-          if (/open it once/.test(text)) resolve(text);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-      });
+    await withServe([], /open it once/, async (out) => {
       const served = servedDashboard(out);
       const port = Number(new URL(served.url).port);
       const host = { host: `127.0.0.1:${port}` };
       expect(served.token.length).toBeGreaterThanOrEqual(32);
       expect((await httpRequest(port, '/api/roots', { headers: host })).status).toBe(401);
       expect((await httpRequest(port, '/api/roots', { headers: { ...host, authorization: `Bearer ${served.token}` } })).status).toBe(200);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+/** The real `cadre serve --port 0 ...args` on a fresh embedded store, until `ready` is in its output; `check` reads it, then it is stopped. */
+async function withServe(args: readonly string[], ready: RegExp, check: (out: string, stderr: () => string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cadre-serve-'));
+  const bin = fileURLToPath(new URL('../../bin/cadre.js', import.meta.url));
+  const child = spawn('node', [bin, 'serve', '--port', '0', ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CADRE_DATA_DIR: join(dir, 'db'), NO_COLOR: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (ready.test(text)) resolve(text);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    await check(out, () => stderr);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
