@@ -1,5 +1,5 @@
 import { stringifyJson } from '../infra/stringifyJson.js';
-import { terminalSafe } from './render/terminalSafe.js';
+import { terminalSafe, UNSAFE_ABOVE_C0 } from './render/terminalSafe.js';
 
 /** Where commands write: injectable so unit tests can capture it. */
 export interface Output {
@@ -26,11 +26,14 @@ export const processOutput: Output = {
   },
 };
 
+const UNSAFE_JSON = new RegExp(`[${UNSAFE_ABOVE_C0}]`, 'g');
+
 const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
 
 /** JSON with bigints as strings (positions and revisions), pretty for people, one value per call. */
 export function toJson(value: unknown): string {
-  // DEL, the C1 controls and the bidirectional controls as \u escapes (JSON.stringify leaves them
-  // raw): the same value once parsed, and nothing for terminalSafe to replace, so --json stays exact.
-  return stringifyJson(value, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // DEL, the C1 controls, the bidirectional controls and invisible separators as \u escapes
+  // (JSON.stringify leaves them raw): the same value once parsed, and nothing for terminalSafe to
+  // replace, so --json stays exact.
+  return stringifyJson(value, 2).replace(UNSAFE_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -252,11 +252,14 @@ describe('terminalSafe', () => {
     // Sequences that once passed as "harmless": cursor up and hidden text, from an agent's role.
     expect(terminalSafe('X\u001b[1AY\u001b[8mhidden\u001b[0m')).toBe('X␛[1AY␛[8mhidden␛[0m');
     // --json goes through it too, and must come out exact: every control character is escaped there.
-    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents' };
+    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents\u2028\u200b\ufeff' };
     expect(terminalSafe(toJson(value))).toBe(toJson(value));
     expect(JSON.parse(toJson(value))).toEqual(value);
     // Bidirectional controls cannot reorder what an approver reads: shown by name.
     expect(terminalSafe('pay \u202e0001\u202c cents to \u2067bob\u2069')).toBe('pay <U+202E>0001<U+202C> cents to <U+2067>bob<U+2069>');
+    // Invisible separators and spaces (an attacker's try hid text with them); joiners stay (emoji).
+    expect(terminalSafe('c\u2028LS d\u2029PS h\u200bZW \ufeffBOM w\u2060J')).toBe('c<U+2028>LS d<U+2029>PS h<U+200B>ZW <U+FEFF>BOM w<U+2060>J');
+    expect(terminalSafe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc')).toBe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc');
     // cadre's own, written with this process's stand-in for ESC, come out as real sequences.
     const style = createStyle(true);
     expect(terminalSafe(`${style.bold('bold')}\n\t${OWN_ESC}[3A${OWN_ESC}[0Jtree`)).toBe('\u001b[1mbold\u001b[0m\n\t\u001b[3A\u001b[0Jtree');
