@@ -10,6 +10,7 @@ export type CadreErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'INVALID_INPUT'
   | 'PLAN_REJECTED'
+  | 'PLANNING_FAILED'
   | 'NOT_FOUND'
   | 'BUDGET_EXCEEDED'
   | 'INVALID_TRANSITION'
@@ -239,6 +240,16 @@ export class TimedOut extends CadreError {
 export class PlanRejected extends CadreError {
   constructor(readonly workflowId: string, attempts: number, readonly lastProblem: Error) {
     super('PLAN_REJECTED', `no valid workflow plan from the model after ${attempts} attempt(s); workflow ${workflowId} failed (invalid_plan): ${lastProblem.message}`, { cause: lastProblem });
+  }
+}
+
+/**
+ * A workflow's planning call ended it: its answer could not be used, or reported more usage than
+ * the call could use. Names the workflow (failed, as `failure` says), whose history holds the call.
+ */
+export class PlanningFailed extends CadreError {
+  constructor(readonly workflowId: string, readonly failure: 'model_error' | 'budget_exceeded', reason: string, options: CadreErrorOptions = {}) {
+    super('PLANNING_FAILED', `workflow ${workflowId} failed while planning (${failure}): ${reason}`, options);
   }
 }
 

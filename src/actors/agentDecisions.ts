@@ -57,7 +57,7 @@ export function afterReply(c: AgentContext, callId: string, raw: ModelReply, cos
   const settled: AgentContext = { ...c, pendingCall: null, budget: settle(c.budget, callId, consumed) };
   if (consumed > held) {
     events.push({ type: 'BudgetOverspent', data: { reservationId: callId, reserved: held, consumed, excess: consumed - held } });
-    return [...events, ...failureEvents(settled, 'budget_exceeded', `usage over the reservation: the model reported ${consumed} tokens for a call that reserved ${held}, the most a call can use (its input estimate plus max_tokens); usage past that is not trusted, so the agent stops, charged in full`)];
+    return [...events, ...failureEvents(settled, 'budget_exceeded', overReservation(consumed, held, 'the agent'))];
   }
   const toolUses = reply.content.filter((b) => b.type === 'tool_use');
   const finished = onlyFinish(settled, toolUses, pureTool);
@@ -159,3 +159,7 @@ export function affordableMaxTokens(c: AgentContext, inputEstimate: number, maxT
 
 /** Below this many output tokens a call is not worth making: the budget is exhausted. */
 export const MIN_OUTPUT_TOKENS = 16;
+
+/** Why `who` stopped on a reply whose usage is past what its call could use: the same words for an agent's turn and a workflow's planning call. */
+export const overReservation = (consumed: number, held: number, who: string): string =>
+  `usage over the reservation: the model reported ${consumed} tokens for a call that reserved ${held}, the most a call can use (its input estimate plus max_tokens); usage past that is not trusted, so ${who} stops, charged in full`;

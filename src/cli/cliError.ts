@@ -1,4 +1,4 @@
-import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, InvalidTransition, NotFound, PlanRejected, StoreNotFound, StoreUnavailable, UnreadableEvent, isCadreError } from '../errors.js';
+import { BudgetExceeded, DELEGATING_TO_A_CHILD, InvalidInput, InvalidTransition, NotFound, PlanRejected, PlanningFailed, StoreNotFound, StoreUnavailable, UnreadableEvent, isCadreError } from '../errors.js';
 import { thrownText } from '../infra/thrownText.js';
 
 /** Exit codes scripts can rely on (docs/cli.md). */
@@ -103,6 +103,7 @@ export function formatError(err: unknown): string {
     ? `agent ${err.agentId} has ${err.available} tokens available: pass a smaller --budget (at most ${err.available})`
     // --budget is at least 1: "at most 0" would be advice nobody can take.
     : `agent ${err.agentId} has no tokens left to give: spawn under another agent (see cadre budget ${err.agentId})`;
+  else if (err instanceof PlanningFailed) hint = `\`cadre history ${err.workflowId}\` shows the planning call and what it was charged; try again, or run a template with --template`;
   else if (err instanceof PlanRejected) hint = `the model's answers are in \`cadre history ${err.workflowId} --json\` (the table shows only why each was refused); try again, or run a template with --template`;
   else if (isCadreError(err)) hint = HINTS[err.code] ?? null;
   return `cadre: ${message}${hint ? `\n  hint: ${hint}` : ''}`;

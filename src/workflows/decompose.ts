@@ -2,8 +2,8 @@ import type { DomainEvent } from '../events/catalogue.js';
 import type { ModelMessage, ModelProvider, ModelReply, ModelRequest } from '../actors/ports/modelProvider.js';
 import { totalTokens } from '../actors/ports/modelProvider.js';
 import { available } from '../actors/budget.js';
-import { failureEvents } from '../actors/agentDecisions.js';
-import { BudgetExceeded, InvalidGraph, InvalidInput, ModelError, PlanRejected } from '../errors.js';
+import { failureEvents, overReservation } from '../actors/agentDecisions.js';
+import { BudgetExceeded, InvalidGraph, InvalidInput, ModelError, PlanningFailed, PlanRejected } from '../errors.js';
 import { buildDecompositionRequest, parsePlanToolInput, SUBMIT_PLAN_TOOL } from '../infra/model/decompositionRequest.js';
 import { validateGraph, type WorkflowGraph } from './graph.js';
 import { excerpt } from '../projections/projection.js';
@@ -99,6 +99,8 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
           await record([{ type: 'BudgetSettled', data: { reservationId, consumed: held, model: asked, costUsd: runtime.costOf(asked, worst) } }]);
         }
         await fail('model_error', `decomposition call failed: ${(err as Error).message}`);
+        // Named with the workflow it failed (the bare provider error named none, a trial's).
+        if (err instanceof ModelError) throw new PlanningFailed(id, 'model_error', err.message, { cause: err });
       }
       throw err;
     }
@@ -111,14 +113,20 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
     // The same hard cap as an agent's turn (agentDecisions.afterReply): the whole usage is
     // recorded, the excess over what the call could use has its own event, and the workflow fails.
     if (consumed > held) {
+      // Not BudgetExceeded: it said the call "needs" the tokens already spent, and its hint (a
+      // larger budget) only lets a model that lies spend more (a trial's).
       await record([settled, { type: 'BudgetOverspent', data: { reservationId, reserved: held, consumed, excess: consumed - held } }]);
-      const err = new BudgetExceeded(id, consumed, held, 'a decomposition call (the model reported more than it could use)');
-      await fail('budget_exceeded', err.message);
-      throw err;
+      const reason = overReservation(consumed, held, 'the workflow');
+      await fail('budget_exceeded', reason);
+      throw new PlanningFailed(id, 'budget_exceeded', reason);
     }
-    const call = reply.content.find((b) => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
+    const calls = reply.content.filter((b) => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
     let graph: WorkflowGraph;
     try {
+      // Two plans in one answer: which one it meant is not ours to guess (the first was taken, the
+      // second dropped with nothing recorded, a trial's).
+      if (calls.length > 1) throw new InvalidInput('plan', `${SUBMIT_PLAN_TOOL} was called ${calls.length} times in one answer; call it once, with the whole plan`);
+      const call = calls[0];
       graph = validateGraph(parsePlanToolInput(call?.type === 'tool_use' ? call.input : undefined, { roles }), { roles, field: 'plan' });
     } catch (err) {
       if (!(err instanceof InvalidGraph || err instanceof InvalidInput)) throw err;

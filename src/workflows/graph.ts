@@ -83,8 +83,14 @@ export function graphProblems(graph: WorkflowGraph, roles: readonly string[] | u
   graph.nodes.forEach((n, i) => {
     if (roles && !roles.includes(n.role)) problems.push(`${at(i, 'role')}: node "${n.id}" has unknown role "${n.role}" (known: ${roles.join(', ')})`);
     const deps = new Set<string>();
+    const repeated = new Set<string>();
     for (const dep of n.dependencies) {
-      if (deps.has(dep)) problems.push(`${at(i, 'dependencies')}: node "${n.id}" lists "${dep}" twice`);
+      // Said once however often it repeats (three times said it twice, word for word).
+      if (deps.has(dep) && !repeated.has(dep)) problems.push(`${at(i, 'dependencies')}: node "${n.id}" lists "${dep}" more than once`);
+      if (deps.has(dep)) {
+        repeated.add(dep);
+        continue;
+      }
       deps.add(dep);
       if (dep === n.id) problems.push(`${at(i, 'dependencies')}: node "${n.id}" depends on itself`);
       else if (!seen.has(dep)) problems.push(`${at(i, 'dependencies')}: node "${n.id}" depends on unknown node "${dep}"`);

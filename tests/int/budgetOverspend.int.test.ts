@@ -3,7 +3,8 @@ import type { AgentSystem } from '../../src/system.js';
 import type { BudgetStatus } from '../../src/actors/budget.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../support/fakeMessagesApi.js';
 import { testSystem } from '../support/system.js';
-import { BudgetExceeded } from '../../src/errors.js';
+import { PlanningFailed } from '../../src/errors.js';
+import { formatError } from '../../src/cli/cliError.js';
 import { checkLiveEqualsReplay, checkStreams } from '../support/actorsInvariants.js';
 import { totalTokens } from '../../src/actors/ports/modelProvider.js';
 
@@ -78,8 +79,13 @@ describe('a budget is a hard cap (postgres)', () => {
   it('a decomposition call that reports more than it could use: recorded, the workflow failed budget_exceeded', async () => {
     system = await testSystem('postgres', { model: { provider: 'offline', usage: { input: 20_000, output: 100 } } });
     const err = await system.decompose('Design it, build it, test it', { budget: 10_000, id: 'wf-overspent' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BudgetExceeded);
     const history = await system.history('wf-overspent');
+    // Not BudgetExceeded: that said the call "needs" the tokens it had spent, and its hint (a larger
+    // budget) only lets a lying model spend more (a trial's).
+    const reserved = history.find((e) => e.type === 'BudgetReserved')?.data.amount;
+    expect(err).toBeInstanceOf(PlanningFailed);
+    expect((err as Error).message).toBe(`workflow wf-overspent failed while planning (budget_exceeded): usage over the reservation: the model reported 20100 tokens for a call that reserved ${reserved}, the most a call can use (its input estimate plus max_tokens); usage past that is not trusted, so the workflow stops, charged in full`);
+    expect(formatError(err)).toContain('hint: `cadre history wf-overspent` shows the planning call');
     expect(history.find((e) => e.type === 'BudgetSettled')?.data).toMatchObject({ consumed: 20_100 });
     expect(history.find((e) => e.type === 'BudgetOverspent')?.data).toMatchObject({ consumed: 20_100 });
     expect(history.at(-1)?.type === 'AgentFailed' && history.at(-1)?.data).toMatchObject({ cause: 'budget_exceeded' });

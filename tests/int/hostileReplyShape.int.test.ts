@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PlanningFailed } from '../../src/errors.js';
 import { createAgentSystem, type AgentSystem } from '../../src/system.js';
 import type { ModelProvider, ModelReply, ModelRequest } from '../../src/actors/ports/modelProvider.js';
 import { MAX_TOOL_CALLS_PER_REPLY, MAX_TOOL_INPUT_DEPTH } from '../../src/infra/model/modelReplySchema.js';
@@ -137,6 +138,10 @@ describe('a reply shaped to hurt', () => {
     expect(String(err)).toMatch(/must make at most 100 tool calls/);
     const ids = (await s.store.readAll({ limit: 1_000 })).filter((e) => e.type === 'AgentSpawned').map((e) => (e.data as { agentId: string }).agentId);
     expect(ids).toHaveLength(1);
+    // Named with the workflow it failed, and how (the provider's own error named neither, a trial's).
+    expect(err).toBeInstanceOf(PlanningFailed);
+    expect(err).toMatchObject({ workflowId: ids[0], failure: 'model_error' });
+    expect(String(err)).toContain(`workflow ${ids[0]} failed while planning (model_error): `);
     const history = await s.history(ids[0]!);
     const reserved = history.find((e) => e.type === 'BudgetReserved')!.data as { amount: number };
     expect(history.map((e) => e.type)).toEqual(['AgentSpawned', 'BudgetReserved', 'BudgetSettled', 'AgentFailed']);

@@ -361,6 +361,14 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         expect(answers.map((a) => a.attempt)).toEqual([1, 2]);
         for (const a of answers) expect(a.problems).toMatch(/wizard/);
 
+        // Two plans in one answer: refused, not the first taken and the second dropped unseen.
+        const twice = plan([{ id: 'a', role: 'architect', task: 'A', budgetPercent: 60, dependencies: [] }]);
+        const doubled = createScriptedProvider(() => ({ ...twice, content: [...twice.content, { ...twice.content[0]!, id: 'toolu_plan_2' }] }));
+        await decompose(system, doubled, 'Build a fourth', { budget: 20_000, id: 'wf-doubled', attempts: 1 }).catch(() => {});
+        const [doubledAnswer] = (await system.history('wf-doubled')).filter((e) => e.type === 'WorkflowPlanRejected');
+        expect((doubledAnswer!.data as { problems: string }).problems).toBe('invalid plan: submit_plan was called 2 times in one answer; call it once, with the whole plan');
+        expect(doubled.requests).toHaveLength(1);
+
         // An answer with no plan at all (text instead of the tool call) is recorded as its text.
         const chatty = createScriptedProvider(() => ({ model: 'scripted', content: [{ type: 'text', text: 'I would rather talk.' }], stopReason: 'end_turn', usage }));
         await decompose(system, chatty, 'Build a third', { budget: 20_000, id: 'wf-chatty', attempts: 1 }).catch(() => {});

@@ -139,6 +139,11 @@ describe('parsePlanToolInput', () => {
     expect(all).toMatch(/plan\.nodes\[0\]\.budgetPercent/);
   });
 
+  it('refuses a key the tool schema does not have, naming it (retries: 10 was dropped in silence)', () => {
+    expect(() => parsePlanToolInput({ nodes: [node('a', [], { retries: 10, onFailure: 'continue' })] })).toThrow(/plan\.nodes\[0\]: Unrecognized keys: "retries", "onFailure"/);
+    expect(() => parsePlanToolInput({ nodes: [node('a')], budget: 99_999_999 })).toThrow(/plan: Unrecognized key: "budget"/);
+  });
+
   it('reports every graph problem at once', () => {
     const error = (() => {
       try {

@@ -45,13 +45,15 @@ describe('workflow graph validation', () => {
 
   it('names the node and field of each problem', () => {
     const p = problemsOf({
-      nodes: [node('a'), node('a'), node('b', ['zzz']), node('c', ['c']), { ...node('d'), role: 'wizard' }],
+      nodes: [node('a'), node('a'), node('b', ['zzz']), node('c', ['c']), { ...node('d'), role: 'wizard' }, node('e', ['a', 'a', 'a'])],
     });
     expect(p).toEqual([
       'graph.nodes[1].id: duplicate node id "a"',
       'graph.nodes[2].dependencies: node "b" depends on unknown node "zzz"',
       'graph.nodes[3].dependencies: node "c" depends on itself',
       expect.stringMatching(/^graph\.nodes\[4\]\.role: node "d" has unknown role "wizard" \(known: architect, /),
+      // Once, however often it repeats (three times said it twice, word for word).
+      'graph.nodes[5].dependencies: node "e" lists "a" more than once',
     ]);
   });
 

@@ -161,11 +161,11 @@ const PlanSchema = z.object({
         task: z.string().trim().min(1),
         budgetPercent: z.number().positive().max(100),
         dependencies: z.array(z.string()).default([]),
-      }),
+      }).strict(), // the tool's schema says so; an unknown key (`retries: 10`) was dropped in silence
     )
     .min(1)
     .max(MAX_PLAN_NODES),
-});
+}).strict();
 
 /** Room for floating-point sums such as 33.3 + 33.3 + 33.4. */
 const PERCENT_EPSILON = 1e-6;
