@@ -8,10 +8,10 @@ import { testSystem } from '../support/system.js';
 import { createTempRepo } from '../support/gitRepo.js';
 
 /** A system on the suite's Postgres with worktrees in a fresh repository, the default cleanup policy, and `model`. */
-function repoSystem(model: ModelProvider): { readonly repo: Awaited<ReturnType<typeof createTempRepo>>; readonly system: AgentSystem } {
+function repoSystem(model: ModelProvider, files?: Record<string, string>): { readonly repo: Awaited<ReturnType<typeof createTempRepo>>; readonly system: AgentSystem } {
   const s = {} as { repo: Awaited<ReturnType<typeof createTempRepo>>; system: AgentSystem };
   beforeAll(async () => {
-    s.repo = await createTempRepo();
+    s.repo = await createTempRepo(files ? { files } : {});
     s.system = await testSystem('postgres', { model, workspace: { repo: s.repo.path, basePath: s.repo.basePath, cleanup: 'on_completion' } });
   });
   afterAll(async () => {
@@ -168,5 +168,50 @@ describe('a child that failed after writing', () => {
     expect(results).toContain('\\"status\\":\\"failed\\"');
     expect(branch).toBeDefined();
     expect(await env.repo.git(['show', `${branch}:half.txt`])).toBe('half done');
+  });
+});
+
+/**
+ * A completed agent whose own .gitignore hid its work: the commit took nothing (or part), and the
+ * worktree was removed with the files, nothing said (a trial's `*`, and `*.log` beside a.txt). It
+ * stays now. Build output the repository's own .gitignore hides does not hold a worktree back.
+ */
+describe('a completed agent’s ignored files', () => {
+  const model = scriptedModel([], (turn, task) => {
+    if (turn > 0) return [call('f', 'finish', { output: 'done' })];
+    const files: Array<[string, string]> = task.includes('hide all')
+      ? [['work.txt', 'precious work\n'], ['.gitignore', '*\n']]
+      : task.includes('hide some')
+        ? [['a.txt', 'kept\n'], ['secret.log', 'the log\n'], ['.gitignore', '*.log\n']]
+        : [['src.txt', 'source\n'], ['build/out.txt', 'built\n']];
+    return files.map(([path, content], i) => call(`w${i}`, 'write_file', { path, content }));
+  });
+  const env = repoSystem(model, { '.gitignore': 'build/\n', 'README.md': 'repo\n' });
+  const ended = async (task: string) => {
+    const agent = await env.system.spawn({ role: 'writer', task, budget: 50_000, workspace: true });
+    expect((await agent.run()).status).toBe('completed');
+    const history = await env.system.history(agent.id);
+    const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
+    return { id: agent.id, types: history.map((e) => e.type), path };
+  };
+
+  it('keeps its worktree when its own .gitignore hid all of its work', async () => {
+    const { types, path } = await ended('hide all');
+    expect(types).not.toContain('WorkspaceRemoved');
+    expect(readFileSync(join(path, 'work.txt'), 'utf8')).toBe('precious work\n');
+  });
+
+  it('keeps it when its .gitignore hid part of it, the rest committed', async () => {
+    const { id, types, path } = await ended('hide some');
+    expect(types).toContain('WorkspaceCommitted');
+    expect(types).not.toContain('WorkspaceRemoved');
+    expect(await env.repo.git(['show', `agents/${id}:a.txt`])).toBe('kept');
+    expect(readFileSync(join(path, 'secret.log'), 'utf8')).toBe('the log\n');
+  });
+
+  it('removes it when only build output the repository ignores is left', async () => {
+    const { id, types } = await ended('build it');
+    expect(types).toContain('WorkspaceRemoved');
+    expect(await env.repo.git(['show', `agents/${id}:src.txt`])).toBe('source');
   });
 });

@@ -7,10 +7,11 @@ export interface WorkspaceInfo {
 }
 
 /**
- * Which files a worktree keeps itself for, when removed: any its HEAD does not hold, with
- * (`including-ignored`) or without (`excluding-ignored`) those a .gitignore hides.
+ * Which files a worktree keeps itself for, when removed: `all`, any its HEAD does not hold,
+ * ignored or not; `work`, those a commit would take, and the ignored ones too when the agent wrote
+ * or changed a .gitignore (its own ignores hid its work; the repository's hide build output).
  */
-export type KeepUnsaved = 'including-ignored' | 'excluding-ignored';
+export type KeepUnsaved = 'all' | 'work';
 
 export type MergeOutcome =
   | { readonly status: 'merged'; readonly commit: string | null; readonly files: readonly string[] }

@@ -95,10 +95,10 @@ export async function cleanUpWorkspace(rt: RuntimeContext, id: string, c: AgentC
   if (!c.result || !shouldRemove(rt.deps.config.cleanupPolicy, c.result.status)) return;
   // A worktree whose last commit did not take all its files stays, with them: an agent that did
   // not complete (git refused one: a bad .gitattributes; or a .gitignore of `*` the model wrote),
-  // or a completed one whose commit failed (a root's is logged and left: nothing waits on it),
-  // which counts only what a commit takes, not build output its .gitignore hides. Removed
-  // regardless, three trials' files were lost with no commit.
-  const keepUnsaved = c.result.status === 'completed' ? 'excluding-ignored' : 'including-ignored';
+  // or a completed one whose commit failed (a root's is logged and left: nothing waits on it) or
+  // whose own .gitignore hid its work from the commit; not for build output the repository's
+  // .gitignore hides. Removed regardless, four trials' files were lost with no commit.
+  const keepUnsaved = c.result.status === 'completed' ? 'work' : 'all';
   if ((await ws.remove(id, { deleteBranch: false, keepUnsaved })).kept) {
     rt.deps.logger.warn({ agentId: id, path: c.workspace.path }, 'kept the ended agent’s worktree: it holds files its last commit does not (see git status there)');
     return;

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { WorkspaceError } from '../../errors.js';
 import { agentBranch } from './agentBranch.js';
 import {
-  agentPath, dropWorktree, findAgentEntry, listWorktrees, refExists, withRepoLock, withWorktreeLock, type WorkspaceContext,
+  agentPath, dropWorktree, findAgentEntry, listWorktrees, readBase, refExists, withRepoLock, withWorktreeLock, type WorkspaceContext,
 } from './workspaceContext.js';
 import type { KeepUnsaved } from '../../actors/ports/workspacePort.js';
 import type { RemoveResult } from './workspaceTypes.js';
@@ -14,10 +14,8 @@ export interface RemoveOptions {
   /** Remove even with uncommitted changes or a lock. Default false: such a worktree is refused. */
   readonly force?: boolean;
   /**
-   * Before all else, leave a worktree holding any file its HEAD does not and answer `kept: true`:
-   * an ended agent's work its last commit could not take. `including-ignored` counts files a
-   * .gitignore hides too (the repository's own ignores included: one the agent wrote hid its
-   * work from the commit); `excluding-ignored` only what a commit would take (its commit failed).
+   * Before all else, leave a worktree holding files its HEAD does not and answer `kept: true`:
+   * an ended agent's work its last commit could not take (KeepUnsaved says which files count).
    */
   readonly keepUnsaved?: KeepUnsaved;
 }
@@ -40,8 +38,8 @@ export async function removeWorkspace(ctx: WorkspaceContext, agentId: string, op
       const entry = findAgentEntry(ctx, await listWorktrees(ctx), agentId);
       let removed = false;
       if (entry && options.keepUnsaved && existsSync(entry.path)) {
-        const ignored = options.keepUnsaved === 'including-ignored' ? ['--ignored'] : [];
-        const unsaved = await git.run(entry.path, ['status', '--porcelain', '-z', ...ignored, '--untracked-files=all'], { okCodes: [0, 128] });
+        const countIgnored = options.keepUnsaved === 'all' || (await ignoresChanged(ctx, entry.path, agentId));
+        const unsaved = await git.run(entry.path, ['status', '--porcelain', '-z', ...(countIgnored ? ['--ignored'] : []), '--untracked-files=all'], { okCodes: [0, 128] });
         if (unsaved.stdout !== '') return { removed: false, branchDeleted: false, kept: true };
       }
       if (entry) {
@@ -67,4 +65,19 @@ export async function removeWorkspace(ctx: WorkspaceContext, agentId: string, op
       return { removed, branchDeleted };
     }),
   );
+}
+
+/**
+ * Whether the agent wrote or changed a .gitignore anywhere in its worktree since its base:
+ * tracked ones that differ (committed or not), or new ones, ignored themselves or not (a `*`
+ * ignores its own .gitignore). A model's `*` hid its work from the commit and the worktree went
+ * with it (a trial's); the repository's own ignores hide build output, which may go.
+ */
+async function ignoresChanged(ctx: WorkspaceContext, path: string, agentId: string): Promise<boolean> {
+  const base = (await readBase(ctx, agentId))?.commit ?? 'HEAD';
+  const pattern = ':(glob)**/.gitignore';
+  const changed = await ctx.git.run(path, ['diff', '--name-only', '-z', base, '--', pattern], { okCodes: [0, 128] });
+  if (changed.stdout !== '') return true;
+  const added = await ctx.git.run(path, ['ls-files', '--others', '-z', '--', pattern], { okCodes: [0, 128] });
+  return added.stdout !== '';
 }
