@@ -120,5 +120,5 @@ const oneLine = (t: string): string => {
 
 /** Where to look next. */
 export function inspectHints(rootId: string): string {
-  return [`inspect:  cadre tree ${rootId}`, `          cadre history ${rootId}`, `          cadre replay ${rootId} --to 2`, '          cadre serve   (then open http://127.0.0.1:4600)'].join('\n');
+  return [`inspect:  cadre tree ${rootId}`, `          cadre history ${rootId}`, `          cadre replay ${rootId} --to 2`, '          cadre serve   (then open the address it prints)'].join('\n');
 }

@@ -10,7 +10,7 @@ import { agentIdOfStream } from '../actors/streams.js';
 import { describeRoots, listRoots, resolveAgentId } from './agentTree.js';
 import { readAgentTree } from './readAgentTree.js';
 import { readTrace } from '../telemetry/readTrace.js';
-import { requestToken, tokenCookie, tokenMatches } from './auth.js';
+import { requestToken, tokenMatches } from './auth.js';
 import { isLoopbackHost } from '../infra/isLoopbackHost.js';
 import { allowedHosts, hostAllowed } from './hostCheck.js';
 import { DASHBOARD_LIMITS, limitConnections } from './connectionLimits.js';
@@ -52,7 +52,7 @@ export interface Dashboard {
   readonly port: number;
   /** The token API requests carry (`Authorization: Bearer`): the one given, or the one made. */
   readonly token: string;
-  /** `url` with `?token=`: opened once in a browser, it is traded for a cookie. */
+  /** `url` with `#token=`: the address a browser opens (the page sends the token; no server sees a fragment). */
   readonly openUrl: string;
   close(): Promise<void>;
 }
@@ -79,14 +79,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown, redactor: 
 /**
  * The dashboard: a static page and a JSON API under /api/, with server-sent events from the
  * store's `$all` subscription. Bound to loopback unless a token is given; every API request and
- * the event stream must carry the token (header, or the cookie `?token=` sets), one made for
- * this server when none is given.
+ * the event stream must carry the token (`Authorization: Bearer`; the page reads it from the
+ * address's `#token=`), one made for this server when none is given.
  * Every request must name this server in `Host` (421 otherwise: DNS rebinding). State-changing
  * routes follow `stateChangeRefusal`'s rule (POST, same origin, CSRF token).
  *
  * @example
  * const dash = await startDashboard({ system, port: 0 });
- * console.log(dash.openUrl); // http://127.0.0.1:54321/?token=… (open it once in a browser)
+ * console.log(dash.openUrl); // http://127.0.0.1:54321/#token=… (the address to open)
  * await dash.close();
  */
 /** A URL path segment, decoded; a malformed escape (`%zz`) is the client's error, not ours. */
@@ -242,10 +242,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           throw new HttpError(413, 'requests here take no body: an action reads its options from the query (?atRevision=…)');
         }
         if (isStaticPath(url.pathname) && url.searchParams.has('token')) {
-          // One-time `?token=`: trade it for an HttpOnly cookie and drop it from the address bar.
+          // An address of an earlier cadre (`?token=`): the token moves to the fragment, which the
+          // page reads and no server receives (auth.ts).
           if (!tokenMatches(url.searchParams.get('token'), token)) throw new HttpError(401, 'wrong token');
           url.searchParams.delete('token');
-          res.writeHead(303, { location: `${url.pathname}${url.search}`, 'set-cookie': tokenCookie(token), 'cache-control': 'no-store' });
+          res.writeHead(303, { location: `${url.pathname}${url.search}#token=${encodeURIComponent(token)}`, 'cache-control': 'no-store' });
           res.end();
           return;
         }
@@ -283,7 +284,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url,
     port,
     token,
-    openUrl: `${url}?token=${encodeURIComponent(token)}`,
+    openUrl: `${url}#token=${encodeURIComponent(token)}`,
     async close() {
       closed = true;
       for (const res of streams) res.end();

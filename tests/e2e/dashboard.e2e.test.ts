@@ -51,6 +51,9 @@ describe('dashboard in a real browser', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(dash.openUrl);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    // The token left the address bar; the page keeps it for the tab and sends it as a header.
+    expect(page.url()).toBe(dash.url);
+    expect(await page.evaluate('document.cookie')).toBe('');
 
     // Start the work while the page is open: a root with two children (a workflow when wired).
     const lead = await system.spawn({ role: 'lead', task: 'Ship the dashboard demo', budget: 40_000 });
@@ -149,6 +152,18 @@ describe('dashboard in a real browser', () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it('says so across the page when opened without its token (it said "No agents yet")', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(dash.url);
+      await page.waitForSelector('#notice:not([hidden])', { timeout: 15_000 });
+      expect(await page.textContent('#notice')).toContain('open the address cadre serve printed (it ends in #token=…)');
+      expect(await page.textContent('#conn')).toBe('no access');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('requires a token off loopback, checks it on the API and the event stream, and never shows secrets', async () => {
     await expect(startDashboard({ system, host: '0.0.0.0', port: 0 })).rejects.toThrow(/token/);
     const guarded = await startDashboard({ system, host: '127.0.0.1', port: 0, token: 's3cret-token-123' });
@@ -164,7 +179,7 @@ describe('dashboard in a real browser', () => {
       const body = await ok.text();
       expect(body).not.toContain('s3cret');
       expect(typeof (JSON.parse(body) as { head: unknown }).head).toBe('number'); // positions are numbers in every API result
-      // Never in the URL on the API (shell history, proxy logs): the header, or the page's cookie.
+      // Never in the URL on the API (shell history, proxy logs): the header only.
       for (const path of ['api/events', 'api/roots', 'api/health']) expect((await fetch(`${guarded.url}${path}?token=s3cret-token-123`)).status, path).toBe(401);
       const sse = await fetch(`${guarded.url}api/events`, { headers: { authorization: 'Bearer s3cret-token-123' } });
       expect(sse.headers.get('content-type')).toContain('text/event-stream');

@@ -62,14 +62,11 @@ describe('hostile HTTP against the dashboard', () => {
     const host = { host: `127.0.0.1:${p}` };
     expect(open.token.length).toBeGreaterThanOrEqual(32);
     expect(open.token).not.toBe(guarded.token);
-    expect(open.openUrl).toBe(`${open.url}?token=${encodeURIComponent(open.token)}`);
+    expect(open.openUrl).toBe(`${open.url}#token=${encodeURIComponent(open.token)}`);
     // What a user `nobody` read, and the fork it made on the owner's key (an attacker's try).
     for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/events', '/api/session']) expect((await httpRequest(p, api, { headers: host })).status, api).toBe(401);
     expect((await httpRequest(p, `/api/agents/${agentId}/fork?atRevision=0`, { method: 'POST', headers: { ...host, origin: `http://${host.host}` } })).status).toBe(401);
     expect((await httpRequest(p, '/api/roots', { headers: { ...host, ...authorized(open) } })).status).toBe(200);
-    const opened = await httpRequest(p, new URL(open.openUrl).pathname + new URL(open.openUrl).search, { headers: host });
-    expect(opened.status).toBe(303);
-    expect(String(opened.headers['set-cookie'])).toMatch(/^cadre_token=/);
   });
 
   it('refuses to be framed by another site (its approve button one invisible click away)', async () => {
@@ -116,25 +113,25 @@ describe('hostile HTTP against the dashboard', () => {
     }
   });
 
-  it('serves the page and its assets to a browser without the token, trades ?token= for an HttpOnly cookie, and keeps the data behind it', async () => {
+  it('serves the page and its assets without the token, keeps the data behind it, and takes the token only as a header', async () => {
     const p = guarded.port;
     const host = { host: `127.0.0.1:${p}` };
-    for (const asset of ['/', '/index.html', '/app.js', '/style.css']) expect((await httpRequest(p, asset, { headers: host })).status, asset).toBe(200);
+    for (const asset of ['/', '/index.html', '/app.js', '/events.js', '/style.css']) expect((await httpRequest(p, asset, { headers: host })).status, asset).toBe(200);
     for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/events', '/api/session']) expect((await httpRequest(p, api, { headers: host })).status, api).toBe(401);
     // The right token in the URL opens no API route (it was taken: a token in URLs lands in logs).
     for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/session']) expect((await httpRequest(p, `${api}?token=${TOKEN}`, { headers: host })).status, api).toBe(401);
+    // Nor does a cookie: browsers send one to every port of the host, so another user's server
+    // on 127.0.0.1 received it, and could set one that locked the page out (an attacker's try).
+    expect((await httpRequest(p, `/api/agents/${agentId}`, { headers: { ...host, cookie: `cadre_token=${TOKEN}` } })).status).toBe(401);
+    // An earlier cadre's address (`/?token=`) moves the token to the fragment, which no server receives, and sets no cookie.
     expect((await httpRequest(p, '/?token=wrong-token-000', { headers: host })).status).toBe(401);
     const opened = await httpRequest(p, `/?token=${TOKEN}&x=1`, { headers: host });
     expect(opened.status).toBe(303);
-    expect(opened.headers.location).toBe('/?x=1');
-    const cookie = String(opened.headers['set-cookie']);
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const jar = cookie.split(';')[0]!;
-    const withCookie = await httpRequest(p, `/api/agents/${agentId}`, { headers: { ...host, cookie: `other=1; ${jar}` } });
-    expect(withCookie.status).toBe(200);
-    expect(withCookie.body).toContain('secret plan');
-    expect((await httpRequest(p, `/api/agents/${agentId}`, { headers: { ...host, cookie: 'cadre_token=wrong-token-000' } })).status).toBe(401);
+    expect(opened.headers.location).toBe(`/?x=1#token=${TOKEN}`);
+    expect(opened.headers['set-cookie']).toBeUndefined();
+    const withHeader = await httpRequest(p, `/api/agents/${agentId}`, { headers: { ...host, authorization: `Bearer ${TOKEN}` } });
+    expect(withHeader.status).toBe(200);
+    expect(withHeader.body).toContain('secret plan');
   });
 
   it('keeps answering, with a bounded number of descriptors, under a flood of half-open connections', { timeout: 60_000 }, async () => {
@@ -249,7 +246,7 @@ describe('hostile HTTP against the dashboard', () => {
   });
 
   it('cadre serve with no token set makes one, prints the address with it, and answers nothing without it', { timeout: 120_000 }, async () => {
-    await withServe([], /open it once/, async (out) => {
+    await withServe([], /open that address/, async (out) => {
       const served = servedDashboard(out);
       const port = Number(new URL(served.url).port);
       const host = { host: `127.0.0.1:${port}` };

@@ -1,7 +1,7 @@
 // cadre dashboard: plain JS modules, no build step. Reads /api/*, follows /api/events (server-sent events).
-// The token (when the server wants one) travels in an HttpOnly cookie the server set when the page
-// was opened with ?token=; same-origin fetches and EventSource send it on their own.
-import { $, el, api, act, fmtUsd } from './dom.js';
+// The token comes in the address's #token= and goes with every request as a header (dom.js).
+import { $, el, api, act, fmtUsd, NoToken } from './dom.js';
+import { followEvents } from './events.js';
 import { renderMarkdown, collapsible, foldedPre } from './text.js';
 import { createTree } from './tree.js';
 import { renderGraph } from './graph.js';
@@ -220,6 +220,12 @@ function showError(err) {
   console.error(err);
   $('#conn').textContent = String(err.message ?? err).slice(0, 80);
   $('#conn').dataset.state = 'down';
+  // Refused: said across the page, where "No agents yet" would otherwise mislead (a trial's).
+  if (err instanceof NoToken) {
+    $('#conn').textContent = 'no access';
+    $('#notice').textContent = err.message;
+    $('#notice').hidden = false;
+  }
 }
 
 // Live: the tree patches the rows an event names; the detail, the open view and the lists
@@ -240,17 +246,16 @@ function scheduleRefresh() {
 }
 
 function connect() {
-  const es = new EventSource('/api/events');
   let connectedBefore = false;
-  es.addEventListener('hello', () => {
+  const onHello = () => {
     $('#conn').textContent = 'live';
     $('#conn').dataset.state = 'live';
     // Back after a drop: events were missed, read everything again once.
     if (connectedBefore) { dirty.roots = true; openRoot().catch(showError); scheduleRefresh(); }
     connectedBefore = true;
-  });
-  es.addEventListener('agent', (m) => {
-    const e = JSON.parse(m.data);
+  };
+  const onAgent = (data) => {
+    const e = JSON.parse(data);
     // The picker shows each root's status too: a new agent may be a new root, a root's own event may change it.
     if ((e.type === 'AgentSpawned' && !tree.has(e.agentId)) || state.rootIds.has(e.agentId)) dirty.roots = true;
     // The waiting list changes with a parked call, its answer, or its agent's end.
@@ -262,8 +267,15 @@ function connect() {
       waterfall.onEvent(e.position);
     }
     if (dirty.roots || dirty.approvals || dirty.detail || dirty.view) scheduleRefresh();
+  };
+  followEvents('/api/events', {
+    onEvent: (type, data) => (type === 'hello' ? onHello() : type === 'agent' ? onAgent(data) : undefined),
+    onDown: (err) => {
+      if (err instanceof NoToken) return showError(err);
+      $('#conn').textContent = 'reconnecting…';
+      $('#conn').dataset.state = 'down';
+    },
   });
-  es.onerror = () => { $('#conn').textContent = 'reconnecting…'; $('#conn').dataset.state = 'down'; };
 }
 
 $('#roots').addEventListener('change', (ev) => {
