@@ -26,8 +26,6 @@ export const processOutput: Output = {
   },
 };
 
-const UNSAFE_JSON = new RegExp(`[${UNSAFE_ABOVE_C0}]`, 'g');
-
 const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
 
 /** JSON with bigints as strings (positions and revisions), pretty for people, one value per call. */
@@ -35,5 +33,5 @@ export function toJson(value: unknown): string {
   // DEL, the C1 controls, the bidirectional controls and invisible separators as \u escapes
   // (JSON.stringify leaves them raw): the same value once parsed, and nothing for terminalSafe to
   // replace, so --json stays exact.
-  return stringifyJson(value, 2).replace(UNSAFE_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return stringifyJson(value, 2).replace(UNSAFE_ABOVE_C0, (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
 }

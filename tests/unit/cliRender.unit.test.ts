@@ -248,17 +248,19 @@ describe('terminalSafe', () => {
     const safe = terminalSafe(hostile);
     // eslint-disable-next-line no-control-regex
     expect(safe).not.toMatch(/\u001b\]|\u0007|\u001b\[2J|\r|\u009b/);
-    expect(safe).toBe('DONE ␛]0;PWNED-TITLE␇␛[2J␛[31mred␛]8;;http://evil/␇link␛]52;c;cHduZWQ=␇␍\ufffd');
+    expect(safe).toBe('DONE ␛]0;PWNED-TITLE␇␛[2J␛[31mred␛]8;;http://evil/␇link␛]52;c;cHduZWQ=␇␍<U+009B>');
     // Sequences that once passed as "harmless": cursor up and hidden text, from an agent's role.
     expect(terminalSafe('X\u001b[1AY\u001b[8mhidden\u001b[0m')).toBe('X␛[1AY␛[8mhidden␛[0m');
     // --json goes through it too, and must come out exact: every control character is escaped there.
-    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents\u2028\u200b\ufeff' };
+    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents\u2028\u200b\ufeff\u00ad\u{E0041}\u034f' };
     expect(terminalSafe(toJson(value))).toBe(toJson(value));
     expect(JSON.parse(toJson(value))).toEqual(value);
     // Bidirectional controls cannot reorder what an approver reads: shown by name.
     expect(terminalSafe('pay \u202e0001\u202c cents to \u2067bob\u2069')).toBe('pay <U+202E>0001<U+202C> cents to <U+2067>bob<U+2069>');
-    // Invisible separators and spaces (an attacker's try hid text with them); joiners stay (emoji).
+    // Invisible separators, spaces and format characters (two attackers' tries hid text with
+    // them: soft hyphen, tag characters carrying hidden ASCII, …); joiners stay (emoji, scripts).
     expect(terminalSafe('c\u2028LS d\u2029PS h\u200bZW \ufeffBOM w\u2060J')).toBe('c<U+2028>LS d<U+2029>PS h<U+200B>ZW <U+FEFF>BOM w<U+2060>J');
+    expect(terminalSafe('sh\u00adY cg\u034fJ mv\u180eS an\ufff9A tag\u{E0041}\u{E0042} mu\u{1D173}s nel\u0085')).toBe('sh<U+00AD>Y cg<U+034F>J mv<U+180E>S an<U+FFF9>A tag<U+E0041><U+E0042> mu<U+1D173>s nel<U+0085>');
     expect(terminalSafe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc')).toBe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc');
     // cadre's own, written with this process's stand-in for ESC, come out as real sequences.
     const style = createStyle(true);
