@@ -159,7 +159,8 @@ async function dispatch(name: string, rawInput: unknown, ctx: ToolContext): Prom
         : r.merge?.status === 'not_completed'
           ? { merge: { status: 'not_merged', note: `not merged into your worktree, as it did not complete; the work it had done is committed on branch ${r.merge.branch}` } }
           : r.merge ? { merge: { status: 'merged', files: r.merge.files.length } } : {};
-      return JSON.stringify({ status: r.status, output: r.output, tokensUsed: r.budgetConsumed, ...merge });
+      // Why it did not complete, too: `"output": null` alone left the parent's model guessing (a trial's).
+      return JSON.stringify({ status: r.status, output: r.output, ...(r.status !== 'completed' && r.reason ? { reason: r.reason } : {}), tokensUsed: r.budgetConsumed, ...merge });
     }
     case 'send_message': {
       if (!ctx.messages) throw new Error('messaging is not available');

@@ -126,6 +126,8 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       // Two plans in one answer: which one it meant is not ours to guess (the first was taken, the
       // second dropped with nothing recorded, a trial's).
       if (calls.length > 1) throw new InvalidInput('plan', `${SUBMIT_PLAN_TOOL} was called ${calls.length} times in one answer; call it once, with the whole plan`);
+      // Text alone read as "Invalid input: expected object, received undefined" (a trial's).
+      if (calls.length === 0) throw new InvalidInput('plan', `the answer did not call ${SUBMIT_PLAN_TOOL}; submit the plan with it`);
       const call = calls[0];
       graph = validateGraph(parsePlanToolInput(call?.type === 'tool_use' ? call.input : undefined, { roles }), { roles, field: 'plan' });
     } catch (err) {

@@ -374,6 +374,7 @@ for (const kind of ['pglite', 'postgres'] as StoreKind[]) {
         await decompose(system, chatty, 'Build a third', { budget: 20_000, id: 'wf-chatty', attempts: 1 }).catch(() => {});
         const [said] = (await system.history('wf-chatty')).filter((e) => e.type === 'WorkflowPlanRejected');
         expect((said!.data as { answer: string }).answer).toBe('I would rather talk.');
+        expect((said!.data as { problems: string }).problems).toBe('invalid plan: the answer did not call submit_plan; submit the plan with it');
       });
 
       it('a workflow whose planning was interrupted (spawned, no plan recorded) fails saying so when run, not with a schema error', async () => {

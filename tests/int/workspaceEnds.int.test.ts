@@ -166,6 +166,8 @@ describe('a child that failed after writing', () => {
     const results = JSON.stringify(last.messages.at(-1));
     const branch = /not merged into your worktree, as it did not complete; the work it had done is committed on branch (agents\/[0-9a-f-]+)/.exec(results)?.[1];
     expect(results).toContain('\\"status\\":\\"failed\\"');
+    // And why: `"output": null` alone left the parent's model guessing (a trial's).
+    expect(results).toContain('\\"reason\\":\\"model call failed: the model API answered with a body that is not JSON');
     expect(branch).toBeDefined();
     expect(await env.repo.git(['show', `${branch}:half.txt`])).toBe('half done');
   });
