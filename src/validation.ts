@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInput } from './errors.js';
+import { replaceInvisible } from './infra/invisibleText.js';
 
 /**
  * A UTF-16 surrogate without its partner. JavaScript strings can hold one; UTF-8, JSON in
@@ -16,15 +17,18 @@ export const NOT_STORABLE = 'contains U+0000 or an unpaired UTF-16 surrogate, wh
 export const storableText = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
 
 // eslint-disable-next-line no-control-regex
-const CONTROL_OR_BIDI = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
 /**
- * A name shown on one line among others (a role): no line break, tab, other control character
- * or bidirectional control. A role with a newline drew fake rows under it in `cadre tree` and
+ * A name shown on one line among others (a role): no line break, tab, other control character,
+ * bidirectional control or other invisible character. A role with a newline drew fake rows under it in `cadre tree` and
  * the live lines, from the CLI or a model's spawn_agent (an attacker's try).
  */
 export const oneLineName = (max: number) =>
-  z.string().trim().min(1, 'is required').max(max).refine(isStorableText, NOT_STORABLE).refine((s) => !CONTROL_OR_BIDI.test(s), 'must be one line: no line breaks, tabs or control characters');
+  z.string().trim().min(1, 'is required').max(max).refine(isStorableText, NOT_STORABLE)
+    .refine((s) => !CONTROL.test(s), 'must be one line: no line breaks, tabs or control characters')
+    // `reviewerㅤ` (a Hangul filler) looked like `reviewer` (an attacker's try).
+    .refine((s) => replaceInvisible(s, () => '') === s, 'must not hold invisible characters (zero-width, bidirectional, fillers)');
 
 /** Joins a zod issue path into the dotted/indexed form users see, e.g. `graph.nodes[2].id`. */
 export function formatPath(root: string, path: readonly PropertyKey[]): string {

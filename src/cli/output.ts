@@ -1,5 +1,6 @@
 import { stringifyJson } from '../infra/stringifyJson.js';
-import { terminalSafe, UNSAFE_ABOVE_C0 } from './render/terminalSafe.js';
+import { replaceInvisible } from '../infra/invisibleText.js';
+import { terminalSafe } from './render/terminalSafe.js';
 
 /** Where commands write: injectable so unit tests can capture it. */
 export interface Output {
@@ -33,5 +34,7 @@ export function toJson(value: unknown): string {
   // DEL, the C1 controls, the bidirectional controls and invisible separators as \u escapes
   // (JSON.stringify leaves them raw): the same value once parsed, and nothing for terminalSafe to
   // replace, so --json stays exact.
-  return stringifyJson(value, 2).replace(UNSAFE_ABOVE_C0, (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
+  return replaceInvisible(stringifyJson(value, 2).replace(/[\x7f-\x9f]/g, (c) => unicodeEscape(c.charCodeAt(0))), (code) => String.fromCodePoint(code).split('').map((u) => unicodeEscape(u.charCodeAt(0))).join(''));
 }
+
+const unicodeEscape = (unit: number): string => `\\u${unit.toString(16).padStart(4, '0')}`;

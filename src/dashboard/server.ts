@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
@@ -250,6 +250,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           res.end();
           return;
         }
+        if (url.pathname === '/api/proof') return send(res, 200, { proof: tokenProof(token, url) });
         if (!isStaticPath(url.pathname) && !tokenMatches(requestToken(req), token)) throw new HttpError(401, 'missing or wrong token');
         if (url.pathname.startsWith('/api/')) await api(url.pathname, url, req, res);
         else await serveStatic(url.pathname, res);
@@ -295,6 +296,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.closeAllConnections();
     },
   };
+}
+
+/**
+ * The server's proof that it knows the token, asked for by the page before it sends the token
+ * (after any drop): HMAC-SHA256 of the page's random `?nonce=` (32 to 128 hex digits) keyed by the
+ * token. Once `cadre serve` stopped, the open page sent its token every second to whatever bound
+ * the port next, another user's program included (an attacker's try); such a program cannot
+ * answer this. It tells nothing of the token: a fresh nonce each time, and HMAC is one-way.
+ */
+function tokenProof(token: string, url: URL): string {
+  const nonce = url.searchParams.get('nonce') ?? '';
+  if (url.searchParams.getAll('nonce').length !== 1 || !/^[0-9a-f]{32,128}$/.test(nonce)) throw new HttpError(400, 'invalid nonce: 32 to 128 lowercase hex digits, once');
+  return createHmac('sha256', token).update(nonce).digest('hex');
 }
 
 /**

@@ -157,7 +157,7 @@ describe('dashboard in a real browser', () => {
     try {
       await page.goto(dash.url);
       await page.waitForSelector('#notice:not([hidden])', { timeout: 15_000 });
-      expect(await page.textContent('#notice')).toContain('open the address cadre serve printed (it ends in #token=…)');
+      expect(await page.textContent('#notice')).toContain('open the address cadre serve printed (it ends in #token=…;');
       expect(await page.textContent('#conn')).toBe('no access');
     } finally {
       await page.close();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +68,20 @@ describe('hostile HTTP against the dashboard', () => {
     for (const api of ['/api/roots', `/api/agents/${agentId}`, '/api/events', '/api/session']) expect((await httpRequest(p, api, { headers: host })).status, api).toBe(401);
     expect((await httpRequest(p, `/api/agents/${agentId}/fork?atRevision=0`, { method: 'POST', headers: { ...host, origin: `http://${host.host}` } })).status).toBe(401);
     expect((await httpRequest(p, '/api/roots', { headers: { ...host, ...authorized(open) } })).status).toBe(200);
+  });
+
+  it('proves it knows the token without the token (an HMAC of the page’s nonce), and only that', async () => {
+    const p = guarded.port;
+    const host = { host: `127.0.0.1:${p}` };
+    const nonce = 'ab'.repeat(16);
+    const r = await httpRequest(p, `/api/proof?nonce=${nonce}`, { headers: host });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ proof: createHmac('sha256', TOKEN).update(nonce).digest('hex') });
+    expect(r.body).not.toContain(TOKEN);
+    for (const bad of ['', '?nonce=short', `?nonce=${'AB'.repeat(16)}`, `?nonce=${nonce}&nonce=${nonce}`, `?nonce=${'a'.repeat(129)}`]) {
+      expect((await httpRequest(p, `/api/proof${bad}`, { headers: host })).status, bad).toBe(400);
+    }
+    expect((await httpRequest(p, `/api/proof?nonce=${nonce}`, { headers: { host: `attacker.example:${p}` } })).status).toBe(421);
   });
 
   it('refuses to be framed by another site (its approve button one invisible click away)', async () => {

@@ -32,10 +32,16 @@ describe('cli renderers', () => {
   });
 
   it('refuses a role that is not one line, naming it', () => {
-    for (const role of ['helper\n└─ auditor', 'a\rb', 'a\u0007b', 'a\u2066b']) {
+    for (const role of ['helper\n└─ auditor', 'a\rb', 'a\u0007b']) {
       const r = SpawnConfigSchema.safeParse({ role, task: 't', budget: 10 });
       expect(r.success, JSON.stringify(role)).toBe(false);
       expect(r.error?.issues[0]).toMatchObject({ path: ['role'], message: expect.stringMatching(/must be one line/) });
+    }
+    // Nor one holding what a terminal draws as nothing: `reviewerㅤ` looked like `reviewer` (an attacker's try).
+    for (const role of ['a\u2066b', 'reviewer\u3164', 'kid\u115f', 'a\u200bb', 'x\u{E0041}', 'dev\ufe00\ufe01\ufe02']) {
+      const r = SpawnConfigSchema.safeParse({ role, task: 't', budget: 10 });
+      expect(r.success, JSON.stringify(role)).toBe(false);
+      expect(r.error?.issues[0]).toMatchObject({ path: ['role'], message: expect.stringMatching(/must not hold invisible characters/) });
     }
     expect(SpawnConfigSchema.safeParse({ role: 'lead · 🧑‍💻 dev', task: 't', budget: 10 }).success).toBe(true);
   });
@@ -252,7 +258,7 @@ describe('terminalSafe', () => {
     // Sequences that once passed as "harmless": cursor up and hidden text, from an agent's role.
     expect(terminalSafe('X\u001b[1AY\u001b[8mhidden\u001b[0m')).toBe('X␛[1AY␛[8mhidden␛[0m');
     // --json goes through it too, and must come out exact: every control character is escaped there.
-    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents\u2028\u200b\ufeff\u00ad\u{E0041}\u034f' };
+    const value = { task: 'a\u0085b\u009b\u007fc\u001b]0;x\u0007 pay \u202e0001\u202c cents\u2028\u200b\ufeff\u00ad\u{E0041}\u034f\u3164\ufe00\ufe01 \u26a0\ufe0f' };
     expect(terminalSafe(toJson(value))).toBe(toJson(value));
     expect(JSON.parse(toJson(value))).toEqual(value);
     // Bidirectional controls cannot reorder what an approver reads: shown by name.
@@ -261,7 +267,11 @@ describe('terminalSafe', () => {
     // them: soft hyphen, tag characters carrying hidden ASCII, …); joiners stay (emoji, scripts).
     expect(terminalSafe('c\u2028LS d\u2029PS h\u200bZW \ufeffBOM w\u2060J')).toBe('c<U+2028>LS d<U+2029>PS h<U+200B>ZW <U+FEFF>BOM w<U+2060>J');
     expect(terminalSafe('sh\u00adY cg\u034fJ mv\u180eS an\ufff9A tag\u{E0041}\u{E0042} mu\u{1D173}s nel\u0085')).toBe('sh<U+00AD>Y cg<U+034F>J mv<U+180E>S an<U+FFF9>A tag<U+E0041><U+E0042> mu<U+1D173>s nel<U+0085>');
-    expect(terminalSafe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc')).toBe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc');
+    expect(terminalSafe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc \u26a0\ufe0f \u{1F3F3}\ufe0f\u200d\u{1F308}')).toBe('\u{1F468}\u200d\u{1F469} \u0645\u200c\u06cc \u26a0\ufe0f \u{1F3F3}\ufe0f\u200d\u{1F308}');
+    // Fillers, variation selectors and the braille blank: a run of selectors hid a whole sentence.
+    expect(terminalSafe('ok\u3164\u115f\uffa0\u17b4 \u2800!')).toBe('ok<U+3164><U+115F><U+FFA0><U+17B4> <U+2800>!');
+    expect(terminalSafe('All tests pass.\ufe00\ufe01\u{E0100}')).toBe('All tests pass.<U+FE00><U+FE01><U+E0100>');
+    expect(terminalSafe('\ufe0fstart')).toBe('<U+FE0F>start');
     // cadre's own, written with this process's stand-in for ESC, come out as real sequences.
     const style = createStyle(true);
     expect(terminalSafe(`${style.bold('bold')}\n\t${OWN_ESC}[3A${OWN_ESC}[0Jtree`)).toBe('\u001b[1mbold\u001b[0m\n\t\u001b[3A\u001b[0Jtree');

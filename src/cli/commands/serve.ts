@@ -10,7 +10,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'port (0 picks a free one)', '4600')
     .option('--token <token>', 'require this token (default: one made for this run, in the address printed; prefer CADRE_DASHBOARD_TOKEN to --token: a command line is visible to every user in `ps`)')
     .option('--no-recover', 'only look: do not resume live agents in this process')
-    .addHelpText('after', '\nExamples:\n  cadre serve\n  CADRE_DASHBOARD_TOKEN="$(openssl rand -hex 16)" cadre serve --host 0.0.0.0 --port 8080\n\nOpen the page as http://host:port/#token=<token> (the address printed, with a token made for the\nrun when none is set): the page keeps the token for its tab and drops it from the address bar.\nEvery API request needs the token: loopback is open to every account of the machine.')
+    .addHelpText('after', '\nExamples:\n  cadre serve\n  CADRE_DASHBOARD_TOKEN="$(openssl rand -hex 16)" cadre serve --host 0.0.0.0 --port 8080\n\nOpen the page as http://host:port/#token=<token> (the address printed, with a token made for the\nrun when none is set): the page keeps the token in memory (a reload asks for the address again)\nand drops it from the address bar. Every API request needs the token: loopback is open to every\naccount of the machine.')
     .action(async (opts: { host: string; port: string; token?: string; recover: boolean }) => {
       const port = parseCount(opts.port, '--port', { max: 65535 });
       if (opts.token !== undefined) ctx.output.err('cadre: warning: --token is visible to every user of this machine (ps, /proc); set CADRE_DASHBOARD_TOKEN instead');
@@ -25,7 +25,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         const dash = await startDashboard({ system, host: opts.host, port, ...(token ? { token } : {}) });
         // A token made for this run is shown: it is the only way in. One the user set is theirs.
         ctx.output.out(token
-          ? `dashboard: ${dash.url}#token=<token>   (Ctrl-C to stop)`
+          ? `dashboard: ${dash.url}   (Ctrl-C to stop)\n  open it as ${dash.url}#token= followed by the token you set (CADRE_DASHBOARD_TOKEN or --token)`
           : `dashboard: ${dash.openUrl}   (Ctrl-C to stop)\n  open that address: the token is made for this run, so other users of this machine cannot get in; scripts send it as Authorization: Bearer (set CADRE_DASHBOARD_TOKEN to choose it)`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

@@ -1,6 +1,6 @@
 // cadre dashboard: plain JS modules, no build step. Reads /api/*, follows /api/events (server-sent events).
 // The token comes in the address's #token= and goes with every request as a header (dom.js).
-import { $, el, api, act, fmtUsd, NoToken } from './dom.js';
+import { $, el, api, act, fmtUsd, NoToken, NotTheServer, onTokenGiven } from './dom.js';
 import { followEvents } from './events.js';
 import { renderMarkdown, collapsible, foldedPre } from './text.js';
 import { createTree } from './tree.js';
@@ -221,8 +221,8 @@ function showError(err) {
   $('#conn').textContent = String(err.message ?? err).slice(0, 80);
   $('#conn').dataset.state = 'down';
   // Refused: said across the page, where "No agents yet" would otherwise mislead (a trial's).
-  if (err instanceof NoToken) {
-    $('#conn').textContent = 'no access';
+  if (err instanceof NoToken || err instanceof NotTheServer) {
+    $('#conn').textContent = err instanceof NoToken ? 'no access' : 'not the server';
     $('#notice').textContent = err.message;
     $('#notice').hidden = false;
   }
@@ -268,15 +268,20 @@ function connect() {
     }
     if (dirty.roots || dirty.approvals || dirty.detail || dirty.view) scheduleRefresh();
   };
+  following = true;
   followEvents('/api/events', {
-    onEvent: (type, data) => (type === 'hello' ? onHello() : type === 'agent' ? onAgent(data) : undefined),
+    onEvent: (type, data) => {
+      if (type === 'hello') { $('#notice').hidden = true; onHello(); } else if (type === 'agent') onAgent(data);
+    },
     onDown: (err) => {
-      if (err instanceof NoToken) return showError(err);
+      if (err instanceof NoToken) following = false;
+      if (err instanceof NoToken || err instanceof NotTheServer) return showError(err);
       $('#conn').textContent = 'reconnecting…';
       $('#conn').dataset.state = 'down';
     },
   });
 }
+let following = false;
 
 $('#roots').addEventListener('change', (ev) => {
   state.root = ev.target.value;
@@ -291,11 +296,17 @@ $('#slider').addEventListener('input', (ev) => {
 $('#fork-button').addEventListener('click', () => forkHere().catch(showError));
 for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showView(b.dataset.view).catch(showError));
 
-(async () => {
+async function start() {
   try {
     await loadRoots();
     await loadDeadLetters();
     await loadApprovals();
   } catch (err) { showError(err); }
-  connect();
-})();
+  if (!following) connect();
+}
+// The printed address opened again in this tab changes only the fragment: no reload, so take it here.
+onTokenGiven(() => {
+  $('#notice').hidden = true;
+  start();
+});
+start();

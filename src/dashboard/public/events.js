@@ -1,6 +1,6 @@
 // Server-sent events read over fetch: EventSource cannot send the Authorization header the API
 // needs. Reconnects after a drop (the server's `retry:`, 1 s) until the server refuses the token.
-import { authHeaders, NoToken } from './dom.js';
+import { authHeaders, connectionLost, NoToken } from './dom.js';
 
 /** Parses one event block (`event:` and `data:` lines) into [type, data], or null for a comment. */
 function parseBlock(block) {
@@ -18,7 +18,7 @@ export function followEvents(path, { onEvent, onDown }) {
   (async () => {
     for (;;) {
       try {
-        const r = await fetch(path, { headers: authHeaders() });
+        const r = await fetch(path, { headers: await authHeaders() });
         if (r.status === 401) throw new NoToken();
         if (!r.ok || !r.body) throw new Error(`${path}: ${r.status}`);
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -33,8 +33,10 @@ export function followEvents(path, { onEvent, onDown }) {
             if (event) onEvent(...event);
           }
         }
+        connectionLost();
         onDown(new Error('the event stream ended'));
       } catch (err) {
+        if (!(err instanceof NoToken)) connectionLost();
         onDown(err);
         if (err instanceof NoToken) return;
       }
