@@ -43,6 +43,18 @@ function scriptedModel(requests: ModelRequest[], answer: (turn: number, task: st
 }
 
 /**
+ * A root `writer` with a worktree, spawned with `task` and run to its end (asserted `status`):
+ * its id, its event types, and its worktree's path.
+ */
+async function ended(system: AgentSystem, task: string, status: 'completed' | 'failed'): Promise<{ id: string; types: string[]; path: string }> {
+  const agent = await system.spawn({ role: 'writer', task, budget: 50_000, workspace: true });
+  expect((await agent.run()).status).toBe(status);
+  const history = await system.history(agent.id);
+  const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
+  return { id: agent.id, types: history.map((e) => e.type), path };
+}
+
+/**
  * An agent that failed after writing files lost them: its work was committed only on completion,
  * and the default policy (on_completion) removes every ended agent's worktree, so a model error
  * after twenty files left an empty branch (a trial's). Its work is committed to its branch now,
@@ -71,11 +83,8 @@ describe('a failed agent’s work', () => {
   });
 
   it('that its last commit could not take (all of it ignored) keeps its worktree, with the files', async () => {
-    const failing = await env.system.spawn({ role: 'writer', task: 'hide the parts', budget: 50_000, workspace: true });
-    expect((await failing.run()).status).toBe('failed');
-    const history = await env.system.history(failing.id);
-    expect(history.map((e) => e.type)).not.toContain('WorkspaceRemoved');
-    const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
+    const { types, path } = await ended(env.system, 'hide the parts', 'failed');
+    expect(types).not.toContain('WorkspaceRemoved');
     expect(readFileSync(join(path, 'g.txt'), 'utf8')).toBe('hidden work\n');
   });
 });
@@ -131,13 +140,10 @@ describe('a completed root whose last commit failed', () => {
   const env = repoSystem(model);
 
   it('keeps its worktree, with the files', async () => {
-    const root = await env.system.spawn({ role: 'writer', task: 'write the result', budget: 50_000, workspace: true });
-    expect((await root.run()).status).toBe('completed');
+    const { types, path } = await ended(env.system, 'write the result', 'completed');
     expect(locks.length).toBe(1);
-    const history = await env.system.history(root.id);
-    expect(history.map((e) => e.type)).not.toContain('WorkspaceCommitted');
-    expect(history.map((e) => e.type)).not.toContain('WorkspaceRemoved');
-    const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
+    expect(types).not.toContain('WorkspaceCommitted');
+    expect(types).not.toContain('WorkspaceRemoved');
     expect(readFileSync(join(path, 'result.txt'), 'utf8')).toBe('the only copy\n');
   });
 });
@@ -189,22 +195,15 @@ describe('a completed agent’s ignored files', () => {
     return files.map(([path, content], i) => call(`w${i}`, 'write_file', { path, content }));
   });
   const env = repoSystem(model, { '.gitignore': 'build/\n', 'README.md': 'repo\n' });
-  const ended = async (task: string) => {
-    const agent = await env.system.spawn({ role: 'writer', task, budget: 50_000, workspace: true });
-    expect((await agent.run()).status).toBe('completed');
-    const history = await env.system.history(agent.id);
-    const path = (history.find((e) => e.type === 'WorkspaceCreated')!.data as { path: string }).path;
-    return { id: agent.id, types: history.map((e) => e.type), path };
-  };
 
   it('keeps its worktree when its own .gitignore hid all of its work', async () => {
-    const { types, path } = await ended('hide all');
+    const { types, path } = await ended(env.system, 'hide all', 'completed');
     expect(types).not.toContain('WorkspaceRemoved');
     expect(readFileSync(join(path, 'work.txt'), 'utf8')).toBe('precious work\n');
   });
 
   it('keeps it when its .gitignore hid part of it, the rest committed', async () => {
-    const { id, types, path } = await ended('hide some');
+    const { id, types, path } = await ended(env.system, 'hide some', 'completed');
     expect(types).toContain('WorkspaceCommitted');
     expect(types).not.toContain('WorkspaceRemoved');
     expect(await env.repo.git(['show', `agents/${id}:a.txt`])).toBe('kept');
@@ -212,7 +211,7 @@ describe('a completed agent’s ignored files', () => {
   });
 
   it('removes it when only build output the repository ignores is left', async () => {
-    const { id, types } = await ended('build it');
+    const { id, types } = await ended(env.system, 'build it', 'completed');
     expect(types).toContain('WorkspaceRemoved');
     expect(await env.repo.git(['show', `agents/${id}:src.txt`])).toBe('source');
   });
