@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInput } from './errors.js';
-import { replaceInvisible } from './infra/invisibleText.js';
+import { hasInvisible } from './infra/invisibleText.js';
 
 /**
  * A UTF-16 surrogate without its partner. JavaScript strings can hold one; UTF-8, JSON in
@@ -28,7 +28,7 @@ export const oneLineName = (max: number) =>
   z.string().trim().min(1, 'is required').max(max).refine(isStorableText, NOT_STORABLE)
     .refine((s) => !CONTROL.test(s), 'must be one line: no line breaks, tabs or control characters')
     // `reviewerㅤ` (a Hangul filler) looked like `reviewer` (an attacker's try).
-    .refine((s) => replaceInvisible(s, () => '') === s, 'must not hold invisible characters (zero-width, bidirectional, fillers)');
+    .refine((s) => !hasInvisible(s), 'must not hold invisible characters (zero-width, bidirectional, fillers)');
 
 /** Joins a zod issue path into the dotted/indexed form users see, e.g. `graph.nodes[2].id`. */
 export function formatPath(root: string, path: readonly PropertyKey[]): string {

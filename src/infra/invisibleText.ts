@@ -6,7 +6,7 @@
  * reordered it in `cadre status` and in roles (four attackers' tries: a run of variation
  * selectors carried a whole hidden sentence after "All tests pass.").
  */
-export const INVISIBLE_CHAR = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800]/u;
+const INVISIBLE_CHAR = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800]/u;
 
 const INVISIBLE_RUN = new RegExp(`${INVISIBLE_CHAR.source}+`, 'gu');
 
@@ -25,3 +25,6 @@ export function replaceInvisible(text: string, shown: (codePoint: number) => str
   return text.replace(INVISIBLE_RUN, (run: string, offset: number) =>
     offset > 0 && GLUE.test(run) ? run : [...run].map((c) => shown(c.codePointAt(0)!)).join(''));
 }
+
+/** Whether `text` holds an invisible character `replaceInvisible` would show (a role may not). */
+export const hasInvisible = (text: string): boolean => replaceInvisible(text, () => '') !== text;

@@ -120,7 +120,7 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       await fail('budget_exceeded', reason);
       throw new PlanningFailed(id, 'budget_exceeded', reason);
     }
-    const calls = reply.content.filter((b) => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
+    const calls = reply.content.filter((b): b is Extract<typeof b, { type: 'tool_use' }> => b.type === 'tool_use' && b.name === SUBMIT_PLAN_TOOL);
     let graph: WorkflowGraph;
     try {
       // Two plans in one answer: which one it meant is not ours to guess (the first was taken, the
@@ -128,8 +128,7 @@ export async function decompose(target: RuntimeLike, model: ModelProvider, task:
       if (calls.length > 1) throw new InvalidInput('plan', `${SUBMIT_PLAN_TOOL} was called ${calls.length} times in one answer; call it once, with the whole plan`);
       // Text alone read as "Invalid input: expected object, received undefined" (a trial's).
       if (calls.length === 0) throw new InvalidInput('plan', `the answer did not call ${SUBMIT_PLAN_TOOL}; submit the plan with it`);
-      const call = calls[0];
-      graph = validateGraph(parsePlanToolInput(call?.type === 'tool_use' ? call.input : undefined, { roles }), { roles, field: 'plan' });
+      graph = validateGraph(parsePlanToolInput(calls[0]!.input, { roles }), { roles, field: 'plan' });
     } catch (err) {
       if (!(err instanceof InvalidGraph || err instanceof InvalidInput)) throw err;
       // What the model answered and why it was refused, so `cadre history` shows the answers.

@@ -85,9 +85,9 @@ export function graphProblems(graph: WorkflowGraph, roles: readonly string[] | u
     const deps = new Set<string>();
     const repeated = new Set<string>();
     for (const dep of n.dependencies) {
-      // Said once however often it repeats (three times said it twice, word for word).
-      if (deps.has(dep) && !repeated.has(dep)) problems.push(`${at(i, 'dependencies')}: node "${n.id}" lists "${dep}" more than once`);
       if (deps.has(dep)) {
+        // Said once however often it repeats (three times said it twice, word for word).
+        if (!repeated.has(dep)) problems.push(`${at(i, 'dependencies')}: node "${n.id}" lists "${dep}" more than once`);
         repeated.add(dep);
         continue;
       }
