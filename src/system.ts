@@ -40,6 +40,9 @@ import { mcpSecrets } from './infra/mcp/mcpServerOptions.js';
 import type { McpServers } from './infra/mcp/mcpServers.js';
 import type { Logger } from './actors/ports/runtimePorts.js';
 
+/** How long a closing process waits for the read models to apply its own last writes. */
+const CLOSE_CATCH_UP_MS = 2_000;
+
 export type { AgentSystem, SystemInternals } from './system/agentSystem.js';
 export { SystemOptionsSchema, type AgentSystemOptions } from './system/systemOptions.js';
 
@@ -198,6 +201,10 @@ async function assembleSystem({ o, env, storeOpt, redactor, logger, mcp, otlp }:
     workspaces?.stop?.();
     // After the runtime: the spans its agents ended while closing go out too.
     await liveExport?.stop();
+    // Its own last writes reach the read models before it goes, for a moment at most: four
+    // `cadre run` at once on one database exited with a root's completion not yet applied, and
+    // no process was left to apply it (a CI run's read of the agents table found 3 of 4).
+    if (projections.running) await committedHead(store).then((head) => projections.waitFor(head, CLOSE_CATCH_UP_MS)).catch(() => undefined);
     await projections.stop();
     if (ownsSql) await sql.close();
     await store.close();

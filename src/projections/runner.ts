@@ -143,6 +143,11 @@ export class ProjectionRunner {
     });
   }
 
+  /** Whether it follows `$all` (started, not stopped). */
+  get running(): boolean {
+    return this.started;
+  }
+
   /** Stops following `$all` after the batch in flight; a later `start()` resumes from the checkpoints. */
   async stop(): Promise<void> {
     if (!this.started) return;
